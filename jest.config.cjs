@@ -1,0 +1,34 @@
+/** Three suites, run in this order by `npm test`: unit (mocked SDK), integration (moto), contract (template). */
+const transform = {
+  '^.+\\.(ts|js|mjs)$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+};
+const common = {
+  transform,
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: ['<rootDir>/test/support/quiet-sdk.ts'],
+  // @middy/core ships ES modules only; compile it to CommonJS like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+};
+
+module.exports = {
+  // A global option in jest: integration tests talk to moto and spawn Node processes.
+  testTimeout: 60_000,
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/corpus/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/moto-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/moto-global-teardown.ts',
+      setupFiles: ['<rootDir>/test/support/quiet-sdk.ts', '<rootDir>/test/support/moto-account.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/moto-clean-account.ts'],
+    },
+    { ...common, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.test.ts'] },
+  ],
+};

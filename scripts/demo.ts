@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DisableEbsEncryptionByDefaultCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { buildFunctions } from './build';
+import { type CloudTrailCall, cloudTrailEvent, humanCaller, roleCaller, scheduledEvent } from './lib/events';
+import {
+  drainInbox,
+  listIncidents,
+  provisionLocalStack,
+  type ReceivedAlert,
+  subscribeInbox,
+} from './lib/local-stack';
+import { startMoto } from './lib/moto';
+
+/**
+ * npm run demo — the responder against a local AWS account (moto) with seeded drift:
+ * provision the stack from serverless.yml, seed drift, deliver real-format events to the bundled
+ * handlers in separate processes (as Lambda would), and print what on-call sees.
+ */
+const ACCOUNT = '123456789012';
+const run = promisify(execFile);
+const say = (text = '') => process.stdout.write(`${text}\n`);
+
+async function invoke(envFile: string, name: string, event: unknown, dir: string): Promise<unknown> {
+  const file = join(dir, `event-${Date.now()}-${Math.random().toString(16).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(event));
+  const { stdout } = await run(
+    process.execPath,
+    [require.resolve('tsx/cli'), join(__dirname, 'local-invoke.ts'), name, file],
+    {
+      env: { ...process.env, LOCAL_ENV_FILE: envFile },
+    },
+  );
+  return JSON.parse(stdout);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  say('compliance-responder demo: a local AWS account on moto, seeded with drift\n');
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const moto = await startMoto();
+  process.env.AWS_ENDPOINT_URL = moto.url;
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+  });
+  try {
+    const [stack] = await Promise.all([provisionLocalStack(), buildFunctions()]);
+    const inbox = await subscribeInbox(stack);
+    const dir = mkdtempSync(join(tmpdir(), 'compliance-responder-demo-'));
+    const envFile = join(dir, 'env.json');
+    writeFileSync(envFile, JSON.stringify(stack.env, null, 2));
+    say(
+      `1. moto on ${moto.url}; stack provisioned from serverless.yml: table ${stack.tableName}, topic ${stack.topicArn.split(':').pop()}`,
+    );
+
+    // Seed: someone turns EBS encryption by default off in two regions.
+    for (const region of ['us-east-1', 'us-west-2']) {
+      await new EC2Client({ region }).send(new DisableEbsEncryptionByDefaultCommand({}));
+    }
+    say('2. drift seeded: EBS encryption by default turned off in us-east-1 and us-west-2\n');
+
+    const disable: CloudTrailCall = {
+      eventName: 'DisableEbsEncryptionByDefault',
+      eventSource: 'ec2.amazonaws.com',
+      region: 'us-east-1',
+      caller: humanCaller(ACCOUNT),
+      responseElements: { DisableEbsEncryptionByDefaultResponse: { ebsEncryptionByDefault: false } },
+    };
+    const call = cloudTrailEvent(disable);
+    const fn = 'ebs-encryption-by-default';
+    say('3. events delivered to dist/functions/ebs-encryption-by-default.js, each in its own process:');
+    const results = await Promise.all([invoke(envFile, fn, call, dir), invoke(envFile, fn, call, dir)]);
+    say(
+      `   - CloudTrail DisableEbsEncryptionByDefault by dev-alice, delivered twice at once → ${summarize(results)}`,
+    );
+    const swept = await invoke(envFile, fn, scheduledEvent({ accountId: ACCOUNT, region: 'us-west-2' }), dir);
+    say(`   - the hourly sweep of us-west-2 → ${summarize([swept])}`);
+    const responderRole = stack.env.RESPONDER_ROLE_ARNS?.split(',')[0] ?? '';
+    const own = cloudTrailEvent({ ...disable, caller: roleCaller(responderRole) });
+    const ignored = await invoke(envFile, fn, own, dir);
+    say(`   - the same call made by the responder's own role → ${summarize([ignored])} (loop guard)\n`);
+
+    const incidents = await listIncidents(stack);
+    say(`4. incidents (${incidents.length}), as stored in ${stack.tableName}:`);
+    for (const incident of incidents) {
+      say(
+        `   ${incident.incidentId}  [${incident.severity}] ${incident.ruleId}  ${incident.status}  ${incident.region}`,
+      );
+      say(`      what: ${incident.reason}`);
+      say(
+        `      who:  ${incident.actor?.arn ?? 'found by the sweep'}   hipaa: §${incident.hipaa.join(', §')}`,
+      );
+      for (const step of incident.steps) {
+        say(`      step: ${step.action} → ${step.result}${step.undo ? `   undo: ${step.undo.action}` : ''}`);
+      }
+    }
+
+    const alerts = (await drainInbox(stack.region, inbox, 1)).map(onCallView);
+    say(`\n5. alerts received by the on-call inbox (${alerts.length}):`);
+    for (const alert of alerts) {
+      say(`\n   Subject: ${alert.subject}`);
+      say(`   Attributes: ${alert.attributes}`);
+      say(alert.email.replace(/^/gm, '   | '));
+    }
+    say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await moto.stop();
+  }
+}
+
+/** What an on-call chat or pager integration shows of an alert. */
+function onCallView(alert: ReceivedAlert) {
+  const body = alert.body as ReceivedAlert['body'] & {
+    reason: string;
+    actor?: { arn?: string };
+    steps: { action: string; result: string; undo?: { action: string } }[];
+    runbook: string;
+  };
+  return {
+    subject: alert.subject,
+    attributes: Object.entries(alert.attributes)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' '),
+    email: [
+      `incident ${body.incidentId}: ${body.status}`,
+      `what: ${body.reason}`,
+      `who:  ${body.actor?.arn ?? 'found by the sweep'}`,
+      ...body.steps.map(
+        (step) => `done: ${step.action} → ${step.result}${step.undo ? ` (undo: ${step.undo.action})` : ''}`,
+      ),
+      `runbook: ${body.runbook}`,
+    ].join('\n'),
+  };
+}
+
+function summarize(results: unknown[]): string {
+  return results
+    .map((result) => {
+      const outcomes = (result as { outcomes?: { status?: string; incidentId?: string }[] }).outcomes ?? [];
+      if (outcomes.length === 0) return 'ignored';
+      return outcomes
+        .map((outcome) => `${outcome.status ?? 'no action'} (${outcome.incidentId ?? '-'})`)
+        .join(', ');
+    })
+    .join(' | ');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

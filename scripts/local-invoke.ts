@@ -1,0 +1,38 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * npm run local:invoke -- <function> <event-file>
+ * Runs dist/functions/<function>.js with the environment in .local/env.json (or LOCAL_ENV_FILE) and prints the
+ * handler's result as JSON on stdout (logs go to stderr). Exit code 1 when the handler throws.
+ */
+async function main(): Promise<void> {
+  const [name, eventFile] = process.argv.slice(2);
+  if (!name || !eventFile) throw new Error('usage: npm run local:invoke -- <function> <event-file>');
+  const root = join(__dirname, '..');
+  const bundle = join(root, 'dist', 'functions', `${name}.js`);
+  if (!existsSync(bundle)) throw new Error(`${bundle} not found: run npm run build first`);
+  const envFile = process.env.LOCAL_ENV_FILE ?? join(root, '.local', 'env.json');
+  if (!existsSync(envFile)) throw new Error(`${envFile} not found: run npm run local:provision first`);
+  Object.assign(process.env, JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>);
+  const event: unknown = JSON.parse(readFileSync(resolve(eventFile), 'utf8'));
+  // stdout carries only the result; the function's logs go to stderr.
+  console.log = console.error;
+  const { handler } = require(bundle) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
+  const result = await handler(event, {
+    functionName: name,
+    awsRequestId: `local-${Date.now()}`,
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:123456789012:function:${name}`,
+    getRemainingTimeInMillis: () => 60_000,
+  });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  const failure =
+    error instanceof Error
+      ? { errorType: error.name, errorMessage: error.message }
+      : { errorMessage: String(error) };
+  process.stdout.write(`${JSON.stringify(failure, null, 2)}\n`);
+  process.exit(1);
+});

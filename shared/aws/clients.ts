@@ -1,0 +1,65 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { ConfigServiceClient } from '@aws-sdk/client-config-service';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * The only place SDK clients are built. Regional clients are built for the region an event names,
+ * never the deploy region. Endpoints are never set here: the SDK honours AWS_ENDPOINT_URL itself,
+ * which is how tests and the demo point everything at moto.
+ */
+export interface AwsClients {
+  ec2(region: string): EC2Client;
+  config(region: string): ConfigServiceClient;
+  cloudtrail(region: string): CloudTrailClient;
+  kms(region: string): KMSClient;
+  /** IAM is global; its API lives in us-east-1. */
+  iam(): IAMClient;
+  sts(region: string): STSClient;
+  /** The responder's own resources (table, topic) live in its home region. */
+  dynamo(): DynamoDBDocumentClient;
+  sns(): SNSClient;
+}
+
+/** Standard retry mode with a few more attempts than the default: throttling is routine in sweeps. */
+const MAX_ATTEMPTS = 5;
+
+export function createAwsClients(homeRegion: string): AwsClients {
+  const cache = new Map<string, unknown>();
+  function memo<T>(key: string, build: () => T): T {
+    if (!cache.has(key)) cache.set(key, build());
+    return cache.get(key) as T;
+  }
+  const common = { maxAttempts: MAX_ATTEMPTS, retryMode: 'standard' } as const;
+  return {
+    ec2: (region) => memo(`ec2:${region}`, () => new EC2Client({ ...common, region })),
+    config: (region) => memo(`config:${region}`, () => new ConfigServiceClient({ ...common, region })),
+    cloudtrail: (region) => memo(`cloudtrail:${region}`, () => new CloudTrailClient({ ...common, region })),
+    kms: (region) => memo(`kms:${region}`, () => new KMSClient({ ...common, region })),
+    iam: () => memo('iam', () => new IAMClient({ ...common, region: 'us-east-1' })),
+    sts: (region) => memo(`sts:${region}`, () => new STSClient({ ...common, region })),
+    dynamo: () =>
+      memo('dynamo', () =>
+        DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, region: homeRegion }), {
+          marshallOptions: { removeUndefinedValues: true },
+        }),
+      ),
+    sns: () => memo('sns', () => new SNSClient({ ...common, region: homeRegion })),
+  };
+}
+
+/** True when AWS_ENDPOINT_URL points at this machine (moto), the only place local-only settings apply. */
+export function endpointIsLoopback(endpoint = process.env.AWS_ENDPOINT_URL): boolean {
+  if (!endpoint) return false;
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}

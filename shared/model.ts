@@ -1,0 +1,121 @@
+/**
+ * The vocabulary every part of the responder shares: what a trigger observed, what a rule found,
+ * and the documented incident that records the response. Kept free of AWS SDK types on purpose.
+ */
+
+export const TriggerSource = {
+  ConfigRule: 'config-rule',
+  CloudTrail: 'cloudtrail',
+  ConfigCompliance: 'config-compliance',
+  EbsNotification: 'ebs-notification',
+  Schedule: 'schedule',
+} as const;
+export type TriggerSource = (typeof TriggerSource)[keyof typeof TriggerSource];
+
+export const Severity = { Critical: 'CRITICAL', High: 'HIGH', Medium: 'MEDIUM', Low: 'LOW' } as const;
+export type Severity = (typeof Severity)[keyof typeof Severity];
+
+export const Mode = { Off: 'off', Notify: 'notify', Enforce: 'enforce' } as const;
+export type Mode = (typeof Mode)[keyof typeof Mode];
+
+/** Who made the call that caused the drift (CloudTrail `userIdentity`). */
+export interface Actor {
+  type?: string;
+  arn?: string;
+  principalId?: string;
+  accountId?: string;
+  /** For assumed-role sessions: the role that issued the session (used by the loop guard). */
+  sessionIssuerArn?: string;
+  sourceIp?: string;
+  userAgent?: string;
+}
+
+/** Small, flat, bounded facts about the triggering event. Never a full payload, never tag values. */
+export type Summary = Readonly<Record<string, string | number | boolean | null>>;
+
+/** One resource that a trigger says may have drifted. Adapters build these; rules never see raw events. */
+export interface Observation {
+  source: TriggerSource;
+  /** Id of the delivery that produced it: CloudTrail eventID, EventBridge id, Config resultToken. */
+  eventId: string;
+  /** What happened: CloudTrail eventName, Config messageType, EBS event name, 'Scheduled Event'. */
+  eventName: string;
+  accountId: string;
+  region: string;
+  /** CloudFormation-style type: AWS::EC2::Volume; AWS::::Account for region-level settings. */
+  resourceType: string;
+  resourceId: string;
+  observedAt: string;
+  actor?: Actor;
+  /** Config rule name, for compliance-change events and Config rule invocations. */
+  configRuleName?: string;
+  /** The resource left the rule's scope or was deleted: evaluate NOT_APPLICABLE, act on nothing. */
+  notApplicable?: boolean;
+  summary: Summary;
+}
+
+export const IncidentStatus = {
+  Open: 'open',
+  Remediating: 'remediating',
+  Remediated: 'remediated',
+  Failed: 'failed',
+  Exempted: 'exempted',
+  Suppressed: 'suppressed',
+  Resolved: 'resolved',
+} as const;
+export type IncidentStatus = (typeof IncidentStatus)[keyof typeof IncidentStatus];
+
+export const StepResult = { Running: 'running', Succeeded: 'succeeded', Failed: 'failed' } as const;
+export type StepResult = (typeof StepResult)[keyof typeof StepResult];
+
+/** The exact API call that reverses a step, so a human (or `incidents undo`) can replay it. */
+export interface UndoCall {
+  service: string;
+  action: string;
+  input: Readonly<Record<string, unknown>>;
+}
+
+export interface Step {
+  action: string;
+  at: string;
+  result: StepResult;
+  error?: string;
+  undo?: UndoCall;
+  /** Short outputs worth keeping (ids of created resources). */
+  output?: Summary;
+}
+
+export interface AlertRecord {
+  status: 'pending' | 'sent';
+  messageId?: string;
+  at: string;
+}
+
+export interface Incident {
+  schemaVersion: 1;
+  incidentId: string;
+  ruleId: string;
+  title: string;
+  severity: Severity;
+  hipaa: readonly string[];
+  account: string;
+  region: string;
+  resourceType: string;
+  resourceId: string;
+  resourceArn: string;
+  detectedAt: string;
+  updatedAt: string;
+  trigger: { source: TriggerSource; eventId: string; eventName: string };
+  actor?: Actor;
+  /** Why the rule judged this resource non-compliant, bounded, without PHI or secrets. */
+  evidence: Summary;
+  reason: string;
+  mode: Mode;
+  status: IncidentStatus;
+  /** Why the responder did not remediate (notify mode, guard tripped, exemption, refusal). */
+  statusReason?: string;
+  steps: Step[];
+  alert?: AlertRecord;
+  runbook: string;
+  exemption?: { reason: string; until: string };
+}

@@ -1,0 +1,203 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { AlertRecord, Incident, IncidentStatus, Step } from '../model';
+
+/** Outcome of opening an incident: new, or collapsed into the incident that already covers this drift. */
+export type OpenResult =
+  | { opened: true }
+  | { opened: false; existingIncidentId: string; collapsedOn: 'duplicate-delivery' | 'open-drift' };
+
+/** Port: where incidents live. The system of record (DynamoDB in production). */
+export interface IncidentStore {
+  /**
+   * Creates the incident unless this delivery was seen before (dedupe key) or the drift already has
+   * an open incident (rule + resource lock). All or nothing: a conditional transaction.
+   */
+  open(incident: Incident, deliveryKey: string): Promise<OpenResult>;
+  get(incidentId: string): Promise<Incident | undefined>;
+  setStatus(incidentId: string, status: IncidentStatus, statusReason?: string): Promise<void>;
+  /** Appends a step and returns its index. */
+  appendStep(incidentId: string, step: Step): Promise<number>;
+  replaceStep(incidentId: string, index: number, step: Step): Promise<void>;
+  setAlert(incidentId: string, alert: AlertRecord): Promise<void>;
+  /** Releases the drift lock so a later recurrence opens its own incident. */
+  releaseDrift(ruleId: string, resourceArn: string, incidentId: string): Promise<void>;
+  /** The incident holding the drift lock for this rule and resource, if any. */
+  openDrift(ruleId: string, resourceArn: string): Promise<string | undefined>;
+}
+
+const INCIDENT_SK = 'INCIDENT';
+const incidentKey = (incidentId: string) => ({ pk: `INCIDENT#${incidentId}`, sk: INCIDENT_SK });
+const deliveryKeyOf = (deliveryKey: string, ruleId: string) => ({
+  pk: `DELIVERY#${deliveryKey}`,
+  sk: `RULE#${ruleId}`,
+});
+const driftKey = (ruleId: string, resourceArn: string) => ({ pk: `DRIFT#${ruleId}`, sk: resourceArn });
+
+/** Delivery markers only need to outlive EventBridge and Lambda retries (24 h); keep a week. */
+const DELIVERY_RETENTION_SECONDS = 7 * 24 * 3600;
+
+export class DynamoDbIncidentStore implements IncidentStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retentionDays: number,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async open(incident: Incident, deliveryKey: string): Promise<OpenResult> {
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    const delivery = deliveryKeyOf(deliveryKey, incident.ruleId);
+    const drift = driftKey(incident.ruleId, incident.resourceArn);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...delivery,
+                  incidentId: incident.incidentId,
+                  expiresAt: nowSeconds + DELIVERY_RETENTION_SECONDS,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...drift, incidentId: incident.incidentId, lockedAt: incident.detectedAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...incidentKey(incident.incidentId),
+                  ...incident,
+                  detectedMonth: incident.detectedAt.slice(0, 7),
+                  expiresAt: nowSeconds + this.retentionDays * 24 * 3600,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return { opened: true };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      // Which condition failed tells us what the incident collapses into.
+      const [deliveryReason, driftReason] = error.CancellationReasons ?? [];
+      if (deliveryReason?.Code === 'ConditionalCheckFailed') {
+        const seen = await this.client.send(
+          new GetCommand({ TableName: this.tableName, Key: delivery, ConsistentRead: true }),
+        );
+        return {
+          opened: false,
+          existingIncidentId: String(seen.Item?.incidentId),
+          collapsedOn: 'duplicate-delivery',
+        };
+      }
+      if (driftReason?.Code === 'ConditionalCheckFailed') {
+        const existing = await this.openDrift(incident.ruleId, incident.resourceArn);
+        if (existing) return { opened: false, existingIncidentId: existing, collapsedOn: 'open-drift' };
+      }
+      throw error;
+    }
+  }
+
+  async get(incidentId: string): Promise<Incident | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: incidentKey(incidentId), ConsistentRead: true }),
+    );
+    if (!result.Item) return undefined;
+    const { pk: _pk, sk: _sk, detectedMonth: _month, expiresAt: _expires, ...incident } = result.Item;
+    return incident as Incident;
+  }
+
+  async setStatus(incidentId: string, status: IncidentStatus, statusReason?: string): Promise<void> {
+    if (statusReason === undefined) {
+      await this.update(incidentId, 'REMOVE statusReason SET #status = :status', {
+        names: { '#status': 'status' },
+        values: { ':status': status },
+      });
+      return;
+    }
+    await this.update(incidentId, 'SET #status = :status, statusReason = :reason', {
+      names: { '#status': 'status' },
+      values: { ':status': status, ':reason': statusReason },
+    });
+  }
+
+  async appendStep(incidentId: string, step: Step): Promise<number> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: incidentKey(incidentId),
+        UpdateExpression: 'SET steps = list_append(steps, :step), updatedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':step': [step], ':now': this.now().toISOString() },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const steps = (result.Attributes?.steps ?? []) as Step[];
+    return steps.length - 1;
+  }
+
+  async replaceStep(incidentId: string, index: number, step: Step): Promise<void> {
+    await this.update(incidentId, `SET steps[${index}] = :step`, { values: { ':step': step } });
+  }
+
+  async setAlert(incidentId: string, alert: AlertRecord): Promise<void> {
+    await this.update(incidentId, 'SET alert = :alert', { values: { ':alert': alert } });
+  }
+
+  async releaseDrift(ruleId: string, resourceArn: string, incidentId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: driftKey(ruleId, resourceArn),
+          // Never release a lock that a newer incident holds.
+          ConditionExpression: 'incidentId = :incidentId',
+          ExpressionAttributeValues: { ':incidentId': incidentId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async openDrift(ruleId: string, resourceArn: string): Promise<string | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: driftKey(ruleId, resourceArn), ConsistentRead: true }),
+    );
+    return result.Item?.incidentId as string | undefined;
+  }
+
+  private async update(
+    incidentId: string,
+    expression: string,
+    { names, values }: { names?: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: incidentKey(incidentId),
+        UpdateExpression: `${expression}, updatedAt = :now`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...values, ':now': this.now().toISOString() },
+      }),
+    );
+  }
+}

@@ -1,0 +1,80 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { createAwsClients } from '../aws/clients';
+import { loadSettings } from '../config';
+import type { Rule } from '../rules/rule';
+import { parseTriggerEvent } from '../triggers';
+import { SnsAlertPublisher } from './alerts';
+import { putEvaluations } from './config-evaluations';
+import { BlastRadiusGuard } from './guards';
+import { DynamoDbIncidentStore } from './incident-store';
+import { type ResourceOutcome, ResponsePipeline } from './run-pipeline';
+
+export interface HandlerResult {
+  ruleId: string;
+  outcomes: ResourceOutcome[];
+  evaluationsSent: number;
+}
+
+/**
+ * The whole of a function: `export const handler = ruleHandler(rule)`. Settings are validated here,
+ * at cold start, so a bad parameter fails the deployment's first invocation naming the setting.
+ * Bad input throws ValidationError: the invocation fails and, after Lambda's retries, the event
+ * lands in the dead-letter queue with the reason. Nothing was written to AWS by then.
+ */
+export function ruleHandler(rule: Rule) {
+  const settings = loadSettings([rule]);
+  const logger = new Logger({
+    serviceName: 'compliance-responder',
+    persistentKeys: { ruleId: rule.id, stage: settings.stage },
+  });
+  const metrics = new Metrics({ namespace: 'ComplianceResponder', serviceName: 'compliance-responder' });
+  metrics.addDimension('ruleId', rule.id);
+  const aws = createAwsClients(settings.homeRegion);
+  const pipeline = new ResponsePipeline(rule, {
+    aws,
+    settings,
+    store: new DynamoDbIncidentStore(aws.dynamo(), settings.incidentTable, settings.incidentRetentionDays),
+    alerts: new SnsAlertPublisher(aws.sns(), settings.alertTopicArn),
+    guard: new BlastRadiusGuard(
+      aws.dynamo(),
+      settings.incidentTable,
+      settings.guard.threshold,
+      settings.guard.windowMinutes,
+    ),
+    logger,
+    metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
+  });
+
+  async function respond(event: unknown): Promise<HandlerResult> {
+    // Every invocation counts, so a silent function is visible in its metrics.
+    metrics.addMetric('EventsReceived', MetricUnit.Count, 1);
+    const trigger = parseTriggerEvent(event);
+    const outcomes = await pipeline.handle(trigger);
+    let evaluationsSent = 0;
+    if (trigger.configEvaluation) {
+      // Evaluations go back to Config in the region that invoked the rule ('global' items: home region).
+      const region = trigger.kind === 'sweep' ? trigger.sweep.region : trigger.observations[0]?.region;
+      evaluationsSent = await putEvaluations(
+        aws.config(region && region !== 'global' ? region : settings.homeRegion),
+        trigger.configEvaluation,
+        outcomes,
+        settings.configTestMode,
+      );
+    }
+    logger.info('event handled', {
+      outcomes: outcomes.map(({ resourceId, compliance, status, incidentId }) => ({
+        resourceId,
+        compliance,
+        status,
+        incidentId,
+      })),
+    });
+    return { ruleId: rule.id, outcomes, evaluationsSent };
+  }
+
+  return middy(respond).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}

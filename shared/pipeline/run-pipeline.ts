@@ -1,0 +1,404 @@
+import { randomBytes } from 'node:crypto';
+import type { AwsClients } from '../aws/clients';
+import { mapWithConcurrency, retryUntil } from '../concurrency';
+import type { Settings } from '../config';
+import { errorMessage } from '../errors';
+import {
+  type Incident,
+  IncidentStatus,
+  Mode,
+  type Observation,
+  type Step,
+  StepResult,
+  type TriggerSource,
+} from '../model';
+import type { Finding, Loaded, Rule, StepRecorder } from '../rules/rule';
+import type { SweepRequest, TriggerEvent } from '../triggers/types';
+import { type AlertPublisher, buildAlert } from './alerts';
+import { activeExemption, type BlastRadiusGuard, isOwnEvent } from './guards';
+import type { IncidentStore } from './incident-store';
+
+export const Compliance = {
+  Compliant: 'COMPLIANT',
+  NonCompliant: 'NON_COMPLIANT',
+  NotApplicable: 'NOT_APPLICABLE',
+} as const;
+export type Compliance = (typeof Compliance)[keyof typeof Compliance];
+
+/** What the pipeline did for one resource; also the input of Config's PutEvaluations. */
+export interface ResourceOutcome {
+  resourceType: string;
+  resourceId: string;
+  compliance: Compliance;
+  /** Short words for Config's annotation and the handler's result. */
+  note: string;
+  incidentId?: string;
+  status?: IncidentStatus;
+}
+
+export interface PipelineLogger {
+  info(message: string, ...fields: Record<string, unknown>[]): void;
+  warn(message: string, ...fields: Record<string, unknown>[]): void;
+  error(message: string, ...fields: Record<string, unknown>[]): void;
+}
+
+export interface PipelineMetrics {
+  count(name: string, value?: number): void;
+}
+
+export interface PipelineDeps {
+  aws: AwsClients;
+  settings: Settings;
+  store: IncidentStore;
+  alerts: AlertPublisher;
+  guard: BlastRadiusGuard;
+  logger: PipelineLogger;
+  metrics: PipelineMetrics;
+  now?: () => Date;
+  /** Verification read-back: attempts and first delay (tests shorten them). */
+  verify?: { attempts: number; delayMs: number };
+}
+
+/** How many resources of a sweep are worked on at once: bounded so throttling stays rare. */
+const SWEEP_CONCURRENCY = 4;
+
+interface TriggerInfo {
+  source: TriggerSource;
+  eventId: string;
+  eventName: string;
+  observedAt: string;
+  actor?: Observation['actor'];
+}
+
+export const newIncidentId = (now: Date): string =>
+  `inc-${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
+
+/** Is this observation one the rule listens to? Adapters know shapes, rules know triggers. */
+function concernsRule(rule: Rule, observation: Observation): boolean {
+  const { triggers } = rule;
+  switch (observation.source) {
+    case 'cloudtrail':
+      return triggers.cloudTrail?.eventNames.includes(observation.eventName) === true;
+    case 'config-rule':
+    case 'config-compliance':
+      return (triggers.configResourceTypes ?? [rule.resourceType]).includes(observation.resourceType);
+    default:
+      return observation.resourceType === rule.resourceType;
+  }
+}
+
+/** One pipeline for every trigger: detect → exemption → guard → mode → remediate → verify → incident → alert. */
+export class ResponsePipeline {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly rule: Rule,
+    private readonly deps: PipelineDeps,
+  ) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  private get mode(): Mode {
+    return this.deps.settings.modes[this.rule.id] ?? this.rule.defaultMode;
+  }
+
+  async handle(event: TriggerEvent): Promise<ResourceOutcome[]> {
+    if (this.mode === Mode.Off) {
+      this.deps.logger.info('rule is off; event not processed', { ruleId: this.rule.id });
+      return [];
+    }
+    if (event.kind === 'sweep') return this.sweep(event.sweep);
+    if (event.ignored) {
+      this.deps.logger.info('event is not drift', { ruleId: this.rule.id, why: event.ignored });
+      return [];
+    }
+    const outcomes: ResourceOutcome[] = [];
+    for (const observation of event.observations) {
+      const outcome = await this.observe(observation);
+      if (outcome) outcomes.push(outcome);
+    }
+    return outcomes;
+  }
+
+  private async observe(observation: Observation): Promise<ResourceOutcome | undefined> {
+    const { logger, metrics, settings, aws } = this.deps;
+    const ref = { resourceType: observation.resourceType, resourceId: observation.resourceId };
+    if (!concernsRule(this.rule, observation)) {
+      logger.info('observation does not concern this rule', {
+        ruleId: this.rule.id,
+        ...ref,
+        source: observation.source,
+      });
+      return undefined;
+    }
+    if (isOwnEvent(observation.actor, settings.responderRoleArns)) {
+      metrics.count('OwnEventsIgnored');
+      logger.info('event made by the responder itself; ignored (loop guard)', {
+        ruleId: this.rule.id,
+        ...ref,
+      });
+      return undefined;
+    }
+    if (observation.notApplicable) {
+      return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
+    }
+    const resource = await this.rule.load(
+      { ...ref, region: observation.region, accountId: observation.accountId },
+      aws,
+      settings,
+    );
+    if (!resource) return { ...ref, compliance: Compliance.NotApplicable, note: 'resource no longer exists' };
+    return this.judge(resource, {
+      source: observation.source,
+      // One event can name several resources (RunInstances): each is its own delivery.
+      eventId: `${observation.eventId}#${observation.resourceId}`,
+      eventName: observation.eventName,
+      observedAt: observation.observedAt,
+      actor: observation.actor,
+    });
+  }
+
+  private async sweep(request: SweepRequest): Promise<ResourceOutcome[]> {
+    const resources: Loaded<unknown>[] = [];
+    // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
+    for await (const resource of this.rule.list(
+      { accountId: request.accountId, region: request.region },
+      this.deps.aws,
+      this.deps.settings,
+    )) {
+      resources.push(resource);
+    }
+    this.deps.metrics.count('ResourcesSwept', resources.length);
+    return mapWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
+      this.judge(resource, {
+        source: request.source,
+        // One delivery key per resource, so a retried sweep collapses resource by resource.
+        eventId: `${request.eventId}#${resource.resourceId}`,
+        eventName: request.eventName,
+        observedAt: request.observedAt,
+      }),
+    );
+  }
+
+  /** Detect, and for drift: open (or join) the incident and respond. */
+  private async judge(resource: Loaded<unknown>, trigger: TriggerInfo): Promise<ResourceOutcome> {
+    const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
+    const verdict = this.rule.detect(resource, this.deps.settings);
+    if (verdict.compliant) {
+      await this.resolveOpenDrift(resource);
+      return { ...ref, compliance: Compliance.Compliant, note: 'compliant' };
+    }
+    this.deps.metrics.count('DriftDetected');
+    const incident = this.newIncident(resource, verdict, trigger);
+    const opened = await this.deps.store.open(incident, trigger.eventId);
+    if (!opened.opened) {
+      this.deps.metrics.count('DuplicatesCollapsed');
+      this.deps.logger.info('drift already has an incident', {
+        ruleId: this.rule.id,
+        incidentId: opened.existingIncidentId,
+        collapsedOn: opened.collapsedOn,
+      });
+      const existing = await this.resumeAlert(opened.existingIncidentId);
+      return {
+        ...ref,
+        compliance:
+          existing?.status === IncidentStatus.Remediated ? Compliance.Compliant : Compliance.NonCompliant,
+        note: `already handled by incident ${opened.existingIncidentId}`,
+        incidentId: opened.existingIncidentId,
+        status: existing?.status,
+      };
+    }
+    const final = await this.respond(incident, resource, verdict);
+    return {
+      ...ref,
+      compliance: final.status === IncidentStatus.Remediated ? Compliance.Compliant : Compliance.NonCompliant,
+      note: `${final.status}: incident ${final.incidentId}`,
+      incidentId: final.incidentId,
+      status: final.status,
+    };
+  }
+
+  private async respond(incident: Incident, resource: Loaded<unknown>, finding: Finding): Promise<Incident> {
+    const { store, settings, guard, logger } = this.deps;
+    const exemption = activeExemption(
+      resource.tags,
+      { reason: settings.exemptTag, until: settings.exemptUntilTag },
+      this.now(),
+    );
+    if (exemption) {
+      // Recorded for the audit trail, but nobody is paged for an approved exception.
+      await store.setStatus(incident.incidentId, IncidentStatus.Exempted, `exempt until ${exemption.until}`);
+      return {
+        ...incident,
+        status: IncidentStatus.Exempted,
+        statusReason: `exempt until ${exemption.until}`,
+        exemption,
+      };
+    }
+    if (incident.mode === Mode.Notify) {
+      await store.setStatus(
+        incident.incidentId,
+        IncidentStatus.Open,
+        `notify mode: ${finding.plan} was not done`,
+      );
+      return this.alert(incident.incidentId);
+    }
+    const decision = await guard.acquire();
+    if (!decision.allowed) {
+      await store.setStatus(incident.incidentId, IncidentStatus.Open, decision.reason);
+      if (decision.justTripped) await this.alertGuardTripped(incident, decision.reason);
+      return this.alert(incident.incidentId);
+    }
+    await store.setStatus(incident.incidentId, IncidentStatus.Remediating);
+    try {
+      await this.rule.remediate(resource, finding, {
+        aws: this.deps.aws,
+        settings,
+        step: this.stepRecorder(incident.incidentId),
+      });
+      await this.verify(incident.incidentId, resource);
+      await store.setStatus(incident.incidentId, IncidentStatus.Remediated);
+      await store.releaseDrift(incident.ruleId, incident.resourceArn, incident.incidentId);
+      this.deps.metrics.count('Remediated');
+    } catch (error) {
+      logger.error('remediation failed', {
+        ruleId: this.rule.id,
+        incidentId: incident.incidentId,
+        error: errorMessage(error),
+      });
+      this.deps.metrics.count('RemediationFailed');
+      await store.setStatus(incident.incidentId, IncidentStatus.Failed, errorMessage(error).slice(0, 512));
+    }
+    return this.alert(incident.incidentId);
+  }
+
+  /** Honest status: remediated only after a read shows the resource compliant. */
+  private async verify(incidentId: string, before: Loaded<unknown>): Promise<void> {
+    const { attempts, delayMs } = this.deps.verify ?? { attempts: 5, delayMs: 500 };
+    const ref = {
+      resourceType: before.resourceType,
+      resourceId: before.resourceId,
+      region: before.region,
+      accountId: before.accountId,
+    };
+    const step = this.stepRecorder(incidentId);
+    await step('Verify', async () => {
+      const { satisfied } = await retryUntil(
+        () => this.rule.load(ref, this.deps.aws, this.deps.settings),
+        (after) => after !== undefined && this.rule.detect(after, this.deps.settings).compliant,
+        { attempts, delayMs },
+      );
+      if (!satisfied) throw new Error('the resource still reads as non-compliant after remediation');
+    });
+  }
+
+  private stepRecorder(incidentId: string): StepRecorder {
+    const { store } = this.deps;
+    return async (action, run, options = {}) => {
+      const started: Step = {
+        action,
+        at: this.now().toISOString(),
+        result: StepResult.Running,
+        undo: options.undo,
+      };
+      const index = await store.appendStep(incidentId, started);
+      try {
+        const result = await run();
+        await store.replaceStep(incidentId, index, {
+          ...started,
+          result: StepResult.Succeeded,
+          output: options.output?.(result),
+        });
+        return result;
+      } catch (error) {
+        await store.replaceStep(incidentId, index, {
+          ...started,
+          result: StepResult.Failed,
+          error: errorMessage(error).slice(0, 512),
+        });
+        throw error;
+      }
+    };
+  }
+
+  /** At-least-once alert: recorded pending before Publish, sent (with the message id) after. */
+  private async alert(incidentId: string): Promise<Incident> {
+    const { store, alerts, settings } = this.deps;
+    const incident = await store.get(incidentId);
+    if (!incident) throw new Error(`incident ${incidentId} vanished before its alert`);
+    if (incident.alert?.status === 'sent') return incident;
+    await store.setAlert(incidentId, { status: 'pending', at: this.now().toISOString() });
+    const messageId = await alerts.publish(buildAlert(incident, settings.runbookBaseUrl));
+    const alert = { status: 'sent' as const, messageId, at: this.now().toISOString() };
+    await store.setAlert(incidentId, alert);
+    this.deps.metrics.count('AlertsSent');
+    return { ...incident, alert };
+  }
+
+  /** A redelivery after a crash between "pending" and "sent" sends the alert once more. */
+  private async resumeAlert(incidentId: string): Promise<Incident | undefined> {
+    const incident = await this.deps.store.get(incidentId);
+    if (incident?.alert?.status !== 'pending') return incident;
+    return this.alert(incidentId);
+  }
+
+  private async alertGuardTripped(incident: Incident, reason: string): Promise<void> {
+    this.deps.metrics.count('GuardTripped');
+    this.deps.logger.warn('blast-radius guard tripped', { ruleId: this.rule.id });
+    await this.deps.alerts.publish(
+      buildAlert(
+        {
+          ...incident,
+          incidentId: `${incident.incidentId}-guard`,
+          title: 'Blast-radius guard tripped: responder is notify-only',
+          severity: 'CRITICAL',
+          status: IncidentStatus.Suppressed,
+          statusReason: reason,
+          reason,
+          steps: [],
+        },
+        this.deps.settings.runbookBaseUrl,
+      ),
+    );
+  }
+
+  private async resolveOpenDrift(resource: Loaded<unknown>): Promise<void> {
+    const { store } = this.deps;
+    const incidentId = await store.openDrift(this.rule.id, resource.arn);
+    if (!incidentId) return;
+    const incident = await store.get(incidentId);
+    // A remediation in flight holds the lock; it releases the lock itself.
+    if (incident?.status === IncidentStatus.Remediating) return;
+    if (incident && incident.status !== IncidentStatus.Remediated) {
+      await store.setStatus(incidentId, IncidentStatus.Resolved, 'found compliant again by a later check');
+    }
+    await store.releaseDrift(this.rule.id, resource.arn, incidentId);
+  }
+
+  private newIncident(resource: Loaded<unknown>, finding: Finding, trigger: TriggerInfo): Incident {
+    const now = this.now().toISOString();
+    return {
+      schemaVersion: 1,
+      incidentId: newIncidentId(this.now()),
+      ruleId: this.rule.id,
+      title: this.rule.title,
+      severity: this.rule.severity,
+      hipaa: this.rule.hipaa,
+      account: resource.accountId,
+      region: resource.region,
+      resourceType: resource.resourceType,
+      resourceId: resource.resourceId,
+      resourceArn: resource.arn,
+      detectedAt: now,
+      updatedAt: now,
+      trigger: { source: trigger.source, eventId: trigger.eventId, eventName: trigger.eventName },
+      actor: trigger.actor,
+      evidence: finding.evidence,
+      reason: finding.reason,
+      mode: this.mode,
+      status: IncidentStatus.Open,
+      steps: [],
+      runbook: this.rule.runbook,
+    };
+  }
+}

@@ -1,0 +1,11 @@
+import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
+import type { Rule } from './rule';
+
+/** THE registry: every rule, listed once. */
+export const rules: readonly Rule[] = [ebsEncryptionByDefault];
+
+export function ruleById(id: string): Rule {
+  const rule = rules.find((candidate) => candidate.id === id);
+  if (!rule) throw new Error(`Unknown rule '${id}'. Known rules: ${rules.map((r) => r.id).join(', ')}`);
+  return rule;
+}

@@ -1,0 +1,100 @@
+import type { AwsClients } from '../aws/clients';
+import type { Settings } from '../config';
+import type { Mode, Severity, Summary, UndoCall } from '../model';
+
+/** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
+export interface Triggers {
+  /** CloudTrail API calls, as EventBridge "AWS API Call via CloudTrail" patterns. */
+  cloudTrail?: { readonly eventSource: string; readonly eventNames: readonly string[] };
+  /** Resource types a Config custom rule evaluates (AWS::::Account for region-level settings). */
+  configResourceTypes?: readonly string[];
+  /** AWS managed Config rules whose compliance changes this rule remediates (source identifiers). */
+  managedConfigRules?: readonly string[];
+  /** The sweep: an EventBridge schedule expression. */
+  schedule: string;
+}
+
+/** A resource as a rule read it: its ARN, its tags (for exemptions), and the state the rule judges. */
+export interface Loaded<State> {
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly arn: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly state: State;
+}
+
+export interface ResourceRef {
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly region: string;
+  readonly accountId: string;
+}
+
+export type Verdict =
+  | { readonly compliant: true }
+  | {
+      readonly compliant: false;
+      /** One sentence a person understands: why this is drift. */
+      readonly reason: string;
+      /** Bounded facts behind the reason; never tag values, secrets or PHI. */
+      readonly evidence: Summary;
+      /** What enforce mode does about it, in words (shown in notify mode and by `scan`). */
+      readonly plan: string;
+    };
+
+export type Finding = Extract<Verdict, { compliant: false }>;
+
+export interface StepOptions<T> {
+  /** The exact call that reverses this step, recorded with it. */
+  undo?: UndoCall;
+  /** Short outputs worth keeping, e.g. ids of what the step created. */
+  output?: (result: T) => Summary;
+}
+
+/** Runs one AWS change, recording it in the incident before and after it runs. */
+export type StepRecorder = <T>(action: string, run: () => Promise<T>, options?: StepOptions<T>) => Promise<T>;
+
+export interface RemediationContext {
+  readonly aws: AwsClients;
+  readonly settings: Settings;
+  readonly step: StepRecorder;
+}
+
+/**
+ * One HIPAA safeguard. Self-contained: adding a rule is this file, one registry line, one runbook,
+ * one function in serverless.yml and its tests. The contract test checks `permissions` covers
+ * every SDK command the rule sends.
+ */
+export interface Rule<State = unknown> {
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly hipaa: readonly string[];
+  /** Path of the runbook inside the repository: docs/runbooks/<id>.md */
+  readonly runbook: string;
+  readonly defaultMode: Mode;
+  readonly resourceType: string;
+  readonly triggers: Triggers;
+  /** Every IAM action load, list, remediate and verify need. */
+  readonly permissions: readonly string[];
+  /** Reads the resource's current state; undefined when it no longer exists. Read-only. */
+  load(ref: ResourceRef, aws: AwsClients, settings: Settings): Promise<Loaded<State> | undefined>;
+  /** Every resource the rule covers in one account and region (the sweep). Read-only. */
+  list(
+    scope: { accountId: string; region: string },
+    aws: AwsClients,
+    settings: Settings,
+  ): AsyncIterable<Loaded<State>>;
+  /** Pure judgement of one resource. */
+  detect(resource: Loaded<State>, settings: Settings): Verdict;
+  /** Brings the resource back into compliance; every AWS change goes through ctx.step. */
+  remediate(resource: Loaded<State>, finding: Finding, ctx: RemediationContext): Promise<void>;
+}
+
+/**
+ * Erases a rule's state type for the registry and the pipeline. Sound because the pipeline only
+ * hands a rule the states that the same rule's load() and list() produced.
+ */
+export const defineRule = <State>(rule: Rule<State>): Rule => rule as unknown as Rule;

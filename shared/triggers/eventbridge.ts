@@ -1,0 +1,23 @@
+import { type ZodType, z } from 'zod';
+import { accountIdString, idString, looseTimestamp, regionString } from './parse';
+
+/**
+ * The EventBridge envelope every EventBridge family shares. `account` comes before the rest so a
+ * malformed envelope is reported by its account first (sanitised fixtures send it as a number).
+ * `version` is optional: documentation examples omit it.
+ */
+export const eventBridgeEnvelope = <D extends ZodType>(detail: D) =>
+  z.object({
+    account: accountIdString,
+    version: z.string().max(16).optional(),
+    id: idString,
+    'detail-type': idString,
+    source: idString,
+    time: looseTimestamp,
+    region: regionString,
+    resources: z.array(idString).max(1000).optional(),
+    detail,
+  });
+
+/** The envelope with an unread detail: enough to check the envelope and route by detail-type. */
+export const anyEventBridgeEvent = eventBridgeEnvelope(z.unknown());

@@ -1,0 +1,147 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
+import { modeVariable } from '../../shared/config';
+import { rules } from '../../shared/rules';
+
+const ROOT = join(__dirname, '..', '..');
+const TEMPLATE = join(ROOT, '.serverless', 'cloudformation-template-update-stack.json');
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+
+/** The packaged template, which `npm run test:template` produces just before these tests. */
+function packagedTemplate(): Record<string, Resource> {
+  if (!existsSync(TEMPLATE))
+    throw new Error('run `npx serverless package --stage dev --region us-east-1` first');
+  return (JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+}
+
+const actionsOf = (statements: Statement[]): string[] =>
+  statements.flatMap((statement) =>
+    Array.isArray(statement.Action) ? statement.Action : [statement.Action],
+  );
+
+/** serverless names a function's resources from its key: ebs-encryption-by-default → EbsDashencryption... */
+const logicalName = (functionName: string) =>
+  functionName.replace(/-/g, 'Dash').replace(/^./, (first) => first.toUpperCase());
+
+describe('the rule registry', () => {
+  const definition = readServerlessDefinition();
+
+  it('lists each rule once, with an id, HIPAA citations and a runbook that exists', () => {
+    // Assess
+    expect(new Set(rules.map((rule) => rule.id)).size).toBe(rules.length);
+    for (const rule of rules) {
+      expect(rule.id).toMatch(/^[a-z][a-z0-9-]+$/);
+      expect(rule.hipaa.length).toBeGreaterThan(0);
+      for (const citation of rule.hipaa)
+        expect(citation).toMatch(/^164\.3\d\d\(([a-z0-9]+|[ivx]+)\)(\([a-z0-9ivx]+\))*$/);
+      expect(rule.runbook).toBe(`docs/runbooks/${rule.id}.md`);
+      expect(existsSync(join(ROOT, rule.runbook))).toBe(true);
+    }
+  });
+
+  it('gives every rule its own thin function, role and mode parameter in serverless.yml', () => {
+    for (const rule of rules) {
+      // Assess
+      const fn = definition.functions[rule.id];
+      expect(fn?.handler).toBe(`functions/${rule.id}.handler`);
+      expect(readFileSync(join(ROOT, 'functions', `${rule.id}.ts`), 'utf8')).toContain(
+        `export const handler = ruleHandler(`,
+      );
+      expect(definition.provider.environment).toHaveProperty(modeVariable(rule.id));
+      expect(fn?.role).toBeDefined();
+    }
+  });
+});
+
+describe('least privilege in the packaged template', () => {
+  const resources = packagedTemplate();
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    "gives %s's role exactly its rule's permissions plus the pipeline policy",
+    (id, rule) => {
+      // Prepare
+      const fn = resources[`${logicalName(id)}LambdaFunction`];
+      if (!fn) throw new Error(`no function ${id} in the template`);
+      const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const role = resources[roleId];
+      // Assess
+      expect(role?.Type).toBe('AWS::IAM::Role');
+      expect(role?.Properties.ManagedPolicyArns).toEqual([{ Ref: 'PipelinePolicy' }]);
+      const policies = role?.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+      const granted = actionsOf(policies.flatMap((policy) => policy.PolicyDocument.Statement));
+      expect([...granted].sort()).toEqual([...rule.permissions].sort());
+    },
+  );
+
+  it('grants no wildcard actions and no permission to destroy anything', () => {
+    // Prepare
+    const statements = Object.values(resources).flatMap((resource) => {
+      if (resource.Type === 'AWS::IAM::Role') {
+        return (
+          (
+            resource.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined
+          )?.flatMap((policy) => policy.PolicyDocument.Statement) ?? []
+        );
+      }
+      if (resource.Type === 'AWS::IAM::ManagedPolicy') {
+        return (resource.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+      }
+      return [];
+    });
+    // Assess
+    const actions = actionsOf(statements);
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+    expect(actions.filter((action) => /:(Delete|Terminate)/.test(action))).toEqual(['dynamodb:DeleteItem']);
+  });
+
+  it('routes to each function exactly the CloudTrail events its rule declares', () => {
+    for (const rule of rules) {
+      // Prepare
+      const target = `${logicalName(rule.id)}LambdaFunction`;
+      const patterns = Object.values(resources)
+        .filter((resource) => resource.Type === 'AWS::Events::Rule')
+        .filter((resource) => JSON.stringify(resource.Properties.Targets).includes(target))
+        .map(
+          (resource) =>
+            resource.Properties.EventPattern as {
+              'detail-type'?: string[];
+              detail?: { eventName?: string[] };
+            },
+        )
+        .filter((pattern) => pattern?.['detail-type']?.includes('AWS API Call via CloudTrail'));
+      // Assess
+      const routed = patterns.flatMap((pattern) => pattern.detail?.eventName ?? []);
+      expect(routed.sort()).toEqual([...(rule.triggers.cloudTrail?.eventNames ?? [])].sort());
+    }
+  });
+
+  it('keeps the incident table, its key and its data safe from a stack delete', () => {
+    // Assess
+    const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as {
+      Resources: Record<string, Record<string, unknown>>;
+    };
+    for (const id of ['IncidentTable', 'ResponderKey']) {
+      expect(template.Resources[id]).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    }
+    expect(resources.IncidentTable?.Properties).toMatchObject({
+      DeletionProtectionEnabled: true,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+    });
+    expect(resources.ResponderKey?.Properties.EnableKeyRotation).toBe(true);
+  });
+});

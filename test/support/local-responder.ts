@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  drainInbox,
+  type LocalStack,
+  listIncidents,
+  provisionLocalStack,
+  type ReceivedAlert,
+  subscribeInbox,
+} from '../../scripts/lib/local-stack';
+import type { Incident } from '../../shared/model';
+import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+
+const ROOT = join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/**
+ * The stack provisioned in this test file's moto account from serverless.yml, an SQS inbox
+ * subscribed to its topic, and ways to deliver events: in this process, or as Lambda would,
+ * in a separate Node process loading dist/functions/<name>.js.
+ */
+export class LocalResponder {
+  private constructor(
+    readonly stack: LocalStack,
+    private readonly inboxUrl: string,
+    private readonly envFile: string,
+  ) {}
+
+  static async provision(overrides: Record<string, string> = {}): Promise<LocalResponder> {
+    const stack = await provisionLocalStack();
+    Object.assign(stack.env, overrides);
+    const inbox = await subscribeInbox(stack);
+    const envFile = join(mkdtempSync(join(tmpdir(), 'responder-env-')), 'env.json');
+    writeFileSync(envFile, JSON.stringify(stack.env));
+    return new LocalResponder(stack, inbox, envFile);
+  }
+
+  get responderRoleArn(): string {
+    return this.stack.env.RESPONDER_ROLE_ARNS?.split(',')[0] ?? '';
+  }
+
+  /** Loads the handler in this process with the stack's environment (plus overrides). */
+  handlerOf(
+    load: () => { handler: (event: unknown) => Promise<HandlerResult> },
+    overrides: Record<string, string> = {},
+  ) {
+    const saved = { ...process.env };
+    Object.assign(process.env, this.stack.env, overrides, { AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL });
+    try {
+      let module: { handler: (event: unknown) => Promise<HandlerResult> } | undefined;
+      jest.isolateModules(() => {
+        module = load();
+      });
+      if (!module) throw new Error('handler module did not load');
+      const { handler } = module;
+      return (event: unknown) => handler(event);
+    } finally {
+      process.env = saved;
+    }
+  }
+
+  /** Runs the bundle in its own Node process, through npm run local:invoke's script. */
+  async invokeBundle(
+    name: string,
+    event: unknown,
+  ): Promise<{ ok: boolean; result: Record<string, unknown> }> {
+    const eventFile = join(mkdtempSync(join(tmpdir(), 'responder-event-')), 'event.json');
+    writeFileSync(eventFile, JSON.stringify(event));
+    const args = [require.resolve('tsx/cli'), join(ROOT, 'scripts', 'local-invoke.ts'), name, eventFile];
+    const env = { ...process.env, LOCAL_ENV_FILE: this.envFile };
+    try {
+      const { stdout } = await run(process.execPath, args, { env, cwd: ROOT });
+      return { ok: true, result: JSON.parse(stdout) };
+    } catch (error) {
+      const stdout = (error as { stdout?: string }).stdout ?? '{}';
+      return { ok: false, result: JSON.parse(stdout) };
+    }
+  }
+
+  incidents(): Promise<Incident[]> {
+    return listIncidents(this.stack);
+  }
+
+  /** Every alert the inbox holds now (and removes them). */
+  alerts(): Promise<ReceivedAlert[]> {
+    return drainInbox(this.stack.region, this.inboxUrl);
+  }
+}
+
+/** Resets this worker's moto server: a clean account for the next test. */
+export async function resetAccount(): Promise<void> {
+  const response = await fetch(`${process.env.AWS_ENDPOINT_URL}/moto-api/reset`, { method: 'POST' });
+  if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
+}

@@ -1,0 +1,49 @@
+import { assertLoopbackEndpoint } from '../../scripts/lib/moto';
+
+/** One API call moto received, as its request recorder saw it. */
+export interface RecordedCall {
+  method: string;
+  url: string;
+  /** The API action: `Action=` of query protocols, or the X-Amz-Target operation of JSON protocols. */
+  action: string;
+}
+
+const READ_ONLY = /^(Describe|Get|List|Query|Scan|BatchGet)/;
+
+function actionOf(entry: { headers: Record<string, string>; body: string; body_encoded: boolean }): string {
+  const target = entry.headers['X-Amz-Target'] ?? entry.headers['x-amz-target'];
+  if (target) return target.split('.').pop() ?? target;
+  const body = entry.body_encoded ? Buffer.from(entry.body, 'base64').toString('utf8') : (entry.body ?? '');
+  return new URLSearchParams(body).get('Action') ?? 'unknown';
+}
+
+/** Runs `work` with moto's request recorder on and returns every call it made (from any process). */
+export async function recordCalls(work: () => Promise<unknown>): Promise<RecordedCall[]> {
+  const endpoint = assertLoopbackEndpoint();
+  const api = (path: string, method = 'POST') => fetch(`${endpoint}/moto-api/recorder/${path}`, { method });
+  await api('reset-recording');
+  await api('start-recording');
+  try {
+    await work();
+  } finally {
+    await api('stop-recording');
+  }
+  const text = await (await api('download-recording', 'GET')).text();
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map(
+      (line) =>
+        JSON.parse(line) as {
+          method: string;
+          url: string;
+          headers: Record<string, string>;
+          body: string;
+          body_encoded: boolean;
+        },
+    )
+    .map((entry) => ({ method: entry.method, url: entry.url, action: actionOf(entry) }));
+}
+
+export const writesAmong = (calls: readonly RecordedCall[]): RecordedCall[] =>
+  calls.filter((call) => !READ_ONLY.test(call.action));

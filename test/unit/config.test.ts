@@ -1,0 +1,99 @@
+import { loadSettings, modeVariable } from '../../shared/config';
+import { ConfigurationError } from '../../shared/errors';
+
+const rules = [{ id: 'ebs-encryption-by-default', defaultMode: 'enforce' as const }];
+const required = {
+  AWS_REGION: 'eu-west-1',
+  INCIDENT_TABLE: 'compliance-responder-dev-incidents',
+  ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:compliance-responder-dev-alerts',
+};
+
+function failureOf(env: Record<string, string>): ConfigurationError {
+  try {
+    loadSettings(rules, { ...required, ...env });
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('settings from the environment', () => {
+  it('fills every documented default', () => {
+    // Act
+    const settings = loadSettings(rules, required);
+    // Assess
+    expect(settings).toMatchObject({
+      homeRegion: 'eu-west-1',
+      modes: { 'ebs-encryption-by-default': 'enforce' },
+      ebsKmsKeyId: undefined,
+      guard: { threshold: 10, windowMinutes: 60 },
+      exemptTag: 'compliance-responder:exempt',
+      exemptUntilTag: 'compliance-responder:exempt-until',
+      incidentRetentionDays: 2192,
+      configTestMode: false,
+      responderRoleArns: [],
+    });
+  });
+
+  it('reads a rule mode from MODE_<RULE_ID>', () => {
+    // Act
+    const settings = loadSettings(rules, { ...required, MODE_EBS_ENCRYPTION_BY_DEFAULT: 'notify' });
+    // Assess
+    expect(modeVariable('ebs-encryption-by-default')).toBe('MODE_EBS_ENCRYPTION_BY_DEFAULT');
+    expect(settings.modes['ebs-encryption-by-default']).toBe('notify');
+  });
+
+  it.each([
+    [{ MODE_EBS_ENCRYPTION_BY_DEFAULT: 'enforced' }, 'MODE_EBS_ENCRYPTION_BY_DEFAULT'],
+    [{ GUARD_THRESHOLD: 'ten' }, 'GUARD_THRESHOLD'],
+    [{ GUARD_THRESHOLD: '0' }, 'GUARD_THRESHOLD'],
+    [{ ALERT_TOPIC_ARN: 'alerts' }, 'ALERT_TOPIC_ARN'],
+    [{ INCIDENT_TABLE: '' }, 'INCIDENT_TABLE'],
+    [{ RESPONDER_ROLE_ARNS: 'arn:aws:iam::111122223333:user/alice' }, 'RESPONDER_ROLE_ARNS'],
+    [{ CONFIG_TEST_MODE: 'yes' }, 'CONFIG_TEST_MODE'],
+  ])('refuses %j naming the setting', (env, setting) => {
+    // Act
+    const error = failureOf(env);
+    // Assess
+    expect(error.setting).toBe(setting);
+    expect(error.message).toContain(setting);
+  });
+
+  it('never reads the string "false" as true', () => {
+    // Act
+    const settings = loadSettings(rules, { ...required, CONFIG_TEST_MODE: 'false' });
+    // Assess
+    expect(settings.configTestMode).toBe(false);
+  });
+
+  it('refuses Config test mode unless the endpoint is a local emulator', () => {
+    // Act
+    const remote = failureOf({
+      CONFIG_TEST_MODE: 'true',
+      AWS_ENDPOINT_URL: 'https://config.eu-west-1.amazonaws.com',
+    });
+    const local = loadSettings(rules, {
+      ...required,
+      CONFIG_TEST_MODE: 'true',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:5000',
+    });
+    // Assess
+    expect(remote.setting).toBe('CONFIG_TEST_MODE');
+    expect(failureOf({ CONFIG_TEST_MODE: 'true' }).setting).toBe('CONFIG_TEST_MODE');
+    expect(local.configTestMode).toBe(true);
+  });
+
+  it('splits the responder role list', () => {
+    // Act
+    const settings = loadSettings(rules, {
+      ...required,
+      RESPONDER_ROLE_ARNS: 'arn:aws:iam::111122223333:role/a, arn:aws:iam::111122223333:role/path/b',
+    });
+    // Assess
+    expect(settings.responderRoleArns).toEqual([
+      'arn:aws:iam::111122223333:role/a',
+      'arn:aws:iam::111122223333:role/path/b',
+    ]);
+  });
+});

@@ -1,0 +1,412 @@
+import { parseCloudTrailEvent, parseCloudTrailRecord } from '../../../shared/triggers/cloudtrail';
+import { catchValidationError, loadEvent, objectAt } from './support';
+
+const ADMIN_ACTOR = {
+  type: 'AssumedRole',
+  arn: 'arn:aws:sts::111122223333:assumed-role/PlatformAdmin/jdoe',
+  principalId: 'AROAEXAMPLEROLEID1234:jdoe',
+  accountId: '111122223333',
+  sessionIssuerArn: 'arn:aws:iam::111122223333:role/PlatformAdmin',
+  sourceIp: '198.51.100.24',
+  userAgent: 'aws-cli/2.22.4 Python/3.12.6 Linux/6.8 exe/x86_64 command/ec2',
+};
+
+/** A minimal record for one eventName, for the table entries without a fixture of their own. */
+const recordFor = (eventName: string, requestParameters: unknown, responseElements: unknown = null) => ({
+  ...objectAt(loadEvent('cloudtrail-create-volume.json'), 'detail'),
+  eventName,
+  requestParameters,
+  responseElements,
+});
+
+const resourcesOf = (result: ReturnType<typeof parseCloudTrailRecord>) =>
+  result.kind === 'resources' ? result.observations.map((o) => [o.resourceType, o.resourceId]) : [];
+
+describe('parseCloudTrailEvent', () => {
+  it('observes the account for DisableEbsEncryptionByDefault, with the actor who called it', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-disable-ebs-encryption-by-default.json');
+
+    // Act
+    const result = parseCloudTrailEvent(event);
+
+    // Assess
+    expect(result).toEqual({
+      kind: 'resources',
+      observations: [
+        {
+          source: 'cloudtrail',
+          eventId: '0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d',
+          eventName: 'DisableEbsEncryptionByDefault',
+          accountId: '111122223333',
+          region: 'eu-west-1',
+          resourceType: 'AWS::::Account',
+          resourceId: '111122223333',
+          observedAt: '2025-03-04T09:15:21Z',
+          actor: ADMIN_ACTOR,
+          summary: { eventName: 'DisableEbsEncryptionByDefault', eventSource: 'ec2.amazonaws.com' },
+        },
+      ],
+    });
+  });
+
+  it('observes the created volume with safe facts and no tag values', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-create-volume.json');
+
+    // Act
+    const result = parseCloudTrailEvent(event);
+
+    // Assess
+    expect(result).toMatchObject({
+      kind: 'resources',
+      observations: [
+        {
+          resourceType: 'AWS::EC2::Volume',
+          resourceId: 'vol-0a1b2c3d4e5f60718',
+          region: 'us-east-1',
+          summary: { eventName: 'CreateVolume', encrypted: false, volumeType: 'gp3' },
+        },
+      ],
+    });
+    expect(JSON.stringify(result)).not.toContain('cardiology-2025');
+  });
+
+  it('observes the security group named in AuthorizeSecurityGroupIngress', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-authorize-security-group-ingress.json');
+
+    // Act
+    const result = parseCloudTrailEvent(event);
+
+    // Assess
+    expect(resourcesOf(result)).toEqual([['AWS::EC2::SecurityGroup', 'sg-0123456789abcdef0']]);
+  });
+
+  it('takes the group from the response rules when the request names it only by name', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-authorize-security-group-ingress.json');
+    const request = objectAt(event, 'detail', 'requestParameters');
+    delete request.groupId;
+    request.groupName = 'default';
+
+    // Act
+    const result = parseCloudTrailEvent(event);
+
+    // Assess
+    expect(resourcesOf(result)).toEqual([['AWS::EC2::SecurityGroup', 'sg-0123456789abcdef0']]);
+  });
+
+  it('observes every instance RunInstances started, in order', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-run-instances.json');
+
+    // Act
+    const result = parseCloudTrailEvent(event);
+
+    // Assess
+    expect(resourcesOf(result)).toEqual([
+      ['AWS::EC2::Instance', 'i-0aaaaaaaaaaaaaaa1'],
+      ['AWS::EC2::Instance', 'i-0aaaaaaaaaaaaaaa2'],
+    ]);
+    expect(result.kind === 'resources' && result.observations[1]?.summary.instanceType).toBe('m7i.large');
+  });
+
+  it('observes the IAM user of UploadSSHPublicKey in the region the event names, without the key body', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-upload-ssh-public-key.json');
+
+    // Act
+    const result = parseCloudTrailEvent(event);
+
+    // Assess
+    expect(result).toMatchObject({
+      observations: [
+        {
+          resourceType: 'AWS::IAM::User',
+          resourceId: 'build-bot',
+          region: 'us-east-1',
+          actor: {
+            type: 'IAMUser',
+            arn: 'arn:aws:iam::111122223333:user/jdoe',
+            userAgent: 'console.amazonaws.com',
+          },
+          summary: { sshPublicKeyId: 'APKAEXAMPLEKEYID0001' },
+        },
+      ],
+    });
+    expect(JSON.stringify(result)).not.toContain('ssh-ed25519');
+  });
+
+  it('reports a failed call (errorCode) as ignored, with no observations', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-disable-ebs-encryption-by-default.json');
+    Object.assign(objectAt(event, 'detail'), {
+      errorCode: 'Client.UnauthorizedOperation',
+      errorMessage: 'You are not authorized to perform this operation.',
+      responseElements: null,
+    });
+
+    // Act
+    const result = parseCloudTrailEvent(event);
+
+    // Assess
+    expect(result).toEqual({
+      kind: 'resources',
+      observations: [],
+      ignored: 'call failed: Client.UnauthorizedOperation',
+    });
+  });
+
+  it('refuses an eventName with no resource mapping, naming detail.eventName', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-create-volume.json');
+    objectAt(event, 'detail').eventName = 'DescribeVolumes';
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('detail.eventName');
+    expect(error.message).toBe('detail.eventName: no resource mapping for "DescribeVolumes"');
+  });
+
+  it('refuses an unmapped eventName even when the call failed (a routing mistake must reach the DLQ)', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-create-volume.json');
+    Object.assign(objectAt(event, 'detail'), { eventName: 'toString', errorCode: 'AccessDenied' });
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('detail.eventName');
+  });
+
+  it('refuses an envelope whose account is not a string', () => {
+    // Prepare
+    const event = { ...loadEvent('cloudtrail-create-volume.json'), account: 111122223333 };
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('account');
+    expect(error.message).toMatch(/^account: expected string, received number/);
+  });
+
+  it('refuses a CreateVolume record without the created volume id', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-create-volume.json');
+    delete objectAt(event, 'detail', 'responseElements').volumeId;
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('detail.responseElements.volumeId');
+  });
+
+  it('refuses a RunInstances record whose instance id has the wrong type', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-run-instances.json');
+    const items = objectAt(event, 'detail', 'responseElements', 'instancesSet').items as Record<
+      string,
+      unknown
+    >[];
+    items[1] = { ...items[1], instanceId: 12 };
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('detail.responseElements.instancesSet.items[1].instanceId');
+  });
+
+  it('refuses an eventID over 1024 characters', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-create-volume.json');
+    objectAt(event, 'detail').eventID = 'e'.repeat(1025);
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('detail.eventID');
+  });
+
+  it('refuses a record with no userIdentity', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-create-volume.json');
+    delete objectAt(event, 'detail').userIdentity;
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('detail.userIdentity');
+  });
+
+  it('refuses another detail-type', () => {
+    // Prepare
+    const event = {
+      ...loadEvent('cloudtrail-create-volume.json'),
+      'detail-type': 'AWS Console Sign In via CloudTrail',
+    };
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailEvent(event));
+
+    // Assess
+    expect(error.field).toBe('detail-type');
+  });
+});
+
+describe('parseCloudTrailRecord', () => {
+  it('parses a bare record, taking the account from recipientAccountId', () => {
+    // Prepare
+    const record = objectAt(loadEvent('cloudtrail-create-volume.json'), 'detail');
+
+    // Act
+    const result = parseCloudTrailRecord(record);
+
+    // Assess
+    expect(result).toMatchObject({
+      observations: [{ accountId: '111122223333', resourceId: 'vol-0a1b2c3d4e5f60718', actor: ADMIN_ACTOR }],
+    });
+  });
+
+  it('refuses a bare record that names no account', () => {
+    // Prepare
+    const record = objectAt(loadEvent('cloudtrail-create-volume.json'), 'detail');
+    delete record.recipientAccountId;
+    delete objectAt(record, 'userIdentity').accountId;
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailRecord(record));
+
+    // Assess
+    expect(error.field).toBe('recipientAccountId');
+  });
+
+  it('names fields without a prefix for a bare record', () => {
+    // Prepare
+    const record = {
+      ...objectAt(loadEvent('cloudtrail-create-volume.json'), 'detail'),
+      eventName: 'GetObject',
+    };
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailRecord(record));
+
+    // Assess
+    expect(error.field).toBe('eventName');
+  });
+
+  it.each([
+    ['EnableEbsEncryptionByDefault', {}, null, 'AWS::::Account', '111122223333'],
+    ['ModifyEbsDefaultKmsKeyId', { kmsKeyId: 'alias/phi' }, null, 'AWS::::Account', '111122223333'],
+    ['ResetEbsDefaultKmsKeyId', {}, null, 'AWS::::Account', '111122223333'],
+    [
+      'AttachVolume',
+      { volumeId: 'vol-0c', instanceId: 'i-0c', device: '/dev/sdf' },
+      null,
+      'AWS::EC2::Volume',
+      'vol-0c',
+    ],
+    [
+      'ModifySecurityGroupRules',
+      {
+        ModifySecurityGroupRulesRequest: {
+          GroupId: 'sg-0d',
+          SecurityGroupRule: { SecurityGroupRuleId: 'sgr-1' },
+        },
+      },
+      null,
+      'AWS::EC2::SecurityGroup',
+      'sg-0d',
+    ],
+    [
+      'StartInstances',
+      { instancesSet: { items: [{ instanceId: 'i-0e' }] } },
+      { instancesSet: { items: [{ instanceId: 'i-0e', currentState: { code: 0, name: 'pending' } }] } },
+      'AWS::EC2::Instance',
+      'i-0e',
+    ],
+    [
+      'ModifyInstancePlacement',
+      { instanceId: 'i-0f', tenancy: 'dedicated' },
+      null,
+      'AWS::EC2::Instance',
+      'i-0f',
+    ],
+    ['StopLogging', { name: 'org-trail' }, null, 'AWS::CloudTrail::Trail', 'org-trail'],
+    [
+      'StartLogging',
+      { name: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail' },
+      null,
+      'AWS::CloudTrail::Trail',
+      'arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail',
+    ],
+    ['DeleteTrail', { name: 'org-trail' }, null, 'AWS::CloudTrail::Trail', 'org-trail'],
+    [
+      'UpdateTrail',
+      { name: 'org-trail', isMultiRegionTrail: false },
+      null,
+      'AWS::CloudTrail::Trail',
+      'org-trail',
+    ],
+    [
+      'StopConfigurationRecorder',
+      { configurationRecorderName: 'default' },
+      null,
+      'AWS::Config::ConfigurationRecorder',
+      'default',
+    ],
+    [
+      'DeleteConfigurationRecorder',
+      { configurationRecorderName: 'default' },
+      null,
+      'AWS::Config::ConfigurationRecorder',
+      'default',
+    ],
+    [
+      'UpdateSSHPublicKey',
+      { userName: 'build-bot', sSHPublicKeyId: 'APKA1', status: 'Active' },
+      null,
+      'AWS::IAM::User',
+      'build-bot',
+    ],
+  ])('maps %s to its resource', (eventName, request, response, resourceType, resourceId) => {
+    // Prepare
+    const record = recordFor(eventName, request, response);
+
+    // Act
+    const result = parseCloudTrailRecord(record);
+
+    // Assess
+    expect(resourcesOf(result)).toEqual([[resourceType, resourceId]]);
+  });
+
+  it('names the missing request parameter', () => {
+    // Prepare
+    const record = recordFor('StopLogging', { trailName: 'org-trail' });
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailRecord(record, { fieldPrefix: 'detail' }));
+
+    // Assess
+    expect(error.field).toBe('detail.requestParameters.name');
+  });
+
+  it('names the request parameters when they are null', () => {
+    // Prepare
+    const record = recordFor('AttachVolume', null);
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailRecord(record));
+
+    // Assess
+    expect(error.field).toBe('requestParameters');
+  });
+});
