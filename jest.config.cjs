@@ -1,6 +1,13 @@
 /** Three suites, run in this order by `npm test`: unit (mocked SDK), integration (moto), contract (template). */
+// ts-jest transpiles only (`npm run typecheck` type-checks); allowJs compiles @middy's ES modules.
 const transform = {
-  '^.+\\.(ts|js|mjs)$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  '^.+\\.(ts|js|mjs)$': [
+    'ts-jest',
+    {
+      isolatedModules: true,
+      tsconfig: { allowJs: true, module: 'commonjs', esModuleInterop: true, target: 'ES2022' },
+    },
+  ],
 };
 const common = {
   transform,

@@ -72,6 +72,51 @@ const environmentSchema = z.object({
   CONFIG_TEST_MODE: flag(false),
   /** Mark the logs and alerts of a stage. Default: dev. */
   STAGE: z.string().min(1).default('dev'),
+  /** The responder's own CloudFormation stack (self-protection). Default: compliance-responder-<STAGE>. */
+  STACK_NAME: optionalString,
+  /** Roles allowed to change the responder's own stack (its deploy role); others raise an alert. */
+  DEPLOY_ROLE_ARNS: roleArnList,
+
+  // ── ebs-volume-encrypted ──
+  /** In-use volumes: snapshot-only (evidence snapshot, notify) or swap (stop, swap, restart). */
+  EBS_IN_USE_ACTION: z.enum(['snapshot-only', 'swap']).default('snapshot-only'),
+  /** Delete the unencrypted original once its replacement is verified. Default: false (kept, tagged). */
+  EBS_DELETE_ORIGINAL: flag(false),
+  /** A remediation workflow waiting longer than this is reported stuck. Default: 360 minutes. */
+  WORKFLOW_STUCK_MINUTES: positiveInt(360, 10_080),
+
+  // ── phi-dedicated-tenancy ──
+  /** PHI scope: `tag:<key>=<value>` or `all` (every instance). Default: tag:phi=true. */
+  PHI_SCOPE: z
+    .string()
+    .default('tag:phi=true')
+    .pipe(
+      z.union([
+        z.literal('all'),
+        z.string().regex(/^tag:[^=]{1,128}=.{0,256}$/, 'expected all or tag:<key>=<value>'),
+      ]),
+    ),
+  /** What enforce does to a PHI instance on shared tenancy: stop (lock down) or retenancy. */
+  TENANCY_ACTION: z.enum(['stop', 'retenancy']).default('stop'),
+
+  // ── ssh-open-to-world, ssh-grant-expired ──
+  /** Ports whose exposure counts as SSH exposure. Default: 22 (add 3389 for RDP). */
+  SSH_PORTS: z
+    .string()
+    .default('22')
+    .pipe(z.string().regex(/^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$/, 'expected port numbers, comma-separated'))
+    .transform((value) => value.split(',').map((port) => Number(port.trim())))
+    .pipe(z.array(z.number().int().min(0).max(65_535)).min(1)),
+  /** Length of an SSH grant when none is asked for, in minutes. Default: 60. */
+  SSH_GRANT_TTL_MINUTES: positiveInt(60, 10_080),
+  /** The longest SSH grant anyone may issue, in minutes. Default: 720 (12 hours). */
+  SSH_GRANT_MAX_TTL_MINUTES: positiveInt(720, 10_080),
+  /** Tag on a granted security-group rule whose value is its grant id (the ledger holds the truth). */
+  SSH_GRANT_TAG: z.string().min(1).max(127).default('compliance-responder:ssh-grant'),
+
+  // ── cloudtrail-logging-on ──
+  /** Recreate a deleted trail (its bucket policy and key are the owner's). Default: false. */
+  RECREATE_DELETED_TRAIL: flag(false),
 });
 
 export type Settings = Readonly<ReturnType<typeof toSettings>>;
@@ -80,6 +125,14 @@ export type Settings = Readonly<ReturnType<typeof toSettings>>;
 export interface ModeDefault {
   readonly id: string;
   readonly defaultMode: Mode;
+}
+
+export type PhiScope = { kind: 'all' } | { kind: 'tag'; key: string; value: string };
+
+function parsePhiScope(scope: string): PhiScope {
+  if (scope === 'all') return { kind: 'all' };
+  const [key = '', ...value] = scope.slice('tag:'.length).split('=');
+  return { kind: 'tag', key, value: value.join('=') };
 }
 
 /** `ebs-encryption-by-default` → `MODE_EBS_ENCRYPTION_BY_DEFAULT`. */
@@ -101,6 +154,22 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
     runbookBaseUrl: env.RUNBOOK_BASE_URL.replace(/\/$/, ''),
     configTestMode: env.CONFIG_TEST_MODE,
     stage: env.STAGE,
+    stackName: env.STACK_NAME ?? `compliance-responder-${env.STAGE}`,
+    deployRoleArns: env.DEPLOY_ROLE_ARNS,
+    ebsVolumes: {
+      inUseAction: env.EBS_IN_USE_ACTION,
+      deleteOriginal: env.EBS_DELETE_ORIGINAL,
+      workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,
+    },
+    phiScope: parsePhiScope(env.PHI_SCOPE),
+    tenancyAction: env.TENANCY_ACTION,
+    ssh: {
+      ports: env.SSH_PORTS,
+      grantTtlMinutes: env.SSH_GRANT_TTL_MINUTES,
+      grantMaxTtlMinutes: env.SSH_GRANT_MAX_TTL_MINUTES,
+      grantTag: env.SSH_GRANT_TAG,
+    },
+    recreateDeletedTrail: env.RECREATE_DELETED_TRAIL,
   };
 }
 

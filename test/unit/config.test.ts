@@ -97,3 +97,47 @@ describe('settings from the environment', () => {
     ]);
   });
 });
+
+describe('settings of the rules to come', () => {
+  it('have documented defaults', () => {
+    // Act
+    const settings = loadSettings(rules, required);
+    // Assess
+    expect(settings).toMatchObject({
+      stackName: 'compliance-responder-dev',
+      deployRoleArns: [],
+      ebsVolumes: { inUseAction: 'snapshot-only', deleteOriginal: false, workflowStuckMinutes: 360 },
+      phiScope: { kind: 'tag', key: 'phi', value: 'true' },
+      tenancyAction: 'stop',
+      ssh: {
+        ports: [22],
+        grantTtlMinutes: 60,
+        grantMaxTtlMinutes: 720,
+        grantTag: 'compliance-responder:ssh-grant',
+      },
+      recreateDeletedTrail: false,
+    });
+  });
+
+  it('parse the PHI scope and the SSH ports', () => {
+    // Act
+    const settings = loadSettings(rules, { ...required, PHI_SCOPE: 'all', SSH_PORTS: '22, 3389' });
+    const tagged = loadSettings(rules, { ...required, PHI_SCOPE: 'tag:data-class=phi=restricted' });
+    // Assess
+    expect(settings.phiScope).toEqual({ kind: 'all' });
+    expect(settings.ssh.ports).toEqual([22, 3389]);
+    expect(tagged.phiScope).toEqual({ kind: 'tag', key: 'data-class', value: 'phi=restricted' });
+  });
+
+  it.each([
+    [{ PHI_SCOPE: 'phi' }, 'PHI_SCOPE'],
+    [{ SSH_PORTS: '22,ssh' }, 'SSH_PORTS'],
+    [{ SSH_PORTS: '70000' }, 'SSH_PORTS'],
+    [{ TENANCY_ACTION: 'terminate' }, 'TENANCY_ACTION'],
+    [{ EBS_IN_USE_ACTION: 'delete' }, 'EBS_IN_USE_ACTION'],
+    [{ EBS_DELETE_ORIGINAL: 'False' }, 'EBS_DELETE_ORIGINAL'],
+  ])('refuse %j naming the setting', (env, setting) => {
+    // Act / Assess
+    expect(failureOf(env).setting).toBe(setting);
+  });
+});
