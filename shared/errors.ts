@@ -46,3 +46,10 @@ export class UnsafeOperationError extends ResponderError {}
 
 export const errorMessage = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/**
+ * A rule chose not to change a resource (an Auto Scaling member, a refused change that was rolled
+ * back, an in-use volume in snapshot-only mode). Not a failure: the incident stays open, says why,
+ * and on-call is alerted to act.
+ */
+export class RemediationDeclined extends ResponderError {}

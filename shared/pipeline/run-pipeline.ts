@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AwsClients } from '../aws/clients';
 import { mapWithConcurrency, retryUntil } from '../concurrency';
 import type { Settings } from '../config';
-import { errorMessage } from '../errors';
+import { errorMessage, RemediationDeclined } from '../errors';
 import {
   type Incident,
   IncidentStatus,
@@ -261,6 +261,12 @@ export class ResponsePipeline {
       await store.releaseDrift(incident.ruleId, incident.resourceArn, incident.incidentId);
       this.deps.metrics.count('Remediated');
     } catch (error) {
+      if (error instanceof RemediationDeclined) {
+        // Not a failure: the rule chose not to change this resource, and says why.
+        this.deps.metrics.count('RemediationDeclined');
+        await store.setStatus(incident.incidentId, IncidentStatus.Open, error.message.slice(0, 512));
+        return this.alert(incident.incidentId);
+      }
       logger.error('remediation failed', {
         ruleId: this.rule.id,
         incidentId: incident.incidentId,
