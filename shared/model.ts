@@ -118,4 +118,14 @@ export interface Incident {
   alert?: AlertRecord;
   runbook: string;
   exemption?: { reason: string; until: string };
+  /** Long remediations (snapshots take hours) persist here between invocations. */
+  workflow?: Workflow;
+}
+
+export interface Workflow {
+  startedAt: string;
+  /** What the remediation waits for before it can continue, in words; absent while it runs. */
+  waitingFor?: string;
+  /** Facts a later invocation needs (e.g. whether the instance was running), bounded scalars. */
+  state: Summary;
 }

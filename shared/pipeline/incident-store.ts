@@ -6,7 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AlertRecord, Incident, IncidentStatus, Step } from '../model';
+import type { AlertRecord, Incident, IncidentStatus, Step, Workflow } from '../model';
 
 /** Outcome of opening an incident: new, or collapsed into the incident that already covers this drift. */
 export type OpenResult =
@@ -26,6 +26,12 @@ export interface IncidentStore {
   appendStep(incidentId: string, step: Step): Promise<number>;
   replaceStep(incidentId: string, index: number, step: Step): Promise<void>;
   setAlert(incidentId: string, alert: AlertRecord): Promise<void>;
+  setWorkflow(incidentId: string, workflow: Workflow): Promise<void>;
+  /**
+   * Takes over an incident whose remediation must be resumed. Succeeds only if nobody touched it
+   * since `seenUpdatedAt`, so of concurrent resumers exactly one proceeds.
+   */
+  claim(incidentId: string, seenUpdatedAt: string): Promise<boolean>;
   /** Releases the drift lock so a later recurrence opens its own incident. */
   releaseDrift(ruleId: string, resourceArn: string, incidentId: string): Promise<void>;
   /** The incident holding the drift lock for this rule and resource, if any. */
@@ -159,6 +165,28 @@ export class DynamoDbIncidentStore implements IncidentStore {
 
   async setAlert(incidentId: string, alert: AlertRecord): Promise<void> {
     await this.update(incidentId, 'SET alert = :alert', { values: { ':alert': alert } });
+  }
+
+  async setWorkflow(incidentId: string, workflow: Workflow): Promise<void> {
+    await this.update(incidentId, 'SET workflow = :workflow', { values: { ':workflow': workflow } });
+  }
+
+  async claim(incidentId: string, seenUpdatedAt: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: incidentKey(incidentId),
+          UpdateExpression: 'SET updatedAt = :now',
+          ConditionExpression: 'updatedAt = :seen',
+          ExpressionAttributeValues: { ':now': this.now().toISOString(), ':seen': seenUpdatedAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async releaseDrift(ruleId: string, resourceArn: string, incidentId: string): Promise<void> {

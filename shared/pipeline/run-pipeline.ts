@@ -62,6 +62,9 @@ export interface PipelineDeps {
 /** How many resources of a sweep are worked on at once: bounded so throttling stays rare. */
 const SWEEP_CONCURRENCY = 4;
 
+/** A remediation untouched this long (past any Lambda timeout) was interrupted: resume it. */
+const STALE_REMEDIATION_MS = 5 * 60_000;
+
 interface TriggerInfo {
   source: TriggerSource;
   eventId: string;
@@ -123,6 +126,9 @@ export class ResponsePipeline {
   private async observe(observation: Observation): Promise<ResourceOutcome | undefined> {
     const { logger, metrics, settings, aws } = this.deps;
     const ref = { resourceType: observation.resourceType, resourceId: observation.resourceId };
+    if (observation.source === 'ebs-notification' && this.rule.incidentFor) {
+      return this.continueWorkflow(observation, this.rule.incidentFor);
+    }
     if (!concernsRule(this.rule, observation)) {
       logger.info('observation does not concern this rule', {
         ruleId: this.rule.id,
@@ -156,6 +162,29 @@ export class ResponsePipeline {
       observedAt: observation.observedAt,
       actor: observation.actor,
     });
+  }
+
+  /** An EBS notification advances the workflow of the incident that created its snapshot or volume. */
+  private async continueWorkflow(
+    observation: Observation,
+    incidentFor: NonNullable<Rule['incidentFor']>,
+  ): Promise<ResourceOutcome | undefined> {
+    const incidentId = await incidentFor(observation, this.deps.aws);
+    if (!incidentId) {
+      this.deps.logger.info('notification is not about a workflow of ours', { ruleId: this.rule.id });
+      return undefined;
+    }
+    const incident = await this.resume(incidentId);
+    if (!incident) return undefined;
+    return {
+      resourceType: incident.resourceType,
+      resourceId: incident.resourceId,
+      compliance:
+        incident.status === IncidentStatus.Remediated ? Compliance.Compliant : Compliance.NonCompliant,
+      note: `${incident.status}: incident ${incident.incidentId}`,
+      incidentId,
+      status: incident.status,
+    };
   }
 
   private async sweep(request: SweepRequest): Promise<ResourceOutcome[]> {
@@ -198,6 +227,7 @@ export class ResponsePipeline {
         incidentId: opened.existingIncidentId,
         collapsedOn: opened.collapsedOn,
       });
+      await this.resume(opened.existingIncidentId);
       const existing = await this.resumeAlert(opened.existingIncidentId);
       return {
         ...ref,
@@ -250,13 +280,53 @@ export class ResponsePipeline {
       return this.alert(incident.incidentId);
     }
     await store.setStatus(incident.incidentId, IncidentStatus.Remediating);
+    const workflow = { startedAt: this.now().toISOString(), state: {} };
+    await store.setWorkflow(incident.incidentId, workflow);
+    return this.remediateAndFinish({ ...incident, workflow }, resource, finding);
+  }
+
+  /**
+   * Runs (or continues) the rule's remediation. Waiting leaves the incident `remediating` with what
+   * it waits for; done is verified by a read before the incident says `remediated`.
+   */
+  private async remediateAndFinish(
+    incident: Incident,
+    resource: Loaded<unknown>,
+    finding: Finding,
+  ): Promise<Incident> {
+    const { store, settings, logger } = this.deps;
+    const workflow = incident.workflow ?? { startedAt: this.now().toISOString(), state: {} };
+    const state = { ...workflow.state };
     try {
-      await this.rule.remediate(resource, finding, {
+      const progress = await this.rule.remediate(resource, finding, {
         aws: this.deps.aws,
         settings,
         step: this.stepRecorder(incident.incidentId),
+        incidentId: incident.incidentId,
+        workflow: {
+          state,
+          save: async (patch) => {
+            Object.assign(state, patch);
+            await store.setWorkflow(incident.incidentId, { ...workflow, state });
+          },
+        },
       });
+      if (progress) {
+        await store.setWorkflow(incident.incidentId, { ...workflow, state, waitingFor: progress.waitingFor });
+        await store.setStatus(
+          incident.incidentId,
+          IncidentStatus.Remediating,
+          `waiting for ${progress.waitingFor}`,
+        );
+        this.deps.metrics.count('RemediationWaiting');
+        return {
+          ...incident,
+          status: IncidentStatus.Remediating,
+          statusReason: `waiting for ${progress.waitingFor}`,
+        };
+      }
       await this.verify(incident.incidentId, resource);
+      await store.setWorkflow(incident.incidentId, { startedAt: workflow.startedAt, state });
       await store.setStatus(incident.incidentId, IncidentStatus.Remediated);
       await store.releaseDrift(incident.ruleId, incident.resourceArn, incident.incidentId);
       this.deps.metrics.count('Remediated');
@@ -276,6 +346,50 @@ export class ResponsePipeline {
       await store.setStatus(incident.incidentId, IncidentStatus.Failed, errorMessage(error).slice(0, 512));
     }
     return this.alert(incident.incidentId);
+  }
+
+  /**
+   * Continues a remediation that waits for AWS (or whose process died mid-way), when an event or
+   * the sweep comes back to it. One resumer at a time (a conditional claim); past the stuck limit
+   * the incident fails and pages.
+   */
+  private async resume(incidentId: string): Promise<Incident | undefined> {
+    const { store, settings } = this.deps;
+    const incident = await store.get(incidentId);
+    if (!incident || incident.status !== IncidentStatus.Remediating) return incident;
+    const idleMs = this.now().getTime() - new Date(incident.updatedAt).getTime();
+    if (!incident.workflow?.waitingFor && idleMs < STALE_REMEDIATION_MS) return incident; // still running elsewhere
+    if (!(await store.claim(incidentId, incident.updatedAt))) return incident;
+    this.deps.metrics.count('RemediationResumed');
+    const startedAt = new Date(incident.workflow?.startedAt ?? incident.detectedAt).getTime();
+    const stuckMs = settings.ebsVolumes.workflowStuckMinutes * 60_000;
+    if (this.now().getTime() - startedAt > stuckMs) {
+      const reason = `stuck: still waiting for ${incident.workflow?.waitingFor ?? 'a step to finish'} after ${settings.ebsVolumes.workflowStuckMinutes} minutes; resources created so far are listed in the steps`;
+      await store.setStatus(incidentId, IncidentStatus.Failed, reason);
+      this.deps.metrics.count('RemediationStuck');
+      return this.alert(incidentId);
+    }
+    const ref = {
+      resourceType: incident.resourceType,
+      resourceId: incident.resourceId,
+      region: incident.region,
+      accountId: incident.account,
+    };
+    const resource = await this.rule.load(ref, this.deps.aws, settings);
+    if (!resource) {
+      await store.setStatus(incidentId, IncidentStatus.Failed, 'the resource disappeared during remediation');
+      return this.alert(incidentId);
+    }
+    const verdict = this.rule.detect(resource, settings);
+    const finding: Finding = verdict.compliant
+      ? {
+          compliant: false,
+          reason: incident.reason,
+          evidence: incident.evidence,
+          plan: 'finish the remediation',
+        }
+      : verdict;
+    return this.remediateAndFinish(incident, resource, finding);
   }
 
   /** Honest status: remediated only after a read shows the resource compliant. */

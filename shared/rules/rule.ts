@@ -1,6 +1,6 @@
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
-import type { Mode, Severity, Summary, UndoCall } from '../model';
+import type { Mode, Observation, Severity, Summary, UndoCall } from '../model';
 
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
@@ -60,6 +60,15 @@ export interface RemediationContext {
   readonly aws: AwsClients;
   readonly settings: Settings;
   readonly step: StepRecorder;
+  /** The incident this remediation documents: tag what you create with it, so a resume finds it. */
+  readonly incidentId: string;
+  /** State that survives between invocations of a long remediation. */
+  readonly workflow: { readonly state: Summary; save(patch: Summary): Promise<void> };
+}
+
+/** A remediation that must wait (a snapshot completing) returns this; an event or the sweep resumes it. */
+export interface Waiting {
+  readonly waitingFor: string;
 }
 
 /**
@@ -89,8 +98,18 @@ export interface Rule<State = unknown> {
   ): AsyncIterable<Loaded<State>>;
   /** Pure judgement of one resource. */
   detect(resource: Loaded<State>, settings: Settings): Verdict;
-  /** Brings the resource back into compliance; every AWS change goes through ctx.step. */
-  remediate(resource: Loaded<State>, finding: Finding, ctx: RemediationContext): Promise<void>;
+  /**
+   * Brings the resource back into compliance; every AWS change goes through ctx.step. Must be
+   * re-entrant: after a crash, or when it returned Waiting, it runs again and continues from what
+   * it finds in AWS.
+   */
+  remediate(
+    resource: Loaded<State>,
+    finding: Finding,
+    ctx: RemediationContext,
+  ): Promise<Waiting | undefined> | Promise<void>;
+  /** For continuation events (EBS notifications): the incident whose workflow they advance. */
+  incidentFor?(observation: Observation, aws: AwsClients): Promise<string | undefined>;
 }
 
 /**

@@ -9,9 +9,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { ebsEncryptionByDefault as rule } from '../../../shared/rules/ebs-encryption-by-default';
-import type { StepRecorder } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
+import { recordingContext } from '../../support/remediation';
 
 const ref = {
   resourceType: 'AWS::::Account',
@@ -20,16 +20,6 @@ const ref = {
   accountId: '111122223333',
 };
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-
-/** Records steps as the pipeline would, without a table. */
-function recordingSteps() {
-  const steps: { action: string; undo?: unknown }[] = [];
-  const step: StepRecorder = async (action, run, options) => {
-    steps.push({ action, undo: options?.undo });
-    return run();
-  };
-  return { steps, step };
-}
 
 describe('rule ebs-encryption-by-default', () => {
   const ec2 = mockClient(EC2Client);
@@ -79,11 +69,11 @@ describe('rule ebs-encryption-by-default', () => {
     ec2.on(EnableEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: true });
     const settings = testSettings();
     const loaded = await rule.load(ref, aws, settings);
-    const { steps, step } = recordingSteps();
+    const { steps, context } = recordingContext(aws, settings);
     const finding = loaded && rule.detect(loaded, settings);
     if (!loaded || !finding || finding.compliant) throw new Error('expected drift');
     // Act
-    await rule.remediate(loaded, finding, { aws, settings, step });
+    await rule.remediate(loaded, finding, context);
     // Assess
     expect(ec2).toHaveReceivedCommandTimes(EnableEbsEncryptionByDefaultCommand, 1);
     expect(ec2).toHaveReceivedCommandTimes(ModifyEbsDefaultKmsKeyIdCommand, 0);
@@ -103,11 +93,11 @@ describe('rule ebs-encryption-by-default', () => {
     ec2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: false });
     ec2.on(GetEbsDefaultKmsKeyIdCommand).resolves({ KmsKeyId: 'alias/aws/ebs' });
     const loaded = await rule.load(ref, aws, settings);
-    const { steps, step } = recordingSteps();
+    const { steps, context } = recordingContext(aws, settings);
     const finding = loaded && rule.detect(loaded, settings);
     if (!loaded || !finding || finding.compliant) throw new Error('expected drift');
     // Act
-    await rule.remediate(loaded, finding, { aws, settings, step });
+    await rule.remediate(loaded, finding, context);
     // Assess
     expect(ec2).toHaveReceivedNthCommandWith(3, ModifyEbsDefaultKmsKeyIdCommand, { KmsKeyId: KEY_ARN });
     expect(ec2).toHaveReceivedNthCommandWith(4, EnableEbsEncryptionByDefaultCommand, {});
