@@ -82,6 +82,8 @@ const environmentSchema = z.object({
   EBS_IN_USE_ACTION: z.enum(['snapshot-only', 'swap']).default('snapshot-only'),
   /** Delete the unencrypted original once its replacement is verified. Default: false (kept, tagged). */
   EBS_DELETE_ORIGINAL: flag(false),
+  /** A remediation untouched this long was interrupted (its process died) and is resumed. Default: 300. */
+  REMEDIATION_STALE_SECONDS: positiveInt(300, 86_400),
   /** A remediation workflow waiting longer than this is reported stuck. Default: 360 minutes. */
   WORKFLOW_STUCK_MINUTES: positiveInt(360, 10_080),
 
@@ -161,6 +163,7 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
       deleteOriginal: env.EBS_DELETE_ORIGINAL,
       workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,
     },
+    remediationStaleSeconds: env.REMEDIATION_STALE_SECONDS,
     phiScope: parsePhiScope(env.PHI_SCOPE),
     tenancyAction: env.TENANCY_ACTION,
     ssh: {

@@ -62,9 +62,6 @@ export interface PipelineDeps {
 /** How many resources of a sweep are worked on at once: bounded so throttling stays rare. */
 const SWEEP_CONCURRENCY = 4;
 
-/** A remediation untouched this long (past any Lambda timeout) was interrupted: resume it. */
-const STALE_REMEDIATION_MS = 5 * 60_000;
-
 interface TriggerInfo {
   source: TriggerSource;
   eventId: string;
@@ -358,7 +355,8 @@ export class ResponsePipeline {
     const incident = await store.get(incidentId);
     if (!incident || incident.status !== IncidentStatus.Remediating) return incident;
     const idleMs = this.now().getTime() - new Date(incident.updatedAt).getTime();
-    if (!incident.workflow?.waitingFor && idleMs < STALE_REMEDIATION_MS) return incident; // still running elsewhere
+    // A remediation untouched for longer than any Lambda timeout was interrupted; otherwise it still runs.
+    if (!incident.workflow?.waitingFor && idleMs < settings.remediationStaleSeconds * 1000) return incident;
     if (!(await store.claim(incidentId, incident.updatedAt))) return incident;
     this.deps.metrics.count('RemediationResumed');
     const startedAt = new Date(incident.workflow?.startedAt ?? incident.detectedAt).getTime();
@@ -405,7 +403,8 @@ export class ResponsePipeline {
     await step('Verify', async () => {
       const { satisfied } = await retryUntil(
         () => this.rule.load(ref, this.deps.aws, this.deps.settings),
-        (after) => after !== undefined && this.rule.detect(after, this.deps.settings).compliant,
+        // Gone counts: a remediation may delete what it replaced (configured), leaving nothing non-compliant.
+        (after) => after === undefined || this.rule.detect(after, this.deps.settings).compliant,
         { attempts, delayMs },
       );
       if (!satisfied) throw new Error('the resource still reads as non-compliant after remediation');
@@ -487,8 +486,11 @@ export class ResponsePipeline {
     const incidentId = await store.openDrift(this.rule.id, resource.arn);
     if (!incidentId) return;
     const incident = await store.get(incidentId);
-    // A remediation in flight holds the lock; it releases the lock itself.
-    if (incident?.status === IncidentStatus.Remediating) return;
+    // A remediation holds the lock until it finishes; an interrupted one is finished now.
+    if (incident?.status === IncidentStatus.Remediating) {
+      await this.resume(incidentId);
+      return;
+    }
     if (incident && incident.status !== IncidentStatus.Remediated) {
       await store.setStatus(incidentId, IncidentStatus.Resolved, 'found compliant again by a later check');
     }

@@ -1,8 +1,9 @@
 import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
+import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
 import type { Rule } from './rule';
 
 /** THE registry: every rule, listed once. */
-export const rules: readonly Rule[] = [ebsEncryptionByDefault];
+export const rules: readonly Rule[] = [ebsEncryptionByDefault, ebsVolumeEncrypted];
 
 export function ruleById(id: string): Rule {
   const rule = rules.find((candidate) => candidate.id === id);

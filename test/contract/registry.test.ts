@@ -11,6 +11,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 interface Resource {
   Type: string;
@@ -83,7 +84,7 @@ describe('least privilege in the packaged template', () => {
     },
   );
 
-  it('grants no wildcard actions and no permission to destroy anything', () => {
+  it('grants no wildcard actions, and destroys only its own records or originals it quarantined', () => {
     // Prepare
     const statements = Object.values(resources).flatMap((resource) => {
       if (resource.Type === 'AWS::IAM::Role') {
@@ -102,7 +103,23 @@ describe('least privilege in the packaged template', () => {
     const actions = actionsOf(statements);
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.filter((action) => action.includes('*'))).toEqual([]);
-    expect(actions.filter((action) => /:(Delete|Terminate)/.test(action))).toEqual(['dynamodb:DeleteItem']);
+    // Destroying is allowed only on the responder's own records, or on originals it quarantined.
+    const destructive = statements.filter((statement) =>
+      actionsOf([statement]).some((a) => /:(Delete|Terminate)/.test(a)),
+    );
+    for (const statement of destructive) {
+      const onlyOwnRecords = actionsOf([statement])
+        .filter((action) => /:(Delete|Terminate)/.test(action))
+        .every((action) => action === 'dynamodb:DeleteItem');
+      const onlyQuarantined = JSON.stringify(statement).includes(
+        'aws:ResourceTag/compliance-responder:quarantined',
+      );
+      expect([actionsOf([statement]), onlyOwnRecords || onlyQuarantined]).toEqual([
+        actionsOf([statement]),
+        true,
+      ]);
+    }
+    expect(actions.some((action) => action.startsWith('ec2:Terminate'))).toBe(false);
   });
 
   it('routes to each function exactly the CloudTrail events its rule declares', () => {

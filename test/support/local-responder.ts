@@ -66,16 +66,18 @@ export class LocalResponder {
   async invokeBundle(
     name: string,
     event: unknown,
+    extraEnv: Record<string, string> = {},
   ): Promise<{ ok: boolean; result: Record<string, unknown> }> {
     const eventFile = join(mkdtempSync(join(tmpdir(), 'responder-event-')), 'event.json');
     writeFileSync(eventFile, JSON.stringify(event));
     const args = [require.resolve('tsx/cli'), join(ROOT, 'scripts', 'local-invoke.ts'), name, eventFile];
-    const env = { ...process.env, LOCAL_ENV_FILE: this.envFile };
+    const env = { ...process.env, ...extraEnv, LOCAL_ENV_FILE: this.envFile };
     try {
       const { stdout } = await run(process.execPath, args, { env, cwd: ROOT });
       return { ok: true, result: JSON.parse(stdout) };
     } catch (error) {
-      const stdout = (error as { stdout?: string }).stdout ?? '{}';
+      // A process that died (an interruption test) prints nothing.
+      const stdout = (error as { stdout?: string }).stdout || '{}';
       return { ok: false, result: JSON.parse(stdout) };
     }
   }

@@ -1,0 +1,386 @@
+import {
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  DeleteVolumeCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  type EC2Client,
+  paginateDescribeVolumes,
+  type Snapshot,
+  type Tag,
+  type Volume,
+  type VolumeType,
+} from '@aws-sdk/client-ec2';
+import type { AwsClients } from '../aws/clients';
+import { RemediationDeclined, RemediationError } from '../errors';
+import { Mode, Severity } from '../model';
+import { defineRule, type Loaded, type RemediationContext } from './rule';
+
+/** Tags the responder puts on what it creates and on the original it replaces. */
+export const VolumeTags = {
+  Incident: 'compliance-responder:incident',
+  Role: 'compliance-responder:role',
+  Quarantined: 'compliance-responder:quarantined',
+  ReplacedBy: 'compliance-responder:replaced-by',
+  Replaces: 'compliance-responder:replaces',
+} as const;
+
+/** Tags that say another system owns the instance: never stop it, notify instead. */
+const MANAGERS: Readonly<Record<string, string>> = {
+  'aws:autoscaling:groupName': 'Auto Scaling group',
+  'eks:nodegroup-name': 'EKS node group',
+  'karpenter.sh/nodepool': 'Karpenter',
+  'aws:elasticmapreduce:job-flow-id': 'EMR',
+  'elasticbeanstalk:environment-name': 'Elastic Beanstalk',
+};
+
+interface VolumeState {
+  state: string;
+  encrypted: boolean;
+  size: number;
+  volumeType: string;
+  iops?: number;
+  throughput?: number;
+  availabilityZone: string;
+  attachments: { instanceId: string; device: string; deleteOnTermination: boolean }[];
+}
+
+const tagsOf = (tags: Tag[] | undefined): Record<string, string> =>
+  Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+
+function toLoaded(volume: Volume, scope: { accountId: string; region: string }): Loaded<VolumeState> {
+  const id = volume.VolumeId ?? '';
+  return {
+    resourceType: 'AWS::EC2::Volume',
+    resourceId: id,
+    arn: `arn:aws:ec2:${scope.region}:${scope.accountId}:volume/${id}`,
+    region: scope.region,
+    accountId: scope.accountId,
+    tags: tagsOf(volume.Tags),
+    state: {
+      state: volume.State ?? 'unknown',
+      encrypted: volume.Encrypted === true,
+      size: volume.Size ?? 0,
+      volumeType: volume.VolumeType ?? 'gp2',
+      iops: volume.Iops,
+      throughput: volume.Throughput,
+      availabilityZone: volume.AvailabilityZone ?? '',
+      attachments: (volume.Attachments ?? []).map((attachment) => ({
+        instanceId: attachment.InstanceId ?? '',
+        device: attachment.Device ?? '',
+        deleteOnTermination: attachment.DeleteOnTermination === true,
+      })),
+    },
+  };
+}
+
+/** A volume we replaced and kept: its tags name the replacement. */
+const isQuarantined = (tags: Readonly<Record<string, string>>) =>
+  Boolean(tags[VolumeTags.Quarantined] && tags[VolumeTags.ReplacedBy]);
+
+/** What the responder created for an incident, found by its tags (so a resume after a crash finds it too). */
+const ownedBy = (incidentId: string, role: string) => [
+  { Name: `tag:${VolumeTags.Incident}`, Values: [incidentId] },
+  { Name: `tag:${VolumeTags.Role}`, Values: [role] },
+];
+
+async function findSnapshot(ec2: EC2Client, incidentId: string, role: string): Promise<Snapshot | undefined> {
+  const result = await ec2.send(
+    new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: ownedBy(incidentId, role) }),
+  );
+  return result.Snapshots?.[0];
+}
+
+async function findVolume(ec2: EC2Client, incidentId: string, role: string): Promise<Volume | undefined> {
+  const result = await ec2.send(new DescribeVolumesCommand({ Filters: ownedBy(incidentId, role) }));
+  return result.Volumes?.[0];
+}
+
+/** Snapshot the volume once per incident (tagged, so a resume finds it instead of taking another). */
+async function ensureSnapshot(
+  resource: Loaded<VolumeState>,
+  ctx: RemediationContext,
+  role: 'source' | 'evidence',
+) {
+  const ec2 = ctx.aws.ec2(resource.region);
+  const existing = await findSnapshot(ec2, ctx.incidentId, role);
+  if (existing) return existing;
+  return ctx.step(
+    role === 'source' ? 'CreateSnapshot' : 'CreateEvidenceSnapshot',
+    () =>
+      ec2.send(
+        new CreateSnapshotCommand({
+          VolumeId: resource.resourceId,
+          Description: `compliance-responder ${ctx.incidentId}: ${role} snapshot of unencrypted ${resource.resourceId}`,
+          TagSpecifications: [
+            {
+              ResourceType: 'snapshot',
+              Tags: [
+                { Key: VolumeTags.Incident, Value: ctx.incidentId },
+                { Key: VolumeTags.Role, Value: role },
+                { Key: VolumeTags.Replaces, Value: resource.resourceId },
+              ],
+            },
+          ],
+        }),
+      ),
+    { output: (snapshot) => ({ snapshotId: snapshot.SnapshotId ?? null, state: snapshot.State ?? null }) },
+  );
+}
+
+/** The replacement keeps the original's tags, except AWS's own and the responder's. */
+const copyableTags = (tags: Readonly<Record<string, string>>): Tag[] =>
+  Object.entries(tags)
+    .filter(([key]) => !key.startsWith('aws:') && !key.startsWith('compliance-responder:'))
+    .map(([Key, Value]) => ({ Key, Value }));
+
+/** IOPS can be set only on these types; throughput only on gp3. */
+const IOPS_TYPES = new Set(['io1', 'io2', 'gp3']);
+
+async function ensureReplacement(resource: Loaded<VolumeState>, snapshotId: string, ctx: RemediationContext) {
+  const ec2 = ctx.aws.ec2(resource.region);
+  const existing = await findVolume(ec2, ctx.incidentId, 'replacement');
+  if (existing) return existing;
+  const { state } = resource;
+  const kmsKeyId = ctx.settings.ebsKmsKeyId ?? 'alias/aws/ebs';
+  return ctx.step(
+    'CreateEncryptedVolume',
+    () =>
+      ec2.send(
+        new CreateVolumeCommand({
+          SnapshotId: snapshotId,
+          AvailabilityZone: state.availabilityZone,
+          VolumeType: state.volumeType as VolumeType,
+          Size: state.size,
+          Iops: IOPS_TYPES.has(state.volumeType) ? state.iops : undefined,
+          Throughput: state.volumeType === 'gp3' ? state.throughput : undefined,
+          // From an unencrypted snapshot, Encrypted + KmsKeyId give an encrypted volume directly.
+          Encrypted: true,
+          KmsKeyId: kmsKeyId,
+          // The same token on a retry returns the same volume instead of a second one.
+          ClientToken: `${ctx.incidentId}-replacement`,
+          TagSpecifications: [
+            {
+              ResourceType: 'volume',
+              Tags: [
+                ...copyableTags(resource.tags),
+                { Key: VolumeTags.Incident, Value: ctx.incidentId },
+                { Key: VolumeTags.Role, Value: 'replacement' },
+                { Key: VolumeTags.Replaces, Value: resource.resourceId },
+              ],
+            },
+          ],
+        }),
+      ),
+    {
+      output: (volume) => ({ volumeId: volume.VolumeId ?? null, kmsKeyId }),
+    },
+  );
+}
+
+async function managerOf(ec2: EC2Client, instanceId: string): Promise<string | undefined> {
+  const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  const tags = tagsOf(result.Reservations?.[0]?.Instances?.[0]?.Tags);
+  const key = Object.keys(MANAGERS).find((candidate) => candidate in tags);
+  return key ? `${MANAGERS[key]} ${tags[key]}` : undefined;
+}
+
+/** An attached volume: evidence snapshot, then notify (swapping an in-use volume is not done yet). */
+async function remediateInUse(resource: Loaded<VolumeState>, ctx: RemediationContext): Promise<never> {
+  const attachment = resource.state.attachments[0];
+  const where = attachment ? `${attachment.instanceId} at ${attachment.device}` : 'an instance';
+  const manager = attachment
+    ? await managerOf(ctx.aws.ec2(resource.region), attachment.instanceId)
+    : undefined;
+  const snapshot = await ensureSnapshot(resource, ctx, 'evidence');
+  const evidence = `evidence snapshot ${snapshot.SnapshotId} taken`;
+  if (manager) {
+    throw new RemediationDeclined(
+      `in-use volume attached to ${where}, an instance managed by ${manager}: ${evidence}; fix the launch template so new volumes are encrypted and replace the instances`,
+    );
+  }
+  const why =
+    ctx.settings.ebsVolumes.inUseAction === 'swap'
+      ? 'swapping an in-use volume (EBS_IN_USE_ACTION=swap) is not implemented yet'
+      : 'swapping is off (EBS_IN_USE_ACTION=snapshot-only)';
+  throw new RemediationDeclined(
+    `in-use volume attached to ${where}: ${evidence}; ${why}. Follow the runbook to swap it`,
+  );
+}
+
+/**
+ * A detached volume: snapshot → encrypted volume from it (same AZ, type, size, IOPS, throughput,
+ * tags) → original tagged quarantined and kept. Re-entrant: each run finds what earlier runs
+ * created by its incident tag and continues; snapshots of large volumes take hours, so it waits.
+ */
+async function replaceDetached(resource: Loaded<VolumeState>, ctx: RemediationContext) {
+  const ec2 = ctx.aws.ec2(resource.region);
+  const snapshot = await ensureSnapshot(resource, ctx, 'source');
+  if (snapshot.State === 'error') {
+    throw new RemediationError(
+      `snapshot ${snapshot.SnapshotId} failed: ${snapshot.StateMessage ?? 'no reason given'}`,
+      'CreateSnapshot',
+    );
+  }
+  if (snapshot.State !== 'completed') {
+    return {
+      waitingFor: `snapshot ${snapshot.SnapshotId} of ${resource.resourceId} (${snapshot.Progress ?? '0%'})`,
+    };
+  }
+  const replacement = await ensureReplacement(resource, snapshot.SnapshotId ?? '', ctx);
+  if (replacement.State === 'creating')
+    return { waitingFor: `encrypted volume ${replacement.VolumeId} to become available` };
+  if (replacement.State !== 'available' || replacement.Encrypted !== true) {
+    throw new RemediationError(
+      `replacement ${replacement.VolumeId} is ${replacement.State}${replacement.Encrypted ? '' : ' and not encrypted'}`,
+      'CreateEncryptedVolume',
+    );
+  }
+  const replacementId = replacement.VolumeId ?? '';
+  if (resource.tags[VolumeTags.ReplacedBy] !== replacementId) {
+    const tags = [
+      { Key: VolumeTags.Quarantined, Value: ctx.incidentId },
+      { Key: VolumeTags.ReplacedBy, Value: replacementId },
+    ];
+    await ctx.step(
+      'QuarantineOriginal',
+      () => ec2.send(new CreateTagsCommand({ Resources: [resource.resourceId], Tags: tags })),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'DeleteTags',
+          input: {
+            Resources: [resource.resourceId],
+            Tags: tags.map(({ Key }) => ({ Key })),
+            Region: resource.region,
+          },
+        },
+        output: () => ({
+          replacementVolumeId: replacementId,
+          originalKept: !ctx.settings.ebsVolumes.deleteOriginal,
+        }),
+      },
+    );
+  }
+  if (ctx.settings.ebsVolumes.deleteOriginal) {
+    // Only after the replacement is verified above, and the source snapshot keeps the data.
+    await ctx.step(
+      'DeleteOriginalVolume',
+      () => ec2.send(new DeleteVolumeCommand({ VolumeId: resource.resourceId })),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'CreateVolume',
+          input: {
+            SnapshotId: snapshot.SnapshotId,
+            AvailabilityZone: resource.state.availabilityZone,
+            Region: resource.region,
+          },
+        },
+      },
+    );
+  }
+  return undefined;
+}
+
+export const ebsVolumeEncrypted = defineRule<VolumeState>({
+  id: 'ebs-volume-encrypted',
+  title: 'Unencrypted EBS volume',
+  severity: Severity.High,
+  hipaa: ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
+  runbook: 'docs/runbooks/ebs-volume-encrypted.md',
+  defaultMode: Mode.Enforce,
+  resourceType: 'AWS::EC2::Volume',
+  triggers: {
+    cloudTrail: { eventSource: 'ec2.amazonaws.com', eventNames: ['CreateVolume', 'AttachVolume'] },
+    configResourceTypes: ['AWS::EC2::Volume'],
+    managedConfigRules: ['ENCRYPTED_VOLUMES'],
+    schedule: 'rate(1 hour)',
+  },
+  permissions: [
+    'ec2:DescribeVolumes',
+    'ec2:DescribeSnapshots',
+    'ec2:DescribeInstances',
+    'ec2:CreateSnapshot',
+    'ec2:CreateVolume',
+    'ec2:CreateTags',
+    'ec2:DeleteVolume',
+    'kms:CreateGrant',
+    'kms:DescribeKey',
+    'kms:GenerateDataKeyWithoutPlaintext',
+    'kms:ReEncryptFrom',
+    'kms:ReEncryptTo',
+    'kms:Decrypt',
+  ],
+
+  async load(ref, aws) {
+    try {
+      const result = await aws
+        .ec2(ref.region)
+        .send(new DescribeVolumesCommand({ VolumeIds: [ref.resourceId] }));
+      const volume = result.Volumes?.[0];
+      return volume ? toLoaded(volume, ref) : undefined;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'InvalidVolume.NotFound') return undefined;
+      throw error;
+    }
+  },
+
+  async *list(scope, aws) {
+    // Only unencrypted volumes can drift; the filter keeps a 10,000-volume sweep to the few that matter.
+    const pages = paginateDescribeVolumes(
+      { client: aws.ec2(scope.region), pageSize: 500 },
+      { Filters: [{ Name: 'encrypted', Values: ['false'] }] },
+    );
+    for await (const page of pages) {
+      for (const volume of page.Volumes ?? []) yield toLoaded(volume, scope);
+    }
+  },
+
+  detect(resource, settings) {
+    const { state } = resource;
+    if (state.encrypted || ['deleting', 'deleted'].includes(state.state)) return { compliant: true };
+    // A replaced original is kept on purpose (nothing destroyed by default) and named by its replacement.
+    if (isQuarantined(resource.tags)) return { compliant: true };
+    const attachment = state.attachments[0];
+    const key = settings.ebsKmsKeyId ?? 'the AWS-managed key aws/ebs';
+    return {
+      compliant: false,
+      reason: `EBS volume ${resource.resourceId} (${state.volumeType}, ${state.size} GiB, ${state.state}) is not encrypted`,
+      evidence: {
+        state: state.state,
+        volumeType: state.volumeType,
+        sizeGiB: state.size,
+        availabilityZone: state.availabilityZone,
+        attachedTo: attachment?.instanceId ?? null,
+        device: attachment?.device ?? null,
+      },
+      plan: attachment
+        ? `Take an evidence snapshot of ${resource.resourceId} (attached to ${attachment.instanceId}) and notify`
+        : `Snapshot ${resource.resourceId}, create an encrypted copy with ${key} in ${state.availabilityZone} with the same type, size, IOPS, throughput and tags, and quarantine the original (kept)`,
+    };
+  },
+
+  async remediate(resource, _finding, ctx) {
+    if (resource.state.state === 'creating')
+      return { waitingFor: `volume ${resource.resourceId} to finish creating` };
+    if (resource.state.attachments.length > 0 || resource.state.state === 'in-use')
+      return remediateInUse(resource, ctx);
+    return replaceDetached(resource, ctx);
+  },
+
+  async incidentFor(observation, aws) {
+    const ec2 = aws.ec2(observation.region);
+    if (observation.resourceType === 'AWS::EC2::Snapshot') {
+      const result = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [observation.resourceId] }));
+      return tagsOf(result.Snapshots?.[0]?.Tags)[VolumeTags.Incident];
+    }
+    if (observation.resourceType === 'AWS::EC2::Volume') {
+      const result = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [observation.resourceId] }));
+      return tagsOf(result.Volumes?.[0]?.Tags)[VolumeTags.Incident];
+    }
+    return undefined;
+  },
+});
