@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DisableEbsEncryptionByDefaultCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateVolumeCommand, DisableEbsEncryptionByDefaultCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { buildFunctions } from './build';
 import { type CloudTrailCall, cloudTrailEvent, humanCaller, roleCaller, scheduledEvent } from './lib/events';
 import {
@@ -58,11 +58,21 @@ async function main(): Promise<void> {
       `1. moto on ${moto.url}; stack provisioned from serverless.yml: table ${stack.tableName}, topic ${stack.topicArn.split(':').pop()}`,
     );
 
-    // Seed: someone turns EBS encryption by default off in two regions.
+    // Seed: someone turns EBS encryption by default off in two regions, and creates an unencrypted volume.
     for (const region of ['us-east-1', 'us-west-2']) {
       await new EC2Client({ region }).send(new DisableEbsEncryptionByDefaultCommand({}));
     }
-    say('2. drift seeded: EBS encryption by default turned off in us-east-1 and us-west-2\n');
+    const volume = await new EC2Client({ region: 'us-east-1' }).send(
+      new CreateVolumeCommand({
+        AvailabilityZone: 'us-east-1a',
+        Size: 100,
+        VolumeType: 'gp3',
+        TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'app', Value: 'claims-db' }] }],
+      }),
+    );
+    const volumeId = volume.VolumeId ?? '';
+    say('2. drift seeded: EBS encryption by default turned off in us-east-1 and us-west-2;');
+    say(`   an unencrypted 100 GiB gp3 volume ${volumeId} created in us-east-1a\n`);
 
     const disable: CloudTrailCall = {
       eventName: 'DisableEbsEncryptionByDefault',
@@ -73,7 +83,7 @@ async function main(): Promise<void> {
     };
     const call = cloudTrailEvent(disable);
     const fn = 'ebs-encryption-by-default';
-    say('3. events delivered to dist/functions/ebs-encryption-by-default.js, each in its own process:');
+    say('3. events delivered to the bundles in dist/functions/, each in its own process:');
     const results = await Promise.all([invoke(envFile, fn, call, dir), invoke(envFile, fn, call, dir)]);
     say(
       `   - CloudTrail DisableEbsEncryptionByDefault by dev-alice, delivered twice at once → ${summarize(results)}`,
@@ -83,7 +93,18 @@ async function main(): Promise<void> {
     const responderRole = stack.env.RESPONDER_ROLE_ARNS?.split(',')[0] ?? '';
     const own = cloudTrailEvent({ ...disable, caller: roleCaller(responderRole) });
     const ignored = await invoke(envFile, fn, own, dir);
-    say(`   - the same call made by the responder's own role → ${summarize([ignored])} (loop guard)\n`);
+    say(`   - the same call made by the responder's own role → ${summarize([ignored])} (loop guard)`);
+    const createVolume = cloudTrailEvent({
+      eventName: 'CreateVolume',
+      eventSource: 'ec2.amazonaws.com',
+      region: 'us-east-1',
+      caller: humanCaller(ACCOUNT, 'dev-bob'),
+      responseElements: { volumeId, encrypted: false, size: '100', volumeType: 'gp3', status: 'creating' },
+    });
+    const replaced = await invoke(envFile, 'ebs-volume-encrypted', createVolume, dir);
+    say(
+      `   - CloudTrail CreateVolume ${volumeId} by dev-bob, to ebs-volume-encrypted → ${summarize([replaced])}\n`,
+    );
 
     const incidents = await listIncidents(stack);
     say(`4. incidents (${incidents.length}), as stored in ${stack.tableName}:`);
@@ -96,7 +117,11 @@ async function main(): Promise<void> {
         `      who:  ${incident.actor?.arn ?? 'found by the sweep'}   hipaa: §${incident.hipaa.join(', §')}`,
       );
       for (const step of incident.steps) {
-        say(`      step: ${step.action} → ${step.result}${step.undo ? `   undo: ${step.undo.action}` : ''}`);
+        const made = step.output?.volumeId ?? step.output?.snapshotId;
+        const output = made ? ` ${made}` : '';
+        say(
+          `      step: ${step.action} → ${step.result}${output}${step.undo ? `   undo: ${step.undo.action}` : ''}`,
+        );
       }
     }
 
@@ -139,12 +164,18 @@ function onCallView(alert: ReceivedAlert) {
 }
 
 function summarize(results: unknown[]): string {
+  type Outcome = { status?: string; incidentId?: string; compliance?: string };
   return results
     .map((result) => {
-      const outcomes = (result as { outcomes?: { status?: string; incidentId?: string }[] }).outcomes ?? [];
+      const outcomes = (result as { outcomes?: Outcome[] }).outcomes ?? [];
       if (outcomes.length === 0) return 'ignored';
       return outcomes
-        .map((outcome) => `${outcome.status ?? 'no action'} (${outcome.incidentId ?? '-'})`)
+        .map((outcome) =>
+          // No incident: by the time this delivery read it, the resource was already compliant.
+          outcome.incidentId
+            ? `${outcome.status} (${outcome.incidentId})`
+            : 'already compliant, nothing to do',
+        )
         .join(', ');
     })
     .join(' | ');
