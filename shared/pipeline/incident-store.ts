@@ -3,6 +3,7 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -36,6 +37,16 @@ export interface IncidentStore {
   releaseDrift(ruleId: string, resourceArn: string, incidentId: string): Promise<void>;
   /** The incident holding the drift lock for this rule and resource, if any. */
   openDrift(ruleId: string, resourceArn: string): Promise<string | undefined>;
+  /** Incidents newest first, through the index that fits the filter (status, rule, or month). */
+  list(filter: IncidentFilter): Promise<Incident[]>;
+}
+
+export interface IncidentFilter {
+  status?: IncidentStatus;
+  ruleId?: string;
+  /** ISO time: only incidents detected at or after it. Default: 30 days ago. */
+  since?: string;
+  limit?: number;
 }
 
 const INCIDENT_SK = 'INCIDENT';
@@ -45,6 +56,23 @@ const deliveryKeyOf = (deliveryKey: string, ruleId: string) => ({
   sk: `RULE#${ruleId}`,
 });
 const driftKey = (ruleId: string, resourceArn: string) => ({ pk: `DRIFT#${ruleId}`, sk: resourceArn });
+
+/** An incident item without the table's own bookkeeping attributes. */
+function withoutKeys(item: Record<string, unknown>): Incident {
+  const { pk: _pk, sk: _sk, detectedMonth: _month, expiresAt: _expires, ...incident } = item;
+  return incident as unknown as Incident;
+}
+
+/** 'YYYY-MM' of every month from `since` to `now`, newest first (the byMonth index's partitions). */
+function monthsSince(since: string, now: Date): string[] {
+  const months: string[] = [];
+  const cursor = new Date(`${since.slice(0, 7)}-01T00:00:00Z`);
+  while (cursor <= now) {
+    months.unshift(cursor.toISOString().slice(0, 7));
+    cursor.setUTCMonth(cursor.getUTCMonth() + 1);
+  }
+  return months;
+}
 
 /** Delivery markers only need to outlive EventBridge and Lambda retries (24 h); keep a week. */
 const DELIVERY_RETENTION_SECONDS = 7 * 24 * 3600;
@@ -125,9 +153,7 @@ export class DynamoDbIncidentStore implements IncidentStore {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: incidentKey(incidentId), ConsistentRead: true }),
     );
-    if (!result.Item) return undefined;
-    const { pk: _pk, sk: _sk, detectedMonth: _month, expiresAt: _expires, ...incident } = result.Item;
-    return incident as Incident;
+    return result.Item ? withoutKeys(result.Item) : undefined;
   }
 
   async setStatus(incidentId: string, status: IncidentStatus, statusReason?: string): Promise<void> {
@@ -210,6 +236,47 @@ export class DynamoDbIncidentStore implements IncidentStore {
       new GetCommand({ TableName: this.tableName, Key: driftKey(ruleId, resourceArn), ConsistentRead: true }),
     );
     return result.Item?.incidentId as string | undefined;
+  }
+
+  async list(filter: IncidentFilter): Promise<Incident[]> {
+    const since = filter.since ?? new Date(this.now().getTime() - 30 * 24 * 3600 * 1000).toISOString();
+    const limit = filter.limit ?? 1000;
+    const queries = filter.status
+      ? [{ index: 'byStatus', key: 'status', value: filter.status }]
+      : filter.ruleId
+        ? [{ index: 'byRule', key: 'ruleId', value: filter.ruleId }]
+        : monthsSince(since, this.now()).map((month) => ({
+            index: 'byMonth',
+            key: 'detectedMonth',
+            value: month,
+          }));
+    const found: Incident[] = [];
+    for (const query of queries) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: query.index,
+            KeyConditionExpression: '#key = :value AND detectedAt >= :since',
+            ExpressionAttributeNames: { '#key': query.key },
+            ExpressionAttributeValues: { ':value': query.value, ':since': since },
+            ScanIndexForward: false,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        found.push(...(page.Items ?? []).map(withoutKeys));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && found.length < limit);
+    }
+    return found
+      .filter(
+        (incident) =>
+          (!filter.ruleId || incident.ruleId === filter.ruleId) &&
+          (!filter.status || incident.status === filter.status),
+      )
+      .sort((a, b) => b.detectedAt.localeCompare(a.detectedAt))
+      .slice(0, limit);
   }
 
   private async update(
