@@ -101,6 +101,50 @@ export function buildAlert(incident: Incident, runbookBaseUrl: string): AlertMes
   };
 }
 
+/**
+ * The one critical alert when the blast-radius guard trips: the responder has stopped changing
+ * anything and needs a person. Names the incident that tripped it.
+ */
+export function buildGuardAlert(trippedBy: Incident, reason: string): AlertMessage {
+  const where = `${trippedBy.account}/${trippedBy.region}`;
+  const text = [
+    'The blast-radius guard tripped: the responder is now notify-only (it records and alerts, changes nothing).',
+    '',
+    `Why:       ${reason}`,
+    `Tripped by: incident ${trippedBy.incidentId} (${trippedBy.ruleId}, ${trippedBy.resourceArn})`,
+    '',
+    'Check the recent incidents for a mass change (npx compliance-responder incidents list --since 1h),',
+    'then reset the guard once you are satisfied.',
+  ].join('\n');
+  const machine = JSON.stringify({
+    event: 'guard-tripped',
+    reason,
+    trippedBy: trippedBy.incidentId,
+    account: trippedBy.account,
+    region: trippedBy.region,
+  });
+  return {
+    subject: `[CRITICAL] Blast-radius guard tripped: responder is notify-only — ${where}`.slice(
+      0,
+      SUBJECT_LIMIT,
+    ),
+    message: JSON.stringify({
+      default: machine,
+      sqs: machine,
+      lambda: machine,
+      https: machine,
+      email: text,
+      'email-json': machine,
+    }),
+    attributes: {
+      severity: 'CRITICAL',
+      ruleId: 'blast-radius-guard',
+      status: 'guard-tripped',
+      account: trippedBy.account,
+    },
+  };
+}
+
 /** Port: how on-call is reached. */
 export interface AlertPublisher {
   publish(alert: AlertMessage): Promise<string>;

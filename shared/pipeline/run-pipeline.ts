@@ -14,7 +14,7 @@ import {
 } from '../model';
 import type { Finding, Loaded, Rule, StepRecorder } from '../rules/rule';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
-import { type AlertPublisher, buildAlert } from './alerts';
+import { type AlertPublisher, buildAlert, buildGuardAlert } from './alerts';
 import { activeExemption, type BlastRadiusGuard, isOwnEvent } from './guards';
 import type { IncidentStore } from './incident-store';
 
@@ -246,7 +246,7 @@ export class ResponsePipeline {
   }
 
   private async respond(incident: Incident, resource: Loaded<unknown>, finding: Finding): Promise<Incident> {
-    const { store, settings, guard, logger } = this.deps;
+    const { store, settings, guard } = this.deps;
     const exemption = activeExemption(
       resource.tags,
       { reason: settings.exemptTag, until: settings.exemptUntilTag },
@@ -464,21 +464,7 @@ export class ResponsePipeline {
   private async alertGuardTripped(incident: Incident, reason: string): Promise<void> {
     this.deps.metrics.count('GuardTripped');
     this.deps.logger.warn('blast-radius guard tripped', { ruleId: this.rule.id });
-    await this.deps.alerts.publish(
-      buildAlert(
-        {
-          ...incident,
-          incidentId: `${incident.incidentId}-guard`,
-          title: 'Blast-radius guard tripped: responder is notify-only',
-          severity: 'CRITICAL',
-          status: IncidentStatus.Suppressed,
-          statusReason: reason,
-          reason,
-          steps: [],
-        },
-        this.deps.settings.runbookBaseUrl,
-      ),
-    );
+    await this.deps.alerts.publish(buildGuardAlert(incident, reason));
   }
 
   private async resolveOpenDrift(resource: Loaded<unknown>): Promise<void> {
