@@ -13,7 +13,7 @@ import {
   type Volume,
   type VolumeType,
 } from '@aws-sdk/client-ec2';
-import type { AwsClients } from '../aws/clients';
+import { instanceManager, tagRecord } from '../aws/ec2-instances';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
 import { defineRule, type Loaded, type RemediationContext } from './rule';
@@ -27,15 +27,6 @@ export const VolumeTags = {
   Replaces: 'compliance-responder:replaces',
 } as const;
 
-/** Tags that say another system owns the instance: never stop it, notify instead. */
-const MANAGERS: Readonly<Record<string, string>> = {
-  'aws:autoscaling:groupName': 'Auto Scaling group',
-  'eks:nodegroup-name': 'EKS node group',
-  'karpenter.sh/nodepool': 'Karpenter',
-  'aws:elasticmapreduce:job-flow-id': 'EMR',
-  'elasticbeanstalk:environment-name': 'Elastic Beanstalk',
-};
-
 interface VolumeState {
   state: string;
   encrypted: boolean;
@@ -47,9 +38,6 @@ interface VolumeState {
   attachments: { instanceId: string; device: string; deleteOnTermination: boolean }[];
 }
 
-const tagsOf = (tags: Tag[] | undefined): Record<string, string> =>
-  Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
-
 function toLoaded(volume: Volume, scope: { accountId: string; region: string }): Loaded<VolumeState> {
   const id = volume.VolumeId ?? '';
   return {
@@ -58,7 +46,7 @@ function toLoaded(volume: Volume, scope: { accountId: string; region: string }):
     arn: `arn:aws:ec2:${scope.region}:${scope.accountId}:volume/${id}`,
     region: scope.region,
     accountId: scope.accountId,
-    tags: tagsOf(volume.Tags),
+    tags: tagRecord(volume.Tags),
     state: {
       state: volume.State ?? 'unknown',
       encrypted: volume.Encrypted === true,
@@ -182,9 +170,7 @@ async function ensureReplacement(resource: Loaded<VolumeState>, snapshotId: stri
 
 async function managerOf(ec2: EC2Client, instanceId: string): Promise<string | undefined> {
   const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  const tags = tagsOf(result.Reservations?.[0]?.Instances?.[0]?.Tags);
-  const key = Object.keys(MANAGERS).find((candidate) => candidate in tags);
-  return key ? `${MANAGERS[key]} ${tags[key]}` : undefined;
+  return instanceManager(tagRecord(result.Reservations?.[0]?.Instances?.[0]?.Tags))?.description;
 }
 
 /** An attached volume: evidence snapshot, then notify (swapping an in-use volume is not done yet). */
@@ -375,11 +361,11 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
     const ec2 = aws.ec2(observation.region);
     if (observation.resourceType === 'AWS::EC2::Snapshot') {
       const result = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [observation.resourceId] }));
-      return tagsOf(result.Snapshots?.[0]?.Tags)[VolumeTags.Incident];
+      return tagRecord(result.Snapshots?.[0]?.Tags)[VolumeTags.Incident];
     }
     if (observation.resourceType === 'AWS::EC2::Volume') {
       const result = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [observation.resourceId] }));
-      return tagsOf(result.Volumes?.[0]?.Tags)[VolumeTags.Incident];
+      return tagRecord(result.Volumes?.[0]?.Tags)[VolumeTags.Incident];
     }
     return undefined;
   },

@@ -171,7 +171,7 @@ describe('rule ebs-volume-encrypted', () => {
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(RemediationDeclined);
     await expect(outcome).rejects.toThrow(
-      /managed by Auto Scaling group web: evidence snapshot snap-ev taken/,
+      /managed by Auto Scaling group 'web'.*: evidence snapshot snap-ev taken/,
     );
     expect(ec2).toHaveReceivedCommandTimes(CreateVolumeCommand, 0);
     expect(ec2).toHaveReceivedCommandTimes(CreateTagsCommand, 0);

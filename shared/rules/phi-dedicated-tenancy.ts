@@ -1,0 +1,517 @@
+import {
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  type EC2Client,
+  EC2ServiceException,
+  type Filter,
+  type Instance,
+  ModifyInstancePlacementCommand,
+  paginateDescribeInstances,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  waitUntilInstanceRunning,
+  waitUntilInstanceStopped,
+} from '@aws-sdk/client-ec2';
+import type { AwsClients } from '../aws/clients';
+import {
+  type InstanceManager,
+  type InstanceStoreLookup,
+  instanceManager,
+  instanceStoreLookup,
+  readStopFacts,
+  type StopFacts,
+  stopBlocker,
+  stopCosts,
+  tagRecord,
+} from '../aws/ec2-instances';
+import { mapWithConcurrency } from '../concurrency';
+import type { PhiScope, Settings } from '../config';
+import { RemediationDeclined, ResponderError } from '../errors';
+import { Mode, Severity } from '../model';
+import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
+
+const INSTANCE = 'AWS::EC2::Instance';
+
+/** Enforce's two remediations (TENANCY_ACTION): lock the instance down, or move it to dedicated hardware. */
+export const TenancyAction = { Stop: 'stop', Retenancy: 'retenancy' } as const;
+export type TenancyAction = (typeof TenancyAction)[keyof typeof TenancyAction];
+
+/** Set on an instance the responder stopped: its value is the incident that explains why. */
+export const INCIDENT_TAG = 'compliance-responder:incident';
+
+/** States in which an instance runs (or is about to): PHI on shared hardware. */
+const RUNNING_STATES: ReadonlySet<string> = new Set(['pending', 'running']);
+/** States a sweep looks at; shutting-down and terminated instances are gone (see load). */
+const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
+
+/**
+ * Waits happen inside one invocation, so they share one budget that fits the functions' 60 s
+ * timeout: 35 s of EC2 waits leaves 25 s for the reads, the incident writes, the verify read-back
+ * (about 5 s) and the alert, with room for SDK retries. An EBS-backed instance usually stops in well
+ * under a minute; when it takes longer the remediation returns Waiting and the next delivery or
+ * sweep resumes it (the incident's workflow remembers whether it was running). Polling every 2-5 s
+ * notices the change quickly without flooding DescribeInstances.
+ */
+const WAIT_BUDGET_SECONDS = 35;
+const WAIT_MIN_DELAY_SECONDS = 2;
+const WAIT_MAX_DELAY_SECONDS = 5;
+
+/** How many instances of a sweep page have their stop facts read at once. */
+const FACT_READ_CONCURRENCY = 4;
+
+/** Throttling that outlived the SDK's retries is a failure, not AWS refusing the change. */
+const THROTTLING_ERRORS: ReadonlySet<string> = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+]);
+
+interface InstancePlacement {
+  /** pending | running | stopping | stopped */
+  instanceState: string;
+  /** default (shared hardware) | dedicated | host */
+  tenancy: string;
+  instanceType: string;
+  manager: InstanceManager | undefined;
+  /** Read only for PHI instances that run on shared tenancy and no manager owns: those a stop may hit. */
+  stop: StopFacts | undefined;
+}
+
+/** AWS answered ModifyInstancePlacement with Return=false: a refusal without an error code. */
+class PlacementRefusedError extends ResponderError {}
+
+const inPhiScope = (tags: Readonly<Record<string, string>>, scope: PhiScope): boolean =>
+  scope.kind === 'all' || tags[scope.key] === scope.value;
+
+/** Server-side filters for the sweep. Detect decides scope exactly; the tag filter only narrows pages. */
+function sweepFilters(scope: PhiScope): Filter[] {
+  const filters: Filter[] = [{ Name: 'instance-state-name', Values: LIVE_STATES }];
+  // EC2 filter values treat * ? and \ as wildcards and escapes: filter by tag only for plain values.
+  if (scope.kind === 'tag' && scope.value !== '' && !/[*?\\]/.test(scope.value)) {
+    filters.push({ Name: `tag:${scope.key}`, Values: [scope.value] });
+  }
+  return filters;
+}
+
+async function toLoaded(
+  instance: Instance,
+  scope: { accountId: string; region: string },
+  ec2: EC2Client,
+  settings: Settings,
+  instanceStore: InstanceStoreLookup,
+): Promise<Loaded<InstancePlacement>> {
+  const instanceId = instance.InstanceId ?? '';
+  const tags = tagRecord(instance.Tags);
+  const instanceState = instance.State?.Name ?? 'unknown';
+  // EC2 always reports tenancy; if it ever did not, treat it as shared, the side that gets looked at.
+  const tenancy = instance.Placement?.Tenancy ?? 'default';
+  const manager = instanceManager(tags);
+  const mayBeStopped =
+    manager === undefined &&
+    tenancy === 'default' &&
+    RUNNING_STATES.has(instanceState) &&
+    inPhiScope(tags, settings.phiScope);
+  return {
+    resourceType: INSTANCE,
+    resourceId: instanceId,
+    arn: `arn:aws:ec2:${scope.region}:${scope.accountId}:instance/${instanceId}`,
+    region: scope.region,
+    accountId: scope.accountId,
+    tags,
+    state: {
+      instanceState,
+      tenancy,
+      instanceType: instance.InstanceType ?? 'unknown',
+      manager,
+      stop: mayBeStopped ? await readStopFacts(ec2, instance, instanceStore) : undefined,
+    },
+  };
+}
+
+/** Why enforce leaves this instance alone (said by the plan in notify mode, by the decline in enforce). */
+function whyNotChanged(resource: Loaded<InstancePlacement>): string | undefined {
+  const { manager, stop, instanceType } = resource.state;
+  if (manager) {
+    return `it is managed by ${manager.description}, which would replace an instance the responder stopped: set tenancy dedicated in ${manager.launchSource} and replace its instances`;
+  }
+  const blocker = stop && stopBlocker(stop, instanceType);
+  return blocker && `${blocker}; move it to dedicated tenancy by hand (see the runbook)`;
+}
+
+function planFor(resource: Loaded<InstancePlacement>, action: TenancyAction): string {
+  const id = resource.resourceId;
+  const declined = whyNotChanged(resource);
+  if (declined) return `no change to ${id}: ${declined}`;
+  const { stop, instanceState } = resource.state;
+  const costs = stop ? stopCosts(stop) : [];
+  const costWords = costs.length ? ` (${costs.join('; ')})` : '';
+  if (action === TenancyAction.Stop) {
+    return `Tag ${id} ${INCIDENT_TAG}=<incident id> and stop it${costWords}; it stays on shared tenancy until it is moved`;
+  }
+  return RUNNING_STATES.has(instanceState)
+    ? `Stop ${id}, change its tenancy to dedicated and start it again${costWords}`
+    : `Change the tenancy of ${id} to dedicated; it stays ${instanceState}`;
+}
+
+/** An error AWS answered with, other than throttling: its refusal of the change, in words. */
+function refusalOf(error: unknown): string | undefined {
+  if (error instanceof PlacementRefusedError) return error.message;
+  if (
+    error instanceof EC2ServiceException &&
+    error.$fault === 'client' &&
+    !THROTTLING_ERRORS.has(error.name)
+  ) {
+    return `${error.name}: ${error.message}`.slice(0, 300);
+  }
+  return undefined;
+}
+
+const START_FAILURE_HINT =
+  "check its StateReason; a customer-managed EBS key whose policy does not let the responder's role create grants is the usual cause";
+
+const errorWords = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The recorded EC2 changes and bounded waits of one remediation. */
+class InstanceSteps {
+  private readonly ec2: EC2Client;
+  private readonly id: string;
+  private readonly region: string;
+  private readonly deadline = Date.now() + WAIT_BUDGET_SECONDS * 1000;
+
+  constructor(
+    resource: Loaded<InstancePlacement>,
+    private readonly ctx: RemediationContext,
+  ) {
+    this.ec2 = ctx.aws.ec2(resource.region);
+    this.id = resource.resourceId;
+    this.region = resource.region;
+  }
+
+  /** Marks the instance with its incident before it is stopped, so whoever finds it stopped knows why. */
+  tagIncident() {
+    const tags = [{ Key: INCIDENT_TAG, Value: this.ctx.incidentId }];
+    return this.ctx.step(
+      'CreateTags',
+      () => this.ec2.send(new CreateTagsCommand({ Resources: [this.id], Tags: tags })),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'DeleteTags',
+          input: { Resources: [this.id], Tags: tags, Region: this.region },
+        },
+      },
+    );
+  }
+
+  stop() {
+    return this.ctx.step(
+      'StopInstances',
+      () => this.ec2.send(new StopInstancesCommand({ InstanceIds: [this.id] })),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'StartInstances',
+          input: { InstanceIds: [this.id], Region: this.region },
+        },
+        output: (result) => ({ currentState: result.StoppingInstances?.[0]?.CurrentState?.Name ?? null }),
+      },
+    );
+  }
+
+  start() {
+    return this.ctx.step(
+      'StartInstances',
+      () => this.ec2.send(new StartInstancesCommand({ InstanceIds: [this.id] })),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'StopInstances',
+          input: { InstanceIds: [this.id], Region: this.region },
+        },
+        output: (result) => ({ currentState: result.StartingInstances?.[0]?.CurrentState?.Name ?? null }),
+      },
+    );
+  }
+
+  moveToDedicated() {
+    return this.ctx.step(
+      'ModifyInstancePlacement',
+      async () => {
+        const result = await this.ec2.send(
+          new ModifyInstancePlacementCommand({ InstanceId: this.id, Tenancy: 'dedicated' }),
+        );
+        if (result.Return === false) throw new PlacementRefusedError('EC2 answered Return=false');
+        return result;
+      },
+      {
+        undo: {
+          service: 'ec2',
+          action: 'ModifyInstancePlacement',
+          input: { InstanceId: this.id, Tenancy: 'default', Region: this.region },
+        },
+      },
+    );
+  }
+
+  /**
+   * Waits (recorded as a step) for the instance to reach `target` within what is left of the budget.
+   * False when the budget ran out first: the caller returns Waiting and a later invocation resumes.
+   */
+  async waitFor(target: 'running' | 'stopped'): Promise<boolean> {
+    const maxWaitTime = Math.floor((this.deadline - Date.now()) / 1000);
+    if (maxWaitTime <= WAIT_MIN_DELAY_SECONDS) return false;
+    const waiter = target === 'stopped' ? waitUntilInstanceStopped : waitUntilInstanceRunning;
+    const action = target === 'stopped' ? 'WaitUntilInstanceStopped' : 'WaitUntilInstanceRunning';
+    return this.ctx.step(
+      action,
+      async () => {
+        try {
+          await waiter(
+            {
+              client: this.ec2,
+              maxWaitTime,
+              minDelay: WAIT_MIN_DELAY_SECONDS,
+              maxDelay: WAIT_MAX_DELAY_SECONDS,
+            },
+            { InstanceIds: [this.id] },
+          );
+          return true;
+        } catch (error) {
+          if (error instanceof Error && error.name === 'TimeoutError') return false;
+          // The waiter's own message embeds whole DescribeInstances answers, tags included: never record it.
+          const away =
+            target === 'stopped' ? 'pending or terminated' : 'stopping, shutting down or terminated';
+          throw new Error(`${this.id} will not reach ${target}: it is ${away}`);
+        }
+      },
+      { output: (reached) => ({ reached, maxWaitSeconds: maxWaitTime }) },
+    );
+  }
+
+  /** The instance's state now (one read), for what a wait could not settle. */
+  async currentState(): Promise<{ name: string; reason: string | null }> {
+    const result = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [this.id] }));
+    const instance = result.Reservations?.[0]?.Instances?.[0];
+    return { name: instance?.State?.Name ?? 'unknown', reason: instance?.StateReason?.Code ?? null };
+  }
+
+  /**
+   * A start can fail after StartInstances answered: the instance goes pending → stopped, typically
+   * because a customer-managed EBS key does not let the responder create EC2's grant. Tenancy alone
+   * would then read as fixed, so a start counts only once the instance is not back to stopped.
+   */
+  async confirmStarted(): Promise<void> {
+    try {
+      if (await this.waitFor('running')) return;
+    } catch (error) {
+      throw new Error(`${errorWords(error)} after StartInstances: ${START_FAILURE_HINT}`);
+    }
+    const now = await this.currentState();
+    if (now.name === 'stopped' || now.name === 'stopping') {
+      throw new Error(
+        `${this.id} went back to ${now.name} after StartInstances (${now.reason ?? 'no state reason'}): ${START_FAILURE_HINT}`,
+      );
+    }
+  }
+}
+
+/**
+ * Lock-down: tag, then stop. Never terminate. An instance that no longer runs is already contained
+ * (a resumed run after the stop finds nothing left to do).
+ */
+async function lockDown(
+  resource: Loaded<InstancePlacement>,
+  steps: InstanceSteps,
+): Promise<Waiting | undefined> {
+  const state = resource.state.instanceState;
+  if (!RUNNING_STATES.has(state)) return undefined;
+  await steps.tagIncident();
+  // EC2 refuses to stop an instance that never reached running.
+  if (state === 'pending' && !(await steps.waitFor('running'))) {
+    return { waitingFor: `${resource.resourceId} to finish starting so that it can be stopped` };
+  }
+  await steps.stop();
+  return undefined;
+}
+
+/**
+ * Retenancy: stop if running → wait until stopped → ModifyInstancePlacement → start only if it was
+ * running. Re-entrant: every step first looks at what AWS shows now. A refusal restores the prior
+ * state and declines with AWS's reason.
+ */
+async function retenancy(
+  resource: Loaded<InstancePlacement>,
+  steps: InstanceSteps,
+  wasRunning: boolean,
+): Promise<Waiting | undefined> {
+  const id = resource.resourceId;
+  let state = resource.state.instanceState;
+  if (state === 'pending') {
+    if (!(await steps.waitFor('running')))
+      return { waitingFor: `${id} to finish starting before it is stopped` };
+    state = 'running';
+  }
+  if (state === 'running') {
+    await steps.stop();
+    state = 'stopping';
+  }
+  if (state !== 'stopped' && !(await steps.waitFor('stopped'))) {
+    return { waitingFor: `${id} to stop before its tenancy changes` };
+  }
+  try {
+    await steps.moveToDedicated();
+  } catch (error) {
+    // Whatever went wrong, the instance goes back to how it was before it is reported.
+    if (wasRunning) {
+      await steps.start();
+      await steps.confirmStarted();
+    }
+    const refusal = refusalOf(error);
+    if (refusal === undefined) throw error;
+    throw new RemediationDeclined(
+      `AWS refused to move ${id} to dedicated tenancy (${refusal}); ${wasRunning ? 'it was started again and ' : ''}it stays on shared tenancy: move it by hand or launch a replacement on dedicated tenancy (see the runbook)`,
+    );
+  }
+  if (wasRunning) {
+    await steps.start();
+    await steps.confirmStarted();
+  }
+  return undefined;
+}
+
+/** Whether the instance ran before the responder touched it, remembered across resumed invocations. */
+async function rememberWasRunning(resource: Loaded<InstancePlacement>, ctx: RemediationContext) {
+  const saved = ctx.workflow.state.wasRunning;
+  if (typeof saved === 'boolean') return saved;
+  const wasRunning = RUNNING_STATES.has(resource.state.instanceState);
+  await ctx.workflow.save({ wasRunning });
+  return wasRunning;
+}
+
+async function loadInstance(
+  ref: { resourceId: string; region: string; accountId: string },
+  aws: AwsClients,
+  settings: Settings,
+): Promise<Loaded<InstancePlacement> | undefined> {
+  const ec2 = aws.ec2(ref.region);
+  let instance: Instance | undefined;
+  try {
+    const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [ref.resourceId] }));
+    instance = result.Reservations?.[0]?.Instances?.[0];
+  } catch (error) {
+    if (error instanceof Error && error.name === 'InvalidInstanceID.NotFound') return undefined;
+    throw error;
+  }
+  // Terminated and terminating instances are gone: nothing can run on them or be changed (NOT_APPLICABLE).
+  if (!instance || !LIVE_STATES.includes(instance.State?.Name ?? '')) return undefined;
+  return toLoaded(instance, ref, ec2, settings, instanceStoreLookup(ec2));
+}
+
+export const phiDedicatedTenancy = defineRule<InstancePlacement>({
+  id: 'phi-dedicated-tenancy',
+  title: 'PHI instance on shared tenancy',
+  severity: Severity.Medium,
+  // 164.314(a): the business associate contract (and the organisation's own policy) set the
+  // requirement; 164.312(a)(1) access control is the technical safeguard it serves.
+  hipaa: ['164.314(a)', '164.312(a)(1)'],
+  runbook: 'docs/runbooks/phi-dedicated-tenancy.md',
+  // AWS's BAA has not required dedicated instances since 2017: many organisations still do, by policy.
+  defaultMode: Mode.Notify,
+  resourceType: INSTANCE,
+  triggers: {
+    cloudTrail: {
+      eventSource: 'ec2.amazonaws.com',
+      eventNames: ['RunInstances', 'StartInstances', 'ModifyInstancePlacement'],
+    },
+    configResourceTypes: [INSTANCE],
+    managedConfigRules: ['DESIRED_INSTANCE_TENANCY'],
+    schedule: 'rate(1 hour)',
+  },
+  permissions: [
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstanceAttribute',
+    'ec2:DescribeInstanceTypes',
+    'ec2:DescribeAddresses',
+    'ec2:DescribeSpotInstanceRequests',
+    'ec2:CreateTags',
+    'ec2:StopInstances',
+    'ec2:StartInstances',
+    'ec2:ModifyInstancePlacement',
+    // StartInstances makes the caller create EC2's grant on a customer-managed EBS key.
+    'kms:CreateGrant',
+  ],
+
+  load(ref, aws, settings) {
+    return loadInstance(ref, aws, settings);
+  },
+
+  async *list(scope, aws, settings) {
+    const ec2 = aws.ec2(scope.region);
+    const instanceStore = instanceStoreLookup(ec2);
+    const pages = paginateDescribeInstances(
+      { client: ec2, pageSize: 1000 },
+      { Filters: sweepFilters(settings.phiScope) },
+    );
+    for await (const page of pages) {
+      const instances = (page.Reservations ?? [])
+        .flatMap((reservation) => reservation.Instances ?? [])
+        .filter((instance) => LIVE_STATES.includes(instance.State?.Name ?? ''));
+      yield* await mapWithConcurrency(instances, FACT_READ_CONCURRENCY, (instance) =>
+        toLoaded(instance, scope, ec2, settings, instanceStore),
+      );
+    }
+  },
+
+  detect(resource, settings) {
+    const { instanceState, tenancy, instanceType, manager, stop } = resource.state;
+    if (!inPhiScope(resource.tags, settings.phiScope) || tenancy !== 'default') return { compliant: true };
+    const running = RUNNING_STATES.has(instanceState);
+    // Lock-down policy: PHI must not RUN on shared hardware, so a stopped instance is contained.
+    // Retenancy policy: PHI instances belong on dedicated hardware, stopped or not.
+    if (!running && settings.tenancyAction === TenancyAction.Stop) return { compliant: true };
+    const id = resource.resourceId;
+    return {
+      compliant: false,
+      reason: running
+        ? `PHI instance ${id} (${instanceType}) runs on shared tenancy in ${resource.region}; policy requires dedicated hardware`
+        : `PHI instance ${id} (${instanceType}) is ${instanceState} on shared tenancy in ${resource.region}: it would run on shared hardware when started`,
+      evidence: {
+        instanceState,
+        tenancy,
+        instanceType,
+        phiScope: settings.phiScope.kind === 'all' ? 'all' : `tag:${settings.phiScope.key}`,
+        tenancyAction: settings.tenancyAction,
+        managedBy: manager?.kind ?? null,
+        rootDeviceType: stop?.rootDeviceType ?? null,
+        hasInstanceStore: stop?.hasInstanceStore ?? null,
+        hasPublicIp: stop?.hasPublicIp ?? null,
+        publicIpIsElastic: stop?.publicIpIsElastic ?? null,
+        disableApiStop: stop?.disableApiStop ?? null,
+        instanceLifecycle: stop?.instanceLifecycle ?? null,
+        spotRequestType: stop?.spotRequestType ?? null,
+      },
+      plan: planFor(resource, settings.tenancyAction),
+    };
+  },
+
+  async remediate(resource, _finding, ctx) {
+    const action = ctx.settings.tenancyAction;
+    const steps = new InstanceSteps(resource, ctx);
+    if (resource.state.tenancy !== 'default') {
+      // Already off shared hardware (a resumed run after the change, or a person moved it): all
+      // that can be left is the start a retenancy owes an instance it stopped.
+      const owedStart = ctx.workflow.state.wasRunning === true && resource.state.instanceState === 'stopped';
+      if (action === TenancyAction.Retenancy && owedStart) {
+        await steps.start();
+        await steps.confirmStarted();
+      }
+      return undefined;
+    }
+    const declined = whyNotChanged(resource);
+    if (declined) throw new RemediationDeclined(`${resource.resourceId} was not changed: ${declined}`);
+    const wasRunning = await rememberWasRunning(resource, ctx);
+    return action === TenancyAction.Retenancy
+      ? retenancy(resource, steps, wasRunning)
+      : lockDown(resource, steps);
+  },
+});
