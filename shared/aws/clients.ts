@@ -2,8 +2,10 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -21,6 +23,11 @@ export interface AwsClients {
   /** IAM is global; its API lives in us-east-1. */
   iam(): IAMClient;
   sts(region: string): STSClient;
+  /** The responder's own stack (self-protection): its EventBridge rules, functions and table settings. */
+  events(region: string): EventBridgeClient;
+  lambda(region: string): LambdaClient;
+  /** DynamoDB's control plane (DescribeTable, UpdateTable); dynamo() is the document client for items. */
+  dynamodbControl(region: string): DynamoDBClient;
   /** The responder's own resources (table, topic) live in its home region. */
   dynamo(): DynamoDBDocumentClient;
   sns(): SNSClient;
@@ -43,6 +50,10 @@ export function createAwsClients(homeRegion: string): AwsClients {
     kms: (region) => memo(`kms:${region}`, () => new KMSClient({ ...common, region })),
     iam: () => memo('iam', () => new IAMClient({ ...common, region: 'us-east-1' })),
     sts: (region) => memo(`sts:${region}`, () => new STSClient({ ...common, region })),
+    events: (region) => memo(`events:${region}`, () => new EventBridgeClient({ ...common, region })),
+    lambda: (region) => memo(`lambda:${region}`, () => new LambdaClient({ ...common, region })),
+    dynamodbControl: (region) =>
+      memo(`dynamodb-control:${region}`, () => new DynamoDBClient({ ...common, region })),
     dynamo: () =>
       memo('dynamo', () =>
         DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, region: homeRegion }), {

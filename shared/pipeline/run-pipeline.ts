@@ -134,7 +134,8 @@ export class ResponsePipeline {
       });
       return undefined;
     }
-    if (isOwnEvent(observation.actor, settings.responderRoleArns)) {
+    const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
+    if (isOwnEvent(observation.actor, trusted)) {
       metrics.count('OwnEventsIgnored');
       logger.info('event made by the responder itself; ignored (loop guard)', {
         ruleId: this.rule.id,

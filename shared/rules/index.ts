@@ -1,10 +1,24 @@
+import { cloudtrailLoggingOn } from './cloudtrail-logging-on';
+import { configRecorderOn } from './config-recorder-on';
 import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
 import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
 import type { Rule } from './rule';
+import { selfProtection } from './self-protection';
+import { sshGrantExpired } from './ssh-grant-expired';
+import { sshOpenToWorld } from './ssh-open-to-world';
 
 /** THE registry: every rule, listed once. */
-export const rules: readonly Rule[] = [ebsEncryptionByDefault, ebsVolumeEncrypted, phiDedicatedTenancy];
+export const rules: readonly Rule[] = [
+  ebsEncryptionByDefault,
+  ebsVolumeEncrypted,
+  phiDedicatedTenancy,
+  sshOpenToWorld,
+  sshGrantExpired,
+  cloudtrailLoggingOn,
+  configRecorderOn,
+  selfProtection,
+];
 
 export function ruleById(id: string): Rule {
   const rule = rules.find((candidate) => candidate.id === id);

@@ -86,6 +86,11 @@ export interface Rule<State = unknown> {
   readonly defaultMode: Mode;
   readonly resourceType: string;
   readonly triggers: Triggers;
+  /**
+   * Roles whose changes are not drift for this rule, besides the responder's own (the loop guard):
+   * self-protection trusts the stack's deploy role.
+   */
+  trustedRoleArns?(settings: Settings): readonly string[];
   /** Every IAM action load, list, remediate and verify need. */
   readonly permissions: readonly string[];
   /** Reads the resource's current state; undefined when it no longer exists. Read-only. */

@@ -56,6 +56,8 @@ type Facts = Record<string, string | number | boolean | undefined>;
  */
 interface ResourceMapping {
   resourceType: string;
+  /** Where the eventName is ambiguous across services (DeleteRule, UpdateTable), the one it means. */
+  eventSource?: string;
   resourceIds: (record: unknown, prefix: string, accountId: string) => string[];
   /** Safe, descriptive request facts for the summary: no tag values, no user data. */
   facts?: (record: unknown) => Facts;
@@ -140,6 +142,29 @@ const sshKeyUser: ResourceMapping = {
   }),
 };
 
+/** Calls on the responder's own stack (self-protection); each names its service, since names repeat. */
+const stackResource = (
+  eventSource: string,
+  resourceType: string,
+  idField: string,
+  facts?: ResourceMapping['facts'],
+): ResourceMapping => ({ eventSource, resourceType, resourceIds: requestParameter(idField), facts });
+const eventRule = (idField: string) => stackResource('events.amazonaws.com', 'AWS::Events::Rule', idField);
+const lambdaFunction = stackResource(
+  'lambda.amazonaws.com',
+  'AWS::Lambda::Function',
+  'functionName',
+  (record) => ({
+    reservedConcurrentExecutions: scalarAt(record, 'requestParameters', 'reservedConcurrentExecutions'),
+  }),
+);
+const table = stackResource('dynamodb.amazonaws.com', 'AWS::DynamoDB::Table', 'tableName', (record) => ({
+  deletionProtectionEnabled: scalarAt(record, 'requestParameters', 'deletionProtectionEnabled'),
+}));
+const key = stackResource('kms.amazonaws.com', 'AWS::KMS::Key', 'keyId', (record) => ({
+  pendingWindowInDays: scalarAt(record, 'requestParameters', 'pendingWindowInDays'),
+}));
+
 const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
   DisableEbsEncryptionByDefault: theAccount,
   EnableEbsEncryptionByDefault: theAccount,
@@ -189,6 +214,20 @@ const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
   DeleteConfigurationRecorder: recorder,
   UploadSSHPublicKey: sshKeyUser,
   UpdateSSHPublicKey: sshKeyUser,
+  DisableRule: eventRule('name'),
+  DeleteRule: eventRule('name'),
+  RemoveTargets: eventRule('rule'),
+  DeleteFunction20150331: lambdaFunction,
+  DeleteFunction: lambdaFunction,
+  PutFunctionConcurrency20171031: lambdaFunction,
+  PutFunctionConcurrency: lambdaFunction,
+  DeleteConfigRule: stackResource('config.amazonaws.com', 'AWS::Config::ConfigRule', 'configRuleName'),
+  DeleteTopic: stackResource('sns.amazonaws.com', 'AWS::SNS::Topic', 'topicArn'),
+  Unsubscribe: stackResource('sns.amazonaws.com', 'AWS::SNS::Subscription', 'subscriptionArn'),
+  UpdateTable: table,
+  DeleteTable: table,
+  DisableKey: key,
+  ScheduleKeyDeletion: key,
 };
 
 /** The eventNames the adapter can map to resources (what the EventBridge rules may route). */
@@ -218,6 +257,12 @@ export const parseCloudTrailRecord = (
     throw invalid(
       fieldPath(prefix, 'eventName'),
       `no resource mapping for ${JSON.stringify(truncate(parsed.eventName, 64))}`,
+    );
+  }
+  if (mapping.eventSource && mapping.eventSource !== parsed.eventSource) {
+    throw invalid(
+      fieldPath(prefix, 'eventSource'),
+      `${parsed.eventName} is mapped for ${mapping.eventSource}, not ${truncate(parsed.eventSource, 64)}`,
     );
   }
   if (parsed.errorCode !== undefined) {

@@ -44,7 +44,7 @@ describe('the rule registry', () => {
       expect(rule.id).toMatch(/^[a-z][a-z0-9-]+$/);
       expect(rule.hipaa.length).toBeGreaterThan(0);
       for (const citation of rule.hipaa)
-        expect(citation).toMatch(/^164\.3\d\d\(([a-z0-9]+|[ivx]+)\)(\([a-z0-9ivx]+\))*$/);
+        expect(citation).toMatch(/^164\.3\d\d\(([a-z0-9]+|[ivx]+)\)(\([a-z0-9ivx]+\))*(\([A-Z]\))?$/);
       expect(rule.runbook).toBe(`docs/runbooks/${rule.id}.md`);
       expect(existsSync(join(ROOT, rule.runbook))).toBe(true);
     }
@@ -104,12 +104,13 @@ describe('least privilege in the packaged template', () => {
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.filter((action) => action.includes('*'))).toEqual([]);
     // Destroying is allowed only on the responder's own records, or on originals it quarantined.
-    const destructive = statements.filter((statement) =>
-      actionsOf([statement]).some((a) => /:(Delete|Terminate)/.test(a)),
-    );
+    // DeleteFunctionConcurrency removes a limit (self-protection undoing a concurrency of 0): not destructive.
+    const destroys = (action: string) =>
+      /:(Delete|Terminate)/.test(action) && action !== 'lambda:DeleteFunctionConcurrency';
+    const destructive = statements.filter((statement) => actionsOf([statement]).some(destroys));
     for (const statement of destructive) {
       const onlyOwnRecords = actionsOf([statement])
-        .filter((action) => /:(Delete|Terminate)/.test(action))
+        .filter(destroys)
         .every((action) => action === 'dynamodb:DeleteItem');
       const onlyQuarantined = JSON.stringify(statement).includes(
         'aws:ResourceTag/compliance-responder:quarantined',

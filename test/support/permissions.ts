@@ -7,6 +7,10 @@ const PREFIX = {
   ConfigServiceClient: 'config',
   CloudTrailClient: 'cloudtrail',
   KMSClient: 'kms',
+  EventBridgeClient: 'events',
+  LambdaClient: 'lambda',
+  DynamoDBClient: 'dynamodb',
+  SNSClient: 'sns',
 } as const;
 
 /**

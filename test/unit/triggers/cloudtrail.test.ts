@@ -410,3 +410,66 @@ describe('parseCloudTrailRecord', () => {
     expect(error.field).toBe('requestParameters');
   });
 });
+
+describe('calls on the responder’s own stack (self-protection)', () => {
+  const stackCall = (eventSource: string, eventName: string, requestParameters: unknown) => ({
+    ...recordFor(eventName, requestParameters),
+    eventSource,
+  });
+
+  it.each([
+    [
+      'events.amazonaws.com',
+      'DisableRule',
+      { name: 'compliance-responder-dev-x-rule-1' },
+      'AWS::Events::Rule',
+      'compliance-responder-dev-x-rule-1',
+    ],
+    ['events.amazonaws.com', 'RemoveTargets', { rule: 'r-1', ids: ['1'] }, 'AWS::Events::Rule', 'r-1'],
+    [
+      'lambda.amazonaws.com',
+      'PutFunctionConcurrency20171031',
+      { functionName: 'fn', reservedConcurrentExecutions: 0 },
+      'AWS::Lambda::Function',
+      'fn',
+    ],
+    [
+      'dynamodb.amazonaws.com',
+      'UpdateTable',
+      { tableName: 't', deletionProtectionEnabled: false },
+      'AWS::DynamoDB::Table',
+      't',
+    ],
+    [
+      'kms.amazonaws.com',
+      'ScheduleKeyDeletion',
+      { keyId: 'k-1', pendingWindowInDays: 7 },
+      'AWS::KMS::Key',
+      'k-1',
+    ],
+    [
+      'sns.amazonaws.com',
+      'Unsubscribe',
+      { subscriptionArn: 'arn:aws:sns:us-east-1:111122223333:alerts:1' },
+      'AWS::SNS::Subscription',
+      'arn:aws:sns:us-east-1:111122223333:alerts:1',
+    ],
+  ])('maps %s %s to the resource it touched', (source, name, parameters, resourceType, resourceId) => {
+    // Act
+    const result = parseCloudTrailRecord(stackCall(source, name, parameters));
+    // Assess
+    expect(resourcesOf(result)).toEqual([[resourceType, resourceId]]);
+  });
+
+  it('refuses a same-named call of another service (DeleteRule of a load balancer)', () => {
+    // Act
+    const error = catchValidationError(() =>
+      parseCloudTrailRecord(
+        stackCall('elasticloadbalancing.amazonaws.com', 'DeleteRule', { ruleArn: 'arn' }),
+      ),
+    );
+    // Assess
+    expect(error.field).toBe('eventSource');
+    expect(error.message).toContain('DeleteRule is mapped for events.amazonaws.com');
+  });
+});

@@ -1,0 +1,147 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { type AwsClients, createAwsClients, endpointIsLoopback } from '../shared/aws/clients';
+import { loadSettings, type Settings } from '../shared/config';
+import { ConfigurationError } from '../shared/errors';
+import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
+import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
+import { DynamoDbGrantLedger, type GrantLedger } from '../shared/ssh/grant-ledger';
+import { CliError, explainError, UsageError } from './errors';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  table?: string;
+  region?: string;
+}
+
+/** Where output goes: stdout for results, stderr for notes and errors. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface Caller {
+  arn: string;
+  accountId: string;
+}
+
+/** What a command needs: where the table is, validated settings, AWS clients per region, the caller. */
+export interface CliContext {
+  readonly region: string;
+  readonly tableName: string;
+  readonly settings: Settings;
+  readonly io: Io;
+  aws(region: string): AwsClients;
+  /** The grant ledger in a region's incidents table (IAM grants live in us-east-1's). */
+  ledger(region: string): GrantLedger;
+  caller(): Promise<Caller>;
+  now(): Date;
+  /** Names this run where the rules expect an incident id (lockdown has no incident). */
+  readonly runId: string;
+}
+
+/**
+ * Variables taken from `.local/env.json` (written by `npm run local:provision`) when AWS_ENDPOINT_URL
+ * points at a local emulator: never its credentials or endpoint, and never against real AWS.
+ */
+const LOCAL_ENV_KEYS = [
+  'INCIDENT_TABLE',
+  'AWS_REGION',
+  'INCIDENT_RETENTION_DAYS',
+  'EXEMPT_TAG',
+  'EXEMPT_UNTIL_TAG',
+  'SSH_PORTS',
+  'SSH_GRANT_TTL_MINUTES',
+  'SSH_GRANT_MAX_TTL_MINUTES',
+  'SSH_GRANT_TAG',
+] as const;
+
+function localEnvironment(env: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
+  const file = join(cwd, '.local', 'env.json');
+  if (!endpointIsLoopback(env.AWS_ENDPOINT_URL) || !existsSync(file)) return {};
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  return Object.fromEntries(
+    LOCAL_ENV_KEYS.flatMap((key) => (typeof parsed[key] === 'string' ? [[key, parsed[key] as string]] : [])),
+  );
+}
+
+/** Region as the AWS CLI finds it: option, AWS_REGION, AWS_DEFAULT_REGION, then the profile's config. */
+async function resolveRegion(
+  option: string | undefined,
+  env: NodeJS.ProcessEnv,
+  local: Record<string, string>,
+) {
+  const explicit = option ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? local.AWS_REGION;
+  if (explicit) return explicit;
+  try {
+    return await new STSClient({}).config.region();
+  } catch {
+    throw new UsageError('no AWS region: pass --region <region>, set AWS_REGION, or set one in your profile');
+  }
+}
+
+/** The CLI does not publish alerts: the topic is required by the settings schema only. */
+const NO_TOPIC = (region: string) => `arn:aws:sns:${region}:000000000000:compliance-responder-cli-no-alerts`;
+
+export async function createContext(
+  options: GlobalOptions,
+  io: Io,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Promise<CliContext> {
+  const local = localEnvironment(env, cwd);
+  const region = await resolveRegion(options.region, env, local);
+  const tableName = options.table ?? env.INCIDENT_TABLE ?? local.INCIDENT_TABLE;
+  if (!tableName) {
+    throw new UsageError(
+      "no incidents table: pass --table <name> or set INCIDENT_TABLE (the stack's table is compliance-responder-<stage>-incidents)",
+    );
+  }
+  let settings: Settings;
+  try {
+    // The same validated settings the functions use, so SSH_GRANT_MAX_TTL_MINUTES etc. mean one thing.
+    settings = loadSettings([sshOpenToWorld, sshGrantExpired], {
+      ...local,
+      ...env,
+      INCIDENT_TABLE: tableName,
+      AWS_REGION: region,
+      HOME_REGION: region,
+      ALERT_TOPIC_ARN: env.ALERT_TOPIC_ARN || NO_TOPIC(region),
+    });
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new CliError(error.message);
+    throw error;
+  }
+  const clients = new Map<string, AwsClients>();
+  const aws = (where: string) => {
+    let built = clients.get(where);
+    if (!built) {
+      built = createAwsClients(where);
+      clients.set(where, built);
+    }
+    return built;
+  };
+  let caller: Promise<Caller> | undefined;
+  return {
+    region,
+    tableName,
+    settings,
+    io,
+    aws,
+    ledger: (where) =>
+      new DynamoDbGrantLedger(aws(where).dynamo(), tableName, settings.incidentRetentionDays),
+    caller() {
+      caller ??= aws(region)
+        .sts(region)
+        .send(new GetCallerIdentityCommand({}))
+        .then((identity) => ({ arn: String(identity.Arn), accountId: String(identity.Account) }))
+        .catch((error: unknown) => {
+          throw explainError(error);
+        });
+      return caller;
+    },
+    now: () => new Date(),
+    runId: `cli-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+  };
+}

@@ -1,0 +1,51 @@
+import { ResponderError } from '../shared/errors';
+
+/** Exit codes of the command line: 0 ok, 1 an error (AWS, policy, not found), 2 a usage mistake. */
+export const ExitCode = { Ok: 0, Error: 1, Usage: 2 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** A failure the person at the terminal can act on: one line saying what is wrong and what to do. */
+export class CliError extends ResponderError {
+  readonly exitCode: ExitCode = ExitCode.Error;
+}
+
+/** The command was called wrongly (a malformed value, a missing or conflicting option). */
+export class UsageError extends CliError {
+  override readonly exitCode: ExitCode = ExitCode.Usage;
+}
+
+/** What an error means for the person at the terminal, as one line, given where the CLI looked. */
+export function explainError(error: unknown, where: { table?: string; region?: string } = {}): CliError {
+  if (error instanceof CliError) return error;
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  switch (name) {
+    case 'ResourceNotFoundException':
+      return new CliError(
+        `table '${where.table ?? '?'}' not found in ${where.region ?? 'the region'}: pass --table <name> or set INCIDENT_TABLE to the stack's incidents table (compliance-responder-<stage>-incidents)`,
+        { cause: error },
+      );
+    case 'CredentialsProviderError':
+      return new CliError(
+        'no AWS credentials found: set AWS_PROFILE (aws configure, aws sso login) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
+        { cause: error },
+      );
+    case 'ExpiredToken':
+    case 'ExpiredTokenException':
+      return new CliError('your AWS credentials have expired: refresh them (aws sso login) and retry', {
+        cause: error,
+      });
+    case 'AccessDenied':
+    case 'AccessDeniedException':
+    case 'UnauthorizedOperation':
+    case 'UnauthorizedException':
+      return new CliError(
+        `access denied: ${message.split('\n')[0]} (ask for the permission, or use another profile)`,
+        {
+          cause: error,
+        },
+      );
+    default:
+      return new CliError(`${name}: ${message.split('\n')[0]}`, { cause: error });
+  }
+}

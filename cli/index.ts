@@ -1,0 +1,65 @@
+import { Command, CommanderError } from 'commander';
+import { createContext, type GlobalOptions, type Io } from './context';
+import { ExitCode, explainError } from './errors';
+import { registerSsh, type WithContext } from './ssh';
+
+/**
+ * compliance-responder: the on-call command line. `npx tsx cli/index.ts --help`.
+ * AWS credentials, profile, region and AWS_ENDPOINT_URL are found as the AWS CLI finds them.
+ * Exit codes: 0 ok, 1 error (AWS, refused by policy, not found), 2 usage mistake.
+ */
+
+// The SDK's Node 20 end-of-support notice would print on every command; the engines field says which Node runs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const terminal: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Commander's own outcomes: help and version are fine, everything else is a usage mistake. */
+function commanderExit(error: CommanderError): ExitCode {
+  return error.code === 'commander.helpDisplayed' || error.code === 'commander.version'
+    ? ExitCode.Ok
+    : ExitCode.Usage;
+}
+
+export function buildProgram(io: Io, withContext: WithContext): Command {
+  const program = new Command('compliance-responder')
+    .description('HIPAA compliance responder for AWS: on-call commands')
+    .option('--table <name>', 'the incidents table (default: INCIDENT_TABLE)')
+    .option('--region <region>', 'the AWS region (default: AWS_REGION, then your profile)')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text.trimEnd()),
+      writeErr: (text) => io.err(text.trimEnd()),
+    });
+  registerSsh(program, io, withContext);
+  return program;
+}
+
+/** Runs one command line and returns its exit code (never calls process.exit: tests call this). */
+export async function main(argv: readonly string[], io: Io = terminal, env = process.env): Promise<ExitCode> {
+  let where: { table?: string; region?: string } = {};
+  const withContext: WithContext = async (command, work) => {
+    const ctx = await createContext(command.optsWithGlobals<GlobalOptions>(), io, env);
+    where = { table: ctx.tableName, region: ctx.region };
+    return work(ctx);
+  };
+  try {
+    await buildProgram(io, withContext).parseAsync([...argv]);
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return commanderExit(error);
+    const explained = explainError(error, where);
+    io.err(`error: ${explained.message}`);
+    return explained.exitCode;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

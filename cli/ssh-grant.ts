@@ -1,0 +1,256 @@
+import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
+import type { Settings } from '../shared/config';
+import { type Cidr, parseCidr, sameCidr } from '../shared/ssh/cidr';
+import { type Grant, GrantKind, newGrantId } from '../shared/ssh/grant-ledger';
+import { judgeRuleGrant } from '../shared/ssh/grant-match';
+import { IAM_REGION, KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
+import { readSecurityGroup } from '../shared/ssh/security-groups';
+import type { CliContext } from './context';
+import { CliError, UsageError } from './errors';
+import { inLedger } from './ledger-access';
+import { type CliStep, terminalSteps } from './steps';
+import { formatMinutes } from './ttl';
+
+/**
+ * The broadest source a security-group grant may open SSH to. A grant is one person's way in:
+ * their address (/32, /128) or at most their office or VPN block (/24 for IPv4, /64 for IPv6,
+ * the usual size of one site's IPv6 subnet). Anything broader is refused, the internet above all.
+ */
+export const BROADEST_GRANT_PREFIX = { 4: 24, 6: 64 } as const;
+
+const REASON_LIMIT = 256;
+
+export function checkReason(reason: string): string {
+  const trimmed = reason.trim();
+  if (trimmed.length < 3) throw new UsageError('--reason must say why (a ticket or a sentence)');
+  if (trimmed.length > REASON_LIMIT)
+    throw new UsageError(`--reason is longer than ${REASON_LIMIT} characters`);
+  return trimmed;
+}
+
+export function checkTtl(minutes: number, settings: Settings): void {
+  const cap = settings.ssh.grantMaxTtlMinutes;
+  if (minutes > cap) {
+    throw new CliError(
+      `TTL ${formatMinutes(minutes)} is over the cap of ${formatMinutes(cap)} (SSH_GRANT_MAX_TTL_MINUTES=${cap}): ask for ${formatMinutes(cap)} or less, and grant again when it ends`,
+    );
+  }
+}
+
+/** Parses and judges --cidr: malformed is a usage mistake; too broad is refused. */
+export function checkGrantCidr(text: string): Cidr {
+  const cidr = parseCidr(text);
+  if (!cidr)
+    throw new UsageError(
+      `invalid --cidr '${text}': write an address block like 203.0.113.7/32 or 2001:db8::7/128`,
+    );
+  if (cidr.prefixLength === 0) {
+    throw new CliError(
+      `refused --cidr ${text}: that is the whole internet; grant your own address (203.0.113.7/32), and see ssh-open-to-world`,
+    );
+  }
+  const broadest = BROADEST_GRANT_PREFIX[cidr.family];
+  if (cidr.prefixLength < broadest) {
+    throw new CliError(
+      `refused --cidr ${text}: broader than /${broadest} for IPv${cidr.family}; grant the person's own address (/${cidr.family === 4 ? 32 : 128}) or a block of /${broadest} at most`,
+    );
+  }
+  if (cidr.hostBitsSet) {
+    throw new UsageError(`invalid --cidr '${text}': host bits are set; did you mean ${cidr.text}?`);
+  }
+  return cidr;
+}
+
+function endsAt(ctx: CliContext, ttlMinutes: number): { createdAt: string; expiresAt: string; now: Date } {
+  const now = ctx.now();
+  return {
+    now,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + ttlMinutes * 60_000).toISOString(),
+  };
+}
+
+export interface UserGrantRequest {
+  userName: string;
+  ttlMinutes: number;
+  reason: string;
+  /** Only these keys are activated; default: every key of the user. */
+  keyIds?: readonly string[];
+}
+
+export interface UserGrantResult {
+  grant: Grant;
+  activated: string[];
+  alreadyActive: string[];
+  steps: CliStep[];
+}
+
+/**
+ * Records an IAM SSH key grant in the ledger (us-east-1's: where IAM keys are judged), then sets
+ * the user's Inactive keys Active. The ledger is written first, so the responder never sees an
+ * Active key without its grant. While the grant lives the responder leaves the keys alone; when it
+ * ends, it sets them Inactive again.
+ */
+export async function grantUser(ctx: CliContext, request: UserGrantRequest): Promise<UserGrantResult> {
+  checkTtl(request.ttlMinutes, ctx.settings);
+  const caller = await ctx.caller();
+  const iam = ctx.aws(IAM_REGION).iam();
+  const user = await readUserKeys(iam, request.userName);
+  if (!user) {
+    throw new CliError(
+      `no IAM user named '${request.userName}' in account ${caller.accountId}: check the name (aws iam list-users)`,
+    );
+  }
+  const known = new Set(user.keys.map((key) => key.keyId));
+  const unknownKeys = (request.keyIds ?? []).filter((keyId) => !known.has(keyId));
+  if (unknownKeys.length > 0) {
+    throw new CliError(
+      `user ${user.userName} has no SSH key ${unknownKeys.join(', ')}: their keys are ${[...known].join(', ') || 'none'}`,
+    );
+  }
+  const chosen = request.keyIds ? user.keys.filter((key) => request.keyIds?.includes(key.keyId)) : user.keys;
+  const times = endsAt(ctx, request.ttlMinutes);
+  const grant: Grant = {
+    grantId: newGrantId(times.now),
+    kind: GrantKind.IamSshKey,
+    target: { userName: user.userName },
+    grantedTo: user.userName,
+    grantedBy: caller.arn,
+    reason: request.reason,
+    createdAt: times.createdAt,
+    expiresAt: times.expiresAt,
+  };
+  await inLedger(ctx, IAM_REGION, (ledger) => ledger.record(grant));
+  const { step, steps } = terminalSteps(ctx.io);
+  const activated: string[] = [];
+  for (const key of chosen.filter((candidate) => candidate.status === KeyStatus.Inactive)) {
+    await setKeyStatus(iam, user.userName, key.keyId, KeyStatus.Active, step);
+    activated.push(key.keyId);
+  }
+  const alreadyActive = chosen.filter((key) => key.status === KeyStatus.Active).map((key) => key.keyId);
+  return { grant, activated, alreadyActive, steps };
+}
+
+export interface RuleGrantRequest {
+  groupId: string;
+  cidr: Cidr;
+  port: number;
+  ttlMinutes: number;
+  reason: string;
+  /** The person the grant is for; default: the caller (their user or session name). */
+  grantedTo?: string;
+}
+
+export interface RuleGrantResult {
+  grant: Grant;
+  ruleId?: string;
+  steps: CliStep[];
+}
+
+/** EC2 accepts only these characters in a rule description. */
+const descriptionText = (text: string) =>
+  text.replace(/[^a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]/g, '_').slice(0, 255);
+
+const callerName = (arn: string) => arn.split('/').pop() ?? arn;
+
+export async function grantSecurityGroupRule(
+  ctx: CliContext,
+  request: RuleGrantRequest,
+): Promise<RuleGrantResult> {
+  const { settings, region } = ctx;
+  checkTtl(request.ttlMinutes, settings);
+  if (!settings.ssh.ports.includes(request.port)) {
+    throw new UsageError(
+      `--port ${request.port} is not an SSH port the responder watches (SSH_PORTS=${settings.ssh.ports.join(',')}): pick one of those`,
+    );
+  }
+  const caller = await ctx.caller();
+  const ec2 = ctx.aws(region).ec2(region);
+  const group = await readSecurityGroup(ec2, request.groupId);
+  if (!group) {
+    throw new CliError(`no security group ${request.groupId} in ${region}: check the id, and --region`);
+  }
+  const existing = group.ingress.find(
+    (rule) =>
+      (rule.source.kind === 'ipv4' || rule.source.kind === 'ipv6') &&
+      sameCidr(rule.source.cidr, request.cidr.text) &&
+      rule.protocol === 'tcp' &&
+      rule.fromPort === request.port &&
+      rule.toPort === request.port,
+  );
+  if (existing) {
+    const grants = await inLedger(ctx, region, (ledger) => ledger.endingAfter(ctx.now()));
+    const judged = judgeRuleGrant(
+      existing,
+      region,
+      settings.ssh.grantTag,
+      new Map(grants.map((grant) => [grant.grantId, grant])),
+      ctx.now(),
+    );
+    throw new CliError(
+      judged.status === 'live'
+        ? `${request.groupId} already lets ${request.cidr.text} in on port ${request.port} under grant ${judged.grantId} until ${judged.expiresAt}`
+        : `${request.groupId} already has rule ${existing.ruleId} for ${request.cidr.text} port ${request.port} without a live grant (the responder revokes it): revoke it first with aws ec2 revoke-security-group-ingress --group-id ${request.groupId} --security-group-rule-ids ${existing.ruleId}`,
+    );
+  }
+  const times = endsAt(ctx, request.ttlMinutes);
+  const grantedTo = request.grantedTo ?? callerName(caller.arn);
+  const grant: Grant = {
+    grantId: newGrantId(times.now),
+    kind: GrantKind.SecurityGroupRule,
+    target: { region, groupId: request.groupId, cidr: request.cidr.text, port: request.port },
+    grantedTo,
+    grantedBy: caller.arn,
+    reason: request.reason,
+    createdAt: times.createdAt,
+    expiresAt: times.expiresAt,
+  };
+  await inLedger(ctx, region, (ledger) => ledger.record(grant));
+  // People reading the group in the console see whose rule it is and until when (the ledger decides).
+  const Description = descriptionText(`SSH grant ${grant.grantId} for ${grantedTo} until ${grant.expiresAt}`);
+  const permission = {
+    IpProtocol: 'tcp',
+    FromPort: request.port,
+    ToPort: request.port,
+    ...(request.cidr.family === 4
+      ? { IpRanges: [{ CidrIp: request.cidr.text, Description }] }
+      : { Ipv6Ranges: [{ CidrIpv6: request.cidr.text, Description }] }),
+  };
+  const { step, steps } = terminalSteps(ctx.io);
+  let ruleId: string | undefined;
+  try {
+    const authorized = await step(
+      'AuthorizeSecurityGroupIngress',
+      () =>
+        ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: request.groupId,
+            IpPermissions: [permission],
+            TagSpecifications: [
+              {
+                ResourceType: 'security-group-rule',
+                Tags: [{ Key: settings.ssh.grantTag, Value: grant.grantId }],
+              },
+            ],
+          }),
+        ),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'RevokeSecurityGroupIngress',
+          input: { Region: region, GroupId: request.groupId, IpPermissions: [permission] },
+        },
+        output: (result) => ({
+          securityGroupRuleId: result.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? null,
+        }),
+      },
+    );
+    ruleId = authorized.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
+  } catch (error) {
+    // The grant never took effect: end it in the ledger so it lists as what it was.
+    await inLedger(ctx, region, (ledger) => ledger.revoke(grant.grantId, caller.arn, ctx.now()));
+    throw error;
+  }
+  if (ruleId) await inLedger(ctx, region, (ledger) => ledger.attachRule(grant.grantId, ruleId as string));
+  return { grant: ruleId ? { ...grant, target: { ...grant.target, ruleId } } : grant, ruleId, steps };
+}

@@ -1,0 +1,151 @@
+import type { AwsClients } from '../shared/aws/clients';
+import { retryUntil } from '../shared/concurrency';
+import { errorMessage } from '../shared/errors';
+import { activeExemption } from '../shared/pipeline/guards';
+import type { Loaded, Rule } from '../shared/rules/rule';
+import { listGroupPaths, listUserPaths, sshGrantExpired } from '../shared/rules/ssh-grant-expired';
+import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
+import { IAM_REGION } from '../shared/ssh/iam-keys';
+import type { CliContext } from './context';
+import { missingTable } from './ledger-access';
+import { type CliStep, terminalSteps } from './steps';
+
+export interface LockdownOptions {
+  /** List what would close; change nothing. */
+  dryRun: boolean;
+  /** Close exempted paths too (an emergency). By default an active exemption is respected. */
+  ignoreExemptions: boolean;
+}
+
+export const LockdownOutcome = {
+  Closed: 'closed',
+  WouldClose: 'would-close',
+  Exempt: 'exempt',
+  Failed: 'failed',
+} as const;
+export type LockdownOutcome = (typeof LockdownOutcome)[keyof typeof LockdownOutcome];
+
+export interface LockdownEntry {
+  ruleId: string;
+  resourceType: string;
+  resourceId: string;
+  region: string;
+  outcome: LockdownOutcome;
+  reason: string;
+  plan: string;
+  detail?: string;
+  steps: CliStep[];
+}
+
+export interface LockdownReport {
+  accountId: string;
+  region: string;
+  dryRun: boolean;
+  entries: LockdownEntry[];
+}
+
+interface PathSource {
+  rule: Rule;
+  /** Clients of the region whose resources (and ledger) this source reads. */
+  aws: AwsClients;
+  ledgerRegion: string;
+  resources: AsyncIterable<Loaded<unknown>>;
+}
+
+/**
+ * Closes every SSH path now, with the caller's credentials: the same list, detect and remediate as
+ * the two SSH rules, run here instead of in Lambda. World-open rules and ungranted rules of the
+ * region's security groups, and Active IAM SSH keys without a live grant (IAM is global).
+ */
+export async function lockdown(ctx: CliContext, options: LockdownOptions): Promise<LockdownReport> {
+  const { settings, region, io } = ctx;
+  const { accountId } = await ctx.caller();
+  const scope = { accountId, region };
+  const sources: PathSource[] = [
+    {
+      rule: sshOpenToWorld,
+      aws: ctx.aws(region),
+      ledgerRegion: region,
+      resources: sshOpenToWorld.list(scope, ctx.aws(region), settings),
+    },
+    {
+      rule: sshGrantExpired,
+      aws: ctx.aws(region),
+      ledgerRegion: region,
+      resources: listGroupPaths(scope, ctx.aws(region), settings),
+    },
+    {
+      rule: sshGrantExpired,
+      aws: ctx.aws(IAM_REGION),
+      ledgerRegion: IAM_REGION,
+      resources: listUserPaths(accountId, ctx.aws(IAM_REGION), settings),
+    },
+  ];
+  const entries: LockdownEntry[] = [];
+  for (const source of sources) {
+    try {
+      for await (const resource of source.resources) {
+        const entry = await closePath(ctx, source, resource, options);
+        if (entry) entries.push(entry);
+      }
+    } catch (error) {
+      throw missingTable(ctx, source.ledgerRegion, error) ?? error;
+    }
+  }
+  if (!options.dryRun) io.err('');
+  return { accountId, region, dryRun: options.dryRun, entries };
+}
+
+async function closePath(
+  ctx: CliContext,
+  source: PathSource,
+  resource: Loaded<unknown>,
+  options: LockdownOptions,
+): Promise<LockdownEntry | undefined> {
+  const { rule, aws } = source;
+  const { settings, io } = ctx;
+  const verdict = rule.detect(resource, settings);
+  if (verdict.compliant) return undefined;
+  const entry: LockdownEntry = {
+    ruleId: rule.id,
+    resourceType: resource.resourceType,
+    resourceId: resource.resourceId,
+    region: resource.region,
+    outcome: LockdownOutcome.WouldClose,
+    reason: verdict.reason,
+    plan: verdict.plan,
+    steps: [],
+  };
+  const exemption = options.ignoreExemptions
+    ? undefined
+    : activeExemption(
+        resource.tags,
+        { reason: settings.exemptTag, until: settings.exemptUntilTag },
+        ctx.now(),
+      );
+  if (exemption) {
+    return {
+      ...entry,
+      outcome: LockdownOutcome.Exempt,
+      detail: `exempt until ${exemption.until}: ${exemption.reason}`,
+    };
+  }
+  if (options.dryRun) return entry;
+  io.err(`closing ${resource.resourceId} (${rule.id}): ${verdict.reason}`);
+  const { step, steps } = terminalSteps(io);
+  try {
+    // No incident here: the run is the caller's own, and the trail is CloudTrail plus this output.
+    const workflow = { state: {}, save: async () => {} };
+    await rule.remediate(resource, verdict, { aws, settings, step, incidentId: ctx.runId, workflow });
+    // Honest: closed only once a read shows it (EC2 reads can lag a write).
+    const { satisfied } = await retryUntil(
+      () => rule.load(resource, aws, settings),
+      (after) => after === undefined || rule.detect(after, settings).compliant,
+    );
+    return satisfied
+      ? { ...entry, outcome: LockdownOutcome.Closed, steps }
+      : { ...entry, outcome: LockdownOutcome.Failed, detail: 'still open when read back', steps };
+  } catch (error) {
+    return { ...entry, outcome: LockdownOutcome.Failed, detail: errorMessage(error), steps };
+  }
+}

@@ -1,0 +1,97 @@
+import {
+  GRANT_ID_PATTERN,
+  type Grant,
+  GrantAlreadyRevokedError,
+  GrantKind,
+  isLive,
+} from '../shared/ssh/grant-ledger';
+import { IAM_REGION, KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
+import { readSecurityGroup, revokeIngressRule } from '../shared/ssh/security-groups';
+import type { CliContext } from './context';
+import { CliError, UsageError } from './errors';
+import { inLedger, ledgerRegions } from './ledger-access';
+import { type CliStep, terminalSteps } from './steps';
+
+export interface RevokeResult {
+  grant: Grant;
+  /** What was closed, in words. */
+  closed: string[];
+  /** Why something was left as it is. */
+  notes: string[];
+  steps: CliStep[];
+}
+
+/** The grant and the region whose ledger holds it (--region's, or IAM's). */
+async function findGrant(ctx: CliContext, grantId: string): Promise<{ grant: Grant; region: string }> {
+  for (const region of ledgerRegions(ctx)) {
+    const grant = await inLedger(ctx, region, (ledger) => ledger.get(grantId));
+    if (grant) return { grant, region };
+  }
+  throw new CliError(
+    `unknown grant id '${grantId}' in the ledger of ${ledgerRegions(ctx).join(' and ')}: list live grants with compliance-responder ssh grants (and check --region)`,
+  );
+}
+
+/**
+ * Ends a grant now: the ledger first (so even if closing fails half-way, the responder's next
+ * lockdown closes the rest), then its path: the user's Active keys set Inactive (unless another
+ * live grant covers the user), or the granted rule revoked.
+ */
+export async function revokeGrant(ctx: CliContext, grantId: string): Promise<RevokeResult> {
+  if (!GRANT_ID_PATTERN.test(grantId)) {
+    throw new UsageError(`'${grantId}' is not a grant id (they look like sshg-20261123T101500-0a1b2c3d)`);
+  }
+  const caller = await ctx.caller();
+  const { grant, region } = await findGrant(ctx, grantId);
+  let revoked: Grant;
+  try {
+    revoked = await inLedger(ctx, region, (ledger) => ledger.revoke(grantId, caller.arn, ctx.now()));
+  } catch (error) {
+    if (error instanceof GrantAlreadyRevokedError) throw new CliError(error.message);
+    throw error;
+  }
+  const { step, steps } = terminalSteps(ctx.io);
+  const closed: string[] = [];
+  const notes: string[] = [];
+  if (grant.kind === GrantKind.IamSshKey) {
+    const { userName } = grant.target;
+    const others = (await inLedger(ctx, IAM_REGION, (ledger) => ledger.endingAfter(ctx.now()))).filter(
+      (other) =>
+        other.grantId !== grantId &&
+        other.kind === GrantKind.IamSshKey &&
+        other.target.userName === userName &&
+        isLive(other, ctx.now()),
+    );
+    const iam = ctx.aws(IAM_REGION).iam();
+    const user = await readUserKeys(iam, userName);
+    if (others[0]) {
+      notes.push(
+        `kept ${userName}'s keys: grant ${others[0].grantId} still covers them until ${others[0].expiresAt}`,
+      );
+    } else if (!user) {
+      notes.push(`IAM user ${userName} no longer exists`);
+    } else {
+      for (const key of user.keys.filter((candidate) => candidate.status === KeyStatus.Active)) {
+        await setKeyStatus(iam, userName, key.keyId, KeyStatus.Inactive, step);
+        closed.push(`SSH key ${key.keyId} of ${userName} set Inactive`);
+      }
+      if (closed.length === 0) notes.push(`${userName} had no Active SSH key`);
+    }
+  } else {
+    const { target } = grant;
+    const ec2 = ctx.aws(target.region).ec2(target.region);
+    const group = await readSecurityGroup(ec2, target.groupId);
+    const rule = group?.ingress.find((candidate) =>
+      target.ruleId
+        ? candidate.ruleId === target.ruleId
+        : candidate.tags[ctx.settings.ssh.grantTag] === grantId,
+    );
+    if (rule) {
+      await revokeIngressRule(ec2, target.region, rule, step);
+      closed.push(`rule ${rule.ruleId} of ${target.groupId} (${target.cidr} port ${target.port}) revoked`);
+    } else {
+      notes.push(`the granted rule of ${target.groupId} is already gone`);
+    }
+  }
+  return { grant: revoked, closed, notes, steps };
+}

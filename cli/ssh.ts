@@ -1,0 +1,202 @@
+import type { Command } from 'commander';
+import type { CliContext, Io } from './context';
+import { CliError, UsageError } from './errors';
+import { checkGrantCidr, checkReason, grantSecurityGroupRule, grantUser } from './ssh-grant';
+import { describeTarget, grantsTable, listLiveGrants } from './ssh-grants';
+import { LockdownOutcome, type LockdownReport, lockdown } from './ssh-lockdown';
+import { revokeGrant } from './ssh-revoke';
+import { formatTable } from './table';
+import { formatMinutes, parseTtl } from './ttl';
+
+interface GrantOptions {
+  user?: string;
+  securityGroup?: string;
+  cidr?: string;
+  port?: string;
+  for?: string;
+  key?: string[];
+  ttl?: string;
+  reason: string;
+  json?: boolean;
+}
+
+/** Builds the context from the global options, then runs the command's work with it. */
+export type WithContext = <T>(command: Command, work: (ctx: CliContext) => Promise<T>) => Promise<T>;
+
+function parsePort(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) throw new UsageError(`invalid --port '${text}'`);
+  return Number(text);
+}
+
+function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<void> {
+  const { io, settings } = ctx;
+  if (Boolean(options.user) === Boolean(options.securityGroup)) {
+    throw new UsageError(
+      'say what to grant: either --user <iam-user> or --security-group <sg-id> --cidr <ip>/32',
+    );
+  }
+  const reason = checkReason(options.reason);
+  const ttlMinutes = options.ttl ? parseTtl(options.ttl) : settings.ssh.grantTtlMinutes;
+  if (options.user) {
+    for (const flag of ['cidr', 'port', 'for'] as const) {
+      if (options[flag] !== undefined) {
+        throw new UsageError(
+          `--${flag} goes with --security-group; an IAM key grant is for the user it names`,
+        );
+      }
+    }
+    const result = await grantUser(ctx, { userName: options.user, ttlMinutes, reason, keyIds: options.key });
+    if (options.json) return printJson(io, result);
+    const { grant } = result;
+    io.out(
+      `granted ${grant.grantId}: SSH keys of IAM user ${options.user} until ${grant.expiresAt} (${formatMinutes(ttlMinutes)})`,
+    );
+    if (result.activated.length > 0) io.out(`  activated: ${result.activated.join(', ')}`);
+    if (result.alreadyActive.length > 0) io.out(`  already active: ${result.alreadyActive.join(', ')}`);
+    if (result.activated.length + result.alreadyActive.length === 0) {
+      io.out(
+        `  ${options.user} has no SSH public key yet: upload one (aws iam upload-ssh-public-key); this grant covers it`,
+      );
+    }
+    io.out(
+      `  the responder sets them Inactive when the grant ends; end it sooner with: ssh revoke ${grant.grantId}`,
+    );
+    return;
+  }
+  if (!options.cidr) throw new UsageError('--security-group needs --cidr <ip>/32 (the address to let in)');
+  if (options.key) throw new UsageError('--key goes with --user');
+  const cidr = checkGrantCidr(options.cidr);
+  const port = options.port ? parsePort(options.port) : (settings.ssh.ports[0] ?? 22);
+  const result = await grantSecurityGroupRule(ctx, {
+    groupId: String(options.securityGroup),
+    cidr,
+    port,
+    ttlMinutes,
+    reason,
+    grantedTo: options.for,
+  });
+  if (options.json) return printJson(io, result);
+  const { grant } = result;
+  io.out(
+    `granted ${grant.grantId}: ${cidr.text} → ${options.securityGroup} port ${port} (rule ${result.ruleId ?? 'unknown'}) for ${grant.grantedTo} until ${grant.expiresAt} (${formatMinutes(ttlMinutes)})`,
+  );
+  io.out(
+    `  the responder revokes the rule when the grant ends; end it sooner with: ssh revoke ${grant.grantId}`,
+  );
+}
+
+function printLockdown(io: Io, report: LockdownReport): void {
+  const { entries, dryRun } = report;
+  const rows = entries.map((entry) => [
+    entry.outcome,
+    entry.ruleId,
+    entry.resourceId,
+    entry.region,
+    entry.detail ?? (dryRun ? entry.plan : entry.reason),
+  ]);
+  if (rows.length > 0)
+    for (const line of formatTable([['OUTCOME', 'RULE', 'RESOURCE', 'REGION', 'WHAT'], ...rows]))
+      io.out(line);
+  const count = (outcome: LockdownOutcome) => entries.filter((entry) => entry.outcome === outcome).length;
+  const where = `account ${report.accountId}, ${report.region} (and IAM, which is global)`;
+  if (dryRun) {
+    io.out(
+      `dry run: would close ${count(LockdownOutcome.WouldClose)} SSH path(s) in ${where}; ${count(LockdownOutcome.Exempt)} exempt; nothing was changed`,
+    );
+    return;
+  }
+  io.out(
+    `lockdown: closed ${count(LockdownOutcome.Closed)} SSH path(s) in ${where}; ${count(LockdownOutcome.Exempt)} exempt; ${count(LockdownOutcome.Failed)} failed`,
+  );
+}
+
+/** `compliance-responder ssh ...`: grants, their listing, revocation and the lockdown. */
+export function registerSsh(program: Command, io: Io, withContext: WithContext): void {
+  const ssh = program
+    .command('ssh')
+    .description('deny-by-default SSH: short grants to named people, recorded in the grant ledger');
+
+  ssh
+    .command('grant')
+    .description("grant SSH for a short time: an IAM user's SSH keys, or one address to a security group")
+    .option('--user <iam-user>', 'the IAM user whose SSH keys are granted (Inactive keys are set Active)')
+    .option(
+      '--key <ssh-public-key-id...>',
+      "with --user: set only these Inactive keys Active (default: all; the grant covers the user's keys)",
+    )
+    .option('--security-group <sg-id>', 'the security group to open SSH on')
+    .option(
+      '--cidr <ip/prefix>',
+      'with --security-group: the address to let in (IPv4 /24 or narrower, IPv6 /64 or narrower)',
+    )
+    .option('--port <port>', 'with --security-group: the SSH port (default: the first of SSH_PORTS)')
+    .option('--for <person>', 'with --security-group: who the grant is for (default: you)')
+    .option(
+      '--ttl <duration>',
+      'how long: 30m, 1h, 90m (default SSH_GRANT_TTL_MINUTES, capped by SSH_GRANT_MAX_TTL_MINUTES)',
+    )
+    .requiredOption('--reason <text>', 'why (a ticket or a sentence); recorded in the ledger')
+    .option('--json', 'print the grant as JSON')
+    .action((options: GrantOptions, command: Command) =>
+      withContext(command, (ctx) => grantCommand(ctx, options)),
+    );
+
+  ssh
+    .command('grants')
+    .description('list live grants')
+    .option('--json', 'print them as JSON')
+    .action((options: { json?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const { grants, notes } = await listLiveGrants(ctx);
+        for (const note of notes) ctx.io.err(`note: ${note}`);
+        if (options.json) return printJson(io, grants);
+        if (grants.length === 0) return io.out('no live SSH grants');
+        for (const line of grantsTable(grants, ctx.now())) io.out(line);
+      }),
+    );
+
+  ssh
+    .command('revoke')
+    .description("end a grant now: its rule revoked or the user's keys set Inactive, the ledger updated")
+    .argument('<grant-id>', 'the grant to end (see ssh grants)')
+    .option('--json', 'print the result as JSON')
+    .action((grantId: string, options: { json?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const result = await revokeGrant(ctx, grantId);
+        if (options.json) return printJson(io, result);
+        io.out(
+          `revoked ${result.grant.grantId} (${describeTarget(result.grant)}) at ${result.grant.revokedAt}`,
+        );
+        for (const line of result.closed) io.out(`  closed: ${line}`);
+        for (const line of result.notes) io.out(`  note: ${line}`);
+      }),
+    );
+
+  ssh
+    .command('lockdown')
+    .description(
+      "close every SSH path without a live grant now, with your credentials (the SSH rules' logic)",
+    )
+    .option('--dry-run', 'list what would close; change nothing')
+    .option('--ignore-exemptions', 'close exempted paths too (emergencies)')
+    .option('--json', 'print the report as JSON')
+    .action((options: { dryRun?: boolean; ignoreExemptions?: boolean; json?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const report = await lockdown(ctx, {
+          dryRun: options.dryRun === true,
+          ignoreExemptions: options.ignoreExemptions === true,
+        });
+        if (options.json) printJson(io, report);
+        else printLockdown(io, report);
+        // A path that could not be closed is a failure the caller's scripts must see.
+        const failed = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Failed);
+        if (failed.length > 0) {
+          throw new CliError(`${failed.length} SSH path(s) could not be closed: see FAILED above, and retry`);
+        }
+      }),
+    );
+}

@@ -1,0 +1,4 @@
+import { ruleHandler } from '../shared/pipeline/rule-handler';
+import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
+
+export const handler = ruleHandler(sshOpenToWorld);

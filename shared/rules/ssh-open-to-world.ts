@@ -1,0 +1,105 @@
+import type { Settings } from '../config';
+import { Mode, Severity } from '../model';
+import {
+  clip,
+  describeSource,
+  exposedPorts,
+  type IngressRule,
+  opensToWorld,
+  REASON_TEXT_LIMIT,
+  summarizeRules,
+} from '../ssh/exposure';
+import {
+  listSecurityGroups,
+  readSecurityGroup,
+  revokeIngressRule,
+  SECURITY_GROUP,
+  SECURITY_GROUP_READ_ACTIONS,
+  type SecurityGroupView,
+  securityGroupArn,
+} from '../ssh/security-groups';
+import { defineRule, type Loaded } from './rule';
+
+export function toLoadedGroup(
+  view: SecurityGroupView,
+  scope: { accountId: string; region: string },
+): Loaded<SecurityGroupView> {
+  return {
+    resourceType: SECURITY_GROUP,
+    resourceId: view.groupId,
+    arn: securityGroupArn(scope.region, scope.accountId, view.groupId),
+    region: scope.region,
+    accountId: scope.accountId,
+    tags: view.tags,
+    state: view,
+  };
+}
+
+/** The group's ingress rules that let the whole internet reach a configured port. */
+export const worldOpenRules = (view: SecurityGroupView, settings: Settings): IngressRule[] =>
+  view.ingress.filter((rule) => opensToWorld(rule, settings.ssh.ports));
+
+const unique = <T>(items: readonly T[]): T[] => [...new Set(items)];
+
+export const sshOpenToWorld = defineRule<SecurityGroupView>({
+  id: 'ssh-open-to-world',
+  title: 'SSH open to the internet',
+  severity: Severity.High,
+  // Access control; a path nobody established through the grant process (access establishment).
+  hipaa: ['164.312(a)(1)', '164.308(a)(4)(ii)(C)'],
+  runbook: 'docs/runbooks/ssh-open-to-world.md',
+  defaultMode: Mode.Enforce,
+  resourceType: SECURITY_GROUP,
+  triggers: {
+    cloudTrail: {
+      eventSource: 'ec2.amazonaws.com',
+      eventNames: ['AuthorizeSecurityGroupIngress', 'ModifySecurityGroupRules'],
+    },
+    configResourceTypes: [SECURITY_GROUP],
+    // Its default rule name is 'restricted-ssh' (the compliance-change pattern matches that prefix).
+    managedConfigRules: ['INCOMING_SSH_DISABLED'],
+    schedule: 'rate(1 hour)',
+  },
+  permissions: [...SECURITY_GROUP_READ_ACTIONS, 'ec2:RevokeSecurityGroupIngress'],
+
+  async load(ref, aws) {
+    if (ref.resourceType !== SECURITY_GROUP) return undefined;
+    const view = await readSecurityGroup(aws.ec2(ref.region), ref.resourceId);
+    return view && toLoadedGroup(view, ref);
+  },
+
+  async *list(scope, aws) {
+    for await (const view of listSecurityGroups(aws.ec2(scope.region))) yield toLoadedGroup(view, scope);
+  },
+
+  detect(resource, settings) {
+    const open = worldOpenRules(resource.state, settings);
+    if (open.length === 0) return { compliant: true };
+    const ports = unique(open.flatMap((rule) => exposedPorts(rule, settings.ssh.ports)));
+    const { groupId, groupName } = resource.state;
+    return {
+      compliant: false,
+      reason: clip(
+        `Security group ${groupId} (${groupName}) lets the whole internet reach port ${ports.join(', ')}: ${summarizeRules(open, 3)}`,
+        REASON_TEXT_LIMIT,
+      ),
+      evidence: {
+        groupName: clip(groupName),
+        openRules: open.length,
+        ruleIds: clip(open.map((rule) => rule.ruleId).join(',')),
+        ports: ports.join(','),
+        sources: clip(unique(open.map((rule) => describeSource(rule.source))).join(',')),
+      },
+      plan: `Revoke ${open.length} ingress rule(s) of ${groupId} by id (${clip(
+        open.map((rule) => rule.ruleId).join(', '),
+      )}); each step keeps the exact rule so it can be restored`,
+    };
+  },
+
+  async remediate(resource, _finding, { aws, settings, step }) {
+    const ec2 = aws.ec2(resource.region);
+    for (const rule of worldOpenRules(resource.state, settings)) {
+      await revokeIngressRule(ec2, resource.region, rule, step);
+    }
+  },
+});

@@ -1,0 +1,311 @@
+import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeRuleCommand,
+  type EventBridgeClient,
+  ListRulesCommand,
+  ListTargetsByRuleCommand,
+} from '@aws-sdk/client-eventbridge';
+import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { GetFunctionConcurrencyCommand, paginateListFunctions } from '@aws-sdk/client-lambda';
+import {
+  GetSubscriptionAttributesCommand,
+  GetTopicAttributesCommand,
+  paginateListSubscriptionsByTopic,
+} from '@aws-sdk/client-sns';
+import { isAwsError } from '../aws/aws-errors';
+import type { AwsClients } from '../aws/clients';
+import type { Settings } from '../config';
+import type { Loaded, ResourceRef } from './rule';
+
+/**
+ * The responder's own stack as self-protection reads it: which of its resources a name or ARN
+ * belongs to, and each one's protective state. Read-only. "Gone" is a state (exists: false), never
+ * undefined: a deleted rule, function or topic must page. undefined means "not the responder's".
+ */
+
+export const StackResourceType = {
+  EventRule: 'AWS::Events::Rule',
+  Function: 'AWS::Lambda::Function',
+  ConfigRule: 'AWS::Config::ConfigRule',
+  Topic: 'AWS::SNS::Topic',
+  Subscription: 'AWS::SNS::Subscription',
+  Table: 'AWS::DynamoDB::Table',
+  Key: 'AWS::KMS::Key',
+} as const;
+export type StackResourceType = (typeof StackResourceType)[keyof typeof StackResourceType];
+
+export type StackResourceState =
+  | { type: typeof StackResourceType.EventRule; exists: true; enabled: boolean; targetCount: number }
+  | { type: typeof StackResourceType.Function; exists: true; reservedConcurrency: number | null }
+  | { type: typeof StackResourceType.ConfigRule; exists: true; ruleState: string }
+  | { type: typeof StackResourceType.Topic; exists: true; confirmedSubscriptions: number }
+  | { type: typeof StackResourceType.Subscription; exists: true }
+  | { type: typeof StackResourceType.Table; exists: true; deletionProtection: boolean }
+  | { type: typeof StackResourceType.Key; exists: true; keyId: string; keyState: string }
+  | { type: StackResourceType; exists: false };
+
+type Scope = { accountId: string; region: string };
+
+/** What the stack's generated names start with: serverless and CloudFormation prefix them with the stack name. */
+export const stackPrefix = (settings: Settings): string => `${settings.stackName}-`;
+
+/** The stack key is known by its alias (serverless.yml: alias/<service>-<stage>, the default stack name). */
+export const stackKeyAlias = (settings: Settings): string => `alias/${settings.stackName}`;
+
+const isStackTypeName = (value: string): value is StackResourceType =>
+  (Object.values(StackResourceType) as string[]).includes(value);
+
+function loaded(
+  resourceId: string,
+  arn: string,
+  scope: Scope,
+  state: StackResourceState,
+): Loaded<StackResourceState> {
+  // The responder's own resources cannot be exempted by tag: TagResource would be a way around
+  // self-protection. Their tags are not read.
+  return {
+    resourceType: state.type,
+    resourceId,
+    arn,
+    region: scope.region,
+    accountId: scope.accountId,
+    tags: {},
+    state,
+  };
+}
+
+const ruleArn = (name: string, scope: Scope) =>
+  `arn:aws:events:${scope.region}:${scope.accountId}:rule/${name}`;
+const functionArn = (name: string, scope: Scope) =>
+  `arn:aws:lambda:${scope.region}:${scope.accountId}:function:${name}`;
+const tableArn = (name: string, scope: Scope) =>
+  `arn:aws:dynamodb:${scope.region}:${scope.accountId}:table/${name}`;
+
+/** A Lambda function is named by name, full ARN or partial ARN (account:function:name), maybe with a qualifier. */
+const functionNameOf = (id: string): string => /(?:^|:)function:([^:]+)/.exec(id)?.[1] ?? id;
+const tableNameOf = (id: string): string => /:table\/([^/]+)$/.exec(id)?.[1] ?? id;
+
+async function countTargets(events: EventBridgeClient, rule: string): Promise<number> {
+  // EventBridge ships no paginator for ListTargetsByRule: follow NextToken until the last page.
+  let count = 0;
+  let NextToken: string | undefined;
+  do {
+    const page = await events.send(new ListTargetsByRuleCommand({ Rule: rule, NextToken }));
+    count += page.Targets?.length ?? 0;
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return count;
+}
+
+async function readEventRule(name: string, scope: Scope, aws: AwsClients) {
+  const events = aws.events(scope.region);
+  try {
+    const rule = await events.send(new DescribeRuleCommand({ Name: name }));
+    const targetCount = await countTargets(events, name);
+    return loaded(name, rule.Arn ?? ruleArn(name, scope), scope, {
+      type: StackResourceType.EventRule,
+      exists: true,
+      enabled: rule.State !== 'DISABLED',
+      targetCount,
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+    return loaded(name, ruleArn(name, scope), scope, { type: StackResourceType.EventRule, exists: false });
+  }
+}
+
+async function readFunction(name: string, scope: Scope, aws: AwsClients) {
+  try {
+    const concurrency = await aws
+      .lambda(scope.region)
+      .send(new GetFunctionConcurrencyCommand({ FunctionName: name }));
+    return loaded(name, functionArn(name, scope), scope, {
+      type: StackResourceType.Function,
+      exists: true,
+      reservedConcurrency: concurrency.ReservedConcurrentExecutions ?? null,
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+    return loaded(name, functionArn(name, scope), scope, { type: StackResourceType.Function, exists: false });
+  }
+}
+
+async function readConfigRule(name: string, scope: Scope, aws: AwsClients) {
+  // Config's own rule ARNs carry the rule id, which is gone with the rule: name it by name instead.
+  const arn = `arn:aws:config:${scope.region}:${scope.accountId}:config-rule/${name}`;
+  try {
+    const { ConfigRules = [] } = await aws
+      .config(scope.region)
+      .send(new DescribeConfigRulesCommand({ ConfigRuleNames: [name] }));
+    const rule = ConfigRules.find((candidate) => candidate.ConfigRuleName === name);
+    // moto 5.2.1 answers an unknown name with an empty list instead of NoSuchConfigRuleException.
+    if (!rule) return loaded(name, arn, scope, { type: StackResourceType.ConfigRule, exists: false });
+    return loaded(name, arn, scope, {
+      type: StackResourceType.ConfigRule,
+      exists: true,
+      ruleState: rule.ConfigRuleState ?? 'ACTIVE',
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'NoSuchConfigRuleException')) throw error;
+    return loaded(name, arn, scope, { type: StackResourceType.ConfigRule, exists: false });
+  }
+}
+
+async function readTopic(topicArn: string, scope: Scope, aws: AwsClients) {
+  const sns = aws.sns();
+  try {
+    await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
+    let confirmedSubscriptions = 0;
+    for await (const page of paginateListSubscriptionsByTopic({ client: sns }, { TopicArn: topicArn })) {
+      // An unconfirmed subscription is listed as "PendingConfirmation", not an ARN: it receives nothing.
+      confirmedSubscriptions += (page.Subscriptions ?? []).filter((sub) =>
+        sub.SubscriptionArn?.startsWith('arn:'),
+      ).length;
+    }
+    return loaded(topicArn, topicArn, scope, {
+      type: StackResourceType.Topic,
+      exists: true,
+      confirmedSubscriptions,
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'NotFoundException')) throw error;
+    return loaded(topicArn, topicArn, scope, { type: StackResourceType.Topic, exists: false });
+  }
+}
+
+async function readSubscription(subscriptionArn: string, scope: Scope, aws: AwsClients) {
+  try {
+    await aws.sns().send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
+    return loaded(subscriptionArn, subscriptionArn, scope, {
+      type: StackResourceType.Subscription,
+      exists: true,
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'NotFoundException')) throw error;
+    return loaded(subscriptionArn, subscriptionArn, scope, {
+      type: StackResourceType.Subscription,
+      exists: false,
+    });
+  }
+}
+
+async function readTable(name: string, scope: Scope, aws: AwsClients) {
+  try {
+    const { Table: table } = await aws
+      .dynamodbControl(scope.region)
+      .send(new DescribeTableCommand({ TableName: name }));
+    return loaded(name, table?.TableArn ?? tableArn(name, scope), scope, {
+      type: StackResourceType.Table,
+      exists: true,
+      deletionProtection: table?.DeletionProtectionEnabled === true,
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+    return loaded(name, tableArn(name, scope), scope, { type: StackResourceType.Table, exists: false });
+  }
+}
+
+/** The stack key, found through its alias. A missing alias reads as a gone key: it cannot be checked. */
+async function readKey(settings: Settings, scope: Scope, aws: AwsClients) {
+  const alias = stackKeyAlias(settings);
+  try {
+    const { KeyMetadata: key } = await aws.kms(scope.region).send(new DescribeKeyCommand({ KeyId: alias }));
+    if (!key?.KeyId) throw new Error(`KMS described ${alias} without a key id`);
+    return loaded(
+      key.KeyId,
+      key.Arn ?? `arn:aws:kms:${scope.region}:${scope.accountId}:key/${key.KeyId}`,
+      scope,
+      {
+        type: StackResourceType.Key,
+        exists: true,
+        keyId: key.KeyId,
+        keyState: key.KeyState ?? 'Unknown',
+      },
+    );
+  } catch (error) {
+    if (!isAwsError(error, 'NotFoundException')) throw error;
+    const aliasArn = `arn:aws:kms:${scope.region}:${scope.accountId}:${alias}`;
+    return loaded(alias, aliasArn, scope, { type: StackResourceType.Key, exists: false });
+  }
+}
+
+/**
+ * One resource of the stack by the id an event named, or undefined when the id is not the
+ * responder's (the EventBridge patterns filter the same way; this is the second check). The
+ * table, topic, subscriptions and key live in the home region.
+ */
+export async function readStackResource(
+  ref: ResourceRef,
+  aws: AwsClients,
+  settings: Settings,
+): Promise<Loaded<StackResourceState> | undefined> {
+  if (!isStackTypeName(ref.resourceType)) return undefined;
+  const prefix = stackPrefix(settings);
+  const here = { accountId: ref.accountId, region: ref.region };
+  const home = { accountId: ref.accountId, region: settings.homeRegion };
+  switch (ref.resourceType) {
+    case StackResourceType.EventRule:
+      return ref.resourceId.startsWith(prefix) ? readEventRule(ref.resourceId, here, aws) : undefined;
+    case StackResourceType.Function: {
+      const name = functionNameOf(ref.resourceId);
+      return name.startsWith(prefix) ? readFunction(name, here, aws) : undefined;
+    }
+    case StackResourceType.ConfigRule:
+      return ref.resourceId.startsWith(prefix) ? readConfigRule(ref.resourceId, here, aws) : undefined;
+    case StackResourceType.Topic:
+      return ref.resourceId === settings.alertTopicArn ? readTopic(ref.resourceId, home, aws) : undefined;
+    case StackResourceType.Subscription:
+      return ref.resourceId.startsWith(`${settings.alertTopicArn}:`)
+        ? readSubscription(ref.resourceId, home, aws)
+        : undefined;
+    case StackResourceType.Table:
+      return tableNameOf(ref.resourceId) === settings.incidentTable
+        ? readTable(settings.incidentTable, home, aws)
+        : undefined;
+    case StackResourceType.Key: {
+      const key = await readKey(settings, home, aws);
+      if (!key.state.exists) return key;
+      const ours = ref.resourceId === key.resourceId || ref.resourceId === key.arn;
+      return ours ? key : undefined;
+    }
+  }
+}
+
+/**
+ * What the sweep can check without knowing the template: the stack's EventBridge rules and
+ * functions by name prefix (a deleted one is only seen by its event), and, in the home region, the
+ * table, the alert topic and the key, which are known by name.
+ */
+export async function* listStackResources(
+  scope: Scope,
+  aws: AwsClients,
+  settings: Settings,
+): AsyncIterable<Loaded<StackResourceState>> {
+  const prefix = stackPrefix(settings);
+  const events = aws.events(scope.region);
+  // EventBridge ships no paginator for ListRules: follow NextToken until the last page.
+  let NextToken: string | undefined;
+  do {
+    const page = await events.send(new ListRulesCommand({ NamePrefix: prefix, NextToken }));
+    for (const rule of page.Rules ?? []) {
+      if (!rule.Name?.startsWith(prefix)) continue;
+      yield loaded(rule.Name, rule.Arn ?? ruleArn(rule.Name, scope), scope, {
+        type: StackResourceType.EventRule,
+        exists: true,
+        enabled: rule.State !== 'DISABLED',
+        targetCount: await countTargets(events, rule.Name),
+      });
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  for await (const page of paginateListFunctions({ client: aws.lambda(scope.region) }, {})) {
+    for (const fn of page.Functions ?? []) {
+      if (fn.FunctionName?.startsWith(prefix)) yield await readFunction(fn.FunctionName, scope, aws);
+    }
+  }
+  if (scope.region !== settings.homeRegion) return;
+  yield await readTable(settings.incidentTable, scope, aws);
+  yield await readTopic(settings.alertTopicArn, scope, aws);
+  yield await readKey(settings, scope, aws);
+}

@@ -1,0 +1,78 @@
+import { sameCidr } from './cidr';
+import type { IngressRule } from './exposure';
+import { GRANT_ID_PATTERN, type Grant, GrantKind, isLive } from './grant-ledger';
+
+/**
+ * Does the ledger hold a live grant for this path? Pure: the loader reads the ledger, this judges.
+ * A grant tag counts only when the ledger holds that grant for exactly this rule (anyone with
+ * ec2:CreateTags can copy a tag onto another rule).
+ */
+
+export type RuleGrant =
+  | { readonly status: 'live'; readonly grantId: string; readonly expiresAt: string }
+  | { readonly status: 'untagged' }
+  /** The tag names no grant the ledger holds. Its value is not kept: anyone can write it. */
+  | { readonly status: 'unknown' }
+  | { readonly status: 'expired'; readonly grantId: string; readonly endedAt: string }
+  | { readonly status: 'revoked'; readonly grantId: string; readonly endedAt: string }
+  /** The grant exists but covers another group, address or port. */
+  | { readonly status: 'mismatch'; readonly grantId: string };
+
+const TCP = new Set(['tcp', '6']);
+
+/** The one SSH path a security-group-rule grant opens: this group, this address, this single TCP port. */
+export function grantCoversRule(grant: Grant, rule: IngressRule, region: string): boolean {
+  if (grant.kind !== GrantKind.SecurityGroupRule) return false;
+  const { target } = grant;
+  const source = rule.source;
+  return (
+    target.region === region &&
+    target.groupId === rule.groupId &&
+    (target.ruleId === undefined || target.ruleId === rule.ruleId) &&
+    (source.kind === 'ipv4' || source.kind === 'ipv6') &&
+    sameCidr(source.cidr, target.cidr) &&
+    TCP.has(rule.protocol.toLowerCase()) &&
+    rule.fromPort === target.port &&
+    rule.toPort === target.port
+  );
+}
+
+/** The grant tag's value, when it looks like one of our grant ids (anything else cannot be one). */
+export function taggedGrantId(rule: IngressRule, grantTag: string): string | undefined {
+  const value = rule.tags[grantTag]?.trim();
+  return value && GRANT_ID_PATTERN.test(value) ? value : undefined;
+}
+
+export function judgeRuleGrant(
+  rule: IngressRule,
+  region: string,
+  grantTag: string,
+  grantsById: ReadonlyMap<string, Grant>,
+  now: Date,
+): RuleGrant {
+  if (rule.tags[grantTag] === undefined) return { status: 'untagged' };
+  const grantId = taggedGrantId(rule, grantTag);
+  const grant = grantId ? grantsById.get(grantId) : undefined;
+  if (!grant) return { status: 'unknown' };
+  if (!grantCoversRule(grant, rule, region)) return { status: 'mismatch', grantId: grant.grantId };
+  if (grant.revokedAt) return { status: 'revoked', grantId: grant.grantId, endedAt: grant.revokedAt };
+  if (!isLive(grant, now)) return { status: 'expired', grantId: grant.grantId, endedAt: grant.expiresAt };
+  return { status: 'live', grantId: grant.grantId, expiresAt: grant.expiresAt };
+}
+
+/** The live IAM key grant for a user that runs longest, if any. */
+export function liveUserGrant(userName: string, grants: readonly Grant[], now: Date): Grant | undefined {
+  return grants
+    .filter((grant) => grant.kind === GrantKind.IamSshKey && grant.target.userName === userName)
+    .filter((grant) => isLive(grant, now))
+    .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))[0];
+}
+
+/** The user's most recently ended grant among those given (for the incident: which grant ran out). */
+export function lastEndedUserGrant(userName: string, grants: readonly Grant[], now: Date): Grant | undefined {
+  const endOf = (grant: Grant) => grant.revokedAt ?? grant.expiresAt;
+  return grants
+    .filter((grant) => grant.kind === GrantKind.IamSshKey && grant.target.userName === userName)
+    .filter((grant) => !isLive(grant, now))
+    .sort((a, b) => endOf(b).localeCompare(endOf(a)))[0];
+}

@@ -1,0 +1,113 @@
+import {
+  GetUserCommand,
+  type IAMClient,
+  paginateListSSHPublicKeys,
+  paginateListUsers,
+  UpdateSSHPublicKeyCommand,
+  type User,
+} from '@aws-sdk/client-iam';
+import { isAwsError } from '../aws/aws-errors';
+import { mapWithConcurrency } from '../concurrency';
+import type { StepRecorder } from '../rules/rule';
+
+/**
+ * IAM users' SSH public keys. IAM is global: its API and its CloudTrail events live in us-east-1,
+ * so the responder judges IAM keys there, and IAM grants are kept in that region's ledger.
+ */
+export const IAM_REGION = 'us-east-1';
+export const IAM_USER = 'AWS::IAM::User';
+
+export const KeyStatus = { Active: 'Active', Inactive: 'Inactive' } as const;
+export type KeyStatus = (typeof KeyStatus)[keyof typeof KeyStatus];
+
+export interface SshKey {
+  readonly keyId: string;
+  readonly status: KeyStatus;
+  readonly uploadedAt?: string;
+}
+
+export interface IamUserKeys {
+  readonly userName: string;
+  readonly arn: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly keys: readonly SshKey[];
+}
+
+/** The IAM actions the readers below send. */
+export const IAM_KEY_READ_ACTIONS = ['iam:ListUsers', 'iam:GetUser', 'iam:ListSSHPublicKeys'] as const;
+
+/** Users are read this many at a time: one ListSSHPublicKeys each, bounded so IAM does not throttle. */
+const USER_CONCURRENCY = 8;
+
+async function keysOf(iam: IAMClient, userName: string): Promise<SshKey[]> {
+  const keys: SshKey[] = [];
+  for await (const page of paginateListSSHPublicKeys({ client: iam }, { UserName: userName })) {
+    for (const key of page.SSHPublicKeys ?? []) {
+      keys.push({
+        keyId: String(key.SSHPublicKeyId),
+        status: key.Status === KeyStatus.Active ? KeyStatus.Active : KeyStatus.Inactive,
+        uploadedAt: key.UploadDate?.toISOString(),
+      });
+    }
+  }
+  return keys;
+}
+
+const tagsOf = (user: User | undefined): Record<string, string> =>
+  Object.fromEntries((user?.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+
+/** One user and their SSH keys; undefined when the user no longer exists. Read-only. */
+export async function readUserKeys(iam: IAMClient, userName: string): Promise<IamUserKeys | undefined> {
+  try {
+    const { User: user } = await iam.send(new GetUserCommand({ UserName: userName }));
+    if (!user) return undefined;
+    return { userName, arn: String(user.Arn), tags: tagsOf(user), keys: await keysOf(iam, userName) };
+  } catch (error) {
+    if (isAwsError(error, 'NoSuchEntityException', 'NoSuchEntity')) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Every user of the account with their SSH keys. Tags (for exemptions) are read only for users
+ * holding an Active key: the only users that can be in drift. A failed page throws.
+ */
+export async function* listUserKeys(iam: IAMClient): AsyncIterable<IamUserKeys> {
+  for await (const page of paginateListUsers({ client: iam }, {})) {
+    const users = page.Users ?? [];
+    const loaded = await mapWithConcurrency(users, USER_CONCURRENCY, async (user) => {
+      const userName = String(user.UserName);
+      const keys = await keysOf(iam, userName);
+      const holdsActiveKey = keys.some((key) => key.status === KeyStatus.Active);
+      const tags = holdsActiveKey
+        ? tagsOf((await iam.send(new GetUserCommand({ UserName: userName }))).User)
+        : {};
+      return { userName, arn: String(user.Arn), tags, keys };
+    });
+    yield* loaded;
+  }
+}
+
+/** Sets one key's status as a recorded step whose undo sets it back. Never deletes a key. */
+export function setKeyStatus(
+  iam: IAMClient,
+  userName: string,
+  keyId: string,
+  status: KeyStatus,
+  step: StepRecorder,
+): Promise<unknown> {
+  const previous = status === KeyStatus.Active ? KeyStatus.Inactive : KeyStatus.Active;
+  return step(
+    'UpdateSSHPublicKey',
+    () =>
+      iam.send(new UpdateSSHPublicKeyCommand({ UserName: userName, SSHPublicKeyId: keyId, Status: status })),
+    {
+      undo: {
+        service: 'iam',
+        action: 'UpdateSSHPublicKey',
+        input: { UserName: userName, SSHPublicKeyId: keyId, Status: previous },
+      },
+      output: () => ({ sshPublicKeyId: keyId, status }),
+    },
+  );
+}

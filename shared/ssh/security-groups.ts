@@ -1,0 +1,216 @@
+import {
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+  paginateDescribeSecurityGroupRules,
+  paginateDescribeSecurityGroups,
+  paginateGetManagedPrefixListEntries,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroup,
+  type SecurityGroupRule,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { isAwsError } from '../aws/aws-errors';
+import type { StepRecorder } from '../rules/rule';
+import { type IngressRule, type RuleSource, toIpPermission } from './exposure';
+
+/** A security group as both SSH rules judge it: identity, tags (exemptions) and its ingress rules. */
+export interface SecurityGroupView {
+  readonly groupId: string;
+  readonly groupName: string;
+  readonly vpcId?: string;
+  readonly ownerId: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly ingress: readonly IngressRule[];
+}
+
+export const SECURITY_GROUP = 'AWS::EC2::SecurityGroup';
+
+/** The IAM actions the readers below send (both rules declare them). */
+export const SECURITY_GROUP_READ_ACTIONS = [
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSecurityGroupRules',
+  'ec2:GetManagedPrefixListEntries',
+] as const;
+
+export const securityGroupArn = (region: string, accountId: string, groupId: string): string =>
+  `arn:aws:ec2:${region}:${accountId}:security-group/${groupId}`;
+
+export const tagsOf = (tags: readonly Tag[] | undefined): Record<string, string> =>
+  Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+
+/**
+ * Entries of the managed prefix lists rules reference, read once per list per load or sweep
+ * (a sweep can meet one list in hundreds of rules).
+ */
+export class PrefixListEntries {
+  private readonly cache = new Map<string, Promise<string[]>>();
+
+  constructor(private readonly ec2: EC2Client) {}
+
+  of(prefixListId: string): Promise<string[]> {
+    let entries = this.cache.get(prefixListId);
+    if (!entries) {
+      entries = this.read(prefixListId);
+      this.cache.set(prefixListId, entries);
+    }
+    return entries;
+  }
+
+  private async read(prefixListId: string): Promise<string[]> {
+    const cidrs: string[] = [];
+    for await (const page of paginateGetManagedPrefixListEntries(
+      { client: this.ec2 },
+      { PrefixListId: prefixListId },
+    )) {
+      for (const entry of page.Entries ?? []) if (entry.Cidr) cidrs.push(entry.Cidr);
+    }
+    return cidrs;
+  }
+}
+
+async function sourceOf(rule: SecurityGroupRule, prefixLists: PrefixListEntries): Promise<RuleSource> {
+  if (rule.CidrIpv4) return { kind: 'ipv4', cidr: rule.CidrIpv4 };
+  if (rule.CidrIpv6) return { kind: 'ipv6', cidr: rule.CidrIpv6 };
+  if (rule.PrefixListId) {
+    return {
+      kind: 'prefix-list',
+      prefixListId: rule.PrefixListId,
+      cidrs: await prefixLists.of(rule.PrefixListId),
+    };
+  }
+  if (rule.ReferencedGroupInfo?.GroupId) {
+    return {
+      kind: 'security-group',
+      groupId: rule.ReferencedGroupInfo.GroupId,
+      userId: rule.ReferencedGroupInfo.UserId,
+    };
+  }
+  // A source we cannot classify could be an exposure: fail loudly rather than call it safe.
+  throw new Error(
+    `security group rule ${rule.SecurityGroupRuleId} has a source this responder does not know`,
+  );
+}
+
+async function toIngressRule(rule: SecurityGroupRule, prefixLists: PrefixListEntries): Promise<IngressRule> {
+  return {
+    ruleId: String(rule.SecurityGroupRuleId),
+    groupId: String(rule.GroupId),
+    protocol: rule.IpProtocol ?? '-1',
+    fromPort: rule.FromPort ?? -1,
+    toPort: rule.ToPort ?? -1,
+    source: await sourceOf(rule, prefixLists),
+    description: rule.Description || undefined,
+    tags: tagsOf(rule.Tags),
+  };
+}
+
+async function toView(
+  group: SecurityGroup,
+  rules: readonly SecurityGroupRule[],
+  prefixLists: PrefixListEntries,
+): Promise<SecurityGroupView> {
+  const ingress: IngressRule[] = [];
+  for (const rule of rules) {
+    if (rule.IsEgress !== true) ingress.push(await toIngressRule(rule, prefixLists));
+  }
+  return {
+    groupId: String(group.GroupId),
+    groupName: group.GroupName ?? '',
+    vpcId: group.VpcId,
+    ownerId: group.OwnerId ?? '',
+    tags: tagsOf(group.Tags),
+    ingress,
+  };
+}
+
+/** One group and its rules; undefined when the group no longer exists. Read-only. */
+export async function readSecurityGroup(
+  ec2: EC2Client,
+  groupId: string,
+  prefixLists = new PrefixListEntries(ec2),
+): Promise<SecurityGroupView | undefined> {
+  let group: SecurityGroup | undefined;
+  try {
+    const described = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));
+    group = described.SecurityGroups?.find((candidate) => candidate.GroupId === groupId);
+  } catch (error) {
+    if (isAwsError(error, 'InvalidGroup.NotFound')) return undefined;
+    throw error;
+  }
+  if (!group) return undefined;
+  const rules: SecurityGroupRule[] = [];
+  for await (const page of paginateDescribeSecurityGroupRules(
+    { client: ec2 },
+    { Filters: [{ Name: 'group-id', Values: [groupId] }] },
+  )) {
+    rules.push(...(page.SecurityGroupRules ?? []));
+  }
+  return toView(group, rules, prefixLists);
+}
+
+/**
+ * Every group of the region with its rules: the groups (for names and tags) and the rules (with
+ * their ids and tags), each paginated over the whole region, then grouped by group. A throttled or
+ * failed page throws: a sweep never reports "no groups".
+ */
+export async function* listSecurityGroups(ec2: EC2Client): AsyncIterable<SecurityGroupView> {
+  const prefixLists = new PrefixListEntries(ec2);
+  const rulesByGroup = new Map<string, SecurityGroupRule[]>();
+  for await (const page of paginateDescribeSecurityGroupRules({ client: ec2 }, {})) {
+    for (const rule of page.SecurityGroupRules ?? []) {
+      const groupId = String(rule.GroupId);
+      const rules = rulesByGroup.get(groupId) ?? [];
+      rules.push(rule);
+      rulesByGroup.set(groupId, rules);
+    }
+  }
+  for await (const page of paginateDescribeSecurityGroups({ client: ec2 }, {})) {
+    for (const group of page.SecurityGroups ?? []) {
+      yield await toView(group, rulesByGroup.get(String(group.GroupId)) ?? [], prefixLists);
+    }
+  }
+}
+
+/** Errors that mean the rule (or its group) is already gone: the revoke's goal is met. */
+const ALREADY_GONE = [
+  'InvalidSecurityGroupRuleId.NotFound',
+  'InvalidPermission.NotFound',
+  'InvalidGroup.NotFound',
+] as const;
+
+/**
+ * Revokes one ingress rule by its id, as a recorded step whose undo recreates exactly that rule.
+ * Idempotent: a rule already gone (a retry after a crash) counts as revoked.
+ */
+export function revokeIngressRule(
+  ec2: EC2Client,
+  region: string,
+  rule: IngressRule,
+  step: StepRecorder,
+): Promise<{ alreadyGone: boolean }> {
+  return step(
+    'RevokeSecurityGroupIngress',
+    async () => {
+      try {
+        await ec2.send(
+          new RevokeSecurityGroupIngressCommand({
+            GroupId: rule.groupId,
+            SecurityGroupRuleIds: [rule.ruleId],
+          }),
+        );
+        return { alreadyGone: false };
+      } catch (error) {
+        if (isAwsError(error, ...ALREADY_GONE)) return { alreadyGone: true };
+        throw error;
+      }
+    },
+    {
+      undo: {
+        service: 'ec2',
+        action: 'AuthorizeSecurityGroupIngress',
+        input: { Region: region, GroupId: rule.groupId, IpPermissions: [toIpPermission(rule)] },
+      },
+      output: (result) => ({ securityGroupRuleId: rule.ruleId, alreadyGone: result.alreadyGone }),
+    },
+  );
+}

@@ -1,0 +1,281 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateManagedPrefixListCommand,
+  CreateTagsCommand,
+  EC2Client,
+  type IpPermission,
+} from '@aws-sdk/client-ec2';
+import { roleCaller, scheduledEvent } from '../../scripts/lib/events';
+import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+import { LocalResponder, resetAccount } from '../support/local-responder';
+import { recordCalls, writesAmong } from '../support/recorder';
+import { ACCOUNT, authorize, authorizeCall, createGroup, ingressRules, ruleShape, ssh } from '../support/ssh';
+
+const FUNCTION = 'ssh-open-to-world';
+const loadFunction = () => require('../../functions/ssh-open-to-world');
+
+const WORLD: IpPermission[] = [
+  ssh('0.0.0.0/0', 'left open by a deploy'),
+  ssh('::/0'),
+  { IpProtocol: 'tcp', FromPort: 0, ToPort: 1024, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+  { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+];
+const KEPT: IpPermission[] = [
+  ssh('203.0.113.7/32'),
+  { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+];
+
+describe('ssh-open-to-world end to end against moto', () => {
+  let responder: LocalResponder;
+  let handle: (event: unknown) => Promise<HandlerResult>;
+
+  beforeEach(async () => {
+    await resetAccount();
+    responder = await LocalResponder.provision();
+    handle = responder.handlerOf(loadFunction);
+  });
+
+  it('revokes SSH open to the world over IPv4, IPv6, a port range and all traffic; keeps the rest; documents it', async () => {
+    // Prepare
+    const group = await createGroup('us-east-1', 'web');
+    for (const permission of [...WORLD, ...KEPT]) await authorize('us-east-1', group, [permission]);
+    // Act
+    const result = await handle(authorizeCall('us-east-1', group));
+    // Assess: only the world-open SSH rules are gone
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({ compliance: 'COMPLIANT', status: 'remediated' }),
+    ]);
+    const left = await ingressRules('us-east-1', group);
+    expect(left.map(ruleShape)).toEqual([
+      expect.objectContaining({ CidrIpv4: '203.0.113.7/32', FromPort: 22 }),
+      expect.objectContaining({ CidrIpv4: '0.0.0.0/0', FromPort: 443 }),
+    ]);
+    // Assess: one incident with who did it, a step per rule with its exact undo, verified
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      ruleId: FUNCTION,
+      severity: 'HIGH',
+      hipaa: ['164.312(a)(1)', '164.308(a)(4)(ii)(C)'],
+      resourceType: 'AWS::EC2::SecurityGroup',
+      resourceId: group,
+      resourceArn: `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/${group}`,
+      status: 'remediated',
+      actor: { arn: `arn:aws:iam::${ACCOUNT}:user/dev-alice` },
+      evidence: { openRules: 4, ports: '22', sources: '0.0.0.0/0,::/0' },
+      runbook: 'docs/runbooks/ssh-open-to-world.md',
+    });
+    expect(incident?.steps.map((step) => [step.action, step.result])).toEqual([
+      ['RevokeSecurityGroupIngress', 'succeeded'],
+      ['RevokeSecurityGroupIngress', 'succeeded'],
+      ['RevokeSecurityGroupIngress', 'succeeded'],
+      ['RevokeSecurityGroupIngress', 'succeeded'],
+      ['Verify', 'succeeded'],
+    ]);
+    const alerts = await responder.alerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      subject: `[HIGH] SSH open to the internet ${group}: remediated — ${ACCOUNT}/us-east-1`,
+      attributes: { ruleId: FUNCTION, status: 'remediated' },
+    });
+  });
+
+  it("keeps each revoked rule exactly in its step's undo: replaying the undo restores the group", async () => {
+    // Prepare
+    const group = await createGroup('us-east-1', 'restorable');
+    for (const permission of WORLD) await authorize('us-east-1', group, [permission]);
+    const before = (await ingressRules('us-east-1', group)).map(ruleShape);
+    await handle(authorizeCall('us-east-1', group));
+    const [incident] = await responder.incidents();
+    // Act
+    const ec2 = new EC2Client({ region: 'us-east-1' });
+    for (const step of incident?.steps ?? []) {
+      if (!step.undo) continue;
+      const { Region: _region, ...input } = step.undo.input as {
+        Region: string;
+        GroupId: string;
+        IpPermissions: IpPermission[];
+      };
+      await ec2.send(new AuthorizeSecurityGroupIngressCommand(input));
+    }
+    // Assess
+    expect((await ingressRules('us-east-1', group)).map(ruleShape)).toEqual(before);
+  });
+
+  it('revokes a rule whose managed prefix list holds 0.0.0.0/0', async () => {
+    // Prepare
+    const group = await createGroup('eu-west-1', 'via-prefix-list');
+    const ec2 = new EC2Client({ region: 'eu-west-1' });
+    const list = await ec2.send(
+      new CreateManagedPrefixListCommand({
+        PrefixListName: 'anyone',
+        MaxEntries: 5,
+        AddressFamily: 'IPv4',
+        Entries: [{ Cidr: '198.51.100.0/24' }, { Cidr: '0.0.0.0/0' }],
+      }),
+    );
+    const prefixListId = String(list.PrefixList?.PrefixListId);
+    await authorize('eu-west-1', group, [
+      { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListIds: [{ PrefixListId: prefixListId }] },
+    ]);
+    // Act
+    await handle(authorizeCall('eu-west-1', group));
+    // Assess
+    expect(await ingressRules('eu-west-1', group)).toEqual([]);
+    expect((await responder.incidents())[0]).toMatchObject({
+      region: 'eu-west-1',
+      status: 'remediated',
+      evidence: { sources: `${prefixListId} (holds 0.0.0.0/0)` },
+    });
+  });
+
+  it('only records and alerts in notify mode: no write to EC2', async () => {
+    // Prepare
+    const group = await createGroup('us-east-1', 'watched');
+    await authorize('us-east-1', group, [ssh('0.0.0.0/0')]);
+    const notify = responder.handlerOf(loadFunction, { MODE_SSH_OPEN_TO_WORLD: 'notify' });
+    // Act
+    const calls = await recordCalls(() => notify(authorizeCall('us-east-1', group)));
+    // Assess
+    expect(writesAmong(calls).map((call) => call.action)).not.toContain('RevokeSecurityGroupIngress');
+    expect(calls.map((call) => call.action)).toContain('DescribeSecurityGroupRules');
+    expect(await ingressRules('us-east-1', group)).toHaveLength(1);
+    expect((await responder.incidents())[0]).toMatchObject({ status: 'open', mode: 'notify', steps: [] });
+    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['open']);
+  });
+
+  it('ignores the call when its own role made it (loop guard)', async () => {
+    // Prepare
+    const group = await createGroup('us-east-1', 'own');
+    await authorize('us-east-1', group, [ssh('0.0.0.0/0')]);
+    // Act
+    const result = await handle(authorizeCall('us-east-1', group, roleCaller(responder.responderRoleArn)));
+    // Assess
+    expect(result.outcomes).toEqual([]);
+    expect(await ingressRules('us-east-1', group)).toHaveLength(1);
+  });
+
+  it('sweeps every group of the region hourly and leaves exempted ones recorded but open', async () => {
+    // Prepare
+    const first = await createGroup('us-west-2', 'first');
+    const second = await createGroup('us-west-2', 'second');
+    const exempt = await createGroup('us-west-2', 'exempt');
+    for (const group of [first, second, exempt]) await authorize('us-west-2', group, [ssh('0.0.0.0/0')]);
+    const until = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    await new EC2Client({ region: 'us-west-2' }).send(
+      new CreateTagsCommand({
+        Resources: [exempt],
+        Tags: [
+          { Key: 'compliance-responder:exempt', Value: 'CHG-9 vendor SFTP until cut-over' },
+          { Key: 'compliance-responder:exempt-until', Value: until },
+        ],
+      }),
+    );
+    // Act
+    await handle(scheduledEvent({ accountId: ACCOUNT, region: 'us-west-2' }));
+    // Assess
+    expect(await ingressRules('us-west-2', first)).toEqual([]);
+    expect(await ingressRules('us-west-2', second)).toEqual([]);
+    expect(await ingressRules('us-west-2', exempt)).toHaveLength(1);
+    const byGroup = Object.fromEntries(
+      (await responder.incidents()).map((incident) => [incident.resourceId, incident.status]),
+    );
+    expect(byGroup).toEqual({ [first]: 'remediated', [second]: 'remediated', [exempt]: 'exempted' });
+  });
+
+  it('remediates on a compliance change of the managed rule restricted-ssh', async () => {
+    // Prepare
+    const group = await createGroup('us-east-1', 'config');
+    await authorize('us-east-1', group, [ssh('0.0.0.0/0')]);
+    const now = new Date().toISOString();
+    const change = {
+      version: '0',
+      id: 'c1c2c3c4-0000-4000-8000-000000000001',
+      'detail-type': 'Config Rules Compliance Change',
+      source: 'aws.config',
+      account: ACCOUNT,
+      time: now,
+      region: 'us-east-1',
+      resources: [],
+      detail: {
+        resourceId: group,
+        awsRegion: 'us-east-1',
+        awsAccountId: ACCOUNT,
+        configRuleName: 'restricted-ssh',
+        messageType: 'ComplianceChangeNotification',
+        newEvaluationResult: { complianceType: 'NON_COMPLIANT' },
+        resourceType: 'AWS::EC2::SecurityGroup',
+      },
+    };
+    // Act
+    await handle(change);
+    // Assess
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+    expect((await responder.incidents())[0]).toMatchObject({
+      trigger: { source: 'config-compliance' },
+      status: 'remediated',
+    });
+  });
+
+  it('gives 8 concurrent deliveries of one event, each in its own process running the bundle, one incident, one revoke and one alert', async () => {
+    // Prepare
+    const group = await createGroup('us-east-1', 'raced');
+    await authorize('us-east-1', group, [ssh('0.0.0.0/0')]);
+    const event = authorizeCall('us-east-1', group);
+    // Act
+    const calls = await recordCalls(() =>
+      Promise.all(Array.from({ length: 8 }, () => responder.invokeBundle(FUNCTION, event))),
+    );
+    // Assess
+    expect(calls.filter((call) => call.action === 'RevokeSecurityGroupIngress')).toHaveLength(1);
+    expect(calls.filter((call) => call.action === 'Publish')).toHaveLength(1);
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+    expect((await responder.incidents()).map((incident) => incident.status)).toEqual(['remediated']);
+    expect(await responder.alerts()).toHaveLength(1);
+  });
+
+  it('answers a Config custom rule invocation for a changed group: remediated, and evaluated COMPLIANT (TestMode)', async () => {
+    // Prepare
+    const group = await createGroup('us-east-1', 'config-item');
+    await authorize('us-east-1', group, [ssh('::/0')]);
+    const captured = new Date().toISOString();
+    const invocation = {
+      version: '1.0',
+      invokingEvent: JSON.stringify({
+        messageType: 'ConfigurationItemChangeNotification',
+        notificationCreationTime: captured,
+        recordVersion: '1.3',
+        configurationItem: {
+          resourceType: 'AWS::EC2::SecurityGroup',
+          resourceId: group,
+          awsRegion: 'us-east-1',
+          awsAccountId: ACCOUNT,
+          configurationItemCaptureTime: captured,
+          configurationItemStatus: 'OK',
+          ARN: `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/${group}`,
+        },
+        configurationItemDiff: { changeType: 'UPDATE' },
+      }),
+      ruleParameters: '{}',
+      resultToken: 'local-result-token',
+      eventLeftScope: false,
+      executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/config-role`,
+      configRuleArn: `arn:aws:config:us-east-1:${ACCOUNT}:config-rule/config-rule-ssh`,
+      configRuleName: 'compliance-responder-local-ssh-open-to-world',
+      configRuleId: 'config-rule-ssh',
+      accountId: ACCOUNT,
+    };
+    // Act
+    const result = await handle(invocation);
+    // Assess
+    expect(result.evaluationsSent).toBe(1);
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({
+        resourceType: 'AWS::EC2::SecurityGroup',
+        resourceId: group,
+        compliance: 'COMPLIANT',
+      }),
+    ]);
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+  });
+});

@@ -1,0 +1,161 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createContext } from '../../../cli/context';
+import { explainError } from '../../../cli/errors';
+import { main } from '../../../cli/index';
+
+/** Runs the command line in this process, capturing what it prints. No AWS call is reached here. */
+async function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(
+    ['node', 'compliance-responder', ...args],
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+    {
+      AWS_REGION: 'us-east-1',
+      INCIDENT_TABLE: 'compliance-responder-test-incidents',
+      ...env,
+    },
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('the command line', () => {
+  it.each([
+    ['an unknown command', ['ssh', 'open-everything'], "unknown command 'open-everything'"],
+    [
+      'a grant without a reason',
+      ['ssh', 'grant', '--user', 'dev-alice'],
+      "required option '--reason <text>'",
+    ],
+    [
+      'a grant naming no target',
+      ['ssh', 'grant', '--reason', 'INC-1 debug'],
+      'either --user <iam-user> or --security-group',
+    ],
+    [
+      'a grant naming both targets',
+      ['ssh', 'grant', '--user', 'a', '--security-group', 'sg-1', '--reason', 'INC-1'],
+      'either --user',
+    ],
+    [
+      'a malformed TTL',
+      ['ssh', 'grant', '--user', 'dev-alice', '--ttl', '1d', '--reason', 'INC-1'],
+      "invalid --ttl '1d'",
+    ],
+    [
+      'a CIDR with an IAM grant',
+      ['ssh', 'grant', '--user', 'a', '--cidr', '1.2.3.4/32', '--reason', 'INC-1'],
+      '--cidr goes with --security-group',
+    ],
+    [
+      'a security-group grant without a CIDR',
+      ['ssh', 'grant', '--security-group', 'sg-1', '--reason', 'INC-1'],
+      'needs --cidr',
+    ],
+    [
+      'a revoke of something that is not a grant id',
+      ['ssh', 'revoke', 'sg-123'],
+      "'sg-123' is not a grant id",
+    ],
+  ])('exits 2 on %s, saying what to do', async (_case, args, words) => {
+    // Act
+    const result = await run(args);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(words);
+  });
+
+  it('exits 1 on a TTL over the cap, before reaching AWS', async () => {
+    // Act
+    const result = await run(['ssh', 'grant', '--user', 'dev-alice', '--ttl', '3h', '--reason', 'INC-1'], {
+      SSH_GRANT_MAX_TTL_MINUTES: '120',
+    });
+    // Assess
+    expect(result).toMatchObject({ code: 1, out: '' });
+    expect(result.err).toBe(
+      'error: TTL 3h is over the cap of 2h (SSH_GRANT_MAX_TTL_MINUTES=120): ask for 2h or less, and grant again when it ends',
+    );
+  });
+
+  it('exits 2 without a table, and 1 on an invalid setting naming it', async () => {
+    // Act
+    const noTable = await run(['ssh', 'grants'], { INCIDENT_TABLE: '' });
+    const badSetting = await run(['ssh', 'grants'], { SSH_GRANT_MAX_TTL_MINUTES: 'lots' });
+    // Assess
+    expect(noTable.code).toBe(2);
+    expect(noTable.err).toContain('pass --table <name> or set INCIDENT_TABLE');
+    expect(badSetting.code).toBe(1);
+    expect(badSetting.err).toContain('SSH_GRANT_MAX_TTL_MINUTES');
+  });
+
+  it('exits 0 on --help', async () => {
+    // Act
+    const result = await run(['ssh', 'grant', '--help']);
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('--security-group <sg-id>');
+  });
+
+  it('turns AWS errors into one line with what to do', () => {
+    // Act / Assess
+    expect(
+      explainError(
+        Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }),
+        {
+          table: 't',
+          region: 'eu-west-1',
+        },
+      ).message,
+    ).toBe(
+      "table 't' not found in eu-west-1: pass --table <name> or set INCIDENT_TABLE to the stack's incidents table (compliance-responder-<stage>-incidents)",
+    );
+    expect(
+      explainError(
+        Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' }),
+      ).message,
+    ).toContain('no AWS credentials found');
+  });
+});
+
+describe('where the command line finds its table and settings', () => {
+  const io = { out: () => {}, err: () => {} };
+  const localCopy = () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-cwd-'));
+    mkdirSync(join(cwd, '.local'));
+    writeFileSync(
+      join(cwd, '.local', 'env.json'),
+      JSON.stringify({
+        INCIDENT_TABLE: 'local-incidents',
+        AWS_REGION: 'eu-west-1',
+        SSH_GRANT_TAG: 'x:grant',
+        AWS_SECRET_ACCESS_KEY: 'never',
+      }),
+    );
+    return cwd;
+  };
+
+  it('reads .local/env.json against a local emulator, options and environment first', async () => {
+    // Prepare
+    const cwd = localCopy();
+    const env = { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' };
+    // Act
+    const fromFile = await createContext({}, io, env, cwd);
+    const fromOptions = await createContext({ table: 'mine', region: 'us-west-2' }, io, env, cwd);
+    // Assess
+    expect([fromFile.tableName, fromFile.region, fromFile.settings.ssh.grantTag]).toEqual([
+      'local-incidents',
+      'eu-west-1',
+      'x:grant',
+    ]);
+    expect([fromOptions.tableName, fromOptions.region]).toEqual(['mine', 'us-west-2']);
+  });
+
+  it('never reads .local/env.json against real AWS', async () => {
+    // Prepare
+    const cwd = localCopy();
+    // Act / Assess
+    await expect(createContext({ region: 'us-east-1' }, io, {}, cwd)).rejects.toThrow('no incidents table');
+  });
+});

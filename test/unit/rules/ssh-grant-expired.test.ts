@@ -1,0 +1,408 @@
+import {
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  GetManagedPrefixListEntriesCommand,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroupRule,
+} from '@aws-sdk/client-ec2';
+import {
+  GetUserCommand,
+  IAMClient,
+  ListSSHPublicKeysCommand,
+  ListUsersCommand,
+  UpdateSSHPublicKeyCommand,
+} from '@aws-sdk/client-iam';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { createAwsClients } from '../../../shared/aws/clients';
+import type { Finding, Loaded } from '../../../shared/rules/rule';
+import { sshGrantExpired as rule } from '../../../shared/rules/ssh-grant-expired';
+import type { Grant } from '../../../shared/ssh/grant-ledger';
+import { testSettings } from '../../support/incident';
+import { SentActions } from '../../support/permissions';
+import { recordingContext } from '../../support/remediation';
+
+const ACCOUNT = '111122223333';
+const GROUP = 'sg-0123456789abcdef0';
+const TAG = 'compliance-responder:ssh-grant';
+const LIVE_ID = 'sshg-20261123T110000-aaaaaaaa';
+const EXPIRED_ID = 'sshg-20261123T100000-bbbbbbbb';
+const OLD_ID = 'sshg-20250101T000000-cccccccc';
+const minutesFromNow = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+
+const userRef = {
+  resourceType: 'AWS::IAM::User',
+  resourceId: 'dev-alice',
+  region: 'us-east-1',
+  accountId: ACCOUNT,
+};
+const groupRef = {
+  resourceType: 'AWS::EC2::SecurityGroup',
+  resourceId: GROUP,
+  region: 'eu-west-1',
+  accountId: ACCOUNT,
+};
+
+/** A ledger item as DynamoDbGrantLedger stores it. */
+function stored(grant: Grant) {
+  const { expiresAt, ...fields } = grant;
+  return {
+    pk: 'GRANTS',
+    sk: `${expiresAt}#${grant.grantId}`,
+    ...fields,
+    grantExpiresAt: expiresAt,
+    expiresAt: 0,
+  };
+}
+const common = {
+  grantedBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+  reason: 'INC-7',
+  createdAt: minutesFromNow(-60),
+};
+const userGrant = (grantId: string, expiresAt: string): Grant => ({
+  ...common,
+  grantId,
+  kind: 'iam-ssh-key',
+  target: { userName: 'dev-alice' },
+  grantedTo: 'dev-alice',
+  expiresAt,
+});
+const ruleGrant = (grantId: string, expiresAt: string, ruleId: string): Grant => ({
+  ...common,
+  grantId,
+  kind: 'security-group-rule',
+  target: { region: 'eu-west-1', groupId: GROUP, cidr: '203.0.113.7/32', port: 22, ruleId },
+  grantedTo: 'dev-alice',
+  expiresAt,
+});
+
+const sgRule = (id: string, cidr: string, tags: Record<string, string> = {}): SecurityGroupRule => ({
+  SecurityGroupRuleId: id,
+  GroupId: GROUP,
+  IsEgress: false,
+  IpProtocol: 'tcp',
+  FromPort: 22,
+  ToPort: 22,
+  CidrIpv4: cidr,
+  Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+});
+
+describe('rule ssh-grant-expired', () => {
+  const iam = mockClient(IAMClient);
+  const ec2 = mockClient(EC2Client);
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  const aws = createAwsClients('us-east-1');
+  const sent = new SentActions();
+  const ledgerActions = new Set<string>();
+  const settings = testSettings();
+
+  function givenUser(keys: { id: string; status: 'Active' | 'Inactive' }[]) {
+    iam.on(GetUserCommand).resolves({
+      User: {
+        UserName: 'dev-alice',
+        UserId: 'AIDA1',
+        Arn: `arn:aws:iam::${ACCOUNT}:user/dev-alice`,
+        Path: '/',
+        CreateDate: new Date(),
+        Tags: [{ Key: 'team', Value: 'billing' }],
+      },
+    });
+    iam.on(ListSSHPublicKeysCommand).resolves({
+      SSHPublicKeys: keys.map((key) => ({
+        UserName: 'dev-alice',
+        SSHPublicKeyId: key.id,
+        Status: key.status,
+        UploadDate: new Date(),
+      })),
+    });
+  }
+  function givenLedger(grants: Grant[], byId: Grant[] = []) {
+    dynamo.on(QueryCommand).resolves({ Items: grants.map(stored) });
+    dynamo.on(GetCommand).resolves({});
+    for (const grant of byId) {
+      dynamo
+        .on(GetCommand, { Key: { pk: `GRANT#${grant.grantId}`, sk: 'GRANT' } })
+        .resolves({ Item: stored(grant) });
+    }
+  }
+  function givenGroup(rules: SecurityGroupRule[]) {
+    ec2.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [{ GroupId: GROUP, GroupName: 'bastion', OwnerId: ACCOUNT, Tags: [] }],
+    });
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: rules });
+    ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: '198.51.100.0/24' }] });
+  }
+  async function drift(ref: typeof userRef) {
+    const loaded = await rule.load(ref, aws, settings);
+    const verdict = loaded && rule.detect(loaded, settings);
+    if (!loaded || !verdict || verdict.compliant) throw new Error('expected drift');
+    return { loaded, finding: verdict as Finding };
+  }
+
+  beforeEach(() => {
+    iam.reset();
+    ec2.reset();
+    dynamo.reset();
+  });
+  afterEach(() => {
+    sent.collect('IAMClient', iam);
+    sent.collect('EC2Client', ec2);
+    // The ledger's document commands, as the IAM actions they need.
+    if (dynamo.commandCalls(QueryCommand).length > 0) ledgerActions.add('dynamodb:Query');
+    if (dynamo.commandCalls(GetCommand).length > 0) ledgerActions.add('dynamodb:GetItem');
+  });
+  afterAll(() => {
+    iam.restore();
+    ec2.restore();
+    dynamo.restore();
+  });
+
+  describe("an IAM user's SSH keys", () => {
+    it('finds Active keys without a live grant, naming the grant that ran out', async () => {
+      // Prepare
+      givenUser([
+        { id: 'APKA1', status: 'Active' },
+        { id: 'APKA2', status: 'Inactive' },
+      ]);
+      const ended = minutesFromNow(-5);
+      givenLedger([userGrant(EXPIRED_ID, ended)]);
+      // Act
+      const { loaded, finding } = await drift(userRef);
+      // Assess
+      expect(loaded).toMatchObject({
+        region: 'us-east-1',
+        arn: `arn:aws:iam::${ACCOUNT}:user/dev-alice`,
+        tags: { team: 'billing' },
+      });
+      expect(finding).toMatchObject({
+        reason: `IAM user dev-alice has 1 Active SSH key(s) and no live SSH grant: grant ${EXPIRED_ID} expired at ${ended}`,
+        evidence: { activeKeys: 1, keyIds: 'APKA1', lastGrantId: EXPIRED_ID, lastGrantEndedAt: ended },
+      });
+      // One query reads live grants and those ended in the last day.
+      const after = dynamo.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[
+        ':after'
+      ] as string;
+      expect(Date.now() - Date.parse(after)).toBeGreaterThanOrEqual(24 * 3600 * 1000);
+      expect(iam).toHaveReceivedCommandWith(GetUserCommand, { UserName: 'dev-alice' });
+    });
+
+    it('leaves Active keys alone while a live grant covers the user', async () => {
+      // Prepare
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([userGrant(LIVE_ID, minutesFromNow(30))]);
+      const loaded = await rule.load(userRef, aws, settings);
+      // Act / Assess
+      expect(loaded && rule.detect(loaded, settings)).toEqual({ compliant: true });
+    });
+
+    it('is compliant when every key is Inactive, grant or not', async () => {
+      // Prepare
+      givenUser([{ id: 'APKA1', status: 'Inactive' }]);
+      givenLedger([]);
+      const loaded = await rule.load(userRef, aws, settings);
+      // Act / Assess
+      expect(loaded && rule.detect(loaded, settings)).toEqual({ compliant: true });
+    });
+
+    it('sets every Active key Inactive, never deleting one, with an undo that sets it Active', async () => {
+      // Prepare
+      givenUser([
+        { id: 'APKA1', status: 'Active' },
+        { id: 'APKA2', status: 'Active' },
+        { id: 'APKA3', status: 'Inactive' },
+      ]);
+      givenLedger([]);
+      iam.on(UpdateSSHPublicKeyCommand).resolves({});
+      const { loaded, finding } = await drift(userRef);
+      const { context, steps } = recordingContext(aws, settings);
+      // Act
+      await rule.remediate(loaded, finding, context);
+      // Assess
+      expect(iam.commandCalls(UpdateSSHPublicKeyCommand).map((call) => call.args[0].input)).toEqual([
+        { UserName: 'dev-alice', SSHPublicKeyId: 'APKA1', Status: 'Inactive' },
+        { UserName: 'dev-alice', SSHPublicKeyId: 'APKA2', Status: 'Inactive' },
+      ]);
+      expect(steps[0]).toEqual({
+        action: 'UpdateSSHPublicKey',
+        undo: {
+          service: 'iam',
+          action: 'UpdateSSHPublicKey',
+          input: { UserName: 'dev-alice', SSHPublicKeyId: 'APKA1', Status: 'Active' },
+        },
+      });
+    });
+
+    it('reports a deleted user as gone', async () => {
+      // Prepare
+      iam.on(GetUserCommand).rejects(Object.assign(new Error('no user'), { name: 'NoSuchEntityException' }));
+      // Act / Assess
+      expect(await rule.load(userRef, aws, settings)).toBeUndefined();
+    });
+  });
+
+  describe("a security group's narrow SSH rules", () => {
+    it('keeps a rule whose tag names a live grant for exactly that rule, and finds every other one', async () => {
+      // Prepare
+      givenGroup([
+        sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID }),
+        sgRule('sgr-expired', '203.0.113.7/32', { [TAG]: EXPIRED_ID }),
+        sgRule('sgr-untagged', '198.51.100.4/32'),
+        sgRule('sgr-forged', '198.51.100.5/32', { [TAG]: 'sshg-20261123T000000-dddddddd' }),
+        sgRule('sgr-copied', '203.0.113.7/32', { [TAG]: LIVE_ID }),
+        sgRule('sgr-old', '203.0.113.7/32', { [TAG]: OLD_ID }),
+        { ...sgRule('sgr-offices', ''), CidrIpv4: undefined, PrefixListId: 'pl-offices' },
+        // The whole internet is ssh-open-to-world's: not judged here.
+        sgRule('sgr-world', '0.0.0.0/0'),
+      ]);
+      givenLedger(
+        [
+          ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live'),
+          ruleGrant(EXPIRED_ID, minutesFromNow(-1), 'sgr-expired'),
+        ],
+        [ruleGrant(OLD_ID, '2025-01-01T01:00:00.000Z', 'sgr-old')],
+      );
+      // Act
+      const { finding } = await drift(groupRef);
+      // Assess
+      expect(finding.evidence).toEqual({
+        ungrantedRules: 6,
+        ruleIds: 'sgr-expired,sgr-untagged,sgr-forged,sgr-copied,sgr-old,sgr-offices',
+        grantStatuses: 'expired,untagged,unknown,mismatch,expired,untagged',
+        grantIds: `${EXPIRED_ID},${LIVE_ID},${OLD_ID}`,
+      });
+      expect(finding.reason).toContain(
+        `sgr-expired (tcp 22 from 203.0.113.7/32): grant ${EXPIRED_ID} expired at`,
+      );
+      expect(finding.reason).toContain(
+        'sgr-forged (tcp 22 from 198.51.100.5/32): a grant tag the ledger does not hold',
+      );
+      // Only grants older than the lookback are read one by one.
+      expect(dynamo.commandCalls(GetCommand).map((call) => call.args[0].input.Key)).toEqual([
+        { pk: 'GRANT#sshg-20261123T000000-dddddddd', sk: 'GRANT' },
+        { pk: `GRANT#${OLD_ID}`, sk: 'GRANT' },
+      ]);
+    });
+
+    it('is compliant with only granted rules, and reads no ledger for a group without SSH rules', async () => {
+      // Prepare
+      givenGroup([sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID })]);
+      givenLedger([ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live')]);
+      const granted = await rule.load(groupRef, aws, settings);
+      givenGroup([{ ...sgRule('sgr-https', '0.0.0.0/0'), FromPort: 443, ToPort: 443 }]);
+      dynamo.reset();
+      const unrelated = await rule.load(groupRef, aws, settings);
+      // Act / Assess
+      expect(granted && rule.detect(granted, settings)).toEqual({ compliant: true });
+      expect(unrelated && rule.detect(unrelated, settings)).toEqual({ compliant: true });
+      expect(dynamo.calls()).toEqual([]);
+    });
+
+    it('revokes only the rules without a live grant, keeping each in its undo', async () => {
+      // Prepare
+      givenGroup([
+        sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID }),
+        sgRule('sgr-untagged', '198.51.100.4/32'),
+      ]);
+      givenLedger([ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live')]);
+      ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+      const { loaded, finding } = await drift(groupRef);
+      const { context, steps } = recordingContext(aws, settings);
+      // Act
+      await rule.remediate(loaded, finding, context);
+      // Assess
+      expect(ec2).toHaveReceivedCommandTimes(RevokeSecurityGroupIngressCommand, 1);
+      expect(ec2).toHaveReceivedCommandWith(RevokeSecurityGroupIngressCommand, {
+        GroupId: GROUP,
+        SecurityGroupRuleIds: ['sgr-untagged'],
+      });
+      expect(steps[0]?.undo).toEqual({
+        service: 'ec2',
+        action: 'AuthorizeSecurityGroupIngress',
+        input: {
+          Region: 'eu-west-1',
+          GroupId: GROUP,
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '198.51.100.4/32' }] },
+          ],
+        },
+      });
+    });
+  });
+
+  describe('the lockdown sweep', () => {
+    async function sweep(region: string) {
+      const swept: Loaded<unknown>[] = [];
+      for await (const resource of rule.list({ accountId: ACCOUNT, region }, aws, settings))
+        swept.push(resource);
+      return swept;
+    }
+
+    it('judges IAM users only in us-east-1 (IAM is global) and every group of the region, reading the ledger once', async () => {
+      // Prepare
+      iam.on(ListUsersCommand).resolves({
+        Users: [
+          {
+            UserName: 'dev-alice',
+            UserId: 'A',
+            Arn: `arn:aws:iam::${ACCOUNT}:user/dev-alice`,
+            Path: '/',
+            CreateDate: new Date(),
+          },
+          {
+            UserName: 'dev-bob',
+            UserId: 'B',
+            Arn: `arn:aws:iam::${ACCOUNT}:user/dev-bob`,
+            Path: '/',
+            CreateDate: new Date(),
+          },
+        ],
+      });
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      iam.on(ListSSHPublicKeysCommand, { UserName: 'dev-bob' }).resolves({ SSHPublicKeys: [] });
+      givenGroup([sgRule('sgr-untagged', '198.51.100.4/32')]);
+      givenLedger([]);
+      // Act
+      const home = await sweep('us-east-1');
+      const iamCallsAtHome = iam.calls().length;
+      const elsewhere = await sweep('eu-west-1');
+      // Assess
+      expect(
+        home.map((resource) => [resource.resourceId, rule.detect(resource, settings).compliant]),
+      ).toEqual([
+        ['dev-alice', false],
+        ['dev-bob', true],
+        [GROUP, false],
+      ]);
+      expect(elsewhere.map((resource) => resource.resourceId)).toEqual([GROUP]);
+      expect(iam.calls().length).toBe(iamCallsAtHome);
+      // Tags are read only for users holding an Active key (the only ones that can drift).
+      expect(iam.commandCalls(GetUserCommand).map((call) => call.args[0].input.UserName)).toEqual([
+        'dev-alice',
+      ]);
+      // Once for all users; never for groups whose rules carry no grant tag.
+      expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 1);
+    });
+
+    it('lets a throttled ledger read fail the sweep instead of treating every path as ungranted or granted', async () => {
+      // Prepare
+      iam.on(ListUsersCommand).resolves({
+        Users: [{ UserName: 'dev-alice', UserId: 'A', Arn: 'arn', Path: '/', CreateDate: new Date() }],
+      });
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      dynamo
+        .on(QueryCommand)
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      // Act / Assess
+      await expect(sweep('us-east-1')).rejects.toThrow('Rate exceeded');
+    });
+  });
+
+  // Runs last: the contract between what the rule declares and what its tests saw it send.
+  it('declares an IAM permission for every AWS call its tests saw it make', () => {
+    // Assess
+    const all = [...sent.all, ...ledgerActions].sort();
+    expect(all).toEqual([...rule.permissions].sort());
+  });
+});

@@ -1,0 +1,140 @@
+import type { IngressRule } from '../../../shared/ssh/exposure';
+import type { Grant } from '../../../shared/ssh/grant-ledger';
+import {
+  grantCoversRule,
+  judgeRuleGrant,
+  lastEndedUserGrant,
+  liveUserGrant,
+} from '../../../shared/ssh/grant-match';
+
+const TAG = 'compliance-responder:ssh-grant';
+const NOW = new Date('2026-11-23T12:00:00.000Z');
+const GRANT_ID = 'sshg-20261123T113000-0a1b2c3d';
+
+const grant = (overrides: Partial<Grant> = {}): Grant =>
+  ({
+    grantId: GRANT_ID,
+    kind: 'security-group-rule',
+    target: { region: 'eu-west-1', groupId: 'sg-1', cidr: '203.0.113.7/32', port: 22, ruleId: 'sgr-1' },
+    grantedTo: 'dev-alice',
+    grantedBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+    reason: 'INC-1',
+    createdAt: '2026-11-23T11:30:00.000Z',
+    expiresAt: '2026-11-23T12:30:00.000Z',
+    ...overrides,
+  }) as Grant;
+
+const rule = (overrides: Partial<IngressRule> = {}): IngressRule => ({
+  ruleId: 'sgr-1',
+  groupId: 'sg-1',
+  protocol: 'tcp',
+  fromPort: 22,
+  toPort: 22,
+  source: { kind: 'ipv4', cidr: '203.0.113.7/32' },
+  tags: { [TAG]: GRANT_ID },
+  ...overrides,
+});
+
+const judge = (candidate: IngressRule, grants: Grant[]) =>
+  judgeRuleGrant(candidate, 'eu-west-1', TAG, new Map(grants.map((g) => [g.grantId, g])), NOW);
+
+describe('matching a security-group rule to its grant', () => {
+  it('is live when the ledger holds a running grant for exactly this rule', () => {
+    // Act / Assess
+    expect(judge(rule(), [grant()])).toEqual({
+      status: 'live',
+      grantId: GRANT_ID,
+      expiresAt: '2026-11-23T12:30:00.000Z',
+    });
+  });
+
+  it.each([
+    ['no tag', rule({ tags: {} }), [grant()], { status: 'untagged' }],
+    ['a tag the ledger does not hold', rule(), [], { status: 'unknown' }],
+    [
+      'a tag that is not a grant id',
+      rule({ tags: { [TAG]: 'please-keep' } }),
+      [grant()],
+      { status: 'unknown' },
+    ],
+    [
+      'an expired grant',
+      rule(),
+      [grant({ expiresAt: '2026-11-23T11:59:59.000Z' })],
+      { status: 'expired', grantId: GRANT_ID, endedAt: '2026-11-23T11:59:59.000Z' },
+    ],
+    [
+      'a revoked grant',
+      rule(),
+      [
+        grant({
+          revokedAt: '2026-11-23T11:45:00.000Z',
+          revokedBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+        }),
+      ],
+      { status: 'revoked', grantId: GRANT_ID, endedAt: '2026-11-23T11:45:00.000Z' },
+    ],
+    [
+      'the tag copied onto another rule',
+      rule({ ruleId: 'sgr-2' }),
+      [grant()],
+      { status: 'mismatch', grantId: GRANT_ID },
+    ],
+    [
+      'a wider port range',
+      rule({ fromPort: 0, toPort: 65535 }),
+      [grant()],
+      { status: 'mismatch', grantId: GRANT_ID },
+    ],
+    [
+      'another address',
+      rule({ source: { kind: 'ipv4', cidr: '203.0.113.0/24' } }),
+      [grant()],
+      { status: 'mismatch', grantId: GRANT_ID },
+    ],
+    [
+      'an IAM key grant',
+      rule(),
+      [grant({ kind: 'iam-ssh-key', target: { userName: 'dev-alice' } } as Partial<Grant>)],
+      { status: 'mismatch', grantId: GRANT_ID },
+    ],
+  ])('is not live with %s', (_case, candidate, grants, expected) => {
+    // Act / Assess
+    expect(judge(candidate, grants)).toEqual(expected);
+  });
+
+  it('accepts a grant whose rule id is not recorded yet (between authorize and the ledger update)', () => {
+    // Prepare
+    const pending = grant({
+      target: { region: 'eu-west-1', groupId: 'sg-1', cidr: '203.0.113.7/32', port: 22 },
+    } as Partial<Grant>);
+    // Act / Assess
+    expect(grantCoversRule(pending, rule({ ruleId: 'sgr-9' }), 'eu-west-1')).toBe(true);
+    expect(grantCoversRule(pending, rule(), 'us-east-1')).toBe(false);
+  });
+});
+
+describe('IAM key grants of a user', () => {
+  const userGrant = (id: string, overrides: Partial<Grant>) =>
+    grant({
+      grantId: id,
+      kind: 'iam-ssh-key',
+      target: { userName: 'dev-alice' },
+      ...overrides,
+    } as Partial<Grant>);
+
+  it('finds the live grant that runs longest, and the one that ended last', () => {
+    // Prepare
+    const grants = [
+      userGrant('a', { expiresAt: '2026-11-23T12:10:00.000Z' }),
+      userGrant('b', { expiresAt: '2026-11-23T13:00:00.000Z' }),
+      userGrant('c', { expiresAt: '2026-11-23T11:00:00.000Z' }),
+      userGrant('d', { expiresAt: '2026-11-23T13:00:00.000Z', revokedAt: '2026-11-23T11:50:00.000Z' }),
+      grant({ grantId: 'e', kind: 'iam-ssh-key', target: { userName: 'someone-else' } } as Partial<Grant>),
+    ];
+    // Act / Assess
+    expect(liveUserGrant('dev-alice', grants, NOW)?.grantId).toBe('b');
+    expect(lastEndedUserGrant('dev-alice', grants, NOW)?.grantId).toBe('d');
+    expect(liveUserGrant('nobody', grants, NOW)).toBeUndefined();
+  });
+});
