@@ -3,7 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateVolumeCommand, DisableEbsEncryptionByDefaultCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateVolumeCommand,
+  DisableEbsEncryptionByDefaultCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { buildFunctions } from './build';
 import { type CloudTrailCall, cloudTrailEvent, humanCaller, roleCaller, scheduledEvent } from './lib/events';
 import {
@@ -71,8 +77,20 @@ async function main(): Promise<void> {
       }),
     );
     const volumeId = volume.VolumeId ?? '';
+    const ec2 = new EC2Client({ region: 'us-east-1' });
+    const group = await ec2.send(
+      new CreateSecurityGroupCommand({ GroupName: 'bastion', Description: 'bastion hosts' }),
+    );
+    const groupId = group.GroupId ?? '';
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
     say('2. drift seeded: EBS encryption by default turned off in us-east-1 and us-west-2;');
-    say(`   an unencrypted 100 GiB gp3 volume ${volumeId} created in us-east-1a\n`);
+    say(`   an unencrypted 100 GiB gp3 volume ${volumeId} created in us-east-1a;`);
+    say(`   SSH (tcp/22) opened to 0.0.0.0/0 on security group ${groupId}\n`);
 
     const disable: CloudTrailCall = {
       eventName: 'DisableEbsEncryptionByDefault',
@@ -103,7 +121,21 @@ async function main(): Promise<void> {
     });
     const replaced = await invoke(envFile, 'ebs-volume-encrypted', createVolume, dir);
     say(
-      `   - CloudTrail CreateVolume ${volumeId} by dev-bob, to ebs-volume-encrypted → ${summarize([replaced])}\n`,
+      `   - CloudTrail CreateVolume ${volumeId} by dev-bob, to ebs-volume-encrypted → ${summarize([replaced])}`,
+    );
+    const openSsh = cloudTrailEvent({
+      eventName: 'AuthorizeSecurityGroupIngress',
+      eventSource: 'ec2.amazonaws.com',
+      region: 'us-east-1',
+      caller: humanCaller(ACCOUNT, 'dev-carol'),
+      requestParameters: {
+        groupId,
+        ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 22, toPort: 22 }] },
+      },
+    });
+    const revoked = await invoke(envFile, 'ssh-open-to-world', openSsh, dir);
+    say(
+      `   - CloudTrail AuthorizeSecurityGroupIngress ${groupId} by dev-carol, to ssh-open-to-world → ${summarize([revoked])}\n`,
     );
 
     const incidents = await listIncidents(stack);

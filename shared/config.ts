@@ -78,7 +78,7 @@ const environmentSchema = z.object({
   DEPLOY_ROLE_ARNS: roleArnList,
 
   // ── ebs-volume-encrypted ──
-  /** In-use volumes: snapshot-only (evidence snapshot, notify) or swap (stop, swap, restart). */
+  /** In-use volumes: snapshot-only (evidence snapshot, notify) or swap (stop, swap, restart if it ran). */
   EBS_IN_USE_ACTION: z.enum(['snapshot-only', 'swap']).default('snapshot-only'),
   /** Delete the unencrypted original once its replacement is verified. Default: false (kept, tagged). */
   EBS_DELETE_ORIGINAL: flag(false),

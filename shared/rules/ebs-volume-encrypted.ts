@@ -1,4 +1,5 @@
 import {
+  AttachVolumeCommand,
   CreateSnapshotCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
@@ -6,14 +7,28 @@ import {
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
+  DetachVolumeCommand,
   type EC2Client,
+  type Instance,
+  ModifyInstanceAttributeCommand,
   paginateDescribeVolumes,
   type Snapshot,
+  StartInstancesCommand,
+  StopInstancesCommand,
   type Tag,
   type Volume,
   type VolumeType,
+  waitUntilInstanceStopped,
+  waitUntilVolumeAvailable,
+  waitUntilVolumeInUse,
 } from '@aws-sdk/client-ec2';
-import { instanceManager, tagRecord } from '../aws/ec2-instances';
+import {
+  instanceManager,
+  instanceStoreLookup,
+  readStopFacts,
+  stopBlocker,
+  tagRecord,
+} from '../aws/ec2-instances';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
 import { defineRule, type Loaded, type RemediationContext } from './rule';
@@ -168,18 +183,31 @@ async function ensureReplacement(resource: Loaded<VolumeState>, snapshotId: stri
   );
 }
 
-async function managerOf(ec2: EC2Client, instanceId: string): Promise<string | undefined> {
-  const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  return instanceManager(tagRecord(result.Reservations?.[0]?.Instances?.[0]?.Tags))?.description;
-}
-
-/** An attached volume: evidence snapshot, then notify (swapping an in-use volume is not done yet). */
-async function remediateInUse(resource: Loaded<VolumeState>, ctx: RemediationContext): Promise<never> {
+/** An attached volume: evidence snapshot and notify, unless swapping is on and safe. */
+async function remediateInUse(resource: Loaded<VolumeState>, ctx: RemediationContext) {
   const attachment = resource.state.attachments[0];
   const where = attachment ? `${attachment.instanceId} at ${attachment.device}` : 'an instance';
-  const manager = attachment
-    ? await managerOf(ctx.aws.ec2(resource.region), attachment.instanceId)
-    : undefined;
+  const ec2 = ctx.aws.ec2(resource.region);
+  const instance = attachment ? await describeInstance(ec2, attachment.instanceId) : undefined;
+  const manager = instance ? instanceManager(tagRecord(instance.Tags))?.description : undefined;
+  const swap = ctx.settings.ebsVolumes.inUseAction === 'swap';
+  // What a stop would cost is read only when a swap is wanted.
+  const blocker =
+    swap && instance && !manager
+      ? stopBlocker(
+          await readStopFacts(ec2, instance, instanceStoreLookup(ec2)),
+          instance.InstanceType ?? 'unknown',
+        )
+      : undefined;
+  if (swap && attachment && instance && !manager && !blocker) {
+    await ctx.workflow.save({
+      instanceId: attachment.instanceId,
+      device: attachment.device,
+      deleteOnTermination: attachment.deleteOnTermination,
+      wasRunning: instance.State?.Name === 'running' || instance.State?.Name === 'pending',
+    });
+    return swapInUse(resource, ctx);
+  }
   const snapshot = await ensureSnapshot(resource, ctx, 'evidence');
   const evidence = `evidence snapshot ${snapshot.SnapshotId} taken`;
   if (manager) {
@@ -187,12 +215,192 @@ async function remediateInUse(resource: Loaded<VolumeState>, ctx: RemediationCon
       `in-use volume attached to ${where}, an instance managed by ${manager}: ${evidence}; fix the launch template so new volumes are encrypted and replace the instances`,
     );
   }
-  const why =
-    ctx.settings.ebsVolumes.inUseAction === 'swap'
-      ? 'swapping an in-use volume (EBS_IN_USE_ACTION=swap) is not implemented yet'
-      : 'swapping is off (EBS_IN_USE_ACTION=snapshot-only)';
+  const why = blocker
+    ? `the instance cannot be stopped safely: ${blocker}`
+    : 'swapping is off (EBS_IN_USE_ACTION=snapshot-only)';
   throw new RemediationDeclined(
     `in-use volume attached to ${where}: ${evidence}; ${why}. Follow the runbook to swap it`,
+  );
+}
+
+async function describeInstance(ec2: EC2Client, instanceId: string): Promise<Instance | undefined> {
+  const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return result.Reservations?.[0]?.Instances?.[0];
+}
+
+/**
+ * Swaps an in-use volume for an encrypted copy, in the order that loses no write: stop → final
+ * snapshot → encrypted volume → detach the original → attach the copy at the same device → same
+ * DeleteOnTermination → start again only if it was running. Re-entrant like replaceDetached: the
+ * facts of the first run (instance, device, was it running) live in the workflow state.
+ */
+async function swapInUse(resource: Loaded<VolumeState>, ctx: RemediationContext) {
+  const ec2 = ctx.aws.ec2(resource.region);
+  const { state } = ctx.workflow;
+  const instanceId = String(state.instanceId);
+  const device = String(state.device);
+  const instance = await describeInstance(ec2, instanceId);
+  if (!instance)
+    throw new RemediationError(`instance ${instanceId} disappeared during the swap`, 'DescribeInstances');
+  const mapping = (instance.BlockDeviceMappings ?? []).find((candidate) => candidate.DeviceName === device);
+  const replacementAttached =
+    mapping?.Ebs?.VolumeId !== undefined && mapping.Ebs.VolumeId !== resource.resourceId;
+  if (!replacementAttached) {
+    const running = instance.State?.Name;
+    if (running === 'running' || running === 'pending') {
+      await ctx.step(
+        'StopInstance',
+        () => ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] })),
+        {
+          undo: {
+            service: 'ec2',
+            action: 'StartInstances',
+            input: { InstanceIds: [instanceId], Region: resource.region },
+          },
+        },
+      );
+      if (!(await settles(() => waitUntilInstanceStopped(waiter(ec2), { InstanceIds: [instanceId] })))) {
+        return { waitingFor: `instance ${instanceId} to stop` };
+      }
+      return swapInUse(resource, ctx);
+    }
+    if (running !== 'stopped') return { waitingFor: `instance ${instanceId} to stop (${running})` };
+    // Stopped: the snapshot now holds every write.
+    const snapshot = await ensureSnapshot(resource, ctx, 'source');
+    if (snapshot.State === 'error')
+      throw new RemediationError(`snapshot ${snapshot.SnapshotId} failed`, 'CreateSnapshot');
+    if (snapshot.State !== 'completed')
+      return {
+        waitingFor: `snapshot ${snapshot.SnapshotId} of ${resource.resourceId} (${snapshot.Progress ?? '0%'})`,
+      };
+    const replacement = await ensureReplacement(resource, snapshot.SnapshotId ?? '', ctx);
+    if (replacement.State === 'creating')
+      return { waitingFor: `encrypted volume ${replacement.VolumeId} to become available` };
+    if (mapping?.Ebs?.VolumeId === resource.resourceId) {
+      await ctx.step(
+        'DetachOriginal',
+        () =>
+          ec2.send(
+            new DetachVolumeCommand({
+              VolumeId: resource.resourceId,
+              InstanceId: instanceId,
+              Device: device,
+            }),
+          ),
+        {
+          undo: {
+            service: 'ec2',
+            action: 'AttachVolume',
+            input: {
+              VolumeId: resource.resourceId,
+              InstanceId: instanceId,
+              Device: device,
+              Region: resource.region,
+            },
+          },
+        },
+      );
+    }
+    if (!(await settles(() => waitUntilVolumeAvailable(waiter(ec2), { VolumeIds: [resource.resourceId] })))) {
+      return { waitingFor: `volume ${resource.resourceId} to detach` };
+    }
+    if (replacement.State !== 'available' || replacement.Encrypted !== true) {
+      throw new RemediationError(
+        `replacement ${replacement.VolumeId} is ${replacement.State}`,
+        'CreateEncryptedVolume',
+      );
+    }
+    const replacementId = replacement.VolumeId ?? '';
+    await ctx.step(
+      'AttachEncrypted',
+      () =>
+        ec2.send(
+          new AttachVolumeCommand({ VolumeId: replacementId, InstanceId: instanceId, Device: device }),
+        ),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'DetachVolume',
+          input: { VolumeId: replacementId, InstanceId: instanceId, Region: resource.region },
+        },
+        output: () => ({ replacementVolumeId: replacementId, device }),
+      },
+    );
+    if (state.deleteOnTermination === true) {
+      await ctx.step('KeepDeleteOnTermination', () =>
+        ec2.send(
+          new ModifyInstanceAttributeCommand({
+            InstanceId: instanceId,
+            BlockDeviceMappings: [
+              { DeviceName: device, Ebs: { VolumeId: replacementId, DeleteOnTermination: true } },
+            ],
+          }),
+        ),
+      );
+    }
+    if (!(await settles(() => waitUntilVolumeInUse(waiter(ec2), { VolumeIds: [replacementId] })))) {
+      return { waitingFor: `encrypted volume ${replacementId} to attach to ${instanceId} at ${device}` };
+    }
+    return swapInUse(resource, ctx);
+  }
+  const replacementId = mapping?.Ebs?.VolumeId ?? '';
+  await quarantine(resource, replacementId, ctx);
+  if (state.wasRunning === true && instance.State?.Name === 'stopped') {
+    await ctx.step(
+      'StartInstance',
+      () => ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] })),
+      {
+        undo: {
+          service: 'ec2',
+          action: 'StopInstances',
+          input: { InstanceIds: [instanceId], Region: resource.region },
+        },
+      },
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Stops, detaches and attaches usually take seconds: wait for them within the invocation, bounded
+ * well inside the 60 s timeout; past that the workflow waits and a later event or sweep resumes it.
+ */
+const WAIT_SECONDS = 20;
+const waiter = (client: EC2Client) => ({ client, maxWaitTime: WAIT_SECONDS, minDelay: 2, maxDelay: 5 });
+async function settles(wait: () => Promise<{ state: string }>): Promise<boolean> {
+  try {
+    return (await wait()).state === 'SUCCESS';
+  } catch {
+    return false;
+  }
+}
+
+/** Tags the replaced original: kept, and named by its replacement, so nothing reports it again. */
+async function quarantine(resource: Loaded<VolumeState>, replacementId: string, ctx: RemediationContext) {
+  if (resource.tags[VolumeTags.ReplacedBy] === replacementId) return;
+  const tags = [
+    { Key: VolumeTags.Quarantined, Value: ctx.incidentId },
+    { Key: VolumeTags.ReplacedBy, Value: replacementId },
+  ];
+  const ec2 = ctx.aws.ec2(resource.region);
+  await ctx.step(
+    'QuarantineOriginal',
+    () => ec2.send(new CreateTagsCommand({ Resources: [resource.resourceId], Tags: tags })),
+    {
+      undo: {
+        service: 'ec2',
+        action: 'DeleteTags',
+        input: {
+          Resources: [resource.resourceId],
+          Tags: tags.map(({ Key }) => ({ Key })),
+          Region: resource.region,
+        },
+      },
+      output: () => ({
+        replacementVolumeId: replacementId,
+        originalKept: !ctx.settings.ebsVolumes.deleteOriginal,
+      }),
+    },
   );
 }
 
@@ -224,32 +432,7 @@ async function replaceDetached(resource: Loaded<VolumeState>, ctx: RemediationCo
       'CreateEncryptedVolume',
     );
   }
-  const replacementId = replacement.VolumeId ?? '';
-  if (resource.tags[VolumeTags.ReplacedBy] !== replacementId) {
-    const tags = [
-      { Key: VolumeTags.Quarantined, Value: ctx.incidentId },
-      { Key: VolumeTags.ReplacedBy, Value: replacementId },
-    ];
-    await ctx.step(
-      'QuarantineOriginal',
-      () => ec2.send(new CreateTagsCommand({ Resources: [resource.resourceId], Tags: tags })),
-      {
-        undo: {
-          service: 'ec2',
-          action: 'DeleteTags',
-          input: {
-            Resources: [resource.resourceId],
-            Tags: tags.map(({ Key }) => ({ Key })),
-            Region: resource.region,
-          },
-        },
-        output: () => ({
-          replacementVolumeId: replacementId,
-          originalKept: !ctx.settings.ebsVolumes.deleteOriginal,
-        }),
-      },
-    );
-  }
+  await quarantine(resource, replacement.VolumeId ?? '', ctx);
   if (ctx.settings.ebsVolumes.deleteOriginal) {
     // Only after the replacement is verified above, and the source snapshot keeps the data.
     await ctx.step(
@@ -289,6 +472,15 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
     'ec2:DescribeVolumes',
     'ec2:DescribeSnapshots',
     'ec2:DescribeInstances',
+    'ec2:DescribeInstanceAttribute',
+    'ec2:DescribeInstanceTypes',
+    'ec2:DescribeAddresses',
+    'ec2:DescribeSpotInstanceRequests',
+    'ec2:StopInstances',
+    'ec2:StartInstances',
+    'ec2:DetachVolume',
+    'ec2:AttachVolume',
+    'ec2:ModifyInstanceAttribute',
     'ec2:CreateSnapshot',
     'ec2:CreateVolume',
     'ec2:CreateTags',

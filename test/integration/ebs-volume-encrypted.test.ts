@@ -1,6 +1,7 @@
 import {
   AttachVolumeCommand,
   CreateVolumeCommand,
+  DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   EC2Client,
@@ -178,6 +179,62 @@ describe('ebs-volume-encrypted end to end against moto', () => {
     expect(snapshots.Snapshots?.map((snapshot) => snapshot.VolumeId)).toEqual([volumeId]);
     expect((await describe1(volumeId))?.Attachments?.[0]?.InstanceId).toBe(instanceId);
     expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['open']);
+  });
+
+  it('swaps an in-use volume when configured: the instance runs again with the encrypted volume at the same device', async () => {
+    // Prepare
+    const swapping = responder.handlerOf(loadFunction, { EBS_IN_USE_ACTION: 'swap' });
+    const instance = await ec2().send(
+      new RunInstancesCommand({
+        ImageId: 'ami-12c6146b',
+        MinCount: 1,
+        MaxCount: 1,
+        InstanceType: 't3.micro',
+        Placement: { AvailabilityZone: 'us-east-1b' },
+      }),
+    );
+    const instanceId = instance.Instances?.[0]?.InstanceId ?? '';
+    const volumeId = await unencryptedVolume();
+    await ec2().send(
+      new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }),
+    );
+    const attach = cloudTrailEvent({
+      eventName: 'AttachVolume',
+      eventSource: 'ec2.amazonaws.com',
+      region: REGION,
+      caller: humanCaller(ACCOUNT),
+      requestParameters: { volumeId, instanceId, device: '/dev/sdf' },
+    });
+    // Act
+    const result = await swapping(attach);
+    // Assess: the instance has the encrypted copy at the same device, and runs again
+    expect(result.outcomes).toEqual([expect.objectContaining({ status: 'remediated' })]);
+    const described = await ec2().send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    const running = described.Reservations?.[0]?.Instances?.[0];
+    const mapped = running?.BlockDeviceMappings?.find((mapping) => mapping.DeviceName === '/dev/sdf');
+    expect(running?.State?.Name).toBe('running');
+    expect(mapped?.Ebs?.VolumeId).not.toBe(volumeId);
+    expect(await describe1(mapped?.Ebs?.VolumeId ?? '')).toMatchObject({
+      Encrypted: true,
+      Size: 20,
+      VolumeType: 'gp3',
+    });
+    // Assess: the original is detached, kept and quarantined; every step recorded
+    const original = await describe1(volumeId);
+    expect(original?.State).toBe('available');
+    expect(tagMap(original?.Tags)['compliance-responder:replaced-by']).toBe(mapped?.Ebs?.VolumeId);
+    const [incident] = await responder.incidents();
+    expect(incident?.steps.map((step) => step.action)).toEqual([
+      'StopInstance',
+      'CreateSnapshot',
+      'CreateEncryptedVolume',
+      'DetachOriginal',
+      'AttachEncrypted',
+      'QuarantineOriginal',
+      'StartInstance',
+      'Verify',
+    ]);
+    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
   });
 
   it('sweeps a region, and a second sweep finds the quarantined original compliant', async () => {

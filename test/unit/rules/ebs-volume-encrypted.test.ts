@@ -2,10 +2,14 @@ import {
   CreateSnapshotCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
+  DetachVolumeCommand,
   EC2Client,
+  StopInstancesCommand,
   type Volume,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -175,6 +179,45 @@ describe('rule ebs-volume-encrypted', () => {
     );
     expect(ec2).toHaveReceivedCommandTimes(CreateVolumeCommand, 0);
     expect(ec2).toHaveReceivedCommandTimes(CreateTagsCommand, 0);
+  });
+
+  it('refuses to swap when the instance cannot be stopped safely, and says why', async () => {
+    // Prepare
+    const settings = testSettings({ EBS_IN_USE_ACTION: 'swap' });
+    const { loaded, finding } = await drift({
+      ...detached,
+      State: 'in-use',
+      Attachments: [{ InstanceId: 'i-0db', Device: '/dev/sdf', DeleteOnTermination: false }],
+    });
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: 'i-0db',
+              InstanceType: 'm5.large',
+              RootDeviceType: 'ebs',
+              State: { Name: 'running' },
+            },
+          ],
+        },
+      ],
+    });
+    ec2
+      .on(DescribeInstanceTypesCommand)
+      .resolves({ InstanceTypes: [{ InstanceType: 'm5.large', InstanceStorageSupported: false }] });
+    ec2.on(DescribeInstanceAttributeCommand).resolves({ DisableApiStop: { Value: true } });
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+    ec2.on(CreateSnapshotCommand).resolves({ SnapshotId: 'snap-ev', State: 'pending' });
+    const { context } = recordingContext(aws, settings);
+    // Act
+    const outcome = rule.remediate(loaded, finding, context);
+    // Assess
+    await expect(outcome).rejects.toThrow(
+      /cannot be stopped safely: stop protection \(DisableApiStop\) is on/,
+    );
+    expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 0);
+    expect(ec2).toHaveReceivedCommandTimes(DetachVolumeCommand, 0);
   });
 
   it('finds the incident of a snapshot or volume notification by its tag', async () => {
