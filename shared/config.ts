@@ -84,7 +84,7 @@ const environmentSchema = z.object({
   EBS_DELETE_ORIGINAL: flag(false),
   /** A remediation untouched this long was interrupted (its process died) and is resumed. Default: 300. */
   REMEDIATION_STALE_SECONDS: positiveInt(300, 86_400),
-  /** A remediation workflow waiting longer than this is reported stuck. Default: 360 minutes. */
+  /** Any remediation workflow waiting longer than this fails and pages (stuck). Default: 360 minutes. */
   WORKFLOW_STUCK_MINUTES: positiveInt(360, 10_080),
 
   // ── phi-dedicated-tenancy ──
@@ -161,8 +161,9 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
     ebsVolumes: {
       inUseAction: env.EBS_IN_USE_ACTION,
       deleteOriginal: env.EBS_DELETE_ORIGINAL,
-      workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,
     },
+    /** Any rule's remediation still waiting after this long fails and pages. */
+    workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,
     remediationStaleSeconds: env.REMEDIATION_STALE_SECONDS,
     phiScope: parsePhiScope(env.PHI_SCOPE),
     tenancyAction: env.TENANCY_ACTION,

@@ -361,9 +361,9 @@ export class ResponsePipeline {
     if (!(await store.claim(incidentId, incident.updatedAt))) return incident;
     this.deps.metrics.count('RemediationResumed');
     const startedAt = new Date(incident.workflow?.startedAt ?? incident.detectedAt).getTime();
-    const stuckMs = settings.ebsVolumes.workflowStuckMinutes * 60_000;
+    const stuckMs = settings.workflowStuckMinutes * 60_000;
     if (this.now().getTime() - startedAt > stuckMs) {
-      const reason = `stuck: still waiting for ${incident.workflow?.waitingFor ?? 'a step to finish'} after ${settings.ebsVolumes.workflowStuckMinutes} minutes; resources created so far are listed in the steps`;
+      const reason = `stuck: still waiting for ${incident.workflow?.waitingFor ?? 'a step to finish'} after ${settings.workflowStuckMinutes} minutes; resources created so far are listed in the steps`;
       await store.setStatus(incidentId, IncidentStatus.Failed, reason);
       this.deps.metrics.count('RemediationStuck');
       return this.alert(incidentId);

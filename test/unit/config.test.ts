@@ -106,7 +106,8 @@ describe('settings of the rules to come', () => {
     expect(settings).toMatchObject({
       stackName: 'compliance-responder-dev',
       deployRoleArns: [],
-      ebsVolumes: { inUseAction: 'snapshot-only', deleteOriginal: false, workflowStuckMinutes: 360 },
+      ebsVolumes: { inUseAction: 'snapshot-only', deleteOriginal: false },
+      workflowStuckMinutes: 360,
       phiScope: { kind: 'tag', key: 'phi', value: 'true' },
       tenancyAction: 'stop',
       ssh: {

@@ -161,6 +161,28 @@ describe('the response pipeline', () => {
     expect(alerts.sent.map((alert) => alert.attributes.status)).toEqual(['remediated']);
   });
 
+  it('fails and pages a remediation still waiting past the stuck limit, naming what it waited for', async () => {
+    // Prepare
+    const rule = lampRule({ lamp: { on: false } }, async () => ({ waitingFor: 'snapshot snap-1 (3%)' }));
+    const { pipeline, store, only, alerts } = pipelineFor(rule, { WORKFLOW_STUCK_MINUTES: '60' });
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    const [waiting] = only();
+    const incident = store.incidents.get(waiting?.incidentId ?? '');
+    if (!incident?.workflow) throw new Error('expected a waiting workflow');
+    incident.workflow.startedAt = new Date(Date.now() - 61 * 60_000).toISOString();
+    // Act
+    await pipeline.handle({
+      kind: 'sweep',
+      sweep: { ...observation, eventId: 'sweep-2', source: 'schedule' },
+    });
+    // Assess
+    expect(only()[0]).toMatchObject({ status: 'failed' });
+    expect(only()[0]?.statusReason).toContain(
+      'stuck: still waiting for snapshot snap-1 (3%) after 60 minutes',
+    );
+    expect(alerts.sent.map((alert) => alert.attributes.status)).toEqual(['failed']);
+  });
+
   it('records an exempted finding without paging anyone', async () => {
     // Prepare
     const until = new Date(Date.now() + 86_400_000).toISOString();
