@@ -129,3 +129,29 @@ export function scheduledEvent({
     detail: {},
   };
 }
+
+/** An AWS Config custom rule invocation: `invokingEvent` as the JSON string Config sends. */
+export function configRuleInvocation({
+  accountId,
+  region,
+  ruleName,
+  invokingEvent,
+}: {
+  accountId: string;
+  region: string;
+  ruleName: string;
+  invokingEvent: Record<string, unknown>;
+}) {
+  return {
+    version: '1.0',
+    invokingEvent: JSON.stringify({ awsAccountId: accountId, recordVersion: '1.3', ...invokingEvent }),
+    ruleParameters: '{}',
+    resultToken: `local-result-token-${randomUUID()}`,
+    eventLeftScope: false,
+    executionRoleArn: `arn:aws:iam::${accountId}:role/config-role`,
+    configRuleArn: `arn:aws:config:${region}:${accountId}:config-rule/config-rule-${ruleName}`,
+    configRuleName: ruleName,
+    configRuleId: `config-rule-${ruleName}`,
+    accountId,
+  };
+}

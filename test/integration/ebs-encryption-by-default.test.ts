@@ -3,7 +3,13 @@ import {
   EC2Client,
   GetEbsEncryptionByDefaultCommand,
 } from '@aws-sdk/client-ec2';
-import { cloudTrailEvent, humanCaller, roleCaller, scheduledEvent } from '../../scripts/lib/events';
+import {
+  cloudTrailEvent,
+  configRuleInvocation,
+  humanCaller,
+  roleCaller,
+  scheduledEvent,
+} from '../../scripts/lib/events';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
@@ -181,23 +187,15 @@ describe('ebs-encryption-by-default end to end against moto', () => {
   it('returns evaluations to a Config rule (TestMode, loopback only)', async () => {
     // Prepare
     await disableEncryptionByDefault('us-east-1');
-    const invocation = {
-      version: '1.0',
-      invokingEvent: JSON.stringify({
-        awsAccountId: ACCOUNT,
+    const invocation = configRuleInvocation({
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      ruleName: 'compliance-responder-local-ebs-encryption-by-default',
+      invokingEvent: {
         notificationCreationTime: new Date().toISOString(),
         messageType: 'ScheduledNotification',
-        recordVersion: '1.0',
-      }),
-      ruleParameters: '{}',
-      resultToken: 'local-result-token',
-      eventLeftScope: false,
-      executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/config-role`,
-      configRuleArn: `arn:aws:config:us-east-1:${ACCOUNT}:config-rule/config-rule-abc123`,
-      configRuleName: 'compliance-responder-local-ebs-encryption-by-default',
-      configRuleId: 'config-rule-abc123',
-      accountId: ACCOUNT,
-    };
+      },
+    });
     // Act
     const result = await handle(invocation);
     // Assess

@@ -5,7 +5,7 @@ import {
   EC2Client,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
-import { roleCaller, scheduledEvent } from '../../scripts/lib/events';
+import { configRuleInvocation, roleCaller, scheduledEvent } from '../../scripts/lib/events';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
@@ -239,12 +239,13 @@ describe('ssh-open-to-world end to end against moto', () => {
     const group = await createGroup('us-east-1', 'config-item');
     await authorize('us-east-1', group, [ssh('::/0')]);
     const captured = new Date().toISOString();
-    const invocation = {
-      version: '1.0',
-      invokingEvent: JSON.stringify({
+    const invocation = configRuleInvocation({
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      ruleName: 'compliance-responder-local-ssh-open-to-world',
+      invokingEvent: {
         messageType: 'ConfigurationItemChangeNotification',
         notificationCreationTime: captured,
-        recordVersion: '1.3',
         configurationItem: {
           resourceType: 'AWS::EC2::SecurityGroup',
           resourceId: group,
@@ -255,16 +256,8 @@ describe('ssh-open-to-world end to end against moto', () => {
           ARN: `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/${group}`,
         },
         configurationItemDiff: { changeType: 'UPDATE' },
-      }),
-      ruleParameters: '{}',
-      resultToken: 'local-result-token',
-      eventLeftScope: false,
-      executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/config-role`,
-      configRuleArn: `arn:aws:config:us-east-1:${ACCOUNT}:config-rule/config-rule-ssh`,
-      configRuleName: 'compliance-responder-local-ssh-open-to-world',
-      configRuleId: 'config-rule-ssh',
-      accountId: ACCOUNT,
-    };
+      },
+    });
     // Act
     const result = await handle(invocation);
     // Assess
