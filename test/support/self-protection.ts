@@ -1,29 +1,19 @@
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
-import type { AwsStub } from 'aws-sdk-client-mock';
 import type { cloudTrailEvent } from '../../scripts/lib/events';
 import { createAwsClients } from '../../shared/aws/clients';
 import { loadSettings } from '../../shared/config';
-import type { Actor, Observation } from '../../shared/model';
 import { SnsAlertPublisher } from '../../shared/pipeline/alerts';
 import { BlastRadiusGuard } from '../../shared/pipeline/guards';
 import { DynamoDbIncidentStore } from '../../shared/pipeline/incident-store';
 import { ResponsePipeline } from '../../shared/pipeline/run-pipeline';
 import type { Rule } from '../../shared/rules/rule';
-import { SELF_PROTECTION_EVENTS } from '../../shared/rules/self-protection';
 import type { TriggerEvent } from '../../shared/triggers';
 import { parseTriggerEvent } from '../../shared/triggers';
 import type { LocalResponder } from './local-responder';
 
 type RecordedCall = ReturnType<typeof cloudTrailEvent>;
-interface Identity {
-  type?: string;
-  arn?: string;
-  principalId?: string;
-  accountId?: string;
-  sessionContext?: { sessionIssuer?: { arn?: string } };
-}
 
 /** A self-protection call as the function receives it, through the real CloudTrail adapter. */
 export function selfProtectionTrigger(event: RecordedCall): TriggerEvent {
