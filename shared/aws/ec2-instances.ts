@@ -6,7 +6,6 @@ import {
   DescribeSpotInstanceRequestsCommand,
   type EC2Client,
   type Instance,
-  type Tag,
 } from '@aws-sdk/client-ec2';
 
 /**
@@ -14,12 +13,6 @@ import {
  * stop would cost or why it cannot happen (DESIGN §5). Read-only; the stop itself stays in the rule,
  * where it is recorded as a step.
  */
-
-/** An instance's tags as a record (EC2 keeps tag keys unique per resource). */
-export const tagRecord = (tags: readonly Tag[] | undefined): Record<string, string> =>
-  Object.fromEntries(
-    (tags ?? []).flatMap((tag) => (tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']])),
-  );
 
 export const InstanceManagerKind = {
   EksNodeGroup: 'eks-node-group',

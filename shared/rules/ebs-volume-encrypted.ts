@@ -22,13 +22,9 @@ import {
   waitUntilVolumeAvailable,
   waitUntilVolumeInUse,
 } from '@aws-sdk/client-ec2';
-import {
-  instanceManager,
-  instanceStoreLookup,
-  readStopFacts,
-  stopBlocker,
-  tagRecord,
-} from '../aws/ec2-instances';
+import { isAwsError } from '../aws/aws-errors';
+import { instanceManager, instanceStoreLookup, readStopFacts, stopBlocker } from '../aws/ec2-instances';
+import { tagRecord } from '../aws/tags';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
 import { defineRule, type Loaded, type RemediationContext } from './rule';
@@ -501,7 +497,7 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
       const volume = result.Volumes?.[0];
       return volume ? toLoaded(volume, ref) : undefined;
     } catch (error) {
-      if ((error as { name?: string }).name === 'InvalidVolume.NotFound') return undefined;
+      if (isAwsError(error, 'InvalidVolume.NotFound')) return undefined;
       throw error;
     }
   },

@@ -12,6 +12,7 @@ import {
   waitUntilInstanceRunning,
   waitUntilInstanceStopped,
 } from '@aws-sdk/client-ec2';
+import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import {
   type InstanceManager,
@@ -22,8 +23,8 @@ import {
   type StopFacts,
   stopBlocker,
   stopCosts,
-  tagRecord,
 } from '../aws/ec2-instances';
+import { tagRecord } from '../aws/tags';
 import { mapWithConcurrency } from '../concurrency';
 import type { PhiScope, Settings } from '../config';
 import { RemediationDeclined, ResponderError } from '../errors';
@@ -399,7 +400,7 @@ async function loadInstance(
     const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [ref.resourceId] }));
     instance = result.Reservations?.[0]?.Instances?.[0];
   } catch (error) {
-    if (error instanceof Error && error.name === 'InvalidInstanceID.NotFound') return undefined;
+    if (isAwsError(error, 'InvalidInstanceID.NotFound')) return undefined;
     throw error;
   }
   // Terminated and terminating instances are gone: nothing can run on them or be changed (NOT_APPLICABLE).

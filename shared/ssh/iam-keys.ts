@@ -4,9 +4,9 @@ import {
   paginateListSSHPublicKeys,
   paginateListUsers,
   UpdateSSHPublicKeyCommand,
-  type User,
 } from '@aws-sdk/client-iam';
 import { isAwsError } from '../aws/aws-errors';
+import { tagRecord } from '../aws/tags';
 import { mapWithConcurrency } from '../concurrency';
 import type { StepRecorder } from '../rules/rule';
 
@@ -53,15 +53,12 @@ async function keysOf(iam: IAMClient, userName: string): Promise<SshKey[]> {
   return keys;
 }
 
-const tagsOf = (user: User | undefined): Record<string, string> =>
-  Object.fromEntries((user?.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
-
 /** One user and their SSH keys; undefined when the user no longer exists. Read-only. */
 export async function readUserKeys(iam: IAMClient, userName: string): Promise<IamUserKeys | undefined> {
   try {
     const { User: user } = await iam.send(new GetUserCommand({ UserName: userName }));
     if (!user) return undefined;
-    return { userName, arn: String(user.Arn), tags: tagsOf(user), keys: await keysOf(iam, userName) };
+    return { userName, arn: String(user.Arn), tags: tagRecord(user.Tags), keys: await keysOf(iam, userName) };
   } catch (error) {
     if (isAwsError(error, 'NoSuchEntityException', 'NoSuchEntity')) return undefined;
     throw error;
@@ -80,7 +77,7 @@ export async function* listUserKeys(iam: IAMClient): AsyncIterable<IamUserKeys> 
       const keys = await keysOf(iam, userName);
       const holdsActiveKey = keys.some((key) => key.status === KeyStatus.Active);
       const tags = holdsActiveKey
-        ? tagsOf((await iam.send(new GetUserCommand({ UserName: userName }))).User)
+        ? tagRecord((await iam.send(new GetUserCommand({ UserName: userName }))).User?.Tags)
         : {};
       return { userName, arn: String(user.Arn), tags, keys };
     });

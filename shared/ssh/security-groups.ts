@@ -7,9 +7,9 @@ import {
   RevokeSecurityGroupIngressCommand,
   type SecurityGroup,
   type SecurityGroupRule,
-  type Tag,
 } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../aws/aws-errors';
+import { tagRecord } from '../aws/tags';
 import type { StepRecorder } from '../rules/rule';
 import { type IngressRule, type RuleSource, toIpPermission } from './exposure';
 
@@ -34,9 +34,6 @@ export const SECURITY_GROUP_READ_ACTIONS = [
 
 export const securityGroupArn = (region: string, accountId: string, groupId: string): string =>
   `arn:aws:ec2:${region}:${accountId}:security-group/${groupId}`;
-
-export const tagsOf = (tags: readonly Tag[] | undefined): Record<string, string> =>
-  Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 
 /**
  * Entries of the managed prefix lists rules reference, read once per list per load or sweep
@@ -100,7 +97,7 @@ async function toIngressRule(rule: SecurityGroupRule, prefixLists: PrefixListEnt
     toPort: rule.ToPort ?? -1,
     source: await sourceOf(rule, prefixLists),
     description: rule.Description || undefined,
-    tags: tagsOf(rule.Tags),
+    tags: tagRecord(rule.Tags),
   };
 }
 
@@ -118,7 +115,7 @@ async function toView(
     groupName: group.GroupName ?? '',
     vpcId: group.VpcId,
     ownerId: group.OwnerId ?? '',
-    tags: tagsOf(group.Tags),
+    tags: tagRecord(group.Tags),
     ingress,
   };
 }

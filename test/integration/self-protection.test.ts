@@ -32,17 +32,9 @@ import {
   scheduledEvent,
 } from '../../scripts/lib/events';
 import type { Incident } from '../../shared/model';
-import { selfProtection } from '../../shared/rules/self-protection';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
-import { localPipeline, seedStackRouting, selfProtectionTrigger } from '../support/self-protection';
-
-/*
- * The CloudTrail adapter (shared/triggers/cloudtrail.ts) does not map these eventNames yet, so the
- * calls reach the pipeline through selfProtectionTrigger (the same observation the adapter will
- * build) and localPipeline (the pipeline exactly as ruleHandler builds it, over moto). The sweep
- * runs through the real function handler.
- */
+import { seedStackRouting } from '../support/self-protection';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -80,9 +72,9 @@ describe('self-protection end to end against moto', () => {
     routing = await seedStackRouting(STACK);
   });
 
-  /** Delivers one call as the adapter will, through the pipeline ruleHandler builds. */
-  const deliver = (event: ReturnType<typeof call>, overrides: Record<string, string> = {}) =>
-    localPipeline(selfProtection, responder, overrides).handle(selfProtectionTrigger(event));
+  /** Delivers one CloudTrail call to the function, as EventBridge would; resolves to its outcomes. */
+  const deliver = async (event: ReturnType<typeof call>, overrides: Record<string, string> = {}) =>
+    (await responder.handlerOf(loadFunction, overrides)(event)).outcomes;
 
   /** The one CRITICAL incident and the one alert a call raised, both naming who made it. */
   async function expectOneCriticalIncidentNaming(actorArn: string, status: Incident['status']) {
