@@ -1,4 +1,5 @@
 import {
+  type _InstanceType,
   AttachVolumeCommand,
   CreateVolumeCommand,
   DescribeInstancesCommand,
@@ -47,6 +48,33 @@ const createVolumeCall = (volumeId: string) =>
       status: 'creating',
     },
   });
+
+/** An unencrypted volume attached at /dev/sdf to a new instance, and the CloudTrail event of the attach. */
+async function attachedUnencryptedVolume(instanceType?: _InstanceType) {
+  const instance = await ec2().send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      MinCount: 1,
+      MaxCount: 1,
+      InstanceType: instanceType,
+      Placement: { AvailabilityZone: 'us-east-1b' },
+    }),
+  );
+  const instanceId = instance.Instances?.[0]?.InstanceId ?? '';
+  const volumeId = await unencryptedVolume();
+  await ec2().send(
+    new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }),
+  );
+  const attach = cloudTrailEvent({
+    eventName: 'AttachVolume',
+    eventSource: 'ec2.amazonaws.com',
+    region: REGION,
+    caller: humanCaller(ACCOUNT),
+    requestParameters: { volumeId, instanceId, device: '/dev/sdf' },
+    responseElements: { volumeId, instanceId, device: '/dev/sdf', status: 'attaching' },
+  });
+  return { instanceId, volumeId, attach };
+}
 
 const describe1 = async (volumeId: string) =>
   (await ec2().send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }))).Volumes?.[0];
@@ -138,27 +166,7 @@ describe('ebs-volume-encrypted end to end against moto', () => {
 
   it('takes an evidence snapshot of an in-use volume and notifies, changing nothing else', async () => {
     // Prepare
-    const instance = await ec2().send(
-      new RunInstancesCommand({
-        ImageId: 'ami-12c6146b',
-        MinCount: 1,
-        MaxCount: 1,
-        Placement: { AvailabilityZone: 'us-east-1b' },
-      }),
-    );
-    const instanceId = instance.Instances?.[0]?.InstanceId ?? '';
-    const volumeId = await unencryptedVolume();
-    await ec2().send(
-      new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }),
-    );
-    const attach = cloudTrailEvent({
-      eventName: 'AttachVolume',
-      eventSource: 'ec2.amazonaws.com',
-      region: REGION,
-      caller: humanCaller(ACCOUNT),
-      requestParameters: { volumeId, instanceId, device: '/dev/sdf' },
-      responseElements: { volumeId, instanceId, device: '/dev/sdf', status: 'attaching' },
-    });
+    const { instanceId, volumeId, attach } = await attachedUnencryptedVolume();
     // Act
     await handle(attach);
     // Assess
@@ -184,27 +192,7 @@ describe('ebs-volume-encrypted end to end against moto', () => {
   it('swaps an in-use volume when configured: the instance runs again with the encrypted volume at the same device', async () => {
     // Prepare
     const swapping = responder.handlerOf(loadFunction, { EBS_IN_USE_ACTION: 'swap' });
-    const instance = await ec2().send(
-      new RunInstancesCommand({
-        ImageId: 'ami-12c6146b',
-        MinCount: 1,
-        MaxCount: 1,
-        InstanceType: 't3.micro',
-        Placement: { AvailabilityZone: 'us-east-1b' },
-      }),
-    );
-    const instanceId = instance.Instances?.[0]?.InstanceId ?? '';
-    const volumeId = await unencryptedVolume();
-    await ec2().send(
-      new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }),
-    );
-    const attach = cloudTrailEvent({
-      eventName: 'AttachVolume',
-      eventSource: 'ec2.amazonaws.com',
-      region: REGION,
-      caller: humanCaller(ACCOUNT),
-      requestParameters: { volumeId, instanceId, device: '/dev/sdf' },
-    });
+    const { instanceId, volumeId, attach } = await attachedUnencryptedVolume('t3.micro');
     // Act
     const result = await swapping(attach);
     // Assess: the instance has the encrypted copy at the same device, and runs again
