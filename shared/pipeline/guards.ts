@@ -20,9 +20,15 @@ function roleOfSession(arn: string): string | undefined {
 export type GuardDecision = { allowed: true } | { allowed: false; justTripped: boolean; reason: string };
 
 /**
- * Blast-radius guard. Every remediation takes a slot in the current fixed window; the slot after
- * the threshold trips the guard, which then stays tripped (notify-only) until a person resets it.
- * The trip is a conditional write, so exactly one caller learns it tripped and raises the alert.
+ * Blast-radius guard. Every remediation takes a slot in a sliding window of `windowMinutes`; the
+ * slot after the threshold trips the guard, which then stays tripped (notify-only) until a person
+ * resets it. The trip is a conditional write, so exactly one caller learns it tripped and raises
+ * the alert.
+ *
+ * The sliding window is estimated from two fixed windows (the current one and the one before,
+ * weighted by how much of it still overlaps), so a burst across a window boundary still counts as
+ * one burst. The previous window is closed, so reading it is race-free; the current window's count
+ * is taken with one atomic conditional ADD.
  */
 export class BlastRadiusGuard {
   constructor(
@@ -44,28 +50,46 @@ export class BlastRadiusGuard {
         reason: String(state.Item.reason ?? 'blast-radius guard tripped'),
       };
     }
+    const now = this.now().getTime();
     const windowMs = this.windowMinutes * 60_000;
-    const windowStart = new Date(Math.floor(this.now().getTime() / windowMs) * windowMs).toISOString();
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: 'GUARD', sk: `WINDOW#${windowStart}` },
-          UpdateExpression: 'ADD remediations :one SET expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(remediations) OR remediations < :threshold',
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':threshold': this.threshold,
-            ':expires': Math.floor((this.now().getTime() + 2 * windowMs) / 1000),
-          },
-        }),
-      );
-      return { allowed: true };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const currentStart = Math.floor(now / windowMs) * windowMs;
+    const stillOverlapping = 1 - (now - currentStart) / windowMs;
+    const previous = await this.remediationsIn(currentStart - windowMs);
+    // Round up: when unsure, the guard errs towards stopping.
+    const allowedNow = this.threshold - Math.ceil(previous * stillOverlapping);
+    if (allowedNow > 0) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: 'GUARD', sk: windowKey(currentStart) },
+            UpdateExpression: 'ADD remediations :one SET expiresAt = :expires',
+            ConditionExpression: 'attribute_not_exists(remediations) OR remediations < :allowed',
+            ExpressionAttributeValues: {
+              ':one': 1,
+              ':allowed': allowedNow,
+              ':expires': Math.floor((currentStart + 3 * windowMs) / 1000),
+            },
+          }),
+        );
+        return { allowed: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     }
     const reason = `blast-radius guard tripped: more than ${this.threshold} remediations within ${this.windowMinutes} minutes; notify-only until reset`;
     return { allowed: false, justTripped: await this.trip(reason), reason };
+  }
+
+  private async remediationsIn(windowStart: number): Promise<number> {
+    const window = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: 'GUARD', sk: windowKey(windowStart) },
+        ConsistentRead: true,
+      }),
+    );
+    return Number(window.Item?.remediations ?? 0);
   }
 
   private async trip(reason: string): Promise<boolean> {
@@ -84,6 +108,10 @@ export class BlastRadiusGuard {
       throw error;
     }
   }
+}
+
+function windowKey(windowStart: number): string {
+  return `WINDOW#${new Date(windowStart).toISOString()}`;
 }
 
 export interface Exemption {
