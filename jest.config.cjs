@@ -36,6 +36,16 @@ module.exports = {
       setupFiles: ['<rootDir>/test/support/quiet-sdk.ts', '<rootDir>/test/support/moto-account.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/moto-clean-account.ts'],
     },
+    {
+      // Faults, bad input, concurrency and leaks; `npm run test:reliability` renders docs/reliability.md.
+      ...common,
+      displayName: 'reliability',
+      testMatch: ['<rootDir>/test/reliability/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/moto-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/moto-global-teardown.ts',
+      setupFiles: ['<rootDir>/test/support/quiet-sdk.ts', '<rootDir>/test/support/moto-account.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/moto-clean-account.ts'],
+    },
     { ...common, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.test.ts'] },
   ],
 };

@@ -4,8 +4,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients, endpointIsLoopback } from '../shared/aws/clients';
 import { loadSettings, type Settings } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
-import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
-import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
+import { rules } from '../shared/rules';
 import { DynamoDbGrantLedger, type GrantLedger } from '../shared/ssh/grant-ledger';
 import { CliError, explainError, UsageError } from './errors';
 
@@ -19,6 +18,8 @@ export interface GlobalOptions {
 export interface Io {
   out(line: string): void;
   err(line: string): void;
+  /** Asks the person at the terminal and returns the answer; absent when nobody can answer (no TTY). */
+  ask?(question: string): Promise<string>;
 }
 
 export interface Caller {
@@ -55,6 +56,10 @@ const LOCAL_ENV_KEYS = [
   'SSH_GRANT_TTL_MINUTES',
   'SSH_GRANT_MAX_TTL_MINUTES',
   'SSH_GRANT_TAG',
+  'HOME_REGION',
+  'GUARD_THRESHOLD',
+  'GUARD_WINDOW_MINUTES',
+  'RUNBOOK_BASE_URL',
 ] as const;
 
 function localEnvironment(env: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
@@ -101,12 +106,13 @@ export async function createContext(
   let settings: Settings;
   try {
     // The same validated settings the functions use, so SSH_GRANT_MAX_TTL_MINUTES etc. mean one thing.
-    settings = loadSettings([sshOpenToWorld, sshGrantExpired], {
+    settings = loadSettings(rules, {
       ...local,
       ...env,
       INCIDENT_TABLE: tableName,
       AWS_REGION: region,
-      HOME_REGION: region,
+      // The home stack's region (its table holds the ledgers); --region when not set.
+      HOME_REGION: env.HOME_REGION || local.HOME_REGION || region,
       ALERT_TOPIC_ARN: env.ALERT_TOPIC_ARN || NO_TOPIC(region),
     });
   } catch (error) {

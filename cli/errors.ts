@@ -1,8 +1,19 @@
 import { ResponderError } from '../shared/errors';
 
-/** Exit codes of the command line: 0 ok, 1 an error (AWS, policy, not found), 2 a usage mistake. */
-export const ExitCode = { Ok: 0, Error: 1, Usage: 2 } as const;
+/**
+ * Exit codes of the command line: 0 ok, 1 an error (AWS, policy, not found), 2 a usage mistake,
+ * 3 drift found (scan: the account is not compliant; not an error).
+ */
+export const ExitCode = { Ok: 0, Error: 1, Usage: 2, DriftFound: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** A command that ran to the end and answers with its exit code (scan: drift found); it printed its result. */
+export class Answered extends Error {
+  override readonly name = 'Answered';
+  constructor(readonly exitCode: ExitCode) {
+    super(`exit code ${exitCode}`);
+  }
+}
 
 /** A failure the person at the terminal can act on: one line saying what is wrong and what to do. */
 export class CliError extends ResponderError {

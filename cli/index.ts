@@ -1,12 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { createContext, type GlobalOptions, type Io } from './context';
-import { ExitCode, explainError } from './errors';
+import { Answered, ExitCode, explainError } from './errors';
+import { registerExemptions } from './exemptions';
+import { registerGuard } from './guard';
+import { registerIncidents } from './incidents';
+import { registerReport } from './report';
+import { registerScan } from './scan';
 import { registerSsh, type WithContext } from './ssh';
+import { askOnTerminal } from './undo-prompt';
 
 /**
  * compliance-responder: the on-call command line. `npx tsx cli/index.ts --help`.
  * AWS credentials, profile, region and AWS_ENDPOINT_URL are found as the AWS CLI finds them.
- * Exit codes: 0 ok, 1 error (AWS, refused by policy, not found), 2 usage mistake.
+ * Exit codes: 0 ok, 1 error (AWS, refused by policy, not found), 2 usage mistake, 3 drift found (scan).
  */
 
 // The SDK's Node 20 end-of-support notice would print on every command; the engines field says which Node runs.
@@ -15,6 +21,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const terminal: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  // Only a person at a terminal can confirm; scripts pass --yes.
+  ...(process.stdin.isTTY ? { ask: askOnTerminal } : {}),
 };
 
 /** Commander's own outcomes: help and version are fine, everything else is a usage mistake. */
@@ -24,7 +32,7 @@ function commanderExit(error: CommanderError): ExitCode {
     : ExitCode.Usage;
 }
 
-export function buildProgram(io: Io, withContext: WithContext): Command {
+export function buildProgram(io: Io, withContext: WithContext, argv: readonly string[] = []): Command {
   const program = new Command('compliance-responder')
     .description('HIPAA compliance responder for AWS: on-call commands')
     .option('--table <name>', 'the incidents table (default: INCIDENT_TABLE)')
@@ -36,6 +44,11 @@ export function buildProgram(io: Io, withContext: WithContext): Command {
       writeErr: (text) => io.err(text.trimEnd()),
     });
   registerSsh(program, io, withContext);
+  registerExemptions(program, io, withContext);
+  registerIncidents(program, io, withContext);
+  registerGuard(program, io, withContext);
+  registerScan(program, io, withContext, argv.slice(2));
+  registerReport(program, withContext);
   return program;
 }
 
@@ -48,10 +61,12 @@ export async function main(argv: readonly string[], io: Io = terminal, env = pro
     return work(ctx);
   };
   try {
-    await buildProgram(io, withContext).parseAsync([...argv]);
+    await buildProgram(io, withContext, argv).parseAsync([...argv]);
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error);
+    // The command printed its result; the exit code is its answer (scan: drift found).
+    if (error instanceof Answered) return error.exitCode;
     const explained = explainError(error, where);
     io.err(`error: ${explained.message}`);
     return explained.exitCode;

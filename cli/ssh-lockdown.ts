@@ -1,13 +1,12 @@
 import type { AwsClients } from '../shared/aws/clients';
 import { retryUntil } from '../shared/concurrency';
 import { errorMessage } from '../shared/errors';
-import { activeExemption } from '../shared/pipeline/guards';
 import type { Loaded, Rule } from '../shared/rules/rule';
 import { listGroupPaths, listUserPaths, sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
 import { IAM_REGION } from '../shared/ssh/iam-keys';
 import type { CliContext } from './context';
-import { missingTable } from './ledger-access';
+import { exemptionInForce, missingTable } from './ledger-access';
 import { type CliStep, terminalSteps } from './steps';
 
 export interface LockdownOptions {
@@ -116,13 +115,7 @@ async function closePath(
     plan: verdict.plan,
     steps: [],
   };
-  const exemption = options.ignoreExemptions
-    ? undefined
-    : activeExemption(
-        resource.tags,
-        { reason: settings.exemptTag, until: settings.exemptUntilTag },
-        ctx.now(),
-      );
+  const exemption = options.ignoreExemptions ? undefined : await exemptionInForce(ctx, rule.id, resource);
   if (exemption) {
     return {
       ...entry,

@@ -3,15 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  CreateVolumeCommand,
-  DisableEbsEncryptionByDefaultCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
 import { buildFunctions } from './build';
-import { type CloudTrailCall, cloudTrailEvent, humanCaller, roleCaller, scheduledEvent } from './lib/events';
+import {
+  cloudTrailEvent,
+  disableEbsEncryptionByDefaultCall,
+  humanCaller,
+  roleCaller,
+  scheduledEvent,
+} from './lib/events';
 import {
   drainInbox,
   listIncidents,
@@ -20,6 +19,7 @@ import {
   subscribeInbox,
 } from './lib/local-stack';
 import { startMoto } from './lib/moto';
+import { seedDemoDrift } from './lib/seed-drift';
 
 /**
  * npm run demo — the responder against a local AWS account (moto) with seeded drift:
@@ -64,41 +64,12 @@ async function main(): Promise<void> {
       `1. moto on ${moto.url}; stack provisioned from serverless.yml: table ${stack.tableName}, topic ${stack.topicArn.split(':').pop()}`,
     );
 
-    // Seed: someone turns EBS encryption by default off in two regions, and creates an unencrypted volume.
-    for (const region of ['us-east-1', 'us-west-2']) {
-      await new EC2Client({ region }).send(new DisableEbsEncryptionByDefaultCommand({}));
-    }
-    const volume = await new EC2Client({ region: 'us-east-1' }).send(
-      new CreateVolumeCommand({
-        AvailabilityZone: 'us-east-1a',
-        Size: 100,
-        VolumeType: 'gp3',
-        TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'app', Value: 'claims-db' }] }],
-      }),
-    );
-    const volumeId = volume.VolumeId ?? '';
-    const ec2 = new EC2Client({ region: 'us-east-1' });
-    const group = await ec2.send(
-      new CreateSecurityGroupCommand({ GroupName: 'bastion', Description: 'bastion hosts' }),
-    );
-    const groupId = group.GroupId ?? '';
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
-      }),
-    );
+    const { volumeId, groupId } = await seedDemoDrift();
     say('2. drift seeded: EBS encryption by default turned off in us-east-1 and us-west-2;');
     say(`   an unencrypted 100 GiB gp3 volume ${volumeId} created in us-east-1a;`);
     say(`   SSH (tcp/22) opened to 0.0.0.0/0 on security group ${groupId}\n`);
 
-    const disable: CloudTrailCall = {
-      eventName: 'DisableEbsEncryptionByDefault',
-      eventSource: 'ec2.amazonaws.com',
-      region: 'us-east-1',
-      caller: humanCaller(ACCOUNT),
-      responseElements: { DisableEbsEncryptionByDefaultResponse: { ebsEncryptionByDefault: false } },
-    };
+    const disable = disableEbsEncryptionByDefaultCall('us-east-1', humanCaller(ACCOUNT));
     const call = cloudTrailEvent(disable);
     const fn = 'ebs-encryption-by-default';
     say('3. events delivered to the bundles in dist/functions/, each in its own process:');

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Prints the path of a Python tool the project needs, installing it into the project's own
 # virtualenv when it is missing: moto_server and cfn-lint in .venv, checkov in .venv-checkov
-# (checkov pins an old boto3 that would break moto). Safe to call concurrently.
-#   scripts/python-tool.sh moto_server|cfn-lint|checkov
+# (checkov pins an old boto3 that would break moto), Cloud Custodian's custodian in .venv-c7n (the
+# benchmark's comparison, same reason). Safe to call concurrently.
+#   scripts/python-tool.sh moto_server|cfn-lint|checkov|custodian
 set -euo pipefail
-tool=${1:?usage: python-tool.sh moto_server|cfn-lint|checkov}
+tool=${1:?usage: python-tool.sh moto_server|cfn-lint|checkov|custodian}
 root=$(cd "$(dirname "$0")/.." && pwd)
 case "$tool" in
   moto_server|cfn-lint) venv="$root/.venv"; requirements="$root/requirements/dev.txt" ;;
   checkov) venv="$root/.venv-checkov"; requirements="$root/requirements/checkov.txt" ;;
+  custodian) venv="$root/.venv-c7n"; requirements="$root/requirements/c7n.txt" ;;
   *) echo "python-tool.sh: unknown tool '$tool'" >&2; exit 2 ;;
 esac
 

@@ -6,7 +6,7 @@ const dir = join(__dirname, '..', '.local', 'test-results');
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const suite of ['unit', 'integration', 'contract']) {
+for (const suite of ['unit', 'integration', 'reliability', 'contract']) {
   const file = join(dir, `${suite}.json`);
   if (!existsSync(file)) continue;
   const result = JSON.parse(readFileSync(file, 'utf8')) as {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { endpointIsLoopback } from './aws/clients';
-import { ConfigurationError } from './errors';
+import { parseSweepRegions } from './aws/regions';
+import { ConfigurationError, errorMessage } from './errors';
 import { Mode } from './model';
 
 /**
@@ -76,6 +77,20 @@ const environmentSchema = z.object({
   STACK_NAME: optionalString,
   /** Roles allowed to change the responder's own stack (its deploy role); others raise an alert. */
   DEPLOY_ROLE_ARNS: roleArnList,
+  /** Regions the scheduled sweep covers: all-enabled (default), own-region, or region names. */
+  SWEEP_REGIONS: z
+    .string()
+    .default('all-enabled')
+    .transform((value, context) => {
+      try {
+        return parseSweepRegions(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: errorMessage(error) });
+        return z.NEVER;
+      }
+    }),
+  /** The stack created AWS Config custom rules (<stack>-<rule id>): re-evaluate them after a fix. */
+  CONFIG_RULES: flag(false),
 
   // ── ebs-volume-encrypted ──
   /** In-use volumes: snapshot-only (evidence snapshot, notify) or swap (stop, swap, restart if it ran). */
@@ -158,6 +173,8 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
     stage: env.STAGE,
     stackName: env.STACK_NAME ?? `compliance-responder-${env.STAGE}`,
     deployRoleArns: env.DEPLOY_ROLE_ARNS,
+    sweepRegions: env.SWEEP_REGIONS,
+    configRules: env.CONFIG_RULES,
     ebsVolumes: {
       inUseAction: env.EBS_IN_USE_ACTION,
       deleteOriginal: env.EBS_DELETE_ORIGINAL,

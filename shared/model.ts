@@ -62,6 +62,8 @@ export const IncidentStatus = {
   Exempted: 'exempted',
   Suppressed: 'suppressed',
   Resolved: 'resolved',
+  /** A person replayed the recorded undo calls (`incidents undo`); see Incident.undo. */
+  Undone: 'undone',
 } as const;
 export type IncidentStatus = (typeof IncidentStatus)[keyof typeof IncidentStatus];
 
@@ -105,7 +107,8 @@ export interface Incident {
   resourceArn: string;
   detectedAt: string;
   updatedAt: string;
-  trigger: { source: TriggerSource; eventId: string; eventName: string };
+  /** configRuleName: the Config rule that reported the drift (re-evaluated after a fix). */
+  trigger: { source: TriggerSource; eventId: string; eventName: string; configRuleName?: string };
   actor?: Actor;
   /** Why the rule judged this resource non-compliant, bounded, without PHI or secrets. */
   evidence: Summary;
@@ -117,9 +120,51 @@ export interface Incident {
   steps: Step[];
   alert?: AlertRecord;
   runbook: string;
-  exemption?: { reason: string; until: string };
+  /** The exemption ledger's entry that exempted this finding (status exempted). */
+  exemption?: ExemptionRecord;
+  /** Exemption tags without a ledger entry: a request, handled as usual and noted here. */
+  exemptionRequest?: ExemptionRequest;
   /** Long remediations (snapshots take hours) persist here between invocations. */
   workflow?: Workflow;
+  /** The audit entry of `incidents undo`: at most one per incident. */
+  undo?: UndoRecord;
+}
+
+export const UndoCallResult = {
+  Pending: 'pending',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  NotRun: 'not-run',
+} as const;
+export type UndoCallResult = (typeof UndoCallResult)[keyof typeof UndoCallResult];
+
+/** Who replayed an incident's undo calls, when, and what each call did. */
+export interface UndoRecord {
+  by: string;
+  startedAt: string;
+  finishedAt?: string;
+  result: 'running' | 'succeeded' | 'failed';
+  /** How long the resource was to be exempted so the responder does not revert the undo. */
+  exemptForMinutes: number;
+  /** In the order they ran: the succeeded steps' undo calls, last step first. */
+  calls: { step: number; call: UndoCall; result: UndoCallResult; at?: string; error?: string }[];
+}
+
+/** An exemption as an incident records it: the ledger entry, who set it, why and until when. */
+export interface ExemptionRecord {
+  exemptionId: string;
+  reason: string;
+  until: string;
+  /** The caller ARN that set it in the ledger. */
+  setBy: string;
+  setAt: string;
+}
+
+/** Exemption tags seen on the resource; never their reason text (tag values stay out of incidents). */
+export interface ExemptionRequest {
+  until: string;
+  /** Says the request is not confirmed, with the command that confirms it. */
+  note: string;
 }
 
 export interface Workflow {

@@ -49,6 +49,15 @@ export interface CloudTrailCall {
   time?: string;
 }
 
+/** The call that turns EBS encryption by default off in a region: the first rule's drift. */
+export const disableEbsEncryptionByDefaultCall = (region: string, caller: Caller): CloudTrailCall => ({
+  eventName: 'DisableEbsEncryptionByDefault',
+  eventSource: 'ec2.amazonaws.com',
+  region,
+  caller,
+  responseElements: { DisableEbsEncryptionByDefaultResponse: { ebsEncryptionByDefault: false } },
+});
+
 export function cloudTrailEvent(call: CloudTrailCall) {
   const time = call.time ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const { caller } = call;

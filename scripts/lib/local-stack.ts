@@ -108,6 +108,9 @@ export async function provisionLocalStack({
     AWS_SECRET_ACCESS_KEY: 'testing',
     // Only local emulators accept evaluations in test mode (config.ts refuses it elsewhere).
     CONFIG_TEST_MODE: 'true',
+    // moto starts every region drifted (EBS encryption by default off, no Config recorder): local
+    // sweeps cover the region their schedule names unless a run asks for more.
+    SWEEP_REGIONS: 'own-region',
     // Plain console logs, metrics off: local runs have no CloudWatch.
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_LOG_LEVEL: 'WARN',

@@ -35,6 +35,11 @@ export interface AwsClients {
 
 /** Standard retry mode with a few more attempts than the default: throttling is routine in sweeps. */
 const MAX_ATTEMPTS = 5;
+/**
+ * The SDK sets no timeout by default: a stalled connection would hold the function until Lambda
+ * kills it mid-remediation. A socket silent this long fails with TimeoutError, which the SDK retries.
+ */
+const REQUEST_HANDLER = { connectionTimeout: 3_000, socketTimeout: 10_000 } as const;
 
 export function createAwsClients(homeRegion: string): AwsClients {
   const cache = new Map<string, unknown>();
@@ -42,7 +47,11 @@ export function createAwsClients(homeRegion: string): AwsClients {
     if (!cache.has(key)) cache.set(key, build());
     return cache.get(key) as T;
   }
-  const common = { maxAttempts: MAX_ATTEMPTS, retryMode: 'standard' } as const;
+  const common = {
+    maxAttempts: MAX_ATTEMPTS,
+    retryMode: 'standard',
+    requestHandler: REQUEST_HANDLER,
+  } as const;
   return {
     ec2: (region) => memo(`ec2:${region}`, () => new EC2Client({ ...common, region })),
     config: (region) => memo(`config:${region}`, () => new ConfigServiceClient({ ...common, region })),

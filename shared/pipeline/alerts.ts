@@ -19,6 +19,7 @@ const STATUS_WORDS: Record<Incident['status'], string> = {
   exempted: 'exempted',
   suppressed: 'suppressed',
   resolved: 'resolved',
+  undone: 'undone by a person',
 };
 
 function subjectOf(incident: Incident): string {
@@ -53,6 +54,7 @@ function emailBody(incident: Incident, runbookUrl: string): string {
     `When:      ${incident.detectedAt} (trigger: ${incident.trigger.source} ${incident.trigger.eventName})`,
     `Mode:      ${incident.mode}${incident.statusReason ? ` — ${incident.statusReason}` : ''}`,
     `HIPAA:     ${incident.hipaa.map((citation) => `§${citation}`).join(', ')}`,
+    ...(incident.exemptionRequest ? [`Exemption: ${incident.exemptionRequest.note}`] : []),
     '',
     'What was done:',
     steps,
@@ -80,6 +82,7 @@ export function buildAlert(incident: Incident, runbookBaseUrl: string): AlertMes
     reason: incident.reason,
     mode: incident.mode,
     steps: incident.steps,
+    exemptionRequest: incident.exemptionRequest,
     runbook: runbookUrl,
   });
   return {

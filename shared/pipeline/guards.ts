@@ -1,5 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Actor } from '../model';
 
 /** Loop guard: events caused by the responder's own roles are its own remediations echoing back. */
@@ -50,10 +57,7 @@ export class BlastRadiusGuard {
         reason: String(state.Item.reason ?? 'blast-radius guard tripped'),
       };
     }
-    const now = this.now().getTime();
-    const windowMs = this.windowMinutes * 60_000;
-    const currentStart = Math.floor(now / windowMs) * windowMs;
-    const stillOverlapping = 1 - (now - currentStart) / windowMs;
+    const { windowMs, currentStart, stillOverlapping } = this.windowAt(this.now().getTime());
     const previous = await this.remediationsIn(currentStart - windowMs);
     // Round up: when unsure, the guard errs towards stopping.
     const allowedNow = this.threshold - Math.ceil(previous * stillOverlapping);
@@ -81,6 +85,107 @@ export class BlastRadiusGuard {
     return { allowed: false, justTripped: await this.trip(reason), reason };
   }
 
+  /** What `guard status` shows: the trip, and the remediations the sliding window counts now. */
+  async status(): Promise<GuardStatus> {
+    const state = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
+    );
+    const { windowMs, currentStart, stillOverlapping } = this.windowAt(this.now().getTime());
+    const current = await this.remediationsIn(currentStart);
+    const previous = await this.remediationsIn(currentStart - windowMs);
+    const history = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :reset)',
+        ExpressionAttributeValues: { ':pk': 'GUARD', ':reset': 'RESET#' },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = state.Item;
+    const tripped = item?.tripped === true;
+    const { pk: _pk, sk: _sk, ...lastReset } = history.Items?.[0] ?? {};
+    return {
+      tripped,
+      trippedAt: tripped ? String(item?.trippedAt) : undefined,
+      reason: tripped ? String(item?.reason) : undefined,
+      // The same estimate acquire() makes, rounded up the same way.
+      counted: current + Math.ceil(previous * stillOverlapping),
+      threshold: this.threshold,
+      windowMinutes: this.windowMinutes,
+      lastReset: history.Items?.[0] ? (lastReset as GuardReset) : undefined,
+    };
+  }
+
+  /**
+   * Clears a trip and the window counts, so the next remediation is allowed, and keeps who reset it,
+   * when and why as a history item. All in one conditional transaction: undefined (nothing changed)
+   * when the guard was not tripped.
+   */
+  async reset(by: string, reason: string): Promise<GuardReset | undefined> {
+    const state = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
+    );
+    if (state.Item?.tripped !== true) return undefined;
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    // Every window that can still count (whatever window length wrote it), not only this one's.
+    const windows = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
+        ExpressionAttributeValues: { ':pk': 'GUARD', ':window': 'WINDOW#' },
+      }),
+    );
+    const live = (windows.Items ?? []).filter((window) => Number(window.expiresAt ?? 0) > nowSeconds);
+    const at = this.now().toISOString();
+    const record: GuardReset = {
+      resetAt: at,
+      resetBy: by,
+      reason,
+      trippedAt: String(state.Item.trippedAt),
+      tripReason: String(state.Item.reason),
+    };
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: 'GUARD', sk: 'STATE' },
+                UpdateExpression: 'SET tripped = :false, resetAt = :at, resetBy = :by, resetReason = :reason',
+                ConditionExpression: 'tripped = :true AND trippedAt = :trippedAt',
+                ExpressionAttributeValues: {
+                  ':false': false,
+                  ':true': true,
+                  ':at': at,
+                  ':by': by,
+                  ':reason': reason,
+                  ':trippedAt': state.Item.trippedAt,
+                },
+              },
+            },
+            ...live.slice(0, 90).map((window) => ({
+              Delete: { TableName: this.tableName, Key: { pk: 'GUARD', sk: window.sk } },
+            })),
+            { Put: { TableName: this.tableName, Item: { pk: 'GUARD', sk: `RESET#${at}`, ...record } } },
+          ],
+        }),
+      );
+    } catch (error) {
+      // Someone else reset it (or it tripped anew) between our read and write: nothing changed.
+      if (error instanceof Error && error.name === 'TransactionCanceledException') return undefined;
+      throw error;
+    }
+    return record;
+  }
+
+  private windowAt(now: number) {
+    const windowMs = this.windowMinutes * 60_000;
+    const currentStart = Math.floor(now / windowMs) * windowMs;
+    return { windowMs, currentStart, stillOverlapping: 1 - (now - currentStart) / windowMs };
+  }
+
   private async remediationsIn(windowStart: number): Promise<number> {
     const window = await this.client.send(
       new GetCommand({
@@ -97,7 +202,15 @@ export class BlastRadiusGuard {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: 'GUARD', sk: 'STATE', tripped: true, trippedAt: this.now().toISOString(), reason },
+          Item: {
+            pk: 'GUARD',
+            sk: 'STATE',
+            tripped: true,
+            trippedAt: this.now().toISOString(),
+            reason,
+            threshold: this.threshold,
+            windowMinutes: this.windowMinutes,
+          },
           ConditionExpression: 'attribute_not_exists(tripped) OR tripped = :false',
           ExpressionAttributeValues: { ':false': false },
         }),
@@ -110,6 +223,26 @@ export class BlastRadiusGuard {
   }
 }
 
+export interface GuardStatus {
+  tripped: boolean;
+  trippedAt?: string;
+  reason?: string;
+  /** Remediations in the sliding window now; the next one is allowed while this is below the threshold. */
+  counted: number;
+  threshold: number;
+  windowMinutes: number;
+  lastReset?: GuardReset;
+}
+
+/** A person's reset of a tripped guard, kept as a history item. */
+export interface GuardReset {
+  resetAt: string;
+  resetBy: string;
+  reason: string;
+  trippedAt: string;
+  tripReason: string;
+}
+
 function windowKey(windowStart: number): string {
   return `WINDOW#${new Date(windowStart).toISOString()}`;
 }
@@ -119,7 +252,11 @@ export interface Exemption {
   until: string;
 }
 
-/** An exemption tag counts only with a reason and an expiry in the future (at most a year ahead). */
+/**
+ * An exemption requested by tag: a reason and an expiry in the future (at most a year ahead). Only a
+ * request: anyone who can tag can write it, so the pipeline exempts what the exemption ledger
+ * (shared/exemptions) holds and notes a tag request on the incident.
+ */
 export function activeExemption(
   tags: Readonly<Record<string, string>>,
   tagNames: { reason: string; until: string },

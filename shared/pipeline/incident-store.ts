@@ -7,7 +7,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AlertRecord, Incident, IncidentStatus, Step, Workflow } from '../model';
+import type { AlertRecord, Incident, IncidentStatus, Step, UndoRecord, Workflow } from '../model';
 
 /** Outcome of opening an incident: new, or collapsed into the incident that already covers this drift. */
 export type OpenResult =
@@ -195,6 +195,37 @@ export class DynamoDbIncidentStore implements IncidentStore {
 
   async setWorkflow(incidentId: string, workflow: Workflow): Promise<void> {
     await this.update(incidentId, 'SET workflow = :workflow', { values: { ':workflow': workflow } });
+  }
+
+  /**
+   * Starts the one undo an incident may have (`incidents undo`): false when another undo already
+   * started, so two people undoing at once replay the calls once.
+   */
+  async beginUndo(incidentId: string, undo: UndoRecord): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: incidentKey(incidentId),
+          UpdateExpression: 'SET #undo = :undo, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#undo)',
+          ExpressionAttributeNames: { '#undo': 'undo' },
+          ExpressionAttributeValues: { ':undo': undo, ':now': this.now().toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Records the undo's progress (after each call) and its end. */
+  async saveUndo(incidentId: string, undo: UndoRecord): Promise<void> {
+    await this.update(incidentId, 'SET #undo = :undo', {
+      names: { '#undo': 'undo' },
+      values: { ':undo': undo },
+    });
   }
 
   async claim(incidentId: string, seenUpdatedAt: string): Promise<boolean> {

@@ -5,6 +5,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { createAwsClients } from '../aws/clients';
 import { loadSettings } from '../config';
+import { DynamoDbExemptionLedger } from '../exemptions/ledger';
+import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
 import type { Rule } from '../rules/rule';
 import { parseTriggerEvent } from '../triggers';
 import { SnsAlertPublisher } from './alerts';
@@ -31,8 +33,12 @@ export function ruleHandler(rule: Rule) {
     serviceName: 'compliance-responder',
     persistentKeys: { ruleId: rule.id, stage: settings.stage },
   });
-  const metrics = new Metrics({ namespace: 'ComplianceResponder', serviceName: 'compliance-responder' });
-  metrics.addDimension('ruleId', rule.id);
+  // Default dimensions, not addDimension: those are cleared after each flush, and alarms match exactly.
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
+    defaultDimensions: { ruleId: rule.id },
+  });
   const aws = createAwsClients(settings.homeRegion);
   const pipeline = new ResponsePipeline(rule, {
     aws,
@@ -45,13 +51,18 @@ export function ruleHandler(rule: Rule) {
       settings.guard.threshold,
       settings.guard.windowMinutes,
     ),
+    exemptions: new DynamoDbExemptionLedger(
+      aws.dynamo(),
+      settings.incidentTable,
+      settings.incidentRetentionDays,
+    ),
     logger,
     metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
   });
 
   async function respond(event: unknown): Promise<HandlerResult> {
     // Every invocation counts, so a silent function is visible in its metrics.
-    metrics.addMetric('EventsReceived', MetricUnit.Count, 1);
+    metrics.addMetric(Metric.EventsReceived, MetricUnit.Count, 1);
     const trigger = parseTriggerEvent(event);
     const outcomes = await pipeline.handle(trigger);
     let evaluationsSent = 0;

@@ -1,21 +1,27 @@
 import { randomBytes } from 'node:crypto';
+import { StartConfigRulesEvaluationCommand } from '@aws-sdk/client-config-service';
 import type { AwsClients } from '../aws/clients';
+import { regionsToSweep } from '../aws/regions';
 import { mapWithConcurrency, retryUntil } from '../concurrency';
 import type { Settings } from '../config';
-import { errorMessage, RemediationDeclined } from '../errors';
+import { errorMessage, RemediationDeclined, ResponderError } from '../errors';
+import { decideExemption } from '../exemptions/decide';
+import type { ExemptionLedger } from '../exemptions/ledger';
+import { Metric } from '../metrics';
 import {
+  type ExemptionRecord,
   type Incident,
   IncidentStatus,
   Mode,
   type Observation,
   type Step,
   StepResult,
-  type TriggerSource,
+  TriggerSource,
 } from '../model';
 import type { Finding, Loaded, Rule, StepRecorder } from '../rules/rule';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { type AlertPublisher, buildAlert, buildGuardAlert } from './alerts';
-import { activeExemption, type BlastRadiusGuard, isOwnEvent } from './guards';
+import { type BlastRadiusGuard, isOwnEvent } from './guards';
 import type { IncidentStore } from './incident-store';
 
 export const Compliance = {
@@ -52,6 +58,8 @@ export interface PipelineDeps {
   store: IncidentStore;
   alerts: AlertPublisher;
   guard: BlastRadiusGuard;
+  /** Exemptions in force (the ledger); exemption tags alone are only a request. */
+  exemptions: ExemptionLedger;
   logger: PipelineLogger;
   metrics: PipelineMetrics;
   now?: () => Date;
@@ -61,6 +69,11 @@ export interface PipelineDeps {
 
 /** How many resources of a sweep are worked on at once: bounded so throttling stays rare. */
 const SWEEP_CONCURRENCY = 4;
+/** How many regions one sweep reads at once (each with SWEEP_CONCURRENCY resources in flight). */
+const REGION_CONCURRENCY = 3;
+
+/** Some regions of a sweep could not be read; the others were swept. The invocation fails, so it pages. */
+export class SweepError extends ResponderError {}
 
 interface TriggerInfo {
   source: TriggerSource;
@@ -68,6 +81,8 @@ interface TriggerInfo {
   eventName: string;
   observedAt: string;
   actor?: Observation['actor'];
+  /** The Config rule that reported the drift (compliance-change events): re-evaluated after a fix. */
+  configRuleName?: string;
 }
 
 export const newIncidentId = (now: Date): string =>
@@ -136,7 +151,7 @@ export class ResponsePipeline {
     }
     const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
     if (isOwnEvent(observation.actor, trusted)) {
-      metrics.count('OwnEventsIgnored');
+      metrics.count(Metric.OwnEventsIgnored);
       logger.info('event made by the responder itself; ignored (loop guard)', {
         ruleId: this.rule.id,
         ...ref,
@@ -159,6 +174,7 @@ export class ResponsePipeline {
       eventName: observation.eventName,
       observedAt: observation.observedAt,
       actor: observation.actor,
+      configRuleName: observation.configRuleName,
     });
   }
 
@@ -185,7 +201,48 @@ export class ResponsePipeline {
     };
   }
 
+  /**
+   * A scheduled sweep covers every region `sweepRegions` names (by default every enabled region, so
+   * a region without a forwarder is still swept). A region that fails does not stop the others;
+   * the sweep then fails naming it, so the function's error alarm pages.
+   */
   private async sweep(request: SweepRequest): Promise<ResourceOutcome[]> {
+    const regions = await this.sweepRegions(request);
+    const failures: { region: string; error: unknown }[] = [];
+    const perRegion = await mapWithConcurrency(regions, REGION_CONCURRENCY, async (region) => {
+      try {
+        return await this.sweepRegion({ ...request, region });
+      } catch (error) {
+        failures.push({ region, error });
+        this.deps.metrics.count(Metric.SweepRegionFailed);
+        this.deps.logger.error('sweep of a region failed', {
+          ruleId: this.rule.id,
+          region,
+          error: errorMessage(error),
+        });
+        return [];
+      }
+    });
+    const [first] = failures;
+    if (first && regions.length === 1) throw first.error;
+    if (first) {
+      const names = failures.map((failure) => failure.region).sort();
+      throw new SweepError(`sweep failed in ${names.join(', ')} (the other regions were swept)`, {
+        cause: first.error,
+      });
+    }
+    return perRegion.flat();
+  }
+
+  private async sweepRegions(request: SweepRequest): Promise<string[]> {
+    const { settings, aws } = this.deps;
+    // A Config periodic evaluation answers for its own region only.
+    if (request.source !== TriggerSource.Schedule) return [request.region];
+    if (this.rule.triggers.sweepScope === 'home-region') return [settings.homeRegion];
+    return regionsToSweep(settings.sweepRegions, request.region, (region) => aws.ec2(region));
+  }
+
+  private async sweepRegion(request: SweepRequest): Promise<ResourceOutcome[]> {
     const resources: Loaded<unknown>[] = [];
     // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
     for await (const resource of this.rule.list(
@@ -195,12 +252,12 @@ export class ResponsePipeline {
     )) {
       resources.push(resource);
     }
-    this.deps.metrics.count('ResourcesSwept', resources.length);
+    this.deps.metrics.count(Metric.ResourcesSwept, resources.length);
     return mapWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
       this.judge(resource, {
         source: request.source,
-        // One delivery key per resource, so a retried sweep collapses resource by resource.
-        eventId: `${request.eventId}#${resource.resourceId}`,
+        // One delivery key per resource and region (account-level settings share the account id).
+        eventId: `${request.eventId}#${resource.region}#${resource.resourceId}`,
         eventName: request.eventName,
         observedAt: request.observedAt,
       }),
@@ -215,17 +272,33 @@ export class ResponsePipeline {
       await this.resolveOpenDrift(resource);
       return { ...ref, compliance: Compliance.Compliant, note: 'compliant' };
     }
-    this.deps.metrics.count('DriftDetected');
-    const incident = this.newIncident(resource, verdict, trigger);
-    const opened = await this.deps.store.open(incident, trigger.eventId);
+    this.deps.metrics.count(Metric.DriftDetected);
+    const { settings } = this.deps;
+    const exemption = await decideExemption(
+      this.deps.exemptions,
+      this.rule.id,
+      resource,
+      { reason: settings.exemptTag, until: settings.exemptUntilTag },
+      this.now(),
+    );
+    const incident = { ...this.newIncident(resource, verdict, trigger), ...exemption };
+    let opened = await this.deps.store.open(incident, trigger.eventId);
+    if (
+      !opened.opened &&
+      opened.collapsedOn === 'open-drift' &&
+      (await this.exemptionEnded(opened.existingIncidentId, exemption.exemption))
+    ) {
+      opened = await this.deps.store.open(incident, trigger.eventId);
+    }
     if (!opened.opened) {
-      this.deps.metrics.count('DuplicatesCollapsed');
+      this.deps.metrics.count(Metric.DuplicatesCollapsed);
       this.deps.logger.info('drift already has an incident', {
         ruleId: this.rule.id,
         incidentId: opened.existingIncidentId,
         collapsedOn: opened.collapsedOn,
       });
       await this.resume(opened.existingIncidentId);
+      await this.decideAbandoned(opened.existingIncidentId, resource, verdict);
       const existing = await this.resumeAlert(opened.existingIncidentId);
       return {
         ...ref,
@@ -246,22 +319,26 @@ export class ResponsePipeline {
     };
   }
 
+  /**
+   * An exempted incident holds the drift lock while its exemption is in force; once the exemption is
+   * removed, ends or is replaced, the drift is released so this delivery opens its own incident.
+   */
+  private async exemptionEnded(incidentId: string, current: ExemptionRecord | undefined): Promise<boolean> {
+    const existing = await this.deps.store.get(incidentId);
+    if (existing?.status !== IncidentStatus.Exempted) return false;
+    if (current && existing.exemption?.exemptionId === current.exemptionId) return false;
+    await this.deps.store.releaseDrift(this.rule.id, existing.resourceArn, incidentId);
+    return true;
+  }
+
   private async respond(incident: Incident, resource: Loaded<unknown>, finding: Finding): Promise<Incident> {
-    const { store, settings, guard } = this.deps;
-    const exemption = activeExemption(
-      resource.tags,
-      { reason: settings.exemptTag, until: settings.exemptUntilTag },
-      this.now(),
-    );
+    const { store, guard } = this.deps;
+    const { exemption } = incident;
     if (exemption) {
       // Recorded for the audit trail, but nobody is paged for an approved exception.
-      await store.setStatus(incident.incidentId, IncidentStatus.Exempted, `exempt until ${exemption.until}`);
-      return {
-        ...incident,
-        status: IncidentStatus.Exempted,
-        statusReason: `exempt until ${exemption.until}`,
-        exemption,
-      };
+      const statusReason = `exempt until ${exemption.until} by ${exemption.setBy} (${exemption.exemptionId}): ${exemption.reason}`;
+      await store.setStatus(incident.incidentId, IncidentStatus.Exempted, statusReason);
+      return { ...incident, status: IncidentStatus.Exempted, statusReason };
     }
     if (incident.mode === Mode.Notify) {
       await store.setStatus(
@@ -316,7 +393,7 @@ export class ResponsePipeline {
           IncidentStatus.Remediating,
           `waiting for ${progress.waitingFor}`,
         );
-        this.deps.metrics.count('RemediationWaiting');
+        this.deps.metrics.count(Metric.RemediationWaiting);
         return {
           ...incident,
           status: IncidentStatus.Remediating,
@@ -326,12 +403,12 @@ export class ResponsePipeline {
       await this.verify(incident.incidentId, resource);
       await store.setWorkflow(incident.incidentId, { startedAt: workflow.startedAt, state });
       await store.setStatus(incident.incidentId, IncidentStatus.Remediated);
-      await store.releaseDrift(incident.ruleId, incident.resourceArn, incident.incidentId);
-      this.deps.metrics.count('Remediated');
+      this.deps.metrics.count(Metric.Remediated);
+      await this.reevaluateConfigRules(incident);
     } catch (error) {
       if (error instanceof RemediationDeclined) {
         // Not a failure: the rule chose not to change this resource, and says why.
-        this.deps.metrics.count('RemediationDeclined');
+        this.deps.metrics.count(Metric.RemediationDeclined);
         await store.setStatus(incident.incidentId, IncidentStatus.Open, error.message.slice(0, 512));
         return this.alert(incident.incidentId);
       }
@@ -340,10 +417,15 @@ export class ResponsePipeline {
         incidentId: incident.incidentId,
         error: errorMessage(error),
       });
-      this.deps.metrics.count('RemediationFailed');
+      this.deps.metrics.count(Metric.RemediationFailed);
       await store.setStatus(incident.incidentId, IncidentStatus.Failed, errorMessage(error).slice(0, 512));
     }
-    return this.alert(incident.incidentId);
+    const alerted = await this.alert(incident.incidentId);
+    // The drift lock outlives the alert: if the process dies before it, the next check finds the
+    // incident through the lock and pages (resolveOpenDrift), instead of seeing a compliant resource.
+    if (alerted.status === IncidentStatus.Remediated)
+      await store.releaseDrift(incident.ruleId, incident.resourceArn, incident.incidentId);
+    return alerted;
   }
 
   /**
@@ -359,13 +441,13 @@ export class ResponsePipeline {
     // A remediation untouched for longer than any Lambda timeout was interrupted; otherwise it still runs.
     if (!incident.workflow?.waitingFor && idleMs < settings.remediationStaleSeconds * 1000) return incident;
     if (!(await store.claim(incidentId, incident.updatedAt))) return incident;
-    this.deps.metrics.count('RemediationResumed');
+    this.deps.metrics.count(Metric.RemediationResumed);
     const startedAt = new Date(incident.workflow?.startedAt ?? incident.detectedAt).getTime();
     const stuckMs = settings.workflowStuckMinutes * 60_000;
     if (this.now().getTime() - startedAt > stuckMs) {
       const reason = `stuck: still waiting for ${incident.workflow?.waitingFor ?? 'a step to finish'} after ${settings.workflowStuckMinutes} minutes; resources created so far are listed in the steps`;
       await store.setStatus(incidentId, IncidentStatus.Failed, reason);
-      this.deps.metrics.count('RemediationStuck');
+      this.deps.metrics.count(Metric.RemediationStuck);
       return this.alert(incidentId);
     }
     const ref = {
@@ -389,6 +471,39 @@ export class ResponsePipeline {
         }
       : verdict;
     return this.remediateAndFinish(incident, resource, finding);
+  }
+
+  /**
+   * After a verified fix, asks Config to evaluate the paired rules now, so its console turns green
+   * at once instead of at the next periodic run. Best effort: recorded as a step; a failure is noted
+   * there and counted, never fails the remediation.
+   */
+  private async reevaluateConfigRules(incident: Incident): Promise<void> {
+    const { settings, aws, logger, metrics } = this.deps;
+    // A Config custom rule invocation is answered with PutEvaluations already.
+    if (incident.trigger.source === TriggerSource.ConfigRule) return;
+    const names = new Set<string>();
+    if (settings.configRules && this.rule.triggers.customConfigRule)
+      names.add(`${settings.stackName}-${this.rule.id}`);
+    if (incident.trigger.source === TriggerSource.ConfigCompliance && incident.trigger.configRuleName)
+      names.add(incident.trigger.configRuleName);
+    if (names.size === 0) return;
+    const ConfigRuleNames = [...names];
+    const region = incident.region === 'global' ? settings.homeRegion : incident.region;
+    try {
+      await this.stepRecorder(incident.incidentId)(
+        'StartConfigRulesEvaluation',
+        () => aws.config(region).send(new StartConfigRulesEvaluationCommand({ ConfigRuleNames })),
+        { output: () => ({ configRules: ConfigRuleNames.join(',') }) },
+      );
+    } catch (error) {
+      metrics.count(Metric.ConfigReevaluationFailed);
+      logger.warn('Config re-evaluation failed; the remediation stands', {
+        ruleId: this.rule.id,
+        incidentId: incident.incidentId,
+        error: errorMessage(error),
+      });
+    }
   }
 
   /** Honest status: remediated only after a read shows the resource compliant. */
@@ -451,19 +566,51 @@ export class ResponsePipeline {
     const messageId = await alerts.publish(buildAlert(incident, settings.runbookBaseUrl));
     const alert = { status: 'sent' as const, messageId, at: this.now().toISOString() };
     await store.setAlert(incidentId, alert);
-    this.deps.metrics.count('AlertsSent');
+    this.deps.metrics.count(Metric.AlertsSent);
     return { ...incident, alert };
   }
 
-  /** A redelivery after a crash between "pending" and "sent" sends the alert once more. */
+  /**
+   * Takes up an incident whose process died after opening it and before deciding anything (exemption,
+   * mode, guard): still open, with no reason and no alert. Once it has been idle as long as an
+   * interrupted remediation, the one resumer whose claim wins decides it; otherwise it would stay open
+   * and unremediated, every later delivery collapsing on it.
+   */
+  private async decideAbandoned(
+    incidentId: string,
+    resource: Loaded<unknown>,
+    finding: Finding,
+  ): Promise<void> {
+    const { store, settings } = this.deps;
+    const incident = await store.get(incidentId);
+    if (incident?.status !== IncidentStatus.Open || incident.statusReason || incident.alert) return;
+    const idleMs = this.now().getTime() - new Date(incident.updatedAt).getTime();
+    if (idleMs < settings.remediationStaleSeconds * 1000) return;
+    if (!(await store.claim(incidentId, incident.updatedAt))) return;
+    this.deps.metrics.count(Metric.RemediationResumed);
+    await this.respond(incident, resource, finding);
+  }
+
+  /**
+   * Pages for an incident whose alert a crashed process left unsent: "pending" (it died between
+   * recording and sending) or none at all (it died before recording). Only once the incident has
+   * been idle as long as an interrupted remediation, and only by the one resumer whose claim wins,
+   * so a process that is still finishing is never paged over.
+   */
   private async resumeAlert(incidentId: string): Promise<Incident | undefined> {
-    const incident = await this.deps.store.get(incidentId);
-    if (incident?.alert?.status !== 'pending') return incident;
+    const { store, settings } = this.deps;
+    const incident = await store.get(incidentId);
+    if (!incident || incident.alert?.status === 'sent') return incident;
+    const unalerted = [IncidentStatus.Open, IncidentStatus.Remediated, IncidentStatus.Failed] as string[];
+    if (incident.alert?.status !== 'pending' && !unalerted.includes(incident.status)) return incident;
+    const idleMs = this.now().getTime() - new Date(incident.updatedAt).getTime();
+    if (idleMs < settings.remediationStaleSeconds * 1000) return incident;
+    if (!(await store.claim(incidentId, incident.updatedAt))) return incident;
     return this.alert(incidentId);
   }
 
   private async alertGuardTripped(incident: Incident, reason: string): Promise<void> {
-    this.deps.metrics.count('GuardTripped');
+    this.deps.metrics.count(Metric.GuardTripped);
     this.deps.logger.warn('blast-radius guard tripped', { ruleId: this.rule.id });
     await this.deps.alerts.publish(buildGuardAlert(incident, reason));
   }
@@ -480,6 +627,12 @@ export class ResponsePipeline {
     }
     if (incident && incident.status !== IncidentStatus.Remediated) {
       await store.setStatus(incidentId, IncidentStatus.Resolved, 'found compliant again by a later check');
+    }
+    // A remediated incident whose alert never went out pages before its lock is let go.
+    if (incident?.status === IncidentStatus.Remediated) {
+      const alerted = await this.resumeAlert(incidentId);
+      // Not yet sent: the process that remediated is still finishing, and lets the lock go itself.
+      if (alerted?.alert?.status !== 'sent') return;
     }
     await store.releaseDrift(this.rule.id, resource.arn, incidentId);
   }
@@ -500,7 +653,12 @@ export class ResponsePipeline {
       resourceArn: resource.arn,
       detectedAt: now,
       updatedAt: now,
-      trigger: { source: trigger.source, eventId: trigger.eventId, eventName: trigger.eventName },
+      trigger: {
+        source: trigger.source,
+        eventId: trigger.eventId,
+        eventName: trigger.eventName,
+        configRuleName: trigger.configRuleName,
+      },
       actor: trigger.actor,
       evidence: finding.evidence,
       reason: finding.reason,

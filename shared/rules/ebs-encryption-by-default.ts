@@ -65,6 +65,7 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
     },
     configResourceTypes: [ACCOUNT],
     managedConfigRules: ['EC2_EBS_ENCRYPTION_BY_DEFAULT'],
+    customConfigRule: true,
     schedule: 'rate(1 hour)',
   },
   permissions: [
@@ -72,6 +73,8 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
     'ec2:GetEbsDefaultKmsKeyId',
     'ec2:EnableEbsEncryptionByDefault',
     'ec2:ModifyEbsDefaultKmsKeyId',
+    // After a verified fix, its paired Config rule is re-evaluated (best effort).
+    'config:StartConfigRulesEvaluation',
   ],
 
   async load(ref: ResourceRef, aws, settings) {

@@ -487,6 +487,8 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
     'kms:ReEncryptFrom',
     'kms:ReEncryptTo',
     'kms:Decrypt',
+    // After a verified fix, its paired Config rule is re-evaluated (best effort).
+    'config:StartConfigRulesEvaluation',
   ],
 
   async load(ref, aws) {

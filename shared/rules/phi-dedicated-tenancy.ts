@@ -426,6 +426,7 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
     },
     configResourceTypes: [INSTANCE],
     managedConfigRules: ['DESIRED_INSTANCE_TENANCY'],
+    customConfigRule: true,
     schedule: 'rate(1 hour)',
   },
   permissions: [
@@ -440,6 +441,8 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
     'ec2:ModifyInstancePlacement',
     // StartInstances makes the caller create EC2's grant on a customer-managed EBS key.
     'kms:CreateGrant',
+    // After a verified fix, its paired Config rule is re-evaluated (best effort).
+    'config:StartConfigRulesEvaluation',
   ],
 
   load(ref, aws, settings) {

@@ -10,8 +10,12 @@ export interface Triggers {
   configResourceTypes?: readonly string[];
   /** AWS managed Config rules whose compliance changes this rule remediates (source identifiers). */
   managedConfigRules?: readonly string[];
+  /** serverless.yml creates a Config custom rule `<stack>-<id>` for it when `configRules` is true. */
+  customConfigRule?: boolean;
   /** The sweep: an EventBridge schedule expression. */
   schedule: string;
+  /** Where a scheduled sweep looks: every swept region (default), or the home region only (the stack itself). */
+  sweepScope?: 'regions' | 'home-region';
 }
 
 /** A resource as a rule read it: its ARN, its tags (for exemptions), and the state the rule judges. */

@@ -338,6 +338,8 @@ export const selfProtection = defineRule<StackResourceState>({
       eventNames: SELF_PROTECTION_EVENTS.map((event) => event.eventName),
     },
     schedule: 'rate(1 hour)',
+    // Its rules, functions and records live in the home region, and its role reaches only there.
+    sweepScope: 'home-region',
   },
   // Its deploy role changes the stack on purpose; anyone else is paged.
   trustedRoleArns: (settings) => settings.deployRoleArns,

@@ -60,7 +60,12 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
     managedConfigRules: ['INCOMING_SSH_DISABLED'],
     schedule: 'rate(1 hour)',
   },
-  permissions: [...SECURITY_GROUP_READ_ACTIONS, 'ec2:RevokeSecurityGroupIngress'],
+  permissions: [
+    ...SECURITY_GROUP_READ_ACTIONS,
+    'ec2:RevokeSecurityGroupIngress',
+    // After a verified fix, its paired Config rule is re-evaluated (best effort).
+    'config:StartConfigRulesEvaluation',
+  ],
 
   async load(ref, aws) {
     if (ref.resourceType !== SECURITY_GROUP) return undefined;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
 import { modeVariable } from '../../shared/config';
@@ -161,5 +161,58 @@ describe('least privilege in the packaged template', () => {
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
     });
     expect(resources.ResponderKey?.Properties.EnableKeyRotation).toBe(true);
+  });
+});
+
+describe('least privilege against what the functions really sent', () => {
+  const RECORDS = join(ROOT, '.local', 'test-results', 'sent-actions');
+  const resources = packagedTemplate();
+  const policy = resources.PipelinePolicy;
+  if (!policy) throw new Error('no PipelinePolicy in the template');
+  const pipeline = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+  // AWS authorises a transaction by the item actions inside it: it has no IAM action of its own.
+  const ITEM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+    'dynamodb:TransactWriteItems': ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+  };
+  // Actions AWS authorises only on "*" (no resource-level permissions).
+  const UNSCOPABLE = [
+    'xray:PutTraceSegments',
+    'xray:PutTelemetryRecords',
+    'config:PutEvaluations',
+    'ec2:DescribeRegions',
+  ];
+
+  // Figures for docs/reliability.md (scripts/reliability-report.ts), written only once the checks pass.
+  const checked: { rule: string; sent: number; declared: number }[] = [];
+  afterAll(() => {
+    const roles = rules.length;
+    const dir = join(ROOT, '.local', 'test-results', 'reliability');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'permissions.json'), `${JSON.stringify({ roles, rules: checked }, null, 2)}\n`);
+  });
+
+  it('holds, for every rule, each AWS action its function sent in the reliability runs', () => {
+    // Prepare: the per-rule records test/reliability/faults.test.ts writes from its proxy's log
+    if (!existsSync(RECORDS))
+      throw new Error('run `npm run test:reliability` first: it records what each function sends');
+    // Every function that has a rule must have been recorded, so the claim cannot silently shrink.
+    const unrecorded = rules.filter((rule) => !existsSync(join(RECORDS, `${rule.id}.json`)));
+    expect(unrecorded.map((rule) => rule.id)).toEqual([]);
+    for (const rule of rules) {
+      const sent = JSON.parse(readFileSync(join(RECORDS, `${rule.id}.json`), 'utf8')) as string[];
+      const granted = new Set([...rule.permissions, ...actionsOf(pipeline)]);
+      // Assess
+      const missing = sent.filter(
+        (action) => !(ITEM_ACTIONS[action] ?? [action]).every((a) => granted.has(a)),
+      );
+      expect([rule.id, missing]).toEqual([rule.id, []]);
+      checked.push({ rule: rule.id, sent: sent.length, declared: rule.permissions.length });
+    }
+  });
+
+  it('scopes every pipeline permission to the stack resource it serves, where AWS allows', () => {
+    // Assess
+    const unscoped = pipeline.filter((statement) => JSON.stringify(statement.Resource) === '"*"');
+    expect(actionsOf(unscoped).filter((action) => !UNSCOPABLE.includes(action))).toEqual([]);
   });
 });

@@ -1,67 +1,20 @@
-import {
-  AddTagsCommand,
-  CloudTrailClient,
-  CreateTrailCommand,
-  GetTrailCommand,
-  GetTrailStatusCommand,
-  StartLoggingCommand,
-  StopLoggingCommand,
-  UpdateTrailCommand,
-} from '@aws-sdk/client-cloudtrail';
-import { cloudTrailEvent, humanCaller, roleCaller, scheduledEvent } from '../../scripts/lib/events';
+import { GetTrailCommand, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
+import { roleCaller, scheduledEvent } from '../../scripts/lib/events';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+import {
+  cloudtrail,
+  createAuditTrail,
+  createBucket,
+  isLogging,
+  stopLogging,
+  trailCall,
+} from '../support/cloudtrail';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls } from '../support/recorder';
 
 const ACCOUNT = '123456789012';
 const FUNCTION = 'cloudtrail-logging-on';
 const loadFunction = () => require('../../functions/cloudtrail-logging-on');
-const cloudtrail = (region: string) => new CloudTrailClient({ region });
-
-/** moto wants the trail's bucket to exist; S3 is not a dependency of the project, so a bare PUT makes it. */
-async function createBucket(name: string): Promise<void> {
-  const response = await fetch(`${process.env.AWS_ENDPOINT_URL}/${name}`, {
-    method: 'PUT',
-    headers: {
-      Authorization:
-        'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0',
-    },
-  });
-  if (!response.ok) throw new Error(`could not create bucket ${name}: HTTP ${response.status}`);
-}
-
-/** A trail that logs, validates its files and covers every region, as an audit trail should. */
-async function createAuditTrail(
-  name = 'audit',
-  region = 'us-east-1',
-  options: { multiRegion?: boolean } = {},
-) {
-  await createBucket(`${name}-logs-${region}`);
-  const trail = await cloudtrail(region).send(
-    new CreateTrailCommand({
-      Name: name,
-      S3BucketName: `${name}-logs-${region}`,
-      IsMultiRegionTrail: options.multiRegion ?? true,
-      EnableLogFileValidation: true,
-    }),
-  );
-  await cloudtrail(region).send(new StartLoggingCommand({ Name: name }));
-  return String(trail.TrailARN);
-}
-
-const isLogging = async (name = 'audit', region = 'us-east-1') =>
-  (await cloudtrail(region).send(new GetTrailStatusCommand({ Name: name }))).IsLogging;
-const stopLogging = (name = 'audit', region = 'us-east-1') =>
-  cloudtrail(region).send(new StopLoggingCommand({ Name: name }));
-
-const trailCall = (eventName: string, name: string, region = 'us-east-1', caller = humanCaller(ACCOUNT)) =>
-  cloudTrailEvent({
-    eventName,
-    eventSource: 'cloudtrail.amazonaws.com',
-    region,
-    caller,
-    requestParameters: { name },
-  });
 
 describe('cloudtrail-logging-on end to end against moto', () => {
   let responder: LocalResponder;
@@ -234,16 +187,7 @@ describe('cloudtrail-logging-on end to end against moto', () => {
   it('records an exempted trail without starting it or paging', async () => {
     // Prepare
     const arn = await createAuditTrail();
-    const until = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
-    await cloudtrail('us-east-1').send(
-      new AddTagsCommand({
-        ResourceId: arn,
-        TagsList: [
-          { Key: 'compliance-responder:exempt', Value: 'CHG-1234 migration to the organization trail' },
-          { Key: 'compliance-responder:exempt-until', Value: until },
-        ],
-      }),
-    );
+    await responder.exempt('cloudtrail-logging-on', arn, 'CHG-1234 migration to the organization trail');
     await stopLogging();
     // Act
     await handle(trailCall('StopLogging', 'audit'));

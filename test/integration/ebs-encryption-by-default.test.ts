@@ -6,6 +6,7 @@ import {
 import {
   cloudTrailEvent,
   configRuleInvocation,
+  disableEbsEncryptionByDefaultCall,
   humanCaller,
   roleCaller,
   scheduledEvent,
@@ -24,13 +25,7 @@ const disableEncryptionByDefault = (region: string) =>
   new EC2Client({ region }).send(new DisableEbsEncryptionByDefaultCommand({}));
 
 const disableCall = (region: string, caller = humanCaller(ACCOUNT)) =>
-  cloudTrailEvent({
-    eventName: 'DisableEbsEncryptionByDefault',
-    eventSource: 'ec2.amazonaws.com',
-    region,
-    caller,
-    responseElements: { DisableEbsEncryptionByDefaultResponse: { ebsEncryptionByDefault: false } },
-  });
+  cloudTrailEvent(disableEbsEncryptionByDefaultCall(region, caller));
 
 describe('ebs-encryption-by-default end to end against moto', () => {
   let responder: LocalResponder;

@@ -1,22 +1,18 @@
 import type * as Ec2 from '@aws-sdk/client-ec2';
-import {
-  DescribeInstancesCommand,
-  EC2Client,
-  type Instance,
-  RunInstancesCommand,
-  StopInstancesCommand,
-  TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import type * as ClientMock from 'aws-sdk-client-mock';
-import { cloudTrailEvent, humanCaller, roleCaller, scheduledEvent } from '../../scripts/lib/events';
+import { roleCaller, scheduledEvent } from '../../scripts/lib/events';
 import type { Incident } from '../../shared/model';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import {
+  described,
   ec2ClientError,
   FAKE_INSTANCE_ID,
   type FakeInstanceSpec,
   fakeInstance,
+  instanceCall,
+  launch,
 } from '../support/phi-dedicated-tenancy';
 import { type RecordedCall, recordCalls } from '../support/recorder';
 
@@ -37,51 +33,7 @@ const ENFORCE_STOP = { MODE_PHI_DEDICATED_TENANCY: 'enforce', TENANCY_ACTION: 's
 const ENFORCE_RETENANCY = { MODE_PHI_DEDICATED_TENANCY: 'enforce', TENANCY_ACTION: 'retenancy' };
 
 const ec2 = new EC2Client({ region: REGION });
-
-/** A shared-tenancy instance: moto ignores Placement.Tenancy, so every instance it runs is `default`. */
-async function launch(
-  tags: Record<string, string>,
-  options: { stopped?: boolean; disableApiStop?: boolean } = {},
-) {
-  const run = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: 'ami-12c6146b',
-      InstanceType: 't3.micro',
-      MinCount: 1,
-      MaxCount: 1,
-      DisableApiStop: options.disableApiStop,
-      TagSpecifications: [
-        { ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
-      ],
-    }),
-  );
-  const instanceId = run.Instances?.[0]?.InstanceId;
-  if (!instanceId) throw new Error('moto launched no instance');
-  if (options.stopped) await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
-  return instanceId;
-}
-
-async function described(instanceId: string): Promise<Instance> {
-  const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  const instance = result.Reservations?.[0]?.Instances?.[0];
-  if (!instance) throw new Error(`no instance ${instanceId}`);
-  return instance;
-}
 const stateOf = async (instanceId: string) => (await described(instanceId)).State?.Name;
-
-const instanceCall = (
-  eventName: 'RunInstances' | 'StartInstances',
-  instanceId: string,
-  caller = humanCaller(ACCOUNT),
-) =>
-  cloudTrailEvent({
-    eventName,
-    eventSource: 'ec2.amazonaws.com',
-    region: REGION,
-    caller,
-    requestParameters: eventName === 'RunInstances' ? { instanceType: 't3.micro' } : null,
-    responseElements: { instancesSet: { items: [{ instanceId }] } },
-  });
 
 /** EC2 changes among the calls moto saw (the table and topic are written on every incident). */
 const EC2_WRITES = [

@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { scheduledEvent } from '../../scripts/lib/events';
 import type { Grant } from '../../shared/ssh/grant-ledger';
+import { type CliRun, runCli } from '../support/cli';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
 import {
@@ -18,28 +17,7 @@ import {
   userWithKey,
 } from '../support/ssh';
 
-const ROOT = join(__dirname, '..', '..');
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The command line as on-call runs it: its own process, credentials and endpoint from the environment. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      'npx',
-      ['tsx', 'cli/index.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code, stdout, stderr: stderr.replace(/^npm warn.*\n/gm, '') });
-      },
-    );
-  });
-}
+const cli = runCli;
 
 describe('compliance-responder ssh, run as a user would against moto', () => {
   let responder: LocalResponder;

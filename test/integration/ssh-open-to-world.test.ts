@@ -1,7 +1,6 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateManagedPrefixListCommand,
-  CreateTagsCommand,
   EC2Client,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
@@ -155,21 +154,16 @@ describe('ssh-open-to-world end to end against moto', () => {
     expect(await ingressRules('us-east-1', group)).toHaveLength(1);
   });
 
-  it('sweeps every group of the region hourly and leaves exempted ones recorded but open', async () => {
+  it('sweeps every group of the region hourly and leaves ledger-exempted ones recorded but open', async () => {
     // Prepare
     const first = await createGroup('us-west-2', 'first');
     const second = await createGroup('us-west-2', 'second');
     const exempt = await createGroup('us-west-2', 'exempt');
     for (const group of [first, second, exempt]) await authorize('us-west-2', group, [ssh('0.0.0.0/0')]);
-    const until = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString().slice(0, 10);
-    await new EC2Client({ region: 'us-west-2' }).send(
-      new CreateTagsCommand({
-        Resources: [exempt],
-        Tags: [
-          { Key: 'compliance-responder:exempt', Value: 'CHG-9 vendor SFTP until cut-over' },
-          { Key: 'compliance-responder:exempt-until', Value: until },
-        ],
-      }),
+    await responder.exempt(
+      'ssh-open-to-world',
+      `arn:aws:ec2:us-west-2:${ACCOUNT}:security-group/${exempt}`,
+      'CHG-9 vendor SFTP until cut-over',
     );
     // Act
     await handle(scheduledEvent({ accountId: ACCOUNT, region: 'us-west-2' }));

@@ -9,6 +9,8 @@ export function testSettings(env: Record<string, string> = {}): Settings {
     INCIDENT_TABLE: 'incidents',
     ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
     RESPONDER_ROLE_ARNS: 'arn:aws:iam::111122223333:role/responder-ebs',
+    // Unit tests sweep the region they name; sweeping every region is an integration test.
+    SWEEP_REGIONS: 'own-region',
     ...env,
   });
 }

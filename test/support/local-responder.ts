@@ -11,6 +11,8 @@ import {
   type ReceivedAlert,
   subscribeInbox,
 } from '../../scripts/lib/local-stack';
+import { createAwsClients } from '../../shared/aws/clients';
+import { DynamoDbExemptionLedger, newExemptionId } from '../../shared/exemptions/ledger';
 import type { Incident } from '../../shared/model';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 
@@ -84,6 +86,27 @@ export class LocalResponder {
 
   incidents(): Promise<Incident[]> {
     return listIncidents(this.stack);
+  }
+
+  /** An exemption in the stack's ledger, as `compliance-responder exemptions add` writes it; returns its end. */
+  async exempt(ruleId: string, resourceArn: string, reason: string, days = 7): Promise<string> {
+    const now = new Date();
+    const until = new Date(now.getTime() + days * 86_400_000).toISOString();
+    const ledger = new DynamoDbExemptionLedger(
+      createAwsClients(this.stack.region).dynamo(),
+      this.stack.tableName,
+      30,
+    );
+    await ledger.add({
+      exemptionId: newExemptionId(now),
+      ruleId,
+      resourceArn,
+      reason,
+      until,
+      setBy: 'arn:aws:iam::123456789012:user/on-call',
+      setAt: now.toISOString(),
+    });
+    return until;
   }
 
   /** Every alert the inbox holds now (and removes them). */

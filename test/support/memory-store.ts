@@ -1,3 +1,11 @@
+import {
+  type Exemption,
+  ExemptionAlreadyRemovedError,
+  ExemptionInForceError,
+  type ExemptionLedger,
+  ExemptionNotFoundError,
+  isInForce,
+} from '../../shared/exemptions/ledger';
 import type { AlertRecord, Incident, IncidentStatus, Step, Workflow } from '../../shared/model';
 import type { AlertMessage, AlertPublisher } from '../../shared/pipeline/alerts';
 import type { IncidentFilter, IncidentStore, OpenResult } from '../../shared/pipeline/incident-store';
@@ -58,7 +66,11 @@ export class MemoryIncidentStore implements IncidentStore {
     this.change(incidentId, (incident) => Object.assign(incident, { workflow }));
   }
 
-  async claim() {
+  /** As DynamoDB's conditional update: only the first claim on the same `updatedAt` wins. */
+  async claim(incidentId: string, seenUpdatedAt: string) {
+    const incident = this.incidents.get(incidentId);
+    if (!incident || incident.updatedAt !== seenUpdatedAt) return false;
+    incident.updatedAt = new Date(Math.max(Date.now(), Date.parse(seenUpdatedAt) + 1)).toISOString();
     return true;
   }
 
@@ -85,5 +97,57 @@ export class CollectingAlerts implements AlertPublisher {
   async publish(alert: AlertMessage) {
     this.sent.push(alert);
     return `message-${this.sent.length}`;
+  }
+}
+
+/** The ExemptionLedger contract in memory, for pipeline unit tests (the DynamoDB one is tested against moto). */
+export class MemoryExemptionLedger implements ExemptionLedger {
+  readonly records = new Map<string, Exemption>();
+  private readonly currents = new Map<string, string>();
+  /** How many times the pipeline read the current exemption of a rule and resource. */
+  lookups = 0;
+
+  async add(exemption: Exemption, options: { supersedes?: Exemption; now?: Date } = {}) {
+    const key = `${exemption.ruleId}|${exemption.resourceArn}`;
+    const current = this.records.get(this.currents.get(key) ?? '');
+    const now = options.now ?? new Date();
+    if (current && isInForce(current, now) && current.exemptionId !== options.supersedes?.exemptionId) {
+      throw new ExemptionInForceError(current);
+    }
+    if (options.supersedes) {
+      await this.remove(options.supersedes.exemptionId, exemption.setBy, now, 'superseded');
+    }
+    this.records.set(exemption.exemptionId, structuredClone(exemption));
+    this.currents.set(key, exemption.exemptionId);
+  }
+
+  async get(exemptionId: string) {
+    const exemption = this.records.get(exemptionId);
+    return exemption ? structuredClone(exemption) : undefined;
+  }
+
+  async current(ruleId: string, resourceArn: string) {
+    this.lookups += 1;
+    return this.get(this.currents.get(`${ruleId}|${resourceArn}`) ?? '');
+  }
+
+  async list(endingAfter?: Date) {
+    return [...this.records.values()]
+      .filter((exemption) => !endingAfter || Date.parse(exemption.until) > endingAfter.getTime())
+      .sort((a, b) => a.until.localeCompare(b.until));
+  }
+
+  async remove(exemptionId: string, removedBy: string, at: Date, reason?: string) {
+    const exemption = this.records.get(exemptionId);
+    if (!exemption) throw new ExemptionNotFoundError(exemptionId);
+    if (exemption.removedAt) throw new ExemptionAlreadyRemovedError(exemption);
+    const removed = {
+      ...exemption,
+      removedAt: at.toISOString(),
+      removedBy,
+      ...(reason ? { removeReason: reason } : {}),
+    };
+    this.records.set(exemptionId, removed);
+    return structuredClone(removed);
   }
 }

@@ -1,6 +1,13 @@
 import type * as Ec2 from '@aws-sdk/client-ec2';
-import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  type Instance,
+  RunInstancesCommand,
+  StopInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { cloudTrailEvent, humanCaller } from '../../scripts/lib/events';
 
 /**
  * One EC2 instance simulated on an aws-sdk-client-mock stub, for what moto 5.2.1 cannot do: it
@@ -93,3 +100,51 @@ export function fakeInstance(stub: AwsClientStub<EC2Client>, ec2: typeof Ec2, sp
 /** An error as the EC2 client raises it for a request AWS refused (HTTP 400). */
 export const ec2ClientError = (ec2: typeof Ec2, name: string, message: string): Error =>
   new ec2.EC2ServiceException({ name, message, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+
+/** Real (moto) instances, for what moto can do: launch, describe, stop, and the calls that start them. */
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const ec2 = new EC2Client({ region: REGION });
+
+/** A shared-tenancy instance: moto ignores Placement.Tenancy, so every instance it runs is `default`. */
+export async function launch(
+  tags: Record<string, string>,
+  options: { stopped?: boolean; disableApiStop?: boolean } = {},
+) {
+  const run = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      DisableApiStop: options.disableApiStop,
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      ],
+    }),
+  );
+  const instanceId = run.Instances?.[0]?.InstanceId;
+  if (!instanceId) throw new Error('moto launched no instance');
+  if (options.stopped) await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+  return instanceId;
+}
+
+export async function described(instanceId: string): Promise<Instance> {
+  const result = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  const instance = result.Reservations?.[0]?.Instances?.[0];
+  if (!instance) throw new Error(`no instance ${instanceId}`);
+  return instance;
+}
+export const instanceCall = (
+  eventName: 'RunInstances' | 'StartInstances',
+  instanceId: string,
+  caller = humanCaller(ACCOUNT),
+) =>
+  cloudTrailEvent({
+    eventName,
+    eventSource: 'ec2.amazonaws.com',
+    region: REGION,
+    caller,
+    requestParameters: eventName === 'RunInstances' ? { instanceType: 't3.micro' } : null,
+    responseElements: { instancesSet: { items: [{ instanceId }] } },
+  });

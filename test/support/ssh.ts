@@ -30,9 +30,9 @@ const PUBLIC_KEY =
 const ec2 = (region: string) => new EC2Client({ region });
 const iam = () => new IAMClient({ region: 'us-east-1' });
 
-export async function createGroup(region: string, name: string): Promise<string> {
+export async function createGroup(region: string, name: string, description = name): Promise<string> {
   const created = await ec2(region).send(
-    new CreateSecurityGroupCommand({ GroupName: name, Description: name }),
+    new CreateSecurityGroupCommand({ GroupName: name, Description: description }),
   );
   return String(created.GroupId);
 }

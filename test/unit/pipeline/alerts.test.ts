@@ -46,6 +46,18 @@ describe('the alert on-call receives', () => {
     expect(bodies.default).toBe(bodies.sqs);
   });
 
+  it('tells on-call when an exemption tag asked for an exemption the ledger does not hold', () => {
+    // Prepare
+    const note = 'exemption requested by tag, not confirmed: compliance-responder exemptions add ...';
+    const incident = anIncident({ exemptionRequest: { until: '2026-12-01T00:00:00.000Z', note } });
+    // Act
+    const bodies = JSON.parse(buildAlert(incident, runbooks).message) as Record<string, string>;
+    // Assess
+    expect(bodies.email).toContain(`Exemption: ${note}`);
+    expect(JSON.parse(String(bodies.sqs))).toMatchObject({ exemptionRequest: { note } });
+    expect(JSON.parse(buildAlert(anIncident(), runbooks).message).email).not.toContain('Exemption:');
+  });
+
   it('sets the attributes subscribers filter on', () => {
     // Act
     const alert = buildAlert(anIncident({ status: 'open' }), runbooks);

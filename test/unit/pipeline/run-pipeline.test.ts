@@ -1,11 +1,13 @@
 import { createAwsClients } from '../../../shared/aws/clients';
 import { RemediationDeclined } from '../../../shared/errors';
-import type { Observation } from '../../../shared/model';
+import type { Exemption } from '../../../shared/exemptions/ledger';
+import type { Incident, Observation } from '../../../shared/model';
+import type { AlertMessage } from '../../../shared/pipeline/alerts';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import { defineRule, type Loaded, type Rule } from '../../../shared/rules/rule';
-import { testSettings } from '../../support/incident';
-import { CollectingAlerts, MemoryIncidentStore } from '../../support/memory-store';
+import { anIncident, testSettings } from '../../support/incident';
+import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
 
 interface Lamp {
   on: boolean;
@@ -60,22 +62,23 @@ const observation: Observation = {
   summary: {},
 };
 
-function pipelineFor(rule: Rule, env: Record<string, string> = {}) {
-  const store = new MemoryIncidentStore();
+function pipelineFor(rule: Rule, env: Record<string, string> = {}, store = new MemoryIncidentStore()) {
   const alerts = new CollectingAlerts();
   const guard = { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard;
+  const exemptions = new MemoryExemptionLedger();
   const pipeline = new ResponsePipeline(rule, {
     aws: createAwsClients('us-east-1'),
     settings: testSettings(env),
     store,
     alerts,
     guard,
+    exemptions,
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     metrics: { count: () => undefined },
     verify: { attempts: 2, delayMs: 1 },
   });
   const only = () => [...store.incidents.values()].map((incident) => structuredClone(incident));
-  return { pipeline, store, alerts, only };
+  return { pipeline, store, alerts, exemptions, only };
 }
 
 describe('the response pipeline', () => {
@@ -183,25 +186,234 @@ describe('the response pipeline', () => {
     expect(alerts.sent.map((alert) => alert.attributes.status)).toEqual(['failed']);
   });
 
-  it('records an exempted finding without paging anyone', async () => {
-    // Prepare
-    const until = new Date(Date.now() + 86_400_000).toISOString();
-    const world = {
-      lamp: { on: false },
-      tags: {
-        'compliance-responder:exempt': 'CHG-42 photo shoot',
-        'compliance-responder:exempt-until': until,
-      },
-    };
-    const rule = lampRule(world, async () => {
-      throw new Error('must not remediate an exempt resource');
+  describe('exemptions', () => {
+    const anExemption = (overrides: Partial<Exemption> = {}): Exemption => ({
+      exemptionId: 'exm-20261123T100000-0a1b2c3d',
+      ruleId: 'ebs-encryption-by-default',
+      resourceArn: 'arn:lamp',
+      reason: 'CHG-42 photo shoot',
+      until: new Date(Date.now() + 86_400_000).toISOString(),
+      setBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+      setAt: new Date().toISOString(),
+      ...overrides,
     });
-    const { pipeline, only, alerts } = pipelineFor(rule);
-    // Act
-    await pipeline.handle({ kind: 'resources', observations: [observation] });
-    // Assess
-    expect(only()[0]).toMatchObject({ status: 'exempted' });
-    expect(alerts.sent).toEqual([]);
+    const mustNotRemediate = async () => {
+      throw new Error('must not remediate an exempt resource');
+    };
+
+    it('records a finding the ledger exempts with who, why and until, without paging (no tags needed)', async () => {
+      // Prepare: the lamp is account-level, without tags
+      const { pipeline, only, alerts, exemptions } = pipelineFor(
+        lampRule({ lamp: { on: false } }, mustNotRemediate),
+      );
+      const exemption = anExemption();
+      await exemptions.add(exemption);
+      // Act
+      const outcomes = await pipeline.handle({ kind: 'resources', observations: [observation] });
+      // Assess
+      expect(outcomes[0]).toMatchObject({ compliance: 'NON_COMPLIANT', status: 'exempted' });
+      expect(only()[0]).toMatchObject({
+        status: 'exempted',
+        statusReason: `exempt until ${exemption.until} by ${exemption.setBy} (${exemption.exemptionId}): CHG-42 photo shoot`,
+        exemption: {
+          exemptionId: exemption.exemptionId,
+          reason: 'CHG-42 photo shoot',
+          until: exemption.until,
+          setBy: exemption.setBy,
+          setAt: exemption.setAt,
+        },
+      });
+      expect(alerts.sent).toEqual([]);
+      expect(exemptions.lookups).toBe(1);
+    });
+
+    it('treats exemption tags alone as a request: remediates, pages, and says how to confirm it', async () => {
+      // Prepare
+      const until = new Date(Date.now() + 86_400_000).toISOString();
+      const world = {
+        lamp: { on: false },
+        tags: {
+          'compliance-responder:exempt': 'CHG-42 photo shoot',
+          'compliance-responder:exempt-until': until,
+        },
+      };
+      const rule = lampRule(world, async (_r, _f, ctx) => {
+        await ctx.step('TurnOn', async () => {
+          world.lamp.on = true;
+        });
+      });
+      const { pipeline, only, alerts } = pipelineFor(rule);
+      // Act
+      await pipeline.handle({ kind: 'resources', observations: [observation] });
+      // Assess
+      const [incident] = only();
+      expect(incident?.status).toBe('remediated');
+      expect(incident?.exemption).toBeUndefined();
+      expect(incident?.exemptionRequest?.until).toBe(until);
+      expect(incident?.exemptionRequest?.note).toContain(
+        'an exemption was requested by tag (compliance-responder:exempt) and is not confirmed',
+      );
+      expect(incident?.exemptionRequest?.note).toContain(
+        `compliance-responder exemptions add arn:lamp --rule ebs-encryption-by-default --until ${until} --reason`,
+      );
+      // Tag values never enter the incident
+      expect(JSON.stringify(incident)).not.toContain('photo shoot');
+      expect(alerts.sent.map((alert) => alert.attributes.status)).toEqual(['remediated']);
+    });
+
+    it('does not exempt once the exemption has expired', async () => {
+      // Prepare
+      const world = { lamp: { on: false } };
+      const rule = lampRule(world, async (_r, _f, ctx) => {
+        await ctx.step('TurnOn', async () => {
+          world.lamp.on = true;
+        });
+      });
+      const { pipeline, only, exemptions } = pipelineFor(rule);
+      await exemptions.add(anExemption({ until: new Date(Date.now() - 1000).toISOString() }));
+      // Act
+      await pipeline.handle({ kind: 'resources', observations: [observation] });
+      // Assess
+      expect(only()[0]).toMatchObject({ status: 'remediated' });
+      expect(only()[0]?.exemption).toBeUndefined();
+    });
+
+    it('remediates the next delivery once the exemption is removed, keeping the exempted record', async () => {
+      // Prepare: one delivery while exempt
+      const world = { lamp: { on: false } };
+      const rule = lampRule(world, async (_r, _f, ctx) => {
+        await ctx.step('TurnOn', async () => {
+          world.lamp.on = true;
+        });
+      });
+      const { pipeline, only, alerts, exemptions } = pipelineFor(rule);
+      const exemption = anExemption();
+      await exemptions.add(exemption);
+      await pipeline.handle({ kind: 'resources', observations: [observation] });
+      // Act
+      await exemptions.remove(exemption.exemptionId, 'arn:aws:iam::111122223333:user/oncall-bob', new Date());
+      await pipeline.handle({ kind: 'resources', observations: [{ ...observation, eventId: 'event-2' }] });
+      // Assess
+      expect(only().map((incident) => incident.status)).toEqual(['exempted', 'remediated']);
+      expect(alerts.sent.map((alert) => alert.attributes.status)).toEqual(['remediated']);
+    });
+
+    it('keeps one exempted incident while the exemption stays in force', async () => {
+      // Prepare
+      const { pipeline, only, exemptions } = pipelineFor(lampRule({ lamp: { on: false } }, mustNotRemediate));
+      await exemptions.add(anExemption());
+      // Act
+      await pipeline.handle({ kind: 'resources', observations: [observation] });
+      await pipeline.handle({ kind: 'resources', observations: [{ ...observation, eventId: 'event-2' }] });
+      // Assess
+      expect(only().map((incident) => incident.status)).toEqual(['exempted']);
+    });
+  });
+
+  describe('an alert a crashed process left unsent', () => {
+    const STALE = { REMEDIATION_STALE_SECONDS: '300' };
+    const fresh = () => new Date().toISOString();
+    const stale = () => new Date(Date.now() - 301_000).toISOString();
+    /** The incident a process left holding the lamp's drift lock when it died before its alert went out. */
+    async function leftBehind(store: MemoryIncidentStore, overrides: Partial<Incident>) {
+      const incident = anIncident({ resourceArn: 'arn:lamp', alert: undefined, ...overrides });
+      await store.open(incident, 'the-crashed-delivery');
+      return incident.incidentId;
+    }
+    // Another delivery of the same drift: it collapses on the drift lock and looks at the alert.
+    const redelivery = { kind: 'resources' as const, observations: [{ ...observation, eventId: 'event-2' }] };
+    const offRule = () => lampRule({ lamp: { on: false } }, async () => undefined);
+    const pagedFor = (sent: readonly AlertMessage[]) =>
+      sent.map((alert) => (JSON.parse(JSON.parse(alert.message).default) as Incident).incidentId);
+
+    it('does not resend a pending alert while the incident is fresh: its process may still be sending', async () => {
+      // Prepare
+      const store = new MemoryIncidentStore();
+      await leftBehind(store, {
+        status: 'remediated',
+        updatedAt: fresh(),
+        alert: { status: 'pending', at: fresh() },
+      });
+      const { pipeline, alerts } = pipelineFor(offRule(), STALE, store);
+      // Act
+      await pipeline.handle(redelivery);
+      // Assess
+      expect(alerts.sent).toEqual([]);
+    });
+
+    it('resends a pending alert once the incident is stale, exactly once under two concurrent resumers', async () => {
+      // Prepare
+      const store = new MemoryIncidentStore();
+      const incidentId = await leftBehind(store, {
+        status: 'remediated',
+        updatedAt: stale(),
+        alert: { status: 'pending', at: stale() },
+      });
+      const first = pipelineFor(offRule(), STALE, store);
+      const second = pipelineFor(offRule(), STALE, store);
+      // Act
+      await Promise.all([first.pipeline.handle(redelivery), second.pipeline.handle(redelivery)]);
+      // Assess
+      const sent = [...first.alerts.sent, ...second.alerts.sent];
+      expect(pagedFor(sent)).toEqual([incidentId]);
+      expect(store.incidents.get(incidentId)?.alert?.status).toBe('sent');
+    });
+
+    it('pages for a stale remediated incident with no alert record at all (died before recording it)', async () => {
+      // Prepare
+      const store = new MemoryIncidentStore();
+      const incidentId = await leftBehind(store, { status: 'remediated', updatedAt: stale() });
+      const { pipeline, alerts } = pipelineFor(offRule(), STALE, store);
+      // Act
+      await pipeline.handle(redelivery);
+      await pipeline.handle({ ...redelivery, observations: [{ ...observation, eventId: 'event-3' }] });
+      // Assess: one page, not one per later delivery
+      expect(pagedFor(alerts.sent)).toEqual([incidentId]);
+    });
+  });
+
+  describe('an incident its process opened and never decided (it died before the guard)', () => {
+    const STALE = { REMEDIATION_STALE_SECONDS: '300' };
+    const undecided = (updatedAt: string) =>
+      anIncident({ resourceArn: 'arn:lamp', status: 'open', steps: [], alert: undefined, updatedAt });
+    const redelivery = { kind: 'resources' as const, observations: [{ ...observation, eventId: 'event-2' }] };
+    const lampTurnedOn = (world: { lamp: Lamp }) =>
+      lampRule(world, async (_r, _f, ctx) => {
+        await ctx.step('TurnOn', async () => {
+          world.lamp.on = true;
+        });
+      });
+
+    it('is remediated and paged once by the next delivery after the stale limit', async () => {
+      // Prepare
+      const store = new MemoryIncidentStore();
+      const world = { lamp: { on: false } };
+      const incident = undecided(new Date(Date.now() - 301_000).toISOString());
+      await store.open(incident, 'the-crashed-delivery');
+      const { pipeline, alerts } = pipelineFor(lampTurnedOn(world), STALE, store);
+      // Act
+      await pipeline.handle(redelivery);
+      await pipeline.handle({ ...redelivery, observations: [{ ...observation, eventId: 'event-3' }] });
+      // Assess
+      expect(world.lamp.on).toBe(true);
+      expect(store.incidents.get(incident.incidentId)?.status).toBe('remediated');
+      expect(alerts.sent.map((alert) => alert.attributes.status)).toEqual(['remediated']);
+    });
+
+    it('is left to its process while fresh', async () => {
+      // Prepare
+      const store = new MemoryIncidentStore();
+      const world = { lamp: { on: false } };
+      const incident = undecided(new Date().toISOString());
+      await store.open(incident, 'the-crashed-delivery');
+      const { pipeline, alerts } = pipelineFor(lampTurnedOn(world), STALE, store);
+      // Act
+      await pipeline.handle(redelivery);
+      // Assess
+      expect(world.lamp.on).toBe(false);
+      expect(store.incidents.get(incident.incidentId)?.status).toBe('open');
+      expect(alerts.sent).toEqual([]);
+    });
   });
 
   it('does nothing at all when the rule is off', async () => {

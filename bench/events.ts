@@ -1,0 +1,211 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateVolumeCommand,
+  DisableEbsEncryptionByDefaultCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { CreateUserCommand, IAMClient, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
+import {
+  type CloudTrailCall,
+  cloudTrailEvent,
+  disableEbsEncryptionByDefaultCall,
+  humanCaller,
+  roleCaller,
+} from '../scripts/lib/events';
+import { recordCalls } from '../scripts/lib/recorder';
+import { ACCOUNT, type Bench, bundlePath, FunctionProcess, REGION } from './harness';
+import { type Summary, summarize } from './stats';
+
+/** One kind of event delivered to one function, with the drift it reports seeded first. */
+export interface EventCase {
+  name: string;
+  fn: string;
+  /** The fewest AWS calls the rule needs for this event, and which they are. */
+  minimum: { calls: number; named: string };
+  /** Seeds the drift (not measured) and returns the event that reports it. */
+  prepare(bench: Bench, index: number): Promise<unknown>;
+}
+
+export interface EventResult {
+  name: string;
+  fn: string;
+  handlerMs: Summary;
+  calls: Summary;
+  minimum: { calls: number; named: string };
+  /** The calls of the last measured delivery, by action: where the extra calls go. */
+  callsByAction: Record<string, number>;
+  statuses: string[];
+  errors: string[];
+  /** Peak RSS of the function process after all deliveries, in MB. */
+  peakRssMb: number;
+}
+
+/** A real (throwaway) public key: moto fingerprints what it is given. */
+export const PUBLIC_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBtcNHbu/uXRB4KiYYgZ3lbCVGXw0m/lNmTs/yAbdXsz compliance-responder-bench';
+
+const ec2 = () => new EC2Client({ region: REGION });
+const iam = () => new IAMClient({ region: REGION });
+const RECORD_AND_ALERT = '1 incident write + 1 SNS Publish';
+
+const disableDefault = (caller = humanCaller(ACCOUNT)): CloudTrailCall =>
+  disableEbsEncryptionByDefaultCall(REGION, caller);
+
+export const EVENT_CASES: readonly EventCase[] = [
+  {
+    name: 'DisableEbsEncryptionByDefault (CloudTrail)',
+    fn: 'ebs-encryption-by-default',
+    minimum: {
+      calls: 5,
+      named: `GetEbsEncryptionByDefault + EnableEbsEncryptionByDefault + GetEbsEncryptionByDefault (verify) + ${RECORD_AND_ALERT}`,
+    },
+    async prepare() {
+      await ec2().send(new DisableEbsEncryptionByDefaultCommand({}));
+      return cloudTrailEvent(disableDefault());
+    },
+  },
+  {
+    name: 'the same call by the responder itself (loop guard)',
+    fn: 'ebs-encryption-by-default',
+    minimum: { calls: 0, named: 'none: the event names the responder’s own role' },
+    async prepare(bench) {
+      const role = bench.stack.env.RESPONDER_ROLE_ARNS?.split(',')[0] ?? '';
+      return cloudTrailEvent(disableDefault(roleCaller(role)));
+    },
+  },
+  {
+    name: 'CreateVolume, unencrypted and detached (CloudTrail)',
+    fn: 'ebs-volume-encrypted',
+    minimum: {
+      calls: 8,
+      named: `DescribeVolumes + CreateSnapshot + DescribeSnapshots (completed) + CreateVolume (encrypted) + CreateTags (quarantine original) + DescribeVolumes (verify) + ${RECORD_AND_ALERT}`,
+    },
+    async prepare() {
+      const volume = await ec2().send(
+        new CreateVolumeCommand({ AvailabilityZone: `${REGION}a`, Size: 8, VolumeType: 'gp3' }),
+      );
+      return cloudTrailEvent({
+        eventName: 'CreateVolume',
+        eventSource: 'ec2.amazonaws.com',
+        region: REGION,
+        caller: humanCaller(ACCOUNT, 'dev-bob'),
+        responseElements: {
+          volumeId: volume.VolumeId,
+          encrypted: false,
+          size: '8',
+          volumeType: 'gp3',
+          status: 'creating',
+        },
+      });
+    },
+  },
+  {
+    name: 'AuthorizeSecurityGroupIngress, tcp/22 from 0.0.0.0/0 (CloudTrail)',
+    fn: 'ssh-open-to-world',
+    minimum: {
+      calls: 5,
+      named: `DescribeSecurityGroupRules + RevokeSecurityGroupIngress + DescribeSecurityGroupRules (verify) + ${RECORD_AND_ALERT}`,
+    },
+    async prepare(_bench, index) {
+      const group = await ec2().send(
+        new CreateSecurityGroupCommand({
+          GroupName: `bench-open-${index}-${Date.now()}`,
+          Description: 'bench',
+        }),
+      );
+      await ec2().send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: group.GroupId,
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+          ],
+        }),
+      );
+      return cloudTrailEvent({
+        eventName: 'AuthorizeSecurityGroupIngress',
+        eventSource: 'ec2.amazonaws.com',
+        region: REGION,
+        caller: humanCaller(ACCOUNT, 'dev-carol'),
+        requestParameters: {
+          groupId: group.GroupId,
+          ipPermissions: { items: [{ ipProtocol: 'tcp', fromPort: 22, toPort: 22 }] },
+        },
+      });
+    },
+  },
+  {
+    name: 'UploadSSHPublicKey without a grant (CloudTrail)',
+    fn: 'ssh-grant-expired',
+    minimum: {
+      calls: 6,
+      named: `ListSSHPublicKeys + grant-ledger Query + UpdateSSHPublicKey + ListSSHPublicKeys (verify) + ${RECORD_AND_ALERT}`,
+    },
+    async prepare(_bench, index) {
+      const userName = `bench-user-${index}-${Date.now()}`;
+      await iam().send(new CreateUserCommand({ UserName: userName }));
+      const key = await iam().send(
+        new UploadSSHPublicKeyCommand({ UserName: userName, SSHPublicKeyBody: PUBLIC_KEY }),
+      );
+      const keyId = key.SSHPublicKey?.SSHPublicKeyId;
+      return cloudTrailEvent({
+        eventName: 'UploadSSHPublicKey',
+        eventSource: 'iam.amazonaws.com',
+        region: REGION,
+        caller: humanCaller(ACCOUNT),
+        requestParameters: { userName, sSHPublicKeyBody: 'ssh-ed25519 AAAA...' },
+        responseElements: { sSHPublicKey: { userName, sSHPublicKeyId: keyId, status: 'Active' } },
+      });
+    },
+  },
+];
+
+const countBy = (actions: readonly string[]): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const action of actions) counts[action] = (counts[action] ?? 0) + 1;
+  return counts;
+};
+
+/** Each case in a warm function process: one unmeasured warm-up delivery, then `runs` measured ones. */
+export async function measureEvents(bench: Bench, runs: number): Promise<EventResult[]> {
+  const results: EventResult[] = [];
+  for (const eventCase of EVENT_CASES) {
+    const fn = await FunctionProcess.start(bundlePath(eventCase.fn), bench.env());
+    try {
+      await fn.invoke(await eventCase.prepare(bench, -1));
+      const handlerMs: number[] = [];
+      const callCounts: number[] = [];
+      const statuses: string[] = [];
+      const errors: string[] = [];
+      let last: string[] = [];
+      for (let run = 0; run < runs; run++) {
+        const event = await eventCase.prepare(bench, run);
+        let invocation: Awaited<ReturnType<FunctionProcess['invoke']>> | undefined;
+        const calls = await recordCalls(async () => {
+          invocation = await fn.invoke(event);
+        });
+        if (!invocation) throw new Error(`${eventCase.fn} gave no answer`);
+        handlerMs.push(invocation.ms);
+        callCounts.push(calls.length);
+        last = calls.map((call) => call.action);
+        if (invocation.error) errors.push(invocation.error);
+        const outcomes = invocation.result?.outcomes ?? [];
+        statuses.push(outcomes.map((outcome) => outcome.status ?? 'compliant').join('+') || 'ignored');
+      }
+      results.push({
+        name: eventCase.name,
+        fn: eventCase.fn,
+        handlerMs: summarize(handlerMs),
+        calls: summarize(callCounts),
+        minimum: eventCase.minimum,
+        callsByAction: countBy(last),
+        statuses: [...new Set(statuses)],
+        errors: [...new Set(errors)],
+        peakRssMb: await fn.peakRssMb(),
+      });
+    } finally {
+      fn.stop();
+    }
+  }
+  return results;
+}

@@ -1,0 +1,126 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalStack, provisionLocalStack, subscribeInbox } from '../scripts/lib/local-stack';
+import { type MotoServer, startMoto } from '../scripts/lib/moto';
+
+export const ROOT = join(__dirname, '..');
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const bundlePath = (name: string): string => join(ROOT, 'dist', 'functions', `${name}.js`);
+
+/**
+ * What every bench invocation adds to the stack's environment: the blast-radius guard would switch
+ * the responder to notify-only after 10 remediations an hour, which a benchmark reaches at once
+ * (10,000 is the largest value config.ts accepts).
+ */
+export const BENCH_ENV: Record<string, string> = {
+  GUARD_THRESHOLD: '10000',
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+/** moto with its request recorder, the environment pointing at it, and the stack provisioned in it. */
+export class Bench {
+  private constructor(
+    readonly moto: MotoServer,
+    public stack: LocalStack,
+    public inboxUrl: string,
+  ) {}
+
+  static async start(): Promise<Bench> {
+    const moto = await startMoto({
+      recorderFile: join(mkdtempSync(join(tmpdir(), 'bench-rec-')), 'calls.jsonl'),
+    });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: REGION,
+      ...BENCH_ENV,
+    });
+    const { stack, inboxUrl } = await Bench.provision();
+    return new Bench(moto, stack, inboxUrl);
+  }
+
+  private static async provision(): Promise<{ stack: LocalStack; inboxUrl: string }> {
+    const stack = await provisionLocalStack({ region: REGION });
+    return { stack, inboxUrl: await subscribeInbox(stack) };
+  }
+
+  /** A clean account with a fresh stack: each section starts from nothing. */
+  async reset(): Promise<void> {
+    await this.moto.reset();
+    const { stack, inboxUrl } = await Bench.provision();
+    this.stack = stack;
+    this.inboxUrl = inboxUrl;
+  }
+
+  env(overrides: Record<string, string> = {}): Record<string, string> {
+    return { ...this.stack.env, ...BENCH_ENV, ...overrides };
+  }
+
+  stop(): Promise<void> {
+    return this.moto.stop();
+  }
+}
+
+export interface Invocation {
+  ms: number;
+  result?: { outcomes?: { status?: string; incidentId?: string }[] };
+  error?: string;
+}
+
+/** A function's warm execution environment: a Node process that loaded the bundle once. */
+export class FunctionProcess {
+  private nextId = 0;
+  private readonly pending = new Map<number, (message: Record<string, unknown>) => void>();
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly loadMs: number,
+  ) {
+    child.on('message', (message: Record<string, unknown>) => {
+      const resolve = this.pending.get(message.id as number);
+      this.pending.delete(message.id as number);
+      resolve?.(message);
+    });
+  }
+
+  static async start(bundle: string, env: Record<string, string>): Promise<FunctionProcess> {
+    const child = fork(join(__dirname, 'worker.cjs'), [bundle], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const loadMs = await new Promise<number>((resolve, reject) => {
+      child.once('message', (message: { loadMs: number }) => resolve(message.loadMs));
+      child.once('exit', (code) => reject(new Error(`${bundle} exited with ${code} while loading`)));
+    });
+    child.removeAllListeners('exit');
+    return new FunctionProcess(child, loadMs);
+  }
+
+  private request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.child.send({ ...message, id });
+    });
+  }
+
+  async invoke(event: unknown): Promise<Invocation> {
+    return (await this.request({ event })) as unknown as Invocation;
+  }
+
+  /** Peak resident memory of the process so far, in MB. */
+  async peakRssMb(): Promise<number> {
+    const { maxRssKb } = (await this.request({ stats: true })) as { maxRssKb: number };
+    return maxRssKb / 1024;
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}

@@ -1,0 +1,262 @@
+import type { BundleResult } from './bundles';
+import { type Cost, LAMBDA_PRICES } from './cost';
+import type { CustodianRun } from './custodian';
+import type { EventResult } from './events';
+import { ratio, type Summary } from './stats';
+import type { StormResult } from './storm';
+import type { SeededAccount, SweepResult } from './sweep';
+
+/** An error as one table cell: one line, bounded. */
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ').slice(0, 160);
+
+/** Everything one `npm run bench` measured: report.json is this, report.md is render(this). */
+export interface BenchResult {
+  startedAt: string;
+  scale: 'full' | 'quick';
+  machine: { node: string; cpus: number; cpuModel: string; memoryGb: number; platform: string };
+  durationSeconds: number;
+  /** Seconds each part of the run took: how the full run's length is estimated. */
+  phaseSeconds: Record<string, number>;
+  bundles: BundleResult[];
+  events: EventResult[];
+  sweeps: { account: SeededAccount; ours: SweepResult[]; custodian: CustodianRun[] }[];
+  storm: StormResult;
+  custodian: { version?: string; unavailable?: string; importMs?: Summary };
+  cost: { fn: string; event: string; peakRssMb: number; cost: Cost }[];
+  /** Sentences for "Where we lose", derived from the figures above. */
+  losses: string[];
+}
+
+const num = (value: number, digits = 0): string =>
+  Number.isFinite(value)
+    ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : 'n/a';
+export const spread = (s: Summary, digits = 1): string =>
+  `${num(s.median, digits)} (p25–p75 ${num(s.p25, digits)}–${num(s.p75, digits)}, min–max ${num(s.min, digits)}–${num(s.max, digits)}, n=${s.n})`;
+export const times = (value: number | undefined): string =>
+  value === undefined ? 'n/a' : `${num(value, 2)}×`;
+const kib = (bytes: number): string => `${num(bytes / 1024, 1)} KiB`;
+const topActions = (counts: Record<string, number>, limit = 6): string =>
+  Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([action, count]) => `${action}×${count}`)
+    .join(', ');
+
+/** Where we lose, from the numbers: every sentence names its figures. */
+export function findLosses(result: Omit<BenchResult, 'losses'>): string[] {
+  const losses: string[] = [];
+  for (const event of result.events) {
+    if (event.calls.median > event.minimum.calls) {
+      losses.push(
+        `${event.fn} on ${event.name}: ${num(event.calls.median)} AWS calls where ${event.minimum.calls} would do ` +
+          `(${times(ratio(event.calls.median, event.minimum.calls))}); most of the extra are incident-store writes ` +
+          `(each step recorded before and after it runs) and the pending/sent alert bookkeeping: ${topActions(event.callsByAction)}.`,
+      );
+    }
+  }
+  for (const { ours, custodian } of result.sweeps) {
+    for (const sweep of ours) {
+      if (sweep.calls > sweep.minimum.calls) {
+        losses.push(
+          `Sweep of ${num(sweep.scale)} ${sweep.covers} (${sweep.fn}): ${num(sweep.calls)} calls against a minimum of ` +
+            `${num(sweep.minimum.calls)} (${times(ratio(sweep.calls, sweep.minimum.calls))}): ${topActions(sweep.callsByAction, 4)}.`,
+        );
+      }
+      const theirs = custodian.find((run) => run.fn === sweep.fn && !run.error);
+      if (theirs && theirs.runMs < sweep.wallMs) {
+        losses.push(
+          `Cloud Custodian's ${theirs.policy} ran faster than our ${sweep.fn} sweep over ${num(sweep.scale)} ${sweep.covers}: ` +
+            `${num(theirs.runMs)} ms against ${num(sweep.wallMs)} ms (it only filters; our sweep also records and alerts each drift).`,
+        );
+      }
+      if (theirs && theirs.calls < sweep.calls) {
+        losses.push(
+          `Cloud Custodian made fewer API calls than our ${sweep.fn} sweep over ${num(sweep.scale)} ${sweep.covers}: ` +
+            `${num(theirs.calls)} against ${num(sweep.calls)}.`,
+        );
+      }
+    }
+  }
+  for (const bundle of result.bundles) {
+    if (bundle.bundled.loadMs.median > bundle.external.loadMs.median) {
+      losses.push(
+        `${bundle.name}: the bundled module loads slower than the SDK from node_modules ` +
+          `(${num(bundle.bundled.loadMs.median, 1)} ms against ${num(bundle.external.loadMs.median, 1)} ms).`,
+      );
+    }
+  }
+  if (result.storm.duplicateIncidents > 0 || result.storm.duplicateAlerts > 0) {
+    losses.push(
+      `The storm produced duplicates: ${result.storm.duplicateIncidents} extra incidents, ${result.storm.duplicateAlerts} extra alerts.`,
+    );
+  }
+  return losses;
+}
+
+export function renderReport(result: BenchResult): string {
+  const lines: string[] = [];
+  const say = (line = '') => lines.push(line);
+  const { machine } = result;
+  say('# Benchmark');
+  say();
+  say(
+    `One run of \`npm run bench\`${result.scale === 'quick' ? ' (**quick scale: a development run, not the published figures**)' : ''}, ` +
+      `started ${result.startedAt}, ${num(result.durationSeconds)} s in all, on ${machine.cpus} × ${machine.cpuModel}, ` +
+      `${num(machine.memoryGb, 1)} GB, ${machine.platform}, Node ${machine.node}. AWS is moto_server on loopback: ` +
+      'times are this machine’s CPU, not AWS latency; API calls are counted by moto’s request recorder for both tools. ' +
+      'Figures are medians with p25–p75 and min–max spread and the sample size n; every ratio comes from this same run.',
+  );
+  say();
+  say(
+    `Time by part (s): ${Object.entries(result.phaseSeconds)
+      .map(([phase, seconds]) => `${phase} ${num(seconds, 1)}`)
+      .join(', ')}.`,
+  );
+  say();
+  say('## Bundles and cold module load');
+  say();
+  say(
+    'Per function: the deployed bundle (`dist/functions/<name>.js`, SDK bundled) against the same handler built with ' +
+      '`packages: external` (SDK and other packages loaded from node_modules). Load time is `require()` of the module ' +
+      'measured inside a fresh Node process, in ms. The external variant’s bytes exclude the node_modules it loads.',
+  );
+  say();
+  say(
+    '| function | bundled raw | bundled gzip | bundled load ms | external raw | external load ms | load ratio bundled/external |',
+  );
+  say('| --- | ---: | ---: | --- | ---: | --- | ---: |');
+  for (const b of result.bundles) {
+    say(
+      `| ${b.name} | ${kib(b.bundled.rawBytes)} | ${kib(b.bundled.gzipBytes)} | ${spread(b.bundled.loadMs)} | ` +
+        `${kib(b.external.rawBytes)} | ${spread(b.external.loadMs)} | ${times(ratio(b.bundled.loadMs.median, b.external.loadMs.median))} |`,
+    );
+  }
+  say();
+  say('## Per event type');
+  say();
+  say(
+    'Each event reports freshly seeded drift and is delivered to a warm function process (one unmeasured warm-up ' +
+      'first). Handler time in ms; AWS calls as moto recorded them; the minimum is what the rule cannot do without, named.',
+  );
+  say();
+  say(
+    '| function | event | handler ms | AWS calls | minimum | calls / minimum | outcome | calls of the last delivery |',
+  );
+  say('| --- | --- | --- | --- | ---: | ---: | --- | --- |');
+  for (const e of result.events) {
+    say(
+      `| ${e.fn} | ${e.name} | ${spread(e.handlerMs)} | ${spread(e.calls, 0)} | ${e.minimum.calls} | ` +
+        `${times(ratio(e.calls.median, e.minimum.calls))} | ${[...e.statuses, ...e.errors].join('; ')} | ${topActions(e.callsByAction, 12)} |`,
+    );
+  }
+  say();
+  say('Minimums:');
+  for (const e of result.events) say(`- ${e.fn}, ${e.name}: ${e.minimum.calls} = ${e.minimum.named}`);
+  say();
+  say('## Sweep');
+  say();
+  for (const { account, ours, custodian } of result.sweeps) {
+    say(
+      `### ${num(account.perType)} of each: volumes, instances, security-group rules, SSH keys (${account.drift} of each drifting)`,
+    );
+    say();
+    say(
+      `Seeded in ${num(account.seedSeconds, 1)} s: ${num(account.perType)} volumes (plus one encrypted root volume per instance), ` +
+        `${num(account.perType)} instances, ${num(account.perType)} rules in ${num(account.groups)} groups, ` +
+        `${num(account.perType)} SSH keys of ${num(account.users)} users. Each rule's scheduled sweep ran once (n=1) in notify ` +
+        'mode in a fresh function process; peak memory is that process’s maximum RSS. Minimums use AWS’s largest page sizes ' +
+        '(moto returns DescribeVolumes in one page whatever the size).',
+    );
+    say();
+    say(
+      '| function | covers | wall ms | AWS calls | minimum | calls / minimum | peak MB | drift found | calls by action |',
+    );
+    say('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const s of ours) {
+      say(
+        `| ${s.fn} | ${s.covers} | ${num(s.wallMs)} | ${num(s.calls)} | ${num(s.minimum.calls)} | ${times(ratio(s.calls, s.minimum.calls))} | ` +
+          `${num(s.peakRssMb)} | ${s.error ? `error: ${oneLine(s.error)}` : num(s.driftFound)} | ${topActions(s.callsByAction)} |`,
+      );
+    }
+    say();
+    for (const s of ours) say(`- minimum of ${s.fn}: ${num(s.minimum.calls)} = ${s.minimum.named}`);
+    say();
+    if (custodian.length > 0) {
+      say('Cloud Custodian over the same account, one policy per process (filters only, no actions):');
+      say();
+      say(
+        '| policy | equivalent of | run ms | AWS calls | peak MB | matched | time ratio c7n/ours | calls ratio c7n/ours |',
+      );
+      say('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+      for (const c of custodian) {
+        const mine = ours.find((s) => s.fn === c.fn);
+        say(
+          `| ${c.policy} | ${c.fn} | ${num(c.runMs)} | ${num(c.calls)} | ${num(c.peakRssMb)} | ${c.error ? `error: ${oneLine(c.error)}` : num(c.matched)} | ` +
+            `${times(ratio(c.runMs, mine?.wallMs))} | ${times(ratio(c.calls, mine?.calls))} |`,
+        );
+      }
+      say();
+    }
+  }
+  const s = result.storm;
+  say('## Storm');
+  say();
+  say(
+    `${num(s.events)} CloudTrail events for ${num(s.drifts)} world-open SSH rules (${s.fn}, enforce mode), each drift ` +
+      'delivered three times as the same event (redelivery) and twice as distinct calls, shuffled, handled by ' +
+      `${s.concurrency} function processes at once (serverless.yml's reserved concurrency).`,
+  );
+  say();
+  say(
+    '| events | drifts | wall s | events/s | incidents | duplicate incidents | alerts | duplicate alerts | remediated | errors |',
+  );
+  say('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  say(
+    `| ${num(s.events)} | ${num(s.drifts)} | ${num(s.wallMs / 1000, 1)} | ${num(s.eventsPerSecond, 1)} | ${num(s.incidents)} | ` +
+      `${num(s.duplicateIncidents)} | ${num(s.alerts)} | ${num(s.duplicateAlerts)} | ${num(s.remediated)} | ${s.errors.join('; ') || 'none'} |`,
+  );
+  say();
+  say('## Cloud Custodian');
+  say();
+  const c7n = result.custodian;
+  if (c7n.unavailable) {
+    say(`Not measured: ${c7n.unavailable}.`);
+  } else {
+    const ourLoads = result.bundles.map((b) => b.bundled.loadMs.median).sort((a, b) => a - b);
+    const ourLoad = ourLoads[Math.floor(ourLoads.length / 2)];
+    say(
+      `c7n ${c7n.version} (PyPI, requirements/c7n.txt, in .venv-c7n), pointed at the same moto through AWS_ENDPOINT_URL. ` +
+        `Import of c7n and the four resource types: ${c7n.importMs ? spread(c7n.importMs) : 'n/a'} ms, against our median bundle ` +
+        `load of ${num(ourLoad ?? Number.NaN, 1)} ms: ${times(ratio(c7n.importMs?.median, ourLoad))}. Run times and calls are in the ` +
+        'sweep tables above. c7n here only filters; its notify action needs c7n-mailer and a queue, so our sweep does more work per drift (an incident and an alert).',
+    );
+  }
+  say();
+  say('## Cost per million events');
+  say();
+  say(
+    'Lambda arm64, on-demand, free tier left out: cost = 1,000,000 × (billed ms / 1000 × memory MB / 1024 × price per ' +
+      'GB-s + price per request). Inputs: the median handler time above, billed up to the next ms; memory: the ' +
+      'smallest setting holding the measured peak RSS of the function process (Lambda’s minimum is 128 MB; serverless.yml ' +
+      'configures 256 MB). Prices: ' +
+      `$${LAMBDA_PRICES.perGbSecond} per GB-second and $${LAMBDA_PRICES.perRequest.toFixed(7)} per request ` +
+      `(${LAMBDA_PRICES.architecture}, ${LAMBDA_PRICES.region}, first tier), from ${LAMBDA_PRICES.source} as of ${LAMBDA_PRICES.asOf}.`,
+  );
+  say();
+  say('| function | event | peak RSS MB | formula |');
+  say('| --- | --- | ---: | --- |');
+  for (const c of result.cost) say(`| ${c.fn} | ${c.event} | ${num(c.peakRssMb)} | ${c.cost.formula} |`);
+  say();
+  say(
+    'Against real AWS each call waits on the network (tens of ms), so real durations are longer than these: multiply ' +
+      'the AWS calls per event by your API latency and add it to the billed ms.',
+  );
+  say();
+  say('## Where we lose');
+  say();
+  if (result.losses.length === 0) say('Nowhere in this run’s figures.');
+  for (const loss of result.losses) say(`- ${loss}`);
+  say();
+  return `${lines.join('\n')}\n`;
+}

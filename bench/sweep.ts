@@ -1,0 +1,252 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateVolumeCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  CreateUserCommand,
+  IAMClient,
+  UpdateSSHPublicKeyCommand,
+  UploadSSHPublicKeyCommand,
+} from '@aws-sdk/client-iam';
+import { scheduledEvent } from '../scripts/lib/events';
+import { recordCalls } from '../scripts/lib/recorder';
+import { mapWithConcurrency } from '../shared/concurrency';
+import { PUBLIC_KEY } from './events';
+import { ACCOUNT, type Bench, bundlePath, FunctionProcess, REGION } from './harness';
+
+/** An account seeded with `perType` volumes, instances, security-group rules and SSH keys, `drift` of each drifting. */
+export interface SeededAccount {
+  perType: number;
+  drift: number;
+  groups: number;
+  users: number;
+  seedSeconds: number;
+}
+
+export interface SweepResult {
+  fn: string;
+  covers: string;
+  scale: number;
+  wallMs: number;
+  calls: number;
+  minimum: { calls: number; named: string };
+  callsByAction: Record<string, number>;
+  peakRssMb: number;
+  driftFound: number;
+  error?: string;
+}
+
+/** moto accepts many rules in one call, but no more than 60 per VPC group. */
+export const RULES_PER_GROUP = 50;
+export const KEYS_PER_USER = 5;
+const INSTANCES_PER_CALL = 500;
+const SEED_CONCURRENCY = 8;
+/** A sweep in notify mode: the account stays as seeded, so Cloud Custodian sees the same drift afterwards. */
+export const SWEEP_MODES = {
+  MODE_EBS_VOLUME_ENCRYPTED: 'notify',
+  MODE_PHI_DEDICATED_TENANCY: 'notify',
+  MODE_SSH_OPEN_TO_WORLD: 'notify',
+  MODE_SSH_GRANT_EXPIRED: 'notify',
+};
+
+export const driftFor = (perType: number): number => Math.max(2, Math.round(perType / 100));
+
+const chunks = (total: number, size: number): number[] =>
+  Array.from({ length: Math.ceil(total / size) }, (_, index) => Math.min(size, total - index * size));
+
+/**
+ * Seeds untagged where it can (moto scans every stored tag for each volume it describes) and batches
+ * where the API allows: RunInstances by 500, one AuthorizeSecurityGroupIngress per group of 50 rules.
+ * Instances come first: moto's RunInstances looks through every volume for each root volume it makes.
+ */
+export async function seedAccount(perType: number): Promise<SeededAccount> {
+  const started = Date.now();
+  const drift = driftFor(perType);
+  const ec2 = new EC2Client({ region: REGION });
+  const iam = new IAMClient({ region: REGION });
+  const encryptedRoot = [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 8, Encrypted: true } }];
+  // Instances: the drifting ones hold PHI (tag phi=true) on shared tenancy.
+  await mapWithConcurrency(chunks(perType - drift, INSTANCES_PER_CALL), 2, (count) =>
+    ec2.send(
+      new RunInstancesCommand({
+        ImageId: 'ami-12c6146b',
+        InstanceType: 't3.micro',
+        MinCount: count,
+        MaxCount: count,
+        BlockDeviceMappings: encryptedRoot,
+      }),
+    ),
+  );
+  await ec2.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      InstanceType: 't3.micro',
+      MinCount: drift,
+      MaxCount: drift,
+      BlockDeviceMappings: encryptedRoot,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'phi', Value: 'true' }] }],
+    }),
+  );
+  // Volumes: encrypted but for the drifting ones.
+  await mapWithConcurrency(
+    Array.from({ length: perType }, (_, index) => index),
+    SEED_CONCURRENCY,
+    (index) =>
+      ec2.send(
+        new CreateVolumeCommand({
+          AvailabilityZone: `${REGION}a`,
+          Size: 1,
+          VolumeType: 'gp3',
+          Encrypted: index >= drift,
+        }),
+      ),
+  );
+  // Security-group rules: HTTPS from single addresses, 50 to a group; the drifting groups open SSH to the world.
+  const ruleGroups = chunks(perType - drift, RULES_PER_GROUP);
+  await mapWithConcurrency(
+    ruleGroups.map((count, index) => ({ count, index })),
+    SEED_CONCURRENCY,
+    async ({ count, index }) => {
+      const group = await ec2.send(
+        new CreateSecurityGroupCommand({ GroupName: `bench-${index}`, Description: 'bench https' }),
+      );
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: group.GroupId,
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 443,
+              ToPort: 443,
+              IpRanges: Array.from({ length: count }, (_, host) => ({
+                CidrIp: `10.${Math.floor(index / 250)}.${index % 250}.${host + 1}/32`,
+              })),
+            },
+          ],
+        }),
+      );
+    },
+  );
+  await mapWithConcurrency(
+    Array.from({ length: drift }, (_, index) => index),
+    SEED_CONCURRENCY,
+    async (index) => {
+      const group = await ec2.send(
+        new CreateSecurityGroupCommand({ GroupName: `bench-open-${index}`, Description: 'bench ssh' }),
+      );
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: group.GroupId,
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+          ],
+        }),
+      );
+    },
+  );
+  // SSH keys: five to a user, Inactive (closed, as the responder leaves them) but one Active key of each drifting user.
+  const keyUsers = chunks(perType, KEYS_PER_USER);
+  await mapWithConcurrency(
+    keyUsers.map((count, index) => ({ count, index })),
+    SEED_CONCURRENCY,
+    async ({ count, index }) => {
+      const UserName = `bench-user-${index}`;
+      await iam.send(new CreateUserCommand({ UserName }));
+      for (let key = 0; key < count; key++) {
+        const uploaded = await iam.send(
+          new UploadSSHPublicKeyCommand({ UserName, SSHPublicKeyBody: PUBLIC_KEY }),
+        );
+        if (index < drift && key === 0) continue;
+        await iam.send(
+          new UpdateSSHPublicKeyCommand({
+            UserName,
+            SSHPublicKeyId: uploaded.SSHPublicKey?.SSHPublicKeyId,
+            Status: 'Inactive',
+          }),
+        );
+      }
+    },
+  );
+  return {
+    perType,
+    drift,
+    groups: ruleGroups.length + drift,
+    users: keyUsers.length,
+    seedSeconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Pages at the API's largest page size, plus one incident write and one alert per drift (notify mode). */
+export function sweepMinimum(fn: string, account: SeededAccount): { calls: number; named: string } {
+  const pages = (items: number, size: number) => Math.max(1, Math.ceil(items / size));
+  const perDrift = 2 * account.drift;
+  const driftWords = `+ ${account.drift} drifts × (1 incident write + 1 Publish)`;
+  switch (fn) {
+    case 'ebs-volume-encrypted':
+      return {
+        calls: pages(account.drift, 500) + perDrift,
+        named: `DescribeVolumes filtered to unencrypted, 500 a page ${driftWords}`,
+      };
+    case 'phi-dedicated-tenancy':
+      return {
+        calls: pages(account.drift, 1000) + perDrift,
+        named: `DescribeInstances filtered to tag phi=true, 1,000 a page ${driftWords}`,
+      };
+    case 'ssh-open-to-world':
+      return {
+        calls: pages(account.groups, 1000) + perDrift,
+        named: `DescribeSecurityGroups (rules included), 1,000 a page ${driftWords}`,
+      };
+    default:
+      return {
+        calls: pages(account.users, 1000) + account.users + 1 + pages(account.groups, 1000) + perDrift,
+        named: `ListUsers (1,000 a page) + ListSSHPublicKeys per user (IAM has no account-wide listing) + 1 grant-ledger Query + DescribeSecurityGroups ${driftWords}`,
+      };
+  }
+}
+
+export const SWEPT: readonly { fn: string; covers: string }[] = [
+  { fn: 'ebs-volume-encrypted', covers: 'volumes' },
+  { fn: 'phi-dedicated-tenancy', covers: 'instances' },
+  { fn: 'ssh-open-to-world', covers: 'security-group rules' },
+  { fn: 'ssh-grant-expired', covers: 'IAM SSH keys (and narrow SSH rules)' },
+];
+
+const countBy = (actions: readonly string[]): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const action of actions) counts[action] = (counts[action] ?? 0) + 1;
+  return counts;
+};
+
+/** Each rule's scheduled sweep, once, in its own fresh process (so its peak memory is its own). */
+export async function measureSweeps(bench: Bench, account: SeededAccount): Promise<SweepResult[]> {
+  const results: SweepResult[] = [];
+  for (const { fn, covers } of SWEPT) {
+    const worker = await FunctionProcess.start(bundlePath(fn), bench.env(SWEEP_MODES));
+    try {
+      let invocation: Awaited<ReturnType<FunctionProcess['invoke']>> | undefined;
+      const calls = await recordCalls(async () => {
+        invocation = await worker.invoke(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+      });
+      const outcomes = invocation?.result?.outcomes ?? [];
+      results.push({
+        fn,
+        covers,
+        scale: account.perType,
+        wallMs: invocation?.ms ?? Number.NaN,
+        calls: calls.length,
+        minimum: sweepMinimum(fn, account),
+        callsByAction: countBy(calls.map((call) => call.action)),
+        peakRssMb: await worker.peakRssMb(),
+        driftFound: outcomes.filter((outcome) => outcome.incidentId).length,
+        error: invocation?.error,
+      });
+    } finally {
+      worker.stop();
+    }
+  }
+  return results;
+}

@@ -1,0 +1,41 @@
+/**
+ * One Lambda "container" for the benchmark: loads a bundle once (cold start), then handles the
+ * events the parent sends over IPC one at a time, as a warm Lambda environment does.
+ * Messages in: { id, event } | { id, stats: true }. Out: { ready, loadMs } then { id, ms, result | error }.
+ * Environment: the function's (set by the parent); argv[2]: the bundle's path.
+ */
+const bundle = process.argv[2];
+const started = process.hrtime.bigint();
+const { handler } = require(bundle);
+const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
+// The function's logs are not the benchmark's output.
+console.log = () => {};
+console.info = () => {};
+console.warn = () => {};
+
+const context = (name) => ({
+  functionName: name,
+  awsRequestId: `bench-${Date.now()}-${Math.random().toString(16).slice(2)}`,
+  invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+  getRemainingTimeInMillis: () => 60_000,
+});
+
+process.on('message', async (message) => {
+  if (message.stats) {
+    // maxRSS: the peak resident memory of this process so far, in kilobytes.
+    process.send({ id: message.id, maxRssKb: process.resourceUsage().maxRSS });
+    return;
+  }
+  const t0 = process.hrtime.bigint();
+  try {
+    const result = await handler(message.event, context('bench'));
+    process.send({ id: message.id, ms: Number(process.hrtime.bigint() - t0) / 1e6, result });
+  } catch (error) {
+    process.send({
+      id: message.id,
+      ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
+});
+process.send({ ready: true, loadMs });

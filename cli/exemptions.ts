@@ -1,0 +1,243 @@
+import type { Command } from 'commander';
+import {
+  type DynamoDbExemptionLedger,
+  type Exemption,
+  ExemptionAlreadyRemovedError,
+  ExemptionInForceError,
+  ExemptionNotFoundError,
+  isInForce,
+  MAX_EXEMPTION_MS,
+  newExemptionId,
+} from '../shared/exemptions/ledger';
+import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
+import { rules } from '../shared/rules';
+import type { Rule } from '../shared/rules/rule';
+import { IAM_REGION } from '../shared/ssh/iam-keys';
+import type { CliContext, Io } from './context';
+import { CliError, UsageError } from './errors';
+import { exemptionLedgerIn, exemptionRegionFor, ledgerRegions, missingTable } from './ledger-access';
+import type { WithContext } from './ssh';
+import { checkReason } from './ssh-grant';
+import { formatTable } from './table';
+
+interface AddOptions {
+  rule: string;
+  until: string;
+  reason: string;
+  json?: boolean;
+}
+
+const DURATION = /^(\d{1,4})([mhdw])$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+/** `--until`: a duration from now (90m, 12h, 30d, 2w) or an ISO date/time; in the future, at most a year ahead. */
+export function parseUntil(text: string, now: Date): Date {
+  const trimmed = text.trim().toLowerCase();
+  const relative = DURATION.exec(trimmed);
+  let until: Date | undefined;
+  if (relative) {
+    until = new Date(now.getTime() + Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]);
+  } else if (/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
+    until = new Date(text.trim());
+  }
+  if (!until || Number.isNaN(until.getTime())) {
+    throw new UsageError(
+      `invalid --until '${text}': write a duration (90m, 12h, 30d, 2w) or an ISO date such as 2026-12-01`,
+    );
+  }
+  if (until <= now) throw new UsageError(`invalid --until '${text}': it is not in the future`);
+  if (until.getTime() - now.getTime() > MAX_EXEMPTION_MS) {
+    throw new UsageError(
+      `invalid --until '${text}': at most a year ahead, so every exception is looked at again`,
+    );
+  }
+  return until;
+}
+
+function knownRule(id: string): Rule {
+  const rule = rules.find((candidate) => candidate.id === id);
+  if (!rule) {
+    throw new UsageError(`unknown --rule '${id}': one of ${rules.map((known) => known.id).join(', ')}`);
+  }
+  return rule;
+}
+
+/** Runs `work` against a region's ledger, turning a missing table or a ledger refusal into one line. */
+async function inExemptions<T>(
+  ctx: CliContext,
+  region: string,
+  work: (ledger: DynamoDbExemptionLedger) => Promise<T>,
+): Promise<T> {
+  try {
+    return await work(exemptionLedgerIn(ctx, region));
+  } catch (error) {
+    if (
+      error instanceof ExemptionInForceError ||
+      error instanceof ExemptionNotFoundError ||
+      error instanceof ExemptionAlreadyRemovedError
+    ) {
+      throw new CliError(error.message, { cause: error });
+    }
+    throw missingTable(ctx, region, error) ?? error;
+  }
+}
+
+export async function addExemption(ctx: CliContext, arn: string, options: AddOptions): Promise<Exemption> {
+  const rule = knownRule(options.rule);
+  let where: { region: string };
+  try {
+    where = checkExemptible(rule, arn);
+  } catch (error) {
+    if (error instanceof ExemptionRefusedError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+  const now = ctx.now();
+  const until = parseUntil(options.until, now);
+  const reason = checkReason(options.reason);
+  const caller = await ctx.caller();
+  const exemption: Exemption = {
+    exemptionId: newExemptionId(now),
+    ruleId: rule.id,
+    resourceArn: arn,
+    reason,
+    until: until.toISOString(),
+    setBy: caller.arn,
+    setAt: now.toISOString(),
+  };
+  await inExemptions(ctx, exemptionRegionFor(ctx, where.region), (ledger) => ledger.add(exemption, { now }));
+  return exemption;
+}
+
+/** Exemptions in the ledgers this run can see (--region's and IAM's); a missing IAM ledger is a note. */
+export async function listExemptions(
+  ctx: CliContext,
+  options: { all: boolean; ruleId?: string },
+): Promise<{ exemptions: Exemption[]; notes: string[] }> {
+  const now = ctx.now();
+  const byId = new Map<string, Exemption>();
+  const notes: string[] = [];
+  for (const region of ledgerRegions(ctx)) {
+    try {
+      const found = await inExemptions(ctx, region, (ledger) => ledger.list(options.all ? undefined : now));
+      for (const exemption of found) {
+        if (!options.all && !isInForce(exemption, now)) continue;
+        if (options.ruleId && exemption.ruleId !== options.ruleId) continue;
+        byId.set(exemption.exemptionId, exemption);
+      }
+    } catch (error) {
+      if (!(error instanceof CliError) || region === ctx.region) throw error;
+      notes.push(`IAM user exemptions not listed: no table '${ctx.tableName}' in ${IAM_REGION}`);
+    }
+  }
+  const exemptions = [...byId.values()].sort((a, b) => a.until.localeCompare(b.until));
+  return { exemptions, notes };
+}
+
+export async function removeExemption(
+  ctx: CliContext,
+  exemptionId: string,
+  reason?: string,
+): Promise<Exemption> {
+  const why = reason === undefined ? undefined : checkReason(reason);
+  const caller = await ctx.caller();
+  for (const region of ledgerRegions(ctx)) {
+    const found = await inExemptions(ctx, region, (ledger) => ledger.get(exemptionId)).catch((error) => {
+      if (region !== ctx.region && error instanceof CliError) return undefined;
+      throw error;
+    });
+    if (found) {
+      return inExemptions(ctx, region, (ledger) => ledger.remove(exemptionId, caller.arn, ctx.now(), why));
+    }
+  }
+  throw new CliError(new ExemptionNotFoundError(exemptionId).message);
+}
+
+function stateOf(exemption: Exemption, now: Date): string {
+  if (exemption.removedAt) return `removed ${exemption.removedAt}`;
+  return isInForce(exemption, now) ? 'in force' : 'expired';
+}
+
+const shortArn = (arn: string) => arn.split(':').pop() ?? arn;
+
+function exemptionsTable(exemptions: readonly Exemption[], now: Date): string[] {
+  return formatTable([
+    ['EXEMPTION', 'RULE', 'RESOURCE', 'UNTIL', 'STATE', 'BY', 'REASON'],
+    ...exemptions.map((exemption) => [
+      exemption.exemptionId,
+      exemption.ruleId,
+      exemption.resourceArn,
+      exemption.until,
+      stateOf(exemption, now),
+      shortArn(exemption.setBy),
+      exemption.reason,
+    ]),
+  ]);
+}
+
+const printJson = (io: Io, value: unknown) => io.out(JSON.stringify(value, null, 2));
+
+/** `compliance-responder exemptions ...`: approved exceptions, held in the ledger with who set them. */
+export function registerExemptions(program: Command, io: Io, withContext: WithContext): void {
+  const exemptions = program
+    .command('exemptions')
+    .description(
+      'approved exceptions to a rule, in the exemption ledger (exemption tags are only a request)',
+    );
+
+  exemptions
+    .command('list')
+    .description('list exemptions in force')
+    .option('--rule <id>', 'only this rule')
+    .option('--all', 'include expired and removed ones')
+    .option('--json', 'print them as JSON')
+    .action((options: { rule?: string; all?: boolean; json?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        if (options.rule) knownRule(options.rule);
+        const listing = await listExemptions(ctx, { all: options.all === true, ruleId: options.rule });
+        for (const note of listing.notes) ctx.io.err(`note: ${note}`);
+        if (options.json) return printJson(io, listing.exemptions);
+        if (listing.exemptions.length === 0) {
+          return io.out(options.all ? 'no exemptions' : 'no exemptions in force');
+        }
+        for (const line of exemptionsTable(listing.exemptions, ctx.now())) io.out(line);
+      }),
+    );
+
+  exemptions
+    .command('add')
+    .description('exempt one resource from one rule until a date; recorded with your ARN')
+    .argument('<resource-arn>', 'the resource (its ARN, as incidents show it)')
+    .requiredOption('--rule <id>', 'the rule it is exempt from')
+    .requiredOption('--until <date|duration>', 'when it ends: 2026-12-01, 30d, 12h (at most a year ahead)')
+    .requiredOption('--reason <text>', 'why (a change ticket or a sentence); recorded in the ledger')
+    .option('--json', 'print the exemption as JSON')
+    .action((arn: string, options: AddOptions, command: Command) =>
+      withContext(command, async (ctx) => {
+        const exemption = await addExemption(ctx, arn, options);
+        if (options.json) return printJson(io, exemption);
+        io.out(
+          `exempted ${exemption.resourceArn} from ${exemption.ruleId} until ${exemption.until} (${exemption.exemptionId})`,
+        );
+        io.out(
+          `  the responder records its findings as exempted and pages nobody; end it sooner with: exemptions remove ${exemption.exemptionId}`,
+        );
+      }),
+    );
+
+  exemptions
+    .command('remove')
+    .description('end an exemption now (recorded with your ARN; nothing is deleted)')
+    .argument('<exemption-id>', 'the exemption to end (see exemptions list)')
+    .option('--reason <text>', 'why it ends early')
+    .option('--json', 'print the exemption as JSON')
+    .action((exemptionId: string, options: { reason?: string; json?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const removed = await removeExemption(ctx, exemptionId, options.reason);
+        if (options.json) return printJson(io, removed);
+        io.out(
+          `removed ${removed.exemptionId} (${removed.ruleId} on ${removed.resourceArn}) at ${removed.removedAt}`,
+        );
+        io.out('  the next delivery or sweep handles this resource as usual');
+      }),
+    );
+}

@@ -1,0 +1,135 @@
+import { type Incident, IncidentStatus, type Step, type Summary, type UndoCall } from '../shared/model';
+import { rules } from '../shared/rules';
+import { UsageError } from './errors';
+import { formatTable } from './table';
+import { formatMinutes } from './ttl';
+import type { UndoPlan } from './undo';
+
+const STATUSES: readonly string[] = Object.values(IncidentStatus);
+
+/** `--status`: one of the incident statuses, or a usage mistake naming them. */
+export function parseStatus(text: string): IncidentStatus {
+  const status = text.trim().toLowerCase();
+  if (!STATUSES.includes(status)) {
+    throw new UsageError(`invalid --status '${text}': one of ${STATUSES.join(', ')}`);
+  }
+  return status as IncidentStatus;
+}
+
+/** `--rule`: a rule id from the registry, or a usage mistake naming them. */
+export function parseRule(text: string): string {
+  const ids = rules.map((rule) => rule.id);
+  const id = text.trim().toLowerCase();
+  if (!ids.includes(id)) throw new UsageError(`invalid --rule '${text}': one of ${ids.join(', ')}`);
+  return id;
+}
+
+/** 2026-11-23T23:27:13.123Z → 2026-11-23 23:27 (UTC, as stored). */
+const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+
+/** The incidents as an aligned table, in the order given (the store returns newest first). */
+export function incidentsTable(incidents: readonly Incident[]): string[] {
+  return formatTable([
+    ['INCIDENT', 'DETECTED (UTC)', 'SEVERITY', 'RULE', 'STATUS', 'REGION', 'RESOURCE'],
+    ...incidents.map((incident) => [
+      incident.incidentId,
+      minute(incident.detectedAt),
+      incident.severity,
+      incident.ruleId,
+      incident.status,
+      incident.region,
+      incident.resourceId,
+    ]),
+  ]);
+}
+
+const words = (summary: Summary | undefined) =>
+  Object.entries(summary ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
+
+export const describeCall = (call: UndoCall): string =>
+  `${call.service} ${call.action} ${JSON.stringify(call.input)}`;
+
+function stepLines(step: Step, index: number): string[] {
+  const output = words(step.output);
+  return [
+    `  ${index + 1}. ${step.action} → ${step.result} at ${step.at}${output ? `  ${output}` : ''}`,
+    ...(step.error ? [`       error: ${step.error}`] : []),
+    ...(step.undo ? [`       undo:  ${describeCall(step.undo)}`] : []),
+  ];
+}
+
+/** Every field of the documented incident, for a person: what, who, when, evidence, steps, undo, HIPAA, runbook. */
+export function incidentLines(incident: Incident, runbookBaseUrl: string): string[] {
+  const { actor, alert, exemption, exemptionRequest, workflow, undo } = incident;
+  const who = actor
+    ? [
+        actor.arn ?? actor.principalId ?? 'unknown',
+        actor.sourceIp ? `from ${actor.sourceIp}` : '',
+        actor.userAgent ? `(${actor.userAgent})` : '',
+      ]
+        .filter(Boolean)
+        .join(' ')
+    : 'not known (found by a scheduled sweep or AWS Config)';
+  // The same link the alert carries.
+  const runbook = `${runbookBaseUrl}/${incident.runbook.replace(/^docs\/runbooks\//, '')}`;
+  return [
+    `incident ${incident.incidentId}  [${incident.severity}] ${incident.ruleId}  ${incident.status}`,
+    `  title:     ${incident.title}`,
+    `  what:      ${incident.reason}`,
+    `  status:    ${incident.status}${incident.statusReason ? ` — ${incident.statusReason}` : ''}`,
+    `  mode:      ${incident.mode}`,
+    `  resource:  ${incident.resourceType} ${incident.resourceId}`,
+    `  arn:       ${incident.resourceArn}`,
+    `  where:     account ${incident.account}, ${incident.region}`,
+    `  who:       ${who}`,
+    `  when:      detected ${incident.detectedAt}, updated ${incident.updatedAt}`,
+    `  trigger:   ${incident.trigger.source} ${incident.trigger.eventName} (event ${incident.trigger.eventId})`,
+    `  hipaa:     ${incident.hipaa.map((citation) => `§${citation}`).join(', ')}`,
+    `  evidence:  ${words(incident.evidence) || '(none)'}`,
+    incident.steps.length > 0 ? '  steps:' : '  steps:     (none: no change was made)',
+    ...incident.steps.flatMap(stepLines),
+    `  alert:     ${alert ? `${alert.status}${alert.messageId ? ` (message ${alert.messageId})` : ''} at ${alert.at}` : 'none'}`,
+    ...(exemption
+      ? [
+          `  exemption: ${exemption.exemptionId}: ${exemption.reason} (until ${exemption.until}; set by ${exemption.setBy} at ${exemption.setAt})`,
+        ]
+      : []),
+    ...(exemptionRequest
+      ? [`  exemption request: until ${exemptionRequest.until}: ${exemptionRequest.note}`]
+      : []),
+    ...(workflow
+      ? [
+          `  workflow:  started ${workflow.startedAt}${workflow.waitingFor ? `, waiting for ${workflow.waitingFor}` : ''}${
+            words(workflow.state) ? `; ${words(workflow.state)}` : ''
+          }`,
+        ]
+      : []),
+    ...(undo
+      ? [
+          `  undo:      ${undo.result} by ${undo.by}, started ${undo.startedAt}${undo.finishedAt ? `, finished ${undo.finishedAt}` : ''} (exemption asked: ${formatMinutes(undo.exemptForMinutes)})`,
+          ...undo.calls.map(
+            (entry) =>
+              `    - ${entry.call.service} ${entry.call.action} (reverses step ${entry.step + 1}) → ${entry.result}${
+                entry.at ? ` at ${entry.at}` : ''
+              }${entry.error ? `: ${entry.error}` : ''}`,
+          ),
+        ]
+      : []),
+    `  runbook:   ${runbook}`,
+  ];
+}
+
+/** What `incidents undo` is about to do, shown before it asks. */
+export function undoPlanLines(plan: UndoPlan, exemptForMinutes: number): string[] {
+  const { incident } = plan;
+  return [
+    `undo incident ${incident.incidentId} (${incident.ruleId}, ${incident.resourceId} in ${incident.region}): ${plan.calls.length} call(s), last step first, with your credentials`,
+    ...plan.calls.map(
+      ({ call, region, step }) =>
+        `  ${call.service} ${call.action} in ${region} (reverses step ${step + 1}, ${incident.steps[step]?.action}): ${JSON.stringify(call.input)}`,
+    ),
+    `  then the resource is to be exempted for ${formatMinutes(exemptForMinutes)}, so the responder does not revert the undo`,
+  ];
+}

@@ -1,0 +1,32 @@
+import type { Incident } from '../shared/model';
+import { DynamoDbIncidentStore } from '../shared/pipeline/incident-store';
+import type { CliContext } from './context';
+import { CliError, UsageError } from './errors';
+
+/** The incidents table the command line reads and writes (the stack's, in --region). */
+export const incidentStore = (ctx: CliContext): DynamoDbIncidentStore =>
+  new DynamoDbIncidentStore(
+    ctx.aws(ctx.region).dynamo(),
+    ctx.tableName,
+    ctx.settings.incidentRetentionDays,
+    ctx.now,
+  );
+
+/** What newIncidentId makes: inc-20261123T232713-89b15e59. */
+const INCIDENT_ID = /^inc-\d{8}T\d{6}-[0-9a-f]{8}$/;
+
+/** The incident, or one line saying where the CLI looked and what to do. */
+export async function findIncident(ctx: CliContext, incidentId: string): Promise<Incident> {
+  if (!INCIDENT_ID.test(incidentId)) {
+    throw new UsageError(
+      `'${incidentId}' is not an incident id (they look like inc-20261123T232713-89b15e59)`,
+    );
+  }
+  const incident = await incidentStore(ctx).get(incidentId);
+  if (!incident) {
+    throw new CliError(
+      `incident ${incidentId} not found in table '${ctx.tableName}' (${ctx.region}): list incidents with compliance-responder incidents list, and check --region and --table (each region has its own table)`,
+    );
+  }
+  return incident;
+}

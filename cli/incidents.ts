@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import type { IncidentFilter } from '../shared/pipeline/incident-store';
+import type { Io } from './context';
+import { UsageError } from './errors';
+import { incidentLines, incidentsTable, parseRule, parseStatus, undoPlanLines } from './incidents-format';
+import { findIncident, incidentStore } from './incidents-store';
+import { parseSince } from './since';
+import type { WithContext } from './ssh';
+import { parseExemptFor, undoIncident } from './undo';
+import { isYes } from './undo-prompt';
+
+interface ListOptions {
+  status?: string;
+  rule?: string;
+  since: string;
+  limit?: string;
+  json?: boolean;
+}
+
+interface UndoOptions {
+  yes?: boolean;
+  exemptFor: string;
+  json?: boolean;
+}
+
+const printJson = (io: Io, value: unknown) => io.out(JSON.stringify(value, null, 2));
+
+function parseLimit(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`invalid --limit '${text}': a number from 1 to 99999`);
+  }
+  return Number(text);
+}
+
+/** `compliance-responder incidents ...`: the documented incidents, and undoing one. */
+export function registerIncidents(program: Command, io: Io, withContext: WithContext): void {
+  const incidents = program
+    .command('incidents')
+    .description('the documented incidents in the table: list, show, undo');
+
+  incidents
+    .command('list')
+    .description('incidents newest first (through the table index that fits the filter)')
+    .option('--status <status>', 'only this status (open, remediated, failed, ...)')
+    .option('--rule <rule-id>', 'only this rule')
+    .option('--since <when>', 'detected since: 30d, 12h, 90m or an ISO date', '30d')
+    .option('--limit <n>', 'at most this many (default 1000)')
+    .option('--json', 'print the incidents as JSON')
+    .action((options: ListOptions, command: Command) => {
+      // Usage mistakes are caught before any AWS call.
+      const filter: IncidentFilter = {
+        status: options.status === undefined ? undefined : parseStatus(options.status),
+        ruleId: options.rule === undefined ? undefined : parseRule(options.rule),
+        since: parseSince(options.since, new Date()).toISOString(),
+        limit: options.limit === undefined ? undefined : parseLimit(options.limit),
+      };
+      return withContext(command, async (ctx) => {
+        const found = await incidentStore(ctx).list(filter);
+        if (options.json) return printJson(io, found);
+        const filters = [filter.status, filter.ruleId].filter(Boolean).join(', ');
+        const scope = `in ${ctx.tableName} (${ctx.region}) since ${filter.since}${filters ? ` (${filters})` : ''}`;
+        if (found.length === 0) return io.out(`no incidents ${scope}`);
+        for (const line of incidentsTable(found)) io.out(line);
+        io.out(`${found.length} incident(s) ${scope}; details: incidents show <incident-id>`);
+      });
+    });
+
+  incidents
+    .command('show')
+    .description(
+      'the whole documented incident: what, who, when, evidence, steps and their undo, HIPAA, runbook',
+    )
+    .argument('<incident-id>', 'the incident (see incidents list)')
+    .option('--json', 'print the stored record as JSON')
+    .action((incidentId: string, options: { json?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const incident = await findIncident(ctx, incidentId);
+        if (options.json) return printJson(io, incident);
+        for (const line of incidentLines(incident, ctx.settings.runbookBaseUrl)) io.out(line);
+      }),
+    );
+
+  incidents
+    .command('undo')
+    .description(
+      "replay the recorded undo calls of an incident's changes (last first), with your credentials, after a confirmation; recorded in the incident",
+    )
+    .argument('<incident-id>', 'the incident (see incidents list)')
+    .option('--yes', 'do not ask (required when stdin is not a terminal)')
+    .option(
+      '--exempt-for <duration>',
+      'exempt the resource this long so the responder does not revert the undo: 90m, 24h, 7d',
+      '24h',
+    )
+    .option('--json', 'print the recorded undo as JSON')
+    .action((incidentId: string, options: UndoOptions, command: Command) => {
+      const exemptForMinutes = parseExemptFor(options.exemptFor);
+      const ask = io.ask;
+      if (!options.yes && !ask) {
+        throw new UsageError(
+          'stdin is not a terminal, so nobody can confirm: pass --yes to undo without a prompt',
+        );
+      }
+      // With --json, everything but the result goes to stderr.
+      const say = options.json ? io.err : io.out;
+      return withContext(command, async (ctx) => {
+        const result = await undoIncident(ctx, incidentId, {
+          exemptForMinutes,
+          progress: (line) => say(line),
+          async confirm(plan) {
+            for (const line of undoPlanLines(plan, exemptForMinutes)) say(line);
+            if (options.yes || !ask) return true;
+            return isYes(await ask(`undo ${plan.calls.length} change(s) of ${incidentId}? [y/N] `));
+          },
+        });
+        say(`note: ${result.exemption.note}`);
+        if (options.json) return printJson(io, result);
+        io.out(
+          `undone ${incidentId}: ${result.undo.calls.length} call(s) succeeded; recorded in the incident as undone by ${result.undo.by}`,
+        );
+      });
+    });
+}

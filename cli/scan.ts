@@ -1,0 +1,226 @@
+import { type Command, Option } from 'commander';
+import type { Settings } from '../shared/config';
+import type { Mode } from '../shared/model';
+import { rules as registry } from '../shared/rules';
+import type { Loaded, Rule } from '../shared/rules/rule';
+import { listGroupPaths, listUserPaths, sshGrantExpired } from '../shared/rules/ssh-grant-expired';
+import { IAM_REGION } from '../shared/ssh/iam-keys';
+import type { CliContext, Io } from './context';
+import { Answered, CliError, ExitCode, explainError, UsageError } from './errors';
+import { exemptionInForce } from './ledger-access';
+import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
+import {
+  FindingState,
+  GLOBAL_SCOPE,
+  type ScanFinding,
+  type ScanReport,
+  scanExitCode,
+  scanLines,
+  scanSummary,
+} from './scan-report';
+import type { WithContext } from './ssh';
+
+export interface ScanOptions {
+  /** Rule ids to run; empty: every rule in the registry. */
+  ruleIds: readonly string[];
+  /** Regions to scan; empty: the context's region. */
+  regions: readonly string[];
+}
+
+interface Listing {
+  scope: string;
+  resources: () => AsyncIterable<Loaded<unknown>>;
+}
+
+/** The rules asked for, in registry order; an unknown id is a usage mistake naming the valid ones. */
+export function selectRules(ids: readonly string[]): Rule[] {
+  const known = registry.map((rule) => rule.id);
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown rule '${unknown.join("', '")}': use one of ${known.join(', ')}`);
+  }
+  return ids.length === 0 ? [...registry] : registry.filter((rule) => ids.includes(rule.id));
+}
+
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** Regions by name as AWS spells them (us-east-1); anything else is a usage mistake, before any call. */
+export function checkRegions(regions: readonly string[]): string[] {
+  const wrong = regions.find((region) => !REGION_NAME.test(region));
+  if (wrong !== undefined) {
+    throw new UsageError(`unknown region '${wrong}': use a region code such as us-east-1 or eu-west-2`);
+  }
+  return [...new Set(regions)];
+}
+
+/**
+ * What the sweep lists for a rule, region by region. IAM is global: the sweep judges it only in
+ * us-east-1 (ssh-grant-expired's list() does so), so here it is one listing whichever regions are
+ * asked for, never one per region and never missed. A rule that sweeps only its home region (the
+ * stack itself) is listed there once.
+ */
+function listingsOf(rule: Rule, regions: readonly string[], accountId: string, ctx: CliContext): Listing[] {
+  const { settings } = ctx;
+  if (rule.triggers.sweepScope === 'home-region') {
+    const region = settings.homeRegion;
+    return [{ scope: region, resources: () => rule.list({ accountId, region }, ctx.aws(region), settings) }];
+  }
+  if (rule.id === sshGrantExpired.id) {
+    return [
+      ...regions.map((region) => ({
+        scope: region,
+        resources: () => listGroupPaths({ accountId, region }, ctx.aws(region), settings),
+      })),
+      { scope: GLOBAL_SCOPE, resources: () => listUserPaths(accountId, ctx.aws(IAM_REGION), settings) },
+    ];
+  }
+  return regions.map((region) => ({
+    scope: region,
+    resources: () => rule.list({ accountId, region }, ctx.aws(region), settings),
+  }));
+}
+
+const modeOf = (rule: Rule, settings: Settings): Mode => settings.modes[rule.id] ?? rule.defaultMode;
+
+/**
+ * Read-only detection by every chosen rule over the account now: each rule's own list() and pure
+ * detect(), nothing remediated, nothing recorded. A listing that fails is an error in the report,
+ * never "no findings".
+ */
+export async function scan(
+  ctx: CliContext,
+  options: ScanOptions,
+  progress: ScanProgress = silentProgress,
+): Promise<ScanReport> {
+  const chosen = selectRules(options.ruleIds);
+  const regions = checkRegions(options.regions.length > 0 ? options.regions : [ctx.region]);
+  const { accountId } = await ctx.caller();
+  const work = chosen.flatMap((rule) =>
+    listingsOf(rule, regions, accountId, ctx).map((listing) => ({ rule, listing })),
+  );
+  const report: ScanReport = { accountId, regions, scanned: [], findings: [], errors: [] };
+  progress.start(work.length);
+  try {
+    for (const { rule, listing } of work) {
+      progress.listing(`${rule.id} ${listing.scope}`);
+      const found: ScanFinding[] = [];
+      let resources = 0;
+      try {
+        for await (const resource of listing.resources()) {
+          resources += 1;
+          progress.resource();
+          const finding = await judge(ctx, rule, resource);
+          if (finding) found.push(finding);
+        }
+      } catch (error) {
+        // Half a listing is not a result: what was judged before the failure is dropped with it.
+        const where = {
+          table: ctx.tableName,
+          region: listing.scope === GLOBAL_SCOPE ? IAM_REGION : listing.scope,
+        };
+        report.errors.push({
+          ruleId: rule.id,
+          scope: listing.scope,
+          reason: explainError(error, where).message,
+        });
+        continue;
+      } finally {
+        progress.listed();
+      }
+      report.scanned.push({ ruleId: rule.id, scope: listing.scope, resources });
+      report.findings.push(...found);
+    }
+  } finally {
+    progress.stop();
+  }
+  return report;
+}
+
+async function judge(
+  ctx: CliContext,
+  rule: Rule,
+  resource: Loaded<unknown>,
+): Promise<ScanFinding | undefined> {
+  const verdict = rule.detect(resource, ctx.settings);
+  if (verdict.compliant) return undefined;
+  const exemption = await exemptionInForce(ctx, rule.id, resource);
+  return {
+    ruleId: rule.id,
+    severity: rule.severity,
+    mode: modeOf(rule, ctx.settings),
+    state: exemption ? FindingState.Exempted : FindingState.Drift,
+    region: resource.region,
+    resourceType: resource.resourceType,
+    resourceId: resource.resourceId,
+    reason: verdict.reason,
+    plan: verdict.plan,
+    ...(exemption ? { exemptUntil: exemption.until } : {}),
+  };
+}
+
+interface ScanCommandOptions {
+  rule?: string[];
+  json?: boolean;
+}
+
+const repeat = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The values of every `--region` in `args` (`--region x` or `--region=x`). */
+function regionOptions(args: readonly string[]): string[] {
+  return args.flatMap((arg, index) => {
+    if (arg === '--region') return args[index + 1] === undefined ? [] : [args[index + 1] as string];
+    return arg.startsWith('--region=') ? [arg.slice('--region='.length)] : [];
+  });
+}
+
+/**
+ * `compliance-responder scan`. `--region` is also the program's own option (where the incidents
+ * table is), and commander hands every occurrence to it. So scan reads the command line itself:
+ * the regions after `scan` are the ones to scan; the table stays in the region named before `scan`,
+ * or else the environment's or profile's, never the last region scanned.
+ */
+export function registerScan(
+  program: Command,
+  io: Io,
+  withContext: WithContext,
+  args: readonly string[],
+): void {
+  program
+    .command('scan')
+    .description(
+      'read-only: every rule detects drift in the account now and says what enforce mode would do; changes nothing',
+    )
+    .addOption(
+      new Option('--rule <id>', 'only this rule (repeatable; default: every rule)').argParser(repeat),
+    )
+    .addOption(
+      new Option(
+        '--region <region>',
+        'scan this region (repeatable; default: the region of your profile); IAM, which is global, is scanned once',
+      ).argParser(repeat),
+    )
+    .option('--json', 'print the report as JSON (findings, rules scanned, errors) and nothing else')
+    .action((options: ScanCommandOptions, command: Command) => {
+      const at = args.indexOf('scan');
+      const regions = regionOptions(args.slice(at + 1));
+      program.setOptionValue('region', regionOptions(args.slice(0, at)).at(-1));
+      return withContext(command, async (ctx) => {
+        const report = await scan(
+          ctx,
+          { ruleIds: options.rule ?? [], regions },
+          scanProgress(process.stderr),
+        );
+        if (options.json) io.out(JSON.stringify(report, null, 2));
+        else for (const line of scanLines(report)) io.out(line);
+        // The summary is for people: on stderr when stdout carries JSON.
+        (options.json ? io.err : io.out)(scanSummary(report));
+        const code = scanExitCode(report);
+        if (code === ExitCode.Error) {
+          throw new CliError(
+            `${report.errors.length} listing(s) could not be made, so their rules' drift is unknown: fix the access named above and scan again`,
+          );
+        }
+        if (code !== ExitCode.Ok) throw new Answered(code);
+      });
+    });
+}

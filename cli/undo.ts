@@ -1,0 +1,195 @@
+import { errorMessage } from '../shared/errors';
+import { exemptAfterUndo } from '../shared/exemptions/after-undo';
+import { neverExempt } from '../shared/exemptions/resource-types';
+import {
+  type Incident,
+  IncidentStatus,
+  StepResult,
+  type UndoCall,
+  UndoCallResult,
+  type UndoRecord,
+} from '../shared/model';
+import type { CliContext } from './context';
+import { CliError, explainError, UsageError } from './errors';
+import { findIncident, incidentStore } from './incidents-store';
+import { exemptionLedgerIn, exemptionRegionFor } from './ledger-access';
+import { type PlannedCall, planCall } from './undo-calls';
+
+/** The undo calls to replay: those of the steps that succeeded, last step first. */
+export function undoCallsOf(incident: Incident): { step: number; call: UndoCall }[] {
+  return incident.steps
+    .map((step, index) => ({ step: index, result: step.result, call: step.undo }))
+    .filter(
+      (entry): entry is { step: number; result: StepResult; call: UndoCall } =>
+        entry.result === StepResult.Succeeded && entry.call !== undefined,
+    )
+    .map(({ step, call }) => ({ step, call }))
+    .reverse();
+}
+
+export interface UndoPlan {
+  incident: Incident;
+  calls: (PlannedCall & { step: number })[];
+}
+
+/**
+ * What `incidents undo` would replay, or a one-line refusal: undone before, still remediating,
+ * nothing to undo, or a call not on the allow-list (refused before anything runs).
+ */
+export function planUndo(incident: Incident): UndoPlan {
+  const id = incident.incidentId;
+  if (incident.undo) {
+    throw new CliError(
+      `incident ${id} was already undone by ${incident.undo.by} at ${incident.undo.startedAt} (${incident.undo.result}): an incident is undone once; see incidents show ${id}`,
+    );
+  }
+  if (incident.status === IncidentStatus.Remediating) {
+    throw new CliError(
+      `incident ${id} is still remediating: wait until it ends (incidents show ${id}), then undo it`,
+    );
+  }
+  const recorded = undoCallsOf(incident);
+  if (recorded.length === 0) {
+    throw new CliError(`incident ${id} records no change to undo (no succeeded step with an undo call)`);
+  }
+  const planned = recorded.map(({ step, call }) => ({
+    step,
+    call,
+    planned: planCall(call, incident.region),
+  }));
+  const unknown = planned.filter((entry) => entry.planned === undefined);
+  if (unknown.length > 0) {
+    const names = unknown.map(({ call }) => `${call.service} ${call.action}`).join(', ');
+    throw new CliError(
+      `refused: incident ${id} records undo call(s) this command does not replay (${names}); nothing was changed: review them with incidents show ${id} and run them by hand`,
+    );
+  }
+  return {
+    incident,
+    calls: planned.flatMap(({ step, planned: call }) => (call ? [{ ...call, step }] : [])),
+  };
+}
+
+const EXEMPT_FOR = /^(\d{1,5})([dhm])$/;
+const EXEMPT_UNIT_MINUTES = { d: 1440, h: 60, m: 1 } as const;
+/** The exemption tags allow at most a year ahead; the same cap here. */
+const LONGEST_EXEMPTION_MINUTES = 365 * 1440;
+
+/** `--exempt-for`: `24h`, `90m`, `7d` → minutes, from 1 minute to 365 days. */
+export function parseExemptFor(text: string): number {
+  const match = EXEMPT_FOR.exec(text.trim().toLowerCase());
+  if (!match) throw new UsageError(`invalid --exempt-for '${text}': write 90m, 24h or 7d`);
+  const minutes = Number(match[1]) * EXEMPT_UNIT_MINUTES[match[2] as keyof typeof EXEMPT_UNIT_MINUTES];
+  if (minutes < 1 || minutes > LONGEST_EXEMPTION_MINUTES) {
+    throw new UsageError(`invalid --exempt-for '${text}': from 1m to 365d`);
+  }
+  return minutes;
+}
+
+/**
+ * The undone resource gets a time-boxed exemption in the ledger before any call runs, so the
+ * responder does not revert the undo a minute later. Rules that can never be exempted say so.
+ */
+export async function exemptUndoneResource(
+  ctx: CliContext,
+  incident: Incident,
+  exemption: { until: Date; by: string },
+): Promise<{ exempted: boolean; note: string }> {
+  const refusal = neverExempt(incident.ruleId);
+  if (refusal) {
+    return {
+      exempted: false,
+      note: `no exemption was set (${refusal}): the responder may act on ${incident.resourceId} again`,
+    };
+  }
+  const region = exemptionRegionFor(ctx, incident.resourceArn.split(':')[3] ?? '');
+  const set = await exemptAfterUndo(exemptionLedgerIn(ctx, region), incident, {
+    until: exemption.until,
+    setBy: exemption.by,
+    now: ctx.now(),
+  });
+  return {
+    exempted: true,
+    note: `${incident.resourceId} is exempt from ${incident.ruleId} until ${set.until} (${set.exemptionId}), so the responder leaves the undo in place; end it early with: compliance-responder exemptions remove ${set.exemptionId}`,
+  };
+}
+
+export interface UndoOptions {
+  exemptForMinutes: number;
+  /** Asked after the plan is shown; false cancels with nothing changed. */
+  confirm(plan: UndoPlan): Promise<boolean>;
+  /** Told about each call as it runs. */
+  progress(line: string): void;
+}
+
+export interface UndoResult {
+  incidentId: string;
+  undo: UndoRecord;
+  exemption: { exempted: boolean; note: string };
+}
+
+const ERROR_LIMIT = 512;
+
+/**
+ * Replays an incident's recorded undo calls with the caller's credentials, recorded as the
+ * incident's undo entry before the first call and after each one. The first failure stops the
+ * replay: the entry says which calls ran and which did not, and the command exits non-zero.
+ */
+export async function undoIncident(
+  ctx: CliContext,
+  incidentId: string,
+  options: UndoOptions,
+): Promise<UndoResult> {
+  const caller = await ctx.caller();
+  const plan = planUndo(await findIncident(ctx, incidentId));
+  if (!(await options.confirm(plan))) throw new CliError('cancelled: nothing was changed');
+  const startedAt = ctx.now();
+  const exemption = await exemptUndoneResource(ctx, plan.incident, {
+    until: new Date(startedAt.getTime() + options.exemptForMinutes * 60_000),
+    by: caller.arn,
+  });
+  const undo: UndoRecord = {
+    by: caller.arn,
+    startedAt: startedAt.toISOString(),
+    result: 'running',
+    exemptForMinutes: options.exemptForMinutes,
+    calls: plan.calls.map(({ step, call }) => ({ step, call, result: UndoCallResult.Pending })),
+  };
+  const store = incidentStore(ctx);
+  if (!(await store.beginUndo(incidentId, undo))) {
+    throw new CliError(
+      `incident ${incidentId} is being (or was) undone by someone else: see incidents show ${incidentId}`,
+    );
+  }
+  for (const [index, planned] of plan.calls.entries()) {
+    const entry = undo.calls[index];
+    if (!entry) continue;
+    const name = `${planned.call.service} ${planned.call.action} (${planned.region})`;
+    try {
+      await planned.run(ctx.aws(ctx.region));
+      Object.assign(entry, { result: UndoCallResult.Succeeded, at: ctx.now().toISOString() });
+      await store.saveUndo(incidentId, undo);
+      options.progress(`  undone: ${name}`);
+    } catch (error) {
+      const explained = explainError(error).message;
+      Object.assign(entry, {
+        result: UndoCallResult.Failed,
+        at: ctx.now().toISOString(),
+        error: errorMessage(error).slice(0, ERROR_LIMIT),
+      });
+      for (const rest of undo.calls.slice(index + 1)) rest.result = UndoCallResult.NotRun;
+      Object.assign(undo, { result: 'failed', finishedAt: ctx.now().toISOString() });
+      await store.saveUndo(incidentId, undo);
+      options.progress(`  FAILED: ${name}: ${explained}`);
+      const notRun = undo.calls.length - index - 1;
+      throw new CliError(
+        `undo of ${incidentId} stopped at ${name}: ${explained}; ${index} call(s) ran, ${notRun} did not (recorded in the incident: see incidents show ${incidentId} and finish by hand)`,
+        { cause: error },
+      );
+    }
+  }
+  Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
+  await store.saveUndo(incidentId, undo);
+  await store.setStatus(incidentId, IncidentStatus.Undone, `undone by ${caller.arn} at ${undo.finishedAt}`);
+  return { incidentId, undo, exemption };
+}

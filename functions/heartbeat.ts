@@ -1,0 +1,3 @@
+import { heartbeatHandler } from '../shared/health/handler';
+
+export const handler = heartbeatHandler();

@@ -1,0 +1,61 @@
+import { assertLoopbackEndpoint } from './moto';
+
+/** One API call moto received, as its request recorder saw it. */
+export interface RecordedCall {
+  method: string;
+  url: string;
+  /** The API action: `Action=` of query protocols, or the X-Amz-Target operation of JSON protocols. */
+  action: string;
+}
+
+const READ_ONLY = /^(Describe|Get|List|Query|Scan|BatchGet)/;
+
+function actionOf(entry: { headers: Record<string, string>; body: string; body_encoded: boolean }): string {
+  const target = entry.headers['X-Amz-Target'] ?? entry.headers['x-amz-target'];
+  if (target) return target.split('.').pop() ?? target;
+  const body = entry.body_encoded ? Buffer.from(entry.body, 'base64').toString('utf8') : (entry.body ?? '');
+  return new URLSearchParams(body).get('Action') ?? 'unknown';
+}
+
+/** Runs `work` with moto's request recorder on and returns every call it made (from any process). */
+export async function recordCalls(work: () => Promise<unknown>): Promise<RecordedCall[]> {
+  const endpoint = assertLoopbackEndpoint();
+  const api = (path: string, method = 'POST') => fetch(`${endpoint}/moto-api/recorder/${path}`, { method });
+  await api('reset-recording');
+  await api('start-recording');
+  try {
+    await work();
+  } finally {
+    await api('stop-recording');
+  }
+  const text = await (await api('download-recording', 'GET')).text();
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .flatMap(entriesOf)
+    .map((entry) => ({ method: entry.method, url: entry.url, action: actionOf(entry) }));
+}
+
+interface RecorderEntry {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  body_encoded: boolean;
+}
+
+/**
+ * One line of moto's recording is one request, except when two of moto's threads wrote at once:
+ * then two entries share the line, back to back.
+ */
+function entriesOf(line: string): RecorderEntry[] {
+  try {
+    return [JSON.parse(line) as RecorderEntry];
+  } catch {
+    return line.split(/(?<=\})(?=\{")/).map((part) => JSON.parse(part) as RecorderEntry);
+  }
+}
+
+/** Writes: REST APIs (Lambda) read with GET and HEAD; the others name the action. */
+export const writesAmong = (calls: readonly RecordedCall[]): RecordedCall[] =>
+  calls.filter((call) => !['GET', 'HEAD'].includes(call.method) && !READ_ONLY.test(call.action));

@@ -1,0 +1,171 @@
+/**
+ * `--param deployment=forwarder` turns this service into the light forwarder stack deployed in every
+ * enabled region but the home one: CloudTrail events reach EventBridge only in the region of the
+ * call (IAM's only in us-east-1), so each such region sends the events the home functions subscribe
+ * to on to the home region's default bus, where the home rules route them unchanged (the event keeps
+ * its region, and the functions act in the region the event names).
+ *
+ * The forwarded patterns are derived from the home functions' own eventBridge triggers (the one
+ * source of truth), never kept by hand: per event source, the CloudTrail API calls reduced to
+ * source / detail-type / eventSource / eventName, and the other service events (EBS notifications)
+ * reduced to source / detail-type. The home rules still apply their full filters after forwarding.
+ * AWS Config's own events (compliance and configuration-item changes) are not forwarded: they
+ * report drift whose API call is forwarded anyway, and the sweep covers every region.
+ *
+ * The forwarder replaces the home stack's functions and resources with custom.forwarder.resources
+ * (key, topic, dead-letter queue, role) plus one rule per forwarded pattern generated here;
+ * scripts/serverless/alarms.cjs then adds a FailedInvocations alarm per rule.
+ * test/contract/forwarder.test.ts checks the packaged result against the packaged home template.
+ */
+const { mkdirSync } = require('node:fs');
+const { join } = require('node:path');
+
+const CLOUDTRAIL = 'AWS API Call via CloudTrail';
+/** EventBridge's limit on rule names. */
+const MAX_RULE_NAME = 64;
+
+class ResponderForwarder {
+  constructor(serverless) {
+    this.serverless = serverless;
+    this.hooks = {
+      'before:package:initialize': () => this.selectDeployment(),
+      'before:package:createDeploymentArtifacts': () => this.prepareEmptyBundle(),
+      'package:compileEvents': () => this.addRules(),
+    };
+  }
+
+  settings() {
+    return this.serverless.service.custom?.forwarder ?? {};
+  }
+
+  isForwarder() {
+    const { deployment } = this.settings();
+    if (deployment !== 'home' && deployment !== 'forwarder') {
+      throw new Error(`deployment must be home or forwarder, not "${deployment}"`);
+    }
+    return deployment === 'forwarder';
+  }
+
+  /** Home: nothing to do. Forwarder: derive the patterns, then drop every home function and resource. */
+  selectDeployment() {
+    if (!this.isForwarder()) return;
+    const service = this.serverless.service;
+    const settings = this.settings();
+    const region = this.serverless.getProvider('aws').getRegion();
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(settings.homeRegion ?? '')) {
+      throw new Error(`a forwarder needs homeRegion (the home stack's region), not "${settings.homeRegion}"`);
+    }
+    if (settings.homeRegion === region) {
+      throw new Error(`a forwarder in the home region ${region} would forward its events to itself`);
+    }
+    this.patterns = forwardedPatterns(service.functions ?? {});
+    service.functions = {};
+    service.resources = structuredClone(settings.resources);
+  }
+
+  /**
+   * serverless-esbuild 1.57 builds nothing without functions, then fails copying its missing
+   * `<workFolder>/.serverless` output: give it the empty folder it expects.
+   */
+  prepareEmptyBundle() {
+    if (!this.isForwarder()) return;
+    const workFolder = this.serverless.service.custom?.esbuild?.outputWorkFolder ?? '.esbuild';
+    mkdirSync(join(this.serverless.serviceDir, workFolder, '.serverless'), { recursive: true });
+  }
+
+  /** One rule per forwarded pattern, added before alarms.cjs looks for rules to watch. */
+  addRules() {
+    if (!this.isForwarder()) return;
+    const { role, deadLetterQueue, homeEventBus } = this.settings();
+    const provider = this.serverless.getProvider('aws');
+    const prefix = `${this.serverless.service.service}-${provider.getStage()}-forward`;
+    const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
+    for (const { id, pattern } of this.patterns) {
+      const name = `${prefix}-${id}`;
+      if (name.length > MAX_RULE_NAME)
+        throw new Error(`rule name ${name} exceeds ${MAX_RULE_NAME} characters`);
+      const logicalId = `Forward${id
+        .split('-')
+        .map((part) => part[0].toUpperCase() + part.slice(1))
+        .join('')}Rule`;
+      resources[logicalId] = {
+        Type: 'AWS::Events::Rule',
+        Properties: {
+          Name: name,
+          Description: `Forwards ${pattern.source.join(', ')} ${id.endsWith('-api-calls') ? 'API calls' : 'events'} to the home region's default bus`,
+          State: 'ENABLED',
+          EventPattern: pattern,
+          Targets: [
+            {
+              Id: 'home-event-bus',
+              Arn: homeEventBus,
+              RoleArn: { 'Fn::GetAtt': [role, 'Arn'] },
+              DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deadLetterQueue, 'Arn'] } },
+              // EventBridge's own maximum: a home region unreachable for a day dead-letters.
+              RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+            },
+          ],
+        },
+      };
+    }
+  }
+}
+
+const isStringList = (value) =>
+  Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string');
+/** Union of EventBridge match values (strings or filter objects such as { prefix }), sorted. */
+const union = (values) =>
+  [...new Map(values.map((value) => [JSON.stringify(value), value])).entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, value]) => value);
+
+/**
+ * The forwarded patterns from the functions' eventBridge triggers: [{ id, pattern }], one per event
+ * source and kind. A trigger this cannot reduce safely stops the package rather than forward less.
+ */
+function forwardedPatterns(functions) {
+  const groups = new Map();
+  for (const [name, fn] of Object.entries(functions)) {
+    for (const event of fn.events ?? []) {
+      const trigger = event.eventBridge;
+      if (!trigger) continue;
+      const where = `function ${name}: eventBridge trigger`;
+      if (trigger.eventBus)
+        throw new Error(`${where} on a custom bus; the forwarder targets the default bus`);
+      const { source, 'detail-type': detailTypes, detail } = trigger.pattern ?? {};
+      if (!isStringList(source) || !isStringList(detailTypes)) {
+        throw new Error(`${where} needs source and detail-type lists to be forwarded`);
+      }
+      const sourceId = source.map((s) => s.replace(/^aws\./, '')).join('-');
+      if (detailTypes.includes(CLOUDTRAIL)) {
+        if (detailTypes.length > 1) throw new Error(`${where} mixes CloudTrail and other detail types`);
+        const id = `${sourceId}-api-calls`;
+        const group = groups.get(id) ?? { id, source, detailTypes, eventSources: [], eventNames: [] };
+        // A trigger without an eventSource or eventName filter matches more: forward all of it.
+        if (detail?.eventSource === undefined) group.everySource = true;
+        else group.eventSources.push(...detail.eventSource);
+        if (detail?.eventName === undefined) group.everyName = true;
+        else group.eventNames.push(...detail.eventName);
+        groups.set(id, group);
+      } else if (!source.every((s) => s === 'aws.config')) {
+        const id = `${sourceId}-events`;
+        const group = groups.get(id) ?? { id, source, detailTypes: [], eventSources: [], eventNames: [] };
+        group.detailTypes.push(...detailTypes);
+        groups.set(id, group);
+      }
+    }
+  }
+  return [...groups.values()]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((group) => {
+      const pattern = { source: group.source, 'detail-type': union(group.detailTypes) };
+      const detail = {};
+      if (group.eventSources.length > 0 && !group.everySource) detail.eventSource = union(group.eventSources);
+      if (group.eventNames.length > 0 && !group.everyName) detail.eventName = union(group.eventNames);
+      if (Object.keys(detail).length > 0) pattern.detail = detail;
+      return { id: group.id, pattern };
+    });
+}
+
+module.exports = ResponderForwarder;
+module.exports.forwardedPatterns = forwardedPatterns;

@@ -1,0 +1,64 @@
+import { DescribeRegionsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+
+/**
+ * Which regions a sweep covers. CloudTrail events reach EventBridge only in the region of the call,
+ * so a region without a forwarder is seen by the sweep alone: by default it covers every region
+ * the account has enabled.
+ */
+export type SweepRegions =
+  /** Every enabled region (DescribeRegions), the home + forwarder layout. */
+  | { kind: 'all-enabled' }
+  /** Only the region the schedule fired in: one full stack per region. */
+  | { kind: 'own-region' }
+  /** Exactly these regions (e.g. the ones a region-deny SCP leaves open). */
+  | { kind: 'list'; regions: readonly string[] };
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** `all-enabled` | `own-region` | `eu-west-1,us-east-1`; throws naming what is wrong. */
+export function parseSweepRegions(value: string): SweepRegions {
+  const text = value.trim();
+  if (text === '' || text === 'all-enabled') return { kind: 'all-enabled' };
+  if (text === 'own-region') return { kind: 'own-region' };
+  const regions = text.split(',').map((region) => region.trim());
+  const bad = regions.find((region) => !REGION.test(region));
+  if (bad !== undefined) throw new Error(`expected all-enabled, own-region or region names, not "${bad}"`);
+  return { kind: 'list', regions: [...new Set(regions)] };
+}
+
+/** aws, aws-cn or aws-us-gov: a region of another partition is never reachable with these credentials. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/**
+ * The regions this account may use, in the partition of `homeRegion`. Asks for all regions and
+ * keeps those whose opt-in status allows use, so an opt-in region the account never enabled is
+ * skipped (its API calls would fail) and a newly enabled one is picked up without a redeploy.
+ */
+export async function enabledRegions(ec2: EC2Client, homeRegion: string): Promise<string[]> {
+  const { Regions = [] } = await ec2.send(new DescribeRegionsCommand({ AllRegions: true }));
+  const partition = partitionOf(homeRegion);
+  return Regions.filter((region) => region.OptInStatus !== 'not-opted-in')
+    .map((region) => region.RegionName)
+    .filter((name): name is string => Boolean(name) && partitionOf(name as string) === partition)
+    .sort();
+}
+
+/** The regions one scheduled sweep covers, with `eventRegion` the region the schedule fired in. */
+export async function regionsToSweep(
+  setting: SweepRegions,
+  eventRegion: string,
+  ec2: (region: string) => EC2Client,
+): Promise<string[]> {
+  switch (setting.kind) {
+    case 'own-region':
+      return [eventRegion];
+    case 'list':
+      return [...setting.regions];
+    default:
+      return enabledRegions(ec2(eventRegion), eventRegion);
+  }
+}

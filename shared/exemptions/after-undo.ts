@@ -1,0 +1,36 @@
+import type { Incident } from '../model';
+import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS, newExemptionId } from './ledger';
+import { ExemptionRefusedError } from './resource-types';
+
+/**
+ * For `incidents undo`: exempts the incident's resource from its rule until `until`, so the
+ * responder does not revert the undo a minute later. An exemption already in force that lasts at
+ * least as long is kept (and returned); a shorter one is superseded in the same write.
+ */
+export async function exemptAfterUndo(
+  ledger: ExemptionLedger,
+  incident: Pick<Incident, 'incidentId' | 'ruleId' | 'resourceArn'>,
+  options: { until: Date; setBy: string; now?: Date },
+): Promise<Exemption> {
+  const now = options.now ?? new Date();
+  const ahead = options.until.getTime() - now.getTime();
+  if (ahead <= 0 || ahead > MAX_EXEMPTION_MS) {
+    throw new ExemptionRefusedError(
+      `an exemption after undo must end in the future and at most a year ahead, not ${options.until.toISOString()}`,
+    );
+  }
+  const current = await ledger.current(incident.ruleId, incident.resourceArn);
+  const inForce = current && isInForce(current, now) ? current : undefined;
+  if (inForce && Date.parse(inForce.until) >= options.until.getTime()) return inForce;
+  const exemption: Exemption = {
+    exemptionId: newExemptionId(now),
+    ruleId: incident.ruleId,
+    resourceArn: incident.resourceArn,
+    reason: `undo of incident ${incident.incidentId}`,
+    until: options.until.toISOString(),
+    setBy: options.setBy,
+    setAt: now.toISOString(),
+  };
+  await ledger.add(exemption, { supersedes: inForce, now });
+  return exemption;
+}

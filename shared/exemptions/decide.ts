@@ -1,0 +1,63 @@
+import type { ExemptionRecord, ExemptionRequest } from '../model';
+import { activeExemption } from '../pipeline/guards';
+import { type Exemption, type ExemptionLedger, isInForce } from './ledger';
+import { neverExempt } from './resource-types';
+
+/** What the ledger (and the resource's tags) say about one finding. */
+export interface ExemptionDecision {
+  /** The ledger's exemption in force: the finding is recorded as exempted, nobody is paged. */
+  exemption?: ExemptionRecord;
+  /** A tag pair without a ledger entry: the drift is handled as usual, the incident says so. */
+  exemptionRequest?: ExemptionRequest;
+}
+
+/** The ledger entry as an incident records it: who, why, until. */
+export const recordOf = (exemption: Exemption): ExemptionRecord => ({
+  exemptionId: exemption.exemptionId,
+  reason: exemption.reason,
+  until: exemption.until,
+  setBy: exemption.setBy,
+  setAt: exemption.setAt,
+});
+
+const SHELL_SAFE = /^[\w:/+=,.@-]+$/;
+const quoted = (text: string) => (SHELL_SAFE.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`);
+
+/**
+ * The command that confirms a tag request. The reason is left for the person confirming to write:
+ * they become accountable for it, and tag values are never copied into incidents or alerts.
+ */
+export const confirmCommand = (ruleId: string, resourceArn: string, until: string): string =>
+  `compliance-responder exemptions add ${quoted(resourceArn)} --rule ${ruleId} --until ${until} --reason '<why: a change ticket>'`;
+
+/**
+ * Exempt only what the ledger holds in force: one consistent read of the rule and resource's
+ * current exemption. Exemption tags are a request, noted on the incident with the command that
+ * would confirm it.
+ */
+export async function decideExemption(
+  ledger: ExemptionLedger,
+  ruleId: string,
+  resource: { arn: string; tags: Readonly<Record<string, string>> },
+  tagNames: { reason: string; until: string },
+  now: Date,
+): Promise<ExemptionDecision> {
+  if (neverExempt(ruleId)) return {};
+  const current = await ledger.current(ruleId, resource.arn);
+  if (
+    current &&
+    current.ruleId === ruleId &&
+    current.resourceArn === resource.arn &&
+    isInForce(current, now)
+  ) {
+    return { exemption: recordOf(current) };
+  }
+  const tagged = activeExemption(resource.tags, tagNames, now);
+  if (!tagged) return {};
+  return {
+    exemptionRequest: {
+      until: tagged.until,
+      note: `an exemption was requested by tag (${tagNames.reason}) and is not confirmed in the exemption ledger; to confirm: ${confirmCommand(ruleId, resource.arn, tagged.until)}`,
+    },
+  };
+}

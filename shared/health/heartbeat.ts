@@ -1,0 +1,113 @@
+import { DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
+import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
+import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/client-eventbridge';
+import { isAwsError } from '../aws/aws-errors';
+import type { AwsClients } from '../aws/clients';
+import type { Settings } from '../config';
+import type { Rule } from '../rules/rule';
+
+/** One thing that leaves the responder blind or deaf, in words on-call can act on. */
+export interface HealthProblem {
+  check: 'triggers' | 'config-rule' | 'trail';
+  subject: string;
+  problem: string;
+}
+
+export interface HeartbeatReport {
+  healthy: boolean;
+  checked: { functions: number; configRules: number; trails: number };
+  problems: HealthProblem[];
+}
+
+/**
+ * The self-check behind the heartbeat metric. Read-only: fixing a disabled rule is self-protection's
+ * job and a stopped trail cloudtrail-logging-on's; this says whether they (and every other rule)
+ * can still hear anything.
+ */
+export async function checkHealth(
+  rules: readonly Rule[],
+  scope: { accountId: string; settings: Settings },
+  aws: AwsClients,
+): Promise<HeartbeatReport> {
+  const { settings, accountId } = scope;
+  const region = settings.homeRegion;
+  const problems: HealthProblem[] = [];
+  const active = rules.filter((rule) => settings.modes[rule.id] !== 'off');
+
+  // Each rule's function must be the target of at least one rule (events, schedule), all enabled.
+  const events = aws.events(region);
+  for (const rule of active) {
+    const functionName = `${settings.stackName}-${rule.id}`;
+    const TargetArn = `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
+    const { RuleNames = [] } = await events.send(new ListRuleNamesByTargetCommand({ TargetArn }));
+    if (RuleNames.length === 0) {
+      problems.push({ check: 'triggers', subject: functionName, problem: 'no EventBridge rule invokes it' });
+      continue;
+    }
+    for (const Name of RuleNames) {
+      const described = await events.send(new DescribeRuleCommand({ Name }));
+      if (described.State !== 'ENABLED')
+        problems.push({
+          check: 'triggers',
+          subject: Name,
+          problem: `rule is ${described.State ?? 'unknown'}`,
+        });
+    }
+  }
+
+  // The stack's own Config custom rules, when it created them.
+  const configRuleNames = settings.configRules
+    ? active
+        .filter((rule) => rule.triggers.customConfigRule)
+        .map((rule) => `${settings.stackName}-${rule.id}`)
+    : [];
+  if (configRuleNames.length > 0) {
+    const found = new Map<string, string | undefined>();
+    try {
+      const { ConfigRules = [] } = await aws
+        .config(region)
+        .send(new DescribeConfigRulesCommand({ ConfigRuleNames: configRuleNames }));
+      for (const configRule of ConfigRules)
+        found.set(String(configRule.ConfigRuleName), configRule.ConfigRuleState);
+    } catch (error) {
+      // Any one missing name fails the whole call.
+      if (!isAwsError(error, 'NoSuchConfigRuleException')) throw error;
+    }
+    for (const name of configRuleNames) {
+      const state = found.get(name);
+      if (state !== 'ACTIVE')
+        problems.push({
+          check: 'config-rule',
+          subject: name,
+          problem: state ? `rule is ${state}` : 'rule is missing',
+        });
+    }
+  }
+
+  // Without a logging multi-region trail, EventBridge receives no CloudTrail event at all.
+  const cloudtrail = aws.cloudtrail(region);
+  const { trailList = [] } = await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }));
+  const multiRegion = trailList.filter((trail) => trail.IsMultiRegionTrail);
+  let logging = 0;
+  for (const trail of multiRegion) {
+    const home = trail.HomeRegion ?? region;
+    const status = await aws.cloudtrail(home).send(new GetTrailStatusCommand({ Name: trail.TrailARN }));
+    if (status.IsLogging) logging++;
+  }
+  if (logging === 0) {
+    problems.push({
+      check: 'trail',
+      subject: accountId,
+      problem:
+        multiRegion.length === 0
+          ? 'no multi-region CloudTrail trail: no API call reaches the responder'
+          : 'no multi-region trail is logging: no API call reaches the responder',
+    });
+  }
+
+  return {
+    healthy: problems.length === 0,
+    checked: { functions: active.length, configRules: configRuleNames.length, trails: multiRegion.length },
+    problems,
+  };
+}

@@ -1,0 +1,316 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DisableEbsEncryptionByDefaultCommand,
+  EC2Client,
+  GetEbsEncryptionByDefaultCommand,
+  type IpPermission,
+} from '@aws-sdk/client-ec2';
+import { cloudTrailEvent, disableEbsEncryptionByDefaultCall, humanCaller } from '../../scripts/lib/events';
+import type { Incident } from '../../shared/model';
+import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+import { type CliRun, runCli } from '../support/cli';
+import { LocalResponder, resetAccount } from '../support/local-responder';
+import { recordCalls, writesAmong } from '../support/recorder';
+import { ACCOUNT, authorize, authorizeCall, createGroup, ingressRules, ruleShape, ssh } from '../support/ssh';
+
+const ec2 = new EC2Client({ region: 'us-east-1' });
+
+const cli = runCli;
+
+const encryptionByDefault = async () =>
+  (await ec2.send(new GetEbsEncryptionByDefaultCommand({}))).EbsEncryptionByDefault;
+
+const disableCall = () =>
+  cloudTrailEvent(disableEbsEncryptionByDefaultCall('us-east-1', humanCaller(ACCOUNT)));
+
+const WORLD: IpPermission[] = [
+  ssh('0.0.0.0/0', 'left open by a deploy'),
+  ssh('::/0'),
+  { IpProtocol: 'tcp', FromPort: 0, ToPort: 1024, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+];
+
+let responder: LocalResponder;
+let table: Record<string, string>;
+
+const stored = async (incidentId: string) =>
+  (await responder.incidents()).find((incident) => incident.incidentId === incidentId);
+
+async function provision() {
+  await resetAccount();
+  responder = await LocalResponder.provision();
+  table = { INCIDENT_TABLE: responder.stack.tableName };
+}
+
+/** Drift the rules really remediate: EBS encryption by default off, and SSH open to the world. */
+async function realIncidents(world: IpPermission[] = [ssh('0.0.0.0/0')]) {
+  await ec2.send(new DisableEbsEncryptionByDefaultCommand({}));
+  const ebs = await responder.handlerOf(() => require('../../functions/ebs-encryption-by-default'))(
+    disableCall(),
+  );
+  const group = await createGroup('us-east-1', 'bastion');
+  for (const permission of world) await authorize('us-east-1', group, [permission]);
+  const before = (await ingressRules('us-east-1', group)).map(ruleShape);
+  const open = await responder.handlerOf(() => require('../../functions/ssh-open-to-world'))(
+    authorizeCall('us-east-1', group),
+  );
+  const idOf = (result: HandlerResult) => String(result.outcomes[0]?.incidentId);
+  return { ebsId: idOf(ebs), sshId: idOf(open), group, before };
+}
+
+describe('compliance-responder incidents, against moto with incidents the real rules produced', () => {
+  beforeEach(provision);
+
+  it('lists them newest first, filters by status and rule, and prints JSON', async () => {
+    // Prepare
+    const { ebsId, sshId } = await realIncidents();
+    // Act
+    const all = await cli(['incidents', 'list'], table);
+    const filtered = await cli(
+      ['incidents', 'list', '--status', 'remediated', '--rule', 'ssh-open-to-world', '--since', '1h'],
+      table,
+    );
+    const json = await cli(['incidents', 'list', '--rule', 'ebs-encryption-by-default', '--json'], table);
+    // Assess
+    expect(all.code).toBe(0);
+    const rows = all.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^INCIDENT\s+DETECTED \(UTC\)\s+SEVERITY\s+RULE\s+STATUS\s+REGION\s+RESOURCE$/);
+    expect(rows[1]).toMatch(
+      new RegExp(`^${sshId}\\s.*HIGH\\s+ssh-open-to-world\\s+remediated\\s+us-east-1\\s+sg-`),
+    );
+    expect(rows[2]).toMatch(
+      new RegExp(`^${ebsId}\\s.*HIGH\\s+ebs-encryption-by-default\\s+remediated\\s+us-east-1`),
+    );
+    expect(rows[3]).toContain('2 incident(s)');
+    expect(filtered.code).toBe(0);
+    expect(filtered.stdout).toContain(sshId);
+    expect(filtered.stdout).not.toContain(ebsId);
+    expect((JSON.parse(json.stdout) as Incident[]).map((incident) => incident.incidentId)).toEqual([ebsId]);
+  });
+
+  it('shows the whole documented incident, and the raw record with --json', async () => {
+    // Prepare
+    const { ebsId } = await realIncidents();
+    // Act
+    const shown = await cli(['incidents', 'show', ebsId], table);
+    const raw = await cli(['incidents', 'show', ebsId, '--json'], table);
+    // Assess
+    expect(shown.code).toBe(0);
+    const text = shown.stdout;
+    expect(text).toContain(`incident ${ebsId}  [HIGH] ebs-encryption-by-default  remediated`);
+    expect(text).toMatch(/what: +EBS encryption by default is off in us-east-1/);
+    expect(text).toMatch(/who: +arn:aws:iam::123456789012:user\/dev-alice from 198\.51\.100\.23/);
+    expect(text).toMatch(/trigger: +cloudtrail DisableEbsEncryptionByDefault/);
+    expect(text).toMatch(/hipaa: +§164\.312\(a\)\(2\)\(iv\)/);
+    expect(text).toMatch(/evidence: +encryptionByDefault=false/);
+    expect(text).toMatch(/1\. EnableEbsEncryptionByDefault → succeeded at /);
+    expect(text).toContain('undo:  ec2 DisableEbsEncryptionByDefault {"Region":"us-east-1"}');
+    expect(text).toMatch(/2\. Verify → succeeded/);
+    expect(text).toMatch(/alert: +sent \(message [\w-]+\)/);
+    expect(text).toMatch(/runbook: +https:\/\/\S+\/ebs-encryption-by-default\.md/);
+    const {
+      pk: _pk,
+      sk: _sk,
+      detectedMonth: _month,
+      expiresAt: _expires,
+      ...record
+    } = (await stored(ebsId)) as Incident & Record<string, unknown>;
+    expect(JSON.parse(raw.stdout)).toEqual(record);
+  });
+
+  it('undoes a remediation for real: the AWS state goes back and the undo is recorded; twice is refused', async () => {
+    // Prepare
+    const { ebsId, sshId, group, before } = await realIncidents(WORLD);
+    expect(await encryptionByDefault()).toBe(true);
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+    // Act
+    const ebsUndo = await cli(['incidents', 'undo', ebsId, '--yes'], table);
+    const sshUndo = await cli(['incidents', 'undo', sshId, '--yes', '--exempt-for', '2h', '--json'], table);
+    // Assess: AWS is as before the remediation
+    expect(ebsUndo).toMatchObject({ code: 0 });
+    expect(ebsUndo.stdout).toContain('ec2 DisableEbsEncryptionByDefault in us-east-1 (reverses step 1');
+    expect(ebsUndo.stdout).toContain(`undone ${ebsId}: 1 call(s) succeeded`);
+    expect(await encryptionByDefault()).toBe(false);
+    expect(sshUndo.code).toBe(0);
+    const after = (await ingressRules('us-east-1', group)).map(ruleShape);
+    expect(after).toEqual(expect.arrayContaining(before));
+    expect(after).toHaveLength(before.length);
+    // Assess: each undo is its own audit entry: who, when, each call's result, last step first
+    const ebs = await stored(ebsId);
+    expect(ebs).toMatchObject({
+      status: 'undone',
+      statusReason: expect.stringMatching(/^undone by arn:aws:/),
+      undo: {
+        by: expect.stringMatching(/^arn:aws:/),
+        result: 'succeeded',
+        exemptForMinutes: 1440,
+        startedAt: expect.any(String),
+        finishedAt: expect.any(String),
+        calls: [
+          {
+            step: 0,
+            call: { service: 'ec2', action: 'DisableEbsEncryptionByDefault', input: { Region: 'us-east-1' } },
+            result: 'succeeded',
+            at: expect.any(String),
+          },
+        ],
+      },
+    });
+    const ssh = await stored(sshId);
+    expect(ssh?.undo?.exemptForMinutes).toBe(120);
+    expect(ssh?.undo?.calls.map((entry) => [entry.step, entry.call.action, entry.result])).toEqual(
+      [...WORLD.keys()].reverse().map((index) => [index, 'AuthorizeSecurityGroupIngress', 'succeeded']),
+    );
+    expect(JSON.parse(sshUndo.stdout)).toMatchObject({ incidentId: sshId, undo: { result: 'succeeded' } });
+    expect(sshUndo.stderr).toMatch(
+      new RegExp(`${group} is exempt from ssh-open-to-world until \\S+ \\(exm-[\\w-]+\\)`),
+    );
+    // Assess: the responder leaves the undo in place (the exemption the undo set), and says so
+    const redelivered = await responder.handlerOf(() => require('../../functions/ssh-open-to-world'))(
+      authorizeCall('us-east-1', group),
+    );
+    expect(redelivered.outcomes[0]).toMatchObject({ status: 'exempted' });
+    expect(await ingressRules('us-east-1', group)).toHaveLength(before.length);
+    // Act / Assess: a second undo changes nothing
+    let again: CliRun = { code: -1, stdout: '', stderr: '' };
+    const calls = await recordCalls(async () => {
+      again = await cli(['incidents', 'undo', ebsId, '--yes'], table);
+    });
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toMatch(
+      new RegExp(`^error: incident ${ebsId} was already undone by arn:aws:`),
+    );
+    expect(writesAmong(calls)).toEqual([]);
+    expect((await stored(ebsId))?.undo).toEqual(ebs?.undo);
+  });
+
+  it('stops at the first failed undo call, records which calls ran and which did not, and exits 1', async () => {
+    // Prepare: three world-open rules revoked in three steps; the middle one is put back by hand,
+    // so replaying its undo (last step first: 3, 2, 1) fails as a duplicate
+    const { sshId, group } = await realIncidents(WORLD);
+    const middle = (await stored(sshId))?.steps[1]?.undo;
+    const { Region: _region, ...input } = middle?.input ?? {};
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand(input as never));
+    // Act
+    const run = await cli(['incidents', 'undo', sshId, '--yes'], table);
+    // Assess
+    expect(run.code).toBe(1);
+    const lastLine = run.stderr.trim().split('\n').pop();
+    expect(lastLine).toMatch(
+      new RegExp(
+        `^error: undo of ${sshId} stopped at ec2 AuthorizeSecurityGroupIngress \\(us-east-1\\): .+; 1 call\\(s\\) ran, 1 did not`,
+      ),
+    );
+    const incident = await stored(sshId);
+    expect(incident?.status).toBe('remediated');
+    expect(incident?.undo).toMatchObject({ result: 'failed', finishedAt: expect.any(String) });
+    expect(incident?.undo?.calls.map((entry) => [entry.step, entry.result])).toEqual([
+      [2, 'succeeded'],
+      [1, 'failed'],
+      [0, 'not-run'],
+    ]);
+    expect(incident?.undo?.calls[1]?.error).toEqual(expect.any(String));
+    // Assess: step 3's rule is back, step 1's is still revoked
+    const rules = (await ingressRules('us-east-1', group)).map(ruleShape);
+    expect(rules).toHaveLength(2);
+    expect(rules).not.toContainEqual(expect.objectContaining({ Description: 'left open by a deploy' }));
+  });
+});
+
+describe('compliance-responder incidents refusing what it cannot do, against moto', () => {
+  let ebsId: string;
+  let before: Incident | undefined;
+
+  // Nothing here changes anything (each test asserts it): one account with real incidents serves all.
+  beforeAll(async () => {
+    await provision();
+    ({ ebsId } = await realIncidents());
+    before = await stored(ebsId);
+  });
+
+  it.each([
+    [
+      'an unknown incident id',
+      ['incidents', 'show', 'inc-20260101T000000-00000000'],
+      1,
+      'error: incident inc-20260101T000000-00000000 not found in table',
+    ],
+    [
+      'something that is not an incident id',
+      ['incidents', 'undo', 'sg-1', '--yes'],
+      2,
+      "error: 'sg-1' is not an incident id",
+    ],
+    [
+      'an undo nobody can confirm (stdin not a terminal)',
+      ['incidents', 'undo', 'EBS'],
+      2,
+      'error: stdin is not a terminal, so nobody can confirm: pass --yes',
+    ],
+    [
+      'an invalid --status',
+      ['incidents', 'list', '--status', 'fixed'],
+      2,
+      "error: invalid --status 'fixed': one of open, remediating, remediated",
+    ],
+    [
+      'an invalid --rule',
+      ['incidents', 'list', '--rule', 'ebs'],
+      2,
+      "error: invalid --rule 'ebs': one of ebs-encryption-by-default",
+    ],
+    [
+      'an invalid --since',
+      ['incidents', 'list', '--since', 'yesterday'],
+      2,
+      "error: invalid --since 'yesterday'",
+    ],
+    [
+      'an invalid --exempt-for',
+      ['incidents', 'undo', 'EBS', '--yes', '--exempt-for', 'forever'],
+      2,
+      "error: invalid --exempt-for 'forever'",
+    ],
+    [
+      'a table that does not exist',
+      ['--table', 'no-such-table', 'incidents', 'list'],
+      1,
+      "error: table 'no-such-table' not found in us-east-1",
+    ],
+    ['the wrong region', ['--region', 'eu-west-3', 'incidents', 'list'], 1, 'not found in eu-west-3'],
+  ])(
+    'refuses %s with one clear line and the right exit code, changing nothing',
+    async (_case, args, code, line) => {
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      const calls = await recordCalls(async () => {
+        run = await cli(
+          args.map((arg) => (arg === 'EBS' ? ebsId : arg)),
+          table,
+        );
+      });
+      // Assess
+      expect(run.code).toBe(code);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(line);
+      expect(writesAmong(calls)).toEqual([]);
+      expect(await encryptionByDefault()).toBe(true);
+      expect(await stored(ebsId)).toEqual(before);
+    },
+  );
+
+  it('says there are no credentials in one line, with what to do', async () => {
+    // Act
+    const run = await cli(['incidents', 'list'], {
+      ...table,
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_SESSION_TOKEN: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      'error: no AWS credentials found: set AWS_PROFILE (aws configure, aws sso login) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
+    );
+  });
+});

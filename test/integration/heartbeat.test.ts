@@ -1,0 +1,97 @@
+import {
+  CloudTrailClient,
+  CreateTrailCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+} from '@aws-sdk/client-cloudtrail';
+import {
+  DeleteRuleCommand,
+  DisableRuleCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { scheduledEvent } from '../../scripts/lib/events';
+import { rules } from '../../shared/rules';
+import { createBucket } from '../support/cloudtrail';
+import { LocalResponder, resetAccount } from '../support/local-responder';
+
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const events = new EventBridgeClient({ region: REGION });
+const cloudtrail = new CloudTrailClient({ region: REGION });
+
+/** What a deployment leaves: one schedule rule per rule function (named as CloudFormation names them). */
+async function deployTriggers(stackName: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const rule of rules) {
+    const Name = `${stackName}-${rule.id}-schedule`;
+    await events.send(new PutRuleCommand({ Name, ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' }));
+    await events.send(
+      new PutTargetsCommand({
+        Rule: Name,
+        Targets: [{ Id: 'fn', Arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${stackName}-${rule.id}` }],
+      }),
+    );
+    names.push(Name);
+  }
+  return names;
+}
+
+describe('the heartbeat, run as its bundle against moto', () => {
+  let responder: LocalResponder;
+  let triggers: string[];
+  const beat = () =>
+    responder.invokeBundle('heartbeat', scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+
+  beforeEach(async () => {
+    await resetAccount();
+    responder = await LocalResponder.provision();
+    triggers = await deployTriggers(String(responder.stack.env.STACK_NAME));
+    await createBucket('audit-logs');
+    await cloudtrail.send(
+      new CreateTrailCommand({ Name: 'audit', S3BucketName: 'audit-logs', IsMultiRegionTrail: true }),
+    );
+    await cloudtrail.send(new StartLoggingCommand({ Name: 'audit' }));
+  });
+
+  it('reports healthy when every rule has enabled triggers and a multi-region trail logs', async () => {
+    // Act
+    const { ok, result } = await beat();
+    // Assess
+    expect(ok).toBe(true);
+    expect(result).toEqual({
+      healthy: true,
+      checked: { functions: rules.length, configRules: 0, trails: 1 },
+      problems: [],
+    });
+  });
+
+  it('names a disabled trigger, a function nothing invokes and a stopped trail', async () => {
+    // Prepare
+    const [first = '', second = ''] = triggers;
+    await events.send(new DisableRuleCommand({ Name: first }));
+    await events.send(new RemoveTargetsCommand({ Rule: second, Ids: ['fn'] }));
+    await events.send(new DeleteRuleCommand({ Name: second }));
+    await cloudtrail.send(new StopLoggingCommand({ Name: 'audit' }));
+    // Act
+    const { ok, result } = await beat();
+    // Assess
+    expect(ok).toBe(true);
+    expect(result.healthy).toBe(false);
+    expect(result.problems).toEqual([
+      { check: 'triggers', subject: first, problem: 'rule is DISABLED' },
+      {
+        check: 'triggers',
+        subject: `${responder.stack.env.STACK_NAME}-${rules[1]?.id}`,
+        problem: 'no EventBridge rule invokes it',
+      },
+      {
+        check: 'trail',
+        subject: ACCOUNT,
+        problem: 'no multi-region trail is logging: no API call reaches the responder',
+      },
+    ]);
+  });
+});

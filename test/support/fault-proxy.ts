@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP proxy in front of moto that answers chosen AWS calls with faults, as AWS and the network
+ * do: throttling in each protocol's own error shape, 500/503, a reset connection (before moto saw the
+ * call, or after it did the work and the answer was lost) and a stall past the SDK's socket timeout.
+ * Functions get it as AWS_ENDPOINT_URL; it counts every request, so retries can be bounded.
+ */
+
+export const FAULT_KINDS = ['throttle', 'http500', 'http503', 'reset', 'reset-after', 'stall'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  /** IAM-style `service:Action`, e.g. `ec2:EnableEbsEncryptionByDefault`. */
+  action: string;
+  /** Which matching request fails first (1-based). */
+  nth: number;
+  kind: FaultKind;
+  /** How many matching requests in a row fail from the nth: 1 is transient (a retry succeeds). */
+  times: number;
+}
+
+export interface ProxiedCall {
+  /** IAM-style `service:Action`. */
+  action: string;
+  method: string;
+  fault?: FaultKind;
+}
+
+/** The AWS action of a request: query `Action=`, JSON `X-Amz-Target`, or Lambda's REST paths. */
+export function actionOf(
+  service: string,
+  method: string,
+  path: string,
+  headers: IncomingMessage['headers'],
+  body: string,
+): string {
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string') return target.split('.').pop() ?? target;
+  const query = new URLSearchParams(body).get('Action');
+  if (query) return query;
+  if (service === 'lambda') {
+    const route = path.split('?')[0] ?? '';
+    if (/\/functions\/?$/.test(route) && method === 'GET') return 'ListFunctions';
+    if (/\/concurrency$/.test(route))
+      return (
+        { GET: 'GetFunctionConcurrency', PUT: 'PutFunctionConcurrency', DELETE: 'DeleteFunctionConcurrency' }[
+          method
+        ] ?? `unknown ${method} ${route}`
+      );
+    if (/\/configuration$/.test(route) && method === 'GET') return 'GetFunctionConfiguration';
+    if (/\/functions\/[^/]+$/.test(route) && method === 'GET') return 'GetFunction';
+  }
+  return `unknown ${method} ${path.split('?')[0]}`;
+}
+
+/** The signing service from SigV4's credential scope: `Credential=AKID/date/region/service/aws4_request`. */
+const serviceOf = (headers: IncomingMessage['headers']): string =>
+  /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(headers.authorization ?? ''))?.[1] ?? 'unknown';
+
+/** A throttling answer in the shape the service's protocol uses, so the SDK classifies it as AWS would. */
+function throttle(response: ServerResponse, service: string): void {
+  const requestId = randomUUID();
+  if (service === 'ec2') {
+    response.writeHead(503, { 'content-type': 'text/xml' });
+    response.end(
+      `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+    );
+  } else if (['iam', 'sns', 'sts'].includes(service)) {
+    response.writeHead(400, { 'content-type': 'text/xml' });
+    response.end(
+      `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    );
+  } else if (service === 'lambda') {
+    response.writeHead(429, {
+      'content-type': 'application/json',
+      'x-amzn-errortype': 'TooManyRequestsException',
+      'x-amzn-requestid': requestId,
+    });
+    response.end(
+      JSON.stringify({ Type: 'User', message: 'Rate exceeded', Reason: 'CallerRateLimitExceeded' }),
+    );
+  } else {
+    response.writeHead(400, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-errortype': 'ThrottlingException',
+      'x-amzn-requestid': requestId,
+    });
+    response.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
+  }
+}
+
+export class FaultProxy {
+  readonly calls: ProxiedCall[] = [];
+  private plan: Fault[] = [];
+  private readonly seen = new Map<string, number>();
+  private readonly stalled = new Set<IncomingMessage>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly target: URL,
+    /** How long a stall holds a request: longer than the SDK's socket timeout. */
+    private readonly stallMs: number,
+  ) {}
+
+  static async start(target: string, stallMs = 15_000): Promise<FaultProxy> {
+    const server = createServer();
+    const proxy = new FaultProxy(server, new URL(target), stallMs);
+    server.on('request', (req, res) => proxy.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Forgets the calls seen and arms a new plan (empty: a clean pass-through). */
+  arm(plan: readonly Fault[] = []): void {
+    this.plan = [...plan];
+    this.seen.clear();
+    this.calls.length = 0;
+  }
+
+  get injected(): ProxiedCall[] {
+    return this.calls.filter((call) => call.fault);
+  }
+
+  async close(): Promise<void> {
+    for (const req of this.stalled) req.socket.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private faultFor(action: string): FaultKind | undefined {
+    const count = (this.seen.get(action) ?? 0) + 1;
+    this.seen.set(action, count);
+    return this.plan.find(
+      (fault) => fault.action === action && count >= fault.nth && count < fault.nth + fault.times,
+    )?.kind;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const service = serviceOf(req.headers);
+      const action = `${service}:${actionOf(service, req.method ?? 'GET', req.url ?? '/', req.headers, body.toString('utf8'))}`;
+      const fault = this.faultFor(action);
+      this.calls.push({ action, method: req.method ?? 'GET', ...(fault ? { fault } : {}) });
+      switch (fault) {
+        case 'throttle':
+          return throttle(res, service);
+        case 'http500':
+        case 'http503':
+          res.writeHead(fault === 'http500' ? 500 : 503, { 'content-type': 'text/plain' });
+          return void res.end(fault === 'http500' ? 'Internal Server Error' : 'Service Unavailable');
+        case 'reset':
+          return void req.socket.destroy();
+        case 'stall': {
+          this.stalled.add(req);
+          const timer = setTimeout(() => req.socket.destroy(), this.stallMs);
+          req.socket.once('close', () => {
+            clearTimeout(timer);
+            this.stalled.delete(req);
+          });
+          return;
+        }
+        default:
+          return this.forward(req, res, body, fault === 'reset-after');
+      }
+    });
+  }
+
+  /** Passes the request to moto; with `loseAnswer`, moto does the work and the caller never hears back. */
+  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer: boolean): void {
+    const upstream = request(
+      {
+        host: this.target.hostname,
+        port: this.target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: this.target.host },
+      },
+      (answer) => {
+        if (loseAnswer) {
+          answer.resume();
+          answer.once('end', () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => req.socket.destroy());
+    upstream.end(body);
+  }
+}

@@ -1,0 +1,339 @@
+import type { Incident, Step } from '../../../shared/model';
+import {
+  aggregate,
+  type CitedExemption,
+  exemptionInForce,
+  median,
+  type ReportInput,
+} from '../../../shared/report/aggregate';
+import { anIncident } from '../../support/incident';
+import { aGrant } from '../../support/ssh';
+
+const SINCE = new Date('2026-11-02T00:00:00.000Z'); // a Monday
+const UNTIL = new Date('2026-11-20T12:00:00.000Z');
+const ENCRYPTION = '164.312(a)(2)(iv)';
+const TRANSMISSION = '164.312(e)(2)(ii)';
+const ACCESS = '164.312(a)(1)';
+
+const at = (iso: string, plusMs: number) => new Date(Date.parse(iso) + plusMs).toISOString();
+
+/** A remediated incident verified `ttrMs` after detection; its updatedAt is later still (the alert). */
+function remediated(
+  id: string,
+  detectedAt: string,
+  ttrMs: number,
+  overrides: Partial<Incident> = {},
+): Incident {
+  const steps: Step[] = [
+    { action: 'EnableEbsEncryptionByDefault', at: at(detectedAt, ttrMs / 2), result: 'succeeded' },
+    { action: 'Verify', at: at(detectedAt, ttrMs), result: 'succeeded' },
+  ];
+  return anIncident({
+    incidentId: id,
+    detectedAt,
+    updatedAt: at(detectedAt, ttrMs + 5_000),
+    status: 'remediated',
+    steps,
+    ...overrides,
+  });
+}
+
+/** A ledger exemption of ebs-encryption-by-default, set during the period and ending after it. */
+function anExemption(exemptionId: string, overrides: Partial<CitedExemption> = {}): CitedExemption {
+  return {
+    exemptionId,
+    ruleId: 'ebs-encryption-by-default',
+    hipaa: [ENCRYPTION],
+    resourceArn: 'arn:aws:ec2:us-east-1:111122223333:ebs-encryption-by-default',
+    reason: 'CHG-9 vendor appliance',
+    until: '2026-12-31T00:00:00.000Z',
+    setBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+    setAt: '2026-11-09T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+function input(overrides: Partial<ReportInput>): ReportInput {
+  return {
+    incidents: [],
+    grants: [],
+    exemptions: [],
+    since: SINCE,
+    until: UNTIL,
+    grantCitations: [ACCESS],
+    source: 'table incidents in us-east-1',
+    ...overrides,
+  };
+}
+
+describe('median', () => {
+  it.each([
+    [[], null],
+    [[7], 7],
+    [[9, 1, 5], 5],
+    [[4, 1, 3, 2], 2.5],
+  ])('of %p is %p', (values, expected) => {
+    // Act / Assess
+    expect(median(values)).toBe(expected);
+  });
+});
+
+describe('aggregate', () => {
+  it('gives the median and the worst time to remediate, detection to the successful Verify step', async () => {
+    // Prepare: three remediated incidents (1 min, 10 min, 4 min) and one still open
+    const incidents = [
+      remediated('inc-a', '2026-11-03T10:00:00.000Z', 60_000),
+      remediated('inc-b', '2026-11-04T10:00:00.000Z', 600_000),
+      remediated('inc-c', '2026-11-05T10:00:00.000Z', 240_000),
+      anIncident({ incidentId: 'inc-d', detectedAt: '2026-11-05T11:00:00.000Z', status: 'open', steps: [] }),
+    ];
+    // Act
+    const report = aggregate(input({ incidents }));
+    // Assess: updatedAt (5 s after the Verify step) is not the end; the open incident has no time
+    expect(report.totals.timeToRemediate).toEqual({
+      count: 3,
+      medianMs: 240_000,
+      worstMs: 600_000,
+      worstIncidentId: 'inc-b',
+    });
+    expect(report.incidents.map((line) => line.timeToRemediateMs)).toEqual([60_000, 600_000, 240_000, null]);
+  });
+
+  it('takes the mean of the two middle times for an even count', () => {
+    // Prepare
+    const incidents = [
+      remediated('inc-a', '2026-11-03T10:00:00.000Z', 2_000),
+      remediated('inc-b', '2026-11-03T11:00:00.000Z', 4_000),
+    ];
+    // Act
+    const report = aggregate(input({ incidents }));
+    // Assess
+    expect(report.totals.timeToRemediate.medianMs).toBe(3_000);
+  });
+
+  it('counts an incident with two citations under each safeguard, and once in the totals', () => {
+    // Prepare
+    const incidents = [
+      remediated('inc-volume', '2026-11-03T10:00:00.000Z', 30_000, { hipaa: [ENCRYPTION, TRANSMISSION] }),
+      remediated('inc-default', '2026-11-03T11:00:00.000Z', 90_000, { hipaa: [ENCRYPTION] }),
+    ];
+    // Act
+    const report = aggregate(input({ incidents }));
+    // Assess
+    const row = (citation: string) => report.safeguards.find((safeguard) => safeguard.citation === citation);
+    expect(row(ENCRYPTION)).toMatchObject({
+      found: 2,
+      remediated: 2,
+      name: 'Encryption and decryption',
+      timeToRemediate: { count: 2, medianMs: 60_000, worstMs: 90_000 },
+    });
+    expect(row(TRANSMISSION)).toMatchObject({
+      found: 1,
+      remediated: 1,
+      timeToRemediate: { medianMs: 30_000, worstMs: 30_000, worstIncidentId: 'inc-volume' },
+    });
+    expect(report.totals).toMatchObject({ found: 2, remediated: 2 });
+    expect(report.multiCitationIncidents).toBe(1);
+  });
+
+  it('sorts each status into its figure: open includes remediating', () => {
+    // Prepare: an exempted incident whose exemption is not in the ledger
+    const incidents = [
+      anIncident({ incidentId: 'inc-open', status: 'open', steps: [] }),
+      anIncident({ incidentId: 'inc-running', status: 'remediating' }),
+      anIncident({ incidentId: 'inc-failed', status: 'failed' }),
+      anIncident({ incidentId: 'inc-resolved', status: 'resolved' }),
+      anIncident({
+        incidentId: 'inc-exempt',
+        status: 'exempted',
+        statusReason: 'exempt until 2026-12-31T00:00:00.000Z',
+      }),
+    ].map((incident) => ({ ...incident, detectedAt: '2026-11-10T09:00:00.000Z' }));
+    // Act
+    const report = aggregate(input({ incidents }));
+    // Assess: exemptions come from the ledger alone, not from the incident's status or statusReason
+    expect(report.totals).toMatchObject({
+      found: 5,
+      remediated: 0,
+      resolved: 1,
+      open: 2,
+      failed: 1,
+      exemptionsInForce: 0,
+      timeToRemediate: { count: 0, medianMs: null, worstMs: null, worstIncidentId: null },
+    });
+    expect(report.incidents.find((line) => line.incidentId === 'inc-exempt')?.exemptUntil).toBeNull();
+  });
+
+  it('counts ledger exemptions in force at the end of the period, under each citation of their rule', () => {
+    // Prepare
+    const exemptions = [
+      anExemption('exm-in-force', { until: '2026-12-15T00:00:00.000Z' }),
+      anExemption('exm-volume', {
+        ruleId: 'ebs-volume-encrypted',
+        hipaa: [ENCRYPTION, TRANSMISSION],
+        resourceArn: 'arn:aws:ec2:us-east-1:111122223333:volume/vol-0abc',
+      }),
+      // Set before the period: the figure is the state at its end, so it counts
+      anExemption('exm-old', {
+        ruleId: 'ssh-open-to-world',
+        hipaa: [ACCESS],
+        setAt: '2026-10-01T00:00:00.000Z',
+      }),
+      // Removed after the end: it was still in force then
+      anExemption('exm-removed-later', { hipaa: [ACCESS], removedAt: '2026-11-25T00:00:00.000Z' }),
+      anExemption('exm-removed-early', { removedAt: '2026-11-15T00:00:00.000Z' }),
+      anExemption('exm-ended', { until: '2026-11-19T00:00:00.000Z' }),
+      anExemption('exm-set-after', { setAt: '2026-11-21T00:00:00.000Z' }),
+    ];
+    // Act
+    const report = aggregate(input({ exemptions }));
+    // Assess
+    const inForce = (citation: string) =>
+      report.safeguards.find((row) => row.citation === citation)?.exemptionsInForce;
+    expect(report.totals.exemptionsInForce).toBe(4);
+    expect(inForce(ENCRYPTION)).toBe(2);
+    expect(inForce(TRANSMISSION)).toBe(1);
+    expect(inForce(ACCESS)).toBe(2);
+    expect(report.exemptions.map((line) => line.exemptionId)).toEqual([
+      'exm-in-force',
+      'exm-old',
+      'exm-removed-later',
+      'exm-volume',
+    ]);
+    expect(report.exemptions[0]).toEqual({
+      exemptionId: 'exm-in-force',
+      ruleId: 'ebs-encryption-by-default',
+      hipaa: [ENCRYPTION],
+      resourceArn: 'arn:aws:ec2:us-east-1:111122223333:ebs-encryption-by-default',
+      setBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+      setAt: '2026-11-09T00:00:00.000Z',
+      until: '2026-12-15T00:00:00.000Z',
+      reason: 'CHG-9 vendor appliance',
+    });
+  });
+
+  it("takes an exempted incident's end from the ledger entry in force, and none once it was removed", () => {
+    // Prepare: both incidents carry their exemption's copy, which never learns of a removal
+    const exempted = (incidentId: string, exemptionId: string) =>
+      anIncident({
+        incidentId,
+        detectedAt: '2026-11-10T09:00:00.000Z',
+        status: 'exempted',
+        exemption: {
+          exemptionId,
+          reason: 'CHG-9',
+          until: '2026-12-31T00:00:00.000Z',
+          setBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+          setAt: '2026-11-09T00:00:00.000Z',
+        },
+      });
+    const incidents = [exempted('inc-kept', 'exm-kept'), exempted('inc-lifted', 'exm-lifted')];
+    const exemptions = [
+      anExemption('exm-kept', { until: '2026-12-24T00:00:00.000Z' }),
+      anExemption('exm-lifted', { removedAt: '2026-11-12T00:00:00.000Z' }),
+    ];
+    // Act
+    const report = aggregate(input({ incidents, exemptions }));
+    // Assess
+    expect(report.incidents.map((line) => [line.incidentId, line.exemptUntil])).toEqual([
+      ['inc-kept', '2026-12-24T00:00:00.000Z'],
+      ['inc-lifted', null],
+    ]);
+    expect(report.totals.exemptionsInForce).toBe(1);
+  });
+
+  it('keeps only incidents detected and grants issued within the period', () => {
+    // Prepare
+    const incidents = [
+      remediated('inc-before', '2026-11-01T23:59:59.999Z', 1_000),
+      remediated('inc-first', SINCE.toISOString(), 1_000),
+      remediated('inc-last', UNTIL.toISOString(), 1_000),
+      remediated('inc-after', at(UNTIL.toISOString(), 1), 1_000),
+    ];
+    const grant = aGrant({ userName: 'dev-alice' }, 3_600_000);
+    const grants = [
+      { ...grant, grantId: 'sshg-before', createdAt: '2026-10-30T08:00:00.000Z' },
+      { ...grant, grantId: 'sshg-within', createdAt: '2026-11-12T08:00:00.000Z' },
+    ];
+    // Act
+    const report = aggregate(input({ incidents, grants }));
+    // Assess
+    expect(report.incidents.map((line) => line.incidentId)).toEqual(['inc-first', 'inc-last']);
+    expect(report.grants.map((line) => line.grantId)).toEqual(['sshg-within']);
+    expect(report.totals.grantsIssued).toBe(1);
+    expect(report.safeguards.find((row) => row.citation === ACCESS)?.grantsIssued).toBe(1);
+    expect(report.safeguards.find((row) => row.citation === ENCRYPTION)?.grantsIssued).toBe(0);
+  });
+
+  it('reports an empty period as zeros, with every known safeguard and every week still listed', () => {
+    // Prepare
+    const citations = [TRANSMISSION, ENCRYPTION, '164.308(a)(1)(ii)(D)', ENCRYPTION];
+    // Act
+    const report = aggregate(input({ citations }));
+    // Assess: safeguards in the regulation's order, once each; weeks from the Monday of `since`
+    expect(report.safeguards.map((row) => row.citation)).toEqual([
+      '164.308(a)(1)(ii)(D)',
+      ACCESS,
+      ENCRYPTION,
+      TRANSMISSION,
+    ]);
+    for (const row of report.safeguards) {
+      expect(row).toMatchObject({ found: 0, remediated: 0, open: 0, failed: 0, exemptionsInForce: 0 });
+      expect(row.timeToRemediate).toEqual({ count: 0, medianMs: null, worstMs: null, worstIncidentId: null });
+    }
+    expect(report.weeks.map((week) => [week.start, week.total])).toEqual([
+      ['2026-11-02T00:00:00.000Z', 0],
+      ['2026-11-09T00:00:00.000Z', 0],
+      ['2026-11-16T00:00:00.000Z', 0],
+    ]);
+    expect(report.incidents).toEqual([]);
+    expect(report.grants).toEqual([]);
+  });
+
+  it('counts incidents per week (Monday 00:00 UTC) and per safeguard', () => {
+    // Prepare: Sunday night and Monday morning fall in different weeks
+    const incidents = [
+      remediated('inc-sun', '2026-11-08T23:59:00.000Z', 1_000, { hipaa: [ENCRYPTION, TRANSMISSION] }),
+      remediated('inc-mon', '2026-11-09T00:00:00.000Z', 1_000),
+      anIncident({ incidentId: 'inc-ssh', detectedAt: '2026-11-10T00:00:00.000Z', hipaa: [ACCESS] }),
+    ];
+    // Act
+    const report = aggregate(input({ incidents, since: new Date('2026-11-05T00:00:00.000Z') }));
+    // Assess
+    expect(report.weeks).toEqual([
+      {
+        start: '2026-11-02T00:00:00.000Z',
+        total: 1,
+        bySafeguard: { [ACCESS]: 0, [ENCRYPTION]: 1, [TRANSMISSION]: 1 },
+      },
+      {
+        start: '2026-11-09T00:00:00.000Z',
+        total: 2,
+        bySafeguard: { [ACCESS]: 1, [ENCRYPTION]: 1, [TRANSMISSION]: 0 },
+      },
+      {
+        start: '2026-11-16T00:00:00.000Z',
+        total: 0,
+        bySafeguard: { [ACCESS]: 0, [ENCRYPTION]: 0, [TRANSMISSION]: 0 },
+      },
+    ]);
+  });
+});
+
+describe('exemptionInForce', () => {
+  const end = new Date('2026-11-20T00:00:00.000Z');
+
+  it.each([
+    ['set before, ends after', {}, true],
+    ['set exactly at the end', { setAt: '2026-11-20T00:00:00.000Z' }, true],
+    ['set after the end', { setAt: '2026-11-20T00:00:00.001Z' }, false],
+    ['ends exactly at the end', { until: '2026-11-20T00:00:00.000Z' }, false],
+    ['ended before', { until: '2026-11-19T00:00:00.000Z' }, false],
+    ['removed before the end', { removedAt: '2026-11-19T00:00:00.000Z' }, false],
+    ['removed exactly at the end', { removedAt: '2026-11-20T00:00:00.000Z' }, false],
+    ['removed after the end', { removedAt: '2026-11-21T00:00:00.000Z' }, true],
+  ] as const)('%s: %p', (_name, overrides, expected) => {
+    // Act / Assess
+    expect(exemptionInForce(anExemption('exm-1', overrides), end)).toBe(expected);
+  });
+});
