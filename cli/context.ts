@@ -27,15 +27,23 @@ export interface Caller {
   accountId: string;
 }
 
-/** What a command needs: where the table is, validated settings, AWS clients per region, the caller. */
+/**
+ * What a command needs: where the table is, validated settings, the AWS clients, the caller.
+ * `region` is where resources are read and acted on; the table is always the home stack's
+ * (`settings.homeRegion`: HOME_REGION, else .local/env.json's, else --region).
+ */
 export interface CliContext {
   readonly region: string;
   readonly tableName: string;
   readonly settings: Settings;
   readonly io: Io;
-  aws(region: string): AwsClients;
-  /** The grant ledger in a region's incidents table (IAM grants live in us-east-1's). */
-  ledger(region: string): GrantLedger;
+  /**
+   * The SDK clients: regional ones take their region (ec2(region)); dynamo() is the home stack's
+   * table region, as in the functions. The argument is ignored (kept for callers not yet updated).
+   */
+  aws(_region?: string): AwsClients;
+  /** The grant ledger, in the home stack's table (settings.homeRegion), where the functions read it. */
+  ledger(): GrantLedger;
   caller(): Promise<Caller>;
   now(): Date;
   /** Names this run where the rules expect an incident id (lockdown has no incident). */
@@ -111,7 +119,7 @@ export async function createContext(
       ...env,
       INCIDENT_TABLE: tableName,
       AWS_REGION: region,
-      // The home stack's region (its table holds the ledgers); --region when not set.
+      // The home stack's region: its one table holds incidents, guard and ledgers; --region when not set.
       HOME_REGION: env.HOME_REGION || local.HOME_REGION || region,
       ALERT_TOPIC_ARN: env.ALERT_TOPIC_ARN || NO_TOPIC(region),
     });
@@ -119,15 +127,9 @@ export async function createContext(
     if (error instanceof ConfigurationError) throw new CliError(error.message);
     throw error;
   }
-  const clients = new Map<string, AwsClients>();
-  const aws = (where: string) => {
-    let built = clients.get(where);
-    if (!built) {
-      built = createAwsClients(where);
-      clients.set(where, built);
-    }
-    return built;
-  };
+  // One set of clients, homed where the table is: a table read can never go to a forwarder's region.
+  const clients = createAwsClients(settings.homeRegion);
+  const aws = () => clients;
   let caller: Promise<Caller> | undefined;
   return {
     region,
@@ -135,10 +137,9 @@ export async function createContext(
     settings,
     io,
     aws,
-    ledger: (where) =>
-      new DynamoDbGrantLedger(aws(where).dynamo(), tableName, settings.incidentRetentionDays),
+    ledger: () => new DynamoDbGrantLedger(clients.dynamo(), tableName, settings.incidentRetentionDays),
     caller() {
-      caller ??= aws(region)
+      caller ??= clients
         .sts(region)
         .send(new GetCallerIdentityCommand({}))
         .then((identity) => ({ arn: String(identity.Arn), accountId: String(identity.Account) }))

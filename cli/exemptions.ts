@@ -12,10 +12,9 @@ import {
 import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
 import { rules } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';
-import { IAM_REGION } from '../shared/ssh/iam-keys';
 import type { CliContext, Io } from './context';
 import { CliError, UsageError } from './errors';
-import { exemptionLedgerIn, exemptionRegionFor, ledgerRegions, missingTable } from './ledger-access';
+import { exemptionLedger, missingTable } from './ledger-access';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 import { formatTable } from './table';
@@ -62,14 +61,16 @@ function knownRule(id: string): Rule {
   return rule;
 }
 
-/** Runs `work` against a region's ledger, turning a missing table or a ledger refusal into one line. */
+/**
+ * Runs `work` against the exemption ledger (the home stack's table, whatever region the resource
+ * is in), turning a missing table or a ledger refusal into one line.
+ */
 async function inExemptions<T>(
   ctx: CliContext,
-  region: string,
   work: (ledger: DynamoDbExemptionLedger) => Promise<T>,
 ): Promise<T> {
   try {
-    return await work(exemptionLedgerIn(ctx, region));
+    return await work(exemptionLedger(ctx));
   } catch (error) {
     if (
       error instanceof ExemptionInForceError ||
@@ -78,15 +79,14 @@ async function inExemptions<T>(
     ) {
       throw new CliError(error.message, { cause: error });
     }
-    throw missingTable(ctx, region, error) ?? error;
+    throw missingTable(ctx, error) ?? error;
   }
 }
 
 export async function addExemption(ctx: CliContext, arn: string, options: AddOptions): Promise<Exemption> {
   const rule = knownRule(options.rule);
-  let where: { region: string };
   try {
-    where = checkExemptible(rule, arn);
+    checkExemptible(rule, arn);
   } catch (error) {
     if (error instanceof ExemptionRefusedError) throw new UsageError(error.message, { cause: error });
     throw error;
@@ -104,33 +104,21 @@ export async function addExemption(ctx: CliContext, arn: string, options: AddOpt
     setBy: caller.arn,
     setAt: now.toISOString(),
   };
-  await inExemptions(ctx, exemptionRegionFor(ctx, where.region), (ledger) => ledger.add(exemption, { now }));
+  await inExemptions(ctx, (ledger) => ledger.add(exemption, { now }));
   return exemption;
 }
 
-/** Exemptions in the ledgers this run can see (--region's and IAM's); a missing IAM ledger is a note. */
+/** Exemptions of every region and IAM, soonest end first, from the one ledger in the home table. */
 export async function listExemptions(
   ctx: CliContext,
   options: { all: boolean; ruleId?: string },
-): Promise<{ exemptions: Exemption[]; notes: string[] }> {
+): Promise<Exemption[]> {
   const now = ctx.now();
-  const byId = new Map<string, Exemption>();
-  const notes: string[] = [];
-  for (const region of ledgerRegions(ctx)) {
-    try {
-      const found = await inExemptions(ctx, region, (ledger) => ledger.list(options.all ? undefined : now));
-      for (const exemption of found) {
-        if (!options.all && !isInForce(exemption, now)) continue;
-        if (options.ruleId && exemption.ruleId !== options.ruleId) continue;
-        byId.set(exemption.exemptionId, exemption);
-      }
-    } catch (error) {
-      if (!(error instanceof CliError) || region === ctx.region) throw error;
-      notes.push(`IAM user exemptions not listed: no table '${ctx.tableName}' in ${IAM_REGION}`);
-    }
-  }
-  const exemptions = [...byId.values()].sort((a, b) => a.until.localeCompare(b.until));
-  return { exemptions, notes };
+  const found = await inExemptions(ctx, (ledger) => ledger.list(options.all ? undefined : now));
+  return found
+    .filter((exemption) => options.all || isInForce(exemption, now))
+    .filter((exemption) => !options.ruleId || exemption.ruleId === options.ruleId)
+    .sort((a, b) => a.until.localeCompare(b.until));
 }
 
 export async function removeExemption(
@@ -140,16 +128,7 @@ export async function removeExemption(
 ): Promise<Exemption> {
   const why = reason === undefined ? undefined : checkReason(reason);
   const caller = await ctx.caller();
-  for (const region of ledgerRegions(ctx)) {
-    const found = await inExemptions(ctx, region, (ledger) => ledger.get(exemptionId)).catch((error) => {
-      if (region !== ctx.region && error instanceof CliError) return undefined;
-      throw error;
-    });
-    if (found) {
-      return inExemptions(ctx, region, (ledger) => ledger.remove(exemptionId, caller.arn, ctx.now(), why));
-    }
-  }
-  throw new CliError(new ExemptionNotFoundError(exemptionId).message);
+  return inExemptions(ctx, (ledger) => ledger.remove(exemptionId, caller.arn, ctx.now(), why));
 }
 
 function stateOf(exemption: Exemption, now: Date): string {
@@ -193,13 +172,10 @@ export function registerExemptions(program: Command, io: Io, withContext: WithCo
     .action((options: { rule?: string; all?: boolean; json?: boolean }, command: Command) =>
       withContext(command, async (ctx) => {
         if (options.rule) knownRule(options.rule);
-        const listing = await listExemptions(ctx, { all: options.all === true, ruleId: options.rule });
-        for (const note of listing.notes) ctx.io.err(`note: ${note}`);
-        if (options.json) return printJson(io, listing.exemptions);
-        if (listing.exemptions.length === 0) {
-          return io.out(options.all ? 'no exemptions' : 'no exemptions in force');
-        }
-        for (const line of exemptionsTable(listing.exemptions, ctx.now())) io.out(line);
+        const listed = await listExemptions(ctx, { all: options.all === true, ruleId: options.rule });
+        if (options.json) return printJson(io, listed);
+        if (listed.length === 0) return io.out(options.all ? 'no exemptions' : 'no exemptions in force');
+        for (const line of exemptionsTable(listed, ctx.now())) io.out(line);
       }),
     );
 

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { BlastRadiusGuard, type GuardStatus } from '../shared/pipeline/guards';
 import type { CliContext, Io } from './context';
+import { inTable, tableRegion } from './ledger-access';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 
+/** The guard's state lives in the home stack's table, like everything else the functions record. */
 const guardOf = (ctx: CliContext) =>
   new BlastRadiusGuard(
-    ctx.aws(ctx.region).dynamo(),
+    ctx.aws().dynamo(),
     ctx.tableName,
     ctx.settings.guard.threshold,
     ctx.settings.guard.windowMinutes,
@@ -46,9 +48,9 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
     .option('--json', 'print the status as JSON')
     .action((options: { json?: boolean }, command: Command) =>
       withContext(command, async (ctx) => {
-        const status = await guardOf(ctx).status();
+        const status = await inTable(ctx, () => guardOf(ctx).status());
         if (options.json) return io.out(JSON.stringify(status, null, 2));
-        for (const line of guardStatusLines(status, `${ctx.tableName} (${ctx.region})`)) io.out(line);
+        for (const line of guardStatusLines(status, `${ctx.tableName} (${tableRegion(ctx)})`)) io.out(line);
       }),
     );
 
@@ -63,11 +65,11 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
       const reason = checkReason(options.reason);
       return withContext(command, async (ctx) => {
         const caller = await ctx.caller();
-        const reset = await guardOf(ctx).reset(caller.arn, reason);
+        const reset = await inTable(ctx, () => guardOf(ctx).reset(caller.arn, reason));
         if (options.json) return io.out(JSON.stringify({ reset: reset !== undefined, ...reset }, null, 2));
         if (!reset) {
           io.out(
-            `the blast-radius guard is not tripped in ${ctx.tableName} (${ctx.region}): nothing was changed`,
+            `the blast-radius guard is not tripped in ${ctx.tableName} (${tableRegion(ctx)}): nothing was changed`,
           );
           return;
         }

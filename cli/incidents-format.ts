@@ -126,10 +126,10 @@ export function undoPlanLines(plan: UndoPlan, exemptForMinutes: number): string[
   const { incident } = plan;
   return [
     `undo incident ${incident.incidentId} (${incident.ruleId}, ${incident.resourceId} in ${incident.region}): ${plan.calls.length} call(s), last step first, with your credentials`,
+    `  first the resource is to be exempted for ${formatMinutes(exemptForMinutes)}, so the responder does not revert the undo; then:`,
     ...plan.calls.map(
       ({ call, region, step }) =>
         `  ${call.service} ${call.action} in ${region} (reverses step ${step + 1}, ${incident.steps[step]?.action}): ${JSON.stringify(call.input)}`,
     ),
-    `  then the resource is to be exempted for ${formatMinutes(exemptForMinutes)}, so the responder does not revert the undo`,
   ];
 }

@@ -2,15 +2,11 @@ import type { Incident } from '../shared/model';
 import { DynamoDbIncidentStore } from '../shared/pipeline/incident-store';
 import type { CliContext } from './context';
 import { CliError, UsageError } from './errors';
+import { inTable, tableRegion } from './ledger-access';
 
-/** The incidents table the command line reads and writes (the stack's, in --region). */
+/** The incidents table the command line reads and writes: the home stack's, whatever --region says. */
 export const incidentStore = (ctx: CliContext): DynamoDbIncidentStore =>
-  new DynamoDbIncidentStore(
-    ctx.aws(ctx.region).dynamo(),
-    ctx.tableName,
-    ctx.settings.incidentRetentionDays,
-    ctx.now,
-  );
+  new DynamoDbIncidentStore(ctx.aws().dynamo(), ctx.tableName, ctx.settings.incidentRetentionDays, ctx.now);
 
 /** What newIncidentId makes: inc-20261123T232713-89b15e59. */
 const INCIDENT_ID = /^inc-\d{8}T\d{6}-[0-9a-f]{8}$/;
@@ -22,10 +18,10 @@ export async function findIncident(ctx: CliContext, incidentId: string): Promise
       `'${incidentId}' is not an incident id (they look like inc-20261123T232713-89b15e59)`,
     );
   }
-  const incident = await incidentStore(ctx).get(incidentId);
+  const incident = await inTable(ctx, () => incidentStore(ctx).get(incidentId));
   if (!incident) {
     throw new CliError(
-      `incident ${incidentId} not found in table '${ctx.tableName}' (${ctx.region}): list incidents with compliance-responder incidents list, and check --region and --table (each region has its own table)`,
+      `incident ${incidentId} not found in table '${ctx.tableName}' (home region ${tableRegion(ctx)}): list incidents with compliance-responder incidents list, and check --table (every region's incidents are in the home stack's table)`,
     );
   }
   return incident;

@@ -36,7 +36,10 @@ export function buildProgram(io: Io, withContext: WithContext, argv: readonly st
   const program = new Command('compliance-responder')
     .description('HIPAA compliance responder for AWS: on-call commands')
     .option('--table <name>', 'the incidents table (default: INCIDENT_TABLE)')
-    .option('--region <region>', 'the AWS region (default: AWS_REGION, then your profile)')
+    .option(
+      '--region <region>',
+      "the AWS region (default: AWS_REGION, then your profile); the home stack's table is in HOME_REGION, else this one",
+    )
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -57,7 +60,7 @@ export async function main(argv: readonly string[], io: Io = terminal, env = pro
   let where: { table?: string; region?: string } = {};
   const withContext: WithContext = async (command, work) => {
     const ctx = await createContext(command.optsWithGlobals<GlobalOptions>(), io, env);
-    where = { table: ctx.tableName, region: ctx.region };
+    where = { table: ctx.tableName, region: ctx.settings.homeRegion };
     return work(ctx);
   };
   try {

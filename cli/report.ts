@@ -2,18 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { DynamoDbIncidentStore } from '../shared/pipeline/incident-store';
 import { aggregate, type CitedExemption, type Report } from '../shared/report/aggregate';
 import { chartJsSource } from '../shared/report/chart-source';
 import { renderHtml } from '../shared/report/html';
 import { renderMarkdown } from '../shared/report/markdown';
 import { rules } from '../shared/rules';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
-import type { Grant } from '../shared/ssh/grant-ledger';
-import { IAM_REGION } from '../shared/ssh/iam-keys';
 import type { CliContext } from './context';
 import { CliError, UsageError } from './errors';
-import { exemptionLedgerIn, inLedger, ledgerRegions } from './ledger-access';
+import { incidentStore } from './incidents-store';
+import { exemptionLedger, inLedger, inTable, tableRegion } from './ledger-access';
 import { parseSince } from './since';
 import type { WithContext } from './ssh';
 
@@ -26,84 +24,42 @@ interface ReportOptions {
   out?: string;
 }
 
-/** SSH grants issued since `since`: every grant issued then ends after it, so one ledger query covers it. */
-async function grantsIssuedSince(
-  ctx: CliContext,
-  since: Date,
-): Promise<{ grants: Grant[]; notes: string[] }> {
-  const byId = new Map<string, Grant>();
-  const notes: string[] = [];
-  for (const region of ledgerRegions(ctx)) {
-    try {
-      const grants = await inLedger(ctx, region, (ledger) => ledger.endingAfter(since));
-      for (const grant of grants) byId.set(grant.grantId, grant);
-    } catch (error) {
-      if (!(error instanceof CliError) || region === ctx.region) throw error;
-      notes.push(`IAM SSH grants not counted: no table '${ctx.tableName}' in ${IAM_REGION}`);
-    }
-  }
-  return { grants: [...byId.values()], notes };
+/**
+ * Exemptions that may be in force at `until`: every one in force then ends after it, so one query
+ * covers it; aggregate decides which are in force. Each carries its rule's citations from the registry.
+ */
+async function exemptionsEndingAfter(ctx: CliContext, until: Date): Promise<CitedExemption[]> {
+  const found = await inTable(ctx, () => exemptionLedger(ctx).list(until));
+  // A rule since retired from the registry: still counted in the totals, under no safeguard.
+  return found.map((exemption) => ({
+    ...exemption,
+    hipaa: rules.find((rule) => rule.id === exemption.ruleId)?.hipaa ?? [],
+  }));
 }
-
-/** Where exemptions live (exemptionRegionFor): the home stack's table, and us-east-1's for IAM users. */
-const exemptionRegions = (ctx: CliContext): string[] => [...new Set([ctx.settings.homeRegion, IAM_REGION])];
 
 /**
- * Exemptions that may be in force at `until`, from the ledgers the CLI writes them to: the home
- * stack's table, and us-east-1's for IAM users (exemptionRegionFor). Every one in force then ends
- * after it, so one query per ledger covers it; aggregate decides which are in force. Each carries
- * its rule's citations from the registry.
+ * Reads the period's incidents (byMonth index), grants and exemptions, and computes the figures. All
+ * three are in the home stack's one table, for every region the responder covers.
  */
-async function exemptionsEndingAfter(
-  ctx: CliContext,
-  until: Date,
-): Promise<{ exemptions: CitedExemption[]; notes: string[] }> {
-  const home = ctx.settings.homeRegion;
-  const byId = new Map<string, CitedExemption>();
-  const notes: string[] = [];
-  for (const region of exemptionRegions(ctx)) {
-    try {
-      const found = await inLedger(ctx, region, () => exemptionLedgerIn(ctx, region).list(until));
-      for (const exemption of found) {
-        // A rule since retired from the registry: still counted in the totals, under no safeguard.
-        const hipaa = rules.find((rule) => rule.id === exemption.ruleId)?.hipaa ?? [];
-        byId.set(exemption.exemptionId, { ...exemption, hipaa });
-      }
-    } catch (error) {
-      if (!(error instanceof CliError) || region === home) throw error;
-      notes.push(`IAM user exemptions not counted: no table '${ctx.tableName}' in ${IAM_REGION}`);
-    }
-  }
-  return { exemptions: [...byId.values()], notes };
-}
-
-/** Reads the period's incidents (byMonth index), grants and exemptions, and computes the figures. */
-export async function buildReport(
-  ctx: CliContext,
-  since: Date,
-): Promise<{ report: Report; notes: string[] }> {
+export async function buildReport(ctx: CliContext, since: Date): Promise<Report> {
   const until = ctx.now();
-  const store = new DynamoDbIncidentStore(
-    ctx.aws(ctx.region).dynamo(),
-    ctx.tableName,
-    ctx.settings.incidentRetentionDays,
-    ctx.now,
-  );
   // No limit: a report that silently dropped incidents would misstate the record.
-  const incidents = await store.list({ since: since.toISOString(), limit: Number.MAX_SAFE_INTEGER });
-  const granted = await grantsIssuedSince(ctx, since);
-  const exempted = await exemptionsEndingAfter(ctx, until);
-  const report = aggregate({
+  const incidents = await inTable(ctx, () =>
+    incidentStore(ctx).list({ since: since.toISOString(), limit: Number.MAX_SAFE_INTEGER }),
+  );
+  // Every grant issued in the period ends after its start, so one ledger query covers it.
+  const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(since));
+  const exemptions = await exemptionsEndingAfter(ctx, until);
+  return aggregate({
     incidents,
-    grants: granted.grants,
-    exemptions: exempted.exemptions,
+    grants,
+    exemptions,
     since,
     until,
     citations: rules.flatMap((rule) => rule.hipaa),
     grantCitations: sshGrantExpired.hipaa,
-    source: `table ${ctx.tableName} in ${ctx.region}; exemption ledger in ${exemptionRegions(ctx).join(' and ')}`,
+    source: `table ${ctx.tableName} in ${tableRegion(ctx)} (the home stack's)`,
   });
-  return { report, notes: [...granted.notes, ...exempted.notes] };
 }
 
 function refuseDirectory(path: string): void {
@@ -146,8 +102,7 @@ async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<v
   const format = formatOf(options);
   // Before reading anything: a mistake in --out should not cost a table scan.
   if (options.out) refuseDirectory(options.out);
-  const { report, notes } = await buildReport(ctx, since);
-  for (const note of notes) ctx.io.err(`note: ${note}`);
+  const report = await buildReport(ctx, since);
   const content = format === ReportFormat.Html ? renderHtml(report, chartJsSource()) : renderMarkdown(report);
   if (!options.out) {
     ctx.io.out(content.trimEnd());

@@ -3,7 +3,7 @@ import type { Settings } from '../shared/config';
 import { type Cidr, parseCidr, sameCidr } from '../shared/ssh/cidr';
 import { type Grant, GrantKind, newGrantId } from '../shared/ssh/grant-ledger';
 import { judgeRuleGrant } from '../shared/ssh/grant-match';
-import { IAM_REGION, KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
+import { KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
 import { readSecurityGroup } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
 import { CliError, UsageError } from './errors';
@@ -86,7 +86,7 @@ export interface UserGrantResult {
 }
 
 /**
- * Records an IAM SSH key grant in the ledger (us-east-1's: where IAM keys are judged), then sets
+ * Records an IAM SSH key grant in the ledger (the home stack's table), then sets
  * the user's Inactive keys Active. The ledger is written first, so the responder never sees an
  * Active key without its grant. While the grant lives the responder leaves the keys alone; when it
  * ends, it sets them Inactive again.
@@ -94,7 +94,7 @@ export interface UserGrantResult {
 export async function grantUser(ctx: CliContext, request: UserGrantRequest): Promise<UserGrantResult> {
   checkTtl(request.ttlMinutes, ctx.settings);
   const caller = await ctx.caller();
-  const iam = ctx.aws(IAM_REGION).iam();
+  const iam = ctx.aws().iam();
   const user = await readUserKeys(iam, request.userName);
   if (!user) {
     throw new CliError(
@@ -120,7 +120,7 @@ export async function grantUser(ctx: CliContext, request: UserGrantRequest): Pro
     createdAt: times.createdAt,
     expiresAt: times.expiresAt,
   };
-  await inLedger(ctx, IAM_REGION, (ledger) => ledger.record(grant));
+  await inLedger(ctx, (ledger) => ledger.record(grant));
   const { step, steps } = terminalSteps(ctx.io);
   const activated: string[] = [];
   for (const key of chosen.filter((candidate) => candidate.status === KeyStatus.Inactive)) {
@@ -165,7 +165,7 @@ export async function grantSecurityGroupRule(
     );
   }
   const caller = await ctx.caller();
-  const ec2 = ctx.aws(region).ec2(region);
+  const ec2 = ctx.aws().ec2(region);
   const group = await readSecurityGroup(ec2, request.groupId);
   if (!group) {
     throw new CliError(`no security group ${request.groupId} in ${region}: check the id, and --region`);
@@ -179,7 +179,7 @@ export async function grantSecurityGroupRule(
       rule.toPort === request.port,
   );
   if (existing) {
-    const grants = await inLedger(ctx, region, (ledger) => ledger.endingAfter(ctx.now()));
+    const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(ctx.now()));
     const judged = judgeRuleGrant(
       existing,
       region,
@@ -205,7 +205,7 @@ export async function grantSecurityGroupRule(
     createdAt: times.createdAt,
     expiresAt: times.expiresAt,
   };
-  await inLedger(ctx, region, (ledger) => ledger.record(grant));
+  await inLedger(ctx, (ledger) => ledger.record(grant));
   // People reading the group in the console see whose rule it is and until when (the ledger decides).
   const Description = descriptionText(`SSH grant ${grant.grantId} for ${grantedTo} until ${grant.expiresAt}`);
   const permission = {
@@ -248,9 +248,9 @@ export async function grantSecurityGroupRule(
     ruleId = authorized.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
   } catch (error) {
     // The grant never took effect: end it in the ledger so it lists as what it was.
-    await inLedger(ctx, region, (ledger) => ledger.revoke(grant.grantId, caller.arn, ctx.now()));
+    await inLedger(ctx, (ledger) => ledger.revoke(grant.grantId, caller.arn, ctx.now()));
     throw error;
   }
-  if (ruleId) await inLedger(ctx, region, (ledger) => ledger.attachRule(grant.grantId, ruleId as string));
+  if (ruleId) await inLedger(ctx, (ledger) => ledger.attachRule(grant.grantId, ruleId as string));
   return { grant: ruleId ? { ...grant, target: { ...grant.target, ruleId } } : grant, ruleId, steps };
 }

@@ -1,36 +1,15 @@
 import { type Grant, GrantKind, isLive } from '../shared/ssh/grant-ledger';
-import { IAM_REGION } from '../shared/ssh/iam-keys';
 import type { CliContext } from './context';
-import { CliError } from './errors';
-import { inLedger, ledgerRegions } from './ledger-access';
+import { inLedger } from './ledger-access';
 import { formatTable } from './table';
 import { formatMinutes } from './ttl';
 
-export interface GrantsListing {
-  /** Live grants, soonest end first. */
-  grants: Grant[];
-  notes: string[];
-}
-
-/**
- * Live grants in the ledgers this run can see: --region's (security-group grants) and us-east-1's
- * (IAM key grants). A missing IAM ledger outside --region is a note, not a failure.
- */
-export async function listLiveGrants(ctx: CliContext): Promise<GrantsListing> {
+/** Live grants of every region and IAM, soonest end first, from the one ledger in the home table. */
+export async function listLiveGrants(ctx: CliContext): Promise<Grant[]> {
   const now = ctx.now();
-  const byId = new Map<string, Grant>();
-  const notes: string[] = [];
-  for (const region of ledgerRegions(ctx)) {
-    try {
-      const grants = await inLedger(ctx, region, (ledger) => ledger.endingAfter(now));
-      for (const grant of grants) if (isLive(grant, now)) byId.set(grant.grantId, grant);
-    } catch (error) {
-      if (!(error instanceof CliError) || region === ctx.region) throw error;
-      notes.push(`IAM grants not listed: no table '${ctx.tableName}' in ${IAM_REGION}`);
-    }
-  }
-  const grants = [...byId.values()].sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
-  return { grants, notes };
+  return (await inLedger(ctx, (ledger) => ledger.endingAfter(now)))
+    .filter((grant) => isLive(grant, now))
+    .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
 }
 
 export function describeTarget(grant: Grant): string {

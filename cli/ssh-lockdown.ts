@@ -4,9 +4,8 @@ import { errorMessage } from '../shared/errors';
 import type { Loaded, Rule } from '../shared/rules/rule';
 import { listGroupPaths, listUserPaths, sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
-import { IAM_REGION } from '../shared/ssh/iam-keys';
 import type { CliContext } from './context';
-import { exemptionInForce, missingTable } from './ledger-access';
+import { exemptionInForce, inTable } from './ledger-access';
 import { type CliStep, terminalSteps } from './steps';
 
 export interface LockdownOptions {
@@ -45,9 +44,8 @@ export interface LockdownReport {
 
 interface PathSource {
   rule: Rule;
-  /** Clients of the region whose resources (and ledger) this source reads. */
+  /** Clients of the region whose resources this source reads (the ledgers are the home table's). */
   aws: AwsClients;
-  ledgerRegion: string;
   resources: AsyncIterable<Loaded<unknown>>;
 }
 
@@ -63,33 +61,29 @@ export async function lockdown(ctx: CliContext, options: LockdownOptions): Promi
   const sources: PathSource[] = [
     {
       rule: sshOpenToWorld,
-      aws: ctx.aws(region),
-      ledgerRegion: region,
-      resources: sshOpenToWorld.list(scope, ctx.aws(region), settings),
+      aws: ctx.aws(),
+      resources: sshOpenToWorld.list(scope, ctx.aws(), settings),
     },
     {
       rule: sshGrantExpired,
-      aws: ctx.aws(region),
-      ledgerRegion: region,
-      resources: listGroupPaths(scope, ctx.aws(region), settings),
+      aws: ctx.aws(),
+      resources: listGroupPaths(scope, ctx.aws(), settings),
     },
     {
       rule: sshGrantExpired,
-      aws: ctx.aws(IAM_REGION),
-      ledgerRegion: IAM_REGION,
-      resources: listUserPaths(accountId, ctx.aws(IAM_REGION), settings),
+      aws: ctx.aws(),
+      resources: listUserPaths(accountId, ctx.aws(), settings),
     },
   ];
   const entries: LockdownEntry[] = [];
   for (const source of sources) {
-    try {
+    // The path listings read live grants from the home table (the rule's own ledger reads).
+    await inTable(ctx, async () => {
       for await (const resource of source.resources) {
         const entry = await closePath(ctx, source, resource, options);
         if (entry) entries.push(entry);
       }
-    } catch (error) {
-      throw missingTable(ctx, source.ledgerRegion, error) ?? error;
-    }
+    });
   }
   if (!options.dryRun) io.err('');
   return { accountId, region, dryRun: options.dryRun, entries };

@@ -5,11 +5,11 @@ import {
   GrantKind,
   isLive,
 } from '../shared/ssh/grant-ledger';
-import { IAM_REGION, KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
+import { KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
 import { readSecurityGroup, revokeIngressRule } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
 import { CliError, UsageError } from './errors';
-import { inLedger, ledgerRegions } from './ledger-access';
+import { inLedger, tableRegion } from './ledger-access';
 import { type CliStep, terminalSteps } from './steps';
 
 export interface RevokeResult {
@@ -21,14 +21,11 @@ export interface RevokeResult {
   steps: CliStep[];
 }
 
-/** The grant and the region whose ledger holds it (--region's, or IAM's). */
-async function findGrant(ctx: CliContext, grantId: string): Promise<{ grant: Grant; region: string }> {
-  for (const region of ledgerRegions(ctx)) {
-    const grant = await inLedger(ctx, region, (ledger) => ledger.get(grantId));
-    if (grant) return { grant, region };
-  }
+async function findGrant(ctx: CliContext, grantId: string): Promise<Grant> {
+  const grant = await inLedger(ctx, (ledger) => ledger.get(grantId));
+  if (grant) return grant;
   throw new CliError(
-    `unknown grant id '${grantId}' in the ledger of ${ledgerRegions(ctx).join(' and ')}: list live grants with compliance-responder ssh grants (and check --region)`,
+    `unknown grant id '${grantId}' in the ledger of the home region ${tableRegion(ctx)}: list live grants with compliance-responder ssh grants (and check HOME_REGION or --table)`,
   );
 }
 
@@ -42,10 +39,10 @@ export async function revokeGrant(ctx: CliContext, grantId: string): Promise<Rev
     throw new UsageError(`'${grantId}' is not a grant id (they look like sshg-20261123T101500-0a1b2c3d)`);
   }
   const caller = await ctx.caller();
-  const { grant, region } = await findGrant(ctx, grantId);
+  const grant = await findGrant(ctx, grantId);
   let revoked: Grant;
   try {
-    revoked = await inLedger(ctx, region, (ledger) => ledger.revoke(grantId, caller.arn, ctx.now()));
+    revoked = await inLedger(ctx, (ledger) => ledger.revoke(grantId, caller.arn, ctx.now()));
   } catch (error) {
     if (error instanceof GrantAlreadyRevokedError) throw new CliError(error.message);
     throw error;
@@ -55,14 +52,14 @@ export async function revokeGrant(ctx: CliContext, grantId: string): Promise<Rev
   const notes: string[] = [];
   if (grant.kind === GrantKind.IamSshKey) {
     const { userName } = grant.target;
-    const others = (await inLedger(ctx, IAM_REGION, (ledger) => ledger.endingAfter(ctx.now()))).filter(
+    const others = (await inLedger(ctx, (ledger) => ledger.endingAfter(ctx.now()))).filter(
       (other) =>
         other.grantId !== grantId &&
         other.kind === GrantKind.IamSshKey &&
         other.target.userName === userName &&
         isLive(other, ctx.now()),
     );
-    const iam = ctx.aws(IAM_REGION).iam();
+    const iam = ctx.aws().iam();
     const user = await readUserKeys(iam, userName);
     if (others[0]) {
       notes.push(
@@ -79,7 +76,7 @@ export async function revokeGrant(ctx: CliContext, grantId: string): Promise<Rev
     }
   } else {
     const { target } = grant;
-    const ec2 = ctx.aws(target.region).ec2(target.region);
+    const ec2 = ctx.aws().ec2(target.region);
     const group = await readSecurityGroup(ec2, target.groupId);
     const rule = group?.ingress.find((candidate) =>
       target.ruleId

@@ -151,8 +151,7 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
     .option('--json', 'print them as JSON')
     .action((options: { json?: boolean }, command: Command) =>
       withContext(command, async (ctx) => {
-        const { grants, notes } = await listLiveGrants(ctx);
-        for (const note of notes) ctx.io.err(`note: ${note}`);
+        const grants = await listLiveGrants(ctx);
         if (options.json) return printJson(io, grants);
         if (grants.length === 0) return io.out('no live SSH grants');
         for (const line of grantsTable(grants, ctx.now())) io.out(line);

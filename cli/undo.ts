@@ -12,7 +12,7 @@ import {
 import type { CliContext } from './context';
 import { CliError, explainError, UsageError } from './errors';
 import { findIncident, incidentStore } from './incidents-store';
-import { exemptionLedgerIn, exemptionRegionFor } from './ledger-access';
+import { exemptionLedger } from './ledger-access';
 import { type PlannedCall, planCall } from './undo-calls';
 
 /** The undo calls to replay: those of the steps that succeeded, last step first. */
@@ -32,9 +32,13 @@ export interface UndoPlan {
   calls: (PlannedCall & { step: number })[];
 }
 
+/** self-protection restores the responder's own stack: its undo would break the responder again. */
+const SELF_PROTECTION = 'self-protection';
+
 /**
  * What `incidents undo` would replay, or a one-line refusal: undone before, still remediating,
- * nothing to undo, or a call not on the allow-list (refused before anything runs).
+ * self-protection, a step left running, nothing to undo, or a call not on the allow-list, of
+ * another shape or aimed at another resource (refused before anything runs).
  */
 export function planUndo(incident: Incident): UndoPlan {
   const id = incident.incidentId;
@@ -48,25 +52,34 @@ export function planUndo(incident: Incident): UndoPlan {
       `incident ${id} is still remediating: wait until it ends (incidents show ${id}), then undo it`,
     );
   }
+  if (incident.ruleId === SELF_PROTECTION) {
+    throw new CliError(
+      `refused: incident ${id} restored the responder's own stack; replaying its undo would break the responder again: nothing was changed`,
+    );
+  }
+  // A step left running may have gone through: undoing around it would leave the change half undone.
+  const running = incident.steps.flatMap((step, index) =>
+    step.result === StepResult.Running ? [`${index + 1}. ${step.action}`] : [],
+  );
+  if (running.length > 0) {
+    throw new CliError(
+      `refused: incident ${id} has step(s) still recorded as running (${running.join(', ')}), whose call may have gone through; nothing was changed: finish by hand with incidents show ${id}`,
+    );
+  }
   const recorded = undoCallsOf(incident);
   if (recorded.length === 0) {
     throw new CliError(`incident ${id} records no change to undo (no succeeded step with an undo call)`);
   }
-  const planned = recorded.map(({ step, call }) => ({
-    step,
-    call,
-    planned: planCall(call, incident.region),
-  }));
-  const unknown = planned.filter((entry) => entry.planned === undefined);
-  if (unknown.length > 0) {
-    const names = unknown.map(({ call }) => `${call.service} ${call.action}`).join(', ');
+  const planned = recorded.map(({ step, call }) => ({ step, planned: planCall(call, incident) }));
+  const refused = planned.flatMap(({ planned: call }) => ('refused' in call ? [call.refused] : []));
+  if (refused.length > 0) {
     throw new CliError(
-      `refused: incident ${id} records undo call(s) this command does not replay (${names}); nothing was changed: review them with incidents show ${id} and run them by hand`,
+      `refused: incident ${id} records undo call(s) this command does not replay (${refused.join('; ')}); nothing was changed: review them with incidents show ${id} and run them by hand`,
     );
   }
   return {
     incident,
-    calls: planned.flatMap(({ step, planned: call }) => (call ? [{ ...call, step }] : [])),
+    calls: planned.flatMap(({ step, planned: call }) => ('refused' in call ? [] : [{ ...call, step }])),
   };
 }
 
@@ -102,8 +115,7 @@ export async function exemptUndoneResource(
       note: `no exemption was set (${refusal}): the responder may act on ${incident.resourceId} again`,
     };
   }
-  const region = exemptionRegionFor(ctx, incident.resourceArn.split(':')[3] ?? '');
-  const set = await exemptAfterUndo(exemptionLedgerIn(ctx, region), incident, {
+  const set = await exemptAfterUndo(exemptionLedger(ctx), incident, {
     until: exemption.until,
     setBy: exemption.by,
     now: ctx.now(),
@@ -144,10 +156,6 @@ export async function undoIncident(
   const plan = planUndo(await findIncident(ctx, incidentId));
   if (!(await options.confirm(plan))) throw new CliError('cancelled: nothing was changed');
   const startedAt = ctx.now();
-  const exemption = await exemptUndoneResource(ctx, plan.incident, {
-    until: new Date(startedAt.getTime() + options.exemptForMinutes * 60_000),
-    by: caller.arn,
-  });
   const undo: UndoRecord = {
     by: caller.arn,
     startedAt: startedAt.toISOString(),
@@ -161,6 +169,11 @@ export async function undoIncident(
       `incident ${incidentId} is being (or was) undone by someone else: see incidents show ${incidentId}`,
     );
   }
+  // Claimed first, so only the one undoing exempts; still before the first call runs.
+  const exemption = await exemptUndoneResource(ctx, plan.incident, {
+    until: new Date(startedAt.getTime() + options.exemptForMinutes * 60_000),
+    by: caller.arn,
+  });
   for (const [index, planned] of plan.calls.entries()) {
     const entry = undo.calls[index];
     if (!entry) continue;
@@ -191,5 +204,7 @@ export async function undoIncident(
   Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
   await store.saveUndo(incidentId, undo);
   await store.setStatus(incidentId, IncidentStatus.Undone, `undone by ${caller.arn} at ${undo.finishedAt}`);
+  // Let go of the drift, so a later delivery (once the exemption ends) opens, fixes and pages anew.
+  await store.releaseDrift(plan.incident.ruleId, plan.incident.resourceArn, incidentId);
   return { incidentId, undo, exemption };
 }

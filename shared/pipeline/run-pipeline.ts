@@ -482,14 +482,15 @@ export class ResponsePipeline {
     const { settings, aws, logger, metrics } = this.deps;
     // A Config custom rule invocation is answered with PutEvaluations already.
     if (incident.trigger.source === TriggerSource.ConfigRule) return;
+    const region = incident.region === 'global' ? settings.homeRegion : incident.region;
     const names = new Set<string>();
-    if (settings.configRules && this.rule.triggers.customConfigRule)
+    // CloudFormation creates the stack's own rules in the home region only.
+    if (settings.configRules && this.rule.triggers.customConfigRule && region === settings.homeRegion)
       names.add(`${settings.stackName}-${this.rule.id}`);
     if (incident.trigger.source === TriggerSource.ConfigCompliance && incident.trigger.configRuleName)
       names.add(incident.trigger.configRuleName);
     if (names.size === 0) return;
     const ConfigRuleNames = [...names];
-    const region = incident.region === 'global' ? settings.homeRegion : incident.region;
     try {
       await this.stepRecorder(incident.incidentId)(
         'StartConfigRulesEvaluation',
@@ -625,7 +626,12 @@ export class ResponsePipeline {
       await this.resume(incidentId);
       return;
     }
-    if (incident && incident.status !== IncidentStatus.Remediated) {
+    // An undone incident keeps saying so: a person reversed the fix on purpose.
+    if (
+      incident &&
+      incident.status !== IncidentStatus.Remediated &&
+      incident.status !== IncidentStatus.Undone
+    ) {
       await store.setStatus(incidentId, IncidentStatus.Resolved, 'found compliant again by a later check');
     }
     // A remediated incident whose alert never went out pages before its lock is let go.

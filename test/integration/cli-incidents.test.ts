@@ -183,6 +183,29 @@ describe('compliance-responder incidents, against moto with incidents the real r
     expect((await stored(ebsId))?.undo).toEqual(ebs?.undo);
   });
 
+  it('lets go of the drift after an undo: once its exemption is removed, the next delivery opens a new incident, remediates and pages', async () => {
+    // Prepare: a real remediation, undone; the undo names its exemption
+    const { sshId, group } = await realIncidents();
+    const undo = await cli(['incidents', 'undo', sshId, '--yes'], table);
+    expect(undo.code).toBe(0);
+    const exemptionId = /\((exm-[\w-]+)\)/.exec(undo.stdout)?.[1] ?? '';
+    const removed = await cli(['exemptions', 'remove', exemptionId, '--reason', 'undo checked'], table);
+    expect(removed.code).toBe(0);
+    expect(await ingressRules('us-east-1', group)).toHaveLength(1);
+    await responder.alerts();
+    // Act: the drift is delivered again to the real function
+    const redelivered = await responder.handlerOf(() => require('../../functions/ssh-open-to-world'))(
+      authorizeCall('us-east-1', group),
+    );
+    // Assess: a new incident fixed it and paged; the undone one still says undone
+    const outcome = redelivered.outcomes[0];
+    expect(outcome).toMatchObject({ status: 'remediated' });
+    expect(outcome?.incidentId).not.toBe(sshId);
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
+    expect((await stored(sshId))?.status).toBe('undone');
+  });
+
   it('stops at the first failed undo call, records which calls ran and which did not, and exits 1', async () => {
     // Prepare: three world-open rules revoked in three steps; the middle one is put back by hand,
     // so replaying its undo (last step first: 3, 2, 1) fails as a duplicate

@@ -229,7 +229,7 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
       'a missing table',
       ['--table', 'no-such-table', 'ssh', 'grants'],
       1,
-      "error: table 'no-such-table' not found in us-east-1",
+      "error: table 'no-such-table' not found in the home region us-east-1: set HOME_REGION (or pass --region) to the home stack's region, or --table",
     ],
     [
       'a malformed TTL',

@@ -31,8 +31,9 @@ export class LocalResponder {
     private readonly envFile: string,
   ) {}
 
-  static async provision(overrides: Record<string, string> = {}): Promise<LocalResponder> {
-    const stack = await provisionLocalStack();
+  /** `region`: where the home stack (table, topic, functions) is; HOME_REGION follows it. */
+  static async provision(overrides: Record<string, string> = {}, region?: string): Promise<LocalResponder> {
+    const stack = await provisionLocalStack({ region });
     Object.assign(stack.env, overrides);
     const inbox = await subscribeInbox(stack);
     const envFile = join(mkdtempSync(join(tmpdir(), 'responder-env-')), 'env.json');

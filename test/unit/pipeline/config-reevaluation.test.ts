@@ -93,15 +93,44 @@ describe('re-evaluating the paired Config rule after a fix', () => {
     ]);
   });
 
-  it("re-evaluates the stack's own custom rule when configRules is on, for any trigger", async () => {
+  it("re-evaluates the stack's own custom rule when configRules is on, for any trigger in the home region", async () => {
     // Prepare
     const { responder } = pipeline({ CONFIG_RULES: 'true' });
     // Act
-    await responder.handle({ kind: 'resources', observations: [observation({})] });
+    await responder.handle({ kind: 'resources', observations: [observation({ region: 'us-east-1' })] });
     // Assess
     expect(config).toHaveReceivedCommandWith(StartConfigRulesEvaluationCommand, {
       ConfigRuleNames: ['compliance-responder-prod-ebs-encryption-by-default'],
     });
+    expect(await config.call(0).thisValue.config.region()).toBe('us-east-1');
+  });
+
+  it("leaves out the stack's own rule outside the home region (CloudFormation creates it there only), keeping the event's managed rule", async () => {
+    // Prepare: home region us-east-1, the fix in eu-west-1
+    const { responder } = pipeline({ CONFIG_RULES: 'true' });
+    const change = observation({
+      source: 'config-compliance',
+      eventName: 'ComplianceChangeNotification',
+      configRuleName: 'ec2-ebs-encryption-by-default-conformance-pack-x1',
+    });
+    // Act
+    await responder.handle({ kind: 'resources', observations: [change] });
+    // Assess
+    expect(config).toHaveReceivedCommandTimes(StartConfigRulesEvaluationCommand, 1);
+    expect(config).toHaveReceivedCommandWith(StartConfigRulesEvaluationCommand, {
+      ConfigRuleNames: ['ec2-ebs-encryption-by-default-conformance-pack-x1'],
+    });
+    expect(await config.call(0).thisValue.config.region()).toBe('eu-west-1');
+  });
+
+  it('asks nothing of Config outside the home region when only the stack rule would be named', async () => {
+    // Prepare
+    const { responder, only } = pipeline({ CONFIG_RULES: 'true' });
+    // Act
+    await responder.handle({ kind: 'resources', observations: [observation({})] });
+    // Assess
+    expect(config).not.toHaveReceivedCommand(StartConfigRulesEvaluationCommand);
+    expect(only()[0]?.status).toBe('remediated');
   });
 
   it('asks nothing of Config when no Config rule is paired (configRules off, CloudTrail trigger)', async () => {
@@ -121,7 +150,10 @@ describe('re-evaluating the paired Config rule after a fix', () => {
       .rejects(Object.assign(new Error('rule not found'), { name: 'NoSuchConfigRuleException' }));
     const { responder, only, counted } = pipeline({ CONFIG_RULES: 'true' });
     // Act
-    const outcomes = await responder.handle({ kind: 'resources', observations: [observation({})] });
+    const outcomes = await responder.handle({
+      kind: 'resources',
+      observations: [observation({ region: 'us-east-1' })],
+    });
     // Assess
     expect(outcomes).toEqual([expect.objectContaining({ compliance: 'COMPLIANT', status: 'remediated' })]);
     const [incident] = only();

@@ -427,3 +427,42 @@ describe('the response pipeline', () => {
     expect(only()).toEqual([]);
   });
 });
+
+describe('a drift found compliant again', () => {
+  it('keeps an undone incident undone (a person reversed the fix on purpose) and lets go of its drift', async () => {
+    // Prepare: a failed fix left the lamp off and the drift held; a person then undid the incident
+    const world = { lamp: { on: false } };
+    const rule = lampRule(world, async (_r, _f, ctx) => {
+      await ctx.step('TurnOn', async () => {
+        throw new Error('bulb missing');
+      });
+    });
+    const { pipeline, store, only } = pipelineFor(rule);
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    const [failed] = only();
+    await store.setStatus(failed?.incidentId ?? '', 'undone', 'undone by arn:aws:iam::111122223333:user/bob');
+    world.lamp.on = true;
+    // Act
+    await pipeline.handle({ kind: 'resources', observations: [{ ...observation, eventId: 'event-2' }] });
+    // Assess
+    expect(only().map((incident) => incident.status)).toEqual(['undone']);
+    expect(await store.openDrift(rule.id, 'arn:lamp')).toBeUndefined();
+  });
+
+  it('marks a failed incident resolved', async () => {
+    // Prepare
+    const world = { lamp: { on: false } };
+    const rule = lampRule(world, async (_r, _f, ctx) => {
+      await ctx.step('TurnOn', async () => {
+        throw new Error('bulb missing');
+      });
+    });
+    const { pipeline, only } = pipelineFor(rule);
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    world.lamp.on = true;
+    // Act
+    await pipeline.handle({ kind: 'resources', observations: [{ ...observation, eventId: 'event-2' }] });
+    // Assess
+    expect(only().map((incident) => incident.status)).toEqual(['resolved']);
+  });
+});
