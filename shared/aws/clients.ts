@@ -38,8 +38,10 @@ const MAX_ATTEMPTS = 5;
 /**
  * The SDK sets no timeout by default: a stalled connection would hold the function until Lambda
  * kills it mid-remediation. A socket silent this long fails with TimeoutError, which the SDK retries.
+ * Generous on purpose: a CPU-starved process runs its timers before it reads the socket that did
+ * connect, so a tight timeout fails healthy calls (seen with 20 cold starts on 2 CPUs).
  */
-const REQUEST_HANDLER = { connectionTimeout: 3_000, socketTimeout: 10_000 } as const;
+const REQUEST_HANDLER = { connectionTimeout: 10_000, socketTimeout: 15_000 } as const;
 
 export function createAwsClients(homeRegion: string): AwsClients {
   const cache = new Map<string, unknown>();

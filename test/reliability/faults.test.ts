@@ -20,7 +20,7 @@ const TIMES: Record<FaultKind, number> = {
   reset: MAX_ATTEMPTS,
   // The work is done and the answer lost; a retry repeats the call.
   'reset-after': 1,
-  // Each stall costs the SDK's 10 s socket timeout.
+  // Each stall costs the SDK's 15 s socket timeout.
   stall: 1,
 };
 const KINDS = Object.keys(TIMES) as FaultKind[];

@@ -105,7 +105,7 @@ export class FaultProxy {
     private readonly stallMs: number,
   ) {}
 
-  static async start(target: string, stallMs = 15_000): Promise<FaultProxy> {
+  static async start(target: string, stallMs = 20_000): Promise<FaultProxy> {
     const server = createServer();
     const proxy = new FaultProxy(server, new URL(target), stallMs);
     server.on('request', (req, res) => proxy.handle(req, res));
