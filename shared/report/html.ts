@@ -4,9 +4,13 @@ import {
   citationNote,
   DEFINITIONS,
   EXEMPTION_HEADER,
+  exemptionCells,
   FIGURE_HEADER,
   figureValues,
-  formatDuration,
+  GRANT_HEADER,
+  grantCells,
+  INCIDENT_HEADER,
+  incidentCells,
   periodLine,
   REPORT_TITLE,
 } from './wording';
@@ -182,58 +186,21 @@ export function renderHtml(report: Report, chartJs: string): string {
     report.incidents.length === 0
       ? '<p>No incident was detected in the period.</p>'
       : tableHtml(
-          [
-            'incident',
-            'detected',
-            'rule',
-            'severity',
-            'safeguards',
-            'status',
-            'resource',
-            'time to remediate',
-          ],
-          report.incidents.map((incident) => [
-            incident.incidentId,
-            incident.detectedAt,
-            incident.ruleId,
-            incident.severity,
-            incident.hipaa.map((citation) => `§${citation}`).join(', '),
-            incident.exemptUntil ? `${incident.status} until ${incident.exemptUntil}` : incident.status,
-            `${incident.resourceId} (${incident.account}/${incident.region})`,
-            { n: formatDuration(incident.timeToRemediateMs) },
-          ]),
+          INCIDENT_HEADER,
+          report.incidents.map((incident) => {
+            const cells = incidentCells(incident);
+            // The duration is a number column (right-aligned).
+            return [...cells.slice(0, -1), { n: cells.at(-1) ?? '' }];
+          }),
         ),
     `<h2>SSH grants issued (${report.grants.length})</h2>`,
     report.grants.length === 0
       ? '<p>No SSH grant was issued in the period.</p>'
-      : tableHtml(
-          ['grant', 'issued', 'ends', 'revoked', 'what', 'for', 'by', 'reason'],
-          report.grants.map((grant) => [
-            grant.grantId,
-            grant.createdAt,
-            grant.expiresAt,
-            grant.revokedAt ?? '–',
-            grant.target,
-            grant.grantedTo,
-            grant.grantedBy,
-            grant.reason,
-          ]),
-        ),
+      : tableHtml(GRANT_HEADER, report.grants.map(grantCells)),
     `<h2>Exemptions in force at the end of the period (${report.exemptions.length})</h2>`,
     report.exemptions.length === 0
       ? '<p>No exemption was in force at the end of the period.</p>'
-      : tableHtml(
-          EXEMPTION_HEADER,
-          report.exemptions.map((exemption) => [
-            exemption.exemptionId,
-            exemption.ruleId,
-            exemption.resourceArn,
-            exemption.setBy,
-            exemption.setAt,
-            exemption.until,
-            exemption.reason,
-          ]),
-        ),
+      : tableHtml(EXEMPTION_HEADER, report.exemptions.map(exemptionCells)),
   ];
   return [
     '<!doctype html>',

@@ -3,9 +3,13 @@ import {
   citationNote,
   DEFINITIONS,
   EXEMPTION_HEADER,
+  exemptionCells,
   FIGURE_HEADER,
   figureValues,
-  formatDuration,
+  GRANT_HEADER,
+  grantCells,
+  INCIDENT_HEADER,
+  incidentCells,
   periodLine,
   REPORT_TITLE,
 } from './wording';
@@ -77,28 +81,8 @@ export function renderMarkdown(report: Report): string {
     ...(report.incidents.length === 0
       ? ['No incident was detected in the period.']
       : table(
-          [
-            'incident',
-            'detected',
-            'rule',
-            'severity',
-            'safeguards',
-            'status',
-            'resource',
-            'time to remediate',
-          ],
-          report.incidents.map((incident) => [
-            mdCell(incident.incidentId),
-            mdCell(incident.detectedAt),
-            mdCell(incident.ruleId),
-            mdCell(incident.severity),
-            mdCell(incident.hipaa.map((citation) => `§${citation}`).join(', ')),
-            mdCell(
-              incident.exemptUntil ? `${incident.status} until ${incident.exemptUntil}` : incident.status,
-            ),
-            mdCell(`${incident.resourceId} (${incident.account}/${incident.region})`),
-            formatDuration(incident.timeToRemediateMs),
-          ]),
+          INCIDENT_HEADER,
+          report.incidents.map((incident) => incidentCells(incident).map(mdCell)),
         )),
     '',
     `## SSH grants issued (${report.grants.length})`,
@@ -106,17 +90,8 @@ export function renderMarkdown(report: Report): string {
     ...(report.grants.length === 0
       ? ['No SSH grant was issued in the period.']
       : table(
-          ['grant', 'issued', 'ends', 'revoked', 'what', 'for', 'by', 'reason'],
-          report.grants.map((grant) => [
-            mdCell(grant.grantId),
-            mdCell(grant.createdAt),
-            mdCell(grant.expiresAt),
-            mdCell(grant.revokedAt ?? '–'),
-            mdCell(grant.target),
-            mdCell(grant.grantedTo),
-            mdCell(grant.grantedBy),
-            mdCell(grant.reason),
-          ]),
+          GRANT_HEADER,
+          report.grants.map((grant) => grantCells(grant).map(mdCell)),
         )),
     '',
     `## Exemptions in force at the end of the period (${report.exemptions.length})`,
@@ -125,15 +100,7 @@ export function renderMarkdown(report: Report): string {
       ? ['No exemption was in force at the end of the period.']
       : table(
           EXEMPTION_HEADER,
-          report.exemptions.map((exemption) => [
-            mdCell(exemption.exemptionId),
-            mdCell(exemption.ruleId),
-            mdCell(exemption.resourceArn),
-            mdCell(exemption.setBy),
-            mdCell(exemption.setAt),
-            mdCell(exemption.until),
-            mdCell(exemption.reason),
-          ]),
+          report.exemptions.map((exemption) => exemptionCells(exemption).map(mdCell)),
         )),
     '',
   ];

@@ -1,4 +1,4 @@
-import type { Figures, Report } from './aggregate';
+import type { ExemptionLine, Figures, GrantLine, IncidentLine, Report } from './aggregate';
 
 /** What both renderings (Markdown and HTML) say in words, so they cannot drift apart. */
 
@@ -34,7 +34,53 @@ export const FIGURE_HEADER = FIGURE_COLUMNS.map(([title]) => title);
 
 export const figureValues = (figures: Figures): string[] => FIGURE_COLUMNS.map(([, value]) => value(figures));
 
+/** The listings both renderings show: column titles and each row's text, escaped by the rendering. */
+export const INCIDENT_HEADER = [
+  'incident',
+  'detected',
+  'rule',
+  'severity',
+  'safeguards',
+  'status',
+  'resource',
+  'time to remediate',
+];
+
+export const incidentCells = (incident: IncidentLine): string[] => [
+  incident.incidentId,
+  incident.detectedAt,
+  incident.ruleId,
+  incident.severity,
+  incident.hipaa.map((citation) => `§${citation}`).join(', '),
+  incident.exemptUntil ? `${incident.status} until ${incident.exemptUntil}` : incident.status,
+  `${incident.resourceId} (${incident.account}/${incident.region})`,
+  formatDuration(incident.timeToRemediateMs),
+];
+
+export const GRANT_HEADER = ['grant', 'issued', 'ends', 'revoked', 'what', 'for', 'by', 'reason'];
+
+export const grantCells = (grant: GrantLine): string[] => [
+  grant.grantId,
+  grant.createdAt,
+  grant.expiresAt,
+  grant.revokedAt ?? '–',
+  grant.target,
+  grant.grantedTo,
+  grant.grantedBy,
+  grant.reason,
+];
+
 export const EXEMPTION_HEADER = ['exemption', 'rule', 'resource ARN', 'set by', 'set at', 'until', 'reason'];
+
+export const exemptionCells = (exemption: ExemptionLine): string[] => [
+  exemption.exemptionId,
+  exemption.ruleId,
+  exemption.resourceArn,
+  exemption.setBy,
+  exemption.setAt,
+  exemption.until,
+  exemption.reason,
+];
 
 /** Each figure and its definition, in the order of the safeguard table's columns. */
 export const DEFINITIONS: readonly (readonly [string, string])[] = [
