@@ -39,9 +39,9 @@ export interface CliContext {
   readonly io: Io;
   /**
    * The SDK clients: regional ones take their region (ec2(region)); dynamo() is the home stack's
-   * table region, as in the functions. The argument is ignored (kept for callers not yet updated).
+   * table region, as in the functions.
    */
-  aws(_region?: string): AwsClients;
+  aws(): AwsClients;
   /** The grant ledger, in the home stack's table (settings.homeRegion), where the functions read it. */
   ledger(): GrantLedger;
   caller(): Promise<Caller>;

@@ -63,20 +63,20 @@ function listingsOf(rule: Rule, regions: readonly string[], accountId: string, c
   const { settings } = ctx;
   if (rule.triggers.sweepScope === 'home-region') {
     const region = settings.homeRegion;
-    return [{ scope: region, resources: () => rule.list({ accountId, region }, ctx.aws(region), settings) }];
+    return [{ scope: region, resources: () => rule.list({ accountId, region }, ctx.aws(), settings) }];
   }
   if (rule.id === sshGrantExpired.id) {
     return [
       ...regions.map((region) => ({
         scope: region,
-        resources: () => listGroupPaths({ accountId, region }, ctx.aws(region), settings),
+        resources: () => listGroupPaths({ accountId, region }, ctx.aws(), settings),
       })),
-      { scope: GLOBAL_SCOPE, resources: () => listUserPaths(accountId, ctx.aws(IAM_REGION), settings) },
+      { scope: GLOBAL_SCOPE, resources: () => listUserPaths(accountId, ctx.aws(), settings) },
     ];
   }
   return regions.map((region) => ({
     scope: region,
-    resources: () => rule.list({ accountId, region }, ctx.aws(region), settings),
+    resources: () => rule.list({ accountId, region }, ctx.aws(), settings),
   }));
 }
 

@@ -179,7 +179,7 @@ export async function undoIncident(
     if (!entry) continue;
     const name = `${planned.call.service} ${planned.call.action} (${planned.region})`;
     try {
-      await planned.run(ctx.aws(ctx.region));
+      await planned.run(ctx.aws());
       Object.assign(entry, { result: UndoCallResult.Succeeded, at: ctx.now().toISOString() });
       await store.saveUndo(incidentId, undo);
       options.progress(`  undone: ${name}`);

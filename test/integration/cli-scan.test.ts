@@ -268,8 +268,7 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     const denied = Object.assign(new Error('You are not authorized to perform this operation.'), {
       name: 'UnauthorizedOperation',
     });
-    const aws = (region: string) => {
-      const clients = ctx.aws(region);
+    const refusingEc2 = (region: string) => {
       const ec2 = new EC2Client({ region });
       ec2.middlewareStack.add(
         (next, context) => async (args) => {
@@ -278,8 +277,9 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
         },
         { step: 'initialize' },
       );
-      return { ...clients, ec2: () => ec2 };
+      return ec2;
     };
+    const aws = () => ({ ...ctx.aws(), ec2: refusingEc2 });
     // Act
     const report = await scan({ ...ctx, aws }, { ruleIds: SEEDED_RULES, regions: ['us-east-1'] });
     // Assess
