@@ -6,13 +6,13 @@ import {
   ExemptionInForceError,
   ExemptionNotFoundError,
   isInForce,
-  MAX_EXEMPTION_MS,
   newExemptionId,
 } from '../shared/exemptions/ledger';
 import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
 import { rules } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';
 import type { CliContext, Io } from './context';
+import { parseUntil } from './duration';
 import { CliError, UsageError } from './errors';
 import { exemptionLedger, missingTable } from './ledger-access';
 import type { WithContext } from './ssh';
@@ -24,33 +24,6 @@ interface AddOptions {
   until: string;
   reason: string;
   json?: boolean;
-}
-
-const DURATION = /^(\d{1,4})([mhdw])$/;
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
-
-/** `--until`: a duration from now (90m, 12h, 30d, 2w) or an ISO date/time; in the future, at most a year ahead. */
-export function parseUntil(text: string, now: Date): Date {
-  const trimmed = text.trim().toLowerCase();
-  const relative = DURATION.exec(trimmed);
-  let until: Date | undefined;
-  if (relative) {
-    until = new Date(now.getTime() + Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]);
-  } else if (/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
-    until = new Date(text.trim());
-  }
-  if (!until || Number.isNaN(until.getTime())) {
-    throw new UsageError(
-      `invalid --until '${text}': write a duration (90m, 12h, 30d, 2w) or an ISO date such as 2026-12-01`,
-    );
-  }
-  if (until <= now) throw new UsageError(`invalid --until '${text}': it is not in the future`);
-  if (until.getTime() - now.getTime() > MAX_EXEMPTION_MS) {
-    throw new UsageError(
-      `invalid --until '${text}': at most a year ahead, so every exception is looked at again`,
-    );
-  }
-  return until;
 }
 
 function knownRule(id: string): Rule {

@@ -1,8 +1,8 @@
 import { type Incident, IncidentStatus, type Step, type Summary, type UndoCall } from '../shared/model';
 import { rules } from '../shared/rules';
+import { formatMinutes } from './duration';
 import { UsageError } from './errors';
 import { formatTable } from './table';
-import { formatMinutes } from './ttl';
 import type { UndoPlan } from './undo';
 
 const STATUSES: readonly string[] = Object.values(IncidentStatus);

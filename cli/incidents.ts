@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { IncidentFilter } from '../shared/pipeline/incident-store';
 import type { Io } from './context';
+import { LONGEST_EXEMPTION, parseMinutes, parseSince } from './duration';
 import { UsageError } from './errors';
 import { incidentLines, incidentsTable, parseRule, parseStatus, undoPlanLines } from './incidents-format';
 import { findIncident, incidentStore } from './incidents-store';
-import { parseSince } from './since';
 import type { WithContext } from './ssh';
-import { parseExemptFor, undoIncident } from './undo';
+import { undoIncident } from './undo';
 import { isYes } from './undo-prompt';
 
 interface ListOptions {
@@ -94,7 +94,7 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
     )
     .option('--json', 'print the recorded undo as JSON')
     .action((incidentId: string, options: UndoOptions, command: Command) => {
-      const exemptForMinutes = parseExemptFor(options.exemptFor);
+      const exemptForMinutes = parseMinutes('--exempt-for', options.exemptFor, LONGEST_EXEMPTION);
       const ask = io.ask;
       if (!options.yes && !ask) {
         throw new UsageError(

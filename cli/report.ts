@@ -9,10 +9,10 @@ import { renderMarkdown } from '../shared/report/markdown';
 import { rules } from '../shared/rules';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import type { CliContext } from './context';
+import { parseSince } from './duration';
 import { CliError, UsageError } from './errors';
 import { incidentStore } from './incidents-store';
 import { exemptionLedger, inLedger, inTable, tableRegion } from './ledger-access';
-import { parseSince } from './since';
 import type { WithContext } from './ssh';
 
 export const ReportFormat = { Html: 'html', Markdown: 'md' } as const;

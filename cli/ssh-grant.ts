@@ -6,10 +6,10 @@ import { judgeRuleGrant } from '../shared/ssh/grant-match';
 import { KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
 import { readSecurityGroup } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
+import { formatMinutes } from './duration';
 import { CliError, UsageError } from './errors';
 import { inLedger } from './ledger-access';
 import { type CliStep, terminalSteps } from './steps';
-import { formatMinutes } from './ttl';
 
 /**
  * The broadest source a security-group grant may open SSH to. A grant is one person's way in:

@@ -1,8 +1,8 @@
 import { type Grant, GrantKind, isLive } from '../shared/ssh/grant-ledger';
 import type { CliContext } from './context';
+import { formatMinutes } from './duration';
 import { inLedger } from './ledger-access';
 import { formatTable } from './table';
-import { formatMinutes } from './ttl';
 
 /** Live grants of every region and IAM, soonest end first, from the one ledger in the home table. */
 export async function listLiveGrants(ctx: CliContext): Promise<Grant[]> {

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { CliContext, Io } from './context';
+import { formatMinutes, parseMinutes } from './duration';
 import { CliError, UsageError } from './errors';
 import { checkGrantCidr, checkReason, grantSecurityGroupRule, grantUser } from './ssh-grant';
 import { describeTarget, grantsTable, listLiveGrants } from './ssh-grants';
 import { LockdownOutcome, type LockdownReport, lockdown } from './ssh-lockdown';
 import { revokeGrant } from './ssh-revoke';
 import { formatTable } from './table';
-import { formatMinutes, parseTtl } from './ttl';
 
 interface GrantOptions {
   user?: string;
@@ -40,7 +40,7 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
     );
   }
   const reason = checkReason(options.reason);
-  const ttlMinutes = options.ttl ? parseTtl(options.ttl) : settings.ssh.grantTtlMinutes;
+  const ttlMinutes = options.ttl ? parseMinutes('--ttl', options.ttl) : settings.ssh.grantTtlMinutes;
   if (options.user) {
     for (const flag of ['cidr', 'port', 'for'] as const) {
       if (options[flag] !== undefined) {

@@ -10,7 +10,7 @@ import {
   type UndoRecord,
 } from '../shared/model';
 import type { CliContext } from './context';
-import { CliError, explainError, UsageError } from './errors';
+import { CliError, explainError } from './errors';
 import { findIncident, incidentStore } from './incidents-store';
 import { exemptionLedger } from './ledger-access';
 import { type PlannedCall, planCall } from './undo-calls';
@@ -81,22 +81,6 @@ export function planUndo(incident: Incident): UndoPlan {
     incident,
     calls: planned.flatMap(({ step, planned: call }) => ('refused' in call ? [] : [{ ...call, step }])),
   };
-}
-
-const EXEMPT_FOR = /^(\d{1,5})([dhm])$/;
-const EXEMPT_UNIT_MINUTES = { d: 1440, h: 60, m: 1 } as const;
-/** The exemption tags allow at most a year ahead; the same cap here. */
-const LONGEST_EXEMPTION_MINUTES = 365 * 1440;
-
-/** `--exempt-for`: `24h`, `90m`, `7d` → minutes, from 1 minute to 365 days. */
-export function parseExemptFor(text: string): number {
-  const match = EXEMPT_FOR.exec(text.trim().toLowerCase());
-  if (!match) throw new UsageError(`invalid --exempt-for '${text}': write 90m, 24h or 7d`);
-  const minutes = Number(match[1]) * EXEMPT_UNIT_MINUTES[match[2] as keyof typeof EXEMPT_UNIT_MINUTES];
-  if (minutes < 1 || minutes > LONGEST_EXEMPTION_MINUTES) {
-    throw new UsageError(`invalid --exempt-for '${text}': from 1m to 365d`);
-  }
-  return minutes;
 }
 
 /**

@@ -1,7 +1,31 @@
 import type { ExemptionRecord, ExemptionRequest } from '../model';
-import { activeExemption } from '../pipeline/guards';
-import { type Exemption, type ExemptionLedger, isInForce } from './ledger';
+import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS } from './ledger';
 import { neverExempt } from './resource-types';
+
+/** What a resource's exemption tags ask for. */
+export interface TaggedExemption {
+  reason: string;
+  until: string;
+}
+
+/**
+ * An exemption requested by tag: a reason and an expiry in the future (at most a year ahead). Only a
+ * request: anyone who can tag can write it, so the pipeline exempts what the exemption ledger
+ * (shared/exemptions) holds and notes a tag request on the incident.
+ */
+export function activeExemption(
+  tags: Readonly<Record<string, string>>,
+  tagNames: { reason: string; until: string },
+  now: Date,
+): TaggedExemption | undefined {
+  const reason = tags[tagNames.reason]?.trim();
+  const untilText = tags[tagNames.until]?.trim();
+  if (!reason || !untilText) return undefined;
+  const until = new Date(untilText);
+  if (Number.isNaN(until.getTime()) || until <= now) return undefined;
+  if (until.getTime() - now.getTime() > MAX_EXEMPTION_MS) return undefined;
+  return { reason: reason.slice(0, 256), until: until.toISOString() };
+}
 
 /** What the ledger (and the resource's tags) say about one finding. */
 export interface ExemptionDecision {

@@ -246,28 +246,3 @@ export interface GuardReset {
 function windowKey(windowStart: number): string {
   return `WINDOW#${new Date(windowStart).toISOString()}`;
 }
-
-export interface Exemption {
-  reason: string;
-  until: string;
-}
-
-/**
- * An exemption requested by tag: a reason and an expiry in the future (at most a year ahead). Only a
- * request: anyone who can tag can write it, so the pipeline exempts what the exemption ledger
- * (shared/exemptions) holds and notes a tag request on the incident.
- */
-export function activeExemption(
-  tags: Readonly<Record<string, string>>,
-  tagNames: { reason: string; until: string },
-  now: Date,
-): Exemption | undefined {
-  const reason = tags[tagNames.reason]?.trim();
-  const untilText = tags[tagNames.until]?.trim();
-  if (!reason || !untilText) return undefined;
-  const until = new Date(untilText);
-  if (Number.isNaN(until.getTime()) || until <= now) return undefined;
-  const oneYear = 366 * 24 * 3600 * 1000;
-  if (until.getTime() - now.getTime() > oneYear) return undefined;
-  return { reason: reason.slice(0, 256), until: until.toISOString() };
-}

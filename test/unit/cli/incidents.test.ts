@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { incidentLines, parseRule, parseStatus, undoPlanLines } from '../../../cli/incidents-format';
-import { parseExemptFor, planUndo, undoCallsOf } from '../../../cli/undo';
+import { planUndo, undoCallsOf } from '../../../cli/undo';
 import { type PlannedCall, planCall, REPLAYABLE } from '../../../cli/undo-calls';
 import type { Incident, Step, UndoCall } from '../../../shared/model';
 import { toIpPermission } from '../../../shared/ssh/exposure';
@@ -63,23 +63,6 @@ describe('incidents list filters', () => {
       "invalid --status 'fixed': one of open, remediating, remediated, failed, exempted, suppressed, resolved, undone",
     );
     expect(() => parseRule('ebs')).toThrow(/^invalid --rule 'ebs': one of ebs-encryption-by-default, /);
-  });
-});
-
-describe('incidents undo --exempt-for', () => {
-  it.each([
-    ['90m', 90],
-    ['24h', 1440],
-    ['7d', 10_080],
-    ['365d', 525_600],
-  ])('reads %s as %i minutes', (text, minutes) => {
-    // Act / Assess
-    expect(parseExemptFor(text)).toBe(minutes);
-  });
-
-  it.each(['forever', '0m', '366d', '1h30m', '-1h', ''])('refuses %j', (text) => {
-    // Act / Assess
-    expect(() => parseExemptFor(text)).toThrow(`invalid --exempt-for '${text}'`);
   });
 });
 

@@ -41,8 +41,8 @@ describe('the command line', () => {
     ],
     [
       'a malformed TTL',
-      ['ssh', 'grant', '--user', 'dev-alice', '--ttl', '1d', '--reason', 'INC-1'],
-      "invalid --ttl '1d'",
+      ['ssh', 'grant', '--user', 'dev-alice', '--ttl', '1.5h', '--reason', 'INC-1'],
+      "invalid --ttl '1.5h'",
     ],
     [
       'a CIDR with an IAM grant',

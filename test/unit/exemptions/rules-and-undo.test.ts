@@ -1,4 +1,3 @@
-import { parseUntil } from '../../../cli/exemptions';
 import { exemptAfterUndo } from '../../../shared/exemptions/after-undo';
 import { decideExemption } from '../../../shared/exemptions/decide';
 import { checkExemptible, ExemptionRefusedError } from '../../../shared/exemptions/resource-types';
@@ -45,23 +44,6 @@ describe('which exemptions can apply', () => {
   ])('refuses %s', (_what, ruleId, arn, message) => {
     expect(() => checkExemptible(ruleById(ruleId), arn)).toThrow(ExemptionRefusedError);
     expect(() => checkExemptible(ruleById(ruleId), arn)).toThrow(message);
-  });
-
-  it.each([
-    ['30d', '2026-12-23T12:00:00.000Z'],
-    ['12h', '2026-11-24T00:00:00.000Z'],
-    ['2w', '2026-12-07T12:00:00.000Z'],
-    ['2026-12-01', '2026-12-01T00:00:00.000Z'],
-  ])('reads --until %s', (text, expected) => {
-    expect(parseUntil(text, NOW).toISOString()).toBe(expected);
-  });
-
-  it.each([
-    ['soon', 'write a duration'],
-    ['2026-11-01', 'not in the future'],
-    ['400d', 'at most a year ahead'],
-  ])('refuses --until %s', (text, message) => {
-    expect(() => parseUntil(text, NOW)).toThrow(message);
   });
 });
 

@@ -1,4 +1,5 @@
-import { activeExemption, isOwnEvent } from '../../../shared/pipeline/guards';
+import { activeExemption } from '../../../shared/exemptions/decide';
+import { isOwnEvent } from '../../../shared/pipeline/guards';
 
 describe('the loop guard', () => {
   const roles = ['arn:aws:iam::111122223333:role/compliance-responder-dev-EbsRole'];
