@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { endpointIsLoopback } from '../../shared/aws/clients';
 
 /** A moto_server (the AWS API emulator) running on loopback: the local AWS account. */
@@ -62,7 +62,12 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   const executable = motoServerPath();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // scripts/moto/sitecustomize.py makes moto's DynamoDB transactions isolated, as DynamoDB's are.
+  const patches = join(ROOT, 'scripts', 'moto');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONPATH: [patches, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+  };
   if (options.recorderFile) env.MOTO_RECORDER_FILEPATH = options.recorderFile;
   const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
     env,
