@@ -21,6 +21,9 @@ const common = {
 module.exports = {
   // A global option in jest: integration tests talk to moto and spawn Node processes.
   testTimeout: 60_000,
+  // Test files mostly wait on moto and on child processes, so two workers halve the integration and
+  // reliability runs even on two CPUs (jest's default there is one). Each worker has its own moto.
+  maxWorkers: Math.max(2, require('node:os').availableParallelism() - 1),
   projects: [
     {
       ...common,

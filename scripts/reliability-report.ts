@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -60,8 +60,42 @@ interface Permissions {
   rules: { rule: string; sent: number; declared: number }[];
 }
 
+/** The fault suite runs as two test files (in parallel); each writes its own figures. */
+function mergeFaults(parts: Faults[]): Faults | undefined {
+  const [first] = parts;
+  if (!first) return undefined;
+  const byKind: Faults['byKind'] = {};
+  for (const part of parts)
+    for (const [kind, figures] of Object.entries(part.byKind)) {
+      const total = byKind[kind] ?? { injected: 0, remediated: 0, failedAndPaged: 0 };
+      byKind[kind] = {
+        injected: total.injected + figures.injected,
+        remediated: total.remediated + figures.remediated,
+        failedAndPaged: total.failedAndPaged + figures.failedAndPaged,
+      };
+    }
+  return {
+    full: parts.every((part) => part.full),
+    seed: first.seed,
+    at:
+      parts
+        .map((part) => part.at)
+        .sort()
+        .at(-1) ?? first.at,
+    byKind,
+    cases: parts.flatMap((part) => part.cases),
+    throttledSweeps: parts.reduce((sum, part) => sum + part.throttledSweeps, 0),
+  };
+}
+
 const NOT_RUN = '_not run in the latest run_';
-const faults = read<Faults>('faults');
+const faults = mergeFaults(
+  existsSync(DIR)
+    ? readdirSync(DIR)
+        .filter((file) => /^faults-.+\.json$/.test(file))
+        .flatMap((file) => read<Faults>(file.replace(/\.json$/, '')) ?? [])
+    : [],
+);
 const badInput = read<BadInput>('bad-input');
 const concurrency = read<Concurrency>('concurrency');
 const secrets = read<Secrets>('secrets');
@@ -81,7 +115,7 @@ const lines: string[] = [
   '',
 ];
 if (faults) {
-  const rules = [...new Set(faults.cases.map((c) => c.rule))];
+  const rules = [...new Set(faults.cases.map((c) => c.rule))].sort();
   lines.push(
     `A proxy in front of moto (test/support/fault-proxy.ts) faulted one call of each case in the bundled`,
     `functions, run in their own processes: ${faults.full ? 'every case' : `a sample stratified by kind, seed ${faults.seed}`}, over ${rules.length} rules (${rules.join(', ')}).`,

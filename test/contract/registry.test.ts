@@ -144,6 +144,50 @@ describe('least privilege in the packaged template', () => {
     }
   });
 
+  it("routes to each function Config's item changes of exactly the resource types its rule declares", () => {
+    for (const rule of rules) {
+      // Prepare: the account-level pseudo type has no item-change events (Config's periodic rule covers it)
+      const declared = (rule.triggers.configResourceTypes ?? []).filter(
+        (type) => !type.startsWith('AWS::::'),
+      );
+      const target = `${logicalName(rule.id)}LambdaFunction`;
+      const patterns = Object.values(resources)
+        .filter((resource) => resource.Type === 'AWS::Events::Rule')
+        .filter((resource) => JSON.stringify(resource.Properties.Targets).includes(target))
+        .map(
+          (resource) =>
+            resource.Properties.EventPattern as {
+              'detail-type'?: string[];
+              detail?: {
+                messageType?: string[];
+                configurationItem?: { resourceType?: string[] };
+                configurationItemSummary?: { resourceType?: string[] };
+              };
+            },
+        )
+        .filter((pattern) => pattern?.['detail-type']?.includes('Config Configuration Item Change'));
+      const routed = (messageType: string) =>
+        patterns
+          .filter((pattern) => pattern.detail?.messageType?.includes(messageType))
+          .flatMap(
+            (pattern) =>
+              pattern.detail?.configurationItem?.resourceType ??
+              pattern.detail?.configurationItemSummary?.resourceType ??
+              [],
+          )
+          .sort();
+      // Assess: full items and oversized summaries alike
+      expect({ rule: rule.id, routed: routed('ConfigurationItemChangeNotification') }).toEqual({
+        rule: rule.id,
+        routed: [...declared].sort(),
+      });
+      expect({ rule: rule.id, routed: routed('OversizedConfigurationItemChangeNotification') }).toEqual({
+        rule: rule.id,
+        routed: [...declared].sort(),
+      });
+    }
+  });
+
   it('keeps the incident table, its key and its data safe from a stack delete', () => {
     // Assess
     const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as {
@@ -192,7 +236,7 @@ describe('least privilege against what the functions really sent', () => {
   });
 
   it('holds, for every rule, each AWS action its function sent in the reliability runs', () => {
-    // Prepare: the per-rule records test/reliability/faults.test.ts writes from its proxy's log
+    // Prepare: the per-rule records test/reliability/fault-suite.ts writes from its proxy's log
     if (!existsSync(RECORDS))
       throw new Error('run `npm run test:reliability` first: it records what each function sends');
     // Every function that has a rule must have been recorded, so the claim cannot silently shrink.

@@ -256,3 +256,13 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
 ];
+
+/** The fault suite's two halves (test/reliability/faults-*.test.ts), about equal in running time. */
+export const STORAGE_TENANCY = ['ebs-encryption-by-default', 'ebs-volume-encrypted', 'phi-dedicated-tenancy'];
+export const ACCESS_AUDIT = [
+  'ssh-open-to-world',
+  'ssh-grant-expired',
+  'config-recorder-on',
+  'cloudtrail-logging-on',
+  'self-protection',
+];
