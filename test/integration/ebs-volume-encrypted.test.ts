@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type _InstanceType,
   AttachVolumeCommand,
@@ -139,6 +141,35 @@ describe('ebs-volume-encrypted end to end against moto', () => {
       action: 'DeleteTags',
     });
     expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
+  });
+
+  it("remediates a volume Config's item change reports, judged from a fresh read, not from the item", async () => {
+    // Prepare: Config's item (our fixture) says attached and in use; the volume itself is detached now
+    const originalId = await unencryptedVolume();
+    const fixture = readFileSync(
+      join(__dirname, '..', 'fixtures', 'events', 'config-item-change-volume.json'),
+      'utf8',
+    );
+    const itemChange = JSON.parse(
+      fixture.replaceAll('vol-0a1b2c3d4e5f60718', originalId).replaceAll('111122223333', ACCOUNT),
+    );
+    // Act
+    const result = await handle(itemChange);
+    // Assess: replaced as a detached volume (an in-use one would only be snapshotted and notified)
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({ resourceId: originalId, status: 'remediated', compliance: 'COMPLIANT' }),
+    ]);
+    const [incident] = await responder.incidents();
+    expect(incident?.trigger).toMatchObject({
+      source: 'config-compliance',
+      eventName: 'Config Configuration Item Change',
+    });
+    expect(incident?.steps.map((step) => step.action)).toEqual([
+      'CreateSnapshot',
+      'CreateEncryptedVolume',
+      'QuarantineOriginal',
+      'Verify',
+    ]);
   });
 
   it('deletes nothing of the customer’s unless configured', async () => {
