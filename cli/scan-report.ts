@@ -1,4 +1,5 @@
 import type { Mode, Severity } from '../shared/model';
+import { GLOBAL_SCOPE } from '../shared/pipeline/listings';
 import { ExitCode } from './errors';
 import { formatTable } from './table';
 
@@ -45,9 +46,6 @@ export interface ScanReport {
   findings: ScanFinding[];
   errors: ScanError[];
 }
-
-/** The scope name of a global service's resources (AWS Config's name for IAM's region). */
-export const GLOBAL_SCOPE = 'global';
 
 /** What the responder would do with a finding, given its exemption. */
 function enforceWould(finding: ScanFinding): string {

@@ -1,17 +1,15 @@
 import { type Command, Option } from 'commander';
 import type { Settings } from '../shared/config';
 import type { Mode } from '../shared/model';
+import { listingsOf } from '../shared/pipeline/listings';
 import { rules as registry } from '../shared/rules';
 import type { Loaded, Rule } from '../shared/rules/rule';
-import { listGroupPaths, listUserPaths, sshGrantExpired } from '../shared/rules/ssh-grant-expired';
-import { IAM_REGION } from '../shared/ssh/iam-keys';
 import type { CliContext, Io } from './context';
 import { Answered, CliError, ExitCode, explainError, UsageError } from './errors';
 import { exemptionInForce } from './ledger-access';
 import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
 import {
   FindingState,
-  GLOBAL_SCOPE,
   type ScanFinding,
   type ScanReport,
   scanExitCode,
@@ -25,11 +23,6 @@ export interface ScanOptions {
   ruleIds: readonly string[];
   /** Regions to scan; empty: the context's region. */
   regions: readonly string[];
-}
-
-interface Listing {
-  scope: string;
-  resources: () => AsyncIterable<Loaded<unknown>>;
 }
 
 /** The rules asked for, in registry order; an unknown id is a usage mistake naming the valid ones. */
@@ -53,33 +46,6 @@ export function checkRegions(regions: readonly string[]): string[] {
   return [...new Set(regions)];
 }
 
-/**
- * What the sweep lists for a rule, region by region. IAM is global: the sweep judges it only in
- * us-east-1 (ssh-grant-expired's list() does so), so here it is one listing whichever regions are
- * asked for, never one per region and never missed. A rule that sweeps only its home region (the
- * stack itself) is listed there once.
- */
-function listingsOf(rule: Rule, regions: readonly string[], accountId: string, ctx: CliContext): Listing[] {
-  const { settings } = ctx;
-  if (rule.triggers.sweepScope === 'home-region') {
-    const region = settings.homeRegion;
-    return [{ scope: region, resources: () => rule.list({ accountId, region }, ctx.aws(), settings) }];
-  }
-  if (rule.id === sshGrantExpired.id) {
-    return [
-      ...regions.map((region) => ({
-        scope: region,
-        resources: () => listGroupPaths({ accountId, region }, ctx.aws(), settings),
-      })),
-      { scope: GLOBAL_SCOPE, resources: () => listUserPaths(accountId, ctx.aws(), settings) },
-    ];
-  }
-  return regions.map((region) => ({
-    scope: region,
-    resources: () => rule.list({ accountId, region }, ctx.aws(), settings),
-  }));
-}
-
 const modeOf = (rule: Rule, settings: Settings): Mode => settings.modes[rule.id] ?? rule.defaultMode;
 
 /**
@@ -96,7 +62,10 @@ export async function scan(
   const regions = checkRegions(options.regions.length > 0 ? options.regions : [ctx.region]);
   const { accountId } = await ctx.caller();
   const work = chosen.flatMap((rule) =>
-    listingsOf(rule, regions, accountId, ctx).map((listing) => ({ rule, listing })),
+    // IAM is global: one listing whichever regions are asked for, never one per region, never missed.
+    listingsOf(rule, regions, { accountId, aws: ctx.aws(), settings: ctx.settings }, { global: true }).map(
+      (listing) => ({ rule, listing }),
+    ),
   );
   const report: ScanReport = { accountId, regions, scanned: [], findings: [], errors: [] };
   progress.start(work.length);
@@ -114,10 +83,7 @@ export async function scan(
         }
       } catch (error) {
         // Half a listing is not a result: what was judged before the failure is dropped with it.
-        const where = {
-          table: ctx.tableName,
-          region: listing.scope === GLOBAL_SCOPE ? IAM_REGION : listing.scope,
-        };
+        const where = { table: ctx.tableName, region: listing.region };
         report.errors.push({
           ruleId: rule.id,
           scope: listing.scope,

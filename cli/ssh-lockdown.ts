@@ -1,8 +1,9 @@
 import type { AwsClients } from '../shared/aws/clients';
 import { retryUntil } from '../shared/concurrency';
 import { errorMessage } from '../shared/errors';
+import { type Listing, listingsOf } from '../shared/pipeline/listings';
 import type { Loaded, Rule } from '../shared/rules/rule';
-import { listGroupPaths, listUserPaths, sshGrantExpired } from '../shared/rules/ssh-grant-expired';
+import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
 import type { CliContext } from './context';
 import { exemptionInForce, inTable } from './ledger-access';
@@ -46,40 +47,30 @@ interface PathSource {
   rule: Rule;
   /** Clients of the region whose resources this source reads (the ledgers are the home table's). */
   aws: AwsClients;
-  resources: AsyncIterable<Loaded<unknown>>;
+  listing: Listing;
 }
 
 /**
- * Closes every SSH path now, with the caller's credentials: the same list, detect and remediate as
- * the two SSH rules, run here instead of in Lambda. World-open rules and ungranted rules of the
- * region's security groups, and Active IAM SSH keys without a live grant (IAM is global).
+ * Closes every SSH path now, with the caller's credentials: the same listings, detect and remediate
+ * as the two SSH rules' sweeps, run here instead of in Lambda. World-open rules and ungranted rules
+ * of the region's security groups, and Active IAM SSH keys without a live grant (IAM is global).
  */
 export async function lockdown(ctx: CliContext, options: LockdownOptions): Promise<LockdownReport> {
   const { settings, region, io } = ctx;
   const { accountId } = await ctx.caller();
-  const scope = { accountId, region };
-  const sources: PathSource[] = [
-    {
-      rule: sshOpenToWorld,
-      aws: ctx.aws(),
-      resources: sshOpenToWorld.list(scope, ctx.aws(), settings),
-    },
-    {
-      rule: sshGrantExpired,
-      aws: ctx.aws(),
-      resources: listGroupPaths(scope, ctx.aws(), settings),
-    },
-    {
-      rule: sshGrantExpired,
-      aws: ctx.aws(),
-      resources: listUserPaths(accountId, ctx.aws(), settings),
-    },
-  ];
+  const aws = ctx.aws();
+  const sources: PathSource[] = [sshOpenToWorld, sshGrantExpired].flatMap((rule) =>
+    listingsOf(rule, [region], { accountId, aws, settings }, { global: true }).map((listing) => ({
+      rule,
+      aws,
+      listing,
+    })),
+  );
   const entries: LockdownEntry[] = [];
   for (const source of sources) {
     // The path listings read live grants from the home table (the rule's own ledger reads).
     await inTable(ctx, async () => {
-      for await (const resource of source.resources) {
+      for await (const resource of source.listing.resources()) {
         const entry = await closePath(ctx, source, resource, options);
         if (entry) entries.push(entry);
       }

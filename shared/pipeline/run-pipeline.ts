@@ -19,10 +19,12 @@ import {
   TriggerSource,
 } from '../model';
 import type { Finding, Loaded, Rule, StepRecorder } from '../rules/rule';
+import { IAM_REGION } from '../ssh/iam-keys';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { type AlertPublisher, buildAlert, buildGuardAlert } from './alerts';
 import { type BlastRadiusGuard, isOwnEvent } from './guards';
 import type { IncidentStore } from './incident-store';
+import { type Listing, listingsOf } from './listings';
 
 export const Compliance = {
   Compliant: 'COMPLIANT',
@@ -203,55 +205,57 @@ export class ResponsePipeline {
 
   /**
    * A scheduled sweep covers every region `sweepRegions` names (by default every enabled region, so
-   * a region without a forwarder is still swept). A region that fails does not stop the others;
-   * the sweep then fails naming it, so the function's error alarm pages.
+   * a region without a forwarder is still swept), and IAM once. A listing that fails does not stop
+   * the others; the sweep then fails naming it, so the function's error alarm pages.
    */
   private async sweep(request: SweepRequest): Promise<ResourceOutcome[]> {
-    const regions = await this.sweepRegions(request);
-    const failures: { region: string; error: unknown }[] = [];
-    const perRegion = await mapWithConcurrency(regions, REGION_CONCURRENCY, async (region) => {
+    const { aws, settings } = this.deps;
+    // A Config periodic evaluation answers for its own region (IAM's where Config records it).
+    const global = request.source === TriggerSource.Schedule || request.region === IAM_REGION;
+    const listings = listingsOf(
+      this.rule,
+      await this.sweepRegions(request),
+      { accountId: request.accountId, aws, settings },
+      { global },
+    );
+    const failures: { scope: string; error: unknown }[] = [];
+    const perListing = await mapWithConcurrency(listings, REGION_CONCURRENCY, async (listing) => {
       try {
-        return await this.sweepRegion({ ...request, region });
+        return await this.sweepListing(listing, request);
       } catch (error) {
-        failures.push({ region, error });
+        failures.push({ scope: listing.scope, error });
         this.deps.metrics.count(Metric.SweepRegionFailed);
         this.deps.logger.error('sweep of a region failed', {
           ruleId: this.rule.id,
-          region,
+          region: listing.scope,
           error: errorMessage(error),
         });
         return [];
       }
     });
     const [first] = failures;
-    if (first && regions.length === 1) throw first.error;
+    if (first && listings.length === 1) throw first.error;
     if (first) {
-      const names = failures.map((failure) => failure.region).sort();
-      throw new SweepError(`sweep failed in ${names.join(', ')} (the other regions were swept)`, {
+      const names = failures.map((failure) => failure.scope).sort();
+      throw new SweepError(`sweep failed in ${names.join(', ')} (the rest was swept)`, {
         cause: first.error,
       });
     }
-    return perRegion.flat();
+    return perListing.flat();
   }
 
-  private async sweepRegions(request: SweepRequest): Promise<string[]> {
+  private async sweepRegions(request: SweepRequest): Promise<readonly string[]> {
     const { settings, aws } = this.deps;
-    // A Config periodic evaluation answers for its own region only.
-    if (request.source !== TriggerSource.Schedule) return [request.region];
-    if (this.rule.triggers.sweepScope === 'home-region') return [settings.homeRegion];
+    // A Config periodic evaluation answers for its own region only; the stack lives in its home region.
+    if (request.source !== TriggerSource.Schedule || this.rule.triggers.sweepScope === 'home-region')
+      return [request.region];
     return regionsToSweep(settings.sweepRegions, request.region, (region) => aws.ec2(region));
   }
 
-  private async sweepRegion(request: SweepRequest): Promise<ResourceOutcome[]> {
+  private async sweepListing(listing: Listing, request: SweepRequest): Promise<ResourceOutcome[]> {
     const resources: Loaded<unknown>[] = [];
     // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
-    for await (const resource of this.rule.list(
-      { accountId: request.accountId, region: request.region },
-      this.deps.aws,
-      this.deps.settings,
-    )) {
-      resources.push(resource);
-    }
+    for await (const resource of listing.resources()) resources.push(resource);
     this.deps.metrics.count(Metric.ResourcesSwept, resources.length);
     return mapWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
       this.judge(resource, {

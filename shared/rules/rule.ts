@@ -105,6 +105,11 @@ export interface Rule<State = unknown> {
     aws: AwsClients,
     settings: Settings,
   ): AsyncIterable<Loaded<State>>;
+  /**
+   * Resources of no region (IAM users): a sweep lists them once, whichever regions it covers, so a
+   * sweep that leaves out us-east-1 still covers them (shared/pipeline/listings.ts). Read-only.
+   */
+  listGlobal?(accountId: string, aws: AwsClients, settings: Settings): AsyncIterable<Loaded<State>>;
   /** Pure judgement of one resource. */
   detect(resource: Loaded<State>, settings: Settings): Verdict;
   /**

@@ -161,8 +161,8 @@ function once<T>(read: () => Promise<T>): () => Promise<T> {
   };
 }
 
-/** Every IAM user's SSH keys with their grants (the IAM half of the sweep; also `ssh lockdown`). */
-export async function* listUserPaths(
+/** Every IAM user's SSH keys with their grants (the IAM half of the sweep, `scan` and `ssh lockdown`). */
+async function* listUserPaths(
   accountId: string,
   aws: AwsClients,
   settings: Settings,
@@ -173,7 +173,7 @@ export async function* listUserPaths(
 }
 
 /** Every security group of a region with its narrow SSH rules judged (also `ssh lockdown`). */
-export async function* listGroupPaths(
+async function* listGroupPaths(
   scope: { accountId: string; region: string },
   aws: AwsClients,
   settings: Settings,
@@ -304,11 +304,10 @@ export const sshGrantExpired = defineRule<SshPaths>({
     return undefined;
   },
 
-  async *list(scope, aws, settings) {
-    // IAM is global: judged once, in the region its API and events live in.
-    if (scope.region === IAM_REGION) yield* listUserPaths(scope.accountId, aws, settings);
-    yield* listGroupPaths(scope, aws, settings);
-  },
+  list: listGroupPaths,
+
+  // IAM is global: its users' keys are listed once per sweep.
+  listGlobal: listUserPaths,
 
   detect(resource) {
     const { state } = resource;

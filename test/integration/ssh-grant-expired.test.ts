@@ -173,14 +173,16 @@ describe('ssh-grant-expired end to end against moto', () => {
       });
     });
 
-    it('judges IAM keys only from us-east-1: a sweep elsewhere leaves them to it', async () => {
+    it('judges IAM keys in a sweep that leaves out us-east-1 (IAM is global), once', async () => {
       // Prepare
       await userWithKey('dev-dave', 'Active');
-      // Act
+      // Act: the home region's schedule, sweeping only eu-west-1
       await handle(scheduledEvent({ accountId: ACCOUNT, region: 'eu-west-1' }));
       // Assess
-      expect(await keyStatuses('dev-dave')).toEqual(['Active']);
-      expect(await responder.incidents()).toEqual([]);
+      expect(await keyStatuses('dev-dave')).toEqual(['Inactive']);
+      expect((await responder.incidents()).map((incident) => [incident.resourceId, incident.region])).toEqual(
+        [['dev-dave', 'us-east-1']],
+      );
     });
   });
 });

@@ -136,6 +136,49 @@ describe('the response pipeline', () => {
     expect(alerts.sent).toHaveLength(1);
   });
 
+  it("sweeps a rule's regionless resources once, even when the swept regions leave out us-east-1", async () => {
+    // Prepare: lamps in each region, and one lamp that belongs to no region (as IAM users do)
+    const lamp = (region: string, id: string): Loaded<Lamp> => ({
+      resourceType: 'AWS::::Account',
+      resourceId: id,
+      arn: `arn:lamp:${id}`,
+      region,
+      accountId: '111122223333',
+      tags: {},
+      state: { on: true },
+    });
+    const listed: string[] = [];
+    const rule = defineRule<Lamp>({
+      ...lampRule({ lamp: { on: true } }, async () => undefined),
+      async *list(scope) {
+        listed.push(scope.region);
+        yield lamp(scope.region, `lamp-${scope.region}`);
+      },
+      async *listGlobal() {
+        listed.push('global');
+        yield lamp('us-east-1', 'lamp-global');
+      },
+    } as Rule<Lamp>);
+    const { pipeline } = pipelineFor(rule, { SWEEP_REGIONS: 'eu-west-1,eu-central-1' });
+    // Act
+    const swept = await pipeline.handle({
+      kind: 'sweep',
+      sweep: { ...observation, region: 'eu-west-1', eventId: 'sweep-3', source: 'schedule' },
+    });
+    const evaluated = await pipeline.handle({
+      kind: 'sweep',
+      sweep: { ...observation, region: 'eu-west-1', eventId: 'evaluation-1', source: 'config-rule' },
+    });
+    // Assess: the schedule covers both regions and the global lamp; Config's evaluation its own region
+    expect(swept.map((outcome) => outcome.resourceId).sort()).toEqual([
+      'lamp-eu-central-1',
+      'lamp-eu-west-1',
+      'lamp-global',
+    ]);
+    expect(evaluated.map((outcome) => outcome.resourceId)).toEqual(['lamp-eu-west-1']);
+    expect(listed.filter((scope) => scope === 'global')).toEqual(['global']);
+  });
+
   it('keeps a waiting remediation open without paging until it finishes', async () => {
     // Prepare
     const world = { lamp: { on: false } };

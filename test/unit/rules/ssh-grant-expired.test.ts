@@ -17,6 +17,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
+import { listingsOf } from '../../../shared/pipeline/listings';
 import type { Finding, Loaded } from '../../../shared/rules/rule';
 import { sshGrantExpired as rule } from '../../../shared/rules/ssh-grant-expired';
 import type { Grant } from '../../../shared/ssh/grant-ledger';
@@ -332,14 +333,16 @@ describe('rule ssh-grant-expired', () => {
   });
 
   describe('the lockdown sweep', () => {
-    async function sweep(region: string) {
+    /** What a scheduled sweep of these regions lists (shared/pipeline/listings.ts). */
+    async function sweep(...regions: string[]) {
       const swept: Loaded<unknown>[] = [];
-      for await (const resource of rule.list({ accountId: ACCOUNT, region }, aws, settings))
-        swept.push(resource);
+      const context = { accountId: ACCOUNT, aws, settings };
+      for (const listing of listingsOf(rule, regions, context, { global: true }))
+        for await (const resource of listing.resources()) swept.push(resource);
       return swept;
     }
 
-    it('judges IAM users only in us-east-1 (IAM is global) and every group of the region, reading the ledger once', async () => {
+    it('judges IAM users once per sweep, whichever regions it covers (IAM is global), and every group of each region, reading the ledger once', async () => {
       // Prepare
       iam.on(ListUsersCommand).resolves({
         Users: [
@@ -363,26 +366,32 @@ describe('rule ssh-grant-expired', () => {
       iam.on(ListSSHPublicKeysCommand, { UserName: 'dev-bob' }).resolves({ SSHPublicKeys: [] });
       givenGroup([sgRule('sgr-untagged', '198.51.100.4/32')]);
       givenLedger([]);
-      // Act
-      const home = await sweep('us-east-1');
-      const iamCallsAtHome = iam.calls().length;
-      const elsewhere = await sweep('eu-west-1');
+      // Act: a sweep that leaves out us-east-1, then one of two regions
+      const euOnly = await sweep('eu-west-1');
+      const iamCallsOfOneSweep = iam.calls().length;
+      const twoRegions = await sweep('eu-west-1', 'us-east-1');
       // Assess
       expect(
-        home.map((resource) => [resource.resourceId, rule.detect(resource, settings).compliant]),
+        euOnly.map((resource) => [resource.resourceId, rule.detect(resource, settings).compliant]),
       ).toEqual([
+        [GROUP, false],
         ['dev-alice', false],
         ['dev-bob', true],
-        [GROUP, false],
       ]);
-      expect(elsewhere.map((resource) => resource.resourceId)).toEqual([GROUP]);
-      expect(iam.calls().length).toBe(iamCallsAtHome);
+      expect(twoRegions.map((resource) => [resource.region, resource.resourceId])).toEqual([
+        ['eu-west-1', GROUP],
+        ['us-east-1', GROUP],
+        ['us-east-1', 'dev-alice'],
+        ['us-east-1', 'dev-bob'],
+      ]);
+      expect(iam.calls().length).toBe(2 * iamCallsOfOneSweep);
       // Tags are read only for users holding an Active key (the only ones that can drift).
       expect(iam.commandCalls(GetUserCommand).map((call) => call.args[0].input.UserName)).toEqual([
         'dev-alice',
+        'dev-alice',
       ]);
-      // Once for all users; never for groups whose rules carry no grant tag.
-      expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 1);
+      // Once for all users in each sweep; never for groups whose rules carry no grant tag.
+      expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 2);
     });
 
     it('lets a throttled ledger read fail the sweep instead of treating every path as ungranted or granted', async () => {
@@ -391,11 +400,12 @@ describe('rule ssh-grant-expired', () => {
         Users: [{ UserName: 'dev-alice', UserId: 'A', Arn: 'arn', Path: '/', CreateDate: new Date() }],
       });
       givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenGroup([]);
       dynamo
         .on(QueryCommand)
         .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
       // Act / Assess
-      await expect(sweep('us-east-1')).rejects.toThrow('Rate exceeded');
+      await expect(sweep('eu-west-1')).rejects.toThrow('Rate exceeded');
     });
   });
 
