@@ -13,21 +13,19 @@ import {
   ModifyInstanceAttributeCommand,
   paginateDescribeVolumes,
   type Snapshot,
-  StartInstancesCommand,
-  StopInstancesCommand,
   type Tag,
   type Volume,
   type VolumeType,
-  waitUntilInstanceStopped,
   waitUntilVolumeAvailable,
   waitUntilVolumeInUse,
 } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../aws/aws-errors';
 import { instanceManager, instanceStoreLookup, readStopFacts, stopBlocker } from '../aws/ec2-instances';
+import { InstancePower } from '../aws/instance-power';
 import { tagRecord } from '../aws/tags';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
-import { defineRule, type Loaded, type RemediationContext } from './rule';
+import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
 
 /** Tags the responder puts on what it creates and on the original it replaces. */
 export const VolumeTags = {
@@ -230,7 +228,11 @@ async function describeInstance(ec2: EC2Client, instanceId: string): Promise<Ins
  * DeleteOnTermination → start again only if it was running. Re-entrant like replaceDetached: the
  * facts of the first run (instance, device, was it running) live in the workflow state.
  */
-async function swapInUse(resource: Loaded<VolumeState>, ctx: RemediationContext) {
+async function swapInUse(
+  resource: Loaded<VolumeState>,
+  ctx: RemediationContext,
+  power = new InstancePower(String(ctx.workflow.state.instanceId), resource.region, ctx),
+): Promise<Waiting | undefined> {
   const ec2 = ctx.aws.ec2(resource.region);
   const { state } = ctx.workflow;
   const instanceId = String(state.instanceId);
@@ -244,21 +246,9 @@ async function swapInUse(resource: Loaded<VolumeState>, ctx: RemediationContext)
   if (!replacementAttached) {
     const running = instance.State?.Name;
     if (running === 'running' || running === 'pending') {
-      await ctx.step(
-        'StopInstance',
-        () => ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] })),
-        {
-          undo: {
-            service: 'ec2',
-            action: 'StartInstances',
-            input: { InstanceIds: [instanceId], Region: resource.region },
-          },
-        },
-      );
-      if (!(await settles(() => waitUntilInstanceStopped(waiter(ec2), { InstanceIds: [instanceId] })))) {
-        return { waitingFor: `instance ${instanceId} to stop` };
-      }
-      return swapInUse(resource, ctx);
+      await power.stop();
+      if (!(await power.waitFor('stopped'))) return { waitingFor: `instance ${instanceId} to stop` };
+      return swapInUse(resource, ctx, power);
     }
     if (running !== 'stopped') return { waitingFor: `instance ${instanceId} to stop (${running})` };
     // Stopped: the snapshot now holds every write.
@@ -297,7 +287,11 @@ async function swapInUse(resource: Loaded<VolumeState>, ctx: RemediationContext)
         },
       );
     }
-    if (!(await settles(() => waitUntilVolumeAvailable(waiter(ec2), { VolumeIds: [resource.resourceId] })))) {
+    if (
+      !(await power.settles((waiter) =>
+        waitUntilVolumeAvailable(waiter, { VolumeIds: [resource.resourceId] }),
+      ))
+    ) {
       return { waitingFor: `volume ${resource.resourceId} to detach` };
     }
     if (replacement.State !== 'available' || replacement.Encrypted !== true) {
@@ -334,41 +328,19 @@ async function swapInUse(resource: Loaded<VolumeState>, ctx: RemediationContext)
         ),
       );
     }
-    if (!(await settles(() => waitUntilVolumeInUse(waiter(ec2), { VolumeIds: [replacementId] })))) {
+    if (!(await power.settles((waiter) => waitUntilVolumeInUse(waiter, { VolumeIds: [replacementId] })))) {
       return { waitingFor: `encrypted volume ${replacementId} to attach to ${instanceId} at ${device}` };
     }
-    return swapInUse(resource, ctx);
+    return swapInUse(resource, ctx, power);
   }
   const replacementId = mapping?.Ebs?.VolumeId ?? '';
   await quarantine(resource, replacementId, ctx);
-  if (state.wasRunning === true && instance.State?.Name === 'stopped') {
-    await ctx.step(
-      'StartInstance',
-      () => ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] })),
-      {
-        undo: {
-          service: 'ec2',
-          action: 'StopInstances',
-          input: { InstanceIds: [instanceId], Region: resource.region },
-        },
-      },
-    );
+  if (state.wasRunning === true && instance.State?.Name !== 'running') {
+    if (instance.State?.Name === 'stopped') await power.start();
+    // Done only once it runs again: a start can fail after StartInstances answered (a key's grant).
+    await power.confirmStarted();
   }
   return undefined;
-}
-
-/**
- * Stops, detaches and attaches usually take seconds: wait for them within the invocation, bounded
- * well inside the 60 s timeout; past that the workflow waits and a later event or sweep resumes it.
- */
-const WAIT_SECONDS = 20;
-const waiter = (client: EC2Client) => ({ client, maxWaitTime: WAIT_SECONDS, minDelay: 2, maxDelay: 5 });
-async function settles(wait: () => Promise<{ state: string }>): Promise<boolean> {
-  try {
-    return (await wait()).state === 'SUCCESS';
-  } catch {
-    return false;
-  }
 }
 
 /** Tags the replaced original: kept, and named by its replacement, so nothing reports it again. */
@@ -542,6 +514,9 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
   async remediate(resource, _finding, ctx) {
     if (resource.state.state === 'creating')
       return { waitingFor: `volume ${resource.resourceId} to finish creating` };
+    // A swap once begun continues as one, from the facts of its first run: the original may be
+    // detached by now and the instance stopped, which must not read as a detached volume.
+    if (ctx.workflow.state.instanceId !== undefined) return swapInUse(resource, ctx);
     if (resource.state.attachments.length > 0 || resource.state.state === 'in-use')
       return remediateInUse(resource, ctx);
     return replaceDetached(resource, ctx);

@@ -7,10 +7,6 @@ import {
   type Instance,
   ModifyInstancePlacementCommand,
   paginateDescribeInstances,
-  StartInstancesCommand,
-  StopInstancesCommand,
-  waitUntilInstanceRunning,
-  waitUntilInstanceStopped,
 } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
@@ -24,6 +20,7 @@ import {
   stopBlocker,
   stopCosts,
 } from '../aws/ec2-instances';
+import { InstancePower } from '../aws/instance-power';
 import { tagRecord } from '../aws/tags';
 import { mapWithConcurrency } from '../concurrency';
 import type { PhiScope, Settings } from '../config';
@@ -44,18 +41,6 @@ export const INCIDENT_TAG = 'compliance-responder:incident';
 const RUNNING_STATES: ReadonlySet<string> = new Set(['pending', 'running']);
 /** States a sweep looks at; shutting-down and terminated instances are gone (see load). */
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
-
-/**
- * Waits happen inside one invocation, so they share one budget that fits the functions' 60 s
- * timeout: 35 s of EC2 waits leaves 25 s for the reads, the incident writes, the verify read-back
- * (about 5 s) and the alert, with room for SDK retries. An EBS-backed instance usually stops in well
- * under a minute; when it takes longer the remediation returns Waiting and the next delivery or
- * sweep resumes it (the incident's workflow remembers whether it was running). Polling every 2-5 s
- * notices the change quickly without flooding DescribeInstances.
- */
-const WAIT_BUDGET_SECONDS = 35;
-const WAIT_MIN_DELAY_SECONDS = 2;
-const WAIT_MAX_DELAY_SECONDS = 5;
 
 /** How many instances of a sweep page have their stop facts read at once. */
 const FACT_READ_CONCURRENCY = 4;
@@ -167,25 +152,10 @@ function refusalOf(error: unknown): string | undefined {
   return undefined;
 }
 
-const START_FAILURE_HINT =
-  "check its StateReason; a customer-managed EBS key whose policy does not let the responder's role create grants is the usual cause";
-
-const errorWords = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** The recorded EC2 changes and bounded waits of one remediation. */
-class InstanceSteps {
-  private readonly ec2: EC2Client;
-  private readonly id: string;
-  private readonly region: string;
-  private readonly deadline = Date.now() + WAIT_BUDGET_SECONDS * 1000;
-
-  constructor(
-    resource: Loaded<InstancePlacement>,
-    private readonly ctx: RemediationContext,
-  ) {
-    this.ec2 = ctx.aws.ec2(resource.region);
-    this.id = resource.resourceId;
-    this.region = resource.region;
+/** The recorded EC2 changes and bounded waits of one remediation: tagging and placement on top of stop and start. */
+class InstanceSteps extends InstancePower {
+  constructor(resource: Loaded<InstancePlacement>, ctx: RemediationContext) {
+    super(resource.resourceId, resource.region, ctx);
   }
 
   /** Marks the instance with its incident before it is stopped, so whoever finds it stopped knows why. */
@@ -200,36 +170,6 @@ class InstanceSteps {
           action: 'DeleteTags',
           input: { Resources: [this.id], Tags: tags, Region: this.region },
         },
-      },
-    );
-  }
-
-  stop() {
-    return this.ctx.step(
-      'StopInstances',
-      () => this.ec2.send(new StopInstancesCommand({ InstanceIds: [this.id] })),
-      {
-        undo: {
-          service: 'ec2',
-          action: 'StartInstances',
-          input: { InstanceIds: [this.id], Region: this.region },
-        },
-        output: (result) => ({ currentState: result.StoppingInstances?.[0]?.CurrentState?.Name ?? null }),
-      },
-    );
-  }
-
-  start() {
-    return this.ctx.step(
-      'StartInstances',
-      () => this.ec2.send(new StartInstancesCommand({ InstanceIds: [this.id] })),
-      {
-        undo: {
-          service: 'ec2',
-          action: 'StopInstances',
-          input: { InstanceIds: [this.id], Region: this.region },
-        },
-        output: (result) => ({ currentState: result.StartingInstances?.[0]?.CurrentState?.Name ?? null }),
       },
     );
   }
@@ -252,67 +192,6 @@ class InstanceSteps {
         },
       },
     );
-  }
-
-  /**
-   * Waits (recorded as a step) for the instance to reach `target` within what is left of the budget.
-   * False when the budget ran out first: the caller returns Waiting and a later invocation resumes.
-   */
-  async waitFor(target: 'running' | 'stopped'): Promise<boolean> {
-    const maxWaitTime = Math.floor((this.deadline - Date.now()) / 1000);
-    if (maxWaitTime <= WAIT_MIN_DELAY_SECONDS) return false;
-    const waiter = target === 'stopped' ? waitUntilInstanceStopped : waitUntilInstanceRunning;
-    const action = target === 'stopped' ? 'WaitUntilInstanceStopped' : 'WaitUntilInstanceRunning';
-    return this.ctx.step(
-      action,
-      async () => {
-        try {
-          await waiter(
-            {
-              client: this.ec2,
-              maxWaitTime,
-              minDelay: WAIT_MIN_DELAY_SECONDS,
-              maxDelay: WAIT_MAX_DELAY_SECONDS,
-            },
-            { InstanceIds: [this.id] },
-          );
-          return true;
-        } catch (error) {
-          if (error instanceof Error && error.name === 'TimeoutError') return false;
-          // The waiter's own message embeds whole DescribeInstances answers, tags included: never record it.
-          const away =
-            target === 'stopped' ? 'pending or terminated' : 'stopping, shutting down or terminated';
-          throw new Error(`${this.id} will not reach ${target}: it is ${away}`);
-        }
-      },
-      { output: (reached) => ({ reached, maxWaitSeconds: maxWaitTime }) },
-    );
-  }
-
-  /** The instance's state now (one read), for what a wait could not settle. */
-  async currentState(): Promise<{ name: string; reason: string | null }> {
-    const result = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [this.id] }));
-    const instance = result.Reservations?.[0]?.Instances?.[0];
-    return { name: instance?.State?.Name ?? 'unknown', reason: instance?.StateReason?.Code ?? null };
-  }
-
-  /**
-   * A start can fail after StartInstances answered: the instance goes pending → stopped, typically
-   * because a customer-managed EBS key does not let the responder create EC2's grant. Tenancy alone
-   * would then read as fixed, so a start counts only once the instance is not back to stopped.
-   */
-  async confirmStarted(): Promise<void> {
-    try {
-      if (await this.waitFor('running')) return;
-    } catch (error) {
-      throw new Error(`${errorWords(error)} after StartInstances: ${START_FAILURE_HINT}`);
-    }
-    const now = await this.currentState();
-    if (now.name === 'stopped' || now.name === 'stopping') {
-      throw new Error(
-        `${this.id} went back to ${now.name} after StartInstances (${now.reason ?? 'no state reason'}): ${START_FAILURE_HINT}`,
-      );
-    }
   }
 }
 

@@ -244,13 +244,15 @@ describe('ebs-volume-encrypted end to end against moto', () => {
     expect(tagMap(original?.Tags)['compliance-responder:replaced-by']).toBe(mapped?.Ebs?.VolumeId);
     const [incident] = await responder.incidents();
     expect(incident?.steps.map((step) => step.action)).toEqual([
-      'StopInstance',
+      'StopInstances',
+      'WaitUntilInstanceStopped',
       'CreateSnapshot',
       'CreateEncryptedVolume',
       'DetachOriginal',
       'AttachEncrypted',
       'QuarantineOriginal',
-      'StartInstance',
+      'StartInstances',
+      'WaitUntilInstanceRunning',
       'Verify',
     ]);
     expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
@@ -339,6 +341,38 @@ describe('ebs-volume-encrypted interrupted mid-way', () => {
       expect(tagMap((await describe1(originalId))?.Tags)['compliance-responder:quarantined']).toBe(
         incidents[0]?.incidentId,
       );
+      expect(await responder.alerts()).toHaveLength(1);
+    },
+  );
+
+  it.each(['StopInstances', 'DetachVolume', 'AttachVolume', 'StartInstances'])(
+    'dies right after %s of a swap, then resumes to the instance running with the encrypted volume: one incident, one alert',
+    async (action) => {
+      // Prepare
+      const swap = { EBS_IN_USE_ACTION: 'swap' };
+      const { instanceId, volumeId, attach } = await attachedUnencryptedVolume('t3.micro');
+      // Act: the process dies as soon as AWS answered `action`; AWS delivers the event again, twice
+      const crashed = await responder.invokeBundle(FUNCTION, attach, { ...crashAfter(action), ...swap });
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await Promise.all([
+        responder.invokeBundle(FUNCTION, attach, swap),
+        responder.invokeBundle(FUNCTION, attach, swap),
+      ]);
+      // Assess: the instance runs again, the encrypted copy at the original's device
+      expect(crashed.ok).toBe(false);
+      const described = await ec2().send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      const instance = described.Reservations?.[0]?.Instances?.[0];
+      const mapped = instance?.BlockDeviceMappings?.find((mapping) => mapping.DeviceName === '/dev/sdf');
+      expect(instance?.State?.Name).toBe('running');
+      expect(mapped?.Ebs?.VolumeId).not.toBe(volumeId);
+      expect((await describe1(mapped?.Ebs?.VolumeId ?? ''))?.Encrypted).toBe(true);
+      // Assess: one incident, remediated, the original kept and quarantined, one alert
+      const incidents = await responder.incidents();
+      expect(incidents.map((incident) => incident.status)).toEqual(['remediated']);
+      const original = await describe1(volumeId);
+      expect(original?.State).toBe('available');
+      expect(tagMap(original?.Tags)['compliance-responder:quarantined']).toBe(incidents[0]?.incidentId);
+      expect(await ownedResources(incidents[0]?.incidentId ?? '')).toEqual({ snapshots: 1, volumes: 1 });
       expect(await responder.alerts()).toHaveLength(1);
     },
   );

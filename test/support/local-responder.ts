@@ -28,7 +28,6 @@ export class LocalResponder {
   private constructor(
     readonly stack: LocalStack,
     private readonly inboxUrl: string,
-    private readonly envFile: string,
   ) {}
 
   /** `region`: where the home stack (table, topic, functions) is; HOME_REGION follows it. */
@@ -36,9 +35,7 @@ export class LocalResponder {
     const stack = await provisionLocalStack({ region });
     Object.assign(stack.env, overrides);
     const inbox = await subscribeInbox(stack);
-    const envFile = join(mkdtempSync(join(tmpdir(), 'responder-env-')), 'env.json');
-    writeFileSync(envFile, JSON.stringify(stack.env));
-    return new LocalResponder(stack, inbox, envFile);
+    return new LocalResponder(stack, inbox);
   }
 
   get responderRoleArn(): string {
@@ -74,7 +71,11 @@ export class LocalResponder {
     const eventFile = join(mkdtempSync(join(tmpdir(), 'responder-event-')), 'event.json');
     writeFileSync(eventFile, JSON.stringify(event));
     const args = [require.resolve('tsx/cli'), join(ROOT, 'scripts', 'local-invoke.ts'), name, eventFile];
-    const env = { ...process.env, ...extraEnv, LOCAL_ENV_FILE: this.envFile };
+    // local-invoke applies the env file over the process's environment: settings asked for here
+    // must be in the file too, or the stack's would silently win.
+    const envFile = join(mkdtempSync(join(tmpdir(), 'responder-env-')), 'env.json');
+    writeFileSync(envFile, JSON.stringify({ ...this.stack.env, ...extraEnv }));
+    const env = { ...process.env, ...extraEnv, LOCAL_ENV_FILE: envFile };
     try {
       const { stdout } = await run(process.execPath, args, { env, cwd: ROOT });
       return { ok: true, result: JSON.parse(stdout) };

@@ -429,10 +429,10 @@ describe('the undo plan', () => {
     );
   });
 
-  it('covers every undo call the rules record (shared/rules, shared/ssh)', () => {
+  it('covers every undo call the rules record (shared/rules, shared/ssh, shared/aws)', () => {
     // Prepare: every `service: '...', action: '...'` literal in the rule sources
     const recorded = new Set<string>();
-    for (const folder of ['shared/rules', 'shared/ssh']) {
+    for (const folder of ['shared/rules', 'shared/ssh', 'shared/aws']) {
       for (const file of readdirSync(join(ROOT, folder)).filter((name) => name.endsWith('.ts'))) {
         // self-protection's undo is refused whole (planUndo), so its calls are not on the list.
         if (file === 'self-protection.ts') continue;
