@@ -237,9 +237,13 @@ export class ResponsePipeline {
     if (first && listings.length === 1) throw first.error;
     if (first) {
       const names = failures.map((failure) => failure.scope).sort();
-      throw new SweepError(`sweep failed in ${names.join(', ')} (the rest was swept)`, {
-        cause: first.error,
-      });
+      // The first failure's own words, so a throttle or an access denial reads as what it is.
+      throw new SweepError(
+        `sweep failed in ${names.join(', ')} (the rest was swept): ${errorMessage(first.error)}`,
+        {
+          cause: first.error,
+        },
+      );
     }
     return perListing.flat();
   }
