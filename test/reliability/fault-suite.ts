@@ -268,8 +268,16 @@ export function describeFaults(part: string, rules: readonly string[]): void {
       const responder = await LocalResponder.provision({ AWS_ENDPOINT_URL: proxy.url, ...scenario.env });
       proxy.arm();
       await responder.invokeBundle(rule, scheduledEvent({ accountId: ACCOUNT, region: REGION }));
-      const listing = proxy.calls.find((call) => !isPipelineCall(call.action) && isRead(call.action));
-      if (!listing) throw new Error(`${rule}: its sweep read nothing`);
+      // The first read of each of the rule's listings (a region's; IAM's, listed apart, for SSH keys).
+      const listingReads = [
+        ...new Set(
+          proxy.calls
+            .filter((call) => !isPipelineCall(call.action) && isRead(call.action))
+            .map((call) => call.action),
+        ),
+      ];
+      const listing = { action: listingReads[0] ?? '' };
+      if (!listing.action) throw new Error(`${rule}: its sweep read nothing`);
       const seeded = await scenario.seed();
       // An account-level rule's probe on a new account finds (and fixes) a drift of its own: kept as is.
       const before = await responder.incidents();
@@ -283,7 +291,7 @@ export function describeFaults(part: string, rules: readonly string[]): void {
         },
       });
       // Act: both at once (each waits out its SDK's throttling back-off)
-      proxy.arm([{ action: listing.action, nth: 1, kind: 'throttle', times: 1_000 }]);
+      proxy.arm(listingReads.map((action) => ({ action, nth: 1, kind: 'throttle' as const, times: 1_000 })));
       const [swept, evaluated] = await Promise.all([
         responder.invokeBundle(rule, seeded.sweep),
         responder.invokeBundle(rule, periodic),
