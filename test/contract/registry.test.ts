@@ -25,6 +25,17 @@ function packagedTemplate(): Record<string, Resource> {
   return (JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
 }
 
+/** The fields of an EventBridge pattern these tests read. */
+interface RoutedPattern {
+  'detail-type'?: string[];
+  detail?: {
+    eventName?: string[];
+    messageType?: string[];
+    configurationItem?: { resourceType?: string[] };
+    configurationItemSummary?: { resourceType?: string[] };
+  };
+}
+
 const actionsOf = (statements: Statement[]): string[] =>
   statements.flatMap((statement) =>
     Array.isArray(statement.Action) ? statement.Action : [statement.Action],
@@ -123,21 +134,20 @@ describe('least privilege in the packaged template', () => {
     expect(actions.some((action) => action.startsWith('ec2:Terminate'))).toBe(false);
   });
 
+  /** The EventBridge patterns of one detail type that the stack routes to a rule's function. */
+  const patternsOf = (ruleId: string, detailType: string) => {
+    const target = `${logicalName(ruleId)}LambdaFunction`;
+    return Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::Events::Rule')
+      .filter((resource) => JSON.stringify(resource.Properties.Targets).includes(target))
+      .map((resource) => resource.Properties.EventPattern as RoutedPattern)
+      .filter((pattern) => pattern?.['detail-type']?.includes(detailType));
+  };
+
   it('routes to each function exactly the CloudTrail events its rule declares', () => {
     for (const rule of rules) {
       // Prepare
-      const target = `${logicalName(rule.id)}LambdaFunction`;
-      const patterns = Object.values(resources)
-        .filter((resource) => resource.Type === 'AWS::Events::Rule')
-        .filter((resource) => JSON.stringify(resource.Properties.Targets).includes(target))
-        .map(
-          (resource) =>
-            resource.Properties.EventPattern as {
-              'detail-type'?: string[];
-              detail?: { eventName?: string[] };
-            },
-        )
-        .filter((pattern) => pattern?.['detail-type']?.includes('AWS API Call via CloudTrail'));
+      const patterns = patternsOf(rule.id, 'AWS API Call via CloudTrail');
       // Assess
       const routed = patterns.flatMap((pattern) => pattern.detail?.eventName ?? []);
       expect(routed.sort()).toEqual([...(rule.triggers.cloudTrail?.eventNames ?? [])].sort());
@@ -150,22 +160,7 @@ describe('least privilege in the packaged template', () => {
       const declared = (rule.triggers.configResourceTypes ?? []).filter(
         (type) => !type.startsWith('AWS::::'),
       );
-      const target = `${logicalName(rule.id)}LambdaFunction`;
-      const patterns = Object.values(resources)
-        .filter((resource) => resource.Type === 'AWS::Events::Rule')
-        .filter((resource) => JSON.stringify(resource.Properties.Targets).includes(target))
-        .map(
-          (resource) =>
-            resource.Properties.EventPattern as {
-              'detail-type'?: string[];
-              detail?: {
-                messageType?: string[];
-                configurationItem?: { resourceType?: string[] };
-                configurationItemSummary?: { resourceType?: string[] };
-              };
-            },
-        )
-        .filter((pattern) => pattern?.['detail-type']?.includes('Config Configuration Item Change'));
+      const patterns = patternsOf(rule.id, 'Config Configuration Item Change');
       const routed = (messageType: string) =>
         patterns
           .filter((pattern) => pattern.detail?.messageType?.includes(messageType))

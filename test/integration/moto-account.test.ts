@@ -9,6 +9,15 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { accountContents } from '../support/clean-account';
 
+/** A table keyed by `pk` alone, billed per request. */
+const keyedTable = (name: string) =>
+  new CreateTableCommand({
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  });
+
 describe('the local AWS account (moto over HTTP)', () => {
   const region = 'us-east-1';
 
@@ -22,14 +31,7 @@ describe('the local AWS account (moto over HTTP)', () => {
   it('stores what the real SDK writes over HTTP and returns it on read', async () => {
     // Prepare
     const dynamo = new DynamoDBClient({ region });
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: 'roundtrip',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
+    await dynamo.send(keyedTable('roundtrip'));
     const documents = DynamoDBDocumentClient.from(dynamo);
     // Act
     await documents.send(
@@ -45,14 +47,7 @@ describe('the local AWS account (moto over HTTP)', () => {
   it('keeps writes made while a transaction fails, as DynamoDB does (scripts/moto/sitecustomize.py)', async () => {
     // Prepare: a table big enough that moto's copy of it takes a while, and one item every transaction trips on
     const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region }));
-    await documents.send(
-      new CreateTableCommand({
-        TableName: 'isolation',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
+    await documents.send(keyedTable('isolation'));
     for (let batch = 0; batch < 60; batch++)
       await documents.send(
         new BatchWriteCommand({
