@@ -23,7 +23,9 @@ type Route =
   /** Only the invokingEvent body: wrapped into a minimal Config rule invocation here. */
   | 'invoking-event-body'
   /** An SNS ComplianceChangeNotification: its `Message` is the compliance-change detail. */
-  | 'sns-compliance-message';
+  | 'sns-compliance-message'
+  /** An ASFF `Findings` array (BatchImportFindings input, a tool's output), not an event: each finding is offered as one. */
+  | 'asff-findings';
 
 type Expectation =
   | { resources: readonly (readonly [resourceType: string, resourceId: string])[]; region: string }
@@ -116,6 +118,46 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
     route: 'cloudtrail-record',
     expect: { resources: [instance('i-0f2f135de18b555e3')], region: 'us-east-1' },
   },
+  // No rule subscribes to ECR or Elastic Load Balancing calls yet: the adapter refuses them for want
+  // of a resource mapping. The load balancer TLS and container rules will turn these into resources.
+  'cloudtrail/ecr-createrepository_detail-only_aws-docs-example.json': {
+    route: 'cloudtrail-record',
+    expect: { error: 'eventName' },
+  },
+  'cloudtrail/ecr-public-createrepository_detail-only_aws-docs-example.json': {
+    route: 'cloudtrail-record',
+    expect: { error: 'eventName' },
+  },
+  'cloudtrail/ecr-putimage_detail-only_push-tag-latest_aws-docs-example.json': {
+    route: 'cloudtrail-record',
+    expect: { error: 'eventName' },
+  },
+  'cloudtrail/elb-classic-createloadbalancer_detail-only_http-80-listener_aws-docs-example.json': {
+    route: 'cloudtrail-record',
+    expect: { error: 'eventName' },
+  },
+  'cloudtrail/elb-classic-createloadbalancer_detail-only_https-443-listener-acm-certificate_acm-docs-example.json':
+    {
+      route: 'cloudtrail-record',
+      expect: { error: 'eventName' },
+    },
+  'cloudtrail/elb-classic-createloadbalancerpolicy_detail-only_sslnegotiationpolicytype-sslv2-sslv3-true_custodian.json':
+    {
+      route: 'cloudtrail-record',
+      expect: { error: 'eventName' },
+    },
+  'cloudtrail/elbv2-addtags_eventbridge_alb_custodian.json': {
+    route: 'event',
+    expect: { error: 'detail.eventName' },
+  },
+  'cloudtrail/elbv2-createloadbalancer_detail-only_alb-internet-facing_aws-docs-example.json': {
+    route: 'cloudtrail-record',
+    expect: { error: 'eventName' },
+  },
+  'cloudtrail/elbv2-createloadbalancer_detail-only_nlb-internet-facing_aws-docs-example.json': {
+    route: 'cloudtrail-record',
+    expect: { error: 'eventName' },
+  },
 
   // ebs/ (odd snapshot ARNs and placeholder times, as AWS documents them)
   'ebs/ebs-snapshot-notification_copysnapshot_failed_aws-docs-example.json': {
@@ -133,6 +175,77 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
   'ebs/ebs-volume-notification_createvolume_available_aws-docs-example.json': {
     route: 'event',
     expect: { resources: [['AWS::EC2::Volume', 'vol-01234567']], region: 'us-east-1' },
+  },
+
+  // ecr/, ecs/, inspector2/: service events no rule subscribes to yet, refused by detail-type until
+  // the container rules arrive.
+  'ecr/ecr-image-action_delete_success_aws-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'ecr/ecr-image-action_push_success_aws-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'ecr/ecr-image-scan_basic_complete_all-six-severities_aws-lambda-go.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'ecr/ecr-image-scan_basic_complete_critical-and-medium-only_aws-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'ecr/ecr-image-scan_basic_complete_no-finding-severity-counts_aws-docs-2019-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'ecr/ecr-scan-resource-change_enhanced_scan-frequency-change_aws-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'ecs/ecs-task-state-change_ec2_running-xray-container-stopped_aws-lambda-dotnet.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'ecs/ecs-task-state-change_fargate_running_aws-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'inspector2/inspector2-finding_ecr-container-image_package-vulnerability_libssh2_ecr-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'inspector2/inspector2-finding_ecr-container-image_package-vulnerability_openssl_inspector-docs-example.json':
+    {
+      route: 'event',
+      expect: { error: 'detail-type' },
+    },
+  'inspector2/inspector2-scan_ecr-initial-scan-complete_ecr-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+
+  // securityhub/: the responder does not consume Security Hub; its events are refused by detail-type
+  // and ASFF documents, which are not events at all, by shape.
+  'securityhub/asff_batch-import-findings-input_private-product-default_securityhub-docs-example.json': {
+    route: 'asff-findings',
+    expect: { error: '(root)' },
+  },
+  'securityhub/asff_prowler-json-asff-output_rds-minor-version-upgrade_prowler-docs.json': {
+    route: 'asff-findings',
+    expect: { error: '(root)' },
+  },
+  'securityhub/securityhub-findings-imported_cis-1.2.0-1.3_compliance-warning_asr.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'securityhub/securityhub-findings-imported_fsbp-ec2.7_failed_asr.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
+  },
+  'securityhub/securityhub-findings-imported_fsbp-iam.4_passed_audit-manager-docs-example.json': {
+    route: 'event',
+    expect: { error: 'detail-type' },
   },
 
   // eventbridge-config/
@@ -183,6 +296,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const parseRoute = (route: Route, payload: unknown): TriggerEvent[] => {
+  if (route === 'asff-findings') {
+    if (!Array.isArray(payload)) throw new Error('corpus file is not an ASFF findings array');
+    return payload.map((finding: unknown) => parseTriggerEvent(finding));
+  }
   if (!isRecord(payload)) throw new Error('corpus file is not a JSON object');
   switch (route) {
     case 'event':
