@@ -12,6 +12,8 @@ export const Metric = {
   ResourcesSwept: 'ResourcesSwept',
   /** A region the sweep could not read (throttled, denied): the sweep fails after the others. */
   SweepRegionFailed: 'SweepRegionFailed',
+  /** A resource the sweep could not judge (its alert failed, a read threw): the sweep fails after the others. */
+  SweepResourceFailed: 'SweepResourceFailed',
   DriftDetected: 'DriftDetected',
   DuplicatesCollapsed: 'DuplicatesCollapsed',
   RemediationWaiting: 'RemediationWaiting',

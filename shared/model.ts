@@ -117,6 +117,8 @@ export interface Incident {
   status: IncidentStatus;
   /** Why the responder did not remediate (notify mode, guard tripped, exemption, refusal). */
   statusReason?: string;
+  /** The drift was the resource's deletion: a resource of the same ARN found later is judged afresh. */
+  resourceGone?: true;
   steps: Step[];
   alert?: AlertRecord;
   runbook: string;

@@ -21,3 +21,36 @@ if DynamoHandler is not None:
             return _call_action(self)
 
     DynamoHandler.call_action = _serialized_call_action
+
+# EC2 enforces the rules-per-group quota (60 in a VPC) separately for inbound and outbound rules and
+# separately for IPv4 and IPv6; moto counts both families together. Counted per family here, so a
+# test can fill a group to AWS's quota (60 IPv4 and 60 IPv6 inbound). A rule that references a
+# group or a prefix list counts in both families.
+try:
+    from moto.ec2.exceptions import RulesPerSecurityGroupLimitExceededError
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+except ImportError:
+    SecurityGroupBackend = None
+
+if SecurityGroupBackend is not None:
+
+    def _family(ip_range):
+        cidr = ip_range.get("CidrIpv6", "") if isinstance(ip_range, dict) else str(ip_range)
+        return "ipv6" if ":" in cidr else "ipv4"
+
+    def _rule_count_limit_per_family(
+        self, group, current_rule_nb, ip_ranges, source_groups=None, egress=False
+    ):
+        limit = 60 if group.vpc_id else 100
+        rules = group.egress_rules if egress else group.ingress_rules
+        added = [_family(ip_range) for ip_range in ip_ranges or []]
+        for family in ("ipv4", "ipv6"):
+            existing = sum(
+                1 for rule in rules if not rule.ip_range or _family(rule.ip_range) == family
+            )
+            if existing + added.count(family) + len(source_groups or []) > limit:
+                raise RulesPerSecurityGroupLimitExceededError
+
+    SecurityGroupBackend._verify_group_will_respect_rule_count_limit = (
+        _rule_count_limit_per_family
+    )

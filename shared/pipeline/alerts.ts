@@ -3,6 +3,10 @@ import type { Incident, Step } from '../model';
 
 /** SNS rejects subjects of 100 characters or more: the whole alert would be lost. */
 export const SUBJECT_LIMIT = 99;
+/** SNS rejects a message over 256 KiB, counting the message, the subject and the attributes in bytes. */
+export const SNS_MESSAGE_LIMIT = 262_144;
+/** Steps an alert lists; the rest are counted, and the incident keeps every one. */
+export const ALERT_STEP_LIMIT = 20;
 
 export interface AlertMessage {
   subject: string;
@@ -39,11 +43,21 @@ const describeStep = (step: Step): string =>
       : ''
   }`;
 
-function emailBody(incident: Incident, runbookUrl: string): string {
+const showCommand = (incident: Incident): string =>
+  `npx compliance-responder incidents show ${incident.incidentId}`;
+
+function describeSteps(incident: Incident, shown: number): string {
+  if (incident.steps.length === 0) return '  (none: no change was made)';
+  const omitted = incident.steps.length - shown;
+  return [
+    ...incident.steps.slice(0, shown).map(describeStep),
+    ...(omitted > 0 ? [`  … and ${omitted} more step(s); the full record: ${showCommand(incident)}`] : []),
+  ].join('\n');
+}
+
+function emailBody(incident: Incident, runbookUrl: string, shownSteps: number): string {
   const actor =
     incident.actor?.arn ?? incident.actor?.principalId ?? 'unknown (found by a scheduled sweep or Config)';
-  const steps =
-    incident.steps.length > 0 ? incident.steps.map(describeStep).join('\n') : '  (none: no change was made)';
   return [
     `${incident.title} — ${incident.status.toUpperCase()}`,
     '',
@@ -57,16 +71,36 @@ function emailBody(incident: Incident, runbookUrl: string): string {
     ...(incident.exemptionRequest ? [`Exemption: ${incident.exemptionRequest.note}`] : []),
     '',
     'What was done:',
-    steps,
+    describeSteps(incident, shownSteps),
     '',
-    `Incident:  ${incident.incidentId}   (npx compliance-responder incidents show ${incident.incidentId})`,
+    `Incident:  ${incident.incidentId}   (${showCommand(incident)})`,
     `Runbook:   ${runbookUrl}`,
   ].join('\n');
 }
 
-/** The alert exactly as subscribers receive it: plain text for email, the incident as JSON for machines. */
-export function buildAlert(incident: Incident, runbookBaseUrl: string): AlertMessage {
-  const runbookUrl = `${runbookBaseUrl}/${incident.runbook.replace(/^docs\/runbooks\//, '')}`;
+/**
+ * One body per kind of subscriber: plain text for email, JSON for every other protocol (SNS sends
+ * `default` to a protocol without its own key, email-json included).
+ */
+const bodies = (machine: string, email: string): string => JSON.stringify({ default: machine, email });
+
+/** The size SNS holds against its limit: the message, the subject and the attributes, in bytes. */
+export function encodedSize(alert: AlertMessage): number {
+  const attributes = Object.entries(alert.attributes).reduce(
+    (total, [name, value]) => total + Buffer.byteLength(name) + Buffer.byteLength(value) + 'String'.length,
+    0,
+  );
+  return Buffer.byteLength(alert.message) + Buffer.byteLength(alert.subject) + attributes;
+}
+
+const attributesOf = (incident: Incident): Record<string, string> => ({
+  severity: incident.severity,
+  ruleId: incident.ruleId,
+  status: incident.status,
+  account: incident.account,
+});
+
+function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number): AlertMessage {
   const machine = JSON.stringify({
     incidentId: incident.incidentId,
     ruleId: incident.ruleId,
@@ -81,27 +115,61 @@ export function buildAlert(incident: Incident, runbookBaseUrl: string): AlertMes
     actor: incident.actor,
     reason: incident.reason,
     mode: incident.mode,
-    steps: incident.steps,
+    steps: incident.steps.slice(0, shownSteps),
+    stepCount: incident.steps.length,
+    stepsOmitted: incident.steps.length - shownSteps,
     exemptionRequest: incident.exemptionRequest,
     runbook: runbookUrl,
   });
   return {
     subject: subjectOf(incident),
-    message: JSON.stringify({
-      default: machine,
-      sqs: machine,
-      lambda: machine,
-      https: machine,
-      email: emailBody(incident, runbookUrl),
-      'email-json': machine,
-    }),
-    attributes: {
-      severity: incident.severity,
-      ruleId: incident.ruleId,
-      status: incident.status,
-      account: incident.account,
-    },
+    message: bodies(machine, emailBody(incident, runbookUrl, shownSteps)),
+    attributes: attributesOf(incident),
   };
+}
+
+/** The last resort, when even an alert without steps is too large: what it is, where, and where to read more. */
+function minimalAlert(incident: Incident, runbookUrl: string): AlertMessage {
+  const pointer = `The incident record is too large for an alert; read it in full: ${showCommand(incident)}`;
+  const machine = JSON.stringify({
+    incidentId: incident.incidentId,
+    ruleId: incident.ruleId,
+    severity: incident.severity,
+    status: incident.status,
+    account: incident.account,
+    region: incident.region,
+    resourceArn: incident.resourceArn,
+    stepCount: incident.steps.length,
+    stepsOmitted: incident.steps.length,
+    note: pointer,
+    runbook: runbookUrl,
+  });
+  const email = [
+    `${incident.title} — ${incident.status.toUpperCase()}`,
+    '',
+    `Resource:  ${incident.resourceArn}`,
+    pointer,
+    `Runbook:   ${runbookUrl}`,
+  ].join('\n');
+  return {
+    subject: subjectOf(incident),
+    message: bodies(machine, email),
+    attributes: attributesOf(incident),
+  };
+}
+
+/**
+ * The alert exactly as subscribers receive it: plain text for email, the incident as JSON for
+ * machines. It lists at most ALERT_STEP_LIMIT steps (fewer if they would not fit under SNS's
+ * limit) and counts the rest, which the incident keeps: an alert SNS rejected would never arrive.
+ */
+export function buildAlert(incident: Incident, runbookBaseUrl: string): AlertMessage {
+  const runbookUrl = `${runbookBaseUrl}/${incident.runbook.replace(/^docs\/runbooks\//, '')}`;
+  for (let shown = Math.min(ALERT_STEP_LIMIT, incident.steps.length); ; shown = Math.floor(shown / 2)) {
+    const alert = alertShowing(incident, runbookUrl, shown);
+    if (encodedSize(alert) <= SNS_MESSAGE_LIMIT) return alert;
+    if (shown === 0) return minimalAlert(incident, runbookUrl);
+  }
 }
 
 /**
@@ -131,14 +199,7 @@ export function buildGuardAlert(trippedBy: Incident, reason: string): AlertMessa
       0,
       SUBJECT_LIMIT,
     ),
-    message: JSON.stringify({
-      default: machine,
-      sqs: machine,
-      lambda: machine,
-      https: machine,
-      email: text,
-      'email-json': machine,
-    }),
+    message: bodies(machine, text),
     attributes: {
       severity: 'CRITICAL',
       ruleId: 'blast-radius-guard',

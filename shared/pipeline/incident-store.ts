@@ -39,6 +39,11 @@ export interface IncidentStore {
   openDrift(ruleId: string, resourceArn: string): Promise<string | undefined>;
   /** Incidents newest first, through the index that fits the filter (status, rule, or month). */
   list(filter: IncidentFilter): Promise<Incident[]>;
+  /**
+   * Ids of the rule's incidents whose alert is recorded pending and not yet sent (a failed Publish
+   * or a crash), found in the table, not by listing resources: a deleted resource's incident too.
+   */
+  pendingAlerts(ruleId: string): Promise<string[]>;
 }
 
 export interface IncidentFilter {
@@ -59,7 +64,14 @@ const driftKey = (ruleId: string, resourceArn: string) => ({ pk: `DRIFT#${ruleId
 
 /** An incident item without the table's own bookkeeping attributes. */
 function withoutKeys(item: Record<string, unknown>): Incident {
-  const { pk: _pk, sk: _sk, detectedMonth: _month, expiresAt: _expires, ...incident } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    detectedMonth: _month,
+    expiresAt: _expires,
+    alertPendingFor: _pending,
+    ...incident
+  } = item;
   return incident as unknown as Incident;
 }
 
@@ -189,8 +201,16 @@ export class DynamoDbIncidentStore implements IncidentStore {
     await this.update(incidentId, `SET steps[${index}] = :step`, { values: { ':step': step } });
   }
 
+  /**
+   * A pending alert also puts the incident in the sparse byPendingAlert index (alertPendingFor holds
+   * its rule id); the sent one takes it out, so the index holds only alerts still owed.
+   */
   async setAlert(incidentId: string, alert: AlertRecord): Promise<void> {
-    await this.update(incidentId, 'SET alert = :alert', { values: { ':alert': alert } });
+    const expression =
+      alert.status === 'pending'
+        ? 'SET alert = :alert, alertPendingFor = ruleId'
+        : 'REMOVE alertPendingFor SET alert = :alert';
+    await this.update(incidentId, expression, { values: { ':alert': alert } });
   }
 
   async setWorkflow(incidentId: string, workflow: Workflow): Promise<void> {
@@ -308,6 +328,26 @@ export class DynamoDbIncidentStore implements IncidentStore {
       )
       .sort((a, b) => b.detectedAt.localeCompare(a.detectedAt))
       .slice(0, limit);
+  }
+
+  async pendingAlerts(ruleId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'byPendingAlert',
+          KeyConditionExpression: 'alertPendingFor = :ruleId',
+          ExpressionAttributeValues: { ':ruleId': ruleId },
+          ProjectionExpression: 'pk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      ids.push(...(page.Items ?? []).map((item) => String(item.pk).replace(/^INCIDENT#/, '')));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return ids;
   }
 
   private async update(

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { StartConfigRulesEvaluationCommand } from '@aws-sdk/client-config-service';
 import type { AwsClients } from '../aws/clients';
 import { regionsToSweep } from '../aws/regions';
-import { mapWithConcurrency, retryUntil } from '../concurrency';
+import { mapWithConcurrency, retryUntil, settleWithConcurrency } from '../concurrency';
 import type { Settings } from '../config';
 import { errorMessage, RemediationDeclined, ResponderError } from '../errors';
 import { decideExemption } from '../exemptions/decide';
@@ -74,8 +74,17 @@ const SWEEP_CONCURRENCY = 4;
 /** How many regions one sweep reads at once (each with SWEEP_CONCURRENCY resources in flight). */
 const REGION_CONCURRENCY = 3;
 
-/** Some regions of a sweep could not be read; the others were swept. The invocation fails, so it pages. */
+/**
+ * Some regions of a sweep could not be read, or some resources or pending alerts failed; the rest
+ * was swept. The invocation fails, so it pages.
+ */
 export class SweepError extends ResponderError {}
+
+/** What of a sweep failed: a region's listing, one resource, or a pending alert (named by its incident). */
+interface SweepFailure {
+  scope: string;
+  error: unknown;
+}
 
 interface TriggerInfo {
   source: TriggerSource;
@@ -205,8 +214,9 @@ export class ResponsePipeline {
 
   /**
    * A scheduled sweep covers every region `sweepRegions` names (by default every enabled region, so
-   * a region without a forwarder is still swept), and IAM once. A listing that fails does not stop
-   * the others; the sweep then fails naming it, so the function's error alarm pages.
+   * a region without a forwarder is still swept), and IAM once, then re-sends the rule's alerts left
+   * pending. A listing, a resource or an alert that fails does not stop the others; once all work
+   * has settled, the sweep fails naming them, so the function's error alarm pages.
    */
   private async sweep(request: SweepRequest): Promise<ResourceOutcome[]> {
     const { aws, settings } = this.deps;
@@ -218,10 +228,10 @@ export class ResponsePipeline {
       { accountId: request.accountId, aws, settings },
       { global },
     );
-    const failures: { scope: string; error: unknown }[] = [];
+    const failures: SweepFailure[] = [];
     const perListing = await mapWithConcurrency(listings, REGION_CONCURRENCY, async (listing) => {
       try {
-        return await this.sweepListing(listing, request);
+        return await this.sweepListing(listing, request, failures);
       } catch (error) {
         failures.push({ scope: listing.scope, error });
         this.deps.metrics.count(Metric.SweepRegionFailed);
@@ -233,8 +243,10 @@ export class ResponsePipeline {
         return [];
       }
     });
+    await this.resumePendingAlerts(failures);
     const [first] = failures;
-    if (first && listings.length === 1) throw first.error;
+    if (first && listings.length === 1 && failures.length === 1 && first.scope === listings[0]?.scope)
+      throw first.error;
     if (first) {
       const names = failures.map((failure) => failure.scope).sort();
       // The first failure's own words, so a throttle or an access denial reads as what it is.
@@ -256,12 +268,17 @@ export class ResponsePipeline {
     return regionsToSweep(settings.sweepRegions, request.region, (region) => aws.ec2(region));
   }
 
-  private async sweepListing(listing: Listing, request: SweepRequest): Promise<ResourceOutcome[]> {
+  /** Judges every resource of a listing; one that fails is recorded in `failures`, the others finish. */
+  private async sweepListing(
+    listing: Listing,
+    request: SweepRequest,
+    failures: SweepFailure[],
+  ): Promise<ResourceOutcome[]> {
     const resources: Loaded<unknown>[] = [];
     // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
     for await (const resource of listing.resources()) resources.push(resource);
     this.deps.metrics.count(Metric.ResourcesSwept, resources.length);
-    return mapWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
+    const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
       this.judge(resource, {
         source: request.source,
         // One delivery key per resource and region (account-level settings share the account id).
@@ -270,6 +287,50 @@ export class ResponsePipeline {
         observedAt: request.observedAt,
       }),
     );
+    const outcomes: ResourceOutcome[] = [];
+    settled.forEach((result, index) => {
+      if (result.status === 'fulfilled') {
+        outcomes.push(result.value);
+        return;
+      }
+      const resourceId = resources[index]?.resourceId;
+      failures.push({ scope: `${listing.scope}/${resourceId}`, error: result.reason });
+      this.deps.metrics.count(Metric.SweepResourceFailed);
+      this.deps.logger.error('sweep of a resource failed', {
+        ruleId: this.rule.id,
+        region: listing.scope,
+        resourceId,
+        error: errorMessage(result.reason),
+      });
+    });
+    return outcomes;
+  }
+
+  /**
+   * Re-sends the rule's alerts that a failed Publish or a crash left pending, found in the table: the
+   * incident of a resource no listing shows any more (a deleted trail) pages too. resumeAlert sends
+   * only those idle past the stale window, once under concurrent sweeps.
+   */
+  private async resumePendingAlerts(failures: SweepFailure[]): Promise<void> {
+    let pending: string[];
+    try {
+      pending = await this.deps.store.pendingAlerts(this.rule.id);
+    } catch (error) {
+      failures.push({ scope: 'pending alerts', error });
+      return;
+    }
+    const settled = await settleWithConcurrency(pending, SWEEP_CONCURRENCY, (incidentId) =>
+      this.resumeAlert(incidentId),
+    );
+    settled.forEach((result, index) => {
+      if (result.status === 'fulfilled') return;
+      failures.push({ scope: `alert of ${pending[index]}`, error: result.reason });
+      this.deps.logger.error('a pending alert could not be sent', {
+        ruleId: this.rule.id,
+        incidentId: pending[index],
+        error: errorMessage(result.reason),
+      });
+    });
   }
 
   /** Detect, and for drift: open (or join) the incident and respond. */
@@ -294,7 +355,8 @@ export class ResponsePipeline {
     if (
       !opened.opened &&
       opened.collapsedOn === 'open-drift' &&
-      (await this.exemptionEnded(opened.existingIncidentId, exemption.exemption))
+      ((await this.exemptionEnded(opened.existingIncidentId, exemption.exemption)) ||
+        (await this.deletionEnded(opened.existingIncidentId, verdict)))
     ) {
       opened = await this.deps.store.open(incident, trigger.eventId);
     }
@@ -335,6 +397,24 @@ export class ResponsePipeline {
     const existing = await this.deps.store.get(incidentId);
     if (existing?.status !== IncidentStatus.Exempted) return false;
     if (current && existing.exemption?.exemptionId === current.exemptionId) return false;
+    await this.deps.store.releaseDrift(this.rule.id, existing.resourceArn, incidentId);
+    return true;
+  }
+
+  /**
+   * An incident about a resource's deletion holds the drift lock while the resource stays gone; once
+   * a resource of the same ARN exists again (a trail recreated under its name), the incident is
+   * resolved saying so and the drift released, so this delivery judges the new resource afresh.
+   */
+  private async deletionEnded(incidentId: string, current: Finding): Promise<boolean> {
+    if (current.resourceGone) return false;
+    const existing = await this.deps.store.get(incidentId);
+    if (!existing?.resourceGone || existing.status === IncidentStatus.Remediating) return false;
+    await this.deps.store.setStatus(
+      incidentId,
+      IncidentStatus.Resolved,
+      `the resource exists again (found ${this.now().toISOString()}); it is judged afresh by a new incident`,
+    );
     await this.deps.store.releaseDrift(this.rule.id, existing.resourceArn, incidentId);
     return true;
   }
@@ -676,6 +756,7 @@ export class ResponsePipeline {
       actor: trigger.actor,
       evidence: finding.evidence,
       reason: finding.reason,
+      resourceGone: finding.resourceGone,
       mode: this.mode,
       status: IncidentStatus.Open,
       steps: [],

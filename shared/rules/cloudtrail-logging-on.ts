@@ -163,6 +163,7 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
         reason: `CloudTrail trail ${resource.resourceId} was deleted: API activity is no longer recorded through it`,
         evidence: { trailExists: false, recreateDeletedTrail: settings.recreateDeletedTrail },
         plan: 'Nothing automatic: a deleted trail is recreated by its owner from its infrastructure code',
+        resourceGone: true,
       };
     }
     const problems: string[] = [];

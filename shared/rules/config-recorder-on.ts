@@ -142,6 +142,7 @@ export const configRecorderOn = defineRule<RecorderState>({
           : `AWS Config configuration recorder ${name} was deleted in ${region}`,
         evidence: { recorderExists: false, regionHasRecorder: !state.regionHasNone },
         plan: 'Nothing automatic: a recorder is created by its owner (IAM role, recording group, delivery channel)',
+        resourceGone: true,
       };
     }
     if (state.recording) return { compliant: true };

@@ -46,6 +46,8 @@ export type Verdict =
       readonly evidence: Summary;
       /** What enforce mode does about it, in words (shown in notify mode and by `scan`). */
       readonly plan: string;
+      /** The drift is the resource's deletion: once the resource exists again, it is judged afresh. */
+      readonly resourceGone?: true;
     };
 
 export type Finding = Extract<Verdict, { compliant: false }>;

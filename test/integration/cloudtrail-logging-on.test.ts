@@ -9,6 +9,7 @@ import {
   stopLogging,
   trailCall,
 } from '../support/cloudtrail';
+import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls } from '../support/recorder';
 
@@ -156,6 +157,62 @@ describe('cloudtrail-logging-on end to end against moto', () => {
       expect(alert).toMatchObject({ attributes: { severity: 'CRITICAL', status: 'open' } });
     },
   );
+
+  it('sends the CRITICAL alert of a deleted trail whose Publish failed from the next sweep, which no longer lists the trail', async () => {
+    // Prepare: the DeleteTrail is handled while every Publish fails
+    await createBucket('audit-logs-us-east-1');
+    const stale = { REMEDIATION_STALE_SECONDS: '1' };
+    const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
+    proxy.arm([{ action: 'sns:Publish', nth: 1, kind: 'http500', times: 100 }]);
+    const failed = await responder
+      .invokeBundle(FUNCTION, trailCall('DeleteTrail', 'audit'), { ...stale, AWS_ENDPOINT_URL: proxy.url })
+      .finally(() => proxy.close());
+    expect(failed.ok).toBe(false);
+    const [incident] = await responder.incidents();
+    expect(incident).toMatchObject({ severity: 'CRITICAL', status: 'open', alert: { status: 'pending' } });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // Act: the next scheduled sweep, past the stale window
+    await responder.handlerOf(
+      loadFunction,
+      stale,
+    )(scheduledEvent({ accountId: ACCOUNT, region: 'us-east-1' }));
+    // Assess: paged once, and the incident says so
+    const alerts = await responder.alerts();
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        attributes: expect.objectContaining({ severity: 'CRITICAL', status: 'open' }),
+        body: expect.objectContaining({ incidentId: incident?.incidentId }),
+      }),
+    ]);
+    expect((await responder.incidents())[0]?.alert?.status).toBe('sent');
+  }, 60_000);
+
+  it('judges a trail recreated under the name of a deleted one afresh: starts it, and resolves the deletion incident', async () => {
+    // Prepare: the trail was deleted (a CRITICAL incident holds its drift), then recreated, not logging
+    await createBucket('audit-logs-us-east-1');
+    await handle(trailCall('DeleteTrail', 'audit'));
+    const [deletion] = await responder.incidents();
+    await createAuditTrail();
+    await stopLogging();
+    await responder.alerts();
+    // Act
+    await handle(scheduledEvent({ accountId: ACCOUNT, region: 'us-east-1' }));
+    // Assess: logging again, through an incident of its own; the deletion incident says why it closed
+    expect(await isLogging()).toBe(true);
+    const byId = Object.fromEntries((await responder.incidents()).map((found) => [found.incidentId, found]));
+    expect(byId[String(deletion?.incidentId)]).toMatchObject({
+      status: 'resolved',
+      statusReason: expect.stringContaining('exists again'),
+    });
+    const fresh = Object.values(byId).filter((found) => found.incidentId !== deletion?.incidentId);
+    expect(fresh).toEqual([
+      expect.objectContaining({
+        status: 'remediated',
+        evidence: expect.objectContaining({ isLogging: false }),
+      }),
+    ]);
+    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
+  });
 
   it('ignores the StopLogging made by its own role (loop guard)', async () => {
     // Prepare

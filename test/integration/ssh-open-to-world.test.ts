@@ -1,11 +1,14 @@
 import {
+  AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateManagedPrefixListCommand,
+  DescribeSecurityGroupRulesCommand,
   EC2Client,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
 import { configRuleInvocation, roleCaller, scheduledEvent } from '../../scripts/lib/events';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
 import { ACCOUNT, authorize, authorizeCall, createGroup, ingressRules, ruleShape, ssh } from '../support/ssh';
@@ -101,6 +104,62 @@ describe('ssh-open-to-world end to end against moto', () => {
     expect((await ingressRules('us-east-1', group)).map(ruleShape)).toEqual(before);
   });
 
+  it("delivers the alert of a group at AWS's default rule quota, every description at 255 characters, under SNS's 256 KiB", async () => {
+    // Prepare: AWS counts the quota (60) per direction and per IP family, so a full group holds 60
+    // IPv4 and 60 IPv6 inbound rules (here all world-open SSH: 60 port ranges covering 22) and 60
+    // outbound ones (the default and 59 more). moto counts both families together; the project's
+    // moto counts them apart as AWS does (scripts/moto/sitecustomize.py).
+    const group = await createGroup('us-east-1', 'at-quota');
+    const described = (index: number) => `rule ${index} `.padEnd(255, 'abcdefghij');
+    const ec2 = new EC2Client({ region: 'us-east-1' });
+    for (let index = 0; index < 60; index++) {
+      const ports = { IpProtocol: 'tcp', FromPort: 22 - (index % 23), ToPort: 22 + index };
+      await authorize('us-east-1', group, [
+        { ...ports, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: described(index) }] },
+        { ...ports, Ipv6Ranges: [{ CidrIpv6: '::/0', Description: described(index + 60) }] },
+      ]);
+    }
+    for (let index = 0; index < 59; index++) {
+      await ec2.send(
+        new AuthorizeSecurityGroupEgressCommand({
+          GroupId: group,
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 1000 + index,
+              ToPort: 1000 + index,
+              IpRanges: [{ CidrIp: '10.0.0.0/8', Description: described(index) }],
+            },
+          ],
+        }),
+      );
+    }
+    const rules = await ec2.send(
+      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [group] }] }),
+    );
+    const egress = rules.SecurityGroupRules?.filter((rule) => rule.IsEgress === true) ?? [];
+    expect([(await ingressRules('us-east-1', group)).length, egress.length]).toEqual([120, 60]);
+    // Act
+    const result = await handle(authorizeCall('us-east-1', group));
+    // Assess: every rule revoked and recorded in full in the incident, with its undo
+    expect(result.outcomes).toEqual([expect.objectContaining({ status: 'remediated' })]);
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+    const [incident] = await responder.incidents();
+    const revokes = incident?.steps.filter((step) => step.action === 'RevokeSecurityGroupIngress') ?? [];
+    expect(revokes).toHaveLength(120);
+    expect(JSON.stringify(revokes.map((step) => step.undo))).toContain(described(119));
+    // Assess: the alert arrived, summarising the steps beyond its bound and pointing at the full record
+    const [alert, ...more] = await responder.alerts();
+    expect(more).toEqual([]);
+    expect(alert).toMatchObject({
+      attributes: { status: 'remediated' },
+      body: { incidentId: incident?.incidentId, stepCount: 121 },
+    });
+    const shown = alert?.body.steps as unknown[];
+    expect(alert?.body.stepsOmitted).toBe(121 - shown.length);
+    expect(shown.length).toBeLessThan(121);
+  }, 180_000);
+
   it('revokes a rule whose managed prefix list holds 0.0.0.0/0', async () => {
     // Prepare
     const group = await createGroup('eu-west-1', 'via-prefix-list');
@@ -176,6 +235,47 @@ describe('ssh-open-to-world end to end against moto', () => {
     );
     expect(byGroup).toEqual({ [first]: 'remediated', [second]: 'remediated', [exempt]: 'exempted' });
   });
+
+  it('settles every group of a sweep when one alert fails: the others finish, and the invocation fails only then, naming it', async () => {
+    // Prepare: three drifted groups; every attempt to publish one group's alert fails, and another
+    // group's revoke stalls, so its work is still in flight when that alert fails
+    const [slow, failing, other] = [
+      await createGroup('us-west-2', 'slow'),
+      await createGroup('us-west-2', 'alert-fails'),
+      await createGroup('us-west-2', 'other'),
+    ];
+    for (const group of [slow, failing, other]) await authorize('us-west-2', group, [ssh('0.0.0.0/0')]);
+    const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL), 5_000);
+    proxy.arm([
+      { action: 'sns:Publish', nth: 1, kind: 'http500', times: 100, bodyIncludes: failing },
+      { action: 'ec2:RevokeSecurityGroupIngress', nth: 1, kind: 'stall', times: 1, bodyIncludes: slow },
+    ]);
+    // Act: as Lambda runs it, in its own process, which ends once the handler settles
+    const sweep = await responder
+      .invokeBundle(FUNCTION, scheduledEvent({ accountId: ACCOUNT, region: 'us-west-2' }), {
+        AWS_ENDPOINT_URL: proxy.url,
+      })
+      .finally(() => proxy.close());
+    // Assess: the invocation failed (the error alarm pages), naming the group whose alert failed
+    expect(sweep.ok).toBe(false);
+    expect(sweep.result.errorMessage).toContain(failing);
+    // Assess: every group was remediated and recorded; the failed alert waits, pending, for a retry
+    for (const group of [slow, failing, other]) expect(await ingressRules('us-west-2', group)).toEqual([]);
+    const byGroup = Object.fromEntries(
+      (await responder.incidents()).map((incident) => [
+        incident.resourceId,
+        [incident.status, incident.alert?.status],
+      ]),
+    );
+    expect(byGroup).toEqual({
+      [slow]: ['remediated', 'sent'],
+      [failing]: ['remediated', 'pending'],
+      [other]: ['remediated', 'sent'],
+    });
+    expect((await responder.alerts()).map((alert) => alert.body.resourceArn).sort()).toEqual(
+      [slow, other].map((group) => `arn:aws:ec2:us-west-2:${ACCOUNT}:security-group/${group}`).sort(),
+    );
+  }, 60_000);
 
   it('remediates on a compliance change of the managed rule restricted-ssh', async () => {
     // Prepare

@@ -20,6 +20,8 @@ export interface Fault {
   kind: FaultKind;
   /** How many matching requests in a row fail from the nth: 1 is transient (a retry succeeds). */
   times: number;
+  /** Only requests whose raw body holds this text count and fail (an id, as sent): one resource's fault. */
+  bodyIncludes?: string;
 }
 
 export interface ProxiedCall {
@@ -134,12 +136,18 @@ export class FaultProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private faultFor(action: string): FaultKind | undefined {
+  private faultFor(action: string, body: string): FaultKind | undefined {
     const count = (this.seen.get(action) ?? 0) + 1;
     this.seen.set(action, count);
-    return this.plan.find(
-      (fault) => fault.action === action && count >= fault.nth && count < fault.nth + fault.times,
-    )?.kind;
+    return this.plan.find((fault) => {
+      if (fault.action !== action) return false;
+      if (fault.bodyIncludes === undefined) return count >= fault.nth && count < fault.nth + fault.times;
+      if (!body.includes(fault.bodyIncludes)) return false;
+      const key = `${action} ${fault.bodyIncludes}`;
+      const matched = (this.seen.get(key) ?? 0) + 1;
+      this.seen.set(key, matched);
+      return matched >= fault.nth && matched < fault.nth + fault.times;
+    })?.kind;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -148,8 +156,9 @@ export class FaultProxy {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const service = serviceOf(req.headers);
-      const action = `${service}:${actionOf(service, req.method ?? 'GET', req.url ?? '/', req.headers, body.toString('utf8'))}`;
-      const fault = this.faultFor(action);
+      const text = body.toString('utf8');
+      const action = `${service}:${actionOf(service, req.method ?? 'GET', req.url ?? '/', req.headers, text)}`;
+      const fault = this.faultFor(action, text);
       this.calls.push({ action, method: req.method ?? 'GET', ...(fault ? { fault } : {}) });
       switch (fault) {
         case 'throttle':

@@ -83,6 +83,12 @@ export class MemoryIncidentStore implements IncidentStore {
     return this.drifts.get(`${ruleId}|${resourceArn}`);
   }
 
+  async pendingAlerts(ruleId: string) {
+    return [...this.incidents.values()]
+      .filter((incident) => incident.ruleId === ruleId && incident.alert?.status === 'pending')
+      .map((incident) => incident.incidentId);
+  }
+
   async list(filter: IncidentFilter) {
     return [...this.incidents.values()].filter(
       (incident) =>
