@@ -103,7 +103,7 @@ async function describeSnapshot(ec2: EC2Client, snapshotId: string): Promise<Sna
     const result = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
     return result.Snapshots?.[0];
   } catch (error) {
-    if (isAwsError(error, 'InvalidSnapshot.NotFound', 'InvalidSnapshotID.Malformed')) return undefined;
+    if (isAwsError(error, 'InvalidSnapshot.NotFound')) return undefined;
     throw error;
   }
 }
@@ -113,7 +113,7 @@ async function describeVolume(ec2: EC2Client, volumeId: string): Promise<Volume 
     const result = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
     return result.Volumes?.[0];
   } catch (error) {
-    if (isAwsError(error, 'InvalidVolume.NotFound', 'InvalidVolumeID.Malformed')) return undefined;
+    if (isAwsError(error, 'InvalidVolume.NotFound')) return undefined;
     throw error;
   }
 }
@@ -577,16 +577,8 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
   ],
 
   async load(ref, aws) {
-    try {
-      const result = await aws
-        .ec2(ref.region)
-        .send(new DescribeVolumesCommand({ VolumeIds: [ref.resourceId] }));
-      const volume = result.Volumes?.[0];
-      return volume ? toLoaded(volume, ref) : undefined;
-    } catch (error) {
-      if (isAwsError(error, 'InvalidVolume.NotFound')) return undefined;
-      throw error;
-    }
+    const volume = await describeVolume(aws.ec2(ref.region), ref.resourceId);
+    return volume ? toLoaded(volume, ref) : undefined;
   },
 
   async *list(scope, aws) {
