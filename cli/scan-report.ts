@@ -22,6 +22,8 @@ export interface ScanFinding {
   plan: string;
   /** Set when the finding is exempted: the exemption's expiry. */
   exemptUntil?: string;
+  /** Set when the drift is an original kept as evidence: the incident that replaced it and keeps it. */
+  keptBy?: string;
 }
 
 /** One listing a scan made: a rule over one region, or over a global service once. */
@@ -47,8 +49,9 @@ export interface ScanReport {
   errors: ScanError[];
 }
 
-/** What the responder would do with a finding, given its exemption. */
+/** What the responder would do with a finding, given its exemption or the incident keeping it. */
 function enforceWould(finding: ScanFinding): string {
+  if (finding.keptBy) return `nothing: evidence kept by incident ${finding.keptBy}`;
   return finding.exemptUntil ? `nothing: exempt until ${finding.exemptUntil}` : finding.plan;
 }
 

@@ -1,12 +1,14 @@
 import { type Command, Option } from 'commander';
 import type { Settings } from '../shared/config';
 import type { Mode } from '../shared/model';
+import { evidenceKeptBy } from '../shared/pipeline/kept-evidence';
 import { listingsOf } from '../shared/pipeline/listings';
 import { rules as registry } from '../shared/rules';
 import type { Loaded, Rule } from '../shared/rules/rule';
 import type { CliContext, Io } from './context';
 import { Answered, CliError, ExitCode, explainError, UsageError } from './errors';
-import { exemptionInForce } from './ledger-access';
+import { incidentStore } from './incidents-store';
+import { exemptionInForce, inTable } from './ledger-access';
 import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
 import {
   FindingState,
@@ -109,7 +111,9 @@ async function judge(
 ): Promise<ScanFinding | undefined> {
   const verdict = rule.detect(resource, ctx.settings);
   if (verdict.compliant) return undefined;
-  const exemption = await exemptionInForce(ctx, rule.id, resource);
+  // Still drift, which the incident that replaced it answers for: enforce would do nothing more.
+  const keeper = await inTable(ctx, () => evidenceKeptBy(rule, resource, incidentStore(ctx), ctx.aws()));
+  const exemption = keeper ? undefined : await exemptionInForce(ctx, rule.id, resource);
   return {
     ruleId: rule.id,
     severity: rule.severity,
@@ -121,6 +125,7 @@ async function judge(
     reason: verdict.reason,
     plan: verdict.plan,
     ...(exemption ? { exemptUntil: exemption.until } : {}),
+    ...(keeper ? { keptBy: keeper.incidentId } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   type Observation,
   type Step,
   StepResult,
+  type Summary,
   TriggerSource,
 } from '../model';
 import type { Finding, Loaded, Rule, StepRecorder } from '../rules/rule';
@@ -24,6 +25,7 @@ import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { type AlertPublisher, buildAlert, buildGuardAlert } from './alerts';
 import { type BlastRadiusGuard, isOwnEvent } from './guards';
 import type { IncidentStore } from './incident-store';
+import { evidenceHolder, keepsAsEvidence, keptAsEvidenceNote, verifiedKeptAsEvidence } from './kept-evidence';
 import { type Listing, listingsOf } from './listings';
 
 export const Compliance = {
@@ -95,6 +97,18 @@ interface TriggerInfo {
   /** The Config rule that reported the drift (compliance-change events): re-evaluated after a fix. */
   configRuleName?: string;
 }
+
+/** A replaced original its incident keeps as evidence: still drift, which that incident answers for (§9). */
+const keptOutcome = (
+  ref: { resourceType: string; resourceId: string },
+  incident: Incident,
+): ResourceOutcome => ({
+  ...ref,
+  compliance: Compliance.NonCompliant,
+  note: keptAsEvidenceNote(incident.incidentId),
+  incidentId: incident.incidentId,
+  status: incident.status,
+});
 
 export const newIncidentId = (now: Date): string =>
   `inc-${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
@@ -194,13 +208,17 @@ export class ResponsePipeline {
     observation: Observation,
     incidentFor: NonNullable<Rule['incidentFor']>,
   ): Promise<ResourceOutcome | undefined> {
-    const incidentId = await incidentFor(observation, this.deps.aws);
-    if (!incidentId) {
+    const claim = await incidentFor(observation, this.deps.aws);
+    const claimed = claim && (await this.deps.store.get(claim.incidentId));
+    // A tag names the incident; lineage decides: the notified resource was made from its own resource.
+    if (!claim || claimed?.ruleId !== this.rule.id || claimed.resourceId !== claim.madeFrom) {
       this.deps.logger.info('notification is not about a workflow of ours', { ruleId: this.rule.id });
       return undefined;
     }
+    const { incidentId } = claim;
     const incident = await this.resume(incidentId);
     if (!incident) return undefined;
+    if (verifiedKeptAsEvidence(incident)) return keptOutcome(incident, incident);
     return {
       resourceType: incident.resourceType,
       resourceId: incident.resourceId,
@@ -341,6 +359,8 @@ export class ResponsePipeline {
       await this.resolveOpenDrift(resource);
       return { ...ref, compliance: Compliance.Compliant, note: 'compliant' };
     }
+    const kept = await this.keptAsEvidence(resource);
+    if (kept) return kept;
     this.deps.metrics.count(Metric.DriftDetected);
     const { settings } = this.deps;
     const exemption = await decideExemption(
@@ -370,6 +390,7 @@ export class ResponsePipeline {
       await this.resume(opened.existingIncidentId);
       await this.decideAbandoned(opened.existingIncidentId, resource, verdict);
       const existing = await this.resumeAlert(opened.existingIncidentId);
+      if (existing && verifiedKeptAsEvidence(existing)) return keptOutcome(ref, existing);
       return {
         ...ref,
         compliance:
@@ -380,6 +401,7 @@ export class ResponsePipeline {
       };
     }
     const final = await this.respond(incident, resource, verdict);
+    if (verifiedKeptAsEvidence(final)) return keptOutcome(ref, final);
     return {
       ...ref,
       compliance: final.status === IncidentStatus.Remediated ? Compliance.Compliant : Compliance.NonCompliant,
@@ -387,6 +409,21 @@ export class ResponsePipeline {
       incidentId: final.incidentId,
       status: final.status,
     };
+  }
+
+  /**
+   * A replaced original its incident keeps as evidence: NON_COMPLIANT, answered by that incident,
+   * nothing opened or done again. Once it is evidence no more (attached again, its replacement
+   * gone), the incident lets go of the drift lock, so this check opens an incident of its own.
+   */
+  private async keptAsEvidence(resource: Loaded<unknown>): Promise<ResourceOutcome | undefined> {
+    const { store, aws } = this.deps;
+    const holder = await evidenceHolder(this.rule, resource, store);
+    // An alert still owed is paged for first, where the delivery collapses on the incident.
+    if (holder?.alert?.status !== 'sent') return undefined;
+    if (await keepsAsEvidence(this.rule, resource, holder, aws)) return keptOutcome(resource, holder);
+    await store.releaseDrift(this.rule.id, resource.arn, holder.incidentId);
+    return undefined;
   }
 
   /**
@@ -460,6 +497,7 @@ export class ResponsePipeline {
     const { store, settings, logger } = this.deps;
     const workflow = incident.workflow ?? { startedAt: this.now().toISOString(), state: {} };
     const state = { ...workflow.state };
+    let kept = false;
     try {
       const progress = await this.rule.remediate(resource, finding, {
         aws: this.deps.aws,
@@ -488,7 +526,7 @@ export class ResponsePipeline {
           statusReason: `waiting for ${progress.waitingFor}`,
         };
       }
-      await this.verify(incident.incidentId, resource);
+      kept = await this.verify({ ...incident, workflow: { ...workflow, state } }, resource);
       await store.setWorkflow(incident.incidentId, { startedAt: workflow.startedAt, state });
       await store.setStatus(incident.incidentId, IncidentStatus.Remediated);
       this.deps.metrics.count(Metric.Remediated);
@@ -511,7 +549,8 @@ export class ResponsePipeline {
     const alerted = await this.alert(incident.incidentId);
     // The drift lock outlives the alert: if the process dies before it, the next check finds the
     // incident through the lock and pages (resolveOpenDrift), instead of seeing a compliant resource.
-    if (alerted.status === IncidentStatus.Remediated)
+    // A kept original is still drift, which this incident answers for: it keeps the lock.
+    if (alerted.status === IncidentStatus.Remediated && !kept)
       await store.releaseDrift(incident.ruleId, incident.resourceArn, incident.incidentId);
     return alerted;
   }
@@ -595,8 +634,11 @@ export class ResponsePipeline {
     }
   }
 
-  /** Honest status: remediated only after a read shows the resource compliant. */
-  private async verify(incidentId: string, before: Loaded<unknown>): Promise<void> {
+  /**
+   * Honest status: remediated only after a read shows the resource compliant, gone, or kept as
+   * evidence by this incident (its replacement proven by the incident's record). Says which.
+   */
+  private async verify(incident: Incident, before: Loaded<unknown>): Promise<boolean> {
     const { attempts, delayMs } = this.deps.verify ?? { attempts: 5, delayMs: 500 };
     const ref = {
       resourceType: before.resourceType,
@@ -604,16 +646,28 @@ export class ResponsePipeline {
       region: before.region,
       accountId: before.accountId,
     };
-    const step = this.stepRecorder(incidentId);
-    await step('Verify', async () => {
-      const { satisfied } = await retryUntil(
-        () => this.rule.load(ref, this.deps.aws, this.deps.settings),
-        // Gone counts: a remediation may delete what it replaced (configured), leaving nothing non-compliant.
-        (after) => after === undefined || this.rule.detect(after, this.deps.settings).compliant,
-        { attempts, delayMs },
-      );
-      if (!satisfied) throw new Error('the resource still reads as non-compliant after remediation');
-    });
+    const { aws, settings } = this.deps;
+    const read = async () => {
+      const after = await this.rule.load(ref, aws, settings);
+      // Gone counts: a remediation may delete what it replaced (configured), leaving nothing non-compliant.
+      if (after === undefined || this.rule.detect(after, settings).compliant)
+        return { fixed: true, kept: false };
+      return { fixed: false, kept: await keepsAsEvidence(this.rule, after, incident, aws) };
+    };
+    const step = this.stepRecorder(incident.incidentId);
+    const verified = await step(
+      'Verify',
+      async () => {
+        const { satisfied, value } = await retryUntil(read, (after) => after.fixed || after.kept, {
+          attempts,
+          delayMs,
+        });
+        if (!satisfied) throw new Error('the resource still reads as non-compliant after remediation');
+        return value;
+      },
+      { output: (value): Summary => (value.kept ? { originalKeptAsEvidence: true } : {}) },
+    );
+    return verified.kept;
   }
 
   private stepRecorder(incidentId: string): StepRecorder {

@@ -73,38 +73,132 @@ function toLoaded(volume: Volume, scope: { accountId: string; region: string }):
   };
 }
 
-/** A volume we replaced and kept: its tags name the replacement. */
-const isQuarantined = (tags: Readonly<Record<string, string>>) =>
-  Boolean(tags[VolumeTags.Quarantined] && tags[VolumeTags.ReplacedBy]);
+type SnapshotRole = 'source' | 'evidence';
 
-/** What the responder created for an incident, found by its tags (so a resume after a crash finds it too). */
-const ownedBy = (incidentId: string, role: string) => [
+/**
+ * What the rule made for an incident, recorded in that incident's workflow state: the responder's
+ * own record. Its tags on what it made are for people; anyone with ec2:CreateTags can copy them.
+ */
+const Made = {
+  snapshot: (role: SnapshotRole) => `${role}SnapshotId`,
+  snapshotRequestedAt: (role: SnapshotRole) => `${role}SnapshotRequestedAt`,
+  replacement: 'replacementVolumeId',
+  replacementRequestedAt: 'replacementRequestedAt',
+} as const;
+
+/** AWS stamps StartTime/CreateTime by its clock, to the second: how far before our request it may read. */
+const CLOCK_SLACK_MS = 5_000;
+
+const recorded = (ctx: RemediationContext, key: string): string | undefined => {
+  const value = ctx.workflow.state[key];
+  return typeof value === 'string' ? value : undefined;
+};
+
+/** Made at or after `requestedAt` (an ISO time we recorded before asking AWS), by AWS's own stamp. */
+const madeSince = (stamp: Date | undefined, requestedAt: string) =>
+  stamp !== undefined && stamp.getTime() >= new Date(requestedAt).getTime() - CLOCK_SLACK_MS;
+
+async function describeSnapshot(ec2: EC2Client, snapshotId: string): Promise<Snapshot | undefined> {
+  try {
+    const result = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
+    return result.Snapshots?.[0];
+  } catch (error) {
+    if (isAwsError(error, 'InvalidSnapshot.NotFound')) return undefined;
+    throw error;
+  }
+}
+
+async function describeVolume(ec2: EC2Client, volumeId: string): Promise<Volume | undefined> {
+  try {
+    const result = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
+    return result.Volumes?.[0];
+  } catch (error) {
+    if (isAwsError(error, 'InvalidVolume.NotFound')) return undefined;
+    throw error;
+  }
+}
+
+/** A notification's claim: the incident its tag names, and the volume its snapshot was taken of. */
+const claimOf = (incidentId: string | undefined, snapshot: Snapshot | undefined) =>
+  incidentId && snapshot?.VolumeId ? { incidentId, madeFrom: snapshot.VolumeId } : undefined;
+
+/** Claims on this incident's behalf, by tag: candidates only, each checked against lineage. */
+const taggedFor = (incidentId: string, role: string) => [
   { Name: `tag:${VolumeTags.Incident}`, Values: [incidentId] },
   { Name: `tag:${VolumeTags.Role}`, Values: [role] },
 ];
 
-async function findSnapshot(ec2: EC2Client, incidentId: string, role: string): Promise<Snapshot | undefined> {
+/**
+ * The snapshot this incident asked for when the process died before hearing back: one of this
+ * account's snapshots of the original itself, started after the request was recorded.
+ */
+async function unrecordedSnapshot(
+  ec2: EC2Client,
+  volumeId: string,
+  ctx: RemediationContext,
+  role: SnapshotRole,
+  requestedAt: string,
+): Promise<Snapshot | undefined> {
   const result = await ec2.send(
-    new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: ownedBy(incidentId, role) }),
+    new DescribeSnapshotsCommand({
+      OwnerIds: ['self'],
+      Filters: [{ Name: 'volume-id', Values: [volumeId] }, ...taggedFor(ctx.incidentId, role)],
+    }),
   );
-  return result.Snapshots?.[0];
+  return result.Snapshots?.find(
+    (snapshot) => snapshot.VolumeId === volumeId && madeSince(snapshot.StartTime, requestedAt),
+  );
 }
 
-async function findVolume(ec2: EC2Client, incidentId: string, role: string): Promise<Volume | undefined> {
-  const result = await ec2.send(new DescribeVolumesCommand({ Filters: ownedBy(incidentId, role) }));
-  return result.Volumes?.[0];
-}
-
-/** Snapshot the volume once per incident (tagged, so a resume finds it instead of taking another). */
-async function ensureSnapshot(
+/**
+ * The encrypted volume this incident asked for when the process died before hearing back: made
+ * from the incident's own snapshot, encrypted, in the original's zone, after the request was recorded.
+ */
+async function unrecordedReplacement(
+  ec2: EC2Client,
+  snapshotId: string,
   resource: Loaded<VolumeState>,
   ctx: RemediationContext,
-  role: 'source' | 'evidence',
-) {
+  requestedAt: string,
+): Promise<Volume | undefined> {
+  const result = await ec2.send(
+    new DescribeVolumesCommand({
+      Filters: [{ Name: 'snapshot-id', Values: [snapshotId] }, ...taggedFor(ctx.incidentId, 'replacement')],
+    }),
+  );
+  return result.Volumes?.find(
+    (volume) =>
+      volume.SnapshotId === snapshotId &&
+      volume.Encrypted === true &&
+      volume.AvailabilityZone === resource.state.availabilityZone &&
+      madeSince(volume.CreateTime, requestedAt),
+  );
+}
+
+/**
+ * Snapshots the volume once per incident. What it made is known from the incident's record; a
+ * snapshot found by tag counts only as the answer to our own recorded request (a crash between
+ * AWS's answer and the record), never as something someone else made for us.
+ */
+async function ensureSnapshot(resource: Loaded<VolumeState>, ctx: RemediationContext, role: SnapshotRole) {
   const ec2 = ctx.aws.ec2(resource.region);
-  const existing = await findSnapshot(ec2, ctx.incidentId, role);
-  if (existing) return existing;
-  return ctx.step(
+  const snapshotId = recorded(ctx, Made.snapshot(role));
+  if (snapshotId) {
+    const snapshot = await describeSnapshot(ec2, snapshotId);
+    if (snapshot?.VolumeId !== resource.resourceId)
+      throw new RemediationError(`snapshot ${snapshotId} of this incident is gone`, 'DescribeSnapshots');
+    return snapshot;
+  }
+  const requestedAt = recorded(ctx, Made.snapshotRequestedAt(role));
+  const unrecorded = requestedAt
+    ? await unrecordedSnapshot(ec2, resource.resourceId, ctx, role, requestedAt)
+    : undefined;
+  if (unrecorded) {
+    await ctx.workflow.save({ [Made.snapshot(role)]: unrecorded.SnapshotId ?? null });
+    return unrecorded;
+  }
+  await ctx.workflow.save({ [Made.snapshotRequestedAt(role)]: new Date().toISOString() });
+  const snapshot = await ctx.step(
     role === 'source' ? 'CreateSnapshot' : 'CreateEvidenceSnapshot',
     () =>
       ec2.send(
@@ -125,6 +219,8 @@ async function ensureSnapshot(
       ),
     { output: (snapshot) => ({ snapshotId: snapshot.SnapshotId ?? null, state: snapshot.State ?? null }) },
   );
+  await ctx.workflow.save({ [Made.snapshot(role)]: snapshot.SnapshotId ?? null });
+  return snapshot;
 }
 
 /** The replacement keeps the original's tags, except AWS's own and the responder's. */
@@ -136,13 +232,31 @@ const copyableTags = (tags: Readonly<Record<string, string>>): Tag[] =>
 /** IOPS can be set only on these types; throughput only on gp3. */
 const IOPS_TYPES = new Set(['io1', 'io2', 'gp3']);
 
+/**
+ * The encrypted copy, made once per incident from the incident's own snapshot; known from the
+ * incident's record like the snapshot. A volume carrying the incident's tags is never adopted.
+ */
 async function ensureReplacement(resource: Loaded<VolumeState>, snapshotId: string, ctx: RemediationContext) {
   const ec2 = ctx.aws.ec2(resource.region);
-  const existing = await findVolume(ec2, ctx.incidentId, 'replacement');
-  if (existing) return existing;
+  const volumeId = recorded(ctx, Made.replacement);
+  if (volumeId) {
+    const volume = await describeVolume(ec2, volumeId);
+    if (volume?.SnapshotId !== snapshotId)
+      throw new RemediationError(`encrypted volume ${volumeId} of this incident is gone`, 'DescribeVolumes');
+    return volume;
+  }
+  const requestedAt = recorded(ctx, Made.replacementRequestedAt);
+  const unrecorded = requestedAt
+    ? await unrecordedReplacement(ec2, snapshotId, resource, ctx, requestedAt)
+    : undefined;
+  if (unrecorded) {
+    await ctx.workflow.save({ [Made.replacement]: unrecorded.VolumeId ?? null });
+    return unrecorded;
+  }
+  await ctx.workflow.save({ [Made.replacementRequestedAt]: new Date().toISOString() });
   const { state } = resource;
   const kmsKeyId = ctx.settings.ebsKmsKeyId ?? 'alias/aws/ebs';
-  return ctx.step(
+  const replacement = await ctx.step(
     'CreateEncryptedVolume',
     () =>
       ec2.send(
@@ -175,6 +289,8 @@ async function ensureReplacement(resource: Loaded<VolumeState>, snapshotId: stri
       output: (volume) => ({ volumeId: volume.VolumeId ?? null, kmsKeyId }),
     },
   );
+  await ctx.workflow.save({ [Made.replacement]: replacement.VolumeId ?? null });
+  return replacement;
 }
 
 /** An attached volume: evidence snapshot and notify, unless swapping is on and safe. */
@@ -241,9 +357,9 @@ async function swapInUse(
   if (!instance)
     throw new RemediationError(`instance ${instanceId} disappeared during the swap`, 'DescribeInstances');
   const mapping = (instance.BlockDeviceMappings ?? []).find((candidate) => candidate.DeviceName === device);
-  const replacementAttached =
-    mapping?.Ebs?.VolumeId !== undefined && mapping.Ebs.VolumeId !== resource.resourceId;
-  if (!replacementAttached) {
+  // Ours is attached only if the device holds the replacement this incident recorded making.
+  const replacementId = recorded(ctx, Made.replacement);
+  if (replacementId === undefined || mapping?.Ebs?.VolumeId !== replacementId) {
     const running = instance.State?.Name;
     if (running === 'running' || running === 'pending') {
       await power.stop();
@@ -300,20 +416,18 @@ async function swapInUse(
         'CreateEncryptedVolume',
       );
     }
-    const replacementId = replacement.VolumeId ?? '';
+    const encryptedId = replacement.VolumeId ?? '';
     await ctx.step(
       'AttachEncrypted',
       () =>
-        ec2.send(
-          new AttachVolumeCommand({ VolumeId: replacementId, InstanceId: instanceId, Device: device }),
-        ),
+        ec2.send(new AttachVolumeCommand({ VolumeId: encryptedId, InstanceId: instanceId, Device: device })),
       {
         undo: {
           service: 'ec2',
           action: 'DetachVolume',
-          input: { VolumeId: replacementId, InstanceId: instanceId, Region: resource.region },
+          input: { VolumeId: encryptedId, InstanceId: instanceId, Region: resource.region },
         },
-        output: () => ({ replacementVolumeId: replacementId, device }),
+        output: () => ({ replacementVolumeId: encryptedId, device }),
       },
     );
     if (state.deleteOnTermination === true) {
@@ -322,18 +436,17 @@ async function swapInUse(
           new ModifyInstanceAttributeCommand({
             InstanceId: instanceId,
             BlockDeviceMappings: [
-              { DeviceName: device, Ebs: { VolumeId: replacementId, DeleteOnTermination: true } },
+              { DeviceName: device, Ebs: { VolumeId: encryptedId, DeleteOnTermination: true } },
             ],
           }),
         ),
       );
     }
-    if (!(await power.settles((waiter) => waitUntilVolumeInUse(waiter, { VolumeIds: [replacementId] })))) {
-      return { waitingFor: `encrypted volume ${replacementId} to attach to ${instanceId} at ${device}` };
+    if (!(await power.settles((waiter) => waitUntilVolumeInUse(waiter, { VolumeIds: [encryptedId] })))) {
+      return { waitingFor: `encrypted volume ${encryptedId} to attach to ${instanceId} at ${device}` };
     }
     return swapInUse(resource, ctx, power);
   }
-  const replacementId = mapping?.Ebs?.VolumeId ?? '';
   await quarantine(resource, replacementId, ctx);
   if (state.wasRunning === true && instance.State?.Name !== 'running') {
     if (instance.State?.Name === 'stopped') await power.start();
@@ -464,16 +577,8 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
   ],
 
   async load(ref, aws) {
-    try {
-      const result = await aws
-        .ec2(ref.region)
-        .send(new DescribeVolumesCommand({ VolumeIds: [ref.resourceId] }));
-      const volume = result.Volumes?.[0];
-      return volume ? toLoaded(volume, ref) : undefined;
-    } catch (error) {
-      if (isAwsError(error, 'InvalidVolume.NotFound')) return undefined;
-      throw error;
-    }
+    const volume = await describeVolume(aws.ec2(ref.region), ref.resourceId);
+    return volume ? toLoaded(volume, ref) : undefined;
   },
 
   async *list(scope, aws) {
@@ -489,9 +594,9 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
 
   detect(resource, settings) {
     const { state } = resource;
+    // Tags never make a volume compliant: a replaced original kept as evidence is still drift,
+    // which its incident answers for (keptAsEvidence below, from the incident's record).
     if (state.encrypted || ['deleting', 'deleted'].includes(state.state)) return { compliant: true };
-    // A replaced original is kept on purpose (nothing destroyed by default) and named by its replacement.
-    if (isQuarantined(resource.tags)) return { compliant: true };
     const attachment = state.attachments[0];
     const key = settings.ebsKmsKeyId ?? 'the AWS-managed key aws/ebs';
     return {
@@ -522,15 +627,39 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
     return replaceDetached(resource, ctx);
   },
 
+  async keptAsEvidence(resource, incident, aws) {
+    const { state } = resource;
+    // Attached again, the original is in use as before: fresh drift, not evidence.
+    if (state.encrypted || state.state !== 'available' || state.attachments.length > 0) return false;
+    const made = incident.workflow?.state ?? {};
+    const replacementId = made[Made.replacement];
+    const snapshotId = made[Made.snapshot('source')];
+    if (typeof replacementId !== 'string' || typeof snapshotId !== 'string') return false;
+    // Lineage, from AWS's own fields: the replacement is encrypted and made from the incident's
+    // snapshot, and that snapshot is of this volume.
+    const ec2 = aws.ec2(resource.region);
+    const replacement = await describeVolume(ec2, replacementId);
+    if (
+      replacement?.Encrypted !== true ||
+      replacement.SnapshotId !== snapshotId ||
+      !['available', 'in-use'].includes(replacement.State ?? '')
+    )
+      return false;
+    return (await describeSnapshot(ec2, snapshotId))?.VolumeId === resource.resourceId;
+  },
+
   async incidentFor(observation, aws) {
+    // The tag only names a candidate incident; what the notified snapshot or volume was made from
+    // is read from its own fields, and the pipeline follows it only to that volume's own incident.
     const ec2 = aws.ec2(observation.region);
     if (observation.resourceType === 'AWS::EC2::Snapshot') {
-      const result = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [observation.resourceId] }));
-      return tagRecord(result.Snapshots?.[0]?.Tags)[VolumeTags.Incident];
+      const snapshot = await describeSnapshot(ec2, observation.resourceId);
+      return claimOf(tagRecord(snapshot?.Tags)[VolumeTags.Incident], snapshot);
     }
     if (observation.resourceType === 'AWS::EC2::Volume') {
-      const result = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [observation.resourceId] }));
-      return tagRecord(result.Volumes?.[0]?.Tags)[VolumeTags.Incident];
+      const volume = await describeVolume(ec2, observation.resourceId);
+      const source = volume?.SnapshotId ? await describeSnapshot(ec2, volume.SnapshotId) : undefined;
+      return claimOf(tagRecord(volume?.Tags)[VolumeTags.Incident], source);
     }
     return undefined;
   },

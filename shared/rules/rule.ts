@@ -1,6 +1,6 @@
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
-import type { Mode, Observation, Severity, Summary, UndoCall } from '../model';
+import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
 
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
@@ -124,8 +124,23 @@ export interface Rule<State = unknown> {
     finding: Finding,
     ctx: RemediationContext,
   ): Promise<Waiting | undefined> | Promise<void>;
-  /** For continuation events (EBS notifications): the incident whose workflow they advance. */
-  incidentFor?(observation: Observation, aws: AwsClients): Promise<string | undefined>;
+  /**
+   * Drift the rule's own remediation keeps on purpose (a replaced original, kept as evidence):
+   * true only when `incident`'s record and a fresh read of AWS prove this resource is what that
+   * incident replaced, never from the resource's tags. Read-only. Such a resource stays
+   * NON_COMPLIANT, answered by that incident, and nothing is opened or done again
+   * (shared/pipeline/kept-evidence.ts).
+   */
+  keptAsEvidence?(resource: Loaded<State>, incident: Incident, aws: AwsClients): Promise<boolean>;
+  /**
+   * For continuation events (EBS notifications): the incident whose workflow they advance, as a
+   * tag names it, and the resource the notified one was made from, read from its own fields. The
+   * pipeline follows it only when that is the incident's own resource.
+   */
+  incidentFor?(
+    observation: Observation,
+    aws: AwsClients,
+  ): Promise<{ incidentId: string; madeFrom: string } | undefined>;
 }
 
 /**

@@ -1,9 +1,10 @@
-import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { createContext } from '../../cli/context';
 import { ExitCode } from '../../cli/errors';
 import { main } from '../../cli/index';
 import { scan } from '../../cli/scan';
 import { type ScanReport, scanExitCode } from '../../cli/scan-report';
+import { scheduledEvent } from '../../scripts/lib/events';
 import { type SeededDrift, seedDemoDrift } from '../../scripts/lib/seed-drift';
 import { rules } from '../../shared/rules';
 import { LocalResponder, resetAccount } from '../support/local-responder';
@@ -215,6 +216,50 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     expect(notify.stdout).toMatch(
       new RegExp(
         `^drift\\s+ssh-open-to-world\\s+us-east-1\\s+${seeded.groupId}\\s+.*\\s+notify\\s+Revoke`,
+        'm',
+      ),
+    );
+  });
+
+  it('reports a replaced original as drift kept as evidence by its incident, and forged quarantine tags as plain drift', async () => {
+    // Prepare: the responder replaces the seeded volume and keeps the original; an insider tags
+    // another unencrypted volume as if the responder had replaced it
+    const handle = responder.handlerOf(() => require('../../functions/ebs-volume-encrypted'));
+    await handle(scheduledEvent({ accountId: ACCOUNT, region: 'us-east-1' }));
+    const [incident] = await responder.incidents();
+    const ec2 = new EC2Client({ region: 'us-east-1' });
+    const forged = await ec2.send(
+      new CreateVolumeCommand({
+        AvailabilityZone: 'us-east-1a',
+        Size: 8,
+        TagSpecifications: [
+          {
+            ResourceType: 'volume',
+            Tags: [
+              { Key: 'compliance-responder:quarantined', Value: incident?.incidentId ?? '' },
+              { Key: 'compliance-responder:replaced-by', Value: 'vol-0123456789abcdef0' },
+            ],
+          },
+        ],
+      }),
+    );
+    // Act
+    let run: CliRun = { code: -1, stdout: '', stderr: '' };
+    const calls = await recordCalls(async () => {
+      run = await cli(['scan', '--rule', 'ebs-volume-encrypted', '--region', 'us-east-1']);
+    });
+    // Assess: both are drift; only the original the incident replaced is kept as its evidence
+    expect(writesAmong(calls)).toEqual([]);
+    expect(run.code).toBe(ExitCode.DriftFound);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^drift\\s+ebs-volume-encrypted\\s+us-east-1\\s+${seeded.volumeId}\\s+.*\\s+enforce\\s+nothing: evidence kept by incident ${incident?.incidentId}$`,
+        'm',
+      ),
+    );
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^drift\\s+ebs-volume-encrypted\\s+us-east-1\\s+${forged.VolumeId}\\s+.*\\s+enforce\\s+Snapshot ${forged.VolumeId}, create an encrypted copy`,
         'm',
       ),
     );

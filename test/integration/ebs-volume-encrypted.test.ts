@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type _InstanceType,
   AttachVolumeCommand,
+  CreateSnapshotCommand,
+  CreateTagsCommand,
   CreateVolumeCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
@@ -11,10 +14,10 @@ import {
   RunInstancesCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { cloudTrailEvent, humanCaller, scheduledEvent } from '../../scripts/lib/events';
+import { cloudTrailEvent, configRuleInvocation, humanCaller, scheduledEvent } from '../../scripts/lib/events';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { LocalResponder, resetAccount } from '../support/local-responder';
-import { recordCalls } from '../support/recorder';
+import { recordCalls, writesAmong } from '../support/recorder';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -67,16 +70,18 @@ async function attachedUnencryptedVolume(instanceType?: _InstanceType) {
   await ec2().send(
     new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }),
   );
-  const attach = cloudTrailEvent({
+  return { instanceId, volumeId, attach: attachVolumeCall(volumeId, instanceId, '/dev/sdf') };
+}
+
+const attachVolumeCall = (volumeId: string, instanceId: string, device: string) =>
+  cloudTrailEvent({
     eventName: 'AttachVolume',
     eventSource: 'ec2.amazonaws.com',
     region: REGION,
     caller: humanCaller(ACCOUNT),
-    requestParameters: { volumeId, instanceId, device: '/dev/sdf' },
-    responseElements: { volumeId, instanceId, device: '/dev/sdf', status: 'attaching' },
+    requestParameters: { volumeId, instanceId, device },
+    responseElements: { volumeId, instanceId, device, status: 'attaching' },
   });
-  return { instanceId, volumeId, attach };
-}
 
 const describe1 = async (volumeId: string) =>
   (await ec2().send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }))).Volumes?.[0];
@@ -99,11 +104,15 @@ describe('ebs-volume-encrypted end to end against moto', () => {
     const originalId = await unencryptedVolume();
     // Act
     const result = await handle(createVolumeCall(originalId));
-    // Assess: the incident names the replacement
-    expect(result.outcomes).toEqual([
-      expect.objectContaining({ status: 'remediated', compliance: 'COMPLIANT' }),
-    ]);
+    // Assess: the incident names the replacement; the original it keeps is still drift (§9)
     const [incident, ...others] = await responder.incidents();
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({
+        status: 'remediated',
+        compliance: 'NON_COMPLIANT',
+        note: `kept as evidence by incident ${incident?.incidentId}`,
+      }),
+    ]);
     expect(others).toEqual([]);
     const created = incident?.steps.find((step) => step.action === 'CreateEncryptedVolume');
     const replacementId = String(created?.output?.volumeId);
@@ -157,7 +166,7 @@ describe('ebs-volume-encrypted end to end against moto', () => {
     const result = await handle(itemChange);
     // Assess: replaced as a detached volume (an in-use one would only be snapshotted and notified)
     expect(result.outcomes).toEqual([
-      expect.objectContaining({ resourceId: originalId, status: 'remediated', compliance: 'COMPLIANT' }),
+      expect.objectContaining({ resourceId: originalId, status: 'remediated', compliance: 'NON_COMPLIANT' }),
     ]);
     const [incident] = await responder.incidents();
     expect(incident?.trigger).toMatchObject({
@@ -256,20 +265,6 @@ describe('ebs-volume-encrypted end to end against moto', () => {
       'Verify',
     ]);
     expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
-  });
-
-  it('sweeps a region, and a second sweep finds the quarantined original compliant', async () => {
-    // Prepare
-    const originalId = await unencryptedVolume();
-    // Act
-    await handle(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
-    const second = await handle(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
-    // Assess
-    expect(second.outcomes).toEqual([
-      expect.objectContaining({ resourceId: originalId, compliance: 'COMPLIANT' }),
-    ]);
-    expect(await responder.incidents()).toHaveLength(1);
-    expect(await responder.alerts()).toHaveLength(1);
   });
 
   it('deletes the original only when configured, after the replacement is verified', async () => {
@@ -378,6 +373,28 @@ describe('ebs-volume-encrypted interrupted mid-way', () => {
   );
 });
 
+/** What EventBridge delivers once a snapshot completes (with the odd ARNs AWS really sends). */
+const snapshotNotification = (snapshotId: string, volumeId: string) => ({
+  version: '0',
+  id: randomUUID(),
+  'detail-type': 'EBS Snapshot Notification',
+  source: 'aws.ec2',
+  account: ACCOUNT,
+  time: new Date().toISOString(),
+  region: REGION,
+  resources: [`arn:aws:ec2::${REGION}:snapshot/${snapshotId}`],
+  detail: {
+    event: 'createSnapshot',
+    result: 'succeeded',
+    cause: '',
+    'request-id': '',
+    snapshot_id: `arn:aws:ec2::${REGION}:snapshot/${snapshotId}`,
+    source: `arn:aws:ec2::${REGION}:volume/${volumeId}`,
+    StartTime: new Date().toISOString(),
+    EndTime: new Date().toISOString(),
+  },
+});
+
 describe('ebs-volume-encrypted continued by an EBS Snapshot Notification', () => {
   it('maps the notification to the incident that created the snapshot and finishes its workflow', async () => {
     // Prepare: a remediation interrupted right after its snapshot was taken
@@ -396,26 +413,7 @@ describe('ebs-volume-encrypted continued by an EBS Snapshot Notification', () =>
     );
     const snapshotId = snapshots.Snapshots?.[0]?.SnapshotId ?? '';
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    const notification = {
-      version: '0',
-      id: 'c1c2c3c4-0000-4000-8000-000000000002',
-      'detail-type': 'EBS Snapshot Notification',
-      source: 'aws.ec2',
-      account: ACCOUNT,
-      time: new Date().toISOString(),
-      region: REGION,
-      resources: [`arn:aws:ec2::${REGION}:snapshot/${snapshotId}`],
-      detail: {
-        event: 'createSnapshot',
-        result: 'succeeded',
-        cause: '',
-        'request-id': '',
-        snapshot_id: `arn:aws:ec2::${REGION}:snapshot/${snapshotId}`,
-        source: `arn:aws:ec2::${REGION}:volume/${originalId}`,
-        StartTime: new Date().toISOString(),
-        EndTime: new Date().toISOString(),
-      },
-    };
+    const notification = snapshotNotification(snapshotId, originalId);
     // Act
     const result = await responder.invokeBundle('ebs-volume-encrypted', notification);
     // Assess
@@ -425,5 +423,284 @@ describe('ebs-volume-encrypted continued by an EBS Snapshot Notification', () =>
     const incidents = await responder.incidents();
     expect(incidents.map((incident) => incident.status)).toEqual(['remediated']);
     expect(await responder.alerts()).toHaveLength(1);
+  });
+
+  it('ignores the notification of a snapshot an insider tagged with the incident: it was made from another volume', async () => {
+    // Prepare: a remediation interrupted right after its snapshot; the insider snapshots a volume
+    // of theirs and tags it with that incident's id
+    await resetAccount();
+    const responder = await LocalResponder.provision({ REMEDIATION_STALE_SECONDS: '1' });
+    const originalId = await unencryptedVolume();
+    await responder.invokeBundle('ebs-volume-encrypted', createVolumeCall(originalId), {
+      NODE_OPTIONS: `--require ${require.resolve('../support/crash-after.cjs')}`,
+      CRASH_AFTER_ACTION: 'CreateSnapshot',
+    });
+    const [interrupted] = await responder.incidents();
+    const otherId = await unencryptedVolume([{ Key: 'team', Value: 'insider' }]);
+    const planted = await ec2().send(
+      new CreateSnapshotCommand({
+        VolumeId: otherId,
+        TagSpecifications: [
+          {
+            ResourceType: 'snapshot',
+            Tags: [{ Key: 'compliance-responder:incident', Value: interrupted?.incidentId ?? '' }],
+          },
+        ],
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // Act
+    const result = await responder.invokeBundle(
+      'ebs-volume-encrypted',
+      snapshotNotification(planted.SnapshotId ?? '', otherId),
+    );
+    // Assess: nothing resumed; the incident still says where it stopped
+    expect(result.result.outcomes).toEqual([]);
+    const incidents = await responder.incidents();
+    expect(incidents.map((incident) => incident.status)).toEqual(['remediating']);
+    expect(incidents[0]?.steps.map((step) => step.action)).toEqual(['CreateSnapshot']);
+  });
+});
+
+describe('ebs-volume-encrypted cannot be talked out of its job by tags', () => {
+  const FUNCTION = 'ebs-volume-encrypted';
+  const crashAfter = (action: string) => ({
+    NODE_OPTIONS: `--require ${require.resolve('../support/crash-after.cjs')}`,
+    CRASH_AFTER_ACTION: action,
+  });
+  const forgedQuarantine: Tag[] = [
+    { Key: 'team', Value: 'claims' },
+    { Key: 'compliance-responder:quarantined', Value: 'inc-20250101T000000-deadbeef' },
+    { Key: 'compliance-responder:replaced-by', Value: 'vol-0123456789abcdef0' },
+  ];
+  let responder: LocalResponder;
+  let handle: (event: unknown) => Promise<HandlerResult>;
+
+  beforeEach(async () => {
+    await resetAccount();
+    responder = await LocalResponder.provision({ REMEDIATION_STALE_SECONDS: '1' });
+    handle = responder.handlerOf(loadFunction);
+  });
+
+  /** Config's custom rule asking about one volume, as it does after each configuration change. */
+  const configItemChange = (volumeId: string) => {
+    const captured = new Date().toISOString();
+    return configRuleInvocation({
+      accountId: ACCOUNT,
+      region: REGION,
+      ruleName: 'compliance-responder-local-ebs-volume-encrypted',
+      invokingEvent: {
+        messageType: 'ConfigurationItemChangeNotification',
+        notificationCreationTime: captured,
+        configurationItem: {
+          resourceType: 'AWS::EC2::Volume',
+          resourceId: volumeId,
+          awsRegion: REGION,
+          awsAccountId: ACCOUNT,
+          configurationItemCaptureTime: captured,
+          configurationItemStatus: 'OK',
+          ARN: `arn:aws:ec2:${REGION}:${ACCOUNT}:volume/${volumeId}`,
+        },
+        configurationItemDiff: { changeType: 'UPDATE' },
+      },
+    });
+  };
+
+  /** The volume a snapshot was taken of: a replacement's lineage. */
+  async function madeFrom(volumeId: string): Promise<string | undefined> {
+    const snapshotId = (await describe1(volumeId))?.SnapshotId ?? '';
+    const snapshots = await ec2().send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
+    return snapshots.Snapshots?.[0]?.VolumeId;
+  }
+
+  /** What an insider with ec2:CreateVolume plants for an incident whose id they read off its snapshot. */
+  async function plantReplacement(incidentId: string, originalId: string): Promise<string> {
+    const planted = await ec2().send(
+      new CreateVolumeCommand({
+        AvailabilityZone: 'us-east-1b',
+        Size: 20,
+        VolumeType: 'gp3',
+        Encrypted: true,
+        TagSpecifications: [
+          {
+            ResourceType: 'volume',
+            Tags: [
+              { Key: 'compliance-responder:incident', Value: incidentId },
+              { Key: 'compliance-responder:role', Value: 'replacement' },
+              { Key: 'compliance-responder:replaces', Value: originalId },
+            ],
+          },
+        ],
+      }),
+    );
+    return planted.VolumeId ?? '';
+  }
+
+  it.each([
+    ['detached', 'remediated'],
+    ['in-use', 'open'],
+  ])(
+    'an insider’s forged quarantine tags on a %s unencrypted volume: still drift, an incident, evaluated NON_COMPLIANT',
+    async (attached, status) => {
+      // Prepare: the insider tags the volume as if the responder had replaced it
+      const volumeId =
+        attached === 'in-use'
+          ? (await attachedUnencryptedVolume()).volumeId
+          : await unencryptedVolume(forgedQuarantine);
+      if (attached === 'in-use')
+        await ec2().send(new CreateTagsCommand({ Resources: [volumeId], Tags: forgedQuarantine }));
+      // Act
+      const result = await handle(configItemChange(volumeId));
+      // Assess: an incident, an alert, and Config hears NON_COMPLIANT
+      const [incident, ...others] = await responder.incidents();
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({ resourceId: volumeId, status });
+      expect(result.evaluationsSent).toBe(1);
+      expect(result.outcomes).toEqual([
+        expect.objectContaining({
+          resourceId: volumeId,
+          compliance: 'NON_COMPLIANT',
+          incidentId: incident?.incidentId,
+        }),
+      ]);
+      expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual([status]);
+    },
+  );
+
+  it('keeps a replaced original as evidence: every later check says NON_COMPLIANT by that incident, and nothing is done twice', async () => {
+    // Prepare
+    const originalId = await unencryptedVolume();
+    const first = await handle(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    const [incident] = await responder.incidents();
+    // Act
+    let second: HandlerResult | undefined;
+    const calls = await recordCalls(async () => {
+      second = await handle(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    });
+    const config = await handle(configItemChange(originalId));
+    // Assess: drift that incident answers for, from the first check on
+    const kept = expect.objectContaining({
+      resourceId: originalId,
+      compliance: 'NON_COMPLIANT',
+      note: `kept as evidence by incident ${incident?.incidentId}`,
+      incidentId: incident?.incidentId,
+    });
+    expect(incident?.status).toBe('remediated');
+    expect(first.outcomes).toEqual([kept]);
+    expect(second?.outcomes).toEqual([kept]);
+    expect(config.outcomes).toEqual([kept]);
+    expect(writesAmong(calls).filter((call) => call.action !== 'PutMetricData')).toEqual([]);
+    expect(await responder.incidents()).toHaveLength(1);
+    expect(await responder.alerts()).toHaveLength(1);
+  });
+
+  it('treats a kept original attached again as fresh drift: its own incident', async () => {
+    // Prepare: replaced and kept, then someone attaches the unencrypted original to an instance
+    const originalId = await unencryptedVolume();
+    await handle(createVolumeCall(originalId));
+    const instance = await ec2().send(
+      new RunInstancesCommand({
+        ImageId: 'ami-12c6146b',
+        MinCount: 1,
+        MaxCount: 1,
+        Placement: { AvailabilityZone: 'us-east-1b' },
+      }),
+    );
+    const instanceId = instance.Instances?.[0]?.InstanceId ?? '';
+    await ec2().send(
+      new AttachVolumeCommand({ VolumeId: originalId, InstanceId: instanceId, Device: '/dev/sdg' }),
+    );
+    // Act
+    const result = await handle(attachVolumeCall(originalId, instanceId, '/dev/sdg'));
+    // Assess
+    const incidents = await responder.incidents();
+    expect(incidents.map((incident) => incident.status).sort()).toEqual(['open', 'remediated']);
+    const fresh = incidents.find((incident) => incident.status === 'open');
+    expect(fresh?.evidence).toMatchObject({ attachedTo: instanceId });
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({
+        resourceId: originalId,
+        compliance: 'NON_COMPLIANT',
+        incidentId: fresh?.incidentId,
+      }),
+    ]);
+  });
+
+  it.each(['detached', 'swap'])(
+    'ignores a replacement an insider planted with the incident’s tags (%s): the responder makes its own',
+    async (how) => {
+      // Prepare: the remediation dies right after its snapshot; the insider reads the incident id off
+      // the snapshot's tags and plants an encrypted volume of their own tagged as the replacement
+      const swap: Record<string, string> = how === 'swap' ? { EBS_IN_USE_ACTION: 'swap' } : {};
+      const attached = how === 'swap' ? await attachedUnencryptedVolume('t3.micro') : undefined;
+      const originalId = attached?.volumeId ?? (await unencryptedVolume());
+      const event = attached?.attach ?? createVolumeCall(originalId);
+      await responder.invokeBundle(FUNCTION, event, { ...crashAfter('CreateSnapshot'), ...swap });
+      const snapshots = await ec2().send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: ['self'],
+          Filters: [{ Name: 'volume-id', Values: [originalId] }],
+        }),
+      );
+      const incidentId = tagMap(snapshots.Snapshots?.[0]?.Tags)['compliance-responder:incident'] ?? '';
+      const plantedId = await plantReplacement(incidentId, originalId);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      // Act: the event comes again and the remediation resumes
+      await responder.invokeBundle(FUNCTION, event, swap);
+      // Assess: the replacement is the responder's own, made from its snapshot of the original
+      const [incident] = await responder.incidents();
+      expect(incident?.status).toBe('remediated');
+      const replacementId = String(
+        incident?.steps.find((step) => step.action === 'QuarantineOriginal')?.output?.replacementVolumeId,
+      );
+      expect(replacementId).not.toBe(plantedId);
+      expect(await madeFrom(replacementId)).toBe(originalId);
+      if (attached) {
+        const described = await ec2().send(
+          new DescribeInstancesCommand({ InstanceIds: [attached.instanceId] }),
+        );
+        const mapped = described.Reservations?.[0]?.Instances?.[0]?.BlockDeviceMappings?.find(
+          (mapping) => mapping.DeviceName === '/dev/sdf',
+        );
+        expect(mapped?.Ebs?.VolumeId).toBe(replacementId);
+      }
+      // Assess: the planted volume is left as it was
+      expect((await describe1(plantedId))?.State).toBe('available');
+    },
+  );
+
+  it('ignores a snapshot an insider planted with the incident’s tags: the swap uses its own snapshot of the original', async () => {
+    // Prepare: a swap dies right after stopping the instance; the insider plants a snapshot of
+    // another volume of theirs, tagged as the incident's source snapshot
+    const swap = { EBS_IN_USE_ACTION: 'swap' };
+    const { instanceId, volumeId, attach } = await attachedUnencryptedVolume('t3.micro');
+    await responder.invokeBundle(FUNCTION, attach, { ...crashAfter('StopInstances'), ...swap });
+    const [interrupted] = await responder.incidents();
+    const otherId = await unencryptedVolume([{ Key: 'team', Value: 'insider' }]);
+    await ec2().send(
+      new CreateSnapshotCommand({
+        VolumeId: otherId,
+        TagSpecifications: [
+          {
+            ResourceType: 'snapshot',
+            Tags: [
+              { Key: 'compliance-responder:incident', Value: interrupted?.incidentId ?? '' },
+              { Key: 'compliance-responder:role', Value: 'source' },
+            ],
+          },
+        ],
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // Act
+    await responder.invokeBundle(FUNCTION, attach, swap);
+    // Assess: the volume at the instance's device holds the original's data, not the insider's
+    const described = await ec2().send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    const mapped = described.Reservations?.[0]?.Instances?.[0]?.BlockDeviceMappings?.find(
+      (mapping) => mapping.DeviceName === '/dev/sdf',
+    );
+    expect(mapped?.Ebs?.VolumeId).not.toBe(volumeId);
+    expect(await madeFrom(mapped?.Ebs?.VolumeId ?? '')).toBe(volumeId);
+    expect((await responder.incidents()).map((incident) => incident.status)).toEqual(['remediated']);
   });
 });

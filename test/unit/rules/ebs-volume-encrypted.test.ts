@@ -16,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { RemediationDeclined, RemediationError } from '../../../shared/errors';
+import type { Incident } from '../../../shared/model';
 import { ebsVolumeEncrypted as rule } from '../../../shared/rules/ebs-volume-encrypted';
 import type { Loaded } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
@@ -64,7 +65,7 @@ describe('rule ebs-volume-encrypted', () => {
     expect(await rule.load(ref, aws, testSettings())).toBeUndefined();
   });
 
-  it('finds an unencrypted volume, and not an encrypted or quarantined one', async () => {
+  it('finds an unencrypted volume, even one tagged quarantined (a tag is no authority), and not an encrypted one', async () => {
     // Prepare
     const { finding } = await drift(detached);
     // Assess
@@ -88,7 +89,7 @@ describe('rule ebs-volume-encrypted', () => {
       ],
     });
     const quarantined = await rule.load(ref, aws, testSettings());
-    expect(quarantined && rule.detect(quarantined, testSettings())).toEqual({ compliant: true });
+    expect(quarantined && rule.detect(quarantined, testSettings())).toMatchObject({ compliant: false });
   });
 
   it('waits, without blocking, while the snapshot of a large volume is pending', async () => {
@@ -113,21 +114,21 @@ describe('rule ebs-volume-encrypted', () => {
     expect(ec2).toHaveReceivedCommandTimes(CreateVolumeCommand, 0);
   });
 
-  it('continues from the snapshot it finds, creating the encrypted copy with the key passed explicitly', async () => {
+  it('continues from the snapshot its incident recorded, creating the encrypted copy with the key passed explicitly', async () => {
     // Prepare
     const settings = testSettings({ EBS_KMS_KEY_ID: 'alias/phi-ebs' });
     const { loaded, finding } = await drift(detached);
-    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: 'snap-1', State: 'completed' }] });
-    // The lookup by incident tag finds no replacement yet.
-    ec2
-      .on(DescribeVolumesCommand)
-      .callsFake((input: { Filters?: unknown }) => ({ Volumes: input.Filters ? [] : [detached] }));
+    ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-1'] }).resolves({
+      Snapshots: [{ SnapshotId: 'snap-1', State: 'completed', VolumeId: 'vol-0abc' }],
+    });
     ec2.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-0new', State: 'creating', Encrypted: true });
-    const { context } = recordingContext(aws, settings);
+    const { context, state } = recordingContext(aws, settings);
+    Object.assign(state, { sourceSnapshotId: 'snap-1' });
     // Act
     const progress = await rule.remediate(loaded, finding, context);
     // Assess
     expect(progress).toEqual({ waitingFor: 'encrypted volume vol-0new to become available' });
+    expect(state.replacementVolumeId).toBe('vol-0new');
     expect(ec2).toHaveReceivedCommandTimes(CreateSnapshotCommand, 0);
     expect(ec2).toHaveReceivedCommandWith(CreateVolumeCommand, {
       SnapshotId: 'snap-1',
@@ -146,9 +147,12 @@ describe('rule ebs-volume-encrypted', () => {
     // Prepare
     const { loaded, finding } = await drift(detached);
     ec2.on(DescribeSnapshotsCommand).resolves({
-      Snapshots: [{ SnapshotId: 'snap-1', State: 'error', StateMessage: 'KMS key disabled' }],
+      Snapshots: [
+        { SnapshotId: 'snap-1', VolumeId: 'vol-0abc', State: 'error', StateMessage: 'KMS key disabled' },
+      ],
     });
-    const { context } = recordingContext(aws, testSettings());
+    const { context, state } = recordingContext(aws, testSettings());
+    Object.assign(state, { sourceSnapshotId: 'snap-1' });
     // Act / Assess
     await expect(rule.remediate(loaded, finding, context)).rejects.toThrow(
       new RemediationError('snapshot snap-1 failed: KMS key disabled', 'CreateSnapshot'),
@@ -220,25 +224,170 @@ describe('rule ebs-volume-encrypted', () => {
     expect(ec2).toHaveReceivedCommandTimes(DetachVolumeCommand, 0);
   });
 
-  it('finds the incident of a snapshot or volume notification by its tag', async () => {
-    // Prepare
+  it('adopts a tagged snapshot only as the answer to its own recorded request: of the original, started after it', async () => {
+    // Prepare: the process died after asking for a snapshot; two carry the incident's tags
+    const { loaded, finding } = await drift(detached);
+    const requestedAt = '2026-11-23T10:15:00.000Z';
     ec2.on(DescribeSnapshotsCommand).resolves({
-      Snapshots: [{ SnapshotId: 'snap-1', Tags: [{ Key: 'compliance-responder:incident', Value: 'inc-7' }] }],
+      Snapshots: [
+        { SnapshotId: 'snap-old', VolumeId: 'vol-0abc', StartTime: new Date('2026-11-23T09:00:00Z') },
+        { SnapshotId: 'snap-other', VolumeId: 'vol-0insider', StartTime: new Date('2026-11-23T10:15:01Z') },
+        {
+          SnapshotId: 'snap-ours',
+          VolumeId: 'vol-0abc',
+          State: 'pending',
+          StartTime: new Date('2026-11-23T10:15:01Z'),
+        },
+      ],
     });
-    const observation = {
-      source: 'ebs-notification' as const,
-      eventId: 'e',
-      eventName: 'EBS Snapshot Notification',
-      accountId: '111122223333',
-      region: 'eu-west-1',
-      resourceType: 'AWS::EC2::Snapshot',
-      resourceId: 'snap-1',
-      observedAt: 'yyyy-mm-ddThh:mm:ssZ',
-      summary: {},
-    };
-    // Act / Assess
-    expect(await rule.incidentFor?.(observation, aws)).toBe('inc-7');
+    const { context, state } = recordingContext(aws, testSettings());
+    Object.assign(state, { sourceSnapshotRequestedAt: requestedAt });
+    // Act
+    const progress = await rule.remediate(loaded, finding, context);
+    // Assess
+    expect(progress).toEqual({ waitingFor: 'snapshot snap-ours of vol-0abc (0%)' });
+    expect(state.sourceSnapshotId).toBe('snap-ours');
+    expect(ec2).toHaveReceivedCommandWith(DescribeSnapshotsCommand, {
+      Filters: expect.arrayContaining([{ Name: 'volume-id', Values: ['vol-0abc'] }]),
+    });
+    expect(ec2).toHaveReceivedCommandTimes(CreateSnapshotCommand, 0);
   });
+
+  it('never adopts a tagged volume not made from its own snapshot: it asks AWS again with its ClientToken', async () => {
+    // Prepare: the process died after asking for the copy; a volume with the incident's tags was
+    // made from another snapshot
+    const { loaded, finding } = await drift(detached);
+    ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-1'] }).resolves({
+      Snapshots: [{ SnapshotId: 'snap-1', State: 'completed', VolumeId: 'vol-0abc' }],
+    });
+    const planted: Volume = {
+      VolumeId: 'vol-0planted',
+      SnapshotId: 'snap-insider',
+      Encrypted: true,
+      AvailabilityZone: 'eu-west-1a',
+      CreateTime: new Date(),
+    };
+    ec2
+      .on(DescribeVolumesCommand)
+      .callsFake((input: { Filters?: unknown }) => ({ Volumes: [input.Filters ? planted : detached] }));
+    ec2.on(CreateVolumeCommand).resolves({ VolumeId: 'vol-0new', State: 'creating', Encrypted: true });
+    const { context, state } = recordingContext(aws, testSettings());
+    Object.assign(state, { sourceSnapshotId: 'snap-1', replacementRequestedAt: new Date().toISOString() });
+    // Act
+    await rule.remediate(loaded, finding, context);
+    // Assess
+    expect(state.replacementVolumeId).toBe('vol-0new');
+    expect(ec2).toHaveReceivedCommandWith(CreateVolumeCommand, {
+      SnapshotId: 'snap-1',
+      ClientToken: `${context.incidentId}-replacement`,
+    });
+  });
+
+  describe('knows a replaced original it keeps as evidence from its incident and lineage, never from tags', () => {
+    const incident = (state: Record<string, string>) =>
+      ({
+        incidentId: 'inc-1',
+        ruleId: rule.id,
+        workflow: { startedAt: '2026-11-23T10:15:00.000Z', state },
+      }) as unknown as Incident;
+    const recordedState = { sourceSnapshotId: 'snap-1', replacementVolumeId: 'vol-0new' };
+
+    async function kept(
+      original: Volume,
+      replacement: Volume | undefined,
+      snapshotOf: string,
+      state: Record<string, string> = recordedState,
+    ) {
+      ec2.on(DescribeVolumesCommand, { VolumeIds: ['vol-0abc'] }).resolves({ Volumes: [original] });
+      if (replacement)
+        ec2.on(DescribeVolumesCommand, { VolumeIds: ['vol-0new'] }).resolves({ Volumes: [replacement] });
+      else
+        ec2
+          .on(DescribeVolumesCommand, { VolumeIds: ['vol-0new'] })
+          .rejects(Object.assign(new Error('gone'), { name: 'InvalidVolume.NotFound' }));
+      ec2
+        .on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-1'] })
+        .resolves({ Snapshots: [{ SnapshotId: 'snap-1', VolumeId: snapshotOf }] });
+      const loaded = (await rule.load(ref, aws, testSettings())) as Loaded<unknown>;
+      return rule.keptAsEvidence?.(loaded, incident(state), aws);
+    }
+    const ours: Volume = { VolumeId: 'vol-0new', Encrypted: true, SnapshotId: 'snap-1', State: 'available' };
+    const inUse: Volume = {
+      ...detached,
+      State: 'in-use',
+      Attachments: [{ InstanceId: 'i-0web', Device: '/dev/sdf' }],
+    };
+
+    it.each([
+      [
+        'proven: detached, replaced by an encrypted copy of its own snapshot',
+        detached,
+        ours,
+        'vol-0abc',
+        true,
+      ],
+      ['attached again', inUse, ours, 'vol-0abc', false],
+      ['the replacement is gone', detached, undefined, 'vol-0abc', false],
+      [
+        'the replacement is not made from the snapshot',
+        detached,
+        { ...ours, SnapshotId: 'snap-9' },
+        'vol-0abc',
+        false,
+      ],
+      ['the replacement is not encrypted', detached, { ...ours, Encrypted: false }, 'vol-0abc', false],
+      ['the snapshot is of another volume', detached, ours, 'vol-0other', false],
+    ])('%s', async (_case, original, replacement, snapshotOf, expected) => {
+      // Act / Assess
+      expect(await kept(original, replacement, snapshotOf)).toBe(expected);
+    });
+
+    it('not without the incident’s record, whatever the tags say', async () => {
+      // Prepare
+      const tagged: Volume = {
+        ...detached,
+        Tags: [
+          { Key: 'compliance-responder:quarantined', Value: 'inc-1' },
+          { Key: 'compliance-responder:replaced-by', Value: 'vol-0new' },
+        ],
+      };
+      // Act / Assess
+      expect(await kept(tagged, ours, 'vol-0abc', {})).toBe(false);
+    });
+  });
+
+  it.each([
+    ['a snapshot', 'AWS::EC2::Snapshot', 'snap-1'],
+    ['a volume', 'AWS::EC2::Volume', 'vol-0new'],
+  ])(
+    'names the incident of %s notification by its tag and what it was made from by lineage',
+    async (_kind, resourceType, resourceId) => {
+      // Prepare
+      const tags = [{ Key: 'compliance-responder:incident', Value: 'inc-7' }];
+      ec2.on(DescribeSnapshotsCommand).resolves({
+        Snapshots: [{ SnapshotId: 'snap-1', VolumeId: 'vol-0abc', Tags: tags }],
+      });
+      ec2
+        .on(DescribeVolumesCommand)
+        .resolves({ Volumes: [{ VolumeId: 'vol-0new', SnapshotId: 'snap-1', Tags: tags }] });
+      const observation = {
+        source: 'ebs-notification' as const,
+        eventId: 'e',
+        eventName: 'EBS Snapshot Notification',
+        accountId: '111122223333',
+        region: 'eu-west-1',
+        resourceType,
+        resourceId,
+        observedAt: 'yyyy-mm-ddThh:mm:ssZ',
+        summary: {},
+      };
+      // Act / Assess
+      expect(await rule.incidentFor?.(observation, aws)).toEqual({
+        incidentId: 'inc-7',
+        madeFrom: 'vol-0abc',
+      });
+    },
+  );
 
   it('declares an IAM permission for every AWS call its tests saw it make', () => {
     // Assess
