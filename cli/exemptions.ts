@@ -9,6 +9,7 @@ import {
   newExemptionId,
 } from '../shared/exemptions/ledger';
 import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
+import { exemptionBeyondLimits } from '../shared/ledger-limits';
 import { rules } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';
 import type { CliContext, Io } from './context';
@@ -77,6 +78,9 @@ export async function addExemption(ctx: CliContext, arn: string, options: AddOpt
     setBy: caller.arn,
     setAt: now.toISOString(),
   };
+  // The limits the functions re-check when they read it (the checks above say what to do instead).
+  const beyond = exemptionBeyondLimits(exemption, now);
+  if (beyond) throw new CliError(`refused exemption: the responder would ignore it, as ${beyond}`);
   await inExemptions(ctx, (ledger) => ledger.add(exemption, { now }));
   return exemption;
 }
