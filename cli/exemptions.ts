@@ -110,7 +110,10 @@ export async function removeExemption(
 
 function stateOf(exemption: Exemption, now: Date): string {
   if (exemption.removedAt) return `removed ${exemption.removedAt}`;
-  return isInForce(exemption, now) ? 'in force' : 'expired';
+  if (!isInForce(exemption, now)) return 'expired';
+  // Written around the command line: the functions ignore it, and so does this listing.
+  const beyond = exemptionBeyondLimits(exemption, now);
+  return beyond ? `ignored: ${beyond}` : 'in force';
 }
 
 const shortArn = (arn: string) => arn.split(':').pop() ?? arn;

@@ -131,6 +131,10 @@ describe('ledger items written by hand beyond the limits count for nothing', () 
         );
         expect(JSON.stringify(incident)).not.toContain('CHG-1');
         expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
+        // Assess: on-call's listing says the same
+        const listed = await runCli(['exemptions', 'list'], { INCIDENT_TABLE: responder.stack.tableName });
+        expect(listed.stdout).toContain(exemptionId);
+        expect(listed.stdout).toContain(`ignored: ${why}`);
       },
     );
   });
@@ -176,6 +180,8 @@ describe('ledger items written by hand beyond the limits count for nothing', () 
         const [incident] = await responder.incidents();
         expect(incident).toMatchObject({ status: 'remediated', evidence: { ignoredGrantId: grantId } });
         expect(incident?.reason).toContain(`grant ${grantId} is ignored: ${why}`);
+        const listed = await runCli(['ssh', 'grants'], { INCIDENT_TABLE: responder.stack.tableName });
+        expect(listed.stdout).toContain('no live SSH grants');
       },
     );
 
