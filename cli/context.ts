@@ -6,6 +6,7 @@ import { loadSettings, type Settings } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { rules } from '../shared/rules';
 import { DynamoDbGrantLedger, type GrantLedger } from '../shared/ssh/grant-ledger';
+import { readDeployedSettings } from './deployed-settings';
 import { CliError, explainError, UsageError } from './errors';
 
 /** Options every command accepts. */
@@ -44,6 +45,11 @@ export interface CliContext {
   aws(): AwsClients;
   /** The grant ledger, in the home stack's table (settings.homeRegion), where the functions read it. */
   ledger(): GrantLedger;
+  /**
+   * The settings the stack was deployed with (its functions' configuration): the source of every cap
+   * the command line enforces, since `settings` comes partly from the caller's own environment.
+   */
+  deployedSettings(): Promise<Settings>;
   caller(): Promise<Caller>;
   now(): Date;
   /** Names this run where the rules expect an incident id (lockdown has no incident). */
@@ -113,7 +119,8 @@ export async function createContext(
   }
   let settings: Settings;
   try {
-    // The same validated settings the functions use, so SSH_GRANT_MAX_TTL_MINUTES etc. mean one thing.
+    // The same validated settings the functions use, so every setting means one thing; the caps the
+    // command line enforces come from deployedSettings(), never from here.
     settings = loadSettings(rules, {
       ...local,
       ...env,
@@ -131,6 +138,7 @@ export async function createContext(
   const clients = createAwsClients(settings.homeRegion);
   const aws = () => clients;
   let caller: Promise<Caller> | undefined;
+  let deployed: Promise<Settings> | undefined;
   return {
     region,
     tableName,
@@ -138,6 +146,10 @@ export async function createContext(
     io,
     aws,
     ledger: () => new DynamoDbGrantLedger(clients.dynamo(), tableName, settings.incidentRetentionDays),
+    deployedSettings() {
+      deployed ??= readDeployedSettings(clients.lambda(settings.homeRegion), tableName, settings.homeRegion);
+      return deployed;
+    },
     caller() {
       caller ??= clients
         .sts(region)

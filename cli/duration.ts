@@ -1,6 +1,8 @@
 import { MAX_EXEMPTION_MS } from '../shared/exemptions/ledger';
 import { UsageError } from './errors';
 
+export { formatMinutes } from '../shared/duration';
+
 /**
  * One grammar for every duration the command line reads (--ttl, --exempt-for, --since, --until):
  * whole units, largest first, each at most once: `90m`, `12h`, `1h30m`, `7d`, `2w`, `1d12h`.
@@ -15,14 +17,6 @@ export function durationMs(text: string): number | undefined {
   const match = DURATION.exec(text.trim().toLowerCase());
   if (!match || match.slice(1).every((part) => part === undefined)) return undefined;
   return UNIT_MS.reduce((total, unitMs, index) => total + Number(match[index + 1] ?? 0) * unitMs, 0);
-}
-
-/** 90 → `1h30m`, 60 → `1h`, 45 → `45m`, 2880 → `48h`. */
-export function formatMinutes(minutes: number): string {
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  if (hours === 0) return `${rest}m`;
-  return rest === 0 ? `${hours}h` : `${hours}h${rest}m`;
 }
 
 /** A flag's duration in whole minutes, from 1 minute up to the longest allowed when one is given. */

@@ -9,6 +9,7 @@ import {
   newExemptionId,
 } from '../shared/exemptions/ledger';
 import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
+import { exemptionBeyondLimits } from '../shared/ledger-limits';
 import { rules } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';
 import type { CliContext, Io } from './context';
@@ -77,6 +78,9 @@ export async function addExemption(ctx: CliContext, arn: string, options: AddOpt
     setBy: caller.arn,
     setAt: now.toISOString(),
   };
+  // The limits the functions re-check when they read it (the checks above say what to do instead).
+  const beyond = exemptionBeyondLimits(exemption, now);
+  if (beyond) throw new CliError(`refused exemption: the responder would ignore it, as ${beyond}`);
   await inExemptions(ctx, (ledger) => ledger.add(exemption, { now }));
   return exemption;
 }
@@ -106,7 +110,10 @@ export async function removeExemption(
 
 function stateOf(exemption: Exemption, now: Date): string {
   if (exemption.removedAt) return `removed ${exemption.removedAt}`;
-  return isInForce(exemption, now) ? 'in force' : 'expired';
+  if (!isInForce(exemption, now)) return 'expired';
+  // Written around the command line: the functions ignore it, and so does this listing.
+  const beyond = exemptionBeyondLimits(exemption, now);
+  return beyond ? `ignored: ${beyond}` : 'in force';
 }
 
 const shortArn = (arn: string) => arn.split(':').pop() ?? arn;

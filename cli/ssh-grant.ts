@@ -1,5 +1,11 @@
 import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import type { Settings } from '../shared/config';
+import {
+  BROADEST_GRANT_PREFIX,
+  cidrTooBroad,
+  grantBeyondLimits,
+  grantLimitsOf,
+} from '../shared/ledger-limits';
 import { type Cidr, parseCidr, sameCidr } from '../shared/ssh/cidr';
 import { type Grant, GrantKind, newGrantId } from '../shared/ssh/grant-ledger';
 import { judgeRuleGrant } from '../shared/ssh/grant-match';
@@ -11,13 +17,6 @@ import { CliError, UsageError } from './errors';
 import { inLedger } from './ledger-access';
 import { type CliStep, terminalSteps } from './steps';
 
-/**
- * The broadest source a security-group grant may open SSH to. A grant is one person's way in:
- * their address (/32, /128) or at most their office or VPN block (/24 for IPv4, /64 for IPv6,
- * the usual size of one site's IPv6 subnet). Anything broader is refused, the internet above all.
- */
-export const BROADEST_GRANT_PREFIX = { 4: 24, 6: 64 } as const;
-
 const REASON_LIMIT = 256;
 
 export function checkReason(reason: string): string {
@@ -28,13 +27,20 @@ export function checkReason(reason: string): string {
   return trimmed;
 }
 
-export function checkTtl(minutes: number, settings: Settings): void {
-  const cap = settings.ssh.grantMaxTtlMinutes;
+/** `deployed`: the settings the stack was deployed with (ctx.deployedSettings()), never the caller's. */
+export function checkTtl(minutes: number, deployed: Settings): void {
+  const cap = deployed.ssh.grantMaxTtlMinutes;
   if (minutes > cap) {
     throw new CliError(
-      `TTL ${formatMinutes(minutes)} is over the cap of ${formatMinutes(cap)} (SSH_GRANT_MAX_TTL_MINUTES=${cap}): ask for ${formatMinutes(cap)} or less, and grant again when it ends`,
+      `TTL ${formatMinutes(minutes)} is over the cap of ${formatMinutes(cap)} the stack was deployed with (SSH_GRANT_MAX_TTL_MINUTES=${cap}): ask for ${formatMinutes(cap)} or less, and grant again when it ends`,
     );
   }
+}
+
+/** The last check before a grant is recorded: the limits its reader re-checks (shared/ledger-limits.ts). */
+function checkWithinLimits(grant: Grant, deployed: Settings, now: Date): void {
+  const why = grantBeyondLimits(grant, grantLimitsOf(deployed), now);
+  if (why) throw new CliError(`refused grant: the responder would ignore it, as ${why}`);
 }
 
 /** Parses and judges --cidr: malformed is a usage mistake; too broad is refused. */
@@ -44,15 +50,11 @@ export function checkGrantCidr(text: string): Cidr {
     throw new UsageError(
       `invalid --cidr '${text}': write an address block like 203.0.113.7/32 or 2001:db8::7/128`,
     );
-  if (cidr.prefixLength === 0) {
+  const tooBroad = cidrTooBroad(cidr);
+  if (tooBroad) {
+    const broadest = BROADEST_GRANT_PREFIX[cidr.family];
     throw new CliError(
-      `refused --cidr ${text}: that is the whole internet; grant your own address (203.0.113.7/32), and see ssh-open-to-world`,
-    );
-  }
-  const broadest = BROADEST_GRANT_PREFIX[cidr.family];
-  if (cidr.prefixLength < broadest) {
-    throw new CliError(
-      `refused --cidr ${text}: broader than /${broadest} for IPv${cidr.family}; grant the person's own address (/${cidr.family === 4 ? 32 : 128}) or a block of /${broadest} at most`,
+      `refused --cidr ${text}: ${tooBroad}; grant the person's own address (/${cidr.family === 4 ? 32 : 128}) or a block of /${broadest} at most${cidr.prefixLength === 0 ? ', and see ssh-open-to-world' : ''}`,
     );
   }
   if (cidr.hostBitsSet) {
@@ -92,7 +94,8 @@ export interface UserGrantResult {
  * ends, it sets them Inactive again.
  */
 export async function grantUser(ctx: CliContext, request: UserGrantRequest): Promise<UserGrantResult> {
-  checkTtl(request.ttlMinutes, ctx.settings);
+  const deployed = await ctx.deployedSettings();
+  checkTtl(request.ttlMinutes, deployed);
   const caller = await ctx.caller();
   const iam = ctx.aws().iam();
   const user = await readUserKeys(iam, request.userName);
@@ -120,6 +123,7 @@ export async function grantUser(ctx: CliContext, request: UserGrantRequest): Pro
     createdAt: times.createdAt,
     expiresAt: times.expiresAt,
   };
+  checkWithinLimits(grant, deployed, times.now);
   await inLedger(ctx, (ledger) => ledger.record(grant));
   const { step, steps } = terminalSteps(ctx.io);
   const activated: string[] = [];
@@ -157,7 +161,8 @@ export async function grantSecurityGroupRule(
   ctx: CliContext,
   request: RuleGrantRequest,
 ): Promise<RuleGrantResult> {
-  const { settings, region } = ctx;
+  const { region } = ctx;
+  const settings = await ctx.deployedSettings();
   checkTtl(request.ttlMinutes, settings);
   if (!settings.ssh.ports.includes(request.port)) {
     throw new UsageError(
@@ -185,6 +190,7 @@ export async function grantSecurityGroupRule(
       region,
       settings.ssh.grantTag,
       new Map(grants.map((grant) => [grant.grantId, grant])),
+      grantLimitsOf(settings),
       ctx.now(),
     );
     throw new CliError(
@@ -205,6 +211,7 @@ export async function grantSecurityGroupRule(
     createdAt: times.createdAt,
     expiresAt: times.expiresAt,
   };
+  checkWithinLimits(grant, settings, times.now);
   await inLedger(ctx, (ledger) => ledger.record(grant));
   // People reading the group in the console see whose rule it is and until when (the ledger decides).
   const Description = descriptionText(`SSH grant ${grant.grantId} for ${grantedTo} until ${grant.expiresAt}`);

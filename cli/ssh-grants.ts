@@ -1,14 +1,20 @@
+import { grantBeyondLimits, grantLimitsOf } from '../shared/ledger-limits';
 import { type Grant, GrantKind, isLive } from '../shared/ssh/grant-ledger';
 import type { CliContext } from './context';
 import { formatMinutes } from './duration';
 import { inLedger } from './ledger-access';
 import { formatTable } from './table';
 
-/** Live grants of every region and IAM, soonest end first, from the one ledger in the home table. */
+/**
+ * Live grants of every region and IAM, soonest end first, from the one ledger in the home table; a
+ * grant beyond the deployed stack's limits is not live (the function ignores it), so it is not listed.
+ */
 export async function listLiveGrants(ctx: CliContext): Promise<Grant[]> {
   const now = ctx.now();
-  return (await inLedger(ctx, (ledger) => ledger.endingAfter(now)))
-    .filter((grant) => isLive(grant, now))
+  const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(now));
+  const limits = grantLimitsOf(await ctx.deployedSettings());
+  return grants
+    .filter((grant) => isLive(grant, now) && !grantBeyondLimits(grant, limits, now))
     .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
 }
 

@@ -1,5 +1,6 @@
 import type { AwsClients } from '../shared/aws/clients';
 import { retryUntil } from '../shared/concurrency';
+import type { Settings } from '../shared/config';
 import { errorMessage } from '../shared/errors';
 import { type Listing, listingsOf } from '../shared/pipeline/listings';
 import type { Loaded, Rule } from '../shared/rules/rule';
@@ -56,7 +57,9 @@ interface PathSource {
  * of the region's security groups, and Active IAM SSH keys without a live grant (IAM is global).
  */
 export async function lockdown(ctx: CliContext, options: LockdownOptions): Promise<LockdownReport> {
-  const { settings, region, io } = ctx;
+  const { region, io } = ctx;
+  // Grants are judged as the stack's function judges them: by the limits it was deployed with.
+  const settings = await ctx.deployedSettings();
   const { accountId } = await ctx.caller();
   const aws = ctx.aws();
   const sources: PathSource[] = [sshOpenToWorld, sshGrantExpired].flatMap((rule) =>
@@ -71,7 +74,7 @@ export async function lockdown(ctx: CliContext, options: LockdownOptions): Promi
     // The path listings read live grants from the home table (the rule's own ledger reads).
     await inTable(ctx, async () => {
       for await (const resource of source.listing.resources()) {
-        const entry = await closePath(ctx, source, resource, options);
+        const entry = await closePath(ctx, settings, source, resource, options);
         if (entry) entries.push(entry);
       }
     });
@@ -82,12 +85,13 @@ export async function lockdown(ctx: CliContext, options: LockdownOptions): Promi
 
 async function closePath(
   ctx: CliContext,
+  settings: Settings,
   source: PathSource,
   resource: Loaded<unknown>,
   options: LockdownOptions,
 ): Promise<LockdownEntry | undefined> {
   const { rule, aws } = source;
-  const { settings, io } = ctx;
+  const { io } = ctx;
   const verdict = rule.detect(resource, settings);
   if (verdict.compliant) return undefined;
   const entry: LockdownEntry = {

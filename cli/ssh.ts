@@ -33,14 +33,16 @@ function printJson(io: Io, value: unknown): void {
 }
 
 async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<void> {
-  const { io, settings } = ctx;
+  const { io } = ctx;
   if (Boolean(options.user) === Boolean(options.securityGroup)) {
     throw new UsageError(
       'say what to grant: either --user <iam-user> or --security-group <sg-id> --cidr <ip>/32',
     );
   }
   const reason = checkReason(options.reason);
-  const ttlMinutes = options.ttl ? parseMinutes('--ttl', options.ttl) : settings.ssh.grantTtlMinutes;
+  const requestedTtl = options.ttl ? parseMinutes('--ttl', options.ttl) : undefined;
+  // Defaults as the stack was deployed, like its caps (the caller's environment may say otherwise).
+  const deployed = () => ctx.deployedSettings();
   if (options.user) {
     for (const flag of ['cidr', 'port', 'for'] as const) {
       if (options[flag] !== undefined) {
@@ -49,6 +51,7 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
         );
       }
     }
+    const ttlMinutes = requestedTtl ?? (await deployed()).ssh.grantTtlMinutes;
     const result = await grantUser(ctx, { userName: options.user, ttlMinutes, reason, keyIds: options.key });
     if (options.json) return printJson(io, result);
     const { grant } = result;
@@ -70,7 +73,10 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
   if (!options.cidr) throw new UsageError('--security-group needs --cidr <ip>/32 (the address to let in)');
   if (options.key) throw new UsageError('--key goes with --user');
   const cidr = checkGrantCidr(options.cidr);
-  const port = options.port ? parsePort(options.port) : (settings.ssh.ports[0] ?? 22);
+  const requestedPort = options.port ? parsePort(options.port) : undefined;
+  const { ssh } = await deployed();
+  const ttlMinutes = requestedTtl ?? ssh.grantTtlMinutes;
+  const port = requestedPort ?? ssh.ports[0] ?? 22;
   const result = await grantSecurityGroupRule(ctx, {
     groupId: String(options.securityGroup),
     cidr,

@@ -124,7 +124,7 @@ export interface Incident {
   runbook: string;
   /** The exemption ledger's entry that exempted this finding (status exempted). */
   exemption?: ExemptionRecord;
-  /** Exemption tags without a ledger entry: a request, handled as usual and noted here. */
+  /** Exemption tags without a ledger entry, or a ledger entry beyond its limits: handled as usual, noted here. */
   exemptionRequest?: ExemptionRequest;
   /** Long remediations (snapshots take hours) persist here between invocations. */
   workflow?: Workflow;
@@ -162,10 +162,13 @@ export interface ExemptionRecord {
   setAt: string;
 }
 
-/** Exemption tags seen on the resource; never their reason text (tag values stay out of incidents). */
+/**
+ * An exemption asked for and not in force: exemption tags seen on the resource (never their reason
+ * text: tag values stay out of incidents), or a ledger entry beyond the ledger's limits.
+ */
 export interface ExemptionRequest {
   until: string;
-  /** Says the request is not confirmed, with the command that confirms it. */
+  /** Says why it is not in force: not confirmed (with the command that confirms it), or which limit it breaks. */
   note: string;
 }
 

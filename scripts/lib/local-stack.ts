@@ -10,6 +10,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import {
+  CreateFunctionCommand,
+  LambdaClient,
+  ResourceConflictException,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -26,7 +32,8 @@ import { type Json, readServerlessDefinition, resolveVariables } from './serverl
 
 /**
  * The stack's stateful resources (key, table, topic, queue, roles) created in a local emulator from
- * serverless.yml itself, so local runs use the production table schema and the deployed defaults.
+ * serverless.yml itself, so local runs use the production table schema and the deployed defaults;
+ * and the grant reader's function configuration, where the command line reads the deployed caps.
  */
 export interface LocalStack {
   region: string;
@@ -101,6 +108,12 @@ export async function provisionLocalStack({
   for (const [name, value] of Object.entries(environment)) {
     env[name] = resolveIntrinsic(value, local, attributes, name);
   }
+  await ensureGrantReader(
+    region,
+    `${definition.service}-${stage}`,
+    String(roleArns.SshGrantExpiredRole),
+    env,
+  );
   Object.assign(env, {
     AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: region,
@@ -185,6 +198,40 @@ async function ensureTable(
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+}
+
+/** An empty zip archive: the function's code runs through local:invoke, never in the emulator. */
+const NO_CODE = Buffer.concat([Buffer.from('PK\x05\x06', 'binary'), Buffer.alloc(18)]);
+
+/**
+ * The ssh-grant-expired function with the environment serverless.yml deploys (configuration only):
+ * `compliance-responder ssh grant` reads its caps from it (GetFunctionConfiguration), as in AWS.
+ */
+async function ensureGrantReader(
+  region: string,
+  stack: string,
+  roleArn: string,
+  variables: Record<string, string>,
+): Promise<void> {
+  const lambda = new LambdaClient({ region });
+  const FunctionName = `${stack}-ssh-grant-expired`;
+  try {
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName,
+        Role: roleArn,
+        Runtime: 'nodejs22.x',
+        Handler: 'functions/ssh-grant-expired.handler',
+        Code: { ZipFile: NO_CODE },
+        Environment: { Variables: variables },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceConflictException)) throw error;
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName, Environment: { Variables: variables } }),
+    );
+  }
 }
 
 /** One local IAM role per function role in the template, so the loop guard sees real role ARNs. */

@@ -1,11 +1,13 @@
+import { exemptionBeyondLimits } from '../ledger-limits';
 import type { Incident } from '../model';
 import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS, newExemptionId } from './ledger';
 import { ExemptionRefusedError } from './resource-types';
 
 /**
  * For `incidents undo`: exempts the incident's resource from its rule until `until`, so the
- * responder does not revert the undo a minute later. An exemption already in force that lasts at
- * least as long is kept (and returned); a shorter one is superseded in the same write.
+ * responder does not revert the undo a minute later. An exemption already in force (and within the
+ * ledger's limits) that lasts at least as long is kept (and returned); any other is superseded in the
+ * same write.
  */
 export async function exemptAfterUndo(
   ledger: ExemptionLedger,
@@ -21,7 +23,9 @@ export async function exemptAfterUndo(
   }
   const current = await ledger.current(incident.ruleId, incident.resourceArn);
   const inForce = current && isInForce(current, now) ? current : undefined;
-  if (inForce && Date.parse(inForce.until) >= options.until.getTime()) return inForce;
+  // One beyond the ledger's limits exempts nothing (the functions ignore it): it is superseded too.
+  const kept = inForce && !exemptionBeyondLimits(inForce, now) ? inForce : undefined;
+  if (kept && Date.parse(kept.until) >= options.until.getTime()) return kept;
   const exemption: Exemption = {
     exemptionId: newExemptionId(now),
     ruleId: incident.ruleId,

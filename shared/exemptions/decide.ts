@@ -1,3 +1,4 @@
+import { exemptionBeyondLimits } from '../ledger-limits';
 import type { ExemptionRecord, ExemptionRequest } from '../model';
 import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS } from './ledger';
 import { neverExempt } from './resource-types';
@@ -31,7 +32,10 @@ export function activeExemption(
 export interface ExemptionDecision {
   /** The ledger's exemption in force: the finding is recorded as exempted, nobody is paged. */
   exemption?: ExemptionRecord;
-  /** A tag pair without a ledger entry: the drift is handled as usual, the incident says so. */
+  /**
+   * An exemption asked for but not in force (a tag pair without a ledger entry, or a ledger entry
+   * beyond the ledger's limits): the drift is handled as usual, the incident says so.
+   */
   exemptionRequest?: ExemptionRequest;
 }
 
@@ -55,9 +59,10 @@ export const confirmCommand = (ruleId: string, resourceArn: string, until: strin
   `compliance-responder exemptions add ${quoted(resourceArn)} --rule ${ruleId} --until ${until} --reason '<why: a change ticket>'`;
 
 /**
- * Exempt only what the ledger holds in force: one consistent read of the rule and resource's
- * current exemption. Exemption tags are a request, noted on the incident with the command that
- * would confirm it.
+ * Exempt only what the ledger holds in force and within its limits: one consistent read of the rule
+ * and resource's current exemption, re-checked here because anyone who can write the table could have
+ * written it. An exemption beyond a limit and exemption tags are requests, noted on the incident (the
+ * tags with the command that would confirm them); the drift is handled as usual.
  */
 export async function decideExemption(
   ledger: ExemptionLedger,
@@ -68,20 +73,19 @@ export async function decideExemption(
 ): Promise<ExemptionDecision> {
   if (neverExempt(ruleId)) return {};
   const current = await ledger.current(ruleId, resource.arn);
-  if (
-    current &&
-    current.ruleId === ruleId &&
-    current.resourceArn === resource.arn &&
-    isInForce(current, now)
-  ) {
-    return { exemption: recordOf(current) };
-  }
+  const inForce =
+    current && current.ruleId === ruleId && current.resourceArn === resource.arn && isInForce(current, now)
+      ? current
+      : undefined;
+  const ignored = inForce && exemptionBeyondLimits(inForce, now);
+  if (inForce && !ignored) return { exemption: recordOf(inForce) };
+  const notes = inForce ? [`exemption ${inForce.exemptionId} in the ledger is ignored: ${ignored}`] : [];
   const tagged = activeExemption(resource.tags, tagNames, now);
-  if (!tagged) return {};
-  return {
-    exemptionRequest: {
-      until: tagged.until,
-      note: `an exemption was requested by tag (${tagNames.reason}) and is not confirmed in the exemption ledger; to confirm: ${confirmCommand(ruleId, resource.arn, tagged.until)}`,
-    },
-  };
+  if (tagged) {
+    notes.push(
+      `an exemption was requested by tag (${tagNames.reason}) and is not confirmed in the exemption ledger; to confirm: ${confirmCommand(ruleId, resource.arn, tagged.until)}`,
+    );
+  }
+  const until = tagged?.until ?? inForce?.until;
+  return until ? { exemptionRequest: { until, note: notes.join('; ') } } : {};
 }

@@ -112,7 +112,7 @@ const isoTimestamp = z.string().refine((value) => {
 }, 'expected an ISO-8601 UTC timestamp as toISOString() writes it');
 
 const itemSchema = z.object({
-  exemptionId: z.string().min(1).max(64),
+  exemptionId: z.string().regex(EXEMPTION_ID_PATTERN),
   exemptRuleId: z.string().min(1).max(64),
   resourceArn: z.string().min(1).max(ARN_MAX),
   reason: z.string().min(1).max(REASON_MAX),
@@ -124,7 +124,10 @@ const itemSchema = z.object({
   removeReason: z.string().max(REASON_MAX).optional(),
 });
 
-/** An item that does not parse exempts nothing: a hand-edited or corrupted item never silences a rule. */
+/**
+ * An item that does not parse exempts nothing: a hand-edited or corrupted item never silences a rule.
+ * One that parses is still checked against the limits by its reader (shared/ledger-limits.ts).
+ */
 function exemptionOf(item: Record<string, unknown> | undefined): Exemption | undefined {
   const parsed = itemSchema.safeParse(item);
   if (!parsed.success) return undefined;

@@ -1,5 +1,6 @@
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
+import { type GrantLimits, grantLimitsOf } from '../ledger-limits';
 import { Mode, Severity, type Summary } from '../model';
 import {
   clip,
@@ -10,6 +11,7 @@ import {
 } from '../ssh/exposure';
 import { DynamoDbGrantLedger, type Grant } from '../ssh/grant-ledger';
 import {
+  ignoredUserGrant,
   judgeRuleGrant,
   lastEndedUserGrant,
   liveUserGrant,
@@ -56,6 +58,8 @@ export interface UserPaths {
   readonly liveGrant?: GrantSummary;
   /** The user's grant that ended most recently (within the lookback), to name it in the incident. */
   readonly lastGrant?: GrantSummary;
+  /** A live-looking grant beyond the stack's limits, which grants nothing: named in the incident. */
+  readonly ignoredGrant?: { readonly grantId: string; readonly why: string };
 }
 
 export interface GroupPaths {
@@ -87,9 +91,11 @@ const recentGrants = (aws: AwsClients, settings: Settings, now: Date) =>
 function userPaths(
   user: IamUserKeys,
   grants: readonly Grant[],
+  limits: GrantLimits,
   now: Date,
   accountId: string,
 ): Loaded<SshPaths> {
+  const ignored = ignoredUserGrant(user.userName, grants, limits, now);
   return {
     resourceType: IAM_USER,
     resourceId: user.userName,
@@ -100,8 +106,9 @@ function userPaths(
     state: {
       kind: 'iam-user',
       user,
-      liveGrant: summaryOf(liveUserGrant(user.userName, grants, now)),
+      liveGrant: summaryOf(liveUserGrant(user.userName, grants, limits, now)),
       lastGrant: summaryOf(lastEndedUserGrant(user.userName, grants, now)),
+      ...(ignored ? { ignoredGrant: { grantId: ignored.grant.grantId, why: ignored.why } } : {}),
     },
   };
 }
@@ -146,7 +153,14 @@ async function groupPaths(
       group: view,
       paths: narrow.map((rule) => ({
         rule,
-        grant: judgeRuleGrant(rule, scope.region, settings.ssh.grantTag, grantsById, now),
+        grant: judgeRuleGrant(
+          rule,
+          scope.region,
+          settings.ssh.grantTag,
+          grantsById,
+          grantLimitsOf(settings),
+          now,
+        ),
       })),
     },
   };
@@ -169,7 +183,10 @@ async function* listUserPaths(
 ): AsyncIterable<Loaded<SshPaths>> {
   const now = new Date();
   const grants = once(() => recentGrants(aws, settings, now));
-  for await (const user of listUserKeys(aws.iam())) yield userPaths(user, await grants(), now, accountId);
+  const limits = grantLimitsOf(settings);
+  for await (const user of listUserKeys(aws.iam())) {
+    yield userPaths(user, await grants(), limits, now, accountId);
+  }
 }
 
 /** Every security group of a region with its narrow SSH rules judged (also `ssh lockdown`). */
@@ -196,6 +213,8 @@ function grantWords(grant: RuleGrant): string {
       return 'a grant tag the ledger does not hold';
     case 'mismatch':
       return `grant ${grant.grantId} is for another path`;
+    case 'ignored':
+      return `grant ${grant.grantId} is ignored: ${grant.why}`;
     case 'expired':
       return `grant ${grant.grantId} expired at ${grant.endedAt}`;
     case 'revoked':
@@ -210,14 +229,18 @@ function detectUser(state: UserPaths) {
   if (active.length === 0 || state.liveGrant) return { compliant: true } as const;
   const { userName } = state.user;
   const last = state.lastGrant;
-  const ended = last
-    ? `: grant ${last.grantId} ${last.revoked ? 'was revoked' : 'expired'} at ${last.endsAt}`
-    : '';
+  const ignored = state.ignoredGrant;
+  const ended = ignored
+    ? `: grant ${ignored.grantId} is ignored: ${ignored.why}`
+    : last
+      ? `: grant ${last.grantId} ${last.revoked ? 'was revoked' : 'expired'} at ${last.endsAt}`
+      : '';
   const evidence: Summary = {
     activeKeys: active.length,
     keyIds: clip(active.map((key) => key.keyId).join(',')),
     lastGrantId: last?.grantId ?? null,
     lastGrantEndedAt: last?.endsAt ?? null,
+    ignoredGrantId: ignored?.grantId ?? null,
   };
   return {
     compliant: false,
@@ -295,7 +318,7 @@ export const sshGrantExpired = defineRule<SshPaths>({
     const recent = once(() => recentGrants(aws, settings, now));
     if (ref.resourceType === IAM_USER) {
       const user = await readUserKeys(aws.iam(), ref.resourceId);
-      return user && userPaths(user, await recent(), now, ref.accountId);
+      return user && userPaths(user, await recent(), grantLimitsOf(settings), now, ref.accountId);
     }
     if (ref.resourceType === SECURITY_GROUP) {
       const view = await readSecurityGroup(aws.ec2(ref.region), ref.resourceId);

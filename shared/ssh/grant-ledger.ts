@@ -109,7 +109,7 @@ const isoTimestamp = z.string().refine((value) => {
 }, 'expected an ISO-8601 UTC timestamp as toISOString() writes it');
 
 const fieldsSchema = {
-  grantId: z.string().min(1).max(64),
+  grantId: z.string().regex(GRANT_ID_PATTERN),
   grantedTo: z.string().min(1).max(256),
   grantedBy: z.string().min(1).max(2048),
   reason: z.string().min(1).max(512),
@@ -140,7 +140,8 @@ const itemSchema = z.discriminatedUnion('kind', [
 
 /**
  * An item that does not parse grants nothing: deny by default (a hand-edited or corrupted item must
- * never keep a path open).
+ * never keep a path open). One that parses is still checked against the limits by its reader
+ * (shared/ledger-limits.ts).
  */
 function grantOf(item: Record<string, unknown> | undefined): Grant | undefined {
   const parsed = itemSchema.safeParse(item);

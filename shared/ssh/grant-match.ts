@@ -1,3 +1,4 @@
+import { type GrantLimits, grantBeyondLimits } from '../ledger-limits';
 import { sameCidr } from './cidr';
 import type { IngressRule } from './exposure';
 import { GRANT_ID_PATTERN, type Grant, GrantKind, isLive } from './grant-ledger';
@@ -5,7 +6,8 @@ import { GRANT_ID_PATTERN, type Grant, GrantKind, isLive } from './grant-ledger'
 /**
  * Does the ledger hold a live grant for this path? Pure: the loader reads the ledger, this judges.
  * A grant tag counts only when the ledger holds that grant for exactly this rule (anyone with
- * ec2:CreateTags can copy a tag onto another rule).
+ * ec2:CreateTags can copy a tag onto another rule), and a grant only within the stack's limits
+ * (anyone who can write the table could have written it).
  */
 
 export type RuleGrant =
@@ -16,7 +18,9 @@ export type RuleGrant =
   | { readonly status: 'expired'; readonly grantId: string; readonly endedAt: string }
   | { readonly status: 'revoked'; readonly grantId: string; readonly endedAt: string }
   /** The grant exists but covers another group, address or port. */
-  | { readonly status: 'mismatch'; readonly grantId: string };
+  | { readonly status: 'mismatch'; readonly grantId: string }
+  /** The grant breaks a limit of the stack (shared/ledger-limits.ts): it grants nothing. */
+  | { readonly status: 'ignored'; readonly grantId: string; readonly why: string };
 
 const TCP = new Set(['tcp', '6']);
 
@@ -48,24 +52,49 @@ export function judgeRuleGrant(
   region: string,
   grantTag: string,
   grantsById: ReadonlyMap<string, Grant>,
+  limits: GrantLimits,
   now: Date,
 ): RuleGrant {
   if (rule.tags[grantTag] === undefined) return { status: 'untagged' };
   const grantId = taggedGrantId(rule, grantTag);
   const grant = grantId ? grantsById.get(grantId) : undefined;
   if (!grant) return { status: 'unknown' };
+  const why = grantBeyondLimits(grant, limits, now);
+  if (why) return { status: 'ignored', grantId: grant.grantId, why };
   if (!grantCoversRule(grant, rule, region)) return { status: 'mismatch', grantId: grant.grantId };
   if (grant.revokedAt) return { status: 'revoked', grantId: grant.grantId, endedAt: grant.revokedAt };
   if (!isLive(grant, now)) return { status: 'expired', grantId: grant.grantId, endedAt: grant.expiresAt };
   return { status: 'live', grantId: grant.grantId, expiresAt: grant.expiresAt };
 }
 
-/** The live IAM key grant for a user that runs longest, if any. */
-export function liveUserGrant(userName: string, grants: readonly Grant[], now: Date): Grant | undefined {
-  return grants
+const liveGrantsOf = (userName: string, grants: readonly Grant[], now: Date) =>
+  grants
     .filter((grant) => grant.kind === GrantKind.IamSshKey && grant.target.userName === userName)
     .filter((grant) => isLive(grant, now))
-    .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))[0];
+    .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt));
+
+/** The live IAM key grant for a user that runs longest within the stack's limits, if any. */
+export function liveUserGrant(
+  userName: string,
+  grants: readonly Grant[],
+  limits: GrantLimits,
+  now: Date,
+): Grant | undefined {
+  return liveGrantsOf(userName, grants, now).find((grant) => !grantBeyondLimits(grant, limits, now));
+}
+
+/** A live-looking IAM key grant for a user that breaks a limit, and why (for the incident). */
+export function ignoredUserGrant(
+  userName: string,
+  grants: readonly Grant[],
+  limits: GrantLimits,
+  now: Date,
+): { grant: Grant; why: string } | undefined {
+  for (const grant of liveGrantsOf(userName, grants, now)) {
+    const why = grantBeyondLimits(grant, limits, now);
+    if (why) return { grant, why };
+  }
+  return undefined;
 }
 
 /** The user's most recently ended grant among those given (for the incident: which grant ran out). */

@@ -187,7 +187,7 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
       'a TTL over the cap',
       ['ssh', 'grant', '--user', 'dev-alice', '--ttl', '13h', '--reason', 'INC-42'],
       1,
-      'error: TTL 13h is over the cap of 12h (SSH_GRANT_MAX_TTL_MINUTES=720): ask for 12h or less, and grant again when it ends',
+      'error: TTL 13h is over the cap of 12h the stack was deployed with (SSH_GRANT_MAX_TTL_MINUTES=720): ask for 12h or less, and grant again when it ends',
     ],
     [
       'the whole internet',

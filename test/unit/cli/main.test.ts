@@ -1,6 +1,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
 import { createContext } from '../../../cli/context';
 import { explainError } from '../../../cli/errors';
 import { main } from '../../../cli/index';
@@ -67,16 +72,76 @@ describe('the command line', () => {
     expect(result.err).toContain(words);
   });
 
-  it('exits 1 on a TTL over the cap, before reaching AWS', async () => {
-    // Act
-    const result = await run(['ssh', 'grant', '--user', 'dev-alice', '--ttl', '3h', '--reason', 'INC-1'], {
-      SSH_GRANT_MAX_TTL_MINUTES: '120',
+  describe('caps the TTL at what the stack was deployed with', () => {
+    const lambda = mockClient(LambdaClient);
+    const iam = mockClient(IAMClient);
+    const dynamo = mockClient(DynamoDBDocumentClient);
+    beforeEach(() => {
+      lambda.reset();
+      iam.reset();
+      dynamo.reset();
     });
-    // Assess
-    expect(result).toMatchObject({ code: 1, out: '' });
-    expect(result.err).toBe(
-      'error: TTL 3h is over the cap of 2h (SSH_GRANT_MAX_TTL_MINUTES=120): ask for 2h or less, and grant again when it ends',
-    );
+    afterAll(() => {
+      lambda.restore();
+      iam.restore();
+      dynamo.restore();
+    });
+
+    const deployedWith = (variables: Record<string, string>) =>
+      lambda.on(GetFunctionConfigurationCommand).resolves({
+        Environment: {
+          Variables: {
+            INCIDENT_TABLE: 'compliance-responder-test-incidents',
+            ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:compliance-responder-test-alerts',
+            HOME_REGION: 'us-east-1',
+            ...variables,
+          },
+        },
+      });
+
+    it("exits 1 on a TTL over the deployed cap, whatever the caller's environment says, before changing anything", async () => {
+      // Prepare
+      deployedWith({ SSH_GRANT_MAX_TTL_MINUTES: '120' });
+      // Act
+      const result = await run(['ssh', 'grant', '--user', 'dev-alice', '--ttl', '3h', '--reason', 'INC-1'], {
+        SSH_GRANT_MAX_TTL_MINUTES: '10080',
+      });
+      // Assess
+      expect(result).toMatchObject({ code: 1, out: '' });
+      expect(result.err).toBe(
+        'error: TTL 3h is over the cap of 2h the stack was deployed with (SSH_GRANT_MAX_TTL_MINUTES=120): ask for 2h or less, and grant again when it ends',
+      );
+      expect(lambda).toHaveReceivedCommandWith(GetFunctionConfigurationCommand, {
+        FunctionName: 'compliance-responder-test-ssh-grant-expired',
+      });
+      expect(iam.calls()).toEqual([]);
+      expect(dynamo.calls()).toEqual([]);
+    });
+
+    it.each([
+      [
+        'a function reading another table',
+        { Environment: { Variables: { INCIDENT_TABLE: 'someone-elses-incidents' } } },
+        'it reads table someone-elses-incidents, not compliance-responder-test-incidents',
+      ],
+      [
+        'variables the caller cannot decrypt',
+        { Environment: { Error: { ErrorCode: 'AccessDeniedException', Message: 'kms:Decrypt denied' } } },
+        'AccessDeniedException: kms:Decrypt denied',
+      ],
+    ])('refuses to grant when it cannot read the deployed caps: %s', async (_case, configuration, words) => {
+      // Prepare
+      lambda.on(GetFunctionConfigurationCommand).resolves(configuration);
+      // Act
+      const result = await run(['ssh', 'grant', '--user', 'dev-alice', '--ttl', '1h', '--reason', 'INC-1']);
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.err).toContain(
+        'cannot read the caps the stack was deployed with from compliance-responder-test-ssh-grant-expired in us-east-1',
+      );
+      expect(result.err).toContain(words);
+      expect(iam.calls()).toEqual([]);
+    });
   });
 
   it('exits 2 without a table, and 1 on an invalid setting naming it', async () => {

@@ -57,13 +57,13 @@ describe('what a grant may open', () => {
     expect(() => checkGrantCidr(input)).toThrow(UsageError);
   });
 
-  it('caps the TTL at SSH_GRANT_MAX_TTL_MINUTES and says how to ask', () => {
+  it('caps the TTL at the deployed SSH_GRANT_MAX_TTL_MINUTES and says how to ask', () => {
     // Prepare
     const settings = testSettings({ SSH_GRANT_MAX_TTL_MINUTES: '120' });
     // Act / Assess
     expect(() => checkTtl(120, settings)).not.toThrow();
     expect(() => checkTtl(121, settings)).toThrow(
-      'TTL 2h1m is over the cap of 2h (SSH_GRANT_MAX_TTL_MINUTES=120): ask for 2h or less',
+      'TTL 2h1m is over the cap of 2h the stack was deployed with (SSH_GRANT_MAX_TTL_MINUTES=120): ask for 2h or less',
     );
   });
 
@@ -95,6 +95,7 @@ describe('granting one address to a security group', () => {
       io: { out: () => {}, err: () => {} },
       aws: () => aws,
       ledger: () => new DynamoDbGrantLedger(aws.dynamo(), 'incidents', 2192),
+      deployedSettings: async () => settings,
       caller: async () => ({ arn: 'arn:aws:iam::111122223333:user/oncall-bob', accountId: '111122223333' }),
       now: () => new Date('2026-11-23T12:00:00.000Z'),
       runId: 'cli-test',

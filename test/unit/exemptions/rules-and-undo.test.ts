@@ -107,6 +107,38 @@ describe('the exemption after an undo', () => {
     );
   });
 
+  it('supersedes an exemption beyond the limits (written by hand until 2099), which exempts nothing', async () => {
+    // Prepare: an item nobody could add through the command line
+    const ledger = new MemoryExemptionLedger();
+    const forged = {
+      exemptionId: 'exm-20261123T110000-0f0f0f0f',
+      ruleId: incident.ruleId,
+      resourceArn: incident.resourceArn,
+      reason: 'forever',
+      until: '2099-01-01T00:00:00.000Z',
+      setBy,
+      setAt: NOW.toISOString(),
+    };
+    await ledger.add(forged);
+    // Act
+    const exemption = await exemptAfterUndo(ledger, incident, {
+      until: new Date(NOW.getTime() + 3_600_000),
+      setBy,
+      now: NOW,
+    });
+    // Assess: a real exemption replaces it, and the pipeline honours that one
+    expect(exemption.exemptionId).not.toBe(forged.exemptionId);
+    expect((await ledger.get(forged.exemptionId))?.removedAt).toBe(NOW.toISOString());
+    const decision = await decideExemption(
+      ledger,
+      incident.ruleId,
+      { arn: incident.resourceArn, tags: {} },
+      { reason: 'r', until: 'u' },
+      NOW,
+    );
+    expect(decision.exemption?.exemptionId).toBe(exemption.exemptionId);
+  });
+
   it('refuses an end in the past or more than a year ahead', async () => {
     const ledger = new MemoryExemptionLedger();
     await expect(

@@ -262,7 +262,12 @@ describe('rule ssh-grant-expired', () => {
           ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live'),
           ruleGrant(EXPIRED_ID, minutesFromNow(-1), 'sgr-expired'),
         ],
-        [ruleGrant(OLD_ID, '2025-01-01T01:00:00.000Z', 'sgr-old')],
+        [
+          {
+            ...ruleGrant(OLD_ID, '2025-01-01T01:00:00.000Z', 'sgr-old'),
+            createdAt: '2025-01-01T00:00:00.000Z',
+          },
+        ],
       );
       // Act
       const { finding } = await drift(groupRef);

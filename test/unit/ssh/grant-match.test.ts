@@ -2,6 +2,7 @@ import type { IngressRule } from '../../../shared/ssh/exposure';
 import type { Grant } from '../../../shared/ssh/grant-ledger';
 import {
   grantCoversRule,
+  ignoredUserGrant,
   judgeRuleGrant,
   lastEndedUserGrant,
   liveUserGrant,
@@ -10,6 +11,7 @@ import {
 const TAG = 'compliance-responder:ssh-grant';
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const GRANT_ID = 'sshg-20261123T113000-0a1b2c3d';
+const LIMITS = { maxTtlMinutes: 720 };
 
 const grant = (overrides: Partial<Grant> = {}): Grant =>
   ({
@@ -36,7 +38,7 @@ const rule = (overrides: Partial<IngressRule> = {}): IngressRule => ({
 });
 
 const judge = (candidate: IngressRule, grants: Grant[]) =>
-  judgeRuleGrant(candidate, 'eu-west-1', TAG, new Map(grants.map((g) => [g.grantId, g])), NOW);
+  judgeRuleGrant(candidate, 'eu-west-1', TAG, new Map(grants.map((g) => [g.grantId, g])), LIMITS, NOW);
 
 describe('matching a security-group rule to its grant', () => {
   it('is live when the ledger holds a running grant for exactly this rule', () => {
@@ -98,6 +100,16 @@ describe('matching a security-group rule to its grant', () => {
       [grant({ kind: 'iam-ssh-key', target: { userName: 'dev-alice' } } as Partial<Grant>)],
       { status: 'mismatch', grantId: GRANT_ID },
     ],
+    [
+      'a grant beyond the limits (a /8 written straight into the table)',
+      rule({ source: { kind: 'ipv4', cidr: '10.0.0.0/8' } }),
+      [
+        grant({
+          target: { region: 'eu-west-1', groupId: 'sg-1', cidr: '10.0.0.0/8', port: 22, ruleId: 'sgr-1' },
+        } as Partial<Grant>),
+      ],
+      { status: 'ignored', grantId: GRANT_ID, why: 'it opens 10.0.0.0/8, broader than /24 for IPv4' },
+    ],
   ])('is not live with %s', (_case, candidate, grants, expected) => {
     // Act / Assess
     expect(judge(candidate, grants)).toEqual(expected);
@@ -133,8 +145,23 @@ describe('IAM key grants of a user', () => {
       grant({ grantId: 'e', kind: 'iam-ssh-key', target: { userName: 'someone-else' } } as Partial<Grant>),
     ];
     // Act / Assess
-    expect(liveUserGrant('dev-alice', grants, NOW)?.grantId).toBe('b');
+    expect(liveUserGrant('dev-alice', grants, LIMITS, NOW)?.grantId).toBe('b');
     expect(lastEndedUserGrant('dev-alice', grants, NOW)?.grantId).toBe('d');
-    expect(liveUserGrant('nobody', grants, NOW)).toBeUndefined();
+    expect(liveUserGrant('nobody', grants, LIMITS, NOW)).toBeUndefined();
+  });
+
+  it('passes over a live grant beyond the limits, and names it with why', () => {
+    // Prepare: the longest-running grant lasts a week, over the 12 h cap
+    const grants = [
+      userGrant('a', { expiresAt: '2026-11-23T12:10:00.000Z' }),
+      userGrant('week', { expiresAt: '2026-11-30T11:30:00.000Z' }),
+    ];
+    // Act / Assess
+    expect(liveUserGrant('dev-alice', grants, LIMITS, NOW)?.grantId).toBe('a');
+    expect(ignoredUserGrant('dev-alice', grants, LIMITS, NOW)).toEqual({
+      grant: grants[1],
+      why: 'it lasts 168h, over the cap of 12h (SSH_GRANT_MAX_TTL_MINUTES=720)',
+    });
+    expect(ignoredUserGrant('dev-alice', grants.slice(0, 1), LIMITS, NOW)).toBeUndefined();
   });
 });

@@ -1,0 +1,66 @@
+import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { loadSettings, type Settings } from '../shared/config';
+import { ConfigurationError } from '../shared/errors';
+import { rules } from '../shared/rules';
+import { CliError } from './errors';
+
+/**
+ * The settings the stack was deployed with, as its grant reader (the `ssh-grant-expired` function)
+ * runs with them. The command line enforces the caps from here, never from the caller's environment,
+ * which anyone could set to widen them. One GetFunctionConfiguration in the home region, in AWS and
+ * against moto alike (`npm run local:provision` creates the function there with the stack's
+ * environment). The function is named after the stack whose table the command line writes:
+ * `<stack>-ssh-grant-expired` beside `<stack>-incidents`.
+ */
+
+const TABLE_SUFFIX = '-incidents';
+const GRANT_READER = 'ssh-grant-expired';
+
+/** The stack's grant reader, named from its table (serverless.yml: `${service}-${stage}-incidents`). */
+export function grantReaderOf(tableName: string): string {
+  if (!tableName.endsWith(TABLE_SUFFIX)) {
+    throw new CliError(
+      `cannot tell the stack of table '${tableName}': the stack's table is <stack>${TABLE_SUFFIX} (pass --table or set INCIDENT_TABLE to it)`,
+    );
+  }
+  return `${tableName.slice(0, -TABLE_SUFFIX.length)}-${GRANT_READER}`;
+}
+
+export async function readDeployedSettings(
+  lambda: LambdaClient,
+  tableName: string,
+  region: string,
+): Promise<Settings> {
+  const FunctionName = grantReaderOf(tableName);
+  const unreadable = (why: string, cause?: unknown) =>
+    new CliError(
+      `cannot read the caps the stack was deployed with from ${FunctionName} in ${region}: ${why}`,
+      { cause },
+    );
+  let variables: Record<string, string> | undefined;
+  try {
+    const configuration = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }));
+    const { Variables, Error: failure } = configuration.Environment ?? {};
+    // Variables are encrypted with the stack's key: reading them needs kms:Decrypt on it.
+    if (failure) throw unreadable(`${failure.ErrorCode ?? 'error'}: ${failure.Message ?? ''}`);
+    variables = Variables;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const name = error instanceof Error ? error.name : 'error';
+    throw unreadable(
+      name === 'ResourceNotFoundException'
+        ? 'no such function (set HOME_REGION or --region to the home stack, and --table to its table)'
+        : `${name} (on-call needs lambda:GetFunctionConfiguration on it and kms:Decrypt on the stack's key)`,
+      error,
+    );
+  }
+  if (variables?.INCIDENT_TABLE !== tableName) {
+    throw unreadable(`it reads table ${variables?.INCIDENT_TABLE ?? '(none)'}, not ${tableName}`);
+  }
+  try {
+    return loadSettings(rules, { ...variables, AWS_REGION: region });
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw unreadable(error.message, error);
+    throw error;
+  }
+}
