@@ -5,6 +5,7 @@ import { DeleteFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
+import { changesEvidence, describeChanges, hasChanges } from './function-configuration';
 import { defineRule, type Finding, type Loaded, type RemediationContext } from './rule';
 import {
   listStackResources,
@@ -63,6 +64,20 @@ export const SELF_PROTECTION_EVENTS = [
     resourceType: StackResourceType.Function,
     idField: 'functionName',
   },
+  ...[
+    'UpdateFunctionConfiguration20150331v2',
+    'UpdateFunctionConfiguration',
+    'UpdateFunctionCode20150331v2',
+    'UpdateFunctionCode',
+  ].map(
+    (eventName) =>
+      ({
+        eventSource: 'lambda.amazonaws.com',
+        eventName,
+        resourceType: StackResourceType.Function,
+        idField: 'functionName',
+      }) as const,
+  ),
   {
     eventSource: 'config.amazonaws.com',
     eventName: 'DeleteConfigRule',
@@ -148,6 +163,38 @@ function goneDrift(resource: Loaded<StackResourceState>, settings: Settings): Dr
   }
 }
 
+type FunctionState = Extract<StackResourceState, { type: typeof StackResourceType.Function; exists: true }>;
+
+/** What no longer matches the deployment: a configuration it did not publish, or no way to run. */
+function configurationProblem(state: FunctionState): string | undefined {
+  if (!state.changes) return 'has no published version to compare with what the deployment recorded';
+  if (hasChanges(state.changes))
+    return `was changed outside a deployment: ${describeChanges(state.changes)} differ from the deployed version`;
+  return undefined;
+}
+
+function functionDrift(name: string, state: FunctionState): Drift | undefined {
+  const configuration = configurationProblem(state);
+  const stopped = state.reservedConcurrency === 0;
+  if (!configuration && !stopped) return undefined;
+  const problems = [configuration, stopped && 'has reserved concurrency 0: it cannot run at all'].filter(
+    Boolean,
+  );
+  const restore = `DeleteFunctionConcurrency ${name} (the next deploy restores the stack's reserved concurrency)`;
+  const redeploy =
+    'Nothing automatic (the responder holds no power to rewrite functions or pass roles): redeploy the stack (serverless deploy)';
+  return {
+    reason: `the responder's function ${name} ${problems.join(' and ')}`,
+    plan: [stopped && restore, configuration && redeploy].filter(Boolean).join('; '),
+    evidence: {
+      resourceType: state.type,
+      exists: true,
+      ...(stopped && { reservedConcurrency: 0 }),
+      ...(configuration && (state.changes ? changesEvidence(state.changes) : { deployedVersion: false })),
+    },
+  };
+}
+
 /** The protective state each kind of resource must keep; undefined when it keeps it. */
 function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): Drift | undefined {
   const { state, resourceId } = resource;
@@ -172,12 +219,7 @@ function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): D
       };
     }
     case StackResourceType.Function:
-      if (state.reservedConcurrency !== 0) return undefined;
-      return {
-        reason: `the responder's function ${resourceId} has reserved concurrency 0: it cannot run at all`,
-        plan: `DeleteFunctionConcurrency ${resourceId} (the next deploy restores the stack's reserved concurrency)`,
-        evidence: { resourceType: state.type, exists: true, reservedConcurrency: 0 },
-      };
+      return functionDrift(resourceId, state);
     case StackResourceType.ConfigRule:
       if (!state.ruleState.startsWith('DELETING')) return undefined;
       return {
@@ -227,6 +269,9 @@ function declineReason(resource: Loaded<StackResourceState>): string | undefined
       default:
         return `${KIND_WORDS[state.type]} ${resourceId} was deleted; redeploy the stack (serverless deploy) to recreate it`;
     }
+  }
+  if (state.type === StackResourceType.Function && configurationProblem(state)) {
+    return `function ${resourceId} ${configurationProblem(state)}; the responder holds no power to rewrite functions or pass roles: redeploy the stack (serverless deploy) after finding who changed it and why`;
   }
   if (state.type === StackResourceType.EventRule && state.targetCount === 0) {
     return `EventBridge rule ${resourceId} has no targets; the responder does not re-add them (their ids and inputs are the template's): redeploy the stack`;
@@ -349,6 +394,8 @@ export const selfProtection = defineRule<StackResourceState>({
     'events:ListTargetsByRule',
     'events:EnableRule',
     'lambda:ListFunctions',
+    'lambda:GetFunctionConfiguration',
+    'lambda:ListVersionsByFunction',
     'lambda:GetFunctionConcurrency',
     'lambda:DeleteFunctionConcurrency',
     'config:DescribeConfigRules',

@@ -7,7 +7,11 @@ import {
   ListTargetsByRuleCommand,
 } from '@aws-sdk/client-eventbridge';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { GetFunctionConcurrencyCommand, paginateListFunctions } from '@aws-sdk/client-lambda';
+import {
+  GetFunctionConcurrencyCommand,
+  GetFunctionConfigurationCommand,
+  paginateListFunctions,
+} from '@aws-sdk/client-lambda';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
@@ -16,6 +20,12 @@ import {
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
+import {
+  type ConfigurationChanges,
+  configurationChanges,
+  readDeployedVersion,
+  snapshotOf,
+} from './function-configuration';
 import type { Loaded, ResourceRef } from './rule';
 
 /**
@@ -37,7 +47,13 @@ export type StackResourceType = (typeof StackResourceType)[keyof typeof StackRes
 
 export type StackResourceState =
   | { type: typeof StackResourceType.EventRule; exists: true; enabled: boolean; targetCount: number }
-  | { type: typeof StackResourceType.Function; exists: true; reservedConcurrency: number | null }
+  | {
+      type: typeof StackResourceType.Function;
+      exists: true;
+      reservedConcurrency: number | null;
+      /** How $LATEST differs from the last deployment's published version; undefined: no version to compare with. */
+      changes: ConfigurationChanges | undefined;
+    }
   | { type: typeof StackResourceType.ConfigRule; exists: true; ruleState: string }
   | { type: typeof StackResourceType.Topic; exists: true; confirmedSubscriptions: number }
   | { type: typeof StackResourceType.Subscription; exists: true }
@@ -116,14 +132,16 @@ async function readEventRule(name: string, scope: Scope, aws: AwsClients) {
 }
 
 async function readFunction(name: string, scope: Scope, aws: AwsClients) {
+  const lambda = aws.lambda(scope.region);
   try {
-    const concurrency = await aws
-      .lambda(scope.region)
-      .send(new GetFunctionConcurrencyCommand({ FunctionName: name }));
+    const live = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+    const concurrency = await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: name }));
+    const deployed = await readDeployedVersion(lambda, name);
     return loaded(name, functionArn(name, scope), scope, {
       type: StackResourceType.Function,
       exists: true,
       reservedConcurrency: concurrency.ReservedConcurrentExecutions ?? null,
+      changes: deployed && configurationChanges(snapshotOf(live), deployed),
     });
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;

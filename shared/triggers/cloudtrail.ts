@@ -221,6 +221,11 @@ const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
   DeleteFunction: lambdaFunction,
   PutFunctionConcurrency20171031: lambdaFunction,
   PutFunctionConcurrency: lambdaFunction,
+  // The request's environment is never read: its values may be secrets (CloudTrail hides them too).
+  UpdateFunctionConfiguration20150331v2: lambdaFunction,
+  UpdateFunctionConfiguration: lambdaFunction,
+  UpdateFunctionCode20150331v2: lambdaFunction,
+  UpdateFunctionCode: lambdaFunction,
   DeleteConfigRule: stackResource('config.amazonaws.com', 'AWS::Config::ConfigRule', 'configRuleName'),
   DeleteTopic: stackResource('sns.amazonaws.com', 'AWS::SNS::Topic', 'topicArn'),
   Unsubscribe: stackResource('sns.amazonaws.com', 'AWS::SNS::Subscription', 'subscriptionArn'),

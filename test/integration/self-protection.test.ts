@@ -20,8 +20,11 @@ import {
 import {
   DeleteFunctionCommand,
   GetFunctionConcurrencyCommand,
+  GetFunctionConfigurationCommand,
   LambdaClient,
   PutFunctionConcurrencyCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { DeleteTopicCommand, SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -69,7 +72,7 @@ describe('self-protection end to end against moto', () => {
   beforeEach(async () => {
     await resetAccount();
     responder = await LocalResponder.provision();
-    routing = await seedStackRouting(STACK);
+    routing = await seedStackRouting(STACK, REGION, responder.stack.env);
   });
 
   /** Delivers one CloudTrail call to the function, as EventBridge would; resolves to its outcomes. */
@@ -184,6 +187,104 @@ describe('self-protection end to end against moto', () => {
       expect(incident.statusReason).toContain(`function ${routing.functionName} was deleted`);
     },
   );
+
+  /** The insider's own change of a responder function's environment, as lambda:UpdateFunctionConfiguration allows. */
+  async function changeEnvironment(functionName: string, change: Record<string, string>) {
+    const current = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+    const Variables = { ...current.Environment?.Variables, ...change };
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: functionName, Environment: { Variables } }),
+    );
+  }
+
+  it('UpdateFunctionConfiguration setting MODE_*=off outside a deployment: CRITICAL page naming the actor and the key', async () => {
+    // Prepare: the insider switches the rule off in its own function
+    await changeEnvironment(routing.functionName, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'off' });
+    // Act: Lambda's CloudTrail name carries the API version
+    await deliver(
+      call(
+        'lambda.amazonaws.com',
+        'UpdateFunctionConfiguration20150331v2',
+        { functionName: routing.functionName },
+        alice,
+      ),
+    );
+    // Assess: paged, not repaired (the responder has no power to rewrite functions)
+    const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+    expect(incident).toMatchObject({
+      resourceType: 'AWS::Lambda::Function',
+      resourceId: routing.functionName,
+    });
+    expect(incident.reason).toContain('MODE_EBS_ENCRYPTION_BY_DEFAULT');
+    expect(incident.evidence).toMatchObject({ environmentChanged: 'MODE_EBS_ENCRYPTION_BY_DEFAULT' });
+    expect(JSON.stringify(incident.evidence)).not.toContain('off');
+    expect(incident.steps).toEqual([]);
+  });
+
+  it('UpdateFunctionConfiguration adding the caller to the loop guard’s roles: CRITICAL page naming the role', async () => {
+    // Prepare: the insider's role joins RESPONDER_ROLE_ARNS, so its next changes would look like the responder's
+    const insiderRole = `arn:aws:iam::${ACCOUNT}:role/dev-ops`;
+    const insider = roleCaller(insiderRole);
+    const roles = String(responder.stack.env.RESPONDER_ROLE_ARNS);
+    await changeEnvironment(routing.functionName, { RESPONDER_ROLE_ARNS: `${roles},${insiderRole}` });
+    // Act
+    await deliver(
+      call(
+        'lambda.amazonaws.com',
+        'UpdateFunctionConfiguration',
+        { functionName: routing.functionName },
+        insider,
+      ),
+    );
+    // Assess
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      severity: 'CRITICAL',
+      status: 'open',
+      actor: { sessionIssuerArn: insiderRole },
+      evidence: { environmentChanged: 'RESPONDER_ROLE_ARNS' },
+    });
+    expect(JSON.stringify(incident?.evidence)).not.toContain('dev-ops');
+    const alerts = await responder.alerts();
+    expect(alerts).toMatchObject([{ attributes: { severity: 'CRITICAL', ruleId: 'self-protection' } }]);
+  });
+
+  it('UpdateFunctionCode outside a deployment: CRITICAL page (the code is not what was deployed)', async () => {
+    // Prepare
+    const otherCode = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAAAA', 'base64');
+    await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: routing.functionName, ZipFile: otherCode }),
+    );
+    // Act
+    await deliver(
+      call(
+        'lambda.amazonaws.com',
+        'UpdateFunctionCode20150331v2',
+        { functionName: routing.functionName },
+        alice,
+      ),
+    );
+    // Assess
+    const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+    expect(incident.evidence).toMatchObject({ codeChanged: true });
+  });
+
+  it('the sweep pages a configuration changed outside a deployment, with no event at all', async () => {
+    // Prepare
+    await changeEnvironment(routing.functionName, { AWS_ENDPOINT_URL: 'http://198.51.100.7:4566' });
+    // Act
+    await responder.handlerOf(loadFunction)(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    // Assess
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      severity: 'CRITICAL',
+      status: 'open',
+      resourceId: routing.functionName,
+      evidence: { environmentChanged: 'AWS_ENDPOINT_URL' },
+    });
+  });
 
   it('DeleteConfigRule on a responder Config rule: alert only', async () => {
     // Act (no such rule in moto: it reads as deleted)

@@ -1,15 +1,29 @@
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { CreateFunctionCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
+import {
+  CreateFunctionCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  PutFunctionConcurrencyCommand,
+} from '@aws-sdk/client-lambda';
 
 /** An empty zip: moto stores the code, it never runs it. */
 const EMPTY_ZIP = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64');
 
+/** Variables Lambda sets itself and refuses in a function's configuration. */
+const RESERVED = new Set(['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+
 /**
  * The stack's EventBridge rules and one function, named as serverless names them
- * (<stack>-<function>-rule-1, <stack>-<function>), which local provisioning does not create.
+ * (<stack>-<function>-rule-1, <stack>-<function>), which local provisioning does not create. The
+ * function is deployed as serverless deploys it: with the stack's environment, then a published
+ * version (the deployment's record of its configuration and code).
  */
-export async function seedStackRouting(stackName: string, region = 'us-east-1') {
+export async function seedStackRouting(
+  stackName: string,
+  region = 'us-east-1',
+  environment: Record<string, string> = {},
+) {
   const functionName = `${stackName}-ebs-encryption-by-default`;
   const ruleName = `${functionName}-rule-1`;
   const role = await new IAMClient({ region }).send(
@@ -23,8 +37,12 @@ export async function seedStackRouting(stackName: string, region = 'us-east-1') 
       Role: String(role.Role?.Arn),
       Handler: 'index.handler',
       Code: { ZipFile: EMPTY_ZIP },
+      Environment: {
+        Variables: Object.fromEntries(Object.entries(environment).filter(([name]) => !RESERVED.has(name))),
+      },
     }),
   );
+  await lambda.send(new PublishVersionCommand({ FunctionName: functionName }));
   await lambda.send(
     new PutFunctionConcurrencyCommand({ FunctionName: functionName, ReservedConcurrentExecutions: 5 }),
   );

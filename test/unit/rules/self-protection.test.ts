@@ -15,9 +15,12 @@ import {
 } from '@aws-sdk/client-kms';
 import {
   DeleteFunctionConcurrencyCommand,
+  type FunctionConfiguration,
   GetFunctionConcurrencyCommand,
+  GetFunctionConfigurationCommand,
   LambdaClient,
   ListFunctionsCommand,
+  ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda';
 import {
   GetSubscriptionAttributesCommand,
@@ -50,6 +53,15 @@ const ref = (resourceType: string, resourceId: string, region = 'us-east-1'): Re
   region,
   accountId: ACCOUNT,
 });
+/** A function as its deployment left it: the configuration its published version 2 recorded. */
+const DEPLOYED: FunctionConfiguration = {
+  FunctionName: FUNCTION,
+  Role: `arn:aws:iam::${ACCOUNT}:role/${STACK}-EbsEncryptionByDefaultRole-1A2B`,
+  CodeSha256: 'deployed-code-hash',
+  Environment: {
+    Variables: { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'enforce', RESPONDER_ROLE_ARNS: 'arn:role/a' },
+  },
+};
 const awsError = (name: string) => Object.assign(new Error(`${name} raised`), { name });
 
 describe('rule self-protection', () => {
@@ -64,6 +76,14 @@ describe('rule self-protection', () => {
   beforeEach(() => {
     for (const stub of [events, lambda, dynamodb, sns, kms, config]) stub.reset();
   });
+  /** $LATEST as `live` says (the deployed configuration when unchanged); versions 1 and 2 published. */
+  function deployedFunction(live: FunctionConfiguration = DEPLOYED) {
+    lambda.on(GetFunctionConfigurationCommand).resolves(live);
+    lambda
+      .on(ListVersionsByFunctionCommand)
+      .resolvesOnce({ Versions: [{ ...DEPLOYED, Version: '$LATEST' }, { Version: '1' }], NextMarker: 'm' })
+      .resolvesOnce({ Versions: [{ ...DEPLOYED, Version: '2' }] });
+  }
   afterEach(() => {
     sent.collect('EventBridgeClient', events);
     sent.collect('LambdaClient', lambda);
@@ -165,6 +185,7 @@ describe('rule self-protection', () => {
   describe('functions of the stack (DeleteFunction, PutFunctionConcurrency)', () => {
     it('removes a reserved concurrency of 0, by name even when the event gave an ARN, with the undo', async () => {
       // Prepare
+      deployedFunction();
       lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 0 });
       lambda.on(DeleteFunctionConcurrencyCommand).resolves({});
       const arn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${FUNCTION}`;
@@ -188,6 +209,7 @@ describe('rule self-protection', () => {
 
     it('is compliant with any other reserved concurrency', async () => {
       // Prepare
+      deployedFunction();
       lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 5 });
       // Act
       const loaded = await rule.load(ref('AWS::Lambda::Function', FUNCTION), aws, testSettings());
@@ -197,13 +219,88 @@ describe('rule self-protection', () => {
 
     it('reads a deleted function as drift and declines', async () => {
       // Prepare
-      lambda.on(GetFunctionConcurrencyCommand).rejects(awsError('ResourceNotFoundException'));
+      lambda.on(GetFunctionConfigurationCommand).rejects(awsError('ResourceNotFoundException'));
       // Act
       const { outcome } = await respond(ref('AWS::Lambda::Function', FUNCTION));
       // Assess
       expect(outcome).toBe(
         `declined: function ${FUNCTION} was deleted; redeploy the stack (serverless deploy) to recreate it`,
       );
+    });
+  });
+
+  describe('function configuration against the deployed version (UpdateFunctionConfiguration, UpdateFunctionCode)', () => {
+    const changed = (live: FunctionConfiguration) => {
+      deployedFunction(live);
+      lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 5 });
+      return respond(ref('AWS::Lambda::Function', FUNCTION));
+    };
+
+    it('names the variables set, added or removed outside a deployment, never their values, and changes nothing', async () => {
+      // Act
+      const { verdict, steps, outcome } = await changed({
+        ...DEPLOYED,
+        Environment: {
+          Variables: { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'off', NODE_OPTIONS: '--require /tmp/x.js' },
+        },
+      });
+      // Assess
+      expect(verdict).toMatchObject({
+        reason: `the responder's function ${FUNCTION} was changed outside a deployment: environment (MODE_EBS_ENCRYPTION_BY_DEFAULT, NODE_OPTIONS, RESPONDER_ROLE_ARNS) differ from the deployed version`,
+        evidence: {
+          environmentChanged: 'MODE_EBS_ENCRYPTION_BY_DEFAULT,NODE_OPTIONS,RESPONDER_ROLE_ARNS',
+          roleChanged: false,
+          layersChanged: false,
+          codeChanged: false,
+        },
+      });
+      expect(JSON.stringify(verdict)).not.toMatch(/off|\/tmp|arn:role/);
+      expect(steps).toEqual([]);
+      expect(outcome).toMatch(/^declined: function .* no power to rewrite functions or pass roles/);
+    });
+
+    it.each([
+      ['role', { Role: `arn:aws:iam::${ACCOUNT}:role/admin` }, { roleChanged: true }],
+      [
+        'layers',
+        { Layers: [{ Arn: 'arn:aws:lambda:us-east-1:999999999999:layer:x:1' }] },
+        { layersChanged: true },
+      ],
+      ['code', { CodeSha256: 'other-code-hash' }, { codeChanged: true }],
+    ])('pages a changed %s', async (aspect, change, evidence) => {
+      // Act
+      const { verdict, outcome } = await changed({ ...DEPLOYED, ...change });
+      // Assess
+      expect(verdict).toMatchObject({
+        reason: expect.stringContaining(`outside a deployment: ${aspect}`),
+        evidence,
+      });
+      expect(outcome).toMatch(/^declined:/);
+    });
+
+    it('pages a function with no published version: nothing recorded to compare with', async () => {
+      // Prepare
+      lambda.on(GetFunctionConfigurationCommand).resolves(DEPLOYED);
+      lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ ...DEPLOYED, Version: '$LATEST' }] });
+      lambda.on(GetFunctionConcurrencyCommand).resolves({});
+      // Act
+      const { verdict, outcome } = await respond(ref('AWS::Lambda::Function', FUNCTION));
+      // Assess
+      expect(verdict).toMatchObject({ evidence: { deployedVersion: false } });
+      expect(outcome).toMatch(/^declined: function .* has no published version/);
+    });
+
+    it('restores a concurrency of 0 and still pages a changed configuration', async () => {
+      // Prepare
+      deployedFunction({ ...DEPLOYED, CodeSha256: 'other-code-hash' });
+      lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 0 });
+      lambda.on(DeleteFunctionConcurrencyCommand).resolves({});
+      // Act
+      const { verdict, steps, outcome } = await respond(ref('AWS::Lambda::Function', FUNCTION));
+      // Assess
+      expect(verdict).toMatchObject({ evidence: { reservedConcurrency: 0, codeChanged: true } });
+      expect(steps.map((step) => step.action)).toEqual(['DeleteFunctionConcurrency']);
+      expect(outcome).toMatch(/^declined:/);
     });
   });
 
@@ -407,6 +504,7 @@ describe('rule self-protection', () => {
       lambda
         .on(ListFunctionsCommand)
         .resolves({ Functions: [{ FunctionName: FUNCTION }, { FunctionName: 'unrelated-function' }] });
+      deployedFunction();
       lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 5 });
       dynamodb
         .on(DescribeTableCommand)
