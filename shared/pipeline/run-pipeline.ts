@@ -121,7 +121,10 @@ export class ResponsePipeline {
 
   async handle(event: TriggerEvent): Promise<ResourceOutcome[]> {
     if (this.mode === Mode.Off) {
-      this.deps.logger.info('rule is off; event not processed', { ruleId: this.rule.id });
+      // Never silent: a rule switched off outside a deployment is how an insider would silence it
+      // (self-protection pages on that change; this makes every skipped event visible too).
+      this.deps.metrics.count(Metric.RuleOff);
+      this.deps.logger.warn('rule is off; event not processed', { ruleId: this.rule.id });
       return [];
     }
     if (event.kind === 'sweep') return this.sweep(event.sweep);

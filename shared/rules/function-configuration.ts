@@ -1,5 +1,6 @@
 import {
   type FunctionConfiguration,
+  GetFunctionConfigurationCommand,
   type LambdaClient,
   paginateListVersionsByFunction,
 } from '@aws-sdk/client-lambda';
@@ -29,7 +30,7 @@ export interface ConfigurationChanges {
   readonly code: boolean;
 }
 
-export const snapshotOf = (config: FunctionConfiguration): FunctionSnapshot => ({
+const snapshotOf = (config: FunctionConfiguration): FunctionSnapshot => ({
   environment: config.Environment?.Variables ?? {},
   role: config.Role ?? '',
   layers: (config.Layers ?? []).map((layer) => layer.Arn ?? ''),
@@ -37,7 +38,7 @@ export const snapshotOf = (config: FunctionConfiguration): FunctionSnapshot => (
 });
 
 /** The configuration the last deployment published: the highest numbered version; undefined if none. */
-export async function readDeployedVersion(
+async function readDeployedVersion(
   lambda: LambdaClient,
   functionName: string,
 ): Promise<FunctionSnapshot | undefined> {
@@ -54,16 +55,26 @@ export async function readDeployedVersion(
   return deployed && snapshotOf(deployed);
 }
 
+/**
+ * How $LATEST differs from the last deployment's published version; undefined when no version was
+ * published (nothing to compare with). A missing function throws ResourceNotFoundException.
+ */
+export async function readConfigurationChanges(
+  lambda: LambdaClient,
+  functionName: string,
+): Promise<ConfigurationChanges | undefined> {
+  const live = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+  const deployed = await readDeployedVersion(lambda, functionName);
+  return deployed && configurationChanges(snapshotOf(live), deployed);
+}
+
 /** Names of the variables added, removed or changed, sorted. */
 function changedVariables(live: FunctionSnapshot['environment'], deployed: FunctionSnapshot['environment']) {
   const names = new Set([...Object.keys(live), ...Object.keys(deployed)]);
   return [...names].filter((name) => live[name] !== deployed[name]).sort();
 }
 
-export function configurationChanges(
-  live: FunctionSnapshot,
-  deployed: FunctionSnapshot,
-): ConfigurationChanges {
+function configurationChanges(live: FunctionSnapshot, deployed: FunctionSnapshot): ConfigurationChanges {
   return {
     environment: changedVariables(live.environment, deployed.environment),
     role: live.role !== deployed.role,
@@ -72,11 +83,18 @@ export function configurationChanges(
   };
 }
 
-export const hasChanges = (changes: ConfigurationChanges): boolean =>
+const hasChanges = (changes: ConfigurationChanges): boolean =>
   changes.environment.length > 0 || changes.role || changes.layers || changes.code;
 
+/** What no longer matches the deployment, in words ("was changed outside a deployment: role differ..."). */
+export function configurationProblem(changes: ConfigurationChanges | undefined): string | undefined {
+  if (!changes) return 'has no published version to compare with what the deployment recorded';
+  if (!hasChanges(changes)) return undefined;
+  return `was changed outside a deployment: ${describeChanges(changes)} (compared with the version the deployment published)`;
+}
+
 /** "environment (MODE_X, RESPONDER_ROLE_ARNS), role, code": what a person reads in the reason. */
-export function describeChanges(changes: ConfigurationChanges): string {
+function describeChanges(changes: ConfigurationChanges): string {
   return [
     changes.environment.length > 0 && `environment (${changes.environment.join(', ')})`,
     changes.role && 'role',

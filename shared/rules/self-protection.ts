@@ -5,7 +5,7 @@ import { DeleteFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
-import { changesEvidence, describeChanges, hasChanges } from './function-configuration';
+import { changesEvidence, configurationProblem } from './function-configuration';
 import { defineRule, type Finding, type Loaded, type RemediationContext } from './rule';
 import {
   listStackResources,
@@ -165,16 +165,8 @@ function goneDrift(resource: Loaded<StackResourceState>, settings: Settings): Dr
 
 type FunctionState = Extract<StackResourceState, { type: typeof StackResourceType.Function; exists: true }>;
 
-/** What no longer matches the deployment: a configuration it did not publish, or no way to run. */
-function configurationProblem(state: FunctionState): string | undefined {
-  if (!state.changes) return 'has no published version to compare with what the deployment recorded';
-  if (hasChanges(state.changes))
-    return `was changed outside a deployment: ${describeChanges(state.changes)} differ from the deployed version`;
-  return undefined;
-}
-
 function functionDrift(name: string, state: FunctionState): Drift | undefined {
-  const configuration = configurationProblem(state);
+  const configuration = configurationProblem(state.changes);
   const stopped = state.reservedConcurrency === 0;
   if (!configuration && !stopped) return undefined;
   const problems = [configuration, stopped && 'has reserved concurrency 0: it cannot run at all'].filter(
@@ -270,8 +262,9 @@ function declineReason(resource: Loaded<StackResourceState>): string | undefined
         return `${KIND_WORDS[state.type]} ${resourceId} was deleted; redeploy the stack (serverless deploy) to recreate it`;
     }
   }
-  if (state.type === StackResourceType.Function && configurationProblem(state)) {
-    return `function ${resourceId} ${configurationProblem(state)}; the responder holds no power to rewrite functions or pass roles: redeploy the stack (serverless deploy) after finding who changed it and why`;
+  const configuration = state.type === StackResourceType.Function && configurationProblem(state.changes);
+  if (configuration) {
+    return `function ${resourceId} ${configuration}; the responder holds no power to rewrite functions or pass roles: redeploy the stack (serverless deploy) after finding who changed it and why`;
   }
   if (state.type === StackResourceType.EventRule && state.targetCount === 0) {
     return `EventBridge rule ${resourceId} has no targets; the responder does not re-add them (their ids and inputs are the template's): redeploy the stack`;

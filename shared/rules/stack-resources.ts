@@ -7,11 +7,7 @@ import {
   ListTargetsByRuleCommand,
 } from '@aws-sdk/client-eventbridge';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import {
-  GetFunctionConcurrencyCommand,
-  GetFunctionConfigurationCommand,
-  paginateListFunctions,
-} from '@aws-sdk/client-lambda';
+import { GetFunctionConcurrencyCommand, paginateListFunctions } from '@aws-sdk/client-lambda';
 import {
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
@@ -20,12 +16,7 @@ import {
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
-import {
-  type ConfigurationChanges,
-  configurationChanges,
-  readDeployedVersion,
-  snapshotOf,
-} from './function-configuration';
+import { type ConfigurationChanges, readConfigurationChanges } from './function-configuration';
 import type { Loaded, ResourceRef } from './rule';
 
 /**
@@ -134,14 +125,13 @@ async function readEventRule(name: string, scope: Scope, aws: AwsClients) {
 async function readFunction(name: string, scope: Scope, aws: AwsClients) {
   const lambda = aws.lambda(scope.region);
   try {
-    const live = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+    const changes = await readConfigurationChanges(lambda, name);
     const concurrency = await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: name }));
-    const deployed = await readDeployedVersion(lambda, name);
     return loaded(name, functionArn(name, scope), scope, {
       type: StackResourceType.Function,
       exists: true,
       reservedConcurrency: concurrency.ReservedConcurrentExecutions ?? null,
-      changes: deployed && configurationChanges(snapshotOf(live), deployed),
+      changes,
     });
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;

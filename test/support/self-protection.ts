@@ -14,21 +14,17 @@ const EMPTY_ZIP = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64');
 const RESERVED = new Set(['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
 
 /**
- * The stack's EventBridge rules and one function, named as serverless names them
- * (<stack>-<function>-rule-1, <stack>-<function>), which local provisioning does not create. The
- * function is deployed as serverless deploys it: with the stack's environment, then a published
- * version (the deployment's record of its configuration and code).
+ * One function of the stack deployed as serverless deploys it: with the stack's environment, then a
+ * published version (the deployment's record of its configuration and code). Returns its ARN.
  */
-export async function seedStackRouting(
-  stackName: string,
-  region = 'us-east-1',
+export async function deployFunction(
+  functionName: string,
   environment: Record<string, string> = {},
-) {
-  const functionName = `${stackName}-ebs-encryption-by-default`;
-  const ruleName = `${functionName}-rule-1`;
-  const role = await new IAMClient({ region }).send(
-    new CreateRoleCommand({ RoleName: `${stackName}-seeded-function-role`, AssumeRolePolicyDocument: '{}' }),
-  );
+  region = 'us-east-1',
+): Promise<string> {
+  const iam = new IAMClient({ region });
+  const RoleName = `${functionName}-role`.slice(0, 64);
+  const role = await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: '{}' }));
   const lambda = new LambdaClient({ region });
   const created = await lambda.send(
     new CreateFunctionCommand({
@@ -43,7 +39,22 @@ export async function seedStackRouting(
     }),
   );
   await lambda.send(new PublishVersionCommand({ FunctionName: functionName }));
-  await lambda.send(
+  return String(created.FunctionArn);
+}
+
+/**
+ * The stack's EventBridge rules and one deployed function, named as serverless names them
+ * (<stack>-<function>-rule-1, <stack>-<function>), which local provisioning does not create.
+ */
+export async function seedStackRouting(
+  stackName: string,
+  region = 'us-east-1',
+  environment: Record<string, string> = {},
+) {
+  const functionName = `${stackName}-ebs-encryption-by-default`;
+  const ruleName = `${functionName}-rule-1`;
+  const functionArn = await deployFunction(functionName, environment, region);
+  await new LambdaClient({ region }).send(
     new PutFunctionConcurrencyCommand({ FunctionName: functionName, ReservedConcurrentExecutions: 5 }),
   );
   const events = new EventBridgeClient({ region });
@@ -55,10 +66,7 @@ export async function seedStackRouting(
     }),
   );
   await events.send(
-    new PutTargetsCommand({
-      Rule: ruleName,
-      Targets: [{ Id: 'target-1', Arn: String(created.FunctionArn) }],
-    }),
+    new PutTargetsCommand({ Rule: ruleName, Targets: [{ Id: 'target-1', Arn: functionArn }] }),
   );
   return { functionName, ruleName };
 }

@@ -246,7 +246,7 @@ describe('rule self-protection', () => {
       });
       // Assess
       expect(verdict).toMatchObject({
-        reason: `the responder's function ${FUNCTION} was changed outside a deployment: environment (MODE_EBS_ENCRYPTION_BY_DEFAULT, NODE_OPTIONS, RESPONDER_ROLE_ARNS) differ from the deployed version`,
+        reason: `the responder's function ${FUNCTION} was changed outside a deployment: environment (MODE_EBS_ENCRYPTION_BY_DEFAULT, NODE_OPTIONS, RESPONDER_ROLE_ARNS) (compared with the version the deployment published)`,
         evidence: {
           environmentChanged: 'MODE_EBS_ENCRYPTION_BY_DEFAULT,NODE_OPTIONS,RESPONDER_ROLE_ARNS',
           roleChanged: false,

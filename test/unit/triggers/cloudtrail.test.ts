@@ -461,6 +461,24 @@ describe('calls on the responder’s own stack (self-protection)', () => {
     expect(resourcesOf(result)).toEqual([[resourceType, resourceId]]);
   });
 
+  it.each([
+    'UpdateFunctionConfiguration20150331v2',
+    'UpdateFunctionConfiguration',
+    'UpdateFunctionCode20150331v2',
+    'UpdateFunctionCode',
+  ])(
+    'maps %s to its function and never copies the request’s environment (its values may be secrets)',
+    (name) => {
+      // Prepare
+      const parameters = { functionName: 'fn', environment: { variables: { API_TOKEN: 'secret-value' } } };
+      // Act
+      const result = parseCloudTrailRecord(stackCall('lambda.amazonaws.com', name, parameters));
+      // Assess
+      expect(resourcesOf(result)).toEqual([['AWS::Lambda::Function', 'fn']]);
+      expect(JSON.stringify(result)).not.toMatch(/secret-value|API_TOKEN/);
+    },
+  );
+
   it('refuses a same-named call of another service (DeleteRule of a load balancer)', () => {
     // Act
     const error = catchValidationError(() =>
