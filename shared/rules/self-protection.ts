@@ -40,6 +40,20 @@ export const SELF_PROTECTION_EVENTS = [
     resourceType: StackResourceType.EventRule,
     idField: 'rule',
   },
+  // PutRule can disable a rule (State: DISABLED) and PutTargets replace its targets: the rule's
+  // state is judged again after either.
+  {
+    eventSource: 'events.amazonaws.com',
+    eventName: 'PutRule',
+    resourceType: StackResourceType.EventRule,
+    idField: 'name',
+  },
+  {
+    eventSource: 'events.amazonaws.com',
+    eventName: 'PutTargets',
+    resourceType: StackResourceType.EventRule,
+    idField: 'rule',
+  },
   {
     eventSource: 'lambda.amazonaws.com',
     eventName: 'DeleteFunction20150331',

@@ -217,6 +217,8 @@ const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
   DisableRule: eventRule('name'),
   DeleteRule: eventRule('name'),
   RemoveTargets: eventRule('rule'),
+  PutRule: eventRule('name'),
+  PutTargets: eventRule('rule'),
   DeleteFunction20150331: lambdaFunction,
   DeleteFunction: lambdaFunction,
   PutFunctionConcurrency20171031: lambdaFunction,

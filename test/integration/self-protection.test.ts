@@ -9,6 +9,7 @@ import {
   DescribeRuleCommand,
   DisableRuleCommand,
   EventBridgeClient,
+  PutRuleCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
@@ -115,6 +116,25 @@ describe('self-protection end to end against moto', () => {
       }),
       expect.objectContaining({ action: 'Verify', result: 'succeeded' }),
     ]);
+  });
+
+  it('PutRule setting a responder rule DISABLED (DisableRule by another name): enabled again, CRITICAL', async () => {
+    // Prepare
+    await events.send(
+      new PutRuleCommand({
+        Name: routing.ruleName,
+        EventPattern: JSON.stringify({ source: ['aws.ec2'] }),
+        State: 'DISABLED',
+      }),
+    );
+    // Act
+    await deliver(
+      call('events.amazonaws.com', 'PutRule', { name: routing.ruleName, state: 'DISABLED' }, alice),
+    );
+    // Assess
+    expect(await ruleState(routing.ruleName)).toBe('ENABLED');
+    const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
+    expect(incident.steps.map((step) => step.action)).toEqual(['EnableRule', 'Verify']);
   });
 
   it('RemoveTargets on a responder rule: alert only (redeploy restores the targets)', async () => {
