@@ -9,7 +9,13 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  EnableKeyRotationCommand,
+  KMSClient,
+  ListAliasesCommand,
+} from '@aws-sdk/client-kms';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -158,6 +164,8 @@ async function ensureKey(region: string, alias: string): Promise<string> {
   }
   const key = await kms.send(new CreateKeyCommand({ Description: 'compliance-responder local stack key' }));
   const arn = String(key.KeyMetadata?.Arn);
+  // As serverless.yml creates it (EnableKeyRotation: true): self-protection pages on a key that does not rotate.
+  await kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyMetadata?.KeyId }));
   await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata?.KeyId }));
   return arn;
 }

@@ -167,7 +167,12 @@ export class ResponsePipeline {
       return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
     }
     const resource = await this.rule.load(
-      { ...ref, region: observation.region, accountId: observation.accountId },
+      {
+        ...ref,
+        region: observation.region,
+        accountId: observation.accountId,
+        ...(observation.source === TriggerSource.CloudTrail && { eventName: observation.eventName }),
+      },
       aws,
       settings,
     );

@@ -1,3 +1,11 @@
+import { CloudTrailClient, CreateTrailCommand, PutEventSelectorsCommand } from '@aws-sdk/client-cloudtrail';
+import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { ConfigServiceClient, PutConfigurationRecorderCommand } from '@aws-sdk/client-config-service';
 import {
   DeleteTableCommand,
   DescribeTableCommand,
@@ -12,22 +20,34 @@ import {
   PutRuleCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   DescribeKeyCommand,
   DisableKeyCommand,
+  DisableKeyRotationCommand,
+  GetKeyRotationStatusCommand,
   KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import {
+  AddPermissionCommand,
   DeleteFunctionCommand,
   GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
   LambdaClient,
   PutFunctionConcurrencyCommand,
+  RemovePermissionCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
-import { DeleteTopicCommand, SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteTopicCommand,
+  SetSubscriptionAttributesCommand,
+  SNSClient,
+  SubscribeCommand,
+  UnsubscribeCommand,
+} from '@aws-sdk/client-sns';
 import {
   type Caller,
   cloudTrailEvent,
@@ -371,6 +391,224 @@ describe('self-protection end to end against moto', () => {
     expect(await keyState(responder.stack.keyArn)).toBe('Enabled');
     const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
     expect(incident.steps.map((step) => step.action)).toEqual(['EnableKey', 'Verify']);
+  });
+
+  describe('silencing by configuration', () => {
+    const cloudwatch = new CloudWatchClient({ region: REGION });
+    const logs = new CloudWatchLogsClient({ region: REGION });
+    const cloudtrail = new CloudTrailClient({ region: REGION });
+    const config = new ConfigServiceClient({ region: REGION });
+    const iam = new IAMClient({ region: REGION });
+
+    it('DisableKeyRotation on the stack key: rotation enabled again, with the undo', async () => {
+      // Prepare
+      const keyId = keyIdOf(responder.stack.keyArn);
+      await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }));
+      // Act
+      await deliver(call('kms.amazonaws.com', 'DisableKeyRotation', { keyId }, alice));
+      // Assess
+      expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).KeyRotationEnabled).toBe(
+        true,
+      );
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
+      expect(incident.steps).toEqual([
+        expect.objectContaining({
+          action: 'EnableKeyRotation',
+          undo: { service: 'kms', action: 'DisableKeyRotation', input: { KeyId: keyId, Region: REGION } },
+        }),
+        expect.objectContaining({ action: 'Verify', result: 'succeeded' }),
+      ]);
+    });
+
+    it('PutKeyPolicy on the stack key: CRITICAL page, the policy left for a person', async () => {
+      // Act
+      await deliver(
+        call(
+          'kms.amazonaws.com',
+          'PutKeyPolicy',
+          { keyId: responder.stack.keyArn, policyName: 'default' },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.statusReason).toMatch(/kms:PutKeyPolicy/);
+    });
+
+    it('a filter policy on an on-call subscription: CRITICAL page, the policy itself never copied', async () => {
+      // Prepare: the insider lets only LOW alerts through to on-call
+      const { SubscriptionArn } = await sns.send(
+        new SubscribeCommand({
+          TopicArn: responder.stack.topicArn,
+          Protocol: 'sqs',
+          Endpoint: `arn:aws:sqs:${REGION}:${ACCOUNT}:oncall`,
+        }),
+      );
+      await sns.send(
+        new SetSubscriptionAttributesCommand({
+          SubscriptionArn,
+          AttributeName: 'FilterPolicy',
+          AttributeValue: JSON.stringify({ severity: ['LOW'] }),
+        }),
+      );
+      // Act
+      await deliver(
+        call(
+          'sns.amazonaws.com',
+          'SetSubscriptionAttributes',
+          { subscriptionArn: SubscriptionArn, attributeName: 'FilterPolicy' },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({ resourceId: SubscriptionArn, evidence: { filterPolicy: true } });
+      expect(JSON.stringify(incident)).not.toContain('LOW"');
+    });
+
+    it('PutRolePolicy on a responder role: CRITICAL page naming the call (IAM is never written back)', async () => {
+      // Prepare
+      const RoleName = `${STACK}-SelfProtectionRole-1A2B3C`;
+      await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: '{}' }));
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName,
+          PolicyName: 'deny-all',
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Resource: '*' }],
+          }),
+        }),
+      );
+      // Act
+      await deliver(
+        call('iam.amazonaws.com', 'PutRolePolicy', { roleName: RoleName, policyName: 'deny-all' }, alice),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({
+        resourceType: 'AWS::IAM::Role',
+        resourceId: RoleName,
+        evidence: { changedBy: 'PutRolePolicy' },
+        steps: [],
+      });
+    });
+
+    it('RemovePermission on a responder function: CRITICAL page (re-adding it is a power the responder lacks)', async () => {
+      // Prepare
+      await lambda.send(
+        new AddPermissionCommand({
+          FunctionName: routing.functionName,
+          StatementId: 'events',
+          Action: 'lambda:InvokeFunction',
+          Principal: 'events.amazonaws.com',
+        }),
+      );
+      await lambda.send(
+        new RemovePermissionCommand({ FunctionName: routing.functionName, StatementId: 'events' }),
+      );
+      // Act
+      await deliver(
+        call(
+          'lambda.amazonaws.com',
+          'RemovePermission20150331v2',
+          { functionName: routing.functionName, statementId: 'events' },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.evidence).toMatchObject({ changedBy: 'RemovePermission20150331v2' });
+    });
+
+    it('DeleteAlarms of a responder alarm: CRITICAL page (moto lacks DisableAlarmActions: see the unit test)', async () => {
+      // Prepare
+      const AlarmName = `${STACK}-SelfDashprotectionErrorsAlarm-1A2B3C`;
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName,
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          AlarmActions: [responder.stack.topicArn],
+        }),
+      );
+      await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [AlarmName] }));
+      // Act
+      await deliver(
+        call('monitoring.amazonaws.com', 'DeleteAlarms', { alarmNames: [AlarmName, 'not-ours'] }, alice),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({ resourceType: 'AWS::CloudWatch::Alarm', resourceId: AlarmName });
+    });
+
+    it('PutRetentionPolicy on a responder log group: CRITICAL page with the retention read back', async () => {
+      // Prepare
+      const logGroupName = `/aws/lambda/${routing.functionName}`;
+      await logs.send(new CreateLogGroupCommand({ logGroupName }));
+      await logs.send(new PutRetentionPolicyCommand({ logGroupName, retentionInDays: 1 }));
+      // Act
+      await deliver(
+        call('logs.amazonaws.com', 'PutRetentionPolicy', { logGroupName, retentionInDays: 1 }, alice),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.evidence).toMatchObject({ retentionInDays: 1, changedBy: 'PutRetentionPolicy' });
+    });
+
+    it('PutEventSelectors dropping management events from a trail: CRITICAL page', async () => {
+      // Prepare
+      const bucket = 'trail-bucket';
+      await new S3Client({ region: REGION, forcePathStyle: true }).send(
+        new CreateBucketCommand({ Bucket: bucket }),
+      );
+      await cloudtrail.send(new CreateTrailCommand({ Name: 'org-trail', S3BucketName: bucket }));
+      await cloudtrail.send(
+        new PutEventSelectorsCommand({
+          TrailName: 'org-trail',
+          EventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: false }],
+        }),
+      );
+      // Act
+      await deliver(call('cloudtrail.amazonaws.com', 'PutEventSelectors', { trailName: 'org-trail' }, alice));
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({ resourceType: 'AWS::CloudTrail::Trail', resourceId: 'org-trail' });
+    });
+
+    it('PutConfigurationRecorder narrowing what is recorded: CRITICAL page', async () => {
+      // Prepare
+      await config.send(
+        new PutConfigurationRecorderCommand({
+          ConfigurationRecorder: {
+            name: 'default',
+            roleARN: `arn:aws:iam::${ACCOUNT}:role/config`,
+            recordingGroup: {
+              allSupported: false,
+              includeGlobalResourceTypes: false,
+              resourceTypes: ['AWS::S3::Bucket'],
+            },
+          },
+        }),
+      );
+      // Act
+      await deliver(
+        call(
+          'config.amazonaws.com',
+          'PutConfigurationRecorder',
+          { configurationRecorder: { name: 'default' } },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.evidence).toMatchObject({ recordsAll: false });
+    });
   });
 
   it('ScheduleKeyDeletion on the stack key: deletion cancelled, key enabled again', async () => {
