@@ -1,15 +1,18 @@
-import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadSettings, type Settings } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { rules } from '../shared/rules';
+import { deployedVersion } from '../shared/rules/function-configuration';
 import { CliError } from './errors';
 
 /**
- * The settings the stack was deployed with, as its grant reader (the `ssh-grant-expired` function)
- * runs with them. The command line enforces the caps from here, never from the caller's environment,
- * which anyone could set to widen them. One GetFunctionConfiguration in the home region, in AWS and
- * against moto alike (`npm run local:provision` creates the function there with the stack's
- * environment). The function is named after the stack whose table the command line writes:
+ * The settings the stack was deployed with: the environment of the version of its grant reader (the
+ * `ssh-grant-expired` function) that the last deployment published. The command line enforces the
+ * caps from here, never from the caller's environment, which anyone could set to widen them, nor
+ * from $LATEST, which lambda:UpdateFunctionConfiguration can change without a deployment (and which
+ * self-protection compares with the same version). ListVersionsByFunction in the home region, in AWS
+ * and against moto alike (`npm run local:provision` creates and publishes the function there with
+ * the stack's environment). The function is named after the stack whose table the command line writes:
  * `<stack>-ssh-grant-expired` beside `<stack>-incidents`.
  */
 
@@ -39,7 +42,8 @@ export async function readDeployedSettings(
     );
   let variables: Record<string, string> | undefined;
   try {
-    const configuration = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }));
+    const configuration = await deployedVersion(lambda, FunctionName);
+    if (!configuration) throw unreadable('no published version: deploy the stack (serverless publishes one)');
     const { Variables, Error: failure } = configuration.Environment ?? {};
     // Variables are encrypted with the stack's key: reading them needs kms:Decrypt on it.
     if (failure) throw unreadable(`${failure.ErrorCode ?? 'error'}: ${failure.Message ?? ''}`);
@@ -50,7 +54,7 @@ export async function readDeployedSettings(
     throw unreadable(
       name === 'ResourceNotFoundException'
         ? 'no such function (set HOME_REGION or --region to the home stack, and --table to its table)'
-        : `${name} (on-call needs lambda:GetFunctionConfiguration on it and kms:Decrypt on the stack's key)`,
+        : `${name} (on-call needs lambda:ListVersionsByFunction on it and kms:Decrypt on the stack's key)`,
       error,
     );
   }

@@ -8,6 +8,8 @@ export const SERVICE_NAME = 'compliance-responder';
 
 export const Metric = {
   EventsReceived: 'EventsReceived',
+  /** An event or sweep skipped because the rule's mode is off (MODE_<RULE>=off). */
+  RuleOff: 'RuleOff',
   OwnEventsIgnored: 'OwnEventsIgnored',
   ResourcesSwept: 'ResourcesSwept',
   /** A region the sweep could not read (throttled, denied): the sweep fails after the others. */

@@ -9,10 +9,17 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  EnableKeyRotationCommand,
+  KMSClient,
+  ListAliasesCommand,
+} from '@aws-sdk/client-kms';
 import {
   CreateFunctionCommand,
   LambdaClient,
+  PublishVersionCommand,
   ResourceConflictException,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
@@ -171,6 +178,8 @@ async function ensureKey(region: string, alias: string): Promise<string> {
   }
   const key = await kms.send(new CreateKeyCommand({ Description: 'compliance-responder local stack key' }));
   const arn = String(key.KeyMetadata?.Arn);
+  // As serverless.yml creates it (EnableKeyRotation: true): self-protection pages on a key that does not rotate.
+  await kms.send(new EnableKeyRotationCommand({ KeyId: key.KeyMetadata?.KeyId }));
   await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata?.KeyId }));
   return arn;
 }
@@ -204,8 +213,9 @@ async function ensureTable(
 const NO_CODE = Buffer.concat([Buffer.from('PK\x05\x06', 'binary'), Buffer.alloc(18)]);
 
 /**
- * The ssh-grant-expired function with the environment serverless.yml deploys (configuration only):
- * `compliance-responder ssh grant` reads its caps from it (GetFunctionConfiguration), as in AWS.
+ * The ssh-grant-expired function with the environment serverless.yml deploys (configuration only),
+ * published as a deployment publishes it: `compliance-responder ssh grant` reads its caps from that
+ * version, as in AWS, and self-protection compares the function with it.
  */
 async function ensureGrantReader(
   region: string,
@@ -232,6 +242,7 @@ async function ensureGrantReader(
       new UpdateFunctionConfigurationCommand({ FunctionName, Environment: { Variables: variables } }),
     );
   }
+  await lambda.send(new PublishVersionCommand({ FunctionName }));
 }
 
 /** One local IAM role per function role in the template, so the loop guard sees real role ARNs. */

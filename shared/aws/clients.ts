@@ -1,4 +1,6 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -31,6 +33,9 @@ export interface AwsClients {
   /** The responder's own resources (table, topic) live in its home region. */
   dynamo(): DynamoDBDocumentClient;
   sns(): SNSClient;
+  /** The responder's own alarms and log groups (self-protection). */
+  cloudwatch(region: string): CloudWatchClient;
+  logs(region: string): CloudWatchLogsClient;
 }
 
 /** Standard retry mode with a few more attempts than the default: throttling is routine in sweeps. */
@@ -72,6 +77,8 @@ export function createAwsClients(homeRegion: string): AwsClients {
         }),
       ),
     sns: () => memo('sns', () => new SNSClient({ ...common, region: homeRegion })),
+    cloudwatch: (region) => memo(`cloudwatch:${region}`, () => new CloudWatchClient({ ...common, region })),
+    logs: (region) => memo(`logs:${region}`, () => new CloudWatchLogsClient({ ...common, region })),
   };
 }
 

@@ -4,18 +4,19 @@ import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/clie
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
+import { configurationProblem, readConfigurationChanges } from '../rules/function-configuration';
 import type { Rule } from '../rules/rule';
 
 /** One thing that leaves the responder blind or deaf, in words on-call can act on. */
 export interface HealthProblem {
-  check: 'triggers' | 'config-rule' | 'trail';
+  check: 'triggers' | 'config-rule' | 'trail' | 'configuration';
   subject: string;
   problem: string;
 }
 
 export interface HeartbeatReport {
   healthy: boolean;
-  checked: { functions: number; configRules: number; trails: number };
+  checked: { functions: number; configRules: number; trails: number; configurations: number };
   problems: HealthProblem[];
 }
 
@@ -105,9 +106,34 @@ export async function checkHealth(
     });
   }
 
+  // Every function, its own and self-protection's included, must run what its deployment published:
+  // self-protection pages on the others, and this is the second pair of eyes on self-protection.
+  const functionNames = [...rules.map((rule) => rule.id), 'heartbeat'].map(
+    (name) => `${settings.stackName}-${name}`,
+  );
+  for (const name of functionNames) {
+    const problem = await functionProblem(aws, region, name);
+    if (problem) problems.push({ check: 'configuration', subject: name, problem });
+  }
+
   return {
     healthy: problems.length === 0,
-    checked: { functions: active.length, configRules: configRuleNames.length, trails: multiRegion.length },
+    checked: {
+      functions: active.length,
+      configRules: configRuleNames.length,
+      trails: multiRegion.length,
+      configurations: functionNames.length,
+    },
     problems,
   };
+}
+
+/** How a function differs from its last deployment's published version, in words; undefined: it does not. */
+async function functionProblem(aws: AwsClients, region: string, name: string): Promise<string | undefined> {
+  try {
+    return configurationProblem(await readConfigurationChanges(aws.lambda(region), name));
+  } catch (error) {
+    if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+    return 'function is missing';
+  }
 }

@@ -144,7 +144,10 @@ export class ResponsePipeline {
 
   async handle(event: TriggerEvent): Promise<ResourceOutcome[]> {
     if (this.mode === Mode.Off) {
-      this.deps.logger.info('rule is off; event not processed', { ruleId: this.rule.id });
+      // Never silent: a rule switched off outside a deployment is how an insider would silence it
+      // (self-protection pages on that change; this makes every skipped event visible too).
+      this.deps.metrics.count(Metric.RuleOff);
+      this.deps.logger.warn('rule is off; event not processed', { ruleId: this.rule.id });
       return [];
     }
     if (event.kind === 'sweep') return this.sweep(event.sweep);
@@ -187,7 +190,12 @@ export class ResponsePipeline {
       return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
     }
     const resource = await this.rule.load(
-      { ...ref, region: observation.region, accountId: observation.accountId },
+      {
+        ...ref,
+        region: observation.region,
+        accountId: observation.accountId,
+        ...(observation.source === TriggerSource.CloudTrail && { eventName: observation.eventName }),
+      },
       aws,
       settings,
     );

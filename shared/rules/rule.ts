@@ -34,6 +34,8 @@ export interface ResourceRef {
   readonly resourceId: string;
   readonly region: string;
   readonly accountId: string;
+  /** The CloudTrail call that led here, when an event did (a change no read can tell is judged by its call). */
+  readonly eventName?: string;
 }
 
 export type Verdict =

@@ -1,10 +1,12 @@
+import { EnableAlarmActionsCommand } from '@aws-sdk/client-cloudwatch';
 import { UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { EnableRuleCommand } from '@aws-sdk/client-eventbridge';
-import { CancelKeyDeletionCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
+import { CancelKeyDeletionCommand, EnableKeyCommand, EnableKeyRotationCommand } from '@aws-sdk/client-kms';
 import { DeleteFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
+import { changesEvidence, configurationProblem } from './function-configuration';
 import { defineRule, type Finding, type Loaded, type RemediationContext } from './rule';
 import {
   listStackResources,
@@ -13,6 +15,55 @@ import {
   StackResourceType,
   stackKeyAlias,
 } from './stack-resources';
+
+/**
+ * Changes whose effect no read can compare with the deployment (the template is not read): a
+ * function's permissions, the responder's roles (IAM: delivered in us-east-1 only), the key policy,
+ * a log group's retention.
+ */
+const JUDGED_BY_CALL = [
+  ...['AddPermission20150331v2', 'AddPermission', 'RemovePermission20150331v2', 'RemovePermission'].map(
+    (eventName) =>
+      ({
+        eventSource: 'lambda.amazonaws.com',
+        eventName,
+        resourceType: StackResourceType.Function,
+        idField: 'functionName',
+      }) as const,
+  ),
+  ...[
+    'PutRolePolicy',
+    'DeleteRolePolicy',
+    'AttachRolePolicy',
+    'DetachRolePolicy',
+    'UpdateAssumeRolePolicy',
+    'PutRolePermissionsBoundary',
+    'DeleteRolePermissionsBoundary',
+  ].map(
+    (eventName) =>
+      ({
+        eventSource: 'iam.amazonaws.com',
+        eventName,
+        resourceType: StackResourceType.Role,
+        idField: 'roleName',
+      }) as const,
+  ),
+  {
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'PutKeyPolicy',
+    resourceType: StackResourceType.Key,
+    idField: 'keyId',
+  },
+  ...['PutRetentionPolicy', 'DeleteRetentionPolicy'].map(
+    (eventName) =>
+      ({
+        eventSource: 'logs.amazonaws.com',
+        eventName,
+        resourceType: StackResourceType.LogGroup,
+        idField: 'logGroupName',
+      }) as const,
+  ),
+] as const;
 
 /**
  * Self-protection: the CloudTrail calls that would blind, silence or disarm the responder, on its
@@ -36,6 +87,20 @@ export const SELF_PROTECTION_EVENTS = [
   {
     eventSource: 'events.amazonaws.com',
     eventName: 'RemoveTargets',
+    resourceType: StackResourceType.EventRule,
+    idField: 'rule',
+  },
+  // PutRule can disable a rule (State: DISABLED) and PutTargets replace its targets: the rule's
+  // state is judged again after either.
+  {
+    eventSource: 'events.amazonaws.com',
+    eventName: 'PutRule',
+    resourceType: StackResourceType.EventRule,
+    idField: 'name',
+  },
+  {
+    eventSource: 'events.amazonaws.com',
+    eventName: 'PutTargets',
     resourceType: StackResourceType.EventRule,
     idField: 'rule',
   },
@@ -63,6 +128,20 @@ export const SELF_PROTECTION_EVENTS = [
     resourceType: StackResourceType.Function,
     idField: 'functionName',
   },
+  ...[
+    'UpdateFunctionConfiguration20150331v2',
+    'UpdateFunctionConfiguration',
+    'UpdateFunctionCode20150331v2',
+    'UpdateFunctionCode',
+  ].map(
+    (eventName) =>
+      ({
+        eventSource: 'lambda.amazonaws.com',
+        eventName,
+        resourceType: StackResourceType.Function,
+        idField: 'functionName',
+      }) as const,
+  ),
   {
     eventSource: 'config.amazonaws.com',
     eventName: 'DeleteConfigRule',
@@ -105,7 +184,45 @@ export const SELF_PROTECTION_EVENTS = [
     resourceType: StackResourceType.Key,
     idField: 'keyId',
   },
+  {
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'DisableKeyRotation',
+    resourceType: StackResourceType.Key,
+    idField: 'keyId',
+  },
+  {
+    eventSource: 'sns.amazonaws.com',
+    eventName: 'SetSubscriptionAttributes',
+    resourceType: StackResourceType.Subscription,
+    idField: 'subscriptionArn',
+  },
+  // Several alarms per call: the adapter maps each name in the list.
+  ...['DisableAlarmActions', 'DeleteAlarms'].map(
+    (eventName) =>
+      ({
+        eventSource: 'monitoring.amazonaws.com',
+        eventName,
+        resourceType: StackResourceType.Alarm,
+        idField: 'alarmNames',
+      }) as const,
+  ),
+  {
+    eventSource: 'cloudtrail.amazonaws.com',
+    eventName: 'PutEventSelectors',
+    resourceType: StackResourceType.Trail,
+    idField: 'trailName',
+  },
+  {
+    eventSource: 'config.amazonaws.com',
+    eventName: 'PutConfigurationRecorder',
+    resourceType: StackResourceType.Recorder,
+    idField: 'configurationRecorder.name',
+  },
+  ...JUDGED_BY_CALL,
 ] as const;
+
+/** Calls no read can judge against the deployment: the call itself, by anyone but the deploy role, is the drift. */
+const JUDGED_BY_CALL_NAMES: ReadonlySet<string> = new Set(JUDGED_BY_CALL.map((event) => event.eventName));
 
 /** KMS's longest waiting period: the safest window to put back if a cancelled deletion must be redone. */
 const LONGEST_KEY_DELETION_WINDOW_DAYS = 30;
@@ -120,13 +237,26 @@ const KIND_WORDS: Readonly<Record<StackResourceType, string>> = {
   [StackResourceType.Subscription]: 'alert subscription',
   [StackResourceType.Table]: 'incident table',
   [StackResourceType.Key]: 'stack key',
+  [StackResourceType.Role]: 'role',
+  [StackResourceType.Alarm]: 'alarm',
+  [StackResourceType.LogGroup]: 'log group',
+  [StackResourceType.Trail]: 'trail',
+  [StackResourceType.Recorder]: 'Config recorder',
 };
 
-/** Why a gone resource matters, and what on-call does about it (nothing is recreated automatically). */
+/** Why a gone (or unreadable) resource matters, and what on-call does about it (nothing is recreated automatically). */
 function goneDrift(resource: Loaded<StackResourceState>, settings: Settings): Drift {
-  const what = `the responder's ${KIND_WORDS[resource.state.type]} ${resource.resourceId}`;
-  const evidence = { resourceType: resource.state.type, exists: false };
-  switch (resource.state.type) {
+  const { state } = resource;
+  const what = `the responder's ${KIND_WORDS[state.type]} ${resource.resourceId}`;
+  const evidence = { resourceType: state.type, exists: false };
+  if (!state.exists && state.refused) {
+    return {
+      reason: `${what} could not be read (${state.refused}): ${state.changedBy ?? 'a call'} changed it and the responder can neither check nor restore it`,
+      plan: 'Nothing automatic: check the resource by hand and find what refuses the responder (an SCP, a boundary, a changed role)',
+      evidence: { resourceType: state.type, readRefused: true },
+    };
+  }
+  switch (state.type) {
     case StackResourceType.Subscription:
       return {
         reason: `${what} was removed: that subscriber no longer receives compliance alerts`,
@@ -139,6 +269,13 @@ function goneDrift(resource: Loaded<StackResourceState>, settings: Settings): Dr
         plan: 'Nothing automatic: restore the alias to the retained stack key and check the key is enabled',
         evidence,
       };
+    case StackResourceType.Trail:
+    case StackResourceType.Recorder:
+      return {
+        reason: `the ${KIND_WORDS[state.type]} ${resource.resourceId} no longer exists`,
+        plan: 'Nothing automatic: cloudtrail-logging-on and config-recorder-on own trails and recorders',
+        evidence,
+      };
     default:
       return {
         reason: `${what} was deleted: the responder is partly blind or silent until the stack is redeployed`,
@@ -147,6 +284,43 @@ function goneDrift(resource: Loaded<StackResourceState>, settings: Settings): Dr
       };
   }
 }
+
+type FunctionState = Extract<StackResourceState, { type: typeof StackResourceType.Function; exists: true }>;
+
+function functionDrift(name: string, state: FunctionState): Drift | undefined {
+  const configuration = configurationProblem(state.changes);
+  const stopped = state.reservedConcurrency === 0;
+  const permissions =
+    state.changedBy &&
+    `had its resource policy changed by ${state.changedBy} outside a deployment: the triggers that lost their permission can no longer invoke it`;
+  if (!configuration && !stopped && !permissions) return undefined;
+  const problems = [
+    configuration,
+    stopped && 'has reserved concurrency 0: it cannot run at all',
+    permissions,
+  ].filter(Boolean);
+  const restore = `DeleteFunctionConcurrency ${name} (the next deploy restores the stack's reserved concurrency)`;
+  const redeploy =
+    'Nothing automatic (the responder holds no power to rewrite functions, grant invocations or pass roles): redeploy the stack (serverless deploy)';
+  return {
+    reason: `the responder's function ${name} ${problems.join(' and ')}`,
+    plan: [stopped && restore, (configuration || permissions) && redeploy].filter(Boolean).join('; '),
+    evidence: {
+      resourceType: state.type,
+      exists: true,
+      ...(stopped && { reservedConcurrency: 0 }),
+      ...(configuration && (state.changes ? changesEvidence(state.changes) : { deployedVersion: false })),
+      ...(state.changedBy && { changedBy: state.changedBy }),
+    },
+  };
+}
+
+/** A change judged by its call (roles, key policy, retention): who made it is in the incident's actor. */
+const changedByDrift = (reason: string, plan: string, evidence: Summary): Drift => ({
+  reason,
+  plan,
+  evidence,
+});
 
 /** The protective state each kind of resource must keep; undefined when it keeps it. */
 function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): Drift | undefined {
@@ -172,12 +346,7 @@ function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): D
       };
     }
     case StackResourceType.Function:
-      if (state.reservedConcurrency !== 0) return undefined;
-      return {
-        reason: `the responder's function ${resourceId} has reserved concurrency 0: it cannot run at all`,
-        plan: `DeleteFunctionConcurrency ${resourceId} (the next deploy restores the stack's reserved concurrency)`,
-        evidence: { resourceType: state.type, exists: true, reservedConcurrency: 0 },
-      };
+      return functionDrift(resourceId, state);
     case StackResourceType.ConfigRule:
       if (!state.ruleState.startsWith('DELETING')) return undefined;
       return {
@@ -192,8 +361,6 @@ function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): D
         plan: 'Nothing automatic: subscribe on-call and confirm with authenticate-on-unsubscribe',
         evidence: { resourceType: state.type, exists: true, confirmedSubscriptions: 0 },
       };
-    case StackResourceType.Subscription:
-      return undefined;
     case StackResourceType.Table:
       if (state.deletionProtection) return undefined;
       return {
@@ -201,22 +368,97 @@ function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): D
         plan: `UpdateTable ${resourceId} DeletionProtectionEnabled=true`,
         evidence: { resourceType: state.type, exists: true, deletionProtection: false },
       };
-    case StackResourceType.Key: {
-      if (state.keyState !== 'Disabled' && state.keyState !== 'PendingDeletion') return undefined;
-      const pending = state.keyState === 'PendingDeletion';
+    case StackResourceType.Key:
+      return keyDrift(resourceId, state);
+    case StackResourceType.Subscription:
+      if (!state.filterPolicy) return undefined;
       return {
-        reason: `the stack key ${resourceId} is ${pending ? 'scheduled for deletion' : 'disabled'}: incidents, alerts, dead letters and function settings encrypted with it ${pending ? 'will become' : 'are'} unreadable`,
-        plan: pending ? `CancelKeyDeletion then EnableKey ${resourceId}` : `EnableKey ${resourceId}`,
-        evidence: { resourceType: state.type, exists: true, keyState: state.keyState },
+        reason: `the alert subscription ${resourceId} has a filter policy: that subscriber receives only the alerts it matches`,
+        plan: 'Nothing automatic: remove the filter policy (or confirm the deployment set it on purpose)',
+        evidence: { resourceType: state.type, exists: true, filterPolicy: true },
       };
-    }
+    case StackResourceType.Role:
+      if (!state.changedBy) return undefined;
+      return changedByDrift(
+        `the responder's role ${resourceId} was changed by ${state.changedBy} outside a deployment: its powers are no longer the ones the template grants`,
+        'Nothing automatic (the responder holds no IAM write power): compare the role with the template and redeploy',
+        { resourceType: state.type, exists: true, changedBy: state.changedBy },
+      );
+    case StackResourceType.Alarm:
+      if (state.actionsEnabled) return undefined;
+      return {
+        reason: `the responder's alarm ${resourceId} has its actions disabled: it can no longer page on-call`,
+        plan: `EnableAlarmActions ${resourceId}`,
+        evidence: { resourceType: state.type, exists: true, actionsEnabled: false },
+      };
+    case StackResourceType.LogGroup:
+      if (!state.changedBy) return undefined;
+      return changedByDrift(
+        `the retention of the responder's log group ${resourceId} was changed by ${state.changedBy} outside a deployment`,
+        'Nothing automatic: put back the logRetentionDays the stack was deployed with',
+        {
+          resourceType: state.type,
+          exists: true,
+          retentionInDays: state.retentionInDays,
+          changedBy: state.changedBy,
+        },
+      );
+    case StackResourceType.Trail:
+      if (state.logsEveryManagementWrite) return undefined;
+      return {
+        reason: `the trail ${resourceId} no longer logs every management write event: the responder's event triggers are blind to the calls it drops`,
+        plan: "Nothing automatic: restore the trail's event selectors (all management events, no excluded sources)",
+        evidence: { resourceType: state.type, exists: true, logsEveryManagementWrite: false },
+      };
+    case StackResourceType.Recorder:
+      if (state.recordsAll) return undefined;
+      return {
+        reason: `the Config recorder ${resourceId} no longer records every supported resource type: Config rules and the evidence they keep miss what it leaves out`,
+        plan: 'Nothing automatic: record all supported resource types again',
+        evidence: { resourceType: state.type, exists: true, recordsAll: false },
+      };
   }
+}
+
+type KeyState = Extract<StackResourceState, { type: typeof StackResourceType.Key; exists: true }>;
+
+function keyDrift(keyId: string, state: KeyState): Drift | undefined {
+  const pending = state.keyState === 'PendingDeletion';
+  const unusable = pending || state.keyState === 'Disabled';
+  const problems = [
+    unusable &&
+      `is ${pending ? 'scheduled for deletion' : 'disabled'}: incidents, alerts, dead letters and function settings encrypted with it ${pending ? 'will become' : 'are'} unreadable`,
+    state.rotation === false && 'no longer rotates',
+    state.changedBy &&
+      `was changed: its policy was replaced by ${state.changedBy} outside a deployment, so who may use or manage it is no longer what the template grants`,
+  ].filter(Boolean);
+  if (problems.length === 0) return undefined;
+  const plan = [
+    pending && 'CancelKeyDeletion',
+    unusable && 'EnableKey',
+    state.rotation === false && 'EnableKeyRotation',
+    state.changedBy && 'compare the key policy with the template and redeploy (nothing automatic)',
+  ].filter(Boolean);
+  return {
+    reason: `the stack key ${keyId} ${problems.join(' and ')}`,
+    plan: `${plan.join(', then ')} (${keyId})`,
+    evidence: {
+      resourceType: state.type,
+      exists: true,
+      keyState: state.keyState,
+      rotation: state.rotation,
+      ...(state.changedBy && { changedBy: state.changedBy }),
+    },
+  };
 }
 
 /** Why the responder leaves a resource to a person: it can only restore settings, never recreate. */
 function declineReason(resource: Loaded<StackResourceState>): string | undefined {
   const { state, resourceId } = resource;
   if (!state.exists) {
+    if (state.refused) {
+      return `${KIND_WORDS[state.type]} ${resourceId} could not be read (${state.refused}); the responder cannot check or restore it: check it by hand and find what refuses the responder`;
+    }
     switch (state.type) {
       case StackResourceType.Subscription:
         return `subscription ${resourceId} was removed; a subscription needs its endpoint's confirmation, so the responder cannot restore it: subscribe again and confirm with authenticate-on-unsubscribe`;
@@ -224,20 +466,49 @@ function declineReason(resource: Loaded<StackResourceState>): string | undefined
         return `the stack key's alias is missing; restore the alias to the retained key (the responder does not guess which key it was)`;
       case StackResourceType.Table:
         return `the incident table ${resourceId} was deleted; restore it from its point-in-time recovery backup and redeploy`;
+      case StackResourceType.Trail:
+      case StackResourceType.Recorder:
+        return `${KIND_WORDS[state.type]} ${resourceId} no longer exists; cloudtrail-logging-on and config-recorder-on page on that`;
       default:
         return `${KIND_WORDS[state.type]} ${resourceId} was deleted; redeploy the stack (serverless deploy) to recreate it`;
     }
   }
-  if (state.type === StackResourceType.EventRule && state.targetCount === 0) {
-    return `EventBridge rule ${resourceId} has no targets; the responder does not re-add them (their ids and inputs are the template's): redeploy the stack`;
+  switch (state.type) {
+    case StackResourceType.Function: {
+      const configuration = configurationProblem(state.changes);
+      if (configuration) {
+        return `function ${resourceId} ${configuration}; the responder holds no power to rewrite functions or pass roles: redeploy the stack (serverless deploy) after finding who changed it and why`;
+      }
+      if (state.changedBy) {
+        return `function ${resourceId} had its resource policy changed by ${state.changedBy}; putting permissions back needs lambda:AddPermission, the power to let anyone invoke the responder, which it does not hold: redeploy the stack`;
+      }
+      return undefined;
+    }
+    case StackResourceType.EventRule:
+      return state.targetCount === 0
+        ? `EventBridge rule ${resourceId} has no targets; the responder does not re-add them: their definition (ids, retry and dead-letter settings, a forwarder's role, which needs iam:PassRole) is the template's, and events:PutTargets would be the power to send the responder's events elsewhere: redeploy the stack`
+        : undefined;
+    case StackResourceType.ConfigRule:
+      return `Config rule ${resourceId} is being deleted; redeploy the stack to recreate it`;
+    case StackResourceType.Topic:
+      return 'the alert topic has no confirmed subscription; subscribe on-call and confirm with authenticate-on-unsubscribe';
+    case StackResourceType.Subscription:
+      return `subscription ${resourceId} has a filter policy; removing it needs sns:SetSubscriptionAttributes, and sns:SetSubscriptionAttributes is also the power to set one (to silence on-call), so the responder does not hold it: remove the filter, or have the deployment own it`;
+    case StackResourceType.Key:
+      return state.changedBy
+        ? `the stack key's policy was replaced by ${state.changedBy}; putting it back needs kms:PutKeyPolicy, the power to take the key, which the responder does not hold: compare with the template and redeploy`
+        : undefined;
+    case StackResourceType.Role:
+      return `role ${resourceId} was changed by ${state.changedBy ?? 'a call'}; the responder holds no IAM write power (it could otherwise grant itself anything): compare the role with the template and redeploy`;
+    case StackResourceType.LogGroup:
+      return `log group ${resourceId} retention was changed by ${state.changedBy ?? 'a call'}; the responder holds no logs write power: put back the stack's logRetentionDays (redeploy) and check no log events were lost`;
+    case StackResourceType.Trail:
+      return `trail ${resourceId} no longer logs every management write; the responder holds no cloudtrail:PutEventSelectors (the selectors are the account's, not the stack's): restore them by hand`;
+    case StackResourceType.Recorder:
+      return `Config recorder ${resourceId} was narrowed; the responder holds no config:PutConfigurationRecorder (it would need iam:PassRole for the recorder's role): restore the recording group by hand`;
+    default:
+      return undefined;
   }
-  if (state.type === StackResourceType.ConfigRule) {
-    return `Config rule ${resourceId} is being deleted; redeploy the stack to recreate it`;
-  }
-  if (state.type === StackResourceType.Topic) {
-    return 'the alert topic has no confirmed subscription; subscribe on-call and confirm with authenticate-on-unsubscribe';
-  }
-  return undefined;
 }
 
 /** Restores what can be restored without recreating anything; every change with its exact undo. */
@@ -314,8 +585,36 @@ async function restore(
           undo: { service: 'kms', action: 'DisableKey', input: { KeyId: state.keyId, Region: region } },
         });
       }
+      if (state.rotation === false) {
+        await step(
+          'EnableKeyRotation',
+          () => kms.send(new EnableKeyRotationCommand({ KeyId: state.keyId })),
+          {
+            undo: {
+              service: 'kms',
+              action: 'DisableKeyRotation',
+              input: { KeyId: state.keyId, Region: region },
+            },
+          },
+        );
+      }
       return;
     }
+    case StackResourceType.Alarm:
+      if (!state.actionsEnabled) {
+        await step(
+          'EnableAlarmActions',
+          () => aws.cloudwatch(region).send(new EnableAlarmActionsCommand({ AlarmNames: [id] })),
+          {
+            undo: {
+              service: 'cloudwatch',
+              action: 'DisableAlarmActions',
+              input: { AlarmNames: [id], Region: region },
+            },
+          },
+        );
+      }
+      return;
     default:
       return;
   }
@@ -332,7 +631,7 @@ export const selfProtection = defineRule<StackResourceState>({
   resourceType: 'AWS::CloudFormation::Stack',
   triggers: {
     cloudTrail: {
-      // Triggers.cloudTrail holds one eventSource; these calls come from six services, listed in
+      // Triggers.cloudTrail holds one eventSource; these calls come from eleven services, listed in
       // SELF_PROTECTION_EVENTS. The pipeline routes by eventName.
       eventSource: SELF_PROTECTION_EVENTS[0].eventSource,
       eventNames: SELF_PROTECTION_EVENTS.map((event) => event.eventName),
@@ -349,6 +648,8 @@ export const selfProtection = defineRule<StackResourceState>({
     'events:ListTargetsByRule',
     'events:EnableRule',
     'lambda:ListFunctions',
+    'lambda:GetFunctionConfiguration',
+    'lambda:ListVersionsByFunction',
     'lambda:GetFunctionConcurrency',
     'lambda:DeleteFunctionConcurrency',
     'config:DescribeConfigRules',
@@ -360,10 +661,19 @@ export const selfProtection = defineRule<StackResourceState>({
     'kms:DescribeKey',
     'kms:CancelKeyDeletion',
     'kms:EnableKey',
+    'kms:GetKeyRotationStatus',
+    'kms:EnableKeyRotation',
+    'iam:GetRole',
+    'cloudwatch:DescribeAlarms',
+    'cloudwatch:EnableAlarmActions',
+    'logs:DescribeLogGroups',
+    'cloudtrail:GetEventSelectors',
+    'config:DescribeConfigurationRecorders',
   ],
 
   async load(ref, aws, settings) {
-    return readStackResource(ref, aws, settings);
+    const changedBy = ref.eventName && JUDGED_BY_CALL_NAMES.has(ref.eventName) ? ref.eventName : undefined;
+    return readStackResource(ref, aws, settings, changedBy);
   },
 
   list(scope, aws, settings) {

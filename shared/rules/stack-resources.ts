@@ -1,4 +1,14 @@
-import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
+import {
+  type AdvancedEventSelector,
+  type EventSelector,
+  GetEventSelectorsCommand,
+} from '@aws-sdk/client-cloudtrail';
+import { DescribeAlarmsCommand, paginateDescribeAlarms } from '@aws-sdk/client-cloudwatch';
+import { paginateDescribeLogGroups } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DescribeConfigRulesCommand,
+  DescribeConfigurationRecordersCommand,
+} from '@aws-sdk/client-config-service';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeRuleCommand,
@@ -6,7 +16,8 @@ import {
   ListRulesCommand,
   ListTargetsByRuleCommand,
 } from '@aws-sdk/client-eventbridge';
-import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { DescribeKeyCommand, GetKeyRotationStatusCommand } from '@aws-sdk/client-kms';
 import { GetFunctionConcurrencyCommand, paginateListFunctions } from '@aws-sdk/client-lambda';
 import {
   GetSubscriptionAttributesCommand,
@@ -16,6 +27,8 @@ import {
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
+import { errorMessage } from '../errors';
+import { type ConfigurationChanges, readConfigurationChanges } from './function-configuration';
 import type { Loaded, ResourceRef } from './rule';
 
 /**
@@ -32,18 +45,54 @@ export const StackResourceType = {
   Subscription: 'AWS::SNS::Subscription',
   Table: 'AWS::DynamoDB::Table',
   Key: 'AWS::KMS::Key',
+  Role: 'AWS::IAM::Role',
+  Alarm: 'AWS::CloudWatch::Alarm',
+  LogGroup: 'AWS::Logs::LogGroup',
+  // Not the stack's own, but what its triggers stand on: any trail's selectors, the account's recorder.
+  Trail: 'AWS::CloudTrail::Trail',
+  Recorder: 'AWS::Config::ConfigurationRecorder',
 } as const;
 export type StackResourceType = (typeof StackResourceType)[keyof typeof StackResourceType];
 
+/**
+ * `changedBy` names a call whose effect no read can judge against the deployment (a role's policies,
+ * the key policy, a function's permissions, a log group's retention): the call itself is the drift.
+ */
 export type StackResourceState =
   | { type: typeof StackResourceType.EventRule; exists: true; enabled: boolean; targetCount: number }
-  | { type: typeof StackResourceType.Function; exists: true; reservedConcurrency: number | null }
+  | {
+      type: typeof StackResourceType.Function;
+      exists: true;
+      reservedConcurrency: number | null;
+      /** How $LATEST differs from the last deployment's published version; undefined: no version to compare with. */
+      changes: ConfigurationChanges | undefined;
+      changedBy?: string;
+    }
   | { type: typeof StackResourceType.ConfigRule; exists: true; ruleState: string }
   | { type: typeof StackResourceType.Topic; exists: true; confirmedSubscriptions: number }
-  | { type: typeof StackResourceType.Subscription; exists: true }
+  | { type: typeof StackResourceType.Subscription; exists: true; filterPolicy: boolean }
   | { type: typeof StackResourceType.Table; exists: true; deletionProtection: boolean }
-  | { type: typeof StackResourceType.Key; exists: true; keyId: string; keyState: string }
-  | { type: StackResourceType; exists: false };
+  | {
+      type: typeof StackResourceType.Key;
+      exists: true;
+      keyId: string;
+      keyState: string;
+      /** null: not readable in this key state (KMS refuses GetKeyRotationStatus on a disabled key). */
+      rotation: boolean | null;
+      changedBy?: string;
+    }
+  | { type: typeof StackResourceType.Role; exists: true; changedBy?: string }
+  | { type: typeof StackResourceType.Alarm; exists: true; actionsEnabled: boolean }
+  | {
+      type: typeof StackResourceType.LogGroup;
+      exists: true;
+      retentionInDays: number | null;
+      changedBy?: string;
+    }
+  | { type: typeof StackResourceType.Trail; exists: true; logsEveryManagementWrite: boolean }
+  | { type: typeof StackResourceType.Recorder; exists: true; recordsAll: boolean }
+  /** Gone, or (refused) the account would not let the responder read it: either way it cannot check it. */
+  | { type: StackResourceType; exists: false; refused?: string; changedBy?: string };
 
 type Scope = { accountId: string; region: string };
 
@@ -116,14 +165,15 @@ async function readEventRule(name: string, scope: Scope, aws: AwsClients) {
 }
 
 async function readFunction(name: string, scope: Scope, aws: AwsClients) {
+  const lambda = aws.lambda(scope.region);
   try {
-    const concurrency = await aws
-      .lambda(scope.region)
-      .send(new GetFunctionConcurrencyCommand({ FunctionName: name }));
+    const changes = await readConfigurationChanges(lambda, name);
+    const concurrency = await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: name }));
     return loaded(name, functionArn(name, scope), scope, {
       type: StackResourceType.Function,
       exists: true,
       reservedConcurrency: concurrency.ReservedConcurrentExecutions ?? null,
+      changes,
     });
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
@@ -176,10 +226,14 @@ async function readTopic(topicArn: string, scope: Scope, aws: AwsClients) {
 
 async function readSubscription(subscriptionArn: string, scope: Scope, aws: AwsClients) {
   try {
-    await aws.sns().send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
+    const { Attributes = {} } = await aws
+      .sns()
+      .send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
+    // Only whether a filter exists is kept, never the policy itself.
     return loaded(subscriptionArn, subscriptionArn, scope, {
       type: StackResourceType.Subscription,
       exists: true,
+      filterPolicy: (Attributes.FilterPolicy ?? '').trim() !== '',
     });
   } catch (error) {
     if (!isAwsError(error, 'NotFoundException')) throw error;
@@ -212,6 +266,11 @@ async function readKey(settings: Settings, scope: Scope, aws: AwsClients) {
   try {
     const { KeyMetadata: key } = await aws.kms(scope.region).send(new DescribeKeyCommand({ KeyId: alias }));
     if (!key?.KeyId) throw new Error(`KMS described ${alias} without a key id`);
+    const rotation =
+      key.KeyState === 'Enabled'
+        ? (await aws.kms(scope.region).send(new GetKeyRotationStatusCommand({ KeyId: key.KeyId })))
+            .KeyRotationEnabled === true
+        : null;
     return loaded(
       key.KeyId,
       key.Arn ?? `arn:aws:kms:${scope.region}:${scope.accountId}:key/${key.KeyId}`,
@@ -221,6 +280,7 @@ async function readKey(settings: Settings, scope: Scope, aws: AwsClients) {
         exists: true,
         keyId: key.KeyId,
         keyState: key.KeyState ?? 'Unknown',
+        rotation,
       },
     );
   } catch (error) {
@@ -230,12 +290,161 @@ async function readKey(settings: Settings, scope: Scope, aws: AwsClients) {
   }
 }
 
+/** IAM names a role by name; CloudFormation names the stack's roles <stack>-<LogicalId>-<suffix>. */
+async function readRole(name: string, scope: Scope, aws: AwsClients) {
+  const arn = `arn:aws:iam::${scope.accountId}:role/${name}`;
+  try {
+    const { Role: role } = await aws.iam().send(new GetRoleCommand({ RoleName: name }));
+    return loaded(name, role?.Arn ?? arn, scope, { type: StackResourceType.Role, exists: true });
+  } catch (error) {
+    if (!isAwsError(error, 'NoSuchEntityException', 'NoSuchEntity')) throw error;
+    return loaded(name, arn, scope, { type: StackResourceType.Role, exists: false });
+  }
+}
+
+const alarmArn = (name: string, scope: Scope) =>
+  `arn:aws:cloudwatch:${scope.region}:${scope.accountId}:alarm:${name}`;
+
+async function readAlarm(name: string, scope: Scope, aws: AwsClients) {
+  const { MetricAlarms = [], CompositeAlarms = [] } = await aws
+    .cloudwatch(scope.region)
+    .send(new DescribeAlarmsCommand({ AlarmNames: [name], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+  const alarm = [...MetricAlarms, ...CompositeAlarms].find((candidate) => candidate.AlarmName === name);
+  if (!alarm)
+    return loaded(name, alarmArn(name, scope), scope, { type: StackResourceType.Alarm, exists: false });
+  return loaded(name, alarm.AlarmArn ?? alarmArn(name, scope), scope, {
+    type: StackResourceType.Alarm,
+    exists: true,
+    actionsEnabled: alarm.ActionsEnabled !== false,
+  });
+}
+
+async function readLogGroup(name: string, scope: Scope, aws: AwsClients) {
+  const arn = `arn:aws:logs:${scope.region}:${scope.accountId}:log-group:${name}`;
+  for await (const page of paginateDescribeLogGroups(
+    { client: aws.logs(scope.region) },
+    { logGroupNamePrefix: name },
+  )) {
+    const group = page.logGroups?.find((candidate) => candidate.logGroupName === name);
+    if (group) {
+      return loaded(name, arn, scope, {
+        type: StackResourceType.LogGroup,
+        exists: true,
+        retentionInDays: group.retentionInDays ?? null,
+      });
+    }
+  }
+  return loaded(name, arn, scope, { type: StackResourceType.LogGroup, exists: false });
+}
+
+/** Basic selectors: management events included, writes logged, no event source (KMS) left out. */
+const logsManagementWrites = (selector: EventSelector): boolean =>
+  selector.IncludeManagementEvents !== false &&
+  selector.ReadWriteType !== 'ReadOnly' &&
+  (selector.ExcludeManagementEventSources ?? []).length === 0;
+
+/** Advanced selectors: eventCategory = Management, narrowed by nothing but readOnly = false. */
+const logsEveryManagementWrite = (selector: AdvancedEventSelector): boolean => {
+  const fields = selector.FieldSelectors ?? [];
+  const management = fields.some(
+    (field) => field.Field === 'eventCategory' && field.Equals?.join() === 'Management',
+  );
+  const narrowed = fields.some(
+    (field) =>
+      field.Field !== 'eventCategory' && !(field.Field === 'readOnly' && field.Equals?.join() === 'false'),
+  );
+  return management && !narrowed;
+};
+
+async function readTrailSelectors(trail: string, scope: Scope, aws: AwsClients) {
+  const arn = trail.startsWith('arn:')
+    ? trail
+    : `arn:aws:cloudtrail:${scope.region}:${scope.accountId}:trail/${trail}`;
+  try {
+    const { EventSelectors = [], AdvancedEventSelectors = [] } = await aws
+      .cloudtrail(scope.region)
+      .send(new GetEventSelectorsCommand({ TrailName: trail }));
+    const logged =
+      AdvancedEventSelectors.length > 0
+        ? AdvancedEventSelectors.some(logsEveryManagementWrite)
+        : // No selector at all is CloudTrail's default: every management event.
+          EventSelectors.length === 0 || EventSelectors.some(logsManagementWrites);
+    return loaded(trail, arn, scope, {
+      type: StackResourceType.Trail,
+      exists: true,
+      logsEveryManagementWrite: logged,
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'TrailNotFoundException')) throw error;
+    return loaded(trail, arn, scope, { type: StackResourceType.Trail, exists: false });
+  }
+}
+
+async function readRecorder(name: string, scope: Scope, aws: AwsClients) {
+  const arn = `arn:aws:config:${scope.region}:${scope.accountId}:configuration-recorder/${name}`;
+  try {
+    const { ConfigurationRecorders = [] } = await aws
+      .config(scope.region)
+      .send(new DescribeConfigurationRecordersCommand({ ConfigurationRecorderNames: [name] }));
+    const recorder = ConfigurationRecorders.find((candidate) => candidate.name === name);
+    if (!recorder) return loaded(name, arn, scope, { type: StackResourceType.Recorder, exists: false });
+    const group = recorder.recordingGroup;
+    const strategy = group?.recordingStrategy?.useOnly ?? 'ALL_SUPPORTED_RESOURCE_TYPES';
+    return loaded(name, arn, scope, {
+      type: StackResourceType.Recorder,
+      exists: true,
+      recordsAll: group?.allSupported === true && strategy === 'ALL_SUPPORTED_RESOURCE_TYPES',
+    });
+  } catch (error) {
+    if (!isAwsError(error, 'NoSuchConfigurationRecorderException')) throw error;
+    return loaded(name, arn, scope, { type: StackResourceType.Recorder, exists: false });
+  }
+}
+
+/** What AWS answers when the account (an SCP, a boundary) will not let the responder read. */
+const REFUSALS = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'AuthorizationError'];
+
+/** The log group Lambda writes a function's logs to. */
+const logGroupPrefix = (settings: Settings): string => `/aws/lambda/${stackPrefix(settings)}`;
+
 /**
  * One resource of the stack by the id an event named, or undefined when the id is not the
  * responder's (the EventBridge patterns filter the same way; this is the second check). The
- * table, topic, subscriptions and key live in the home region.
+ * table, topic, subscriptions and key live in the home region; roles in IAM. `changedBy` is the
+ * call to judge for resources no read can compare with the deployment. A read the account refuses
+ * is still an answer (refused), so the call that prompted it opens an incident.
  */
 export async function readStackResource(
+  ref: ResourceRef,
+  aws: AwsClients,
+  settings: Settings,
+  changedBy?: string,
+): Promise<Loaded<StackResourceState> | undefined> {
+  try {
+    const resource = await readOwn(ref, aws, settings);
+    if (!resource?.state.exists || !changedBy) return resource;
+    const { state } = resource;
+    switch (state.type) {
+      case StackResourceType.Function:
+      case StackResourceType.Key:
+      case StackResourceType.Role:
+      case StackResourceType.LogGroup:
+        return { ...resource, state: { ...state, changedBy } };
+      default:
+        return resource;
+    }
+  } catch (error) {
+    if (!isAwsError(error, ...REFUSALS) || !isStackTypeName(ref.resourceType)) throw error;
+    return loaded(ref.resourceId, ref.resourceId, ref, {
+      type: ref.resourceType,
+      exists: false,
+      refused: errorMessage(error).slice(0, 256),
+      ...(ref.eventName && { changedBy: ref.eventName }),
+    });
+  }
+}
+
+async function readOwn(
   ref: ResourceRef,
   aws: AwsClients,
   settings: Settings,
@@ -269,12 +478,24 @@ export async function readStackResource(
       const ours = ref.resourceId === key.resourceId || ref.resourceId === key.arn;
       return ours ? key : undefined;
     }
+    case StackResourceType.Role:
+      return ref.resourceId.startsWith(prefix) ? readRole(ref.resourceId, here, aws) : undefined;
+    case StackResourceType.Alarm:
+      return ref.resourceId.startsWith(prefix) ? readAlarm(ref.resourceId, here, aws) : undefined;
+    case StackResourceType.LogGroup:
+      return ref.resourceId.startsWith(logGroupPrefix(settings))
+        ? readLogGroup(ref.resourceId, here, aws)
+        : undefined;
+    case StackResourceType.Trail:
+      return readTrailSelectors(ref.resourceId, here, aws);
+    case StackResourceType.Recorder:
+      return readRecorder(ref.resourceId, here, aws);
   }
 }
 
 /**
- * What the sweep can check without knowing the template: the stack's EventBridge rules and
- * functions by name prefix (a deleted one is only seen by its event), and, in the home region, the
+ * What the sweep can check without knowing the template: the stack's EventBridge rules, functions
+ * and alarms by name prefix (a deleted one is only seen by its event), and, in the home region, the
  * table, the alert topic and the key, which are known by name.
  */
 export async function* listStackResources(
@@ -302,6 +523,20 @@ export async function* listStackResources(
   for await (const page of paginateListFunctions({ client: aws.lambda(scope.region) }, {})) {
     for (const fn of page.Functions ?? []) {
       if (fn.FunctionName?.startsWith(prefix)) yield await readFunction(fn.FunctionName, scope, aws);
+    }
+  }
+  // Every stack has alarms (the forwarders' watch their rules): actions switched off page no one.
+  for await (const page of paginateDescribeAlarms(
+    { client: aws.cloudwatch(scope.region) },
+    { AlarmNamePrefix: prefix, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
+  )) {
+    for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+      if (!alarm.AlarmName?.startsWith(prefix)) continue;
+      yield loaded(alarm.AlarmName, alarm.AlarmArn ?? alarmArn(alarm.AlarmName, scope), scope, {
+        type: StackResourceType.Alarm,
+        exists: true,
+        actionsEnabled: alarm.ActionsEnabled !== false,
+      });
     }
   }
   if (scope.region !== settings.homeRegion) return;

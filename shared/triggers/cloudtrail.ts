@@ -165,6 +165,28 @@ const key = stackResource('kms.amazonaws.com', 'AWS::KMS::Key', 'keyId', (record
   pendingWindowInDays: scalarAt(record, 'requestParameters', 'pendingWindowInDays'),
 }));
 
+const role = stackResource('iam.amazonaws.com', 'AWS::IAM::Role', 'roleName', (record) => ({
+  policyName: scalarAt(record, 'requestParameters', 'policyName'),
+  policyArn: scalarAt(record, 'requestParameters', 'policyArn'),
+}));
+const logGroup = stackResource('logs.amazonaws.com', 'AWS::Logs::LogGroup', 'logGroupName', (record) => ({
+  retentionInDays: scalarAt(record, 'requestParameters', 'retentionInDays'),
+}));
+const alarmNamesInRequest = z.object({
+  requestParameters: z.object({ alarmNames: z.array(idString).min(1).max(100) }),
+});
+/** DisableAlarmActions and DeleteAlarms name up to 100 alarms: each is its own observation. */
+const alarms: ResourceMapping = {
+  eventSource: 'monitoring.amazonaws.com',
+  resourceType: 'AWS::CloudWatch::Alarm',
+  resourceIds: (record, prefix) => [
+    ...new Set(parseWith(alarmNamesInRequest, record, prefix).requestParameters.alarmNames),
+  ],
+};
+const recorderInRequest = z.object({
+  requestParameters: z.object({ configurationRecorder: z.object({ name: idString }) }),
+});
+
 const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
   DisableEbsEncryptionByDefault: theAccount,
   EnableEbsEncryptionByDefault: theAccount,
@@ -217,10 +239,17 @@ const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
   DisableRule: eventRule('name'),
   DeleteRule: eventRule('name'),
   RemoveTargets: eventRule('rule'),
+  PutRule: eventRule('name'),
+  PutTargets: eventRule('rule'),
   DeleteFunction20150331: lambdaFunction,
   DeleteFunction: lambdaFunction,
   PutFunctionConcurrency20171031: lambdaFunction,
   PutFunctionConcurrency: lambdaFunction,
+  // The request's environment is never read: its values may be secrets (CloudTrail hides them too).
+  UpdateFunctionConfiguration20150331v2: lambdaFunction,
+  UpdateFunctionConfiguration: lambdaFunction,
+  UpdateFunctionCode20150331v2: lambdaFunction,
+  UpdateFunctionCode: lambdaFunction,
   DeleteConfigRule: stackResource('config.amazonaws.com', 'AWS::Config::ConfigRule', 'configRuleName'),
   DeleteTopic: stackResource('sns.amazonaws.com', 'AWS::SNS::Topic', 'topicArn'),
   Unsubscribe: stackResource('sns.amazonaws.com', 'AWS::SNS::Subscription', 'subscriptionArn'),
@@ -228,6 +257,39 @@ const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
   DeleteTable: table,
   DisableKey: key,
   ScheduleKeyDeletion: key,
+  // Silencing by configuration (self-protection). Request values that may be policies (a filter
+  // policy, a key or role policy document) are never read: only which attribute or policy changed.
+  AddPermission20150331v2: lambdaFunction,
+  AddPermission: lambdaFunction,
+  RemovePermission20150331v2: lambdaFunction,
+  RemovePermission: lambdaFunction,
+  PutRolePolicy: role,
+  DeleteRolePolicy: role,
+  AttachRolePolicy: role,
+  DetachRolePolicy: role,
+  UpdateAssumeRolePolicy: role,
+  PutRolePermissionsBoundary: role,
+  DeleteRolePermissionsBoundary: role,
+  PutKeyPolicy: key,
+  DisableKeyRotation: key,
+  SetSubscriptionAttributes: stackResource(
+    'sns.amazonaws.com',
+    'AWS::SNS::Subscription',
+    'subscriptionArn',
+    (record) => ({ attributeName: scalarAt(record, 'requestParameters', 'attributeName') }),
+  ),
+  DisableAlarmActions: alarms,
+  DeleteAlarms: alarms,
+  PutRetentionPolicy: logGroup,
+  DeleteRetentionPolicy: logGroup,
+  PutEventSelectors: stackResource('cloudtrail.amazonaws.com', 'AWS::CloudTrail::Trail', 'trailName'),
+  PutConfigurationRecorder: {
+    eventSource: 'config.amazonaws.com',
+    resourceType: 'AWS::Config::ConfigurationRecorder',
+    resourceIds: (record, prefix) => [
+      parseWith(recorderInRequest, record, prefix).requestParameters.configurationRecorder.name,
+    ],
+  },
 };
 
 /** The eventNames the adapter can map to resources (what the EventBridge rules may route). */

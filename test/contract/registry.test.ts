@@ -95,6 +95,39 @@ describe('least privilege in the packaged template', () => {
     },
   );
 
+  // Self-protection and the heartbeat compare each function with the version its deployment published.
+  it('publishes a version of every function on each deploy: the record a changed configuration is compared with', () => {
+    // Prepare
+    const functions = Object.entries(resources).filter(
+      ([, resource]) => resource.Type === 'AWS::Lambda::Function',
+    );
+    const versioned = Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::Lambda::Version')
+      .map((resource) => (resource.Properties.FunctionName as { Ref: string }).Ref);
+    // Assess
+    expect(functions.length).toBeGreaterThan(0);
+    expect(versioned.sort()).toEqual(functions.map(([logicalId]) => logicalId).sort());
+  });
+
+  it('never lets a role rewrite functions or pass roles: self-protection pages on those instead', () => {
+    // Prepare
+    const granted = Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::IAM::Role')
+      .flatMap((resource) =>
+        actionsOf(
+          (
+            resource.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined
+          )?.flatMap((policy) => policy.PolicyDocument.Statement) ?? [],
+        ),
+      );
+    // Assess
+    expect(
+      granted.filter((action) =>
+        /^(lambda:(UpdateFunction|PublishVersion|PutFunctionConcurrency)|iam:PassRole)/.test(action),
+      ),
+    ).toEqual([]);
+  });
+
   it('grants no wildcard actions, and destroys only its own records or originals it quarantined', () => {
     // Prepare
     const statements = Object.values(resources).flatMap((resource) => {

@@ -1,6 +1,7 @@
 import {
   GetFunctionConfigurationCommand,
   LambdaClient,
+  PublishVersionCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -239,25 +240,43 @@ describe('ledger items written by hand beyond the limits count for nothing', () 
       expect(await ledgerOf(responder.stack.tableName).endingAfter(new Date())).toEqual([]);
     });
 
-    it('follows a cap the deployment lowered', async () => {
-      // Prepare: the stack redeployed with sshGrantMaxTtlMinutes 60
-      await userWithKey('dev-alice', 'Inactive');
+    /** Sets the grant reader's cap on $LATEST; a deployment then publishes it, an insider does not. */
+    const setDeployedCap = async (minutes: string, { publish }: { publish: boolean }) => {
       const FunctionName = `${responder.stack.env.STACK_NAME}-ssh-grant-expired`;
       const lambda = new LambdaClient({ region: 'us-east-1' });
-      const deployed = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }));
+      const current = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }));
       await lambda.send(
         new UpdateFunctionConfigurationCommand({
           FunctionName,
           Environment: {
-            Variables: { ...deployed.Environment?.Variables, SSH_GRANT_MAX_TTL_MINUTES: '60' },
+            Variables: { ...current.Environment?.Variables, SSH_GRANT_MAX_TTL_MINUTES: minutes },
           },
         }),
       );
+      if (publish) await lambda.send(new PublishVersionCommand({ FunctionName }));
+    };
+
+    it('follows a cap the deployment lowered', async () => {
+      // Prepare: the stack redeployed with sshGrantMaxTtlMinutes 60
+      await userWithKey('dev-alice', 'Inactive');
+      await setDeployedCap('60', { publish: true });
       // Act
       const run = await runCli(grantArgs('2h'), { INCIDENT_TABLE: responder.stack.tableName });
       // Assess
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('TTL 2h is over the cap of 1h');
+      expect(await keyStatuses('dev-alice')).toEqual(['Inactive']);
+    });
+
+    it('ignores a cap widened on the function outside a deployment (UpdateFunctionConfiguration)', async () => {
+      // Prepare: an insider with lambda:UpdateFunctionConfiguration sets a week on $LATEST
+      await userWithKey('dev-alice', 'Inactive');
+      await setDeployedCap('10080', { publish: false });
+      // Act
+      const run = await runCli(grantArgs('24h'), { INCIDENT_TABLE: responder.stack.tableName });
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('TTL 24h is over the cap of 12h');
       expect(await keyStatuses('dev-alice')).toEqual(['Inactive']);
     });
   });

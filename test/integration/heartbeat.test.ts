@@ -12,19 +12,31 @@ import {
   PutTargetsCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import {
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
 import { scheduledEvent } from '../../scripts/lib/events';
 import { rules } from '../../shared/rules';
 import { createBucket } from '../support/cloudtrail';
 import { LocalResponder, resetAccount } from '../support/local-responder';
+import { deployFunction } from '../support/self-protection';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 const events = new EventBridgeClient({ region: REGION });
 const cloudtrail = new CloudTrailClient({ region: REGION });
+const lambda = new LambdaClient({ region: REGION });
 
-/** What a deployment leaves: one schedule rule per rule function (named as CloudFormation names them). */
-async function deployTriggers(stackName: string): Promise<string[]> {
+/**
+ * What a deployment leaves: every function (with the stack's environment and a published version)
+ * and one schedule rule per rule function (named as CloudFormation names them).
+ */
+async function deployStack(stackName: string, environment: Record<string, string>): Promise<string[]> {
   const names: string[] = [];
+  for (const name of [...rules.map((rule) => rule.id), 'heartbeat'])
+    await deployFunction(`${stackName}-${name}`, environment, REGION);
   for (const rule of rules) {
     const Name = `${stackName}-${rule.id}-schedule`;
     await events.send(new PutRuleCommand({ Name, ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' }));
@@ -48,7 +60,7 @@ describe('the heartbeat, run as its bundle against moto', () => {
   beforeEach(async () => {
     await resetAccount();
     responder = await LocalResponder.provision();
-    triggers = await deployTriggers(String(responder.stack.env.STACK_NAME));
+    triggers = await deployStack(String(responder.stack.env.STACK_NAME), responder.stack.env);
     await createBucket('audit-logs');
     await cloudtrail.send(
       new CreateTrailCommand({ Name: 'audit', S3BucketName: 'audit-logs', IsMultiRegionTrail: true }),
@@ -63,7 +75,7 @@ describe('the heartbeat, run as its bundle against moto', () => {
     expect(ok).toBe(true);
     expect(result).toEqual({
       healthy: true,
-      checked: { functions: rules.length, configRules: 0, trails: 1 },
+      checked: { functions: rules.length, configRules: 0, trails: 1, configurations: rules.length + 1 },
       problems: [],
     });
   });
@@ -91,6 +103,26 @@ describe('the heartbeat, run as its bundle against moto', () => {
         check: 'trail',
         subject: ACCOUNT,
         problem: 'no multi-region trail is logging: no API call reaches the responder',
+      },
+    ]);
+  });
+
+  it('names self-protection switched off in its own configuration: the watcher is watched', async () => {
+    // Prepare: the insider silences self-protection itself, which then cannot page on its own change
+    const FunctionName = `${responder.stack.env.STACK_NAME}-self-protection`;
+    const current = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }));
+    const Variables = { ...current.Environment?.Variables, MODE_SELF_PROTECTION: 'off' };
+    await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName, Environment: { Variables } }));
+    // Act
+    const { ok, result } = await beat();
+    // Assess
+    expect(ok).toBe(true);
+    expect(result.problems).toEqual([
+      {
+        check: 'configuration',
+        subject: FunctionName,
+        problem:
+          'was changed outside a deployment: environment (MODE_SELF_PROTECTION) (compared with the version the deployment published)',
       },
     ]);
   });

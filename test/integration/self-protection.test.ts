@@ -1,3 +1,11 @@
+import { CloudTrailClient, CreateTrailCommand, PutEventSelectorsCommand } from '@aws-sdk/client-cloudtrail';
+import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { ConfigServiceClient, PutConfigurationRecorderCommand } from '@aws-sdk/client-config-service';
 import {
   DeleteTableCommand,
   DescribeTableCommand,
@@ -9,21 +17,37 @@ import {
   DescribeRuleCommand,
   DisableRuleCommand,
   EventBridgeClient,
+  PutRuleCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   DescribeKeyCommand,
   DisableKeyCommand,
+  DisableKeyRotationCommand,
+  GetKeyRotationStatusCommand,
   KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import {
+  AddPermissionCommand,
   DeleteFunctionCommand,
   GetFunctionConcurrencyCommand,
+  GetFunctionConfigurationCommand,
   LambdaClient,
   PutFunctionConcurrencyCommand,
+  RemovePermissionCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
-import { DeleteTopicCommand, SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteTopicCommand,
+  SetSubscriptionAttributesCommand,
+  SNSClient,
+  SubscribeCommand,
+  UnsubscribeCommand,
+} from '@aws-sdk/client-sns';
 import {
   type Caller,
   cloudTrailEvent,
@@ -69,7 +93,7 @@ describe('self-protection end to end against moto', () => {
   beforeEach(async () => {
     await resetAccount();
     responder = await LocalResponder.provision();
-    routing = await seedStackRouting(STACK);
+    routing = await seedStackRouting(STACK, REGION, responder.stack.env);
   });
 
   /** Delivers one CloudTrail call to the function, as EventBridge would; resolves to its outcomes. */
@@ -112,6 +136,25 @@ describe('self-protection end to end against moto', () => {
       }),
       expect.objectContaining({ action: 'Verify', result: 'succeeded' }),
     ]);
+  });
+
+  it('PutRule setting a responder rule DISABLED (DisableRule by another name): enabled again, CRITICAL', async () => {
+    // Prepare
+    await events.send(
+      new PutRuleCommand({
+        Name: routing.ruleName,
+        EventPattern: JSON.stringify({ source: ['aws.ec2'] }),
+        State: 'DISABLED',
+      }),
+    );
+    // Act
+    await deliver(
+      call('events.amazonaws.com', 'PutRule', { name: routing.ruleName, state: 'DISABLED' }, alice),
+    );
+    // Assess
+    expect(await ruleState(routing.ruleName)).toBe('ENABLED');
+    const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
+    expect(incident.steps.map((step) => step.action)).toEqual(['EnableRule', 'Verify']);
   });
 
   it('RemoveTargets on a responder rule: alert only (redeploy restores the targets)', async () => {
@@ -185,6 +228,104 @@ describe('self-protection end to end against moto', () => {
     },
   );
 
+  /** The insider's own change of a responder function's environment, as lambda:UpdateFunctionConfiguration allows. */
+  async function changeEnvironment(functionName: string, change: Record<string, string>) {
+    const current = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+    const Variables = { ...current.Environment?.Variables, ...change };
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: functionName, Environment: { Variables } }),
+    );
+  }
+
+  it('UpdateFunctionConfiguration setting MODE_*=off outside a deployment: CRITICAL page naming the actor and the key', async () => {
+    // Prepare: the insider switches the rule off in its own function
+    await changeEnvironment(routing.functionName, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'off' });
+    // Act: Lambda's CloudTrail name carries the API version
+    await deliver(
+      call(
+        'lambda.amazonaws.com',
+        'UpdateFunctionConfiguration20150331v2',
+        { functionName: routing.functionName },
+        alice,
+      ),
+    );
+    // Assess: paged, not repaired (the responder has no power to rewrite functions)
+    const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+    expect(incident).toMatchObject({
+      resourceType: 'AWS::Lambda::Function',
+      resourceId: routing.functionName,
+    });
+    expect(incident.reason).toContain('MODE_EBS_ENCRYPTION_BY_DEFAULT');
+    expect(incident.evidence).toMatchObject({ environmentChanged: 'MODE_EBS_ENCRYPTION_BY_DEFAULT' });
+    expect(JSON.stringify(incident.evidence)).not.toContain('off');
+    expect(incident.steps).toEqual([]);
+  });
+
+  it('UpdateFunctionConfiguration adding the caller to the loop guard’s roles: CRITICAL page naming the role', async () => {
+    // Prepare: the insider's role joins RESPONDER_ROLE_ARNS, so its next changes would look like the responder's
+    const insiderRole = `arn:aws:iam::${ACCOUNT}:role/dev-ops`;
+    const insider = roleCaller(insiderRole);
+    const roles = String(responder.stack.env.RESPONDER_ROLE_ARNS);
+    await changeEnvironment(routing.functionName, { RESPONDER_ROLE_ARNS: `${roles},${insiderRole}` });
+    // Act
+    await deliver(
+      call(
+        'lambda.amazonaws.com',
+        'UpdateFunctionConfiguration',
+        { functionName: routing.functionName },
+        insider,
+      ),
+    );
+    // Assess
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      severity: 'CRITICAL',
+      status: 'open',
+      actor: { sessionIssuerArn: insiderRole },
+      evidence: { environmentChanged: 'RESPONDER_ROLE_ARNS' },
+    });
+    expect(JSON.stringify(incident?.evidence)).not.toContain('dev-ops');
+    const alerts = await responder.alerts();
+    expect(alerts).toMatchObject([{ attributes: { severity: 'CRITICAL', ruleId: 'self-protection' } }]);
+  });
+
+  it('UpdateFunctionCode outside a deployment: CRITICAL page (the code is not what was deployed)', async () => {
+    // Prepare
+    const otherCode = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAAAA', 'base64');
+    await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: routing.functionName, ZipFile: otherCode }),
+    );
+    // Act
+    await deliver(
+      call(
+        'lambda.amazonaws.com',
+        'UpdateFunctionCode20150331v2',
+        { functionName: routing.functionName },
+        alice,
+      ),
+    );
+    // Assess
+    const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+    expect(incident.evidence).toMatchObject({ codeChanged: true });
+  });
+
+  it('the sweep pages a configuration changed outside a deployment, with no event at all', async () => {
+    // Prepare
+    await changeEnvironment(routing.functionName, { AWS_ENDPOINT_URL: 'http://198.51.100.7:4566' });
+    // Act
+    await responder.handlerOf(loadFunction)(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    // Assess
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      severity: 'CRITICAL',
+      status: 'open',
+      resourceId: routing.functionName,
+      evidence: { environmentChanged: 'AWS_ENDPOINT_URL' },
+    });
+  });
+
   it('DeleteConfigRule on a responder Config rule: alert only', async () => {
     // Act (no such rule in moto: it reads as deleted)
     await deliver(
@@ -250,6 +391,224 @@ describe('self-protection end to end against moto', () => {
     expect(await keyState(responder.stack.keyArn)).toBe('Enabled');
     const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
     expect(incident.steps.map((step) => step.action)).toEqual(['EnableKey', 'Verify']);
+  });
+
+  describe('silencing by configuration', () => {
+    const cloudwatch = new CloudWatchClient({ region: REGION });
+    const logs = new CloudWatchLogsClient({ region: REGION });
+    const cloudtrail = new CloudTrailClient({ region: REGION });
+    const config = new ConfigServiceClient({ region: REGION });
+    const iam = new IAMClient({ region: REGION });
+
+    it('DisableKeyRotation on the stack key: rotation enabled again, with the undo', async () => {
+      // Prepare
+      const keyId = keyIdOf(responder.stack.keyArn);
+      await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }));
+      // Act
+      await deliver(call('kms.amazonaws.com', 'DisableKeyRotation', { keyId }, alice));
+      // Assess
+      expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))).KeyRotationEnabled).toBe(
+        true,
+      );
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
+      expect(incident.steps).toEqual([
+        expect.objectContaining({
+          action: 'EnableKeyRotation',
+          undo: { service: 'kms', action: 'DisableKeyRotation', input: { KeyId: keyId, Region: REGION } },
+        }),
+        expect.objectContaining({ action: 'Verify', result: 'succeeded' }),
+      ]);
+    });
+
+    it('PutKeyPolicy on the stack key: CRITICAL page, the policy left for a person', async () => {
+      // Act
+      await deliver(
+        call(
+          'kms.amazonaws.com',
+          'PutKeyPolicy',
+          { keyId: responder.stack.keyArn, policyName: 'default' },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.statusReason).toMatch(/kms:PutKeyPolicy/);
+    });
+
+    it('a filter policy on an on-call subscription: CRITICAL page, the policy itself never copied', async () => {
+      // Prepare: the insider lets only LOW alerts through to on-call
+      const { SubscriptionArn } = await sns.send(
+        new SubscribeCommand({
+          TopicArn: responder.stack.topicArn,
+          Protocol: 'sqs',
+          Endpoint: `arn:aws:sqs:${REGION}:${ACCOUNT}:oncall`,
+        }),
+      );
+      await sns.send(
+        new SetSubscriptionAttributesCommand({
+          SubscriptionArn,
+          AttributeName: 'FilterPolicy',
+          AttributeValue: JSON.stringify({ severity: ['LOW'] }),
+        }),
+      );
+      // Act
+      await deliver(
+        call(
+          'sns.amazonaws.com',
+          'SetSubscriptionAttributes',
+          { subscriptionArn: SubscriptionArn, attributeName: 'FilterPolicy' },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({ resourceId: SubscriptionArn, evidence: { filterPolicy: true } });
+      expect(JSON.stringify(incident)).not.toContain('LOW"');
+    });
+
+    it('PutRolePolicy on a responder role: CRITICAL page naming the call (IAM is never written back)', async () => {
+      // Prepare
+      const RoleName = `${STACK}-SelfProtectionRole-1A2B3C`;
+      await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: '{}' }));
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName,
+          PolicyName: 'deny-all',
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Deny', Action: 'sns:Publish', Resource: '*' }],
+          }),
+        }),
+      );
+      // Act
+      await deliver(
+        call('iam.amazonaws.com', 'PutRolePolicy', { roleName: RoleName, policyName: 'deny-all' }, alice),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({
+        resourceType: 'AWS::IAM::Role',
+        resourceId: RoleName,
+        evidence: { changedBy: 'PutRolePolicy' },
+        steps: [],
+      });
+    });
+
+    it('RemovePermission on a responder function: CRITICAL page (re-adding it is a power the responder lacks)', async () => {
+      // Prepare
+      await lambda.send(
+        new AddPermissionCommand({
+          FunctionName: routing.functionName,
+          StatementId: 'events',
+          Action: 'lambda:InvokeFunction',
+          Principal: 'events.amazonaws.com',
+        }),
+      );
+      await lambda.send(
+        new RemovePermissionCommand({ FunctionName: routing.functionName, StatementId: 'events' }),
+      );
+      // Act
+      await deliver(
+        call(
+          'lambda.amazonaws.com',
+          'RemovePermission20150331v2',
+          { functionName: routing.functionName, statementId: 'events' },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.evidence).toMatchObject({ changedBy: 'RemovePermission20150331v2' });
+    });
+
+    it('DeleteAlarms of a responder alarm: CRITICAL page (moto lacks DisableAlarmActions: see the unit test)', async () => {
+      // Prepare
+      const AlarmName = `${STACK}-SelfDashprotectionErrorsAlarm-1A2B3C`;
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName,
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          AlarmActions: [responder.stack.topicArn],
+        }),
+      );
+      await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [AlarmName] }));
+      // Act
+      await deliver(
+        call('monitoring.amazonaws.com', 'DeleteAlarms', { alarmNames: [AlarmName, 'not-ours'] }, alice),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({ resourceType: 'AWS::CloudWatch::Alarm', resourceId: AlarmName });
+    });
+
+    it('PutRetentionPolicy on a responder log group: CRITICAL page with the retention read back', async () => {
+      // Prepare
+      const logGroupName = `/aws/lambda/${routing.functionName}`;
+      await logs.send(new CreateLogGroupCommand({ logGroupName }));
+      await logs.send(new PutRetentionPolicyCommand({ logGroupName, retentionInDays: 1 }));
+      // Act
+      await deliver(
+        call('logs.amazonaws.com', 'PutRetentionPolicy', { logGroupName, retentionInDays: 1 }, alice),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.evidence).toMatchObject({ retentionInDays: 1, changedBy: 'PutRetentionPolicy' });
+    });
+
+    it('PutEventSelectors dropping management events from a trail: CRITICAL page', async () => {
+      // Prepare
+      const bucket = 'trail-bucket';
+      await new S3Client({ region: REGION, forcePathStyle: true }).send(
+        new CreateBucketCommand({ Bucket: bucket }),
+      );
+      await cloudtrail.send(new CreateTrailCommand({ Name: 'org-trail', S3BucketName: bucket }));
+      await cloudtrail.send(
+        new PutEventSelectorsCommand({
+          TrailName: 'org-trail',
+          EventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: false }],
+        }),
+      );
+      // Act
+      await deliver(call('cloudtrail.amazonaws.com', 'PutEventSelectors', { trailName: 'org-trail' }, alice));
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({ resourceType: 'AWS::CloudTrail::Trail', resourceId: 'org-trail' });
+    });
+
+    it('PutConfigurationRecorder narrowing what is recorded: CRITICAL page', async () => {
+      // Prepare
+      await config.send(
+        new PutConfigurationRecorderCommand({
+          ConfigurationRecorder: {
+            name: 'default',
+            roleARN: `arn:aws:iam::${ACCOUNT}:role/config`,
+            recordingGroup: {
+              allSupported: false,
+              includeGlobalResourceTypes: false,
+              resourceTypes: ['AWS::S3::Bucket'],
+            },
+          },
+        }),
+      );
+      // Act
+      await deliver(
+        call(
+          'config.amazonaws.com',
+          'PutConfigurationRecorder',
+          { configurationRecorder: { name: 'default' } },
+          alice,
+        ),
+      );
+      // Assess
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident.evidence).toMatchObject({ recordsAll: false });
+    });
   });
 
   it('ScheduleKeyDeletion on the stack key: deletion cancelled, key enabled again', async () => {

@@ -11,6 +11,8 @@ const PREFIX = {
   LambdaClient: 'lambda',
   DynamoDBClient: 'dynamodb',
   SNSClient: 'sns',
+  CloudWatchClient: 'cloudwatch',
+  CloudWatchLogsClient: 'logs',
 } as const;
 
 /**

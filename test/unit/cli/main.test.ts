@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -87,19 +87,25 @@ describe('the command line', () => {
       dynamo.restore();
     });
 
+    /** The versions the deployments published: $LATEST first, as Lambda lists them. */
+    const published = (...versions: { Version: string; Environment: object }[]) =>
+      lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: versions });
+    const stackVariables = (variables: Record<string, string>) => ({
+      Variables: {
+        INCIDENT_TABLE: 'compliance-responder-test-incidents',
+        ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:compliance-responder-test-alerts',
+        HOME_REGION: 'us-east-1',
+        ...variables,
+      },
+    });
     const deployedWith = (variables: Record<string, string>) =>
-      lambda.on(GetFunctionConfigurationCommand).resolves({
-        Environment: {
-          Variables: {
-            INCIDENT_TABLE: 'compliance-responder-test-incidents',
-            ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:compliance-responder-test-alerts',
-            HOME_REGION: 'us-east-1',
-            ...variables,
-          },
-        },
-      });
+      published(
+        { Version: '$LATEST', Environment: stackVariables({ SSH_GRANT_MAX_TTL_MINUTES: '10080' }) },
+        { Version: '1', Environment: stackVariables({ SSH_GRANT_MAX_TTL_MINUTES: '10080' }) },
+        { Version: '2', Environment: stackVariables(variables) },
+      );
 
-    it("exits 1 on a TTL over the deployed cap, whatever the caller's environment says, before changing anything", async () => {
+    it("exits 1 on a TTL over the deployed cap, whatever the caller's environment or $LATEST say, before changing anything", async () => {
       // Prepare
       deployedWith({ SSH_GRANT_MAX_TTL_MINUTES: '120' });
       // Act
@@ -111,7 +117,7 @@ describe('the command line', () => {
       expect(result.err).toBe(
         'error: TTL 3h is over the cap of 2h the stack was deployed with (SSH_GRANT_MAX_TTL_MINUTES=120): ask for 2h or less, and grant again when it ends',
       );
-      expect(lambda).toHaveReceivedCommandWith(GetFunctionConfigurationCommand, {
+      expect(lambda).toHaveReceivedCommandWith(ListVersionsByFunctionCommand, {
         FunctionName: 'compliance-responder-test-ssh-grant-expired',
       });
       expect(iam.calls()).toEqual([]);
@@ -121,17 +127,27 @@ describe('the command line', () => {
     it.each([
       [
         'a function reading another table',
-        { Environment: { Variables: { INCIDENT_TABLE: 'someone-elses-incidents' } } },
+        [{ Version: '1', Environment: { Variables: { INCIDENT_TABLE: 'someone-elses-incidents' } } }],
         'it reads table someone-elses-incidents, not compliance-responder-test-incidents',
       ],
       [
         'variables the caller cannot decrypt',
-        { Environment: { Error: { ErrorCode: 'AccessDeniedException', Message: 'kms:Decrypt denied' } } },
+        [
+          {
+            Version: '1',
+            Environment: { Error: { ErrorCode: 'AccessDeniedException', Message: 'kms:Decrypt denied' } },
+          },
+        ],
         'AccessDeniedException: kms:Decrypt denied',
       ],
-    ])('refuses to grant when it cannot read the deployed caps: %s', async (_case, configuration, words) => {
+      [
+        'no published version, only $LATEST',
+        [{ Version: '$LATEST', Environment: stackVariables({ SSH_GRANT_MAX_TTL_MINUTES: '10080' }) }],
+        'no published version',
+      ],
+    ])('refuses to grant when it cannot read the deployed caps: %s', async (_case, versions, words) => {
       // Prepare
-      lambda.on(GetFunctionConfigurationCommand).resolves(configuration);
+      published(...versions);
       // Act
       const result = await run(['ssh', 'grant', '--user', 'dev-alice', '--ttl', '1h', '--reason', 'INC-1']);
       // Assess

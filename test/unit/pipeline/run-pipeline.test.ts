@@ -4,7 +4,7 @@ import type { Exemption } from '../../../shared/exemptions/ledger';
 import type { Incident, Observation } from '../../../shared/model';
 import type { AlertMessage } from '../../../shared/pipeline/alerts';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
-import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
+import { type PipelineDeps, ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import { defineRule, type Loaded, type Rule } from '../../../shared/rules/rule';
 import { anIncident, testSettings } from '../../support/incident';
 import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
@@ -62,7 +62,12 @@ const observation: Observation = {
   summary: {},
 };
 
-function pipelineFor(rule: Rule, env: Record<string, string> = {}, store = new MemoryIncidentStore()) {
+function pipelineFor(
+  rule: Rule,
+  env: Record<string, string> = {},
+  store = new MemoryIncidentStore(),
+  observers: Partial<Pick<PipelineDeps, 'logger' | 'metrics'>> = {},
+) {
   const alerts = new CollectingAlerts();
   const guard = { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard;
   const exemptions = new MemoryExemptionLedger();
@@ -76,6 +81,7 @@ function pipelineFor(rule: Rule, env: Record<string, string> = {}, store = new M
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     metrics: { count: () => undefined },
     verify: { attempts: 2, delayMs: 1 },
+    ...observers,
   });
   const only = () => [...store.incidents.values()].map((incident) => structuredClone(incident));
   return { pipeline, store, alerts, exemptions, only };
@@ -459,15 +465,22 @@ describe('the response pipeline', () => {
     });
   });
 
-  it('does nothing at all when the rule is off', async () => {
+  it('does nothing at all when the rule is off, and says so loudly: a warning and a RuleOff metric', async () => {
     // Prepare
     const rule = lampRule({ lamp: { on: false } }, async () => undefined);
-    const { pipeline, only } = pipelineFor(rule, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'off' });
+    const warnings: string[] = [];
+    const counted: string[] = [];
+    const { pipeline, only } = pipelineFor(rule, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'off' }, undefined, {
+      logger: { info: () => undefined, warn: (message) => warnings.push(message), error: () => undefined },
+      metrics: { count: (name) => counted.push(name) },
+    });
     // Act
     const outcomes = await pipeline.handle({ kind: 'resources', observations: [observation] });
     // Assess
     expect(outcomes).toEqual([]);
     expect(only()).toEqual([]);
+    expect(warnings).toEqual([expect.stringContaining('rule is off')]);
+    expect(counted).toEqual(['RuleOff']);
   });
 });
 

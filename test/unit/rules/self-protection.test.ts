@@ -1,4 +1,15 @@
-import { ConfigServiceClient, DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
+import { CloudTrailClient, GetEventSelectorsCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  EnableAlarmActionsCommand,
+} from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  ConfigServiceClient,
+  DescribeConfigRulesCommand,
+  DescribeConfigurationRecordersCommand,
+} from '@aws-sdk/client-config-service';
 import { DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeRuleCommand,
@@ -7,17 +18,23 @@ import {
   ListRulesCommand,
   ListTargetsByRuleCommand,
 } from '@aws-sdk/client-eventbridge';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CancelKeyDeletionCommand,
   DescribeKeyCommand,
   EnableKeyCommand,
+  EnableKeyRotationCommand,
+  GetKeyRotationStatusCommand,
   KMSClient,
 } from '@aws-sdk/client-kms';
 import {
   DeleteFunctionConcurrencyCommand,
+  type FunctionConfiguration,
   GetFunctionConcurrencyCommand,
+  GetFunctionConfigurationCommand,
   LambdaClient,
   ListFunctionsCommand,
+  ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda';
 import {
   GetSubscriptionAttributesCommand,
@@ -29,9 +46,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { RemediationDeclined } from '../../../shared/errors';
+import type { Observation } from '../../../shared/model';
+import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
+import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import type { Loaded, ResourceRef } from '../../../shared/rules/rule';
 import { selfProtection as rule, SELF_PROTECTION_EVENTS } from '../../../shared/rules/self-protection';
 import { testSettings } from '../../support/incident';
+import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
 import { SentActions } from '../../support/permissions';
 import { recordingContext } from '../../support/remediation';
 
@@ -44,12 +65,21 @@ const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`;
 const RULE = `${STACK}-ebs-encryption-by-default-rule-1`;
 const FUNCTION = `${STACK}-ebs-encryption-by-default`;
 
-const ref = (resourceType: string, resourceId: string, region = 'us-east-1'): ResourceRef => ({
-  resourceType,
-  resourceId,
-  region,
-  accountId: ACCOUNT,
-});
+const ref = (
+  resourceType: string,
+  resourceId: string,
+  region = 'us-east-1',
+  eventName?: string,
+): ResourceRef => ({ resourceType, resourceId, region, accountId: ACCOUNT, eventName });
+/** A function as its deployment left it: the configuration its published version 2 recorded. */
+const DEPLOYED: FunctionConfiguration = {
+  FunctionName: FUNCTION,
+  Role: `arn:aws:iam::${ACCOUNT}:role/${STACK}-EbsEncryptionByDefaultRole-1A2B`,
+  CodeSha256: 'deployed-code-hash',
+  Environment: {
+    Variables: { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'enforce', RESPONDER_ROLE_ARNS: 'arn:role/a' },
+  },
+};
 const awsError = (name: string) => Object.assign(new Error(`${name} raised`), { name });
 
 describe('rule self-protection', () => {
@@ -59,11 +89,26 @@ describe('rule self-protection', () => {
   const sns = mockClient(SNSClient);
   const kms = mockClient(KMSClient);
   const config = mockClient(ConfigServiceClient);
+  const iam = mockClient(IAMClient);
+  const cloudwatch = mockClient(CloudWatchClient);
+  const logs = mockClient(CloudWatchLogsClient);
+  const cloudtrail = mockClient(CloudTrailClient);
+  const stubs = [events, lambda, dynamodb, sns, kms, config, iam, cloudwatch, logs, cloudtrail];
   const aws = createAwsClients('us-east-1');
   const sent = new SentActions();
   beforeEach(() => {
-    for (const stub of [events, lambda, dynamodb, sns, kms, config]) stub.reset();
+    for (const stub of stubs) stub.reset();
+    // The stack key rotates, as the template creates it.
+    kms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true });
   });
+  /** $LATEST as `live` says (the deployed configuration when unchanged); versions 1 and 2 published. */
+  function deployedFunction(live: FunctionConfiguration = DEPLOYED) {
+    lambda.on(GetFunctionConfigurationCommand).resolves(live);
+    lambda
+      .on(ListVersionsByFunctionCommand)
+      .resolvesOnce({ Versions: [{ ...DEPLOYED, Version: '$LATEST' }, { Version: '1' }], NextMarker: 'm' })
+      .resolvesOnce({ Versions: [{ ...DEPLOYED, Version: '2' }] });
+  }
   afterEach(() => {
     sent.collect('EventBridgeClient', events);
     sent.collect('LambdaClient', lambda);
@@ -71,9 +116,13 @@ describe('rule self-protection', () => {
     sent.collect('SNSClient', sns);
     sent.collect('KMSClient', kms);
     sent.collect('ConfigServiceClient', config);
+    sent.collect('IAMClient', iam);
+    sent.collect('CloudWatchClient', cloudwatch);
+    sent.collect('CloudWatchLogsClient', logs);
+    sent.collect('CloudTrailClient', cloudtrail);
   });
   afterAll(() => {
-    for (const stub of [events, lambda, dynamodb, sns, kms, config]) stub.restore();
+    for (const stub of stubs) stub.restore();
   });
 
   /** load → detect → remediate, as the pipeline runs them; the outcome of remediate, and the steps. */
@@ -165,6 +214,7 @@ describe('rule self-protection', () => {
   describe('functions of the stack (DeleteFunction, PutFunctionConcurrency)', () => {
     it('removes a reserved concurrency of 0, by name even when the event gave an ARN, with the undo', async () => {
       // Prepare
+      deployedFunction();
       lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 0 });
       lambda.on(DeleteFunctionConcurrencyCommand).resolves({});
       const arn = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${FUNCTION}`;
@@ -188,6 +238,7 @@ describe('rule self-protection', () => {
 
     it('is compliant with any other reserved concurrency', async () => {
       // Prepare
+      deployedFunction();
       lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 5 });
       // Act
       const loaded = await rule.load(ref('AWS::Lambda::Function', FUNCTION), aws, testSettings());
@@ -197,13 +248,88 @@ describe('rule self-protection', () => {
 
     it('reads a deleted function as drift and declines', async () => {
       // Prepare
-      lambda.on(GetFunctionConcurrencyCommand).rejects(awsError('ResourceNotFoundException'));
+      lambda.on(GetFunctionConfigurationCommand).rejects(awsError('ResourceNotFoundException'));
       // Act
       const { outcome } = await respond(ref('AWS::Lambda::Function', FUNCTION));
       // Assess
       expect(outcome).toBe(
         `declined: function ${FUNCTION} was deleted; redeploy the stack (serverless deploy) to recreate it`,
       );
+    });
+  });
+
+  describe('function configuration against the deployed version (UpdateFunctionConfiguration, UpdateFunctionCode)', () => {
+    const changed = (live: FunctionConfiguration) => {
+      deployedFunction(live);
+      lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 5 });
+      return respond(ref('AWS::Lambda::Function', FUNCTION));
+    };
+
+    it('names the variables set, added or removed outside a deployment, never their values, and changes nothing', async () => {
+      // Act
+      const { verdict, steps, outcome } = await changed({
+        ...DEPLOYED,
+        Environment: {
+          Variables: { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'off', NODE_OPTIONS: '--require /tmp/x.js' },
+        },
+      });
+      // Assess
+      expect(verdict).toMatchObject({
+        reason: `the responder's function ${FUNCTION} was changed outside a deployment: environment (MODE_EBS_ENCRYPTION_BY_DEFAULT, NODE_OPTIONS, RESPONDER_ROLE_ARNS) (compared with the version the deployment published)`,
+        evidence: {
+          environmentChanged: 'MODE_EBS_ENCRYPTION_BY_DEFAULT,NODE_OPTIONS,RESPONDER_ROLE_ARNS',
+          roleChanged: false,
+          layersChanged: false,
+          codeChanged: false,
+        },
+      });
+      expect(JSON.stringify(verdict)).not.toMatch(/off|\/tmp|arn:role/);
+      expect(steps).toEqual([]);
+      expect(outcome).toMatch(/^declined: function .* no power to rewrite functions or pass roles/);
+    });
+
+    it.each([
+      ['role', { Role: `arn:aws:iam::${ACCOUNT}:role/admin` }, { roleChanged: true }],
+      [
+        'layers',
+        { Layers: [{ Arn: 'arn:aws:lambda:us-east-1:999999999999:layer:x:1' }] },
+        { layersChanged: true },
+      ],
+      ['code', { CodeSha256: 'other-code-hash' }, { codeChanged: true }],
+    ])('pages a changed %s', async (aspect, change, evidence) => {
+      // Act
+      const { verdict, outcome } = await changed({ ...DEPLOYED, ...change });
+      // Assess
+      expect(verdict).toMatchObject({
+        reason: expect.stringContaining(`outside a deployment: ${aspect}`),
+        evidence,
+      });
+      expect(outcome).toMatch(/^declined:/);
+    });
+
+    it('pages a function with no published version: nothing recorded to compare with', async () => {
+      // Prepare
+      lambda.on(GetFunctionConfigurationCommand).resolves(DEPLOYED);
+      lambda.on(ListVersionsByFunctionCommand).resolves({ Versions: [{ ...DEPLOYED, Version: '$LATEST' }] });
+      lambda.on(GetFunctionConcurrencyCommand).resolves({});
+      // Act
+      const { verdict, outcome } = await respond(ref('AWS::Lambda::Function', FUNCTION));
+      // Assess
+      expect(verdict).toMatchObject({ evidence: { deployedVersion: false } });
+      expect(outcome).toMatch(/^declined: function .* has no published version/);
+    });
+
+    it('restores a concurrency of 0 and still pages a changed configuration', async () => {
+      // Prepare
+      deployedFunction({ ...DEPLOYED, CodeSha256: 'other-code-hash' });
+      lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 0 });
+      lambda.on(DeleteFunctionConcurrencyCommand).resolves({});
+      // Act
+      const { verdict, steps, outcome } = await respond(ref('AWS::Lambda::Function', FUNCTION));
+      // Assess
+      expect(verdict).toMatchObject({ evidence: { reservedConcurrency: 0, codeChanged: true } });
+      expect(steps.map((step) => step.action)).toEqual(['DeleteFunctionConcurrency']);
+      expect(outcome).toMatch(/^declined:/);
     });
   });
 
@@ -378,13 +504,401 @@ describe('rule self-protection', () => {
       `arn:aws:sns:us-east-1:${ACCOUNT}:alerts-2:0b1c`,
     ],
     ['another table', 'AWS::DynamoDB::Table', 'orders'],
+    ['a role of another stack', 'AWS::IAM::Role', 'compliance-responder-prod-SelfProtectionRole-1A2B'],
+    ['an alarm of another stack', 'AWS::CloudWatch::Alarm', 'orders-ErrorsAlarm-1A2B'],
+    ['a log group of another function', 'AWS::Logs::LogGroup', '/aws/lambda/orders-api'],
     ['a type self-protection does not know', 'AWS::S3::Bucket', 'bucket'],
   ])('leaves %s alone, without reading anything', async (_what, resourceType, resourceId) => {
     // Act
     const loaded = await rule.load(ref(resourceType, resourceId), aws, testSettings());
     // Assess
     expect(loaded).toBeUndefined();
-    for (const stub of [events, lambda, dynamodb, sns, kms, config]) expect(stub.calls()).toEqual([]);
+    for (const stub of stubs) expect(stub.calls()).toEqual([]);
+  });
+
+  describe('silencing by configuration (permissions, roles, key policy, rotation, filters, alarms, retention, selectors, recorder)', () => {
+    const ROLE = `${STACK}-SelfProtectionRole-1A2B3C`;
+    const ALARM = `${STACK}-SelfDashprotectionErrorsAlarm-1A2B3C`;
+    const LOG_GROUP = `/aws/lambda/${STACK}-self-protection`;
+
+    it.each(['RemovePermission20150331v2', 'AddPermission20150331v2', 'RemovePermission'])(
+      '%s on a responder function pages CRITICAL and declines: re-adding needs lambda:AddPermission',
+      async (eventName) => {
+        // Prepare
+        deployedFunction();
+        lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 5 });
+        // Act
+        const { verdict, outcome, steps } = await respond(
+          ref('AWS::Lambda::Function', FUNCTION, 'us-east-1', eventName),
+        );
+        // Assess
+        expect(verdict).toMatchObject({
+          reason: `the responder's function ${FUNCTION} had its resource policy changed by ${eventName} outside a deployment: the triggers that lost their permission can no longer invoke it`,
+          evidence: { changedBy: eventName },
+        });
+        expect(steps).toEqual([]);
+        expect(outcome).toMatch(/^declined: .*lambda:AddPermission.*redeploy the stack/);
+      },
+    );
+
+    it.each([
+      'PutRolePolicy',
+      'DeleteRolePolicy',
+      'AttachRolePolicy',
+      'DetachRolePolicy',
+      'UpdateAssumeRolePolicy',
+      'DeleteRolePermissionsBoundary',
+      'PutRolePermissionsBoundary',
+    ])(
+      '%s on a responder role pages CRITICAL and declines: the responder holds no IAM write power',
+      async (eventName) => {
+        // Prepare
+        iam.on(GetRoleCommand).resolves({
+          Role: {
+            RoleName: ROLE,
+            Arn: `arn:aws:iam::${ACCOUNT}:role/${ROLE}`,
+            Path: '/',
+            RoleId: 'AROA1',
+            CreateDate: new Date(),
+          },
+        });
+        // Act
+        const { loaded, verdict, outcome, steps } = await respond(
+          ref('AWS::IAM::Role', ROLE, 'us-east-1', eventName),
+        );
+        // Assess
+        expect(loaded.arn).toBe(`arn:aws:iam::${ACCOUNT}:role/${ROLE}`);
+        expect(verdict).toMatchObject({
+          reason: `the responder's role ${ROLE} was changed by ${eventName} outside a deployment: its powers are no longer the ones the template grants`,
+        });
+        expect(steps).toEqual([]);
+        expect(outcome).toMatch(/^declined: role .* holds no IAM write power/);
+      },
+    );
+
+    it('reads a responder role without a call to judge as intact (the sweep has no event)', async () => {
+      // Prepare
+      iam.on(GetRoleCommand).resolves({
+        Role: { RoleName: ROLE, Arn: 'arn:r', Path: '/', RoleId: 'AROA1', CreateDate: new Date() },
+      });
+      // Act
+      const loaded = await rule.load(ref('AWS::IAM::Role', ROLE), aws, testSettings());
+      // Assess
+      expect(loaded && rule.detect(loaded, testSettings())).toEqual({ compliant: true });
+    });
+
+    it('DisableKeyRotation on the stack key: rotation enabled again, with DisableKeyRotation as the undo', async () => {
+      // Prepare
+      kms
+        .on(DescribeKeyCommand)
+        .resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: 'Enabled' } });
+      kms.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: false });
+      kms.on(EnableKeyRotationCommand).resolves({});
+      // Act
+      const { verdict, steps, outcome } = await respond(
+        ref('AWS::KMS::Key', KEY_ID, 'us-east-1', 'DisableKeyRotation'),
+      );
+      // Assess
+      expect(verdict).toMatchObject({ evidence: { rotation: false } });
+      expect(outcome).toBe('restored');
+      expect(kms).toHaveReceivedCommandWith(EnableKeyRotationCommand, { KeyId: KEY_ID });
+      expect(steps).toEqual([
+        {
+          action: 'EnableKeyRotation',
+          undo: {
+            service: 'kms',
+            action: 'DisableKeyRotation',
+            input: { KeyId: KEY_ID, Region: 'us-east-1' },
+          },
+        },
+      ]);
+    });
+
+    it('PutKeyPolicy on the stack key pages CRITICAL and declines: putting a policy back is the power to take the key', async () => {
+      // Prepare
+      kms
+        .on(DescribeKeyCommand)
+        .resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: 'Enabled' } });
+      // Act
+      const { verdict, outcome, steps } = await respond(
+        ref('AWS::KMS::Key', KEY_ARN, 'us-east-1', 'PutKeyPolicy'),
+      );
+      // Assess
+      expect(verdict).toMatchObject({
+        reason: expect.stringContaining('policy was replaced by PutKeyPolicy'),
+      });
+      expect(steps).toEqual([]);
+      expect(outcome).toMatch(/^declined: .*kms:PutKeyPolicy/);
+    });
+
+    it('a filter policy on an alert subscription pages CRITICAL without quoting it, and declines', async () => {
+      // Prepare: the insider filters out every CRITICAL alert
+      sns.on(GetSubscriptionAttributesCommand).resolves({
+        Attributes: { FilterPolicy: '{"severity":["LOW"]}', Protocol: 'email' },
+      });
+      // Act
+      const { verdict, outcome, steps } = await respond(ref('AWS::SNS::Subscription', `${TOPIC}:0b1c`));
+      // Assess
+      expect(verdict).toMatchObject({
+        reason: `the alert subscription ${TOPIC}:0b1c has a filter policy: that subscriber receives only the alerts it matches`,
+        evidence: { filterPolicy: true },
+      });
+      expect(JSON.stringify(verdict)).not.toContain('LOW');
+      expect(steps).toEqual([]);
+      expect(outcome).toMatch(/^declined: .*sns:SetSubscriptionAttributes is also the power to set one/);
+    });
+
+    // moto 5.2.1 raises NotImplementedError for DisableAlarmActions and EnableAlarmActions.
+    it('DisableAlarmActions on a responder alarm: actions enabled again, with the undo (moto gap: mock only)', async () => {
+      // Prepare
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: ALARM, AlarmArn: 'arn:alarm', ActionsEnabled: false }] });
+      cloudwatch.on(EnableAlarmActionsCommand).resolves({});
+      // Act
+      const { verdict, outcome, steps } = await respond(
+        ref('AWS::CloudWatch::Alarm', ALARM, 'eu-west-1', 'DisableAlarmActions'),
+      );
+      // Assess
+      expect(verdict).toMatchObject({ evidence: { actionsEnabled: false } });
+      expect(outcome).toBe('restored');
+      expect(cloudwatch).toHaveReceivedCommandWith(EnableAlarmActionsCommand, { AlarmNames: [ALARM] });
+      expect(await cloudwatch.commandCalls(EnableAlarmActionsCommand)[0]?.thisValue.config.region()).toBe(
+        'eu-west-1',
+      );
+      expect(steps).toEqual([
+        {
+          action: 'EnableAlarmActions',
+          undo: {
+            service: 'cloudwatch',
+            action: 'DisableAlarmActions',
+            input: { AlarmNames: [ALARM], Region: 'eu-west-1' },
+          },
+        },
+      ]);
+    });
+
+    it('DeleteAlarms of a responder alarm pages CRITICAL and declines: redeploying recreates it', async () => {
+      // Prepare
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
+      // Act
+      const { outcome } = await respond(ref('AWS::CloudWatch::Alarm', ALARM, 'us-east-1', 'DeleteAlarms'));
+      // Assess
+      expect(outcome).toMatch(/^declined: alarm .* was deleted; redeploy the stack/);
+    });
+
+    it.each(['PutRetentionPolicy', 'DeleteRetentionPolicy'])(
+      '%s on a responder log group pages CRITICAL and declines',
+      async (eventName) => {
+        // Prepare
+        logs.on(DescribeLogGroupsCommand).resolves({
+          logGroups: [{ logGroupName: `${LOG_GROUP}-x` }, { logGroupName: LOG_GROUP, retentionInDays: 1 }],
+        });
+        // Act
+        const { verdict, outcome, steps } = await respond(
+          ref('AWS::Logs::LogGroup', LOG_GROUP, 'us-east-1', eventName),
+        );
+        // Assess
+        expect(verdict).toMatchObject({
+          reason: `the retention of the responder's log group ${LOG_GROUP} was changed by ${eventName} outside a deployment`,
+          evidence: { retentionInDays: 1, changedBy: eventName },
+        });
+        expect(steps).toEqual([]);
+        expect(outcome).toMatch(/^declined: .*logRetentionDays/);
+      },
+    );
+
+    it.each([
+      [
+        'no management events',
+        { EventSelectors: [{ IncludeManagementEvents: false, ReadWriteType: 'All' as const }] },
+      ],
+      [
+        'read-only management events',
+        { EventSelectors: [{ ReadWriteType: 'ReadOnly' as const, IncludeManagementEvents: true }] },
+      ],
+      [
+        'KMS events excluded',
+        {
+          EventSelectors: [
+            { IncludeManagementEvents: true, ExcludeManagementEventSources: ['kms.amazonaws.com'] },
+          ],
+        },
+      ],
+      [
+        'advanced selectors logging reads only',
+        {
+          AdvancedEventSelectors: [
+            {
+              FieldSelectors: [
+                { Field: 'eventCategory', Equals: ['Management'] },
+                { Field: 'readOnly', Equals: ['true'] },
+              ],
+            },
+          ],
+        },
+      ],
+    ])(
+      'PutEventSelectors leaving a trail with %s pages CRITICAL: every event trigger goes blind',
+      async (_what, selectors) => {
+        // Prepare
+        cloudtrail.on(GetEventSelectorsCommand).resolves(selectors);
+        // Act
+        const { verdict, outcome } = await respond(
+          ref('AWS::CloudTrail::Trail', 'org-trail', 'eu-west-1', 'PutEventSelectors'),
+        );
+        // Assess
+        expect(verdict).toMatchObject({
+          reason:
+            "the trail org-trail no longer logs every management write event: the responder's event triggers are blind to the calls it drops",
+        });
+        expect(outcome).toMatch(/^declined: /);
+        expect(await cloudtrail.commandCalls(GetEventSelectorsCommand)[0]?.thisValue.config.region()).toBe(
+          'eu-west-1',
+        );
+      },
+    );
+
+    it.each([
+      [
+        'basic selectors with every management event',
+        { EventSelectors: [{ ReadWriteType: 'All' as const, IncludeManagementEvents: true }] },
+      ],
+      [
+        'advanced selectors with management events and data events',
+        {
+          AdvancedEventSelectors: [
+            { FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+            {
+              FieldSelectors: [
+                { Field: 'eventCategory', Equals: ['Data'] },
+                { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+              ],
+            },
+          ],
+        },
+      ],
+    ])('leaves a trail alone whose selectors keep %s', async (_what, selectors) => {
+      // Prepare
+      cloudtrail.on(GetEventSelectorsCommand).resolves(selectors);
+      // Act
+      const loaded = await rule.load(
+        ref('AWS::CloudTrail::Trail', 'org-trail', 'us-east-1', 'PutEventSelectors'),
+        aws,
+        testSettings(),
+      );
+      // Assess
+      expect(loaded && rule.detect(loaded, testSettings())).toEqual({ compliant: true });
+    });
+
+    it('PutConfigurationRecorder narrowing what is recorded pages CRITICAL and declines', async () => {
+      // Prepare
+      config.on(DescribeConfigurationRecordersCommand).resolves({
+        ConfigurationRecorders: [
+          { name: 'default', recordingGroup: { allSupported: false, resourceTypes: ['AWS::S3::Bucket'] } },
+        ],
+      });
+      // Act
+      const { verdict, outcome } = await respond(
+        ref('AWS::Config::ConfigurationRecorder', 'default', 'us-east-1', 'PutConfigurationRecorder'),
+      );
+      // Assess
+      expect(verdict).toMatchObject({
+        reason:
+          'the Config recorder default no longer records every supported resource type: Config rules and the evidence they keep miss what it leaves out',
+        evidence: { recordsAll: false },
+      });
+      expect(outcome).toMatch(/^declined: /);
+    });
+
+    it('leaves a recorder alone that still records everything', async () => {
+      // Prepare
+      config.on(DescribeConfigurationRecordersCommand).resolves({
+        ConfigurationRecorders: [{ name: 'default', recordingGroup: { allSupported: true } }],
+      });
+      // Act
+      const loaded = await rule.load(
+        ref('AWS::Config::ConfigurationRecorder', 'default', 'us-east-1', 'PutConfigurationRecorder'),
+        aws,
+        testSettings(),
+      );
+      // Assess
+      expect(loaded && rule.detect(loaded, testSettings())).toEqual({ compliant: true });
+    });
+  });
+
+  describe('a restore or a read the account refuses (AccessDenied, e.g. a region-deny SCP on a forwarder region)', () => {
+    const forwarderRule = `${STACK}-forward-events-api-calls`;
+    const disabledRule = { kind: 'resources' as const };
+    function pipeline() {
+      const store = new MemoryIncidentStore();
+      const alerts = new CollectingAlerts();
+      const responder = new ResponsePipeline(rule, {
+        aws,
+        settings: testSettings(),
+        store,
+        alerts,
+        guard: { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard,
+        exemptions: new MemoryExemptionLedger(),
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        metrics: { count: () => undefined },
+        verify: { attempts: 1, delayMs: 1 },
+      });
+      return { responder, store, alerts };
+    }
+    const disableRuleCall: Observation = {
+      source: 'cloudtrail',
+      eventId: 'event-1',
+      eventName: 'DisableRule',
+      accountId: ACCOUNT,
+      region: 'ap-southeast-2',
+      resourceType: 'AWS::Events::Rule',
+      resourceId: forwarderRule,
+      observedAt: '2026-11-23T10:00:00Z',
+      actor: { arn: `arn:aws:iam::${ACCOUNT}:user/dev-alice` },
+      summary: {},
+    };
+
+    it('EnableRule refused: a CRITICAL incident and alert say the restore failed and why', async () => {
+      // Prepare
+      events.on(DescribeRuleCommand).resolves({ Name: forwarderRule, State: 'DISABLED' });
+      events.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'home-event-bus', Arn: 'arn:bus' }] });
+      events.on(EnableRuleCommand).rejects(awsError('AccessDeniedException'));
+      const { responder, store, alerts } = pipeline();
+      // Act
+      await responder.handle({ ...disabledRule, observations: [disableRuleCall] });
+      // Assess
+      const [incident, ...others] = [...store.incidents.values()];
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({
+        severity: 'CRITICAL',
+        region: 'ap-southeast-2',
+        status: 'failed',
+        statusReason: 'AccessDeniedException: AccessDeniedException raised',
+        actor: { arn: `arn:aws:iam::${ACCOUNT}:user/dev-alice` },
+        steps: [{ action: 'EnableRule', result: 'failed' }],
+      });
+      expect(alerts.sent.map((alert) => [alert.attributes.severity, alert.attributes.status])).toEqual([
+        ['CRITICAL', 'failed'],
+      ]);
+    });
+
+    it('DescribeRule refused: still a CRITICAL incident saying the rule could not be read, instead of crashing without one', async () => {
+      // Prepare
+      events.on(DescribeRuleCommand).rejects(awsError('AccessDeniedException'));
+      const { responder, store, alerts } = pipeline();
+      // Act
+      await responder.handle({ ...disabledRule, observations: [disableRuleCall] });
+      // Assess
+      const [incident] = [...store.incidents.values()];
+      expect(incident).toMatchObject({
+        severity: 'CRITICAL',
+        status: 'open',
+        reason: `the responder's EventBridge rule ${forwarderRule} could not be read (AccessDeniedException: AccessDeniedException raised): DisableRule changed it and the responder can neither check nor restore it`,
+        statusReason: expect.stringContaining('could not be read'),
+      });
+      expect(alerts.sent).toHaveLength(1);
+    });
   });
 
   describe('the sweep', () => {
@@ -395,7 +909,7 @@ describe('rule self-protection', () => {
       return swept;
     }
 
-    it('checks the stack’s rules (every page) and functions by prefix, and the table, topic and key in the home region', async () => {
+    it('checks the stack’s rules, functions and alarms by prefix (every page), and the table, topic and key in the home region', async () => {
       // Prepare
       events
         .on(ListRulesCommand)
@@ -407,6 +921,7 @@ describe('rule self-protection', () => {
       lambda
         .on(ListFunctionsCommand)
         .resolves({ Functions: [{ FunctionName: FUNCTION }, { FunctionName: 'unrelated-function' }] });
+      deployedFunction();
       lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 5 });
       dynamodb
         .on(DescribeTableCommand)
@@ -418,6 +933,11 @@ describe('rule self-protection', () => {
       kms
         .on(DescribeKeyCommand)
         .resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: 'Enabled' } });
+      const alarm = `${STACK}-SelfDashprotectionErrorsAlarm-1A2B3C`;
+      cloudwatch
+        .on(DescribeAlarmsCommand)
+        .resolvesOnce({ MetricAlarms: [{ AlarmName: alarm, ActionsEnabled: false }], NextToken: 'page-2' })
+        .resolvesOnce({ MetricAlarms: [{ AlarmName: `${alarm}-2`, ActionsEnabled: true }] });
       // Act
       const swept = await sweep('us-east-1');
       // Assess
@@ -425,6 +945,8 @@ describe('rule self-protection', () => {
         ['AWS::Events::Rule', RULE],
         ['AWS::Events::Rule', `${STACK}-EbsDashencryptionDashbyDashd-1A2B3C`],
         ['AWS::Lambda::Function', FUNCTION],
+        ['AWS::CloudWatch::Alarm', alarm],
+        ['AWS::CloudWatch::Alarm', `${alarm}-2`],
         ['AWS::DynamoDB::Table', 'incidents'],
         ['AWS::SNS::Topic', TOPIC],
         ['AWS::KMS::Key', KEY_ID],
@@ -433,17 +955,21 @@ describe('rule self-protection', () => {
         false,
         true,
         true,
+        false,
+        true,
         true,
         true,
         true,
       ]);
+      expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNamePrefix: `${STACK}-` });
       expect(events).toHaveReceivedCommandWith(ListRulesCommand, { NamePrefix: `${STACK}-` });
     });
 
-    it('checks only rules and functions outside the home region', async () => {
+    it('checks only rules, functions and alarms outside the home region', async () => {
       // Prepare
       events.on(ListRulesCommand).resolves({ Rules: [] });
       lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+      cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
       // Act
       const swept = await sweep('eu-west-1');
       // Assess
@@ -475,6 +1001,11 @@ describe('rule self-protection', () => {
         'AWS::SNS::Subscription',
         'AWS::DynamoDB::Table',
         'AWS::KMS::Key',
+        'AWS::IAM::Role',
+        'AWS::CloudWatch::Alarm',
+        'AWS::Logs::LogGroup',
+        'AWS::CloudTrail::Trail',
+        'AWS::Config::ConfigurationRecorder',
       ]),
     );
   });

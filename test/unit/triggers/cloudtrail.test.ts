@@ -461,6 +461,107 @@ describe('calls on the responder’s own stack (self-protection)', () => {
     expect(resourcesOf(result)).toEqual([[resourceType, resourceId]]);
   });
 
+  it.each([
+    [
+      'lambda.amazonaws.com',
+      'RemovePermission20150331v2',
+      { functionName: 'fn', statementId: 's' },
+      'AWS::Lambda::Function',
+      'fn',
+    ],
+    [
+      'lambda.amazonaws.com',
+      'AddPermission20150331v2',
+      { functionName: 'fn', statementId: 's' },
+      'AWS::Lambda::Function',
+      'fn',
+    ],
+    ['iam.amazonaws.com', 'PutRolePolicy', { roleName: 'r', policyName: 'p' }, 'AWS::IAM::Role', 'r'],
+    ['iam.amazonaws.com', 'DeleteRolePermissionsBoundary', { roleName: 'r' }, 'AWS::IAM::Role', 'r'],
+    ['kms.amazonaws.com', 'PutKeyPolicy', { keyId: 'k-1', policyName: 'default' }, 'AWS::KMS::Key', 'k-1'],
+    ['kms.amazonaws.com', 'DisableKeyRotation', { keyId: 'k-1' }, 'AWS::KMS::Key', 'k-1'],
+    [
+      'sns.amazonaws.com',
+      'SetSubscriptionAttributes',
+      { subscriptionArn: 's-1', attributeName: 'FilterPolicy' },
+      'AWS::SNS::Subscription',
+      's-1',
+    ],
+    [
+      'logs.amazonaws.com',
+      'PutRetentionPolicy',
+      { logGroupName: '/aws/lambda/fn', retentionInDays: 1 },
+      'AWS::Logs::LogGroup',
+      '/aws/lambda/fn',
+    ],
+    [
+      'cloudtrail.amazonaws.com',
+      'PutEventSelectors',
+      { trailName: 'main', eventSelectors: [] },
+      'AWS::CloudTrail::Trail',
+      'main',
+    ],
+    [
+      'config.amazonaws.com',
+      'PutConfigurationRecorder',
+      { configurationRecorder: { name: 'default', roleARN: 'arn:r' } },
+      'AWS::Config::ConfigurationRecorder',
+      'default',
+    ],
+  ])(
+    'maps %s %s (silencing by configuration) to the resource it touched',
+    (source, name, parameters, resourceType, resourceId) => {
+      // Act
+      const result = parseCloudTrailRecord(stackCall(source, name, parameters));
+      // Assess
+      expect(resourcesOf(result)).toEqual([[resourceType, resourceId]]);
+    },
+  );
+
+  it.each(['DisableAlarmActions', 'DeleteAlarms'])('maps %s to every alarm it names', (name) => {
+    // Act
+    const result = parseCloudTrailRecord(
+      stackCall('monitoring.amazonaws.com', name, { alarmNames: ['a-1', 'a-2'] }),
+    );
+    // Assess
+    expect(resourcesOf(result)).toEqual([
+      ['AWS::CloudWatch::Alarm', 'a-1'],
+      ['AWS::CloudWatch::Alarm', 'a-2'],
+    ]);
+  });
+
+  it('never copies a subscription attribute’s value (a filter policy) into the summary', () => {
+    // Act
+    const result = parseCloudTrailRecord(
+      stackCall('sns.amazonaws.com', 'SetSubscriptionAttributes', {
+        subscriptionArn: 's-1',
+        attributeName: 'FilterPolicy',
+        attributeValue: '{"severity":["silenced-value"]}',
+      }),
+    );
+    // Assess
+    expect(JSON.stringify(result)).not.toContain('silenced-value');
+    expect(JSON.stringify(result)).toContain('FilterPolicy');
+  });
+
+  it.each([
+    'UpdateFunctionConfiguration20150331v2',
+    'UpdateFunctionConfiguration',
+    'UpdateFunctionCode20150331v2',
+    'UpdateFunctionCode',
+  ])(
+    'maps %s to its function and never copies the request’s environment (its values may be secrets)',
+    (name) => {
+      // Prepare
+      const parameters = { functionName: 'fn', environment: { variables: { API_TOKEN: 'secret-value' } } };
+      // Act
+      const result = parseCloudTrailRecord(stackCall('lambda.amazonaws.com', name, parameters));
+      // Assess
+      expect(resourcesOf(result)).toEqual([['AWS::Lambda::Function', 'fn']]);
+      expect(JSON.stringify(result)).not.toMatch(/secret-value|API_TOKEN/);
+    },
+  );
+
   it('refuses a same-named call of another service (DeleteRule of a load balancer)', () => {
     // Act
     const error = catchValidationError(() =>
