@@ -100,10 +100,12 @@ interface TriggerInfo {
 
 /** A replaced original its incident keeps as evidence: still drift, which that incident answers for (§9). */
 const keptOutcome = (
-  ref: { resourceType: string; resourceId: string },
+  { resourceType, resourceId }: { resourceType: string; resourceId: string },
   incident: Incident,
 ): ResourceOutcome => ({
-  ...ref,
+  // Named fields only: the outcome is returned and logged, and a loaded resource carries its tags.
+  resourceType,
+  resourceId,
   compliance: Compliance.NonCompliant,
   note: keptAsEvidenceNote(incident.incidentId),
   incidentId: incident.incidentId,
