@@ -3,7 +3,7 @@ import { rules } from '../shared/rules';
 import { formatMinutes } from './duration';
 import { UsageError } from './errors';
 import { formatTable } from './table';
-import type { UndoPlan } from './undo';
+import type { CheckedPlan } from './undo';
 
 const STATUSES: readonly string[] = Object.values(IncidentStatus);
 
@@ -121,15 +121,15 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
   ];
 }
 
-/** What `incidents undo` is about to do, shown before it asks. */
-export function undoPlanLines(plan: UndoPlan, exemptForMinutes: number): string[] {
+/** What `incidents undo` is about to do, and what each call's check found in AWS, shown before it asks. */
+export function undoPlanLines(plan: CheckedPlan, exemptForMinutes: number): string[] {
   const { incident } = plan;
   return [
     `undo incident ${incident.incidentId} (${incident.ruleId}, ${incident.resourceId} in ${incident.region}): ${plan.calls.length} call(s), last step first, with your credentials`,
     `  first the resource is to be exempted for ${formatMinutes(exemptForMinutes)}, so the responder does not revert the undo; then:`,
-    ...plan.calls.map(
-      ({ call, region, step }) =>
-        `  ${call.service} ${call.action} in ${region} (reverses step ${step + 1}, ${incident.steps[step]?.action}): ${JSON.stringify(call.input)}`,
-    ),
+    ...plan.calls.flatMap(({ call, region, step }, index) => [
+      `  ${call.service} ${call.action} in ${region} (reverses step ${step + 1}, ${incident.steps[step]?.action}): ${JSON.stringify(call.input)}`,
+      `    checked: ${plan.found[index]}`,
+    ]),
   ];
 }

@@ -9,11 +9,13 @@ import {
   UndoCallResult,
   type UndoRecord,
 } from '../shared/model';
+import { rules } from '../shared/rules';
 import type { CliContext } from './context';
 import { CliError, explainError } from './errors';
 import { findIncident, incidentStore } from './incidents-store';
 import { exemptionLedger } from './ledger-access';
 import { type PlannedCall, planCall } from './undo-calls';
+import { UndoRefused } from './undo-checks';
 
 /** The undo calls to replay: those of the steps that succeeded, last step first. */
 export function undoCallsOf(incident: Incident): { step: number; call: UndoCall }[] {
@@ -29,18 +31,47 @@ export function undoCallsOf(incident: Incident): { step: number; call: UndoCall 
 
 export interface UndoPlan {
   incident: Incident;
-  calls: (PlannedCall & { step: number })[];
+  calls: PlannedCall[];
+}
+
+/** A plan whose every call was checked against AWS now: what each check found, in call order. */
+export interface CheckedPlan extends UndoPlan {
+  found: string[];
 }
 
 /** self-protection restores the responder's own stack: its undo would break the responder again. */
 const SELF_PROTECTION = 'self-protection';
 
+const refuse = (id: string, why: string) =>
+  new CliError(
+    `refused: incident ${id}: ${why}; nothing was changed: review it with incidents show ${id} and undo by hand what is right`,
+  );
+
 /**
- * What `incidents undo` would replay, or a one-line refusal: undone before, still remediating,
- * self-protection, a step left running, nothing to undo, or a call not on the allow-list, of
- * another shape or aimed at another resource (refused before anything runs).
+ * Where the record says its resource is, against itself and the credentials: the incident's account
+ * is the caller's, and its resource ARN names the same account and region.
  */
-export function planUndo(incident: Incident): UndoPlan {
+function whereRefusal(incident: Incident, callerAccount: string): string | undefined {
+  if (incident.account !== callerAccount) {
+    return `it is of account ${incident.account}, and your credentials are account ${callerAccount}'s`;
+  }
+  const [, , , region = '', account = ''] = incident.resourceArn.split(':');
+  if (account !== '' && account !== incident.account) {
+    return `its resource ARN names account ${account}, not ${incident.account}`;
+  }
+  if (region !== '' && region !== incident.region) {
+    return `its resource ARN names ${region}, not ${incident.region}`;
+  }
+  return undefined;
+}
+
+/**
+ * What `incidents undo` would replay, from the record alone, or a one-line refusal: undone before,
+ * still remediating, self-protection, a step left running, nothing to undo, another account, or a
+ * call its rule does not record, of another shape, not its step's undo, aimed at another resource
+ * or restoring more than its step removed (refused before any AWS call).
+ */
+export function planUndo(incident: Incident, callerAccount: string): UndoPlan {
   const id = incident.incidentId;
   if (incident.undo) {
     throw new CliError(
@@ -70,17 +101,40 @@ export function planUndo(incident: Incident): UndoPlan {
   if (recorded.length === 0) {
     throw new CliError(`incident ${id} records no change to undo (no succeeded step with an undo call)`);
   }
-  const planned = recorded.map(({ step, call }) => ({ step, planned: planCall(call, incident) }));
-  const refused = planned.flatMap(({ planned: call }) => ('refused' in call ? [call.refused] : []));
-  if (refused.length > 0) {
-    throw new CliError(
-      `refused: incident ${id} records undo call(s) this command does not replay (${refused.join('; ')}); nothing was changed: review them with incidents show ${id} and run them by hand`,
-    );
-  }
-  return {
-    incident,
-    calls: planned.flatMap(({ step, planned: call }) => ('refused' in call ? [] : [{ ...call, step }])),
-  };
+  const where = whereRefusal(incident, callerAccount);
+  if (where) throw refuse(id, where);
+  const rule = rules.find((candidate) => candidate.id === incident.ruleId);
+  if (!rule) throw refuse(id, `its rule ${incident.ruleId} is not one of this responder's`);
+  const planned = recorded.map(({ step, call }) => planCall(call, step, incident, rule));
+  const refused = planned.flatMap((call) => ('refused' in call ? [call.refused] : []));
+  if (refused.length > 0) throw refuse(id, refused.join('; '));
+  return { incident, calls: planned.flatMap((call) => ('refused' in call ? [] : [call])) };
+}
+
+/**
+ * Checks every planned call against AWS as it is now (its target exists in the incident's account
+ * and region, and is what the step changed), all before anything runs: what each found, or a
+ * one-line refusal naming every call that must not run.
+ */
+export async function checkUndo(ctx: CliContext, plan: UndoPlan): Promise<CheckedPlan> {
+  const id = plan.incident.incidentId;
+  const results = await Promise.all(
+    plan.calls.map(async (planned): Promise<{ found: string } | { refused: string }> => {
+      const name = `${planned.call.service} ${planned.call.action}`;
+      try {
+        return { found: await planned.check({ aws: ctx.aws(), settings: ctx.settings }) };
+      } catch (error) {
+        if (error instanceof UndoRefused) return { refused: `${name}: ${error.message}` };
+        throw new CliError(
+          `incident ${id}: could not check ${name} against AWS (${explainError(error).message}); nothing was changed`,
+          { cause: error },
+        );
+      }
+    }),
+  );
+  const refused = results.flatMap((result) => ('refused' in result ? [result.refused] : []));
+  if (refused.length > 0) throw refuse(id, refused.join('; '));
+  return { ...plan, found: results.flatMap((result) => ('found' in result ? [result.found] : [])) };
 }
 
 /**
@@ -112,8 +166,8 @@ export async function exemptUndoneResource(
 
 export interface UndoOptions {
   exemptForMinutes: number;
-  /** Asked after the plan is shown; false cancels with nothing changed. */
-  confirm(plan: UndoPlan): Promise<boolean>;
+  /** Asked after the plan and what its checks found are shown; false cancels with nothing changed. */
+  confirm(plan: CheckedPlan): Promise<boolean>;
   /** Told about each call as it runs. */
   progress(line: string): void;
 }
@@ -137,7 +191,7 @@ export async function undoIncident(
   options: UndoOptions,
 ): Promise<UndoResult> {
   const caller = await ctx.caller();
-  const plan = planUndo(await findIncident(ctx, incidentId));
+  const plan = await checkUndo(ctx, planUndo(await findIncident(ctx, incidentId), caller.accountId));
   if (!(await options.confirm(plan))) throw new CliError('cancelled: nothing was changed');
   const startedAt = ctx.now();
   const undo: UndoRecord = {

@@ -117,6 +117,7 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
   severity: Severity.Critical,
   hipaa: ['164.312(b)', '164.308(a)(1)(ii)(D)'],
   runbook: 'docs/runbooks/cloudtrail-logging-on.md',
+  undoActions: ['cloudtrail:StopLogging', 'cloudtrail:UpdateTrail'],
   defaultMode: Mode.Enforce,
   resourceType: TRAIL,
   triggers: {

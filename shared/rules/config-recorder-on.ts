@@ -93,6 +93,7 @@ export const configRecorderOn = defineRule<RecorderState>({
   severity: Severity.High,
   hipaa: ['164.312(b)', '164.308(a)(1)(ii)(D)'],
   runbook: 'docs/runbooks/config-recorder-on.md',
+  undoActions: ['config:StopConfigurationRecorder'],
   defaultMode: Mode.Enforce,
   resourceType: RECORDER,
   triggers: {

@@ -56,6 +56,11 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
   severity: Severity.High,
   hipaa: ['164.312(a)(2)(iv)'],
   runbook: 'docs/runbooks/ebs-encryption-by-default.md',
+  undoActions: [
+    'ec2:DisableEbsEncryptionByDefault',
+    'ec2:ModifyEbsDefaultKmsKeyId',
+    'ec2:ResetEbsDefaultKmsKeyId',
+  ],
   defaultMode: Mode.Enforce,
   resourceType: ACCOUNT,
   triggers: {

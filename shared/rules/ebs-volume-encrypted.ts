@@ -541,6 +541,14 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
   severity: Severity.High,
   hipaa: ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
   runbook: 'docs/runbooks/ebs-volume-encrypted.md',
+  undoActions: [
+    'ec2:StartInstances',
+    'ec2:StopInstances',
+    'ec2:AttachVolume',
+    'ec2:DetachVolume',
+    'ec2:DeleteTags',
+    'ec2:CreateVolume',
+  ],
   defaultMode: Mode.Enforce,
   resourceType: 'AWS::EC2::Volume',
   triggers: {

@@ -295,6 +295,7 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   // requirement; 164.312(a)(1) access control is the technical safeguard it serves.
   hipaa: ['164.314(a)', '164.312(a)(1)'],
   runbook: 'docs/runbooks/phi-dedicated-tenancy.md',
+  undoActions: ['ec2:DeleteTags', 'ec2:StartInstances', 'ec2:StopInstances', 'ec2:ModifyInstancePlacement'],
   // AWS's BAA has not required dedicated instances since 2017: many organisations still do, by policy.
   defaultMode: Mode.Notify,
   resourceType: INSTANCE,

@@ -101,6 +101,11 @@ export interface Rule<State = unknown> {
   trustedRoleArns?(settings: Settings): readonly string[];
   /** Every IAM action load, list, remediate and verify need. */
   readonly permissions: readonly string[];
+  /**
+   * The undo calls remediate records (`service:action`): the only ones `incidents undo` replays
+   * for this rule's incidents. Absent: none.
+   */
+  readonly undoActions?: readonly string[];
   /** Reads the resource's current state; undefined when it no longer exists. Read-only. */
   load(ref: ResourceRef, aws: AwsClients, settings: Settings): Promise<Loaded<State> | undefined>;
   /** Every resource the rule covers in one account and region (the sweep). Read-only. */

@@ -285,6 +285,7 @@ export const sshGrantExpired = defineRule<SshPaths>({
   // establishment and modification (every grant and its end recorded).
   hipaa: ['164.312(a)(1)', '164.312(a)(2)(i)', '164.308(a)(4)(ii)(C)'],
   runbook: 'docs/runbooks/ssh-grant-expired.md',
+  undoActions: ['iam:UpdateSSHPublicKey', 'ec2:AuthorizeSecurityGroupIngress'],
   defaultMode: Mode.Enforce,
   resourceType: IAM_USER,
   triggers: {

@@ -48,6 +48,7 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
   // Access control; a path nobody established through the grant process (access establishment).
   hipaa: ['164.312(a)(1)', '164.308(a)(4)(ii)(C)'],
   runbook: 'docs/runbooks/ssh-open-to-world.md',
+  undoActions: ['ec2:AuthorizeSecurityGroupIngress'],
   defaultMode: Mode.Enforce,
   resourceType: SECURITY_GROUP,
   triggers: {

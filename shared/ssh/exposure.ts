@@ -98,6 +98,25 @@ export function describePorts(rule: IngressRule): string {
 export const describeRule = (rule: IngressRule): string =>
   `${rule.ruleId} (${describePorts(rule)} from ${describeSource(rule.source)})`;
 
+/** Where a rule lets traffic come from, by the id that names it (a prefix list by its id, not its entries). */
+function sourceId(source: RuleSource): string {
+  switch (source.kind) {
+    case 'ipv4':
+    case 'ipv6':
+      return source.cidr;
+    case 'prefix-list':
+      return source.prefixListId;
+    case 'security-group':
+      return source.userId ? `${source.userId}/${source.groupId}` : source.groupId;
+  }
+}
+
+/**
+ * The path a rule opens, in words that identify it exactly: `tcp 22 from 0.0.0.0/0`. A revoke
+ * records it, and `incidents undo` restores only the path so recorded.
+ */
+export const pathOf = (rule: IngressRule): string => `${describePorts(rule)} from ${sourceId(rule.source)}`;
+
 /**
  * The AuthorizeSecurityGroupIngress `IpPermissions` entry that recreates exactly this rule: the
  * undo of revoking it. Tags are left out on purpose (their values never go into incidents).
@@ -126,6 +145,45 @@ export function toIpPermission(rule: IngressRule): IpPermission {
         ],
       };
   }
+}
+
+/**
+ * The one ingress rule an `IpPermissions` entry of toIpPermission's shape opens (the reverse of
+ * toIpPermission), with a prefix list's entries as read; undefined for any other shape.
+ */
+export function fromIpPermission(
+  permission: IpPermission,
+  groupId: string,
+  prefixListCidrs: readonly string[] = [],
+): IngressRule | undefined {
+  const sources: RuleSource[] = [
+    ...(permission.IpRanges ?? []).map((range) => ({ kind: 'ipv4' as const, cidr: String(range.CidrIp) })),
+    ...(permission.Ipv6Ranges ?? []).map((range) => ({
+      kind: 'ipv6' as const,
+      cidr: String(range.CidrIpv6),
+    })),
+    ...(permission.PrefixListIds ?? []).map((list) => ({
+      kind: 'prefix-list' as const,
+      prefixListId: String(list.PrefixListId),
+      cidrs: prefixListCidrs,
+    })),
+    ...(permission.UserIdGroupPairs ?? []).map((pair) => ({
+      kind: 'security-group' as const,
+      groupId: String(pair.GroupId),
+      ...(pair.UserId ? { userId: pair.UserId } : {}),
+    })),
+  ];
+  const [source, ...more] = sources;
+  if (!source || more.length > 0 || !permission.IpProtocol) return undefined;
+  return {
+    ruleId: '',
+    groupId,
+    protocol: permission.IpProtocol,
+    fromPort: permission.FromPort ?? -1,
+    toPort: permission.ToPort ?? -1,
+    source,
+    tags: {},
+  };
 }
 
 /** Evidence strings stay short; a reason may say a little more. */

@@ -11,7 +11,7 @@ import {
 import { isAwsError } from '../aws/aws-errors';
 import { tagRecord } from '../aws/tags';
 import type { StepRecorder } from '../rules/rule';
-import { type IngressRule, type RuleSource, toIpPermission } from './exposure';
+import { type IngressRule, pathOf, type RuleSource, toIpPermission } from './exposure';
 
 /** A security group as both SSH rules judge it: identity, tags (exemptions) and its ingress rules. */
 export interface SecurityGroupView {
@@ -207,7 +207,12 @@ export function revokeIngressRule(
         action: 'AuthorizeSecurityGroupIngress',
         input: { Region: region, GroupId: rule.groupId, IpPermissions: [toIpPermission(rule)] },
       },
-      output: (result) => ({ securityGroupRuleId: rule.ruleId, alreadyGone: result.alreadyGone }),
+      // The path it closed, so `incidents undo` restores that and nothing wider.
+      output: (result) => ({
+        securityGroupRuleId: rule.ruleId,
+        revoked: pathOf(rule),
+        alreadyGone: result.alreadyGone,
+      }),
     },
   );
 }

@@ -1,14 +1,25 @@
+import { UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  AttachVolumeCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CreateVolumeCommand,
+  DeleteSecurityGroupCommand,
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
   DisableEbsEncryptionByDefaultCommand,
   EC2Client,
   GetEbsEncryptionByDefaultCommand,
   type IpPermission,
+  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { cloudTrailEvent, disableEbsEncryptionByDefaultCall, humanCaller } from '../../scripts/lib/events';
 import type { Incident } from '../../shared/model';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { type CliRun, runCli } from '../support/cli';
+import { cloudtrail, createAuditTrail, isLogging, trailCall } from '../support/cloudtrail';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
 import { ACCOUNT, authorize, authorizeCall, createGroup, ingressRules, ruleShape, ssh } from '../support/ssh';
@@ -337,3 +348,295 @@ describe('compliance-responder incidents refusing what it cannot do, against mot
     );
   });
 });
+
+/**
+ * The insider's attempts: someone who can write the incidents table (but not the resources) rewrites
+ * a real incident so that on-call's `incidents undo`, run with on-call's credentials, does what the
+ * insider cannot. Each is refused with one line before any change, and the record is left as it is.
+ */
+describe('incidents undo refusing a rewritten incident record, against moto', () => {
+  const documents = () =>
+    DynamoDBDocumentClient.from(new DynamoDBClient({ region: responder.stack.region }), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+
+  /** Rewrites the stored incident item as an insider with table write access would. */
+  async function rewrite(incidentId: string, change: (incident: Incident) => void): Promise<Incident> {
+    const key = { pk: `INCIDENT#${incidentId}`, sk: 'INCIDENT' };
+    const read = await documents().send(new GetCommand({ TableName: responder.stack.tableName, Key: key }));
+    const item = read.Item as Incident & Record<string, unknown>;
+    change(item);
+    await documents().send(new PutCommand({ TableName: responder.stack.tableName, Item: item }));
+    return (await stored(incidentId)) as Incident;
+  }
+
+  /** Runs the undo with the request recorder on: what the CLI said, and every write moto received. */
+  async function undoRecorded(incidentId: string) {
+    let run: CliRun = { code: -1, stdout: '', stderr: '' };
+    const calls = await recordCalls(async () => {
+      run = await cli(['incidents', 'undo', incidentId, '--yes'], table);
+    });
+    return { run, writes: writesAmong(calls).map((call) => call.action) };
+  }
+
+  /** Refused in one line naming why, nothing written anywhere, the record as the insider left it. */
+  async function expectRefused(incidentId: string, tampered: Incident, reason: string | RegExp) {
+    const { run, writes } = await undoRecorded(incidentId);
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^error: refused: incident ${incidentId}: `));
+    expect(lines[0]).toMatch(reason);
+    expect(lines[0]).toContain('nothing was changed');
+    expect(writes).toEqual([]);
+    expect(await stored(incidentId)).toEqual(tampered);
+  }
+
+  const undoOf = (incident: Incident, index = 0) =>
+    incident.steps[index]?.undo as { input: Record<string, unknown> };
+
+  beforeEach(provision);
+
+  it('refuses an ssh-open-to-world undo rewritten to open more than the step revoked (all traffic instead of tcp 22)', async () => {
+    // Prepare: the responder revoked tcp 22 from 0.0.0.0/0; the record now says to restore all traffic
+    const { sshId, group } = await realIncidents();
+    const tampered = await rewrite(sshId, (incident) => {
+      undoOf(incident).input.IpPermissions = [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }];
+    });
+    // Act / Assess
+    await expectRefused(
+      sshId,
+      tampered,
+      /restores all traffic from 0\.0\.0\.0\/0, but step 1 revoked tcp 22 from 0\.0\.0\.0\/0/,
+    );
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+  });
+
+  it('refuses an ssh-open-to-world undo whose group is rewritten to another one', async () => {
+    // Prepare: the undo now opens a group the responder never touched (refused before this change too)
+    const { sshId } = await realIncidents();
+    const victim = await createGroup('us-east-1', 'phi-db');
+    const tampered = await rewrite(sshId, (incident) => {
+      undoOf(incident).input.GroupId = victim;
+    });
+    // Act / Assess
+    await expectRefused(
+      sshId,
+      tampered,
+      new RegExp(`ec2 AuthorizeSecurityGroupIngress: targets ${victim}, not sg-`),
+    );
+    expect(await ingressRules('us-east-1', victim)).toEqual([]);
+  });
+
+  it('refuses an ebs-volume-encrypted swap whose AttachVolume undo is rewritten to attach the PHI volume to another instance', async () => {
+    // Prepare: a real swap (stop, snapshot, encrypted copy, detach, attach, start); the insider's instance
+    const { volumeId, instanceId, incidentId } = await swappedVolume();
+    const insider = await runInstance();
+    const tampered = await rewrite(incidentId, (incident) => {
+      Object.assign(incident.evidence, { attachedTo: insider });
+      if (incident.workflow) Object.assign(incident.workflow.state, { instanceId: insider });
+      for (const step of incident.steps) {
+        const input = step.undo?.input as { InstanceIds?: string[]; InstanceId?: string } | undefined;
+        if (input?.InstanceIds) input.InstanceIds = [insider];
+        if (input?.InstanceId) input.InstanceId = insider;
+      }
+    });
+    // Act / Assess
+    await expectRefused(incidentId, tampered, new RegExp(`${insider} holds no copy of ${volumeId}`));
+    expect((await volume(volumeId))?.State).toBe('available');
+    expect((await instance(instanceId))?.State?.Name).toBe('running');
+  });
+
+  it("refuses a volume incident carrying another rule's undo action: opening a security group to the world", async () => {
+    // Prepare: a real detached-volume incident; the insider makes its quarantine undo open a group
+    const { incidentId } = await replacedVolume();
+    const victim = await createGroup('us-east-1', 'phi-db');
+    const tampered = await rewrite(incidentId, (incident) => {
+      Object.assign(incident.evidence, { attachedTo: victim });
+      const quarantine = incident.steps.find((step) => step.action === 'QuarantineOriginal');
+      if (quarantine)
+        quarantine.undo = {
+          service: 'ec2',
+          action: 'AuthorizeSecurityGroupIngress',
+          input: { Region: 'us-east-1', GroupId: victim, IpPermissions: [ssh('0.0.0.0/0')] },
+        };
+    });
+    // Act / Assess
+    await expectRefused(
+      incidentId,
+      tampered,
+      /ec2 AuthorizeSecurityGroupIngress: not an undo of ebs-volume-encrypted/,
+    );
+    expect(await ingressRules('us-east-1', victim)).toEqual([]);
+  });
+
+  it('refuses a cloudtrail-logging-on undo rewritten to StopLogging when its step never started logging', async () => {
+    // Prepare: the trail logged all along; the responder only turned log file validation back on
+    await createAuditTrail();
+    await cloudtrail('us-east-1').send(
+      new UpdateTrailCommand({ Name: 'audit', EnableLogFileValidation: false }),
+    );
+    const result = await responder.handlerOf(() => require('../../functions/cloudtrail-logging-on'))(
+      trailCall('UpdateTrail', 'audit'),
+    );
+    const incidentId = String(result.outcomes[0]?.incidentId);
+    const tampered = await rewrite(incidentId, (incident) => {
+      const update = incident.steps.find((step) => step.action === 'UpdateTrail');
+      if (update?.undo)
+        update.undo = {
+          ...update.undo,
+          action: 'StopLogging',
+          input: { Name: incident.resourceArn, Region: 'us-east-1' },
+        };
+    });
+    // Act / Assess
+    await expectRefused(
+      incidentId,
+      tampered,
+      /cloudtrail StopLogging undoes StartLogging, and step 1 is UpdateTrail/,
+    );
+    expect(await isLogging()).toBe(true);
+  });
+
+  it('refuses an ebs-encryption-by-default undo rewritten to make the default EBS key one the insider chose', async () => {
+    // Prepare: the responder turned encryption by default on; the insider's own key
+    const { ebsId } = await realIncidents();
+    const insiderKey = String((await kms.send(new CreateKeyCommand({}))).KeyMetadata?.Arn);
+    const tampered = await rewrite(ebsId, (incident) => {
+      undoOf(incident).input.KmsKeyId = insiderKey;
+      (incident.steps[0] as { undo: { action: string } }).undo.action = 'ModifyEbsDefaultKmsKeyId';
+    });
+    // Act / Assess
+    await expectRefused(
+      ebsId,
+      tampered,
+      /ec2 ModifyEbsDefaultKmsKeyId undoes ModifyEbsDefaultKmsKeyId, and step 1 is EnableEbsEncryptionByDefault/,
+    );
+    expect(await encryptionByDefault()).toBe(true);
+  });
+
+  it.each([
+    [
+      'of another account',
+      (incident: Incident) => {
+        incident.account = '999999999999';
+        incident.resourceArn = incident.resourceArn.replace(ACCOUNT, '999999999999');
+      },
+      /of account 999999999999, and your credentials are account 123456789012's/,
+    ],
+    [
+      'moved to another region, where no such group exists',
+      (incident: Incident) => {
+        incident.region = 'us-west-2';
+        incident.resourceArn = incident.resourceArn.replace('us-east-1', 'us-west-2');
+        undoOf(incident).input.Region = 'us-west-2';
+      },
+      /sg-\w+ does not exist in us-west-2/,
+    ],
+    [
+      'whose region disagrees with its own resource ARN',
+      (incident: Incident) => {
+        incident.region = 'us-west-2';
+        undoOf(incident).input.Region = 'us-west-2';
+      },
+      /its resource ARN names us-east-1, not us-west-2/,
+    ],
+  ])('refuses an ssh-open-to-world incident %s', async (_case, change, reason) => {
+    // Prepare
+    const { sshId, group } = await realIncidents();
+    const tampered = await rewrite(sshId, change);
+    // Act / Assess
+    await expectRefused(sshId, tampered, reason);
+    expect(await ingressRules('us-east-1', group)).toEqual([]);
+  });
+
+  it('refuses an undo whose target no longer exists, naming it', async () => {
+    // Prepare: the group the responder closed was deleted since
+    const { sshId, group } = await realIncidents();
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: group }));
+    const unchanged = (await stored(sshId)) as Incident;
+    // Act / Assess
+    await expectRefused(sshId, unchanged, new RegExp(`${group} does not exist in us-east-1`));
+  });
+
+  it('shows what each check found before it asks, and undoes a real swap: the original back at its device, the copy detached', async () => {
+    // Prepare
+    const { volumeId, instanceId, incidentId } = await swappedVolume();
+    // Act
+    const run = await cli(['incidents', 'undo', incidentId, '--yes'], table);
+    // Assess: each call with what AWS showed now, before anything ran
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `checked: ${volumeId} is detached; ${instanceId} holds vol-\\w+ at /dev/sdf, an encrypted copy of ${volumeId} \\(from snap-`,
+      ),
+    );
+    const undoneAt = run.stdout.indexOf('undone: ');
+    expect(run.stdout.lastIndexOf('checked: ')).toBeLessThan(undoneAt);
+    const mapped = (await instance(instanceId))?.BlockDeviceMappings?.find(
+      (mapping) => mapping.DeviceName === '/dev/sdf',
+    );
+    expect(mapped?.Ebs?.VolumeId).toBe(volumeId);
+    expect((await stored(incidentId))?.status).toBe('undone');
+  });
+});
+
+const kms = new KMSClient({ region: 'us-east-1' });
+
+const volume = async (volumeId: string) =>
+  (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }))).Volumes?.[0];
+const instance = async (instanceId: string) =>
+  (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))).Reservations?.[0]
+    ?.Instances?.[0];
+
+async function runInstance(): Promise<string> {
+  const started = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      MinCount: 1,
+      MaxCount: 1,
+      InstanceType: 't3.micro',
+      Placement: { AvailabilityZone: 'us-east-1b' },
+    }),
+  );
+  return String(started.Instances?.[0]?.InstanceId);
+}
+
+async function unencryptedVolume(): Promise<string> {
+  const created = await ec2.send(
+    new CreateVolumeCommand({ AvailabilityZone: 'us-east-1b', Size: 20, VolumeType: 'gp3' }),
+  );
+  return String(created.VolumeId);
+}
+
+const volumeCall = (eventName: string, parameters: Record<string, unknown>) =>
+  cloudTrailEvent({
+    eventName,
+    eventSource: 'ec2.amazonaws.com',
+    region: 'us-east-1',
+    caller: humanCaller(ACCOUNT),
+    requestParameters: parameters,
+    responseElements: { ...parameters, encrypted: false, availabilityZone: 'us-east-1b' },
+  });
+
+/** A detached unencrypted volume the real rule replaced (snapshot, encrypted copy, quarantine). */
+async function replacedVolume() {
+  const volumeId = await unencryptedVolume();
+  const result = await responder.handlerOf(() => require('../../functions/ebs-volume-encrypted'))(
+    volumeCall('CreateVolume', { volumeId }),
+  );
+  expect(result.outcomes[0]).toMatchObject({ status: 'remediated' });
+  return { volumeId, incidentId: String(result.outcomes[0]?.incidentId) };
+}
+
+/** An in-use unencrypted volume the real rule swapped for an encrypted copy at the same device. */
+async function swappedVolume() {
+  const instanceId = await runInstance();
+  const volumeId = await unencryptedVolume();
+  await ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }));
+  const result = await responder.handlerOf(() => require('../../functions/ebs-volume-encrypted'), {
+    EBS_IN_USE_ACTION: 'swap',
+  })(volumeCall('AttachVolume', { volumeId, instanceId, device: '/dev/sdf' }));
+  expect(result.outcomes[0]).toMatchObject({ status: 'remediated' });
+  return { volumeId, instanceId, incidentId: String(result.outcomes[0]?.incidentId) };
+}

@@ -3,11 +3,16 @@ import { join } from 'node:path';
 import { incidentLines, parseRule, parseStatus, undoPlanLines } from '../../../cli/incidents-format';
 import { planUndo, undoCallsOf } from '../../../cli/undo';
 import { type PlannedCall, planCall, REPLAYABLE } from '../../../cli/undo-calls';
-import type { Incident, Step, UndoCall } from '../../../shared/model';
-import { toIpPermission } from '../../../shared/ssh/exposure';
+import type { Incident, Step, Summary, UndoCall } from '../../../shared/model';
+import { rules } from '../../../shared/rules';
+import { pathOf, toIpPermission } from '../../../shared/ssh/exposure';
 import { anIncident } from '../../support/incident';
 
 const ROOT = join(__dirname, '..', '..', '..');
+
+const TAG = 'compliance-responder:quarantined';
+/** The account of anIncident() and of the caller: planUndo refuses an incident of another. */
+const CALLER = '111122223333';
 
 const step = (action: string, result: Step['result'], undoAction?: string): Step => ({
   action,
@@ -18,7 +23,7 @@ const step = (action: string, result: Step['result'], undoAction?: string): Step
         undo: {
           service: 'ec2',
           action: undoAction,
-          input: { Region: 'eu-west-1', Resources: ['vol-1'], Tags: [{ Key: 'k' }] },
+          input: { Region: 'eu-west-1', Resources: ['vol-1'], Tags: [{ Key: TAG }] },
         },
       }
     : {}),
@@ -49,6 +54,21 @@ const refusal = (planned: ReturnType<typeof planCall>) =>
   'refused' in planned ? planned.refused : undefined;
 const regionOf = (planned: ReturnType<typeof planCall>) => (planned as PlannedCall).region;
 
+const ruleOf = (incident: Incident) => {
+  const found = rules.find((candidate) => candidate.id === incident.ruleId);
+  if (!found) throw new Error(`no rule ${incident.ruleId}`);
+  return found;
+};
+
+/** Plans one call as the undo of a succeeded step `action` (with its output) of the incident. */
+const planAs = (call: UndoCall, incident: Incident, action: string, output?: Summary) =>
+  planCall(
+    call,
+    incident.steps.length,
+    { ...incident, steps: [...incident.steps, { ...succeeded(call, output), action }] },
+    ruleOf(incident),
+  );
+
 describe('incidents list filters', () => {
   it('accept the statuses and rule ids there are, whatever the case', () => {
     // Act / Assess
@@ -66,6 +86,30 @@ describe('incidents list filters', () => {
   });
 });
 
+/** The step each undo call reverses, as the rules name their steps. */
+const STEP_UNDONE: Readonly<Record<string, string>> = {
+  DisableEbsEncryptionByDefault: 'EnableEbsEncryptionByDefault',
+  ModifyEbsDefaultKmsKeyId: 'ModifyEbsDefaultKmsKeyId',
+  ResetEbsDefaultKmsKeyId: 'ModifyEbsDefaultKmsKeyId',
+  StartInstances: 'StopInstances',
+  StopInstances: 'StartInstances',
+  ModifyInstancePlacement: 'ModifyInstancePlacement',
+  AttachVolume: 'DetachOriginal',
+  DetachVolume: 'AttachEncrypted',
+  CreateVolume: 'DeleteOriginalVolume',
+  AuthorizeSecurityGroupIngress: 'RevokeSecurityGroupIngress',
+  UpdateSSHPublicKey: 'UpdateSSHPublicKey',
+  StopLogging: 'StartLogging',
+  UpdateTrail: 'UpdateTrail',
+  StopConfigurationRecorder: 'StartConfigurationRecorder',
+};
+const stepUndoneBy = (call: UndoCall, incident: Incident) =>
+  call.action === 'DeleteTags'
+    ? incident.ruleId === 'phi-dedicated-tenancy'
+      ? 'CreateTags'
+      : 'QuarantineOriginal'
+    : (STEP_UNDONE[call.action] ?? call.action);
+
 /**
  * Each undo call as the rules build it (shared/rules, shared/ssh), on an incident of that rule;
  * the scan test below fails when a recorded call has no entry here.
@@ -79,7 +123,10 @@ const rule = (ruleId: string, resourceId: string, region = 'eu-west-1', extra: P
     ...extra,
   });
 const sgRule = { ruleId: 'sgr-1', groupId: 'sg-1', protocol: 'tcp', fromPort: 22, toPort: 22, tags: {} };
-const account = rule('ebs-encryption-by-default', '111122223333', 'eu-west-1', { account: '111122223333' });
+const account = rule('ebs-encryption-by-default', '111122223333', 'eu-west-1', {
+  account: '111122223333',
+  evidence: { defaultKmsKeyId: 'alias/old' },
+});
 const swap = rule('ebs-volume-encrypted', 'vol-1', 'eu-west-1', {
   evidence: { attachedTo: 'i-attached' },
   workflow: { startedAt: '2026-11-23T10:00:00.000Z', state: { instanceId: 'i-attached' } },
@@ -96,9 +143,10 @@ const swap = rule('ebs-volume-encrypted', 'vol-1', 'eu-west-1', {
 });
 const trail = rule('cloudtrail-logging-on', 'main-trail', 'us-east-1', {
   resourceArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/main-trail',
+  evidence: { isLogging: false, logFileValidation: false, multiRegion: false },
 });
 const tags = (Value?: string) => [{ Key: 'compliance-responder:incident', ...(Value ? { Value } : {}) }];
-const REAL_UNDOS: [string, Incident, UndoCall][] = [
+const REAL_UNDOS: [string, Incident, UndoCall, Summary?][] = [
   [
     'ec2:DisableEbsEncryptionByDefault',
     account,
@@ -133,7 +181,11 @@ const REAL_UNDOS: [string, Incident, UndoCall][] = [
     {
       service: 'ec2',
       action: 'DeleteTags',
-      input: { Resources: ['vol-1'], Tags: [{ Key: 'q' }, { Key: 'r' }], Region: 'eu-west-1' },
+      input: {
+        Resources: ['vol-1'],
+        Tags: [{ Key: TAG }, { Key: 'compliance-responder:replaced-by' }],
+        Region: 'eu-west-1',
+      },
     },
   ],
   [
@@ -194,7 +246,7 @@ const REAL_UNDOS: [string, Incident, UndoCall][] = [
       { kind: 'prefix-list', prefixListId: 'pl-1', cidrs: [] },
       { kind: 'security-group', groupId: 'sg-2', userId: '111122223333' },
     ] as const
-  ).map((source): [string, Incident, UndoCall] => [
+  ).map((source): [string, Incident, UndoCall, Summary] => [
     'ec2:AuthorizeSecurityGroupIngress',
     rule('ssh-open-to-world', 'sg-1'),
     {
@@ -206,6 +258,7 @@ const REAL_UNDOS: [string, Incident, UndoCall][] = [
         IpPermissions: [toIpPermission({ ...sgRule, source, description: 'ssh' })],
       },
     },
+    { securityGroupRuleId: 'sgr-1', revoked: pathOf({ ...sgRule, source }) },
   ]),
   [
     'iam:UpdateSSHPublicKey',
@@ -215,6 +268,7 @@ const REAL_UNDOS: [string, Incident, UndoCall][] = [
       action: 'UpdateSSHPublicKey',
       input: { UserName: 'alice', SSHPublicKeyId: 'APKA1', Status: 'Active' },
     },
+    { sshPublicKeyId: 'APKA1', status: 'Inactive' },
   ],
   [
     'cloudtrail:StopLogging',
@@ -271,8 +325,8 @@ describe('the undo plan', () => {
       step('Something', 'succeeded', 'TerminateInstances'),
     ]);
     // Act / Assess
-    expect(() => planUndo(incident)).toThrow(
-      'refused: incident inc-20261123T100000-0a1b2c3d records undo call(s) this command does not replay (ec2 TerminateInstances: not a call this command replays); nothing was changed',
+    expect(() => planUndo(incident, CALLER)).toThrow(
+      'refused: incident inc-20261123T100000-0a1b2c3d: ec2 TerminateInstances: not a call this command replays; nothing was changed',
     );
   });
 
@@ -283,7 +337,7 @@ describe('the undo plan', () => {
       step('StopInstances', 'running', 'StartInstances'),
     ]);
     // Act / Assess
-    expect(() => planUndo(incident)).toThrow(
+    expect(() => planUndo(incident, CALLER)).toThrow(
       'refused: incident inc-20261123T100000-0a1b2c3d has step(s) still recorded as running (2. StopInstances), whose call may have gone through; nothing was changed: finish by hand with incidents show inc-20261123T100000-0a1b2c3d',
     );
   });
@@ -301,7 +355,7 @@ describe('the undo plan', () => {
       { ruleId: 'self-protection', resourceId: 'compliance-responder-prod-sweep' },
     );
     // Act / Assess
-    expect(() => planUndo(incident)).toThrow(
+    expect(() => planUndo(incident, CALLER)).toThrow(
       "refused: incident inc-20261123T100000-0a1b2c3d restored the responder's own stack; replaying its undo would break the responder again",
     );
     expect(REPLAYABLE).not.toContain('kms:ScheduleKeyDeletion');
@@ -354,18 +408,100 @@ describe('the undo plan', () => {
       'ec2 DeleteTags: unexpected input (Region',
     ],
     [
-      'an account-level call on an incident about a volume',
+      "another rule's account-level call on an incident about a volume",
       { service: 'ec2', action: 'DisableEbsEncryptionByDefault', input: { Region: 'eu-west-1' } },
-      'ec2 DisableEbsEncryptionByDefault: an account-level call, and vol-1 is not the account',
+      'ec2 DisableEbsEncryptionByDefault: not an undo of ebs-volume-encrypted',
     ],
   ])('refuses a tampered call (%s) before any call runs, naming why', (_case, tampered, words) => {
     // Prepare: a good call first, so nothing must run when a later one is bad
-    const incident = withSteps([succeeded(tampered), step('CreateTags', 'succeeded', 'DeleteTags')], {
+    const recorded = { ...succeeded(tampered), action: STEP_UNDONE[tampered.action] ?? 'QuarantineOriginal' };
+    const incident = withSteps([recorded, step('CreateTags', 'succeeded', 'DeleteTags')], {
       evidence: { attachedTo: 'i-attached' },
     });
     // Act / Assess
-    expect(() => planUndo(incident)).toThrow(words);
-    expect(() => planUndo(incident)).toThrow('nothing was changed');
+    expect(() => planUndo(incident, CALLER)).toThrow(words);
+    expect(() => planUndo(incident, CALLER)).toThrow('nothing was changed');
+  });
+
+  const sshIncident = rule('ssh-open-to-world', 'sg-1', 'eu-west-1', {
+    account: '111122223333',
+    resourceArn: 'arn:aws:ec2:eu-west-1:111122223333:security-group/sg-1',
+  });
+  const reopen = (permission: Record<string, unknown>): UndoCall => ({
+    service: 'ec2',
+    action: 'AuthorizeSecurityGroupIngress',
+    input: { Region: 'eu-west-1', GroupId: 'sg-1', IpPermissions: [permission] },
+  });
+  const revokedSsh = { securityGroupRuleId: 'sgr-1', revoked: 'tcp 22 from 0.0.0.0/0' };
+  const world = { IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
+  it.each([
+    [
+      'all traffic where the step revoked tcp 22',
+      sshIncident,
+      {
+        ...succeeded(reopen({ IpProtocol: '-1', ...world }), revokedSsh),
+        action: 'RevokeSecurityGroupIngress',
+      },
+      'restores all traffic from 0.0.0.0/0, but step 1 revoked tcp 22 from 0.0.0.0/0',
+    ],
+    [
+      'a step that does not record what it revoked',
+      sshIncident,
+      {
+        ...succeeded(reopen({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, ...world }), {
+          securityGroupRuleId: 'sgr-1',
+        }),
+        action: 'RevokeSecurityGroupIngress',
+      },
+      'step 1 does not record the path it revoked',
+    ],
+    [
+      'the undo of another step',
+      sshIncident,
+      {
+        ...succeeded(reopen({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, ...world }), revokedSsh),
+        action: 'Verify',
+      },
+      'ec2 AuthorizeSecurityGroupIngress undoes RevokeSecurityGroupIngress, and step 1 is Verify',
+    ],
+    [
+      'a tag the responder never sets',
+      withSteps([]),
+      {
+        ...succeeded({
+          service: 'ec2',
+          action: 'DeleteTags',
+          input: { Region: 'eu-west-1', Resources: ['vol-1'], Tags: [{ Key: 'phi' }] },
+        }),
+        action: 'QuarantineOriginal',
+      },
+      'ec2 DeleteTags: removes tag(s) phi, which the responder never sets',
+    ],
+    [
+      'an incident of another account',
+      {
+        ...sshIncident,
+        account: '999999999999',
+        resourceArn: sshIncident.resourceArn.replace('111122223333', '999999999999'),
+      },
+      {
+        ...succeeded(reopen({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, ...world }), revokedSsh),
+        action: 'RevokeSecurityGroupIngress',
+      },
+      "it is of account 999999999999, and your credentials are account 111122223333's",
+    ],
+    [
+      'a region its resource ARN does not name',
+      { ...sshIncident, region: 'us-west-2' },
+      {
+        ...succeeded(reopen({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, ...world }), revokedSsh),
+        action: 'RevokeSecurityGroupIngress',
+      },
+      'its resource ARN names eu-west-1, not us-west-2',
+    ],
+  ])('refuses from the record alone, before any AWS call: %s', (_case, incident, recorded, words) => {
+    // Act / Assess
+    expect(() => planUndo({ ...incident, steps: [recorded] }, CALLER)).toThrow(words);
   });
 
   it.each([
@@ -390,7 +526,7 @@ describe('the undo plan', () => {
     ['without a change', withSteps([step('Verify', 'succeeded')]), 'records no change to undo'],
   ])('refuses an incident %s', (_case, incident, words) => {
     // Act / Assess
-    expect(() => planUndo(incident)).toThrow(words);
+    expect(() => planUndo(incident, CALLER)).toThrow(words);
   });
 
   it("runs each call in the incident's region, without the Region key in the API input; IAM's in us-east-1", () => {
@@ -398,25 +534,29 @@ describe('the undo plan', () => {
     const volume = withSteps([]);
     const user = withSteps([], { ruleId: 'ssh-grant-expired', region: 'global', resourceId: 'alice' });
     // Act
-    const ec2 = planCall(
+    const ec2 = planAs(
       {
         service: 'ec2',
         action: 'DeleteTags',
-        input: { Region: 'eu-west-1', Resources: ['vol-1'], Tags: [{ Key: 'k' }] },
+        input: { Region: 'eu-west-1', Resources: ['vol-1'], Tags: [{ Key: TAG }] },
       },
       volume,
+      'QuarantineOriginal',
     );
-    const unnamed = planCall(
+    const unnamed = planAs(
       { service: 'ec2', action: 'StartInstances', input: { InstanceIds: ['vol-1'] } },
       volume,
+      'StopInstances',
     );
-    const iam = planCall(
+    const iam = planAs(
       {
         service: 'iam',
         action: 'UpdateSSHPublicKey',
         input: { UserName: 'alice', SSHPublicKeyId: 'APKA1', Status: 'Active' },
       },
       user,
+      'UpdateSSHPublicKey',
+      { sshPublicKeyId: 'APKA1', status: 'Inactive' },
     );
     // Assess
     expect([regionOf(ec2), regionOf(unnamed), regionOf(iam)]).toEqual([
@@ -424,7 +564,7 @@ describe('the undo plan', () => {
       'eu-west-1',
       'us-east-1',
     ]);
-    expect(refusal(planCall({ service: 'ec2', action: 'RunInstances', input: {} }, volume))).toBe(
+    expect(refusal(planAs({ service: 'ec2', action: 'RunInstances', input: {} }, volume, 'Run'))).toBe(
       'ec2 RunInstances: not a call this command replays',
     );
   });
@@ -450,13 +590,38 @@ describe('the undo plan', () => {
     expect([...recorded].filter((call) => !REAL_UNDOS.some(([name]) => name === call))).toEqual([]);
   });
 
-  it.each(REAL_UNDOS)('passes %s as the rules record it, on their own incident', (_name, incident, call) => {
-    // Act
-    const planned = planCall(call, incident);
-    // Assess
-    expect(refusal(planned)).toBeUndefined();
-    expect(regionOf(planned)).toBe(call.service === 'iam' ? 'us-east-1' : incident.region);
+  it('has each rule declare exactly the undo calls its remediation records (its own file and the helpers it uses)', () => {
+    // Prepare: the shared helpers that record undo calls, by the name a rule calls them with
+    const helpers: Record<string, string[]> = {
+      revokeIngressRule: ['ec2:AuthorizeSecurityGroupIngress'],
+      setKeyStatus: ['iam:UpdateSSHPublicKey'],
+      InstancePower: ['ec2:StartInstances', 'ec2:StopInstances'],
+    };
+    for (const rule of rules.filter((candidate) => candidate.id !== 'self-protection')) {
+      const text = readFileSync(join(ROOT, 'shared', 'rules', `${rule.id}.ts`), 'utf8');
+      const recorded = new Set([
+        ...[...text.matchAll(/service: '([a-z0-9-]+)',\s*action: '(\w+)'/g)].map(
+          (match) => `${match[1]}:${match[2]}`,
+        ),
+        ...Object.entries(helpers).flatMap(([helper, calls]) => (text.includes(helper) ? calls : [])),
+      ]);
+      // Assess
+      expect([rule.id, [...(rule.undoActions ?? [])].sort()]).toEqual([rule.id, [...recorded].sort()]);
+      expect((rule.undoActions ?? []).filter((call) => !REPLAYABLE.includes(call))).toEqual([]);
+    }
   });
+
+  it.each(REAL_UNDOS)(
+    'passes %s as the rules record it, on their own incident',
+    // A rest parameter: with four named ones jest would take the last for a `done` callback.
+    (...[, incident, call, output]) => {
+      // Act
+      const planned = planAs(call, incident, stepUndoneBy(call, incident), output);
+      // Assess
+      expect(refusal(planned)).toBeUndefined();
+      expect(regionOf(planned)).toBe(call.service === 'iam' ? 'us-east-1' : incident.region);
+    },
+  );
 });
 
 describe('incidents show', () => {
@@ -512,7 +677,7 @@ describe('incidents show', () => {
       'evidence:  encrypted=false sizeGiB=100',
       `hipaa:     ${incident.hipaa.map((citation) => `§${citation}`).join(', ')}`,
       '1. CreateTags → succeeded at 2026-11-23T10:00:00.000Z',
-      'undo:  ec2 DeleteTags {"Region":"eu-west-1","Resources":["vol-1"],"Tags":[{"Key":"k"}]}',
+      `undo:  ec2 DeleteTags {"Region":"eu-west-1","Resources":["vol-1"],"Tags":[{"Key":"${TAG}"}]}`,
       '2. Stop → failed',
       'error: UnsupportedOperation',
       'alert:     sent (message m-1) at 2026-11-23T10:01:00.000Z',
@@ -532,14 +697,15 @@ describe('incidents show', () => {
     const incident = withSteps([step('CreateTags', 'succeeded', 'DeleteTags')], { actor: undefined });
     // Act
     const text = incidentLines(incident, 'https://x').join('\n');
-    const plan = undoPlanLines(planUndo(incident), 1440);
+    const plan = undoPlanLines({ ...planUndo(incident, CALLER), found: ['vol-1 exists in eu-west-1'] }, 1440);
     // Assess
     expect(text).toContain('who:       not known (found by a scheduled sweep or AWS Config)');
     expect(plan[1]).toBe(
       '  first the resource is to be exempted for 24h, so the responder does not revert the undo; then:',
     );
     expect(plan[2]).toBe(
-      '  ec2 DeleteTags in eu-west-1 (reverses step 1, CreateTags): {"Region":"eu-west-1","Resources":["vol-1"],"Tags":[{"Key":"k"}]}',
+      `  ec2 DeleteTags in eu-west-1 (reverses step 1, CreateTags): {"Region":"eu-west-1","Resources":["vol-1"],"Tags":[{"Key":"${TAG}"}]}`,
     );
+    expect(plan[3]).toBe('    checked: vol-1 exists in eu-west-1');
   });
 });
