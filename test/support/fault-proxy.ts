@@ -53,10 +53,14 @@ export function actionOf(
         ] ?? `unknown ${method} ${route}`
       );
     if (/\/configuration$/.test(route) && method === 'GET') return 'GetFunctionConfiguration';
+    if (/\/versions$/.test(route) && method === 'GET') return 'ListVersionsByFunction';
     if (/\/functions\/[^/]+$/.test(route) && method === 'GET') return 'GetFunction';
   }
   return `unknown ${method} ${path.split('?')[0]}`;
 }
+
+/** IAM's prefix where a service signs under another name (CloudWatch signs as `monitoring`). */
+const IAM_PREFIX: Readonly<Record<string, string>> = { monitoring: 'cloudwatch' };
 
 /** The signing service from SigV4's credential scope: `Credential=AKID/date/region/service/aws4_request`. */
 const serviceOf = (headers: IncomingMessage['headers']): string =>
@@ -157,7 +161,7 @@ export class FaultProxy {
       const body = Buffer.concat(chunks);
       const service = serviceOf(req.headers);
       const text = body.toString('utf8');
-      const action = `${service}:${actionOf(service, req.method ?? 'GET', req.url ?? '/', req.headers, text)}`;
+      const action = `${IAM_PREFIX[service] ?? service}:${actionOf(service, req.method ?? 'GET', req.url ?? '/', req.headers, text)}`;
       const fault = this.faultFor(action, text);
       this.calls.push({ action, method: req.method ?? 'GET', ...(fault ? { fault } : {}) });
       switch (fault) {
