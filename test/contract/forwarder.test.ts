@@ -107,6 +107,8 @@ describe('the forwarder stack in its packaged template', () => {
     const allowed = new Set([
       'AWS::Events::Rule',
       'AWS::IAM::Role',
+      // The role's permissions boundary.
+      'AWS::IAM::ManagedPolicy',
       'AWS::SQS::Queue',
       'AWS::SQS::QueuePolicy',
       'AWS::KMS::Key',

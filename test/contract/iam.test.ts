@@ -1,0 +1,215 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The limits IAM enforces for the responder, proven on the packaged templates (moto enforces no IAM,
+ * so no integration test can show AWS refusing a call): every role is bounded by a policy the stack
+ * creates, tags go on with the responder's own keys only (or only on what it creates), table writes
+ * reach only the items the functions own, and KMS grants go only to AWS services.
+ */
+const ROOT = join(__dirname, '..', '..');
+const TEMPLATES = {
+  home: join(ROOT, '.serverless', 'cloudformation-template-update-stack.json'),
+  forwarder: join(ROOT, '.local', 'serverless-forwarder', 'cloudformation-template-update-stack.json'),
+};
+
+type Condition = Record<string, Record<string, unknown>>;
+interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Condition;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+type PolicyDocument = { Statement: Statement[] };
+
+function resourcesOf(path: string): Record<string, Resource> {
+  if (!existsSync(path)) throw new Error('run `bash scripts/template-check.sh` first');
+  return (JSON.parse(readFileSync(path, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+}
+
+const actionsOf = (statement: Statement): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+/** The item writes DynamoDB authorises (a transaction is authorised by the item actions inside it). */
+const ITEM_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+/** The partitions the functions write: incidents, delivery markers, drift locks, guard state. */
+const FUNCTION_PARTITIONS = ['INCIDENT#*', 'DELIVERY#*', 'DRIFT#*', 'GUARD'];
+
+/** IAM action matching: `*` and `?` wildcards, case-insensitive. */
+const matches = (pattern: string, action: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  ).test(action);
+const allows = (statement: Statement, action: string) =>
+  statement.Effect === 'Allow' && actionsOf(statement).some((pattern) => matches(pattern, action));
+
+/** A condition's values under an operator (e.g. ForAllValues:StringLike) and key, case-insensitive key. */
+function conditionValues(statement: Statement, operator: string, key: string): string[] | undefined {
+  const block = statement.Condition?.[operator];
+  if (!block) return undefined;
+  const found = Object.entries(block).find(([name]) => name.toLowerCase() === key.toLowerCase());
+  return found ? listOf(found[1]).map(String) : undefined;
+}
+
+describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (_stack, path) => {
+  const resources = resourcesOf(path);
+  const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+  const roles = ofType('AWS::IAM::Role');
+  const boundaries = new Set(
+    roles.map(([, role]) => JSON.stringify(role.Properties.PermissionsBoundary ?? null)),
+  );
+  const isBoundary = (id: string) => boundaries.has(JSON.stringify({ Ref: id }));
+
+  /** Every statement that grants (inline, attached managed policies) or caps (boundaries). */
+  const statements: { where: string; statement: Statement }[] = [
+    ...roles.flatMap(([id, role]) =>
+      ((role.Properties.Policies ?? []) as { PolicyName: string; PolicyDocument: PolicyDocument }[]).flatMap(
+        (policy) =>
+          policy.PolicyDocument.Statement.map((statement) => ({
+            where: `${id}/${policy.PolicyName}/${statement.Sid ?? '?'}`,
+            statement,
+          })),
+      ),
+    ),
+    ...ofType('AWS::IAM::ManagedPolicy').flatMap(([id, policy]) =>
+      (policy.Properties.PolicyDocument as PolicyDocument).Statement.map((statement) => ({
+        where: `${id}/${statement.Sid ?? '?'}`,
+        statement,
+      })),
+    ),
+  ];
+  const allowing = (action: string) => statements.filter(({ statement }) => allows(statement, action));
+
+  it('bounds every role with a managed policy the stack creates', () => {
+    // Assess
+    expect(roles.length).toBeGreaterThan(0);
+    for (const [id, role] of roles) {
+      const boundary = (role.Properties.PermissionsBoundary as { Ref?: string } | undefined)?.Ref;
+      expect([id, boundary && resources[boundary]?.Type]).toEqual([id, 'AWS::IAM::ManagedPolicy']);
+    }
+  });
+
+  it("lets every role's boundary hold each action the role is granted (else AWS refuses it where moto does not)", () => {
+    for (const [id, role] of roles) {
+      // Prepare
+      const boundaryId = (role.Properties.PermissionsBoundary as { Ref?: string } | undefined)?.Ref ?? '';
+      const boundary = resources[boundaryId]?.Properties.PolicyDocument as PolicyDocument | undefined;
+      const attached = listOf(role.Properties.ManagedPolicyArns ?? [])
+        .map((arn) => (arn as { Ref?: string }).Ref ?? '')
+        .map((policyId) => resources[policyId]?.Properties.PolicyDocument as PolicyDocument | undefined);
+      const inline = ((role.Properties.Policies ?? []) as { PolicyDocument: PolicyDocument }[]).map(
+        (policy) => policy.PolicyDocument,
+      );
+      const granted = [...attached, ...inline]
+        .flatMap((document) => document?.Statement ?? [])
+        .filter((statement) => statement.Effect === 'Allow')
+        .flatMap(actionsOf);
+      // Assess
+      const capped = granted.filter(
+        (action) =>
+          !boundary?.Statement.some((statement) => allows(statement, action)) ||
+          boundary.Statement.some(
+            (statement) =>
+              statement.Effect === 'Deny' &&
+              statement.Condition === undefined &&
+              statement.Resource === '*' &&
+              actionsOf(statement).some((pattern) => matches(pattern, action)),
+          ),
+      );
+      expect([id, capped]).toEqual([id, []]);
+    }
+  });
+
+  it('denies in every boundary IAM writes, passing roles and rewriting functions', () => {
+    const bounding = Object.entries(resources).filter(([id]) => isBoundary(id));
+    expect(bounding.length).toBeGreaterThan(0);
+    for (const [id, boundary] of bounding) {
+      // Prepare
+      const denied = (boundary.Properties.PolicyDocument as PolicyDocument).Statement.filter(
+        (statement) => statement.Effect === 'Deny' && statement.Condition === undefined,
+      );
+      const refused = (action: string) =>
+        denied.some((statement) => actionsOf(statement).some((pattern) => matches(pattern, action)));
+      // Assess
+      const open = [
+        'iam:PassRole',
+        'iam:PutRolePolicy',
+        'iam:AttachRolePolicy',
+        'iam:DeleteRolePermissionsBoundary',
+        'iam:CreateAccessKey',
+        'iam:UpdateAssumeRolePolicy',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:UpdateFunctionCode',
+      ].filter((action) => !refused(action));
+      expect([id, open]).toEqual([id, []]);
+    }
+  });
+
+  it("tags existing resources with the responder's own keys only, any other key only on what it creates", () => {
+    for (const { where, statement } of allowing('ec2:CreateTags')) {
+      // Prepare: a tag-key condition that every requested key must meet
+      const ownKeys = [
+        ...(conditionValues(statement, 'ForAllValues:StringEquals', 'aws:TagKeys') ?? []),
+        ...(conditionValues(statement, 'ForAllValues:StringLike', 'aws:TagKeys') ?? []),
+      ];
+      const anyKeyCondition =
+        ownKeys.length > 0 ||
+        conditionValues(statement, 'ForAllValues:StringNotLike', 'aws:TagKeys') !== undefined ||
+        conditionValues(statement, 'ForAllValues:StringNotEquals', 'aws:TagKeys') !== undefined;
+      const onCreateOnly = conditionValues(statement, 'StringEquals', 'ec2:CreateAction') ?? [];
+      const onlyOwnKeys =
+        ownKeys.length > 0 && ownKeys.every((key) => key.startsWith('compliance-responder:'));
+      // Assess
+      expect({ where, tagKeyCondition: anyKeyCondition }).toEqual({ where, tagKeyCondition: true });
+      expect({ where, ownKeysOrOnCreate: onlyOwnKeys || onCreateOnly.length > 0 }).toEqual({
+        where,
+        ownKeysOrOnCreate: true,
+      });
+      expect(onCreateOnly.every((action) => /^Create[A-Z]\w+$/.test(action) && action !== 'CreateTags')).toBe(
+        true,
+      );
+    }
+  });
+
+  it('writes table items only in the partitions the functions own, never exemptions or grants', () => {
+    // Prepare: a transaction is authorised per item action, so the item actions cover it
+    const writes = ITEM_WRITES.flatMap(allowing);
+    // Assess
+    for (const { where, statement } of writes) {
+      const partitions = conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ??
+        conditionValues(statement, 'ForAllValues:StringEquals', 'dynamodb:LeadingKeys') ?? ['(any)'];
+      expect({ where, partitions: partitions.filter((key) => !FUNCTION_PARTITIONS.includes(key)) }).toEqual({
+        where,
+        partitions: [],
+      });
+    }
+  });
+
+  it('creates KMS grants only for AWS resources (EBS), never for a principal of its choosing', () => {
+    for (const { where, statement } of allowing('kms:CreateGrant')) {
+      // Assess
+      expect({
+        where,
+        forAwsResource: conditionValues(statement, 'Bool', 'kms:GrantIsForAWSResource'),
+      }).toEqual({
+        where,
+        forAwsResource: ['true'],
+      });
+    }
+  });
+});
