@@ -16,6 +16,15 @@ import {
   stackKeyAlias,
 } from './stack-resources';
 
+/** A call on one of the stack's functions, named in CloudTrail by `functionName` (Lambda's names carry API versions). */
+const functionCall = (eventName: string) =>
+  ({
+    eventSource: 'lambda.amazonaws.com',
+    eventName,
+    resourceType: StackResourceType.Function,
+    idField: 'functionName',
+  }) as const;
+
 /**
  * Changes whose effect no read can compare with the deployment (the template is not read): a
  * function's permissions, the responder's roles (IAM: delivered in us-east-1 only), the key policy,
@@ -23,13 +32,7 @@ import {
  */
 const JUDGED_BY_CALL = [
   ...['AddPermission20150331v2', 'AddPermission', 'RemovePermission20150331v2', 'RemovePermission'].map(
-    (eventName) =>
-      ({
-        eventSource: 'lambda.amazonaws.com',
-        eventName,
-        resourceType: StackResourceType.Function,
-        idField: 'functionName',
-      }) as const,
+    functionCall,
   ),
   ...[
     'PutRolePolicy',
@@ -104,44 +107,16 @@ export const SELF_PROTECTION_EVENTS = [
     resourceType: StackResourceType.EventRule,
     idField: 'rule',
   },
-  {
-    eventSource: 'lambda.amazonaws.com',
-    eventName: 'DeleteFunction20150331',
-    resourceType: StackResourceType.Function,
-    idField: 'functionName',
-  },
-  {
-    eventSource: 'lambda.amazonaws.com',
-    eventName: 'DeleteFunction',
-    resourceType: StackResourceType.Function,
-    idField: 'functionName',
-  },
-  {
-    eventSource: 'lambda.amazonaws.com',
-    eventName: 'PutFunctionConcurrency20171031',
-    resourceType: StackResourceType.Function,
-    idField: 'functionName',
-  },
-  {
-    eventSource: 'lambda.amazonaws.com',
-    eventName: 'PutFunctionConcurrency',
-    resourceType: StackResourceType.Function,
-    idField: 'functionName',
-  },
   ...[
+    'DeleteFunction20150331',
+    'DeleteFunction',
+    'PutFunctionConcurrency20171031',
+    'PutFunctionConcurrency',
     'UpdateFunctionConfiguration20150331v2',
     'UpdateFunctionConfiguration',
     'UpdateFunctionCode20150331v2',
     'UpdateFunctionCode',
-  ].map(
-    (eventName) =>
-      ({
-        eventSource: 'lambda.amazonaws.com',
-        eventName,
-        resourceType: StackResourceType.Function,
-        idField: 'functionName',
-      }) as const,
-  ),
+  ].map(functionCall),
   {
     eventSource: 'config.amazonaws.com',
     eventName: 'DeleteConfigRule',
