@@ -179,13 +179,11 @@ export class ResponsePipeline {
     );
     const incident = { ...this.newIncident(resource, verdict, trigger), ...exemption };
     let opened = await this.deps.store.open(incident, trigger.eventId);
-    if (
-      !opened.opened &&
-      opened.collapsedOn === 'open-drift' &&
-      ((await this.exemptionEnded(opened.existingIncidentId, exemption.exemption)) ||
-        (await this.deletionEnded(opened.existingIncidentId, verdict)))
-    ) {
-      opened = await this.deps.store.open(incident, trigger.eventId);
+    if (!opened.opened && opened.collapsedOn === 'open-drift') {
+      // The incident holding the drift lock may have ended: then this delivery opens its own.
+      const holder = await this.deps.store.get(opened.existingIncidentId);
+      if (holder && (await this.lockEnded(holder, exemption.exemption, verdict)))
+        opened = await this.deps.store.open(incident, trigger.eventId);
     }
     if (!opened.opened) {
       this.deps.metrics.count(Metric.DuplicatesCollapsed);
@@ -221,33 +219,37 @@ export class ResponsePipeline {
   }
 
   /**
-   * An exempted incident holds the drift lock while its exemption is in force; once the exemption is
-   * removed, ends or is replaced, the drift is released so this delivery opens its own incident.
+   * Has the incident holding the drift lock stopped answering for this drift? Then it lets go of the
+   * lock. An exempted incident holds it while its exemption is in force; once the exemption is
+   * removed, ends or is replaced, it ends. An incident about a resource's deletion holds it while
+   * the resource stays gone; once a resource of the same ARN exists again (a trail recreated under
+   * its name), the incident is resolved saying so, and the new resource is judged afresh.
    */
-  private async exemptionEnded(incidentId: string, current: ExemptionRecord | undefined): Promise<boolean> {
-    const existing = await this.deps.store.get(incidentId);
-    if (existing?.status !== IncidentStatus.Exempted) return false;
-    if (current && existing.exemption?.exemptionId === current.exemptionId) return false;
-    await this.deps.store.releaseDrift(this.rule.id, existing.resourceArn, incidentId);
-    return true;
-  }
-
-  /**
-   * An incident about a resource's deletion holds the drift lock while the resource stays gone; once
-   * a resource of the same ARN exists again (a trail recreated under its name), the incident is
-   * resolved saying so and the drift released, so this delivery judges the new resource afresh.
-   */
-  private async deletionEnded(incidentId: string, current: Finding): Promise<boolean> {
-    if (current.resourceGone) return false;
-    const existing = await this.deps.store.get(incidentId);
-    if (!existing?.resourceGone || existing.status === IncidentStatus.Remediating) return false;
-    await moveIncident(
-      this.deps.store,
-      existing,
-      IncidentStatus.Resolved,
-      `the resource exists again (found ${this.now().toISOString()}); it is judged afresh by a new incident`,
-    );
-    await this.deps.store.releaseDrift(this.rule.id, existing.resourceArn, incidentId);
+  private async lockEnded(
+    holder: Incident,
+    current: ExemptionRecord | undefined,
+    finding: Finding,
+  ): Promise<boolean> {
+    const { store } = this.deps;
+    const exemptionEnded =
+      holder.status === IncidentStatus.Exempted &&
+      !(current && holder.exemption?.exemptionId === current.exemptionId);
+    const deletionEnded =
+      !exemptionEnded &&
+      !finding.resourceGone &&
+      holder.resourceGone === true &&
+      holder.status !== IncidentStatus.Remediating;
+    if (!exemptionEnded && !deletionEnded) return false;
+    if (deletionEnded) {
+      const found = `the resource exists again (found ${this.now().toISOString()})`;
+      await moveIncident(
+        store,
+        holder,
+        IncidentStatus.Resolved,
+        `${found}; it is judged afresh by a new incident`,
+      );
+    }
+    await store.releaseDrift(this.rule.id, holder.resourceArn, holder.incidentId);
     return true;
   }
 
