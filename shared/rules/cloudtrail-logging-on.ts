@@ -122,7 +122,6 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
   resourceType: TRAIL,
   triggers: {
     cloudTrail: {
-      eventSource: 'cloudtrail.amazonaws.com',
       eventNames: ['StopLogging', 'DeleteTrail', 'UpdateTrail'],
     },
     // The sweep is not optional: while no trail logs, EventBridge receives no CloudTrail events at all.

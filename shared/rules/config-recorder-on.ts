@@ -98,7 +98,6 @@ export const configRecorderOn = defineRule<RecorderState>({
   resourceType: RECORDER,
   triggers: {
     cloudTrail: {
-      eventSource: 'config.amazonaws.com',
       eventNames: ['StopConfigurationRecorder', 'DeleteConfigurationRecorder'],
     },
     schedule: 'rate(1 hour)',

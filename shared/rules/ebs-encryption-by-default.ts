@@ -65,11 +65,12 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
   resourceType: ACCOUNT,
   triggers: {
     cloudTrail: {
-      eventSource: 'ec2.amazonaws.com',
       eventNames: ['DisableEbsEncryptionByDefault', 'ResetEbsDefaultKmsKeyId', 'ModifyEbsDefaultKmsKeyId'],
     },
     configResourceTypes: [ACCOUNT],
-    managedConfigRules: ['EC2_EBS_ENCRYPTION_BY_DEFAULT'],
+    managedConfigRules: [
+      { sourceIdentifier: 'EC2_EBS_ENCRYPTION_BY_DEFAULT', ruleName: 'ec2-ebs-encryption-by-default' },
+    ],
     customConfigRule: true,
     schedule: 'rate(1 hour)',
   },

@@ -552,9 +552,9 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
   defaultMode: Mode.Enforce,
   resourceType: 'AWS::EC2::Volume',
   triggers: {
-    cloudTrail: { eventSource: 'ec2.amazonaws.com', eventNames: ['CreateVolume', 'AttachVolume'] },
+    cloudTrail: { eventNames: ['CreateVolume', 'AttachVolume'] },
     configResourceTypes: ['AWS::EC2::Volume'],
-    managedConfigRules: ['ENCRYPTED_VOLUMES'],
+    managedConfigRules: [{ sourceIdentifier: 'ENCRYPTED_VOLUMES', ruleName: 'encrypted-volumes' }],
     schedule: 'rate(1 hour)',
   },
   permissions: [

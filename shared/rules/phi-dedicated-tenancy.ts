@@ -301,11 +301,12 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   resourceType: INSTANCE,
   triggers: {
     cloudTrail: {
-      eventSource: 'ec2.amazonaws.com',
       eventNames: ['RunInstances', 'StartInstances', 'ModifyInstancePlacement'],
     },
     configResourceTypes: [INSTANCE],
-    managedConfigRules: ['DESIRED_INSTANCE_TENANCY'],
+    managedConfigRules: [
+      { sourceIdentifier: 'DESIRED_INSTANCE_TENANCY', ruleName: 'desired-instance-tenancy' },
+    ],
     customConfigRule: true,
     schedule: 'rate(1 hour)',
   },

@@ -4,12 +4,19 @@ import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '.
 
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
-  /** CloudTrail API calls, as EventBridge "AWS API Call via CloudTrail" patterns. */
-  cloudTrail?: { readonly eventSource: string; readonly eventNames: readonly string[] };
+  /**
+   * CloudTrail API calls, as EventBridge "AWS API Call via CloudTrail" patterns. Which service logs
+   * each call, and which resource it names, the resource-type modules declare (shared/resources).
+   */
+  cloudTrail?: { readonly eventNames: readonly string[] };
   /** Resource types a Config custom rule evaluates (AWS::::Account for region-level settings). */
   configResourceTypes?: readonly string[];
-  /** AWS managed Config rules whose compliance changes this rule remediates (source identifiers). */
-  managedConfigRules?: readonly string[];
+  /**
+   * AWS managed Config rules whose compliance changes this rule remediates: the source identifier,
+   * and the rule name (as the HIPAA conformance pack deploys it) the compliance-change patterns match
+   * by prefix.
+   */
+  managedConfigRules?: readonly { readonly sourceIdentifier: string; readonly ruleName: string }[];
   /** serverless.yml creates a Config custom rule `<stack>-<id>` for it when `configRules` is true. */
   customConfigRule?: boolean;
   /** The sweep: an EventBridge schedule expression. */
@@ -93,6 +100,10 @@ export interface Rule<State = unknown> {
   readonly runbook: string;
   readonly defaultMode: Mode;
   readonly resourceType: string;
+  /** Types its findings are also about, besides resourceType (declared in shared/resources). */
+  readonly alsoJudges?: readonly string[];
+  /** Why no exemption may silence its findings, when none may. */
+  readonly neverExempt?: string;
   readonly triggers: Triggers;
   /**
    * Roles whose changes are not drift for this rule, besides the responder's own (the loop guard):

@@ -604,11 +604,11 @@ export const selfProtection = defineRule<StackResourceState>({
   defaultMode: Mode.Enforce,
   // The protected unit; each incident names the exact resource type (AWS::Events::Rule, ...).
   resourceType: 'AWS::CloudFormation::Stack',
+  // An exemption would be a way around the responder's own protection.
+  neverExempt: "the responder's own stack cannot be exempted: change it through its deploy role",
   triggers: {
     cloudTrail: {
-      // Triggers.cloudTrail holds one eventSource; these calls come from eleven services, listed in
-      // SELF_PROTECTION_EVENTS. The pipeline routes by eventName.
-      eventSource: SELF_PROTECTION_EVENTS[0].eventSource,
+      // These calls come from eleven services: each maps by its own (shared/resources/stack-resource.ts).
       eventNames: SELF_PROTECTION_EVENTS.map((event) => event.eventName),
     },
     schedule: 'rate(1 hour)',

@@ -1,0 +1,20 @@
+import { type ResourceType, sameMapping } from './resource-type';
+
+/** Region-level settings are "resources" of type AWS::::Account: here, EBS encryption by default. */
+export const accountSetting: ResourceType = {
+  type: 'AWS::::Account',
+  arn: {
+    service: 'ec2',
+    resource: /^ebs-encryption-by-default$/,
+    plural: 'the EBS encryption-by-default setting',
+  },
+  calls: sameMapping(
+    [
+      'DisableEbsEncryptionByDefault',
+      'EnableEbsEncryptionByDefault',
+      'ModifyEbsDefaultKmsKeyId',
+      'ResetEbsDefaultKmsKeyId',
+    ],
+    { eventSource: 'ec2.amazonaws.com', resourceIds: (_record, _prefix, accountId) => [accountId] },
+  ),
+};
