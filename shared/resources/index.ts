@@ -39,3 +39,7 @@ export const resourceTypes: readonly ResourceType[] = [
   topic,
   subscription,
 ];
+
+/** The resource type a CloudTrail call names, or undefined when no module maps it. */
+export const resourceTypeOfCall = (eventName: string): string | undefined =>
+  resourceTypes.find((resource) => Object.hasOwn(resource.calls, eventName))?.type;

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../../shared/errors';
 import { typesJudgedBy } from '../../shared/exemptions/resource-types';
-import { resourceTypes } from '../../shared/resources';
+import { resourceTypeOfCall, resourceTypes } from '../../shared/resources';
 import { rules } from '../../shared/rules';
 import { parseCloudTrailRecord } from '../../shared/triggers/cloudtrail';
 
@@ -123,8 +123,8 @@ describe('the resource types each rule judges', () => {
       if (rule.neverExempt) return; // self-protection judges each of its stack's types by the call
       for (const eventName of rule.triggers.cloudTrail?.eventNames ?? []) {
         // Assess
-        const owner = resourceTypes.find((resource) => Object.hasOwn(resource.calls, eventName));
-        expect({ eventName, judged: typesJudgedBy(rule).includes(owner?.type ?? '') }).toEqual({
+        const type = resourceTypeOfCall(eventName) ?? '';
+        expect({ eventName, judged: typesJudgedBy(rule).includes(type) }).toEqual({
           eventName,
           judged: true,
         });
