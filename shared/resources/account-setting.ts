@@ -1,8 +1,10 @@
 import { type ResourceType, sameMapping } from './resource-type';
 
 /** Region-level settings are "resources" of type AWS::::Account: here, EBS encryption by default. */
+export const ACCOUNT = 'AWS::::Account';
+
 export const accountSetting: ResourceType = {
-  type: 'AWS::::Account',
+  type: ACCOUNT,
   arn: {
     service: 'ec2',
     resource: /^ebs-encryption-by-default$/,

@@ -23,8 +23,10 @@ const launched: CallMapping = {
   facts: (record) => ({ instanceType: scalarAt(record, 'requestParameters', 'instanceType') }),
 };
 
+export const INSTANCE = 'AWS::EC2::Instance';
+
 export const instance: ResourceType = {
-  type: 'AWS::EC2::Instance',
+  type: INSTANCE,
   arn: { service: 'ec2', resource: /^instance\/i-[0-9a-f]+$/, plural: 'instances' },
   calls: {
     RunInstances: launched,

@@ -6,8 +6,10 @@ const recorderInRequest = z.object({
   requestParameters: z.object({ configurationRecorder: z.object({ name: idString }) }),
 });
 
+export const RECORDER = 'AWS::Config::ConfigurationRecorder';
+
 export const recorder: ResourceType = {
-  type: 'AWS::Config::ConfigurationRecorder',
+  type: RECORDER,
   arn: {
     service: 'config',
     resource: /^configuration-recorder\/[\w.-]+$/,

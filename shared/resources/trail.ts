@@ -1,7 +1,9 @@
 import { type ResourceType, requestParameter, sameMapping } from './resource-type';
 
+export const TRAIL = 'AWS::CloudTrail::Trail';
+
 export const trail: ResourceType = {
-  type: 'AWS::CloudTrail::Trail',
+  type: TRAIL,
   arn: { service: 'cloudtrail', resource: /^trail\/[\w.-]+$/, plural: 'trails' },
   calls: {
     ...sameMapping(['StopLogging', 'StartLogging', 'DeleteTrail', 'UpdateTrail'], {

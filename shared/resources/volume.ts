@@ -4,8 +4,10 @@ import { type ResourceType, requestParameter } from './resource-type';
 
 const createdVolume = z.object({ responseElements: z.object({ volumeId: idString }) });
 
+export const VOLUME = 'AWS::EC2::Volume';
+
 export const volume: ResourceType = {
-  type: 'AWS::EC2::Volume',
+  type: VOLUME,
   arn: { service: 'ec2', resource: /^volume\/vol-[0-9a-f]+$/, plural: 'volumes' },
   calls: {
     CreateVolume: {

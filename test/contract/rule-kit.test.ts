@@ -118,6 +118,20 @@ describe('the resource types each rule judges', () => {
   );
 
   it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: each type its Config rule evaluates is declared, and judged by it',
+    (_id, rule) => {
+      for (const type of rule.triggers.configResourceTypes ?? []) {
+        // Assess: a Config item names the resource by type and id, and load() reads it from there
+        expect({
+          type,
+          declared: declared(type) !== undefined,
+          judged: typesJudgedBy(rule).includes(type),
+        }).toEqual({ type, declared: true, judged: true });
+      }
+    },
+  );
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
     '%s: each CloudTrail call it listens to names a resource it judges',
     (_id, rule) => {
       if (rule.neverExempt) return; // self-protection judges each of its stack's types by the call
