@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
+import { RECORDER } from './recorder';
 import {
   type CallFacts,
   type CallMapping,
@@ -7,6 +8,7 @@ import {
   requestParameter,
   sameMapping,
 } from './resource-type';
+import { TRAIL } from './trail';
 
 /**
  * The responder's own resources: functions, the rules that trigger them, the table, key, roles,
@@ -14,6 +16,24 @@ import {
  * across services (DeleteRule, UpdateTable). None has an ARN pattern: no exemption may silence
  * what protects the responder itself.
  */
+
+/** The kinds of resource self-protection guards. */
+export const StackResourceType = {
+  EventRule: 'AWS::Events::Rule',
+  Function: 'AWS::Lambda::Function',
+  ConfigRule: 'AWS::Config::ConfigRule',
+  Topic: 'AWS::SNS::Topic',
+  Subscription: 'AWS::SNS::Subscription',
+  Table: 'AWS::DynamoDB::Table',
+  Key: 'AWS::KMS::Key',
+  Role: 'AWS::IAM::Role',
+  Alarm: 'AWS::CloudWatch::Alarm',
+  LogGroup: 'AWS::Logs::LogGroup',
+  // Not the stack's own, but what its triggers stand on: any trail's selectors, the account's recorder.
+  Trail: TRAIL,
+  Recorder: RECORDER,
+} as const;
+export type StackResourceType = (typeof StackResourceType)[keyof typeof StackResourceType];
 
 const named = (
   eventSource: string,
@@ -26,7 +46,7 @@ const named = (
 });
 
 export const eventRule: ResourceType = {
-  type: 'AWS::Events::Rule',
+  type: StackResourceType.EventRule,
   calls: {
     ...sameMapping(['DisableRule', 'DeleteRule', 'PutRule'], named('events.amazonaws.com', 'name')),
     ...sameMapping(['RemoveTargets', 'PutTargets'], named('events.amazonaws.com', 'rule')),
@@ -34,7 +54,7 @@ export const eventRule: ResourceType = {
 };
 
 export const lambdaFunction: ResourceType = {
-  type: 'AWS::Lambda::Function',
+  type: StackResourceType.Function,
   // Lambda logs its calls with the API version appended; both spellings are listed. The request's
   // environment is never read: its values may be secrets (CloudTrail hides them too).
   calls: sameMapping(
@@ -59,7 +79,7 @@ export const lambdaFunction: ResourceType = {
 };
 
 export const table: ResourceType = {
-  type: 'AWS::DynamoDB::Table',
+  type: StackResourceType.Table,
   calls: sameMapping(
     ['UpdateTable', 'DeleteTable'],
     named('dynamodb.amazonaws.com', 'tableName', (record) => ({
@@ -71,7 +91,7 @@ export const table: ResourceType = {
 // Request values that may be policies (a filter policy, a key or role policy document) are never
 // read: only which attribute or policy changed.
 export const key: ResourceType = {
-  type: 'AWS::KMS::Key',
+  type: StackResourceType.Key,
   calls: sameMapping(
     ['DisableKey', 'ScheduleKeyDeletion', 'PutKeyPolicy', 'DisableKeyRotation'],
     named('kms.amazonaws.com', 'keyId', (record) => ({
@@ -81,7 +101,7 @@ export const key: ResourceType = {
 };
 
 export const role: ResourceType = {
-  type: 'AWS::IAM::Role',
+  type: StackResourceType.Role,
   calls: sameMapping(
     [
       'PutRolePolicy',
@@ -100,7 +120,7 @@ export const role: ResourceType = {
 };
 
 export const logGroup: ResourceType = {
-  type: 'AWS::Logs::LogGroup',
+  type: StackResourceType.LogGroup,
   calls: sameMapping(
     ['PutRetentionPolicy', 'DeleteRetentionPolicy'],
     named('logs.amazonaws.com', 'logGroupName', (record) => ({
@@ -114,7 +134,7 @@ const alarmNamesInRequest = z.object({
 });
 
 export const alarm: ResourceType = {
-  type: 'AWS::CloudWatch::Alarm',
+  type: StackResourceType.Alarm,
   // DisableAlarmActions and DeleteAlarms name up to 100 alarms: each is its own observation.
   calls: sameMapping(['DisableAlarmActions', 'DeleteAlarms'], {
     eventSource: 'monitoring.amazonaws.com',
@@ -125,17 +145,17 @@ export const alarm: ResourceType = {
 };
 
 export const configRule: ResourceType = {
-  type: 'AWS::Config::ConfigRule',
+  type: StackResourceType.ConfigRule,
   calls: { DeleteConfigRule: named('config.amazonaws.com', 'configRuleName') },
 };
 
 export const topic: ResourceType = {
-  type: 'AWS::SNS::Topic',
+  type: StackResourceType.Topic,
   calls: { DeleteTopic: named('sns.amazonaws.com', 'topicArn') },
 };
 
 export const subscription: ResourceType = {
-  type: 'AWS::SNS::Subscription',
+  type: StackResourceType.Subscription,
   calls: {
     Unsubscribe: named('sns.amazonaws.com', 'subscriptionArn'),
     SetSubscriptionAttributes: named('sns.amazonaws.com', 'subscriptionArn', (record) => ({
