@@ -138,6 +138,9 @@ const environmentSchema = z.object({
 
 export type Settings = Readonly<ReturnType<typeof toSettings>>;
 
+/** Every variable the settings read (besides each rule's mode): the contract tests walk them. */
+export const SETTING_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
+
 /** A rule as configuration sees it: its id and the mode it runs in unless MODE_<ID> says otherwise. */
 export interface ModeDefault {
   readonly id: string;

@@ -13,9 +13,8 @@ import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
+import { TRAIL } from '../resources/trail';
 import { defineRule, type Loaded, type ResourceRef, type Verdict } from './rule';
-
-const TRAIL = 'AWS::CloudTrail::Trail';
 
 /**
  * A trail as the rule judges it. A deleted trail is drift too (exists: false): a DeleteTrail event
@@ -122,7 +121,6 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
   resourceType: TRAIL,
   triggers: {
     cloudTrail: {
-      eventSource: 'cloudtrail.amazonaws.com',
       eventNames: ['StopLogging', 'DeleteTrail', 'UpdateTrail'],
     },
     // The sweep is not optional: while no trail logs, EventBridge receives no CloudTrail events at all.

@@ -9,9 +9,8 @@ import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
+import { RECORDER } from '../resources/recorder';
 import { defineRule, type Loaded, type ResourceRef, type Verdict } from './rule';
-
-const RECORDER = 'AWS::Config::ConfigurationRecorder';
 
 /** The name AWS Config gives a recorder created without one, and the id of a region without any. */
 export const DEFAULT_RECORDER = 'default';
@@ -98,7 +97,6 @@ export const configRecorderOn = defineRule<RecorderState>({
   resourceType: RECORDER,
   triggers: {
     cloudTrail: {
-      eventSource: 'config.amazonaws.com',
       eventNames: ['StopConfigurationRecorder', 'DeleteConfigurationRecorder'],
     },
     schedule: 'rate(1 hour)',

@@ -7,6 +7,7 @@ import {
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { Mode, Severity } from '../model';
+import { ACCOUNT } from '../resources/account-setting';
 import { defineRule, type Loaded, type ResourceRef } from './rule';
 
 interface EbsDefaults {
@@ -14,8 +15,6 @@ interface EbsDefaults {
   /** The region's default EBS key (ARN or alias as EC2 reports it); read only when a key is configured. */
   kmsKeyId: string | undefined;
 }
-
-const ACCOUNT = 'AWS::::Account';
 
 /**
  * The region's EBS defaults are account-level: one "resource" per account and region. The default
@@ -65,11 +64,12 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
   resourceType: ACCOUNT,
   triggers: {
     cloudTrail: {
-      eventSource: 'ec2.amazonaws.com',
       eventNames: ['DisableEbsEncryptionByDefault', 'ResetEbsDefaultKmsKeyId', 'ModifyEbsDefaultKmsKeyId'],
     },
     configResourceTypes: [ACCOUNT],
-    managedConfigRules: ['EC2_EBS_ENCRYPTION_BY_DEFAULT'],
+    managedConfigRules: [
+      { sourceIdentifier: 'EC2_EBS_ENCRYPTION_BY_DEFAULT', ruleName: 'ec2-ebs-encryption-by-default' },
+    ],
     customConfigRule: true,
     schedule: 'rate(1 hour)',
   },

@@ -25,6 +25,7 @@ import { InstancePower } from '../aws/instance-power';
 import { tagRecord } from '../aws/tags';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
+import { VOLUME } from '../resources/volume';
 import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
 
 /** Tags the responder puts on what it creates and on the original it replaces. */
@@ -50,7 +51,7 @@ interface VolumeState {
 function toLoaded(volume: Volume, scope: { accountId: string; region: string }): Loaded<VolumeState> {
   const id = volume.VolumeId ?? '';
   return {
-    resourceType: 'AWS::EC2::Volume',
+    resourceType: VOLUME,
     resourceId: id,
     arn: `arn:aws:ec2:${scope.region}:${scope.accountId}:volume/${id}`,
     region: scope.region,
@@ -550,11 +551,11 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
     'ec2:CreateVolume',
   ],
   defaultMode: Mode.Enforce,
-  resourceType: 'AWS::EC2::Volume',
+  resourceType: VOLUME,
   triggers: {
-    cloudTrail: { eventSource: 'ec2.amazonaws.com', eventNames: ['CreateVolume', 'AttachVolume'] },
-    configResourceTypes: ['AWS::EC2::Volume'],
-    managedConfigRules: ['ENCRYPTED_VOLUMES'],
+    cloudTrail: { eventNames: ['CreateVolume', 'AttachVolume'] },
+    configResourceTypes: [VOLUME],
+    managedConfigRules: [{ sourceIdentifier: 'ENCRYPTED_VOLUMES', ruleName: 'encrypted-volumes' }],
     schedule: 'rate(1 hour)',
   },
   permissions: [
@@ -664,7 +665,7 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
       const snapshot = await describeSnapshot(ec2, observation.resourceId);
       return claimOf(tagRecord(snapshot?.Tags)[VolumeTags.Incident], snapshot);
     }
-    if (observation.resourceType === 'AWS::EC2::Volume') {
+    if (observation.resourceType === VOLUME) {
       const volume = await describeVolume(ec2, observation.resourceId);
       const source = volume?.SnapshotId ? await describeSnapshot(ec2, volume.SnapshotId) : undefined;
       return claimOf(tagRecord(volume?.Tags)[VolumeTags.Incident], source);

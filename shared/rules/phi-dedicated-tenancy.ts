@@ -26,9 +26,8 @@ import { mapWithConcurrency } from '../concurrency';
 import type { PhiScope, Settings } from '../config';
 import { RemediationDeclined, ResponderError } from '../errors';
 import { Mode, Severity } from '../model';
+import { INSTANCE } from '../resources/instance';
 import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
-
-const INSTANCE = 'AWS::EC2::Instance';
 
 /** Enforce's two remediations (TENANCY_ACTION): lock the instance down, or move it to dedicated hardware. */
 export const TenancyAction = { Stop: 'stop', Retenancy: 'retenancy' } as const;
@@ -301,11 +300,12 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   resourceType: INSTANCE,
   triggers: {
     cloudTrail: {
-      eventSource: 'ec2.amazonaws.com',
       eventNames: ['RunInstances', 'StartInstances', 'ModifyInstancePlacement'],
     },
     configResourceTypes: [INSTANCE],
-    managedConfigRules: ['DESIRED_INSTANCE_TENANCY'],
+    managedConfigRules: [
+      { sourceIdentifier: 'DESIRED_INSTANCE_TENANCY', ruleName: 'desired-instance-tenancy' },
+    ],
     customConfigRule: true,
     schedule: 'rate(1 hour)',
   },

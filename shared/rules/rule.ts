@@ -4,12 +4,19 @@ import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '.
 
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
-  /** CloudTrail API calls, as EventBridge "AWS API Call via CloudTrail" patterns. */
-  cloudTrail?: { readonly eventSource: string; readonly eventNames: readonly string[] };
+  /**
+   * CloudTrail API calls, as EventBridge "AWS API Call via CloudTrail" patterns. Which service logs
+   * each call, and which resource it names, the resource-type modules declare (shared/resources).
+   */
+  cloudTrail?: { readonly eventNames: readonly string[] };
   /** Resource types a Config custom rule evaluates (AWS::::Account for region-level settings). */
   configResourceTypes?: readonly string[];
-  /** AWS managed Config rules whose compliance changes this rule remediates (source identifiers). */
-  managedConfigRules?: readonly string[];
+  /**
+   * AWS managed Config rules whose compliance changes this rule remediates: the source identifier,
+   * and the rule name (as the HIPAA conformance pack deploys it) the compliance-change patterns match
+   * by prefix.
+   */
+  managedConfigRules?: readonly { readonly sourceIdentifier: string; readonly ruleName: string }[];
   /** serverless.yml creates a Config custom rule `<stack>-<id>` for it when `configRules` is true. */
   customConfigRule?: boolean;
   /** The sweep: an EventBridge schedule expression. */
@@ -81,8 +88,10 @@ export interface Waiting {
 
 /**
  * One HIPAA safeguard. Self-contained: adding a rule is this file, one registry line, one runbook,
- * one function in serverless.yml and its tests. The contract test checks `permissions` covers
- * every SDK command the rule sends.
+ * one function in serverless.yml and its tests; a resource type no rule judged before also gets its
+ * module in shared/resources (its ARN, and how CloudTrail names it). The contract tests check
+ * `permissions` covers every SDK command the rule sends, and that what it declares is served
+ * (test/contract/rule-kit.test.ts).
  */
 export interface Rule<State = unknown> {
   readonly id: string;
@@ -93,6 +102,10 @@ export interface Rule<State = unknown> {
   readonly runbook: string;
   readonly defaultMode: Mode;
   readonly resourceType: string;
+  /** Types its findings are also about, besides resourceType (declared in shared/resources). */
+  readonly alsoJudges?: readonly string[];
+  /** Why no exemption may silence its findings, when none may. */
+  readonly neverExempt?: string;
   readonly triggers: Triggers;
   /**
    * Roles whose changes are not drift for this rule, besides the responder's own (the loop guard):

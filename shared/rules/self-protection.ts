@@ -6,6 +6,7 @@ import { DeleteFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
+import { resourceTypeOfCall } from '../resources';
 import { changesEvidence, configurationProblem } from './function-configuration';
 import { defineRule, type Finding, type Loaded, type RemediationContext } from './rule';
 import {
@@ -16,188 +17,69 @@ import {
   stackKeyAlias,
 } from './stack-resources';
 
-/** A call on one of the stack's functions, named in CloudTrail by `functionName` (Lambda's names carry API versions). */
-const functionCall = (eventName: string) =>
-  ({
-    eventSource: 'lambda.amazonaws.com',
-    eventName,
-    resourceType: StackResourceType.Function,
-    idField: 'functionName',
-  }) as const;
-
 /**
  * Changes whose effect no read can compare with the deployment (the template is not read): a
  * function's permissions, the responder's roles (IAM: delivered in us-east-1 only), the key policy,
  * a log group's retention.
  */
 const JUDGED_BY_CALL = [
-  ...['AddPermission20150331v2', 'AddPermission', 'RemovePermission20150331v2', 'RemovePermission'].map(
-    functionCall,
-  ),
-  ...[
-    'PutRolePolicy',
-    'DeleteRolePolicy',
-    'AttachRolePolicy',
-    'DetachRolePolicy',
-    'UpdateAssumeRolePolicy',
-    'PutRolePermissionsBoundary',
-    'DeleteRolePermissionsBoundary',
-  ].map(
-    (eventName) =>
-      ({
-        eventSource: 'iam.amazonaws.com',
-        eventName,
-        resourceType: StackResourceType.Role,
-        idField: 'roleName',
-      }) as const,
-  ),
-  {
-    eventSource: 'kms.amazonaws.com',
-    eventName: 'PutKeyPolicy',
-    resourceType: StackResourceType.Key,
-    idField: 'keyId',
-  },
-  ...['PutRetentionPolicy', 'DeleteRetentionPolicy'].map(
-    (eventName) =>
-      ({
-        eventSource: 'logs.amazonaws.com',
-        eventName,
-        resourceType: StackResourceType.LogGroup,
-        idField: 'logGroupName',
-      }) as const,
-  ),
-] as const;
+  'AddPermission20150331v2',
+  'AddPermission',
+  'RemovePermission20150331v2',
+  'RemovePermission',
+  'PutRolePolicy',
+  'DeleteRolePolicy',
+  'AttachRolePolicy',
+  'DetachRolePolicy',
+  'UpdateAssumeRolePolicy',
+  'PutRolePermissionsBoundary',
+  'DeleteRolePermissionsBoundary',
+  'PutKeyPolicy',
+  'PutRetentionPolicy',
+  'DeleteRetentionPolicy',
+];
 
 /**
  * Self-protection: the CloudTrail calls that would blind, silence or disarm the responder, on its
- * own resources. Each row is also the mapping the CloudTrail adapter needs (eventName → resource
- * type, and the request field holding the id), and what the EventBridge patterns route.
+ * own resources. Which service logs each, and which resource it names, shared/resources declares
+ * (stack-resource.ts; the trail's selectors and the recorder in trail.ts and recorder.ts).
  * Lambda logs its calls with the API version appended; both spellings are listed.
  */
 export const SELF_PROTECTION_EVENTS = [
-  {
-    eventSource: 'events.amazonaws.com',
-    eventName: 'DisableRule',
-    resourceType: StackResourceType.EventRule,
-    idField: 'name',
-  },
-  {
-    eventSource: 'events.amazonaws.com',
-    eventName: 'DeleteRule',
-    resourceType: StackResourceType.EventRule,
-    idField: 'name',
-  },
-  {
-    eventSource: 'events.amazonaws.com',
-    eventName: 'RemoveTargets',
-    resourceType: StackResourceType.EventRule,
-    idField: 'rule',
-  },
+  'DisableRule',
+  'DeleteRule',
+  'RemoveTargets',
   // PutRule can disable a rule (State: DISABLED) and PutTargets replace its targets: the rule's
   // state is judged again after either.
-  {
-    eventSource: 'events.amazonaws.com',
-    eventName: 'PutRule',
-    resourceType: StackResourceType.EventRule,
-    idField: 'name',
-  },
-  {
-    eventSource: 'events.amazonaws.com',
-    eventName: 'PutTargets',
-    resourceType: StackResourceType.EventRule,
-    idField: 'rule',
-  },
-  ...[
-    'DeleteFunction20150331',
-    'DeleteFunction',
-    'PutFunctionConcurrency20171031',
-    'PutFunctionConcurrency',
-    'UpdateFunctionConfiguration20150331v2',
-    'UpdateFunctionConfiguration',
-    'UpdateFunctionCode20150331v2',
-    'UpdateFunctionCode',
-  ].map(functionCall),
-  {
-    eventSource: 'config.amazonaws.com',
-    eventName: 'DeleteConfigRule',
-    resourceType: StackResourceType.ConfigRule,
-    idField: 'configRuleName',
-  },
-  {
-    eventSource: 'sns.amazonaws.com',
-    eventName: 'DeleteTopic',
-    resourceType: StackResourceType.Topic,
-    idField: 'topicArn',
-  },
-  {
-    eventSource: 'sns.amazonaws.com',
-    eventName: 'Unsubscribe',
-    resourceType: StackResourceType.Subscription,
-    idField: 'subscriptionArn',
-  },
-  {
-    eventSource: 'dynamodb.amazonaws.com',
-    eventName: 'UpdateTable',
-    resourceType: StackResourceType.Table,
-    idField: 'tableName',
-  },
-  {
-    eventSource: 'dynamodb.amazonaws.com',
-    eventName: 'DeleteTable',
-    resourceType: StackResourceType.Table,
-    idField: 'tableName',
-  },
-  {
-    eventSource: 'kms.amazonaws.com',
-    eventName: 'DisableKey',
-    resourceType: StackResourceType.Key,
-    idField: 'keyId',
-  },
-  {
-    eventSource: 'kms.amazonaws.com',
-    eventName: 'ScheduleKeyDeletion',
-    resourceType: StackResourceType.Key,
-    idField: 'keyId',
-  },
-  {
-    eventSource: 'kms.amazonaws.com',
-    eventName: 'DisableKeyRotation',
-    resourceType: StackResourceType.Key,
-    idField: 'keyId',
-  },
-  {
-    eventSource: 'sns.amazonaws.com',
-    eventName: 'SetSubscriptionAttributes',
-    resourceType: StackResourceType.Subscription,
-    idField: 'subscriptionArn',
-  },
+  'PutRule',
+  'PutTargets',
+  'DeleteFunction20150331',
+  'DeleteFunction',
+  'PutFunctionConcurrency20171031',
+  'PutFunctionConcurrency',
+  'UpdateFunctionConfiguration20150331v2',
+  'UpdateFunctionConfiguration',
+  'UpdateFunctionCode20150331v2',
+  'UpdateFunctionCode',
+  'DeleteConfigRule',
+  'DeleteTopic',
+  'Unsubscribe',
+  'UpdateTable',
+  'DeleteTable',
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'DisableKeyRotation',
+  'SetSubscriptionAttributes',
   // Several alarms per call: the adapter maps each name in the list.
-  ...['DisableAlarmActions', 'DeleteAlarms'].map(
-    (eventName) =>
-      ({
-        eventSource: 'monitoring.amazonaws.com',
-        eventName,
-        resourceType: StackResourceType.Alarm,
-        idField: 'alarmNames',
-      }) as const,
-  ),
-  {
-    eventSource: 'cloudtrail.amazonaws.com',
-    eventName: 'PutEventSelectors',
-    resourceType: StackResourceType.Trail,
-    idField: 'trailName',
-  },
-  {
-    eventSource: 'config.amazonaws.com',
-    eventName: 'PutConfigurationRecorder',
-    resourceType: StackResourceType.Recorder,
-    idField: 'configurationRecorder.name',
-  },
+  'DisableAlarmActions',
+  'DeleteAlarms',
+  'PutEventSelectors',
+  'PutConfigurationRecorder',
   ...JUDGED_BY_CALL,
-] as const;
+].map((eventName) => ({ eventName, resourceType: resourceTypeOfCall(eventName) }));
 
 /** Calls no read can judge against the deployment: the call itself, by anyone but the deploy role, is the drift. */
-const JUDGED_BY_CALL_NAMES: ReadonlySet<string> = new Set(JUDGED_BY_CALL.map((event) => event.eventName));
+const JUDGED_BY_CALL_NAMES: ReadonlySet<string> = new Set(JUDGED_BY_CALL);
 
 /** KMS's longest waiting period: the safest window to put back if a cancelled deletion must be redone. */
 const LONGEST_KEY_DELETION_WINDOW_DAYS = 30;
@@ -604,11 +486,11 @@ export const selfProtection = defineRule<StackResourceState>({
   defaultMode: Mode.Enforce,
   // The protected unit; each incident names the exact resource type (AWS::Events::Rule, ...).
   resourceType: 'AWS::CloudFormation::Stack',
+  // An exemption would be a way around the responder's own protection.
+  neverExempt: "the responder's own stack cannot be exempted: change it through its deploy role",
   triggers: {
     cloudTrail: {
-      // Triggers.cloudTrail holds one eventSource; these calls come from eleven services, listed in
-      // SELF_PROTECTION_EVENTS. The pipeline routes by eventName.
-      eventSource: SELF_PROTECTION_EVENTS[0].eventSource,
+      // These calls come from eleven services: each maps by its own (shared/resources/stack-resource.ts).
       eventNames: SELF_PROTECTION_EVENTS.map((event) => event.eventName),
     },
     schedule: 'rate(1 hour)',

@@ -288,12 +288,11 @@ export const sshGrantExpired = defineRule<SshPaths>({
   undoActions: ['iam:UpdateSSHPublicKey', 'ec2:AuthorizeSecurityGroupIngress'],
   defaultMode: Mode.Enforce,
   resourceType: IAM_USER,
+  alsoJudges: [SECURITY_GROUP],
   triggers: {
     // The IAM calls come from iam.amazonaws.com (delivered in us-east-1 only); the security-group
-    // calls from ec2.amazonaws.com. Triggers name one eventSource, so serverless.yml carries two
-    // patterns for this function.
+    // calls from ec2.amazonaws.com: serverless.yml carries two patterns for this function.
     cloudTrail: {
-      eventSource: 'iam.amazonaws.com',
       eventNames: [
         'UploadSSHPublicKey',
         'UpdateSSHPublicKey',

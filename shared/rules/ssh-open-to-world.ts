@@ -53,12 +53,11 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
   resourceType: SECURITY_GROUP,
   triggers: {
     cloudTrail: {
-      eventSource: 'ec2.amazonaws.com',
       eventNames: ['AuthorizeSecurityGroupIngress', 'ModifySecurityGroupRules'],
     },
     configResourceTypes: [SECURITY_GROUP],
     // Its default rule name is 'restricted-ssh' (the compliance-change pattern matches that prefix).
-    managedConfigRules: ['INCOMING_SSH_DISABLED'],
+    managedConfigRules: [{ sourceIdentifier: 'INCOMING_SSH_DISABLED', ruleName: 'restricted-ssh' }],
     schedule: 'rate(1 hour)',
   },
   permissions: [

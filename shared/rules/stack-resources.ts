@@ -28,6 +28,7 @@ import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { errorMessage } from '../errors';
+import { StackResourceType } from '../resources/stack-resource';
 import { type ConfigurationChanges, readConfigurationChanges } from './function-configuration';
 import type { Loaded, ResourceRef } from './rule';
 
@@ -37,22 +38,7 @@ import type { Loaded, ResourceRef } from './rule';
  * undefined: a deleted rule, function or topic must page. undefined means "not the responder's".
  */
 
-export const StackResourceType = {
-  EventRule: 'AWS::Events::Rule',
-  Function: 'AWS::Lambda::Function',
-  ConfigRule: 'AWS::Config::ConfigRule',
-  Topic: 'AWS::SNS::Topic',
-  Subscription: 'AWS::SNS::Subscription',
-  Table: 'AWS::DynamoDB::Table',
-  Key: 'AWS::KMS::Key',
-  Role: 'AWS::IAM::Role',
-  Alarm: 'AWS::CloudWatch::Alarm',
-  LogGroup: 'AWS::Logs::LogGroup',
-  // Not the stack's own, but what its triggers stand on: any trail's selectors, the account's recorder.
-  Trail: 'AWS::CloudTrail::Trail',
-  Recorder: 'AWS::Config::ConfigurationRecorder',
-} as const;
-export type StackResourceType = (typeof StackResourceType)[keyof typeof StackResourceType];
+export { StackResourceType };
 
 /**
  * `changedBy` names a call whose effect no read can judge against the deployment (a role's policies,

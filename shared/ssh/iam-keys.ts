@@ -15,7 +15,7 @@ import type { StepRecorder } from '../rules/rule';
  * so the responder judges IAM keys there, and IAM grants are kept in that region's ledger.
  */
 export const IAM_REGION = 'us-east-1';
-export const IAM_USER = 'AWS::IAM::User';
+export { IAM_USER } from '../resources/iam-user';
 
 export const KeyStatus = { Active: 'Active', Inactive: 'Inactive' } as const;
 export type KeyStatus = (typeof KeyStatus)[keyof typeof KeyStatus];

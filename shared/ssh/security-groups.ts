@@ -23,7 +23,7 @@ export interface SecurityGroupView {
   readonly ingress: readonly IngressRule[];
 }
 
-export const SECURITY_GROUP = 'AWS::EC2::SecurityGroup';
+export { SECURITY_GROUP } from '../resources/security-group';
 
 /** The IAM actions the readers below send (both rules declare them). */
 export const SECURITY_GROUP_READ_ACTIONS = [

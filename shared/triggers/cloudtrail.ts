@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type Actor, type Observation, TriggerSource } from '../model';
+import { resourceTypes } from '../resources';
+import type { CallMapping } from '../resources/resource-type';
 import { eventBridgeEnvelope } from './eventbridge';
 import {
   accountIdString,
@@ -10,7 +12,6 @@ import {
   isoTimestamp,
   parseWith,
   regionString,
-  scalarAt,
   truncate,
 } from './parse';
 import type { TriggerEvent } from './types';
@@ -48,249 +49,26 @@ const recordSchema = z.object({
 });
 type CloudTrailRecord = z.output<typeof recordSchema>;
 
-type Facts = Record<string, string | number | boolean | undefined>;
-
-/**
- * Which resource a call touched, by eventName. This is knowledge of CloudTrail event shapes, not of
- * rules. `resourceIds` validates what it reads and throws ValidationError naming the field.
- */
-interface ResourceMapping {
-  resourceType: string;
-  /** Where the eventName is ambiguous across services (DeleteRule, UpdateTable), the one it means. */
-  eventSource?: string;
-  resourceIds: (record: unknown, prefix: string, accountId: string) => string[];
-  /** Safe, descriptive request facts for the summary: no tag values, no user data. */
-  facts?: (record: unknown) => Facts;
+interface ResourceMapping extends CallMapping {
+  readonly resourceType: string;
 }
 
-const withRequestParameters = z.object({ requestParameters: z.record(z.string(), z.unknown()) });
-
-/** The one id at `requestParameters.<key>`. */
-const requestParameter =
-  (key: string): ResourceMapping['resourceIds'] =>
-  (record, prefix) => {
-    const parameters = parseWith(withRequestParameters, record, prefix).requestParameters;
-    return [parseWith(idString, parameters[key], fieldPath(prefix, 'requestParameters', key))];
-  };
-
-const createdVolume = z.object({ responseElements: z.object({ volumeId: idString }) });
-
-const instancesInResponse = z.object({
-  responseElements: z.object({
-    instancesSet: z.object({
-      items: z
-        .array(z.object({ instanceId: idString }))
-        .min(1)
-        .max(1000),
-    }),
-  }),
-});
-
-const securityGroupInRequest = z.object({ requestParameters: z.object({ groupId: idString.optional() }) });
-const securityGroupsInResponse = z.object({
-  responseElements: z.object({
-    securityGroupRuleSet: z.object({
-      items: z
-        .array(z.object({ groupId: idString }))
-        .min(1)
-        .max(1000),
-    }),
-  }),
-});
-
-const modifiedSecurityGroup = z.object({
-  requestParameters: z.object({ ModifySecurityGroupRulesRequest: z.object({ GroupId: idString }) }),
-});
-
-/** The group is named in the request; calls by group name only name it in the response's rules. */
-const authorizedSecurityGroups: ResourceMapping['resourceIds'] = (record, prefix) => {
-  const groupId = parseWith(securityGroupInRequest, record, prefix).requestParameters.groupId;
-  if (groupId) return [groupId];
-  const rules = parseWith(securityGroupsInResponse, record, prefix).responseElements.securityGroupRuleSet
-    .items;
-  return [...new Set(rules.map((rule) => rule.groupId))];
-};
-
-const theAccount: ResourceMapping = {
-  resourceType: 'AWS::::Account',
-  resourceIds: (_record, _prefix, accountId) => [accountId],
-};
-const trail: ResourceMapping = {
-  resourceType: 'AWS::CloudTrail::Trail',
-  resourceIds: requestParameter('name'),
-};
-const recorder: ResourceMapping = {
-  resourceType: 'AWS::Config::ConfigurationRecorder',
-  resourceIds: requestParameter('configurationRecorderName'),
-};
-const instances: ResourceMapping = {
-  resourceType: 'AWS::EC2::Instance',
-  resourceIds: (record, prefix) =>
-    parseWith(instancesInResponse, record, prefix).responseElements.instancesSet.items.map(
-      (item) => item.instanceId,
-    ),
-  facts: (record) => ({ instanceType: scalarAt(record, 'requestParameters', 'instanceType') }),
-};
-const sshKeyUser: ResourceMapping = {
-  resourceType: 'AWS::IAM::User',
-  resourceIds: requestParameter('userName'),
-  facts: (record) => ({
-    sshPublicKeyId:
-      scalarAt(record, 'requestParameters', 'sSHPublicKeyId') ??
-      scalarAt(record, 'responseElements', 'sSHPublicKey', 'sSHPublicKeyId'),
-    status: scalarAt(record, 'requestParameters', 'status'),
-  }),
-};
-
-/** Calls on the responder's own stack (self-protection); each names its service, since names repeat. */
-const stackResource = (
-  eventSource: string,
-  resourceType: string,
-  idField: string,
-  facts?: ResourceMapping['facts'],
-): ResourceMapping => ({ eventSource, resourceType, resourceIds: requestParameter(idField), facts });
-const eventRule = (idField: string) => stackResource('events.amazonaws.com', 'AWS::Events::Rule', idField);
-const lambdaFunction = stackResource(
-  'lambda.amazonaws.com',
-  'AWS::Lambda::Function',
-  'functionName',
-  (record) => ({
-    reservedConcurrentExecutions: scalarAt(record, 'requestParameters', 'reservedConcurrentExecutions'),
-  }),
-);
-const table = stackResource('dynamodb.amazonaws.com', 'AWS::DynamoDB::Table', 'tableName', (record) => ({
-  deletionProtectionEnabled: scalarAt(record, 'requestParameters', 'deletionProtectionEnabled'),
-}));
-const key = stackResource('kms.amazonaws.com', 'AWS::KMS::Key', 'keyId', (record) => ({
-  pendingWindowInDays: scalarAt(record, 'requestParameters', 'pendingWindowInDays'),
-}));
-
-const role = stackResource('iam.amazonaws.com', 'AWS::IAM::Role', 'roleName', (record) => ({
-  policyName: scalarAt(record, 'requestParameters', 'policyName'),
-  policyArn: scalarAt(record, 'requestParameters', 'policyArn'),
-}));
-const logGroup = stackResource('logs.amazonaws.com', 'AWS::Logs::LogGroup', 'logGroupName', (record) => ({
-  retentionInDays: scalarAt(record, 'requestParameters', 'retentionInDays'),
-}));
-const alarmNamesInRequest = z.object({
-  requestParameters: z.object({ alarmNames: z.array(idString).min(1).max(100) }),
-});
-/** DisableAlarmActions and DeleteAlarms name up to 100 alarms: each is its own observation. */
-const alarms: ResourceMapping = {
-  eventSource: 'monitoring.amazonaws.com',
-  resourceType: 'AWS::CloudWatch::Alarm',
-  resourceIds: (record, prefix) => [
-    ...new Set(parseWith(alarmNamesInRequest, record, prefix).requestParameters.alarmNames),
-  ],
-};
-const recorderInRequest = z.object({
-  requestParameters: z.object({ configurationRecorder: z.object({ name: idString }) }),
-});
-
-const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = {
-  DisableEbsEncryptionByDefault: theAccount,
-  EnableEbsEncryptionByDefault: theAccount,
-  ModifyEbsDefaultKmsKeyId: theAccount,
-  ResetEbsDefaultKmsKeyId: theAccount,
-  CreateVolume: {
-    resourceType: 'AWS::EC2::Volume',
-    resourceIds: (record, prefix) => [parseWith(createdVolume, record, prefix).responseElements.volumeId],
-    facts: (record) => ({
-      encrypted: scalarAt(record, 'responseElements', 'encrypted'),
-      kmsKeyId: scalarAt(record, 'responseElements', 'kmsKeyId'),
-      snapshotId: scalarAt(record, 'requestParameters', 'snapshotId'),
-      volumeType: scalarAt(record, 'responseElements', 'volumeType'),
-    }),
-  },
-  AttachVolume: {
-    resourceType: 'AWS::EC2::Volume',
-    resourceIds: requestParameter('volumeId'),
-    facts: (record) => ({
-      instanceId: scalarAt(record, 'requestParameters', 'instanceId'),
-      device: scalarAt(record, 'requestParameters', 'device'),
-    }),
-  },
-  AuthorizeSecurityGroupIngress: {
-    resourceType: 'AWS::EC2::SecurityGroup',
-    resourceIds: authorizedSecurityGroups,
-  },
-  ModifySecurityGroupRules: {
-    resourceType: 'AWS::EC2::SecurityGroup',
-    resourceIds: (record, prefix) => [
-      parseWith(modifiedSecurityGroup, record, prefix).requestParameters.ModifySecurityGroupRulesRequest
-        .GroupId,
-    ],
-  },
-  RunInstances: instances,
-  StartInstances: instances,
-  ModifyInstancePlacement: {
-    resourceType: 'AWS::EC2::Instance',
-    resourceIds: requestParameter('instanceId'),
-    facts: (record) => ({ tenancy: scalarAt(record, 'requestParameters', 'tenancy') }),
-  },
-  StopLogging: trail,
-  StartLogging: trail,
-  DeleteTrail: trail,
-  UpdateTrail: trail,
-  StopConfigurationRecorder: recorder,
-  DeleteConfigurationRecorder: recorder,
-  UploadSSHPublicKey: sshKeyUser,
-  UpdateSSHPublicKey: sshKeyUser,
-  DisableRule: eventRule('name'),
-  DeleteRule: eventRule('name'),
-  RemoveTargets: eventRule('rule'),
-  PutRule: eventRule('name'),
-  PutTargets: eventRule('rule'),
-  DeleteFunction20150331: lambdaFunction,
-  DeleteFunction: lambdaFunction,
-  PutFunctionConcurrency20171031: lambdaFunction,
-  PutFunctionConcurrency: lambdaFunction,
-  // The request's environment is never read: its values may be secrets (CloudTrail hides them too).
-  UpdateFunctionConfiguration20150331v2: lambdaFunction,
-  UpdateFunctionConfiguration: lambdaFunction,
-  UpdateFunctionCode20150331v2: lambdaFunction,
-  UpdateFunctionCode: lambdaFunction,
-  DeleteConfigRule: stackResource('config.amazonaws.com', 'AWS::Config::ConfigRule', 'configRuleName'),
-  DeleteTopic: stackResource('sns.amazonaws.com', 'AWS::SNS::Topic', 'topicArn'),
-  Unsubscribe: stackResource('sns.amazonaws.com', 'AWS::SNS::Subscription', 'subscriptionArn'),
-  UpdateTable: table,
-  DeleteTable: table,
-  DisableKey: key,
-  ScheduleKeyDeletion: key,
-  // Silencing by configuration (self-protection). Request values that may be policies (a filter
-  // policy, a key or role policy document) are never read: only which attribute or policy changed.
-  AddPermission20150331v2: lambdaFunction,
-  AddPermission: lambdaFunction,
-  RemovePermission20150331v2: lambdaFunction,
-  RemovePermission: lambdaFunction,
-  PutRolePolicy: role,
-  DeleteRolePolicy: role,
-  AttachRolePolicy: role,
-  DetachRolePolicy: role,
-  UpdateAssumeRolePolicy: role,
-  PutRolePermissionsBoundary: role,
-  DeleteRolePermissionsBoundary: role,
-  PutKeyPolicy: key,
-  DisableKeyRotation: key,
-  SetSubscriptionAttributes: stackResource(
-    'sns.amazonaws.com',
-    'AWS::SNS::Subscription',
-    'subscriptionArn',
-    (record) => ({ attributeName: scalarAt(record, 'requestParameters', 'attributeName') }),
+/**
+ * Which resource a call touched, by eventName: what the resource-type modules declare, in one table.
+ * An eventName two types claimed would be ambiguous: refused when the module loads.
+ */
+const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = Object.fromEntries(
+  resourceTypes.flatMap((resource) =>
+    Object.entries(resource.calls).map(([eventName, call]) => [
+      eventName,
+      { ...call, resourceType: resource.type },
+    ]),
   ),
-  DisableAlarmActions: alarms,
-  DeleteAlarms: alarms,
-  PutRetentionPolicy: logGroup,
-  DeleteRetentionPolicy: logGroup,
-  PutEventSelectors: stackResource('cloudtrail.amazonaws.com', 'AWS::CloudTrail::Trail', 'trailName'),
-  PutConfigurationRecorder: {
-    eventSource: 'config.amazonaws.com',
-    resourceType: 'AWS::Config::ConfigurationRecorder',
-    resourceIds: (record, prefix) => [
-      parseWith(recorderInRequest, record, prefix).requestParameters.configurationRecorder.name,
-    ],
-  },
-};
+);
+const declaredCalls = resourceTypes.flatMap((resource) => Object.keys(resource.calls));
+if (declaredCalls.length !== Object.keys(RESOURCE_MAPPINGS).length) {
+  throw new Error(`an eventName is mapped by two resource types: ${declaredCalls.join(', ')}`);
+}
 
 /** The eventNames the adapter can map to resources (what the EventBridge rules may route). */
 export const CLOUDTRAIL_EVENT_NAMES: readonly string[] = Object.keys(RESOURCE_MAPPINGS);
@@ -321,7 +99,7 @@ export const parseCloudTrailRecord = (
       `no resource mapping for ${JSON.stringify(truncate(parsed.eventName, 64))}`,
     );
   }
-  if (mapping.eventSource && mapping.eventSource !== parsed.eventSource) {
+  if (mapping.eventSource !== parsed.eventSource) {
     throw invalid(
       fieldPath(prefix, 'eventSource'),
       `${parsed.eventName} is mapped for ${mapping.eventSource}, not ${truncate(parsed.eventSource, 64)}`,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
+import { loadSettings, modeVariable, SETTING_VARIABLES } from '../../shared/config';
+import { rules } from '../../shared/rules';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -40,5 +42,40 @@ describe("README's parameters table", () => {
         .map(([variable]) => variable);
       expect([name, variables]).toEqual([name, row.variable === '–' ? [] : [row.variable]]);
     }
+  });
+
+  it('documents every setting: each variable the code reads is a parameter with a row, or set by the stack', () => {
+    // Prepare: what the stack sets without a parameter (its own resources, names and switches)
+    const environment = definition.provider.environment;
+    const variables = [...SETTING_VARIABLES, ...rules.map((rule) => modeVariable(rule.id))];
+    // Assess
+    const unset = variables.filter((variable) => !Object.hasOwn(environment, variable));
+    expect(unset).toEqual([]);
+    const documentedVariables = [...documented.values()].map((row) => row.variable);
+    const undocumented = variables.filter(
+      (variable) =>
+        /^\$\{param:/.test(String(environment[variable])) && !documentedVariables.includes(variable),
+    );
+    expect(undocumented).toEqual([]);
+  });
+
+  it("gives each parameter the code's own default: an unset variable means what the README says", () => {
+    // Prepare: the stack's own resources, then every parameter at its documented default
+    const stack = {
+      AWS_REGION: 'us-east-1',
+      INCIDENT_TABLE: 'incidents',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
+    };
+    const atDefaults = Object.fromEntries(
+      Object.entries(definition.provider.environment).flatMap(([variable, value]) => {
+        const param = /^\$\{param:(\w+)\}$/.exec(String(value))?.[1];
+        return param ? [[variable, String(definition.params.default[param])]] : [];
+      }),
+    );
+    // Act
+    const unset = loadSettings(rules, stack);
+    const deployed = loadSettings(rules, { ...stack, ...atDefaults });
+    // Assess
+    expect(deployed).toEqual(unset);
   });
 });

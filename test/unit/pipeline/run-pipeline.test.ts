@@ -35,7 +35,7 @@ function lampRule(
     runbook: 'docs/runbooks/ebs-encryption-by-default.md',
     defaultMode: 'enforce',
     resourceType: 'AWS::::Account',
-    triggers: { cloudTrail: { eventSource: 'lamp', eventNames: ['TurnOff'] }, schedule: 'rate(1 hour)' },
+    triggers: { cloudTrail: { eventNames: ['TurnOff'] }, schedule: 'rate(1 hour)' },
     permissions: [],
     load: async () => loaded(),
     async *list() {

@@ -12,12 +12,25 @@ const ADMIN_ACTOR = {
 };
 
 /** A minimal record for one eventName, for the table entries without a fixture of their own. */
-const recordFor = (eventName: string, requestParameters: unknown, responseElements: unknown = null) => ({
+const recordFor = (
+  eventName: string,
+  requestParameters: unknown,
+  responseElements: unknown = null,
+  eventSource = 'ec2.amazonaws.com',
+) => ({
   ...objectAt(loadEvent('cloudtrail-create-volume.json'), 'detail'),
   eventName,
+  eventSource,
   requestParameters,
   responseElements,
 });
+
+/**
+ * The service that logs calls on a resource type: AWS::CloudTrail::Trail → cloudtrail.amazonaws.com.
+ * The account-level settings mapped (AWS::::Account) are EC2's: EBS encryption by default.
+ */
+const serviceOf = (resourceType: string) =>
+  `${(resourceType.split('::')[1] || 'ec2').toLowerCase()}.amazonaws.com`;
 
 const resourcesOf = (result: ReturnType<typeof parseCloudTrailRecord>) =>
   result.kind === 'resources' ? result.observations.map((o) => [o.resourceType, o.resourceId]) : [];
@@ -379,7 +392,7 @@ describe('parseCloudTrailRecord', () => {
     ],
   ])('maps %s to its resource', (eventName, request, response, resourceType, resourceId) => {
     // Prepare
-    const record = recordFor(eventName, request, response);
+    const record = recordFor(eventName, request, response, serviceOf(resourceType));
 
     // Act
     const result = parseCloudTrailRecord(record);
@@ -388,9 +401,21 @@ describe('parseCloudTrailRecord', () => {
     expect(resourcesOf(result)).toEqual([[resourceType, resourceId]]);
   });
 
+  it('refuses a mapped call logged by another service: routing honours the eventSource', () => {
+    // Prepare: StopLogging, as if EC2 had logged it
+    const record = recordFor('StopLogging', { name: 'org-trail' }, null, 'ec2.amazonaws.com');
+
+    // Act
+    const error = catchValidationError(() => parseCloudTrailRecord(record));
+
+    // Assess
+    expect(error.field).toBe('eventSource');
+    expect(error.message).toContain('StopLogging is mapped for cloudtrail.amazonaws.com');
+  });
+
   it('names the missing request parameter', () => {
     // Prepare
-    const record = recordFor('StopLogging', { trailName: 'org-trail' });
+    const record = recordFor('StopLogging', { trailName: 'org-trail' }, null, 'cloudtrail.amazonaws.com');
 
     // Act
     const error = catchValidationError(() => parseCloudTrailRecord(record, { fieldPrefix: 'detail' }));

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { fieldPath, idString, parseWith } from '../triggers/parse';
+
+/** Safe, descriptive request facts for an incident's summary: no tag values, no user data. */
+export type CallFacts = Record<string, string | number | boolean | undefined>;
+
+/**
+ * How one CloudTrail call names the resources it touched. `resourceIds` validates what it reads and
+ * throws ValidationError naming the field.
+ */
+export interface CallMapping {
+  /** The service that logs the call: a call of the same name from another service is not this one. */
+  readonly eventSource: string;
+  readonly resourceIds: (record: unknown, prefix: string, accountId: string) => string[];
+  readonly facts?: (record: unknown) => CallFacts;
+}
+
+/**
+ * One kind of resource rules judge, declared once and used by every rule that judges it: the
+ * CloudTrail adapter maps calls with it, the exemption ledger parses ARNs with it.
+ */
+export interface ResourceType {
+  /** The CloudFormation / Config type, e.g. AWS::EC2::Volume. */
+  readonly type: string;
+  /**
+   * Its ARN, as rules build it (`arn:<partition>:<service>:<region>:<account>:<resource>`), and what
+   * `exemptions add` calls it. Absent: nothing of this type can be exempted.
+   */
+  readonly arn?: { readonly service: string; readonly resource: RegExp; readonly plural: string };
+  /** The CloudTrail calls that change it, by eventName. */
+  readonly calls: Readonly<Record<string, CallMapping>>;
+}
+
+const withRequestParameters = z.object({ requestParameters: z.record(z.string(), z.unknown()) });
+
+/** The one id at `requestParameters.<key>`. */
+export const requestParameter =
+  (key: string): CallMapping['resourceIds'] =>
+  (record, prefix) => {
+    const parameters = parseWith(withRequestParameters, record, prefix).requestParameters;
+    return [parseWith(idString, parameters[key], fieldPath(prefix, 'requestParameters', key))];
+  };
+
+/** The same mapping for several calls. */
+export const sameMapping = (
+  eventNames: readonly string[],
+  mapping: CallMapping,
+): Readonly<Record<string, CallMapping>> =>
+  Object.fromEntries(eventNames.map((eventName) => [eventName, mapping]));

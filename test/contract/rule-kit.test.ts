@@ -1,0 +1,207 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ValidationError } from '../../shared/errors';
+import { typesJudgedBy } from '../../shared/exemptions/resource-types';
+import { resourceTypeOfCall, resourceTypes } from '../../shared/resources';
+import { rules } from '../../shared/rules';
+import { parseCloudTrailRecord } from '../../shared/triggers/cloudtrail';
+
+/**
+ * The rule kit: what a rule declares is what the rest of the project serves. Each check here is a
+ * piece a new rule could forget and that would otherwise fail late (a dead-lettered event, a refused
+ * exemption) or never (a declared field nothing reads).
+ */
+
+const ROOT = join(__dirname, '..', '..');
+const TEMPLATE = join(ROOT, '.serverless', 'cloudformation-template-update-stack.json');
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+interface RoutedPattern {
+  'detail-type'?: string[];
+  detail?: { eventSource?: string[]; eventName?: string[]; configRuleName?: unknown[] };
+}
+
+function packagedTemplate(): Record<string, Resource> {
+  if (!existsSync(TEMPLATE))
+    throw new Error('run `npx serverless package --stage dev --region us-east-1` first');
+  return (JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+}
+
+const logicalName = (functionName: string) =>
+  `${functionName.replace(/-/g, 'Dash').replace(/^./, (first) => first.toUpperCase())}LambdaFunction`;
+
+/** The EventBridge rules (patterns and schedules) that target one rule's function. */
+const eventRulesOf = (resources: Record<string, Resource>, ruleId: string) =>
+  Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::Events::Rule')
+    .filter((resource) => JSON.stringify(resource.Properties.Targets).includes(logicalName(ruleId)));
+
+/** A minimal CloudTrail record: enough for the adapter to find (or refuse) its mapping. */
+const record = (eventName: string, eventSource: string) => ({
+  eventName,
+  eventSource,
+  eventID: '0b1c2d3e-0000-4000-8000-000000000001',
+  eventTime: '2026-01-01T00:00:00Z',
+  awsRegion: 'us-east-1',
+  recipientAccountId: '123456789012',
+  userIdentity: { type: 'IAMUser' },
+});
+
+/** The field a ValidationError names, or undefined when the record parsed (or failed elsewhere). */
+const refusedField = (eventName: string, eventSource: string): string | undefined => {
+  try {
+    parseCloudTrailRecord(record(eventName, eventSource));
+    return undefined;
+  } catch (error) {
+    if (error instanceof ValidationError) return error.field;
+    throw error;
+  }
+};
+
+/** Every (eventSource, eventName) the packaged stack routes to a rule's function. */
+const routedCalls = (resources: Record<string, Resource>, ruleId: string) =>
+  eventRulesOf(resources, ruleId)
+    .map((resource) => resource.Properties.EventPattern as RoutedPattern | undefined)
+    .filter((pattern) => pattern?.['detail-type']?.includes('AWS API Call via CloudTrail'))
+    .flatMap((pattern) =>
+      (pattern?.detail?.eventName ?? []).map((eventName) => ({
+        eventName,
+        eventSources: pattern?.detail?.eventSource ?? [],
+      })),
+    );
+
+describe('the CloudTrail events each rule declares', () => {
+  const resources = packagedTemplate();
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: every event name it routes has a resource mapping for the service it is routed from',
+    (id) => {
+      for (const { eventName, eventSources } of routedCalls(resources, id)) {
+        // Assess: the adapter finds the mapping (a missing one dead-letters every routed event)
+        expect(eventSources).toHaveLength(1);
+        const [eventSource = ''] = eventSources;
+        expect({ eventName, eventSource, refused: refusedField(eventName, eventSource) }).not.toMatchObject({
+          refused: expect.stringMatching(/eventName$|eventSource$/),
+        });
+      }
+    },
+  );
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: a call of the same name from another service is refused, not judged',
+    (_id, rule) => {
+      for (const eventName of rule.triggers.cloudTrail?.eventNames ?? []) {
+        // Act: DeleteRule, UpdateTable... exist in several services
+        const refused = refusedField(eventName, 'elasticloadbalancing.amazonaws.com');
+        // Assess
+        expect({ eventName, refused }).toEqual({ eventName, refused: 'eventSource' });
+      }
+    },
+  );
+});
+
+describe('the resource types each rule judges', () => {
+  const declared = (type: string) => resourceTypes.find((resource) => resource.type === type);
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: each is declared once, with an ARN pattern `exemptions add` accepts (unless never exempt)',
+    (_id, rule) => {
+      if (rule.neverExempt) return;
+      for (const type of typesJudgedBy(rule)) {
+        // Assess: a missing pattern makes `exemptions add` refuse every ARN of this type
+        expect({ type, arn: declared(type)?.arn?.service }).toEqual({ type, arn: expect.any(String) });
+      }
+    },
+  );
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: each type its Config rule evaluates is declared, and judged by it',
+    (_id, rule) => {
+      for (const type of rule.triggers.configResourceTypes ?? []) {
+        // Assess: a Config item names the resource by type and id, and load() reads it from there
+        expect({
+          type,
+          declared: declared(type) !== undefined,
+          judged: typesJudgedBy(rule).includes(type),
+        }).toEqual({ type, declared: true, judged: true });
+      }
+    },
+  );
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: each CloudTrail call it listens to names a resource it judges',
+    (_id, rule) => {
+      if (rule.neverExempt) return; // self-protection judges each of its stack's types by the call
+      for (const eventName of rule.triggers.cloudTrail?.eventNames ?? []) {
+        // Assess
+        const type = resourceTypeOfCall(eventName) ?? '';
+        expect({ eventName, judged: typesJudgedBy(rule).includes(type) }).toEqual({
+          eventName,
+          judged: true,
+        });
+      }
+    },
+  );
+
+  it('maps each CloudTrail event name for one resource type only', () => {
+    // Assess
+    const names = resourceTypes.flatMap((resource) => Object.keys(resource.calls));
+    expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
+  });
+});
+
+describe('what else each rule declares is what the stack deploys', () => {
+  const resources = packagedTemplate();
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    "%s: the stack sweeps it on its declared schedule (the parameters' defaults)",
+    (id, rule) => {
+      // Prepare
+      const schedules = eventRulesOf(resources, id)
+        .map((resource) => resource.Properties.ScheduleExpression)
+        .filter((expression) => expression !== undefined);
+      // Assess
+      expect(schedules).toEqual([rule.triggers.schedule]);
+    },
+  );
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: the stack routes the compliance changes of exactly the managed Config rules it declares',
+    (id, rule) => {
+      // Prepare
+      const prefixes = eventRulesOf(resources, id)
+        .map((resource) => resource.Properties.EventPattern as RoutedPattern | undefined)
+        .filter((pattern) => pattern?.['detail-type']?.includes('Config Rules Compliance Change'))
+        .flatMap((pattern) => pattern?.detail?.configRuleName ?? [])
+        .map((name) => (name as { prefix?: string }).prefix ?? name);
+      // Assess
+      expect(prefixes.sort()).toEqual(
+        (rule.triggers.managedConfigRules ?? []).map((managed) => managed.ruleName).sort(),
+      );
+    },
+  );
+});
+
+describe('the shared modules name no rule', () => {
+  /** Modules every rule goes through: a rule's knowledge belongs in its own module. */
+  const SHARED = ['shared/triggers/cloudtrail.ts', 'shared/exemptions', 'shared/resources'];
+  const files = SHARED.flatMap((path) =>
+    path.endsWith('.ts')
+      ? [path]
+      : existsSync(join(ROOT, path))
+        ? readdirSync(join(ROOT, path)).map((file) => `${path}/${file}`)
+        : [],
+  );
+
+  it.each(files)('%s', (file) => {
+    // Prepare
+    const source = readFileSync(join(ROOT, file), 'utf8');
+    // Assess: no rule id as a string (a table keyed or filled by rule). EC2's setting named
+    // ebs-encryption-by-default in an ARN pattern is AWS's name, not a rule's.
+    const quoted = (id: string) => new RegExp(`['"\`]${id}['"\`]`);
+    expect(rules.map((rule) => rule.id).filter((id) => quoted(id).test(source))).toEqual([]);
+  });
+});
