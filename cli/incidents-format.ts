@@ -1,4 +1,5 @@
-import { type Incident, IncidentStatus, type Step, type Summary, type UndoCall } from '../shared/model';
+import type { Incident, Step, Summary, UndoCall } from '../shared/model';
+import { IncidentStatus } from '../shared/pipeline/lifecycle';
 import { rules } from '../shared/rules';
 import { formatMinutes } from './duration';
 import { UsageError } from './errors';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { IncidentFilter } from '../shared/pipeline/incident-store';
+import { IncidentStatus } from '../shared/pipeline/lifecycle';
 import type { Io } from './context';
 import { LONGEST_EXEMPTION, parseMinutes, parseSince } from './duration';
 import { UsageError } from './errors';
@@ -41,7 +42,7 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
   incidents
     .command('list')
     .description('incidents newest first (through the table index that fits the filter)')
-    .option('--status <status>', 'only this status (open, remediated, failed, ...)')
+    .option('--status <status>', `only this status (${Object.values(IncidentStatus).join(', ')})`)
     .option('--rule <rule-id>', 'only this rule')
     .option('--since <when>', 'detected since: 30d, 12h, 90m or an ISO date', '30d')
     .option('--limit <n>', 'at most this many (default 1000)')

@@ -1,14 +1,8 @@
 import { errorMessage } from '../shared/errors';
 import { exemptAfterUndo } from '../shared/exemptions/after-undo';
 import { neverExempt } from '../shared/exemptions/resource-types';
-import {
-  type Incident,
-  IncidentStatus,
-  StepResult,
-  type UndoCall,
-  UndoCallResult,
-  type UndoRecord,
-} from '../shared/model';
+import { type Incident, StepResult, type UndoCall, UndoCallResult, type UndoRecord } from '../shared/model';
+import { IncidentStatus, moveIncident } from '../shared/pipeline/lifecycle';
 import { rules } from '../shared/rules';
 import type { CliContext } from './context';
 import { CliError, explainError } from './errors';
@@ -241,7 +235,12 @@ export async function undoIncident(
   }
   Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
   await store.saveUndo(incidentId, undo);
-  await store.setStatus(incidentId, IncidentStatus.Undone, `undone by ${caller.arn} at ${undo.finishedAt}`);
+  await moveIncident(
+    store,
+    plan.incident,
+    IncidentStatus.Undone,
+    `undone by ${caller.arn} at ${undo.finishedAt}`,
+  );
   // Let go of the drift, so a later delivery (once the exemption ends) opens, fixes and pages anew.
   await store.releaseDrift(plan.incident.ruleId, plan.incident.resourceArn, incidentId);
   return { incidentId, undo, exemption };

@@ -3,6 +3,8 @@
  * and the documented incident that records the response. Kept free of AWS SDK types on purpose.
  */
 
+import type { IncidentStatus } from './pipeline/lifecycle';
+
 export const TriggerSource = {
   ConfigRule: 'config-rule',
   CloudTrail: 'cloudtrail',
@@ -54,18 +56,8 @@ export interface Observation {
   summary: Summary;
 }
 
-export const IncidentStatus = {
-  Open: 'open',
-  Remediating: 'remediating',
-  Remediated: 'remediated',
-  Failed: 'failed',
-  Exempted: 'exempted',
-  Suppressed: 'suppressed',
-  Resolved: 'resolved',
-  /** A person replayed the recorded undo calls (`incidents undo`); see Incident.undo. */
-  Undone: 'undone',
-} as const;
-export type IncidentStatus = (typeof IncidentStatus)[keyof typeof IncidentStatus];
+/** Defined with its transitions in the lifecycle module (docs/lifecycle.md); re-exported with the vocabulary. */
+export { IncidentStatus } from './pipeline/lifecycle';
 
 export const StepResult = { Running: 'running', Succeeded: 'succeeded', Failed: 'failed' } as const;
 export type StepResult = (typeof StepResult)[keyof typeof StepResult];

@@ -2,9 +2,22 @@ import {
   type ConfigServiceClient,
   type Evaluation,
   PutEvaluationsCommand,
+  StartConfigRulesEvaluationCommand,
 } from '@aws-sdk/client-config-service';
-import type { ConfigEvaluationContext } from '../triggers/types';
-import type { ResourceOutcome } from './run-pipeline';
+import type { AwsClients } from '../aws/clients';
+import type { Settings } from '../config';
+import { errorMessage } from '../errors';
+import { Metric } from '../metrics';
+import { type Incident, TriggerSource } from '../model';
+import type { ConfigEvaluationContext, TriggerEvent } from '../triggers/types';
+import type { PipelineContext } from './context';
+import type { ResourceOutcome } from './outcomes';
+import { stepRecorder } from './steps';
+
+/**
+ * Config feedback, both ways: a Config rule invocation is answered with PutEvaluations, and a
+ * verified fix asks Config to evaluate again, so its console turns green at once.
+ */
 
 /** Config accepts at most 100 evaluations a call and annotations of at most 256 characters. */
 export const EVALUATIONS_PER_CALL = 100;
@@ -42,4 +55,55 @@ export async function putEvaluations(
     }
   }
   return evaluations.length;
+}
+
+/** Answers a Config rule invocation, in the region that invoked it ('global' items: the home region). */
+export async function answerConfigEvaluation(
+  trigger: TriggerEvent,
+  outcomes: readonly ResourceOutcome[],
+  aws: Pick<AwsClients, 'config'>,
+  settings: Pick<Settings, 'homeRegion' | 'configTestMode'>,
+): Promise<number> {
+  if (!trigger.configEvaluation) return 0;
+  const region = trigger.kind === 'sweep' ? trigger.sweep.region : trigger.observations[0]?.region;
+  return putEvaluations(
+    aws.config(region && region !== 'global' ? region : settings.homeRegion),
+    trigger.configEvaluation,
+    outcomes,
+    settings.configTestMode,
+  );
+}
+
+/**
+ * After a verified fix, asks Config to evaluate the paired rules now, instead of at the next
+ * periodic run. Best effort: recorded as a step; a failure is noted there and counted, never fails
+ * the remediation.
+ */
+export async function reevaluateConfigRules(ctx: PipelineContext, incident: Incident): Promise<void> {
+  const { settings, aws, logger, metrics, store } = ctx.deps;
+  // A Config custom rule invocation is answered with PutEvaluations already.
+  if (incident.trigger.source === TriggerSource.ConfigRule) return;
+  const region = incident.region === 'global' ? settings.homeRegion : incident.region;
+  const names = new Set<string>();
+  // CloudFormation creates the stack's own rules in the home region only.
+  if (settings.configRules && ctx.rule.triggers.customConfigRule && region === settings.homeRegion)
+    names.add(`${settings.stackName}-${ctx.rule.id}`);
+  if (incident.trigger.source === TriggerSource.ConfigCompliance && incident.trigger.configRuleName)
+    names.add(incident.trigger.configRuleName);
+  if (names.size === 0) return;
+  const ConfigRuleNames = [...names];
+  try {
+    await stepRecorder(store, incident.incidentId, ctx.now)(
+      'StartConfigRulesEvaluation',
+      () => aws.config(region).send(new StartConfigRulesEvaluationCommand({ ConfigRuleNames })),
+      { output: () => ({ configRules: ConfigRuleNames.join(',') }) },
+    );
+  } catch (error) {
+    metrics.count(Metric.ConfigReevaluationFailed);
+    logger.warn('Config re-evaluation failed; the remediation stands', {
+      ruleId: ctx.rule.id,
+      incidentId: incident.incidentId,
+      error: errorMessage(error),
+    });
+  }
 }

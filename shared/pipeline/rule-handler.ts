@@ -10,10 +10,11 @@ import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
 import type { Rule } from '../rules/rule';
 import { parseTriggerEvent } from '../triggers';
 import { SnsAlertPublisher } from './alerts';
-import { putEvaluations } from './config-evaluations';
+import { answerConfigEvaluation } from './config-evaluations';
 import { BlastRadiusGuard } from './guards';
 import { DynamoDbIncidentStore } from './incident-store';
-import { type ResourceOutcome, ResponsePipeline } from './run-pipeline';
+import type { ResourceOutcome } from './outcomes';
+import { ResponsePipeline } from './run-pipeline';
 
 export interface HandlerResult {
   ruleId: string;
@@ -65,17 +66,7 @@ export function ruleHandler(rule: Rule) {
     metrics.addMetric(Metric.EventsReceived, MetricUnit.Count, 1);
     const trigger = parseTriggerEvent(event);
     const outcomes = await pipeline.handle(trigger);
-    let evaluationsSent = 0;
-    if (trigger.configEvaluation) {
-      // Evaluations go back to Config in the region that invoked the rule ('global' items: home region).
-      const region = trigger.kind === 'sweep' ? trigger.sweep.region : trigger.observations[0]?.region;
-      evaluationsSent = await putEvaluations(
-        aws.config(region && region !== 'global' ? region : settings.homeRegion),
-        trigger.configEvaluation,
-        outcomes,
-        settings.configTestMode,
-      );
-    }
+    const evaluationsSent = await answerConfigEvaluation(trigger, outcomes, aws, settings);
     logger.info('event handled', {
       outcomes: outcomes.map(({ resourceId, compliance, status, incidentId }) => ({
         resourceId,

@@ -1,5 +1,6 @@
 import type { Exemption } from '../exemptions/ledger';
-import { type Incident, IncidentStatus, StepResult } from '../model';
+import { type Incident, StepResult } from '../model';
+import { IncidentStatus } from '../pipeline/lifecycle';
 import { type Grant, GrantKind } from '../ssh/grant-ledger';
 import { compareCitations, safeguardName } from './safeguards';
 

@@ -419,6 +419,28 @@ describe('the response pipeline', () => {
       // Assess: one page, not one per later delivery
       expect(pagedFor(alerts.sent)).toEqual([incidentId]);
     });
+
+    it('pages for it when an EBS notification about its workflow comes back to it (recover, as events and the sweep do)', async () => {
+      // Prepare
+      const store = new MemoryIncidentStore();
+      const incidentId = await leftBehind(store, {
+        status: 'remediated',
+        resourceId: '111122223333',
+        updatedAt: stale(),
+        alert: { status: 'pending', at: stale() },
+      });
+      const rule: Rule = {
+        ...offRule(),
+        incidentFor: async () => ({ incidentId, madeFrom: '111122223333' }),
+      };
+      const { pipeline, alerts } = pipelineFor(rule, STALE, store);
+      const notified = { ...observation, source: 'ebs-notification' as const, eventName: 'createSnapshot' };
+      // Act
+      const [outcome] = await pipeline.handle({ kind: 'resources', observations: [notified] });
+      // Assess
+      expect(pagedFor(alerts.sent)).toEqual([incidentId]);
+      expect(outcome).toMatchObject({ incidentId, status: 'remediated', compliance: 'COMPLIANT' });
+    });
   });
 
   describe('an incident its process opened and never decided (it died before the guard)', () => {

@@ -1,0 +1,39 @@
+import type { AwsClients } from '../aws/clients';
+import type { Settings } from '../config';
+import type { ExemptionLedger } from '../exemptions/ledger';
+import type { Rule } from '../rules/rule';
+import type { AlertPublisher } from './alerts';
+import type { BlastRadiusGuard } from './guards';
+import type { IncidentStore } from './incident-store';
+
+export interface PipelineLogger {
+  info(message: string, ...fields: Record<string, unknown>[]): void;
+  warn(message: string, ...fields: Record<string, unknown>[]): void;
+  error(message: string, ...fields: Record<string, unknown>[]): void;
+}
+
+export interface PipelineMetrics {
+  count(name: string, value?: number): void;
+}
+
+export interface PipelineDeps {
+  aws: AwsClients;
+  settings: Settings;
+  store: IncidentStore;
+  alerts: AlertPublisher;
+  guard: BlastRadiusGuard;
+  /** Exemptions in force (the ledger); exemption tags alone are only a request. */
+  exemptions: ExemptionLedger;
+  logger: PipelineLogger;
+  metrics: PipelineMetrics;
+  now?: () => Date;
+  /** Verification read-back: attempts and first delay (tests shorten them). */
+  verify?: { attempts: number; delayMs: number };
+}
+
+/** What every module of one rule's pipeline works with. */
+export interface PipelineContext {
+  readonly rule: Rule;
+  readonly deps: PipelineDeps;
+  readonly now: () => Date;
+}

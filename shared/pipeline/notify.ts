@@ -1,0 +1,51 @@
+import { Metric } from '../metrics';
+import type { Incident } from '../model';
+import { buildAlert, buildGuardAlert } from './alerts';
+import type { PipelineContext } from './context';
+import { claimIfStale, IncidentStatus } from './lifecycle';
+
+/** At-least-once alert: recorded pending before Publish, sent (with the message id) after. */
+export async function alert(ctx: PipelineContext, incidentId: string): Promise<Incident> {
+  const { store, alerts, settings, metrics } = ctx.deps;
+  const incident = await store.get(incidentId);
+  if (!incident) throw new Error(`incident ${incidentId} vanished before its alert`);
+  if (incident.alert?.status === 'sent') return incident;
+  await store.setAlert(incidentId, { status: 'pending', at: ctx.now().toISOString() });
+  const messageId = await alerts.publish(buildAlert(incident, settings.runbookBaseUrl));
+  const sent = { status: 'sent' as const, messageId, at: ctx.now().toISOString() };
+  await store.setAlert(incidentId, sent);
+  metrics.count(Metric.AlertsSent);
+  return { ...incident, alert: sent };
+}
+
+/** Statuses whose incident is alerted for; one without any alert record was left by a crash. */
+const ALERTED: readonly IncidentStatus[] = [
+  IncidentStatus.Open,
+  IncidentStatus.Remediated,
+  IncidentStatus.Failed,
+];
+
+/**
+ * Pages for an incident whose alert a crashed process left unsent: "pending" (it died between
+ * recording and sending) or none at all (it died before recording). Only once the incident has
+ * been idle as long as an interrupted remediation, and only by the one resumer whose claim wins,
+ * so a process that is still finishing is never paged over.
+ */
+export async function resumeAlert(ctx: PipelineContext, incident: Incident): Promise<Incident> {
+  if (incident.alert?.status === 'sent') return incident;
+  if (incident.alert?.status !== 'pending' && !ALERTED.includes(incident.status)) return incident;
+  const staleSeconds = ctx.deps.settings.remediationStaleSeconds;
+  if (!(await claimIfStale(ctx.deps.store, incident, { staleSeconds, now: ctx.now() }))) return incident;
+  return alert(ctx, incident.incidentId);
+}
+
+/** The blast-radius guard just tripped: on-call hears it once, besides the incident's own alert. */
+export async function alertGuardTripped(
+  ctx: PipelineContext,
+  incident: Incident,
+  reason: string,
+): Promise<void> {
+  ctx.deps.metrics.count(Metric.GuardTripped);
+  ctx.deps.logger.warn('blast-radius guard tripped', { ruleId: ctx.rule.id });
+  await ctx.deps.alerts.publish(buildGuardAlert(incident, reason));
+}

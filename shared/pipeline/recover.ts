@@ -1,0 +1,116 @@
+import { Metric } from '../metrics';
+import type { Incident } from '../model';
+import type { Finding, Loaded } from '../rules/rule';
+import type { PipelineContext } from './context';
+import { claimIfStale, IncidentStatus, moveIncident } from './lifecycle';
+import { alert, resumeAlert } from './notify';
+import { remediateAndFinish, respond } from './respond';
+
+/** The drifted resource a delivery found, when one collapses on an existing incident. */
+export interface Found {
+  resource: Loaded<unknown>;
+  finding: Finding;
+}
+
+/**
+ * The one entry point for an incident that already exists, whoever comes back to it (a delivery
+ * that collapses on it, an EBS notification, the sweep, a check that finds the resource compliant):
+ * finishes an interrupted remediation, decides an open incident its process abandoned (only with
+ * the drift `found` again), or re-sends an alert a crash left unsent. Each only when the incident
+ * has been idle long enough and this caller's claim wins; otherwise it is returned as read.
+ */
+export async function recover(ctx: PipelineContext, incident: Incident, found?: Found): Promise<Incident> {
+  if (incident.status === IncidentStatus.Remediating) return resumeRemediation(ctx, incident);
+  if (found && abandoned(incident)) {
+    const staleSeconds = ctx.deps.settings.remediationStaleSeconds;
+    if (await claimIfStale(ctx.deps.store, incident, { staleSeconds, now: ctx.now() })) {
+      ctx.deps.metrics.count(Metric.RemediationResumed);
+      return respond(ctx, incident, found.resource, found.finding);
+    }
+  }
+  return resumeAlert(ctx, incident);
+}
+
+/**
+ * Its process died after opening it and before deciding anything (exemption, mode, guard): still
+ * open, with no reason and no alert. Left alone it would stay open and unremediated, every later
+ * delivery collapsing on it.
+ */
+const abandoned = (incident: Incident): boolean =>
+  incident.status === IncidentStatus.Open && !incident.statusReason && !incident.alert;
+
+/**
+ * Continues a remediation that waits for AWS (or whose process died mid-way). Past the stuck limit
+ * the incident fails and pages.
+ */
+async function resumeRemediation(ctx: PipelineContext, incident: Incident): Promise<Incident> {
+  const { store, settings, metrics } = ctx.deps;
+  // A remediation untouched for longer than any Lambda timeout was interrupted; otherwise it still runs.
+  const claimed = await claimIfStale(store, incident, {
+    staleSeconds: settings.remediationStaleSeconds,
+    now: ctx.now(),
+    evenIfRecent: Boolean(incident.workflow?.waitingFor),
+  });
+  if (!claimed) return incident;
+  metrics.count(Metric.RemediationResumed);
+  const { incidentId } = incident;
+  const startedAt = new Date(incident.workflow?.startedAt ?? incident.detectedAt).getTime();
+  if (ctx.now().getTime() - startedAt > settings.workflowStuckMinutes * 60_000) {
+    const reason = `stuck: still waiting for ${incident.workflow?.waitingFor ?? 'a step to finish'} after ${settings.workflowStuckMinutes} minutes; resources created so far are listed in the steps`;
+    await moveIncident(store, incident, IncidentStatus.Failed, reason);
+    metrics.count(Metric.RemediationStuck);
+    return alert(ctx, incidentId);
+  }
+  const ref = {
+    resourceType: incident.resourceType,
+    resourceId: incident.resourceId,
+    region: incident.region,
+    accountId: incident.account,
+  };
+  const resource = await ctx.rule.load(ref, ctx.deps.aws, settings);
+  if (!resource) {
+    await moveIncident(store, incident, IncidentStatus.Failed, 'the resource disappeared during remediation');
+    return alert(ctx, incidentId);
+  }
+  const verdict = ctx.rule.detect(resource, settings);
+  const finding: Finding = verdict.compliant
+    ? {
+        compliant: false,
+        reason: incident.reason,
+        evidence: incident.evidence,
+        plan: 'finish the remediation',
+      }
+    : verdict;
+  return remediateAndFinish(ctx, incident, resource, finding);
+}
+
+/**
+ * The resource reads compliant: the incident holding its drift lock is resolved and the lock let
+ * go, once nothing is owed (a remediation still running, an alert not yet sent).
+ */
+export async function resolveOpenDrift(ctx: PipelineContext, resource: Loaded<unknown>): Promise<void> {
+  const { store } = ctx.deps;
+  const incidentId = await store.openDrift(ctx.rule.id, resource.arn);
+  if (!incidentId) return;
+  const incident = await store.get(incidentId);
+  // A remediation holds the lock until it finishes; an interrupted one is finished now.
+  if (incident?.status === IncidentStatus.Remediating) {
+    await recover(ctx, incident);
+    return;
+  }
+  // An undone incident keeps saying so: a person reversed the fix on purpose.
+  if (
+    incident &&
+    incident.status !== IncidentStatus.Remediated &&
+    incident.status !== IncidentStatus.Undone
+  ) {
+    await moveIncident(store, incident, IncidentStatus.Resolved, 'found compliant again by a later check');
+  }
+  // A remediated incident whose alert never went out pages before its lock is let go.
+  if (incident?.status === IncidentStatus.Remediated) {
+    const alerted = await recover(ctx, incident);
+    // Not yet sent: the process that remediated is still finishing, and lets the lock go itself.
+    if (alerted.alert?.status !== 'sent') return;
+  }
+  await store.releaseDrift(ctx.rule.id, resource.arn, incidentId);
+}

@@ -1,0 +1,81 @@
+import { retryUntil } from '../concurrency';
+import { errorMessage } from '../errors';
+import { type Incident, type Step, StepResult, type Summary } from '../model';
+import type { Loaded, StepRecorder } from '../rules/rule';
+import type { PipelineContext } from './context';
+import type { IncidentStore } from './incident-store';
+import { keepsAsEvidence } from './kept-evidence';
+
+/** Records each call of a remediation as a step: running before it, succeeded or failed after. */
+export function stepRecorder(
+  store: Pick<IncidentStore, 'appendStep' | 'replaceStep'>,
+  incidentId: string,
+  now: () => Date,
+): StepRecorder {
+  return async (action, run, options = {}) => {
+    const started: Step = {
+      action,
+      at: now().toISOString(),
+      result: StepResult.Running,
+      undo: options.undo,
+    };
+    const index = await store.appendStep(incidentId, started);
+    try {
+      const result = await run();
+      await store.replaceStep(incidentId, index, {
+        ...started,
+        result: StepResult.Succeeded,
+        output: options.output?.(result),
+      });
+      return result;
+    } catch (error) {
+      await store.replaceStep(incidentId, index, {
+        ...started,
+        result: StepResult.Failed,
+        error: errorMessage(error).slice(0, 512),
+      });
+      throw error;
+    }
+  };
+}
+
+/**
+ * Honest status: remediated only after a read shows the resource compliant, gone, or kept as
+ * evidence by this incident (its replacement proven by the incident's record). Says which; throws
+ * (a failed Verify step) when the read still shows drift.
+ */
+export async function verify(
+  ctx: PipelineContext,
+  incident: Incident,
+  before: Loaded<unknown>,
+): Promise<boolean> {
+  const { rule, deps } = ctx;
+  const { attempts, delayMs } = deps.verify ?? { attempts: 5, delayMs: 500 };
+  const ref = {
+    resourceType: before.resourceType,
+    resourceId: before.resourceId,
+    region: before.region,
+    accountId: before.accountId,
+  };
+  const { aws, settings } = deps;
+  const read = async () => {
+    const after = await rule.load(ref, aws, settings);
+    // Gone counts: a remediation may delete what it replaced (configured), leaving nothing non-compliant.
+    if (after === undefined || rule.detect(after, settings).compliant) return { fixed: true, kept: false };
+    return { fixed: false, kept: await keepsAsEvidence(rule, after, incident, aws) };
+  };
+  const step = stepRecorder(deps.store, incident.incidentId, ctx.now);
+  const verified = await step(
+    'Verify',
+    async () => {
+      const { satisfied, value } = await retryUntil(read, (after) => after.fixed || after.kept, {
+        attempts,
+        delayMs,
+      });
+      if (!satisfied) throw new Error('the resource still reads as non-compliant after remediation');
+      return value;
+    },
+    { output: (value): Summary => (value.kept ? { originalKeptAsEvidence: true } : {}) },
+  );
+  return verified.kept;
+}

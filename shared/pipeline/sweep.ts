@@ -1,0 +1,155 @@
+import { regionsToSweep } from '../aws/regions';
+import { mapWithConcurrency, settleWithConcurrency } from '../concurrency';
+import { errorMessage, ResponderError } from '../errors';
+import { Metric } from '../metrics';
+import { TriggerSource } from '../model';
+import type { Loaded } from '../rules/rule';
+import { IAM_REGION } from '../ssh/iam-keys';
+import type { SweepRequest } from '../triggers/types';
+import type { PipelineContext } from './context';
+import { type Listing, listingsOf } from './listings';
+import type { ResourceOutcome } from './outcomes';
+import { recover } from './recover';
+
+/** How many resources of a sweep are worked on at once: bounded so throttling stays rare. */
+const SWEEP_CONCURRENCY = 4;
+/** How many regions one sweep reads at once (each with SWEEP_CONCURRENCY resources in flight). */
+const REGION_CONCURRENCY = 3;
+
+/**
+ * Some regions of a sweep could not be read, or some resources or pending alerts failed; the rest
+ * was swept. The invocation fails, so it pages.
+ */
+export class SweepError extends ResponderError {}
+
+/** What of a sweep failed: a region's listing, one resource, or a pending alert (named by its incident). */
+interface SweepFailure {
+  scope: string;
+  error: unknown;
+}
+
+/** Judges one swept resource (the pipeline's detect → respond), under the sweep's delivery id. */
+export type JudgeSwept = (resource: Loaded<unknown>, request: SweepRequest) => Promise<ResourceOutcome>;
+
+/**
+ * A scheduled sweep covers every region `sweepRegions` names (by default every enabled region, so
+ * a region without a forwarder is still swept), and IAM once, then re-sends the rule's alerts left
+ * pending. A listing, a resource or an alert that fails does not stop the others; once all work
+ * has settled, the sweep fails naming them, so the function's error alarm pages.
+ */
+export async function sweep(
+  ctx: PipelineContext,
+  request: SweepRequest,
+  judge: JudgeSwept,
+): Promise<ResourceOutcome[]> {
+  const { aws, settings, metrics, logger } = ctx.deps;
+  // A Config periodic evaluation answers for its own region (IAM's where Config records it).
+  const global = request.source === TriggerSource.Schedule || request.region === IAM_REGION;
+  const listings = listingsOf(
+    ctx.rule,
+    await sweepRegions(ctx, request),
+    { accountId: request.accountId, aws, settings },
+    { global },
+  );
+  const failures: SweepFailure[] = [];
+  const perListing = await mapWithConcurrency(listings, REGION_CONCURRENCY, async (listing) => {
+    try {
+      return await sweepListing(ctx, listing, request, judge, failures);
+    } catch (error) {
+      failures.push({ scope: listing.scope, error });
+      metrics.count(Metric.SweepRegionFailed);
+      logger.error('sweep of a region failed', {
+        ruleId: ctx.rule.id,
+        region: listing.scope,
+        error: errorMessage(error),
+      });
+      return [];
+    }
+  });
+  await resumePendingAlerts(ctx, failures);
+  const [first] = failures;
+  if (first && listings.length === 1 && failures.length === 1 && first.scope === listings[0]?.scope)
+    throw first.error;
+  if (first) {
+    const names = failures.map((failure) => failure.scope).sort();
+    // The first failure's own words, so a throttle or an access denial reads as what it is.
+    throw new SweepError(
+      `sweep failed in ${names.join(', ')} (the rest was swept): ${errorMessage(first.error)}`,
+      {
+        cause: first.error,
+      },
+    );
+  }
+  return perListing.flat();
+}
+
+async function sweepRegions(ctx: PipelineContext, request: SweepRequest): Promise<readonly string[]> {
+  const { settings, aws } = ctx.deps;
+  // A Config periodic evaluation answers for its own region only; the stack lives in its home region.
+  if (request.source !== TriggerSource.Schedule || ctx.rule.triggers.sweepScope === 'home-region')
+    return [request.region];
+  return regionsToSweep(settings.sweepRegions, request.region, (region) => aws.ec2(region));
+}
+
+/** Judges every resource of a listing; one that fails is recorded in `failures`, the others finish. */
+async function sweepListing(
+  ctx: PipelineContext,
+  listing: Listing,
+  request: SweepRequest,
+  judge: JudgeSwept,
+  failures: SweepFailure[],
+): Promise<ResourceOutcome[]> {
+  const resources: Loaded<unknown>[] = [];
+  // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
+  for await (const resource of listing.resources()) resources.push(resource);
+  ctx.deps.metrics.count(Metric.ResourcesSwept, resources.length);
+  const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
+    judge(resource, request),
+  );
+  const outcomes: ResourceOutcome[] = [];
+  settled.forEach((result, index) => {
+    if (result.status === 'fulfilled') {
+      outcomes.push(result.value);
+      return;
+    }
+    const resourceId = resources[index]?.resourceId;
+    failures.push({ scope: `${listing.scope}/${resourceId}`, error: result.reason });
+    ctx.deps.metrics.count(Metric.SweepResourceFailed);
+    ctx.deps.logger.error('sweep of a resource failed', {
+      ruleId: ctx.rule.id,
+      region: listing.scope,
+      resourceId,
+      error: errorMessage(result.reason),
+    });
+  });
+  return outcomes;
+}
+
+/**
+ * Re-sends the rule's alerts that a failed Publish or a crash left pending, found in the table: the
+ * incident of a resource no listing shows any more (a deleted trail) pages too. recover sends only
+ * those idle past the stale window, once under concurrent sweeps.
+ */
+async function resumePendingAlerts(ctx: PipelineContext, failures: SweepFailure[]): Promise<void> {
+  const { store, logger } = ctx.deps;
+  let pending: string[];
+  try {
+    pending = await store.pendingAlerts(ctx.rule.id);
+  } catch (error) {
+    failures.push({ scope: 'pending alerts', error });
+    return;
+  }
+  const settled = await settleWithConcurrency(pending, SWEEP_CONCURRENCY, async (incidentId) => {
+    const incident = await store.get(incidentId);
+    if (incident) await recover(ctx, incident);
+  });
+  settled.forEach((result, index) => {
+    if (result.status === 'fulfilled') return;
+    failures.push({ scope: `alert of ${pending[index]}`, error: result.reason });
+    logger.error('a pending alert could not be sent', {
+      ruleId: ctx.rule.id,
+      incidentId: pending[index],
+      error: errorMessage(result.reason),
+    });
+  });
+}
