@@ -163,3 +163,17 @@ export const subscription: ResourceType = {
     })),
   },
 };
+
+/** The stack's own resource types, every call of which self-protection watches. */
+export const stackResourceTypes: readonly ResourceType[] = [
+  eventRule,
+  lambdaFunction,
+  table,
+  key,
+  role,
+  logGroup,
+  alarm,
+  configRule,
+  topic,
+  subscription,
+];

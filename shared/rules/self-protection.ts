@@ -7,6 +7,7 @@ import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
 import { resourceTypeOfCall } from '../resources';
+import { stackResourceTypes } from '../resources/stack-resource';
 import { changesEvidence, configurationProblem } from './function-configuration';
 import { defineRule, type Finding, type Loaded, type RemediationContext } from './rule';
 import {
@@ -40,42 +41,15 @@ const JUDGED_BY_CALL = [
 ];
 
 /**
- * Self-protection: the CloudTrail calls that would blind, silence or disarm the responder, on its
- * own resources. Which service logs each, and which resource it names, shared/resources declares
- * (stack-resource.ts; the trail's selectors and the recorder in trail.ts and recorder.ts).
- * Lambda logs its calls with the API version appended; both spellings are listed.
+ * Self-protection: the CloudTrail calls that would blind, silence or disarm the responder: every
+ * call shared/resources declares on the stack's own resources (stack-resource.ts, which says which
+ * service logs each and which resource it names; PutRule and PutTargets among them, since either
+ * can disable a rule), and the trail's selectors and the recorder (trail.ts, recorder.ts).
  */
 export const SELF_PROTECTION_EVENTS = [
-  'DisableRule',
-  'DeleteRule',
-  'RemoveTargets',
-  // PutRule can disable a rule (State: DISABLED) and PutTargets replace its targets: the rule's
-  // state is judged again after either.
-  'PutRule',
-  'PutTargets',
-  'DeleteFunction20150331',
-  'DeleteFunction',
-  'PutFunctionConcurrency20171031',
-  'PutFunctionConcurrency',
-  'UpdateFunctionConfiguration20150331v2',
-  'UpdateFunctionConfiguration',
-  'UpdateFunctionCode20150331v2',
-  'UpdateFunctionCode',
-  'DeleteConfigRule',
-  'DeleteTopic',
-  'Unsubscribe',
-  'UpdateTable',
-  'DeleteTable',
-  'DisableKey',
-  'ScheduleKeyDeletion',
-  'DisableKeyRotation',
-  'SetSubscriptionAttributes',
-  // Several alarms per call: the adapter maps each name in the list.
-  'DisableAlarmActions',
-  'DeleteAlarms',
+  ...stackResourceTypes.flatMap((resource) => Object.keys(resource.calls)),
   'PutEventSelectors',
   'PutConfigurationRecorder',
-  ...JUDGED_BY_CALL,
 ].map((eventName) => ({ eventName, resourceType: resourceTypeOfCall(eventName) }));
 
 /** Calls no read can judge against the deployment: the call itself, by anyone but the deploy role, is the drift. */
