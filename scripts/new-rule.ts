@@ -114,8 +114,8 @@ if (require.main === module) {
         `new rule ${id}:`,
         ...written.map((path) => `  ${path}`),
         '  README.md (rules table and mode row regenerated)',
-        `Next: fill the TODOs (grep -rn "TODO" ${written.join(' ')}), then npm run readme, npm run typecheck,`,
-        `npx jest test/unit/rules/${id}.test.ts --selectProjects unit. README, "Adding a rule", has the steps.`,
+        `Next: fill in the TODOs (grep -n TODO ${written.slice(0, -1).join(' ')}), then npm run readme,`,
+        `npm run typecheck and npx jest test/unit/rules/${id}.test.ts --selectProjects unit (README, "Adding a rule").`,
       ].join('\n'),
     );
   } catch (error) {

@@ -63,7 +63,7 @@ describe('npm run new-rule', () => {
     const registry = read('shared/rules/index.ts');
     const added = registry.split('\n').filter((line) => !registryBefore.split('\n').includes(line));
     expect(added).toEqual(["import { rdpOpenToWorld } from './rdp-open-to-world';", '  rdpOpenToWorld,']);
-    expect(registry).toMatch(/ {2}selfProtection,\n {2}rdpOpenToWorld,\n\];/);
+    expect(registry).toMatch(/,\n {2}rdpOpenToWorld,\n\];/);
     expect(registry.indexOf("from './rdp-open-to-world'")).toBeLessThan(registry.indexOf("from './rule'"));
     expect(regenerated).toEqual([root]);
   });
