@@ -158,6 +158,13 @@ function parsePhiScope(scope: string): PhiScope {
 /** `ebs-encryption-by-default` → `MODE_EBS_ENCRYPTION_BY_DEFAULT`. */
 export const modeVariable = (ruleId: string): string => `MODE_${ruleId.toUpperCase().replaceAll('-', '_')}`;
 
+/** `ebs-encryption-by-default` → `ebsEncryptionByDefault`: the rule's export, and its mode parameter's stem. */
+export const camelCaseId = (ruleId: string): string =>
+  ruleId.replace(/-([a-z0-9])/g, (_dash, letter: string) => letter.toUpperCase());
+
+/** `ebs-encryption-by-default` → `ebsEncryptionByDefaultMode`: the stage parameter serverless.yml reads. */
+export const modeParameter = (ruleId: string): string => `${camelCaseId(ruleId)}Mode`;
+
 function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Record<string, Mode>>) {
   return {
     incidentTable: env.INCIDENT_TABLE,

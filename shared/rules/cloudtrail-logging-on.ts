@@ -116,6 +116,10 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
   severity: Severity.Critical,
   hipaa: ['164.312(b)', '164.308(a)(1)(ii)(D)'],
   runbook: 'docs/runbooks/cloudtrail-logging-on.md',
+  readme: {
+    enforce:
+      'starts a stopped trail again in its home region; turns log file validation and multi-region back on (`UpdateTrail`); a deleted trail raises a CRITICAL incident and is not recreated',
+  },
   undoActions: ['cloudtrail:StopLogging', 'cloudtrail:UpdateTrail'],
   defaultMode: Mode.Enforce,
   resourceType: TRAIL,

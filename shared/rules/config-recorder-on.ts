@@ -92,6 +92,11 @@ export const configRecorderOn = defineRule<RecorderState>({
   severity: Severity.High,
   hipaa: ['164.312(b)', '164.308(a)(1)(ii)(D)'],
   runbook: 'docs/runbooks/config-recorder-on.md',
+  readme: {
+    enforce:
+      'starts a stopped AWS Config recorder again; a deleted recorder, or a region without one, is reported with what to recreate',
+    modeNote: '`off` in a region that deliberately does not use AWS Config',
+  },
   undoActions: ['config:StopConfigurationRecorder'],
   defaultMode: Mode.Enforce,
   resourceType: RECORDER,

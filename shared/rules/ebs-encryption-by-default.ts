@@ -55,6 +55,9 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
   severity: Severity.High,
   hipaa: ['164.312(a)(2)(iv)'],
   runbook: 'docs/runbooks/ebs-encryption-by-default.md',
+  readme: {
+    enforce: 'turns EBS encryption by default back on in the region (and sets the configured key)',
+  },
   undoActions: [
     'ec2:DisableEbsEncryptionByDefault',
     'ec2:ModifyEbsDefaultKmsKeyId',

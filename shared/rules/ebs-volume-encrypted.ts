@@ -542,6 +542,10 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
   severity: Severity.High,
   hipaa: ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
   runbook: 'docs/runbooks/ebs-volume-encrypted.md',
+  readme: {
+    enforce:
+      'detached volume: snapshot → encrypted copy (same AZ, type, size, IOPS, throughput, tags) → original quarantined and kept; in-use volume: evidence snapshot and notify, or (`ebsInUseAction: swap`) stop, swap in the encrypted copy at the same device, start again if it ran',
+  },
   undoActions: [
     'ec2:StartInstances',
     'ec2:StopInstances',

@@ -294,6 +294,12 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   // requirement; 164.312(a)(1) access control is the technical safeguard it serves.
   hipaa: ['164.314(a)', '164.312(a)(1)'],
   runbook: 'docs/runbooks/phi-dedicated-tenancy.md',
+  readme: {
+    enforce:
+      '`tenancyAction: stop`: tags a running PHI instance on shared tenancy with its incident and stops it (never terminates); `retenancy`: stop → dedicated tenancy → start again if it ran; instances of Auto Scaling, EKS, Karpenter, EMR, Beanstalk and fleets, and instances that cannot be stopped safely, are left alone with the reason',
+    safeguardNote: "organisational policy: AWS's BAA dropped the requirement in 2017",
+    modeNote: 'read the runbook: dedicated tenancy is a policy choice, not a HIPAA or AWS BAA requirement',
+  },
   undoActions: ['ec2:DeleteTags', 'ec2:StartInstances', 'ec2:StopInstances', 'ec2:ModifyInstancePlacement'],
   // AWS's BAA has not required dedicated instances since 2017: many organisations still do, by policy.
   defaultMode: Mode.Notify,

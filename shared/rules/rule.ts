@@ -86,6 +86,16 @@ export interface Waiting {
   readonly waitingFor: string;
 }
 
+/** A rule's words in README's generated tables (scripts/readme-tables.ts). */
+export interface RuleReadme {
+  /** What enforce mode does, in a sentence or two: the rules table's "what enforce does". */
+  readonly enforce: string;
+  /** In brackets after the HIPAA citations, e.g. when the safeguard is a policy, not the law's text. */
+  readonly safeguardNote?: string;
+  /** In brackets after "`off`, `notify` or `enforce`" in the parameters table: when to pick which. */
+  readonly modeNote?: string;
+}
+
 /**
  * One HIPAA safeguard. Self-contained: adding a rule is this file, one registry line, one runbook,
  * one function in serverless.yml and its tests; a resource type no rule judged before also gets its
@@ -100,6 +110,8 @@ export interface Rule<State = unknown> {
   readonly hipaa: readonly string[];
   /** Path of the runbook inside the repository: docs/runbooks/<id>.md */
   readonly runbook: string;
+  /** What README says of the rule: `npm run readme` writes its rules-table row and its mode row. */
+  readonly readme: RuleReadme;
   readonly defaultMode: Mode;
   readonly resourceType: string;
   /** Types its findings are also about, besides resourceType (declared in shared/resources). */

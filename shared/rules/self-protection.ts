@@ -457,6 +457,10 @@ export const selfProtection = defineRule<StackResourceState>({
   severity: Severity.Critical,
   hipaa: ['164.312(b)', '164.308(a)(1)(ii)(D)'],
   runbook: 'docs/runbooks/self-protection.md',
+  readme: {
+    enforce:
+      "pages (CRITICAL, naming the actor) on a change to the responder's own rules, functions, Config rules, alert topic, incident table or key by anyone but its deploy role; compares each function's environment (variable names, never values), role, layers and code with the version its deployment published, so `MODE_*=off` or an added loop-guard role set outside a deploy pages (never rewritten: it holds no power to); also pages on silencing by configuration: function permissions, its roles' policies and boundaries, the key policy, an alert-subscription filter policy, deleted alarms, log retention, trail event selectors without management writes, a narrowed Config recorder; re-enables rules, the key, key rotation and alarm actions, cancels key deletion, removes a 0 reserved concurrency, turns table deletion protection back on; deletions and the rest are alert-only",
+  },
   defaultMode: Mode.Enforce,
   // The protected unit; each incident names the exact resource type (AWS::Events::Rule, ...).
   resourceType: 'AWS::CloudFormation::Stack',

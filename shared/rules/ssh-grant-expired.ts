@@ -285,6 +285,10 @@ export const sshGrantExpired = defineRule<SshPaths>({
   // establishment and modification (every grant and its end recorded).
   hipaa: ['164.312(a)(1)', '164.312(a)(2)(i)', '164.308(a)(4)(ii)(C)'],
   runbook: 'docs/runbooks/ssh-grant-expired.md',
+  readme: {
+    enforce:
+      "deny-by-default SSH: every 5 minutes and on each key upload or rule change, sets IAM users' Active SSH keys Inactive (never deleted) and revokes narrower-source SSH rules unless the grant ledger holds a live grant (`compliance-responder ssh grant`)",
+  },
   undoActions: ['iam:UpdateSSHPublicKey', 'ec2:AuthorizeSecurityGroupIngress'],
   defaultMode: Mode.Enforce,
   resourceType: IAM_USER,

@@ -16,24 +16,9 @@ import {
   SECURITY_GROUP,
   SECURITY_GROUP_READ_ACTIONS,
   type SecurityGroupView,
-  securityGroupArn,
+  toLoadedGroup,
 } from '../ssh/security-groups';
-import { defineRule, type Loaded } from './rule';
-
-export function toLoadedGroup(
-  view: SecurityGroupView,
-  scope: { accountId: string; region: string },
-): Loaded<SecurityGroupView> {
-  return {
-    resourceType: SECURITY_GROUP,
-    resourceId: view.groupId,
-    arn: securityGroupArn(scope.region, scope.accountId, view.groupId),
-    region: scope.region,
-    accountId: scope.accountId,
-    tags: view.tags,
-    state: view,
-  };
-}
+import { defineRule } from './rule';
 
 /** The group's ingress rules that let the whole internet reach a configured port. */
 export const worldOpenRules = (view: SecurityGroupView, settings: Settings): IngressRule[] =>
@@ -48,6 +33,10 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
   // Access control; a path nobody established through the grant process (access establishment).
   hipaa: ['164.312(a)(1)', '164.308(a)(4)(ii)(C)'],
   runbook: 'docs/runbooks/ssh-open-to-world.md',
+  readme: {
+    enforce:
+      'revokes by rule id every security-group ingress rule letting 0.0.0.0/0, ::/0 or a prefix list holding them reach an SSH port (port ranges and all-traffic rules included); each step keeps the exact rule to restore',
+  },
   undoActions: ['ec2:AuthorizeSecurityGroupIngress'],
   defaultMode: Mode.Enforce,
   resourceType: SECURITY_GROUP,

@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../aws/aws-errors';
 import { tagRecord } from '../aws/tags';
-import type { StepRecorder } from '../rules/rule';
+import { SECURITY_GROUP } from '../resources/security-group';
+import type { Loaded, StepRecorder } from '../rules/rule';
 import { type IngressRule, pathOf, type RuleSource, toIpPermission } from './exposure';
 
 /** A security group as both SSH rules judge it: identity, tags (exemptions) and its ingress rules. */
@@ -23,7 +24,7 @@ export interface SecurityGroupView {
   readonly ingress: readonly IngressRule[];
 }
 
-export { SECURITY_GROUP } from '../resources/security-group';
+export { SECURITY_GROUP };
 
 /** The IAM actions the readers below send (both rules declare them). */
 export const SECURITY_GROUP_READ_ACTIONS = [
@@ -34,6 +35,22 @@ export const SECURITY_GROUP_READ_ACTIONS = [
 
 export const securityGroupArn = (region: string, accountId: string, groupId: string): string =>
   `arn:aws:ec2:${region}:${accountId}:security-group/${groupId}`;
+
+/** A group as rules judge it: the resource, its ARN and tags, its view as state. */
+export function toLoadedGroup(
+  view: SecurityGroupView,
+  scope: { accountId: string; region: string },
+): Loaded<SecurityGroupView> {
+  return {
+    resourceType: SECURITY_GROUP,
+    resourceId: view.groupId,
+    arn: securityGroupArn(scope.region, scope.accountId, view.groupId),
+    region: scope.region,
+    accountId: scope.accountId,
+    tags: view.tags,
+    state: view,
+  };
+}
 
 /**
  * Entries of the managed prefix lists rules reference, read once per list per load or sweep

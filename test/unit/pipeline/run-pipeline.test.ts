@@ -33,6 +33,7 @@ function lampRule(
     severity: 'HIGH',
     hipaa: ['164.312(b)'],
     runbook: 'docs/runbooks/ebs-encryption-by-default.md',
+    readme: { enforce: 'turns the lamp on' },
     defaultMode: 'enforce',
     resourceType: 'AWS::::Account',
     triggers: { cloudTrail: { eventNames: ['TurnOff'] }, schedule: 'rate(1 hour)' },
