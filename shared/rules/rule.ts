@@ -1,6 +1,7 @@
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
+import type { ItemReading, RecordedItem } from '../resources/config-item';
 
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
@@ -119,6 +120,12 @@ export interface Rule<State = unknown> {
    * for this rule's incidents. Absent: none.
    */
   readonly undoActions?: readonly string[];
+  /**
+   * For each type in triggers.configResourceTypes that Config records: the same Loaded load() would
+   * read, from the configuration item Config sent (shared/resources/config-item.ts), built from the
+   * resource type's `configItem`. NotInItem when the item lacks a fact the verdict needs. Pure.
+   */
+  readonly fromConfigItem?: Readonly<Record<string, (item: RecordedItem) => ItemReading<State>>>;
   /** Reads the resource's current state; undefined when it no longer exists. Read-only. */
   load(ref: ResourceRef, aws: AwsClients, settings: Settings): Promise<Loaded<State> | undefined>;
   /** Every resource the rule covers in one account and region (the sweep). Read-only. */
