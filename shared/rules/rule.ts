@@ -90,7 +90,7 @@ export interface Waiting {
 /**
  * One HIPAA safeguard. Self-contained: adding a rule is this file, one registry line, one runbook,
  * one function in serverless.yml and its tests; a resource type no rule judged before also gets its
- * module in shared/resources (its ARN, and how CloudTrail names it). The contract tests check
+ * module in shared/resources (its ARN, how CloudTrail names it, and how Config's item reads). The contract tests check
  * `permissions` covers every SDK command the rule sends, and that what it declares is served
  * (test/contract/rule-kit.test.ts).
  */
