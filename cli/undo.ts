@@ -2,7 +2,7 @@ import { errorMessage } from '../shared/errors';
 import { exemptAfterUndo } from '../shared/exemptions/after-undo';
 import { neverExempt } from '../shared/exemptions/resource-types';
 import { type Incident, StepResult, type UndoCall, UndoCallResult, type UndoRecord } from '../shared/model';
-import { IncidentStatus, moveIncident } from '../shared/pipeline/lifecycle';
+import { IncidentStatus, recordMove } from '../shared/pipeline/lifecycle';
 import { rules } from '../shared/rules';
 import type { CliContext } from './context';
 import { CliError, explainError } from './errors';
@@ -235,12 +235,15 @@ export async function undoIncident(
   }
   Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
   await store.saveUndo(incidentId, undo);
-  await moveIncident(
-    store,
-    plan.incident,
-    IncidentStatus.Undone,
-    `undone by ${caller.arn} at ${undo.finishedAt}`,
-  );
+  // The calls ran whatever a check wrote meanwhile: recorded from the status read again if need be.
+  const reason = `undone by ${caller.arn} at ${undo.finishedAt}`;
+  const move = await recordMove(store, plan.incident, IncidentStatus.Undone, reason);
+  if (!move.moved) {
+    // Another writer took it up again (a remediation began): its status and its drift lock stand.
+    throw new CliError(
+      `the undo calls of ${incidentId} ran (recorded in the incident), but it is now ${move.current.status}, which cannot become undone: see incidents show ${incidentId}`,
+    );
+  }
   // Let go of the drift, so a later delivery (once the exemption ends) opens, fixes and pages anew.
   await store.releaseDrift(plan.incident.ruleId, plan.incident.resourceArn, incidentId);
   return { incidentId, undo, exemption };

@@ -25,7 +25,7 @@ export interface AwsClients {
   /** IAM is global; its API lives in us-east-1. */
   iam(): IAMClient;
   sts(region: string): STSClient;
-  /** The responder's own stack (self-protection): its EventBridge rules, functions and table settings. */
+  /** The responder's own stack, as the rule guarding it reads it: EventBridge rules, functions, table settings. */
   events(region: string): EventBridgeClient;
   lambda(region: string): LambdaClient;
   /** DynamoDB's control plane (DescribeTable, UpdateTable); dynamo() is the document client for items. */
@@ -33,7 +33,7 @@ export interface AwsClients {
   /** The responder's own resources (table, topic) live in its home region. */
   dynamo(): DynamoDBDocumentClient;
   sns(): SNSClient;
-  /** The responder's own alarms and log groups (self-protection). */
+  /** The responder's own alarms and log groups, as the rule guarding them reads them. */
   cloudwatch(region: string): CloudWatchClient;
   logs(region: string): CloudWatchLogsClient;
 }

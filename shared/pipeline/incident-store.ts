@@ -22,7 +22,16 @@ export interface IncidentStore {
    */
   open(incident: Incident, deliveryKey: string): Promise<OpenResult>;
   get(incidentId: string): Promise<Incident | undefined>;
-  setStatus(incidentId: string, status: IncidentStatus, statusReason?: string): Promise<void>;
+  /**
+   * Moves the incident from `from` to `status`, only if it still has `from` (conditional): false when
+   * another writer changed it first. Only moveIncident calls it (shared/pipeline/lifecycle.ts).
+   */
+  setStatus(
+    incidentId: string,
+    from: IncidentStatus,
+    status: IncidentStatus,
+    statusReason?: string,
+  ): Promise<boolean>;
   /** Appends a step and returns its index. */
   appendStep(incidentId: string, step: Step): Promise<number>;
   replaceStep(incidentId: string, index: number, step: Step): Promise<void>;
@@ -168,18 +177,31 @@ export class DynamoDbIncidentStore implements IncidentStore {
     return result.Item ? withoutKeys(result.Item) : undefined;
   }
 
-  async setStatus(incidentId: string, status: IncidentStatus, statusReason?: string): Promise<void> {
-    if (statusReason === undefined) {
-      await this.update(incidentId, 'REMOVE statusReason SET #status = :status', {
+  async setStatus(
+    incidentId: string,
+    from: IncidentStatus,
+    status: IncidentStatus,
+    statusReason?: string,
+  ): Promise<boolean> {
+    const expression =
+      statusReason === undefined
+        ? 'REMOVE statusReason SET #status = :status'
+        : 'SET #status = :status, statusReason = :reason';
+    try {
+      await this.update(incidentId, expression, {
         names: { '#status': 'status' },
-        values: { ':status': status },
+        values: {
+          ':from': from,
+          ':status': status,
+          ...(statusReason === undefined ? {} : { ':reason': statusReason }),
+        },
+        condition: '#status = :from',
       });
-      return;
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
-    await this.update(incidentId, 'SET #status = :status, statusReason = :reason', {
-      names: { '#status': 'status' },
-      values: { ':status': status, ':reason': statusReason },
-    });
   }
 
   async appendStep(incidentId: string, step: Step): Promise<number> {
@@ -353,14 +375,18 @@ export class DynamoDbIncidentStore implements IncidentStore {
   private async update(
     incidentId: string,
     expression: string,
-    { names, values }: { names?: Record<string, string>; values: Record<string, unknown> },
+    {
+      names,
+      values,
+      condition,
+    }: { names?: Record<string, string>; values: Record<string, unknown>; condition?: string },
   ): Promise<void> {
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: incidentKey(incidentId),
         UpdateExpression: `${expression}, updatedAt = :now`,
-        ConditionExpression: 'attribute_exists(pk)',
+        ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : 'attribute_exists(pk)',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ...values, ':now': this.now().toISOString() },
       }),

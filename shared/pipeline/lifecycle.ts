@@ -49,19 +49,57 @@ export const canMove = (from: IncidentStatus, to: IncidentStatus): boolean => TR
 /** A status change the lifecycle does not allow: a bug, never written. */
 export class ForbiddenTransition extends ResponderError {}
 
-/** The one way an incident's status changes: checked against the table, then written. */
+/**
+ * What a move did: this writer moved the incident, or another writer changed its status first and
+ * `current` is the incident as that writer left it (read again). The loser decides from `current`;
+ * it never writes over the winner.
+ */
+export type Move = { readonly moved: true } | { readonly moved: false; readonly current: Incident };
+
+type StatusStore = Pick<IncidentStore, 'setStatus' | 'get'>;
+
+/**
+ * The one way an incident's status changes: checked against the table, then written only if the
+ * incident still has the status this writer read (so a lost race cannot move it backwards or out
+ * of a final status).
+ */
 export async function moveIncident(
-  store: Pick<IncidentStore, 'setStatus'>,
+  store: StatusStore,
   incident: Pick<Incident, 'incidentId' | 'status'>,
   to: IncidentStatus,
   statusReason?: string,
-): Promise<void> {
+): Promise<Move> {
   if (!canMove(incident.status, to)) {
     throw new ForbiddenTransition(
       `incident ${incident.incidentId} cannot move from ${incident.status} to ${to} (docs/lifecycle.md)`,
     );
   }
-  await store.setStatus(incident.incidentId, to, statusReason);
+  if (await store.setStatus(incident.incidentId, incident.status, to, statusReason)) return { moved: true };
+  const current = await store.get(incident.incidentId);
+  if (!current) throw new ResponderError(`incident ${incident.incidentId} no longer exists`);
+  return { moved: false, current };
+}
+
+/** How often recordMove reads again after a lost race before it gives up. */
+const RECORD_ATTEMPTS = 3;
+
+/**
+ * Records a change that already happened whatever the incident's status says now (`incidents undo`
+ * replayed its calls): after a lost race, moves again from the status read again, as long as the
+ * lifecycle allows the move from there.
+ */
+export async function recordMove(
+  store: StatusStore,
+  incident: Pick<Incident, 'incidentId' | 'status'>,
+  to: IncidentStatus,
+  statusReason?: string,
+): Promise<Move> {
+  let move = await moveIncident(store, incident, to, statusReason);
+  for (let attempt = 1; attempt < RECORD_ATTEMPTS && !move.moved; attempt++) {
+    if (!canMove(move.current.status, to)) return move;
+    move = await moveIncident(store, move.current, to, statusReason);
+  }
+  return move;
 }
 
 /**

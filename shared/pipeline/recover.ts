@@ -57,7 +57,8 @@ async function resumeRemediation(ctx: PipelineContext, incident: Incident): Prom
   const startedAt = new Date(incident.workflow?.startedAt ?? incident.detectedAt).getTime();
   if (ctx.now().getTime() - startedAt > settings.workflowStuckMinutes * 60_000) {
     const reason = `stuck: still waiting for ${incident.workflow?.waitingFor ?? 'a step to finish'} after ${settings.workflowStuckMinutes} minutes; resources created so far are listed in the steps`;
-    await moveIncident(store, incident, IncidentStatus.Failed, reason);
+    const move = await moveIncident(store, incident, IncidentStatus.Failed, reason);
+    if (!move.moved) return move.current;
     metrics.count(Metric.RemediationStuck);
     return alert(ctx, incidentId);
   }
@@ -69,8 +70,9 @@ async function resumeRemediation(ctx: PipelineContext, incident: Incident): Prom
   };
   const resource = await ctx.rule.load(ref, ctx.deps.aws, settings);
   if (!resource) {
-    await moveIncident(store, incident, IncidentStatus.Failed, 'the resource disappeared during remediation');
-    return alert(ctx, incidentId);
+    const reason = 'the resource disappeared during remediation';
+    const move = await moveIncident(store, incident, IncidentStatus.Failed, reason);
+    return move.moved ? alert(ctx, incidentId) : move.current;
   }
   const verdict = ctx.rule.detect(resource, settings);
   const finding: Finding = verdict.compliant
@@ -104,7 +106,10 @@ export async function resolveOpenDrift(ctx: PipelineContext, resource: Loaded<un
     incident.status !== IncidentStatus.Remediated &&
     incident.status !== IncidentStatus.Undone
   ) {
-    await moveIncident(store, incident, IncidentStatus.Resolved, 'found compliant again by a later check');
+    const reason = 'found compliant again by a later check';
+    const move = await moveIncident(store, incident, IncidentStatus.Resolved, reason);
+    // Lost to another writer: the lock goes only if that writer resolved it too.
+    if (!move.moved && move.current.status !== IncidentStatus.Resolved) return;
   }
   // A remediated incident whose alert never went out pages before its lock is let go.
   if (incident?.status === IncidentStatus.Remediated) {

@@ -20,20 +20,28 @@ export async function respond(
   if (exemption) {
     // Recorded for the audit trail, but nobody is paged for an approved exception.
     const statusReason = `exempt until ${exemption.until} by ${exemption.setBy} (${exemption.exemptionId}): ${exemption.reason}`;
-    await moveIncident(store, incident, IncidentStatus.Exempted, statusReason);
-    return { ...incident, status: IncidentStatus.Exempted, statusReason };
+    const move = await moveIncident(store, incident, IncidentStatus.Exempted, statusReason);
+    return move.moved ? { ...incident, status: IncidentStatus.Exempted, statusReason } : move.current;
   }
   if (incident.mode === Mode.Notify) {
-    await moveIncident(store, incident, IncidentStatus.Open, `notify mode: ${finding.plan} was not done`);
-    return alert(ctx, incident.incidentId);
+    const move = await moveIncident(
+      store,
+      incident,
+      IncidentStatus.Open,
+      `notify mode: ${finding.plan} was not done`,
+    );
+    return move.moved ? alert(ctx, incident.incidentId) : move.current;
   }
   const decision = await guard.acquire();
   if (!decision.allowed) {
-    await moveIncident(store, incident, IncidentStatus.Open, decision.reason);
+    const move = await moveIncident(store, incident, IncidentStatus.Open, decision.reason);
     if (decision.justTripped) await alertGuardTripped(ctx, incident, decision.reason);
-    return alert(ctx, incident.incidentId);
+    return move.moved ? alert(ctx, incident.incidentId) : move.current;
   }
-  await moveIncident(store, incident, IncidentStatus.Remediating);
+  // Another writer changed the incident since it was read (resolved it, or began remediating it):
+  // what it decided stands, and nothing is changed in AWS here.
+  const move = await moveIncident(store, incident, IncidentStatus.Remediating);
+  if (!move.moved) return move.current;
   const workflow = { startedAt: ctx.now().toISOString(), state: {} };
   await store.setWorkflow(incident.incidentId, workflow);
   return remediateAndFinish(
@@ -75,21 +83,23 @@ export async function remediateAndFinish(
     if (progress) {
       const statusReason = `waiting for ${progress.waitingFor}`;
       await store.setWorkflow(incident.incidentId, { ...workflow, state, waitingFor: progress.waitingFor });
-      await moveIncident(store, incident, IncidentStatus.Remediating, statusReason);
+      const move = await moveIncident(store, incident, IncidentStatus.Remediating, statusReason);
+      if (!move.moved) return move.current;
       metrics.count(Metric.RemediationWaiting);
       return { ...incident, status: IncidentStatus.Remediating, statusReason };
     }
     kept = await verify(ctx, { ...incident, workflow: { ...workflow, state } }, resource);
     await store.setWorkflow(incident.incidentId, { startedAt: workflow.startedAt, state });
-    await moveIncident(store, incident, IncidentStatus.Remediated);
+    const move = await moveIncident(store, incident, IncidentStatus.Remediated);
+    if (!move.moved) return move.current;
     metrics.count(Metric.Remediated);
     await reevaluateConfigRules(ctx, incident);
   } catch (error) {
     if (error instanceof RemediationDeclined) {
       // Not a failure: the rule chose not to change this resource, and says why.
       metrics.count(Metric.RemediationDeclined);
-      await moveIncident(store, incident, IncidentStatus.Open, error.message.slice(0, 512));
-      return alert(ctx, incident.incidentId);
+      const move = await moveIncident(store, incident, IncidentStatus.Open, error.message.slice(0, 512));
+      return move.moved ? alert(ctx, incident.incidentId) : move.current;
     }
     logger.error('remediation failed', {
       ruleId: ctx.rule.id,
@@ -97,7 +107,13 @@ export async function remediateAndFinish(
       error: errorMessage(error),
     });
     metrics.count(Metric.RemediationFailed);
-    await moveIncident(store, incident, IncidentStatus.Failed, errorMessage(error).slice(0, 512));
+    const move = await moveIncident(
+      store,
+      incident,
+      IncidentStatus.Failed,
+      errorMessage(error).slice(0, 512),
+    );
+    if (!move.moved) return move.current;
   }
   const alerted = await alert(ctx, incident.incidentId);
   // The drift lock outlives the alert: if the process dies before it, the next check finds the

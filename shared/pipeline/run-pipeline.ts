@@ -242,12 +242,14 @@ export class ResponsePipeline {
     if (!exemptionEnded && !deletionEnded) return false;
     if (deletionEnded) {
       const found = `the resource exists again (found ${this.now().toISOString()})`;
-      await moveIncident(
+      const move = await moveIncident(
         store,
         holder,
         IncidentStatus.Resolved,
         `${found}; it is judged afresh by a new incident`,
       );
+      // Lost to another writer (a person's undo, a resumed remediation): the lock stays its own.
+      if (!move.moved && move.current.status !== IncidentStatus.Resolved) return false;
     }
     await store.releaseDrift(this.rule.id, holder.resourceArn, holder.incidentId);
     return true;

@@ -1,5 +1,7 @@
+import type { Instance } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
+import { type RecordedItem, recordedTags } from './config-item';
 import { type CallMapping, type ResourceType, requestParameter } from './resource-type';
 
 const instancesInResponse = z.object({
@@ -25,9 +27,33 @@ const launched: CallMapping = {
 
 export const INSTANCE = 'AWS::EC2::Instance';
 
+/** What Config records of an instance (DescribeInstances' Instance, camelCase) that a rule may judge. */
+const recordedInstance = z.object({
+  instanceType: idString,
+  state: z.object({ name: idString }),
+  placement: z.object({ tenancy: idString }),
+});
+
+/**
+ * An instance's configuration item as DescribeInstances returns the instance: its type, state,
+ * tenancy and tags. What a live read adds from other calls (stop protection, instance-store
+ * volumes, Elastic IPs, Spot requests) Config does not record with the instance.
+ */
+export function instanceOfItem(item: RecordedItem): Instance {
+  const recorded = parseWith(recordedInstance, item.configuration, 'configurationItem.configuration');
+  return {
+    InstanceId: item.resourceId,
+    InstanceType: recorded.instanceType as Instance['InstanceType'],
+    State: { Name: recorded.state.name as NonNullable<Instance['State']>['Name'] },
+    Placement: { Tenancy: recorded.placement.tenancy as NonNullable<Instance['Placement']>['Tenancy'] },
+    Tags: recordedTags(item),
+  };
+}
+
 export const instance: ResourceType = {
   type: INSTANCE,
   arn: { service: 'ec2', resource: /^instance\/i-[0-9a-f]+$/, plural: 'instances' },
+  configItem: instanceOfItem,
   calls: {
     RunInstances: launched,
     StartInstances: launched,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fieldPath, idString, parseWith } from '../triggers/parse';
+import type { RecordedItem } from './config-item';
 
 /** Safe, descriptive request facts for an incident's summary: no tag values, no user data. */
 export type CallFacts = Record<string, string | number | boolean | undefined>;
@@ -29,6 +30,12 @@ export interface ResourceType {
   readonly arn?: { readonly service: string; readonly resource: RegExp; readonly plural: string };
   /** The CloudTrail calls that change it, by eventName. */
   readonly calls: Readonly<Record<string, CallMapping>>;
+  /**
+   * How a Config configuration item of this type reads into what its live read returns (the same
+   * shape, or NotInItem when the item lacks what a verdict needs). Every type a rule's Config rule
+   * evaluates declares one (test/contract/rule-kit.test.ts); the rule maps the result to its state.
+   */
+  readonly configItem?: (item: RecordedItem) => unknown;
 }
 
 const withRequestParameters = z.object({ requestParameters: z.record(z.string(), z.unknown()) });

@@ -17,7 +17,7 @@ import { TRAIL } from './trail';
  * what protects the responder itself.
  */
 
-/** The kinds of resource self-protection guards. */
+/** The kinds of resource the responder guards of its own stack, and what its triggers stand on. */
 export const StackResourceType = {
   EventRule: 'AWS::Events::Rule',
   Function: 'AWS::Lambda::Function',
@@ -164,7 +164,7 @@ export const subscription: ResourceType = {
   },
 };
 
-/** The stack's own resource types, every call of which self-protection watches. */
+/** The stack's own resource types: every call on them is watched. */
 export const stackResourceTypes: readonly ResourceType[] = [
   eventRule,
   lambdaFunction,

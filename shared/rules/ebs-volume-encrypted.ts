@@ -25,7 +25,7 @@ import { InstancePower } from '../aws/instance-power';
 import { tagRecord } from '../aws/tags';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
-import { VOLUME } from '../resources/volume';
+import { VOLUME, volumeOfItem } from '../resources/volume';
 import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
 
 /** Tags the responder puts on what it creates and on the original it replaces. */
@@ -588,6 +588,9 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
     // After a verified fix, its paired Config rule is re-evaluated (best effort).
     'config:StartConfigRulesEvaluation',
   ],
+
+  // Config records every field detect reads.
+  fromConfigItem: { [VOLUME]: (item) => toLoaded(volumeOfItem(item), item) },
 
   async load(ref, aws) {
     const volume = await describeVolume(aws.ec2(ref.region), ref.resourceId);

@@ -26,7 +26,8 @@ import { mapWithConcurrency } from '../concurrency';
 import type { PhiScope, Settings } from '../config';
 import { RemediationDeclined, ResponderError } from '../errors';
 import { Mode, Severity } from '../model';
-import { INSTANCE } from '../resources/instance';
+import type { RecordedItem } from '../resources/config-item';
+import { INSTANCE, instanceOfItem } from '../resources/instance';
 import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
 
 /** Enforce's two remediations (TENANCY_ACTION): lock the instance down, or move it to dedicated hardware. */
@@ -78,24 +79,17 @@ function sweepFilters(scope: PhiScope): Filter[] {
   return filters;
 }
 
-async function toLoaded(
+/**
+ * The instance as the rule judges it. `stop` is read (other calls) only for PHI instances that run
+ * on shared tenancy and no manager owns: those a stop may hit (see mayBeStopped).
+ */
+function placementOf(
   instance: Instance,
   scope: { accountId: string; region: string },
-  ec2: EC2Client,
-  settings: Settings,
-  instanceStore: InstanceStoreLookup,
-): Promise<Loaded<InstancePlacement>> {
+  stop: StopFacts | undefined,
+): Loaded<InstancePlacement> {
   const instanceId = instance.InstanceId ?? '';
   const tags = tagRecord(instance.Tags);
-  const instanceState = instance.State?.Name ?? 'unknown';
-  // EC2 always reports tenancy; if it ever did not, treat it as shared, the side that gets looked at.
-  const tenancy = instance.Placement?.Tenancy ?? 'default';
-  const manager = instanceManager(tags);
-  const mayBeStopped =
-    manager === undefined &&
-    tenancy === 'default' &&
-    RUNNING_STATES.has(instanceState) &&
-    inPhiScope(tags, settings.phiScope);
   return {
     resourceType: INSTANCE,
     resourceId: instanceId,
@@ -104,13 +98,46 @@ async function toLoaded(
     accountId: scope.accountId,
     tags,
     state: {
-      instanceState,
-      tenancy,
+      instanceState: instance.State?.Name ?? 'unknown',
+      // EC2 always reports tenancy; if it ever did not, treat it as shared, the side that gets looked at.
+      tenancy: instance.Placement?.Tenancy ?? 'default',
       instanceType: instance.InstanceType ?? 'unknown',
-      manager,
-      stop: mayBeStopped ? await readStopFacts(ec2, instance, instanceStore) : undefined,
+      manager: instanceManager(tags),
+      stop,
     },
   };
+}
+
+const mayBeStopped = ({ state, tags }: Loaded<InstancePlacement>, settings: Settings): boolean =>
+  state.manager === undefined &&
+  state.tenancy === 'default' &&
+  RUNNING_STATES.has(state.instanceState) &&
+  inPhiScope(tags, settings.phiScope);
+
+async function toLoaded(
+  instance: Instance,
+  scope: { accountId: string; region: string },
+  ec2: EC2Client,
+  settings: Settings,
+  instanceStore: InstanceStoreLookup,
+): Promise<Loaded<InstancePlacement>> {
+  const placement = placementOf(instance, scope, undefined);
+  if (!mayBeStopped(placement, settings)) return placement;
+  return placementOf(instance, scope, await readStopFacts(ec2, instance, instanceStore));
+}
+
+/**
+ * A configuration item, as load() reads the instance. Config does not record the stop facts
+ * (stop protection, instance-store volumes, Elastic IPs, Spot requests), so `stop` stays undefined:
+ * the verdict (compliant or not, and its reason) is the same, but its evidence names no stop facts
+ * and its plan no stop costs or blockers. Whatever enforce does reads the instance live first.
+ */
+function placementOfItem(item: RecordedItem): Loaded<InstancePlacement> | undefined {
+  const instance = instanceOfItem(item);
+  // Terminated and terminating instances are gone, as for load().
+  return LIVE_STATES.includes(instance.State?.Name ?? '')
+    ? placementOf(instance, item, undefined)
+    : undefined;
 }
 
 /** Why enforce leaves this instance alone (said by the plan in notify mode, by the decline in enforce). */
@@ -330,6 +357,8 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
     // After a verified fix, its paired Config rule is re-evaluated (best effort).
     'config:StartConfigRulesEvaluation',
   ],
+
+  fromConfigItem: { [INSTANCE]: placementOfItem },
 
   load(ref, aws, settings) {
     return loadInstance(ref, aws, settings);

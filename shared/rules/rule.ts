@@ -1,6 +1,7 @@
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
+import type { ItemReading, RecordedItem } from '../resources/config-item';
 
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
@@ -99,7 +100,7 @@ export interface RuleReadme {
 /**
  * One HIPAA safeguard. Self-contained: adding a rule is this file, one registry line, one runbook,
  * one function in serverless.yml and its tests; a resource type no rule judged before also gets its
- * module in shared/resources (its ARN, and how CloudTrail names it). The contract tests check
+ * module in shared/resources (its ARN, how CloudTrail names it, and how Config's item reads). The contract tests check
  * `permissions` covers every SDK command the rule sends, and that what it declares is served
  * (test/contract/rule-kit.test.ts).
  */
@@ -131,6 +132,12 @@ export interface Rule<State = unknown> {
    * for this rule's incidents. Absent: none.
    */
   readonly undoActions?: readonly string[];
+  /**
+   * For each type in triggers.configResourceTypes that Config records: the same Loaded load() would
+   * read, from the configuration item Config sent (shared/resources/config-item.ts), built from the
+   * resource type's `configItem`. NotInItem when the item lacks a fact the verdict needs. Pure.
+   */
+  readonly fromConfigItem?: Readonly<Record<string, (item: RecordedItem) => ItemReading<State>>>;
   /** Reads the resource's current state; undefined when it no longer exists. Read-only. */
   load(ref: ResourceRef, aws: AwsClients, settings: Settings): Promise<Loaded<State> | undefined>;
   /** Every resource the rule covers in one account and region (the sweep). Read-only. */

@@ -1,5 +1,7 @@
 import type { Settings } from '../config';
 import { Mode, Severity } from '../model';
+import { isNotInItem } from '../resources/config-item';
+import { securityGroupOfItem } from '../resources/security-group';
 import {
   clip,
   describeSource,
@@ -55,6 +57,15 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
     // After a verified fix, its paired Config rule is re-evaluated (best effort).
     'config:StartConfigRulesEvaluation',
   ],
+
+  // The item names no rule ids (the finding then names rules by their path only); a group with a
+  // prefix-list source is NotInItem (securityGroupOfItem).
+  fromConfigItem: {
+    [SECURITY_GROUP]: (item) => {
+      const view = securityGroupOfItem(item);
+      return isNotInItem(view) ? view : toLoadedGroup(view, item);
+    },
+  },
 
   async load(ref, aws) {
     if (ref.resourceType !== SECURITY_GROUP) return undefined;

@@ -94,9 +94,9 @@ export function describePorts(rule: IngressRule): string {
     : `${rule.protocol} ${rule.fromPort}-${rule.toPort}`;
 }
 
-/** One line a person reads: `sgr-0abc (tcp 22 from 0.0.0.0/0)`. */
+/** One line a person reads: `sgr-0abc (tcp 22 from 0.0.0.0/0)`; without the id when it is not known (a Config item). */
 export const describeRule = (rule: IngressRule): string =>
-  `${rule.ruleId} (${describePorts(rule)} from ${describeSource(rule.source)})`;
+  `${rule.ruleId ? `${rule.ruleId} ` : ''}(${describePorts(rule)} from ${describeSource(rule.source)})`;
 
 /** Where a rule lets traffic come from, by the id that names it (a prefix list by its id, not its entries). */
 function sourceId(source: RuleSource): string {

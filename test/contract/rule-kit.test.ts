@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { ValidationError } from '../../shared/errors';
 import { typesJudgedBy } from '../../shared/exemptions/resource-types';
 import { resourceTypeOfCall, resourceTypes } from '../../shared/resources';
+import { isRecordedByConfig } from '../../shared/resources/config-item';
+import type { ResourceType } from '../../shared/resources/resource-type';
 import { rules } from '../../shared/rules';
+import { defineRule, type Rule } from '../../shared/rules/rule';
 import { parseCloudTrailRecord } from '../../shared/triggers/cloudtrail';
 
 /**
@@ -103,33 +106,138 @@ describe('the CloudTrail events each rule declares', () => {
   );
 });
 
+/**
+ * What a rule's resource types lack, in words (empty when nothing): the pieces a new rule or a new
+ * resource type could forget. A pure function of what is declared, so a test-local fake proves
+ * each check fails when its piece is missing.
+ */
+function missingPieces(rule: Rule, types: readonly ResourceType[]): string[] {
+  const declared = (type: string) => types.find((resource) => resource.type === type);
+  const judged = typesJudgedBy(rule);
+  const missing: string[] = [];
+  // A rule no exemption may silence needs neither (self-protection judges its stack's types by
+  // the call, each declared with its calls below).
+  for (const type of rule.neverExempt ? [] : judged) {
+    const resource = declared(type);
+    if (!resource) missing.push(`${type}: no module in shared/resources`);
+    // The ARN pattern is both the parser and what `exemptions add` accepts.
+    else if (!resource.arn) missing.push(`${type}: no ARN pattern`);
+  }
+  for (const type of rule.triggers.configResourceTypes ?? []) {
+    if (!judged.includes(type)) missing.push(`${type}: evaluated by its Config rule but not judged`);
+    if (!isRecordedByConfig(type)) continue;
+    if (!declared(type)?.configItem) missing.push(`${type}: no configuration-item reader`);
+    if (!rule.fromConfigItem?.[type]) missing.push(`${type}: no configuration-item mapping in the rule`);
+  }
+  for (const eventName of rule.triggers.cloudTrail?.eventNames ?? []) {
+    if (!types.some((resource) => Object.hasOwn(resource.calls, eventName)))
+      missing.push(`${eventName}: no resource type maps this call`);
+  }
+  return missing;
+}
+
 describe('the resource types each rule judges', () => {
-  const declared = (type: string) => resourceTypes.find((resource) => resource.type === type);
-
   it.each(rules.map((rule) => [rule.id, rule] as const))(
-    '%s: each is declared once, with an ARN pattern `exemptions add` accepts (unless never exempt)',
+    '%s: each has its module, ARN pattern (unless never exempt), configuration-item mapping (if Config records it) and call mappings',
     (_id, rule) => {
-      if (rule.neverExempt) return;
-      for (const type of typesJudgedBy(rule)) {
-        // Assess: a missing pattern makes `exemptions add` refuse every ARN of this type
-        expect({ type, arn: declared(type)?.arn?.service }).toEqual({ type, arn: expect.any(String) });
-      }
+      // Assess: a missing ARN pattern makes `exemptions add` refuse, a missing call mapping
+      // dead-letters the event, a missing item mapping leaves a Config item unjudgeable
+      expect(missingPieces(rule, resourceTypes)).toEqual([]);
     },
   );
 
-  it.each(rules.map((rule) => [rule.id, rule] as const))(
-    '%s: each type its Config rule evaluates is declared, and judged by it',
-    (_id, rule) => {
-      for (const type of rule.triggers.configResourceTypes ?? []) {
-        // Assess: a Config item names the resource by type and id, and load() reads it from there
-        expect({
-          type,
-          declared: declared(type) !== undefined,
-          judged: typesJudgedBy(rule).includes(type),
-        }).toEqual({ type, declared: true, judged: true });
-      }
-    },
-  );
+  describe('the check itself, on a fake rule and resource type', () => {
+    const WIDGET = 'AWS::Demo::Widget';
+    const widget: ResourceType = {
+      type: WIDGET,
+      arn: { service: 'demo', resource: /^widget\/w-[0-9a-f]+$/, plural: 'widgets' },
+      calls: {
+        CreateWidget: { eventSource: 'demo.amazonaws.com', resourceIds: () => ['w-1'] },
+      },
+      configItem: (item) => item.configuration,
+    };
+    const widgetRule = (overrides: Partial<Rule> = {}): Rule =>
+      defineRule<unknown>({
+        id: 'demo-widget-check',
+        title: 'Widget check',
+        severity: 'LOW',
+        hipaa: [],
+        runbook: 'docs/runbooks/demo-widget-check.md',
+        defaultMode: 'notify',
+        resourceType: WIDGET,
+        triggers: {
+          cloudTrail: { eventNames: ['CreateWidget'] },
+          configResourceTypes: [WIDGET],
+          schedule: 'rate(1 hour)',
+        },
+        permissions: [],
+        fromConfigItem: { [WIDGET]: () => undefined },
+        load: async () => undefined,
+        async *list() {},
+        detect: () => ({ compliant: true }),
+        remediate: async () => undefined,
+        ...overrides,
+      });
+
+    it('passes a rule and type that declare every piece', () => {
+      // Assess
+      expect(missingPieces(widgetRule(), [widget])).toEqual([]);
+    });
+
+    it.each([
+      [
+        'a module',
+        [],
+        [
+          `${WIDGET}: no module in shared/resources`,
+          `${WIDGET}: no configuration-item reader`,
+          'CreateWidget: no resource type maps this call',
+        ],
+      ],
+      ['an ARN pattern', [{ ...widget, arn: undefined }], [`${WIDGET}: no ARN pattern`]],
+      [
+        'a configuration-item reader',
+        [{ ...widget, configItem: undefined }],
+        [`${WIDGET}: no configuration-item reader`],
+      ],
+      ['a call mapping', [{ ...widget, calls: {} }], ['CreateWidget: no resource type maps this call']],
+    ] as const)('fails when the resource type lacks %s', (_piece, types, expected) => {
+      // Act / Assess
+      expect(missingPieces(widgetRule(), types)).toEqual(expected);
+    });
+
+    it('fails when the rule maps no configuration item of a type its Config rule evaluates', () => {
+      // Act / Assess
+      expect(missingPieces(widgetRule({ fromConfigItem: undefined }), [widget])).toEqual([
+        `${WIDGET}: no configuration-item mapping in the rule`,
+      ]);
+    });
+
+    it('asks no item mapping of the account pseudo type, which Config never records', () => {
+      // Prepare
+      const account: ResourceType = { ...widget, type: 'AWS::::Account', configItem: undefined };
+      const rule = widgetRule({
+        resourceType: 'AWS::::Account',
+        triggers: { configResourceTypes: ['AWS::::Account'], schedule: 'rate(1 hour)' },
+        fromConfigItem: undefined,
+      });
+      // Act / Assess
+      expect(missingPieces(rule, [account])).toEqual([]);
+    });
+
+    it('fails when its Config rule evaluates a type the rule does not judge', () => {
+      // Prepare
+      const rule = widgetRule({
+        triggers: { configResourceTypes: [WIDGET, 'AWS::Demo::Gadget'], schedule: 'rate(1 hour)' },
+      });
+      // Act / Assess
+      expect(missingPieces(rule, [widget])).toEqual([
+        'AWS::Demo::Gadget: evaluated by its Config rule but not judged',
+        'AWS::Demo::Gadget: no configuration-item reader',
+        'AWS::Demo::Gadget: no configuration-item mapping in the rule',
+      ]);
+    });
+  });
 
   it.each(rules.map((rule) => [rule.id, rule] as const))(
     '%s: each CloudTrail call it listens to names a resource it judges',
@@ -187,7 +295,7 @@ describe('what else each rule declares is what the stack deploys', () => {
 
 describe('the shared modules name no rule', () => {
   /** Modules every rule goes through: a rule's knowledge belongs in its own module. */
-  const SHARED = ['shared/triggers/cloudtrail.ts', 'shared/exemptions', 'shared/resources'];
+  const SHARED = ['shared/aws/clients.ts', 'shared/triggers', 'shared/exemptions', 'shared/resources'];
   const files = SHARED.flatMap((path) =>
     path.endsWith('.ts')
       ? [path]
@@ -196,12 +304,22 @@ describe('the shared modules name no rule', () => {
         : [],
   );
 
+  /**
+   * A rule id as a word, in code or in a comment. EC2's setting named ebs-encryption-by-default in
+   * an anchored ARN pattern (/^...$/) is AWS's name, not a rule's.
+   */
+  const named = (id: string) => new RegExp(`(?<![\\w^-])${id}(?![\\w$-])`);
+
   it.each(files)('%s', (file) => {
     // Prepare
     const source = readFileSync(join(ROOT, file), 'utf8');
-    // Assess: no rule id as a string (a table keyed or filled by rule). EC2's setting named
-    // ebs-encryption-by-default in an ARN pattern is AWS's name, not a rule's.
-    const quoted = (id: string) => new RegExp(`['"\`]${id}['"\`]`);
-    expect(rules.map((rule) => rule.id).filter((id) => quoted(id).test(source))).toEqual([]);
+    // Assess: no rule id (a table keyed or filled by rule, a comment saying whose a client is)
+    expect(rules.map((rule) => rule.id).filter((id) => named(id).test(source))).toEqual([]);
+  });
+
+  it('finds a rule id in a comment, and lets an anchored ARN pattern of the same name pass', () => {
+    // Assess: the check itself can fail
+    expect(named('self-protection').test("/** The responder's own alarms (self-protection). */")).toBe(true);
+    expect(named('ebs-encryption-by-default').test('resource: /^ebs-encryption-by-default$/,')).toBe(false);
   });
 });

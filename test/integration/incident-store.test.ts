@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { provisionLocalStack } from '../../scripts/lib/local-stack';
 import { DynamoDbIncidentStore } from '../../shared/pipeline/incident-store';
+import { moveIncident } from '../../shared/pipeline/lifecycle';
 import { anIncident } from '../support/incident';
 import { resetAccount } from '../support/local-responder';
 
@@ -81,6 +82,33 @@ describe('the DynamoDB incident store (moto)', () => {
     const claims = await Promise.all([store.claim('inc-r', seen), store.claim('inc-r', seen)]);
     // Assess
     expect(claims.sort()).toEqual([false, true]);
+  });
+
+  it("lets only one of two writers that read the same status move it; the other reads the winner's", async () => {
+    // Prepare: a resumer and a check both read the incident `remediating`
+    await open('inc-w', { status: 'remediating' });
+    const read = { incidentId: 'inc-w', status: 'remediating' as const };
+    // Act
+    const [failed, remediated] = await Promise.all([
+      moveIncident(store, read, 'failed', 'stuck'),
+      moveIncident(store, read, 'remediated'),
+    ]);
+    // Assess: exactly one moved it; the loser got back what the winner left, which stands
+    const winner = failed.moved ? 'failed' : 'remediated';
+    expect([failed.moved, remediated.moved].sort()).toEqual([false, true]);
+    expect([failed, remediated].find((move) => !move.moved)).toMatchObject({ current: { status: winner } });
+    expect(await store.get('inc-w')).toMatchObject({ status: winner });
+  });
+
+  it('never moves a final status back to where a stale reader saw it', async () => {
+    // Prepare: resolved by a check, while a slower writer still holds it as `open`
+    await open('inc-f', { status: 'open' });
+    await moveIncident(store, { incidentId: 'inc-f', status: 'open' }, 'resolved', 'compliant again');
+    // Act
+    const stale = await moveIncident(store, { incidentId: 'inc-f', status: 'open' }, 'remediating');
+    // Assess
+    expect(stale).toMatchObject({ moved: false, current: { status: 'resolved' } });
+    expect(await store.get('inc-f')).toMatchObject({ status: 'resolved', statusReason: 'compliant again' });
   });
 
   it('never releases a drift lock that a newer incident holds', async () => {

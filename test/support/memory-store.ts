@@ -40,8 +40,11 @@ export class MemoryIncidentStore implements IncidentStore {
     apply(incident);
   }
 
-  async setStatus(incidentId: string, status: IncidentStatus, statusReason?: string) {
+  /** As DynamoDB's conditional update: only from the status the writer read. */
+  async setStatus(incidentId: string, from: IncidentStatus, status: IncidentStatus, statusReason?: string) {
+    if (this.incidents.get(incidentId)?.status !== from) return false;
     this.change(incidentId, (incident) => Object.assign(incident, { status, statusReason }));
+    return true;
   }
 
   async appendStep(incidentId: string, step: Step) {

@@ -31,8 +31,10 @@ const MADE_BY_THE_CODE: readonly [IncidentStatus, IncidentStatus, string][] = [
 ];
 
 const fakeStore = () => {
-  const setStatus = jest.fn<Promise<void>, [string, IncidentStatus, string?]>(async () => undefined);
-  return { setStatus };
+  const setStatus = jest.fn<Promise<boolean>, [string, IncidentStatus, IncidentStatus, string?]>(
+    async () => true,
+  );
+  return { setStatus, get: jest.fn(async () => undefined) };
 };
 
 describe('the incident lifecycle', () => {
@@ -42,7 +44,7 @@ describe('the incident lifecycle', () => {
     // Act
     await moveIncident(store, { incidentId: 'inc-1', status: from }, to, 'why');
     // Assess
-    expect(store.setStatus).toHaveBeenCalledWith('inc-1', to, 'why');
+    expect(store.setStatus).toHaveBeenCalledWith('inc-1', from, to, 'why');
   });
 
   it('refuses to call an undone incident remediated, and writes nothing', async () => {

@@ -519,7 +519,12 @@ describe('a drift found compliant again', () => {
     const { pipeline, store, only } = pipelineFor(rule);
     await pipeline.handle({ kind: 'resources', observations: [observation] });
     const [failed] = only();
-    await store.setStatus(failed?.incidentId ?? '', 'undone', 'undone by arn:aws:iam::111122223333:user/bob');
+    await store.setStatus(
+      failed?.incidentId ?? '',
+      'failed',
+      'undone',
+      'undone by arn:aws:iam::111122223333:user/bob',
+    );
     world.lamp.on = true;
     // Act
     await pipeline.handle({ kind: 'resources', observations: [{ ...observation, eventId: 'event-2' }] });
