@@ -163,6 +163,7 @@ describe('the resource types each rule judges', () => {
         severity: 'LOW',
         hipaa: [],
         runbook: 'docs/runbooks/demo-widget-check.md',
+        readme: { enforce: 'nothing' },
         defaultMode: 'notify',
         resourceType: WIDGET,
         triggers: {

@@ -143,6 +143,7 @@ describe('the pipeline, losing the race', () => {
       severity: 'HIGH',
       hipaa: ['164.312(b)'],
       runbook: 'docs/runbooks/ebs-encryption-by-default.md',
+      readme: { enforce: 'turns the lamp on' },
       defaultMode: 'enforce',
       resourceType: 'AWS::::Account',
       triggers: { cloudTrail: { eventNames: ['TurnOff'] }, schedule: 'rate(1 hour)' },
