@@ -14,11 +14,11 @@ import {
   readSecurityGroup,
   revokeIngressRule,
   SECURITY_GROUP,
-  SECURITY_GROUP_READ_ACTIONS,
+  SECURITY_GROUP_STATEMENTS,
   type SecurityGroupView,
   securityGroupArn,
 } from '../ssh/security-groups';
-import { defineRule, type Loaded } from './rule';
+import { defineRule, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES } from './rule';
 
 export function toLoadedGroup(
   view: SecurityGroupView,
@@ -60,12 +60,7 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
     managedConfigRules: [{ sourceIdentifier: 'INCOMING_SSH_DISABLED', ruleName: 'restricted-ssh' }],
     schedule: 'rate(1 hour)',
   },
-  permissions: [
-    ...SECURITY_GROUP_READ_ACTIONS,
-    'ec2:RevokeSecurityGroupIngress',
-    // After a verified fix, its paired Config rule is re-evaluated (best effort).
-    'config:StartConfigRulesEvaluation',
-  ],
+  permissions: [...SECURITY_GROUP_STATEMENTS, REEVALUATE_PAIRED_CONFIG_RULES],
 
   async load(ref, aws) {
     if (ref.resourceType !== SECURITY_GROUP) return undefined;
