@@ -62,7 +62,7 @@ describe('the rule registry', () => {
     }
   });
 
-  it('gives every rule its own thin function, role and mode parameter in serverless.yml', () => {
+  it('gives every rule its own thin function, role and mode parameter in the deployment', () => {
     for (const rule of rules) {
       // Assess
       const fn = definition.functions[rule.id];
@@ -70,7 +70,7 @@ describe('the rule registry', () => {
       expect(readFileSync(join(ROOT, 'functions', `${rule.id}.ts`), 'utf8')).toContain(
         `export const handler = ruleHandler(`,
       );
-      expect(definition.provider.environment).toHaveProperty(modeVariable(rule.id));
+      expect(fn?.environment).toHaveProperty(modeVariable(rule.id));
       expect(fn?.role).toBeDefined();
     }
   });
