@@ -35,7 +35,12 @@ import {
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Incident } from '../../shared/model';
 import { assertLoopbackEndpoint } from './moto';
-import { type Json, readServerlessDefinition, resolveVariables } from './serverless-template';
+import {
+  functionEnvironment,
+  type Json,
+  readServerlessDefinition,
+  resolveVariables,
+} from './serverless-template';
 
 /**
  * The stack's stateful resources (key, table, topic, queue, roles) created in a local emulator from
@@ -48,7 +53,7 @@ export interface LocalStack {
   topicArn: string;
   deadLetterQueueUrl: string;
   keyArn: string;
-  /** The function environment, exactly as serverless.yml defines it, resolved locally. */
+  /** The function environment, exactly as serverless.yml (and what it generates) defines it, resolved locally. */
   env: Record<string, string>;
 }
 
@@ -106,7 +111,7 @@ export async function provisionLocalStack({
   };
   const attributes: Record<string, string> = { ...roleArns, ResponderKey: keyArn };
   const environment = resolveVariables(
-    definition.provider.environment as Json,
+    functionEnvironment(definition) as Json,
     definition,
     stage,
     region,

@@ -14,7 +14,7 @@ import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { TRAIL } from '../resources/trail';
-import { defineRule, type Loaded, type ResourceRef, type Verdict } from './rule';
+import { defineRule, type Loaded, type ResourceRef, Stack, type Verdict } from './rule';
 
 /**
  * A trail as the rule judges it. A deleted trail is drift too (exists: false): a DeleteTrail event
@@ -131,12 +131,23 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
     schedule: 'rate(1 hour)',
   },
   permissions: [
-    'cloudtrail:GetTrail',
-    'cloudtrail:DescribeTrails',
-    'cloudtrail:GetTrailStatus',
-    'cloudtrail:ListTags',
-    'cloudtrail:StartLogging',
-    'cloudtrail:UpdateTrail',
+    {
+      sid: 'ListTrails',
+      actions: ['cloudtrail:DescribeTrails'],
+      why: 'DescribeTrails has no resource-level permissions.',
+    },
+    {
+      sid: 'Trails',
+      actions: [
+        'cloudtrail:GetTrail',
+        'cloudtrail:GetTrailStatus',
+        'cloudtrail:ListTags',
+        'cloudtrail:StartLogging',
+        'cloudtrail:UpdateTrail',
+      ],
+      resources: [`arn:${Stack.partition}:cloudtrail:*:${Stack.accountId}:trail/*`],
+      why: 'Any region: a trail is read, started and updated in its home region.',
+    },
   ],
 
   async load(ref, aws) {

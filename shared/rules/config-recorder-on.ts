@@ -107,9 +107,15 @@ export const configRecorderOn = defineRule<RecorderState>({
     schedule: 'rate(1 hour)',
   },
   permissions: [
-    'config:DescribeConfigurationRecorders',
-    'config:DescribeConfigurationRecorderStatus',
-    'config:StartConfigurationRecorder',
+    {
+      sid: 'Recorders',
+      actions: [
+        'config:DescribeConfigurationRecorders',
+        'config:DescribeConfigurationRecorderStatus',
+        'config:StartConfigurationRecorder',
+      ],
+      why: 'Recorder calls take no resource ARN.',
+    },
   ],
 
   async load(ref, aws) {

@@ -8,7 +8,7 @@ import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { Mode, Severity } from '../model';
 import { ACCOUNT } from '../resources/account-setting';
-import { defineRule, type Loaded, type ResourceRef } from './rule';
+import { defineRule, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES, type ResourceRef } from './rule';
 
 interface EbsDefaults {
   encryptionByDefault: boolean;
@@ -77,12 +77,17 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
     schedule: 'rate(1 hour)',
   },
   permissions: [
-    'ec2:GetEbsEncryptionByDefault',
-    'ec2:GetEbsDefaultKmsKeyId',
-    'ec2:EnableEbsEncryptionByDefault',
-    'ec2:ModifyEbsDefaultKmsKeyId',
-    // After a verified fix, its paired Config rule is re-evaluated (best effort).
-    'config:StartConfigRulesEvaluation',
+    {
+      sid: 'RegionEbsDefaults',
+      actions: [
+        'ec2:GetEbsEncryptionByDefault',
+        'ec2:GetEbsDefaultKmsKeyId',
+        'ec2:EnableEbsEncryptionByDefault',
+        'ec2:ModifyEbsDefaultKmsKeyId',
+      ],
+      why: 'Region-level EBS settings have no resource ARN.',
+    },
+    REEVALUATE_PAIRED_CONFIG_RULES,
   ],
 
   async load(ref: ResourceRef, aws, settings) {

@@ -26,7 +26,14 @@ import { tagRecord } from '../aws/tags';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
 import { VOLUME, volumeOfItem } from '../resources/volume';
-import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
+import {
+  defineRule,
+  type Loaded,
+  REEVALUATE_PAIRED_CONFIG_RULES,
+  type RemediationContext,
+  Stack,
+  type Waiting,
+} from './rule';
 
 /** Tags the responder puts on what it creates and on the original it replaces. */
 export const VolumeTags = {
@@ -558,35 +565,104 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
   resourceType: VOLUME,
   triggers: {
     cloudTrail: { eventNames: ['CreateVolume', 'AttachVolume'] },
+    // Snapshots of large volumes take hours: these continue the remediation when AWS is done.
+    serviceEvents: [
+      { source: 'aws.ec2', detailTypes: ['EBS Snapshot Notification', 'EBS Volume Notification'] },
+    ],
     configResourceTypes: [VOLUME],
     managedConfigRules: [{ sourceIdentifier: 'ENCRYPTED_VOLUMES', ruleName: 'encrypted-volumes' }],
     schedule: 'rate(1 hour)',
   },
   permissions: [
-    'ec2:DescribeVolumes',
-    'ec2:DescribeSnapshots',
-    'ec2:DescribeInstances',
-    'ec2:DescribeInstanceAttribute',
-    'ec2:DescribeInstanceTypes',
-    'ec2:DescribeAddresses',
-    'ec2:DescribeSpotInstanceRequests',
-    'ec2:StopInstances',
-    'ec2:StartInstances',
-    'ec2:DetachVolume',
-    'ec2:AttachVolume',
-    'ec2:ModifyInstanceAttribute',
-    'ec2:CreateSnapshot',
-    'ec2:CreateVolume',
-    'ec2:CreateTags',
-    'ec2:DeleteVolume',
-    'kms:CreateGrant',
-    'kms:DescribeKey',
-    'kms:GenerateDataKeyWithoutPlaintext',
-    'kms:ReEncryptFrom',
-    'kms:ReEncryptTo',
-    'kms:Decrypt',
-    // After a verified fix, its paired Config rule is re-evaluated (best effort).
-    'config:StartConfigRulesEvaluation',
+    {
+      sid: 'ReadVolumesSnapshotsInstances',
+      actions: [
+        'ec2:DescribeVolumes',
+        'ec2:DescribeSnapshots',
+        'ec2:DescribeInstances',
+        'ec2:DescribeInstanceAttribute',
+        'ec2:DescribeInstanceTypes',
+        'ec2:DescribeAddresses',
+        'ec2:DescribeSpotInstanceRequests',
+      ],
+    },
+    {
+      sid: 'SwapInUseVolumes',
+      actions: [
+        'ec2:StopInstances',
+        'ec2:StartInstances',
+        'ec2:DetachVolume',
+        'ec2:AttachVolume',
+        'ec2:ModifyInstanceAttribute',
+      ],
+      resources: [
+        `arn:${Stack.partition}:ec2:*:${Stack.accountId}:instance/*`,
+        `arn:${Stack.partition}:ec2:*:${Stack.accountId}:volume/*`,
+      ],
+      why:
+        'Only with ebsInUseAction: swap, and never on managed instances (the rule checks). No condition ' +
+        'narrows these: a resource tag is writable by anyone with ec2:CreateTags, so it cannot be a limit. ' +
+        'Any region (the sweep and forwarded events act where the volume is), this account only.',
+    },
+    {
+      sid: 'SnapshotAndCreateEncryptedCopy',
+      actions: ['ec2:CreateSnapshot', 'ec2:CreateVolume'],
+      resources: [
+        `arn:${Stack.partition}:ec2:*:${Stack.accountId}:volume/*`,
+        `arn:${Stack.partition}:ec2:*::snapshot/*`,
+      ],
+    },
+    {
+      sid: 'TagWhatItCreatesAsItCreatesIt',
+      actions: ['ec2:CreateTags'],
+      resources: [
+        `arn:${Stack.partition}:ec2:*:${Stack.accountId}:volume/*`,
+        `arn:${Stack.partition}:ec2:*::snapshot/*`,
+      ],
+      conditions: {
+        StringEquals: { 'ec2:CreateAction': ['CreateVolume', 'CreateSnapshot'] },
+        'ForAllValues:StringNotLike': { 'aws:TagKeys': [VolumeTags.Quarantined, VolumeTags.ReplacedBy] },
+      },
+      why:
+        "The copy keeps the original's tags (any key), set by CreateVolume's TagSpecifications; never " +
+        'born quarantined (the tag DeleteVolume requires).',
+    },
+    {
+      sid: 'QuarantineOriginalsWithTheirIncident',
+      actions: ['ec2:CreateTags'],
+      resources: [`arn:${Stack.partition}:ec2:*:${Stack.accountId}:volume/*`],
+      conditions: {
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [VolumeTags.Quarantined, VolumeTags.ReplacedBy] },
+      },
+      why: 'The one tag on an existing volume: the original, marked replaced once its copy is verified.',
+    },
+    {
+      sid: 'DeleteOnlyQuarantinedOriginals',
+      actions: ['ec2:DeleteVolume'],
+      resources: [`arn:${Stack.partition}:ec2:*:${Stack.accountId}:volume/*`],
+      conditions: { StringLike: { [`aws:ResourceTag/${VolumeTags.Quarantined}`]: 'inc-*' } },
+    },
+    {
+      sid: 'EncryptThroughEbsOnly',
+      actions: [
+        'kms:DescribeKey',
+        'kms:GenerateDataKeyWithoutPlaintext',
+        'kms:ReEncryptFrom',
+        'kms:ReEncryptTo',
+        'kms:Decrypt',
+      ],
+      conditions: { StringLike: { 'kms:ViaService': 'ec2.*.amazonaws.com' } },
+    },
+    {
+      sid: 'LetEbsGrantItselfTheKey',
+      actions: ['kms:CreateGrant'],
+      conditions: {
+        Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        StringLike: { 'kms:ViaService': 'ec2.*.amazonaws.com' },
+      },
+      why: "CreateVolume and StartInstances create EBS's grant on the key as their caller.",
+    },
+    REEVALUATE_PAIRED_CONFIG_RULES,
   ],
 
   // Config records every field detect reads.

@@ -28,7 +28,14 @@ import { RemediationDeclined, ResponderError } from '../errors';
 import { Mode, Severity } from '../model';
 import type { RecordedItem } from '../resources/config-item';
 import { INSTANCE, instanceOfItem } from '../resources/instance';
-import { defineRule, type Loaded, type RemediationContext, type Waiting } from './rule';
+import {
+  defineRule,
+  type Loaded,
+  REEVALUATE_PAIRED_CONFIG_RULES,
+  type RemediationContext,
+  Stack,
+  type Waiting,
+} from './rule';
 
 /** Enforce's two remediations (TENANCY_ACTION): lock the instance down, or move it to dedicated hardware. */
 export const TenancyAction = { Stop: 'stop', Retenancy: 'retenancy' } as const;
@@ -343,19 +350,42 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
     schedule: 'rate(1 hour)',
   },
   permissions: [
-    'ec2:DescribeInstances',
-    'ec2:DescribeInstanceAttribute',
-    'ec2:DescribeInstanceTypes',
-    'ec2:DescribeAddresses',
-    'ec2:DescribeSpotInstanceRequests',
-    'ec2:CreateTags',
-    'ec2:StopInstances',
-    'ec2:StartInstances',
-    'ec2:ModifyInstancePlacement',
-    // StartInstances makes the caller create EC2's grant on a customer-managed EBS key.
-    'kms:CreateGrant',
-    // After a verified fix, its paired Config rule is re-evaluated (best effort).
-    'config:StartConfigRulesEvaluation',
+    {
+      sid: 'ReadInstancesAndWhatAStopCosts',
+      actions: [
+        'ec2:DescribeInstances',
+        'ec2:DescribeInstanceAttribute',
+        'ec2:DescribeInstanceTypes',
+        'ec2:DescribeAddresses',
+        'ec2:DescribeSpotInstanceRequests',
+      ],
+      why: 'EC2 Describe* calls take no resource-level permissions.',
+    },
+    {
+      sid: 'StopStartAndMoveInstances',
+      actions: ['ec2:StopInstances', 'ec2:StartInstances', 'ec2:ModifyInstancePlacement'],
+      resources: [`arn:${Stack.partition}:ec2:*:${Stack.accountId}:instance/*`],
+      why:
+        'No tag condition: the PHI scope tag is writable by insiders, so it cannot be a limit. Any region ' +
+        '(the sweep and forwarded events act where the instance is), this account only.',
+    },
+    {
+      sid: 'TagInstancesWithTheirIncidentOnly',
+      actions: ['ec2:CreateTags'],
+      resources: [`arn:${Stack.partition}:ec2:*:${Stack.accountId}:instance/*`],
+      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [INCIDENT_TAG] } },
+    },
+    {
+      sid: 'LetEc2UseCustomerManagedEbsKeysOnStart',
+      actions: ['kms:CreateGrant'],
+      resources: [`arn:${Stack.partition}:kms:*:${Stack.accountId}:key/*`],
+      conditions: {
+        Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        StringLike: { 'kms:ViaService': 'ec2.*.amazonaws.com' },
+      },
+      why: "StartInstances creates EC2's grant on a customer-managed EBS key as its caller.",
+    },
+    REEVALUATE_PAIRED_CONFIG_RULES,
   ],
 
   fromConfigItem: { [INSTANCE]: placementOfItem },

@@ -3,13 +3,78 @@ import type { Settings } from '../config';
 import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
 import type { ItemReading, RecordedItem } from '../resources/config-item';
 
+/**
+ * A string holding values known once the stack is deployed (see Stack), as CloudFormation's Fn::Sub
+ * writes them: scripts/lib/deployment.ts writes these into the template.
+ */
+export type StackValue = string;
+
+/** The deployed stack's values, for ARNs in statements and for request filters. */
+export const Stack = {
+  partition: `\${AWS::Partition}`,
+  accountId: `\${AWS::AccountId}`,
+  region: `\${AWS::Region}`,
+  /** The stack's name: every resource it creates is named `<stack>-...`. */
+  name: `\${AWS::StackName}`,
+  /** A stack resource's Ref: a table's name, a topic's ARN, a key's id. */
+  ref: (logicalId: string): StackValue => `\${${logicalId}}`,
+  /** A stack resource's ARN. */
+  arn: (logicalId: string): StackValue => `\${${logicalId}.Arn}`,
+} as const;
+
+/** An EventBridge content filter on a request field (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html). */
+export type RequestMatch =
+  | StackValue
+  | number
+  | boolean
+  | { readonly prefix: StackValue }
+  | { readonly wildcard: StackValue };
+
+/**
+ * Narrows some CloudTrail calls to requests that match: e.g. self-protection routes only the calls on
+ * the stack's own resources. All its calls are logged by one service.
+ */
+export interface CallFilter {
+  readonly eventNames: readonly string[];
+  readonly requestParameters: Readonly<Record<string, readonly RequestMatch[]>>;
+}
+
+/** One statement of a rule role's policy (Effect Allow). */
+export interface PermissionStatement {
+  readonly sid: string;
+  readonly actions: readonly string[];
+  /** ARNs, with stack values (see StackValue). Absent: every resource ("*"). */
+  readonly resources?: readonly StackValue[];
+  /** IAM conditions: operator → key → values. */
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+  /** Why it is this wide, or this narrow. */
+  readonly why?: string;
+}
+
+/**
+ * What a rule with managed Config rules needs to ask them to evaluate again after a verified fix
+ * (shared/pipeline/config-evaluations.ts).
+ */
+export const REEVALUATE_PAIRED_CONFIG_RULES: PermissionStatement = {
+  sid: 'ReevaluatePairedConfigRules',
+  actions: ['config:StartConfigRulesEvaluation'],
+  resources: [`arn:${Stack.partition}:config:*:${Stack.accountId}:config-rule/*`],
+  why: 'Best effort; Config rule ARNs carry ids, not names.',
+};
+
+/** Every IAM action a rule's statements allow, once each. */
+export const actionsOf = (rule: Pick<Rule, 'permissions'>): string[] => [
+  ...new Set(rule.permissions.flatMap((statement) => statement.actions)),
+];
+
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
   /**
-   * CloudTrail API calls, as EventBridge "AWS API Call via CloudTrail" patterns. Which service logs
-   * each call, and which resource it names, the resource-type modules declare (shared/resources).
+   * CloudTrail API calls, as EventBridge "AWS API Call via CloudTrail" patterns, one per service that
+   * logs them. Which service logs each call, and which resource it names, the resource-type modules
+   * declare (shared/resources). Calls a filter names are routed only when their request matches it.
    */
-  cloudTrail?: { readonly eventNames: readonly string[] };
+  cloudTrail?: { readonly eventNames: readonly string[]; readonly filters?: readonly CallFilter[] };
   /** Resource types a Config custom rule evaluates (AWS::::Account for region-level settings). */
   configResourceTypes?: readonly string[];
   /**
@@ -18,10 +83,17 @@ export interface Triggers {
    * by prefix.
    */
   managedConfigRules?: readonly { readonly sourceIdentifier: string; readonly ruleName: string }[];
-  /** serverless.yml creates a Config custom rule `<stack>-<id>` for it when `configRules` is true. */
+  /** The stack creates a Config custom rule `<stack>-<id>` for it when `configRules` is true. */
   customConfigRule?: boolean;
-  /** The sweep: an EventBridge schedule expression. */
+  /**
+   * Events AWS services send on their own, not API calls (EBS snapshot and volume notifications):
+   * routed by source and detail type.
+   */
+  serviceEvents?: readonly { readonly source: string; readonly detailTypes: readonly string[] }[];
+  /** The sweep: an EventBridge schedule expression, the default of its deployment parameter. */
   schedule: string;
+  /** The deployment parameter that sets the schedule, when not the shared `sweepSchedule`. */
+  scheduleParameter?: string;
   /** Where a scheduled sweep looks: every swept region (default), or the home region only (the stack itself). */
   sweepScope?: 'regions' | 'home-region';
 }
@@ -99,7 +171,8 @@ export interface RuleReadme {
 
 /**
  * One HIPAA safeguard. Self-contained: adding a rule is this file, one registry line, one runbook,
- * one function in serverless.yml and its tests; a resource type no rule judged before also gets its
+ * one thin handler and its tests (its function, role, triggers and environment in the stack follow
+ * from it: scripts/lib/deployment.ts); a resource type no rule judged before also gets its
  * module in shared/resources (its ARN, how CloudTrail names it, and how Config's item reads). The contract tests check
  * `permissions` covers every SDK command the rule sends, and that what it declares is served
  * (test/contract/rule-kit.test.ts).
@@ -125,8 +198,8 @@ export interface Rule<State = unknown> {
    * self-protection trusts the stack's deploy role.
    */
   trustedRoleArns?(settings: Settings): readonly string[];
-  /** Every IAM action load, list, remediate and verify need. */
-  readonly permissions: readonly string[];
+  /** What load, list, remediate and verify may do: its role's own policy, statement for statement. */
+  readonly permissions: readonly PermissionStatement[];
   /**
    * The undo calls remediate records (`service:action`): the only ones `incidents undo` replays
    * for this rule's incidents. Absent: none.

@@ -9,7 +9,14 @@ import { Mode, Severity, type Summary } from '../model';
 import { resourceTypeOfCall } from '../resources';
 import { stackResourceTypes } from '../resources/stack-resource';
 import { changesEvidence, configurationProblem } from './function-configuration';
-import { defineRule, type Finding, type Loaded, type RemediationContext } from './rule';
+import {
+  type CallFilter,
+  defineRule,
+  type Finding,
+  type Loaded,
+  type RemediationContext,
+  Stack,
+} from './rule';
 import {
   listStackResources,
   readStackResource,
@@ -51,6 +58,84 @@ export const SELF_PROTECTION_EVENTS = [
   'PutEventSelectors',
   'PutConfigurationRecorder',
 ].map((eventName) => ({ eventName, resourceType: resourceTypeOfCall(eventName) }));
+
+/**
+ * Which of those calls touch the stack's own resources: serverless names EventBridge rules
+ * <stack>-<function>-rule-<n> and CloudFormation names schedules <stack>-<LogicalId>-<suffix>; Lambda
+ * calls name a function by name or ARN. The trail's selectors (any trail: selectors without management
+ * events blind every event trigger) and the recorder are routed unfiltered.
+ */
+const STACK_NAMED = [{ prefix: `${Stack.name}-` }];
+const STACK_FUNCTION = [{ prefix: `${Stack.name}-` }, { wildcard: `*:function:${Stack.name}-*` }];
+const STACK_TABLE = [Stack.ref('IncidentTable'), Stack.arn('IncidentTable')];
+const STACK_RESOURCE_FILTERS: readonly CallFilter[] = [
+  { eventNames: ['DisableRule', 'DeleteRule', 'PutRule'], requestParameters: { name: STACK_NAMED } },
+  { eventNames: ['RemoveTargets', 'PutTargets'], requestParameters: { rule: STACK_NAMED } },
+  // Lambda logs its calls with the API version appended; both spellings are routed.
+  {
+    eventNames: ['DeleteFunction20150331', 'DeleteFunction'],
+    requestParameters: { functionName: STACK_FUNCTION },
+  },
+  {
+    eventNames: ['PutFunctionConcurrency20171031', 'PutFunctionConcurrency'],
+    requestParameters: { functionName: STACK_FUNCTION, reservedConcurrentExecutions: [0] },
+  },
+  // Any change to a function's configuration or code outside a deployment: compared with the
+  // version the deployment published (environment, role, layers, code hash).
+  {
+    eventNames: [
+      'UpdateFunctionConfiguration20150331v2',
+      'UpdateFunctionConfiguration',
+      'UpdateFunctionCode20150331v2',
+      'UpdateFunctionCode',
+    ],
+    requestParameters: { functionName: STACK_FUNCTION },
+  },
+  { eventNames: ['DeleteConfigRule'], requestParameters: { configRuleName: STACK_NAMED } },
+  { eventNames: ['DeleteTopic'], requestParameters: { topicArn: [Stack.ref('AlertTopic')] } },
+  // A filter policy (SetSubscriptionAttributes) silences a subscriber as surely as Unsubscribe.
+  {
+    eventNames: ['Unsubscribe', 'SetSubscriptionAttributes'],
+    requestParameters: { subscriptionArn: [{ prefix: `${Stack.ref('AlertTopic')}:` }] },
+  },
+  {
+    eventNames: ['UpdateTable'],
+    requestParameters: { tableName: STACK_TABLE, deletionProtectionEnabled: [false] },
+  },
+  { eventNames: ['DeleteTable'], requestParameters: { tableName: STACK_TABLE } },
+  {
+    eventNames: ['DisableKey', 'ScheduleKeyDeletion', 'DisableKeyRotation', 'PutKeyPolicy'],
+    requestParameters: { keyId: [Stack.ref('ResponderKey'), Stack.arn('ResponderKey')] },
+  },
+  // Silencing by configuration: permissions, roles, alarms, log retention.
+  {
+    eventNames: [
+      'AddPermission20150331v2',
+      'AddPermission',
+      'RemovePermission20150331v2',
+      'RemovePermission',
+    ],
+    requestParameters: { functionName: STACK_FUNCTION },
+  },
+  // IAM's CloudTrail events reach EventBridge in us-east-1 only (forwarded from there to a home elsewhere).
+  {
+    eventNames: [
+      'PutRolePolicy',
+      'DeleteRolePolicy',
+      'AttachRolePolicy',
+      'DetachRolePolicy',
+      'UpdateAssumeRolePolicy',
+      'PutRolePermissionsBoundary',
+      'DeleteRolePermissionsBoundary',
+    ],
+    requestParameters: { roleName: STACK_NAMED },
+  },
+  { eventNames: ['DisableAlarmActions', 'DeleteAlarms'], requestParameters: { alarmNames: STACK_NAMED } },
+  {
+    eventNames: ['PutRetentionPolicy', 'DeleteRetentionPolicy'],
+    requestParameters: { logGroupName: [{ prefix: `/aws/lambda/${Stack.name}-` }] },
+  },
+];
 
 /** Calls no read can judge against the deployment: the call itself, by anyone but the deploy role, is the drift. */
 const JUDGED_BY_CALL_NAMES: ReadonlySet<string> = new Set(JUDGED_BY_CALL);
@@ -470,6 +555,7 @@ export const selfProtection = defineRule<StackResourceState>({
     cloudTrail: {
       // These calls come from eleven services: each maps by its own (shared/resources/stack-resource.ts).
       eventNames: SELF_PROTECTION_EVENTS.map((event) => event.eventName),
+      filters: STACK_RESOURCE_FILTERS,
     },
     schedule: 'rate(1 hour)',
     // Its rules, functions and records live in the home region, and its role reaches only there.
@@ -478,32 +564,77 @@ export const selfProtection = defineRule<StackResourceState>({
   // Its deploy role changes the stack on purpose; anyone else is paged.
   trustedRoleArns: (settings) => settings.deployRoleArns,
   permissions: [
-    'events:DescribeRule',
-    'events:ListRules',
-    'events:ListTargetsByRule',
-    'events:EnableRule',
-    'lambda:ListFunctions',
-    'lambda:GetFunctionConfiguration',
-    'lambda:ListVersionsByFunction',
-    'lambda:GetFunctionConcurrency',
-    'lambda:DeleteFunctionConcurrency',
-    'config:DescribeConfigRules',
-    'sns:GetTopicAttributes',
-    'sns:ListSubscriptionsByTopic',
-    'sns:GetSubscriptionAttributes',
-    'dynamodb:DescribeTable',
-    'dynamodb:UpdateTable',
-    'kms:DescribeKey',
-    'kms:CancelKeyDeletion',
-    'kms:EnableKey',
-    'kms:GetKeyRotationStatus',
-    'kms:EnableKeyRotation',
-    'iam:GetRole',
-    'cloudwatch:DescribeAlarms',
-    'cloudwatch:EnableAlarmActions',
-    'logs:DescribeLogGroups',
-    'cloudtrail:GetEventSelectors',
-    'config:DescribeConfigurationRecorders',
+    {
+      sid: 'Listing',
+      actions: [
+        'events:ListRules',
+        'lambda:ListFunctions',
+        'config:DescribeConfigRules',
+        'config:DescribeConfigurationRecorders',
+        'sns:GetSubscriptionAttributes',
+        'cloudwatch:DescribeAlarms',
+        'logs:DescribeLogGroups',
+      ],
+      why: 'No resource-level permissions for these reads.',
+    },
+    {
+      sid: 'StackRules',
+      actions: ['events:DescribeRule', 'events:ListTargetsByRule', 'events:EnableRule'],
+      resources: [`arn:${Stack.partition}:events:*:${Stack.accountId}:rule/${Stack.name}-*`],
+      why: "Any region: a forwarder stack's rules (<stack>-forward-*) are read and re-enabled where they live.",
+    },
+    {
+      sid: 'StackFunctions',
+      actions: [
+        'lambda:GetFunctionConfiguration',
+        'lambda:ListVersionsByFunction',
+        'lambda:GetFunctionConcurrency',
+        'lambda:DeleteFunctionConcurrency',
+      ],
+      resources: [
+        `arn:${Stack.partition}:lambda:${Stack.region}:${Stack.accountId}:function:${Stack.name}-*`,
+      ],
+      why: 'Reads the configuration and the published versions; never UpdateFunctionConfiguration or iam:PassRole.',
+    },
+    {
+      sid: 'AlertTopic',
+      actions: ['sns:GetTopicAttributes', 'sns:ListSubscriptionsByTopic'],
+      resources: [Stack.ref('AlertTopic')],
+    },
+    {
+      sid: 'IncidentTable',
+      actions: ['dynamodb:DescribeTable', 'dynamodb:UpdateTable'],
+      resources: [Stack.arn('IncidentTable')],
+    },
+    {
+      sid: 'StackKey',
+      actions: [
+        'kms:DescribeKey',
+        'kms:EnableKey',
+        'kms:CancelKeyDeletion',
+        'kms:GetKeyRotationStatus',
+        'kms:EnableKeyRotation',
+      ],
+      resources: [Stack.arn('ResponderKey')],
+    },
+    {
+      sid: 'StackRoles',
+      actions: ['iam:GetRole'],
+      resources: [`arn:${Stack.partition}:iam::${Stack.accountId}:role/${Stack.name}-*`],
+      why: 'Read only: the responder holds no IAM write power (it pages on changes to its roles).',
+    },
+    {
+      sid: 'StackAlarms',
+      actions: ['cloudwatch:EnableAlarmActions'],
+      resources: [`arn:${Stack.partition}:cloudwatch:*:${Stack.accountId}:alarm:${Stack.name}-*`],
+      why: "Any region: a forwarder stack's alarms are re-enabled where they live.",
+    },
+    {
+      sid: 'TrailSelectors',
+      actions: ['cloudtrail:GetEventSelectors'],
+      resources: [`arn:${Stack.partition}:cloudtrail:*:${Stack.accountId}:trail/*`],
+      why: 'Read only, any trail in any region (a trail is read in its home region).',
+    },
   ],
 
   async load(ref, aws, settings) {

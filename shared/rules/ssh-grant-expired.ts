@@ -19,7 +19,6 @@ import {
   taggedGrantId,
 } from '../ssh/grant-match';
 import {
-  IAM_KEY_READ_ACTIONS,
   IAM_REGION,
   IAM_USER,
   type IamUserKeys,
@@ -33,11 +32,11 @@ import {
   readSecurityGroup,
   revokeIngressRule,
   SECURITY_GROUP,
-  SECURITY_GROUP_READ_ACTIONS,
+  SECURITY_GROUP_STATEMENTS,
   type SecurityGroupView,
   securityGroupArn,
 } from '../ssh/security-groups';
-import { defineRule, type Loaded } from './rule';
+import { defineRule, type Loaded, Stack } from './rule';
 
 /**
  * Deny-by-default SSH: every SSH path (an IAM user's Active SSH key; a security-group rule that
@@ -294,8 +293,8 @@ export const sshGrantExpired = defineRule<SshPaths>({
   resourceType: IAM_USER,
   alsoJudges: [SECURITY_GROUP],
   triggers: {
-    // The IAM calls come from iam.amazonaws.com (delivered in us-east-1 only); the security-group
-    // calls from ec2.amazonaws.com: serverless.yml carries two patterns for this function.
+    // The IAM calls come from iam.amazonaws.com (IAM's CloudTrail events reach EventBridge in
+    // us-east-1 only; elsewhere that pattern never fires); the security-group calls from ec2.amazonaws.com.
     cloudTrail: {
       eventNames: [
         'UploadSSHPublicKey',
@@ -306,15 +305,23 @@ export const sshGrantExpired = defineRule<SshPaths>({
     },
     // The lockdown: grants end on time even when no event arrives.
     schedule: 'rate(5 minutes)',
+    scheduleParameter: 'sshLockdownSchedule',
   },
   permissions: [
-    ...IAM_KEY_READ_ACTIONS,
-    'iam:UpdateSSHPublicKey',
-    ...SECURITY_GROUP_READ_ACTIONS,
-    'ec2:RevokeSecurityGroupIngress',
-    // The grant ledger (read-only), in the incidents table.
-    'dynamodb:Query',
-    'dynamodb:GetItem',
+    ...SECURITY_GROUP_STATEMENTS,
+    { sid: 'ListUsers', actions: ['iam:ListUsers'] },
+    {
+      sid: 'ReadAndDeactivateSshKeysNeverDelete',
+      actions: ['iam:GetUser', 'iam:ListSSHPublicKeys', 'iam:UpdateSSHPublicKey'],
+      resources: [`arn:${Stack.partition}:iam::${Stack.accountId}:user/*`],
+    },
+    {
+      sid: 'ReadTheGrantLedger',
+      actions: ['dynamodb:Query', 'dynamodb:GetItem'],
+      resources: [Stack.arn('IncidentTable')],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['GRANTS', 'GRANT#*'] } },
+      why: 'Read-only, in the incidents table.',
+    },
   ],
 
   async load(ref, aws, settings) {

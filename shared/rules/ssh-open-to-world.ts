@@ -16,11 +16,11 @@ import {
   readSecurityGroup,
   revokeIngressRule,
   SECURITY_GROUP,
-  SECURITY_GROUP_READ_ACTIONS,
+  SECURITY_GROUP_STATEMENTS,
   type SecurityGroupView,
   toLoadedGroup,
 } from '../ssh/security-groups';
-import { defineRule } from './rule';
+import { defineRule, REEVALUATE_PAIRED_CONFIG_RULES } from './rule';
 
 /** The group's ingress rules that let the whole internet reach a configured port. */
 export const worldOpenRules = (view: SecurityGroupView, settings: Settings): IngressRule[] =>
@@ -51,12 +51,7 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
     managedConfigRules: [{ sourceIdentifier: 'INCOMING_SSH_DISABLED', ruleName: 'restricted-ssh' }],
     schedule: 'rate(1 hour)',
   },
-  permissions: [
-    ...SECURITY_GROUP_READ_ACTIONS,
-    'ec2:RevokeSecurityGroupIngress',
-    // After a verified fix, its paired Config rule is re-evaluated (best effort).
-    'config:StartConfigRulesEvaluation',
-  ],
+  permissions: [...SECURITY_GROUP_STATEMENTS, REEVALUATE_PAIRED_CONFIG_RULES],
 
   // The item names no rule ids (the finding then names rules by their path only); a group with a
   // prefix-list source is NotInItem (securityGroupOfItem).

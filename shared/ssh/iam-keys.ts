@@ -33,9 +33,6 @@ export interface IamUserKeys {
   readonly keys: readonly SshKey[];
 }
 
-/** The IAM actions the readers below send. */
-export const IAM_KEY_READ_ACTIONS = ['iam:ListUsers', 'iam:GetUser', 'iam:ListSSHPublicKeys'] as const;
-
 /** Users are read this many at a time: one ListSSHPublicKeys each, bounded so IAM does not throttle. */
 const USER_CONCURRENCY = 8;
 

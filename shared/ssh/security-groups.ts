@@ -11,7 +11,7 @@ import {
 import { isAwsError } from '../aws/aws-errors';
 import { tagRecord } from '../aws/tags';
 import { SECURITY_GROUP } from '../resources/security-group';
-import type { Loaded, StepRecorder } from '../rules/rule';
+import { type Loaded, type PermissionStatement, Stack, type StepRecorder } from '../rules/rule';
 import { type IngressRule, pathOf, type RuleSource, toIpPermission } from './exposure';
 
 /** A security group as both SSH rules judge it: identity, tags (exemptions) and its ingress rules. */
@@ -26,12 +26,24 @@ export interface SecurityGroupView {
 
 export { SECURITY_GROUP };
 
-/** The IAM actions the readers below send (both rules declare them). */
-export const SECURITY_GROUP_READ_ACTIONS = [
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeSecurityGroupRules',
-  'ec2:GetManagedPrefixListEntries',
-] as const;
+/** What the readers below and revokeIngressRule need (both SSH rules declare these statements). */
+export const SECURITY_GROUP_STATEMENTS: readonly PermissionStatement[] = [
+  { sid: 'ReadGroupsAndRules', actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'] },
+  {
+    sid: 'ReadPrefixListEntries',
+    actions: ['ec2:GetManagedPrefixListEntries'],
+    resources: [`arn:${Stack.partition}:ec2:*:*:prefix-list/*`],
+    why: 'Shared and AWS-managed prefix lists belong to other accounts.',
+  },
+  {
+    sid: 'RevokeIngressRules',
+    actions: ['ec2:RevokeSecurityGroupIngress'],
+    resources: [
+      `arn:${Stack.partition}:ec2:*:${Stack.accountId}:security-group/*`,
+      `arn:${Stack.partition}:ec2:*:${Stack.accountId}:security-group-rule/*`,
+    ],
+  },
+];
 
 export const securityGroupArn = (region: string, accountId: string, groupId: string): string =>
   `arn:aws:ec2:${region}:${accountId}:security-group/${groupId}`;

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
+import {
+  functionEnvironment,
+  parameterOf,
+  readServerlessDefinition,
+} from '../../scripts/lib/serverless-template';
 import { loadSettings, modeVariable, SETTING_VARIABLES } from '../../shared/config';
 import { rules } from '../../shared/rules';
 
@@ -23,6 +27,7 @@ function readmeParameters(): Map<string, { fallback: string; variable: string }>
 
 describe("README's parameters table", () => {
   const definition = readServerlessDefinition();
+  const environment = functionEnvironment(definition);
   const documented = readmeParameters();
 
   it('lists every serverless.yml parameter with its default, and nothing else', () => {
@@ -37,8 +42,8 @@ describe("README's parameters table", () => {
   it('names the environment variable each parameter reaches', () => {
     for (const [name, row] of documented) {
       // Assess
-      const variables = Object.entries(definition.provider.environment)
-        .filter(([, value]) => value === `\${param:${name}}`)
+      const variables = Object.entries(environment)
+        .filter(([, value]) => parameterOf(value) === name)
         .map(([variable]) => variable);
       expect([name, variables]).toEqual([name, row.variable === '–' ? [] : [row.variable]]);
     }
@@ -46,7 +51,6 @@ describe("README's parameters table", () => {
 
   it('documents every setting: each variable the code reads is a parameter with a row, or set by the stack', () => {
     // Prepare: what the stack sets without a parameter (its own resources, names and switches)
-    const environment = definition.provider.environment;
     const variables = [...SETTING_VARIABLES, ...rules.map((rule) => modeVariable(rule.id))];
     // Assess
     const unset = variables.filter((variable) => !Object.hasOwn(environment, variable));
@@ -54,7 +58,7 @@ describe("README's parameters table", () => {
     const documentedVariables = [...documented.values()].map((row) => row.variable);
     const undocumented = variables.filter(
       (variable) =>
-        /^\$\{param:/.test(String(environment[variable])) && !documentedVariables.includes(variable),
+        parameterOf(environment[variable]) !== undefined && !documentedVariables.includes(variable),
     );
     expect(undocumented).toEqual([]);
   });
@@ -67,8 +71,8 @@ describe("README's parameters table", () => {
       ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
     };
     const atDefaults = Object.fromEntries(
-      Object.entries(definition.provider.environment).flatMap(([variable, value]) => {
-        const param = /^\$\{param:(\w+)\}$/.exec(String(value))?.[1];
+      Object.entries(environment).flatMap(([variable, value]) => {
+        const param = parameterOf(value);
         return param ? [[variable, String(definition.params.default[param])]] : [];
       }),
     );

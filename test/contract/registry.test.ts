@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
 import { modeVariable } from '../../shared/config';
 import { rules } from '../../shared/rules';
+import { actionsOf } from '../../shared/rules/rule';
 
 const ROOT = join(__dirname, '..', '..');
 const TEMPLATE = join(ROOT, '.serverless', 'cloudformation-template-update-stack.json');
@@ -36,7 +37,7 @@ interface RoutedPattern {
   };
 }
 
-const actionsOf = (statements: Statement[]): string[] =>
+const statementActions = (statements: Statement[]): string[] =>
   statements.flatMap((statement) =>
     Array.isArray(statement.Action) ? statement.Action : [statement.Action],
   );
@@ -61,7 +62,7 @@ describe('the rule registry', () => {
     }
   });
 
-  it('gives every rule its own thin function, role and mode parameter in serverless.yml', () => {
+  it('gives every rule its own thin function, role and mode parameter in the deployment', () => {
     for (const rule of rules) {
       // Assess
       const fn = definition.functions[rule.id];
@@ -69,7 +70,7 @@ describe('the rule registry', () => {
       expect(readFileSync(join(ROOT, 'functions', `${rule.id}.ts`), 'utf8')).toContain(
         `export const handler = ruleHandler(`,
       );
-      expect(definition.provider.environment).toHaveProperty(modeVariable(rule.id));
+      expect(fn?.environment).toHaveProperty(modeVariable(rule.id));
       expect(fn?.role).toBeDefined();
     }
   });
@@ -90,9 +91,9 @@ describe('least privilege in the packaged template', () => {
       expect(role?.Type).toBe('AWS::IAM::Role');
       expect(role?.Properties.ManagedPolicyArns).toEqual([{ Ref: 'PipelinePolicy' }]);
       const policies = role?.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
-      const granted = actionsOf(policies.flatMap((policy) => policy.PolicyDocument.Statement));
+      const granted = statementActions(policies.flatMap((policy) => policy.PolicyDocument.Statement));
       // An action may appear in two statements (e.g. ec2:CreateTags under two different conditions).
-      expect([...new Set(granted)].sort()).toEqual([...rule.permissions].sort());
+      expect([...new Set(granted)].sort()).toEqual(actionsOf(rule).sort());
     },
   );
 
@@ -115,7 +116,7 @@ describe('least privilege in the packaged template', () => {
     const granted = Object.values(resources)
       .filter((resource) => resource.Type === 'AWS::IAM::Role')
       .flatMap((resource) =>
-        actionsOf(
+        statementActions(
           (
             resource.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[] | undefined
           )?.flatMap((policy) => policy.PolicyDocument.Statement) ?? [],
@@ -146,23 +147,23 @@ describe('least privilege in the packaged template', () => {
     });
     const statements = allowed.filter((statement) => statement.Effect === 'Allow');
     // Assess
-    const actions = actionsOf(statements);
+    const actions = statementActions(statements);
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.filter((action) => action.includes('*'))).toEqual([]);
     // Destroying is allowed only on the responder's own records, or on originals it quarantined.
     // DeleteFunctionConcurrency removes a limit (self-protection undoing a concurrency of 0): not destructive.
     const destroys = (action: string) =>
       /:(Delete|Terminate)/.test(action) && action !== 'lambda:DeleteFunctionConcurrency';
-    const destructive = statements.filter((statement) => actionsOf([statement]).some(destroys));
+    const destructive = statements.filter((statement) => statementActions([statement]).some(destroys));
     for (const statement of destructive) {
-      const onlyOwnRecords = actionsOf([statement])
+      const onlyOwnRecords = statementActions([statement])
         .filter(destroys)
         .every((action) => action === 'dynamodb:DeleteItem');
       const onlyQuarantined = JSON.stringify(statement).includes(
         'aws:ResourceTag/compliance-responder:quarantined',
       );
-      expect([actionsOf([statement]), onlyOwnRecords || onlyQuarantined]).toEqual([
-        actionsOf([statement]),
+      expect([statementActions([statement]), onlyOwnRecords || onlyQuarantined]).toEqual([
+        statementActions([statement]),
         true,
       ]);
     }
@@ -274,19 +275,19 @@ describe('least privilege against what the functions really sent', () => {
     expect(unrecorded.map((rule) => rule.id)).toEqual([]);
     for (const rule of rules) {
       const sent = JSON.parse(readFileSync(join(RECORDS, `${rule.id}.json`), 'utf8')) as string[];
-      const granted = new Set([...rule.permissions, ...actionsOf(pipeline)]);
+      const granted = new Set([...actionsOf(rule), ...statementActions(pipeline)]);
       // Assess
       const missing = sent.filter(
         (action) => !(ITEM_ACTIONS[action] ?? [action]).every((a) => granted.has(a)),
       );
       expect([rule.id, missing]).toEqual([rule.id, []]);
-      checked.push({ rule: rule.id, sent: sent.length, declared: rule.permissions.length });
+      checked.push({ rule: rule.id, sent: sent.length, declared: actionsOf(rule).length });
     }
   });
 
   it('scopes every pipeline permission to the stack resource it serves, where AWS allows', () => {
     // Assess
     const unscoped = pipeline.filter((statement) => JSON.stringify(statement.Resource) === '"*"');
-    expect(actionsOf(unscoped).filter((action) => !UNSCOPABLE.includes(action))).toEqual([]);
+    expect(statementActions(unscoped).filter((action) => !UNSCOPABLE.includes(action))).toEqual([]);
   });
 });

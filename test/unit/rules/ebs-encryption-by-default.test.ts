@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { ebsEncryptionByDefault as rule } from '../../../shared/rules/ebs-encryption-by-default';
+import { actionsOf } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
 import { recordingContext } from '../../support/remediation';
@@ -153,6 +154,6 @@ describe('rule ebs-encryption-by-default', () => {
   it('declares an IAM permission for every AWS call its tests saw it make', () => {
     // Assess
     expect(sent.all.length).toBeGreaterThan(0);
-    expect(sent.all.filter((action) => !rule.permissions.includes(action))).toEqual([]);
+    expect(sent.all.filter((action) => !actionsOf(rule).includes(action))).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { RemediationDeclined } from '../../../shared/errors';
 import { INCIDENT_TAG, phiDedicatedTenancy as rule } from '../../../shared/rules/phi-dedicated-tenancy';
-import type { Finding, Loaded } from '../../../shared/rules/rule';
+import { actionsOf, type Finding, type Loaded } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
 import {
@@ -614,6 +614,6 @@ describe('rule phi-dedicated-tenancy', () => {
   it('declares an IAM permission for every AWS call its tests saw it make', () => {
     // Assess
     expect(sent.all).toEqual(expect.arrayContaining(['ec2:ModifyInstancePlacement', 'ec2:StopInstances']));
-    expect(sent.all.filter((action) => !rule.permissions.includes(action))).toEqual([]);
+    expect(sent.all.filter((action) => !actionsOf(rule).includes(action))).toEqual([]);
   });
 });

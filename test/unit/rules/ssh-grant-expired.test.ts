@@ -18,7 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { listingsOf } from '../../../shared/pipeline/listings';
-import type { Finding, Loaded } from '../../../shared/rules/rule';
+import { actionsOf, type Finding, type Loaded } from '../../../shared/rules/rule';
 import { sshGrantExpired as rule } from '../../../shared/rules/ssh-grant-expired';
 import type { Grant } from '../../../shared/ssh/grant-ledger';
 import { testSettings } from '../../support/incident';
@@ -418,6 +418,6 @@ describe('rule ssh-grant-expired', () => {
   it('declares an IAM permission for every AWS call its tests saw it make', () => {
     // Assess
     const all = [...sent.all, ...ledgerActions].sort();
-    expect(all).toEqual([...rule.permissions].sort());
+    expect(all).toEqual(actionsOf(rule).sort());
   });
 });

@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
-import type { Finding, Loaded } from '../../../shared/rules/rule';
+import { actionsOf, type Finding, type Loaded } from '../../../shared/rules/rule';
 import { sshOpenToWorld as rule } from '../../../shared/rules/ssh-open-to-world';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
@@ -297,6 +297,6 @@ describe('rule ssh-open-to-world', () => {
       'ec2:GetManagedPrefixListEntries',
       'ec2:RevokeSecurityGroupIngress',
     ]);
-    expect(sent.all.filter((action) => !rule.permissions.includes(action))).toEqual([]);
+    expect(sent.all.filter((action) => !actionsOf(rule).includes(action))).toEqual([]);
   });
 });

@@ -1,0 +1,313 @@
+import { modeVariable } from '../../shared/config';
+import { resourceTypes } from '../../shared/resources';
+import { rules as registry } from '../../shared/rules';
+import {
+  type PermissionStatement,
+  type RequestMatch,
+  type Rule,
+  Stack,
+  type StackValue,
+} from '../../shared/rules/rule';
+
+/**
+ * The rules' part of the stack, derived from the registry: each rule's function (handler, role,
+ * EventBridge patterns, schedule), its role (the boundary, the pipeline policy and the statements
+ * the rule declares), its Config custom rule, and the environment every function reads (each rule's
+ * mode, the loop guard's role list). serverless.yml includes it through scripts/serverless/rules.cjs;
+ * scripts/lib/serverless-template.ts expands the same for local provisioning and the contract tests.
+ * Values are serverless.yml's, after its short forms: `${param:...}` and `${self:...}` variables
+ * serverless resolves, CloudFormation intrinsics in their JSON form.
+ */
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** The stack's name as serverless names it: what `${AWS::StackName}` stands for in a rule. */
+const STACK_NAME = `\${self:service}-\${sls:stage}`;
+const CLOUDTRAIL = 'AWS API Call via CloudTrail';
+const CONFIG_ITEM_CHANGE = 'Config Configuration Item Change';
+/** Config's pseudo type for region-level settings: no item changes, so a periodic Config rule. */
+const ACCOUNT_TYPE_PREFIX = 'AWS::::';
+/** The schedule parameter of every rule that does not name its own. */
+const SWEEP_SCHEDULE = 'sweepSchedule';
+/** EventBridge sources that are not `aws.<first label of the event source>`. */
+const EVENTBRIDGE_SOURCES: Readonly<Record<string, string>> = {
+  'monitoring.amazonaws.com': 'aws.cloudwatch',
+};
+
+const pascal = (id: string): string =>
+  id.replace(/(^|-)([a-z0-9])/g, (_whole, _dash, letter: string) => letter.toUpperCase());
+
+/** serverless's logical id prefix of a function: ebs-encryption-by-default → EbsDashencryptionDashbyDashdefault. */
+const functionLogicalId = (id: string): string =>
+  id.replace(/-/g, 'Dash').replace(/^./, (first) => first.toUpperCase());
+
+export const roleName = (rule: Pick<Rule, 'id'>): string => `${pascal(rule.id)}Role`;
+
+/** The parameter that sets a rule's mode: ssh-open-to-world → sshOpenToWorldMode. */
+export const modeParameter = (rule: Pick<Rule, 'id'>): string =>
+  `${pascal(rule.id).replace(/^./, (first) => first.toLowerCase())}Mode`;
+
+/** A stack value as CloudFormation reads it: a plain string, a Ref, a GetAtt, or an Fn::Sub. */
+export function stackValue(text: StackValue): Json {
+  const named = text.replaceAll(Stack.name, STACK_NAME);
+  const whole = /^\$\{(\w+)(?:\.(\w+))?\}$/.exec(named);
+  if (whole?.[1]) return whole[2] ? { 'Fn::GetAtt': [whole[1], whole[2]] } : { Ref: whole[1] };
+  return /\$\{\w+(::\w+|\.\w+)?\}/.test(named) ? { 'Fn::Sub': named } : named;
+}
+
+/** One value, or the list when there are several (as a person writes IAM). */
+const oneOrList = (values: Json[]): Json => (values.length === 1 ? (values[0] as Json) : values);
+
+/** The service that logs a CloudTrail call, as its resource type declares it. */
+function eventSourceOf(eventName: string): string {
+  for (const resource of resourceTypes) {
+    const call = Object.hasOwn(resource.calls, eventName) ? resource.calls[eventName] : undefined;
+    if (call) return call.eventSource;
+  }
+  throw new Error(`no resource type in shared/resources maps the CloudTrail call ${eventName}`);
+}
+
+const requestMatch = (match: RequestMatch): Json => {
+  if (typeof match === 'string') return stackValue(match);
+  if (typeof match !== 'object') return match;
+  return 'prefix' in match ? { prefix: stackValue(match.prefix) } : { wildcard: stackValue(match.wildcard) };
+};
+
+function callPattern(
+  eventNames: readonly string[],
+  requestParameters?: Readonly<Record<string, readonly RequestMatch[]>>,
+): Json {
+  const sources = [...new Set(eventNames.map(eventSourceOf))];
+  if (sources.length !== 1 || !sources[0])
+    throw new Error(`one pattern, one service: ${eventNames.join(', ')}`);
+  const [eventSource] = sources;
+  const detail: Record<string, Json> = { eventSource: [eventSource], eventName: [...eventNames] };
+  if (requestParameters) {
+    detail.requestParameters = Object.fromEntries(
+      Object.entries(requestParameters).map(([field, matches]) => [field, matches.map(requestMatch)]),
+    );
+  }
+  return {
+    source: [EVENTBRIDGE_SOURCES[eventSource] ?? `aws.${eventSource.split('.')[0]}`],
+    'detail-type': [CLOUDTRAIL],
+    detail,
+  };
+}
+
+/** The filtered calls first, each filter a pattern; then the rest, one pattern per service. */
+function cloudTrailPatterns(rule: Rule): Json[] {
+  const { eventNames = [], filters = [] } = rule.triggers.cloudTrail ?? {};
+  const filtered = new Set(filters.flatMap((filter) => filter.eventNames));
+  const undeclared = [...filtered].filter((eventName) => !eventNames.includes(eventName));
+  if (undeclared.length > 0) throw new Error(`${rule.id} filters calls it does not declare: ${undeclared}`);
+  const bySource = new Map<string, string[]>();
+  for (const eventName of eventNames.filter((name) => !filtered.has(name))) {
+    const source = eventSourceOf(eventName);
+    bySource.set(source, [...(bySource.get(source) ?? []), eventName]);
+  }
+  return [
+    ...filters.map((filter) => callPattern(filter.eventNames, filter.requestParameters)),
+    ...[...bySource.values()].map((names) => callPattern(names)),
+  ];
+}
+
+const itemChangeTypes = (rule: Rule): string[] =>
+  (rule.triggers.configResourceTypes ?? []).filter((type) => !type.startsWith(ACCOUNT_TYPE_PREFIX));
+
+/** Every EventBridge pattern routed to a rule's function, in a stable order (it names the EventBridge rules). */
+export function eventPatterns(rule: Rule): Json[] {
+  const types = itemChangeTypes(rule);
+  const managed = rule.triggers.managedConfigRules ?? [];
+  return [
+    ...cloudTrailPatterns(rule),
+    ...(rule.triggers.serviceEvents ?? []).map(({ source, detailTypes }) => ({
+      source: [source],
+      'detail-type': [...detailTypes],
+    })),
+    // Config's record of changes (needs a recorder that records these types); oversized items come as summaries.
+    ...(types.length === 0
+      ? []
+      : [
+          {
+            source: ['aws.config'],
+            'detail-type': [CONFIG_ITEM_CHANGE],
+            detail: {
+              messageType: ['ConfigurationItemChangeNotification'],
+              configurationItem: { resourceType: types },
+            },
+          },
+          {
+            source: ['aws.config'],
+            'detail-type': [CONFIG_ITEM_CHANGE],
+            detail: {
+              messageType: ['OversizedConfigurationItemChangeNotification'],
+              configurationItemSummary: { resourceType: types },
+            },
+          },
+        ]),
+    ...(managed.length === 0
+      ? []
+      : [
+          {
+            source: ['aws.config'],
+            'detail-type': ['Config Rules Compliance Change'],
+            detail: {
+              messageType: ['ComplianceChangeNotification'],
+              configRuleName: managed.map(({ ruleName }) => ({ prefix: ruleName })),
+              newEvaluationResult: { complianceType: ['NON_COMPLIANT'] },
+            },
+          },
+        ]),
+  ];
+}
+
+/** What every function reads about the rules: each one's mode (a parameter) and the loop guard's roles. */
+export function ruleEnvironment(rules: readonly Rule[] = registry): Record<string, Json> {
+  return {
+    ...Object.fromEntries(
+      rules.map((rule) => [modeVariable(rule.id), `\${param:${modeParameter(rule)}, '${rule.defaultMode}'}`]),
+    ),
+    RESPONDER_ROLE_ARNS: {
+      'Fn::Join': [',', rules.map((rule) => ({ 'Fn::GetAtt': [roleName(rule), 'Arn'] }))],
+    },
+  };
+}
+
+/** The parameters the generated parts read, with their defaults (README's parameters table lists them). */
+export function ruleParameters(rules: readonly Rule[] = registry): Record<string, string> {
+  return Object.fromEntries(rules.map((rule) => [modeParameter(rule), rule.defaultMode]));
+}
+
+const functionDescription = (rule: Rule): string =>
+  `HIPAA ${rule.hipaa.join(', ')} - responds to: ${rule.title}`;
+
+export function ruleFunctions(rules: readonly Rule[] = registry): Record<string, Json> {
+  const environment = ruleEnvironment(rules);
+  return Object.fromEntries(
+    rules.map((rule) => [
+      rule.id,
+      {
+        handler: `functions/${rule.id}.handler`,
+        description: functionDescription(rule),
+        role: roleName(rule),
+        reservedConcurrency: `\${param:reservedConcurrency}`,
+        environment,
+        destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+        events: [
+          ...eventPatterns(rule).map((pattern) => ({ eventBridge: { pattern } })),
+          { schedule: `\${param:${rule.triggers.scheduleParameter ?? SWEEP_SCHEDULE}}` },
+        ],
+      },
+    ]),
+  );
+}
+
+export const policyStatement = (statement: PermissionStatement): Json => ({
+  Sid: statement.sid,
+  Effect: 'Allow',
+  Action: oneOrList([...statement.actions]),
+  Resource: oneOrList((statement.resources ?? ['*']).map(stackValue)),
+  ...(statement.conditions && { Condition: statement.conditions as Json }),
+});
+
+/** One role per function: the pipeline policy plus exactly its rule's statements, inside the boundary. */
+function ruleRole(rule: Rule): Json {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      PermissionsBoundary: { Ref: 'ResponderBoundary' },
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      },
+      ManagedPolicyArns: [{ Ref: 'PipelinePolicy' }],
+      Policies: [
+        {
+          PolicyName: `rule-${rule.id}`,
+          PolicyDocument: { Version: '2012-10-17', Statement: rule.permissions.map(policyStatement) },
+        },
+      ],
+    },
+  };
+}
+
+/** The Config custom rule `<stack>-<id>` (with configRules: true), and Config's permission to invoke it. */
+function configRule(rule: Rule): Record<string, Json> {
+  const types = itemChangeTypes(rule);
+  const periodic = (rule.triggers.configResourceTypes ?? []).some((type) =>
+    type.startsWith(ACCOUNT_TYPE_PREFIX),
+  );
+  const functionArn = { 'Fn::GetAtt': [`${functionLogicalId(rule.id)}LambdaFunction`, 'Arn'] };
+  const permission = `${pascal(rule.id)}ConfigPermission`;
+  return {
+    [permission]: {
+      Type: 'AWS::Lambda::Permission',
+      Condition: 'ConfigRulesEnabled',
+      Properties: {
+        FunctionName: functionArn,
+        Action: 'lambda:InvokeFunction',
+        Principal: 'config.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+      },
+    },
+    [`${pascal(rule.id)}ConfigRule`]: {
+      Type: 'AWS::Config::ConfigRule',
+      Condition: 'ConfigRulesEnabled',
+      DependsOn: permission,
+      Properties: {
+        ConfigRuleName: `${STACK_NAME}-${rule.id}`,
+        Description: `Non-compliant when: ${rule.title} (HIPAA ${rule.hipaa.join(', ')})`,
+        ...(types.length > 0 && { Scope: { ComplianceResourceTypes: types } }),
+        Source: {
+          Owner: 'CUSTOM_LAMBDA',
+          SourceIdentifier: functionArn,
+          SourceDetails: [
+            ...(types.length > 0
+              ? ['ConfigurationItemChangeNotification', 'OversizedConfigurationItemChangeNotification'].map(
+                  (MessageType) => ({ EventSource: 'aws.config', MessageType }),
+                )
+              : []),
+            ...(periodic
+              ? [
+                  {
+                    EventSource: 'aws.config',
+                    MessageType: 'ScheduledNotification',
+                    MaximumExecutionFrequency: 'One_Hour',
+                  },
+                ]
+              : []),
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Roles, Config rules, and each function's log group encrypted with the stack's key. */
+export function ruleResources(rules: readonly Rule[] = registry): Record<string, Json> {
+  return {
+    Resources: Object.fromEntries(
+      rules.flatMap((rule) => [
+        [roleName(rule), ruleRole(rule)],
+        ...Object.entries(rule.triggers.customConfigRule ? configRule(rule) : {}),
+      ]),
+    ),
+    extensions: Object.fromEntries(
+      rules.map((rule) => [
+        `${functionLogicalId(rule.id)}LogGroup`,
+        { Properties: { KmsKeyId: { 'Fn::GetAtt': ['ResponderKey', 'Arn'] } } },
+      ]),
+    ),
+  };
+}
+
+/** Everything serverless.yml includes from scripts/serverless/rules.cjs. */
+export function deployment(rules: readonly Rule[] = registry) {
+  return {
+    functions: ruleFunctions(rules),
+    resources: ruleResources(rules),
+    environment: ruleEnvironment(rules),
+  };
+}
