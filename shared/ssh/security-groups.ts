@@ -26,8 +26,8 @@ export interface SecurityGroupView {
 
 export { SECURITY_GROUP };
 
-/** What the readers below and revokeIngressRule need (both SSH rules declare these statements). */
-export const SECURITY_GROUP_STATEMENTS: readonly PermissionStatement[] = [
+/** What the readers below need: a rule that only judges security groups declares these. */
+export const SECURITY_GROUP_READ_STATEMENTS: readonly PermissionStatement[] = [
   { sid: 'ReadGroupsAndRules', actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'] },
   {
     sid: 'ReadPrefixListEntries',
@@ -35,6 +35,11 @@ export const SECURITY_GROUP_STATEMENTS: readonly PermissionStatement[] = [
     resources: [`arn:${Stack.partition}:ec2:*:*:prefix-list/*`],
     why: 'Shared and AWS-managed prefix lists belong to other accounts.',
   },
+];
+
+/** The readers and revokeIngressRule (both SSH rules declare these statements). */
+export const SECURITY_GROUP_STATEMENTS: readonly PermissionStatement[] = [
+  ...SECURITY_GROUP_READ_STATEMENTS,
   {
     sid: 'RevokeIngressRules',
     actions: ['ec2:RevokeSecurityGroupIngress'],
