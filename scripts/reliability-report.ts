@@ -52,6 +52,7 @@ interface NotifyMode {
   incidents: number;
   alerts: number;
   writes: number;
+  faultsSurvived: number;
 }
 interface Secrets {
   at: string;
@@ -180,10 +181,12 @@ if (notifyMode) {
   lines.push(
     `Every rule's drift (${notifyMode.rules.length} rules) delivered and swept with the rule in notify mode, as a notify-only`,
     'rule always runs: one open incident that says notify mode and one alert for each, and nothing changed.',
+    'The rules notify by default also had their alert fail through every retry: after a redelivery and a sweep,',
+    'paged once, still open, nothing changed (the fault suite’s checks).',
     '',
-    '| rules | incidents | alerts | AWS changes by the rule |',
-    '| ---: | ---: | ---: | ---: |',
-    `| ${notifyMode.rules.length} | ${notifyMode.incidents} | ${notifyMode.alerts} | ${notifyMode.writes} |`,
+    '| rules | incidents | alerts | AWS changes by the rule | failed alerts survived |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    `| ${notifyMode.rules.length} | ${notifyMode.incidents} | ${notifyMode.alerts} | ${notifyMode.writes} | ${notifyMode.faultsSurvived} |`,
     '',
     `Latest run: ${notifyMode.at}.`,
   );

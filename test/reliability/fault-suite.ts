@@ -44,13 +44,13 @@ export const ruleWrites = (calls: readonly ProxiedCall[]) =>
     (call) =>
       !isPipelineCall(call.action) && !isRead(call.action) && (!call.fault || call.fault === 'reset-after'),
   );
-const countBy = (calls: readonly ProxiedCall[]) => {
+export const countBy = (calls: readonly ProxiedCall[]) => {
   const counts = new Map<string, number>();
   for (const call of calls) counts.set(call.action, (counts.get(call.action) ?? 0) + 1);
   return counts;
 };
 
-interface CaseResult {
+export interface CaseResult {
   fault: Fault;
   /** The proxy really failed the call (the faulty run reached it). */
   injected: boolean;
@@ -69,7 +69,7 @@ function remember(rule: string, calls: readonly ProxiedCall[]): void {
 }
 
 /** One delivery with a fault armed, then a clean redelivery and a sweep; every invariant checked. */
-async function runCase(
+export async function runCase(
   proxy: FaultProxy,
   scenario: RuleScenario,
   fault: Fault,

@@ -1,9 +1,9 @@
 import { rules } from '../../shared/rules';
 import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
-import { ruleWrites } from './fault-suite';
+import { countBy, ruleWrites, runCase } from './fault-suite';
 import { writeFigures } from './figures';
-import { inNotifyMode, outcomeProblems } from './scenario';
+import { inNotifyMode, MAX_ATTEMPTS, outcomeProblems } from './scenario';
 import { scenarioFor } from './scenarios';
 
 /**
@@ -11,7 +11,7 @@ import { scenarioFor } from './scenarios';
  * then swept, ends in one open incident that says notify mode, one alert for it, and no change to
  * anything (no write of the rule's reached AWS; the resource still reads as drifted).
  */
-const figures = { rules: [] as string[], incidents: 0, alerts: 0, writes: 0 };
+const figures = { rules: [] as string[], incidents: 0, alerts: 0, writes: 0, faultsSurvived: 0 };
 let proxy: FaultProxy;
 
 beforeAll(async () => {
@@ -52,3 +52,29 @@ describe.each(rules.map((rule) => [rule.id, rule] as const))('%s in notify mode'
     figures.rules.push(id);
   });
 });
+
+describe.each(rules.filter((rule) => rule.defaultMode === 'notify').map((rule) => [rule.id, rule] as const))(
+  '%s, notify by default, with its alert failing',
+  (id, rule) => {
+    it('pages once the alert gets through, and still changes nothing', async () => {
+      // Prepare: the clean run's calls bound the retries
+      const scenario = inNotifyMode(scenarioFor(rule));
+      await resetAccount();
+      const responder = await LocalResponder.provision({ AWS_ENDPOINT_URL: proxy.url, ...scenario.env });
+      const drift = await scenario.seed();
+      proxy.arm();
+      await responder.invokeBundle(id, drift.event);
+      const clean = countBy(proxy.calls);
+      // Act: the alert fails through every retry, then a redelivery and the sweep (the fault suite's case)
+      const result = await runCase(
+        proxy,
+        scenario,
+        { action: 'sns:Publish', nth: 1, kind: 'http500', times: MAX_ATTEMPTS },
+        clean,
+      );
+      // Assess
+      expect(result).toMatchObject({ injected: true, outcome: 'notified', problems: [] });
+      figures.faultsSurvived += 1;
+    }, 120_000);
+  },
+);
