@@ -36,8 +36,8 @@ export const ciKinds = (ruleIndex: number): FaultKind[] =>
 /** An interrupted remediation or alert is taken up by the next delivery after this long (1 s here, 300 s deployed). */
 const STALE = { REMEDIATION_STALE_SECONDS: '1' };
 const RESULTS = join(__dirname, '..', '..', '.local', 'test-results');
-export const isPipelineCall = (action: string) => /^(dynamodb|sns):/.test(action);
-export const isRead = (action: string) => /:(Describe|Get|List|Query|Scan|BatchGet)/.test(action);
+const isPipelineCall = (action: string) => /^(dynamodb|sns):/.test(action);
+const isRead = (action: string) => /:(Describe|Get|List|Query|Scan|BatchGet)/.test(action);
 /** The rule's own AWS changes that moto received (the proxy did not refuse them before forwarding). */
 export const ruleWrites = (calls: readonly ProxiedCall[]) =>
   calls.filter(

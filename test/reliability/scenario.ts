@@ -56,7 +56,16 @@ export const sweep = () => scheduledEvent({ accountId: ACCOUNT, region: REGION }
 
 /**
  * A rule that only notifies: its drift, and the sweep that would also find it. Nothing is changed,
- * so nothing can be lost (`kept`); `compliant` must keep reading false, which proves it.
+ * so nothing can be lost (`kept`); `compliant` must keep reading false, which proves it. Its whole
+ * scenario file:
+ *
+ *   export const scenario: Scenario = {
+ *     family: 'access-audit',
+ *     async seed() {
+ *       const id = await createTheDriftInMoto();
+ *       return notifyOnly(cloudTrailEvent({ eventName, eventSource, region: REGION, ... }), () => readsCompliant(id));
+ *     },
+ *   };
  */
 export const notifyOnly = (event: unknown, compliant: () => Promise<boolean>): Drift => ({
   event,
