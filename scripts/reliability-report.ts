@@ -18,7 +18,7 @@ interface Faults {
   full: boolean;
   seed: number;
   at: string;
-  byKind: Record<string, { injected: number; remediated: number; failedAndPaged: number }>;
+  byKind: Record<string, { injected: number; remediated: number; notified?: number; failedAndPaged: number }>;
   cases: { rule: string }[];
   throttledSweeps: number;
 }
@@ -41,8 +41,18 @@ interface Concurrency {
   incidents: number;
   alerts: number;
   duplicates: number;
+  /** The two rules that judged one resource at once. */
+  pair: string[];
   pairs: number;
   pairsRecorded: number;
+}
+interface NotifyMode {
+  at: string;
+  rules: string[];
+  incidents: number;
+  alerts: number;
+  writes: number;
+  faultsSurvived: number;
 }
 interface Secrets {
   at: string;
@@ -67,10 +77,11 @@ function mergeFaults(parts: Faults[]): Faults | undefined {
   const byKind: Faults['byKind'] = {};
   for (const part of parts)
     for (const [kind, figures] of Object.entries(part.byKind)) {
-      const total = byKind[kind] ?? { injected: 0, remediated: 0, failedAndPaged: 0 };
+      const total = byKind[kind] ?? { injected: 0, remediated: 0, notified: 0, failedAndPaged: 0 };
       byKind[kind] = {
         injected: total.injected + figures.injected,
         remediated: total.remediated + figures.remediated,
+        notified: (total.notified ?? 0) + (figures.notified ?? 0),
         failedAndPaged: total.failedAndPaged + figures.failedAndPaged,
       };
     }
@@ -99,6 +110,7 @@ const faults = mergeFaults(
 const badInput = read<BadInput>('bad-input');
 const concurrency = read<Concurrency>('concurrency');
 const secrets = read<Secrets>('secrets');
+const notifyMode = read<NotifyMode>('notify-mode');
 const permissions = read<Permissions>('permissions');
 
 const lines: string[] = [
@@ -124,10 +136,11 @@ if (faults) {
     'could not be recorded: alerting is at least once), no original destroyed, retries bounded (at most 5 attempts a call),',
     'no sentinel tag value in logs, alerts or incidents, every stored field within its bound.',
     '',
-    '| fault | injected | survived: remediated | survived: failed and paged |',
-    '| --- | ---: | ---: | ---: |',
+    '| fault | injected | survived: remediated | survived: notified (notify mode) | survived: failed and paged |',
+    '| --- | ---: | ---: | ---: | ---: |',
     ...Object.entries(faults.byKind).map(
-      ([kind, f]) => `| ${kind} | ${f.injected} | ${f.remediated} | ${f.failedAndPaged} |`,
+      ([kind, f]) =>
+        `| ${kind} | ${f.injected} | ${f.remediated} | ${f.notified ?? 0} | ${f.failedAndPaged} |`,
     ),
     '',
     `Throttled listings (a sweep and a periodic Config evaluation with the listing read throttled): ${faults.throttledSweeps}, none concluded "compliant", every one surfaced the error.`,
@@ -158,9 +171,24 @@ if (concurrency) {
     '| ---: | ---: | ---: | ---: | ---: |',
     `| ${concurrency.deliveries} | ${concurrency.remediations} | ${concurrency.incidents} | ${concurrency.alerts} | ${concurrency.duplicates} |`,
     '',
-    `Two different drifts on one security group at once (ssh-open-to-world and ssh-grant-expired): ${concurrency.pairsRecorded} of ${concurrency.pairs} recorded correctly.`,
+    `Two different drifts on one security group at once (${concurrency.pair.join(' and ')}): ${concurrency.pairsRecorded} of ${concurrency.pairs} recorded correctly.`,
     '',
     `Latest run: ${concurrency.at}.`,
+  );
+} else lines.push(NOT_RUN);
+lines.push('', '## Notify mode', '');
+if (notifyMode) {
+  lines.push(
+    `Every rule's drift (${notifyMode.rules.length} rules) delivered and swept with the rule in notify mode, as a notify-only`,
+    'rule always runs: one open incident that says notify mode and one alert for each, and nothing changed.',
+    'The rules notify by default also had their alert fail through every retry: after a redelivery and a sweep,',
+    'paged once, still open, nothing changed (the fault suite’s checks).',
+    '',
+    '| rules | incidents | alerts | AWS changes by the rule | failed alerts survived |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    `| ${notifyMode.rules.length} | ${notifyMode.incidents} | ${notifyMode.alerts} | ${notifyMode.writes} | ${notifyMode.faultsSurvived} |`,
+    '',
+    `Latest run: ${notifyMode.at}.`,
   );
 } else lines.push(NOT_RUN);
 lines.push('', '## Secrets and PHI', '');

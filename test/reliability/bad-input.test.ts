@@ -1,16 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { ConfigServiceClient } from '@aws-sdk/client-config-service';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { ValidationError } from '../../shared/errors';
@@ -18,6 +7,7 @@ import { ruleHandler } from '../../shared/pipeline/rule-handler';
 import { rules } from '../../shared/rules';
 import { parseTriggerEvent } from '../../shared/triggers';
 import { MAX_ID_LENGTH, MAX_SUMMARY_KEYS, MAX_SUMMARY_VALUE_LENGTH } from '../../shared/triggers/parse';
+import { SDK_CLIENTS, servicesOf } from '../support/aws-services';
 import { FULL, SEED, writeFigures } from './figures';
 
 /**
@@ -44,21 +34,16 @@ const seeds: unknown[] = [...jsonFiles(FIXTURES), ...(existsSync(CORPUS) ? jsonF
 class AwsUnavailable extends Error {
   override name = 'ServiceUnavailable';
 }
-const CLIENTS = [
-  CloudTrailClient,
-  ConfigServiceClient,
-  DynamoDBClient,
-  DynamoDBDocumentClient,
-  EC2Client,
-  EventBridgeClient,
-  IAMClient,
-  KMSClient,
-  LambdaClient,
-  SNSClient,
-  STSClient,
-];
-// biome-ignore lint/suspicious/noExplicitAny: each client has its own input and output types
-const mocks = CLIENTS.map((client) => mockClient(client as any));
+// Every service the rules declare must be mocked: an unmocked call would reach moto uncounted.
+const unmocked = servicesOf(rules).filter((service) => !SDK_CLIENTS[service]);
+if (unmocked.length > 0)
+  throw new Error(
+    `no SDK client to mock for ${unmocked.join(', ')}: add it to SDK_CLIENTS (test/support/aws-services.ts)`,
+  );
+const mocks = Object.values(SDK_CLIENTS).flatMap((clients) =>
+  // biome-ignore lint/suspicious/noExplicitAny: each client has its own input and output types
+  clients.map((client) => mockClient(client as any)),
+);
 const sdkCalls = () => mocks.reduce((total, mock) => total + mock.calls().length, 0);
 
 type Path = (string | number)[];

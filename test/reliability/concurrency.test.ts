@@ -7,6 +7,12 @@ import { writeFigures } from './figures';
 
 const REGION = 'us-east-1';
 /**
+ * The security-group rules' own concurrency test (not plumbing): ssh-open-to-world's drift delivered
+ * many times at once, and both rules judging one group at once, as their shared resource invites.
+ */
+const WORLD_OPEN = 'ssh-open-to-world';
+const UNGRANTED = 'ssh-grant-expired';
+/**
  * In this process, each delivery with its own copy of the function (jest.isolateModules): its own SDK
  * clients and connections, as 50 Lambda environments would have. 50 Node processes are too heavy for
  * a 2-CPU CI runner; test/integration runs 20 of them for ebs-encryption-by-default.
@@ -19,6 +25,9 @@ const figures = {
   incidents: 0,
   alerts: 0,
   duplicates: 0,
+  /** The rule whose drift is delivered many times, and the two rules that judge one group at once. */
+  rule: WORLD_OPEN,
+  pair: [WORLD_OPEN, UNGRANTED],
   pairs: 0,
   pairsRecorded: 0,
 };
@@ -41,7 +50,7 @@ describe('concurrent deliveries against moto', () => {
     const deliveries = Array.from({ length: DELIVERIES }, (_, index) =>
       index % 2 === 0 ? event : authorizeCall(REGION, group),
     );
-    const handlers = deliveries.map(() => responder.handlerOf(bundle('ssh-open-to-world')));
+    const handlers = deliveries.map(() => responder.handlerOf(bundle(WORLD_OPEN)));
     // Act
     const calls = await recordCalls(() =>
       Promise.allSettled(deliveries.map((delivery, index) => handlers[index]?.(delivery))),
@@ -66,11 +75,11 @@ describe('concurrent deliveries against moto', () => {
   });
 
   it('records both of two different drifts on one security group handled at once', async () => {
-    // Prepare: SSH open to the world (ssh-open-to-world) and an ungranted /32 (ssh-grant-expired)
+    // Prepare: SSH open to the world (WORLD_OPEN) and an ungranted /32 (UNGRANTED)
     const group = await createGroup(REGION, 'ops');
     await authorize(REGION, group, [ssh('0.0.0.0/0'), ssh('198.51.100.4/32')]);
-    const worldOpen = responder.handlerOf(bundle('ssh-open-to-world'));
-    const ungranted = responder.handlerOf(bundle('ssh-grant-expired'));
+    const worldOpen = responder.handlerOf(bundle(WORLD_OPEN));
+    const ungranted = responder.handlerOf(bundle(UNGRANTED));
     const event = cloudTrailEvent({
       eventName: 'AuthorizeSecurityGroupIngress',
       eventSource: 'ec2.amazonaws.com',
@@ -91,14 +100,13 @@ describe('concurrent deliveries against moto', () => {
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(
       incidents.map((incident) => [incident.ruleId, incident.resourceId, incident.status]).sort(),
-    ).toEqual([
-      ['ssh-grant-expired', group, 'remediated'],
-      ['ssh-open-to-world', group, 'remediated'],
-    ]);
-    expect(alerts.map((alert) => alert.attributes.ruleId).sort()).toEqual([
-      'ssh-grant-expired',
-      'ssh-open-to-world',
-    ]);
+    ).toEqual(
+      [
+        [WORLD_OPEN, group, 'remediated'],
+        [UNGRANTED, group, 'remediated'],
+      ].sort(),
+    );
+    expect(alerts.map((alert) => alert.attributes.ruleId).sort()).toEqual([WORLD_OPEN, UNGRANTED].sort());
     expect(await ingressRules(REGION, group)).toEqual([]);
     figures.pairsRecorded += 1;
   });

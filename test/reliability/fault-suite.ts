@@ -6,10 +6,9 @@ import { type Fault, type FaultKind, FaultProxy, type ProxiedCall } from '../sup
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { alertViolations, incidentViolations, leaks, outputCapture } from './bounds';
 import { FULL, SEED, sample, seededRandom, writeFigures } from './figures';
-import { ACCOUNT, REGION, SCENARIOS, type Scenario } from './scenarios';
+import { ACCOUNT, type Family, MAX_ATTEMPTS, outcomeProblems, REGION, type RuleScenario } from './scenario';
+import { scenarios } from './scenarios';
 
-/** shared/aws/clients.ts: every call is tried at most this often. */
-const MAX_ATTEMPTS = 5;
 /** Fault cases per rule in CI (a fixed-seed sample); RELIABILITY_FULL=1 runs every call × every kind. */
 const CI_CASES_PER_RULE = 1;
 /** How often each kind fails the call it hits: through every SDK retry, or once (a retry succeeds). */
@@ -25,9 +24,9 @@ const TIMES: Record<FaultKind, number> = {
 };
 export const KINDS = Object.keys(TIMES) as FaultKind[];
 /**
- * CI's kinds are stratified: the rules take the kinds in turn, so every kind is injected in every
- * run (8 rules, 6 kinds); the call each case hits is sampled, alternately among the rule's own
- * AWS calls and the pipeline's.
+ * CI's kinds are stratified: the rules take the kinds in turn (in registry order), so every kind is
+ * injected in every run (8 rules, 6 kinds); the call each case hits is sampled, alternately among the
+ * rule's own AWS calls and the pipeline's.
  */
 export const ciKinds = (ruleIndex: number): FaultKind[] =>
   Array.from(
@@ -36,42 +35,26 @@ export const ciKinds = (ruleIndex: number): FaultKind[] =>
   );
 /** An interrupted remediation or alert is taken up by the next delivery after this long (1 s here, 300 s deployed). */
 const STALE = { REMEDIATION_STALE_SECONDS: '1' };
-/**
- * Cases that once broke a claim, run on every CI run: the incident read before the alert failing
- * through every retry left a remediated incident that paged nobody (fixed in run-pipeline resumeAlert);
- * the first update after opening the incident failing through every retry left it open, undecided
- * and unremediated for good (fixed in run-pipeline decideAbandoned).
- */
-const REGRESSIONS: (Fault & { rule: string })[] = [
-  { rule: 'ssh-open-to-world', action: 'dynamodb:GetItem', nth: 4, kind: 'reset', times: MAX_ATTEMPTS },
-  {
-    rule: 'ebs-encryption-by-default',
-    action: 'dynamodb:UpdateItem',
-    nth: 1,
-    kind: 'reset',
-    times: MAX_ATTEMPTS,
-  },
-];
 const RESULTS = join(__dirname, '..', '..', '.local', 'test-results');
 const isPipelineCall = (action: string) => /^(dynamodb|sns):/.test(action);
 const isRead = (action: string) => /:(Describe|Get|List|Query|Scan|BatchGet)/.test(action);
 /** The rule's own AWS changes that moto received (the proxy did not refuse them before forwarding). */
-const ruleWrites = (calls: readonly ProxiedCall[]) =>
+export const ruleWrites = (calls: readonly ProxiedCall[]) =>
   calls.filter(
     (call) =>
       !isPipelineCall(call.action) && !isRead(call.action) && (!call.fault || call.fault === 'reset-after'),
   );
-const countBy = (calls: readonly ProxiedCall[]) => {
+export const countBy = (calls: readonly ProxiedCall[]) => {
   const counts = new Map<string, number>();
   for (const call of calls) counts.set(call.action, (counts.get(call.action) ?? 0) + 1);
   return counts;
 };
 
-interface CaseResult {
+export interface CaseResult {
   fault: Fault;
   /** The proxy really failed the call (the faulty run reached it). */
   injected: boolean;
-  outcome: 'remediated' | 'failed-and-paged';
+  outcome: 'remediated' | 'notified' | 'failed-and-paged';
   problems: string[];
   requests: number;
 }
@@ -86,9 +69,9 @@ function remember(rule: string, calls: readonly ProxiedCall[]): void {
 }
 
 /** One delivery with a fault armed, then a clean redelivery and a sweep; every invariant checked. */
-async function runCase(
+export async function runCase(
   proxy: FaultProxy,
-  scenario: Scenario,
+  scenario: RuleScenario,
   fault: Fault,
   clean: Map<string, number>,
 ): Promise<CaseResult> {
@@ -139,7 +122,13 @@ async function runCase(
   // Resolved: a failed incident that a later check found compliant (the fix landed after all).
   const remediated = ['remediated', 'resolved'].includes(String(incident?.status)) && compliant;
   if (incident?.status === 'remediated' && !compliant) problems.push('remediated, yet not compliant');
-  if (incident && !['remediated', 'failed', 'resolved'].includes(incident.status))
+  const notified = scenario.outcome === 'notifies';
+  if (notified) {
+    // Notify mode changes nothing, faults or not: the incident stays open, paged.
+    problems.push(...(await outcomeProblems(scenario, drift, incident)));
+    const writes = ruleWrites([...faulted, ...proxy.calls]);
+    if (writes.length > 0) problems.push(`notify mode changed ${writes.map((c) => c.action).join(', ')}`);
+  } else if (incident && !['remediated', 'failed', 'resolved'].includes(incident.status))
     problems.push(`left ${incident.status}: ${incident.statusReason ?? ''}`);
   const paged = new Set(alerts.map((alert) => alert.body.incidentId));
   if (paged.size !== 1 || (incident && !paged.has(incident.incidentId)))
@@ -158,20 +147,22 @@ async function runCase(
   return {
     fault,
     injected,
-    outcome: remediated ? 'remediated' : 'failed-and-paged',
+    outcome: remediated ? 'remediated' : notified ? 'notified' : 'failed-and-paged',
     problems,
     requests: faulted.length,
   };
 }
 
 /**
- * The fault cases of the given rules (one test file each half, so jest runs the halves in
- * parallel): for each rule, sampled faults at the calls of its clean run, and a throttled listing.
+ * The fault cases of one family's rules (one test file each family, so jest runs them in parallel):
+ * for each rule, sampled faults at the calls of its clean run, and a throttled listing.
  */
-export function describeFaults(part: string, rules: readonly string[]): void {
-  const planned = new Set(
-    SCENARIOS.flatMap((scenario, index) => (rules.includes(scenario.rule) ? ciKinds(index) : [])),
+export function describeFaults(family: Family): void {
+  // The index in the registry decides the rule's CI kinds and sample.
+  const ofFamily = scenarios().flatMap((scenario, index) =>
+    scenario.family === family ? [[scenario.rule, scenario, index] as const] : [],
   );
+  const planned = new Set(ofFamily.flatMap(([, , index]) => ciKinds(index)));
   let proxy: FaultProxy;
   const figures = {
     cases: [] as { rule: string; fault: Fault; injected: boolean; outcome: string; requests: number }[],
@@ -199,19 +190,16 @@ export function describeFaults(part: string, rules: readonly string[]): void {
           {
             injected: cases.length,
             remediated: cases.filter((c) => c.outcome === 'remediated').length,
+            notified: cases.filter((c) => c.outcome === 'notified').length,
             failedAndPaged: cases.filter((c) => c.outcome === 'failed-and-paged').length,
           },
         ];
       }),
     );
-    writeFigures(`faults-${part}`, { full: FULL, seed: SEED, byKind, ...figures });
+    writeFigures(`faults-${family}`, { full: FULL, seed: SEED, byKind, ...figures });
   });
 
-  describe.each(
-    SCENARIOS.flatMap((scenario, index) =>
-      rules.includes(scenario.rule) ? [[scenario.rule, scenario, index] as const] : [],
-    ),
-  )('faults injected into %s against moto', (rule, scenario, index) => {
+  describe.each(ofFamily)('faults injected into %s against moto', (rule, scenario, index) => {
     it('survives a fault at every call of its remediation (sampled in CI)', async () => {
       // Prepare: the clean run's calls are the map of where faults can go
       await resetAccount();
@@ -222,7 +210,9 @@ export function describeFaults(part: string, rules: readonly string[]): void {
       const cleanCalls = [...proxy.calls];
       remember(rule, cleanCalls);
       expect(clean.ok).toBe(true);
-      expect(await drift.compliant()).toBe(true);
+      const [handled] = await responder.incidents();
+      expect(await outcomeProblems(scenario, drift, handled)).toEqual([]);
+      if (scenario.outcome === 'notifies') expect(ruleWrites(cleanCalls)).toEqual([]);
       const seen = new Map<string, number>();
       const points = cleanCalls.map((call) => {
         seen.set(call.action, (seen.get(call.action) ?? 0) + 1);
@@ -236,10 +226,7 @@ export function describeFaults(part: string, rules: readonly string[]): void {
         const ofKind = all.filter((fault) => fault.kind === kind);
         return sample(ofKind.some(own) ? ofKind.filter(own) : ofKind, 1, random);
       });
-      const regressions = REGRESSIONS.filter((fault) => fault.rule === rule).map(
-        ({ rule: _, ...fault }) => fault,
-      );
-      const chosen = [...(FULL ? all : sampled), ...regressions];
+      const chosen = [...(FULL ? all : sampled), ...(scenario.regressions ?? [])];
       const counts = countBy(cleanCalls);
       // Act
       const results: CaseResult[] = [];

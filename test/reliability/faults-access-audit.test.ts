@@ -1,4 +1,3 @@
 import { describeFaults } from './fault-suite';
-import { ACCESS_AUDIT } from './scenarios';
 
-describeFaults('access-audit', ACCESS_AUDIT);
+describeFaults('access-audit');

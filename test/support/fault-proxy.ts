@@ -66,36 +66,78 @@ const IAM_PREFIX: Readonly<Record<string, string>> = { monitoring: 'cloudwatch' 
 const serviceOf = (headers: IncomingMessage['headers']): string =>
   /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(headers.authorization ?? ''))?.[1] ?? 'unknown';
 
-/** A throttling answer in the shape the service's protocol uses, so the SDK classifies it as AWS would. */
-function throttle(response: ServerResponse, service: string): void {
-  const requestId = randomUUID();
-  if (service === 'ec2') {
-    response.writeHead(503, { 'content-type': 'text/xml' });
-    response.end(
-      `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
-    );
-  } else if (['iam', 'sns', 'sts'].includes(service)) {
-    response.writeHead(400, { 'content-type': 'text/xml' });
-    response.end(
-      `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-    );
-  } else if (service === 'lambda') {
-    response.writeHead(429, {
+type Protocol = 'ec2' | 'query' | 'rest-json' | 'json';
+
+/**
+ * Each service's protocol, by IAM prefix: a throttling answer must be in its shape, so the SDK
+ * classifies it as AWS would. A service the rules start calling needs its row (checked against the
+ * registry by test/reliability/scenarios.test.ts).
+ */
+export const PROTOCOLS: Readonly<Record<string, Protocol>> = {
+  ec2: 'ec2',
+  iam: 'query',
+  sns: 'query',
+  sts: 'query',
+  lambda: 'rest-json',
+  cloudtrail: 'json',
+  // CloudWatch speaks JSON 1.0 (query-compatible); throttled, it answers as the JSON services do.
+  cloudwatch: 'json',
+  config: 'json',
+  dynamodb: 'json',
+  events: 'json',
+  kms: 'json',
+  logs: 'json',
+};
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const THROTTLED: Readonly<Record<Protocol, (requestId: string) => Answer>> = {
+  ec2: (requestId) => ({
+    status: 503,
+    headers: { 'content-type': 'text/xml' },
+    body: `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+  }),
+  query: (requestId) => ({
+    status: 400,
+    headers: { 'content-type': 'text/xml' },
+    body: `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+  }),
+  'rest-json': (requestId) => ({
+    status: 429,
+    headers: {
       'content-type': 'application/json',
       'x-amzn-errortype': 'TooManyRequestsException',
       'x-amzn-requestid': requestId,
-    });
-    response.end(
-      JSON.stringify({ Type: 'User', message: 'Rate exceeded', Reason: 'CallerRateLimitExceeded' }),
-    );
-  } else {
-    response.writeHead(400, {
+    },
+    body: JSON.stringify({ Type: 'User', message: 'Rate exceeded', Reason: 'CallerRateLimitExceeded' }),
+  }),
+  json: (requestId) => ({
+    status: 400,
+    headers: {
       'content-type': 'application/x-amz-json-1.1',
       'x-amzn-errortype': 'ThrottlingException',
       'x-amzn-requestid': requestId,
-    });
-    response.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
-  }
+    },
+    body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }),
+  }),
+};
+
+/** A throttling answer in the service's protocol; a service without a row is refused loudly, never guessed. */
+function throttle(response: ServerResponse, service: string): void {
+  const protocol = PROTOCOLS[service];
+  const { status, headers, body } = protocol
+    ? THROTTLED[protocol](randomUUID())
+    : {
+        status: 501,
+        headers: { 'content-type': 'text/plain' },
+        body: `fault proxy: no protocol for ${service}: add it to PROTOCOLS in test/support/fault-proxy.ts`,
+      };
+  response.writeHead(status, headers);
+  response.end(body);
 }
 
 export class FaultProxy {
@@ -160,13 +202,14 @@ export class FaultProxy {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const service = serviceOf(req.headers);
+      const prefix = IAM_PREFIX[service] ?? service;
       const text = body.toString('utf8');
-      const action = `${IAM_PREFIX[service] ?? service}:${actionOf(service, req.method ?? 'GET', req.url ?? '/', req.headers, text)}`;
+      const action = `${prefix}:${actionOf(service, req.method ?? 'GET', req.url ?? '/', req.headers, text)}`;
       const fault = this.faultFor(action, text);
       this.calls.push({ action, method: req.method ?? 'GET', ...(fault ? { fault } : {}) });
       switch (fault) {
         case 'throttle':
-          return throttle(res, service);
+          return throttle(res, prefix);
         case 'http500':
         case 'http503':
           res.writeHead(fault === 'http500' ? 500 : 503, { 'content-type': 'text/plain' });
