@@ -26,6 +26,7 @@ const filesOf = (id: string) => [
   { path: `functions/${id}.ts`, template: 'function.ts.tmpl' },
   { path: `docs/runbooks/${id}.md`, template: 'runbook.md.tmpl' },
   { path: `test/unit/rules/${id}.test.ts`, template: 'rule.test.ts.tmpl' },
+  { path: `test/reliability/scenarios/${id}.ts`, template: 'scenario.ts.tmpl' },
 ];
 
 /** Why the id cannot name a rule, or undefined when it can. */

@@ -30,7 +30,7 @@ const unknownServices = (list: readonly Rule[]) =>
 /** A rule added to the registry with nothing else written for it yet. */
 const newcomer = (overrides: Partial<Rule>): Rule => ({
   ...(rules[0] as Rule),
-  id: 'demo-kit-check',
+  id: 'newcomer-without-files',
   ...overrides,
 });
 
@@ -42,7 +42,7 @@ it('has a reliability scenario for every registry rule', () => {
 it('fails a registry rule without a scenario file, naming the file to write', () => {
   // Assess
   expect(missing([...rules, newcomer({})])).toEqual([
-    expect.stringContaining('write test/reliability/scenarios/demo-kit-check.ts exporting `scenario`'),
+    expect.stringContaining('write test/reliability/scenarios/newcomer-without-files.ts exporting `scenario`'),
   ]);
 });
 
@@ -53,7 +53,9 @@ it('knows the SDK client and the protocol of every service the registry calls', 
 
 it('fails a rule on a service the plumbing does not know, naming the service', () => {
   // Prepare
-  const onLoadBalancers = newcomer({ permissions: ['elasticloadbalancing:DescribeLoadBalancers'] });
+  const onLoadBalancers = newcomer({
+    permissions: [{ sid: 'ReadLoadBalancers', actions: ['elasticloadbalancing:DescribeLoadBalancers'] }],
+  });
   // Assess
   expect(unknownServices([...rules, onLoadBalancers])).toEqual(['elasticloadbalancing']);
 });
@@ -62,7 +64,7 @@ it('expects a notify-only rule, or a rule run in notify mode, to notify; an enfo
   // Prepare
   const notifyOnly = newcomer({ defaultMode: 'notify' });
   const enforced = newcomer({ defaultMode: 'enforce' });
-  const variable = modeVariable('demo-kit-check');
+  const variable = modeVariable('newcomer-without-files');
   // Assess
   expect(outcomeOf(notifyOnly)).toBe('notifies');
   expect(outcomeOf(enforced)).toBe('remediates');

@@ -12,7 +12,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { rules as registry } from '../../shared/rules';
-import type { Rule } from '../../shared/rules/rule';
+import { actionsOf, type Rule } from '../../shared/rules/rule';
 
 /**
  * The AWS services the registry's functions call, read from what each rule declares, and what the
@@ -22,7 +22,7 @@ import type { Rule } from '../../shared/rules/rule';
  */
 
 /** The IAM actions a rule declares, as one flat list. */
-export const declaredActions = (rule: Rule): readonly string[] => rule.permissions;
+export const declaredActions = (rule: Rule): readonly string[] => actionsOf(rule);
 
 /** What every function calls whatever its rule: the incident table, the alert topic, Config's evaluations. */
 export const PIPELINE_SERVICES = ['dynamodb', 'sns', 'config'] as const;

@@ -5,10 +5,16 @@ import { invalidId, NewRuleRefused, newRule } from '../../../scripts/new-rule';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-/** What new-rule reads and writes, copied: shared/rules (the registry), functions, runbooks, rule tests. */
+/** What new-rule reads and writes, copied: shared/rules (the registry), functions, runbooks, rule tests, scenarios. */
 function aCheckout(): string {
   const root = mkdtempSync(join(tmpdir(), 'new-rule-'));
-  for (const dir of ['shared/rules', 'functions', 'docs/runbooks', 'test/unit/rules'])
+  for (const dir of [
+    'shared/rules',
+    'functions',
+    'docs/runbooks',
+    'test/unit/rules',
+    'test/reliability/scenarios',
+  ])
     cpSync(join(ROOT, dir), join(root, dir), { recursive: true });
   return root;
 }
@@ -42,6 +48,7 @@ describe('npm run new-rule', () => {
       'functions/rdp-open-to-world.ts',
       'docs/runbooks/rdp-open-to-world.md',
       'test/unit/rules/rdp-open-to-world.test.ts',
+      'test/reliability/scenarios/rdp-open-to-world.ts',
       'shared/rules/index.ts',
     ]);
     const read = (path: string) => readFileSync(join(root, path), 'utf8');
