@@ -42,7 +42,9 @@ it('has a reliability scenario for every registry rule', () => {
 it('fails a registry rule without a scenario file, naming the file to write', () => {
   // Assess
   expect(missing([...rules, newcomer({})])).toEqual([
-    expect.stringContaining('write test/reliability/scenarios/newcomer-without-files.ts exporting `scenario`'),
+    expect.stringContaining(
+      'write test/reliability/scenarios/newcomer-without-files.ts exporting `scenario`',
+    ),
   ]);
 });
 
