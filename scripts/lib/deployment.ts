@@ -2,6 +2,7 @@ import { modeVariable } from '../../shared/config';
 import { resourceTypes } from '../../shared/resources';
 import { rules as registry } from '../../shared/rules';
 import {
+  actionsOf,
   type PermissionStatement,
   type RequestMatch,
   type Rule,
@@ -303,11 +304,27 @@ export function ruleResources(rules: readonly Rule[] = registry): Record<string,
   };
 }
 
+/**
+ * Actions the permissions boundary (serverless.yml, ResponderBoundary) allows only under conditions
+ * of its own (tag keys, a quarantine tag, grants for AWS resources): its generated list of the
+ * rules' actions leaves them out. test/contract/iam.test.ts checks this against the boundary.
+ */
+export const BOUNDED_WITH_CONDITIONS: readonly string[] = [
+  'ec2:CreateTags',
+  'ec2:DeleteVolume',
+  'kms:CreateGrant',
+];
+
+/** Every action the rules declare, for the boundary's ceiling: a new rule's actions are in it at once. */
+export const boundaryActions = (rules: readonly Rule[] = registry): string[] =>
+  [...new Set(rules.flatMap(actionsOf))].filter((action) => !BOUNDED_WITH_CONDITIONS.includes(action)).sort();
+
 /** Everything serverless.yml includes from scripts/serverless/rules.cjs. */
 export function deployment(rules: readonly Rule[] = registry) {
   return {
     functions: ruleFunctions(rules),
     resources: ruleResources(rules),
     environment: ruleEnvironment(rules),
+    boundaryActions: boundaryActions(rules),
   };
 }

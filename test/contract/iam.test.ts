@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BOUNDED_WITH_CONDITIONS } from '../../scripts/lib/deployment';
 
 /**
  * The limits IAM enforces for the responder, proven on the packaged templates (moto enforces no IAM,
@@ -66,7 +67,7 @@ function conditionValues(statement: Statement, operator: string, key: string): s
   return found ? listOf(found[1]).map(String) : undefined;
 }
 
-describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (_stack, path) => {
+describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (stack, path) => {
   const resources = resourcesOf(path);
   const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
   const roles = ofType('AWS::IAM::Role');
@@ -134,6 +135,26 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (_st
       expect([id, capped]).toEqual([id, []]);
     }
   });
+
+  // The forwarder's boundary has no rule in it.
+  (stack === 'home' ? it : it.skip)(
+    'allows in the boundary, under conditions only, exactly the actions its generated list leaves out',
+    () => {
+      // Prepare: the boundary's Allow statements that carry conditions of their own
+      const boundary = resources.ResponderBoundary?.Properties.PolicyDocument as PolicyDocument;
+      const conditioned = boundary.Statement.filter(
+        (statement) => statement.Effect === 'Allow' && statement.Condition !== undefined,
+      )
+        .flatMap(actionsOf)
+        .filter((action) => !ITEM_WRITES.includes(action));
+      // Assess: a conditioned action also in the unconditioned list would make its conditions moot
+      expect([...new Set(conditioned)].sort()).toEqual([...BOUNDED_WITH_CONDITIONS].sort());
+      const unconditioned = boundary.Statement.filter(
+        (statement) => statement.Effect === 'Allow' && statement.Condition === undefined,
+      ).flatMap(actionsOf);
+      expect(unconditioned.filter((action) => BOUNDED_WITH_CONDITIONS.includes(action))).toEqual([]);
+    },
+  );
 
   it('denies in every boundary IAM writes, passing roles and rewriting functions', () => {
     const bounding = Object.entries(resources).filter(([id]) => isBoundary(id));
