@@ -319,6 +319,29 @@ export const BOUNDED_WITH_CONDITIONS: readonly string[] = [
 export const boundaryActions = (rules: readonly Rule[] = registry): string[] =>
   [...new Set(rules.flatMap(actionsOf))].filter((action) => !BOUNDED_WITH_CONDITIONS.includes(action)).sort();
 
+/**
+ * Undo calls the on-call role holds only under conditions of its own (serverless.yml, OnCallRole):
+ * removing a tag, and only the responder's own tag keys.
+ */
+export const UNDONE_WITH_CONDITIONS: readonly string[] = ['ec2:DeleteTags'];
+
+/** An action that only reads (IAM's Describe, Get and List families). */
+const READS = /^[a-z0-9-]+:(Describe|Get|List)[A-Z]/;
+
+/**
+ * What the on-call role may call outside the table (which it reaches through statements of its
+ * own): every undo call a rule records (`incidents undo` replays only those) and every read a rule
+ * makes (what undo checks against AWS first).
+ */
+export const onCallActions = (rules: readonly Rule[] = registry): string[] =>
+  [
+    ...new Set(
+      rules.flatMap((rule) => [...(rule.undoActions ?? []), ...actionsOf(rule).filter((a) => READS.test(a))]),
+    ),
+  ]
+    .filter((action) => !action.startsWith('dynamodb:') && !UNDONE_WITH_CONDITIONS.includes(action))
+    .sort();
+
 /** Everything serverless.yml includes from scripts/serverless/rules.cjs. */
 export function deployment(rules: readonly Rule[] = registry) {
   return {
@@ -326,5 +349,6 @@ export function deployment(rules: readonly Rule[] = registry) {
     resources: ruleResources(rules),
     environment: ruleEnvironment(rules),
     boundaryActions: boundaryActions(rules),
+    onCallActions: onCallActions(rules),
   };
 }

@@ -162,7 +162,14 @@ describe('least privilege in the packaged template', () => {
       const onlyQuarantined = JSON.stringify(statement).includes(
         'aws:ResourceTag/compliance-responder:quarantined',
       );
-      expect([statementActions([statement]), onlyOwnRecords || onlyQuarantined]).toEqual([
+      // Removing tags, only the responder's own keys (undoing the tag it set): no customer data.
+      const onlyOwnTags =
+        statementActions([statement])
+          .filter(destroys)
+          .every((action) => action === 'ec2:DeleteTags') &&
+        JSON.stringify(statement.Condition ?? {}) ===
+          JSON.stringify({ 'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] } });
+      expect([statementActions([statement]), onlyOwnRecords || onlyQuarantined || onlyOwnTags]).toEqual([
         statementActions([statement]),
         true,
       ]);
