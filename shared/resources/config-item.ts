@@ -55,7 +55,7 @@ const notifiedItem = z.object({
   awsAccountId: accountIdString,
   configurationItemStatus: status,
   tags,
-  configuration: z.unknown(),
+  configuration: z.unknown().optional(),
 });
 
 /** GetResourceConfigHistory's item: `arn`, `accountId`, the configuration as a JSON string. */
