@@ -2,9 +2,10 @@ import { ResponderError } from '../shared/errors';
 
 /**
  * Exit codes of the command line: 0 ok, 1 an error (AWS, policy, not found), 2 a usage mistake,
- * 3 drift found (scan: the account is not compliant; not an error).
+ * 3 drift found (scan: the account is not compliant; not an error), 4 the blast-radius guard is
+ * tripped (guard status: the responder only notifies until a person resets it).
  */
-export const ExitCode = { Ok: 0, Error: 1, Usage: 2, DriftFound: 3 } as const;
+export const ExitCode = { Ok: 0, Error: 1, Usage: 2, DriftFound: 3, GuardTripped: 4 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** A command that ran to the end and answers with its exit code (scan: drift found); it printed its result. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { BlastRadiusGuard, type GuardStatus } from '../shared/pipeline/guards';
 import type { CliContext, Io } from './context';
+import { Answered, ExitCode } from './errors';
 import { inTable, tableRegion } from './ledger-access';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
@@ -44,13 +45,18 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
 
   guard
     .command('status')
-    .description('whether the guard is tripped (since when, why) and the remediations in the current window')
+    .description(
+      'whether the guard is tripped (since when, why) and the remediations in the current window; exits 4 while tripped',
+    )
     .option('--json', 'print the status as JSON')
     .action((options: { json?: boolean }, command: Command) =>
       withContext(command, async (ctx) => {
         const status = await inTable(ctx, () => guardOf(ctx).status());
-        if (options.json) return io.out(JSON.stringify(status, null, 2));
-        for (const line of guardStatusLines(status, `${ctx.tableName} (${tableRegion(ctx)})`)) io.out(line);
+        if (options.json) io.out(JSON.stringify(status, null, 2));
+        else
+          for (const line of guardStatusLines(status, `${ctx.tableName} (${tableRegion(ctx)})`)) io.out(line);
+        // Non-zero while tripped, so a script or a health check can tell without parsing.
+        if (status.tripped) throw new Answered(ExitCode.GuardTripped);
       }),
     );
 

@@ -53,6 +53,12 @@ export interface Observation {
   configRuleName?: string;
   /** The resource left the rule's scope or was deleted: evaluate NOT_APPLICABLE, act on nothing. */
   notApplicable?: boolean;
+  /**
+   * The configuration item a Config rule invocation sent, as sent: its evaluation judges it
+   * (shared/pipeline/recorded-item.ts). A function, so the item (a full payload, tag values
+   * included) never serialises with the observation into a log, an error or a record.
+   */
+  sentItem?: () => unknown;
   summary: Summary;
 }
 

@@ -6,15 +6,19 @@ export interface RecordedCall {
   url: string;
   /** The API action: `Action=` of query protocols, or the X-Amz-Target operation of JSON protocols. */
   action: string;
+  /** The request body as sent (JSON protocols: the request's JSON), for tests that read what was asked. */
+  body: string;
 }
 
 const READ_ONLY = /^(Describe|Get|List|Query|Scan|BatchGet)/;
 
+const bodyOf = (entry: { body: string; body_encoded: boolean }): string =>
+  entry.body_encoded ? Buffer.from(entry.body, 'base64').toString('utf8') : (entry.body ?? '');
+
 function actionOf(entry: { headers: Record<string, string>; body: string; body_encoded: boolean }): string {
   const target = entry.headers['X-Amz-Target'] ?? entry.headers['x-amz-target'];
   if (target) return target.split('.').pop() ?? target;
-  const body = entry.body_encoded ? Buffer.from(entry.body, 'base64').toString('utf8') : (entry.body ?? '');
-  return new URLSearchParams(body).get('Action') ?? 'unknown';
+  return new URLSearchParams(bodyOf(entry)).get('Action') ?? 'unknown';
 }
 
 /** Runs `work` with moto's request recorder on and returns every call it made (from any process). */
@@ -33,7 +37,7 @@ export async function recordCalls(work: () => Promise<unknown>): Promise<Recorde
     .split('\n')
     .filter(Boolean)
     .flatMap(entriesOf)
-    .map((entry) => ({ method: entry.method, url: entry.url, action: actionOf(entry) }));
+    .map((entry) => ({ method: entry.method, url: entry.url, action: actionOf(entry), body: bodyOf(entry) }));
 }
 
 interface RecorderEntry {

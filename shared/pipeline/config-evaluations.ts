@@ -76,20 +76,29 @@ export async function answerConfigEvaluation(
 
 /**
  * After a verified fix, asks Config to evaluate the paired rules now, instead of at the next
- * periodic run. Best effort: recorded as a step; a failure is noted there and counted, never fails
- * the remediation.
+ * periodic run. Config evaluates the last item it recorded (it records none itself): a periodic
+ * rule reports the fix at once; a change-triggered rule reports it once the fix's item is
+ * recorded (at once with continuous recording, at the next daily recording otherwise). Config
+ * names no resource here: the whole rule is evaluated. Best effort: recorded as a step; a failure
+ * is noted there and counted, never fails the remediation.
  */
-export async function reevaluateConfigRules(ctx: PipelineContext, incident: Incident): Promise<void> {
+export async function reevaluateConfigRules(
+  ctx: PipelineContext,
+  incident: Incident,
+  { answered = false }: { answered?: boolean } = {},
+): Promise<void> {
   const { settings, aws, logger, metrics, store } = ctx.deps;
-  // A Config custom rule invocation is answered with PutEvaluations already.
-  if (incident.trigger.source === TriggerSource.ConfigRule) return;
+  const { source, configRuleName } = incident.trigger;
+  // The rule that invoked us is evaluating until it is answered (ResponsePipeline.answer asks after).
+  if (source === TriggerSource.ConfigRule && !answered) return;
   const region = incident.region === 'global' ? settings.homeRegion : incident.region;
   const names = new Set<string>();
   // CloudFormation creates the stack's own rules in the home region only.
   if (settings.configRules && ctx.rule.triggers.customConfigRule && region === settings.homeRegion)
     names.add(`${settings.stackName}-${ctx.rule.id}`);
-  if (incident.trigger.source === TriggerSource.ConfigCompliance && incident.trigger.configRuleName)
-    names.add(incident.trigger.configRuleName);
+  // The rule that reported the drift: a managed rule's compliance change, or our own invocation.
+  if ((source === TriggerSource.ConfigCompliance || source === TriggerSource.ConfigRule) && configRuleName)
+    names.add(configRuleName);
   if (names.size === 0) return;
   const ConfigRuleNames = [...names];
   try {

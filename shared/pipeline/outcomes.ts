@@ -18,6 +18,8 @@ export interface ResourceOutcome {
   note: string;
   incidentId?: string;
   status?: IncidentStatus;
+  /** This delivery's remediation was verified (Config may be asked to evaluate again). */
+  remediatedNow?: true;
 }
 
 interface ResourceRef {

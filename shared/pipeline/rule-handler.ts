@@ -10,7 +10,6 @@ import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
 import type { Rule } from '../rules/rule';
 import { parseTriggerEvent } from '../triggers';
 import { SnsAlertPublisher } from './alerts';
-import { answerConfigEvaluation } from './config-evaluations';
 import { BlastRadiusGuard } from './guards';
 import { DynamoDbIncidentStore } from './incident-store';
 import type { ResourceOutcome } from './outcomes';
@@ -66,7 +65,7 @@ export function ruleHandler(rule: Rule) {
     metrics.addMetric(Metric.EventsReceived, MetricUnit.Count, 1);
     const trigger = parseTriggerEvent(event);
     const outcomes = await pipeline.handle(trigger);
-    const evaluationsSent = await answerConfigEvaluation(trigger, outcomes, aws, settings);
+    const evaluationsSent = await pipeline.answer(trigger, outcomes);
     logger.info('event handled', {
       outcomes: outcomes.map(({ resourceId, compliance, status, incidentId }) => ({
         resourceId,

@@ -4,11 +4,13 @@ import { Metric } from '../metrics';
 import { type ExemptionRecord, type Incident, Mode, type Observation, TriggerSource } from '../model';
 import type { Finding, Loaded, Rule } from '../rules/rule';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
+import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
 import { isOwnEvent } from './guards';
 import { evidenceHolder, keepsAsEvidence } from './kept-evidence';
 import { IncidentStatus, moveIncident } from './lifecycle';
 import { Compliance, incidentOutcome, keptOutcome, type ResourceOutcome } from './outcomes';
+import { answerForItem, asFoundAtNotification, judgeSentItem, latestIncidentFor } from './recorded-item';
 import { recover, resolveOpenDrift } from './recover';
 import { respond } from './respond';
 import { sweep } from './sweep';
@@ -62,6 +64,19 @@ export class ResponsePipeline {
     return this.deps.settings.modes[this.rule.id] ?? this.rule.defaultMode;
   }
 
+  /**
+   * Answers a Config rule invocation (PutEvaluations), then, for a fix this delivery verified, asks
+   * Config to evaluate the rule again: Config refuses to start an evaluation while one runs.
+   */
+  async answer(event: TriggerEvent, outcomes: readonly ResourceOutcome[]): Promise<number> {
+    const { aws, settings, store } = this.deps;
+    const sent = await answerConfigEvaluation(event, outcomes, aws, settings);
+    const fixed = outcomes.find((outcome) => outcome.remediatedNow)?.incidentId;
+    const incident = sent > 0 && fixed ? await store.get(fixed) : undefined;
+    if (incident) await reevaluateConfigRules(this.ctx, incident, { answered: true });
+    return sent;
+  }
+
   async handle(event: TriggerEvent): Promise<ResourceOutcome[]> {
     if (this.mode === Mode.Off) {
       // Never silent: a rule switched off outside a deployment is how an insider would silence it
@@ -70,8 +85,12 @@ export class ResponsePipeline {
       this.deps.logger.warn('rule is off; event not processed', { ruleId: this.rule.id });
       return [];
     }
-    if (event.kind === 'sweep')
-      return sweep(this.ctx, event.sweep, (resource, request) => this.judgeSwept(resource, request));
+    if (event.kind === 'sweep') {
+      const outcomes = await sweep(this.ctx, event.sweep, (resource, request) =>
+        this.judgeSwept(resource, request),
+      );
+      return event.configEvaluation ? outcomes.map(asFoundAtNotification) : outcomes;
+    }
     if (event.ignored) {
       this.deps.logger.info('event is not drift', { ruleId: this.rule.id, why: event.ignored });
       return [];
@@ -110,6 +129,8 @@ export class ResponsePipeline {
     if (observation.notApplicable) {
       return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
     }
+    // Config asks about the item it sent: judged as recorded, before the fresh read acts.
+    const itemVerdict = await judgeSentItem(this.rule, observation, aws, settings);
     const resource = await this.rule.load(
       {
         ...ref,
@@ -120,16 +141,23 @@ export class ResponsePipeline {
       aws,
       settings,
     );
-    if (!resource) return { ...ref, compliance: Compliance.NotApplicable, note: 'resource no longer exists' };
-    return this.judge(resource, {
-      source: observation.source,
-      // One event can name several resources (RunInstances): each is its own delivery.
-      eventId: `${observation.eventId}#${observation.resourceId}`,
-      eventName: observation.eventName,
-      observedAt: observation.observedAt,
-      actor: observation.actor,
-      configRuleName: observation.configRuleName,
-    });
+    const live = resource
+      ? await this.judge(resource, {
+          source: observation.source,
+          // One event can name several resources (RunInstances): each is its own delivery.
+          eventId: `${observation.eventId}#${observation.resourceId}`,
+          eventName: observation.eventName,
+          observedAt: observation.observedAt,
+          actor: observation.actor,
+          configRuleName: observation.configRuleName,
+        })
+      : { ...ref, compliance: Compliance.NotApplicable, note: 'resource no longer exists' };
+    if (!itemVerdict) return live;
+    return answerForItem(itemVerdict, live, async () =>
+      resource
+        ? latestIncidentFor(this.deps.store, this.rule.id, resource.arn, observation.observedAt)
+        : undefined,
+    );
   }
 
   /** An EBS notification advances the workflow of the incident that created its snapshot or volume. */
@@ -200,7 +228,8 @@ export class ResponsePipeline {
       return incidentOutcome(ref, await recover(this.ctx, existing, { resource, finding: verdict }), note);
     }
     const final = await respond(this.ctx, incident, resource, verdict);
-    return incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
+    const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
+    return final.status === IncidentStatus.Remediated ? { ...outcome, remediatedNow: true } : outcome;
   }
 
   /**

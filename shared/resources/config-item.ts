@@ -55,7 +55,7 @@ const notifiedItem = z.object({
   awsAccountId: accountIdString,
   configurationItemStatus: status,
   tags,
-  configuration: z.unknown(),
+  configuration: z.unknown().optional(),
 });
 
 /** GetResourceConfigHistory's item: `arn`, `accountId`, the configuration as a JSON string. */
@@ -86,7 +86,7 @@ export function readConfigurationItem(raw: unknown, prefix = 'configurationItem'
 
 /**
  * What a configuration item shows for a rule, as its load() would read it (Rule.fromConfigItem):
- * undefined for a deleted or no longer recorded item. Throws ValidationError for an item of a type
+ * undefined for a deleted or no longer recorded item, NotInItem for one without its configuration. Throws ValidationError for an item of a type
  * the rule does not evaluate, or one it cannot read.
  */
 export function loadFromConfigItem(rule: Rule, raw: unknown): ItemReading<unknown> {
@@ -95,5 +95,7 @@ export function loadFromConfigItem(rule: Rule, raw: unknown): ItemReading<unknow
   if (!map) {
     throw invalid('configurationItem.resourceType', `not a type ${rule.id} evaluates: ${item.resourceType}`);
   }
-  return isGoneStatus(item.status) ? undefined : map(item);
+  if (isGoneStatus(item.status)) return undefined;
+  // An item recorded without its configuration shows nothing a verdict could rest on.
+  return item.configuration === null ? notInItem('its configuration') : map(item);
 }

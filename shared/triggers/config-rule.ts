@@ -51,6 +51,9 @@ const itemChangeBody = z.object({
   notificationCreationTime: isoTimestamp.optional(),
 });
 
+/** The item as sent (tags, configuration): the pipeline judges it, the adapter only passes it on. */
+const sentItem = z.looseObject({ configurationItem: z.unknown() });
+
 const oversizedItemChangeBody = z.object({
   configurationItemSummary: configurationItemSummarySchema,
   notificationCreationTime: isoTimestamp.optional(),
@@ -88,10 +91,11 @@ const itemChange = (invocation: Invocation): TriggerEvent => {
     orderingTimestamp,
     notApplicable,
     body.configurationItemDiff?.changeType,
+    parseWith(sentItem, invocation.invokingEvent, 'invokingEvent').configurationItem,
   );
 };
 
-/** The summary carries identity only: the rule re-reads the resource, so nothing is decided from it. */
+/** The summary carries identity only: the pipeline fetches the item from Config to judge it. */
 const oversizedItemChange = (invocation: Invocation): TriggerEvent => {
   const body = parseWith(oversizedItemChangeBody, invocation.invokingEvent, 'invokingEvent');
   const summary = body.configurationItemSummary;
@@ -129,6 +133,7 @@ const resourceEvent = (
   orderingTimestamp: string,
   notApplicable: boolean,
   changeType: string | null | undefined,
+  sentItem?: unknown,
 ): TriggerEvent => {
   const messageType = invocation.invokingEvent.messageType;
   const observation: Observation = {
@@ -139,6 +144,7 @@ const resourceEvent = (
     observedAt: orderingTimestamp,
     configRuleName: invocation.configRuleName,
     ...(notApplicable ? { notApplicable: true } : {}),
+    ...(sentItem !== undefined && { sentItem: () => sentItem }),
     summary: boundedSummary({
       ...itemFacts(messageType, item, changeType),
       eventLeftScope: invocation.eventLeftScope,

@@ -261,6 +261,7 @@ describe('least privilege against what the functions really sent', () => {
     'xray:PutTraceSegments',
     'xray:PutTelemetryRecords',
     'config:PutEvaluations',
+    'config:GetResourceConfigHistory',
     'ec2:DescribeRegions',
   ];
 

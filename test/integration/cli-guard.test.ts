@@ -37,8 +37,8 @@ describe('compliance-responder guard, against moto with a guard the real pipelin
     // Act
     const status = await cli(['guard', 'status'], env);
     const json = await cli(['guard', 'status', '--json'], env);
-    // Assess
-    expect(status.code).toBe(0);
+    // Assess: non-zero while tripped (4), so a script or a health check can tell
+    expect([status.code, json.code]).toEqual([4, 4]);
     expect(status.stdout).toMatch(/^blast-radius guard TRIPPED in \S+ \(us-east-1\) since \d{4}-/);
     expect(status.stdout).toMatch(
       /why: +blast-radius guard tripped: more than 1 remediations within 60 minutes/,
@@ -59,6 +59,7 @@ describe('compliance-responder guard, against moto with a guard the real pipelin
     expect(reset.stdout).toMatch(
       /^reset the blast-radius guard \(tripped at .+\); the next remediation is allowed/,
     );
+    expect(after.code).toBe(0);
     const afterStatus = JSON.parse(after.stdout) as GuardStatus;
     expect(afterStatus).toMatchObject({
       tripped: false,
@@ -102,6 +103,7 @@ describe('compliance-responder guard, against moto with a guard the real pipelin
       /^blast-radius guard not tripped in \S+ \(us-east-1\): the responder remediates/,
     );
     expect(status.stdout).toContain('1 of 1 remediation(s) counted');
+    expect(status.code).toBe(0);
     expect(reset.code).toBe(0);
     expect(reset.stdout.trim()).toMatch(
       /^the blast-radius guard is not tripped in \S+ \(us-east-1\): nothing was changed$/,

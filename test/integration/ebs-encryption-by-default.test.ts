@@ -179,7 +179,7 @@ describe('ebs-encryption-by-default end to end against moto', () => {
     expect(alerts).toHaveLength(5);
   });
 
-  it('returns evaluations to a Config rule (TestMode, loopback only)', async () => {
+  it('answers a periodic Config rule about the setting at the notification time: NON_COMPLIANT, naming the incident that fixed it (TestMode, loopback only)', async () => {
     // Prepare
     await disableEncryptionByDefault('us-east-1');
     const invocation = configRuleInvocation({
@@ -199,7 +199,9 @@ describe('ebs-encryption-by-default end to end against moto', () => {
       expect.objectContaining({
         resourceType: 'AWS::::Account',
         resourceId: ACCOUNT,
-        compliance: 'COMPLIANT',
+        compliance: 'NON_COMPLIANT',
+        note: `remediated by ${(await responder.incidents())[0]?.incidentId}`,
+        status: 'remediated',
       }),
     ]);
     expect(await encryptionByDefault('us-east-1')).toBe(true);

@@ -588,7 +588,13 @@ describe('ebs-volume-encrypted cannot be talked out of its job by tags', () => {
     expect(incident?.status).toBe('remediated');
     expect(first.outcomes).toEqual([kept]);
     expect(second?.outcomes).toEqual([kept]);
-    expect(config.outcomes).toEqual([kept]);
+    // This item carries no configuration: judged on the live read, and the annotation says so.
+    expect(config.outcomes).toEqual([
+      expect.objectContaining({
+        compliance: 'NON_COMPLIANT',
+        note: `kept as evidence by incident ${incident?.incidentId} (judged on a live read: the item lacks its configuration)`,
+      }),
+    ]);
     expect(writesAmong(calls).filter((call) => call.action !== 'PutMetricData')).toEqual([]);
     expect(await responder.incidents()).toHaveLength(1);
     expect(await responder.alerts()).toHaveLength(1);

@@ -27,6 +27,7 @@ describe('parseConfigRuleInvocation', () => {
             resourceId: 'vol-0a1b2c3d4e5f60718',
             observedAt: '2025-03-04T10:07:12.481Z',
             configRuleName: 'ebs-volume-encrypted',
+            sentItem: expect.any(Function),
             summary: {
               messageType: 'ConfigurationItemChangeNotification',
               configurationItemStatus: 'OK',
@@ -56,6 +57,19 @@ describe('parseConfigRuleInvocation', () => {
       const serialised = JSON.stringify(result);
       expect(serialised).not.toContain('cardiology-2025');
       expect(serialised).not.toContain('attachments');
+    });
+
+    it('passes the item on as sent, for the evaluation to judge it (not the adapter)', () => {
+      // Prepare
+      const event = loadEvent(VOLUME_CHANGE);
+      const sent = objectAt(JSON.parse(event.invokingEvent as string), 'configurationItem');
+
+      // Act
+      const result = parseConfigRuleInvocation(event);
+
+      // Assess
+      if (result.kind !== 'resources') throw new Error('expected resources');
+      expect(result.observations[0]?.sentItem?.()).toEqual(sent);
     });
 
     it('marks a deleted resource (configuration null) not applicable', () => {
