@@ -1,10 +1,11 @@
 import type { Settings } from '../../shared/config';
 import { loadSettings } from '../../shared/config';
 import type { Incident } from '../../shared/model';
+import { rules } from '../../shared/rules';
 
-/** Settings as a deployment would have them, with overrides. */
+/** Settings as a deployment would have them (every rule in its default mode), with overrides. */
 export function testSettings(env: Record<string, string> = {}): Settings {
-  return loadSettings([{ id: 'ebs-encryption-by-default', defaultMode: 'enforce' }], {
+  return loadSettings(rules, {
     AWS_REGION: 'us-east-1',
     INCIDENT_TABLE: 'incidents',
     ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
