@@ -50,14 +50,14 @@ export interface LoadBalancerState {
   readonly listeners: readonly ListenerState[];
 }
 
-const belowMinimum = (protocols: readonly string[], minimum: string): string[] => {
-  const floor = TLS_VERSIONS.indexOf(minimum as (typeof TLS_VERSIONS)[number]);
-  return protocols.filter((protocol) => {
-    const index = TLS_VERSIONS.indexOf(protocol as (typeof TLS_VERSIONS)[number]);
-    // A protocol this code does not know is not assumed strong.
-    return index === -1 || index < floor;
-  });
-};
+const versionOf = (protocol: string) => TLS_VERSIONS.indexOf(protocol as (typeof TLS_VERSIONS)[number]);
+
+/** The protocols below the minimum, oldest first (AWS lists them in any order). */
+const belowMinimum = (protocols: readonly string[], minimum: string): string[] =>
+  // A protocol this code does not know (-1) is not assumed strong.
+  protocols
+    .filter((protocol) => versionOf(protocol) < versionOf(minimum))
+    .sort((a, b) => versionOf(a) - versionOf(b));
 
 const isTlsListener = (listener: ListenerState) => TLS_PROTOCOLS.has(listener.protocol);
 

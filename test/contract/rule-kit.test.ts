@@ -97,8 +97,12 @@ describe('the CloudTrail events each rule declares', () => {
     '%s: a call of the same name from another service is refused, not judged',
     (_id, rule) => {
       for (const eventName of rule.triggers.cloudTrail?.eventNames ?? []) {
-        // Act: DeleteRule, UpdateTable... exist in several services
-        const refused = refusedField(eventName, 'elasticloadbalancing.amazonaws.com');
+        // Act: DeleteRule, UpdateTable... exist in several services (a service other than the call's own)
+        const own = resourceTypes.flatMap((resource) => resource.calls[eventName]?.eventSource ?? []);
+        const foreign = own.includes('elasticloadbalancing.amazonaws.com')
+          ? 'events.amazonaws.com'
+          : 'elasticloadbalancing.amazonaws.com';
+        const refused = refusedField(eventName, foreign);
         // Assess
         expect({ eventName, refused }).toEqual({ eventName, refused: 'eventSource' });
       }

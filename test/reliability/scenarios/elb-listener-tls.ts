@@ -1,22 +1,32 @@
-import type { Scenario } from '../scenario';
+import { AddTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { addListener, createLoadBalancer, elbv2, listener, listenerCall } from '../../support/load-balancers';
+import { SENTINEL, sentinelTags } from '../bounds';
+import { REGION, type Scenario, sweep } from '../scenario';
 
-/**
- * The reliability suite's scenario for elb-listener-tls (test/reliability/scenario.ts says the shape): seed in
- * moto the drift the rule finds, the way its integration test does, and return it with `notifyOnly`
- * (a notify-only rule: nothing may change) or a full `Drift` (a rule that remediates). Every fault
- * the suite injects then runs against it, and a function that loses the drift, pages twice or
- * changes AWS in notify mode fails.
- */
+const STRONG = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
+
+/** An ALB whose HTTPS listener is on the API default policy and whose HTTP listener serves plain HTTP. */
 export const scenario: Scenario = {
-  // TODO: storage-tenancy or access-audit (the two fault-suite halves: pick the shorter one).
   family: 'access-audit',
   async seed() {
-    // TODO(elb-listener-tls): create the drift in moto and return notifyOnly(theEvent, readsCompliant), e.g.
-    //   const groupId = await openSomethingInMoto();
-    //   return notifyOnly(cloudTrailEvent({ eventName, eventSource, region: REGION, caller: humanCaller(ACCOUNT),
-    //     requestParameters: { groupId } }), async () => false);
-    throw new Error(
-      'TODO(elb-listener-tls): test/reliability/scenarios/elb-listener-tls.ts seeds no drift yet',
+    const alb = await createLoadBalancer('ward7');
+    await elbv2(REGION).send(
+      new AddTagsCommand({
+        ResourceArns: [alb.arn],
+        Tags: [...sentinelTags, { Key: 'note', Value: SENTINEL }],
+      }),
     );
+    const https = await addListener(alb, 'HTTPS', 443);
+    const http = await addListener(alb, 'HTTP', 80);
+    return {
+      event: listenerCall('CreateListener', { loadBalancerArn: alb.arn }, REGION),
+      sweep: sweep(),
+      compliant: async () =>
+        (await listener(REGION, https))?.SslPolicy === STRONG &&
+        (await listener(REGION, http))?.DefaultActions?.[0]?.Type === 'redirect',
+      // Never a deleted listener: both are still there.
+      kept: async () =>
+        (await listener(REGION, https)) !== undefined && (await listener(REGION, http)) !== undefined,
+    };
   },
 };
