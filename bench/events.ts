@@ -1,10 +1,18 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  CreateSubnetCommand,
   CreateVolumeCommand,
+  CreateVpcCommand,
   DisableEbsEncryptionByDefaultCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateUserCommand, IAMClient, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import {
   type CloudTrailCall,
@@ -158,7 +166,50 @@ export const EVENT_CASES: readonly EventCase[] = [
       });
     },
   },
+  {
+    name: 'CreateListener, NLB TLS on ELBSecurityPolicy-2016-08 (CloudTrail)',
+    fn: 'elb-listener-tls',
+    minimum: {
+      calls: 7,
+      named: `DescribeListeners + DescribeSSLPolicies (the listener's) + DescribeSSLPolicies (the configured one) + ModifyListener + DescribeListeners (verify) + ${RECORD_AND_ALERT}`,
+    },
+    prepare: (_bench, index) => weakTlsListener(index),
+  },
 ];
+
+/** An NLB with a TLS listener on the API's old default policy (TLS 1.0 and 1.1 allowed); its CreateListener event. */
+async function weakTlsListener(index: number): Promise<unknown> {
+  const { Vpc } = await ec2().send(new CreateVpcCommand({ CidrBlock: '10.30.0.0/16' }));
+  const { Subnet } = await ec2().send(
+    new CreateSubnetCommand({ VpcId: Vpc?.VpcId, CidrBlock: '10.30.1.0/24', AvailabilityZone: `${REGION}a` }),
+  );
+  const elbv2 = new ElasticLoadBalancingV2Client({ region: REGION });
+  const name = `bench-${index + 1}-${Date.now() % 1_000_000}`;
+  const { LoadBalancers = [] } = await elbv2.send(
+    new CreateLoadBalancerCommand({ Name: name, Type: 'network', Subnets: [Subnet?.SubnetId ?? ''] }),
+  );
+  const loadBalancerArn = LoadBalancers[0]?.LoadBalancerArn;
+  const { TargetGroups = [] } = await elbv2.send(
+    new CreateTargetGroupCommand({ Name: name, Protocol: 'TCP', Port: 8080, VpcId: Vpc?.VpcId }),
+  );
+  await elbv2.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: loadBalancerArn,
+      Protocol: 'TLS',
+      Port: 443,
+      SslPolicy: 'ELBSecurityPolicy-2016-08',
+      Certificates: [{ CertificateArn: `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/bench` }],
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: TargetGroups[0]?.TargetGroupArn }],
+    }),
+  );
+  return cloudTrailEvent({
+    eventName: 'CreateListener',
+    eventSource: 'elasticloadbalancing.amazonaws.com',
+    region: REGION,
+    caller: humanCaller(ACCOUNT, 'dev-dana'),
+    requestParameters: { loadBalancerArn, protocol: 'TLS', port: 443 },
+  });
+}
 
 const countBy = (actions: readonly string[]): Record<string, number> => {
   const counts: Record<string, number> = {};

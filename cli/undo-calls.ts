@@ -23,12 +23,14 @@ import {
   StartInstancesCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { z } from 'zod';
 import { isAwsError } from '../shared/aws/aws-errors';
 import type { AwsClients } from '../shared/aws/clients';
 import type { Incident, Step, UndoCall } from '../shared/model';
+import { loadBalancerArnOf } from '../shared/resources/load-balancer';
 import type { Rule } from '../shared/rules/rule';
 import { IAM_REGION, readUserKeys } from '../shared/ssh/iam-keys';
 import {
@@ -119,6 +121,55 @@ async function checkTrail(at: CheckContext): Promise<string> {
   return `trail ${name} in ${at.region} is ${status.IsLogging ? 'logging' : 'not logging'}, log file validation ${
     trail.LogFileValidationEnabled ? 'on' : 'off'
   }, ${trail.IsMultiRegionTrail ? 'multi-region' : 'one region'}`;
+}
+
+/** A listener default action as elb-listener-tls records it (authenticate actions it never rewrites). */
+const shortText = z.string().max(128).optional();
+const listenerAction = z.strictObject({
+  Type: z.enum(['forward', 'redirect', 'fixed-response']),
+  Order: z.number().int().optional(),
+  TargetGroupArn: id.optional(),
+  ForwardConfig: z
+    .strictObject({
+      TargetGroups: z
+        .array(z.strictObject({ TargetGroupArn: id, Weight: z.number().int().optional() }))
+        .max(5)
+        .optional(),
+      TargetGroupStickinessConfig: z
+        .strictObject({ Enabled: z.boolean().optional(), DurationSeconds: z.number().int().optional() })
+        .optional(),
+    })
+    .optional(),
+  RedirectConfig: z
+    .strictObject({
+      Protocol: shortText,
+      Port: shortText,
+      Host: shortText,
+      Path: shortText,
+      Query: shortText,
+      StatusCode: z.enum(['HTTP_301', 'HTTP_302']),
+    })
+    .optional(),
+  FixedResponseConfig: z
+    .strictObject({ MessageBody: z.string().max(1024).optional(), StatusCode: id, ContentType: shortText })
+    .optional(),
+});
+
+/** The incident's load balancer's listener, now. */
+async function checkListener(listenerArn: string, at: CheckContext): Promise<string> {
+  const listener = existing(
+    await at.aws
+      .elbv2(at.region)
+      .send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }))
+      .then((result) => result.Listeners?.[0])
+      .catch((error: unknown) => {
+        if (isAwsError(error, 'ListenerNotFoundException', 'ListenerNotFound')) return undefined;
+        throw error;
+      }),
+    `listener ${listenerArn}`,
+    at,
+  );
+  return `listener ${listener.Protocol}:${listener.Port} uses ${listener.SslPolicy ?? 'no TLS policy'}, default action ${listener.DefaultActions?.map((action) => action.Type).join(', ')}`;
 }
 
 /** What the incident's evidence said before the step: the undo may set back only what was so. */
@@ -328,6 +379,33 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
       return `${input.UserName}'s SSH key ${key.keyId} is ${key.status}`;
     },
     send: (aws, _region, input) => aws.iam().send(new UpdateSSHPublicKeyCommand(input)),
+  }),
+  'elasticloadbalancing:ModifyListener': allow({
+    input: withRegion({
+      ListenerArn: id,
+      SslPolicy: z
+        .string()
+        .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/)
+        .optional(),
+      DefaultActions: z.array(listenerAction).min(1).max(5).optional(),
+    }),
+    reverses: ['ModifyListener'],
+    // A listener of the incident's load balancer: its ARN embeds the load balancer's.
+    targets: (input) => [loadBalancerArnOf(input.ListenerArn) ?? input.ListenerArn],
+    restoresMore(input, step) {
+      if ((input.SslPolicy === undefined) === (input.DefaultActions === undefined)) {
+        return 'restores either a policy or default actions, exactly one';
+      }
+      if (input.SslPolicy !== undefined && input.SslPolicy !== step.output?.previousSslPolicy) {
+        return `sets ${input.SslPolicy}, and the step recorded replacing ${String(step.output?.previousSslPolicy)}`;
+      }
+      if (input.DefaultActions !== undefined && step.output?.redirectedTo === undefined) {
+        return 'restores default actions, and the step made no redirect';
+      }
+      return undefined;
+    },
+    check: (input, at) => checkListener(input.ListenerArn, at),
+    send: (aws, region, input) => aws.elbv2(region).send(new ModifyListenerCommand(input)),
   }),
   'cloudtrail:StopLogging': allow({
     input: withRegion({ Name: id }),

@@ -134,6 +134,15 @@ const environmentSchema = z.object({
   // ── cloudtrail-logging-on ──
   /** Recreate a deleted trail (its bucket policy and key are the owner's). Default: false. */
   RECREATE_DELETED_TRAIL: flag(false),
+
+  // ── elb-listener-tls ──
+  /** The lowest TLS version a load balancer's HTTPS or TLS listener may allow. Default: TLSv1.2. */
+  ELB_MINIMUM_TLS_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  /** The security policy enforce sets on an ALB HTTPS or NLB TLS listener that allows less. */
+  ELB_TLS_POLICY: z
+    .string()
+    .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name')
+    .default('ELBSecurityPolicy-TLS13-1-2-2021-06'),
 });
 
 export type Settings = Readonly<ReturnType<typeof toSettings>>;
@@ -201,6 +210,7 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
       grantTag: env.SSH_GRANT_TAG,
     },
     recreateDeletedTrail: env.RECREATE_DELETED_TRAIL,
+    elb: { minimumTlsVersion: env.ELB_MINIMUM_TLS_VERSION, tlsPolicy: env.ELB_TLS_POLICY },
   };
 }
 

@@ -4,6 +4,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -36,6 +38,10 @@ export interface AwsClients {
   /** The responder's own alarms and log groups, as the rule guarding them reads them. */
   cloudwatch(region: string): CloudWatchClient;
   logs(region: string): CloudWatchLogsClient;
+  /** Application and Network Load Balancers (Elastic Load Balancing v2). */
+  elbv2(region: string): ElasticLoadBalancingV2Client;
+  /** Classic Load Balancers. */
+  elb(region: string): ElasticLoadBalancingClient;
 }
 
 /** Standard retry mode with a few more attempts than the default: throttling is routine in sweeps. */
@@ -79,6 +85,8 @@ export function createAwsClients(homeRegion: string): AwsClients {
     sns: () => memo('sns', () => new SNSClient({ ...common, region: homeRegion })),
     cloudwatch: (region) => memo(`cloudwatch:${region}`, () => new CloudWatchClient({ ...common, region })),
     logs: (region) => memo(`logs:${region}`, () => new CloudWatchLogsClient({ ...common, region })),
+    elbv2: (region) => memo(`elbv2:${region}`, () => new ElasticLoadBalancingV2Client({ ...common, region })),
+    elb: (region) => memo(`elb:${region}`, () => new ElasticLoadBalancingClient({ ...common, region })),
   };
 }
 

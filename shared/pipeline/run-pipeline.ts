@@ -39,8 +39,12 @@ function concernsRule(rule: Rule, observation: Observation): boolean {
     case 'cloudtrail':
       return triggers.cloudTrail?.eventNames.includes(observation.eventName) === true;
     case 'config-rule':
-    case 'config-compliance':
       return (triggers.configResourceTypes ?? [rule.resourceType]).includes(observation.resourceType);
+    case 'config-compliance':
+      return [
+        ...(triggers.configResourceTypes ?? [rule.resourceType]),
+        ...(triggers.managedConfigRules ?? []).flatMap((managed) => managed.resourceType ?? []),
+      ].includes(observation.resourceType);
     default:
       return observation.resourceType === rule.resourceType;
   }

@@ -6,6 +6,7 @@ const SAFEGUARD_NAMES: Readonly<Record<string, string>> = {
   '164.312(a)(2)(i)': 'Unique user identification',
   '164.312(a)(2)(iv)': 'Encryption and decryption',
   '164.312(b)': 'Audit controls',
+  '164.312(e)(1)': 'Transmission security',
   '164.312(e)(2)(ii)': 'Encryption (transmission security)',
   '164.314(a)': 'Business associate contracts or other arrangements',
 };

@@ -1,6 +1,7 @@
 import { accountSetting } from './account-setting';
 import { iamUser } from './iam-user';
 import { instance } from './instance';
+import { classicLoadBalancer, loadBalancer, targetGroup } from './load-balancer';
 import { recorder } from './recorder';
 import type { ResourceType } from './resource-type';
 import { securityGroup } from './security-group';
@@ -38,6 +39,9 @@ export const resourceTypes: readonly ResourceType[] = [
   configRule,
   topic,
   subscription,
+  loadBalancer,
+  targetGroup,
+  classicLoadBalancer,
 ];
 
 /** The resource type a CloudTrail call names, or undefined when no module maps it. */

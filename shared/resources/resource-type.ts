@@ -12,6 +12,11 @@ export type CallFacts = Record<string, string | number | boolean | undefined>;
 export interface CallMapping {
   /** The service that logs the call: a call of the same name from another service is not this one. */
   readonly eventSource: string;
+  /**
+   * Whether a record is of this mapping, where two resource types share a call's name and service
+   * (Elastic Load Balancing v2 and Classic both log CreateLoadBalancer): each of them declares it.
+   */
+  readonly accepts?: (record: unknown) => boolean;
   readonly resourceIds: (record: unknown, prefix: string, accountId: string) => string[];
   readonly facts?: (record: unknown) => CallFacts;
 }

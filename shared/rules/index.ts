@@ -2,6 +2,7 @@ import { cloudtrailLoggingOn } from './cloudtrail-logging-on';
 import { configRecorderOn } from './config-recorder-on';
 import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
 import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
+import { elbListenerTls } from './elb-listener-tls';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
 import type { Rule } from './rule';
 import { selfProtection } from './self-protection';
@@ -18,6 +19,7 @@ export const rules: readonly Rule[] = [
   cloudtrailLoggingOn,
   configRecorderOn,
   selfProtection,
+  elbListenerTls,
 ];
 
 export function ruleById(id: string): Rule {

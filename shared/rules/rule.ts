@@ -82,7 +82,15 @@ export interface Triggers {
    * and the rule name (as the HIPAA conformance pack deploys it) the compliance-change patterns match
    * by prefix.
    */
-  managedConfigRules?: readonly { readonly sourceIdentifier: string; readonly ruleName: string }[];
+  managedConfigRules?: readonly {
+    readonly sourceIdentifier: string;
+    readonly ruleName: string;
+    /**
+     * The type the managed rule evaluates, when not the rule's own (a listener of the load balancer
+     * the rule judges): its compliance changes reach the rule, whose load finds its resource from it.
+     */
+    readonly resourceType?: string;
+  }[];
   /** The stack creates a Config custom rule `<stack>-<id>` for it when `configRules` is true. */
   customConfigRule?: boolean;
   /**

@@ -55,23 +55,53 @@ interface ResourceMapping extends CallMapping {
 
 /**
  * Which resource a call touched, by eventName: what the resource-type modules declare, in one table.
- * An eventName two types claimed would be ambiguous: refused when the module loads.
+ * Two types may claim one eventName only when each says which records are its (`accepts`), as
+ * Elastic Load Balancing v2 and Classic do; anything else would be ambiguous: refused when the
+ * module loads.
  */
-const RESOURCE_MAPPINGS: Readonly<Record<string, ResourceMapping>> = Object.fromEntries(
-  resourceTypes.flatMap((resource) =>
-    Object.entries(resource.calls).map(([eventName, call]) => [
-      eventName,
-      { ...call, resourceType: resource.type },
-    ]),
-  ),
-);
-const declaredCalls = resourceTypes.flatMap((resource) => Object.keys(resource.calls));
-if (declaredCalls.length !== Object.keys(RESOURCE_MAPPINGS).length) {
-  throw new Error(`an eventName is mapped by two resource types: ${declaredCalls.join(', ')}`);
-}
+const RESOURCE_MAPPINGS: ReadonlyMap<string, readonly ResourceMapping[]> = resourceTypes
+  .flatMap((resource) =>
+    Object.entries(resource.calls).map(
+      ([eventName, call]) => [eventName, { ...call, resourceType: resource.type }] as const,
+    ),
+  )
+  .reduce((table, [eventName, mapping]) => {
+    const claimed = table.get(eventName) ?? [];
+    if (claimed.length > 0 && [...claimed, mapping].some((each) => !each.accepts)) {
+      throw new Error(`${eventName} is mapped by two resource types and not told apart (accepts)`);
+    }
+    return table.set(eventName, [...claimed, mapping]);
+  }, new Map<string, ResourceMapping[]>());
 
 /** The eventNames the adapter can map to resources (what the EventBridge rules may route). */
-export const CLOUDTRAIL_EVENT_NAMES: readonly string[] = Object.keys(RESOURCE_MAPPINGS);
+export const CLOUDTRAIL_EVENT_NAMES: readonly string[] = [...RESOURCE_MAPPINGS.keys()];
+
+/** The one mapping of this record: by name, then service, then (shared names) by what it says of itself. */
+function mappingOf(record: unknown, eventName: string, eventSource: string, prefix: string): ResourceMapping {
+  const named = RESOURCE_MAPPINGS.get(eventName) ?? [];
+  if (named.length === 0) {
+    throw invalid(
+      fieldPath(prefix, 'eventName'),
+      `no resource mapping for ${JSON.stringify(truncate(eventName, 64))}`,
+    );
+  }
+  const sameSource = named.filter((mapping) => mapping.eventSource === eventSource);
+  if (sameSource.length === 0) {
+    throw invalid(
+      fieldPath(prefix, 'eventSource'),
+      `${eventName} is mapped for ${named.map((mapping) => mapping.eventSource).join(', ')}, not ${truncate(eventSource, 64)}`,
+    );
+  }
+  const accepted = sameSource.filter((mapping) => !mapping.accepts || mapping.accepts(record));
+  const [mapping] = accepted;
+  if (!mapping || accepted.length > 1) {
+    throw invalid(
+      fieldPath(prefix, 'apiVersion'),
+      `${eventName} of ${truncate(eventSource, 64)} is of ${accepted.length === 0 ? 'no' : 'more than one'} mapped API (${sameSource.map((each) => each.resourceType).join(', ')})`,
+    );
+  }
+  return mapping;
+}
 
 export interface CloudTrailRecordOptions {
   /** The account the event was delivered in (EventBridge `account`); else the record's recipient account. */
@@ -90,21 +120,7 @@ export const parseCloudTrailRecord = (
 ): TriggerEvent => {
   const prefix = options.fieldPrefix ?? '';
   const parsed = parseWith(recordSchema, record, prefix);
-  const mapping = Object.hasOwn(RESOURCE_MAPPINGS, parsed.eventName)
-    ? RESOURCE_MAPPINGS[parsed.eventName]
-    : undefined;
-  if (!mapping) {
-    throw invalid(
-      fieldPath(prefix, 'eventName'),
-      `no resource mapping for ${JSON.stringify(truncate(parsed.eventName, 64))}`,
-    );
-  }
-  if (mapping.eventSource !== parsed.eventSource) {
-    throw invalid(
-      fieldPath(prefix, 'eventSource'),
-      `${parsed.eventName} is mapped for ${mapping.eventSource}, not ${truncate(parsed.eventSource, 64)}`,
-    );
-  }
+  const mapping = mappingOf(record, parsed.eventName, parsed.eventSource, prefix);
   if (parsed.errorCode !== undefined) {
     return {
       kind: 'resources',

@@ -118,8 +118,8 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
     route: 'cloudtrail-record',
     expect: { resources: [instance('i-0f2f135de18b555e3')], region: 'us-east-1' },
   },
-  // No rule subscribes to ECR or Elastic Load Balancing calls yet: the adapter refuses them for want
-  // of a resource mapping. The load balancer TLS and container rules will turn these into resources.
+  // No rule subscribes to ECR calls yet: the adapter refuses them for want of a resource mapping.
+  // The container rules will turn these into resources.
   'cloudtrail/ecr-createrepository_detail-only_aws-docs-example.json': {
     route: 'cloudtrail-record',
     expect: { error: 'eventName' },
@@ -132,31 +132,56 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
     route: 'cloudtrail-record',
     expect: { error: 'eventName' },
   },
+  // Elastic Load Balancing: v2 and Classic share CreateLoadBalancer, told apart by apiVersion (and,
+  // in the record without one, by the request naming `loadBalancerName`).
   'cloudtrail/elb-classic-createloadbalancer_detail-only_http-80-listener_aws-docs-example.json': {
     route: 'cloudtrail-record',
-    expect: { error: 'eventName' },
+    expect: {
+      resources: [['AWS::ElasticLoadBalancing::LoadBalancer', 'my-load-balancer']],
+      region: 'us-west-2',
+    },
   },
   'cloudtrail/elb-classic-createloadbalancer_detail-only_https-443-listener-acm-certificate_acm-docs-example.json':
     {
       route: 'cloudtrail-record',
-      expect: { error: 'eventName' },
+      expect: { resources: [['AWS::ElasticLoadBalancing::LoadBalancer', 'LinuxTest']], region: 'us-east-1' },
     },
   'cloudtrail/elb-classic-createloadbalancerpolicy_detail-only_sslnegotiationpolicytype-sslv2-sslv3-true_custodian.json':
     {
       route: 'cloudtrail-record',
-      expect: { error: 'eventName' },
+      expect: {
+        resources: [['AWS::ElasticLoadBalancing::LoadBalancer', 'capione-test']],
+        region: 'us-east-1',
+      },
     },
+  // Tagging changes no listener, policy or target: no rule routes AddTags.
   'cloudtrail/elbv2-addtags_eventbridge_alb_custodian.json': {
     route: 'event',
     expect: { error: 'detail.eventName' },
   },
   'cloudtrail/elbv2-createloadbalancer_detail-only_alb-internet-facing_aws-docs-example.json': {
     route: 'cloudtrail-record',
-    expect: { error: 'eventName' },
+    expect: {
+      resources: [
+        [
+          'AWS::ElasticLoadBalancingV2::LoadBalancer',
+          'arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/my-load-balancer/ffcddace1759e1d0',
+        ],
+      ],
+      region: 'us-west-2',
+    },
   },
   'cloudtrail/elbv2-createloadbalancer_detail-only_nlb-internet-facing_aws-docs-example.json': {
     route: 'cloudtrail-record',
-    expect: { error: 'eventName' },
+    expect: {
+      resources: [
+        [
+          'AWS::ElasticLoadBalancingV2::LoadBalancer',
+          'arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/net/my-load-balancer/ffcddace1759e1d0',
+        ],
+      ],
+      region: 'us-west-2',
+    },
   },
 
   // ebs/ (odd snapshot ARNs and placeholder times, as AWS documents them)

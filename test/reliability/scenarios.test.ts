@@ -55,11 +55,11 @@ it('knows the SDK client and the protocol of every service the registry calls', 
 
 it('fails a rule on a service the plumbing does not know, naming the service', () => {
   // Prepare
-  const onLoadBalancers = newcomer({
-    permissions: [{ sid: 'ReadLoadBalancers', actions: ['elasticloadbalancing:DescribeLoadBalancers'] }],
+  const onWorkGroups = newcomer({
+    permissions: [{ sid: 'ReadWorkGroups', actions: ['athena:ListWorkGroups'] }],
   });
   // Assess
-  expect(unknownServices([...rules, onLoadBalancers])).toEqual(['elasticloadbalancing']);
+  expect(unknownServices([...rules, onWorkGroups])).toEqual(['athena']);
 });
 
 it('expects a notify-only rule, or a rule run in notify mode, to notify; an enforced rule to remediate', () => {

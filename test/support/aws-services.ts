@@ -4,6 +4,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -46,6 +48,7 @@ export const SDK_CLIENTS: Readonly<Record<string, readonly ClientClass[]>> = {
   config: [ConfigServiceClient],
   dynamodb: [DynamoDBClient, DynamoDBDocumentClient],
   ec2: [EC2Client],
+  elasticloadbalancing: [ElasticLoadBalancingV2Client, ElasticLoadBalancingClient],
   events: [EventBridgeClient],
   iam: [IAMClient],
   kms: [KMSClient],

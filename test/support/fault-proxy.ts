@@ -76,6 +76,8 @@ type Protocol = 'ec2' | 'query' | 'rest-json' | 'json';
 export const PROTOCOLS: Readonly<Record<string, Protocol>> = {
   ec2: 'ec2',
   iam: 'query',
+  // Application, Network and Classic Load Balancers alike.
+  elasticloadbalancing: 'query',
   sns: 'query',
   sts: 'query',
   lambda: 'rest-json',

@@ -3,6 +3,8 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 /** IAM service prefix of each SDK client the rules use. */
 const PREFIX = {
   EC2Client: 'ec2',
+  ElasticLoadBalancingV2Client: 'elasticloadbalancing',
+  ElasticLoadBalancingClient: 'elasticloadbalancing',
   IAMClient: 'iam',
   ConfigServiceClient: 'config',
   CloudTrailClient: 'cloudtrail',

@@ -599,3 +599,77 @@ describe('calls on the responder’s own stack (self-protection)', () => {
     expect(error.message).toContain('DeleteRule is mapped for events.amazonaws.com');
   });
 });
+
+describe('Elastic Load Balancing: v2 and Classic share an event source and some call names', () => {
+  const ELB = 'elasticloadbalancing.amazonaws.com';
+  const LB = 'arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188';
+  const v2Create = (apiVersion?: string) => ({
+    ...recordFor('CreateLoadBalancer', { name: 'web' }, { loadBalancers: [{ loadBalancerArn: LB }] }, ELB),
+    apiVersion,
+  });
+  const classicCreate = (apiVersion?: string) => ({
+    ...recordFor('CreateLoadBalancer', { loadBalancerName: 'legacy', listeners: [] }, { dNSName: 'x' }, ELB),
+    apiVersion,
+  });
+
+  it.each([
+    ['v2 by its API version', v2Create('2015-12-01'), 'AWS::ElasticLoadBalancingV2::LoadBalancer', LB],
+    [
+      'v2 by its request, without an API version',
+      v2Create(),
+      'AWS::ElasticLoadBalancingV2::LoadBalancer',
+      LB,
+    ],
+    [
+      'Classic by its API version',
+      classicCreate('2012-06-01'),
+      'AWS::ElasticLoadBalancing::LoadBalancer',
+      'legacy',
+    ],
+    [
+      'Classic by its request, without an API version',
+      classicCreate(),
+      'AWS::ElasticLoadBalancing::LoadBalancer',
+      'legacy',
+    ],
+  ])('maps CreateLoadBalancer of %s', (_case, record, type, id) => {
+    // Act
+    const result = parseCloudTrailRecord(record);
+    // Assess
+    expect(resourcesOf(result)).toEqual([[type, id]]);
+  });
+
+  it('refuses a CreateLoadBalancer of an API version it does not know, naming apiVersion', () => {
+    // Act
+    const error = catchValidationError(() => parseCloudTrailRecord(v2Create('2099-01-01')));
+    // Assess
+    expect(error.field).toBe('apiVersion');
+  });
+
+  it.each([
+    ['CreateListener', { loadBalancerArn: LB }],
+    ['ModifyListener', { listenerArn: LB.replace('loadbalancer/', 'listener/').concat('/0467ef3c8400ae65') }],
+    ['CreateRule', { listenerArn: LB.replace('loadbalancer/', 'listener/').concat('/0467ef3c8400ae65') }],
+    [
+      'ModifyRule',
+      { ruleArn: LB.replace('loadbalancer/', 'listener-rule/').concat('/0467ef3c8400ae65/9683b2d02a6cabee') },
+    ],
+  ])('maps %s to the load balancer its ARN belongs to', (eventName, requestParameters) => {
+    // Act
+    const result = parseCloudTrailRecord({
+      ...recordFor(eventName, requestParameters, null, ELB),
+      apiVersion: '2015-12-01',
+    });
+    // Assess
+    expect(resourcesOf(result)).toEqual([['AWS::ElasticLoadBalancingV2::LoadBalancer', LB]]);
+  });
+
+  it('refuses a listener ARN of another service, naming the field', () => {
+    // Act
+    const error = catchValidationError(() =>
+      parseCloudTrailRecord(recordFor('ModifyListener', { listenerArn: 'arn:aws:s3:::bucket' }, null, ELB)),
+    );
+    // Assess
+    expect(error.field).toBe('requestParameters.listenerArn');
+  });
+});

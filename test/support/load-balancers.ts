@@ -1,0 +1,137 @@
+import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  type Action,
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateRuleCommand,
+  CreateTargetGroupCommand,
+  DescribeListenersCommand,
+  ElasticLoadBalancingV2Client,
+  type Listener,
+  type LoadBalancerTypeEnum,
+  type ProtocolEnum,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { cloudTrailEvent, humanCaller } from '../../scripts/lib/events';
+
+/** Fixtures for the load balancer rules: ALBs and NLBs with their listeners in moto, and the calls that make them. */
+
+const ACCOUNT = '123456789012';
+export const elbv2 = (region: string) => new ElasticLoadBalancingV2Client({ region });
+
+/** A VPC with two subnets in two zones, as a load balancer needs. */
+async function network(region: string) {
+  const ec2 = new EC2Client({ region });
+  const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
+  const subnets = [];
+  for (const [index, zone] of ['a', 'b'].entries()) {
+    const { Subnet } = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: Vpc?.VpcId,
+        CidrBlock: `10.20.${index}.0/24`,
+        AvailabilityZone: `${region}${zone}`,
+      }),
+    );
+    subnets.push(Subnet?.SubnetId ?? '');
+  }
+  return { vpcId: Vpc?.VpcId ?? '', subnets };
+}
+
+export async function certificate(region: string): Promise<string> {
+  const { CertificateArn } = await new ACMClient({ region }).send(
+    new RequestCertificateCommand({ DomainName: 'ward7.example.org' }),
+  );
+  return CertificateArn ?? '';
+}
+
+export interface Fixture {
+  arn: string;
+  vpcId: string;
+  targetGroupArn: string;
+  certificateArn: string;
+  region: string;
+}
+
+/** A load balancer, a target group and a certificate; no listener yet. */
+export async function createLoadBalancer(
+  name: string,
+  type: LoadBalancerTypeEnum = 'application',
+  region = 'us-east-1',
+): Promise<Fixture> {
+  const { vpcId, subnets } = await network(region);
+  const client = elbv2(region);
+  const { LoadBalancers = [] } = await client.send(
+    new CreateLoadBalancerCommand({ Name: name, Type: type, Subnets: subnets }),
+  );
+  const { TargetGroups = [] } = await client.send(
+    new CreateTargetGroupCommand({
+      Name: `${name}-targets`,
+      Protocol: type === 'network' ? 'TCP' : 'HTTP',
+      Port: 8080,
+      VpcId: vpcId,
+      TargetType: 'instance',
+    }),
+  );
+  return {
+    arn: LoadBalancers[0]?.LoadBalancerArn ?? '',
+    vpcId,
+    targetGroupArn: TargetGroups[0]?.TargetGroupArn ?? '',
+    certificateArn: await certificate(region),
+    region,
+  };
+}
+
+/** A listener; an HTTPS or TLS one without `policy` gets the API's default (ELBSecurityPolicy-2016-08). */
+export async function addListener(
+  lb: Fixture,
+  protocol: ProtocolEnum,
+  port: number,
+  options: { policy?: string; actions?: Action[] } = {},
+): Promise<string> {
+  const secure = protocol === 'HTTPS' || protocol === 'TLS';
+  const { Listeners = [] } = await elbv2(lb.region).send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.arn,
+      Protocol: protocol,
+      Port: port,
+      ...(secure ? { Certificates: [{ CertificateArn: lb.certificateArn }] } : {}),
+      ...(options.policy ? { SslPolicy: options.policy } : {}),
+      DefaultActions: options.actions ?? [{ Type: 'forward', TargetGroupArn: lb.targetGroupArn }],
+    }),
+  );
+  return Listeners[0]?.ListenerArn ?? '';
+}
+
+export async function addForwardingRule(lb: Fixture, listenerArn: string): Promise<string> {
+  const { Rules = [] } = await elbv2(lb.region).send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: 10,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/api/*'] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: lb.targetGroupArn }],
+    }),
+  );
+  return Rules[0]?.RuleArn ?? '';
+}
+
+export async function listener(region: string, listenerArn: string): Promise<Listener | undefined> {
+  const { Listeners = [] } = await elbv2(region).send(
+    new DescribeListenersCommand({ ListenerArns: [listenerArn] }),
+  );
+  return Listeners[0];
+}
+
+/** The CloudTrail event of a call on a listener (CreateListener, ModifyListener, CreateRule...). */
+export const listenerCall = (
+  eventName: string,
+  requestParameters: Record<string, unknown>,
+  region = 'us-east-1',
+  userName = 'dev-dana',
+) =>
+  cloudTrailEvent({
+    eventName,
+    eventSource: 'elasticloadbalancing.amazonaws.com',
+    region,
+    caller: humanCaller(ACCOUNT, userName),
+    requestParameters,
+  });
