@@ -4,6 +4,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -36,6 +38,10 @@ export interface AwsClients {
   /** The responder's own alarms and log groups, as the rule guarding them reads them. */
   cloudwatch(region: string): CloudWatchClient;
   logs(region: string): CloudWatchLogsClient;
+  /** Container image repositories and the registry's scanning settings. */
+  ecr(region: string): ECRClient;
+  /** Task definitions, and the services and tasks that run them. */
+  ecs(region: string): ECSClient;
 }
 
 /** Standard retry mode with a few more attempts than the default: throttling is routine in sweeps. */
@@ -79,6 +85,8 @@ export function createAwsClients(homeRegion: string): AwsClients {
     sns: () => memo('sns', () => new SNSClient({ ...common, region: homeRegion })),
     cloudwatch: (region) => memo(`cloudwatch:${region}`, () => new CloudWatchClient({ ...common, region })),
     logs: (region) => memo(`logs:${region}`, () => new CloudWatchLogsClient({ ...common, region })),
+    ecr: (region) => memo(`ecr:${region}`, () => new ECRClient({ ...common, region })),
+    ecs: (region) => memo(`ecs:${region}`, () => new ECSClient({ ...common, region })),
   };
 }
 

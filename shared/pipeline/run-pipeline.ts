@@ -70,8 +70,10 @@ export class ResponsePipeline {
       this.deps.logger.warn('rule is off; event not processed', { ruleId: this.rule.id });
       return [];
     }
-    if (event.kind === 'sweep')
+    if (event.kind === 'sweep') {
+      if (this.ownCall(event.sweep.actor)) return [];
       return sweep(this.ctx, event.sweep, (resource, request) => this.judgeSwept(resource, request));
+    }
     if (event.ignored) {
       this.deps.logger.info('event is not drift', { ruleId: this.rule.id, why: event.ignored });
       return [];
@@ -98,15 +100,7 @@ export class ResponsePipeline {
       });
       return undefined;
     }
-    const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
-    if (isOwnEvent(observation.actor, trusted)) {
-      metrics.count(Metric.OwnEventsIgnored);
-      logger.info('event made by the responder itself; ignored (loop guard)', {
-        ruleId: this.rule.id,
-        ...ref,
-      });
-      return undefined;
-    }
+    if (this.ownCall(observation.actor, ref)) return undefined;
     if (observation.notApplicable) {
       return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
     }
@@ -132,6 +126,16 @@ export class ResponsePipeline {
     });
   }
 
+  /** Was the call made by the responder itself, or a role the rule trusts? Then it is not drift (loop guard). */
+  private ownCall(actor: Observation['actor'], ref?: { resourceType: string; resourceId: string }): boolean {
+    const { settings, metrics, logger } = this.deps;
+    const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
+    if (!isOwnEvent(actor, trusted)) return false;
+    metrics.count(Metric.OwnEventsIgnored);
+    logger.info('event made by the responder itself; ignored (loop guard)', { ruleId: this.rule.id, ...ref });
+    return true;
+  }
+
   /** An EBS notification advances the workflow of the incident that created its snapshot or volume. */
   private async continueWorkflow(
     observation: Observation,
@@ -155,6 +159,7 @@ export class ResponsePipeline {
       eventId: `${request.eventId}#${resource.region}#${resource.resourceId}`,
       eventName: request.eventName,
       observedAt: request.observedAt,
+      actor: request.actor,
     });
   }
 

@@ -1,4 +1,5 @@
 import { accountSetting } from './account-setting';
+import { ecrRepository } from './ecr-repository';
 import { iamUser } from './iam-user';
 import { instance } from './instance';
 import { recorder } from './recorder';
@@ -16,6 +17,7 @@ import {
   table,
   topic,
 } from './stack-resource';
+import { taskDefinition } from './task-definition';
 import { trail } from './trail';
 import { volume } from './volume';
 
@@ -38,6 +40,8 @@ export const resourceTypes: readonly ResourceType[] = [
   configRule,
   topic,
   subscription,
+  ecrRepository,
+  taskDefinition,
 ];
 
 /** The resource type a CloudTrail call names, or undefined when no module maps it. */

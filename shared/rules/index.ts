@@ -2,6 +2,8 @@ import { cloudtrailLoggingOn } from './cloudtrail-logging-on';
 import { configRecorderOn } from './config-recorder-on';
 import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
 import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
+import { ecrScannedImmutable } from './ecr-scanned-immutable';
+import { ecsTaskUnprivileged } from './ecs-task-unprivileged';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
 import type { Rule } from './rule';
 import { selfProtection } from './self-protection';
@@ -18,6 +20,8 @@ export const rules: readonly Rule[] = [
   cloudtrailLoggingOn,
   configRecorderOn,
   selfProtection,
+  ecrScannedImmutable,
+  ecsTaskUnprivileged,
 ];
 
 export function ruleById(id: string): Rule {

@@ -13,6 +13,8 @@ const PREFIX = {
   SNSClient: 'sns',
   CloudWatchClient: 'cloudwatch',
   CloudWatchLogsClient: 'logs',
+  ECRClient: 'ecr',
+  ECSClient: 'ecs',
 } as const;
 
 /**
