@@ -138,7 +138,14 @@ const environmentSchema = z.object({
    */
   ECR_TAG_EXCLUSIONS: commaList.pipe(
     z
-      .array(z.string().regex(/^[a-zA-Z0-9._*-]{1,128}$/, 'expected image tag filters (letters, digits, . _ - *), comma-separated'))
+      .array(
+        z
+          .string()
+          .regex(
+            /^[a-zA-Z0-9._*-]{1,128}$/,
+            'expected image tag filters (letters, digits, . _ - *), comma-separated',
+          ),
+      )
       .max(5, 'ECR accepts at most 5 exclusion filters'),
   ),
 

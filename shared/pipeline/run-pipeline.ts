@@ -87,7 +87,7 @@ export class ResponsePipeline {
   }
 
   private async observe(observation: Observation): Promise<ResourceOutcome | undefined> {
-    const { logger, metrics, settings, aws } = this.deps;
+    const { logger, settings, aws } = this.deps;
     const ref = { resourceType: observation.resourceType, resourceId: observation.resourceId };
     if (observation.source === 'ebs-notification' && this.rule.incidentFor) {
       return this.continueWorkflow(observation, this.rule.incidentFor);

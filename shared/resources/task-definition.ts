@@ -5,7 +5,8 @@ import type { CallMapping, ResourceType } from './resource-type';
 export const TASK_DEFINITION = 'AWS::ECS::TaskDefinition';
 
 /** `arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>` → `<family>:<revision>`. */
-const REVISION_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/([A-Za-z0-9_-]{1,255}:\d{1,10})$/;
+const REVISION_ARN =
+  /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/([A-Za-z0-9_-]{1,255}:\d{1,10})$/;
 
 const revisionArn = idString.regex(REVISION_ARN, 'expected a task definition revision ARN');
 
@@ -19,8 +20,7 @@ export const revisionOf = (arn: string): string | undefined => REVISION_ARN.exec
  */
 const namedInResponse = (schema: z.ZodType<string[]>): CallMapping => ({
   eventSource: 'ecs.amazonaws.com',
-  resourceIds: (record, prefix) =>
-    parseWith(schema, record, prefix).map((arn) => revisionOf(arn) ?? arn),
+  resourceIds: (record, prefix) => parseWith(schema, record, prefix).map((arn) => revisionOf(arn) ?? arn),
 });
 
 const registered = z
