@@ -120,7 +120,7 @@ export const ecrScannedImmutable = defineRule<RepositoryView>({
     const plans = [
       mutable &&
         `set tag mutability to ${wantedMutability(settings)}${settings.ecrTagExclusions.length > 0 ? ` excluding ${settings.ecrTagExclusions.join(', ')}` : ''}`,
-      !coverage.scanned && `notify only for scanning: ${coverage.fix}`,
+      !coverage.scanned && `nothing automatic for scanning: ${coverage.fix}`,
     ];
     return {
       compliant: false,

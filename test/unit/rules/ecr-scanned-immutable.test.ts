@@ -184,7 +184,7 @@ describe('rule ecr-scanned-immutable', () => {
       compliant: false,
       reason: expect.stringMatching(reason),
       evidence: { scanned: false, registryRuleToAdd: expect.stringContaining('"filter":"payments"') },
-      plan: expect.stringMatching(/^notify only for scanning: add the registry scanning rule/),
+      plan: expect.stringMatching(/^nothing automatic for scanning: add the registry scanning rule/),
     });
   });
 
