@@ -4,6 +4,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -46,6 +48,8 @@ export const SDK_CLIENTS: Readonly<Record<string, readonly ClientClass[]>> = {
   config: [ConfigServiceClient],
   dynamodb: [DynamoDBClient, DynamoDBDocumentClient],
   ec2: [EC2Client],
+  ecr: [ECRClient],
+  ecs: [ECSClient],
   events: [EventBridgeClient],
   iam: [IAMClient],
   kms: [KMSClient],

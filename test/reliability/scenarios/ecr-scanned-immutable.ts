@@ -1,22 +1,36 @@
-import type { Scenario } from '../scenario';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { cloudTrailEvent, humanCaller } from '../../../scripts/lib/events';
+import { ACCOUNT, REGION, type Scenario, sweep } from '../scenario';
 
-/**
- * The reliability suite's scenario for ecr-scanned-immutable (test/reliability/scenario.ts says the shape): seed in
- * moto the drift the rule finds, the way its integration test does, and return it with `notifyOnly`
- * (a notify-only rule: nothing may change) or a full `Drift` (a rule that remediates). Every fault
- * the suite injects then runs against it, and a function that loses the drift, pages twice or
- * changes AWS in notify mode fails.
- */
+const ecr = () => new ECRClient({ region: REGION });
+const NAME = 'claims-api';
+
+/** A repository scanned on push (moto's registry is BASIC without rules) whose tags are mutable: enforce makes them immutable. */
 export const scenario: Scenario = {
-  // TODO: storage-tenancy or access-audit (the two fault-suite halves: pick the shorter one).
-  family: 'access-audit',
+  family: 'storage-tenancy',
   async seed() {
-    // TODO(ecr-scanned-immutable): create the drift in moto and return notifyOnly(theEvent, readsCompliant), e.g.
-    //   const groupId = await openSomethingInMoto();
-    //   return notifyOnly(cloudTrailEvent({ eventName, eventSource, region: REGION, caller: humanCaller(ACCOUNT),
-    //     requestParameters: { groupId } }), async () => false);
-    throw new Error(
-      'TODO(ecr-scanned-immutable): test/reliability/scenarios/ecr-scanned-immutable.ts seeds no drift yet',
+    await ecr().send(
+      new CreateRepositoryCommand({
+        repositoryName: NAME,
+        imageTagMutability: 'MUTABLE',
+        imageScanningConfiguration: { scanOnPush: true },
+      }),
     );
+    return {
+      event: cloudTrailEvent({
+        eventName: 'CreateRepository',
+        eventSource: 'ecr.amazonaws.com',
+        region: REGION,
+        caller: humanCaller(ACCOUNT),
+        requestParameters: { repositoryName: NAME, imageTagMutability: 'MUTABLE' },
+      }),
+      sweep: sweep(),
+      compliant: async () =>
+        (await ecr().send(new DescribeRepositoriesCommand({ repositoryNames: [NAME] }))).repositories?.[0]
+          ?.imageTagMutability === 'IMMUTABLE',
+      kept: async () =>
+        ((await ecr().send(new DescribeRepositoriesCommand({ repositoryNames: [NAME] }))).repositories ?? [])
+          .length === 1,
+    };
   },
 };

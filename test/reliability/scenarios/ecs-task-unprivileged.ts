@@ -1,22 +1,60 @@
-import type { Scenario } from '../scenario';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
+import { cloudTrailEvent, humanCaller } from '../../../scripts/lib/events';
+import { SENTINEL } from '../bounds';
+import { ACCOUNT, notifyOnly, REGION, type Scenario } from '../scenario';
 
-/**
- * The reliability suite's scenario for ecs-task-unprivileged (test/reliability/scenario.ts says the shape): seed in
- * moto the drift the rule finds, the way its integration test does, and return it with `notifyOnly`
- * (a notify-only rule: nothing may change) or a full `Drift` (a rule that remediates). Every fault
- * the suite injects then runs against it, and a function that loses the drift, pages twice or
- * changes AWS in notify mode fails.
- */
+const ecs = () => new ECSClient({ region: REGION });
+
+/** A privileged revision whose environment holds a sentinel secret: it pages, and the secret reaches nothing. */
 export const scenario: Scenario = {
-  // TODO: storage-tenancy or access-audit (the two fault-suite halves: pick the shorter one).
   family: 'access-audit',
   async seed() {
-    // TODO(ecs-task-unprivileged): create the drift in moto and return notifyOnly(theEvent, readsCompliant), e.g.
-    //   const groupId = await openSomethingInMoto();
-    //   return notifyOnly(cloudTrailEvent({ eventName, eventSource, region: REGION, caller: humanCaller(ACCOUNT),
-    //     requestParameters: { groupId } }), async () => false);
-    throw new Error(
-      'TODO(ecs-task-unprivileged): test/reliability/scenarios/ecs-task-unprivileged.ts seeds no drift yet',
+    const { taskDefinition } = await ecs().send(
+      new RegisterTaskDefinitionCommand({
+        family: 'claims-worker',
+        networkMode: 'host',
+        containerDefinitions: [
+          {
+            name: 'worker',
+            image: 'public.ecr.aws/docker/library/busybox:latest',
+            memory: 128,
+            privileged: true,
+            environment: [{ name: 'DATABASE_URL', value: `${SENTINEL}-postgres://u:p@db/claims` }],
+          },
+        ],
+      }),
+    );
+    const arn = taskDefinition?.taskDefinitionArn ?? '';
+    // A service runs it, so the sweep (revisions in use) finds it too.
+    await ecs().send(new CreateClusterCommand({ clusterName: 'phi' }));
+    await ecs().send(
+      new CreateServiceCommand({
+        cluster: 'phi',
+        serviceName: 'claims-worker',
+        taskDefinition: arn,
+        desiredCount: 1,
+      }),
+    );
+    return notifyOnly(
+      cloudTrailEvent({
+        eventName: 'RegisterTaskDefinition',
+        eventSource: 'ecs.amazonaws.com',
+        region: REGION,
+        caller: humanCaller(ACCOUNT),
+        requestParameters: { family: 'claims-worker' },
+        responseElements: {
+          taskDefinition: { taskDefinitionArn: arn, family: 'claims-worker', revision: 1 },
+        },
+      }),
+      async () =>
+        (await ecs().send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition
+          ?.containerDefinitions?.[0]?.privileged !== true,
     );
   },
 };
