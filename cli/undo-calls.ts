@@ -23,6 +23,7 @@ import {
   StartInstancesCommand,
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { DescribeRepositoriesCommand, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
@@ -254,6 +255,46 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
       return `${resourceId} exists in ${at.region}`;
     },
     send: (aws, region, input) => aws.ec2(region).send(new DeleteTagsCommand(input)),
+  }),
+  'ecr:PutImageTagMutability': allow({
+    input: withRegion({
+      repositoryName: id,
+      imageTagMutability: z.enum([
+        'MUTABLE',
+        'MUTABLE_WITH_EXCLUSION',
+        'IMMUTABLE',
+        'IMMUTABLE_WITH_EXCLUSION',
+      ]),
+      imageTagMutabilityExclusionFilters: z
+        .array(z.strictObject({ filter: z.string().min(1).max(128), filterType: z.literal('WILDCARD') }))
+        .min(1)
+        .max(5)
+        .optional(),
+    }),
+    reverses: ['PutImageTagMutability'],
+    targets: (input) => [input.repositoryName],
+    // Back to exactly what the evidence says the repository had: never wider exclusions than that.
+    restoresMore(input, _step, incident) {
+      const exclusions = (input.imageTagMutabilityExclusionFilters ?? [])
+        .map((filter) => filter.filter)
+        .join(',');
+      const was = `${String(before(incident, 'tagMutability'))} [${String(before(incident, 'tagExclusions') ?? '')}]`;
+      const sets = `${input.imageTagMutability} [${exclusions}]`;
+      return sets === was ? undefined : `sets ${sets}, but the repository had ${was}`;
+    },
+    async check(input, at) {
+      const found = await at.aws
+        .ecr(at.region)
+        .send(new DescribeRepositoriesCommand({ repositoryNames: [input.repositoryName] }))
+        .then((result) => result.repositories?.[0])
+        .catch((error: unknown) => {
+          if (isAwsError(error, 'RepositoryNotFoundException')) return undefined;
+          throw error;
+        });
+      const repository = existing(found, `repository ${input.repositoryName}`, at);
+      return `repository ${input.repositoryName} has ${repository.imageTagMutability ?? 'unknown'} tags`;
+    },
+    send: (aws, region, input) => aws.ecr(region).send(new PutImageTagMutabilityCommand(input)),
   }),
   'ec2:StartInstances': allow({
     input: withRegion({ InstanceIds: one }),

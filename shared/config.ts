@@ -131,6 +131,38 @@ const environmentSchema = z.object({
   /** Tag on a granted security-group rule whose value is its grant id (the ledger holds the truth). */
   SSH_GRANT_TAG: z.string().min(1).max(127).default('compliance-responder:ssh-grant'),
 
+  // ── ecr-scanned-immutable ──
+  /**
+   * Tag filters left mutable when enforce makes a repository's tags immutable (wildcards, e.g.
+   * `latest,dev-*`; at most 5, ECR's limit). Empty (default): IMMUTABLE, no exclusion.
+   */
+  ECR_TAG_EXCLUSIONS: commaList.pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(
+            /^[a-zA-Z0-9._*-]{1,128}$/,
+            'expected image tag filters (letters, digits, . _ - *), comma-separated',
+          ),
+      )
+      .max(5, 'ECR accepts at most 5 exclusion filters'),
+  ),
+
+  // ── ecs-task-unprivileged ──
+  /** Which task definition families run PHI workloads: `all` (default) or `tag:<key>=<value>` on the revision. */
+  ECS_SCOPE: z
+    .string()
+    .default('all')
+    .pipe(
+      z.union([
+        z.literal('all'),
+        z.string().regex(/^tag:[^=]{1,128}=.{0,256}$/, 'expected all or tag:<key>=<value>'),
+      ]),
+    ),
+  /** A container whose `user` is explicitly root (root, 0, 0:<gid>) is drift too. Default: false. */
+  ECS_ROOT_USER_IS_DRIFT: flag(false),
+
   // ── cloudtrail-logging-on ──
   /** Recreate a deleted trail (its bucket policy and key are the owner's). Default: false. */
   RECREATE_DELETED_TRAIL: flag(false),
@@ -211,6 +243,8 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
     },
     recreateDeletedTrail: env.RECREATE_DELETED_TRAIL,
     elb: { minimumTlsVersion: env.ELB_MINIMUM_TLS_VERSION, tlsPolicy: env.ELB_TLS_POLICY },
+    ecrTagExclusions: env.ECR_TAG_EXCLUSIONS,
+    ecs: { scope: parsePhiScope(env.ECS_SCOPE), rootUserIsDrift: env.ECS_ROOT_USER_IS_DRIFT },
   };
 }
 

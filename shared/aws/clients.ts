@@ -4,6 +4,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -42,6 +44,10 @@ export interface AwsClients {
   elbv2(region: string): ElasticLoadBalancingV2Client;
   /** Classic Load Balancers. */
   elb(region: string): ElasticLoadBalancingClient;
+  /** Container image repositories and the registry's scanning settings. */
+  ecr(region: string): ECRClient;
+  /** Task definitions, and the services and tasks that run them. */
+  ecs(region: string): ECSClient;
 }
 
 /** Standard retry mode with a few more attempts than the default: throttling is routine in sweeps. */
@@ -87,6 +93,8 @@ export function createAwsClients(homeRegion: string): AwsClients {
     logs: (region) => memo(`logs:${region}`, () => new CloudWatchLogsClient({ ...common, region })),
     elbv2: (region) => memo(`elbv2:${region}`, () => new ElasticLoadBalancingV2Client({ ...common, region })),
     elb: (region) => memo(`elb:${region}`, () => new ElasticLoadBalancingClient({ ...common, region })),
+    ecr: (region) => memo(`ecr:${region}`, () => new ECRClient({ ...common, region })),
+    ecs: (region) => memo(`ecs:${region}`, () => new ECSClient({ ...common, region })),
   };
 }
 

@@ -90,6 +90,7 @@ export class ResponsePipeline {
       return [];
     }
     if (event.kind === 'sweep') {
+      if (this.ownCall(event.sweep.actor)) return [];
       const outcomes = await sweep(this.ctx, event.sweep, (resource, request) =>
         this.judgeSwept(resource, request),
       );
@@ -108,7 +109,7 @@ export class ResponsePipeline {
   }
 
   private async observe(observation: Observation): Promise<ResourceOutcome | undefined> {
-    const { logger, metrics, settings, aws } = this.deps;
+    const { logger, settings, aws } = this.deps;
     const ref = { resourceType: observation.resourceType, resourceId: observation.resourceId };
     if (observation.source === 'ebs-notification' && this.rule.incidentFor) {
       return this.continueWorkflow(observation, this.rule.incidentFor);
@@ -121,15 +122,7 @@ export class ResponsePipeline {
       });
       return undefined;
     }
-    const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
-    if (isOwnEvent(observation.actor, trusted)) {
-      metrics.count(Metric.OwnEventsIgnored);
-      logger.info('event made by the responder itself; ignored (loop guard)', {
-        ruleId: this.rule.id,
-        ...ref,
-      });
-      return undefined;
-    }
+    if (this.ownCall(observation.actor, ref)) return undefined;
     if (observation.notApplicable) {
       return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
     }
@@ -164,6 +157,16 @@ export class ResponsePipeline {
     );
   }
 
+  /** Was the call made by the responder itself, or a role the rule trusts? Then it is not drift (loop guard). */
+  private ownCall(actor: Observation['actor'], ref?: { resourceType: string; resourceId: string }): boolean {
+    const { settings, metrics, logger } = this.deps;
+    const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
+    if (!isOwnEvent(actor, trusted)) return false;
+    metrics.count(Metric.OwnEventsIgnored);
+    logger.info('event made by the responder itself; ignored (loop guard)', { ruleId: this.rule.id, ...ref });
+    return true;
+  }
+
   /** An EBS notification advances the workflow of the incident that created its snapshot or volume. */
   private async continueWorkflow(
     observation: Observation,
@@ -187,6 +190,7 @@ export class ResponsePipeline {
       eventId: `${request.eventId}#${resource.region}#${resource.resourceId}`,
       eventName: request.eventName,
       observedAt: request.observedAt,
+      actor: request.actor,
     });
   }
 

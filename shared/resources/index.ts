@@ -1,4 +1,5 @@
 import { accountSetting } from './account-setting';
+import { ecrRepository } from './ecr-repository';
 import { iamUser } from './iam-user';
 import { instance } from './instance';
 import { classicLoadBalancer, loadBalancer, targetGroup } from './load-balancer';
@@ -17,6 +18,7 @@ import {
   table,
   topic,
 } from './stack-resource';
+import { taskDefinition } from './task-definition';
 import { trail } from './trail';
 import { volume } from './volume';
 
@@ -42,6 +44,8 @@ export const resourceTypes: readonly ResourceType[] = [
   loadBalancer,
   targetGroup,
   classicLoadBalancer,
+  ecrRepository,
+  taskDefinition,
 ];
 
 /** The resource type a CloudTrail call names, or undefined when no module maps it. */

@@ -19,6 +19,12 @@ export interface CallMapping {
   readonly accepts?: (record: unknown) => boolean;
   readonly resourceIds: (record: unknown, prefix: string, accountId: string) => string[];
   readonly facts?: (record: unknown) => CallFacts;
+  /**
+   * The call changes a setting of the region that every resource of the type depends on (an ECR
+   * registry's scanning rules): it names none, so the rule re-judges the region's resources, as its
+   * sweep does, on behalf of the call's actor.
+   */
+  readonly regionWide?: true;
 }
 
 /**
@@ -59,3 +65,11 @@ export const sameMapping = (
   mapping: CallMapping,
 ): Readonly<Record<string, CallMapping>> =>
   Object.fromEntries(eventNames.map((eventName) => [eventName, mapping]));
+
+/** A call that changes a region-wide setting (see CallMapping.regionWide). */
+export const regionWide = (eventSource: string, facts?: CallMapping['facts']): CallMapping => ({
+  eventSource,
+  regionWide: true,
+  resourceIds: () => [],
+  ...(facts && { facts }),
+});

@@ -2,6 +2,8 @@ import { cloudtrailLoggingOn } from './cloudtrail-logging-on';
 import { configRecorderOn } from './config-recorder-on';
 import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
 import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
+import { ecrScannedImmutable } from './ecr-scanned-immutable';
+import { ecsTaskUnprivileged } from './ecs-task-unprivileged';
 import { elbListenerTls } from './elb-listener-tls';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
 import type { Rule } from './rule';
@@ -20,6 +22,8 @@ export const rules: readonly Rule[] = [
   configRecorderOn,
   selfProtection,
   elbListenerTls,
+  ecrScannedImmutable,
+  ecsTaskUnprivileged,
 ];
 
 export function ruleById(id: string): Rule {

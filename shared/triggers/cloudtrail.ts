@@ -137,6 +137,20 @@ export const parseCloudTrailRecord = (
     ...mapping.facts?.(record),
   });
   const actor = actorOf(parsed);
+  if (mapping.regionWide) {
+    return {
+      kind: 'sweep',
+      sweep: {
+        source: TriggerSource.CloudTrail,
+        eventId: parsed.eventID,
+        eventName: parsed.eventName,
+        accountId,
+        region: parsed.awsRegion,
+        observedAt: parsed.eventTime,
+        actor,
+      },
+    };
+  }
   const observations = mapping.resourceIds(record, prefix, accountId).map(
     (resourceId): Observation => ({
       source: TriggerSource.CloudTrail,

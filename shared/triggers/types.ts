@@ -1,4 +1,4 @@
-import type { Observation, TriggerSource } from '../model';
+import type { Actor, Observation, TriggerSource } from '../model';
 
 /** What a Config custom rule invocation needs returned: where to send PutEvaluations, and with what. */
 export interface ConfigEvaluationContext {
@@ -18,6 +18,8 @@ export interface SweepRequest {
   accountId: string;
   region: string;
   observedAt: string;
+  /** Who made the call, when a region-wide CloudTrail call asked for the sweep (CallMapping.regionWide). */
+  actor?: Actor;
 }
 
 /**

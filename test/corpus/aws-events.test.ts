@@ -118,15 +118,15 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
     route: 'cloudtrail-record',
     expect: { resources: [instance('i-0f2f135de18b555e3')], region: 'us-east-1' },
   },
-  // No rule subscribes to ECR calls yet: the adapter refuses them for want of a resource mapping.
-  // The container rules will turn these into resources.
+  // ECR repositories are judged by ecr-scanned-immutable; ECR Public's CreateRepository is another
+  // service's call of the same name (refused), and pushing an image (PutImage) changes no setting.
   'cloudtrail/ecr-createrepository_detail-only_aws-docs-example.json': {
     route: 'cloudtrail-record',
-    expect: { error: 'eventName' },
+    expect: { resources: [['AWS::ECR::Repository', 'testrepo']], region: 'us-east-2' },
   },
   'cloudtrail/ecr-public-createrepository_detail-only_aws-docs-example.json': {
     route: 'cloudtrail-record',
-    expect: { error: 'eventName' },
+    expect: { error: 'eventSource' },
   },
   'cloudtrail/ecr-putimage_detail-only_push-tag-latest_aws-docs-example.json': {
     route: 'cloudtrail-record',

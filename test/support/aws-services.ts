@@ -4,6 +4,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -49,6 +51,8 @@ export const SDK_CLIENTS: Readonly<Record<string, readonly ClientClass[]>> = {
   dynamodb: [DynamoDBClient, DynamoDBDocumentClient],
   ec2: [EC2Client],
   elasticloadbalancing: [ElasticLoadBalancingV2Client, ElasticLoadBalancingClient],
+  ecr: [ECRClient],
+  ecs: [ECSClient],
   events: [EventBridgeClient],
   iam: [IAMClient],
   kms: [KMSClient],

@@ -86,6 +86,8 @@ export const PROTOCOLS: Readonly<Record<string, Protocol>> = {
   cloudwatch: 'json',
   config: 'json',
   dynamodb: 'json',
+  ecr: 'json',
+  ecs: 'json',
   events: 'json',
   kms: 'json',
   logs: 'json',

@@ -15,6 +15,8 @@ const PREFIX = {
   SNSClient: 'sns',
   CloudWatchClient: 'cloudwatch',
   CloudWatchLogsClient: 'logs',
+  ECRClient: 'ecr',
+  ECSClient: 'ecs',
 } as const;
 
 /**

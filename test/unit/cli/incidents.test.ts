@@ -155,7 +155,25 @@ const restorePolicy = (SslPolicy: string): UndoCall => ({
   input: { ListenerArn: LISTENER, SslPolicy, Region: 'eu-west-1' },
 });
 const tags = (Value?: string) => [{ Key: 'compliance-responder:incident', ...(Value ? { Value } : {}) }];
+const repository = rule('ecr-scanned-immutable', 'payments', 'eu-west-1', {
+  resourceArn: 'arn:aws:ecr:eu-west-1:111122223333:repository/payments',
+  evidence: { tagMutability: 'MUTABLE_WITH_EXCLUSION', tagExclusions: 'latest' },
+});
 const REAL_UNDOS: [string, Incident, UndoCall, Summary?][] = [
+  [
+    'ecr:PutImageTagMutability',
+    repository,
+    {
+      service: 'ecr',
+      action: 'PutImageTagMutability',
+      input: {
+        repositoryName: 'payments',
+        imageTagMutability: 'MUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }],
+        Region: 'eu-west-1',
+      },
+    },
+  ],
   [
     'ec2:DisableEbsEncryptionByDefault',
     account,
@@ -595,6 +613,19 @@ describe('the undo plan', () => {
     ]);
     expect(refusal(planAs({ service: 'ec2', action: 'RunInstances', input: {} }, volume, 'Run'))).toBe(
       'ec2 RunInstances: not a call this command replays',
+    );
+  });
+
+  it('refuses a tag-mutability undo rewritten to leave more tags mutable than the repository had', () => {
+    // Prepare: someone with table write access widens the recorded undo to plain MUTABLE
+    const widened: UndoCall = {
+      service: 'ecr',
+      action: 'PutImageTagMutability',
+      input: { repositoryName: 'payments', imageTagMutability: 'MUTABLE', Region: 'eu-west-1' },
+    };
+    // Act / Assess
+    expect(refusal(planAs(widened, repository, 'PutImageTagMutability'))).toBe(
+      'ecr PutImageTagMutability: sets MUTABLE [], but the repository had MUTABLE_WITH_EXCLUSION [latest]',
     );
   });
 

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { idString, parseWith } from '../triggers/parse';
+import type { CallMapping, ResourceType } from './resource-type';
+
+export const TASK_DEFINITION = 'AWS::ECS::TaskDefinition';
+
+/** `arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>` → `<family>:<revision>`. */
+const REVISION_ARN =
+  /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/([A-Za-z0-9_-]{1,255}:\d{1,10})$/;
+
+const revisionArn = idString.regex(REVISION_ARN, 'expected a task definition revision ARN');
+
+/** The revision an ARN names, as the rule's resource id: `<family>:<revision>`. */
+export const revisionOf = (arn: string): string | undefined => REVISION_ARN.exec(arn)?.[1];
+
+/**
+ * Each call names its revision in the response, as a full ARN (a request may name only the family,
+ * meaning its latest revision). Only the ARN is read: a task definition's and a task's request
+ * carry environment variables, which often hold secrets, and none of it is copied.
+ */
+const namedInResponse = (schema: z.ZodType<string[]>): CallMapping => ({
+  eventSource: 'ecs.amazonaws.com',
+  resourceIds: (record, prefix) => parseWith(schema, record, prefix).map((arn) => revisionOf(arn) ?? arn),
+});
+
+const registered = z
+  .object({ responseElements: z.object({ taskDefinition: z.object({ taskDefinitionArn: revisionArn }) }) })
+  .transform((record) => [record.responseElements.taskDefinition.taskDefinitionArn]);
+
+const service = z
+  .object({ responseElements: z.object({ service: z.object({ taskDefinition: revisionArn }) }) })
+  .transform((record) => [record.responseElements.service.taskDefinition]);
+
+/** RunTask and StartTask may start many tasks, of one revision. */
+const tasks = z
+  .object({
+    responseElements: z.object({
+      tasks: z
+        .array(z.object({ taskDefinitionArn: revisionArn }))
+        // A task that could not be placed is in `failures`: a call that started none changed nothing.
+        .max(100),
+    }),
+  })
+  .transform((record) => [...new Set(record.responseElements.tasks.map((task) => task.taskDefinitionArn))]);
+
+/** One revision of an ECS task definition, named `<family>:<revision>` in its region. */
+export const taskDefinition: ResourceType = {
+  type: TASK_DEFINITION,
+  arn: {
+    service: 'ecs',
+    resource: /^task-definition\/[A-Za-z0-9_-]{1,255}:\d{1,10}$/,
+    plural: 'task definition revisions',
+  },
+  calls: {
+    RegisterTaskDefinition: namedInResponse(registered),
+    CreateService: namedInResponse(service),
+    UpdateService: namedInResponse(service),
+    RunTask: namedInResponse(tasks),
+    StartTask: namedInResponse(tasks),
+  },
+};
