@@ -34,7 +34,7 @@ import {
   SECURITY_GROUP,
   SECURITY_GROUP_STATEMENTS,
   type SecurityGroupView,
-  securityGroupArn,
+  toLoadedGroup,
 } from '../ssh/security-groups';
 import { defineRule, type Loaded, Stack } from './rule';
 
@@ -141,12 +141,7 @@ async function groupPaths(
     }
   }
   return {
-    resourceType: SECURITY_GROUP,
-    resourceId: view.groupId,
-    arn: securityGroupArn(scope.region, scope.accountId, view.groupId),
-    region: scope.region,
-    accountId: scope.accountId,
-    tags: view.tags,
+    ...toLoadedGroup(view, scope),
     state: {
       kind: 'security-group',
       group: view,
