@@ -176,7 +176,7 @@ const environmentSchema = z.object({
     .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name')
     .default('ELBSecurityPolicy-TLS13-1-2-2021-06'),
 
-  // ── elb-classic-tls ──
+  // ── elb-classic-listener-tls ──
   /** The predefined policy a Classic listener's new negotiation policy references (Classic has no TLS 1.3). */
   ELB_CLASSIC_TLS_POLICY: z
     .string()

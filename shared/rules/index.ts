@@ -4,7 +4,7 @@ import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
 import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
 import { ecrScannedImmutable } from './ecr-scanned-immutable';
 import { ecsTaskUnprivileged } from './ecs-task-unprivileged';
-import { elbClassicTls } from './elb-classic-tls';
+import { elbClassicListenerTls } from './elb-classic-listener-tls';
 import { elbListenerTls } from './elb-listener-tls';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
 import type { Rule } from './rule';
@@ -25,7 +25,7 @@ export const rules: readonly Rule[] = [
   elbListenerTls,
   ecrScannedImmutable,
   ecsTaskUnprivileged,
-  elbClassicTls,
+  elbClassicListenerTls,
 ];
 
 export function ruleById(id: string): Rule {

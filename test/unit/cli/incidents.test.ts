@@ -154,7 +154,7 @@ const restorePolicy = (SslPolicy: string): UndoCall => ({
   action: 'ModifyListener',
   input: { ListenerArn: LISTENER, SslPolicy, Region: 'eu-west-1' },
 });
-const classic = rule('elb-classic-tls', 'ward7-classic', 'eu-west-1', {
+const classic = rule('elb-classic-listener-tls', 'ward7-classic', 'eu-west-1', {
   resourceArn: 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/ward7-classic',
 });
 const restoreClassicPolicies = (PolicyNames: string[], LoadBalancerPort = 443): UndoCall => ({

@@ -12,7 +12,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { RemediationDeclined } from '../../../shared/errors';
-import { type ClassicLoadBalancerState, elbClassicTls as rule } from '../../../shared/rules/elb-classic-tls';
+import {
+  type ClassicLoadBalancerState,
+  elbClassicListenerTls as rule,
+} from '../../../shared/rules/elb-classic-listener-tls';
 import { actionsOf, type Finding } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
@@ -58,7 +61,7 @@ const https = (policyNames: string[], port = 443): ListenerDescription => ({
   PolicyNames: policyNames,
 });
 
-describe('rule elb-classic-tls', () => {
+describe('rule elb-classic-listener-tls', () => {
   const elb = mockClient(ElasticLoadBalancingClient);
   const aws = createAwsClients('us-east-1');
   const sent = new SentActions();

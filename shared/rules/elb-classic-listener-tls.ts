@@ -142,12 +142,12 @@ async function readBack(elb: ElasticLoadBalancingClient, name: string, changes: 
   return { listenersReadBack: changes.length };
 }
 
-export const elbClassicTls = defineRule<ClassicLoadBalancerState>({
-  id: 'elb-classic-tls',
+export const elbClassicListenerTls = defineRule<ClassicLoadBalancerState>({
+  id: 'elb-classic-listener-tls',
   title: 'Classic Load Balancer listener allows weak TLS or plain traffic',
   severity: Severity.High,
   hipaa: ['164.312(e)(1)', '164.312(e)(2)(ii)'],
-  runbook: 'docs/runbooks/elb-classic-tls.md',
+  runbook: 'docs/runbooks/elb-classic-listener-tls.md',
   readme: {
     enforce:
       "gives each Classic HTTPS or SSL listener whose negotiation policy allows TLS below `elbMinimumTlsVersion` a new policy referencing `elbClassicTlsPolicy` (`CreateLoadBalancerPolicy`, `SetLoadBalancerPoliciesOfListener`), keeping the listener's other policies (stickiness...) and its previous list as the undo; HTTP and TCP front ends are reported; never deletes a listener or policy",

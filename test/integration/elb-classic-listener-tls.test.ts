@@ -12,16 +12,16 @@ import { LocalResponder, resetAccount } from '../support/local-responder';
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 const OURS = 'compliance-responder-ELBSecurityPolicy-TLS-1-2-2017-01';
-const loadFunction = () => require('../../functions/elb-classic-tls');
+const loadFunction = () => require('../../functions/elb-classic-listener-tls');
 
 /**
- * moto gaps, covered with the mock in test/unit/rules/elb-classic-tls.test.ts: moto reads a Classic
+ * moto gaps, covered with the mock in test/unit/rules/elb-classic-listener-tls.test.ts: moto reads a Classic
  * listener's InstanceProtocol back as its front-end protocol (so every listener here is HTTPS to
  * HTTPS or HTTP to HTTP), and accepts any name in SetLoadBalancerPoliciesOfListener, a bare
  * predefined policy name included (AWS needs a policy of the load balancer). moto serves no
  * predefined policies: scripts/moto/sitecustomize.py serves the three these tests reference.
  */
-describe('elb-classic-tls end to end against moto (elb, acm)', () => {
+describe('elb-classic-listener-tls end to end against moto (elb, acm)', () => {
   let responder: LocalResponder;
   let handle: (event: unknown) => Promise<HandlerResult>;
 
@@ -45,7 +45,7 @@ describe('elb-classic-tls end to end against moto (elb, acm)', () => {
     const [incident, ...others] = await responder.incidents();
     expect(others).toEqual([]);
     expect(incident).toMatchObject({
-      ruleId: 'elb-classic-tls',
+      ruleId: 'elb-classic-listener-tls',
       hipaa: ['164.312(e)(1)', '164.312(e)(2)(ii)'],
       resourceType: 'AWS::ElasticLoadBalancing::LoadBalancer',
       resourceId: name,

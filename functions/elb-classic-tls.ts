@@ -1,4 +1,0 @@
-import { ruleHandler } from '../shared/pipeline/rule-handler';
-import { elbClassicTls } from '../shared/rules/elb-classic-tls';
-
-export const handler = ruleHandler(elbClassicTls);
