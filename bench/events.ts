@@ -1,3 +1,4 @@
+import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
@@ -7,6 +8,12 @@ import {
   DisableEbsEncryptionByDefaultCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import {
+  CreateLoadBalancerCommand as CreateClassicLoadBalancerCommand,
+  CreateLoadBalancerPolicyCommand,
+  ElasticLoadBalancingClient,
+  SetLoadBalancerPoliciesOfListenerCommand,
+} from '@aws-sdk/client-elastic-load-balancing';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -175,7 +182,65 @@ export const EVENT_CASES: readonly EventCase[] = [
     },
     prepare: (_bench, index) => weakTlsListener(index),
   },
+  {
+    name: 'SetLoadBalancerPoliciesOfListener, Classic HTTPS allowing TLS 1.0 (CloudTrail)',
+    fn: 'elb-classic-listener-tls',
+    minimum: {
+      calls: 9,
+      named: `DescribeLoadBalancers + DescribeLoadBalancerPolicies (the load balancer's) + DescribeLoadBalancerPolicies (the configured predefined one) + CreateLoadBalancerPolicy + SetLoadBalancerPoliciesOfListener + DescribeLoadBalancers and DescribeLoadBalancerPolicies (verify) + ${RECORD_AND_ALERT}`,
+    },
+    prepare: (_bench, index) => weakClassicListener(index),
+  },
 ];
+
+/** A Classic Load Balancer whose HTTPS listener's negotiation policy allows TLS 1.0; its policy-setting event. */
+async function weakClassicListener(index: number): Promise<unknown> {
+  const elb = new ElasticLoadBalancingClient({ region: REGION });
+  const { CertificateArn } = await new ACMClient({ region: REGION }).send(
+    new RequestCertificateCommand({ DomainName: 'bench.example.org' }),
+  );
+  const loadBalancerName = `bench-${index + 1}-${Date.now() % 1_000_000}`;
+  await elb.send(
+    new CreateClassicLoadBalancerCommand({
+      LoadBalancerName: loadBalancerName,
+      AvailabilityZones: [`${REGION}a`],
+      Listeners: [
+        {
+          Protocol: 'HTTPS',
+          LoadBalancerPort: 443,
+          InstanceProtocol: 'HTTPS',
+          InstancePort: 8443,
+          SSLCertificateId: CertificateArn,
+        },
+      ],
+    }),
+  );
+  await elb.send(
+    new CreateLoadBalancerPolicyCommand({
+      LoadBalancerName: loadBalancerName,
+      PolicyName: 'weak',
+      PolicyTypeName: 'SSLNegotiationPolicyType',
+      PolicyAttributes: [
+        { AttributeName: 'Protocol-TLSv1', AttributeValue: 'true' },
+        { AttributeName: 'Protocol-TLSv1.2', AttributeValue: 'true' },
+      ],
+    }),
+  );
+  await elb.send(
+    new SetLoadBalancerPoliciesOfListenerCommand({
+      LoadBalancerName: loadBalancerName,
+      LoadBalancerPort: 443,
+      PolicyNames: ['weak'],
+    }),
+  );
+  return cloudTrailEvent({
+    eventName: 'SetLoadBalancerPoliciesOfListener',
+    eventSource: 'elasticloadbalancing.amazonaws.com',
+    region: REGION,
+    caller: humanCaller(ACCOUNT, 'dev-dana'),
+    requestParameters: { loadBalancerName, loadBalancerPort: 443, policyNames: ['weak'] },
+  });
+}
 
 /** An NLB with a TLS listener on the API's old default policy (TLS 1.0 and 1.1 allowed); its CreateListener event. */
 async function weakTlsListener(index: number): Promise<unknown> {

@@ -24,6 +24,10 @@ import {
   StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { DescribeRepositoriesCommand, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
+import {
+  DescribeLoadBalancersCommand as DescribeClassicLoadBalancersCommand,
+  SetLoadBalancerPoliciesOfListenerCommand,
+} from '@aws-sdk/client-elastic-load-balancing';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
@@ -171,6 +175,28 @@ async function checkListener(listenerArn: string, at: CheckContext): Promise<str
     at,
   );
   return `listener ${listener.Protocol}:${listener.Port} uses ${listener.SslPolicy ?? 'no TLS policy'}, default action ${listener.DefaultActions?.map((action) => action.Type).join(', ')}`;
+}
+
+/** The incident's Classic Load Balancer's listener on a port, now, and the policies it has. */
+async function checkClassicListener(name: string, port: number, at: CheckContext): Promise<string> {
+  const loadBalancer = existing(
+    await at.aws
+      .elb(at.region)
+      .send(new DescribeClassicLoadBalancersCommand({ LoadBalancerNames: [name] }))
+      .then((result) => result.LoadBalancerDescriptions?.[0])
+      .catch((error: unknown) => {
+        if (isAwsError(error, 'AccessPointNotFoundException', 'LoadBalancerNotFound')) return undefined;
+        throw error;
+      }),
+    `Classic Load Balancer ${name}`,
+    at,
+  );
+  const listener = existing(
+    loadBalancer.ListenerDescriptions?.find((described) => described.Listener?.LoadBalancerPort === port),
+    `listener ${name}:${port}`,
+    at,
+  );
+  return `listener ${listener.Listener?.Protocol}:${port} of ${name} has policies ${JSON.stringify(listener.PolicyNames ?? [])}`;
 }
 
 /** What the incident's evidence said before the step: the undo may set back only what was so. */
@@ -447,6 +473,27 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
     },
     check: (input, at) => checkListener(input.ListenerArn, at),
     send: (aws, region, input) => aws.elbv2(region).send(new ModifyListenerCommand(input)),
+  }),
+  'elasticloadbalancing:SetLoadBalancerPoliciesOfListener': allow({
+    input: withRegion({
+      LoadBalancerName: z.string().regex(/^[a-zA-Z0-9-]{1,32}$/),
+      LoadBalancerPort: z.number().int().min(1).max(65535),
+      PolicyNames: z.array(z.string().min(1).max(255)).max(20),
+    }),
+    reverses: ['SetLoadBalancerPoliciesOfListener'],
+    targets: (input) => [input.LoadBalancerName],
+    // Exactly the list the step recorded replacing, on the port it changed: no policy more or less.
+    restoresMore(input, step) {
+      if (input.LoadBalancerPort !== step.output?.port) {
+        return `sets listener ${input.LoadBalancerPort}, and the step changed ${String(step.output?.port)}`;
+      }
+      if (JSON.stringify(input.PolicyNames) !== step.output?.previousPolicyNames) {
+        return `sets ${JSON.stringify(input.PolicyNames)}, and the step recorded replacing ${String(step.output?.previousPolicyNames)}`;
+      }
+      return undefined;
+    },
+    check: (input, at) => checkClassicListener(input.LoadBalancerName, input.LoadBalancerPort, at),
+    send: (aws, region, input) => aws.elb(region).send(new SetLoadBalancerPoliciesOfListenerCommand(input)),
   }),
   'cloudtrail:StopLogging': allow({
     input: withRegion({ Name: id }),

@@ -175,6 +175,13 @@ const environmentSchema = z.object({
     .string()
     .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name')
     .default('ELBSecurityPolicy-TLS13-1-2-2021-06'),
+
+  // ── elb-classic-listener-tls ──
+  /** The predefined policy a Classic listener's new negotiation policy references (Classic has no TLS 1.3). */
+  ELB_CLASSIC_TLS_POLICY: z
+    .string()
+    .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name')
+    .default('ELBSecurityPolicy-TLS-1-2-2017-01'),
 });
 
 export type Settings = Readonly<ReturnType<typeof toSettings>>;
@@ -242,7 +249,11 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
       grantTag: env.SSH_GRANT_TAG,
     },
     recreateDeletedTrail: env.RECREATE_DELETED_TRAIL,
-    elb: { minimumTlsVersion: env.ELB_MINIMUM_TLS_VERSION, tlsPolicy: env.ELB_TLS_POLICY },
+    elb: {
+      minimumTlsVersion: env.ELB_MINIMUM_TLS_VERSION,
+      tlsPolicy: env.ELB_TLS_POLICY,
+      classicTlsPolicy: env.ELB_CLASSIC_TLS_POLICY,
+    },
     ecrTagExclusions: env.ECR_TAG_EXCLUSIONS,
     ecs: { scope: parsePhiScope(env.ECS_SCOPE), rootUserIsDrift: env.ECS_ROOT_USER_IS_DRIFT },
   };

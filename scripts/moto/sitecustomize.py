@@ -54,3 +54,41 @@ if SecurityGroupBackend is not None:
     SecurityGroupBackend._verify_group_will_respect_rule_count_limit = (
         _rule_count_limit_per_family
     )
+
+# Classic Load Balancers: AWS answers DescribeLoadBalancerPolicies without a load balancer name with
+# its predefined policies (ELBSecurityPolicy-*), each listing the protocols it allows; moto knows no
+# predefined policy and refuses the call. Served here for the few the tests and the rules name, so a
+# policy made from a `Reference-Security-Policy` can be judged as in AWS.
+try:
+    from moto.elb.exceptions import PolicyNotFoundError
+    from moto.elb.models import ELBBackend
+    from moto.elb.policies import OtherPolicy
+except ImportError:
+    ELBBackend = None
+
+if ELBBackend is not None:
+    _PREDEFINED_PROTOCOLS = {
+        "ELBSecurityPolicy-2016-08": ("TLSv1", "TLSv1.1", "TLSv1.2"),
+        "ELBSecurityPolicy-TLS-1-1-2017-01": ("TLSv1.1", "TLSv1.2"),
+        "ELBSecurityPolicy-TLS-1-2-2017-01": ("TLSv1.2",),
+    }
+
+    def _predefined(name):
+        protocols = _PREDEFINED_PROTOCOLS[name]
+        attributes = [
+            {"AttributeName": f"Protocol-{version}", "AttributeValue": str(version in protocols).lower()}
+            for version in ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2")
+        ]
+        return OtherPolicy(name, "SSLNegotiationPolicyType", attributes)
+
+    _describe_policies = ELBBackend.describe_load_balancer_policies
+
+    def _describe_with_predefined(self, lb_name, policy_names):
+        if lb_name:
+            return _describe_policies(self, lb_name, policy_names)
+        names = policy_names or list(_PREDEFINED_PROTOCOLS)
+        if any(name not in _PREDEFINED_PROTOCOLS for name in names):
+            raise PolicyNotFoundError()
+        return [_predefined(name) for name in names]
+
+    ELBBackend.describe_load_balancer_policies = _describe_with_predefined

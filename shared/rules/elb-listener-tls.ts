@@ -2,7 +2,6 @@ import {
   type Action,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
-  DescribeSSLPoliciesCommand,
   DescribeTagsCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
@@ -13,6 +12,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/aws-errors';
 import type { Settings } from '../config';
+import { belowMinimum, sslPolicyProtocols, weaknessOf } from '../elb/tls';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { LOAD_BALANCER, loadBalancerArnOf } from '../resources/load-balancer';
@@ -27,8 +27,6 @@ import { defineRule, type Finding, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES, 
  * siblings (an HTTPS listener on 443 must exist).
  */
 
-/** TLS versions, oldest first: a policy allowing any before the minimum is drift. */
-const TLS_VERSIONS = ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 const TLS_PROTOCOLS = new Set(['HTTPS', 'TLS']);
 const SECURE_PORT = 443;
 
@@ -50,22 +48,10 @@ export interface LoadBalancerState {
   readonly listeners: readonly ListenerState[];
 }
 
-const versionOf = (protocol: string) => TLS_VERSIONS.indexOf(protocol as (typeof TLS_VERSIONS)[number]);
-
-/** The protocols below the minimum, oldest first (AWS lists them in any order). */
-const belowMinimum = (protocols: readonly string[], minimum: string): string[] =>
-  // A protocol this code does not know (-1) is not assumed strong.
-  protocols
-    .filter((protocol) => versionOf(protocol) < versionOf(minimum))
-    .sort((a, b) => versionOf(a) - versionOf(b));
-
 const isTlsListener = (listener: ListenerState) => TLS_PROTOCOLS.has(listener.protocol);
 
-/** The policy's weak protocols, or ['unknown policy'] when AWS lists none for it. */
 const weakProtocolsOf = (listener: ListenerState, settings: Settings): string[] =>
-  listener.sslProtocols.length === 0
-    ? [`no protocols listed for ${listener.sslPolicy ?? 'no policy'}`]
-    : belowMinimum(listener.sslProtocols, settings.elb.minimumTlsVersion);
+  weaknessOf(listener.sslProtocols, settings.elb.minimumTlsVersion, listener.sslPolicy);
 
 const redirectsToHttps = (actions: readonly Action[]) =>
   actions.some((action) => action.Type === 'redirect' && action.RedirectConfig?.Protocol === 'HTTPS');
@@ -96,24 +82,6 @@ const HTTPS_REDIRECT: Action = {
 const label = (listener: ListenerState) => `${listener.protocol}:${listener.port}`;
 const bounded = (parts: readonly string[]) => parts.join('; ').slice(0, 256);
 
-/** Each policy's protocols; a name AWS does not know reads as no protocols (never as compliant). */
-async function protocolsOf(
-  elbv2: ElasticLoadBalancingV2Client,
-  names: readonly string[],
-): Promise<ReadonlyMap<string, readonly string[]>> {
-  const protocols = new Map<string, readonly string[]>();
-  for (const name of new Set(names)) {
-    try {
-      const { SslPolicies = [] } = await elbv2.send(new DescribeSSLPoliciesCommand({ Names: [name] }));
-      protocols.set(name, SslPolicies.find((policy) => policy.Name === name)?.SslProtocols ?? []);
-    } catch (error) {
-      if (!isAwsError(error, 'SSLPolicyNotFoundException', 'SSLPolicyNotFound')) throw error;
-      protocols.set(name, []);
-    }
-  }
-  return protocols;
-}
-
 /** Rules of an HTTP listener that forward to targets: plain HTTP reaching the application. */
 async function forwardingRulesOf(
   elbv2: ElasticLoadBalancingV2Client,
@@ -140,7 +108,7 @@ async function describe(
   for await (const page of paginateDescribeListeners({ client: elbv2 }, { LoadBalancerArn: arn })) {
     listeners.push(...(page.Listeners ?? []));
   }
-  const policies = await protocolsOf(
+  const policies = await sslPolicyProtocols(
     elbv2,
     listeners.flatMap((listener) => (listener.SslPolicy ? [listener.SslPolicy] : [])),
   );
@@ -345,7 +313,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
     if (weak.length > 0) {
       // The configured policy is judged as any listener's is: a weak setting is refused, not applied.
       const target = settings.elb.tlsPolicy;
-      const protocols = (await protocolsOf(elbv2, [target])).get(target) ?? [];
+      const protocols = (await sslPolicyProtocols(elbv2, [target])).get(target) ?? [];
       const tooWeak =
         protocols.length === 0 ? ['unknown'] : belowMinimum(protocols, settings.elb.minimumTlsVersion);
       if (tooWeak.length > 0) {

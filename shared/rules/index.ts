@@ -4,6 +4,7 @@ import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
 import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
 import { ecrScannedImmutable } from './ecr-scanned-immutable';
 import { ecsTaskUnprivileged } from './ecs-task-unprivileged';
+import { elbClassicListenerTls } from './elb-classic-listener-tls';
 import { elbListenerTls } from './elb-listener-tls';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
 import type { Rule } from './rule';
@@ -24,6 +25,7 @@ export const rules: readonly Rule[] = [
   elbListenerTls,
   ecrScannedImmutable,
   ecsTaskUnprivileged,
+  elbClassicListenerTls,
 ];
 
 export function ruleById(id: string): Rule {

@@ -1,6 +1,15 @@
 import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
+  type Listener as ClassicListener,
+  CreateAppCookieStickinessPolicyCommand,
+  CreateLoadBalancerCommand as CreateClassicLoadBalancerCommand,
+  CreateLoadBalancerPolicyCommand,
+  DescribeLoadBalancersCommand as DescribeClassicLoadBalancersCommand,
+  ElasticLoadBalancingClient,
+  SetLoadBalancerPoliciesOfListenerCommand,
+} from '@aws-sdk/client-elastic-load-balancing';
+import {
   type Action,
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -134,4 +143,87 @@ export const listenerCall = (
     region,
     caller: humanCaller(ACCOUNT, userName),
     requestParameters,
+  });
+
+export const elb = (region: string) => new ElasticLoadBalancingClient({ region });
+
+/** A Classic Load Balancer with these listeners (an HTTPS or SSL one gets an ACM certificate). */
+export async function createClassicLoadBalancer(
+  name: string,
+  listeners: Omit<ClassicListener, 'SSLCertificateId'>[],
+  region = 'us-east-1',
+): Promise<string> {
+  const certificateArn = await certificate(region);
+  await elb(region).send(
+    new CreateClassicLoadBalancerCommand({
+      LoadBalancerName: name,
+      AvailabilityZones: [`${region}a`],
+      Listeners: listeners.map((listener) =>
+        listener.Protocol === 'HTTPS' || listener.Protocol === 'SSL'
+          ? { ...listener, SSLCertificateId: certificateArn }
+          : listener,
+      ),
+    }),
+  );
+  return name;
+}
+
+/**
+ * A stickiness policy and a negotiation policy allowing these protocols (`Protocol-<version>`),
+ * both set on the listener on `port`.
+ */
+export async function setStickyAndNegotiation(
+  name: string,
+  port: number,
+  protocols: readonly string[],
+  region = 'us-east-1',
+): Promise<string[]> {
+  const client = elb(region);
+  await client.send(
+    new CreateAppCookieStickinessPolicyCommand({
+      LoadBalancerName: name,
+      PolicyName: 'sticky',
+      CookieName: 'session',
+    }),
+  );
+  await client.send(
+    new CreateLoadBalancerPolicyCommand({
+      LoadBalancerName: name,
+      PolicyName: 'negotiation',
+      PolicyTypeName: 'SSLNegotiationPolicyType',
+      PolicyAttributes: ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2'].map((version) => ({
+        AttributeName: `Protocol-${version}`,
+        AttributeValue: String(protocols.includes(version)),
+      })),
+    }),
+  );
+  const PolicyNames = ['sticky', 'negotiation'];
+  await client.send(
+    new SetLoadBalancerPoliciesOfListenerCommand({
+      LoadBalancerName: name,
+      LoadBalancerPort: port,
+      PolicyNames,
+    }),
+  );
+  return PolicyNames;
+}
+
+/** The policies of a Classic listener, as AWS lists them now. */
+export async function classicListenerPolicies(name: string, port: number, region = 'us-east-1') {
+  const { LoadBalancerDescriptions = [] } = await elb(region).send(
+    new DescribeClassicLoadBalancersCommand({ LoadBalancerNames: [name] }),
+  );
+  return LoadBalancerDescriptions[0]?.ListenerDescriptions?.find(
+    (described) => described.Listener?.LoadBalancerPort === port,
+  )?.PolicyNames;
+}
+
+/** The CloudTrail event of a Classic call (its request names `loadBalancerName`, as Classic records do). */
+export const classicCall = (eventName: string, loadBalancerName: string, region = 'us-east-1') =>
+  cloudTrailEvent({
+    eventName,
+    eventSource: 'elasticloadbalancing.amazonaws.com',
+    region,
+    caller: humanCaller(ACCOUNT, 'dev-dana'),
+    requestParameters: { loadBalancerName },
   });

@@ -154,6 +154,15 @@ const restorePolicy = (SslPolicy: string): UndoCall => ({
   action: 'ModifyListener',
   input: { ListenerArn: LISTENER, SslPolicy, Region: 'eu-west-1' },
 });
+const classic = rule('elb-classic-listener-tls', 'ward7-classic', 'eu-west-1', {
+  resourceArn: 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/ward7-classic',
+});
+const restoreClassicPolicies = (PolicyNames: string[], LoadBalancerPort = 443): UndoCall => ({
+  service: 'elasticloadbalancing',
+  action: 'SetLoadBalancerPoliciesOfListener',
+  input: { LoadBalancerName: 'ward7-classic', LoadBalancerPort, PolicyNames, Region: 'eu-west-1' },
+});
+const CLASSIC_STEP = { port: 443, previousPolicyNames: JSON.stringify(['sticky', 'weak']) };
 const tags = (Value?: string) => [{ Key: 'compliance-responder:incident', ...(Value ? { Value } : {}) }];
 const repository = rule('ecr-scanned-immutable', 'payments', 'eu-west-1', {
   resourceArn: 'arn:aws:ecr:eu-west-1:111122223333:repository/payments',
@@ -316,6 +325,12 @@ const REAL_UNDOS: [string, Incident, UndoCall, Summary?][] = [
       },
     },
     { redirectedTo: 'HTTPS:443' },
+  ],
+  [
+    'elasticloadbalancing:SetLoadBalancerPoliciesOfListener',
+    classic,
+    restoreClassicPolicies(['sticky', 'weak']),
+    CLASSIC_STEP,
   ],
   [
     'cloudtrail:StopLogging',
@@ -727,6 +742,43 @@ describe('the undo of a load balancer listener', () => {
   ])('refuses %s', (_case, call, output, refused) => {
     // Act
     const planned = planAs(call, loadBalancer, 'ModifyListener', output);
+    // Assess
+    expect(refusal(planned)).toMatch(refused);
+  });
+});
+
+describe('the undo of a Classic listener policy list', () => {
+  it.each([
+    [
+      'a list the step did not replace',
+      restoreClassicPolicies(['sticky', 'other-weak']),
+      /the step recorded replacing/,
+    ],
+    ['the same list, reordered', restoreClassicPolicies(['weak', 'sticky']), /the step recorded replacing/],
+    [
+      'another listener of the load balancer',
+      restoreClassicPolicies(['sticky', 'weak'], 80),
+      /the step changed 443/,
+    ],
+    [
+      'another load balancer',
+      {
+        ...restoreClassicPolicies(['sticky', 'weak']),
+        input: { LoadBalancerName: 'other', LoadBalancerPort: 443, PolicyNames: ['sticky', 'weak'] },
+      },
+      /targets other, not ward7-classic/,
+    ],
+    [
+      'an input the rule never records',
+      {
+        ...restoreClassicPolicies(['sticky', 'weak']),
+        input: { LoadBalancerName: 'ward7-classic', LoadBalancerPort: 443, PolicyNames: [], Listeners: [] },
+      },
+      /unexpected input/,
+    ],
+  ])('refuses %s', (_case, call, refused) => {
+    // Act
+    const planned = planAs(call, classic, 'SetLoadBalancerPoliciesOfListener', CLASSIC_STEP);
     // Assess
     expect(refusal(planned)).toMatch(refused);
   });
