@@ -4,6 +4,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients, endpointIsLoopback } from '../shared/aws/clients';
 import { loadSettings, type Settings } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
+import { type AlertPublisher, SnsAlertPublisher } from '../shared/pipeline/alerts';
 import { rules } from '../shared/rules';
 import { DynamoDbGrantLedger, type GrantLedger } from '../shared/ssh/grant-ledger';
 import { readDeployedSettings } from './deployed-settings';
@@ -50,6 +51,12 @@ export interface CliContext {
    * the command line enforces, since `settings` comes partly from the caller's own environment.
    */
   deployedSettings(): Promise<Settings>;
+  /**
+   * On-call's alert topic as the stack was deployed (ALERT_TOPIC_ARN of the published version, like
+   * the caps), never the caller's environment: a command that changes AWS resolves it before any
+   * change, so one that cannot alert changes nothing.
+   */
+  onCall(): Promise<AlertPublisher>;
   caller(): Promise<Caller>;
   now(): Date;
   /** Names this run where the rules expect an incident id (lockdown has no incident). */
@@ -100,7 +107,10 @@ async function resolveRegion(
   }
 }
 
-/** The CLI does not publish alerts: the topic is required by the settings schema only. */
+/**
+ * The settings schema requires a topic; the command line alerts only through onCall(), to the topic
+ * the stack was deployed with, so a topic in the caller's environment is never used.
+ */
 const NO_TOPIC = (region: string) => `arn:aws:sns:${region}:000000000000:compliance-responder-cli-no-alerts`;
 
 export async function createContext(
@@ -128,7 +138,7 @@ export async function createContext(
       AWS_REGION: region,
       // The home stack's region: its one table holds incidents, guard and ledgers; --region when not set.
       HOME_REGION: env.HOME_REGION || local.HOME_REGION || region,
-      ALERT_TOPIC_ARN: env.ALERT_TOPIC_ARN || NO_TOPIC(region),
+      ALERT_TOPIC_ARN: NO_TOPIC(region),
     });
   } catch (error) {
     if (error instanceof ConfigurationError) throw new CliError(error.message);
@@ -139,6 +149,10 @@ export async function createContext(
   const aws = () => clients;
   let caller: Promise<Caller> | undefined;
   let deployed: Promise<Settings> | undefined;
+  const deployedSettings = () => {
+    deployed ??= readDeployedSettings(clients.lambda(settings.homeRegion), tableName, settings.homeRegion);
+    return deployed;
+  };
   return {
     region,
     tableName,
@@ -146,9 +160,10 @@ export async function createContext(
     io,
     aws,
     ledger: () => new DynamoDbGrantLedger(clients.dynamo(), tableName, settings.incidentRetentionDays),
-    deployedSettings() {
-      deployed ??= readDeployedSettings(clients.lambda(settings.homeRegion), tableName, settings.homeRegion);
-      return deployed;
+    deployedSettings,
+    async onCall() {
+      const { alertTopicArn } = await deployedSettings();
+      return new SnsAlertPublisher(clients.sns(), alertTopicArn);
     },
     caller() {
       caller ??= clients

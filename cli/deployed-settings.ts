@@ -6,7 +6,8 @@ import { deployedVersion } from '../shared/rules/function-configuration';
 import { CliError } from './errors';
 
 /**
- * The settings the stack was deployed with: the environment of the version of its grant reader (the
+ * The settings the stack was deployed with (the caps the command line enforces, the topic it alerts
+ * on-call on): the environment of the version of its grant reader (the
  * `ssh-grant-expired` function) that the last deployment published. The command line enforces the
  * caps from here, never from the caller's environment, which anyone could set to widen them, nor
  * from $LATEST, which lambda:UpdateFunctionConfiguration can change without a deployment (and which
@@ -37,7 +38,7 @@ export async function readDeployedSettings(
   const FunctionName = grantReaderOf(tableName);
   const unreadable = (why: string, cause?: unknown) =>
     new CliError(
-      `cannot read the caps the stack was deployed with from ${FunctionName} in ${region}: ${why}`,
+      `cannot read the settings the stack was deployed with (its caps and alert topic) from ${FunctionName} in ${region}: ${why}`,
       { cause },
     );
   let variables: Record<string, string> | undefined;

@@ -10,12 +10,14 @@ import {
 } from '../shared/exemptions/ledger';
 import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
 import { exemptionBeyondLimits } from '../shared/ledger-limits';
+import { buildExemptionAlert } from '../shared/pipeline/human-alerts';
 import { rules } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';
-import type { CliContext, Io } from './context';
+import type { Caller, CliContext, Io } from './context';
 import { parseUntil } from './duration';
 import { CliError, UsageError } from './errors';
 import { exemptionLedger, missingTable } from './ledger-access';
+import { tellOnCall } from './on-call';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 import { formatTable } from './table';
@@ -81,8 +83,21 @@ export async function addExemption(ctx: CliContext, arn: string, options: AddOpt
   // The limits the functions re-check when they read it (the checks above say what to do instead).
   const beyond = exemptionBeyondLimits(exemption, now);
   if (beyond) throw new CliError(`refused exemption: the responder would ignore it, as ${beyond}`);
+  const onCall = await ctx.onCall();
   await inExemptions(ctx, (ledger) => ledger.add(exemption, { now }));
+  await tellOnCall(
+    onCall,
+    exemptionAlert(ctx, 'added', exemption, caller),
+    `${exemption.exemptionId} was added`,
+  );
   return exemption;
+}
+
+/** In the resource's region (the home stack's for IAM, which has none), with the exempted rule's severity. */
+function exemptionAlert(ctx: CliContext, change: 'added' | 'removed', exemption: Exemption, caller: Caller) {
+  const severity = rules.find((rule) => rule.id === exemption.ruleId)?.severity ?? 'HIGH';
+  const region = exemption.resourceArn.split(':')[3] || ctx.settings.homeRegion;
+  return buildExemptionAlert(change, exemption, { account: caller.accountId, region, severity });
 }
 
 /** Exemptions of every region and IAM, soonest end first, from the one ledger in the home table. */
@@ -105,7 +120,10 @@ export async function removeExemption(
 ): Promise<Exemption> {
   const why = reason === undefined ? undefined : checkReason(reason);
   const caller = await ctx.caller();
-  return inExemptions(ctx, (ledger) => ledger.remove(exemptionId, caller.arn, ctx.now(), why));
+  const onCall = await ctx.onCall();
+  const removed = await inExemptions(ctx, (ledger) => ledger.remove(exemptionId, caller.arn, ctx.now(), why));
+  await tellOnCall(onCall, exemptionAlert(ctx, 'removed', removed, caller), `${exemptionId} was removed`);
+  return removed;
 }
 
 function stateOf(exemption: Exemption, now: Date): string {

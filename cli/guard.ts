@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { BlastRadiusGuard, type GuardStatus } from '../shared/pipeline/guards';
+import { buildGuardResetAlert } from '../shared/pipeline/human-alerts';
 import type { CliContext, Io } from './context';
 import { Answered, ExitCode } from './errors';
 import { inTable, tableRegion } from './ledger-access';
+import { tellOnCall } from './on-call';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 
@@ -71,7 +73,12 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
       const reason = checkReason(options.reason);
       return withContext(command, async (ctx) => {
         const caller = await ctx.caller();
+        const onCall = await ctx.onCall();
         const reset = await inTable(ctx, () => guardOf(ctx).reset(caller.arn, reason));
+        if (reset) {
+          const where = { account: caller.accountId, region: tableRegion(ctx) };
+          await tellOnCall(onCall, buildGuardResetAlert(reset, where), 'the guard was reset (recorded)');
+        }
         if (options.json) return io.out(JSON.stringify({ reset: reset !== undefined, ...reset }, null, 2));
         if (!reset) {
           io.out(
@@ -80,7 +87,7 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
           return;
         }
         io.out(
-          `reset the blast-radius guard (tripped at ${reset.trippedAt}); the next remediation is allowed; recorded as reset by ${reset.resetBy} at ${reset.resetAt}`,
+          `reset the blast-radius guard (tripped at ${reset.trippedAt}); the next remediation is allowed; recorded as reset by ${reset.resetBy} at ${reset.resetAt}; on-call alerted`,
         );
       });
     });

@@ -1,10 +1,11 @@
 import type { Incident, Step, Summary, UndoCall } from '../shared/model';
 import { IncidentStatus } from '../shared/pipeline/lifecycle';
+import { VERIFY_STEP } from '../shared/pipeline/steps';
 import { rules } from '../shared/rules';
 import { formatMinutes } from './duration';
 import { UsageError } from './errors';
 import { formatTable } from './table';
-import type { CheckedPlan } from './undo';
+import { type CheckedPlan, notReversedBy } from './undo';
 
 const STATUSES: readonly string[] = Object.values(IncidentStatus);
 
@@ -109,7 +110,13 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
       : []),
     ...(undo
       ? [
-          `  undo:      ${undo.result} by ${undo.by}, started ${undo.startedAt}${undo.finishedAt ? `, finished ${undo.finishedAt}` : ''} (exemption asked: ${formatMinutes(undo.exemptForMinutes)})`,
+          `  undo:      ${undo.result} by ${undo.by}, started ${undo.startedAt}${undo.finishedAt ? `, finished ${undo.finishedAt}` : ''} (exemption asked: ${formatMinutes(undo.exemptForMinutes)}${undo.exemption ? `, set: ${undo.exemption.exemptionId} until ${undo.exemption.until}` : ''})`,
+          ...(undo.reason ? [`    why:   ${undo.reason}`] : []),
+          ...(undo.alert
+            ? [
+                `    alert: ${undo.alert.status}${undo.alert.messageId ? ` (message ${undo.alert.messageId})` : ''} at ${undo.alert.at}`,
+              ]
+            : []),
           ...undo.calls.map(
             (entry) =>
               `    - ${entry.call.service} ${entry.call.action} (reverses step ${entry.step + 1}) → ${entry.result}${
@@ -125,6 +132,8 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
 /** What `incidents undo` is about to do, and what each call's check found in AWS, shown before it asks. */
 export function undoPlanLines(plan: CheckedPlan, exemptForMinutes: number): string[] {
   const { incident } = plan;
+  const kept = notReversedBy(incident);
+  const verified = incident.steps.some((step) => step.action === VERIFY_STEP);
   return [
     `undo incident ${incident.incidentId} (${incident.ruleId}, ${incident.resourceId} in ${incident.region}): ${plan.calls.length} call(s), last step first, with your credentials`,
     `  first the resource is to be exempted for ${formatMinutes(exemptForMinutes)}, so the responder does not revert the undo; then:`,
@@ -132,5 +141,15 @@ export function undoPlanLines(plan: CheckedPlan, exemptForMinutes: number): stri
       `  ${call.service} ${call.action} in ${region} (reverses step ${step + 1}, ${incident.steps[step]?.action}): ${JSON.stringify(call.input)}`,
       `    checked: ${plan.found[index]}`,
     ]),
+    ...(kept.length > 0
+      ? [
+          '  will NOT reverse (left as they are: delete them by hand once nothing needs them):',
+          ...kept.map(
+            ({ step, action, output }) =>
+              `    step ${step + 1} ${action}${words(output) ? `: ${words(output)}` : ''}`,
+          ),
+          ...(verified ? [`  (the ${VERIFY_STEP} step only read)`] : []),
+        ]
+      : ['  everything the remediation changed is reversed']),
   ];
 }

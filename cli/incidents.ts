@@ -7,6 +7,7 @@ import { UsageError } from './errors';
 import { incidentLines, incidentsTable, parseRule, parseStatus, undoPlanLines } from './incidents-format';
 import { findIncident, incidentStore } from './incidents-store';
 import type { WithContext } from './ssh';
+import { checkReason } from './ssh-grant';
 import { undoIncident } from './undo';
 import { isYes } from './undo-prompt';
 
@@ -20,7 +21,8 @@ interface ListOptions {
 
 interface UndoOptions {
   yes?: boolean;
-  exemptFor: string;
+  reason: string;
+  exemptFor?: string;
   json?: boolean;
 }
 
@@ -87,15 +89,22 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
       "replay the recorded undo calls of an incident's changes (last first), with your credentials, after a confirmation; recorded in the incident",
     )
     .argument('<incident-id>', 'the incident (see incidents list)')
+    .requiredOption(
+      '--reason <text>',
+      'why the remediation is reversed (a ticket or a sentence); recorded and sent to on-call',
+    )
     .option('--yes', 'do not ask (required when stdin is not a terminal)')
     .option(
       '--exempt-for <duration>',
-      'exempt the resource this long so the responder does not revert the undo: 90m, 24h, 7d',
-      '24h',
+      "exempt the resource this long so the responder does not revert the undo: 90m, 24h, 7d (default: the rule's shortest, 1h for SSH, at most 24h)",
     )
     .option('--json', 'print the recorded undo as JSON')
     .action((incidentId: string, options: UndoOptions, command: Command) => {
-      const exemptForMinutes = parseMinutes('--exempt-for', options.exemptFor, LONGEST_EXEMPTION);
+      const reason = checkReason(options.reason);
+      const exemptForMinutes =
+        options.exemptFor === undefined
+          ? undefined
+          : parseMinutes('--exempt-for', options.exemptFor, LONGEST_EXEMPTION);
       const ask = io.ask;
       if (!options.yes && !ask) {
         throw new UsageError(
@@ -106,10 +115,11 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
       const say = options.json ? io.err : io.out;
       return withContext(command, async (ctx) => {
         const result = await undoIncident(ctx, incidentId, {
+          reason,
           exemptForMinutes,
           progress: (line) => say(line),
-          async confirm(plan) {
-            for (const line of undoPlanLines(plan, exemptForMinutes)) say(line);
+          async confirm(plan, exemptFor) {
+            for (const line of undoPlanLines(plan, exemptFor)) say(line);
             if (options.yes || !ask) return true;
             return isYes(await ask(`undo ${plan.calls.length} change(s) of ${incidentId}? [y/N] `));
           },
@@ -117,7 +127,7 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
         say(`note: ${result.exemption.note}`);
         if (options.json) return printJson(io, result);
         io.out(
-          `undone ${incidentId}: ${result.undo.calls.length} call(s) succeeded; recorded in the incident as undone by ${result.undo.by}`,
+          `undone ${incidentId}: ${result.undo.calls.length} call(s) succeeded; recorded in the incident as undone by ${result.undo.by}; on-call alerted (message ${result.undo.alert?.messageId})`,
         );
       });
     });

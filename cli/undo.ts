@@ -1,13 +1,23 @@
 import { errorMessage } from '../shared/errors';
 import { exemptAfterUndo } from '../shared/exemptions/after-undo';
 import { neverExempt } from '../shared/exemptions/resource-types';
-import { type Incident, StepResult, type UndoCall, UndoCallResult, type UndoRecord } from '../shared/model';
+import {
+  type Incident,
+  type Step,
+  StepResult,
+  type UndoCall,
+  UndoCallResult,
+  type UndoRecord,
+} from '../shared/model';
+import { type AlertPublisher, buildAlert } from '../shared/pipeline/alerts';
 import { IncidentStatus, recordMove } from '../shared/pipeline/lifecycle';
+import { VERIFY_STEP } from '../shared/pipeline/steps';
 import { rules } from '../shared/rules';
 import type { CliContext } from './context';
 import { CliError, explainError } from './errors';
 import { findIncident, incidentStore } from './incidents-store';
 import { exemptionLedger } from './ledger-access';
+import { tellOnCall } from './on-call';
 import { type PlannedCall, planCall } from './undo-calls';
 import { UndoRefused } from './undo-checks';
 
@@ -21,6 +31,31 @@ export function undoCallsOf(incident: Incident): { step: number; call: UndoCall 
     )
     .map(({ step, call }) => ({ step, call }))
     .reverse();
+}
+
+/**
+ * What the undo leaves as it is: the steps that succeeded with no undo call (a snapshot, an encrypted
+ * copy the remediation made), besides the read that verified the fix.
+ */
+export function notReversedBy(
+  incident: Incident,
+): { step: number; action: string; output?: Step['output'] }[] {
+  return incident.steps.flatMap((step, index) =>
+    step.result === StepResult.Succeeded && !step.undo && step.action !== VERIFY_STEP
+      ? [{ step: index, action: step.action, output: step.output }]
+      : [],
+  );
+}
+
+/** Without --exempt-for: as short as the incident's rule allows, a day at most. */
+const DEFAULT_UNDO_EXEMPTION_MINUTES = 24 * 60;
+
+export function undoExemptionMinutes(ruleId: string): number {
+  const rule = rules.find((candidate) => candidate.id === ruleId);
+  return Math.min(
+    rule?.undoExemptionMinutes ?? DEFAULT_UNDO_EXEMPTION_MINUTES,
+    DEFAULT_UNDO_EXEMPTION_MINUTES,
+  );
 }
 
 export interface UndoPlan {
@@ -139,11 +174,10 @@ export async function exemptUndoneResource(
   ctx: CliContext,
   incident: Incident,
   exemption: { until: Date; by: string },
-): Promise<{ exempted: boolean; note: string }> {
+): Promise<{ exempted?: { exemptionId: string; until: string }; note: string }> {
   const refusal = neverExempt(incident.ruleId);
   if (refusal) {
     return {
-      exempted: false,
       note: `no exemption was set (${refusal}): the responder may act on ${incident.resourceId} again`,
     };
   }
@@ -153,15 +187,18 @@ export async function exemptUndoneResource(
     now: ctx.now(),
   });
   return {
-    exempted: true,
+    exempted: { exemptionId: set.exemptionId, until: set.until },
     note: `${incident.resourceId} is exempt from ${incident.ruleId} until ${set.until} (${set.exemptionId}), so the responder leaves the undo in place; end it early with: compliance-responder exemptions remove ${set.exemptionId}`,
   };
 }
 
 export interface UndoOptions {
-  exemptForMinutes: number;
+  /** Why (`--reason`): recorded in the incident and sent to on-call. */
+  reason: string;
+  /** `--exempt-for`; absent: the rule's shortest (undoExemptionMinutes). */
+  exemptForMinutes?: number;
   /** Asked after the plan and what its checks found are shown; false cancels with nothing changed. */
-  confirm(plan: CheckedPlan): Promise<boolean>;
+  confirm(plan: CheckedPlan, exemptForMinutes: number): Promise<boolean>;
   /** Told about each call as it runs. */
   progress(line: string): void;
 }
@@ -169,7 +206,7 @@ export interface UndoOptions {
 export interface UndoResult {
   incidentId: string;
   undo: UndoRecord;
-  exemption: { exempted: boolean; note: string };
+  exemption: { exempted?: { exemptionId: string; until: string }; note: string };
 }
 
 const ERROR_LIMIT = 512;
@@ -185,14 +222,18 @@ export async function undoIncident(
   options: UndoOptions,
 ): Promise<UndoResult> {
   const caller = await ctx.caller();
+  // Before anything changes: an undo on-call would not hear of does not start.
+  const onCall = await ctx.onCall();
   const plan = await checkUndo(ctx, planUndo(await findIncident(ctx, incidentId), caller.accountId));
-  if (!(await options.confirm(plan))) throw new CliError('cancelled: nothing was changed');
+  const exemptForMinutes = options.exemptForMinutes ?? undoExemptionMinutes(plan.incident.ruleId);
+  if (!(await options.confirm(plan, exemptForMinutes))) throw new CliError('cancelled: nothing was changed');
   const startedAt = ctx.now();
   const undo: UndoRecord = {
     by: caller.arn,
+    reason: options.reason,
     startedAt: startedAt.toISOString(),
     result: 'running',
-    exemptForMinutes: options.exemptForMinutes,
+    exemptForMinutes,
     calls: plan.calls.map(({ step, call }) => ({ step, call, result: UndoCallResult.Pending })),
   };
   const store = incidentStore(ctx);
@@ -203,9 +244,13 @@ export async function undoIncident(
   }
   // Claimed first, so only the one undoing exempts; still before the first call runs.
   const exemption = await exemptUndoneResource(ctx, plan.incident, {
-    until: new Date(startedAt.getTime() + options.exemptForMinutes * 60_000),
+    until: new Date(startedAt.getTime() + exemptForMinutes * 60_000),
     by: caller.arn,
   });
+  if (exemption.exempted) {
+    undo.exemption = exemption.exempted;
+    await store.saveUndo(incidentId, undo);
+  }
   for (const [index, planned] of plan.calls.entries()) {
     const entry = undo.calls[index];
     if (!entry) continue;
@@ -236,7 +281,7 @@ export async function undoIncident(
   Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
   await store.saveUndo(incidentId, undo);
   // The calls ran whatever a check wrote meanwhile: recorded from the status read again if need be.
-  const reason = `undone by ${caller.arn} at ${undo.finishedAt}`;
+  const reason = `undone by ${caller.arn} at ${undo.finishedAt}: ${options.reason}`;
   const move = await recordMove(store, plan.incident, IncidentStatus.Undone, reason);
   if (!move.moved) {
     // Another writer took it up again (a remediation began): its status and its drift lock stand.
@@ -246,5 +291,23 @@ export async function undoIncident(
   }
   // Let go of the drift, so a later delivery (once the exemption ends) opens, fixes and pages anew.
   await store.releaseDrift(plan.incident.ruleId, plan.incident.resourceArn, incidentId);
+  await alertUndone(ctx, onCall, incidentId, undo);
   return { incidentId, undo, exemption };
+}
+
+/**
+ * Tells on-call, with the incident's own alert as the table now reads it (status undone, who, why,
+ * the exemption), recorded in the undo entry: pending before Publish, the message id after.
+ */
+async function alertUndone(ctx: CliContext, onCall: AlertPublisher, incidentId: string, undo: UndoRecord) {
+  const store = incidentStore(ctx);
+  undo.alert = { status: 'pending', at: ctx.now().toISOString() };
+  await store.saveUndo(incidentId, undo);
+  const incident = await store.get(incidentId);
+  if (!incident)
+    throw new CliError(`${incidentId} was undone, but is gone from the table: tell on-call yourself`);
+  const alert = buildAlert(incident, ctx.settings.runbookBaseUrl);
+  const messageId = await tellOnCall(onCall, alert, `${incidentId} was undone (recorded in the incident)`);
+  undo.alert = { status: 'sent', messageId, at: ctx.now().toISOString() };
+  await store.saveUndo(incidentId, undo);
 }

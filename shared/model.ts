@@ -141,11 +141,17 @@ export type UndoCallResult = (typeof UndoCallResult)[keyof typeof UndoCallResult
 /** Who replayed an incident's undo calls, when, and what each call did. */
 export interface UndoRecord {
   by: string;
+  /** Why the person reversed it (`incidents undo --reason`). Absent on undos recorded before it was asked. */
+  reason?: string;
   startedAt: string;
   finishedAt?: string;
   result: 'running' | 'succeeded' | 'failed';
   /** How long the resource was to be exempted so the responder does not revert the undo. */
   exemptForMinutes: number;
+  /** The ledger exemption that keeps the responder from redoing it, once set. */
+  exemption?: { exemptionId: string; until: string };
+  /** The alert telling on-call it was reversed: pending before Publish, sent with the message id after. */
+  alert?: AlertRecord;
   /** In the order they ran: the succeeded steps' undo calls, last step first. */
   calls: { step: number; call: UndoCall; result: UndoCallResult; at?: string; error?: string }[];
 }

@@ -1,5 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { Incident, Step } from '../model';
+import type { Incident, Severity, Step } from '../model';
 
 /** SNS rejects subjects of 100 characters or more: the whole alert would be lost. */
 export const SUBJECT_LIMIT = 99;
@@ -26,15 +26,42 @@ const STATUS_WORDS: Record<Incident['status'], string> = {
   undone: 'undone by a person',
 };
 
-function subjectOf(incident: Incident): string {
-  // Region-level settings are "resources" named by the account, which the tail already names.
-  const resource = incident.resourceId === incident.account ? '' : ` ${incident.resourceId}`;
-  const head = `[${incident.severity}] ${incident.title}${resource}`;
-  const tail = `: ${STATUS_WORDS[incident.status]} — ${incident.account}/${incident.region}`;
-  // Shorten the head, never the status or where: those are what on-call triages by.
+/** `[SEVERITY] what: status — account/region`, shortening what, never the status or where. */
+function boundedSubject(head: string, tail: string): string {
   if (head.length + tail.length <= SUBJECT_LIMIT) return `${head}${tail}`;
   return `${head.slice(0, SUBJECT_LIMIT - tail.length - 1)}…${tail}`;
 }
+
+function subjectOf(incident: Incident): string {
+  // Region-level settings are "resources" named by the account, which the tail already names.
+  const resource = incident.resourceId === incident.account ? '' : ` ${incident.resourceId}`;
+  return boundedSubject(
+    `[${incident.severity}] ${incident.title}${resource}`,
+    `: ${STATUS_WORDS[incident.status]} — ${incident.account}/${incident.region}`,
+  );
+}
+
+/** A person reversed it: who, when, why, and the exemption that keeps the responder off. */
+function undoLines(undo: NonNullable<Incident['undo']>): string[] {
+  const when = undo.finishedAt ?? undo.startedAt;
+  return [
+    `Undone:    by ${undo.by} at ${when} (${undo.calls.length} call(s), ${undo.result})`,
+    `Why:       ${undo.reason ?? '(not recorded)'}`,
+    undo.exemption
+      ? `Exempted:  until ${undo.exemption.until} (${undo.exemption.exemptionId}), then the responder acts again`
+      : 'Exempted:  no: the responder may act on it again at once',
+  ];
+}
+
+const undoFacts = (undo: Incident['undo']) =>
+  undo && {
+    by: undo.by,
+    reason: undo.reason,
+    startedAt: undo.startedAt,
+    finishedAt: undo.finishedAt,
+    result: undo.result,
+    exemption: undo.exemption,
+  };
 
 const describeStep = (step: Step): string =>
   `  - ${step.action}: ${step.result}${step.error ? ` (${step.error})` : ''}${
@@ -69,6 +96,7 @@ function emailBody(incident: Incident, runbookUrl: string, shownSteps: number): 
     `Mode:      ${incident.mode}${incident.statusReason ? ` — ${incident.statusReason}` : ''}`,
     `HIPAA:     ${incident.hipaa.map((citation) => `§${citation}`).join(', ')}`,
     ...(incident.exemptionRequest ? [`Exemption: ${incident.exemptionRequest.note}`] : []),
+    ...(incident.undo ? undoLines(incident.undo) : []),
     '',
     'What was done:',
     describeSteps(incident, shownSteps),
@@ -119,6 +147,7 @@ function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number
     stepCount: incident.steps.length,
     stepsOmitted: incident.steps.length - shownSteps,
     exemptionRequest: incident.exemptionRequest,
+    undo: undoFacts(incident.undo),
     runbook: runbookUrl,
   });
   return {
@@ -172,41 +201,88 @@ export function buildAlert(incident: Incident, runbookBaseUrl: string): AlertMes
   }
 }
 
+/** The longest text a notice copies from a record: a hand-written ledger item can hold 400 KB. */
+const NOTICE_FIELD_LIMIT = 1_024;
+
+const clip = (text: string): string =>
+  text.length > NOTICE_FIELD_LIMIT ? `${text.slice(0, NOTICE_FIELD_LIMIT - 1)}…` : text;
+
+/**
+ * An alert about the responder itself or a person's change outside an incident (the guard, the
+ * exemption ledger), in the incident alert's shape: the same subject form and limit, bodies and
+ * attributes. Every text is clipped, so a notice stays far below SNS's size limit.
+ */
+export interface Notice {
+  severity: Severity;
+  /** A rule id, or `blast-radius-guard`: what subscribers filter on as `ruleId`. */
+  ruleId: string;
+  /** The `status` attribute, e.g. `guard-reset`; also the machine body's `event`. */
+  status: string;
+  account: string;
+  region: string;
+  /** What happened, as the subject says it before the outcome (shortened first when too long). */
+  headline: string;
+  /** The subject's outcome: `responder is notify-only`. */
+  outcome: string;
+  /** The email body's lines. */
+  text: readonly string[];
+  /** The machine body's fields, besides event, account and region. */
+  facts: Readonly<Record<string, string | undefined>>;
+}
+
+export function buildNotice(notice: Notice): AlertMessage {
+  const outcome = notice.outcome ? `: ${notice.outcome}` : '';
+  const facts = Object.fromEntries(
+    Object.entries(notice.facts).map(([name, value]) => [name, value === undefined ? value : clip(value)]),
+  );
+  const machine = JSON.stringify({
+    event: notice.status,
+    ...facts,
+    account: notice.account,
+    region: notice.region,
+  });
+  return {
+    subject: boundedSubject(
+      `[${notice.severity}] ${clip(notice.headline)}`,
+      `${outcome} — ${notice.account}/${notice.region}`,
+    ),
+    message: bodies(machine, notice.text.map(clip).join('\n')),
+    attributes: {
+      severity: notice.severity,
+      ruleId: notice.ruleId,
+      status: notice.status,
+      account: notice.account,
+    },
+  };
+}
+
+/** The ruleId attribute of the guard's alerts. */
+export const GUARD_ALERT_RULE_ID = 'blast-radius-guard';
+
 /**
  * The one critical alert when the blast-radius guard trips: the responder has stopped changing
  * anything and needs a person. Names the incident that tripped it.
  */
 export function buildGuardAlert(trippedBy: Incident, reason: string): AlertMessage {
-  const where = `${trippedBy.account}/${trippedBy.region}`;
-  const text = [
-    'The blast-radius guard tripped: the responder is now notify-only (it records and alerts, changes nothing).',
-    '',
-    `Why:       ${reason}`,
-    `Tripped by: incident ${trippedBy.incidentId} (${trippedBy.ruleId}, ${trippedBy.resourceArn})`,
-    '',
-    'Check the recent incidents for a mass change (npx compliance-responder incidents list --since 1h),',
-    'then reset the guard once you are satisfied.',
-  ].join('\n');
-  const machine = JSON.stringify({
-    event: 'guard-tripped',
-    reason,
-    trippedBy: trippedBy.incidentId,
+  return buildNotice({
+    severity: 'CRITICAL',
+    ruleId: GUARD_ALERT_RULE_ID,
+    status: 'guard-tripped',
     account: trippedBy.account,
     region: trippedBy.region,
+    headline: 'Blast-radius guard tripped',
+    outcome: 'responder is notify-only',
+    text: [
+      'The blast-radius guard tripped: the responder is now notify-only (it records and alerts, changes nothing).',
+      '',
+      `Why:       ${reason}`,
+      `Tripped by: incident ${trippedBy.incidentId} (${trippedBy.ruleId}, ${trippedBy.resourceArn})`,
+      '',
+      'Check the recent incidents for a mass change (npx compliance-responder incidents list --since 1h),',
+      'then reset the guard once you are satisfied.',
+    ],
+    facts: { reason, trippedBy: trippedBy.incidentId },
   });
-  return {
-    subject: `[CRITICAL] Blast-radius guard tripped: responder is notify-only — ${where}`.slice(
-      0,
-      SUBJECT_LIMIT,
-    ),
-    message: bodies(machine, text),
-    attributes: {
-      severity: 'CRITICAL',
-      ruleId: 'blast-radius-guard',
-      status: 'guard-tripped',
-      account: trippedBy.account,
-    },
-  };
 }
 
 /** Port: how on-call is reached. */

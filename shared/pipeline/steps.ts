@@ -6,6 +6,9 @@ import type { PipelineContext } from './context';
 import type { IncidentStore } from './incident-store';
 import { keepsAsEvidence } from './kept-evidence';
 
+/** The step that reads the fix back: it changes nothing, so there is nothing of it to undo. */
+export const VERIFY_STEP = 'Verify';
+
 /** Records each call of a remediation as a step: running before it, succeeded or failed after. */
 export function stepRecorder(
   store: Pick<IncidentStore, 'appendStep' | 'replaceStep'>,
@@ -66,7 +69,7 @@ export async function verify(
   };
   const step = stepRecorder(deps.store, incident.incidentId, ctx.now);
   const verified = await step(
-    'Verify',
+    VERIFY_STEP,
     async () => {
       const { satisfied, value } = await retryUntil(read, (after) => after.fixed || after.kept, {
         attempts,

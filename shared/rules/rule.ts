@@ -214,6 +214,11 @@ export interface Rule<State = unknown> {
    */
   readonly undoActions?: readonly string[];
   /**
+   * How long `incidents undo` exempts the resource by default so the responder does not redo the
+   * undo at once: the shortest a person sensibly needs (`--exempt-for` asks for another). Absent: 24h.
+   */
+  readonly undoExemptionMinutes?: number;
+  /**
    * For each type in triggers.configResourceTypes that Config records: the same Loaded load() would
    * read, from the configuration item Config sent (shared/resources/config-item.ts), built from the
    * resource type's `configItem`. NotInItem when the item lacks a fact the verdict needs. Pure.

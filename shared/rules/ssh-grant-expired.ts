@@ -284,6 +284,8 @@ export const sshGrantExpired = defineRule<SshPaths>({
       "deny-by-default SSH: every 5 minutes and on each key upload or rule change, sets IAM users' Active SSH keys Inactive (never deleted) and revokes narrower-source SSH rules unless the grant ledger holds a live grant (`compliance-responder ssh grant`)",
   },
   undoActions: ['iam:UpdateSSHPublicKey', 'ec2:AuthorizeSecurityGroupIngress'],
+  // SSH reopened without a grant: an hour; a longer need is a grant (ssh grant), which the ledger caps.
+  undoExemptionMinutes: 60,
   defaultMode: Mode.Enforce,
   resourceType: IAM_USER,
   alsoJudges: [SECURITY_GROUP],

@@ -40,6 +40,8 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
       'revokes by rule id every security-group ingress rule letting 0.0.0.0/0, ::/0 or a prefix list holding them reach an SSH port (port ranges and all-traffic rules included); each step keeps the exact rule to restore',
   },
   undoActions: ['ec2:AuthorizeSecurityGroupIngress'],
+  // SSH reopened to the whole internet: an hour, never a day, unless the person asks (--exempt-for).
+  undoExemptionMinutes: 60,
   defaultMode: Mode.Enforce,
   resourceType: SECURITY_GROUP,
   triggers: {

@@ -134,8 +134,11 @@ describe('compliance-responder incidents, against moto with incidents the real r
     expect(await encryptionByDefault()).toBe(true);
     expect(await ingressRules('us-east-1', group)).toEqual([]);
     // Act
-    const ebsUndo = await cli(['incidents', 'undo', ebsId, '--yes'], table);
-    const sshUndo = await cli(['incidents', 'undo', sshId, '--yes', '--exempt-for', '2h', '--json'], table);
+    const ebsUndo = await cli(['incidents', 'undo', ebsId, '--yes', '--reason', 'INC-1 test'], table);
+    const sshUndo = await cli(
+      ['incidents', 'undo', sshId, '--yes', '--reason', 'INC-1 test', '--exempt-for', '2h', '--json'],
+      table,
+    );
     // Assess: AWS is as before the remediation
     expect(ebsUndo).toMatchObject({ code: 0 });
     expect(ebsUndo.stdout).toContain('ec2 DisableEbsEncryptionByDefault in us-east-1 (reverses step 1');
@@ -184,7 +187,7 @@ describe('compliance-responder incidents, against moto with incidents the real r
     // Act / Assess: a second undo changes nothing
     let again: CliRun = { code: -1, stdout: '', stderr: '' };
     const calls = await recordCalls(async () => {
-      again = await cli(['incidents', 'undo', ebsId, '--yes'], table);
+      again = await cli(['incidents', 'undo', ebsId, '--yes', '--reason', 'INC-1 test'], table);
     });
     expect(again.code).toBe(1);
     expect(again.stderr.trim()).toMatch(
@@ -197,7 +200,7 @@ describe('compliance-responder incidents, against moto with incidents the real r
   it('lets go of the drift after an undo: once its exemption is removed, the next delivery opens a new incident, remediates and pages', async () => {
     // Prepare: a real remediation, undone; the undo names its exemption
     const { sshId, group } = await realIncidents();
-    const undo = await cli(['incidents', 'undo', sshId, '--yes'], table);
+    const undo = await cli(['incidents', 'undo', sshId, '--yes', '--reason', 'INC-1 test'], table);
     expect(undo.code).toBe(0);
     const exemptionId = /\((exm-[\w-]+)\)/.exec(undo.stdout)?.[1] ?? '';
     const removed = await cli(['exemptions', 'remove', exemptionId, '--reason', 'undo checked'], table);
@@ -225,7 +228,7 @@ describe('compliance-responder incidents, against moto with incidents the real r
     const { Region: _region, ...input } = middle?.input ?? {};
     await ec2.send(new AuthorizeSecurityGroupIngressCommand(input as never));
     // Act
-    const run = await cli(['incidents', 'undo', sshId, '--yes'], table);
+    const run = await cli(['incidents', 'undo', sshId, '--yes', '--reason', 'INC-1 test'], table);
     // Assess
     expect(run.code).toBe(1);
     const lastLine = run.stderr.trim().split('\n').pop();
@@ -270,13 +273,13 @@ describe('compliance-responder incidents refusing what it cannot do, against mot
     ],
     [
       'something that is not an incident id',
-      ['incidents', 'undo', 'sg-1', '--yes'],
+      ['incidents', 'undo', 'sg-1', '--yes', '--reason', 'INC-1 test'],
       2,
       "error: 'sg-1' is not an incident id",
     ],
     [
       'an undo nobody can confirm (stdin not a terminal)',
-      ['incidents', 'undo', 'EBS'],
+      ['incidents', 'undo', 'EBS', '--reason', 'INC-1 test'],
       2,
       'error: stdin is not a terminal, so nobody can confirm: pass --yes',
     ],
@@ -300,7 +303,7 @@ describe('compliance-responder incidents refusing what it cannot do, against mot
     ],
     [
       'an invalid --exempt-for',
-      ['incidents', 'undo', 'EBS', '--yes', '--exempt-for', 'forever'],
+      ['incidents', 'undo', 'EBS', '--yes', '--reason', 'INC-1 test', '--exempt-for', 'forever'],
       2,
       "error: invalid --exempt-for 'forever'",
     ],
@@ -374,7 +377,7 @@ describe('incidents undo refusing a rewritten incident record, against moto', ()
   async function undoRecorded(incidentId: string) {
     let run: CliRun = { code: -1, stdout: '', stderr: '' };
     const calls = await recordCalls(async () => {
-      run = await cli(['incidents', 'undo', incidentId, '--yes'], table);
+      run = await cli(['incidents', 'undo', incidentId, '--yes', '--reason', 'INC-1 test'], table);
     });
     return { run, writes: writesAmong(calls).map((call) => call.action) };
   }
@@ -563,7 +566,7 @@ describe('incidents undo refusing a rewritten incident record, against moto', ()
     // Prepare
     const { volumeId, instanceId, incidentId } = await swappedVolume();
     // Act
-    const run = await cli(['incidents', 'undo', incidentId, '--yes'], table);
+    const run = await cli(['incidents', 'undo', incidentId, '--yes', '--reason', 'INC-1 test'], table);
     // Assess: each call with what AWS showed now, before anything ran
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(

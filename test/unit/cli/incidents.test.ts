@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { incidentLines, parseRule, parseStatus, undoPlanLines } from '../../../cli/incidents-format';
-import { planUndo, undoCallsOf } from '../../../cli/undo';
+import { main } from '../../../cli/index';
+import { planUndo, undoCallsOf, undoExemptionMinutes } from '../../../cli/undo';
 import { type PlannedCall, planCall, REPLAYABLE } from '../../../cli/undo-calls';
 import type { Incident, Step, Summary, UndoCall } from '../../../shared/model';
 import { rules } from '../../../shared/rules';
@@ -867,5 +868,62 @@ describe('incidents show', () => {
       `  ec2 DeleteTags in eu-west-1 (reverses step 1, CreateTags): {"Region":"eu-west-1","Resources":["vol-1"],"Tags":[{"Key":"${TAG}"}]}`,
     );
     expect(plan[3]).toBe('    checked: vol-1 exists in eu-west-1');
+  });
+
+  it('says what the undo will NOT reverse: the snapshot and the encrypted copy an EBS remediation made stay', () => {
+    // Prepare: a detached volume's remediation as ebs-volume-encrypted records it
+    const incident = withSteps([
+      { ...step('CreateSnapshot', 'succeeded'), output: { snapshotId: 'snap-1', state: 'completed' } },
+      { ...step('CreateEncryptedVolume', 'succeeded'), output: { volumeId: 'vol-2' } },
+      step('QuarantineOriginal', 'succeeded', 'DeleteTags'),
+      { ...step('Verify', 'succeeded'), output: {} },
+    ]);
+    // Act
+    const plan = undoPlanLines({ ...planUndo(incident, CALLER), found: ['vol-1 exists in eu-west-1'] }, 1440);
+    // Assess
+    expect(plan.slice(-4)).toEqual([
+      '  will NOT reverse (left as they are: delete them by hand once nothing needs them):',
+      '    step 1 CreateSnapshot: snapshotId=snap-1 state=completed',
+      '    step 2 CreateEncryptedVolume: volumeId=vol-2',
+      '  (the Verify step only read)',
+    ]);
+  });
+
+  it('says when the undo reverses everything the remediation changed', () => {
+    // Prepare
+    const incident = withSteps([
+      step('QuarantineOriginal', 'succeeded', 'DeleteTags'),
+      step('Verify', 'succeeded'),
+    ]);
+    // Act
+    const plan = undoPlanLines({ ...planUndo(incident, CALLER), found: ['vol-1 exists in eu-west-1'] }, 1440);
+    // Assess
+    expect(plan.at(-1)).toBe('  everything the remediation changed is reversed');
+  });
+});
+
+describe('the exemption an undo sets', () => {
+  it('is as short as the rule allows: SSH reopened to the world never for a day by default', () => {
+    // Act / Assess
+    expect(undoExemptionMinutes('ssh-open-to-world')).toBe(60);
+    expect(undoExemptionMinutes('ssh-grant-expired')).toBe(60);
+    expect(undoExemptionMinutes('ebs-volume-encrypted')).toBe(1440);
+    for (const rule of rules) expect(undoExemptionMinutes(rule.id)).toBeLessThanOrEqual(1440);
+  });
+});
+
+describe('incidents undo without a reason', () => {
+  it('is refused as a usage mistake before any AWS call, saying what to add', async () => {
+    // Prepare
+    const err: string[] = [];
+    // Act
+    const code = await main(
+      ['node', 'compliance-responder', 'incidents', 'undo', 'inc-20261123T100000-0a1b2c3d', '--yes'],
+      { out: () => {}, err: (line) => err.push(line) },
+      { AWS_REGION: 'us-east-1', INCIDENT_TABLE: 'compliance-responder-test-incidents' },
+    );
+    // Assess: no client exists in this test: an AWS call would fail with a credentials error, not this
+    expect(code).toBe(2);
+    expect(err.join('\n')).toContain("required option '--reason <text>' not specified");
   });
 });

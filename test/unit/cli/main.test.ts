@@ -153,7 +153,7 @@ describe('the command line', () => {
       // Assess
       expect(result.code).toBe(1);
       expect(result.err).toContain(
-        'cannot read the caps the stack was deployed with from compliance-responder-test-ssh-grant-expired in us-east-1',
+        'cannot read the settings the stack was deployed with (its caps and alert topic) from compliance-responder-test-ssh-grant-expired in us-east-1',
       );
       expect(result.err).toContain(words);
       expect(iam.calls()).toEqual([]);

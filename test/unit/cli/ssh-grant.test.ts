@@ -96,6 +96,7 @@ describe('granting one address to a security group', () => {
       aws: () => aws,
       ledger: () => new DynamoDbGrantLedger(aws.dynamo(), 'incidents', 2192),
       deployedSettings: async () => settings,
+      onCall: async () => ({ publish: async () => 'm-1' }),
       caller: async () => ({ arn: 'arn:aws:iam::111122223333:user/oncall-bob', accountId: '111122223333' }),
       now: () => new Date('2026-11-23T12:00:00.000Z'),
       runId: 'cli-test',
