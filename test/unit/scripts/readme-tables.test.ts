@@ -37,7 +37,7 @@ describe("README's generated tables", () => {
     expect(generated).toContain(
       '| `rdpOpenToWorldMode` | `notify` | `MODE_RDP_OPEN_TO_WORLD` | `off`, `notify` or `enforce` (read the runbook) |',
     );
-    expect(generated).not.toContain('`ssh-open-to-world`');
+    expect(generated).not.toContain('| `ssh-open-to-world` |');
   });
 
   it('rewrites only what lies between the markers', () => {
