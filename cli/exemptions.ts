@@ -8,8 +8,8 @@ import {
   isInForce,
   newExemptionId,
 } from '../shared/exemptions/ledger';
+import { exemptionBeyondLimits } from '../shared/exemptions/limits';
 import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
-import { exemptionBeyondLimits } from '../shared/ledger-limits';
 import { buildExemptionAlert } from '../shared/pipeline/human-alerts';
 import { rules } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';

@@ -1,7 +1,5 @@
 import type { Settings } from './config';
 import { formatMinutes } from './duration';
-import { type Exemption, MAX_EXEMPTION_MS } from './exemptions/ledger';
-import { neverExempt } from './exemptions/resource-types';
 import { type Cidr, parseCidr } from './ssh/cidr';
 import { type Grant, GrantKind } from './ssh/grant-ledger';
 
@@ -10,6 +8,8 @@ import { type Grant, GrantKind } from './ssh/grant-ledger';
  * item and again by whoever reads one. Anyone who can write the table can hand-write an item, so a
  * limit checked only at the write would be a suggestion: an item beyond a limit counts for nothing,
  * and the reader says why (each function returns that reason, or undefined for an item within limits).
+ * An exemption's limits are in shared/exemptions/limits.ts (they read the rule registry, which no
+ * rule module may import: this module is one that rules do).
  */
 
 /** The clocks of an on-call laptop and of Lambda differ a little; a timestamp further ahead is forged. */
@@ -23,7 +23,7 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
 export const BROADEST_GRANT_PREFIX = { 4: 24, 6: 64 } as const;
 
 /** Who wrote an item: an IAM or STS principal, as STS GetCallerIdentity names the command line's caller. */
-const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+$/;
+export const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+$/;
 
 /** The stack's grant limits, from the deployed settings (the function's own, or the command line's read of them). */
 export interface GrantLimits {
@@ -34,27 +34,14 @@ export const grantLimitsOf = (settings: Settings): GrantLimits => ({
   maxTtlMinutes: settings.ssh.grantMaxTtlMinutes,
 });
 
-const inTheFuture = (timestamp: string, now: Date) => Date.parse(timestamp) > now.getTime() + CLOCK_SKEW_MS;
+export const inTheFuture = (timestamp: string, now: Date) =>
+  Date.parse(timestamp) > now.getTime() + CLOCK_SKEW_MS;
 
 /** Why a grant may not open SSH to this block (wider than one person's way in), or undefined. */
 export function cidrTooBroad(cidr: Cidr): string | undefined {
   if (cidr.prefixLength === 0) return 'that is the whole internet';
   const broadest = BROADEST_GRANT_PREFIX[cidr.family];
   return cidr.prefixLength < broadest ? `broader than /${broadest} for IPv${cidr.family}` : undefined;
-}
-
-/** Why an exemption in the ledger exempts nothing, or undefined when it keeps every limit. */
-export function exemptionBeyondLimits(exemption: Exemption, now: Date): string | undefined {
-  const never = neverExempt(exemption.ruleId);
-  if (never) return never;
-  if (!PRINCIPAL_ARN.test(exemption.setBy)) return 'it was not set by an IAM principal';
-  if (inTheFuture(exemption.setAt, now)) return `it was set in the future (${exemption.setAt})`;
-  const lasts = Date.parse(exemption.until) - Date.parse(exemption.setAt);
-  if (lasts <= 0) return 'it ends before it was set';
-  if (lasts > MAX_EXEMPTION_MS) {
-    return `it ends ${exemption.until}, more than a year after it was set (${exemption.setAt})`;
-  }
-  return undefined;
 }
 
 /** Why a grant in the ledger grants nothing, or undefined when it keeps every limit. */

@@ -1,6 +1,6 @@
-import { exemptionBeyondLimits } from '../ledger-limits';
 import type { Incident } from '../model';
 import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS, newExemptionId } from './ledger';
+import { exemptionBeyondLimits } from './limits';
 import { ExemptionRefusedError } from './resource-types';
 
 /**

@@ -1,6 +1,6 @@
-import { exemptionBeyondLimits } from '../ledger-limits';
 import type { ExemptionRecord, ExemptionRequest } from '../model';
 import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS } from './ledger';
+import { exemptionBeyondLimits } from './limits';
 import { neverExempt } from './resource-types';
 
 /** What a resource's exemption tags ask for. */

@@ -1,5 +1,6 @@
 import type { Exemption } from '../../shared/exemptions/ledger';
-import { exemptionBeyondLimits, grantBeyondLimits } from '../../shared/ledger-limits';
+import { exemptionBeyondLimits } from '../../shared/exemptions/limits';
+import { grantBeyondLimits } from '../../shared/ledger-limits';
 import type { Grant } from '../../shared/ssh/grant-ledger';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
