@@ -97,9 +97,12 @@ describe('elb-classic-listener-tls end to end against moto (elb, acm)', () => {
     const [incident] = await responder.incidents();
     expect(incident?.status).toBe('remediated');
     // Act
-    const undo = await runCli(['incidents', 'undo', incident?.incidentId ?? '', '--yes'], {
-      INCIDENT_TABLE: responder.stack.tableName,
-    });
+    const undo = await runCli(
+      ['incidents', 'undo', incident?.incidentId ?? '', '--yes', '--reason', 'change window CHG-12'],
+      {
+        INCIDENT_TABLE: responder.stack.tableName,
+      },
+    );
     // Assess
     expect(undo.stdout).toContain('1 call(s) succeeded');
     expect(await classicListenerPolicies(name, 443)).toEqual(before);

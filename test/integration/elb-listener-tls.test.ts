@@ -166,9 +166,12 @@ describe('elb-listener-tls end to end against moto (elbv2, acm)', () => {
     const [incident] = await responder.incidents();
     expect(incident?.status).toBe('remediated');
     // Act
-    const undo = await runCli(['incidents', 'undo', incident?.incidentId ?? '', '--yes'], {
-      INCIDENT_TABLE: responder.stack.tableName,
-    });
+    const undo = await runCli(
+      ['incidents', 'undo', incident?.incidentId ?? '', '--yes', '--reason', 'change window CHG-12'],
+      {
+        INCIDENT_TABLE: responder.stack.tableName,
+      },
+    );
     // Assess
     expect(undo.stdout).toContain('2 call(s) succeeded');
     expect([await listener(REGION, https), await listener(REGION, http)]).toEqual(before);
