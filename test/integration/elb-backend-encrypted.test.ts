@@ -63,4 +63,19 @@ describe('elb-backend-encrypted end to end against moto (elbv2, acm)', () => {
       DefaultActions: [expect.objectContaining({ Type: 'forward', TargetGroupArn: alb.targetGroupArn })],
     });
   });
+
+  it('judges a ModifyTargetGroup call on the load balancer that uses the group', async () => {
+    // Prepare
+    const alb = await createLoadBalancer('ward7-modified');
+    await addListener(alb, 'HTTPS', 443, { policy: STRONG });
+    // Act
+    const result = await handle(listenerCall('ModifyTargetGroup', { targetGroupArn: alb.targetGroupArn }));
+    // Assess
+    expect(result.outcomes).toEqual([expect.objectContaining({ status: 'open' })]);
+    const [incident] = await responder.incidents();
+    expect(incident).toMatchObject({
+      resourceArn: alb.arn,
+      evidence: { plainBackEnds: 'ward7-modified-targets (HTTP:8080)' },
+    });
+  });
 });
