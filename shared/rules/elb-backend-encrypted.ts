@@ -6,7 +6,6 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing';
 import {
   DescribeLoadBalancersCommand,
-  DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
   paginateDescribeLoadBalancers,
@@ -23,12 +22,7 @@ import {
 } from '../elb/readers';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
-import {
-  CLASSIC_LOAD_BALANCER,
-  LOAD_BALANCER,
-  loadBalancerArnOf,
-  TARGET_GROUP,
-} from '../resources/load-balancer';
+import { CLASSIC_LOAD_BALANCER, LOAD_BALANCER, loadBalancerArnOf } from '../resources/load-balancer';
 import { defineRule, type Loaded } from './rule';
 
 /**
@@ -144,25 +138,6 @@ async function describeClassic(
   };
 }
 
-/** The v2 load balancer an ARN names: its own, a listener's, or (the first of) a target group's. */
-async function v2LoadBalancerArnOf(
-  elbv2: ElasticLoadBalancingV2Client,
-  resourceType: string,
-  resourceId: string,
-): Promise<string | undefined> {
-  if (resourceType !== TARGET_GROUP) return loadBalancerArnOf(resourceId);
-  try {
-    const { TargetGroups = [] } = await elbv2.send(
-      new DescribeTargetGroupsCommand({ TargetGroupArns: [resourceId] }),
-    );
-    // A group no load balancer uses carries nothing yet: the CreateListener that attaches it is judged.
-    return TargetGroups[0]?.LoadBalancerArns?.[0];
-  } catch (error) {
-    if (isAwsError(error, 'TargetGroupNotFoundException', 'TargetGroupNotFound')) return undefined;
-    throw error;
-  }
-}
-
 async function loadV2(
   elbv2: ElasticLoadBalancingV2Client,
   arn: string,
@@ -226,10 +201,12 @@ export const elbBackendEncrypted = defineRule<BackEndState>({
   triggers: {
     cloudTrail: {
       eventNames: [
-        'CreateTargetGroup',
-        'ModifyTargetGroup',
+        // The calls that attach a target group to a load balancer. CreateTargetGroup attaches none
+        // and ModifyTargetGroup cannot change a group's protocol: neither can cause the drift.
         'CreateListener',
         'ModifyListener',
+        'CreateRule',
+        'ModifyRule',
         'CreateLoadBalancerListeners',
       ],
     },
@@ -243,13 +220,12 @@ export const elbBackendEncrypted = defineRule<BackEndState>({
     },
   ],
 
-  /** A v2 load balancer (from its ARN, a listener's or a target group's) or a Classic one (by name). */
+  /** A v2 load balancer (from its ARN, or a listener's or rule's) or a Classic one (by name). */
   async load(ref, aws) {
     if (ref.resourceType === CLASSIC_LOAD_BALANCER)
       return loadClassic(aws.elb(ref.region), ref.resourceId, ref);
-    const elbv2 = aws.elbv2(ref.region);
-    const arn = await v2LoadBalancerArnOf(elbv2, ref.resourceType, ref.resourceId);
-    return arn ? loadV2(elbv2, arn, ref) : undefined;
+    const arn = loadBalancerArnOf(ref.resourceId);
+    return arn ? loadV2(aws.elbv2(ref.region), arn, ref) : undefined;
   },
 
   async *list(scope, aws) {

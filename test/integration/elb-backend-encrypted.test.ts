@@ -1,5 +1,6 @@
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import {
+  addForwardingRule,
   addListener,
   createLoadBalancer,
   listener,
@@ -64,12 +65,16 @@ describe('elb-backend-encrypted end to end against moto (elbv2, acm)', () => {
     });
   });
 
-  it('judges a ModifyTargetGroup call on the load balancer that uses the group', async () => {
-    // Prepare
+  it('judges a CreateRule call that attaches a plain target group on the load balancer of its listener', async () => {
+    // Prepare: the listener answers itself; only the rule forwards to the HTTP target group
     const alb = await createLoadBalancer('ward7-modified');
-    await addListener(alb, 'HTTPS', 443, { policy: STRONG });
+    const https = await addListener(alb, 'HTTPS', 443, {
+      policy: STRONG,
+      actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
+    });
+    await addForwardingRule(alb, https);
     // Act
-    const result = await handle(listenerCall('ModifyTargetGroup', { targetGroupArn: alb.targetGroupArn }));
+    const result = await handle(listenerCall('CreateRule', { listenerArn: https }));
     // Assess
     expect(result.outcomes).toEqual([expect.objectContaining({ status: 'open' })]);
     const [incident] = await responder.incidents();

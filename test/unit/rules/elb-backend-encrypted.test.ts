@@ -198,28 +198,24 @@ describe('rule elb-backend-encrypted', () => {
     });
   });
 
-  it("follows a target group's event to the load balancer that uses it", async () => {
+  it("judges a listener's or a rule's call on the load balancer they belong to", async () => {
     // Prepare
     givenV2([front('HTTPS', 443)], [group('ward7-web', 'HTTP', 8080)]);
+    const ruleArn = `${LB.replace(':loadbalancer/', ':listener-rule/')}/0123456789abcdef/0123456789abcdef`;
     // Act
-    const loaded = await rule.load(v2Ref(GROUP, 'AWS::ElasticLoadBalancingV2::TargetGroup'), aws, settings);
+    const loaded = await rule.load(v2Ref(ruleArn), aws, settings);
     // Assess
     expect(loaded?.resourceId).toBe(LB);
-    expect(elbv2).toHaveReceivedCommandWith(DescribeTargetGroupsCommand, { TargetGroupArns: [GROUP] });
+    expect(elbv2).toHaveReceivedCommandWith(DescribeLoadBalancersCommand, { LoadBalancerArns: [LB] });
   });
 
-  it('reads nothing for a target group no load balancer uses, or one that is gone', async () => {
+  it('reads nothing when the load balancer is gone', async () => {
     // Prepare
     elbv2
-      .on(DescribeTargetGroupsCommand)
-      .resolves({ TargetGroups: [{ ...group('idle', 'HTTP'), LoadBalancerArns: [] }] });
-    const ref = v2Ref(GROUP, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+      .on(DescribeLoadBalancersCommand)
+      .rejects(Object.assign(new Error('gone'), { name: 'LoadBalancerNotFoundException' }));
     // Act / Assess
-    expect(await rule.load(ref, aws, settings)).toBeUndefined();
-    elbv2
-      .on(DescribeTargetGroupsCommand)
-      .rejects(Object.assign(new Error('gone'), { name: 'TargetGroupNotFoundException' }));
-    expect(await rule.load(ref, aws, settings)).toBeUndefined();
+    expect(await rule.load(v2Ref(), aws, settings)).toBeUndefined();
   });
 
   it('throws when a read is throttled: never "no resources" or compliant', async () => {
