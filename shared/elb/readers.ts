@@ -7,6 +7,7 @@ import {
   DescribeTagsCommand,
   type ElasticLoadBalancingV2Client,
   type Listener,
+  type LoadBalancer,
   paginateDescribeListeners,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 
@@ -62,3 +63,11 @@ export const classicListenersOf = (description: LoadBalancerDescription): Classi
 /** `HTTPS:443`: how findings name a listener. */
 export const listenerLabel = (listener: { protocol: string; port: number }) =>
   `${listener.protocol}:${listener.port}`;
+
+/** Application and Network Load Balancers: the ones whose listeners carry TLS (a Gateway Load Balancer's GENEVE does not). */
+export const carriesTls = (loadBalancer: LoadBalancer) =>
+  loadBalancer.Type === 'application' || loadBalancer.Type === 'network';
+
+/** A Classic Load Balancer's ARN (named by its name, unique in its account and region). */
+export const classicArn = (scope: { accountId: string; region: string }, name: string) =>
+  `arn:aws:elasticloadbalancing:${scope.region}:${scope.accountId}:loadbalancer/${name}`;

@@ -14,6 +14,8 @@ import {
 import { isAwsError } from '../aws/aws-errors';
 import {
   type ClassicListenerState,
+  carriesTls,
+  classicArn,
   classicListenersOf,
   classicTagsOf,
   listenerLabel,
@@ -82,18 +84,12 @@ function plainBackEnds(state: BackEndState): { label: string; protocol: string }
   );
 }
 
-const v2Arn = (loadBalancer: LoadBalancer) => loadBalancer.LoadBalancerArn ?? '';
-
-/** Listeners and target groups only carry traffic this way on these (a Gateway Load Balancer's GENEVE is not TLS). */
-const judged = (loadBalancer: LoadBalancer) =>
-  loadBalancer.Type === 'application' || loadBalancer.Type === 'network';
-
 async function describeV2(
   loadBalancer: LoadBalancer,
   elbv2: ElasticLoadBalancingV2Client,
   scope: { accountId: string; region: string },
 ): Promise<Loaded<BackEndState>> {
-  const arn = v2Arn(loadBalancer);
+  const arn = loadBalancer.LoadBalancerArn ?? '';
   const listeners = await listenersOf(elbv2, arn);
   const targetGroups: TargetGroupState[] = [];
   for await (const page of paginateDescribeTargetGroups({ client: elbv2 }, { LoadBalancerArn: arn })) {
@@ -130,7 +126,7 @@ async function describeClassic(
   return {
     resourceType: CLASSIC_LOAD_BALANCER,
     resourceId: name,
-    arn: `arn:aws:elasticloadbalancing:${scope.region}:${scope.accountId}:loadbalancer/${name}`,
+    arn: classicArn(scope, name),
     region: scope.region,
     accountId: scope.accountId,
     tags: await classicTagsOf(elb, name),
@@ -148,7 +144,9 @@ async function loadV2(
       new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] }),
     );
     const [loadBalancer] = LoadBalancers;
-    return loadBalancer && judged(loadBalancer) ? await describeV2(loadBalancer, elbv2, scope) : undefined;
+    return loadBalancer && carriesTls(loadBalancer)
+      ? await describeV2(loadBalancer, elbv2, scope)
+      : undefined;
   } catch (error) {
     if (isAwsError(error, 'LoadBalancerNotFoundException', 'LoadBalancerNotFound')) return undefined;
     throw error;
@@ -232,7 +230,7 @@ export const elbBackendEncrypted = defineRule<BackEndState>({
     const elbv2 = aws.elbv2(scope.region);
     for await (const page of paginateDescribeLoadBalancers({ client: elbv2 }, {})) {
       for (const loadBalancer of page.LoadBalancers ?? []) {
-        if (judged(loadBalancer)) yield await describeV2(loadBalancer, elbv2, scope);
+        if (carriesTls(loadBalancer)) yield await describeV2(loadBalancer, elbv2, scope);
       }
     }
     const elb = aws.elb(scope.region);

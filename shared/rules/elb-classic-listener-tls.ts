@@ -10,6 +10,7 @@ import { isAwsError } from '../aws/aws-errors';
 import type { Settings } from '../config';
 import {
   type ClassicListenerState,
+  classicArn,
   classicListenersOf,
   classicTagsOf,
   listenerLabel as label,
@@ -82,9 +83,6 @@ function toState(description: LoadBalancerDescription, policies: ClassicPolicy[]
     listeners: classicListenersOf(description),
   };
 }
-
-const classicArn = (scope: { accountId: string; region: string }, name: string) =>
-  `arn:aws:elasticloadbalancing:${scope.region}:${scope.accountId}:loadbalancer/${name}`;
 
 async function describe(
   description: LoadBalancerDescription,

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/aws-errors';
 import type { Settings } from '../config';
-import { listenerLabel as label, listenersOf, v2TagsOf } from '../elb/readers';
+import { carriesTls, listenerLabel as label, listenersOf, v2TagsOf } from '../elb/readers';
 import { belowMinimum, sslPolicyProtocols, weaknessOf } from '../elb/tls';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
@@ -135,10 +135,6 @@ async function describe(
   };
 }
 
-/** Listeners and their rules only exist on these (a Gateway Load Balancer carries no TLS). */
-const judged = (loadBalancer: LoadBalancer) =>
-  loadBalancer.Type === 'application' || loadBalancer.Type === 'network';
-
 /** What remediate changes on one listener, and how to put it back. */
 interface ListenerChange {
   readonly listener: ListenerState;
@@ -228,7 +224,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
         new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] }),
       );
       const [loadBalancer] = LoadBalancers;
-      if (!loadBalancer || !judged(loadBalancer)) return undefined;
+      if (!loadBalancer || !carriesTls(loadBalancer)) return undefined;
       return await describe(loadBalancer, elbv2, ref);
     } catch (error) {
       if (isAwsError(error, 'LoadBalancerNotFoundException', 'LoadBalancerNotFound')) return undefined;
@@ -240,7 +236,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
     const elbv2 = aws.elbv2(scope.region);
     for await (const page of paginateDescribeLoadBalancers({ client: elbv2 }, {})) {
       for (const loadBalancer of page.LoadBalancers ?? []) {
-        if (judged(loadBalancer)) yield await describe(loadBalancer, elbv2, scope);
+        if (carriesTls(loadBalancer)) yield await describe(loadBalancer, elbv2, scope);
       }
     }
   },
