@@ -1,7 +1,6 @@
 import {
   CreateLoadBalancerPolicyCommand,
   DescribeLoadBalancersCommand,
-  DescribeTagsCommand,
   type ElasticLoadBalancingClient,
   type LoadBalancerDescription,
   paginateDescribeLoadBalancers,
@@ -9,6 +8,13 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing';
 import { isAwsError } from '../aws/aws-errors';
 import type { Settings } from '../config';
+import {
+  type ClassicListenerState,
+  classicArn,
+  classicListenersOf,
+  classicTagsOf,
+  listenerLabel as label,
+} from '../elb/readers';
 import {
   type ClassicPolicy,
   classicPoliciesOf,
@@ -33,22 +39,12 @@ import { defineRule, type Finding, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES, 
 
 const TLS_FRONT_ENDS = new Set(['HTTPS', 'SSL']);
 
-export interface ClassicListenerState {
-  readonly port: number;
-  /** The front end (client to load balancer), upper case. */
-  readonly protocol: string;
-  readonly instanceProtocol: string;
-  /** Every policy the listener has, in AWS's order: what an undo sets back. */
-  readonly policyNames: readonly string[];
-}
-
 export interface ClassicLoadBalancerState {
   readonly name: string;
   readonly listeners: readonly ClassicListenerState[];
   readonly policies: readonly ClassicPolicy[];
 }
 
-const label = (listener: ClassicListenerState) => `${listener.protocol}:${listener.port}`;
 const bounded = (parts: readonly string[]) => parts.join('; ').slice(0, 256);
 
 /** The listener's negotiation policy (a listener has at most one), if any. */
@@ -84,17 +80,9 @@ function toState(description: LoadBalancerDescription, policies: ClassicPolicy[]
   return {
     name: description.LoadBalancerName ?? '',
     policies,
-    listeners: (description.ListenerDescriptions ?? []).map(({ Listener: listener, PolicyNames = [] }) => ({
-      port: listener?.LoadBalancerPort ?? 0,
-      protocol: (listener?.Protocol ?? '').toUpperCase(),
-      instanceProtocol: (listener?.InstanceProtocol ?? '').toUpperCase(),
-      policyNames: PolicyNames,
-    })),
+    listeners: classicListenersOf(description),
   };
 }
-
-const classicArn = (scope: { accountId: string; region: string }, name: string) =>
-  `arn:aws:elasticloadbalancing:${scope.region}:${scope.accountId}:loadbalancer/${name}`;
 
 async function describe(
   description: LoadBalancerDescription,
@@ -103,10 +91,7 @@ async function describe(
 ): Promise<Loaded<ClassicLoadBalancerState>> {
   const name = description.LoadBalancerName ?? '';
   const policies = await classicPoliciesOf(elb, name);
-  const { TagDescriptions = [] } = await elb.send(new DescribeTagsCommand({ LoadBalancerNames: [name] }));
-  const tags = Object.fromEntries(
-    (TagDescriptions[0]?.Tags ?? []).flatMap((tag) => (tag.Key ? [[tag.Key, tag.Value ?? '']] : [])),
-  );
+  const tags = await classicTagsOf(elb, name);
   return {
     resourceType: CLASSIC_LOAD_BALANCER,
     resourceId: name,

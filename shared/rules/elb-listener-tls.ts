@@ -2,16 +2,15 @@ import {
   type Action,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
-  DescribeTagsCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
   ModifyListenerCommand,
-  paginateDescribeListeners,
   paginateDescribeLoadBalancers,
   paginateDescribeRules,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/aws-errors';
 import type { Settings } from '../config';
+import { carriesTls, listenerLabel as label, listenersOf, v2TagsOf } from '../elb/readers';
 import { belowMinimum, sslPolicyProtocols, weaknessOf } from '../elb/tls';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
@@ -79,7 +78,6 @@ const HTTPS_REDIRECT: Action = {
   },
 };
 
-const label = (listener: ListenerState) => `${listener.protocol}:${listener.port}`;
 const bounded = (parts: readonly string[]) => parts.join('; ').slice(0, 256);
 
 /** Rules of an HTTP listener that forward to targets: plain HTTP reaching the application. */
@@ -104,10 +102,7 @@ async function describe(
 ): Promise<Loaded<LoadBalancerState>> {
   const arn = loadBalancer.LoadBalancerArn ?? '';
   const type = loadBalancer.Type ?? 'application';
-  const listeners = [];
-  for await (const page of paginateDescribeListeners({ client: elbv2 }, { LoadBalancerArn: arn })) {
-    listeners.push(...(page.Listeners ?? []));
-  }
+  const listeners = await listenersOf(elbv2, arn);
   const policies = await sslPolicyProtocols(
     elbv2,
     listeners.flatMap((listener) => (listener.SslPolicy ? [listener.SslPolicy] : [])),
@@ -128,10 +123,7 @@ async function describe(
           : [],
     });
   }
-  const { TagDescriptions = [] } = await elbv2.send(new DescribeTagsCommand({ ResourceArns: [arn] }));
-  const tags = Object.fromEntries(
-    (TagDescriptions[0]?.Tags ?? []).flatMap((tag) => (tag.Key ? [[tag.Key, tag.Value ?? '']] : [])),
-  );
+  const tags = await v2TagsOf(elbv2, arn);
   return {
     resourceType: LOAD_BALANCER,
     resourceId: arn,
@@ -142,10 +134,6 @@ async function describe(
     state: { name: loadBalancer.LoadBalancerName ?? arn, type, listeners: states },
   };
 }
-
-/** Listeners and their rules only exist on these (a Gateway Load Balancer carries no TLS). */
-const judged = (loadBalancer: LoadBalancer) =>
-  loadBalancer.Type === 'application' || loadBalancer.Type === 'network';
 
 /** What remediate changes on one listener, and how to put it back. */
 interface ListenerChange {
@@ -236,7 +224,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
         new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] }),
       );
       const [loadBalancer] = LoadBalancers;
-      if (!loadBalancer || !judged(loadBalancer)) return undefined;
+      if (!loadBalancer || !carriesTls(loadBalancer)) return undefined;
       return await describe(loadBalancer, elbv2, ref);
     } catch (error) {
       if (isAwsError(error, 'LoadBalancerNotFoundException', 'LoadBalancerNotFound')) return undefined;
@@ -248,7 +236,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
     const elbv2 = aws.elbv2(scope.region);
     for await (const page of paginateDescribeLoadBalancers({ client: elbv2 }, {})) {
       for (const loadBalancer of page.LoadBalancers ?? []) {
-        if (judged(loadBalancer)) yield await describe(loadBalancer, elbv2, scope);
+        if (carriesTls(loadBalancer)) yield await describe(loadBalancer, elbv2, scope);
       }
     }
   },

@@ -4,6 +4,7 @@ import { ebsEncryptionByDefault } from './ebs-encryption-by-default';
 import { ebsVolumeEncrypted } from './ebs-volume-encrypted';
 import { ecrScannedImmutable } from './ecr-scanned-immutable';
 import { ecsTaskUnprivileged } from './ecs-task-unprivileged';
+import { elbBackendEncrypted } from './elb-backend-encrypted';
 import { elbClassicListenerTls } from './elb-classic-listener-tls';
 import { elbListenerTls } from './elb-listener-tls';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
@@ -26,6 +27,7 @@ export const rules: readonly Rule[] = [
   ecrScannedImmutable,
   ecsTaskUnprivileged,
   elbClassicListenerTls,
+  elbBackendEncrypted,
 ];
 
 export function ruleById(id: string): Rule {

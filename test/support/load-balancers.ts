@@ -16,6 +16,7 @@ import {
   CreateRuleCommand,
   CreateTargetGroupCommand,
   DescribeListenersCommand,
+  DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
   type Listener,
   type LoadBalancerTypeEnum,
@@ -128,6 +129,17 @@ export async function listener(region: string, listenerArn: string): Promise<Lis
     new DescribeListenersCommand({ ListenerArns: [listenerArn] }),
   );
   return Listeners[0];
+}
+
+/** How the load balancer reaches a target group's targets, as moto reads it back. */
+export async function targetGroupProtocol(
+  region: string,
+  targetGroupArn: string,
+): Promise<string | undefined> {
+  const { TargetGroups = [] } = await elbv2(region).send(
+    new DescribeTargetGroupsCommand({ TargetGroupArns: [targetGroupArn] }),
+  );
+  return TargetGroups[0]?.Protocol;
 }
 
 /** The CloudTrail event of a call on a listener (CreateListener, ModifyListener, CreateRule...). */
