@@ -138,25 +138,26 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     }
   });
 
-  // The forwarder's boundary has no rule in it.
-  (stack === 'home' ? it : it.skip)(
-    'allows in the boundary, under conditions only, exactly the actions its generated list leaves out',
-    () => {
-      // Prepare: the boundary's Allow statements that carry conditions of their own
-      const boundary = resources.ResponderBoundary?.Properties.PolicyDocument as PolicyDocument;
-      const conditioned = boundary.Statement.filter(
-        (statement) => statement.Effect === 'Allow' && statement.Condition !== undefined,
-      )
-        .flatMap(actionsOf)
-        .filter((action) => !ITEM_WRITES.includes(action));
-      // Assess: a conditioned action also in the unconditioned list would make its conditions moot
-      expect([...new Set(conditioned)].sort()).toEqual([...BOUNDED_WITH_CONDITIONS].sort());
-      const unconditioned = boundary.Statement.filter(
-        (statement) => statement.Effect === 'Allow' && statement.Condition === undefined,
-      ).flatMap(actionsOf);
-      expect(unconditioned.filter((action) => BOUNDED_WITH_CONDITIONS.includes(action))).toEqual([]);
-    },
-  );
+  it('allows in the boundary, under conditions only, exactly the actions its generated list leaves out', () => {
+    // The forwarder carries no rule, so none of the rules' boundary
+    if (stack !== 'home') {
+      expect(resources.ResponderBoundary).toBeUndefined();
+      return;
+    }
+    // Prepare: the boundary's Allow statements that carry conditions of their own
+    const boundary = resources.ResponderBoundary?.Properties.PolicyDocument as PolicyDocument;
+    const conditioned = boundary.Statement.filter(
+      (statement) => statement.Effect === 'Allow' && statement.Condition !== undefined,
+    )
+      .flatMap(actionsOf)
+      .filter((action) => !ITEM_WRITES.includes(action));
+    // Assess: a conditioned action also in the unconditioned list would make its conditions moot
+    expect([...new Set(conditioned)].sort()).toEqual([...BOUNDED_WITH_CONDITIONS].sort());
+    const unconditioned = boundary.Statement.filter(
+      (statement) => statement.Effect === 'Allow' && statement.Condition === undefined,
+    ).flatMap(actionsOf);
+    expect(unconditioned.filter((action) => BOUNDED_WITH_CONDITIONS.includes(action))).toEqual([]);
+  });
 
   it('denies in every boundary IAM writes, passing roles and rewriting functions', () => {
     const bounding = Object.entries(resources).filter(([id]) => isBoundary(id));
@@ -226,33 +227,39 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     }
   });
 
-  (stack === 'home' ? it : it.skip)(
-    'lets people write only what their role is for: approvers the ledgers, on-call incidents and the guard, never grants',
-    () => {
-      // Prepare
-      const partitionsOf = (role: string) =>
-        ITEM_WRITES.flatMap(allowing)
-          .filter(({ where }) => where.startsWith(`${role}/`))
-          .flatMap(
-            ({ statement }) =>
-              conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ?? ['(any)'],
-          );
-      // Assess
-      expect([...new Set(partitionsOf('ApproverRole'))].sort()).toEqual(
-        ['EXEMPT#*', 'EXEMPTION#*', 'EXEMPTIONS', 'GRANT#*', 'GRANTS'].sort(),
-      );
-      expect(
-        partitionsOf('OnCallRole').filter((key) => !/^(INCIDENT#|DRIFT#|GUARD|EXEMPT)/.test(key)),
-      ).toEqual([]);
-      for (const role of ['OnCallRole', 'ApproverRole']) {
-        const trust = JSON.stringify(resources[role]?.Properties.AssumeRolePolicyDocument);
-        expect({ role, anyone: trust.includes('"*"') }).toEqual({ role, anyone: false });
-        expect((resources[role]?.Properties.PermissionsBoundary as { Ref?: string } | undefined)?.Ref).toBe(
-          'OperatorBoundary',
+  it('lets people write only what their role is for: approvers the ledgers, on-call incidents and the guard, never grants', () => {
+    // People's roles live in the home stack only: a forwarder has no table to write
+    if (stack !== 'home') {
+      expect([resources.OnCallRole, resources.ApproverRole, resources.OperatorBoundary]).toStrictEqual([
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      return;
+    }
+    // Prepare
+    const partitionsOf = (role: string) =>
+      ITEM_WRITES.flatMap(allowing)
+        .filter(({ where }) => where.startsWith(`${role}/`))
+        .flatMap(
+          ({ statement }) =>
+            conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ?? ['(any)'],
         );
-      }
-    },
-  );
+    // Assess
+    expect([...new Set(partitionsOf('ApproverRole'))].sort()).toEqual(
+      ['EXEMPT#*', 'EXEMPTION#*', 'EXEMPTIONS', 'GRANT#*', 'GRANTS'].sort(),
+    );
+    expect(partitionsOf('OnCallRole').filter((key) => !/^(INCIDENT#|DRIFT#|GUARD|EXEMPT)/.test(key))).toEqual(
+      [],
+    );
+    for (const role of ['OnCallRole', 'ApproverRole']) {
+      const trust = JSON.stringify(resources[role]?.Properties.AssumeRolePolicyDocument);
+      expect({ role, anyone: trust.includes('"*"') }).toEqual({ role, anyone: false });
+      expect((resources[role]?.Properties.PermissionsBoundary as { Ref?: string } | undefined)?.Ref).toBe(
+        'OperatorBoundary',
+      );
+    }
+  });
 
   it('creates KMS grants only for AWS resources (EBS), never for a principal of its choosing', () => {
     for (const { where, statement } of allowing('kms:CreateGrant')) {
