@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { modeParameter, modeVariable } from '../shared/config';
 import { rules as registry } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';
+import type { RuleSetting } from '../shared/rules/settings';
 
 /**
  * README's generated parts: the rules table and the rules' mode parameters, one row per rule of the
@@ -10,7 +11,7 @@ import type { Rule } from '../shared/rules/rule';
  * test/unit/scripts/readme-tables.test.ts fails when README.md is not what this would write.
  */
 
-export type DocumentedRule = Pick<Rule, 'id' | 'hipaa' | 'defaultMode' | 'runbook' | 'readme'>;
+export type DocumentedRule = Pick<Rule, 'id' | 'hipaa' | 'defaultMode' | 'runbook' | 'readme' | 'settings'>;
 
 /** A table cell: a `|` in the text would end the cell. */
 const cell = (text: string) => text.replaceAll('|', '\\|');
@@ -55,9 +56,32 @@ export function modesTable(rules: readonly DocumentedRule[]): string {
   ].join('\n');
 }
 
+/** Each setting a rule declares, once, with the rules that read it (same columns as the modes). */
+export function settingsTable(rules: readonly DocumentedRule[]): string {
+  const readers = new Map<RuleSetting<unknown>, string[]>();
+  for (const rule of rules)
+    for (const setting of Object.values(rule.settings ?? {}))
+      readers.set(setting, [...(readers.get(setting) ?? []), rule.id]);
+  const rows = [...readers].map(([setting, ids]) => {
+    const cells = [
+      `\`${setting.parameter}\``,
+      setting.fallback === '' ? '*(empty)*' : `\`${setting.fallback}\``,
+      `\`${setting.variable}\``,
+      `${setting.doc} (${ids.map((id) => `\`${id}\``).join(', ')})`,
+    ];
+    return `| ${cells.map(cell).join(' | ')} |`;
+  });
+  return [
+    '| parameter | default | environment variable | meaning (rules that read it) |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
 const BLOCKS = [
   { name: 'rules table', render: rulesTable },
   { name: 'rule modes', render: modesTable },
+  { name: 'rule settings', render: settingsTable },
 ] as const;
 
 const begin = (name: string) =>
@@ -86,6 +110,6 @@ export function writeReadmeTables(root = join(__dirname, '..'), rules: readonly 
 if (require.main === module) {
   const changed = writeReadmeTables();
   console.error(
-    `README.md: rules table and mode parameters ${changed ? 'rewritten' : 'already up to date'} (${registry.length} rules)`,
+    `README.md: rules table, mode parameters and rule settings ${changed ? 'rewritten' : 'already up to date'} (${registry.length} rules)`,
   );
 }

@@ -3,39 +3,22 @@ import { endpointIsLoopback } from './aws/clients';
 import { parseSweepRegions } from './aws/regions';
 import { ConfigurationError, errorMessage } from './errors';
 import { Mode } from './model';
+import type { ParsedRuleSettings, RuleSetting, RuleSettings } from './rules/settings';
+import { commaList, optionalString, positiveInt } from './setting-schemas';
 
 /**
  * Environment (from serverless.yml stage parameters) → typed, validated settings, read once at
  * cold start. Every field documents its default; an invalid value fails naming its variable.
  */
 
-/** 'true' or 'false' exactly: the string "false" is never true. */
-const flag = (fallback: boolean) =>
+/** A boolean variable: exactly 'true' or 'false'; empty means the default. */
+const flagOr = (fallback: boolean) =>
   z
     .enum(['true', 'false', ''])
     .default(fallback ? 'true' : 'false')
     .transform((value) => (value === '' ? fallback : value === 'true'));
 
-const positiveInt = (fallback: number, max: number) =>
-  z.coerce.number().int().min(1).max(max).default(fallback);
-
 const modeSchema = z.enum([Mode.Off, Mode.Notify, Mode.Enforce]);
-
-const optionalString = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
-
-const commaList = z
-  .string()
-  .default('')
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  );
 
 const roleArnList = commaList.pipe(
   z.array(
@@ -53,8 +36,6 @@ const environmentSchema = z.object({
   HOME_REGION: z.string().min(1),
   /** Roles the stack creates; CloudTrail events made through them are ignored (loop guard). */
   RESPONDER_ROLE_ARNS: roleArnList,
-  /** KMS key (id, alias or ARN) for EBS encryption; empty keeps the AWS-managed key aws/ebs. */
-  EBS_KMS_KEY_ID: optionalString,
   /** More than this many remediations within the window trips the guard (notify-only). Default: 10. */
   GUARD_THRESHOLD: positiveInt(10, 10_000),
   /** The guard's window in minutes. Default: 60. */
@@ -70,7 +51,7 @@ const environmentSchema = z.object({
     .url()
     .default('https://github.com/compliance-responder/compliance-responder/blob/main/docs/runbooks'),
   /** Send Config PutEvaluations with TestMode (local emulators only; refused unless the endpoint is loopback). */
-  CONFIG_TEST_MODE: flag(false),
+  CONFIG_TEST_MODE: flagOr(false),
   /** Mark the logs and alerts of a stage. Default: dev. */
   STAGE: z.string().min(1).default('dev'),
   /** The responder's own CloudFormation stack (self-protection). Default: compliance-responder-<STAGE>. */
@@ -90,31 +71,12 @@ const environmentSchema = z.object({
       }
     }),
   /** The stack created AWS Config custom rules (<stack>-<rule id>): re-evaluate them after a fix. */
-  CONFIG_RULES: flag(false),
+  CONFIG_RULES: flagOr(false),
 
-  // ── ebs-volume-encrypted ──
-  /** In-use volumes: snapshot-only (evidence snapshot, notify) or swap (stop, swap, restart if it ran). */
-  EBS_IN_USE_ACTION: z.enum(['snapshot-only', 'swap']).default('snapshot-only'),
-  /** Delete the unencrypted original once its replacement is verified. Default: false (kept, tagged). */
-  EBS_DELETE_ORIGINAL: flag(false),
   /** A remediation untouched this long was interrupted (its process died) and is resumed. Default: 300. */
   REMEDIATION_STALE_SECONDS: positiveInt(300, 86_400),
   /** Any remediation workflow waiting longer than this fails and pages (stuck). Default: 360 minutes. */
   WORKFLOW_STUCK_MINUTES: positiveInt(360, 10_080),
-
-  // ── phi-dedicated-tenancy ──
-  /** PHI scope: `tag:<key>=<value>` or `all` (every instance). Default: tag:phi=true. */
-  PHI_SCOPE: z
-    .string()
-    .default('tag:phi=true')
-    .pipe(
-      z.union([
-        z.literal('all'),
-        z.string().regex(/^tag:[^=]{1,128}=.{0,256}$/, 'expected all or tag:<key>=<value>'),
-      ]),
-    ),
-  /** What enforce does to a PHI instance on shared tenancy: stop (lock down) or retenancy. */
-  TENANCY_ACTION: z.enum(['stop', 'retenancy']).default('stop'),
 
   // ── ssh-open-to-world, ssh-grant-expired ──
   /** Ports whose exposure counts as SSH exposure. Default: 22 (add 3389 for RDP). */
@@ -130,58 +92,6 @@ const environmentSchema = z.object({
   SSH_GRANT_MAX_TTL_MINUTES: positiveInt(720, 10_080),
   /** Tag on a granted security-group rule whose value is its grant id (the ledger holds the truth). */
   SSH_GRANT_TAG: z.string().min(1).max(127).default('compliance-responder:ssh-grant'),
-
-  // ── ecr-scanned-immutable ──
-  /**
-   * Tag filters left mutable when enforce makes a repository's tags immutable (wildcards, e.g.
-   * `latest,dev-*`; at most 5, ECR's limit). Empty (default): IMMUTABLE, no exclusion.
-   */
-  ECR_TAG_EXCLUSIONS: commaList.pipe(
-    z
-      .array(
-        z
-          .string()
-          .regex(
-            /^[a-zA-Z0-9._*-]{1,128}$/,
-            'expected image tag filters (letters, digits, . _ - *), comma-separated',
-          ),
-      )
-      .max(5, 'ECR accepts at most 5 exclusion filters'),
-  ),
-
-  // ── ecs-task-unprivileged ──
-  /** Which task definition families run PHI workloads: `all` (default) or `tag:<key>=<value>` on the revision. */
-  ECS_SCOPE: z
-    .string()
-    .default('all')
-    .pipe(
-      z.union([
-        z.literal('all'),
-        z.string().regex(/^tag:[^=]{1,128}=.{0,256}$/, 'expected all or tag:<key>=<value>'),
-      ]),
-    ),
-  /** A container whose `user` is explicitly root (root, 0, 0:<gid>) is drift too. Default: false. */
-  ECS_ROOT_USER_IS_DRIFT: flag(false),
-
-  // ── cloudtrail-logging-on ──
-  /** Recreate a deleted trail (its bucket policy and key are the owner's). Default: false. */
-  RECREATE_DELETED_TRAIL: flag(false),
-
-  // ── elb-listener-tls ──
-  /** The lowest TLS version a load balancer's HTTPS or TLS listener may allow. Default: TLSv1.2. */
-  ELB_MINIMUM_TLS_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
-  /** The security policy enforce sets on an ALB HTTPS or NLB TLS listener that allows less. */
-  ELB_TLS_POLICY: z
-    .string()
-    .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name')
-    .default('ELBSecurityPolicy-TLS13-1-2-2021-06'),
-
-  // ── elb-classic-listener-tls ──
-  /** The predefined policy a Classic listener's new negotiation policy references (Classic has no TLS 1.3). */
-  ELB_CLASSIC_TLS_POLICY: z
-    .string()
-    .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name')
-    .default('ELBSecurityPolicy-TLS-1-2-2017-01'),
 });
 
 export type Settings = Readonly<ReturnType<typeof toSettings>>;
@@ -189,18 +99,11 @@ export type Settings = Readonly<ReturnType<typeof toSettings>>;
 /** Every variable the settings read (besides each rule's mode): the contract tests walk them. */
 export const SETTING_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
 
-/** A rule as configuration sees it: its id and the mode it runs in unless MODE_<ID> says otherwise. */
+/** A rule as configuration sees it: its id, the mode it runs in unless MODE_<ID> says otherwise, its settings. */
 export interface ModeDefault {
   readonly id: string;
   readonly defaultMode: Mode;
-}
-
-export type PhiScope = { kind: 'all' } | { kind: 'tag'; key: string; value: string };
-
-function parsePhiScope(scope: string): PhiScope {
-  if (scope === 'all') return { kind: 'all' };
-  const [key = '', ...value] = scope.slice('tag:'.length).split('=');
-  return { kind: 'tag', key, value: value.join('=') };
+  readonly settings?: RuleSettings;
 }
 
 /** `ebs-encryption-by-default` → `MODE_EBS_ENCRYPTION_BY_DEFAULT`. */
@@ -213,7 +116,11 @@ export const camelCaseId = (ruleId: string): string =>
 /** `ebs-encryption-by-default` → `ebsEncryptionByDefaultMode`: the stage parameter serverless.yml reads. */
 export const modeParameter = (ruleId: string): string => `${camelCaseId(ruleId)}Mode`;
 
-function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Record<string, Mode>>) {
+function toSettings(
+  env: z.infer<typeof environmentSchema>,
+  modes: Readonly<Record<string, Mode>>,
+  ruleSettings: ParsedRuleSettings,
+) {
   return {
     incidentTable: env.INCIDENT_TABLE,
     alertTopicArn: env.ALERT_TOPIC_ARN,
@@ -221,7 +128,6 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
     responderRoleArns: env.RESPONDER_ROLE_ARNS,
     /** Mode of each rule, by rule id: off | notify | enforce. */
     modes,
-    ebsKmsKeyId: env.EBS_KMS_KEY_ID,
     guard: { threshold: env.GUARD_THRESHOLD, windowMinutes: env.GUARD_WINDOW_MINUTES },
     exemptTag: env.EXEMPT_TAG,
     exemptUntilTag: env.EXEMPT_UNTIL_TAG,
@@ -233,29 +139,17 @@ function toSettings(env: z.infer<typeof environmentSchema>, modes: Readonly<Reco
     deployRoleArns: env.DEPLOY_ROLE_ARNS,
     sweepRegions: env.SWEEP_REGIONS,
     configRules: env.CONFIG_RULES,
-    ebsVolumes: {
-      inUseAction: env.EBS_IN_USE_ACTION,
-      deleteOriginal: env.EBS_DELETE_ORIGINAL,
-    },
     /** Any rule's remediation still waiting after this long fails and pages. */
     workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,
     remediationStaleSeconds: env.REMEDIATION_STALE_SECONDS,
-    phiScope: parsePhiScope(env.PHI_SCOPE),
-    tenancyAction: env.TENANCY_ACTION,
     ssh: {
       ports: env.SSH_PORTS,
       grantTtlMinutes: env.SSH_GRANT_TTL_MINUTES,
       grantMaxTtlMinutes: env.SSH_GRANT_MAX_TTL_MINUTES,
       grantTag: env.SSH_GRANT_TAG,
     },
-    recreateDeletedTrail: env.RECREATE_DELETED_TRAIL,
-    elb: {
-      minimumTlsVersion: env.ELB_MINIMUM_TLS_VERSION,
-      tlsPolicy: env.ELB_TLS_POLICY,
-      classicTlsPolicy: env.ELB_CLASSIC_TLS_POLICY,
-    },
-    ecrTagExclusions: env.ECR_TAG_EXCLUSIONS,
-    ecs: { scope: parsePhiScope(env.ECS_SCOPE), rootUserIsDrift: env.ECS_ROOT_USER_IS_DRIFT },
+    /** Each rule's own settings (shared/rules/settings.ts), parsed by variable: read through settingValues. */
+    ruleSettings,
   };
 }
 
@@ -284,5 +178,28 @@ export function loadSettings(rules: readonly ModeDefault[], env: NodeJS.ProcessE
     }
     modes[rule.id] = mode.data;
   }
-  return toSettings(parsed.data, modes);
+  return toSettings(parsed.data, modes, parseRuleSettings(rules, env));
+}
+
+/** Each rule's declared settings, parsed once per variable (two rules may share one declaration). */
+function parseRuleSettings(rules: readonly ModeDefault[], env: NodeJS.ProcessEnv): ParsedRuleSettings {
+  const declared = new Map<string, RuleSetting<unknown>>();
+  for (const setting of rules.flatMap((rule) => Object.values(rule.settings ?? {}))) {
+    const known = declared.get(setting.variable);
+    if (known && known !== setting)
+      throw new Error(`two different settings are declared as ${setting.variable}: share one declaration`);
+    declared.set(setting.variable, setting);
+  }
+  const parsed = new Map<string, unknown>();
+  for (const [variable, setting] of declared) {
+    const raw = env[variable];
+    const value = setting.schema.safeParse(raw === undefined || raw === '' ? setting.fallback : raw);
+    if (!value.success)
+      throw new ConfigurationError(
+        `Invalid setting ${variable}: ${value.error.issues[0]?.message ?? 'invalid'}`,
+        variable,
+      );
+    parsed.set(variable, value.data);
+  }
+  return parsed;
 }

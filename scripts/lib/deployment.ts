@@ -9,6 +9,7 @@ import {
   Stack,
   type StackValue,
 } from '../../shared/rules/rule';
+import type { RuleSetting } from '../../shared/rules/settings';
 
 /**
  * The rules' part of the stack, derived from the registry: each rule's function (handler, role,
@@ -162,11 +163,25 @@ export function eventPatterns(rule: Rule): Json[] {
   ];
 }
 
-/** What every function reads about the rules: each one's mode (a parameter) and the loop guard's roles. */
+/** Every setting the rules declare, once each (two rules may share one). */
+export const ruleSettings = (rules: readonly Rule[] = registry): RuleSetting<unknown>[] => [
+  ...new Set(rules.flatMap((rule) => Object.values(rule.settings ?? {}))),
+];
+
+/**
+ * What every function reads about the rules: each one's mode and settings (parameters, defaulting to
+ * the rule's own) and the loop guard's roles.
+ */
 export function ruleEnvironment(rules: readonly Rule[] = registry): Record<string, Json> {
   return {
     ...Object.fromEntries(
       rules.map((rule) => [modeVariable(rule.id), `\${param:${modeParameter(rule)}, '${rule.defaultMode}'}`]),
+    ),
+    ...Object.fromEntries(
+      ruleSettings(rules).map((setting) => [
+        setting.variable,
+        `\${param:${setting.parameter}, '${setting.fallback}'}`,
+      ]),
     ),
     RESPONDER_ROLE_ARNS: {
       'Fn::Join': [',', rules.map((rule) => ({ 'Fn::GetAtt': [roleName(rule), 'Arn'] }))],
@@ -176,7 +191,10 @@ export function ruleEnvironment(rules: readonly Rule[] = registry): Record<strin
 
 /** The parameters the generated parts read, with their defaults (README's parameters table lists them). */
 export function ruleParameters(rules: readonly Rule[] = registry): Record<string, string> {
-  return Object.fromEntries(rules.map((rule) => [modeParameter(rule), rule.defaultMode]));
+  return Object.fromEntries([
+    ...rules.map((rule) => [modeParameter(rule), rule.defaultMode]),
+    ...ruleSettings(rules).map((setting) => [setting.parameter, setting.fallback]),
+  ]);
 }
 
 const functionDescription = (rule: Rule): string =>
@@ -211,6 +229,26 @@ export const policyStatement = (statement: PermissionStatement): Json => ({
   ...(statement.conditions && { Condition: statement.conditions as Json }),
 });
 
+/**
+ * The table partitions a rule's function writes: its own delivery markers and drift locks, the
+ * incidents and the guard. Incident keys (`INCIDENT#<id>`) do not name the rule, and the guard is
+ * one count across rules, so those two are shared (docs/security.md).
+ */
+export const rulePartitions = (rule: Pick<Rule, 'id'>): string[] => [
+  'INCIDENT#*',
+  `DELIVERY#${rule.id}#*`,
+  `DRIFT#${rule.id}`,
+  'GUARD',
+];
+
+/** Table writes (a transaction is authorised per item) only in the rule's own partitions. */
+const ownItemWrites = (rule: Rule): PermissionStatement => ({
+  sid: 'WriteOnlyThisRulesItems',
+  actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  resources: [Stack.arn('IncidentTable')],
+  conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': rulePartitions(rule) } },
+});
+
 /** One role per function: the pipeline policy plus exactly its rule's statements, inside the boundary. */
 function ruleRole(rule: Rule): Json {
   return {
@@ -227,7 +265,10 @@ function ruleRole(rule: Rule): Json {
       Policies: [
         {
           PolicyName: `rule-${rule.id}`,
-          PolicyDocument: { Version: '2012-10-17', Statement: rule.permissions.map(policyStatement) },
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [ownItemWrites(rule), ...rule.permissions].map(policyStatement),
+          },
         },
       ],
     },

@@ -7,7 +7,9 @@ import {
   DescribeSSLPoliciesCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { z } from 'zod';
 import { isAwsError } from '../aws/aws-errors';
+import { ruleSetting } from '../rules/settings';
 
 /**
  * The TLS versions a load balancer policy allows, read from what AWS lists for it, never from its
@@ -19,6 +21,20 @@ import { isAwsError } from '../aws/aws-errors';
 const TLS_VERSIONS = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 const versionOf = (protocol: string) => TLS_VERSIONS.indexOf(protocol as (typeof TLS_VERSIONS)[number]);
+
+/** Both load balancer TLS rules judge against the same minimum: one setting. */
+export const elbMinimumTlsVersion = ruleSetting({
+  parameter: 'elbMinimumTlsVersion',
+  variable: 'ELB_MINIMUM_TLS_VERSION',
+  fallback: 'TLSv1.2',
+  doc: "the lowest TLS version a load balancer HTTPS, TLS or SSL listener may allow (`TLSv1.2` or `TLSv1.3`), judged by the protocols its policy lists (`DescribeSslPolicies`, a Classic policy's attributes), not by the policy's name",
+  schema: z.enum(['TLSv1.2', 'TLSv1.3']),
+});
+
+/** A predefined ELBSecurityPolicy-* name. */
+export const predefinedPolicy = z
+  .string()
+  .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name');
 
 /** The protocols below the minimum, oldest first (AWS lists them in any order). */
 export const belowMinimum = (protocols: readonly string[], minimum: string): string[] =>

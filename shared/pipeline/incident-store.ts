@@ -65,8 +65,9 @@ export interface IncidentFilter {
 
 const INCIDENT_SK = 'INCIDENT';
 const incidentKey = (incidentId: string) => ({ pk: `INCIDENT#${incidentId}`, sk: INCIDENT_SK });
+/** Named by the rule first: each function's role writes only its own rule's markers (dynamodb:LeadingKeys). */
 const deliveryKeyOf = (deliveryKey: string, ruleId: string) => ({
-  pk: `DELIVERY#${deliveryKey}`,
+  pk: `DELIVERY#${ruleId}#${deliveryKey}`,
   sk: `RULE#${ruleId}`,
 });
 const driftKey = (ruleId: string, resourceArn: string) => ({ pk: `DRIFT#${ruleId}`, sk: resourceArn });

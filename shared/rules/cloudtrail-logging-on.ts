@@ -14,7 +14,9 @@ import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { TRAIL } from '../resources/trail';
+import { flag } from '../setting-schemas';
 import { defineRule, type Loaded, type ResourceRef, Stack, type Verdict } from './rule';
+import { ruleSetting, settingsReader } from './settings';
 
 /**
  * A trail as the rule judges it. A deleted trail is drift too (exists: false): a DeleteTrail event
@@ -106,12 +108,24 @@ async function loadTrail(ref: ResourceRef, aws: AwsClients): Promise<Loaded<Trai
 }
 
 const declineDeleted = (settings: Settings): string =>
-  settings.recreateDeletedTrail
+  mine(settings).recreateDeletedTrail
     ? "trail deleted; RECREATE_DELETED_TRAIL is on, but a deleted trail's bucket, KMS key, event selectors and tags cannot be read back, so the responder cannot recreate it faithfully: recreate it from its infrastructure code"
     : 'trail deleted; recreating is off (RECREATE_DELETED_TRAIL)';
 
+const declared = {
+  recreateDeletedTrail: ruleSetting({
+    parameter: 'recreateDeletedTrail',
+    variable: 'RECREATE_DELETED_TRAIL',
+    fallback: 'false',
+    doc: 'recreate a deleted CloudTrail trail; today a deleted trail stays declined either way (its bucket, key and selectors cannot be read back) and the incident says why',
+    schema: flag,
+  }),
+};
+const mine = settingsReader(declared);
+
 export const cloudtrailLoggingOn = defineRule<TrailState>({
   id: 'cloudtrail-logging-on',
+  settings: declared,
   title: 'CloudTrail trail is not logging',
   severity: Severity.Critical,
   hipaa: ['164.312(b)', '164.308(a)(1)(ii)(D)'],
@@ -175,7 +189,7 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
       return {
         compliant: false,
         reason: `CloudTrail trail ${resource.resourceId} was deleted: API activity is no longer recorded through it`,
-        evidence: { trailExists: false, recreateDeletedTrail: settings.recreateDeletedTrail },
+        evidence: { trailExists: false, recreateDeletedTrail: mine(settings).recreateDeletedTrail },
         plan: 'Nothing automatic: a deleted trail is recreated by its owner from its infrastructure code',
         resourceGone: true,
       };

@@ -8,7 +8,9 @@ import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { Mode, Severity } from '../model';
 import { ACCOUNT } from '../resources/account-setting';
+import { ebsKmsKeyId } from './ebs-kms-key';
 import { defineRule, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES, type ResourceRef } from './rule';
+import { settingsReader } from './settings';
 
 interface EbsDefaults {
   encryptionByDefault: boolean;
@@ -29,7 +31,7 @@ async function readDefaults(
   const ec2 = aws.ec2(scope.region);
   const [encryption, key] = await Promise.all([
     ec2.send(new GetEbsEncryptionByDefaultCommand({})),
-    settings.ebsKmsKeyId ? ec2.send(new GetEbsDefaultKmsKeyIdCommand({})) : Promise.resolve(undefined),
+    mine(settings).kmsKeyId ? ec2.send(new GetEbsDefaultKmsKeyIdCommand({})) : Promise.resolve(undefined),
   ]);
   const defaults: Loaded<EbsDefaults> = {
     resourceType: ACCOUNT,
@@ -49,8 +51,12 @@ const sameKey = (configured: string, current: string | undefined): boolean =>
   current !== undefined &&
   (current === configured || current.endsWith(`/${configured}`) || current.endsWith(`:${configured}`));
 
+const declared = { kmsKeyId: ebsKmsKeyId };
+const mine = settingsReader(declared);
+
 export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
   id: 'ebs-encryption-by-default',
+  settings: declared,
   title: 'EBS encryption by default is off',
   severity: Severity.High,
   hipaa: ['164.312(a)(2)(iv)'],
@@ -100,7 +106,7 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
 
   detect(resource, settings) {
     const { encryptionByDefault, kmsKeyId } = resource.state;
-    const wantedKey = settings.ebsKmsKeyId;
+    const wantedKey = mine(settings).kmsKeyId;
     const keyDrift = wantedKey !== undefined && !sameKey(wantedKey, kmsKeyId);
     if (encryptionByDefault && !keyDrift) return { compliant: true };
     const keyWords = wantedKey ? `the configured key ${wantedKey}` : 'the AWS-managed key aws/ebs';
@@ -120,7 +126,7 @@ export const ebsEncryptionByDefault = defineRule<EbsDefaults>({
 
   async remediate(resource, _finding, { aws, settings, step }) {
     const ec2 = aws.ec2(resource.region);
-    const wantedKey = settings.ebsKmsKeyId;
+    const wantedKey = mine(settings).kmsKeyId;
     if (wantedKey && !sameKey(wantedKey, resource.state.kmsKeyId)) {
       const previousKey = resource.state.kmsKeyId;
       await step(

@@ -19,6 +19,7 @@ import {
   waitUntilVolumeAvailable,
   waitUntilVolumeInUse,
 } from '@aws-sdk/client-ec2';
+import { z } from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import { instanceManager, instanceStoreLookup, readStopFacts, stopBlocker } from '../aws/ec2-instances';
 import { InstancePower } from '../aws/instance-power';
@@ -26,6 +27,8 @@ import { tagRecord } from '../aws/tags';
 import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
 import { VOLUME, volumeOfItem } from '../resources/volume';
+import { flag } from '../setting-schemas';
+import { ebsKmsKeyId } from './ebs-kms-key';
 import {
   defineRule,
   type Loaded,
@@ -34,6 +37,7 @@ import {
   Stack,
   type Waiting,
 } from './rule';
+import { ruleSetting, settingsReader } from './settings';
 
 /** Tags the responder puts on what it creates and on the original it replaces. */
 export const VolumeTags = {
@@ -263,7 +267,7 @@ async function ensureReplacement(resource: Loaded<VolumeState>, snapshotId: stri
   }
   await ctx.workflow.save({ [Made.replacementRequestedAt]: new Date().toISOString() });
   const { state } = resource;
-  const kmsKeyId = ctx.settings.ebsKmsKeyId ?? 'alias/aws/ebs';
+  const kmsKeyId = mine(ctx.settings).kmsKeyId ?? 'alias/aws/ebs';
   const replacement = await ctx.step(
     'CreateEncryptedVolume',
     () =>
@@ -308,7 +312,7 @@ async function remediateInUse(resource: Loaded<VolumeState>, ctx: RemediationCon
   const ec2 = ctx.aws.ec2(resource.region);
   const instance = attachment ? await describeInstance(ec2, attachment.instanceId) : undefined;
   const manager = instance ? instanceManager(tagRecord(instance.Tags))?.description : undefined;
-  const swap = ctx.settings.ebsVolumes.inUseAction === 'swap';
+  const swap = mine(ctx.settings).inUseAction === 'swap';
   // What a stop would cost is read only when a swap is wanted.
   const blocker =
     swap && instance && !manager
@@ -487,7 +491,7 @@ async function quarantine(resource: Loaded<VolumeState>, replacementId: string, 
       },
       output: () => ({
         replacementVolumeId: replacementId,
-        originalKept: !ctx.settings.ebsVolumes.deleteOriginal,
+        originalKept: !mine(ctx.settings).deleteOriginal,
       }),
     },
   );
@@ -522,7 +526,7 @@ async function replaceDetached(resource: Loaded<VolumeState>, ctx: RemediationCo
     );
   }
   await quarantine(resource, replacement.VolumeId ?? '', ctx);
-  if (ctx.settings.ebsVolumes.deleteOriginal) {
+  if (mine(ctx.settings).deleteOriginal) {
     // Only after the replacement is verified above, and the source snapshot keeps the data.
     await ctx.step(
       'DeleteOriginalVolume',
@@ -543,8 +547,28 @@ async function replaceDetached(resource: Loaded<VolumeState>, ctx: RemediationCo
   return undefined;
 }
 
+const declared = {
+  kmsKeyId: ebsKmsKeyId,
+  inUseAction: ruleSetting({
+    parameter: 'ebsInUseAction',
+    variable: 'EBS_IN_USE_ACTION',
+    fallback: 'snapshot-only',
+    doc: 'in-use volumes: `snapshot-only` (evidence snapshot, notify) or `swap` (stop → snapshot → encrypted copy → swap at the same device → start if it ran; never for managed instances or ones a stop would harm)',
+    schema: z.enum(['snapshot-only', 'swap']),
+  }),
+  deleteOriginal: ruleSetting({
+    parameter: 'ebsDeleteOriginal',
+    variable: 'EBS_DELETE_ORIGINAL',
+    fallback: 'false',
+    doc: 'delete an unencrypted original once its encrypted replacement is verified; otherwise it is kept (tagged `compliance-responder:quarantined` for people; the tag proves nothing) and stays `NON_COMPLIANT`, kept as evidence by its incident',
+    schema: flag,
+  }),
+};
+const mine = settingsReader(declared);
+
 export const ebsVolumeEncrypted = defineRule<VolumeState>({
   id: 'ebs-volume-encrypted',
+  settings: declared,
   title: 'Unencrypted EBS volume',
   severity: Severity.High,
   hipaa: ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
@@ -690,7 +714,7 @@ export const ebsVolumeEncrypted = defineRule<VolumeState>({
     // which its incident answers for (keptAsEvidence below, from the incident's record).
     if (state.encrypted || ['deleting', 'deleted'].includes(state.state)) return { compliant: true };
     const attachment = state.attachments[0];
-    const key = settings.ebsKmsKeyId ?? 'the AWS-managed key aws/ebs';
+    const key = mine(settings).kmsKeyId ?? 'the AWS-managed key aws/ebs';
     return {
       compliant: false,
       reason: `EBS volume ${resource.resourceId} (${state.volumeType}, ${state.size} GiB, ${state.state}) is not encrypted`,

@@ -1,4 +1,5 @@
 import { ImageTagMutability, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
+import { z } from 'zod';
 import type { Settings } from '../config';
 import {
   listRepositories,
@@ -10,12 +11,14 @@ import {
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { ECR_REPOSITORY } from '../resources/ecr-repository';
+import { commaList } from '../setting-schemas';
 import { clip } from '../ssh/exposure';
 import { defineRule, type Loaded, Stack } from './rule';
+import { ruleSetting, settingsReader } from './settings';
 
 /** The mutability enforce sets: immutable, leaving mutable only the configured tag filters. */
 const wantedMutability = (settings: Settings): ImageTagMutability =>
-  settings.ecrTagExclusions.length > 0
+  mine(settings).tagExclusions.length > 0
     ? ImageTagMutability.IMMUTABLE_WITH_EXCLUSION
     : ImageTagMutability.IMMUTABLE;
 
@@ -27,7 +30,7 @@ const wantedMutability = (settings: Settings): ImageTagMutability =>
 function mutableTags(view: RepositoryView, settings: Settings): string | undefined {
   if (view.tagMutability === ImageTagMutability.IMMUTABLE) return undefined;
   if (view.tagMutability === ImageTagMutability.IMMUTABLE_WITH_EXCLUSION) {
-    const beyond = view.exclusions.filter((filter) => !settings.ecrTagExclusions.includes(filter));
+    const beyond = view.exclusions.filter((filter) => !mine(settings).tagExclusions.includes(filter));
     return beyond.length === 0
       ? undefined
       : `tags matching ${beyond.join(', ')} stay mutable beyond the configured exclusions`;
@@ -57,8 +60,31 @@ const toLoaded = (
  * setting as the undo; scanning is account-wide (often managed by Inspector), so it only notifies,
  * naming the rule to add.
  */
+const declared = {
+  tagExclusions: ruleSetting({
+    parameter: 'ecrTagExclusions',
+    variable: 'ECR_TAG_EXCLUSIONS',
+    fallback: '',
+    doc: "image tag filters (wildcards, comma-separated, at most 5, e.g. `latest`) that stay mutable when enforce makes a repository's tags immutable (`IMMUTABLE_WITH_EXCLUSION`); empty: `IMMUTABLE`. A repository whose exclusions go beyond these is drift",
+    schema: commaList.pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[a-zA-Z0-9._*-]{1,128}$/,
+              'expected image tag filters (letters, digits, . _ - *), comma-separated',
+            ),
+        )
+        .max(5, 'ECR accepts at most 5 exclusion filters'),
+    ),
+  }),
+};
+const mine = settingsReader(declared);
+
 export const ecrScannedImmutable = defineRule<RepositoryView>({
   id: 'ecr-scanned-immutable',
+  settings: declared,
   title: 'ECR repository unscanned or with mutable tags',
   severity: Severity.Medium,
   // Risk analysis (known vulnerabilities of images found), integrity (a tag cannot be repointed).
@@ -119,7 +145,7 @@ export const ecrScannedImmutable = defineRule<RepositoryView>({
     const problems = [mutable, coverage.scanned ? undefined : `images are not scanned (${coverage.why})`];
     const plans = [
       mutable &&
-        `set tag mutability to ${wantedMutability(settings)}${settings.ecrTagExclusions.length > 0 ? ` excluding ${settings.ecrTagExclusions.join(', ')}` : ''}`,
+        `set tag mutability to ${wantedMutability(settings)}${mine(settings).tagExclusions.length > 0 ? ` excluding ${mine(settings).tagExclusions.join(', ')}` : ''}`,
       !coverage.scanned && `nothing automatic for scanning: ${coverage.fix}`,
     ];
     return {
@@ -162,7 +188,7 @@ export const ecrScannedImmutable = defineRule<RepositoryView>({
             new PutImageTagMutabilityCommand({
               repositoryName: view.repositoryName,
               imageTagMutability: wanted,
-              ...filters(settings.ecrTagExclusions),
+              ...filters(mine(settings).tagExclusions),
             }),
           ),
         {

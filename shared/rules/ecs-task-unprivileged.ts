@@ -1,12 +1,14 @@
 import { DescribeTaskDefinitionCommand, type ECSClient, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { isAwsError } from '../aws/aws-errors';
-import type { PhiScope, Settings } from '../config';
+import type { Settings } from '../config';
 import { type RevisionUsers, revisionsInUse } from '../containers/task-usage';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { TASK_DEFINITION } from '../resources/task-definition';
+import { flag, inTagScope, tagScope } from '../setting-schemas';
 import { clip, REASON_TEXT_LIMIT } from '../ssh/exposure';
 import { defineRule, type Loaded, Stack } from './rule';
+import { ruleSetting, settingsReader } from './settings';
 
 /** A container as the rule judges it: never its environment, secrets, command or image. */
 interface ContainerView {
@@ -48,9 +50,6 @@ const toView = (definition: TaskDefinition, users: RevisionUsers): RevisionView 
   users,
 });
 
-const inScope = (tags: Readonly<Record<string, string>>, scope: PhiScope): boolean =>
-  scope.kind === 'all' || tags[scope.key] === scope.value;
-
 async function describe(ecs: ECSClient, revision: string) {
   return ecs
     .send(new DescribeTaskDefinitionCommand({ taskDefinition: revision, include: ['TAGS'] }))
@@ -90,7 +89,7 @@ function escapes(view: RevisionView, settings: Settings): string[] {
   const privileged = view.containers
     .filter((container) => container.privileged)
     .map((container) => container.name);
-  const root = settings.ecs.rootUserIsDrift
+  const root = mine(settings).rootUserIsDrift
     ? view.containers.filter((container) => isRoot(container.user)).map((container) => container.name)
     : [];
   return [
@@ -113,8 +112,27 @@ const usersInWords = ({ services, tasks }: RevisionUsers): string =>
  * the services and tasks that run the revision. Environment variables and secrets are never read
  * into evidence.
  */
+const declared = {
+  scope: ruleSetting({
+    parameter: 'ecsScope',
+    variable: 'ECS_SCOPE',
+    fallback: 'all',
+    doc: 'which task definitions run PHI workloads: `all`, or `tag:<key>=<value>` on the revision (a tag whoever registers the revision sets: it narrows what is judged, so `all` is the safe default)',
+    schema: tagScope,
+  }),
+  rootUserIsDrift: ruleSetting({
+    parameter: 'ecsRootUserIsDrift',
+    variable: 'ECS_ROOT_USER_IS_DRIFT',
+    fallback: 'false',
+    doc: "`true`: a container whose `user` is explicitly root (`root`, `0`, `0:<gid>`) is drift too; a container without `user` runs as its image's own USER, which the rule cannot see and says so",
+    schema: flag,
+  }),
+};
+const mine = settingsReader(declared);
+
 export const ecsTaskUnprivileged = defineRule<RevisionView>({
   id: 'ecs-task-unprivileged',
+  settings: declared,
   title: 'Privileged ECS task definition',
   severity: Severity.High,
   // Access control: a privileged or host-namespace container reaches past its task to the host.
@@ -181,7 +199,7 @@ export const ecsTaskUnprivileged = defineRule<RevisionView>({
     // An inactive revision nothing uses can start nowhere again.
     if (
       found.length === 0 ||
-      !inScope(resource.tags, settings.ecs.scope) ||
+      !inTagScope(resource.tags, mine(settings).scope) ||
       (view.status !== 'ACTIVE' && unused)
     )
       return { compliant: true };

@@ -18,7 +18,9 @@ import {
 import {
   type ClassicPolicy,
   classicPoliciesOf,
+  elbMinimumTlsVersion,
   NEGOTIATION_POLICY_TYPE,
+  predefinedPolicy,
   REFERENCE_ATTRIBUTE,
   readPredefinedPolicy,
   weaknessOf,
@@ -27,6 +29,7 @@ import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { CLASSIC_LOAD_BALANCER } from '../resources/load-balancer';
 import { defineRule, type Finding, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES, Stack } from './rule';
+import { ruleSetting, settingsReader } from './settings';
 
 /**
  * Encryption in transit at the front of Classic Load Balancers (§164.312(e)): an HTTPS or SSL
@@ -61,7 +64,7 @@ function weaknessOfListener(
 ): string[] {
   const policy = negotiationOf(state, listener);
   if (!policy) return ['no SSL negotiation policy listed'];
-  return weaknessOf(policy.protocols, settings.elb.minimumTlsVersion, policy.name);
+  return weaknessOf(policy.protocols, mine(settings).minimumTlsVersion, policy.name);
 }
 
 const weakListeners = (state: ClassicLoadBalancerState, settings: Settings) =>
@@ -127,8 +130,21 @@ async function readBack(elb: ElasticLoadBalancingClient, name: string, changes: 
   return { listenersReadBack: changes.length };
 }
 
+const declared = {
+  minimumTlsVersion: elbMinimumTlsVersion,
+  classicTlsPolicy: ruleSetting({
+    parameter: 'elbClassicTlsPolicy',
+    variable: 'ELB_CLASSIC_TLS_POLICY',
+    fallback: 'ELBSecurityPolicy-TLS-1-2-2017-01',
+    doc: "the predefined policy a Classic Load Balancer listener's new negotiation policy references (`Reference-Security-Policy`) when its own allows TLS below `elbMinimumTlsVersion` (Classic has no TLS 1.3 policy; refused at remediation if it allows less itself)",
+    schema: predefinedPolicy,
+  }),
+};
+const mine = settingsReader(declared);
+
 export const elbClassicListenerTls = defineRule<ClassicLoadBalancerState>({
   id: 'elb-classic-listener-tls',
+  settings: declared,
   title: 'Classic Load Balancer listener allows weak TLS or plain traffic',
   severity: Severity.High,
   hipaa: ['164.312(e)(1)', '164.312(e)(2)(ii)'],
@@ -206,7 +222,7 @@ export const elbClassicListenerTls = defineRule<ClassicLoadBalancerState>({
 
   detect(resource, settings) {
     const { state } = resource;
-    const minimum = settings.elb.minimumTlsVersion;
+    const minimum = mine(settings).minimumTlsVersion;
     const weak = weakListeners(state, settings).map((listener) =>
       `${label(listener)} ${negotiationOf(state, listener)?.name ?? ''} allows ${weaknessOfListener(state, listener, settings).join(', ')}`.replace(
         '  ',
@@ -222,7 +238,7 @@ export const elbClassicListenerTls = defineRule<ClassicLoadBalancerState>({
     const plan = [
       ...(weak.length > 0
         ? [
-            `set a policy referencing ${settings.elb.classicTlsPolicy} on the weak listener(s), keeping their other policies (CreateLoadBalancerPolicy, SetLoadBalancerPoliciesOfListener)`,
+            `set a policy referencing ${mine(settings).classicTlsPolicy} on the weak listener(s), keeping their other policies (CreateLoadBalancerPolicy, SetLoadBalancerPoliciesOfListener)`,
           ]
         : []),
       ...(plain.length > 0
@@ -253,8 +269,8 @@ export const elbClassicListenerTls = defineRule<ClassicLoadBalancerState>({
     const weak = weakListeners(state, settings);
     if (weak.length > 0) {
       // The configured policy is judged as any listener's is: a weak setting is refused, not applied.
-      const target = settings.elb.classicTlsPolicy;
-      const minimum = settings.elb.minimumTlsVersion;
+      const target = mine(settings).classicTlsPolicy;
+      const minimum = mine(settings).minimumTlsVersion;
       const predefined = await readPredefinedPolicy(elb, target);
       const tooWeak = weaknessOf(predefined.protocols, minimum, target);
       const PolicyName = responderPolicyName(target);

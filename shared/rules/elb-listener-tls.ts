@@ -11,11 +11,18 @@ import {
 import { isAwsError } from '../aws/aws-errors';
 import type { Settings } from '../config';
 import { carriesTls, listenerLabel as label, listenersOf, v2TagsOf } from '../elb/readers';
-import { belowMinimum, sslPolicyProtocols, weaknessOf } from '../elb/tls';
+import {
+  belowMinimum,
+  elbMinimumTlsVersion,
+  predefinedPolicy,
+  sslPolicyProtocols,
+  weaknessOf,
+} from '../elb/tls';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { LOAD_BALANCER, loadBalancerArnOf } from '../resources/load-balancer';
 import { defineRule, type Finding, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES, Stack } from './rule';
+import { ruleSetting, settingsReader } from './settings';
 
 /**
  * Encryption in transit at the front of Application and Network Load Balancers (§164.312(e)): an
@@ -50,7 +57,7 @@ export interface LoadBalancerState {
 const isTlsListener = (listener: ListenerState) => TLS_PROTOCOLS.has(listener.protocol);
 
 const weakProtocolsOf = (listener: ListenerState, settings: Settings): string[] =>
-  weaknessOf(listener.sslProtocols, settings.elb.minimumTlsVersion, listener.sslPolicy);
+  weaknessOf(listener.sslProtocols, mine(settings).minimumTlsVersion, listener.sslPolicy);
 
 const redirectsToHttps = (actions: readonly Action[]) =>
   actions.some((action) => action.Type === 'redirect' && action.RedirectConfig?.Protocol === 'HTTPS');
@@ -160,8 +167,21 @@ async function readBack(elbv2: ElasticLoadBalancingV2Client, changes: readonly L
   return { listenersReadBack: changes.length };
 }
 
+const declared = {
+  minimumTlsVersion: elbMinimumTlsVersion,
+  tlsPolicy: ruleSetting({
+    parameter: 'elbTlsPolicy',
+    variable: 'ELB_TLS_POLICY',
+    fallback: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+    doc: 'the predefined policy enforce sets on an Application Load Balancer HTTPS or Network Load Balancer TLS listener that allows less than `elbMinimumTlsVersion` (refused at remediation if it allows less itself); FIPS and post-quantum policies that meet the minimum count as compliant',
+    schema: predefinedPolicy,
+  }),
+};
+const mine = settingsReader(declared);
+
 export const elbListenerTls = defineRule<LoadBalancerState>({
   id: 'elb-listener-tls',
+  settings: declared,
   title: 'Load balancer listener allows weak TLS or plain HTTP',
   severity: Severity.High,
   hipaa: ['164.312(e)(1)', '164.312(e)(2)(ii)'],
@@ -254,7 +274,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
     if (weak.length + plain.length + forwarding.length === 0) return { compliant: true };
     const problems = [
       ...(weak.length > 0
-        ? [`${weak.length} listener(s) allow TLS below ${settings.elb.minimumTlsVersion}`]
+        ? [`${weak.length} listener(s) allow TLS below ${mine(settings).minimumTlsVersion}`]
         : []),
       ...(plain.length > 0
         ? [`${plain.join(', ')} serve(s) plain HTTP instead of redirecting to HTTPS`]
@@ -262,7 +282,9 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
       ...(forwarding.length > 0 ? [`${forwarding.length} listener rule(s) forward plain HTTP`] : []),
     ];
     const plan = [
-      ...(weak.length > 0 ? [`set ${settings.elb.tlsPolicy} on the weak listener(s) (ModifyListener)`] : []),
+      ...(weak.length > 0
+        ? [`set ${mine(settings).tlsPolicy} on the weak listener(s) (ModifyListener)`]
+        : []),
       ...(plain.length > 0
         ? [
             hasSecureListener(state)
@@ -282,7 +304,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
         plainHttpListeners: bounded(plain),
         forwardingHttpRules: forwarding.length,
         hasHttpsListenerOn443: hasSecureListener(state),
-        minimumTlsVersion: settings.elb.minimumTlsVersion,
+        minimumTlsVersion: mine(settings).minimumTlsVersion,
         encryptedLeg: 'client to load balancer',
       },
       plan: plan.join('; '),
@@ -300,10 +322,10 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
     );
     if (weak.length > 0) {
       // The configured policy is judged as any listener's is: a weak setting is refused, not applied.
-      const target = settings.elb.tlsPolicy;
+      const target = mine(settings).tlsPolicy;
       const protocols = (await sslPolicyProtocols(elbv2, [target])).get(target) ?? [];
       const tooWeak =
-        protocols.length === 0 ? ['unknown'] : belowMinimum(protocols, settings.elb.minimumTlsVersion);
+        protocols.length === 0 ? ['unknown'] : belowMinimum(protocols, mine(settings).minimumTlsVersion);
       if (tooWeak.length > 0) {
         declined.push(`the configured policy ${target} (ELB_TLS_POLICY) allows ${tooWeak.join(', ')} itself`);
       } else {

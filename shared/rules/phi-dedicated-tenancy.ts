@@ -8,6 +8,7 @@ import {
   ModifyInstancePlacementCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
+import { z } from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import {
@@ -23,11 +24,12 @@ import {
 import { InstancePower } from '../aws/instance-power';
 import { tagRecord } from '../aws/tags';
 import { mapWithConcurrency } from '../concurrency';
-import type { PhiScope, Settings } from '../config';
+import type { Settings } from '../config';
 import { RemediationDeclined, ResponderError } from '../errors';
 import { Mode, Severity } from '../model';
 import type { RecordedItem } from '../resources/config-item';
 import { INSTANCE, instanceOfItem } from '../resources/instance';
+import { inTagScope, type TagScope, tagScope } from '../setting-schemas';
 import {
   defineRule,
   type Loaded,
@@ -36,6 +38,7 @@ import {
   Stack,
   type Waiting,
 } from './rule';
+import { ruleSetting, settingsReader } from './settings';
 
 /** Enforce's two remediations (TENANCY_ACTION): lock the instance down, or move it to dedicated hardware. */
 export const TenancyAction = { Stop: 'stop', Retenancy: 'retenancy' } as const;
@@ -73,11 +76,8 @@ interface InstancePlacement {
 /** AWS answered ModifyInstancePlacement with Return=false: a refusal without an error code. */
 class PlacementRefusedError extends ResponderError {}
 
-const inPhiScope = (tags: Readonly<Record<string, string>>, scope: PhiScope): boolean =>
-  scope.kind === 'all' || tags[scope.key] === scope.value;
-
 /** Server-side filters for the sweep. Detect decides scope exactly; the tag filter only narrows pages. */
-function sweepFilters(scope: PhiScope): Filter[] {
+function sweepFilters(scope: TagScope): Filter[] {
   const filters: Filter[] = [{ Name: 'instance-state-name', Values: LIVE_STATES }];
   // EC2 filter values treat * ? and \ as wildcards and escapes: filter by tag only for plain values.
   if (scope.kind === 'tag' && scope.value !== '' && !/[*?\\]/.test(scope.value)) {
@@ -119,7 +119,7 @@ const mayBeStopped = ({ state, tags }: Loaded<InstancePlacement>, settings: Sett
   state.manager === undefined &&
   state.tenancy === 'default' &&
   RUNNING_STATES.has(state.instanceState) &&
-  inPhiScope(tags, settings.phiScope);
+  inTagScope(tags, mine(settings).scope);
 
 async function toLoaded(
   instance: Instance,
@@ -320,8 +320,30 @@ async function loadInstance(
   return toLoaded(instance, ref, ec2, settings, instanceStoreLookup(ec2));
 }
 
+const declared = {
+  scope: ruleSetting({
+    parameter: 'phiScope',
+    variable: 'PHI_SCOPE',
+    fallback: 'tag:phi=true',
+    doc: 'which instances hold PHI: `tag:<key>=<value>` (the tag must equal the value) or `all`',
+    schema: tagScope,
+  }),
+  tenancyAction: ruleSetting({
+    parameter: 'tenancyAction',
+    variable: 'TENANCY_ACTION',
+    fallback: 'stop',
+    doc: 'what enforce does to a PHI instance on shared tenancy: `stop` (lock down) or `retenancy` (move it to dedicated tenancy)',
+    schema: z.enum(['stop', 'retenancy']),
+  }),
+};
+const mine = settingsReader(declared);
+
+/** The scope as evidence: the tag's key, never its value. */
+const scopeLabel = (scope: TagScope): string => (scope.kind === 'all' ? 'all' : `tag:${scope.key}`);
+
 export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   id: 'phi-dedicated-tenancy',
+  settings: declared,
   title: 'PHI instance on shared tenancy',
   severity: Severity.Medium,
   // 164.314(a): the business associate contract (and the organisation's own policy) set the
@@ -399,7 +421,7 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
     const instanceStore = instanceStoreLookup(ec2);
     const pages = paginateDescribeInstances(
       { client: ec2, pageSize: 1000 },
-      { Filters: sweepFilters(settings.phiScope) },
+      { Filters: sweepFilters(mine(settings).scope) },
     );
     for await (const page of pages) {
       const instances = (page.Reservations ?? [])
@@ -413,11 +435,11 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
 
   detect(resource, settings) {
     const { instanceState, tenancy, instanceType, manager, stop } = resource.state;
-    if (!inPhiScope(resource.tags, settings.phiScope) || tenancy !== 'default') return { compliant: true };
+    if (!inTagScope(resource.tags, mine(settings).scope) || tenancy !== 'default') return { compliant: true };
     const running = RUNNING_STATES.has(instanceState);
     // Lock-down policy: PHI must not RUN on shared hardware, so a stopped instance is contained.
     // Retenancy policy: PHI instances belong on dedicated hardware, stopped or not.
-    if (!running && settings.tenancyAction === TenancyAction.Stop) return { compliant: true };
+    if (!running && mine(settings).tenancyAction === TenancyAction.Stop) return { compliant: true };
     const id = resource.resourceId;
     return {
       compliant: false,
@@ -428,8 +450,8 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
         instanceState,
         tenancy,
         instanceType,
-        phiScope: settings.phiScope.kind === 'all' ? 'all' : `tag:${settings.phiScope.key}`,
-        tenancyAction: settings.tenancyAction,
+        phiScope: scopeLabel(mine(settings).scope),
+        tenancyAction: mine(settings).tenancyAction,
         managedBy: manager?.kind ?? null,
         rootDeviceType: stop?.rootDeviceType ?? null,
         hasInstanceStore: stop?.hasInstanceStore ?? null,
@@ -439,12 +461,12 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
         instanceLifecycle: stop?.instanceLifecycle ?? null,
         spotRequestType: stop?.spotRequestType ?? null,
       },
-      plan: planFor(resource, settings.tenancyAction),
+      plan: planFor(resource, mine(settings).tenancyAction),
     };
   },
 
   async remediate(resource, _finding, ctx) {
-    const action = ctx.settings.tenancyAction;
+    const action = mine(ctx.settings).tenancyAction;
     const steps = new InstanceSteps(resource, ctx);
     if (resource.state.tenancy !== 'default') {
       // Already off shared hardware (a resumed run after the change, or a person moved it): all

@@ -2,6 +2,7 @@ import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
 import type { ItemReading, RecordedItem } from '../resources/config-item';
+import type { RuleSettings } from './settings';
 
 /**
  * A string holding values known once the stack is deployed (see Stack), as CloudFormation's Fn::Sub
@@ -195,6 +196,11 @@ export interface Rule<State = unknown> {
   /** What README says of the rule: `npm run readme` writes its rules-table row and its mode row. */
   readonly readme: RuleReadme;
   readonly defaultMode: Mode;
+  /**
+   * Settings only this rule (or a few rules) reads, by the name its code reads them under
+   * (shared/rules/settings.ts): its parameters, variables and README rows are generated from them.
+   */
+  readonly settings?: RuleSettings;
   readonly resourceType: string;
   /** Types its findings are also about, besides resourceType (declared in shared/resources). */
   readonly alsoJudges?: readonly string[];

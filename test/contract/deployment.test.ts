@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rulePartitions } from '../../scripts/lib/deployment';
 import { rules } from '../../shared/rules';
 import { Stack } from '../../shared/rules/rule';
 
@@ -88,7 +89,15 @@ describe("each rule's role in the packaged template", () => {
       expect(role.PermissionsBoundary).toEqual({ Ref: 'ResponderBoundary' });
       expect(role.ManagedPolicyArns).toEqual([{ Ref: 'PipelinePolicy' }]);
       expect(policies.map((policy) => policy.PolicyName)).toEqual([`rule-${id}`]);
-      expect(granted).toEqual(
+      const [ownWrites, ...declared] = granted;
+      expect(ownWrites).toEqual({
+        sid: 'WriteOnlyThisRulesItems',
+        effect: 'Allow',
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [Stack.arn('IncidentTable')],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': rulePartitions(rule) } },
+      });
+      expect(declared).toEqual(
         rule.permissions.map((statement) => ({
           sid: statement.sid,
           effect: 'Allow',

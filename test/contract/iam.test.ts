@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BOUNDED_WITH_CONDITIONS } from '../../scripts/lib/deployment';
+import { BOUNDED_WITH_CONDITIONS, roleName } from '../../scripts/lib/deployment';
+import { rules } from '../../shared/rules';
 
 /**
  * The limits IAM enforces for the responder, proven on the packaged templates (moto enforces no IAM,
@@ -220,10 +221,36 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     for (const { where, statement } of writes) {
       const partitions = conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ??
         conditionValues(statement, 'ForAllValues:StringEquals', 'dynamodb:LeadingKeys') ?? ['(any)'];
-      expect({ where, partitions: partitions.filter((key) => !FUNCTION_PARTITIONS.includes(key)) }).toEqual({
-        where,
-        partitions: [],
+      const outside = partitions.filter((key) => !FUNCTION_PARTITIONS.some((owned) => matches(owned, key)));
+      expect({ where, partitions: outside }).toEqual({ where, partitions: [] });
+    }
+  });
+
+  it("lets each rule's function write only its own rule's drift locks and delivery markers", () => {
+    if (stack !== 'home') return;
+    for (const rule of rules) {
+      // Prepare: keys another rule's items would have
+      const others = rules.filter((other) => other.id !== rule.id);
+      const writes = ITEM_WRITES.flatMap(allowing).filter(
+        ({ where }) => where.startsWith(`${roleName(rule)}/`) || where.startsWith('PipelinePolicy/'),
+      );
+      const keys = writes.flatMap(
+        ({ statement }) =>
+          conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ?? ['*'],
+      );
+      const reaches = (key: string) => keys.some((pattern) => matches(pattern, key));
+      // Assess
+      expect({
+        rule: rule.id,
+        own: [`DRIFT#${rule.id}`, `DELIVERY#${rule.id}#evt-1`].every(reaches),
+      }).toEqual({
+        rule: rule.id,
+        own: true,
       });
+      const foreign = others
+        .flatMap((other) => [`DRIFT#${other.id}`, `DELIVERY#${other.id}#evt-1`])
+        .filter(reaches);
+      expect({ rule: rule.id, foreign }).toEqual({ rule: rule.id, foreign: [] });
     }
   });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ruleSettings } from '../../scripts/lib/deployment';
 import {
   functionEnvironment,
   parameterOf,
@@ -51,7 +52,11 @@ describe("README's parameters table", () => {
 
   it('documents every setting: each variable the code reads is a parameter with a row, or set by the stack', () => {
     // Prepare: what the stack sets without a parameter (its own resources, names and switches)
-    const variables = [...SETTING_VARIABLES, ...rules.map((rule) => modeVariable(rule.id))];
+    const variables = [
+      ...SETTING_VARIABLES,
+      ...rules.map((rule) => modeVariable(rule.id)),
+      ...ruleSettings(rules).map((setting) => setting.variable),
+    ];
     // Assess
     const unset = variables.filter((variable) => !Object.hasOwn(environment, variable));
     expect(unset).toEqual([]);
@@ -61,6 +66,17 @@ describe("README's parameters table", () => {
         parameterOf(environment[variable]) !== undefined && !documentedVariables.includes(variable),
     );
     expect(undocumented).toEqual([]);
+  });
+
+  it("gives each rule's setting a row under its own parameter, default and variable", () => {
+    for (const setting of ruleSettings(rules)) {
+      // Assess
+      const row = documented.get(setting.parameter);
+      expect([setting.parameter, row]).toEqual([
+        setting.parameter,
+        { fallback: setting.fallback, variable: setting.variable },
+      ]);
+    }
   });
 
   it("gives each parameter the code's own default: an unset variable means what the README says", () => {

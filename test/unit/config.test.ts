@@ -1,5 +1,8 @@
 import { loadSettings, modeVariable } from '../../shared/config';
 import { ConfigurationError } from '../../shared/errors';
+import { rules as registry } from '../../shared/rules';
+import { ruleSetting, settingValues } from '../../shared/rules/settings';
+import { flag } from '../../shared/setting-schemas';
 
 const rules = [{ id: 'ebs-encryption-by-default', defaultMode: 'enforce' as const }];
 const required = {
@@ -8,9 +11,12 @@ const required = {
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:compliance-responder-dev-alerts',
 };
 
-function failureOf(env: Record<string, string>): ConfigurationError {
+function failureOf(
+  env: Record<string, string>,
+  given: Parameters<typeof loadSettings>[0] = registry,
+): ConfigurationError {
   try {
-    loadSettings(rules, { ...required, ...env });
+    loadSettings(given, { ...required, ...env });
   } catch (error) {
     if (error instanceof ConfigurationError) return error;
     throw error;
@@ -26,7 +32,6 @@ describe('settings from the environment', () => {
     expect(settings).toMatchObject({
       homeRegion: 'eu-west-1',
       modes: { 'ebs-encryption-by-default': 'enforce' },
-      ebsKmsKeyId: undefined,
       guard: { threshold: 10, windowMinutes: 60 },
       exemptTag: 'compliance-responder:exempt',
       exemptUntilTag: 'compliance-responder:exempt-until',
@@ -101,33 +106,40 @@ describe('settings from the environment', () => {
 describe('settings of the rules to come', () => {
   it('have documented defaults', () => {
     // Act
-    const settings = loadSettings(rules, required);
+    const settings = loadSettings(registry, required);
     // Assess
     expect(settings).toMatchObject({
       stackName: 'compliance-responder-dev',
       deployRoleArns: [],
-      ebsVolumes: { inUseAction: 'snapshot-only', deleteOriginal: false },
       workflowStuckMinutes: 360,
-      phiScope: { kind: 'tag', key: 'phi', value: 'true' },
-      tenancyAction: 'stop',
       ssh: {
         ports: [22],
         grantTtlMinutes: 60,
         grantMaxTtlMinutes: 720,
         grantTag: 'compliance-responder:ssh-grant',
       },
-      recreateDeletedTrail: false,
+    });
+    expect(Object.fromEntries(settings.ruleSettings)).toMatchObject({
+      EBS_IN_USE_ACTION: 'snapshot-only',
+      EBS_DELETE_ORIGINAL: false,
+      PHI_SCOPE: { kind: 'tag', key: 'phi', value: 'true' },
+      TENANCY_ACTION: 'stop',
+      RECREATE_DELETED_TRAIL: false,
     });
   });
 
   it('parse the PHI scope and the SSH ports', () => {
     // Act
-    const settings = loadSettings(rules, { ...required, PHI_SCOPE: 'all', SSH_PORTS: '22, 3389' });
-    const tagged = loadSettings(rules, { ...required, PHI_SCOPE: 'tag:data-class=phi=restricted' });
+    const settings = loadSettings(registry, { ...required, PHI_SCOPE: 'all', SSH_PORTS: '22, 3389' });
+    const tagged = loadSettings(registry, { ...required, PHI_SCOPE: 'tag:data-class=phi=restricted' });
     // Assess
-    expect(settings.phiScope).toEqual({ kind: 'all' });
+    expect(settings.ruleSettings.get('PHI_SCOPE')).toEqual({ kind: 'all' });
     expect(settings.ssh.ports).toEqual([22, 3389]);
-    expect(tagged.phiScope).toEqual({ kind: 'tag', key: 'data-class', value: 'phi=restricted' });
+    expect(tagged.ruleSettings.get('PHI_SCOPE')).toEqual({
+      kind: 'tag',
+      key: 'data-class',
+      value: 'phi=restricted',
+    });
   });
 
   it.each([
@@ -140,5 +152,35 @@ describe('settings of the rules to come', () => {
   ])('refuse %j naming the setting', (env, setting) => {
     // Act / Assess
     expect(failureOf(env).setting).toBe(setting);
+  });
+});
+
+describe("a rule's own settings", () => {
+  const strict = ruleSetting({
+    parameter: 'demoStrict',
+    variable: 'DEMO_STRICT',
+    fallback: 'false',
+    doc: 'demo',
+    schema: flag,
+  });
+  const demo = { id: 'demo-rule', defaultMode: 'notify' as const, settings: { strict } };
+
+  it('are parsed only for the rules given, and reading one never given fails instead of guessing', () => {
+    // Act
+    const mine = loadSettings([demo], { ...required, DEMO_STRICT: 'true' });
+    const others = loadSettings(rules, { ...required, DEMO_STRICT: 'true' });
+    // Assess
+    expect(settingValues({ strict }, mine.ruleSettings)).toEqual({ strict: true });
+    expect(() => settingValues({ strict }, others.ruleSettings)).toThrow(/DEMO_STRICT was not loaded/);
+  });
+
+  it('refuse a bad value naming the variable, and two declarations of one variable', () => {
+    // Prepare
+    const twin = { id: 'twin-rule', defaultMode: 'notify' as const, settings: { strict: { ...strict } } };
+    // Assess
+    expect(failureOf({ DEMO_STRICT: 'yes' }, [demo]).setting).toBe('DEMO_STRICT');
+    expect(() => loadSettings([demo, twin], required)).toThrow(
+      /two different settings are declared as DEMO_STRICT/,
+    );
   });
 });

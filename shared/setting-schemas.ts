@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/**
+ * Schemas the settings share: shared/config.ts's and the rules' own (shared/rules/settings.ts).
+ * Each reads a variable's text; the caller supplies the default.
+ */
+
+/** 'true' or 'false' exactly: the string "false" is never true. */
+export const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+export const positiveInt = (fallback: number, max: number) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** Empty means unset. */
+export const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+export const commaList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+/** Which resources a rule covers: every one, or those whose tag equals a value. */
+export type TagScope = { kind: 'all' } | { kind: 'tag'; key: string; value: string };
+
+/** `all` or `tag:<key>=<value>` (the value may hold `=`). */
+export const tagScope = z
+  .union([
+    z.literal('all'),
+    z.string().regex(/^tag:[^=]{1,128}=.{0,256}$/, 'expected all or tag:<key>=<value>'),
+  ])
+  .transform((scope): TagScope => {
+    if (scope === 'all') return { kind: 'all' };
+    const [key = '', ...value] = scope.slice('tag:'.length).split('=');
+    return { kind: 'tag', key, value: value.join('=') };
+  });
+
+/** A resource's tags are in a scope. */
+export const inTagScope = (tags: Readonly<Record<string, string>>, scope: TagScope): boolean =>
+  scope.kind === 'all' || tags[scope.key] === scope.value;
