@@ -133,7 +133,10 @@ export class ResponsePipeline {
         ...ref,
         region: observation.region,
         accountId: observation.accountId,
-        ...(observation.source === TriggerSource.CloudTrail && { eventName: observation.eventName }),
+        ...(observation.source === TriggerSource.CloudTrail && {
+          eventName: observation.eventName,
+          callFacts: observation.summary,
+        }),
       },
       aws,
       settings,

@@ -25,6 +25,32 @@ const launched: CallMapping = {
   facts: (record) => ({ instanceType: scalarAt(record, 'requestParameters', 'instanceType') }),
 };
 
+const taggedResources = z.object({
+  requestParameters: z.object({
+    resourcesSet: z.object({ items: z.array(z.object({ resourceId: idString })).max(1000) }),
+    tagSet: z
+      .object({ items: z.array(z.object({ key: z.string().max(128) }).passthrough()).max(1000) })
+      .optional(),
+  }),
+});
+
+/**
+ * CreateTags and DeleteTags name many resources of any type: the instances among them (none is fine,
+ * the call then concerns no instance), and which tag keys the call set or removed (keys only, never
+ * values), so a rule that scopes instances by a tag sees one leave its scope.
+ */
+const tagged: CallMapping = {
+  eventSource: 'ec2.amazonaws.com',
+  resourceIds: (record, prefix) =>
+    parseWith(taggedResources, record, prefix)
+      .requestParameters.resourcesSet.items.map((item) => item.resourceId)
+      .filter((id) => /^i-[0-9a-f]+$/.test(id)),
+  facts: (record) => {
+    const keys = parseWith(taggedResources, record).requestParameters.tagSet?.items.map((item) => item.key);
+    return { tagKeys: keys === undefined ? undefined : JSON.stringify(keys.slice(0, 50)) };
+  },
+};
+
 export const INSTANCE = 'AWS::EC2::Instance';
 
 /** What Config records of an instance (DescribeInstances' Instance, camelCase) that a rule may judge. */
@@ -62,5 +88,7 @@ export const instance: ResourceType = {
       resourceIds: requestParameter('instanceId'),
       facts: (record) => ({ tenancy: scalarAt(record, 'requestParameters', 'tenancy') }),
     },
+    CreateTags: tagged,
+    DeleteTags: tagged,
   },
 };

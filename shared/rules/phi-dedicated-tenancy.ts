@@ -32,9 +32,11 @@ import { INSTANCE, instanceOfItem } from '../resources/instance';
 import { inTagScope, type TagScope, tagScope } from '../setting-schemas';
 import {
   defineRule,
+  type Finding,
   type Loaded,
   REEVALUATE_PAIRED_CONFIG_RULES,
   type RemediationContext,
+  type ResourceRef,
   Stack,
   type Waiting,
 } from './rule';
@@ -71,6 +73,8 @@ interface InstancePlacement {
   manager: InstanceManager | undefined;
   /** Read only for PHI instances that run on shared tenancy and no manager owns: those a stop may hit. */
   stop: StopFacts | undefined;
+  /** The call that took the scope tag off (or changed it), when that call led here and the read confirms it. */
+  leftScopeBy?: string;
 }
 
 /** AWS answered ModifyInstancePlacement with Return=false: a refusal without an error code. */
@@ -320,6 +324,41 @@ async function loadInstance(
   return toLoaded(instance, ref, ec2, settings, instanceStoreLookup(ec2));
 }
 
+/**
+ * The tag call that took an instance out of the PHI scope: it removed the scope tag (or every tag) or
+ * set it to another value, and the read confirms the instance is out of scope now. The call alone
+ * never decides (a tag is a request, not an authority): the fresh read must agree.
+ */
+function leftScope(ref: ResourceRef, loaded: Loaded<InstancePlacement>, scope: TagScope): string | undefined {
+  if (scope.kind !== 'tag' || inTagScope(loaded.tags, scope)) return undefined;
+  if (ref.eventName !== 'DeleteTags' && ref.eventName !== 'CreateTags') return undefined;
+  const keys = ref.callFacts?.tagKeys;
+  // DeleteTags without a tag set removes every tag.
+  const touched =
+    typeof keys === 'string'
+      ? (JSON.parse(keys) as string[])
+      : ref.eventName === 'DeleteTags'
+        ? [scope.key]
+        : [];
+  return touched.includes(scope.key) ? ref.eventName : undefined;
+}
+
+function leftScopeFinding(resource: Loaded<InstancePlacement>, call: string, scope: TagScope): Finding {
+  const key = scope.kind === 'tag' ? scope.key : '';
+  const how = call === 'DeleteTags' ? 'removed' : 'set to a value outside the scope';
+  return {
+    compliant: false,
+    reason: `Instance ${resource.resourceId} left the PHI scope: its ${key} tag was ${how} (${call}); the responder no longer judges its tenancy`,
+    evidence: {
+      leftScopeBy: call,
+      phiScope: scopeLabel(scope),
+      tenancy: resource.state.tenancy,
+      instanceState: resource.state.instanceState,
+    },
+    plan: 'nothing is changed: confirm with the data owner that the instance holds no PHI, or put the tag back',
+  };
+}
+
 const declared = {
   scope: ruleSetting({
     parameter: 'phiScope',
@@ -362,7 +401,8 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   resourceType: INSTANCE,
   triggers: {
     cloudTrail: {
-      eventNames: ['RunInstances', 'StartInstances', 'ModifyInstancePlacement'],
+      // Tag calls: an instance leaving the PHI scope is recorded and paged (never remediated).
+      eventNames: ['RunInstances', 'StartInstances', 'ModifyInstancePlacement', 'CreateTags', 'DeleteTags'],
     },
     configResourceTypes: [INSTANCE],
     managedConfigRules: [
@@ -412,8 +452,10 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
 
   fromConfigItem: { [INSTANCE]: placementOfItem },
 
-  load(ref, aws, settings) {
-    return loadInstance(ref, aws, settings);
+  async load(ref, aws, settings) {
+    const loaded = await loadInstance(ref, aws, settings);
+    const leftScopeBy = loaded && leftScope(ref, loaded, mine(settings).scope);
+    return leftScopeBy ? { ...loaded, state: { ...loaded.state, leftScopeBy } } : loaded;
   },
 
   async *list(scope, aws, settings) {
@@ -434,7 +476,8 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   },
 
   detect(resource, settings) {
-    const { instanceState, tenancy, instanceType, manager, stop } = resource.state;
+    const { instanceState, tenancy, instanceType, manager, stop, leftScopeBy } = resource.state;
+    if (leftScopeBy) return leftScopeFinding(resource, leftScopeBy, mine(settings).scope);
     if (!inTagScope(resource.tags, mine(settings).scope) || tenancy !== 'default') return { compliant: true };
     const running = RUNNING_STATES.has(instanceState);
     // Lock-down policy: PHI must not RUN on shared hardware, so a stopped instance is contained.
@@ -466,6 +509,10 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   },
 
   async remediate(resource, _finding, ctx) {
+    if (resource.state.leftScopeBy)
+      throw new RemediationDeclined(
+        `${resource.resourceId} left the PHI scope: recorded and paged, nothing is changed (confirm with its data owner)`,
+      );
     const action = mine(ctx.settings).tenancyAction;
     const steps = new InstanceSteps(resource, ctx);
     if (resource.state.tenancy !== 'default') {

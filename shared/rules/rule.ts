@@ -125,6 +125,8 @@ export interface ResourceRef {
   readonly accountId: string;
   /** The CloudTrail call that led here, when an event did (a change no read can tell is judged by its call). */
   readonly eventName?: string;
+  /** What that call's request said, as its resource type's mapping summarised it (bounded facts). */
+  readonly callFacts?: Summary;
 }
 
 export type Verdict =

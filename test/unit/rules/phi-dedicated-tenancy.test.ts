@@ -81,6 +81,59 @@ describe('rule phi-dedicated-tenancy', () => {
       .filter((name) => !name.startsWith('Describe'));
 
   describe('load, list and detect', () => {
+    describe('an instance leaving the PHI scope', () => {
+      const tagCall = (eventName: string, tagKeys?: string[]) => ({
+        ...ref,
+        eventName,
+        callFacts:
+          tagKeys === undefined ? {} : ({ tagKeys: JSON.stringify(tagKeys) } as Record<string, string>),
+      });
+      const { phi: _phi, ...withoutPhi } = PHI;
+
+      it.each([
+        ['DeleteTags', ['phi'], withoutPhi, 'removed'],
+        ['DeleteTags', undefined, {}, 'removed'],
+        ['CreateTags', ['phi'], { ...PHI, phi: 'false' }, 'set to a value outside the scope'],
+      ])(
+        'records %s of the scope tag (%j) as drift, confirmed by the read, and never remediates it',
+        async (eventName, keys, tags, how) => {
+          // Prepare: someone takes the instance out of scope, on shared tenancy
+          fakeInstance(ec2, Ec2, { tags });
+          const settings = settingsFor('stop');
+          // Act
+          const loaded = await rule.load(tagCall(eventName, keys), aws, settings);
+          if (!loaded) throw new Error('expected the instance to load');
+          const verdict = drift(loaded, settings);
+          const remediation = rule.remediate(
+            loaded,
+            verdict,
+            recordingContext(aws, settings, INCIDENT_ID).context,
+          );
+          // Assess
+          expect(verdict.reason).toContain(`its phi tag was ${how} (${eventName})`);
+          expect(verdict.evidence).toMatchObject({ leftScopeBy: eventName, phiScope: 'tag:phi' });
+          expect(JSON.stringify(verdict)).not.toContain('patient-records-db');
+          await expect(remediation).rejects.toBeInstanceOf(RemediationDeclined);
+          expect(writes()).toEqual([]);
+        },
+      );
+
+      it.each([
+        ['DeleteTags of another key', tagCall('DeleteTags', ['Name']), withoutPhi],
+        ['a removal the read contradicts (tag put back)', tagCall('DeleteTags', ['phi']), PHI],
+        ['a launch of an out-of-scope instance', { ...ref, eventName: 'RunInstances' }, withoutPhi],
+        ['no call at all (the sweep)', ref, withoutPhi],
+      ])('finds nothing for %s', async (_case, callRef, tags) => {
+        // Prepare
+        fakeInstance(ec2, Ec2, { tags, tenancy: 'dedicated' });
+        const settings = settingsFor('stop');
+        // Act
+        const loaded = await rule.load(callRef, aws, settings);
+        // Assess
+        expect(loaded && rule.detect(loaded, settings)).toEqual({ compliant: true });
+      });
+    });
+
     it('reads the instance in the region the event names, with its tags, ARN and placement', async () => {
       // Prepare
       fakeInstance(ec2, Ec2, { tags: PHI, tenancy: 'dedicated' });

@@ -673,3 +673,31 @@ describe('Elastic Load Balancing: v2 and Classic share an event source and some 
     expect(error.field).toBe('requestParameters.listenerArn');
   });
 });
+
+describe('tag calls on instances', () => {
+  const tagging = (eventName: string, ids: string[], keys?: string[]) =>
+    recordFor(eventName, {
+      resourcesSet: { items: ids.map((resourceId) => ({ resourceId })) },
+      ...(keys && { tagSet: { items: keys.map((key) => ({ key, value: 'v' })) } }),
+    });
+
+  it('names the instances among the tagged resources, with the tag keys and never their values', () => {
+    // Act
+    const parsed = parseCloudTrailRecord(tagging('DeleteTags', ['vol-0a', 'i-0a', 'sg-0a'], ['phi', 'Name']));
+    // Assess
+    if (parsed.kind !== 'resources') throw new Error('expected resources');
+    expect(parsed.observations.map((observation) => observation.resourceId)).toEqual(['i-0a']);
+    expect(parsed.observations[0]?.summary).toMatchObject({ tagKeys: '["phi","Name"]' });
+    expect(JSON.stringify(parsed)).not.toContain('"v"');
+  });
+
+  it('observes nothing for a tag call on other resources, and says when every tag went', () => {
+    // Act
+    const volumes = parseCloudTrailRecord(tagging('CreateTags', ['vol-0a'], ['phi']));
+    const everyTag = parseCloudTrailRecord(tagging('DeleteTags', ['i-0b']));
+    // Assess
+    expect(volumes).toMatchObject({ kind: 'resources', observations: [] });
+    if (everyTag.kind !== 'resources') throw new Error('expected resources');
+    expect(everyTag.observations[0]?.summary.tagKeys).toBeUndefined();
+  });
+});
