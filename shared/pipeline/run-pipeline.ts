@@ -37,7 +37,11 @@ function concernsRule(rule: Rule, observation: Observation): boolean {
   const { triggers } = rule;
   switch (observation.source) {
     case 'cloudtrail':
-      return triggers.cloudTrail?.eventNames.includes(observation.eventName) === true;
+      // Two types can share a call's name (v2 and Classic CreateLoadBalancer): only the rule's own types.
+      return (
+        triggers.cloudTrail?.eventNames.includes(observation.eventName) === true &&
+        [rule.resourceType, ...(rule.alsoJudges ?? [])].includes(observation.resourceType)
+      );
     case 'config-rule':
       return (triggers.configResourceTypes ?? [rule.resourceType]).includes(observation.resourceType);
     case 'config-compliance':

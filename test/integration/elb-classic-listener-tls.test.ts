@@ -87,6 +87,19 @@ describe('elb-classic-listener-tls end to end against moto (elb, acm)', () => {
     expect(await classicListenerPolicies(name, 80)).toEqual([]);
   });
 
+  it('leaves a Classic CreateLoadBalancer to the Classic rule: the v2 listener rule neither opens an incident nor calls it gone', async () => {
+    // Prepare: v2 and Classic log CreateLoadBalancer under one name and service; both functions get it
+    const name = await createClassicLoadBalancer('shared-name', [
+      { Protocol: 'HTTPS', LoadBalancerPort: 443, InstanceProtocol: 'HTTPS', InstancePort: 8443 },
+    ]);
+    const v2 = responder.handlerOf(() => require('../../functions/elb-listener-tls'));
+    // Act
+    const result = await v2(classicCall('CreateLoadBalancer', name));
+    // Assess
+    expect(result.outcomes).toEqual([]);
+    expect(await responder.incidents()).toEqual([]);
+  });
+
   it('incidents undo restores the previous policies exactly', async () => {
     // Prepare
     const name = await createClassicLoadBalancer('undo-front', [
