@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -59,7 +60,7 @@ export interface CliContext {
   onCall(): Promise<AlertPublisher>;
   caller(): Promise<Caller>;
   now(): Date;
-  /** Names this run where the rules expect an incident id (lockdown has no incident). */
+  /** Names this run: a lockdown's incidents share it (their `lockdown.runId`). */
   readonly runId: string;
 }
 
@@ -176,6 +177,7 @@ export async function createContext(
       return caller;
     },
     now: () => new Date(),
-    runId: `cli-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+    // Unique per run: two lockdowns in one second must not share their incidents' delivery keys.
+    runId: `cli-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`,
   };
 }

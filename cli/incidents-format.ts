@@ -64,7 +64,7 @@ function stepLines(step: Step, index: number): string[] {
 
 /** Every field of the documented incident, for a person: what, who, when, evidence, steps, undo, HIPAA, runbook. */
 export function incidentLines(incident: Incident, runbookBaseUrl: string): string[] {
-  const { actor, alert, exemption, exemptionRequest, workflow, undo } = incident;
+  const { actor, alert, exemption, exemptionRequest, workflow, undo, lockdown } = incident;
   const who = actor
     ? [
         actor.arn ?? actor.principalId ?? 'unknown',
@@ -73,7 +73,7 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
       ]
         .filter(Boolean)
         .join(' ')
-    : 'not known (found by a scheduled sweep or AWS Config)';
+    : `not known (found by ${lockdown ? 'ssh lockdown' : 'a scheduled sweep or AWS Config'})`;
   // The same link the alert carries.
   const runbook = `${runbookBaseUrl}/${incident.runbook.replace(/^docs\/runbooks\//, '')}`;
   return [
@@ -100,6 +100,17 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
       : []),
     ...(exemptionRequest
       ? [`  exemption request: until ${exemptionRequest.until}: ${exemptionRequest.note}`]
+      : []),
+    ...(lockdown
+      ? [
+          `  lockdown:  ordered by ${lockdown.by} at ${lockdown.startedAt} (run ${lockdown.runId})${lockdown.emergency ? ', --emergency: past the blast-radius guard' : ''}`,
+          `    why:   ${lockdown.reason}`,
+          ...(lockdown.exemptionOverridden
+            ? [
+                `    overrode exemption ${lockdown.exemptionOverridden.exemptionId} (until ${lockdown.exemptionOverridden.until}; set by ${lockdown.exemptionOverridden.setBy})`,
+              ]
+            : []),
+        ]
       : []),
     ...(workflow
       ? [

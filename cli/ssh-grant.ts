@@ -1,5 +1,6 @@
 import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import type { Settings } from '../shared/config';
+import { errorMessage } from '../shared/errors';
 import {
   BROADEST_GRANT_PREFIX,
   cidrTooBroad,
@@ -255,7 +256,8 @@ export async function grantSecurityGroupRule(
     ruleId = authorized.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
   } catch (error) {
     // The grant never took effect: end it in the ledger so it lists as what it was.
-    await inLedger(ctx, (ledger) => ledger.revoke(grant.grantId, caller.arn, ctx.now()));
+    const why = `the rule could not be created: ${errorMessage(error)}`.slice(0, 512);
+    await inLedger(ctx, (ledger) => ledger.revoke(grant.grantId, caller.arn, ctx.now(), why));
     throw error;
   }
   if (ruleId) await inLedger(ctx, (ledger) => ledger.attachRule(grant.grantId, ruleId as string));

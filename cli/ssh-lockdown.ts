@@ -1,20 +1,43 @@
 import type { AwsClients } from '../shared/aws/clients';
-import { retryUntil } from '../shared/concurrency';
 import type { Settings } from '../shared/config';
 import { errorMessage } from '../shared/errors';
+import {
+  type ExemptionRecord,
+  type Incident,
+  type LockdownRecord,
+  Mode,
+  type Step,
+  TriggerSource,
+} from '../shared/model';
+import type { AlertPublisher } from '../shared/pipeline/alerts';
+import type { PipelineContext, PipelineDeps } from '../shared/pipeline/context';
+import { BlastRadiusGuard, type GuardStatus } from '../shared/pipeline/guards';
+import { DynamoDbIncidentStore, type IncidentStore } from '../shared/pipeline/incident-store';
+import { IncidentStatus, moveIncident } from '../shared/pipeline/lifecycle';
 import { type Listing, listingsOf } from '../shared/pipeline/listings';
-import type { Loaded, Rule } from '../shared/rules/rule';
+import { respond } from '../shared/pipeline/respond';
+import { newIncidentId } from '../shared/pipeline/run-pipeline';
+import type { Finding, Loaded, Rule } from '../shared/rules/rule';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
 import type { CliContext } from './context';
-import { exemptionInForce, inTable } from './ledger-access';
-import { type CliStep, terminalSteps } from './steps';
+import { CliError, UsageError } from './errors';
+import { describeCall } from './incidents-format';
+import { exemptionInForce, exemptionLedger, inTable } from './ledger-access';
 
 export interface LockdownOptions {
-  /** List what would close; change nothing. */
+  /** List what would close and whether the guard has room for it; change nothing. */
   dryRun: boolean;
-  /** Close exempted paths too (an emergency). By default an active exemption is respected. */
+  /** Close exempted paths too; each incident names the exemption it overrode. */
   ignoreExemptions: boolean;
+  /** Close past the blast-radius guard (tripped, or less room than paths): counted, never refused. */
+  emergency: boolean;
+  /** Why (`--reason`): recorded in each incident and sent to on-call; required unless dryRun. */
+  reason?: string;
+  /** Asked once the plan is shown; false cancels with nothing changed. */
+  confirm(report: LockdownReport): Promise<boolean>;
+  /** Told about each path as it closes (stderr at a terminal). */
+  progress(line: string): void;
 }
 
 export const LockdownOutcome = {
@@ -34,13 +57,32 @@ export interface LockdownEntry {
   reason: string;
   plan: string;
   detail?: string;
-  steps: CliStep[];
+  /** The incident that records this path's closing (absent for a dry run and exempt paths). */
+  incidentId?: string;
+  /** The alert's message id; absent when on-call could not be told (the incident holds it pending). */
+  alertMessageId?: string;
+  /** The incident's steps: each change with the call that reverses it, and the verifying read. */
+  steps: Step[];
+}
+
+/** The blast-radius guard as the lockdown finds it, and whether it has room for the lockdown. */
+export interface GuardRoom {
+  tripped: boolean;
+  counted: number;
+  threshold: number;
+  windowMinutes: number;
+  /** How many more remediations it allows in the window now. */
+  room: number;
+  /** Why it refuses this lockdown (without --emergency); absent when it has room. */
+  refusal?: string;
 }
 
 export interface LockdownReport {
   accountId: string;
   region: string;
   dryRun: boolean;
+  emergency: boolean;
+  guard: GuardRoom;
   entries: LockdownEntry[];
 }
 
@@ -51,83 +93,315 @@ interface PathSource {
   listing: Listing;
 }
 
+/** An open path found, with what the rule said of it and the exemption the lockdown would override. */
+interface FoundPath {
+  rule: Rule;
+  resource: Loaded<unknown>;
+  finding: Finding;
+  overrides?: ExemptionRecord;
+  entry: LockdownEntry;
+}
+
 /**
- * Closes every SSH path now, with the caller's credentials: the same listings, detect and remediate
- * as the two SSH rules' sweeps, run here instead of in Lambda. World-open rules and ungranted rules
- * of the region's security groups, and Active IAM SSH keys without a live grant (IAM is global).
+ * Closes every SSH path now, with the caller's credentials, through the functions' own stages: the
+ * two SSH rules' listings and detect decide; exemptions in the ledger are honoured; the blast-radius
+ * guard refuses a lockdown it has no room for (unless `emergency`) and counts each one it allows;
+ * each path is its own incident (trigger `command-line`, who and why in `lockdown`), its changes
+ * recorded as steps with their undo, remediated only once a read shows it closed, failed otherwise,
+ * and alerted to on-call on the stack's deployed topic.
  */
 export async function lockdown(ctx: CliContext, options: LockdownOptions): Promise<LockdownReport> {
-  const { region, io } = ctx;
-  // Grants are judged as the stack's function judges them: by the limits it was deployed with.
+  const { region } = ctx;
+  if (!options.dryRun && !options.reason) throw new UsageError('--reason is required to lock down');
+  // Grants are judged, and the guard counted, as the stack's functions do: by what it was deployed with.
   const settings = await ctx.deployedSettings();
-  const { accountId } = await ctx.caller();
+  const caller = await ctx.caller();
+  // Before anything changes: a lockdown on-call would not hear of does not start.
+  const onCall = options.dryRun ? undefined : await ctx.onCall();
+  const paths = await findPaths(ctx, settings, caller.accountId, options.ignoreExemptions);
+  const toClose = paths.filter((path) => path.entry.outcome === LockdownOutcome.WouldClose);
+  const guard = new BlastRadiusGuard(
+    ctx.aws().dynamo(),
+    ctx.tableName,
+    settings.guard.threshold,
+    settings.guard.windowMinutes,
+    ctx.now,
+  );
+  const room = guardRoom(await inTable(ctx, () => guard.status()), toClose.length);
+  const report: LockdownReport = {
+    accountId: caller.accountId,
+    region,
+    dryRun: options.dryRun,
+    emergency: options.emergency,
+    guard: room,
+    entries: paths.map((path) => path.entry),
+  };
+  if (options.dryRun || !onCall || !options.reason || toClose.length === 0) return report;
+  if (room.refusal && !options.emergency) {
+    throw new CliError(
+      `refused: ${room.refusal}; nothing was changed: pass --emergency to close them anyway (each counted by the guard and recorded as an emergency in its incident and alert)`,
+    );
+  }
+  if (!(await options.confirm(report))) throw new CliError('cancelled: nothing was changed');
+  const order: LockdownRecord = {
+    by: caller.arn,
+    reason: options.reason,
+    runId: ctx.runId,
+    startedAt: ctx.now().toISOString(),
+    ...(options.emergency ? { emergency: true as const } : {}),
+  };
+  const store = new DynamoDbIncidentStore(
+    ctx.aws().dynamo(),
+    ctx.tableName,
+    settings.incidentRetentionDays,
+    ctx.now,
+  );
+  const deps = pipelineDeps(ctx, settings, store, onCall, options.emergency ? pastTheGuard(guard) : guard);
+  for (const path of toClose) {
+    const closed = await inTable(ctx, () =>
+      closePath({ rule: path.rule, deps, now: ctx.now }, path, order, options.progress),
+    );
+    Object.assign(path.entry, closed);
+  }
+  return report;
+}
+
+/** Reads only: every path the two SSH rules find open, decided and checked against the exemptions. */
+async function findPaths(
+  ctx: CliContext,
+  settings: Settings,
+  accountId: string,
+  ignoreExemptions: boolean,
+): Promise<FoundPath[]> {
   const aws = ctx.aws();
   const sources: PathSource[] = [sshOpenToWorld, sshGrantExpired].flatMap((rule) =>
-    listingsOf(rule, [region], { accountId, aws, settings }, { global: true }).map((listing) => ({
+    listingsOf(rule, [ctx.region], { accountId, aws, settings }, { global: true }).map((listing) => ({
       rule,
       aws,
       listing,
     })),
   );
-  const entries: LockdownEntry[] = [];
+  const found: FoundPath[] = [];
   for (const source of sources) {
     // The path listings read live grants from the home table (the rule's own ledger reads).
     await inTable(ctx, async () => {
       for await (const resource of source.listing.resources()) {
-        const entry = await closePath(ctx, settings, source, resource, options);
-        if (entry) entries.push(entry);
+        const path = await judgePath(ctx, settings, source.rule, resource, ignoreExemptions);
+        if (path) found.push(path);
       }
     });
   }
-  if (!options.dryRun) io.err('');
-  return { accountId, region, dryRun: options.dryRun, entries };
+  return found;
 }
 
-async function closePath(
+async function judgePath(
   ctx: CliContext,
   settings: Settings,
-  source: PathSource,
+  rule: Rule,
   resource: Loaded<unknown>,
-  options: LockdownOptions,
-): Promise<LockdownEntry | undefined> {
-  const { rule, aws } = source;
-  const { io } = ctx;
-  const verdict = rule.detect(resource, settings);
-  if (verdict.compliant) return undefined;
+  ignoreExemptions: boolean,
+): Promise<FoundPath | undefined> {
+  const finding = rule.detect(resource, settings);
+  if (finding.compliant) return undefined;
   const entry: LockdownEntry = {
     ruleId: rule.id,
     resourceType: resource.resourceType,
     resourceId: resource.resourceId,
     region: resource.region,
     outcome: LockdownOutcome.WouldClose,
-    reason: verdict.reason,
-    plan: verdict.plan,
+    reason: finding.reason,
+    plan: finding.plan,
     steps: [],
   };
-  const exemption = options.ignoreExemptions ? undefined : await exemptionInForce(ctx, rule.id, resource);
-  if (exemption) {
-    return {
-      ...entry,
-      outcome: LockdownOutcome.Exempt,
-      detail: `exempt until ${exemption.until}: ${exemption.reason}`,
-    };
+  const exemption = await exemptionInForce(ctx, rule.id, resource);
+  if (!exemption) return { rule, resource, finding, entry };
+  const exempt = `exempt until ${exemption.until}: ${exemption.reason}`;
+  if (!ignoreExemptions) {
+    return { rule, resource, finding, entry: { ...entry, outcome: LockdownOutcome.Exempt, detail: exempt } };
   }
-  if (options.dryRun) return entry;
-  io.err(`closing ${resource.resourceId} (${rule.id}): ${verdict.reason}`);
-  const { step, steps } = terminalSteps(io);
+  return {
+    rule,
+    resource,
+    finding,
+    overrides: exemption,
+    entry: { ...entry, detail: `${exempt} (overridden)` },
+  };
+}
+
+/** What the guard allows now, and why it refuses `paths` more (a trip, or less room than paths). */
+export function guardRoom(status: GuardStatus, paths: number): GuardRoom {
+  const room = status.tripped ? 0 : Math.max(0, status.threshold - status.counted);
+  const window = `${status.counted} of ${status.threshold} remediation(s) counted in ${status.windowMinutes} minutes`;
+  const refusal =
+    paths === 0
+      ? undefined
+      : status.tripped
+        ? `the blast-radius guard is tripped (since ${status.trippedAt}): it allows no remediation until a person resets it, and this lockdown would close ${paths} SSH path(s)`
+        : paths > room
+          ? `this lockdown would close ${paths} SSH path(s), and the blast-radius guard has room for ${room} (${window})`
+          : undefined;
+  return {
+    tripped: status.tripped,
+    counted: status.counted,
+    threshold: status.threshold,
+    windowMinutes: status.windowMinutes,
+    room,
+    ...(refusal ? { refusal } : {}),
+  };
+}
+
+/** `--emergency`: each remediation is counted in the guard's window, and none is refused. */
+function pastTheGuard(guard: BlastRadiusGuard): PipelineDeps['guard'] {
+  return {
+    async acquire() {
+      await guard.countPastLimit();
+      return { allowed: true };
+    },
+  };
+}
+
+/** The functions' pipeline, run with the caller's credentials and on-call's deployed topic. */
+function pipelineDeps(
+  ctx: CliContext,
+  settings: Settings,
+  store: IncidentStore,
+  alerts: AlertPublisher,
+  guard: PipelineDeps['guard'],
+): PipelineDeps {
+  return {
+    aws: ctx.aws(),
+    settings,
+    store,
+    alerts,
+    guard,
+    exemptions: exemptionLedger(ctx),
+    // Each path's steps and outcome are printed from its incident; only warnings are worth a line.
+    logger: { info: () => {}, warn: (message) => ctx.io.err(`warning: ${message}`), error: () => {} },
+    metrics: { count: () => {} },
+    now: ctx.now,
+  };
+}
+
+function lockdownIncident(
+  rule: Rule,
+  resource: Loaded<unknown>,
+  finding: Finding,
+  lockdown: LockdownRecord,
+  now: Date,
+): Incident {
+  const at = now.toISOString();
+  return {
+    schemaVersion: 1,
+    incidentId: newIncidentId(now),
+    ruleId: rule.id,
+    title: rule.title,
+    severity: rule.severity,
+    hipaa: rule.hipaa,
+    account: resource.accountId,
+    region: resource.region,
+    resourceType: resource.resourceType,
+    resourceId: resource.resourceId,
+    resourceArn: resource.arn,
+    detectedAt: at,
+    updatedAt: at,
+    // One delivery per run and path: a run never opens two incidents for one path.
+    trigger: {
+      source: TriggerSource.CommandLine,
+      eventId: `${lockdown.runId}#${resource.region}#${resource.resourceId}`,
+      eventName: 'ssh lockdown',
+    },
+    evidence: finding.evidence,
+    reason: finding.reason,
+    resourceGone: finding.resourceGone,
+    // A person ordered the fix: it runs whatever mode the rule is configured in.
+    mode: Mode.Enforce,
+    status: IncidentStatus.Open,
+    steps: [],
+    runbook: rule.runbook,
+    lockdown,
+  };
+}
+
+/**
+ * Opens the lockdown's incident. An incident holding the drift without remediating it now (left open
+ * by notify mode or the guard, failed, exempted) is superseded: resolved, naming this one, and its
+ * lock let go. One a remediation is running on is left to it. Returns why it could not open.
+ */
+async function openIncident(store: IncidentStore, incident: Incident): Promise<string | undefined> {
+  const { lockdown } = incident;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const opened = await store.open(incident, incident.trigger.eventId);
+    if (opened.opened) return undefined;
+    const holderId = opened.existingIncidentId;
+    if (opened.collapsedOn === 'duplicate-delivery') return `this run already opened incident ${holderId}`;
+    const holder = await store.get(holderId);
+    if (holder?.status === IncidentStatus.Remediating) {
+      return `incident ${holderId} is remediating it now: see incidents show ${holderId}`;
+    }
+    if (holder && holder.status !== IncidentStatus.Resolved) {
+      const why = `superseded by ssh lockdown incident ${incident.incidentId} (ordered by ${lockdown?.by}: ${lockdown?.reason})`;
+      const move = await moveIncident(store, holder, IncidentStatus.Resolved, why.slice(0, 512));
+      // Another writer changed it first: look at the lock again.
+      if (!move.moved && move.current.status !== IncidentStatus.Resolved) continue;
+    }
+    await store.releaseDrift(incident.ruleId, incident.resourceArn, holderId);
+  }
+  return 'the drift lock kept changing hands while the lockdown ran: run it again';
+}
+
+const outputWords = (step: Step) =>
+  Object.entries(step.output ?? {})
+    .map(([key, value]) => ` ${key}=${value}`)
+    .join('');
+
+const stepLines = (step: Step): string[] => [
+  `  ${step.result === 'failed' ? 'FAILED' : 'done'}: ${step.action}${outputWords(step)}${step.error ? `: ${step.error}` : ''}`,
+  ...(step.undo ? [`        undo: ${describeCall(step.undo)}`] : []),
+];
+
+/** One path: its incident opened, decided by the pipeline (guard, remediate, verify, alert), printed. */
+async function closePath(
+  pipeline: PipelineContext,
+  path: FoundPath,
+  order: LockdownRecord,
+  progress: (line: string) => void,
+): Promise<Partial<LockdownEntry>> {
+  const { store } = pipeline.deps;
+  const { rule, resource, finding } = path;
+  progress(`closing ${resource.resourceId} (${rule.id}): ${finding.reason}`);
+  const lockdown = path.overrides ? { ...order, exemptionOverridden: path.overrides } : order;
+  const incident = lockdownIncident(rule, resource, finding, lockdown, pipeline.now());
+  const { incidentId } = incident;
+  const refused = await openIncident(store, incident);
+  if (refused) {
+    progress(`  not closed: ${refused}`);
+    return { outcome: LockdownOutcome.Failed, detail: refused };
+  }
+  let final: Incident;
+  let failure: string | undefined;
   try {
-    // No incident here: the run is the caller's own, and the trail is CloudTrail plus this output.
-    const workflow = { state: {}, save: async () => {} };
-    await rule.remediate(resource, verdict, { aws, settings, step, incidentId: ctx.runId, workflow });
-    // Honest: closed only once a read shows it (EC2 reads can lag a write).
-    const { satisfied } = await retryUntil(
-      () => rule.load(resource, aws, settings),
-      (after) => after === undefined || rule.detect(after, settings).compliant,
-    );
-    return satisfied
-      ? { ...entry, outcome: LockdownOutcome.Closed, steps }
-      : { ...entry, outcome: LockdownOutcome.Failed, detail: 'still open when read back', steps };
+    final = await respond(pipeline, incident, resource, finding);
   } catch (error) {
-    return { ...entry, outcome: LockdownOutcome.Failed, detail: errorMessage(error), steps };
+    // Publish (or a table write) failed after the change: the incident says how far it got, and
+    // an alert it holds pending is sent by the rule's sweep.
+    failure = errorMessage(error);
+    final = (await store.get(incidentId)) ?? incident;
   }
+  for (const step of final.steps) for (const line of stepLines(step)) progress(line);
+  const closed = final.status === IncidentStatus.Remediated;
+  const alertMessageId = final.alert?.status === 'sent' ? final.alert.messageId : undefined;
+  const detail = [
+    closed ? undefined : `${final.status}${final.statusReason ? `: ${final.statusReason}` : ''}`,
+    failure && `on-call not alerted: ${failure} (the alert is pending; the rule's sweep sends it)`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  progress(`  → ${final.status}: incident ${incidentId}${alertMessageId ? ', on-call alerted' : ''}`);
+  return {
+    outcome: closed ? LockdownOutcome.Closed : LockdownOutcome.Failed,
+    incidentId,
+    steps: final.steps,
+    ...(alertMessageId ? { alertMessageId } : {}),
+    ...(detail ? { detail } : {}),
+  };
 }

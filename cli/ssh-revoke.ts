@@ -30,11 +30,12 @@ async function findGrant(ctx: CliContext, grantId: string): Promise<Grant> {
 }
 
 /**
- * Ends a grant now: the ledger first (so even if closing fails half-way, the responder's next
- * lockdown closes the rest), then its path: the user's Active keys set Inactive (unless another
- * live grant covers the user), or the granted rule revoked.
+ * Ends a grant now: the ledger first, with who and why (so even if closing fails half-way, the
+ * responder's next lockdown closes the rest), then its path: the user's Active keys set Inactive
+ * (unless another live grant covers the user), or the granted rule revoked. The ledger item is the
+ * record (who granted what, why, until when; who ended it, when, why): to undo a revoke, grant again.
  */
-export async function revokeGrant(ctx: CliContext, grantId: string): Promise<RevokeResult> {
+export async function revokeGrant(ctx: CliContext, grantId: string, reason: string): Promise<RevokeResult> {
   if (!GRANT_ID_PATTERN.test(grantId)) {
     throw new UsageError(`'${grantId}' is not a grant id (they look like sshg-20261123T101500-0a1b2c3d)`);
   }
@@ -42,7 +43,7 @@ export async function revokeGrant(ctx: CliContext, grantId: string): Promise<Rev
   const grant = await findGrant(ctx, grantId);
   let revoked: Grant;
   try {
-    revoked = await inLedger(ctx, (ledger) => ledger.revoke(grantId, caller.arn, ctx.now()));
+    revoked = await inLedger(ctx, (ledger) => ledger.revoke(grantId, caller.arn, ctx.now(), reason));
   } catch (error) {
     if (error instanceof GrantAlreadyRevokedError) throw new CliError(error.message);
     throw error;

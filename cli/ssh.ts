@@ -7,6 +7,7 @@ import { describeTarget, grantsTable, listLiveGrants } from './ssh-grants';
 import { LockdownOutcome, type LockdownReport, lockdown } from './ssh-lockdown';
 import { revokeGrant } from './ssh-revoke';
 import { formatTable } from './table';
+import { isYes } from './undo-prompt';
 
 interface GrantOptions {
   user?: string;
@@ -95,6 +96,36 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
   );
 }
 
+const where = (report: LockdownReport) =>
+  `account ${report.accountId}, ${report.region} (and IAM, which is global)`;
+
+/** The guard's answer to a lockdown of `paths` paths, in one line. */
+function guardLine(report: LockdownReport, paths: number): string {
+  const { guard } = report;
+  if (!guard.refusal) {
+    return `blast-radius guard: room for ${guard.room} more (${guard.counted} of ${guard.threshold} counted in ${guard.windowMinutes} minutes); each closed path is counted`;
+  }
+  return report.emergency
+    ? `blast-radius guard: would refuse (${guard.refusal}); --emergency closes all ${paths} past it, each counted`
+    : `blast-radius guard: would refuse it (${guard.refusal}); --emergency closes them anyway`;
+}
+
+/** What a lockdown is about to do, shown before it asks. */
+function lockdownPlanLines(report: LockdownReport, reason: string): string[] {
+  const toClose = report.entries.filter((entry) => entry.outcome === LockdownOutcome.WouldClose);
+  const exempt = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Exempt);
+  return [
+    `lockdown of ${where(report)}: ${toClose.length} SSH path(s) to close with your credentials, each recorded as an incident and alerted to on-call:`,
+    ...formatTable([
+      ['RULE', 'RESOURCE', 'REGION', 'WHAT'],
+      ...toClose.map((entry) => [entry.ruleId, entry.resourceId, entry.region, entry.detail ?? entry.plan]),
+    ]).map((line) => `  ${line}`),
+    ...(exempt.length > 0 ? [`  left as they are: ${exempt.length} exempt path(s)`] : []),
+    `  ${guardLine(report, toClose.length)}`,
+    `  why: ${reason}`,
+  ];
+}
+
 function printLockdown(io: Io, report: LockdownReport): void {
   const { entries, dryRun } = report;
   const rows = entries.map((entry) => [
@@ -102,22 +133,85 @@ function printLockdown(io: Io, report: LockdownReport): void {
     entry.ruleId,
     entry.resourceId,
     entry.region,
+    entry.incidentId ?? '-',
     entry.detail ?? (dryRun ? entry.plan : entry.reason),
   ]);
   if (rows.length > 0)
-    for (const line of formatTable([['OUTCOME', 'RULE', 'RESOURCE', 'REGION', 'WHAT'], ...rows]))
+    for (const line of formatTable([['OUTCOME', 'RULE', 'RESOURCE', 'REGION', 'INCIDENT', 'WHAT'], ...rows]))
       io.out(line);
   const count = (outcome: LockdownOutcome) => entries.filter((entry) => entry.outcome === outcome).length;
-  const where = `account ${report.accountId}, ${report.region} (and IAM, which is global)`;
   if (dryRun) {
+    const paths = count(LockdownOutcome.WouldClose);
     io.out(
-      `dry run: would close ${count(LockdownOutcome.WouldClose)} SSH path(s) in ${where}; ${count(LockdownOutcome.Exempt)} exempt; nothing was changed`,
+      `dry run: would close ${paths} SSH path(s) in ${where(report)}; ${count(LockdownOutcome.Exempt)} exempt; nothing was changed`,
     );
+    if (paths > 0) io.out(guardLine(report, paths));
     return;
   }
   io.out(
-    `lockdown: closed ${count(LockdownOutcome.Closed)} SSH path(s) in ${where}; ${count(LockdownOutcome.Exempt)} exempt; ${count(LockdownOutcome.Failed)} failed`,
+    `lockdown: closed ${count(LockdownOutcome.Closed)} SSH path(s) in ${where(report)}; ${count(LockdownOutcome.Exempt)} exempt; ${count(LockdownOutcome.Failed)} failed; each is an incident (incidents show <incident-id>)`,
   );
+}
+
+interface LockdownFlags {
+  dryRun?: boolean;
+  ignoreExemptions?: boolean;
+  emergency?: boolean;
+  reason?: string;
+  yes?: boolean;
+  json?: boolean;
+}
+
+/** Options checked before any AWS call: why, and who confirms. */
+function checkLockdownFlags(io: Io, options: LockdownFlags): string | undefined {
+  if (options.dryRun) return options.reason === undefined ? undefined : checkReason(options.reason);
+  if (options.reason === undefined) {
+    throw new UsageError(
+      '--reason is required: say why you lock down (a ticket or a sentence); it is recorded in each incident and sent to on-call (--dry-run needs none)',
+    );
+  }
+  const reason = checkReason(options.reason);
+  if (!options.yes && !io.ask) {
+    throw new UsageError(
+      'stdin is not a terminal, so nobody can confirm: pass --yes to lock down without a prompt',
+    );
+  }
+  return reason;
+}
+
+async function lockdownCommand(ctx: CliContext, io: Io, options: LockdownFlags, reason?: string) {
+  const ask = io.ask;
+  // With --json, everything but the result goes to stderr.
+  const say = options.json ? io.err : io.out;
+  const report = await lockdown(ctx, {
+    dryRun: options.dryRun === true,
+    ignoreExemptions: options.ignoreExemptions === true,
+    emergency: options.emergency === true,
+    reason,
+    progress: (line) => io.err(line),
+    async confirm(plan) {
+      for (const line of lockdownPlanLines(plan, reason ?? '')) say(line);
+      if (options.yes || !ask) return true;
+      const paths = plan.entries.filter((entry) => entry.outcome === LockdownOutcome.WouldClose).length;
+      return isYes(await ask(`close ${paths} SSH path(s)? [y/N] `));
+    },
+  });
+  if (!options.dryRun) io.err('');
+  if (options.json) printJson(io, report);
+  else printLockdown(io, report);
+  // A path that could not be closed, or closed without on-call hearing, is a failure scripts must see.
+  const failed = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Failed);
+  if (failed.length > 0) {
+    throw new CliError(
+      `${failed.length} SSH path(s) could not be closed: see FAILED above and their incidents, and retry`,
+    );
+  }
+  const unheard = report.entries.filter((entry) => entry.incidentId && !entry.alertMessageId);
+  if (unheard.length > 0) {
+    throw new CliError(
+      `${unheard.length} path(s) were closed and recorded, but on-call could not be alerted (the alerts are pending; the rules' sweeps send them): tell them yourself`,
+    );
+  }
 }
 
 /** `compliance-responder ssh ...`: grants, their listing, revocation and the lockdown. */
@@ -166,42 +260,44 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
 
   ssh
     .command('revoke')
-    .description("end a grant now: its rule revoked or the user's keys set Inactive, the ledger updated")
+    .description(
+      "end a grant now: the ledger records who, when and why, then its rule is revoked or the user's keys set Inactive",
+    )
     .argument('<grant-id>', 'the grant to end (see ssh grants)')
+    .requiredOption('--reason <text>', 'why it ends early (a ticket or a sentence); recorded in the ledger')
     .option('--json', 'print the result as JSON')
-    .action((grantId: string, options: { json?: boolean }, command: Command) =>
-      withContext(command, async (ctx) => {
-        const result = await revokeGrant(ctx, grantId);
+    .action((grantId: string, options: { reason: string; json?: boolean }, command: Command) => {
+      const reason = checkReason(options.reason);
+      return withContext(command, async (ctx) => {
+        const result = await revokeGrant(ctx, grantId, reason);
         if (options.json) return printJson(io, result);
         io.out(
           `revoked ${result.grant.grantId} (${describeTarget(result.grant)}) at ${result.grant.revokedAt}`,
         );
         for (const line of result.closed) io.out(`  closed: ${line}`);
         for (const line of result.notes) io.out(`  note: ${line}`);
-      }),
-    );
+      });
+    });
 
   ssh
     .command('lockdown')
     .description(
-      "close every SSH path without a live grant now, with your credentials (the SSH rules' logic)",
+      "close every SSH path without a live grant now, with your credentials (the SSH rules' logic); each closed path is an incident, counted by the blast-radius guard and alerted to on-call",
     )
-    .option('--dry-run', 'list what would close; change nothing')
-    .option('--ignore-exemptions', 'close exempted paths too (emergencies)')
+    .option('--dry-run', 'list what would close and whether the blast-radius guard has room; change nothing')
+    .option(
+      '--reason <text>',
+      'why (a ticket or a sentence); required unless --dry-run; recorded in each incident and sent to on-call',
+    )
+    .option('--yes', 'do not ask (required when stdin is not a terminal)')
+    .option(
+      '--emergency',
+      'close past the blast-radius guard (tripped, or more paths than it has room for); each counted and recorded as an emergency',
+    )
+    .option('--ignore-exemptions', 'close exempted paths too (each incident names the exemption it overrode)')
     .option('--json', 'print the report as JSON')
-    .action((options: { dryRun?: boolean; ignoreExemptions?: boolean; json?: boolean }, command: Command) =>
-      withContext(command, async (ctx) => {
-        const report = await lockdown(ctx, {
-          dryRun: options.dryRun === true,
-          ignoreExemptions: options.ignoreExemptions === true,
-        });
-        if (options.json) printJson(io, report);
-        else printLockdown(io, report);
-        // A path that could not be closed is a failure the caller's scripts must see.
-        const failed = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Failed);
-        if (failed.length > 0) {
-          throw new CliError(`${failed.length} SSH path(s) could not be closed: see FAILED above, and retry`);
-        }
-      }),
-    );
+    .action((options: LockdownFlags, command: Command) => {
+      const reason = checkLockdownFlags(io, options);
+      return withContext(command, (ctx) => lockdownCommand(ctx, io, options, reason));
+    });
 }

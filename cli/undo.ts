@@ -1,4 +1,4 @@
-import { errorMessage } from '../shared/errors';
+import { errorMessage, ResponderError } from '../shared/errors';
 import { exemptAfterUndo } from '../shared/exemptions/after-undo';
 import { neverExempt } from '../shared/exemptions/resource-types';
 import {
@@ -10,6 +10,7 @@ import {
   type UndoRecord,
 } from '../shared/model';
 import { type AlertPublisher, buildAlert } from '../shared/pipeline/alerts';
+import { buildUndoFailedAlert } from '../shared/pipeline/human-alerts';
 import { IncidentStatus, recordMove } from '../shared/pipeline/lifecycle';
 import { VERIFY_STEP } from '../shared/pipeline/steps';
 import { rules } from '../shared/rules';
@@ -242,24 +243,59 @@ export async function undoIncident(
       `incident ${incidentId} is being (or was) undone by someone else: see incidents show ${incidentId}`,
     );
   }
-  // Claimed first, so only the one undoing exempts; still before the first call runs.
-  const exemption = await exemptUndoneResource(ctx, plan.incident, {
-    until: new Date(startedAt.getTime() + exemptForMinutes * 60_000),
-    by: caller.arn,
-  });
-  if (exemption.exempted) {
-    undo.exemption = exemption.exempted;
+  let exemption: UndoResult['exemption'];
+  try {
+    // Claimed first, so only the one undoing exempts; still before the first call runs.
+    exemption = await exemptUndoneResource(ctx, plan.incident, {
+      until: new Date(startedAt.getTime() + exemptForMinutes * 60_000),
+      by: caller.arn,
+    });
+    if (exemption.exempted) {
+      undo.exemption = exemption.exempted;
+      await store.saveUndo(incidentId, undo);
+    }
+    await replayCalls(ctx, plan, undo, options.progress);
+    Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
     await store.saveUndo(incidentId, undo);
+    // The calls ran whatever a check wrote meanwhile: recorded from the status read again if need be.
+    const reason = `undone by ${caller.arn} at ${undo.finishedAt}: ${options.reason}`;
+    const move = await recordMove(store, plan.incident, IncidentStatus.Undone, reason);
+    if (!move.moved) {
+      // Another writer took it up again (a remediation began): its status and its drift lock stand.
+      throw new UndoStoppedError(
+        `the undo calls of ${incidentId} ran, but it is now ${move.current.status}, which cannot become undone`,
+      );
+    }
+  } catch (error) {
+    return tellUndoStopped(ctx, onCall, plan.incident, undo, error);
   }
+  // Let go of the drift, so a later delivery (once the exemption ends) opens, fixes and pages anew.
+  await store.releaseDrift(plan.incident.ruleId, plan.incident.resourceArn, incidentId);
+  await alertUndone(ctx, onCall, incidentId, undo);
+  return { incidentId, undo, exemption };
+}
+
+/** Why an undo stopped, in one line (the calls' results are in the undo entry). */
+class UndoStoppedError extends ResponderError {}
+
+/**
+ * Replays the planned calls in order, recording each result; the first failure marks the rest not
+ * run, ends the entry `failed` and throws UndoStoppedError naming the call.
+ */
+async function replayCalls(
+  ctx: CliContext,
+  plan: CheckedPlan,
+  undo: UndoRecord,
+  progress: (line: string) => void,
+): Promise<void> {
+  const store = incidentStore(ctx);
+  const incidentId = plan.incident.incidentId;
   for (const [index, planned] of plan.calls.entries()) {
     const entry = undo.calls[index];
     if (!entry) continue;
     const name = `${planned.call.service} ${planned.call.action} (${planned.region})`;
     try {
       await planned.run(ctx.aws());
-      Object.assign(entry, { result: UndoCallResult.Succeeded, at: ctx.now().toISOString() });
-      await store.saveUndo(incidentId, undo);
-      options.progress(`  undone: ${name}`);
     } catch (error) {
       const explained = explainError(error).message;
       Object.assign(entry, {
@@ -270,29 +306,54 @@ export async function undoIncident(
       for (const rest of undo.calls.slice(index + 1)) rest.result = UndoCallResult.NotRun;
       Object.assign(undo, { result: 'failed', finishedAt: ctx.now().toISOString() });
       await store.saveUndo(incidentId, undo);
-      options.progress(`  FAILED: ${name}: ${explained}`);
+      progress(`  FAILED: ${name}: ${explained}`);
       const notRun = undo.calls.length - index - 1;
-      throw new CliError(
-        `undo of ${incidentId} stopped at ${name}: ${explained}; ${index} call(s) ran, ${notRun} did not (recorded in the incident: see incidents show ${incidentId} and finish by hand)`,
+      throw new UndoStoppedError(
+        `undo of ${incidentId} stopped at ${name}: ${explained}; ${index} call(s) ran, ${notRun} did not`,
         { cause: error },
       );
     }
+    Object.assign(entry, { result: UndoCallResult.Succeeded, at: ctx.now().toISOString() });
+    await store.saveUndo(incidentId, undo);
+    progress(`  undone: ${name}`);
   }
-  Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
-  await store.saveUndo(incidentId, undo);
-  // The calls ran whatever a check wrote meanwhile: recorded from the status read again if need be.
-  const reason = `undone by ${caller.arn} at ${undo.finishedAt}: ${options.reason}`;
-  const move = await recordMove(store, plan.incident, IncidentStatus.Undone, reason);
-  if (!move.moved) {
-    // Another writer took it up again (a remediation began): its status and its drift lock stand.
-    throw new CliError(
-      `the undo calls of ${incidentId} ran (recorded in the incident), but it is now ${move.current.status}, which cannot become undone: see incidents show ${incidentId}`,
-    );
+}
+
+/**
+ * An undo that began and did not end `undone` (a call failed, the record could not be written, or
+ * the incident moved on): the entry is closed as it stands, and on-call hears what was and was not
+ * reversed (recorded in the entry: pending before Publish, the message id after). Always throws.
+ */
+async function tellUndoStopped(
+  ctx: CliContext,
+  onCall: AlertPublisher,
+  incident: Incident,
+  undo: UndoRecord,
+  error: unknown,
+): Promise<never> {
+  const { incidentId } = incident;
+  const problem = error instanceof UndoStoppedError ? error.message : explainError(error).message;
+  const store = incidentStore(ctx);
+  if (undo.result === 'running') {
+    // Stopped outside a call (the exemption, a table write): what had not run never will.
+    for (const entry of undo.calls)
+      if (entry.result === UndoCallResult.Pending) entry.result = UndoCallResult.NotRun;
+    Object.assign(undo, { result: 'failed', finishedAt: ctx.now().toISOString() });
   }
-  // Let go of the drift, so a later delivery (once the exemption ends) opens, fixes and pages anew.
-  await store.releaseDrift(plan.incident.ruleId, plan.incident.resourceArn, incidentId);
-  await alertUndone(ctx, onCall, incidentId, undo);
-  return { incidentId, undo, exemption };
+  const recorded = `recorded in the incident: see incidents show ${incidentId} and finish by hand`;
+  let told: string;
+  try {
+    undo.alert = { status: 'pending', at: ctx.now().toISOString() };
+    await store.saveUndo(incidentId, undo);
+    const current = (await store.get(incidentId)) ?? incident;
+    const messageId = await onCall.publish(buildUndoFailedAlert(current, undo, problem));
+    undo.alert = { status: 'sent', messageId, at: ctx.now().toISOString() };
+    await store.saveUndo(incidentId, undo);
+    told = `on-call was alerted (message ${messageId})`;
+  } catch (alertError) {
+    told = `on-call could not be alerted (${explainError(alertError).message}): tell them yourself`;
+  }
+  throw new CliError(`${problem} (${recorded}); ${told}`, { cause: error });
 }
 
 /**

@@ -11,6 +11,8 @@ export const TriggerSource = {
   ConfigCompliance: 'config-compliance',
   EbsNotification: 'ebs-notification',
   Schedule: 'schedule',
+  /** A person's order on the command line (`ssh lockdown`): the incident's `lockdown` says who and why. */
+  CommandLine: 'command-line',
 } as const;
 export type TriggerSource = (typeof TriggerSource)[keyof typeof TriggerSource];
 
@@ -128,6 +130,22 @@ export interface Incident {
   workflow?: Workflow;
   /** The audit entry of `incidents undo`: at most one per incident. */
   undo?: UndoRecord;
+  /** A person closed this drift with `ssh lockdown` (trigger `command-line`): who, why, what they overrode. */
+  lockdown?: LockdownRecord;
+}
+
+/** Who ordered a lockdown, why, and what it went past; one run's incidents share its runId. */
+export interface LockdownRecord {
+  /** The caller's ARN (STS GetCallerIdentity). */
+  by: string;
+  /** `ssh lockdown --reason`. */
+  reason: string;
+  runId: string;
+  startedAt: string;
+  /** `--emergency`: closed past the blast-radius guard (counted by it, never refused). */
+  emergency?: true;
+  /** `--ignore-exemptions`: the ledger's exemption in force that this lockdown closed the path despite. */
+  exemptionOverridden?: ExemptionRecord;
 }
 
 export const UndoCallResult = {

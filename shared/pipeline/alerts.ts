@@ -53,6 +53,30 @@ function undoLines(undo: NonNullable<Incident['undo']>): string[] {
   ];
 }
 
+/** A person ordered the fix (`ssh lockdown`): who, why, and what the order went past. */
+function lockdownLines(lockdown: NonNullable<Incident['lockdown']>): string[] {
+  const overridden = lockdown.exemptionOverridden;
+  return [
+    `Ordered:   by ${lockdown.by} at ${lockdown.startedAt} (ssh lockdown${lockdown.emergency ? ' --emergency, past the blast-radius guard' : ''})`,
+    `Why:       ${lockdown.reason}`,
+    ...(overridden
+      ? [
+          `Overrode:  exemption ${overridden.exemptionId} (until ${overridden.until}, set by ${overridden.setBy})`,
+        ]
+      : []),
+  ];
+}
+
+const lockdownFacts = (lockdown: Incident['lockdown']) =>
+  lockdown && {
+    by: lockdown.by,
+    reason: lockdown.reason,
+    runId: lockdown.runId,
+    startedAt: lockdown.startedAt,
+    emergency: lockdown.emergency === true,
+    exemptionOverridden: lockdown.exemptionOverridden?.exemptionId,
+  };
+
 const undoFacts = (undo: Incident['undo']) =>
   undo && {
     by: undo.by,
@@ -83,8 +107,8 @@ function describeSteps(incident: Incident, shown: number): string {
 }
 
 function emailBody(incident: Incident, runbookUrl: string, shownSteps: number): string {
-  const actor =
-    incident.actor?.arn ?? incident.actor?.principalId ?? 'unknown (found by a scheduled sweep or Config)';
+  const foundBy = incident.lockdown ? 'ssh lockdown' : 'a scheduled sweep or Config';
+  const actor = incident.actor?.arn ?? incident.actor?.principalId ?? `unknown (found by ${foundBy})`;
   return [
     `${incident.title} — ${incident.status.toUpperCase()}`,
     '',
@@ -96,6 +120,7 @@ function emailBody(incident: Incident, runbookUrl: string, shownSteps: number): 
     `Mode:      ${incident.mode}${incident.statusReason ? ` — ${incident.statusReason}` : ''}`,
     `HIPAA:     ${incident.hipaa.map((citation) => `§${citation}`).join(', ')}`,
     ...(incident.exemptionRequest ? [`Exemption: ${incident.exemptionRequest.note}`] : []),
+    ...(incident.lockdown ? lockdownLines(incident.lockdown) : []),
     ...(incident.undo ? undoLines(incident.undo) : []),
     '',
     'What was done:',
@@ -147,6 +172,7 @@ function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number
     stepCount: incident.steps.length,
     stepsOmitted: incident.steps.length - shownSteps,
     exemptionRequest: incident.exemptionRequest,
+    lockdown: lockdownFacts(incident.lockdown),
     undo: undoFacts(incident.undo),
     runbook: runbookUrl,
   });

@@ -21,7 +21,8 @@ export interface PipelineDeps {
   settings: Settings;
   store: IncidentStore;
   alerts: AlertPublisher;
-  guard: BlastRadiusGuard;
+  /** Only its acquire(): `ssh lockdown --emergency` passes one that counts without refusing. */
+  guard: Pick<BlastRadiusGuard, 'acquire'>;
   /** Exemptions in force (the ledger); exemption tags alone are only a request. */
   exemptions: ExemptionLedger;
   logger: PipelineLogger;

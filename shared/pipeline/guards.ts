@@ -85,6 +85,26 @@ export class BlastRadiusGuard {
     return { allowed: false, justTripped: await this.trip(reason), reason };
   }
 
+  /**
+   * Counts a remediation a person ordered past the guard (`ssh lockdown --emergency`): one ADD to the
+   * current window, never refused and never tripping it. The window holds it like any other, so an
+   * automated remediation within the window finds it full and trips the guard as usual.
+   */
+  async countPastLimit(): Promise<void> {
+    const { windowMs, currentStart } = this.windowAt(this.now().getTime());
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: 'GUARD', sk: windowKey(currentStart) },
+        UpdateExpression: 'ADD remediations :one SET expiresAt = :expires',
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':expires': Math.floor((currentStart + 3 * windowMs) / 1000),
+        },
+      }),
+    );
+  }
+
   /** What `guard status` shows: the trip, and the remediations the sliding window counts now. */
   async status(): Promise<GuardStatus> {
     const state = await this.client.send(

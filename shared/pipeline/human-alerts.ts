@@ -1,12 +1,13 @@
 import type { Exemption } from '../exemptions/ledger';
-import type { Severity } from '../model';
+import { type Incident, type Severity, UndoCallResult, type UndoRecord } from '../model';
 import { type AlertMessage, buildNotice, GUARD_ALERT_RULE_ID } from './alerts';
 import type { GuardReset } from './guards';
 
 /**
  * What on-call hears when a person changes how the responder acts (command line): a guard reset
  * and an exemption added or removed. A reversed remediation is its incident's own alert (buildAlert
- * of the `undone` incident). Same shape as every alert (buildNotice), so one filter policy serves all.
+ * of the `undone` incident); an undo that stopped part-way is buildUndoFailedAlert. Same shape as every
+ * alert (buildNotice), so one filter policy serves all.
  */
 
 export interface Where {
@@ -90,6 +91,82 @@ export function buildExemptionAlert(
       removedBy: exemption.removedBy,
       removedAt: exemption.removedAt,
       removeReason: exemption.removeReason,
+    },
+  });
+}
+
+type UndoEntry = UndoRecord['calls'][number];
+
+const callName = (entry: UndoEntry) => `step ${entry.step + 1} (${entry.call.service} ${entry.call.action})`;
+
+const callLine = (entry: UndoEntry) =>
+  `  - ${callName(entry)} ${JSON.stringify(entry.call.input)}${entry.error ? `: FAILED: ${entry.error}` : ''}`;
+
+/**
+ * An undo that did not end `undone`: a call failed (the rest did not run), or every call ran but the
+ * incident could not be recorded undone. The incident keeps its status, so its own alert would say
+ * nothing changed: this says what was reversed, what was not, and what to do. `problem`: why it stopped.
+ */
+export function buildUndoFailedAlert(incident: Incident, undo: UndoRecord, problem: string): AlertMessage {
+  const reversed = undo.calls.filter((entry) => entry.result === UndoCallResult.Succeeded);
+  const notReversed = undo.calls.filter((entry) => entry.result !== UndoCallResult.Succeeded);
+  const outcome =
+    reversed.length === 0
+      ? 'undo failed, nothing reversed'
+      : notReversed.length === 0
+        ? 'undo ran, not recorded undone'
+        : `undo stopped, ${reversed.length} of ${undo.calls.length} reversed`;
+  const names = (entries: readonly UndoEntry[]) => entries.map(callName).join('; ') || undefined;
+  const { exemption } = undo;
+  return buildNotice({
+    severity: incident.severity,
+    ruleId: incident.ruleId,
+    status: 'undo-failed',
+    account: incident.account,
+    region: incident.region,
+    // As the incident's own subject: a region-level setting is named by the account the tail names.
+    headline:
+      incident.resourceId === incident.account ? incident.title : `${incident.title} ${incident.resourceId}`,
+    outcome,
+    text: [
+      reversed.length === 0
+        ? 'Action needed: an undo of this remediation failed before it reversed anything; the remediation stands. Check why before trying again.'
+        : 'Action needed: an undo of this remediation stopped part-way; the resource is neither as remediated nor as before. Finish the undo by hand or remediate again.',
+      '',
+      `Incident:  ${incident.incidentId} (${incident.title}; status ${incident.status})`,
+      `Resource:  ${incident.resourceArn}`,
+      `Undo by:   ${undo.by} at ${undo.startedAt}`,
+      `Why:       ${undo.reason ?? '(not recorded)'}`,
+      `Stopped:   ${problem}`,
+      '',
+      'Reversed:',
+      ...(reversed.length > 0 ? reversed.map(callLine) : ['  (nothing)']),
+      'NOT reversed:',
+      ...(notReversed.length > 0 ? notReversed.map(callLine) : ['  (nothing)']),
+      '',
+      exemption
+        ? `Exempted:  until ${exemption.until} (${exemption.exemptionId}): the responder leaves the resource as it is until then`
+        : 'Exempted:  no: the responder may act on the resource again at once',
+      '',
+      `The undo entry is in the incident: npx compliance-responder incidents show ${incident.incidentId}`,
+    ],
+    facts: {
+      incidentId: incident.incidentId,
+      incidentStatus: incident.status,
+      by: undo.by,
+      reason: undo.reason,
+      startedAt: undo.startedAt,
+      finishedAt: undo.finishedAt,
+      problem,
+      reversed: names(reversed),
+      failed: names(undo.calls.filter((entry) => entry.result === UndoCallResult.Failed)),
+      notRun: names(
+        undo.calls.filter(
+          (entry) => entry.result !== UndoCallResult.Succeeded && entry.result !== UndoCallResult.Failed,
+        ),
+      ),
+      exemptionId: exemption?.exemptionId,
+      exemptionUntil: exemption?.until,
     },
   });
 }

@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { ResponderError } from '../errors';
 
 /**
- * The SSH grant ledger: who may reach what over SSH, until when, granted by whom and why. The
- * system of record for "a live grant covers this path"; tags on AWS resources only point at it.
+ * The SSH grant ledger: who may reach what over SSH, until when, granted by whom and why, and who
+ * ended it early and why. The system of record for "a live grant covers this path"; tags on AWS
+ * resources only point at it.
  *
  * Stored in the incidents table (key pk/sk, no new index), two items per grant:
  *  - the record      pk `GRANT#<grantId>`  sk `GRANT`                     (get by id)
@@ -53,6 +54,8 @@ interface GrantFields {
   readonly expiresAt: string;
   readonly revokedAt?: string;
   readonly revokedBy?: string;
+  /** Why it was ended early (`ssh revoke --reason`); absent on grants revoked before it was asked. */
+  readonly revokeReason?: string;
 }
 
 export type Grant =
@@ -71,8 +74,8 @@ export interface GrantLedger {
   endingAfter(time: Date): Promise<Grant[]>;
   /** Records the security group rule a grant created. */
   attachRule(grantId: string, ruleId: string): Promise<void>;
-  /** Ends a grant now. Throws GrantNotFoundError or GrantAlreadyRevokedError. */
-  revoke(grantId: string, revokedBy: string, at: Date): Promise<Grant>;
+  /** Ends a grant now, saying who and why. Throws GrantNotFoundError or GrantAlreadyRevokedError. */
+  revoke(grantId: string, revokedBy: string, at: Date, reason: string): Promise<Grant>;
 }
 
 export class GrantNotFoundError extends ResponderError {
@@ -117,6 +120,7 @@ const fieldsSchema = {
   grantExpiresAt: isoTimestamp,
   revokedAt: isoTimestamp.optional(),
   revokedBy: z.string().max(2048).optional(),
+  revokeReason: z.string().max(512).optional(),
 };
 
 const itemSchema = z.discriminatedUnion('kind', [
@@ -219,7 +223,7 @@ export class DynamoDbGrantLedger implements GrantLedger {
     );
   }
 
-  async revoke(grantId: string, revokedBy: string, at: Date): Promise<Grant> {
+  async revoke(grantId: string, revokedBy: string, at: Date, reason: string): Promise<Grant> {
     const grant = await this.get(grantId);
     if (!grant) throw new GrantNotFoundError(grantId);
     if (grant.revokedAt) throw new GrantAlreadyRevokedError(grant);
@@ -227,9 +231,9 @@ export class DynamoDbGrantLedger implements GrantLedger {
     try {
       await this.updateBoth(
         grant,
-        'SET revokedAt = :at, revokedBy = :by',
+        'SET revokedAt = :at, revokedBy = :by, revokeReason = :reason',
         undefined,
-        { ':at': revokedAt, ':by': revokedBy },
+        { ':at': revokedAt, ':by': revokedBy, ':reason': reason },
         'attribute_not_exists(revokedAt)',
       );
     } catch (error) {
@@ -240,7 +244,7 @@ export class DynamoDbGrantLedger implements GrantLedger {
       }
       throw error;
     }
-    return { ...grant, revokedAt, revokedBy };
+    return { ...grant, revokedAt, revokedBy, revokeReason: reason };
   }
 
   /** Both items of a grant change together, or neither does. */

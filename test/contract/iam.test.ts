@@ -276,9 +276,9 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     expect([...new Set(partitionsOf('ApproverRole'))].sort()).toEqual(
       ['EXEMPT#*', 'EXEMPTION#*', 'EXEMPTIONS', 'GRANT#*', 'GRANTS'].sort(),
     );
-    expect(partitionsOf('OnCallRole').filter((key) => !/^(INCIDENT#|DRIFT#|GUARD|EXEMPT)/.test(key))).toEqual(
-      [],
-    );
+    expect(
+      partitionsOf('OnCallRole').filter((key) => !/^(INCIDENT#|DELIVERY#|DRIFT#|GUARD|EXEMPT)/.test(key)),
+    ).toEqual([]);
     for (const role of ['OnCallRole', 'ApproverRole']) {
       const trust = JSON.stringify(resources[role]?.Properties.AssumeRolePolicyDocument);
       expect({ role, anyone: trust.includes('"*"') }).toEqual({ role, anyone: false });

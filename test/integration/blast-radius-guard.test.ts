@@ -28,6 +28,16 @@ describe('the blast-radius guard (moto DynamoDB)', () => {
     expect(nextDay).toMatchObject({ allowed: false, justTripped: false });
   });
 
+  it('counts remediations a person ordered past it (ssh lockdown --emergency) without tripping; the next automated one trips it', async () => {
+    // Act: three counted past a threshold of two, then the responder's own
+    for (const minute of ['10', '11', '12']) await guardAt(`2026-11-24T09:${minute}:00Z`).countPastLimit();
+    const counted = await guardAt('2026-11-24T09:13:00Z').status();
+    const next = await guardAt('2026-11-24T09:14:00Z').acquire();
+    // Assess
+    expect(counted).toMatchObject({ tripped: false, counted: 3 });
+    expect(next).toMatchObject({ allowed: false, justTripped: true });
+  });
+
   it('counts a burst that crosses a window boundary as one burst', async () => {
     // Act: two just before the hour, the third just after
     const before = [

@@ -71,7 +71,7 @@ describe('the command line with the home stack outside us-east-1, against moto',
     const listed = await cli(['ssh', 'grants']);
     expect(listed.stdout).toMatch(new RegExp(`${grant.grantId}\\s+iam-ssh-key\\s+iam-user dev-alice`));
     // Act: revoke with --region still naming the forwarder region
-    const revoked = await cli(['ssh', 'revoke', grant.grantId]);
+    const revoked = await cli(['ssh', 'revoke', grant.grantId, '--reason', 'INC-42 done']);
     // Assess
     expect(revoked).toMatchObject({ code: 0 });
     expect(await keyStatuses('dev-alice')).toEqual(['Inactive']);

@@ -227,6 +227,7 @@ describe('compliance-responder incidents, against moto with incidents the real r
     const middle = (await stored(sshId))?.steps[1]?.undo;
     const { Region: _region, ...input } = middle?.input ?? {};
     await ec2.send(new AuthorizeSecurityGroupIngressCommand(input as never));
+    await responder.alerts();
     // Act
     const run = await cli(['incidents', 'undo', sshId, '--yes', '--reason', 'INC-1 test'], table);
     // Assess
@@ -250,6 +251,25 @@ describe('compliance-responder incidents, against moto with incidents the real r
     const rules = (await ingressRules('us-east-1', group)).map(ruleShape);
     expect(rules).toHaveLength(2);
     expect(rules).not.toContainEqual(expect.objectContaining({ Description: 'left open by a deploy' }));
+    // Assess: on-call hears what was and was not reversed, recorded in the undo entry
+    const alerts = await responder.alerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      subject: expect.stringMatching(
+        /^\[HIGH\] .+: undo stopped, 1 of 3 reversed — 123456789012\/us-east-1$/,
+      ),
+      attributes: { severity: 'HIGH', ruleId: 'ssh-open-to-world', status: 'undo-failed', account: ACCOUNT },
+      body: {
+        event: 'undo-failed',
+        incidentId: sshId,
+        reason: 'INC-1 test',
+        reversed: 'step 3 (ec2 AuthorizeSecurityGroupIngress)',
+        failed: 'step 2 (ec2 AuthorizeSecurityGroupIngress)',
+        notRun: 'step 1 (ec2 AuthorizeSecurityGroupIngress)',
+      },
+    });
+    expect(incident?.undo?.alert).toMatchObject({ status: 'sent', messageId: expect.any(String) });
+    expect(lastLine).toContain('on-call was alerted');
   });
 });
 

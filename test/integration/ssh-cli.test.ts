@@ -61,7 +61,7 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
     expect(await keyStatuses('dev-alice')).toEqual(['Active']);
     // Act: list, then revoke
     const listed = await cli(['ssh', 'grants'], table);
-    const revoked = await cli(['ssh', 'revoke', grant.grantId], table);
+    const revoked = await cli(['ssh', 'revoke', grant.grantId, '--reason', 'INC-42 done'], table);
     // Assess
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(
@@ -73,6 +73,7 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
     expect(await ledgerOf(responder.stack.tableName).get(grant.grantId)).toMatchObject({
       revokedAt: expect.any(String),
       revokedBy: expect.stringMatching(/^arn:aws:/),
+      revokeReason: 'INC-42 done',
     });
     expect((await cli(['ssh', 'grants'], table)).stdout).toContain('no live SSH grants');
   });
@@ -121,7 +122,7 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
     const seen = await handle(authorizeCall('us-east-1', group));
     expect(seen.outcomes).toEqual([expect.objectContaining({ compliance: 'COMPLIANT' })]);
     // Act
-    const revoked = await cli(['ssh', 'revoke', grant.grantId], table);
+    const revoked = await cli(['ssh', 'revoke', grant.grantId, '--reason', 'INC-42 done'], table);
     // Assess
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toContain(`closed: rule ${ruleId} of ${group} (203.0.113.7/32 port 22) revoked`);
@@ -159,7 +160,7 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
     expect(dryRun.stdout).toContain('dry run: would close 3 SSH path(s)');
     expect(await ingressRules('us-east-1', group)).toHaveLength(3);
     // Act
-    const locked = await cli(['ssh', 'lockdown', '--json'], table);
+    const locked = await cli(['ssh', 'lockdown', '--yes', '--reason', 'INC-9 key leak', '--json'], table);
     // Assess: closed, verified, the granted paths kept
     expect(locked.code).toBe(0);
     const report = JSON.parse(locked.stdout) as { entries: { outcome: string; resourceId: string }[] };
@@ -221,9 +222,15 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
     ],
     [
       'an unknown grant id',
-      ['ssh', 'revoke', 'sshg-20260101T000000-00000000'],
+      ['ssh', 'revoke', 'sshg-20260101T000000-00000000', '--reason', 'INC-42 done'],
       1,
       "error: unknown grant id 'sshg-20260101T000000-00000000'",
+    ],
+    [
+      'a revoke without a reason',
+      ['ssh', 'revoke', 'sshg-20260101T000000-00000000'],
+      2,
+      "error: required option '--reason <text>' not specified",
     ],
     [
       'a missing table',

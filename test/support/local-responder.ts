@@ -4,6 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { grantReaderOf } from '../../cli/deployed-settings';
+import {
   drainInbox,
   type LocalStack,
   listIncidents,
@@ -84,6 +91,24 @@ export class LocalResponder {
       const stdout = (error as { stdout?: string }).stdout || '{}';
       return { ok: false, result: JSON.parse(stdout) };
     }
+  }
+
+  /**
+   * A deployment with these settings: the stack's grant reader gets them and publishes a version,
+   * where the command line reads the settings the stack was deployed with (its caps, its guard).
+   */
+  async redeploy(settings: Record<string, string>): Promise<void> {
+    const lambda = new LambdaClient({ region: this.stack.region });
+    const FunctionName = grantReaderOf(this.stack.tableName);
+    const current = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }));
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName,
+        Environment: { Variables: { ...current.Environment?.Variables, ...settings } },
+      }),
+    );
+    await lambda.send(new PublishVersionCommand({ FunctionName }));
+    Object.assign(this.stack.env, settings);
   }
 
   incidents(): Promise<Incident[]> {

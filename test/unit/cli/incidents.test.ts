@@ -870,6 +870,39 @@ describe('incidents show', () => {
     expect(plan[3]).toBe('    checked: vol-1 exists in eu-west-1');
   });
 
+  it('shows who ordered a lockdown incident, why, past the guard and over which exemption', () => {
+    // Prepare
+    const by = 'arn:aws:sts::111122223333:assumed-role/compliance-responder-prod-on-call/bob';
+    const incident = anIncident({
+      actor: undefined,
+      trigger: { source: 'command-line', eventId: 'cli-1#us-east-1#sg-0abc', eventName: 'ssh lockdown' },
+      lockdown: {
+        by,
+        reason: 'INC-9 suspected key leak',
+        runId: 'cli-20261123T120000-0a1b2c3d',
+        startedAt: '2026-11-23T12:00:00.000Z',
+        emergency: true,
+        exemptionOverridden: {
+          exemptionId: 'exm-20261123T110000-0a1b2c3d',
+          reason: 'CHG-9',
+          until: '2026-12-23T12:00:00.000Z',
+          setBy: by,
+          setAt: '2026-11-23T11:00:00.000Z',
+        },
+      },
+    });
+    // Act
+    const text = incidentLines(incident, 'https://x').join('\n');
+    // Assess
+    expect(text).toContain('who:       not known (found by ssh lockdown)');
+    expect(text).toContain('trigger:   command-line ssh lockdown (event cli-1#us-east-1#sg-0abc)');
+    expect(text).toContain(
+      `  lockdown:  ordered by ${by} at 2026-11-23T12:00:00.000Z (run cli-20261123T120000-0a1b2c3d), --emergency: past the blast-radius guard\n` +
+        '    why:   INC-9 suspected key leak\n' +
+        `    overrode exemption exm-20261123T110000-0a1b2c3d (until 2026-12-23T12:00:00.000Z; set by ${by})`,
+    );
+  });
+
   it('says what the undo will NOT reverse: the snapshot and the encrypted copy an EBS remediation made stay', () => {
     // Prepare: a detached volume's remediation as ebs-volume-encrypted records it
     const incident = withSteps([

@@ -61,7 +61,7 @@ describe('the command line', () => {
     ],
     [
       'a revoke of something that is not a grant id',
-      ['ssh', 'revoke', 'sg-123'],
+      ['ssh', 'revoke', 'sg-123', '--reason', 'INC-1 done'],
       "'sg-123' is not a grant id",
     ],
   ])('exits 2 on %s, saying what to do', async (_case, args, words) => {

@@ -141,7 +141,12 @@ describe('granting one address to a security group', () => {
       grantedBy: 'arn:aws:iam::111122223333:user/oncall-bob',
       grantExpiresAt: '2026-11-23T13:00:00.000Z',
     });
-    expect(revoke?.[0]?.Update?.UpdateExpression).toBe('SET revokedAt = :at, revokedBy = :by');
+    expect(revoke?.[0]?.Update).toMatchObject({
+      UpdateExpression: 'SET revokedAt = :at, revokedBy = :by, revokeReason = :reason',
+      ExpressionAttributeValues: {
+        ':reason': 'the rule could not be created: RulesPerSecurityGroupLimitExceeded: too many rules',
+      },
+    });
     expect(ec2).toHaveReceivedCommandWith(AuthorizeSecurityGroupIngressCommand, {
       GroupId: 'sg-1',
       TagSpecifications: [

@@ -1,4 +1,5 @@
 import type { Exemption } from '../../../shared/exemptions/ledger';
+import type { UndoRecord } from '../../../shared/model';
 import {
   buildAlert,
   buildGuardAlert,
@@ -6,7 +7,11 @@ import {
   SNS_MESSAGE_LIMIT,
   SUBJECT_LIMIT,
 } from '../../../shared/pipeline/alerts';
-import { buildExemptionAlert, buildGuardResetAlert } from '../../../shared/pipeline/human-alerts';
+import {
+  buildExemptionAlert,
+  buildGuardResetAlert,
+  buildUndoFailedAlert,
+} from '../../../shared/pipeline/human-alerts';
 import { anIncident } from '../../support/incident';
 
 const runbooks = 'https://example.org/runbooks';
@@ -76,6 +81,132 @@ describe('the alert for a remediation a person reversed', () => {
       finishedAt: '2026-11-23T12:00:05.000Z',
       result: 'succeeded',
       exemption: { exemptionId: 'exm-20261123T120000-0a1b2c3d', until: '2026-11-23T13:00:00.000Z' },
+    });
+  });
+});
+
+describe('the alert for an undo that stopped part-way', () => {
+  const revoked = (step: number, cidr: string) => ({
+    step,
+    call: {
+      service: 'ec2',
+      action: 'AuthorizeSecurityGroupIngress',
+      input: { Region: 'us-east-1', GroupId: 'sg-0abc', IpPermissions: [{ CidrIp: cidr }] },
+    },
+  });
+  const undo = (results: UndoRecord['calls'][number]['result'][]): UndoRecord => ({
+    by: ON_CALL,
+    reason: 'INC-77 vendor cut-over tonight',
+    startedAt: '2026-11-23T12:00:00.000Z',
+    finishedAt: '2026-11-23T12:00:03.000Z',
+    result: 'failed',
+    exemptForMinutes: 60,
+    exemption: { exemptionId: 'exm-20261123T120000-0a1b2c3d', until: '2026-11-23T13:00:00.000Z' },
+    calls: [revoked(2, '0.0.0.0/0'), revoked(1, '::/0'), revoked(0, '10.0.0.0/8')].map((call, index) => ({
+      ...call,
+      result: results[index] ?? 'not-run',
+      ...(results[index] === 'failed' ? { error: 'InvalidPermission.Duplicate: the rule exists' } : {}),
+    })),
+  });
+  const sshIncident = anIncident({
+    ruleId: 'ssh-open-to-world',
+    title: 'SSH open to the internet',
+    resourceType: 'AWS::EC2::SecurityGroup',
+    resourceId: 'sg-0abc',
+    resourceArn: 'arn:aws:ec2:us-east-1:111122223333:security-group/sg-0abc',
+  });
+
+  it('says what was reversed and what was not, who and why, and that action is needed', () => {
+    // Act
+    const alert = buildUndoFailedAlert(
+      sshIncident,
+      undo(['succeeded', 'failed', 'not-run']),
+      'undo stopped at ec2 AuthorizeSecurityGroupIngress (us-east-1): the rule exists',
+    );
+    // Assess
+    expect(alert.subject).toBe(
+      '[HIGH] SSH open to the internet sg-0abc: undo stopped, 1 of 3 reversed — 111122223333/us-east-1',
+    );
+    expect(alert.attributes).toEqual({
+      severity: 'HIGH',
+      ruleId: 'ssh-open-to-world',
+      status: 'undo-failed',
+      account: '111122223333',
+    });
+    const text = email(alert.message);
+    expect(text.split('\n')[0]).toMatch(/^Action needed: /);
+    expect(text).toContain(`Undo by:   ${ON_CALL} at 2026-11-23T12:00:00.000Z`);
+    expect(text).toContain('Why:       INC-77 vendor cut-over tonight');
+    expect(text).toContain(
+      'Reversed:\n  - step 3 (ec2 AuthorizeSecurityGroupIngress) {"Region":"us-east-1","GroupId":"sg-0abc","IpPermissions":[{"CidrIp":"0.0.0.0/0"}]}\nNOT reversed:\n',
+    );
+    expect(text).toContain(
+      '  - step 2 (ec2 AuthorizeSecurityGroupIngress) {"Region":"us-east-1","GroupId":"sg-0abc","IpPermissions":[{"CidrIp":"::/0"}]}: FAILED: InvalidPermission.Duplicate: the rule exists',
+    );
+    expect(text).toContain('Exempted:  until 2026-11-23T13:00:00.000Z (exm-20261123T120000-0a1b2c3d)');
+    expect(machine(alert.message)).toMatchObject({
+      event: 'undo-failed',
+      incidentId: sshIncident.incidentId,
+      incidentStatus: 'remediated',
+      by: ON_CALL,
+      reason: 'INC-77 vendor cut-over tonight',
+      reversed: 'step 3 (ec2 AuthorizeSecurityGroupIngress)',
+      failed: 'step 2 (ec2 AuthorizeSecurityGroupIngress)',
+      notRun: 'step 1 (ec2 AuthorizeSecurityGroupIngress)',
+    });
+  });
+
+  it.each([
+    [['failed', 'not-run', 'not-run'], 'undo failed, nothing reversed'],
+    [['succeeded', 'succeeded', 'succeeded'], 'undo ran, not recorded undone'],
+  ] as const)('names the outcome for %j: %s', (results, outcome) => {
+    // Act
+    const alert = buildUndoFailedAlert(sshIncident, undo([...results]), 'why it stopped');
+    // Assess
+    expect(alert.subject).toBe(
+      `[HIGH] SSH open to the internet sg-0abc: ${outcome} — 111122223333/us-east-1`,
+    );
+  });
+});
+
+describe('the alert for an incident a person ordered with ssh lockdown', () => {
+  it('says who ordered it, why, past the guard, the exemption it overrode, and that the cause is unknown', () => {
+    // Prepare
+    const incident = anIncident({
+      actor: undefined,
+      trigger: { source: 'command-line', eventId: 'cli-1#us-east-1#sg-0abc', eventName: 'ssh lockdown' },
+      lockdown: {
+        by: ON_CALL,
+        reason: 'INC-9 suspected key leak',
+        runId: 'cli-20261123T120000-0a1b2c3d',
+        startedAt: '2026-11-23T12:00:00.000Z',
+        emergency: true,
+        exemptionOverridden: {
+          exemptionId: 'exm-20261123T120000-0a1b2c3d',
+          reason: 'CHG-9',
+          until: '2026-12-23T12:00:00.000Z',
+          setBy: ON_CALL,
+          setAt: '2026-11-23T11:00:00.000Z',
+        },
+      },
+    });
+    // Act
+    const alert = buildAlert(incident, runbooks);
+    // Assess
+    const text = email(alert.message);
+    expect(text).toContain('Who:       unknown (found by ssh lockdown)');
+    expect(text).toContain(
+      `Ordered:   by ${ON_CALL} at 2026-11-23T12:00:00.000Z (ssh lockdown --emergency, past the blast-radius guard)\n` +
+        'Why:       INC-9 suspected key leak\n' +
+        `Overrode:  exemption exm-20261123T120000-0a1b2c3d (until 2026-12-23T12:00:00.000Z, set by ${ON_CALL})`,
+    );
+    expect(machine(alert.message).lockdown).toEqual({
+      by: ON_CALL,
+      reason: 'INC-9 suspected key leak',
+      runId: 'cli-20261123T120000-0a1b2c3d',
+      startedAt: '2026-11-23T12:00:00.000Z',
+      emergency: true,
+      exemptionOverridden: 'exm-20261123T120000-0a1b2c3d',
     });
   });
 });

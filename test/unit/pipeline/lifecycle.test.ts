@@ -26,6 +26,9 @@ const MADE_BY_THE_CODE: readonly [IncidentStatus, IncidentStatus, string][] = [
   [Resolved, Resolved, 'resolveOpenDrift: a lock left by a crash'],
   [Remediated, Resolved, 'deletionEnded: the resource exists again'],
   [Undone, Resolved, 'deletionEnded: the resource exists again'],
+  [Open, Resolved, 'ssh lockdown: superseded (left open by notify mode or the guard)'],
+  [Failed, Resolved, 'ssh lockdown: superseded'],
+  [Exempted, Resolved, 'ssh lockdown --ignore-exemptions: superseded'],
   [Remediated, Undone, 'incidents undo'],
   [Failed, Undone, 'incidents undo'],
 ];

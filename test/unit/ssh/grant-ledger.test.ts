@@ -101,21 +101,31 @@ describe('the grant ledger in the incidents table', () => {
     await expect(ledger.endingAfter(new Date())).rejects.toThrow('Rate exceeded');
   });
 
-  it('revokes both items at once, only if nobody revoked it first', async () => {
+  it('revokes both items at once, saying who and why, only if nobody revoked it first', async () => {
     // Prepare
     dynamo.on(GetCommand).resolves({ Item: storedItem({ pk: `GRANT#${GRANT_ID}`, sk: 'GRANT' }) });
     const at = new Date('2026-11-23T12:05:00.000Z');
     // Act
-    const revoked = await ledger.revoke(GRANT_ID, 'arn:aws:iam::111122223333:user/oncall-bob', at);
+    const revoked = await ledger.revoke(
+      GRANT_ID,
+      'arn:aws:iam::111122223333:user/oncall-bob',
+      at,
+      'INC-42 work done early',
+    );
     // Assess
     expect(revoked).toMatchObject({
       revokedAt: at.toISOString(),
       revokedBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+      revokeReason: 'INC-42 work done early',
     });
     const updates = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
     expect(updates.map((item) => item.Update?.Key)).toEqual([
       { pk: `GRANT#${GRANT_ID}`, sk: 'GRANT' },
       { pk: 'GRANTS', sk: `2026-11-23T12:30:00.000Z#${GRANT_ID}` },
+    ]);
+    expect(updates.map((item) => item.Update?.ExpressionAttributeValues?.[':reason'])).toEqual([
+      'INC-42 work done early',
+      'INC-42 work done early',
     ]);
     expect(updates[0]?.Update?.ConditionExpression).toBe(
       'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
@@ -134,8 +144,12 @@ describe('the grant ledger in the incidents table', () => {
         ),
       });
     // Act / Assess
-    await expect(ledger.revoke(GRANT_ID, 'me', new Date())).rejects.toBeInstanceOf(GrantNotFoundError);
-    await expect(ledger.revoke(GRANT_ID, 'me', new Date())).rejects.toBeInstanceOf(GrantAlreadyRevokedError);
+    await expect(ledger.revoke(GRANT_ID, 'me', new Date(), 'INC-1 done')).rejects.toBeInstanceOf(
+      GrantNotFoundError,
+    );
+    await expect(ledger.revoke(GRANT_ID, 'me', new Date(), 'INC-1 done')).rejects.toBeInstanceOf(
+      GrantAlreadyRevokedError,
+    );
   });
 
   it('reports a revoke that lost a race as already revoked', async () => {
@@ -149,7 +163,7 @@ describe('the grant ledger in the incidents table', () => {
       .on(TransactWriteCommand)
       .rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {} }));
     // Act / Assess
-    await expect(ledger.revoke(GRANT_ID, 'me', new Date())).rejects.toThrow(
+    await expect(ledger.revoke(GRANT_ID, 'me', new Date(), 'INC-1 done')).rejects.toThrow(
       'already revoked at 2026-11-23T12:01:00.000Z by someone',
     );
   });
