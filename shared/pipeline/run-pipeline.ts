@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { decideExemption } from '../exemptions/decide';
+import { typesJudgedBy } from '../exemptions/resource-types';
 import { Metric } from '../metrics';
 import { type ExemptionRecord, type Incident, Mode, type Observation, TriggerSource } from '../model';
+import { resourceTypes } from '../resources';
 import type { Finding, Loaded, Rule } from '../rules/rule';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
@@ -33,14 +35,26 @@ export const newIncidentId = (now: Date): string =>
   `inc-${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
 
 /** Is this observation one the rule listens to? Adapters know shapes, rules know triggers. */
+/**
+ * Two types can share a call's name (v2 and Classic CreateLoadBalancer): when a type the rule judges
+ * maps the call, the call's other types are another rule's. (Self-protection routes calls on types it
+ * reads through its own stack-resource view, none of which is its declared type.)
+ */
+function ofAnotherType(rule: Rule, observation: Observation): boolean {
+  const judged = typesJudgedBy(rule);
+  const mapsTheCall = resourceTypes.some(
+    (type) => judged.includes(type.type) && Object.hasOwn(type.calls, observation.eventName),
+  );
+  return mapsTheCall && !judged.includes(observation.resourceType);
+}
+
 function concernsRule(rule: Rule, observation: Observation): boolean {
   const { triggers } = rule;
   switch (observation.source) {
     case 'cloudtrail':
-      // Two types can share a call's name (v2 and Classic CreateLoadBalancer): only the rule's own types.
       return (
         triggers.cloudTrail?.eventNames.includes(observation.eventName) === true &&
-        [rule.resourceType, ...(rule.alsoJudges ?? [])].includes(observation.resourceType)
+        !ofAnotherType(rule, observation)
       );
     case 'config-rule':
       return (triggers.configResourceTypes ?? [rule.resourceType]).includes(observation.resourceType);
