@@ -9,7 +9,7 @@ import { renderMarkdown } from '../shared/report/markdown';
 import { rules } from '../shared/rules';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import type { CliContext } from './context';
-import { parseSince } from './duration';
+import { parsePeriod } from './duration';
 import { CliError, UsageError } from './errors';
 import { incidentStore } from './incidents-store';
 import { exemptionLedger, inLedger, inTable, tableRegion } from './ledger-access';
@@ -20,6 +20,7 @@ export type ReportFormat = (typeof ReportFormat)[keyof typeof ReportFormat];
 
 interface ReportOptions {
   since: string;
+  until?: string;
   format?: ReportFormat;
   out?: string;
 }
@@ -41,8 +42,7 @@ async function exemptionsEndingAfter(ctx: CliContext, until: Date): Promise<Cite
  * Reads the period's incidents (byMonth index), grants and exemptions, and computes the figures. All
  * three are in the home stack's one table, for every region the responder covers.
  */
-export async function buildReport(ctx: CliContext, since: Date): Promise<Report> {
-  const until = ctx.now();
+export async function buildReport(ctx: CliContext, since: Date, until: Date): Promise<Report> {
   // No limit: a report that silently dropped incidents would misstate the record.
   const incidents = await inTable(ctx, () =>
     incidentStore(ctx).list({ since: since.toISOString(), limit: Number.MAX_SAFE_INTEGER }),
@@ -98,11 +98,11 @@ function formatOf(options: ReportOptions): ReportFormat {
 }
 
 async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<void> {
-  const since = parseSince(options.since, ctx.now());
+  const { since, until } = parsePeriod(options.since, options.until, ctx.now());
   const format = formatOf(options);
   // Before reading anything: a mistake in --out should not cost a table scan.
   if (options.out) refuseDirectory(options.out);
-  const report = await buildReport(ctx, since);
+  const report = await buildReport(ctx, since, until);
   const content = format === ReportFormat.Html ? renderHtml(report, chartJsSource()) : renderMarkdown(report);
   if (!options.out) {
     ctx.io.out(content.trimEnd());
@@ -121,7 +121,11 @@ export function registerReport(program: Command, withContext: WithContext): void
     .description(
       'the auditor’s document: per HIPAA safeguard, drift found and remediated, time to remediate, open and failed incidents, exemptions, SSH grants',
     )
-    .option('--since <when>', 'the period: 30d, 12h, 90m back from now, or an ISO date', '30d')
+    .option('--since <when>', 'the period starts: 30d, 12h, 90m back from now, or an ISO date', '30d')
+    .option(
+      '--until <when>',
+      'the period ends (excluded): 7d, 12h, 90m back from now, or an ISO date (default: now)',
+    )
     .addOption(
       new Option(
         '--format <format>',

@@ -20,7 +20,7 @@ export interface ReportInput {
   grants: readonly Grant[];
   /** Ledger exemptions, at least every one ending after `until` (removed ones included: they are filtered here). */
   exemptions: readonly CitedExemption[];
-  /** The period: incidents detected and grants issued at or after `since`, up to `until` (now). */
+  /** The period: incidents detected and grants issued at or after `since` and before `until`. */
   since: Date;
   until: Date;
   /** Citations shown even without incidents (every rule's), so "nothing found" is on the record too. */
@@ -200,9 +200,10 @@ function describeGrantTarget(grant: Grant): string {
   return `${groupId} ${cidr} port ${port} (${region})`;
 }
 
+/** From `since` included to `until` excluded, so consecutive periods count each record once. */
 const inPeriod = (time: string, since: Date, until: Date): boolean => {
   const at = Date.parse(time);
-  return at >= since.getTime() && at <= until.getTime();
+  return at >= since.getTime() && at < until.getTime();
 };
 
 export function aggregate(input: ReportInput): Report {

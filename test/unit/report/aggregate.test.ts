@@ -247,8 +247,9 @@ describe('aggregate', () => {
     const incidents = [
       remediated('inc-before', '2026-11-01T23:59:59.999Z', 1_000),
       remediated('inc-first', SINCE.toISOString(), 1_000),
-      remediated('inc-last', UNTIL.toISOString(), 1_000),
-      remediated('inc-after', at(UNTIL.toISOString(), 1), 1_000),
+      remediated('inc-last', at(UNTIL.toISOString(), -1), 1_000),
+      // The end is excluded: it starts the next period
+      remediated('inc-at-end', UNTIL.toISOString(), 1_000),
     ];
     const grant = aGrant({ userName: 'dev-alice' }, 3_600_000);
     const grants = [
@@ -263,6 +264,17 @@ describe('aggregate', () => {
     expect(report.totals.grantsIssued).toBe(1);
     expect(report.safeguards.find((row) => row.citation === ACCESS)?.grantsIssued).toBe(1);
     expect(report.safeguards.find((row) => row.citation === ENCRYPTION)?.grantsIssued).toBe(0);
+  });
+
+  it('counts each incident in exactly one of two consecutive periods', () => {
+    // Prepare: one detected exactly where the first period ends and the second starts
+    const incidents = [remediated('inc-boundary', UNTIL.toISOString(), 1_000)];
+    const next = new Date(UNTIL.getTime() + 7 * 24 * 3600 * 1000);
+    // Act
+    const first = aggregate(input({ incidents }));
+    const second = aggregate(input({ incidents, since: UNTIL, until: next }));
+    // Assess
+    expect([first.totals.found, second.totals.found]).toEqual([0, 1]);
   });
 
   it('reports an empty period as zeros, with every known safeguard and every week still listed', () => {
