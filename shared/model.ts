@@ -91,6 +91,20 @@ export interface AlertRecord {
   at: string;
 }
 
+/**
+ * One change of an incident's status, appended by the incident store on every move that changes it
+ * (a move to the same status only rewrites statusReason). The first entry of an incident opened since
+ * the history exists has no `from`: it is the opening.
+ */
+export interface StatusTransition {
+  from?: IncidentStatus;
+  to: IncidentStatus;
+  at: string;
+  /** Who moved it: the responder's function, or the ARN of the person whose command did. */
+  by: string;
+  reason?: string;
+}
+
 export interface Incident {
   schemaVersion: 1;
   incidentId: string;
@@ -128,6 +142,14 @@ export interface Incident {
   workflow?: Workflow;
   /** The audit entry of `incidents undo`: at most one per incident. */
   undo?: UndoRecord;
+  /**
+   * Every change of status, oldest first (at most MAX_TRANSITIONS, shared/pipeline/incident-store.ts).
+   * Absent on incidents recorded before the history existed; without an opening entry (no `from` on
+   * the first) on those that moved since. The report reads the status at the end of its period here.
+   */
+  transitions?: StatusTransition[];
+  /** Set when the history was full: changes from this time on are not in `transitions`. */
+  transitionsTruncatedAt?: string;
 }
 
 export const UndoCallResult = {
