@@ -41,12 +41,11 @@ export interface TimeToRemediate {
 
 export interface Figures {
   found: number;
-  remediated: number;
-  /** Found compliant again by a later check without the responder changing it. */
-  resolved: number;
-  /** Not closed yet: open (notify mode, declined, guard) or still remediating. */
-  open: number;
-  failed: number;
+  /**
+   * Found incidents by their status at the end of the period: one entry per status of the lifecycle
+   * (shared/pipeline/lifecycle.ts), in its order, so they always add up to `found`.
+   */
+  byStatus: Record<IncidentStatus, number>;
   exemptionsInForce: number;
   grantsIssued: number;
   timeToRemediate: TimeToRemediate;
@@ -72,7 +71,10 @@ export interface IncidentLine {
   ruleId: string;
   severity: string;
   hipaa: string[];
-  status: string;
+  /** The status at the end of the period. */
+  status: IncidentStatus;
+  /** False when no record says what it was then (see statusAt): the status shown is the best estimate. */
+  statusKnown: boolean;
   account: string;
   region: string;
   resourceId: string;
@@ -110,6 +112,8 @@ export interface Report {
   totals: Figures;
   /** Incidents that cite more than one safeguard (they appear in each safeguard's row). */
   multiCitationIncidents: number;
+  /** Incidents whose status at the end of the period no record gives (statusKnown false). */
+  statusesNotKnown: number;
   safeguards: SafeguardRow[];
   weeks: WeekRow[];
   incidents: IncidentLine[];
@@ -145,10 +149,49 @@ export function verifiedAt(incident: Incident): string {
   return (verify ?? succeeded.at(-1))?.at ?? incident.updatedAt;
 }
 
-/** Detection to verified remediation, for remediated incidents only. */
-export function timeToRemediateMs(incident: Incident): number | null {
-  if (incident.status !== IncidentStatus.Remediated) return null;
+/**
+ * Detection to verified remediation, for incidents remediated by `at` (their status then; by default
+ * their status now).
+ */
+export function timeToRemediateMs(
+  incident: Incident,
+  status: IncidentStatus = incident.status,
+): number | null {
+  if (status !== IncidentStatus.Remediated) return null;
   return Math.max(0, Date.parse(verifiedAt(incident)) - Date.parse(incident.detectedAt));
+}
+
+/** An incident's status at a time, and whether a record says so (else it is the best estimate). */
+export interface StatusAt {
+  status: IncidentStatus;
+  known: boolean;
+}
+
+/**
+ * The status an incident had at `at`, from its recorded history (Incident.transitions), so a report
+ * for a past period does not change when an incident moves today:
+ * - nothing written since `at` (updatedAt at or before it): today's status, known;
+ * - else the last recorded change at or before `at`, known (every change since the history began is
+ *   recorded, unless it filled up before `at`: then today's status, not known);
+ * - an incident recorded before the history existed, whose history begins after `at`: the status
+ *   its history starts from (the one it had when first moved since), not known: an earlier move,
+ *   between `at` and then, left no record;
+ * - one with no history at all, changed since `at`: today's status, not known.
+ */
+export function statusAt(incident: Incident, at: Date): StatusAt {
+  const time = at.getTime();
+  if (Date.parse(incident.updatedAt) <= time) return { status: incident.status, known: true };
+  const truncatedAt = incident.transitionsTruncatedAt;
+  if (truncatedAt !== undefined && Date.parse(truncatedAt) <= time) {
+    return { status: incident.status, known: false };
+  }
+  const history = incident.transitions ?? [];
+  const last = history.filter((transition) => Date.parse(transition.at) <= time).at(-1);
+  if (last) return { status: last.to, known: true };
+  const first = history[0];
+  if (first === undefined) return { status: incident.status, known: false };
+  // An opening entry after `at`: the incident did not exist yet; its opening status stands in.
+  return first.from === undefined ? { status: first.to, known: true } : { status: first.from, known: false };
 }
 
 /** The middle value (the mean of the two middle ones for an even count); null for none. */
@@ -167,10 +210,21 @@ export function weekStart(time: Date): Date {
   return new Date(day.getTime() - sinceMonday * 24 * 3600 * 1000);
 }
 
-function figuresOf(incidents: readonly Incident[], grantsIssued: number, exemptionsInForce: number): Figures {
-  const count = (status: IncidentStatus) => incidents.filter((incident) => incident.status === status).length;
-  const timed = incidents.flatMap((incident) => {
-    const ms = timeToRemediateMs(incident);
+/** An incident of the period with its status at the period's end. */
+interface Judged {
+  incident: Incident;
+  at: StatusAt;
+}
+
+function figuresOf(judged: readonly Judged[], grantsIssued: number, exemptionsInForce: number): Figures {
+  const byStatus = Object.fromEntries(
+    Object.values(IncidentStatus).map((status) => [
+      status,
+      judged.filter(({ at }) => at.status === status).length,
+    ]),
+  ) as Record<IncidentStatus, number>;
+  const timed = judged.flatMap(({ incident, at }) => {
+    const ms = timeToRemediateMs(incident, at.status);
     return ms === null ? [] : [{ incidentId: incident.incidentId, ms }];
   });
   const worst = timed.reduce<(typeof timed)[number] | undefined>(
@@ -178,11 +232,8 @@ function figuresOf(incidents: readonly Incident[], grantsIssued: number, exempti
     undefined,
   );
   return {
-    found: incidents.length,
-    remediated: count(IncidentStatus.Remediated),
-    resolved: count(IncidentStatus.Resolved),
-    open: count(IncidentStatus.Open) + count(IncidentStatus.Remediating),
-    failed: count(IncidentStatus.Failed),
+    found: judged.length,
+    byStatus,
     exemptionsInForce,
     grantsIssued,
     timeToRemediate: {
@@ -219,6 +270,7 @@ export function aggregate(input: ReportInput): Report {
     .filter((exemption) => exemptionInForce(exemption, until))
     .sort((a, b) => a.until.localeCompare(b.until) || a.exemptionId.localeCompare(b.exemptionId));
   const exemptionById = new Map(exemptions.map((exemption) => [exemption.exemptionId, exemption]));
+  const judged: Judged[] = incidents.map((incident) => ({ incident, at: statusAt(incident, until) }));
 
   const citations = [
     ...new Set([
@@ -232,7 +284,7 @@ export function aggregate(input: ReportInput): Report {
     citation,
     name: safeguardName(citation),
     ...figuresOf(
-      incidents.filter((incident) => incident.hipaa.includes(citation)),
+      judged.filter(({ incident }) => incident.hipaa.includes(citation)),
       input.grantCitations.includes(citation) ? grants.length : 0,
       exemptions.filter((exemption) => exemption.hipaa.includes(citation)).length,
     ),
@@ -255,21 +307,23 @@ export function aggregate(input: ReportInput): Report {
   return {
     source: input.source,
     period: { since: since.toISOString(), until: until.toISOString() },
-    totals: figuresOf(incidents, grants.length, exemptions.length),
+    totals: figuresOf(judged, grants.length, exemptions.length),
     multiCitationIncidents: incidents.filter((incident) => incident.hipaa.length > 1).length,
+    statusesNotKnown: judged.filter(({ at }) => !at.known).length,
     safeguards,
     weeks,
-    incidents: incidents.map((incident) => ({
+    incidents: judged.map(({ incident, at }) => ({
       incidentId: incident.incidentId,
       detectedAt: incident.detectedAt,
       ruleId: incident.ruleId,
       severity: incident.severity,
       hipaa: [...incident.hipaa],
-      status: incident.status,
+      status: at.status,
+      statusKnown: at.known,
       account: incident.account,
       region: incident.region,
       resourceId: incident.resourceId,
-      timeToRemediateMs: timeToRemediateMs(incident),
+      timeToRemediateMs: timeToRemediateMs(incident, at.status),
       exemptUntil: exemptionById.get(incident.exemption?.exemptionId ?? '')?.until ?? null,
     })),
     grants: grants.map((grant) => ({

@@ -13,6 +13,7 @@ import {
   incidentCells,
   periodLine,
   REPORT_TITLE,
+  statusNote,
 } from './wording';
 
 /**
@@ -162,6 +163,7 @@ export function renderHtml(report: Report, chartJs: string): string {
       report.safeguards.map((row) => [`§${row.citation}`, row.name, ...figureCells(row)]),
     ),
     `<p class="note">${escapeHtml(citationNote(report))}</p>`,
+    `<p class="note">${escapeHtml(statusNote(report))}</p>`,
     '<h2>Incidents over time by safeguard</h2>',
     `<canvas id="${CHART_IDS[0]}" width="1000" height="380" role="img" aria-label="Incidents detected per week, one bar per HIPAA safeguard (the table below has the same figures)"></canvas>`,
     tableHtml(

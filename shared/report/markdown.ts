@@ -12,6 +12,7 @@ import {
   incidentCells,
   periodLine,
   REPORT_TITLE,
+  statusNote,
 } from './wording';
 
 /** Longest bar of the weekly text chart, in characters. */
@@ -54,6 +55,8 @@ export function renderMarkdown(report: Report): string {
     ),
     '',
     mdCell(citationNote(report)),
+    '',
+    mdCell(statusNote(report)),
     '',
     '## Incidents per week',
     '',

@@ -1,10 +1,12 @@
-import type { Incident, Step } from '../../../shared/model';
+import type { Incident, StatusTransition, Step } from '../../../shared/model';
+import { IncidentStatus } from '../../../shared/pipeline/lifecycle';
 import {
   aggregate,
   type CitedExemption,
   exemptionInForce,
   median,
   type ReportInput,
+  statusAt,
 } from '../../../shared/report/aggregate';
 import { anIncident } from '../../support/incident';
 import { aGrant } from '../../support/ssh';
@@ -123,20 +125,20 @@ describe('aggregate', () => {
     const row = (citation: string) => report.safeguards.find((safeguard) => safeguard.citation === citation);
     expect(row(ENCRYPTION)).toMatchObject({
       found: 2,
-      remediated: 2,
+      byStatus: { remediated: 2 },
       name: 'Encryption and decryption',
       timeToRemediate: { count: 2, medianMs: 60_000, worstMs: 90_000 },
     });
     expect(row(TRANSMISSION)).toMatchObject({
       found: 1,
-      remediated: 1,
+      byStatus: { remediated: 1 },
       timeToRemediate: { medianMs: 30_000, worstMs: 30_000, worstIncidentId: 'inc-volume' },
     });
-    expect(report.totals).toMatchObject({ found: 2, remediated: 2 });
+    expect(report.totals).toMatchObject({ found: 2, byStatus: { remediated: 2 } });
     expect(report.multiCitationIncidents).toBe(1);
   });
 
-  it('sorts each status into its figure: open includes remediating', () => {
+  it('sorts each status into its own column', () => {
     // Prepare: an exempted incident whose exemption is not in the ledger
     const incidents = [
       anIncident({ incidentId: 'inc-open', status: 'open', steps: [] }),
@@ -154,10 +156,7 @@ describe('aggregate', () => {
     // Assess: exemptions come from the ledger alone, not from the incident's status or statusReason
     expect(report.totals).toMatchObject({
       found: 5,
-      remediated: 0,
-      resolved: 1,
-      open: 2,
-      failed: 1,
+      byStatus: { open: 1, remediating: 1, remediated: 0, resolved: 1, failed: 1, exempted: 1 },
       exemptionsInForce: 0,
       timeToRemediate: { count: 0, medianMs: null, worstMs: null, worstIncidentId: null },
     });
@@ -290,7 +289,11 @@ describe('aggregate', () => {
       TRANSMISSION,
     ]);
     for (const row of report.safeguards) {
-      expect(row).toMatchObject({ found: 0, remediated: 0, open: 0, failed: 0, exemptionsInForce: 0 });
+      expect(row).toMatchObject({
+        found: 0,
+        byStatus: { remediated: 0, open: 0, failed: 0 },
+        exemptionsInForce: 0,
+      });
       expect(row.timeToRemediate).toEqual({ count: 0, medianMs: null, worstMs: null, worstIncidentId: null });
     }
     expect(report.weeks.map((week) => [week.start, week.total])).toEqual([
@@ -347,5 +350,168 @@ describe('exemptionInForce', () => {
   ] as const)('%s: %p', (_name, overrides, expected) => {
     // Act / Assess
     expect(exemptionInForce(anExemption('exm-1', overrides), end)).toBe(expected);
+  });
+});
+
+describe('totals that reconcile', () => {
+  it('has one column per status of the lifecycle, and found is their sum in every row', () => {
+    // Prepare: one incident in each status the lifecycle defines, plus a second open one
+    const statuses = Object.values(IncidentStatus);
+    const incidents = [...statuses, IncidentStatus.Open].map((status, index) =>
+      anIncident({
+        incidentId: `inc-${index}`,
+        detectedAt: at('2026-11-10T09:00:00.000Z', index * 60_000),
+        updatedAt: at('2026-11-10T09:00:00.000Z', index * 60_000),
+        status,
+        hipaa: index % 2 === 0 ? [ENCRYPTION, TRANSMISSION] : [ACCESS],
+      }),
+    );
+    // Act
+    const report = aggregate(input({ incidents }));
+    // Assess
+    const sum = (byStatus: Record<string, number>) => Object.values(byStatus).reduce((a, b) => a + b, 0);
+    expect(Object.keys(report.totals.byStatus)).toEqual(statuses);
+    expect(report.totals.found).toBe(statuses.length + 1);
+    expect(report.totals.byStatus.open).toBe(2);
+    for (const row of [report.totals, ...report.safeguards]) {
+      expect(Object.keys(row.byStatus)).toEqual(statuses);
+      expect(sum(row.byStatus)).toBe(row.found);
+    }
+  });
+});
+
+describe('the status at the end of the period', () => {
+  const transition = (
+    from: IncidentStatus | undefined,
+    to: IncidentStatus,
+    when: string,
+  ): StatusTransition => ({
+    ...(from ? { from } : {}),
+    to,
+    at: when,
+    by: 'function compliance-responder-dev-ebs-encryption-by-default',
+  });
+  const DETECTED = '2026-11-10T09:00:00.000Z';
+  const history = [
+    transition(undefined, 'open', DETECTED),
+    transition('open', 'remediating', at(DETECTED, 1_000)),
+    transition('remediating', 'failed', at(DETECTED, 60_000)),
+  ];
+  /** The same incident before and after a person undid it today, long after the period's end. */
+  const before = anIncident({
+    incidentId: 'inc-q',
+    detectedAt: DETECTED,
+    updatedAt: at(DETECTED, 60_000),
+    status: 'failed',
+    transitions: history,
+  });
+  const after = anIncident({
+    ...before,
+    updatedAt: '2027-01-15T10:00:00.000Z',
+    status: 'undone',
+    transitions: [
+      ...history,
+      {
+        ...transition('failed', 'undone', '2027-01-15T10:00:00.000Z'),
+        by: 'arn:aws:iam::111122223333:user/oncall-bob',
+      },
+    ],
+    undo: {
+      by: 'arn:aws:iam::111122223333:user/oncall-bob',
+      reason: 'CHG-12',
+      startedAt: '2027-01-15T10:00:00.000Z',
+      finishedAt: '2027-01-15T10:00:00.000Z',
+      result: 'succeeded',
+      exemptForMinutes: 60,
+      calls: [],
+    },
+  });
+
+  it('comes from the recorded history, so a later change does not alter a past report', () => {
+    // Act
+    const then = aggregate(input({ incidents: [before] }));
+    const now = aggregate(input({ incidents: [after] }));
+    // Assess
+    expect(now.incidents[0]).toMatchObject({ status: 'failed', statusKnown: true });
+    expect(now.totals).toEqual(then.totals);
+    expect(now.safeguards).toEqual(then.safeguards);
+  });
+
+  it('is the status of the last change at or before the end', () => {
+    // Assess
+    expect(statusAt(after, new Date(at(DETECTED, 500)))).toEqual({ status: 'open', known: true });
+    expect(statusAt(after, new Date(at(DETECTED, 1_000)))).toEqual({ status: 'remediating', known: true });
+    expect(statusAt(after, new Date('2027-01-15T10:00:00.000Z'))).toEqual({ status: 'undone', known: true });
+  });
+
+  it("is today's status for an incident recorded before the history that has not changed since the end", () => {
+    // Prepare: no transitions; its last write was before the end of the period
+    const legacy = anIncident({ detectedAt: DETECTED, updatedAt: at(DETECTED, 5_000), status: 'remediated' });
+    // Act / Assess
+    expect(statusAt(legacy, UNTIL)).toEqual({ status: 'remediated', known: true });
+  });
+
+  it("is today's status, marked not known, for an incident recorded before the history and changed after the end", () => {
+    // Prepare
+    const legacy = anIncident({
+      detectedAt: DETECTED,
+      updatedAt: '2027-01-15T10:00:00.000Z',
+      status: 'resolved',
+    });
+    // Act
+    const report = aggregate(input({ incidents: [legacy] }));
+    // Assess
+    expect(statusAt(legacy, UNTIL)).toEqual({ status: 'resolved', known: false });
+    expect(report.incidents[0]).toMatchObject({ status: 'resolved', statusKnown: false });
+    expect(report.statusesNotKnown).toBe(1);
+  });
+
+  it('is the status the history started from, marked not known, when a legacy incident first moved after the end', () => {
+    // Prepare: recorded before the history; undone today, which started its history
+    const legacy = anIncident({
+      detectedAt: DETECTED,
+      updatedAt: '2027-01-15T10:00:00.000Z',
+      status: 'undone',
+      transitions: [transition('remediated', 'undone', '2027-01-15T10:00:00.000Z')],
+    });
+    // Act / Assess
+    expect(statusAt(legacy, UNTIL)).toEqual({ status: 'remediated', known: false });
+    expect(statusAt(legacy, new Date('2027-01-16T00:00:00.000Z'))).toEqual({ status: 'undone', known: true });
+  });
+
+  it('is not known after the history filled up', () => {
+    // Prepare
+    const full = anIncident({
+      ...before,
+      status: 'resolved',
+      updatedAt: '2026-11-15T00:00:00.000Z',
+      transitionsTruncatedAt: '2026-11-15T00:00:00.000Z',
+    });
+    // Act / Assess
+    expect(statusAt(full, new Date('2026-11-12T00:00:00.000Z'))).toEqual({ status: 'failed', known: true });
+    expect(statusAt(full, new Date('2026-11-16T00:00:00.000Z'))).toEqual({ status: 'resolved', known: true });
+    expect(statusAt(full, new Date('2026-11-14T00:00:00.000Z'))).toEqual({ status: 'failed', known: true });
+    expect(
+      statusAt({ ...full, updatedAt: '2026-11-20T00:00:00.000Z' }, new Date('2026-11-16T00:00:00.000Z')),
+    ).toEqual({
+      status: 'resolved',
+      known: false,
+    });
+  });
+
+  it('counts time to remediate only for incidents remediated by the end', () => {
+    // Prepare: verified after the end of the period
+    const late = remediated('inc-late', at(UNTIL.toISOString(), -60_000), 120_000, {
+      transitions: [
+        transition(undefined, 'open', at(UNTIL.toISOString(), -60_000)),
+        transition('open', 'remediating', at(UNTIL.toISOString(), -59_000)),
+        transition('remediating', 'remediated', at(UNTIL.toISOString(), 60_000)),
+      ],
+    });
+    // Act
+    const report = aggregate(input({ incidents: [late] }));
+    // Assess
+    expect(report.incidents[0]).toMatchObject({ status: 'remediating', timeToRemediateMs: null });
+    expect(report.totals.timeToRemediate.count).toBe(0);
   });
 });

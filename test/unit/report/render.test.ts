@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { IncidentStatus } from '../../../shared/pipeline/lifecycle';
 import { aggregate, type Report } from '../../../shared/report/aggregate';
 import { CHART_IDS, escapeHtml, renderHtml } from '../../../shared/report/html';
 import { renderMarkdown } from '../../../shared/report/markdown';
@@ -74,10 +75,16 @@ describe('renderMarkdown', () => {
     // Act
     const markdown = renderMarkdown(report);
     // Assess
+    // found, then one column per status of the lifecycle (open … undone), exemptions, grants, times
     expect(markdown).toContain(
-      '| §164.312(a)(2)(iv) Encryption and decryption | 2 | 1 | 0 | 0 | 1 | 1 | 0 | 4 min 10 s | 4 min 10 s |',
+      '| §164.312(a)(2)(iv) Encryption and decryption | 2 | 0 | 0 | 1 | 1 | 0 | 0 | 0 | 0 | 1 | 0 | 4 min 10 s | 4 min 10 s |',
     );
-    expect(markdown).toContain('| §164.312(a)(1) Access control | 0 | 0 | 0 | 0 | 0 | 0 | 1 | – | – |');
+    expect(markdown).toContain(
+      '| §164.312(a)(1) Access control | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 1 | – | – |',
+    );
+    expect(markdown).toContain(
+      `| safeguard | found | ${Object.values(IncidentStatus).join(' | ')} | exemptions in force |`,
+    );
     expect(markdown).toContain('counts under each of them (1 incident in this period does)');
     expect(markdown).toContain('| 2026-11-02 | 2 | ████████████████████████████████████████ |');
     expect(markdown).not.toContain(HOSTILE);
