@@ -11,6 +11,7 @@ import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import type { CliContext } from './context';
 import { parsePeriod } from './duration';
 import { CliError, UsageError } from './errors';
+import { guardOf } from './guard';
 import { incidentStore } from './incidents-store';
 import { exemptionLedger, inLedger, inTable, tableRegion } from './ledger-access';
 import type { WithContext } from './ssh';
@@ -26,11 +27,11 @@ interface ReportOptions {
 }
 
 /**
- * Exemptions that may be in force at `until`: every one in force then ends after it, so one query
- * covers it; aggregate decides which are in force. Each carries its rule's citations from the registry.
+ * Exemptions that may have been in force at some time in the period: every such one ends after
+ * `since`, so one query covers it; aggregate decides. Each carries its rule's citations from the registry.
  */
-async function exemptionsEndingAfter(ctx: CliContext, until: Date): Promise<CitedExemption[]> {
-  const found = await inTable(ctx, () => exemptionLedger(ctx).list(until));
+async function exemptionsEndingAfter(ctx: CliContext, since: Date): Promise<CitedExemption[]> {
+  const found = await inTable(ctx, () => exemptionLedger(ctx).list(since));
   // A rule since retired from the registry: still counted in the totals, under no safeguard.
   return found.map((exemption) => ({
     ...exemption,
@@ -39,8 +40,8 @@ async function exemptionsEndingAfter(ctx: CliContext, until: Date): Promise<Cite
 }
 
 /**
- * Reads the period's incidents (byMonth index), grants and exemptions, and computes the figures. All
- * three are in the home stack's one table, for every region the responder covers.
+ * Reads the period's incidents (byMonth index), grants, exemptions and guard history, and computes
+ * the figures. All are in the home stack's one table, for every region the responder covers.
  */
 export async function buildReport(ctx: CliContext, since: Date, until: Date): Promise<Report> {
   // No limit: a report that silently dropped incidents would misstate the record.
@@ -49,7 +50,9 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
   );
   // Every grant issued in the period ends after its start, so one ledger query covers it.
   const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(since));
-  const exemptions = await exemptionsEndingAfter(ctx, until);
+  const exemptions = await exemptionsEndingAfter(ctx, since);
+  const guard = await inTable(ctx, () => guardOf(ctx).history(since));
+  const caller = await ctx.caller();
   return aggregate({
     incidents,
     grants,
@@ -59,6 +62,10 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
     citations: rules.flatMap((rule) => rule.hipaa),
     grantCitations: sshGrantExpired.hipaa,
     source: `table ${ctx.tableName} in ${tableRegion(ctx)} (the home stack's)`,
+    ruleIds: rules.map((rule) => rule.id),
+    guard,
+    generatedBy: caller.arn,
+    generatedAt: ctx.now(),
   });
 }
 

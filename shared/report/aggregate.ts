@@ -1,5 +1,6 @@
 import type { Exemption } from '../exemptions/ledger';
-import { type Incident, StepResult } from '../model';
+import { type Incident, type Mode, StepResult } from '../model';
+import type { GuardReset } from '../pipeline/guards';
 import { IncidentStatus } from '../pipeline/lifecycle';
 import { type Grant, GrantKind } from '../ssh/grant-ledger';
 import { compareCitations, safeguardName } from './safeguards';
@@ -29,6 +30,13 @@ export interface ReportInput {
   grantCitations: readonly string[];
   /** Where the figures come from, as the reader should see it (table, region). */
   source: string;
+  /** Every rule id in the registry, so a rule that recorded no mode in the period is said to. */
+  ruleIds?: readonly string[];
+  /** The guard's reset history (each holds its trip) and its trip in force now, if any. */
+  guard?: { resets: readonly GuardReset[]; tripped?: { trippedAt: string; reason: string } };
+  /** Who made the report (the caller's ARN) and when. */
+  generatedBy?: string;
+  generatedAt?: Date;
 }
 
 export interface TimeToRemediate {
@@ -80,6 +88,39 @@ export interface IncidentLine {
   resourceId: string;
   timeToRemediateMs: number | null;
   exemptUntil: string | null;
+  /** Who made the change that drifted (CloudTrail's caller and source address), or why nobody is named. */
+  causedBy: string;
+  /** The rule's mode as the incident recorded it when it ran. */
+  mode: Mode;
+  /** The changes the responder made by the end of the period (succeeded steps), or "nothing changed". */
+  done: string;
+  /** When the drift ended (the change to remediated or resolved), by the end of the period; else null. */
+  closedAt: string | null;
+  /** Detection to closedAt: how long the resource was exposed; null while it still was at the end. */
+  exposureMs: number | null;
+  /** A person's undo that started by the end of the period. */
+  undo: { by: string; at: string; reason: string } | null;
+  runbook: string;
+}
+
+export interface ExemptionActiveLine extends ExemptionLine {
+  removedAt: string | null;
+  removedBy: string | null;
+}
+
+export interface GuardLine {
+  trippedAt: string;
+  tripReason: string;
+  /** Null: still tripped when the report was made. */
+  resetAt: string | null;
+  resetBy: string | null;
+  resetReason: string | null;
+}
+
+export interface ModeLine {
+  ruleId: string;
+  /** How many of the rule's incidents in the period recorded each mode; empty when none did. */
+  modes: Partial<Record<Mode, number>>;
 }
 
 export interface GrantLine {
@@ -120,6 +161,14 @@ export interface Report {
   grants: GrantLine[];
   /** Ledger exemptions in force at the end of the period, soonest end first. */
   exemptions: ExemptionLine[];
+  /** Every ledger exemption in force at any time in the period, by when it was set. */
+  exemptionsActive: ExemptionActiveLine[];
+  /** Guard trips in force at any time in the period, with their reset. */
+  guard: GuardLine[];
+  modes: ModeLine[];
+  generated: { by: string; at: string };
+  /** The accounts and regions of the period's incidents (what the records show was covered). */
+  covered: { accounts: string[]; regions: string[] };
 }
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -257,6 +306,98 @@ const inPeriod = (time: string, since: Date, until: Date): boolean => {
   return at >= since.getTime() && at < until.getTime();
 };
 
+const CLOSED: readonly IncidentStatus[] = [IncidentStatus.Remediated, IncidentStatus.Resolved];
+
+/** When the drift ended, if it had by `until`: the recorded change into the closed status, else the record's best time. */
+function closedAt(incident: Incident, status: IncidentStatus, until: Date): string | null {
+  if (!CLOSED.includes(status)) return null;
+  const recorded = (incident.transitions ?? [])
+    .filter((transition) => transition.to === status && Date.parse(transition.at) <= until.getTime())
+    .at(-1);
+  if (recorded) return recorded.at;
+  // Recorded before the history: the verifying read, or the last write while it was not later than the end.
+  if (status === IncidentStatus.Remediated) return verifiedAt(incident);
+  return Date.parse(incident.updatedAt) <= until.getTime() ? incident.updatedAt : null;
+}
+
+function exposure(
+  incident: Incident,
+  status: IncidentStatus,
+  until: Date,
+): { closedAt: string | null; exposureMs: number | null } {
+  const closed = closedAt(incident, status, until);
+  return {
+    closedAt: closed,
+    exposureMs: closed === null ? null : Math.max(0, Date.parse(closed) - Date.parse(incident.detectedAt)),
+  };
+}
+
+function causedBy(incident: Incident): string {
+  const who = incident.actor?.arn ?? incident.actor?.principalId;
+  if (!who) return 'unknown (found by a check, not a CloudTrail event)';
+  return incident.actor?.sourceIp ? `${who} from ${incident.actor.sourceIp}` : who;
+}
+
+function doneBy(incident: Incident, until: Date): string {
+  const done = incident.steps
+    .filter((step) => step.result === StepResult.Succeeded && Date.parse(step.at) < until.getTime())
+    .map((step) => step.action);
+  return done.length === 0 ? 'nothing changed' : done.join(', ');
+}
+
+/** In force at some time in [since, until): set before the end, and neither removed nor ended by the start. */
+const activeDuring = (exemption: Exemption, since: Date, until: Date): boolean =>
+  Date.parse(exemption.setAt) < until.getTime() &&
+  (exemption.removedAt === undefined || Date.parse(exemption.removedAt) > since.getTime()) &&
+  Date.parse(exemption.until) > since.getTime();
+
+function guardLines(guard: ReportInput['guard'], since: Date, until: Date): GuardLine[] {
+  if (!guard) return [];
+  const touches = (trippedAt: string, resetAt: string | null) =>
+    Date.parse(trippedAt) < until.getTime() && (resetAt === null || Date.parse(resetAt) > since.getTime());
+  const lines: GuardLine[] = guard.resets.map((reset) => ({
+    trippedAt: reset.trippedAt,
+    tripReason: reset.tripReason,
+    resetAt: reset.resetAt,
+    resetBy: reset.resetBy,
+    resetReason: reset.reason,
+  }));
+  if (guard.tripped) {
+    lines.push({
+      trippedAt: guard.tripped.trippedAt,
+      tripReason: guard.tripped.reason,
+      resetAt: null,
+      resetBy: null,
+      resetReason: null,
+    });
+  }
+  return lines
+    .filter((line) => touches(line.trippedAt, line.resetAt))
+    .sort((a, b) => a.trippedAt.localeCompare(b.trippedAt));
+}
+
+function modeLines(incidents: readonly Incident[], ruleIds: readonly string[]): ModeLine[] {
+  const ids = [...new Set([...ruleIds, ...incidents.map((incident) => incident.ruleId)])].sort();
+  return ids.map((ruleId) => {
+    const modes: Partial<Record<Mode, number>> = {};
+    for (const incident of incidents.filter((candidate) => candidate.ruleId === ruleId)) {
+      modes[incident.mode] = (modes[incident.mode] ?? 0) + 1;
+    }
+    return { ruleId, modes };
+  });
+}
+
+const exemptionLine = (exemption: CitedExemption): ExemptionLine => ({
+  exemptionId: exemption.exemptionId,
+  ruleId: exemption.ruleId,
+  hipaa: [...exemption.hipaa],
+  resourceArn: exemption.resourceArn,
+  setBy: exemption.setBy,
+  setAt: exemption.setAt,
+  until: exemption.until,
+  reason: exemption.reason,
+});
+
 export function aggregate(input: ReportInput): Report {
   const { since, until } = input;
   const incidents = input.incidents
@@ -325,6 +466,19 @@ export function aggregate(input: ReportInput): Report {
       resourceId: incident.resourceId,
       timeToRemediateMs: timeToRemediateMs(incident, at.status),
       exemptUntil: exemptionById.get(incident.exemption?.exemptionId ?? '')?.until ?? null,
+      causedBy: causedBy(incident),
+      mode: incident.mode,
+      done: doneBy(incident, until),
+      ...exposure(incident, at.status, until),
+      undo:
+        incident.undo && Date.parse(incident.undo.startedAt) < until.getTime()
+          ? {
+              by: incident.undo.by,
+              at: incident.undo.startedAt,
+              reason: incident.undo.reason ?? '(not recorded)',
+            }
+          : null,
+      runbook: incident.runbook,
     })),
     grants: grants.map((grant) => ({
       grantId: grant.grantId,
@@ -337,15 +491,24 @@ export function aggregate(input: ReportInput): Report {
       expiresAt: grant.expiresAt,
       revokedAt: grant.revokedAt ?? null,
     })),
-    exemptions: exemptions.map((exemption) => ({
-      exemptionId: exemption.exemptionId,
-      ruleId: exemption.ruleId,
-      hipaa: [...exemption.hipaa],
-      resourceArn: exemption.resourceArn,
-      setBy: exemption.setBy,
-      setAt: exemption.setAt,
-      until: exemption.until,
-      reason: exemption.reason,
-    })),
+    exemptions: exemptions.map(exemptionLine),
+    exemptionsActive: input.exemptions
+      .filter((exemption) => activeDuring(exemption, since, until))
+      .sort((a, b) => a.setAt.localeCompare(b.setAt) || a.exemptionId.localeCompare(b.exemptionId))
+      .map((exemption) => ({
+        ...exemptionLine(exemption),
+        removedAt: exemption.removedAt ?? null,
+        removedBy: exemption.removedBy ?? null,
+      })),
+    guard: guardLines(input.guard, since, until),
+    modes: modeLines(incidents, input.ruleIds ?? []),
+    generated: {
+      by: input.generatedBy ?? 'unknown',
+      at: (input.generatedAt ?? until).toISOString(),
+    },
+    covered: {
+      accounts: [...new Set(incidents.map((incident) => incident.account))].sort(),
+      regions: [...new Set(incidents.map((incident) => incident.region))].sort(),
+    },
   };
 }

@@ -515,3 +515,185 @@ describe('the status at the end of the period', () => {
     expect(report.totals.timeToRemediate.count).toBe(0);
   });
 });
+
+describe('what an auditor signs: per incident, the period and who made the report', () => {
+  const DETECTED = '2026-11-10T09:00:00.000Z';
+  const BOB = 'arn:aws:iam::111122223333:user/oncall-bob';
+
+  it('gives each incident who caused it, its mode, what was done, its exposure window, its undo and runbook', () => {
+    // Prepare: remediated in the period, undone after it; and one left open by notify mode
+    const fixed = anIncident({
+      incidentId: 'inc-fixed',
+      detectedAt: DETECTED,
+      updatedAt: '2026-12-01T00:00:00.000Z',
+      status: 'undone',
+      steps: [
+        { action: 'EnableEbsEncryptionByDefault', at: at(DETECTED, 1_000), result: 'succeeded' },
+        { action: 'Verify', at: at(DETECTED, 2_000), result: 'succeeded' },
+      ],
+      transitions: [
+        { to: 'open', at: DETECTED, by: 'function x-ebs-encryption-by-default' },
+        {
+          from: 'open',
+          to: 'remediating',
+          at: at(DETECTED, 500),
+          by: 'function x-ebs-encryption-by-default',
+        },
+        {
+          from: 'remediating',
+          to: 'remediated',
+          at: at(DETECTED, 3_000),
+          by: 'function x-ebs-encryption-by-default',
+        },
+        { from: 'remediated', to: 'undone', at: '2026-12-01T00:00:00.000Z', by: BOB, reason: 'CHG-12' },
+      ],
+      undo: {
+        by: BOB,
+        reason: 'CHG-12',
+        startedAt: '2026-12-01T00:00:00.000Z',
+        result: 'succeeded',
+        exemptForMinutes: 60,
+        calls: [],
+      },
+    });
+    const left = anIncident({
+      incidentId: 'inc-left',
+      detectedAt: at(DETECTED, 60_000),
+      updatedAt: at(DETECTED, 61_000),
+      status: 'open',
+      mode: 'notify',
+      steps: [],
+      actor: undefined,
+    });
+    // Act
+    const report = aggregate(input({ incidents: [fixed, left] }));
+    const later = aggregate(input({ incidents: [fixed], until: new Date('2026-12-02T00:00:00.000Z') }));
+    // Assess
+    expect(report.incidents[0]).toMatchObject({
+      incidentId: 'inc-fixed',
+      status: 'remediated',
+      causedBy: 'arn:aws:iam::111122223333:user/dev-alice from 198.51.100.23',
+      mode: 'enforce',
+      done: 'EnableEbsEncryptionByDefault, Verify',
+      closedAt: at(DETECTED, 3_000),
+      exposureMs: 3_000,
+      undo: null,
+      runbook: 'docs/runbooks/ebs-encryption-by-default.md',
+    });
+    expect(report.incidents[1]).toMatchObject({
+      causedBy: 'unknown (found by a check, not a CloudTrail event)',
+      done: 'nothing changed',
+      closedAt: null,
+      exposureMs: null,
+    });
+    expect(later.incidents[0]).toMatchObject({
+      status: 'undone',
+      closedAt: null,
+      undo: { by: BOB, at: '2026-12-01T00:00:00.000Z', reason: 'CHG-12' },
+    });
+  });
+
+  it('lists every exemption in force at any time in the period, with its removal', () => {
+    // Prepare
+    const exemptions = [
+      anExemption('exm-before', { setAt: '2026-10-01T00:00:00.000Z', until: '2026-11-01T00:00:00.000Z' }),
+      anExemption('exm-lifted', {
+        removedAt: '2026-11-12T00:00:00.000Z',
+        removedBy: BOB,
+        removeReason: 'fixed',
+      }),
+      anExemption('exm-ended', { setAt: '2026-10-20T00:00:00.000Z', until: '2026-11-05T00:00:00.000Z' }),
+      anExemption('exm-kept'),
+      anExemption('exm-after', { setAt: '2026-11-21T00:00:00.000Z' }),
+    ];
+    // Act
+    const report = aggregate(input({ exemptions }));
+    // Assess
+    expect(report.exemptionsActive.map((line) => line.exemptionId)).toEqual([
+      'exm-ended',
+      'exm-kept',
+      'exm-lifted',
+    ]);
+    expect(report.exemptionsActive[2]).toMatchObject({
+      removedAt: '2026-11-12T00:00:00.000Z',
+      removedBy: BOB,
+    });
+    expect(report.totals.exemptionsInForce).toBe(1);
+  });
+
+  it('gives each rule the modes its incidents recorded in the period, and says which rules recorded none', () => {
+    // Prepare
+    const incidents = [
+      anIncident({ incidentId: 'inc-1', detectedAt: DETECTED, updatedAt: DETECTED, mode: 'enforce' }),
+      anIncident({ incidentId: 'inc-2', detectedAt: at(DETECTED, 1), updatedAt: DETECTED, mode: 'notify' }),
+      anIncident({ incidentId: 'inc-3', detectedAt: at(DETECTED, 2), updatedAt: DETECTED, mode: 'notify' }),
+    ];
+    // Act
+    const report = aggregate(
+      input({ incidents, ruleIds: ['ebs-encryption-by-default', 'ssh-open-to-world'] }),
+    );
+    // Assess
+    expect(report.modes).toEqual([
+      { ruleId: 'ebs-encryption-by-default', modes: { enforce: 1, notify: 2 } },
+      { ruleId: 'ssh-open-to-world', modes: {} },
+    ]);
+  });
+
+  it('lists guard trips and resets that touch the period, and says who made the report and what it covers', () => {
+    // Prepare
+    const reset = (trippedAt: string, resetAt: string) => ({
+      trippedAt,
+      tripReason: '6 remediations in 10 min',
+      resetAt,
+      resetBy: BOB,
+      reason: 'mass tagging by CHG-7',
+    });
+    const incidents = [
+      anIncident({ incidentId: 'inc-1', detectedAt: DETECTED, updatedAt: DETECTED }),
+      anIncident({
+        incidentId: 'inc-2',
+        detectedAt: DETECTED,
+        updatedAt: DETECTED,
+        account: '444455556666',
+        region: 'eu-west-1',
+      }),
+    ];
+    // Act
+    const report = aggregate(
+      input({
+        incidents,
+        guard: {
+          resets: [
+            reset('2026-10-01T00:00:00.000Z', '2026-10-02T00:00:00.000Z'),
+            reset('2026-11-01T20:00:00.000Z', '2026-11-03T00:00:00.000Z'),
+          ],
+          tripped: { trippedAt: '2026-11-19T00:00:00.000Z', reason: '7 remediations in 10 min' },
+        },
+        generatedBy: BOB,
+        generatedAt: new Date('2026-11-21T08:00:00.000Z'),
+      }),
+    );
+    // Assess
+    expect(report.guard).toEqual([
+      {
+        trippedAt: '2026-11-01T20:00:00.000Z',
+        tripReason: '6 remediations in 10 min',
+        resetAt: '2026-11-03T00:00:00.000Z',
+        resetBy: BOB,
+        resetReason: 'mass tagging by CHG-7',
+      },
+      {
+        trippedAt: '2026-11-19T00:00:00.000Z',
+        tripReason: '7 remediations in 10 min',
+        resetAt: null,
+        resetBy: null,
+        resetReason: null,
+      },
+    ]);
+    expect(report.generated).toEqual({ by: BOB, at: '2026-11-21T08:00:00.000Z' });
+    expect(report.covered).toEqual({
+      accounts: ['111122223333', '444455556666'],
+      regions: ['eu-west-1', 'us-east-1'],
+    });
+  });
+});
