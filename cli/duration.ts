@@ -41,6 +41,34 @@ export function parseSince(text: string, now: Date): Date {
   return since;
 }
 
+/** `report --until`: a duration back from now or an ISO date/time, not in the future. */
+function parsePeriodEnd(text: string, now: Date): Date {
+  const back = durationMs(text);
+  const until = back === undefined ? isoDate(text) : new Date(now.getTime() - back);
+  if (!until) {
+    throw new UsageError(`invalid --until '${text}': write 7d, 12h, 90m or an ISO date such as 2026-10-01`);
+  }
+  if (until > now) throw new UsageError(`invalid --until '${text}': it is in the future`);
+  return until;
+}
+
+/**
+ * The report's period, from `since` (included) to `until` (excluded; now without --until), both
+ * validated before anything is read or written.
+ */
+export function parsePeriod(
+  since: string,
+  until: string | undefined,
+  now: Date,
+): { since: Date; until: Date } {
+  const start = parseSince(since, now);
+  const end = until === undefined ? now : parsePeriodEnd(until, now);
+  if (end <= start) {
+    throw new UsageError(`invalid period: --until '${until ?? 'now'}' is not after --since '${since}'`);
+  }
+  return { since: start, until: end };
+}
+
 export const LONGEST_EXEMPTION = {
   ms: MAX_EXEMPTION_MS,
   text: 'a year ahead, so every exception is looked at again',

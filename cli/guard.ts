@@ -9,7 +9,7 @@ import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 
 /** The guard's state lives in the home stack's table, like everything else the functions record. */
-const guardOf = (ctx: CliContext) =>
+export const guardOf = (ctx: CliContext) =>
   new BlastRadiusGuard(
     ctx.aws().dynamo(),
     ctx.tableName,

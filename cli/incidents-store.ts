@@ -6,7 +6,14 @@ import { inTable, tableRegion } from './ledger-access';
 
 /** The incidents table the command line reads and writes: the home stack's, whatever --region says. */
 export const incidentStore = (ctx: CliContext): DynamoDbIncidentStore =>
-  new DynamoDbIncidentStore(ctx.aws().dynamo(), ctx.tableName, ctx.settings.incidentRetentionDays, ctx.now);
+  // A status the CLI changes (incidents undo) is recorded as the caller's, asked only then.
+  new DynamoDbIncidentStore(
+    ctx.aws().dynamo(),
+    ctx.tableName,
+    ctx.settings.incidentRetentionDays,
+    ctx.now,
+    async () => (await ctx.caller()).arn,
+  );
 
 /** What newIncidentId makes: inc-20261123T232713-89b15e59. */
 const INCIDENT_ID = /^inc-\d{8}T\d{6}-[0-9a-f]{8}$/;

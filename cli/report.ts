@@ -9,8 +9,9 @@ import { renderMarkdown } from '../shared/report/markdown';
 import { rules } from '../shared/rules';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import type { CliContext } from './context';
-import { parseSince } from './duration';
+import { parsePeriod } from './duration';
 import { CliError, UsageError } from './errors';
+import { guardOf } from './guard';
 import { incidentStore } from './incidents-store';
 import { exemptionLedger, inLedger, inTable, tableRegion } from './ledger-access';
 import type { WithContext } from './ssh';
@@ -20,16 +21,17 @@ export type ReportFormat = (typeof ReportFormat)[keyof typeof ReportFormat];
 
 interface ReportOptions {
   since: string;
+  until?: string;
   format?: ReportFormat;
   out?: string;
 }
 
 /**
- * Exemptions that may be in force at `until`: every one in force then ends after it, so one query
- * covers it; aggregate decides which are in force. Each carries its rule's citations from the registry.
+ * Exemptions that may have been in force at some time in the period: every such one ends after
+ * `since`, so one query covers it; aggregate decides. Each carries its rule's citations from the registry.
  */
-async function exemptionsEndingAfter(ctx: CliContext, until: Date): Promise<CitedExemption[]> {
-  const found = await inTable(ctx, () => exemptionLedger(ctx).list(until));
+async function exemptionsEndingAfter(ctx: CliContext, since: Date): Promise<CitedExemption[]> {
+  const found = await inTable(ctx, () => exemptionLedger(ctx).list(since));
   // A rule since retired from the registry: still counted in the totals, under no safeguard.
   return found.map((exemption) => ({
     ...exemption,
@@ -38,18 +40,19 @@ async function exemptionsEndingAfter(ctx: CliContext, until: Date): Promise<Cite
 }
 
 /**
- * Reads the period's incidents (byMonth index), grants and exemptions, and computes the figures. All
- * three are in the home stack's one table, for every region the responder covers.
+ * Reads the period's incidents (byMonth index), grants, exemptions and guard history, and computes
+ * the figures. All are in the home stack's one table, for every region the responder covers.
  */
-export async function buildReport(ctx: CliContext, since: Date): Promise<Report> {
-  const until = ctx.now();
+export async function buildReport(ctx: CliContext, since: Date, until: Date): Promise<Report> {
   // No limit: a report that silently dropped incidents would misstate the record.
   const incidents = await inTable(ctx, () =>
     incidentStore(ctx).list({ since: since.toISOString(), limit: Number.MAX_SAFE_INTEGER }),
   );
   // Every grant issued in the period ends after its start, so one ledger query covers it.
   const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(since));
-  const exemptions = await exemptionsEndingAfter(ctx, until);
+  const exemptions = await exemptionsEndingAfter(ctx, since);
+  const guard = await inTable(ctx, () => guardOf(ctx).history(since));
+  const caller = await ctx.caller();
   return aggregate({
     incidents,
     grants,
@@ -59,6 +62,10 @@ export async function buildReport(ctx: CliContext, since: Date): Promise<Report>
     citations: rules.flatMap((rule) => rule.hipaa),
     grantCitations: sshGrantExpired.hipaa,
     source: `table ${ctx.tableName} in ${tableRegion(ctx)} (the home stack's)`,
+    ruleIds: rules.map((rule) => rule.id),
+    guard,
+    generatedBy: caller.arn,
+    generatedAt: ctx.now(),
   });
 }
 
@@ -98,11 +105,11 @@ function formatOf(options: ReportOptions): ReportFormat {
 }
 
 async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<void> {
-  const since = parseSince(options.since, ctx.now());
+  const { since, until } = parsePeriod(options.since, options.until, ctx.now());
   const format = formatOf(options);
   // Before reading anything: a mistake in --out should not cost a table scan.
   if (options.out) refuseDirectory(options.out);
-  const report = await buildReport(ctx, since);
+  const report = await buildReport(ctx, since, until);
   const content = format === ReportFormat.Html ? renderHtml(report, chartJsSource()) : renderMarkdown(report);
   if (!options.out) {
     ctx.io.out(content.trimEnd());
@@ -121,7 +128,11 @@ export function registerReport(program: Command, withContext: WithContext): void
     .description(
       'the auditor’s document: per HIPAA safeguard, drift found and remediated, time to remediate, open and failed incidents, exemptions, SSH grants',
     )
-    .option('--since <when>', 'the period: 30d, 12h, 90m back from now, or an ISO date', '30d')
+    .option('--since <when>', 'the period starts: 30d, 12h, 90m back from now, or an ISO date', '30d')
+    .option(
+      '--until <when>',
+      'the period ends (excluded): 7d, 12h, 90m back from now, or an ISO date (default: now)',
+    )
     .addOption(
       new Option(
         '--format <format>',

@@ -93,6 +93,20 @@ export interface AlertRecord {
   at: string;
 }
 
+/**
+ * One change of an incident's status, appended by the incident store on every move that changes it
+ * (a move to the same status only rewrites statusReason). The first entry of an incident opened since
+ * the history exists has no `from`: it is the opening.
+ */
+export interface StatusTransition {
+  from?: IncidentStatus;
+  to: IncidentStatus;
+  at: string;
+  /** Who moved it: the responder's function, or the ARN of the person whose command did. */
+  by: string;
+  reason?: string;
+}
+
 export interface Incident {
   schemaVersion: 1;
   incidentId: string;
@@ -132,6 +146,14 @@ export interface Incident {
   undo?: UndoRecord;
   /** A person closed this drift with `ssh lockdown` (trigger `command-line`): who, why, what they overrode. */
   lockdown?: LockdownRecord;
+  /**
+   * Every change of status, oldest first (at most MAX_TRANSITIONS, shared/pipeline/incident-store.ts).
+   * Absent on incidents recorded before the history existed; without an opening entry (no `from` on
+   * the first) on those that moved since. The report reads the status at the end of its period here.
+   */
+  transitions?: StatusTransition[];
+  /** Set when the history was full: changes from this time on are not in `transitions`. */
+  transitionsTruncatedAt?: string;
 }
 
 /** Who ordered a lockdown, why, and what it went past; one run's incidents share its runId. */

@@ -138,6 +138,41 @@ export class BlastRadiusGuard {
   }
 
   /**
+   * What the report lists: every reset at or after `since` (each holds the trip it ended) and the
+   * trip in force now, if any. A trip reset before `since` ended before it, so it is not read.
+   */
+  async history(
+    since: Date,
+  ): Promise<{ resets: GuardReset[]; tripped?: { trippedAt: string; reason: string } }> {
+    const resets: GuardReset[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': 'GUARD',
+            ':from': `RESET#${since.toISOString()}`,
+            ':to': 'RESET#\uffff',
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const { pk: _pk, sk: _sk, ...reset } of page.Items ?? []) resets.push(reset as GuardReset);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const state = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
+    );
+    const tripped =
+      state.Item?.tripped === true
+        ? { trippedAt: String(state.Item.trippedAt), reason: String(state.Item.reason) }
+        : undefined;
+    return { resets, ...(tripped ? { tripped } : {}) };
+  }
+
+  /**
    * Clears a trip and the window counts, so the next remediation is allowed, and keeps who reset it,
    * when and why as a history item. All in one conditional transaction: undefined (nothing changed)
    * when the guard was not tripped.

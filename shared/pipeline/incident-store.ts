@@ -7,7 +7,15 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AlertRecord, Incident, IncidentStatus, Step, UndoRecord, Workflow } from '../model';
+import type {
+  AlertRecord,
+  Incident,
+  IncidentStatus,
+  StatusTransition,
+  Step,
+  UndoRecord,
+  Workflow,
+} from '../model';
 
 /** Outcome of opening an incident: new, or collapsed into the incident that already covers this drift. */
 export type OpenResult =
@@ -24,7 +32,8 @@ export interface IncidentStore {
   get(incidentId: string): Promise<Incident | undefined>;
   /**
    * Moves the incident from `from` to `status`, only if it still has `from` (conditional): false when
-   * another writer changed it first. Only moveIncident calls it (shared/pipeline/lifecycle.ts).
+   * another writer changed it first. A change of status appends a StatusTransition (who: the store's
+   * writer) in the same write. Only moveIncident calls it (shared/pipeline/lifecycle.ts).
    */
   setStatus(
     incidentId: string,
@@ -96,6 +105,16 @@ function monthsSince(since: string, now: Date): string[] {
   return months;
 }
 
+/**
+ * The most transitions an incident keeps (DynamoDB items are capped at 400 KB). The lifecycle makes
+ * a handful; a full history stops growing and the store records when (transitionsTruncatedAt), so a
+ * status change is never refused for lack of room.
+ */
+export const MAX_TRANSITIONS = 50;
+
+/** Who writes through a store: a name, or the caller's ARN found once on first use (the CLI). */
+export type Writer = string | (() => Promise<string>);
+
 /** Delivery markers only need to outlive EventBridge and Lambda retries (24 h); keep a week. */
 const DELIVERY_RETENTION_SECONDS = 7 * 24 * 3600;
 
@@ -105,12 +124,23 @@ export class DynamoDbIncidentStore implements IncidentStore {
     private readonly tableName: string,
     private readonly retentionDays: number,
     private readonly now: () => Date = () => new Date(),
+    private readonly writer: Writer = 'compliance-responder',
   ) {}
+
+  private writerName?: Promise<string>;
+
+  /** The writer's name, asked once (a CLI caller's ARN costs an STS call). */
+  private by(): Promise<string> {
+    const { writer } = this;
+    this.writerName ??= typeof writer === 'string' ? Promise.resolve(writer) : writer();
+    return this.writerName;
+  }
 
   async open(incident: Incident, deliveryKey: string): Promise<OpenResult> {
     const nowSeconds = Math.floor(this.now().getTime() / 1000);
     const delivery = deliveryKeyOf(deliveryKey, incident.ruleId);
     const drift = driftKey(incident.ruleId, incident.resourceArn);
+    const opening: StatusTransition = { to: incident.status, at: incident.detectedAt, by: await this.by() };
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -139,6 +169,7 @@ export class DynamoDbIncidentStore implements IncidentStore {
                 Item: {
                   ...incidentKey(incident.incidentId),
                   ...incident,
+                  transitions: incident.transitions ?? [opening],
                   detectedMonth: incident.detectedAt.slice(0, 7),
                   expiresAt: nowSeconds + this.retentionDays * 24 * 3600,
                 },
@@ -184,20 +215,59 @@ export class DynamoDbIncidentStore implements IncidentStore {
     status: IncidentStatus,
     statusReason?: string,
   ): Promise<boolean> {
-    const expression =
+    const reason =
       statusReason === undefined
         ? 'REMOVE statusReason SET #status = :status'
         : 'SET #status = :status, statusReason = :reason';
-    try {
-      await this.update(incidentId, expression, {
+    const values = {
+      ':from': from,
+      ':status': status,
+      ...(statusReason === undefined ? {} : { ':reason': statusReason }),
+    };
+    const write = (
+      expression: string,
+      extra: Record<string, unknown>,
+      condition: string,
+      returnOld = false,
+    ) =>
+      this.update(incidentId, expression, {
         names: { '#status': 'status' },
-        values: {
-          ':from': from,
-          ':status': status,
-          ...(statusReason === undefined ? {} : { ':reason': statusReason }),
-        },
-        condition: '#status = :from',
+        values: { ...values, ...extra },
+        condition,
+        returnOld,
       });
+    try {
+      // Only a change of status is history; a same-status move rewrites the reason alone.
+      if (from === status) {
+        await write(reason, {}, '#status = :from');
+        return true;
+      }
+      const transition: StatusTransition = {
+        from,
+        to: status,
+        at: this.now().toISOString(),
+        by: await this.by(),
+        ...(statusReason === undefined ? {} : { reason: statusReason }),
+      };
+      try {
+        await write(
+          `${reason}, transitions = list_append(if_not_exists(transitions, :none), :transition)`,
+          { ':transition': [transition], ':none': [], ':room': MAX_TRANSITIONS },
+          '#status = :from AND (attribute_not_exists(transitions) OR size(transitions) < :room)',
+          true,
+        );
+        return true;
+      } catch (error) {
+        // Another writer changed the status first (the item as it is now says so): lost the race.
+        if (!(error instanceof ConditionalCheckFailedException) || error.Item?.status?.S !== from)
+          throw error;
+      }
+      // The history is full: the move still goes through, and says from when it is not recorded.
+      await write(
+        `${reason}, transitionsTruncatedAt = if_not_exists(transitionsTruncatedAt, :at)`,
+        { ':at': transition.at },
+        '#status = :from',
+      );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -380,7 +450,14 @@ export class DynamoDbIncidentStore implements IncidentStore {
       names,
       values,
       condition,
-    }: { names?: Record<string, string>; values: Record<string, unknown>; condition?: string },
+      returnOld = false,
+    }: {
+      names?: Record<string, string>;
+      values: Record<string, unknown>;
+      condition?: string;
+      /** On a failed condition, the exception carries the item as it is (to tell why it failed). */
+      returnOld?: boolean;
+    },
   ): Promise<void> {
     await this.client.send(
       new UpdateCommand({
@@ -390,6 +467,7 @@ export class DynamoDbIncidentStore implements IncidentStore {
         ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : 'attribute_exists(pk)',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ...values, ':now': this.now().toISOString() },
+        ...(returnOld ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
       }),
     );
   }

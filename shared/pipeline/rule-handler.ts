@@ -43,7 +43,14 @@ export function ruleHandler(rule: Rule) {
   const pipeline = new ResponsePipeline(rule, {
     aws,
     settings,
-    store: new DynamoDbIncidentStore(aws.dynamo(), settings.incidentTable, settings.incidentRetentionDays),
+    // Status transitions name the function that made them.
+    store: new DynamoDbIncidentStore(
+      aws.dynamo(),
+      settings.incidentTable,
+      settings.incidentRetentionDays,
+      undefined,
+      `function ${settings.stackName}-${rule.id}`,
+    ),
     alerts: new SnsAlertPublisher(aws.sns(), settings.alertTopicArn),
     guard: new BlastRadiusGuard(
       aws.dynamo(),

@@ -1,5 +1,6 @@
 import type { Exemption } from '../exemptions/ledger';
-import { type Incident, StepResult } from '../model';
+import { type Incident, type Mode, StepResult } from '../model';
+import type { GuardReset } from '../pipeline/guards';
 import { IncidentStatus } from '../pipeline/lifecycle';
 import { type Grant, GrantKind } from '../ssh/grant-ledger';
 import { compareCitations, safeguardName } from './safeguards';
@@ -20,7 +21,7 @@ export interface ReportInput {
   grants: readonly Grant[];
   /** Ledger exemptions, at least every one ending after `until` (removed ones included: they are filtered here). */
   exemptions: readonly CitedExemption[];
-  /** The period: incidents detected and grants issued at or after `since`, up to `until` (now). */
+  /** The period: incidents detected and grants issued at or after `since` and before `until`. */
   since: Date;
   until: Date;
   /** Citations shown even without incidents (every rule's), so "nothing found" is on the record too. */
@@ -29,6 +30,13 @@ export interface ReportInput {
   grantCitations: readonly string[];
   /** Where the figures come from, as the reader should see it (table, region). */
   source: string;
+  /** Every rule id in the registry, so a rule that recorded no mode in the period is said to. */
+  ruleIds?: readonly string[];
+  /** The guard's reset history (each holds its trip) and its trip in force now, if any. */
+  guard?: { resets: readonly GuardReset[]; tripped?: { trippedAt: string; reason: string } };
+  /** Who made the report (the caller's ARN) and when. */
+  generatedBy?: string;
+  generatedAt?: Date;
 }
 
 export interface TimeToRemediate {
@@ -41,12 +49,11 @@ export interface TimeToRemediate {
 
 export interface Figures {
   found: number;
-  remediated: number;
-  /** Found compliant again by a later check without the responder changing it. */
-  resolved: number;
-  /** Not closed yet: open (notify mode, declined, guard) or still remediating. */
-  open: number;
-  failed: number;
+  /**
+   * Found incidents by their status at the end of the period: one entry per status of the lifecycle
+   * (shared/pipeline/lifecycle.ts), in its order, so they always add up to `found`.
+   */
+  byStatus: Record<IncidentStatus, number>;
   exemptionsInForce: number;
   grantsIssued: number;
   timeToRemediate: TimeToRemediate;
@@ -72,12 +79,48 @@ export interface IncidentLine {
   ruleId: string;
   severity: string;
   hipaa: string[];
-  status: string;
+  /** The status at the end of the period. */
+  status: IncidentStatus;
+  /** False when no record says what it was then (see statusAt): the status shown is the best estimate. */
+  statusKnown: boolean;
   account: string;
   region: string;
   resourceId: string;
   timeToRemediateMs: number | null;
   exemptUntil: string | null;
+  /** Who made the change that drifted (CloudTrail's caller and source address), or why nobody is named. */
+  causedBy: string;
+  /** The rule's mode as the incident recorded it when it ran. */
+  mode: Mode;
+  /** The changes the responder made by the end of the period (succeeded steps), or "nothing changed". */
+  done: string;
+  /** When the drift ended (the change to remediated or resolved), by the end of the period; else null. */
+  closedAt: string | null;
+  /** Detection to closedAt: how long the resource was exposed; null while it still was at the end. */
+  exposureMs: number | null;
+  /** A person's undo that started by the end of the period. */
+  undo: { by: string; at: string; reason: string } | null;
+  runbook: string;
+}
+
+export interface ExemptionActiveLine extends ExemptionLine {
+  removedAt: string | null;
+  removedBy: string | null;
+}
+
+export interface GuardLine {
+  trippedAt: string;
+  tripReason: string;
+  /** Null: still tripped when the report was made. */
+  resetAt: string | null;
+  resetBy: string | null;
+  resetReason: string | null;
+}
+
+export interface ModeLine {
+  ruleId: string;
+  /** How many of the rule's incidents in the period recorded each mode; empty when none did. */
+  modes: Partial<Record<Mode, number>>;
 }
 
 export interface GrantLine {
@@ -110,12 +153,22 @@ export interface Report {
   totals: Figures;
   /** Incidents that cite more than one safeguard (they appear in each safeguard's row). */
   multiCitationIncidents: number;
+  /** Incidents whose status at the end of the period no record gives (statusKnown false). */
+  statusesNotKnown: number;
   safeguards: SafeguardRow[];
   weeks: WeekRow[];
   incidents: IncidentLine[];
   grants: GrantLine[];
   /** Ledger exemptions in force at the end of the period, soonest end first. */
   exemptions: ExemptionLine[];
+  /** Every ledger exemption in force at any time in the period, by when it was set. */
+  exemptionsActive: ExemptionActiveLine[];
+  /** Guard trips in force at any time in the period, with their reset. */
+  guard: GuardLine[];
+  modes: ModeLine[];
+  generated: { by: string; at: string };
+  /** The accounts and regions of the period's incidents (what the records show was covered). */
+  covered: { accounts: string[]; regions: string[] };
 }
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -145,10 +198,49 @@ export function verifiedAt(incident: Incident): string {
   return (verify ?? succeeded.at(-1))?.at ?? incident.updatedAt;
 }
 
-/** Detection to verified remediation, for remediated incidents only. */
-export function timeToRemediateMs(incident: Incident): number | null {
-  if (incident.status !== IncidentStatus.Remediated) return null;
+/**
+ * Detection to verified remediation, for incidents remediated by `at` (their status then; by default
+ * their status now).
+ */
+export function timeToRemediateMs(
+  incident: Incident,
+  status: IncidentStatus = incident.status,
+): number | null {
+  if (status !== IncidentStatus.Remediated) return null;
   return Math.max(0, Date.parse(verifiedAt(incident)) - Date.parse(incident.detectedAt));
+}
+
+/** An incident's status at a time, and whether a record says so (else it is the best estimate). */
+export interface StatusAt {
+  status: IncidentStatus;
+  known: boolean;
+}
+
+/**
+ * The status an incident had at `at`, from its recorded history (Incident.transitions), so a report
+ * for a past period does not change when an incident moves today:
+ * - nothing written since `at` (updatedAt at or before it): today's status, known;
+ * - else the last recorded change at or before `at`, known (every change since the history began is
+ *   recorded, unless it filled up before `at`: then today's status, not known);
+ * - an incident recorded before the history existed, whose history begins after `at`: the status
+ *   its history starts from (the one it had when first moved since), not known: an earlier move,
+ *   between `at` and then, left no record;
+ * - one with no history at all, changed since `at`: today's status, not known.
+ */
+export function statusAt(incident: Incident, at: Date): StatusAt {
+  const time = at.getTime();
+  if (Date.parse(incident.updatedAt) <= time) return { status: incident.status, known: true };
+  const truncatedAt = incident.transitionsTruncatedAt;
+  if (truncatedAt !== undefined && Date.parse(truncatedAt) <= time) {
+    return { status: incident.status, known: false };
+  }
+  const history = incident.transitions ?? [];
+  const last = history.filter((transition) => Date.parse(transition.at) <= time).at(-1);
+  if (last) return { status: last.to, known: true };
+  const first = history[0];
+  if (first === undefined) return { status: incident.status, known: false };
+  // An opening entry after `at`: the incident did not exist yet; its opening status stands in.
+  return first.from === undefined ? { status: first.to, known: true } : { status: first.from, known: false };
 }
 
 /** The middle value (the mean of the two middle ones for an even count); null for none. */
@@ -167,10 +259,21 @@ export function weekStart(time: Date): Date {
   return new Date(day.getTime() - sinceMonday * 24 * 3600 * 1000);
 }
 
-function figuresOf(incidents: readonly Incident[], grantsIssued: number, exemptionsInForce: number): Figures {
-  const count = (status: IncidentStatus) => incidents.filter((incident) => incident.status === status).length;
-  const timed = incidents.flatMap((incident) => {
-    const ms = timeToRemediateMs(incident);
+/** An incident of the period with its status at the period's end. */
+interface Judged {
+  incident: Incident;
+  at: StatusAt;
+}
+
+function figuresOf(judged: readonly Judged[], grantsIssued: number, exemptionsInForce: number): Figures {
+  const byStatus = Object.fromEntries(
+    Object.values(IncidentStatus).map((status) => [
+      status,
+      judged.filter(({ at }) => at.status === status).length,
+    ]),
+  ) as Record<IncidentStatus, number>;
+  const timed = judged.flatMap(({ incident, at }) => {
+    const ms = timeToRemediateMs(incident, at.status);
     return ms === null ? [] : [{ incidentId: incident.incidentId, ms }];
   });
   const worst = timed.reduce<(typeof timed)[number] | undefined>(
@@ -178,11 +281,8 @@ function figuresOf(incidents: readonly Incident[], grantsIssued: number, exempti
     undefined,
   );
   return {
-    found: incidents.length,
-    remediated: count(IncidentStatus.Remediated),
-    resolved: count(IncidentStatus.Resolved),
-    open: count(IncidentStatus.Open) + count(IncidentStatus.Remediating),
-    failed: count(IncidentStatus.Failed),
+    found: judged.length,
+    byStatus,
     exemptionsInForce,
     grantsIssued,
     timeToRemediate: {
@@ -200,10 +300,103 @@ function describeGrantTarget(grant: Grant): string {
   return `${groupId} ${cidr} port ${port} (${region})`;
 }
 
+/** From `since` included to `until` excluded, so consecutive periods count each record once. */
 const inPeriod = (time: string, since: Date, until: Date): boolean => {
   const at = Date.parse(time);
-  return at >= since.getTime() && at <= until.getTime();
+  return at >= since.getTime() && at < until.getTime();
 };
+
+const CLOSED: readonly IncidentStatus[] = [IncidentStatus.Remediated, IncidentStatus.Resolved];
+
+/** When the drift ended, if it had by `until`: the recorded change into the closed status, else the record's best time. */
+function closedAt(incident: Incident, status: IncidentStatus, until: Date): string | null {
+  if (!CLOSED.includes(status)) return null;
+  const recorded = (incident.transitions ?? [])
+    .filter((transition) => transition.to === status && Date.parse(transition.at) <= until.getTime())
+    .at(-1);
+  if (recorded) return recorded.at;
+  // Recorded before the history: the verifying read, or the last write while it was not later than the end.
+  if (status === IncidentStatus.Remediated) return verifiedAt(incident);
+  return Date.parse(incident.updatedAt) <= until.getTime() ? incident.updatedAt : null;
+}
+
+function exposure(
+  incident: Incident,
+  status: IncidentStatus,
+  until: Date,
+): { closedAt: string | null; exposureMs: number | null } {
+  const closed = closedAt(incident, status, until);
+  return {
+    closedAt: closed,
+    exposureMs: closed === null ? null : Math.max(0, Date.parse(closed) - Date.parse(incident.detectedAt)),
+  };
+}
+
+function causedBy(incident: Incident): string {
+  const who = incident.actor?.arn ?? incident.actor?.principalId;
+  if (!who) return 'unknown (found by a check, not a CloudTrail event)';
+  return incident.actor?.sourceIp ? `${who} from ${incident.actor.sourceIp}` : who;
+}
+
+function doneBy(incident: Incident, until: Date): string {
+  const done = incident.steps
+    .filter((step) => step.result === StepResult.Succeeded && Date.parse(step.at) < until.getTime())
+    .map((step) => step.action);
+  return done.length === 0 ? 'nothing changed' : done.join(', ');
+}
+
+/** In force at some time in [since, until): set before the end, and neither removed nor ended by the start. */
+const activeDuring = (exemption: Exemption, since: Date, until: Date): boolean =>
+  Date.parse(exemption.setAt) < until.getTime() &&
+  (exemption.removedAt === undefined || Date.parse(exemption.removedAt) > since.getTime()) &&
+  Date.parse(exemption.until) > since.getTime();
+
+function guardLines(guard: ReportInput['guard'], since: Date, until: Date): GuardLine[] {
+  if (!guard) return [];
+  const touches = (trippedAt: string, resetAt: string | null) =>
+    Date.parse(trippedAt) < until.getTime() && (resetAt === null || Date.parse(resetAt) > since.getTime());
+  const lines: GuardLine[] = guard.resets.map((reset) => ({
+    trippedAt: reset.trippedAt,
+    tripReason: reset.tripReason,
+    resetAt: reset.resetAt,
+    resetBy: reset.resetBy,
+    resetReason: reset.reason,
+  }));
+  if (guard.tripped) {
+    lines.push({
+      trippedAt: guard.tripped.trippedAt,
+      tripReason: guard.tripped.reason,
+      resetAt: null,
+      resetBy: null,
+      resetReason: null,
+    });
+  }
+  return lines
+    .filter((line) => touches(line.trippedAt, line.resetAt))
+    .sort((a, b) => a.trippedAt.localeCompare(b.trippedAt));
+}
+
+function modeLines(incidents: readonly Incident[], ruleIds: readonly string[]): ModeLine[] {
+  const ids = [...new Set([...ruleIds, ...incidents.map((incident) => incident.ruleId)])].sort();
+  return ids.map((ruleId) => {
+    const modes: Partial<Record<Mode, number>> = {};
+    for (const incident of incidents.filter((candidate) => candidate.ruleId === ruleId)) {
+      modes[incident.mode] = (modes[incident.mode] ?? 0) + 1;
+    }
+    return { ruleId, modes };
+  });
+}
+
+const exemptionLine = (exemption: CitedExemption): ExemptionLine => ({
+  exemptionId: exemption.exemptionId,
+  ruleId: exemption.ruleId,
+  hipaa: [...exemption.hipaa],
+  resourceArn: exemption.resourceArn,
+  setBy: exemption.setBy,
+  setAt: exemption.setAt,
+  until: exemption.until,
+  reason: exemption.reason,
+});
 
 export function aggregate(input: ReportInput): Report {
   const { since, until } = input;
@@ -218,6 +411,7 @@ export function aggregate(input: ReportInput): Report {
     .filter((exemption) => exemptionInForce(exemption, until))
     .sort((a, b) => a.until.localeCompare(b.until) || a.exemptionId.localeCompare(b.exemptionId));
   const exemptionById = new Map(exemptions.map((exemption) => [exemption.exemptionId, exemption]));
+  const judged: Judged[] = incidents.map((incident) => ({ incident, at: statusAt(incident, until) }));
 
   const citations = [
     ...new Set([
@@ -231,7 +425,7 @@ export function aggregate(input: ReportInput): Report {
     citation,
     name: safeguardName(citation),
     ...figuresOf(
-      incidents.filter((incident) => incident.hipaa.includes(citation)),
+      judged.filter(({ incident }) => incident.hipaa.includes(citation)),
       input.grantCitations.includes(citation) ? grants.length : 0,
       exemptions.filter((exemption) => exemption.hipaa.includes(citation)).length,
     ),
@@ -254,22 +448,37 @@ export function aggregate(input: ReportInput): Report {
   return {
     source: input.source,
     period: { since: since.toISOString(), until: until.toISOString() },
-    totals: figuresOf(incidents, grants.length, exemptions.length),
+    totals: figuresOf(judged, grants.length, exemptions.length),
     multiCitationIncidents: incidents.filter((incident) => incident.hipaa.length > 1).length,
+    statusesNotKnown: judged.filter(({ at }) => !at.known).length,
     safeguards,
     weeks,
-    incidents: incidents.map((incident) => ({
+    incidents: judged.map(({ incident, at }) => ({
       incidentId: incident.incidentId,
       detectedAt: incident.detectedAt,
       ruleId: incident.ruleId,
       severity: incident.severity,
       hipaa: [...incident.hipaa],
-      status: incident.status,
+      status: at.status,
+      statusKnown: at.known,
       account: incident.account,
       region: incident.region,
       resourceId: incident.resourceId,
-      timeToRemediateMs: timeToRemediateMs(incident),
+      timeToRemediateMs: timeToRemediateMs(incident, at.status),
       exemptUntil: exemptionById.get(incident.exemption?.exemptionId ?? '')?.until ?? null,
+      causedBy: causedBy(incident),
+      mode: incident.mode,
+      done: doneBy(incident, until),
+      ...exposure(incident, at.status, until),
+      undo:
+        incident.undo && Date.parse(incident.undo.startedAt) < until.getTime()
+          ? {
+              by: incident.undo.by,
+              at: incident.undo.startedAt,
+              reason: incident.undo.reason ?? '(not recorded)',
+            }
+          : null,
+      runbook: incident.runbook,
     })),
     grants: grants.map((grant) => ({
       grantId: grant.grantId,
@@ -282,15 +491,24 @@ export function aggregate(input: ReportInput): Report {
       expiresAt: grant.expiresAt,
       revokedAt: grant.revokedAt ?? null,
     })),
-    exemptions: exemptions.map((exemption) => ({
-      exemptionId: exemption.exemptionId,
-      ruleId: exemption.ruleId,
-      hipaa: [...exemption.hipaa],
-      resourceArn: exemption.resourceArn,
-      setBy: exemption.setBy,
-      setAt: exemption.setAt,
-      until: exemption.until,
-      reason: exemption.reason,
-    })),
+    exemptions: exemptions.map(exemptionLine),
+    exemptionsActive: input.exemptions
+      .filter((exemption) => activeDuring(exemption, since, until))
+      .sort((a, b) => a.setAt.localeCompare(b.setAt) || a.exemptionId.localeCompare(b.exemptionId))
+      .map((exemption) => ({
+        ...exemptionLine(exemption),
+        removedAt: exemption.removedAt ?? null,
+        removedBy: exemption.removedBy ?? null,
+      })),
+    guard: guardLines(input.guard, since, until),
+    modes: modeLines(incidents, input.ruleIds ?? []),
+    generated: {
+      by: input.generatedBy ?? 'unknown',
+      at: (input.generatedAt ?? until).toISOString(),
+    },
+    covered: {
+      accounts: [...new Set(incidents.map((incident) => incident.account))].sort(),
+      regions: [...new Set(incidents.map((incident) => incident.region))].sort(),
+    },
   };
 }

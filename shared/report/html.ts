@@ -3,16 +3,27 @@ import type { Figures, Report } from './aggregate';
 import {
   citationNote,
   DEFINITIONS,
+  DETAIL_HEADER,
+  detailCells,
+  EXEMPTION_ACTIVE_HEADER,
   EXEMPTION_HEADER,
+  exemptionActiveCells,
   exemptionCells,
   FIGURE_HEADER,
   figureValues,
   GRANT_HEADER,
+  GUARD_HEADER,
+  generatedLine,
   grantCells,
+  guardCells,
   INCIDENT_HEADER,
   incidentCells,
+  MODE_HEADER,
+  MODES_NOTE,
+  modeCells,
   periodLine,
   REPORT_TITLE,
+  statusNote,
 } from './wording';
 
 /**
@@ -48,12 +59,15 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d0d5dd; padd
 table { border-collapse: collapse; margin: .5rem 0; width: 100%; }
 th, td { border: 1px solid #d0d5dd; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f2f4f7; }
+.wrap { overflow-x: auto; max-width: 100%; }
+td { overflow-wrap: anywhere; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .note { color: #475467; }
 canvas { border: 1px solid #eaecf0; }
 dt { font-weight: 600; }
 dd { margin: 0 0 .5rem 1rem; }
-@media print { h2 { break-after: avoid; } table, canvas { break-inside: avoid; } }
+canvas { max-width: 100%; height: auto; }
+@media print { body { margin: 0; max-width: none; font-size: 10px; } .wrap { overflow: visible; } h2 { break-after: avoid; } tr, canvas { break-inside: avoid; } }
 `;
 
 /** Draws the two charts from the embedded figures; runs after Chart.js. Plain ES5 for any browser. */
@@ -129,7 +143,8 @@ function tableHtml(header: readonly string[], rows: readonly (readonly Cell[])[]
           .join('')}</tr>`,
     )
     .join('\n');
-  return `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+  // A wide table scrolls inside its own box on a phone instead of widening the page.
+  return `<div class="wrap"><table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
 }
 
 const figureCells = (figures: Figures): Cell[] => figureValues(figures).map((n) => ({ n }));
@@ -154,6 +169,7 @@ export function renderHtml(report: Report, chartJs: string): string {
   const sections = [
     `<h1>${escapeHtml(REPORT_TITLE)}</h1>`,
     `<p>${escapeHtml(periodLine(report))}</p>`,
+    `<p>${escapeHtml(generatedLine(report))}</p>`,
     '<h2>Totals</h2>',
     tableHtml(['', ...FIGURE_HEADER], [['all safeguards (each incident once)', ...figureCells(totals)]]),
     '<h2>By HIPAA safeguard</h2>',
@@ -162,6 +178,7 @@ export function renderHtml(report: Report, chartJs: string): string {
       report.safeguards.map((row) => [`§${row.citation}`, row.name, ...figureCells(row)]),
     ),
     `<p class="note">${escapeHtml(citationNote(report))}</p>`,
+    `<p class="note">${escapeHtml(statusNote(report))}</p>`,
     '<h2>Incidents over time by safeguard</h2>',
     `<canvas id="${CHART_IDS[0]}" width="1000" height="380" role="img" aria-label="Incidents detected per week, one bar per HIPAA safeguard (the table below has the same figures)"></canvas>`,
     tableHtml(
@@ -193,6 +210,17 @@ export function renderHtml(report: Report, chartJs: string): string {
             return [...cells.slice(0, -1), { n: cells.at(-1) ?? '' }];
           }),
         ),
+    `<h2>Incident details (${report.incidents.length})</h2>`,
+    report.incidents.length === 0
+      ? '<p>No incident was detected in the period.</p>'
+      : tableHtml(DETAIL_HEADER, report.incidents.map(detailCells)),
+    '<h2>Rule modes during the period</h2>',
+    tableHtml(MODE_HEADER, report.modes.map(modeCells)),
+    `<p class="note">${escapeHtml(MODES_NOTE)}</p>`,
+    `<h2>Blast-radius guard trips in the period (${report.guard.length})</h2>`,
+    report.guard.length === 0
+      ? '<p>The guard was not tripped at any time in the period.</p>'
+      : tableHtml(GUARD_HEADER, report.guard.map(guardCells)),
     `<h2>SSH grants issued (${report.grants.length})</h2>`,
     report.grants.length === 0
       ? '<p>No SSH grant was issued in the period.</p>'
@@ -201,6 +229,10 @@ export function renderHtml(report: Report, chartJs: string): string {
     report.exemptions.length === 0
       ? '<p>No exemption was in force at the end of the period.</p>'
       : tableHtml(EXEMPTION_HEADER, report.exemptions.map(exemptionCells)),
+    `<h2>Exemptions in force at any time in the period (${report.exemptionsActive.length})</h2>`,
+    report.exemptionsActive.length === 0
+      ? '<p>No exemption was in force at any time in the period.</p>'
+      : tableHtml(EXEMPTION_ACTIVE_HEADER, report.exemptionsActive.map(exemptionActiveCells)),
   ];
   return [
     '<!doctype html>',

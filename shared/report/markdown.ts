@@ -2,16 +2,27 @@ import type { Report } from './aggregate';
 import {
   citationNote,
   DEFINITIONS,
+  DETAIL_HEADER,
+  detailCells,
+  EXEMPTION_ACTIVE_HEADER,
   EXEMPTION_HEADER,
+  exemptionActiveCells,
   exemptionCells,
   FIGURE_HEADER,
   figureValues,
   GRANT_HEADER,
+  GUARD_HEADER,
+  generatedLine,
   grantCells,
+  guardCells,
   INCIDENT_HEADER,
   incidentCells,
+  MODE_HEADER,
+  MODES_NOTE,
+  modeCells,
   periodLine,
   REPORT_TITLE,
+  statusNote,
 } from './wording';
 
 /** Longest bar of the weekly text chart, in characters. */
@@ -39,6 +50,8 @@ export function renderMarkdown(report: Report): string {
     '',
     mdCell(periodLine(report)),
     '',
+    mdCell(generatedLine(report)),
+    '',
     '## Totals',
     '',
     ...table(['', ...FIGURE_HEADER], [['all safeguards (each incident once)', ...figureValues(totals)]]),
@@ -54,6 +67,8 @@ export function renderMarkdown(report: Report): string {
     ),
     '',
     mdCell(citationNote(report)),
+    '',
+    mdCell(statusNote(report)),
     '',
     '## Incidents per week',
     '',
@@ -85,6 +100,33 @@ export function renderMarkdown(report: Report): string {
           report.incidents.map((incident) => incidentCells(incident).map(mdCell)),
         )),
     '',
+    `## Incident details (${report.incidents.length})`,
+    '',
+    ...(report.incidents.length === 0
+      ? ['No incident was detected in the period.']
+      : table(
+          DETAIL_HEADER,
+          report.incidents.map((incident) => detailCells(incident).map(mdCell)),
+        )),
+    '',
+    '## Rule modes during the period',
+    '',
+    ...table(
+      MODE_HEADER,
+      report.modes.map((line) => modeCells(line).map(mdCell)),
+    ),
+    '',
+    mdCell(MODES_NOTE),
+    '',
+    `## Blast-radius guard trips in the period (${report.guard.length})`,
+    '',
+    ...(report.guard.length === 0
+      ? ['The guard was not tripped at any time in the period.']
+      : table(
+          GUARD_HEADER,
+          report.guard.map((line) => guardCells(line).map(mdCell)),
+        )),
+    '',
     `## SSH grants issued (${report.grants.length})`,
     '',
     ...(report.grants.length === 0
@@ -101,6 +143,15 @@ export function renderMarkdown(report: Report): string {
       : table(
           EXEMPTION_HEADER,
           report.exemptions.map((exemption) => exemptionCells(exemption).map(mdCell)),
+        )),
+    '',
+    `## Exemptions in force at any time in the period (${report.exemptionsActive.length})`,
+    '',
+    ...(report.exemptionsActive.length === 0
+      ? ['No exemption was in force at any time in the period.']
+      : table(
+          EXEMPTION_ACTIVE_HEADER,
+          report.exemptionsActive.map((exemption) => exemptionActiveCells(exemption).map(mdCell)),
         )),
     '',
   ];

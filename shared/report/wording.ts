@@ -1,4 +1,14 @@
-import type { ExemptionLine, Figures, GrantLine, IncidentLine, Report } from './aggregate';
+import { IncidentStatus } from '../pipeline/lifecycle';
+import type {
+  ExemptionActiveLine,
+  ExemptionLine,
+  Figures,
+  GrantLine,
+  GuardLine,
+  IncidentLine,
+  ModeLine,
+  Report,
+} from './aggregate';
 
 /** What both renderings (Markdown and HTML) say in words, so they cannot drift apart. */
 
@@ -16,14 +26,29 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(totalHours / 24)} d ${totalHours % 24} h`;
 }
 
-/** The columns of the exemptions table, in both renderings. */
+/**
+ * What each status means in the report (a Record over the lifecycle's statuses: a status added to
+ * the lifecycle does not compile until it is defined here, and gets its own column).
+ */
+export const STATUS_MEANINGS: Readonly<Record<IncidentStatus, string>> = {
+  open: 'drift found and not acted on: notify mode, the blast-radius guard, or a rule that declined (the incident says which).',
+  remediating: 'the remediation was running or waiting for AWS (a snapshot) at the end of the period.',
+  remediated: 'the responder changed the resource back and a read verified it compliant.',
+  failed: 'the remediation failed or got stuck: a person has to act.',
+  exempted: 'an exemption in the ledger covered the finding: recorded, nothing changed.',
+  suppressed: 'in the lifecycle’s vocabulary; no code path writes it today, so this column should read 0.',
+  resolved:
+    'a later check found the resource compliant again without the responder changing it (or a deleted resource existed again).',
+  undone: 'a person reversed the remediation (incidents undo): who, when and why are in the incident list.',
+};
+
 /** The figures every row shows, in order: the column title and the value as printed. */
 const FIGURE_COLUMNS: readonly (readonly [string, (figures: Figures) => string])[] = [
   ['found', (figures) => String(figures.found)],
-  ['remediated', (figures) => String(figures.remediated)],
-  ['resolved', (figures) => String(figures.resolved)],
-  ['open', (figures) => String(figures.open)],
-  ['failed', (figures) => String(figures.failed)],
+  // One column per status of the lifecycle, in its order: they add up to found.
+  ...Object.values(IncidentStatus).map(
+    (status) => [status, (figures: Figures) => String(figures.byStatus[status])] as const,
+  ),
   ['exemptions in force', (figures) => String(figures.exemptionsInForce)],
   ['SSH grants issued', (figures) => String(figures.grantsIssued)],
   ['time to remediate: median', (figures) => formatDuration(figures.timeToRemediate.medianMs)],
@@ -52,7 +77,9 @@ export const incidentCells = (incident: IncidentLine): string[] => [
   incident.ruleId,
   incident.severity,
   incident.hipaa.map((citation) => `§${citation}`).join(', '),
-  incident.exemptUntil ? `${incident.status} until ${incident.exemptUntil}` : incident.status,
+  `${incident.exemptUntil ? `${incident.status} until ${incident.exemptUntil}` : incident.status}${
+    incident.statusKnown ? '' : ' (today’s; not recorded then)'
+  }`,
   `${incident.resourceId} (${incident.account}/${incident.region})`,
   formatDuration(incident.timeToRemediateMs),
 ];
@@ -86,21 +113,9 @@ export const exemptionCells = (exemption: ExemptionLine): string[] => [
 export const DEFINITIONS: readonly (readonly [string, string])[] = [
   [
     'Found',
-    'incidents (drift the responder detected) whose detection time falls in the period, whatever their status now.',
+    'incidents (drift the responder detected) whose detection time falls in the period. Each is counted under exactly one status: the one it had at the end of the period, from its recorded history of status changes, so the status columns add up to found and a report for a past period does not change when an incident moves later.',
   ],
-  [
-    'Remediated',
-    'incidents the responder changed back and verified compliant by a read (status remediated).',
-  ],
-  [
-    'Resolved',
-    'incidents found compliant again by a later check without the responder changing anything (status resolved).',
-  ],
-  [
-    'Open',
-    'incidents not closed yet: open (notify mode, remediation declined, blast-radius guard) or still remediating.',
-  ],
-  ['Failed', 'incidents whose remediation failed or got stuck (status failed): a person has to act.'],
+  ...Object.entries(STATUS_MEANINGS).map(([status, meaning]) => [status, meaning] as const),
   [
     'Exemptions in force',
     'exemptions in the exemptions ledger (exemptions add, or an undo) in force at the end of the period: set at or before it, not removed by then, and ending after it; an exemption removed early does not count. Counted under each safeguard its rule cites, and once in the totals.',
@@ -111,7 +126,7 @@ export const DEFINITIONS: readonly (readonly [string, string])[] = [
   ],
   [
     'Time to remediate',
-    'for remediated incidents: from detection (detectedAt) to the start of the successful Verify step, the read-back that proved the resource compliant (the responder says remediated only after it). Median over the incidents (the mean of the two middle ones for an even count) and worst (the longest).',
+    'for incidents remediated by the end of the period: from detection (detectedAt) to the start of the successful Verify step, the read-back that proved the resource compliant (the responder says remediated only after it). Median over the incidents (the mean of the two middle ones for an even count) and worst (the longest).',
   ],
 ];
 
@@ -121,6 +136,76 @@ export function citationNote(report: Report): string {
   return `An incident that cites more than one safeguard counts under each of them (${many} incident${many === 1 ? '' : 's'} in this period do${many === 1 ? 'es' : ''}), so the safeguard rows can add up to more than the totals, which count each incident once.`;
 }
 
-export function periodLine(report: Report): string {
-  return `Period: ${report.period.since} to ${report.period.until} (UTC). Source: ${report.source}.`;
+/** Said when some statuses at the end of the period are estimates (incidents older than the history). */
+export function statusNote(report: Report): string {
+  const count = report.statusesNotKnown;
+  if (count === 0) return 'Every status is the one recorded at the end of the period.';
+  return `${count} incident${count === 1 ? '' : 's'} recorded before the responder kept a history of status changes, and changed since the end of the period, ${count === 1 ? 'shows' : 'show'} the status ${count === 1 ? 'it' : 'they'} had when ${count === 1 ? 'its' : 'their'} history began or today's, marked “not recorded then”.`;
 }
+
+export function periodLine(report: Report): string {
+  return `Period: ${report.period.since} (included) to ${report.period.until} (excluded), UTC. Source: ${report.source}.`;
+}
+
+/** Who made the report, when, and the accounts and regions its records cover. */
+export function generatedLine(report: Report): string {
+  const { accounts, regions } = report.covered;
+  const list = (items: readonly string[]) =>
+    items.length === 0 ? 'none (no incident in the period)' : items.join(', ');
+  return `Generated by ${report.generated.by} at ${report.generated.at}. Accounts: ${list(accounts)}. Regions: ${list(regions)}. (The accounts and regions of the period's incidents; the table holds every region the responder covers.)`;
+}
+
+export const MODE_HEADER = ['rule', 'mode recorded by its incidents'];
+
+export const modeCells = (line: ModeLine): string[] => {
+  const recorded = Object.entries(line.modes).map(([mode, count]) => `${mode}: ${count}`);
+  return [
+    line.ruleId,
+    recorded.length === 0 ? 'no incident in the period: not recorded' : recorded.join(', '),
+  ];
+};
+
+export const MODES_NOTE =
+  'Each incident records its rule’s mode as configured when it ran; that is the only record of a mode the report reads. A rule without incidents in the period has no recorded mode for it (today’s setting is not evidence for the past, so it is not shown). A rule set to off records nothing.';
+
+export const DETAIL_HEADER = [
+  'incident',
+  'caused by',
+  'mode',
+  'what was done',
+  'detected',
+  'closed',
+  'exposure',
+  'undo',
+  'runbook',
+];
+
+export const detailCells = (incident: IncidentLine): string[] => [
+  incident.incidentId,
+  incident.causedBy,
+  incident.mode,
+  incident.done,
+  incident.detectedAt,
+  incident.closedAt ?? `not closed at the end of the period (${incident.status})`,
+  incident.exposureMs === null ? 'still exposed at the end' : formatDuration(incident.exposureMs),
+  incident.undo ? `by ${incident.undo.by} at ${incident.undo.at}: ${incident.undo.reason}` : '–',
+  incident.runbook,
+];
+
+export const GUARD_HEADER = ['tripped at', 'why', 'reset at', 'reset by', 'reset reason'];
+
+export const guardCells = (line: GuardLine): string[] => [
+  line.trippedAt,
+  line.tripReason,
+  line.resetAt ?? 'not reset when the report was made',
+  line.resetBy ?? '–',
+  line.resetReason ?? '–',
+];
+
+export const EXEMPTION_ACTIVE_HEADER = [...EXEMPTION_HEADER, 'removed at', 'removed by'];
+
+export const exemptionActiveCells = (exemption: ExemptionActiveLine): string[] => [
+  ...exemptionCells(exemption),
+  exemption.removedAt ?? '–',
+  exemption.removedBy ?? '–',
+];

@@ -50,8 +50,10 @@ describe('compliance-responder guard, against moto with a guard the real pipelin
       threshold: 1,
       windowMinutes: 60,
     });
-    // Act
+    // Act: the report made while tripped, then the reset, then the report again
+    const whileTripped = await cli(['report', '--since', '1h'], env);
     const reset = await cli(['guard', 'reset', '--reason', 'INC-7: a planned clean-up, reviewed'], env);
+    const reported = await cli(['report', '--since', '1h'], env);
     const after = await cli(['guard', 'status', '--json'], env);
     const next = await openSsh();
     // Assess: cleared, recorded with who, when and why, and remediation runs again
@@ -69,6 +71,13 @@ describe('compliance-responder guard, against moto with a guard the real pipelin
         reason: 'INC-7: a planned clean-up, reviewed',
       },
     });
+    // Assess: the auditor's report lists the trip, and then its reset with who and why
+    expect(whileTripped.code).toBe(0);
+    expect(whileTripped.stdout).toContain('## Blast-radius guard trips in the period (1)');
+    expect(whileTripped.stdout).toContain('not reset when the report was made');
+    expect(reported.stdout).toContain('## Blast-radius guard trips in the period (1)');
+    expect(reported.stdout).toContain('INC-7: a planned clean-up, reviewed');
+    expect(reported.stdout).not.toContain('not reset when the report was made');
     expect(next.result.outcomes[0]).toMatchObject({ status: 'remediated' });
     expect(await ingressRules('us-east-1', next.group)).toEqual([]);
     const history = await DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })).send(

@@ -7,6 +7,7 @@ import { cloudTrailEvent, disableEbsEncryptionByDefaultCall, humanCaller } from 
 import { createAwsClients } from '../../shared/aws/clients';
 import { DynamoDbExemptionLedger, type Exemption } from '../../shared/exemptions/ledger';
 import type { Incident } from '../../shared/model';
+import { IncidentStatus } from '../../shared/pipeline/lifecycle';
 import { rules } from '../../shared/rules';
 import { sshGrantExpired } from '../../shared/rules/ssh-grant-expired';
 import { LocalResponder, resetAccount } from '../support/local-responder';
@@ -43,10 +44,10 @@ function expectedFor(incidents: readonly Incident[], citation: string) {
   const withStatus = (...statuses: string[]) =>
     cited.filter((incident) => statuses.includes(incident.status)).length;
   return {
-    found: cited.length,
-    remediated: withStatus('remediated'),
-    open: withStatus('open', 'remediating'),
-    failed: withStatus('failed'),
+    found: String(cited.length),
+    ...Object.fromEntries(
+      Object.values(IncidentStatus).map((status) => [status, String(withStatus(status))]),
+    ),
   };
 }
 
@@ -180,6 +181,22 @@ describe('compliance-responder report against incidents the real rules produced 
     expect((await ledger.get(sunset.exemptionId))?.removedAt).toBeDefined();
   });
 
+  it('finds the history of every status change on the incidents the functions recorded', async () => {
+    // Act
+    const incidents = await responder.incidents();
+    // Assess: opened at detection, and the last change is the status now, each by the function that made it
+    for (const incident of incidents) {
+      const history = incident.transitions ?? [];
+      expect({ id: incident.incidentId, opening: history[0] }).toMatchObject({
+        id: incident.incidentId,
+        opening: { to: 'open', at: incident.detectedAt, by: expect.stringContaining(incident.ruleId) },
+      });
+      expect(history.at(-1)?.to).toBe(incident.status);
+      expect(history[0]).not.toHaveProperty('from');
+    }
+    expect(incidents.some((incident) => (incident.transitions ?? []).length > 1)).toBe(true);
+  });
+
   it('prints Markdown whose counts per safeguard match the incidents and the ledger', async () => {
     // Prepare
     const incidents = await responder.incidents();
@@ -192,13 +209,7 @@ describe('compliance-responder report against incidents the real rules produced 
     for (const citation of citations) {
       const row = rows.find((candidate) => candidate.safeguard?.startsWith(`§${citation}`));
       const expected = expectedFor(incidents, citation);
-      expect({ citation, ...row }).toMatchObject({
-        citation,
-        found: String(expected.found),
-        remediated: String(expected.remediated),
-        open: String(expected.open),
-        failed: String(expected.failed),
-      });
+      expect({ citation, ...row }).toMatchObject({ citation, ...expected });
     }
     // Exemptions in force: from the ledger as read after the report (nothing changes it in between)
     const inForce = inForceAt(await ledger.list(), new Date());
@@ -246,6 +257,12 @@ describe('compliance-responder report against incidents the real rules produced 
       });
     }
     const [totals] = markdownTable(result.out, 'Totals');
+    // Found reconciles: one column per status of the lifecycle, adding up to it
+    const statusSum = Object.values(IncidentStatus).reduce(
+      (sum, status) => sum + Number(totals?.[status]),
+      0,
+    );
+    expect(statusSum).toBe(incidents.length);
     expect(totals).toMatchObject({
       found: String(incidents.length),
       'SSH grants issued': '1',
@@ -294,7 +311,7 @@ describe('compliance-responder report against incidents the real rules produced 
             : ((times[middle - 1] ?? 0) + (times[middle] ?? 0)) / 2;
       expect({ citation, found: row?.found, ...row?.timeToRemediate }).toMatchObject({
         citation,
-        found: expectedFor(incidents, citation).found,
+        found: Number(expectedFor(incidents, citation).found),
         medianMs: median,
         worstMs: times.at(-1) ?? null,
       });

@@ -1,22 +1,32 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { provisionLocalStack } from '../../scripts/lib/local-stack';
-import { DynamoDbIncidentStore } from '../../shared/pipeline/incident-store';
+import { DynamoDbIncidentStore, MAX_TRANSITIONS } from '../../shared/pipeline/incident-store';
 import { moveIncident } from '../../shared/pipeline/lifecycle';
 import { anIncident } from '../support/incident';
 import { resetAccount } from '../support/local-responder';
 
 describe('the DynamoDB incident store (moto)', () => {
   let store: DynamoDbIncidentStore;
-  const now = new Date('2026-11-23T12:00:00Z');
+  let client: DynamoDBDocumentClient;
+  let tableName: string;
+  let now = new Date('2026-11-23T12:00:00Z');
 
   beforeEach(async () => {
     await resetAccount();
     const stack = await provisionLocalStack();
-    const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: stack.region }), {
+    now = new Date('2026-11-23T12:00:00Z');
+    client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: stack.region }), {
       marshallOptions: { removeUndefinedValues: true },
     });
-    store = new DynamoDbIncidentStore(client, stack.tableName, 2192, () => now);
+    tableName = stack.tableName;
+    store = new DynamoDbIncidentStore(
+      client,
+      tableName,
+      2192,
+      () => now,
+      'responder-ebs-encryption-by-default',
+    );
   });
 
   const open = (id: string, overrides: Parameters<typeof anIncident>[0] = {}) =>
@@ -121,5 +131,108 @@ describe('the DynamoDB incident store (moto)', () => {
     expect(await store.openDrift('ebs-encryption-by-default', arn)).toBe('inc-x');
     await store.releaseDrift('ebs-encryption-by-default', arn, 'inc-x');
     expect(await store.openDrift('ebs-encryption-by-default', arn)).toBeUndefined();
+  });
+
+  it('records each status change on the incident: from, to, when, by whom and why', async () => {
+    // Prepare
+    await open('inc-h', { status: 'open', detectedAt: '2026-11-23T11:59:58.000Z' });
+    const person = new DynamoDbIncidentStore(
+      client,
+      tableName,
+      2192,
+      () => now,
+      async () => 'arn:aws:iam::111122223333:user/oncall-bob',
+    );
+    // Act: a move to the same status only rewrites the reason, and is not a change of status
+    await moveIncident(store, { incidentId: 'inc-h', status: 'open' }, 'remediating');
+    await moveIncident(
+      store,
+      { incidentId: 'inc-h', status: 'remediating' },
+      'remediating',
+      'waiting for AWS',
+    );
+    now = new Date('2026-11-23T12:00:05Z');
+    await moveIncident(store, { incidentId: 'inc-h', status: 'remediating' }, 'remediated');
+    now = new Date('2026-11-24T09:00:00Z');
+    await moveIncident(person, { incidentId: 'inc-h', status: 'remediated' }, 'undone', 'CHG-12 rollback');
+    // Assess
+    expect((await store.get('inc-h'))?.transitions).toEqual([
+      { to: 'open', at: '2026-11-23T11:59:58.000Z', by: 'responder-ebs-encryption-by-default' },
+      {
+        from: 'open',
+        to: 'remediating',
+        at: '2026-11-23T12:00:00.000Z',
+        by: 'responder-ebs-encryption-by-default',
+      },
+      {
+        from: 'remediating',
+        to: 'remediated',
+        at: '2026-11-23T12:00:05.000Z',
+        by: 'responder-ebs-encryption-by-default',
+      },
+      {
+        from: 'remediated',
+        to: 'undone',
+        at: '2026-11-24T09:00:00.000Z',
+        by: 'arn:aws:iam::111122223333:user/oncall-bob',
+        reason: 'CHG-12 rollback',
+      },
+    ]);
+  });
+
+  it('starts the history of an incident recorded before it, and still refuses a stale writer', async () => {
+    // Prepare: an item as the store wrote it before transitions existed
+    await open('inc-old', { status: 'failed' });
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: 'INCIDENT#inc-old', sk: 'INCIDENT' },
+        UpdateExpression: 'REMOVE transitions',
+      }),
+    );
+    // Act
+    const stale = await moveIncident(store, { incidentId: 'inc-old', status: 'open' }, 'resolved');
+    const moved = await moveIncident(
+      store,
+      { incidentId: 'inc-old', status: 'failed' },
+      'resolved',
+      'compliant',
+    );
+    // Assess: no opening entry, so a reader knows the history starts late
+    expect(stale.moved).toBe(false);
+    expect(moved.moved).toBe(true);
+    expect((await store.get('inc-old'))?.transitions).toEqual([
+      {
+        from: 'failed',
+        to: 'resolved',
+        at: '2026-11-23T12:00:00.000Z',
+        by: 'responder-ebs-encryption-by-default',
+        reason: 'compliant',
+      },
+    ]);
+  });
+
+  it('keeps at most MAX_TRANSITIONS entries and marks when the history stopped, still changing the status', async () => {
+    // Prepare: a full history
+    const full = Array.from({ length: MAX_TRANSITIONS }, (_, index) => ({
+      from: 'open',
+      to: 'open',
+      at: new Date(Date.parse('2026-11-01T00:00:00Z') + index * 1000).toISOString(),
+      by: 'test',
+    }));
+    await open('inc-full', { status: 'open', transitions: full as never });
+    // Act
+    const moved = await moveIncident(
+      store,
+      { incidentId: 'inc-full', status: 'open' },
+      'resolved',
+      'compliant',
+    );
+    // Assess
+    const stored = await store.get('inc-full');
+    expect(moved.moved).toBe(true);
+    expect(stored?.status).toBe('resolved');
+    expect(stored?.transitions).toHaveLength(MAX_TRANSITIONS);
+    expect(stored?.transitionsTruncatedAt).toBe('2026-11-23T12:00:00.000Z');
   });
 });

@@ -13,6 +13,8 @@ import type { IncidentFilter, IncidentStore, OpenResult } from '../../shared/pip
 /** The IncidentStore contract in memory, for pipeline unit tests (the DynamoDB one is tested against moto). */
 export class MemoryIncidentStore implements IncidentStore {
   readonly incidents = new Map<string, Incident>();
+  /** Who the transitions name. */
+  writer = 'memory-store';
   private readonly deliveries = new Map<string, string>();
   private readonly drifts = new Map<string, string>();
 
@@ -25,7 +27,11 @@ export class MemoryIncidentStore implements IncidentStore {
     if (holder) return { opened: false, existingIncidentId: holder, collapsedOn: 'open-drift' };
     this.deliveries.set(delivery, incident.incidentId);
     this.drifts.set(drift, incident.incidentId);
-    this.incidents.set(incident.incidentId, structuredClone(incident));
+    const opening = { to: incident.status, at: incident.detectedAt, by: this.writer };
+    this.incidents.set(incident.incidentId, {
+      ...structuredClone(incident),
+      transitions: incident.transitions ?? [opening],
+    });
     return { opened: true };
   }
 
@@ -43,7 +49,18 @@ export class MemoryIncidentStore implements IncidentStore {
   /** As DynamoDB's conditional update: only from the status the writer read. */
   async setStatus(incidentId: string, from: IncidentStatus, status: IncidentStatus, statusReason?: string) {
     if (this.incidents.get(incidentId)?.status !== from) return false;
-    this.change(incidentId, (incident) => Object.assign(incident, { status, statusReason }));
+    this.change(incidentId, (incident) => {
+      Object.assign(incident, { status, statusReason });
+      // As the DynamoDB store: a change of status is appended to the history.
+      if (from !== status) {
+        const at = new Date().toISOString();
+        const reason = statusReason === undefined ? {} : { reason: statusReason };
+        incident.transitions = [
+          ...(incident.transitions ?? []),
+          { from, to: status, at, by: this.writer, ...reason },
+        ];
+      }
+    });
     return true;
   }
 

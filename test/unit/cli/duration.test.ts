@@ -3,6 +3,7 @@ import {
   formatMinutes,
   LONGEST_EXEMPTION,
   parseMinutes,
+  parsePeriod,
   parseSince,
   parseUntil,
 } from '../../../cli/duration';
@@ -96,5 +97,36 @@ describe('--until', () => {
     // Act / Assess
     expect(() => parseUntil(text, NOW)).toThrow(UsageError);
     expect(() => parseUntil(text, NOW)).toThrow(message);
+  });
+});
+
+describe("report's --since and --until (a fixed period)", () => {
+  it('reads both ends: a duration back from now or an ISO date', () => {
+    // Act / Assess
+    expect(parsePeriod('2026-07-01', '2026-10-01', NOW)).toEqual({
+      since: new Date('2026-07-01T00:00:00.000Z'),
+      until: new Date('2026-10-01T00:00:00.000Z'),
+    });
+    expect(parsePeriod('30d', '7d', NOW)).toEqual({
+      since: new Date('2026-10-25T12:00:00.000Z'),
+      until: new Date('2026-11-17T12:00:00.000Z'),
+    });
+  });
+
+  it('ends the period now without --until', () => {
+    // Act / Assess
+    expect(parsePeriod('12h', undefined, NOW).until).toEqual(NOW);
+  });
+
+  it.each([
+    ['30d', 'tomorrow', "invalid --until 'tomorrow': write 7d, 12h, 90m or an ISO date such as 2026-10-01"],
+    ['30d', '2026-11-25', "invalid --until '2026-11-25': it is in the future"],
+    ['2026-10-01', '2026-09-30', "invalid period: --until '2026-09-30' is not after --since '2026-10-01'"],
+    ['7d', '30d', "invalid period: --until '30d' is not after --since '7d'"],
+    ['soon', '7d', "invalid --since 'soon'"],
+  ])('refuses --since %s --until %s', (since, until, message) => {
+    // Act / Assess
+    expect(() => parsePeriod(since, until, NOW)).toThrow(UsageError);
+    expect(() => parsePeriod(since, until, NOW)).toThrow(message);
   });
 });

@@ -48,7 +48,9 @@ describe('a status write', () => {
     const [update] = ddb.commandCalls(UpdateCommand);
     expect(update?.args[0].input).toMatchObject({
       Key: { pk: 'INCIDENT#inc-1', sk: 'INCIDENT' },
-      ConditionExpression: 'attribute_exists(pk) AND #status = :from',
+      // The status this writer read, and room in the history for this change
+      ConditionExpression:
+        'attribute_exists(pk) AND #status = :from AND (attribute_not_exists(transitions) OR size(transitions) < :room)',
       ExpressionAttributeValues: { ':from': 'remediating', ':status': 'remediated' },
     });
   });

@@ -31,6 +31,22 @@ describe('report on the command line', () => {
     ['an unknown format', ['report', '--format', 'pdf'], "argument 'pdf' is invalid"],
     ['a malformed --since', ['report', '--since', 'last week'], "invalid --since 'last week'"],
     ['a directory as --out', ['report', '--out', directory], 'is a directory: name a file'],
+    ['a malformed --until', ['report', '--until', 'yesterday'], "invalid --until 'yesterday'"],
+    [
+      'an --until in the future',
+      ['report', '--until', '2999-01-01'],
+      "invalid --until '2999-01-01': it is in the future",
+    ],
+    [
+      'an --until before --since',
+      ['report', '--since', '2026-10-01', '--until', '2026-07-01'],
+      "invalid period: --until '2026-07-01' is not after --since '2026-10-01'",
+    ],
+    [
+      'an --until equal to --since',
+      ['report', '--since', '2026-10-01', '--until', '2026-10-01'],
+      "invalid period: --until '2026-10-01' is not after --since '2026-10-01'",
+    ],
   ])('refuses %s as a usage mistake (exit 2)', async (_name, args, message) => {
     // Act
     const result = await run(args);
@@ -38,6 +54,16 @@ describe('report on the command line', () => {
     expect(result.code).toBe(2);
     expect(result.err).toContain(message);
     expect(result.out).toBe('');
+  });
+
+  it('writes nothing when --until is refused, even with --out', async () => {
+    // Prepare
+    const target = mkdtempSync(join(tmpdir(), 'report-cli-out-'));
+    // Act
+    const result = await run(['report', '--until', 'someday', '--out', join(target, 'report.md')]);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(readdirSync(target)).toEqual([]);
   });
 });
 
