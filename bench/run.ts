@@ -7,6 +7,7 @@ import { costPerMillion, memoryFor } from './cost';
 import { custodianPython, measureCustodian, measureCustodianImport } from './custodian';
 import { measureEvents } from './events';
 import { Bench, ROOT } from './harness';
+import { measureMotoPatch } from './moto-patch';
 import { type BenchResult, findLosses, renderReport } from './report';
 import { measureStorm } from './storm';
 import { measureSweeps, seedAccount } from './sweep';
@@ -17,8 +18,22 @@ import { measureSweeps, seedAccount } from './sweep';
  * never replaces the published report.
  */
 const SCALES = {
-  full: { coldRuns: 20, eventRuns: 10, sweep: [1_000, 10_000], storm: 1_000, c7nImportRuns: 10 },
-  quick: { coldRuns: 5, eventRuns: 3, sweep: [100, 300], storm: 100, c7nImportRuns: 3 },
+  full: {
+    coldRuns: 20,
+    eventRuns: 10,
+    sweep: [1_000, 10_000],
+    storm: 1_000,
+    c7nImportRuns: 10,
+    motoPatch: { items: 10_000, transactions: 30 },
+  },
+  quick: {
+    coldRuns: 5,
+    eventRuns: 3,
+    sweep: [100, 300],
+    storm: 100,
+    c7nImportRuns: 3,
+    motoPatch: { items: 1_000, transactions: 10 },
+  },
 } as const;
 /** serverless.yml's reservedConcurrency: at most this many environments handle the storm at once. */
 const STORM_CONCURRENCY = 5;
@@ -71,6 +86,9 @@ async function main(): Promise<void> {
     const storm = await phase(phases, `storm ${plan.storm}`, () =>
       measureStorm(bench, plan.storm, STORM_CONCURRENCY),
     );
+    const motoPatch = await phase(phases, 'moto patch', () =>
+      measureMotoPatch(plan.motoPatch.items, plan.motoPatch.transactions),
+    );
     const cost = events
       .filter((event) => event.errors.length === 0)
       .map((event) => ({
@@ -95,6 +113,7 @@ async function main(): Promise<void> {
       events,
       sweeps,
       storm,
+      motoPatch,
       custodian,
       cost,
     };

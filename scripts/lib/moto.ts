@@ -56,6 +56,8 @@ export interface StartMotoOptions {
   verbose?: boolean;
   /** Keep running after this process exits (npm run moto:start). */
   detached?: boolean;
+  /** More environment for moto, e.g. MOTO_WHOLE_TABLE_BACKUP=1 (scripts/moto/sitecustomize.py). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
@@ -67,6 +69,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PYTHONPATH: [patches, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+    ...options.env,
   };
   if (options.recorderFile) env.MOTO_RECORDER_FILEPATH = options.recorderFile;
   const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {

@@ -22,6 +22,81 @@ if DynamoHandler is not None:
 
     DynamoHandler.call_action = _serialized_call_action
 
+# moto backs a transaction up by deep-copying every table it names, so each TransactWriteItems
+# costs time in proportion to the whole table (most of a 10,000-resource sweep in the bench).
+# DynamoDB's own cost does not grow with the table. Here the backup is only the items the
+# transaction touches: moto's whole-table copy becomes the live table itself (so its rollback
+# assigns a table to itself), and a failed transaction puts each touched item back as it was.
+# Requests are served one at a time (above), so nothing else writes in between.
+# MOTO_WHOLE_TABLE_BACKUP=1 keeps moto's own behaviour (the bench measures both).
+import copy as _copy
+import os as _os
+
+try:
+    from moto.dynamodb import models as _dynamo_models
+    from moto.dynamodb.models.table import Table as _Table
+except ImportError:
+    _dynamo_models = None
+
+if _dynamo_models is not None and _os.environ.get("MOTO_WHOLE_TABLE_BACKUP") != "1":
+
+    class _LiveTables:
+        """Stands in for the copy module inside moto's DynamoDB models during a transaction."""
+
+        def __getattr__(self, name):
+            return getattr(_copy, name)
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            return value if isinstance(value, _Table) else _copy.deepcopy(value, memo)
+
+    def _key_of(backend, op_type, op):
+        table = backend.get_table(op["TableName"])
+        if op_type != "Put":
+            return op["Key"]
+        attrs = op["Item"]
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+
+    def _touched_items(backend, transact_items):
+        """(table, key, item as it is now or None) for every item the transaction names."""
+        touched = []
+        for entry in transact_items:
+            try:
+                op_type, op = next(iter(entry.items()))
+                key = _key_of(backend, op_type, op)
+                item = backend.get_item(op["TableName"], key)
+            except Exception:  # moto reports a malformed operation itself
+                continue
+            before = _copy.deepcopy(item.to_json()["Attributes"]) if item is not None else None
+            touched.append((op["TableName"], key, before))
+        return touched
+
+    def _put_back(backend, touched):
+        for table_name, key, before in reversed(touched):
+            if before is not None:
+                backend.put_item(table_name, before)
+            elif backend.get_item(table_name, key) is not None:
+                backend.delete_item(table_name, key)
+
+    _transact_write_items = _dynamo_models.DynamoDBBackend.transact_write_items
+
+    def _transact_backing_up_touched_items(self, transact_items):
+        touched = _touched_items(self, transact_items)
+        whole_table_copy = _dynamo_models.copy
+        _dynamo_models.copy = _LiveTables()
+        try:
+            return _transact_write_items(self, transact_items)
+        except Exception:
+            _put_back(self, touched)
+            raise
+        finally:
+            _dynamo_models.copy = whole_table_copy
+
+    _dynamo_models.DynamoDBBackend.transact_write_items = _transact_backing_up_touched_items
+
 # EC2 enforces the rules-per-group quota (60 in a VPC) separately for inbound and outbound rules and
 # separately for IPv4 and IPv6; moto counts both families together. Counted per family here, so a
 # test can fill a group to AWS's quota (60 IPv4 and 60 IPv6 inbound). A rule that references a

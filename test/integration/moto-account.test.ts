@@ -98,4 +98,65 @@ describe('the local AWS account (moto over HTTP)', () => {
     expect([...written].filter((pk) => pk.startsWith('WRITE#'))).toHaveLength(CONCURRENT);
     expect([...written].filter((pk) => pk.startsWith('TX#'))).toEqual([]);
   });
+
+  it('rolls a failed transaction back item by item: a put removed, an update and a delete undone (scripts/moto/sitecustomize.py)', async () => {
+    // Prepare: a table keyed like the incidents table, with items the transaction will touch
+    const dynamo = new DynamoDBClient({ region });
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: 'rollback',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    const documents = DynamoDBDocumentClient.from(dynamo);
+    const put = (pk: string, sk: string, extra: Record<string, unknown>) =>
+      documents.send(new PutCommand({ TableName: 'rollback', Item: { pk, sk, ...extra } }));
+    await put('INCIDENT#b', 'INCIDENT', { status: 'open', steps: [{ action: 'a' }] });
+    await put('DRIFT#r', 'arn:e', { incidentId: 'e' });
+    await put('DELIVERY#r#c', 'RULE#r', { incidentId: 'c' });
+    await put('UNTOUCHED', 'x', { v: 1 });
+    // Act: the last operation's condition fails after the first three applied
+    const attempt = documents.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: 'rollback', Item: { pk: 'INCIDENT#a', sk: 'INCIDENT', status: 'open' } } },
+          {
+            Update: {
+              TableName: 'rollback',
+              Key: { pk: 'INCIDENT#b', sk: 'INCIDENT' },
+              UpdateExpression: 'SET #s = :s REMOVE steps',
+              ExpressionAttributeNames: { '#s': 'status' },
+              ExpressionAttributeValues: { ':s': 'remediated' },
+            },
+          },
+          { Delete: { TableName: 'rollback', Key: { pk: 'DRIFT#r', sk: 'arn:e' } } },
+          {
+            Put: {
+              TableName: 'rollback',
+              Item: { pk: 'DELIVERY#r#c', sk: 'RULE#r', incidentId: 'other' },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      }),
+    );
+    // Assess: refused, and every item is as it was
+    await expect(attempt).rejects.toBeInstanceOf(TransactionCanceledException);
+    const items = await documents.send(new ScanCommand({ TableName: 'rollback' }));
+    const byKey = Object.fromEntries((items.Items ?? []).map((item) => [`${item.pk}|${item.sk}`, item]));
+    expect(byKey).toEqual({
+      'INCIDENT#b|INCIDENT': { pk: 'INCIDENT#b', sk: 'INCIDENT', status: 'open', steps: [{ action: 'a' }] },
+      'DRIFT#r|arn:e': { pk: 'DRIFT#r', sk: 'arn:e', incidentId: 'e' },
+      'DELIVERY#r#c|RULE#r': { pk: 'DELIVERY#r#c', sk: 'RULE#r', incidentId: 'c' },
+      'UNTOUCHED|x': { pk: 'UNTOUCHED', sk: 'x', v: 1 },
+    });
+  });
 });

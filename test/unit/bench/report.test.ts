@@ -74,6 +74,13 @@ function aResult(overrides: Partial<Omit<BenchResult, 'losses'>> = {}): Omit<Ben
       remediated: 200,
       errors: [],
     },
+    motoPatch: {
+      items: 10_000,
+      transactions: 3,
+      itemBackupMs: summarize([4, 5, 6]),
+      wholeTableBackupMs: summarize([400, 500, 600]),
+      ratio: 0.01,
+    },
     custodian: { version: '0.9.53', importMs: summarize([300, 330, 360]) },
     cost: [
       {
@@ -164,5 +171,16 @@ describe('bench report', () => {
     expect(markdown).toContain('Not measured: pip failed.');
     expect(markdown).toContain('quick scale');
     expect(markdown).toContain('Nowhere in this run’s figures.');
+  });
+});
+
+describe("the report's emulator section", () => {
+  it('shows one transaction figure with and without the moto patch, and their ratio, from the run', () => {
+    // Act
+    const report = renderReport({ ...aResult(), losses: [] });
+    // Assess
+    expect(report).toContain('| item-level backup (the patch; every figure in this report) | 5.0 (');
+    expect(report).toContain('`MOTO_WHOLE_TABLE_BACKUP=1`) | 500.0 (');
+    expect(report).toContain('| ratio, patched / moto alone | 0.01× |');
   });
 });
