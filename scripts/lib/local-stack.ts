@@ -8,6 +8,11 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  ResourceAlreadyExistsException,
+} from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateAliasCommand,
@@ -98,6 +103,8 @@ export async function provisionLocalStack({
       Attributes: { KmsMasterKeyId: keyArn, MessageRetentionPeriod: '1209600' },
     }),
   );
+  const incidentBusName = String(propertiesOf('IncidentEventBus').Name);
+  await ensureEventBus(region, incidentBusName);
   const roleArns = await ensureRoles(
     `${definition.service}-${stage}`,
     Object.keys(resources).filter((id) => resources[id]?.Type === 'AWS::IAM::Role'),
@@ -108,6 +115,7 @@ export async function provisionLocalStack({
     AlertTopic: String(topic.TopicArn),
     DeadLetterQueue: String(queue.QueueUrl),
     ResponderKey: keyArn,
+    IncidentEventBus: incidentBusName,
   };
   const attributes: Record<string, string> = { ...roleArns, ResponderKey: keyArn };
   const environment = resolveVariables(
@@ -203,6 +211,7 @@ async function ensureTable(
         AttributeDefinitions: properties.AttributeDefinitions as AttributeDefinition[],
         KeySchema: properties.KeySchema as KeySchemaElement[],
         GlobalSecondaryIndexes: properties.GlobalSecondaryIndexes as GlobalSecondaryIndex[],
+        StreamSpecification: { StreamEnabled: true, ...(properties.StreamSpecification as object) },
         DeletionProtectionEnabled: true,
       }),
     );
@@ -212,6 +221,15 @@ async function ensureTable(
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+}
+
+async function ensureEventBus(region: string, name: string): Promise<void> {
+  const events = new EventBridgeClient({ region });
+  try {
+    await events.send(new CreateEventBusCommand({ Name: name }));
+  } catch (error) {
+    if (!(error instanceof ResourceAlreadyExistsException)) throw error;
+  }
 }
 
 /** An empty zip archive: the function's code runs through local:invoke, never in the emulator. */

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..', '..');
 const RULES = join(ROOT, 'shared', 'rules');
 const ruleModules = readdirSync(join(ROOT, 'functions'))
-  .filter((file) => file.endsWith('.ts') && file !== 'heartbeat.ts')
+  // Functions that are not rules (heartbeat, incident-events) have no module in shared/rules.
+  .filter((file) => file.endsWith('.ts') && existsSync(join(RULES, file)))
   .map((file) => file.replace(/\.ts$/, ''));
 
 /** What a function or a test may load first: the function itself, its rule, the sweep's listings then the rule. */
