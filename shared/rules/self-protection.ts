@@ -3,6 +3,7 @@ import { UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { EnableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { CancelKeyDeletionCommand, EnableKeyCommand, EnableKeyRotationCommand } from '@aws-sdk/client-kms';
 import { DeleteFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
+import { OwnCall, refuseOutsideShape } from '../aws/own-calls';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
@@ -459,20 +460,19 @@ async function restore(
       return;
     case StackResourceType.Table:
       if (!state.deletionProtection) {
-        await step(
-          'UpdateTable',
-          () =>
-            aws
-              .dynamodbControl(region)
-              .send(new UpdateTableCommand({ TableName: id, DeletionProtectionEnabled: true })),
-          {
-            undo: {
-              service: 'dynamodb',
-              action: 'UpdateTable',
-              input: { TableName: id, DeletionProtectionEnabled: false, Region: region },
-            },
+        const input = { TableName: id, DeletionProtectionEnabled: true };
+        // IAM cannot limit UpdateTable's fields: the shape refuses anything but protection on.
+        const send = async () => {
+          refuseOutsideShape(OwnCall.UpdateTable, input);
+          return aws.dynamodbControl(region).send(new UpdateTableCommand(input));
+        };
+        await step('UpdateTable', send, {
+          undo: {
+            service: 'dynamodb',
+            action: 'UpdateTable',
+            input: { TableName: id, DeletionProtectionEnabled: false, Region: region },
           },
-        );
+        });
       }
       return;
     case StackResourceType.Key: {

@@ -19,13 +19,13 @@ import {
   taggedGrantId,
 } from '../ssh/grant-match';
 import {
+  deactivateKey,
   IAM_REGION,
   IAM_USER,
   type IamUserKeys,
   KeyStatus,
   listUserKeys,
   readUserKeys,
-  setKeyStatus,
 } from '../ssh/iam-keys';
 import {
   listSecurityGroups,
@@ -349,7 +349,7 @@ export const sshGrantExpired = defineRule<SshPaths>({
     const { state } = resource;
     if (state.kind === 'iam-user') {
       for (const key of activeKeys(state)) {
-        await setKeyStatus(aws.iam(), state.user.userName, key.keyId, KeyStatus.Inactive, step);
+        await deactivateKey(aws.iam(), state.user.userName, key.keyId, step);
       }
       return;
     }

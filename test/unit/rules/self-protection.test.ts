@@ -45,6 +45,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
+import * as ownCalls from '../../../shared/aws/own-calls';
 import { RemediationDeclined } from '../../../shared/errors';
 import type { Observation } from '../../../shared/model';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
@@ -404,6 +405,31 @@ describe('rule self-protection', () => {
           input: { TableName: 'incidents', DeletionProtectionEnabled: false, Region: 'us-east-1' },
         },
       ]);
+    });
+
+    it('sends UpdateTable only through its shape: a refused request is never sent', async () => {
+      // Prepare: the shape refuses (as it would protection off), whatever the code built
+      dynamodb
+        .on(DescribeTableCommand)
+        .resolves({ Table: { TableName: 'incidents', DeletionProtectionEnabled: false } });
+      const refuse = jest.spyOn(ownCalls, 'refuseOutsideShape').mockImplementation(() => {
+        throw new ownCalls.RequestOutsideShapeError('UpdateTable', ['DeletionProtectionEnabled']);
+      });
+      try {
+        // Act
+        const { outcome } = await respond(ref('AWS::DynamoDB::Table', 'incidents', 'eu-west-1'));
+        // Assess
+        expect(outcome).toBe(
+          'failed: RequestOutsideShapeError: refused to send UpdateTable: DeletionProtectionEnabled outside what the responder may change',
+        );
+        expect(refuse).toHaveBeenCalledWith(ownCalls.OwnCall.UpdateTable, {
+          TableName: 'incidents',
+          DeletionProtectionEnabled: true,
+        });
+        expect(dynamodb).toHaveReceivedCommandTimes(UpdateTableCommand, 0);
+      } finally {
+        refuse.mockRestore();
+      }
     });
 
     it('reads the deleted incident table as drift and declines', async () => {

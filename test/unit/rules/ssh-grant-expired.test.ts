@@ -17,10 +17,12 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
+import { OwnCall, RequestOutsideShapeError } from '../../../shared/aws/own-calls';
 import { listingsOf } from '../../../shared/pipeline/listings';
 import { actionsOf, type Finding, type Loaded } from '../../../shared/rules/rule';
 import { sshGrantExpired as rule } from '../../../shared/rules/ssh-grant-expired';
 import type { Grant } from '../../../shared/ssh/grant-ledger';
+import { deactivateKey, KeyStatus, setKeyStatus } from '../../../shared/ssh/iam-keys';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
 import { recordingContext } from '../../support/remediation';
@@ -233,6 +235,26 @@ describe('rule ssh-grant-expired', () => {
           input: { UserName: 'dev-alice', SSHPublicKeyId: 'APKA1', Status: 'Active' },
         },
       });
+    });
+
+    it('refuses to send UpdateSSHPublicKey Active through the responder shape, and deactivates through it', async () => {
+      // Prepare
+      iam.on(UpdateSSHPublicKeyCommand).resolves({});
+      const { context } = recordingContext(aws, settings);
+      // Act
+      const reactivate = setKeyStatus(
+        aws.iam(),
+        'dev-alice',
+        'APKA1',
+        KeyStatus.Active,
+        context.step,
+        OwnCall.UpdateSSHPublicKey,
+      );
+      // Assess
+      await expect(reactivate).rejects.toThrow(RequestOutsideShapeError);
+      expect(iam).toHaveReceivedCommandTimes(UpdateSSHPublicKeyCommand, 0);
+      await deactivateKey(aws.iam(), 'dev-alice', 'APKA1', context.step);
+      expect(iam).toHaveReceivedCommandWith(UpdateSSHPublicKeyCommand, { Status: 'Inactive' });
     });
 
     it('reports a deleted user as gone', async () => {
