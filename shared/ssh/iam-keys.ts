@@ -6,7 +6,7 @@ import {
   UpdateSSHPublicKeyCommand,
 } from '@aws-sdk/client-iam';
 import { isAwsError } from '../aws/aws-errors';
-import { type CallShape, OwnCall, refuseOutsideShape } from '../aws/own-calls';
+import { type CallShape, refuseOutsideShape } from '../aws/own-calls';
 import { tagRecord } from '../aws/tags';
 import { mapWithConcurrency } from '../concurrency';
 import type { StepRecorder } from '../rules/rule';
@@ -113,10 +113,3 @@ export function setKeyStatus(
     },
   );
 }
-
-/**
- * The responder's only use of UpdateSSHPublicKey: IAM cannot forbid Status=Active, so the shape
- * refuses it (shared/aws/own-calls.ts). People's grants and undos run as the on-call role.
- */
-export const deactivateKey = (iam: IAMClient, userName: string, keyId: string, step: StepRecorder) =>
-  setKeyStatus(iam, userName, keyId, KeyStatus.Inactive, step, OwnCall.UpdateSSHPublicKey);

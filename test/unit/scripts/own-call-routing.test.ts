@@ -38,6 +38,18 @@ describe("routing the responder's own calls (Rule.ownCalls)", () => {
     }
   });
 
+  it("fits EventBridge's default pattern size (2048 characters) with every role ARN at IAM's longest name", () => {
+    // Prepare: a role name is at most 64 characters; the account id 12
+    const longestRole = `"arn:aws-us-gov:iam::123456789012:role/${'r'.repeat(64)}"`;
+    // Act
+    const sizes = ownCallPatterns(eventPatterns(selfProtection, rules)).map(
+      (pattern) => JSON.stringify(pattern).replace(/\{"Fn::GetAtt":\["\w+","Arn"\]\}/g, longestRole).length,
+    );
+    // Assess: a registry that outgrows it must route own calls another way (or ask AWS for 4096)
+    expect(sizes.length).toBeGreaterThan(0);
+    for (const size of sizes) expect(size).toBeLessThan(2048);
+  });
+
   it('routes no rule but the one that declares them any call by actor', () => {
     // Act
     const declaring = rules.filter((rule) => ownCallPatterns(eventPatterns(rule, rules)).length > 0);
