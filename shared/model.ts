@@ -61,6 +61,11 @@ export interface Observation {
    * included) never serialises with the observation into a log, an error or a record.
    */
   sentItem?: () => unknown;
+  /**
+   * A CloudTrail call's requestParameters, as logged: judged for the responder's own calls
+   * (Rule.ownCalls), never stored. A function, for the same reason as sentItem.
+   */
+  request?: () => unknown;
   summary: Summary;
 }
 

@@ -78,12 +78,13 @@ const requestMatch = (match: RequestMatch): Json => {
 function callPattern(
   eventNames: readonly string[],
   requestParameters?: Readonly<Record<string, readonly RequestMatch[]>>,
+  more: Record<string, Json> = {},
 ): Json {
   const sources = [...new Set(eventNames.map(eventSourceOf))];
   if (sources.length !== 1 || !sources[0])
     throw new Error(`one pattern, one service: ${eventNames.join(', ')}`);
   const [eventSource] = sources;
-  const detail: Record<string, Json> = { eventSource: [eventSource], eventName: [...eventNames] };
+  const detail: Record<string, Json> = { eventSource: [eventSource], eventName: [...eventNames], ...more };
   if (requestParameters) {
     detail.requestParameters = Object.fromEntries(
       Object.entries(requestParameters).map(([field, matches]) => [field, matches.map(requestMatch)]),
@@ -94,6 +95,21 @@ function callPattern(
     'detail-type': [CLOUDTRAIL],
     detail,
   };
+}
+
+/**
+ * The loop guard's exception (Rule.ownCalls): those calls, one pattern per service, only when one of
+ * the responder's own roles (every rule's role) made them.
+ */
+function ownCallPatterns(rule: Rule, rules: readonly Rule[]): Json[] {
+  const bySource = new Map<string, string[]>();
+  for (const eventName of rule.ownCalls?.eventNames ?? []) {
+    const source = eventSourceOf(eventName);
+    bySource.set(source, [...(bySource.get(source) ?? []), eventName]);
+  }
+  const roles = rules.map((each) => ({ 'Fn::GetAtt': [roleName(each), 'Arn'] }));
+  const madeByResponder = { userIdentity: { sessionContext: { sessionIssuer: { arn: roles } } } };
+  return [...bySource.values()].map((names) => callPattern(names, undefined, madeByResponder));
 }
 
 /** The filtered calls first, each filter a pattern; then the rest, one pattern per service. */
@@ -117,11 +133,12 @@ const itemChangeTypes = (rule: Rule): string[] =>
   (rule.triggers.configResourceTypes ?? []).filter((type) => !type.startsWith(ACCOUNT_TYPE_PREFIX));
 
 /** Every EventBridge pattern routed to a rule's function, in a stable order (it names the EventBridge rules). */
-export function eventPatterns(rule: Rule): Json[] {
+export function eventPatterns(rule: Rule, rules: readonly Rule[] = registry): Json[] {
   const types = itemChangeTypes(rule);
   const managed = rule.triggers.managedConfigRules ?? [];
   return [
     ...cloudTrailPatterns(rule),
+    ...ownCallPatterns(rule, rules),
     ...(rule.triggers.serviceEvents ?? []).map(({ source, detailTypes }) => ({
       source: [source],
       'detail-type': [...detailTypes],
@@ -213,7 +230,7 @@ export function ruleFunctions(rules: readonly Rule[] = registry): Record<string,
         environment,
         destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
         events: [
-          ...eventPatterns(rule).map((pattern) => ({ eventBridge: { pattern } })),
+          ...eventPatterns(rule, rules).map((pattern) => ({ eventBridge: { pattern } })),
           { schedule: `\${param:${rule.triggers.scheduleParameter ?? SWEEP_SCHEDULE}}` },
         ],
       },

@@ -4,7 +4,7 @@ import { typesJudgedBy } from '../exemptions/resource-types';
 import { Metric } from '../metrics';
 import { type ExemptionRecord, type Incident, Mode, type Observation, TriggerSource } from '../model';
 import { resourceTypes } from '../resources';
-import type { Finding, Loaded, Rule } from '../rules/rule';
+import type { Finding, Loaded, OwnCalls, Rule } from '../rules/rule';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
@@ -67,6 +67,16 @@ function concernsRule(rule: Rule, observation: Observation): boolean {
       return observation.resourceType === rule.resourceType;
   }
 }
+
+/** A CloudTrail call its rule judges although the responder's own role made it (Rule.ownCalls). */
+const isJudgedOwnCall = (
+  ownCalls: OwnCalls,
+  observation: Observation,
+  responderRoleArns: readonly string[],
+) =>
+  observation.source === TriggerSource.CloudTrail &&
+  ownCalls.eventNames.includes(observation.eventName) &&
+  isOwnEvent(observation.actor, responderRoleArns);
 
 /** One pipeline for every trigger: detect → exemption → guard → mode → remediate → verify → incident → alert. */
 export class ResponsePipeline {
@@ -132,6 +142,10 @@ export class ResponsePipeline {
     if (observation.source === 'ebs-notification' && this.rule.incidentFor) {
       return this.continueWorkflow(observation, this.rule.incidentFor);
     }
+    const ownCalls = this.rule.ownCalls;
+    if (ownCalls && isJudgedOwnCall(ownCalls, observation, this.deps.settings.responderRoleArns)) {
+      return this.judgeOwnCall(observation, ownCalls);
+    }
     if (!concernsRule(this.rule, observation)) {
       logger.info('observation does not concern this rule', {
         ruleId: this.rule.id,
@@ -188,6 +202,42 @@ export class ResponsePipeline {
     return true;
   }
 
+  /**
+   * A call the responder's own role made that the rule judges anyway (Rule.ownCalls): judged by its
+   * request, never by a read. Drift opens an incident in notify mode (an alert, nothing undone)
+   * whose ARN names the call, so it never holds the drift lock of the resource's own incidents.
+   */
+  private async judgeOwnCall(
+    observation: Observation,
+    ownCalls: OwnCalls,
+  ): Promise<ResourceOutcome | undefined> {
+    const { resourceType, resourceId, eventName } = observation;
+    const finding = ownCalls.judge({ eventName, resourceType, resourceId, request: observation.request?.() });
+    if (!finding) {
+      // In its allowed shape: the responder's own change, ignored as the loop guard ignores any other.
+      this.ownCall(observation.actor, { resourceType, resourceId });
+      return undefined;
+    }
+    const partition = /^arn:([^:]+):/.exec(observation.actor?.sessionIssuerArn ?? '')?.[1] ?? 'aws';
+    const resource: Loaded<unknown> = {
+      resourceType,
+      resourceId,
+      region: observation.region,
+      accountId: observation.accountId,
+      arn: `arn:${partition}:cloudtrail:${observation.region}:${observation.accountId}:own-call/${eventName}/${observation.eventId}`,
+      tags: {},
+      state: undefined,
+    };
+    const trigger = {
+      source: observation.source,
+      eventId: `${observation.eventId}#${resourceId}`,
+      eventName,
+      observedAt: observation.observedAt,
+      actor: observation.actor,
+    };
+    return this.judge(resource, trigger, { finding, mode: Mode.Notify });
+  }
+
   /** An EBS notification advances the workflow of the incident that created its snapshot or volume. */
   private async continueWorkflow(
     observation: Observation,
@@ -215,10 +265,14 @@ export class ResponsePipeline {
     });
   }
 
-  /** Detect, and for drift: open (or join) the incident and respond. */
-  private async judge(resource: Loaded<unknown>, trigger: TriggerInfo): Promise<ResourceOutcome> {
+  /** Detect (unless already judged), and for drift: open (or join) the incident and respond. */
+  private async judge(
+    resource: Loaded<unknown>,
+    trigger: TriggerInfo,
+    judged?: { finding: Finding; mode: Mode },
+  ): Promise<ResourceOutcome> {
     const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
-    const verdict = this.rule.detect(resource, this.deps.settings);
+    const verdict = judged?.finding ?? this.rule.detect(resource, this.deps.settings);
     if (verdict.compliant) {
       await resolveOpenDrift(this.ctx, resource);
       return { ...ref, compliance: Compliance.Compliant, note: 'compliant' };
@@ -234,7 +288,11 @@ export class ResponsePipeline {
       { reason: settings.exemptTag, until: settings.exemptUntilTag },
       this.now(),
     );
-    const incident = { ...this.newIncident(resource, verdict, trigger), ...exemption };
+    const incident = {
+      ...this.newIncident(resource, verdict, trigger),
+      ...(judged && { mode: judged.mode }),
+      ...exemption,
+    };
     let opened = await this.deps.store.open(incident, trigger.eventId);
     if (!opened.opened && opened.collapsedOn === 'open-drift') {
       // The incident holding the drift lock may have ended: then this delivery opens its own.

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
+import { OwnCall, refuseOutsideShape } from '../aws/own-calls';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
@@ -249,7 +250,12 @@ export const cloudtrailLoggingOn = defineRule<TrailState>({
       previous.IsMultiRegionTrail = false;
     }
     if (Object.keys(previous).length > 0) {
-      await step('UpdateTrail', () => cloudtrail.send(new UpdateTrailCommand(update)), {
+      // IAM cannot limit UpdateTrail's fields (a bucket, a key): the shape refuses any but these two.
+      const send = async () => {
+        refuseOutsideShape(OwnCall.UpdateTrail, update);
+        return cloudtrail.send(new UpdateTrailCommand(update));
+      };
+      await step('UpdateTrail', send, {
         undo: { service: 'cloudtrail', action: 'UpdateTrail', input: { ...where, ...previous } },
         output: (result) => ({
           logFileValidation: result.LogFileValidationEnabled ?? null,

@@ -145,6 +145,27 @@ export type Verdict =
 
 export type Finding = Extract<Verdict, { compliant: false }>;
 
+/** A call one of the responder's own roles made, as CloudTrail logged it (see Rule.ownCalls). */
+export interface OwnCallRecord {
+  readonly eventName: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  /** The request's parameters as logged: judged, never stored (only field names may leave). */
+  readonly request: unknown;
+}
+
+/**
+ * The one exception to the loop guard: calls the responder's own roles make that a rule judges
+ * anyway, because IAM cannot limit their request fields (shared/aws/own-calls.ts). Routed only when
+ * one of those roles made them (scripts/lib/deployment.ts), and judged by the call, never by a
+ * read: a finding is recorded and alerted in notify mode, nothing is undone.
+ */
+export interface OwnCalls {
+  readonly eventNames: readonly string[];
+  /** The finding when the call is outside what the responder ever sends; undefined otherwise. Pure. */
+  judge(call: OwnCallRecord): Finding | undefined;
+}
+
 export interface StepOptions<T> {
   /** The exact call that reverses this step, recorded with it. */
   undo?: UndoCall;
@@ -214,6 +235,8 @@ export interface Rule<State = unknown> {
    * self-protection trusts the stack's deploy role.
    */
   trustedRoleArns?(settings: Settings): readonly string[];
+  /** The responder's own calls this rule judges despite the loop guard (self-protection only). */
+  readonly ownCalls?: OwnCalls;
   /** What load, list, remediate and verify may do: its role's own policy, statement for statement. */
   readonly permissions: readonly PermissionStatement[];
   /**

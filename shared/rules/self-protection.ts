@@ -3,6 +3,7 @@ import { UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { EnableRuleCommand } from '@aws-sdk/client-eventbridge';
 import { CancelKeyDeletionCommand, EnableKeyCommand, EnableKeyRotationCommand } from '@aws-sdk/client-kms';
 import { DeleteFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
+import { fieldsOutsideShape, OWN_CALL_SHAPES, OwnCall, refuseOutsideShape } from '../aws/own-calls';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
@@ -14,6 +15,7 @@ import {
   defineRule,
   type Finding,
   type Loaded,
+  type OwnCallRecord,
   type RemediationContext,
   Stack,
 } from './rule';
@@ -136,6 +138,24 @@ const STACK_RESOURCE_FILTERS: readonly CallFilter[] = [
     requestParameters: { logGroupName: [{ prefix: `/aws/lambda/${Stack.name}-` }] },
   },
 ];
+
+/**
+ * A responder role's call outside the shape the responder ever sends (shared/aws/own-calls.ts): its
+ * role is used by someone else, or its code was changed. Field names only, never their values.
+ */
+function ownCallOutsideShape(call: OwnCallRecord): Finding | undefined {
+  const shape = OWN_CALL_SHAPES.get(call.eventName);
+  const request = typeof call.request === 'object' && call.request !== null ? call.request : {};
+  const outside = shape ? fieldsOutsideShape(shape, request) : ['(no declared shape)'];
+  if (outside.length === 0) return undefined;
+  const fields = outside.join(', ');
+  return {
+    compliant: false,
+    reason: `one of the responder's own roles sent ${call.eventName} for ${call.resourceId} with ${fields} outside what the responder ever sends: its role is being used by someone or something else, or its code was changed`,
+    plan: `Nothing automatic (an own call is alerted, never undone): check ${call.resourceId} by hand, then find who used the role (the actor's session) and whether the function's code is the deployed one`,
+    evidence: { ownCall: call.eventName, fieldsOutsideShape: outside.join(',') },
+  };
+}
 
 /** Calls no read can judge against the deployment: the call itself, by anyone but the deploy role, is the drift. */
 const JUDGED_BY_CALL_NAMES: ReadonlySet<string> = new Set(JUDGED_BY_CALL);
@@ -459,20 +479,19 @@ async function restore(
       return;
     case StackResourceType.Table:
       if (!state.deletionProtection) {
-        await step(
-          'UpdateTable',
-          () =>
-            aws
-              .dynamodbControl(region)
-              .send(new UpdateTableCommand({ TableName: id, DeletionProtectionEnabled: true })),
-          {
-            undo: {
-              service: 'dynamodb',
-              action: 'UpdateTable',
-              input: { TableName: id, DeletionProtectionEnabled: false, Region: region },
-            },
+        const input = { TableName: id, DeletionProtectionEnabled: true };
+        // IAM cannot limit UpdateTable's fields: the shape refuses anything but protection on.
+        const send = async () => {
+          refuseOutsideShape(OwnCall.UpdateTable, input);
+          return aws.dynamodbControl(region).send(new UpdateTableCommand(input));
+        };
+        await step('UpdateTable', send, {
+          undo: {
+            service: 'dynamodb',
+            action: 'UpdateTable',
+            input: { TableName: id, DeletionProtectionEnabled: false, Region: region },
           },
-        );
+        });
       }
       return;
     case StackResourceType.Key: {
@@ -544,7 +563,7 @@ export const selfProtection = defineRule<StackResourceState>({
   runbook: 'docs/runbooks/self-protection.md',
   readme: {
     enforce:
-      "pages (CRITICAL, naming the actor) on a change to the responder's own rules, functions, Config rules, alert topic, incident table or key by anyone but its deploy role; compares each function's environment (variable names, never values), role, layers and code with the version its deployment published, so `MODE_*=off` or an added loop-guard role set outside a deploy pages (never rewritten: it holds no power to); also pages on silencing by configuration: function permissions, its roles' policies and boundaries, the key policy, an alert-subscription filter policy, deleted alarms, log retention, trail event selectors without management writes, a narrowed Config recorder; re-enables rules, the key, key rotation and alarm actions, cancels key deletion, removes a 0 reserved concurrency, turns table deletion protection back on; deletions and the rest are alert-only",
+      "pages (CRITICAL, naming the actor) on a change to the responder's own rules, functions, Config rules, alert topic, incident table or key by anyone but its deploy role; compares each function's environment (variable names, never values), role, layers and code with the version its deployment published, so `MODE_*=off` or an added loop-guard role set outside a deploy pages (never rewritten: it holds no power to); also pages on silencing by configuration: function permissions, its roles' policies and boundaries, the key policy, an alert-subscription filter policy, deleted alarms, log retention, trail event selectors without management writes, a narrowed Config recorder, and a function role's own `UpdateTrail`, `UpdateSSHPublicKey` or `UpdateTable` beyond what the responder sends (alert only, the loop guard's one exception); re-enables rules, the key, key rotation and alarm actions, cancels key deletion, removes a 0 reserved concurrency, turns table deletion protection back on; deletions and the rest are alert-only",
   },
   defaultMode: Mode.Enforce,
   // The protected unit; each incident names the exact resource type (AWS::Events::Rule, ...).
@@ -563,6 +582,11 @@ export const selfProtection = defineRule<StackResourceState>({
   },
   // Its deploy role changes the stack on purpose; anyone else is paged.
   trustedRoleArns: (settings) => settings.deployRoleArns,
+  // The loop guard's one exception: what IAM cannot limit in the responder's own calls.
+  ownCalls: {
+    eventNames: Object.values(OwnCall).map((shape) => shape.eventName),
+    judge: ownCallOutsideShape,
+  },
   permissions: [
     {
       sid: 'Listing',

@@ -1,4 +1,5 @@
 import type { AwsClients } from '../aws/clients';
+import { OwnCall } from '../aws/own-calls';
 import type { Settings } from '../config';
 import { type GrantLimits, grantLimitsOf } from '../ledger-limits';
 import { Mode, Severity, type Summary } from '../model';
@@ -349,7 +350,16 @@ export const sshGrantExpired = defineRule<SshPaths>({
     const { state } = resource;
     if (state.kind === 'iam-user') {
       for (const key of activeKeys(state)) {
-        await setKeyStatus(aws.iam(), state.user.userName, key.keyId, KeyStatus.Inactive, step);
+        // IAM cannot forbid Status=Active: the shape refuses it before sending (shared/aws/own-calls.ts).
+        const { userName } = state.user;
+        await setKeyStatus(
+          aws.iam(),
+          userName,
+          key.keyId,
+          KeyStatus.Inactive,
+          step,
+          OwnCall.UpdateSSHPublicKey,
+        );
       }
       return;
     }

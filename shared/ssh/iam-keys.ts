@@ -6,6 +6,7 @@ import {
   UpdateSSHPublicKeyCommand,
 } from '@aws-sdk/client-iam';
 import { isAwsError } from '../aws/aws-errors';
+import { type CallShape, refuseOutsideShape } from '../aws/own-calls';
 import { tagRecord } from '../aws/tags';
 import { mapWithConcurrency } from '../concurrency';
 import type { StepRecorder } from '../rules/rule';
@@ -82,19 +83,26 @@ export async function* listUserKeys(iam: IAMClient): AsyncIterable<IamUserKeys> 
   }
 }
 
-/** Sets one key's status as a recorded step whose undo sets it back. Never deletes a key. */
+/**
+ * Sets one key's status as a recorded step whose undo sets it back. Never deletes a key. Given a
+ * shape, a request outside it is refused before it is sent (the step records the refusal).
+ */
 export function setKeyStatus(
   iam: IAMClient,
   userName: string,
   keyId: string,
   status: KeyStatus,
   step: StepRecorder,
+  shape?: CallShape,
 ): Promise<unknown> {
   const previous = status === KeyStatus.Active ? KeyStatus.Inactive : KeyStatus.Active;
+  const input = { UserName: userName, SSHPublicKeyId: keyId, Status: status };
   return step(
     'UpdateSSHPublicKey',
-    () =>
-      iam.send(new UpdateSSHPublicKeyCommand({ UserName: userName, SSHPublicKeyId: keyId, Status: status })),
+    async () => {
+      if (shape) refuseOutsideShape(shape, input);
+      return iam.send(new UpdateSSHPublicKeyCommand(input));
+    },
     {
       undo: {
         service: 'iam',

@@ -163,10 +163,17 @@ export const parseCloudTrailRecord = (
       observedAt: parsed.eventTime,
       actor: { ...actor },
       summary: { ...summary },
+      request: () => requestParametersOf(record),
     }),
   );
   return { kind: 'resources', observations };
 };
+
+/** The record's requestParameters: an object, or none (AWS logs null for calls without any). */
+function requestParametersOf(record: unknown): unknown {
+  if (typeof record !== 'object' || record === null) return undefined;
+  return (record as { requestParameters?: unknown }).requestParameters ?? undefined;
+}
 
 const actorOf = (record: CloudTrailRecord): Actor => {
   const identity = record.userIdentity;

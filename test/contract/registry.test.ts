@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { roleName } from '../../scripts/lib/deployment';
 import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
 import { modeVariable } from '../../shared/config';
 import { rules } from '../../shared/rules';
@@ -32,6 +33,7 @@ interface RoutedPattern {
   'detail-type'?: string[];
   detail?: {
     eventName?: string[];
+    userIdentity?: { sessionContext?: { sessionIssuer?: { arn?: unknown[] } } };
     messageType?: string[];
     configurationItem?: { resourceType?: string[] };
     configurationItemSummary?: { resourceType?: string[] };
@@ -195,12 +197,34 @@ describe('least privilege in the packaged template', () => {
 
   it('routes to each function exactly the CloudTrail events its rule declares', () => {
     for (const rule of rules) {
-      // Prepare
+      // Prepare: the loop guard's exception (ownCalls) is routed by its own patterns, by actor
       const patterns = patternsOf(rule.id, 'AWS API Call via CloudTrail');
+      const byActor = patterns.filter((pattern) => pattern.detail?.userIdentity);
+      const byCall = patterns.filter((pattern) => !pattern.detail?.userIdentity);
       // Assess
-      const routed = patterns.flatMap((pattern) => pattern.detail?.eventName ?? []);
+      const routed = byCall.flatMap((pattern) => pattern.detail?.eventName ?? []);
       expect(routed.sort()).toEqual([...(rule.triggers.cloudTrail?.eventNames ?? [])].sort());
+      const routedOwn = byActor.flatMap((pattern) => pattern.detail?.eventName ?? []);
+      expect(routedOwn.sort()).toEqual([...(rule.ownCalls?.eventNames ?? [])].sort());
     }
+  });
+
+  it("routes the responder's own calls only when the session issuer is one of the rules' roles, every one of them", () => {
+    // Prepare
+    const ruleRoles = rules.map(roleName).sort();
+    const own = rules.flatMap((rule) =>
+      patternsOf(rule.id, 'AWS API Call via CloudTrail').filter((pattern) => pattern.detail?.userIdentity),
+    );
+    // Assess: no person's role (on-call, approver) is among them, so a person's undo is not judged
+    expect(own.length).toBeGreaterThan(0);
+    for (const pattern of own) {
+      const issuers = pattern.detail?.userIdentity?.sessionContext?.sessionIssuer?.arn ?? [];
+      const roles = issuers.map((issuer) => (issuer as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort();
+      expect(roles).toEqual(ruleRoles);
+    }
+    expect(ruleRoles.map((logicalId) => resources[logicalId]?.Type)).toEqual(
+      ruleRoles.map(() => 'AWS::IAM::Role'),
+    );
   });
 
   it("routes to each function Config's item changes of exactly the resource types its rule declares", () => {

@@ -20,7 +20,12 @@ import {
   PutRuleCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  IAMClient,
+  ListSSHPublicKeysCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import {
   DescribeKeyCommand,
   DisableKeyCommand,
@@ -59,6 +64,7 @@ import type { Incident } from '../../shared/model';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
 import { seedStackRouting } from '../support/self-protection';
+import { userWithKey } from '../support/ssh';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -654,6 +660,77 @@ describe('self-protection end to end against moto', () => {
     const delivery = deliver(call('dynamodb.amazonaws.com', 'DeleteTable', { tableName: table }, alice));
     // Assess
     await expect(delivery).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('a function role reactivating an SSH key: CRITICAL in notify mode, names only, nothing undone; deactivating: nothing', async () => {
+    // Prepare: an insider holding a function role's session sets a deactivated key Active again
+    const iam = new IAMClient({ region: REGION });
+    const keyId = await userWithKey('dev-bob', 'Active');
+    const key = { userName: 'dev-bob', sSHPublicKeyId: keyId };
+    const functionRole = roleCaller(responder.responderRoleArn);
+    // Act
+    const calls = await recordCalls(async () => {
+      await deliver(
+        call('iam.amazonaws.com', 'UpdateSSHPublicKey', { ...key, status: 'Inactive' }, functionRole),
+      );
+      await deliver(
+        call('iam.amazonaws.com', 'UpdateSSHPublicKey', { ...key, status: 'Active' }, functionRole),
+      );
+    });
+    // Assess: one page for the reactivation; the key is left as it is (a person decides)
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      ruleId: 'self-protection',
+      severity: 'CRITICAL',
+      status: 'open',
+      mode: 'notify',
+      resourceType: 'AWS::IAM::User',
+      resourceId: 'dev-bob',
+      actor: { sessionIssuerArn: responder.responderRoleArn },
+      evidence: { ownCall: 'UpdateSSHPublicKey', fieldsOutsideShape: 'status' },
+      steps: [],
+    });
+    expect(JSON.stringify(incident)).not.toContain(keyId);
+    expect(await responder.alerts()).toMatchObject([
+      { attributes: { severity: 'CRITICAL', ruleId: 'self-protection', status: 'open' } },
+    ]);
+    expect(writesAmong(calls).filter((recorded) => recorded.action?.includes('SSHPublicKey'))).toEqual([]);
+    const keys = await iam.send(new ListSSHPublicKeysCommand({ UserName: 'dev-bob' }));
+    expect(keys.SSHPublicKeys?.map((each) => each.Status)).toEqual(['Active']);
+  });
+
+  it('a function role changing the incident table beyond deletion protection: CRITICAL; turning it on: nothing', async () => {
+    // Prepare
+    const table = responder.stack.tableName;
+    const functionRole = roleCaller(responder.responderRoleArn);
+    // Act
+    await deliver(
+      call(
+        'dynamodb.amazonaws.com',
+        'UpdateTable',
+        { tableName: table, deletionProtectionEnabled: true },
+        functionRole,
+      ),
+    );
+    await deliver(
+      call(
+        'dynamodb.amazonaws.com',
+        'UpdateTable',
+        { tableName: table, deletionProtectionEnabled: false, billingMode: 'PROVISIONED' },
+        functionRole,
+      ),
+    );
+    // Assess
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      severity: 'CRITICAL',
+      mode: 'notify',
+      resourceId: table,
+      evidence: { ownCall: 'UpdateTable', fieldsOutsideShape: 'deletionProtectionEnabled,billingMode' },
+    });
+    expect(JSON.stringify(incident?.evidence)).not.toContain('PROVISIONED');
   });
 
   it('raises nothing for a change made by the deploy role, nor by its own roles', async () => {

@@ -11,6 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
+import * as ownCalls from '../../../shared/aws/own-calls';
 import { RemediationDeclined } from '../../../shared/errors';
 import { cloudtrailLoggingOn as rule } from '../../../shared/rules/cloudtrail-logging-on';
 import { actionsOf, type Loaded } from '../../../shared/rules/rule';
@@ -177,6 +178,30 @@ describe('rule cloudtrail-logging-on', () => {
         input: { Name: ARN, Region: 'us-east-1', EnableLogFileValidation: false, IsMultiRegionTrail: false },
       },
     ]);
+  });
+
+  it('sends UpdateTrail only through its shape: a refused request is never sent', async () => {
+    // Prepare: the shape refuses (as it would a bucket or a key), whatever the code built
+    cloudtrail.on(GetTrailCommand).resolves({ Trail: { ...healthyTrail, LogFileValidationEnabled: false } });
+    cloudtrail.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+    const refuse = jest.spyOn(ownCalls, 'refuseOutsideShape').mockImplementation(() => {
+      throw new ownCalls.RequestOutsideShapeError('UpdateTrail', ['S3BucketName']);
+    });
+    const { loaded, finding } = findingOf(await rule.load(ref('audit'), aws, testSettings()));
+    const { context } = recordingContext(aws, testSettings());
+    try {
+      // Act
+      const remediation = rule.remediate(loaded, finding, context);
+      // Assess
+      await expect(remediation).rejects.toThrow(ownCalls.RequestOutsideShapeError);
+      expect(refuse).toHaveBeenCalledWith(ownCalls.OwnCall.UpdateTrail, {
+        Name: 'audit',
+        EnableLogFileValidation: true,
+      });
+      expect(cloudtrail).toHaveReceivedCommandTimes(UpdateTrailCommand, 0);
+    } finally {
+      refuse.mockRestore();
+    }
   });
 
   it('reads a deleted trail as drift, not as gone, so that DeleteTrail pages', async () => {

@@ -44,13 +44,16 @@ import {
 } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { cloudTrailEvent, roleCaller } from '../../../scripts/lib/events';
 import { createAwsClients } from '../../../shared/aws/clients';
+import * as ownCalls from '../../../shared/aws/own-calls';
 import { RemediationDeclined } from '../../../shared/errors';
 import type { Observation } from '../../../shared/model';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import { actionsOf, type Loaded, type ResourceRef } from '../../../shared/rules/rule';
 import { selfProtection as rule, SELF_PROTECTION_EVENTS } from '../../../shared/rules/self-protection';
+import { parseCloudTrailEvent } from '../../../shared/triggers/cloudtrail';
 import { testSettings } from '../../support/incident';
 import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
 import { SentActions } from '../../support/permissions';
@@ -404,6 +407,31 @@ describe('rule self-protection', () => {
           input: { TableName: 'incidents', DeletionProtectionEnabled: false, Region: 'us-east-1' },
         },
       ]);
+    });
+
+    it('sends UpdateTable only through its shape: a refused request is never sent', async () => {
+      // Prepare: the shape refuses (as it would protection off), whatever the code built
+      dynamodb
+        .on(DescribeTableCommand)
+        .resolves({ Table: { TableName: 'incidents', DeletionProtectionEnabled: false } });
+      const refuse = jest.spyOn(ownCalls, 'refuseOutsideShape').mockImplementation(() => {
+        throw new ownCalls.RequestOutsideShapeError('UpdateTable', ['DeletionProtectionEnabled']);
+      });
+      try {
+        // Act
+        const { outcome } = await respond(ref('AWS::DynamoDB::Table', 'incidents', 'eu-west-1'));
+        // Assess
+        expect(outcome).toBe(
+          'failed: RequestOutsideShapeError: refused to send UpdateTable: DeletionProtectionEnabled outside what the responder may change',
+        );
+        expect(refuse).toHaveBeenCalledWith(ownCalls.OwnCall.UpdateTable, {
+          TableName: 'incidents',
+          DeletionProtectionEnabled: true,
+        });
+        expect(dynamodb).toHaveReceivedCommandTimes(UpdateTableCommand, 0);
+      } finally {
+        refuse.mockRestore();
+      }
     });
 
     it('reads the deleted incident table as drift and declines', async () => {
@@ -1015,5 +1043,140 @@ describe('rule self-protection', () => {
     // Assess
     expect(sent.all.length).toBeGreaterThan(10);
     expect(sent.all.filter((action) => !actionsOf(rule).includes(action))).toEqual([]);
+  });
+  describe("the responder's own calls IAM cannot limit (UpdateSSHPublicKey, UpdateTrail, UpdateTable)", () => {
+    // testSettings(): RESPONDER_ROLE_ARNS holds this function role; the on-call role is a person's.
+    const FUNCTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/responder-ebs`;
+    const ON_CALL_ROLE = `arn:aws:iam::${ACCOUNT}:role/${STACK}-on-call`;
+    function pipeline() {
+      const store = new MemoryIncidentStore();
+      const alerts = new CollectingAlerts();
+      const responder = new ResponsePipeline(rule, {
+        aws,
+        settings: testSettings(),
+        store,
+        alerts,
+        guard: { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard,
+        exemptions: new MemoryExemptionLedger(),
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        metrics: { count: () => undefined },
+        verify: { attempts: 1, delayMs: 1 },
+      });
+      return { responder, store, alerts };
+    }
+    const called = (
+      eventSource: string,
+      eventName: string,
+      requestParameters: Record<string, unknown>,
+      role = FUNCTION_ROLE,
+    ) =>
+      parseCloudTrailEvent(
+        cloudTrailEvent({
+          eventName,
+          eventSource,
+          region: 'us-east-1',
+          caller: roleCaller(role),
+          requestParameters,
+        }),
+      );
+    const sshKey = (status: string, role?: string) =>
+      called(
+        'iam.amazonaws.com',
+        'UpdateSSHPublicKey',
+        { userName: 'dev-alice', sSHPublicKeyId: 'APKAEXAMPLEKEY0001', status },
+        role,
+      );
+
+    it('UpdateSSHPublicKey setting Active, by a function role: a CRITICAL incident naming fields, never values, and nothing undone', async () => {
+      // Prepare
+      const { responder, store, alerts } = pipeline();
+      // Act
+      await responder.handle(sshKey('Active'));
+      // Assess
+      const [incident, ...others] = [...store.incidents.values()];
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({
+        ruleId: 'self-protection',
+        severity: 'CRITICAL',
+        status: 'open',
+        mode: 'notify',
+        resourceType: 'AWS::IAM::User',
+        resourceId: 'dev-alice',
+        actor: { sessionIssuerArn: FUNCTION_ROLE },
+        evidence: { ownCall: 'UpdateSSHPublicKey', fieldsOutsideShape: 'status' },
+        steps: [],
+      });
+      expect(incident?.reason).toContain('UpdateSSHPublicKey');
+      expect(JSON.stringify(incident?.evidence)).not.toMatch(/APKAEXAMPLEKEY0001|Active/);
+      expect(alerts.sent.map((alert) => alert.attributes.severity)).toEqual(['CRITICAL']);
+      expect(iam.calls()).toEqual([]);
+    });
+
+    it('raises nothing for the same call in its allowed shape (Inactive), nor for a person’s undo as the on-call role', async () => {
+      // Prepare
+      const { responder, store, alerts } = pipeline();
+      // Act
+      await responder.handle(sshKey('Inactive'));
+      await responder.handle(sshKey('Active', ON_CALL_ROLE));
+      // Assess
+      expect([...store.incidents.values()]).toEqual([]);
+      expect(alerts.sent).toEqual([]);
+    });
+
+    it('UpdateTrail by a function role changing the bucket: CRITICAL; turning validation and multi-region on: nothing', async () => {
+      // Prepare
+      const { responder, store } = pipeline();
+      // Act
+      await responder.handle(
+        called('cloudtrail.amazonaws.com', 'UpdateTrail', {
+          name: 'audit',
+          enableLogFileValidation: true,
+          isMultiRegionTrail: true,
+        }),
+      );
+      await responder.handle(
+        called('cloudtrail.amazonaws.com', 'UpdateTrail', {
+          name: 'audit',
+          s3BucketName: 'elsewhere-bucket',
+        }),
+      );
+      // Assess
+      const [incident, ...others] = [...store.incidents.values()];
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({
+        severity: 'CRITICAL',
+        resourceId: 'audit',
+        evidence: { ownCall: 'UpdateTrail', fieldsOutsideShape: 's3BucketName' },
+      });
+      expect(JSON.stringify(incident)).not.toContain('elsewhere-bucket');
+    });
+
+    it('UpdateTable by a function role turning protection off: CRITICAL, without holding the table’s own drift lock; protection on: nothing', async () => {
+      // Prepare
+      const { responder, store } = pipeline();
+      const table = { tableName: 'incidents' };
+      // Act
+      await responder.handle(
+        called('dynamodb.amazonaws.com', 'UpdateTable', { ...table, deletionProtectionEnabled: true }),
+      );
+      await responder.handle(
+        called('dynamodb.amazonaws.com', 'UpdateTable', { ...table, deletionProtectionEnabled: false }),
+      );
+      // Assess
+      const [incident, ...others] = [...store.incidents.values()];
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({
+        severity: 'CRITICAL',
+        resourceId: 'incidents',
+        evidence: { ownCall: 'UpdateTable', fieldsOutsideShape: 'deletionProtectionEnabled' },
+      });
+      expect(incident?.resourceArn).not.toBe(`arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/incidents`);
+      expect(dynamodb.calls()).toEqual([]);
+    });
+
+    it('declares the exception: only these calls, routed only when a responder role made them', () => {
+      // Assess
+      expect(rule.ownCalls?.eventNames).toEqual(['UpdateTrail', 'UpdateSSHPublicKey', 'UpdateTable']);
+    });
   });
 });

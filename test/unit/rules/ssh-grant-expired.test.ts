@@ -17,10 +17,13 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
+import * as ownCalls from '../../../shared/aws/own-calls';
+import { OwnCall, RequestOutsideShapeError } from '../../../shared/aws/own-calls';
 import { listingsOf } from '../../../shared/pipeline/listings';
 import { actionsOf, type Finding, type Loaded } from '../../../shared/rules/rule';
 import { sshGrantExpired as rule } from '../../../shared/rules/ssh-grant-expired';
 import type { Grant } from '../../../shared/ssh/grant-ledger';
+import { KeyStatus, setKeyStatus } from '../../../shared/ssh/iam-keys';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
 import { recordingContext } from '../../support/remediation';
@@ -233,6 +236,58 @@ describe('rule ssh-grant-expired', () => {
           input: { UserName: 'dev-alice', SSHPublicKeyId: 'APKA1', Status: 'Active' },
         },
       });
+    });
+
+    it("refuses to send UpdateSSHPublicKey Active through the responder's shape, and deactivates through it", async () => {
+      // Prepare
+      iam.on(UpdateSSHPublicKeyCommand).resolves({});
+      const { context } = recordingContext(aws, settings);
+      // Act
+      const reactivate = setKeyStatus(
+        aws.iam(),
+        'dev-alice',
+        'APKA1',
+        KeyStatus.Active,
+        context.step,
+        OwnCall.UpdateSSHPublicKey,
+      );
+      // Assess
+      await expect(reactivate).rejects.toThrow(RequestOutsideShapeError);
+      expect(iam).toHaveReceivedCommandTimes(UpdateSSHPublicKeyCommand, 0);
+      await setKeyStatus(
+        aws.iam(),
+        'dev-alice',
+        'APKA1',
+        KeyStatus.Inactive,
+        context.step,
+        OwnCall.UpdateSSHPublicKey,
+      );
+      expect(iam).toHaveReceivedCommandWith(UpdateSSHPublicKeyCommand, { Status: 'Inactive' });
+    });
+
+    it('deactivates only through the shape: a refused request is never sent', async () => {
+      // Prepare: the shape refuses, whatever the code built
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([]);
+      const refuse = jest.spyOn(ownCalls, 'refuseOutsideShape').mockImplementation(() => {
+        throw new RequestOutsideShapeError('UpdateSSHPublicKey', ['Status']);
+      });
+      const { loaded, finding } = await drift(userRef);
+      const { context } = recordingContext(aws, settings);
+      try {
+        // Act
+        const remediation = rule.remediate(loaded, finding, context);
+        // Assess
+        await expect(remediation).rejects.toThrow(RequestOutsideShapeError);
+        expect(refuse).toHaveBeenCalledWith(OwnCall.UpdateSSHPublicKey, {
+          UserName: 'dev-alice',
+          SSHPublicKeyId: 'APKA1',
+          Status: 'Inactive',
+        });
+        expect(iam).toHaveReceivedCommandTimes(UpdateSSHPublicKeyCommand, 0);
+      } finally {
+        refuse.mockRestore();
+      }
     });
 
     it('reports a deleted user as gone', async () => {

@@ -58,9 +58,21 @@ describe('parseCloudTrailEvent', () => {
           observedAt: '2025-03-04T09:15:21Z',
           actor: ADMIN_ACTOR,
           summary: { eventName: 'DisableEbsEncryptionByDefault', eventSource: 'ec2.amazonaws.com' },
+          request: expect.any(Function),
         },
       ],
     });
+  });
+
+  it('hands the request parameters over as a function, so they never serialise with the observation', () => {
+    // Prepare
+    const event = loadEvent('cloudtrail-create-volume.json');
+    // Act
+    const result = parseCloudTrailEvent(event);
+    // Assess
+    const [observation] = result.kind === 'resources' ? result.observations : [];
+    expect(observation?.request?.()).toEqual(objectAt(objectAt(event, 'detail'), 'requestParameters'));
+    expect(JSON.stringify(observation)).not.toContain('requestParameters');
   });
 
   it('observes the created volume with safe facts and no tag values', () => {
