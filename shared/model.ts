@@ -10,6 +10,8 @@ export const TriggerSource = {
   CloudTrail: 'cloudtrail',
   ConfigCompliance: 'config-compliance',
   EbsNotification: 'ebs-notification',
+  /** An image's scan findings changed: ECR Image Scan, Inspector2 Scan, Inspector2 Finding. */
+  ImageScan: 'image-scan',
   Schedule: 'schedule',
   /** A person's order on the command line (`ssh lockdown`): the incident's `lockdown` says who and why. */
   CommandLine: 'command-line',
