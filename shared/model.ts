@@ -134,6 +134,16 @@ export interface Incident {
   undo?: UndoRecord;
   /** A person closed this drift with `ssh lockdown` (trigger `command-line`): who, why, what they overrode. */
   lockdown?: LockdownRecord;
+  /** A person documented how the risk is mitigated (`incidents resolve --mitigation`): at most one per incident. */
+  mitigation?: MitigationRecord;
+}
+
+/** A documented mitigation: what a person says reduces the risk, who said it and when. */
+export interface MitigationRecord {
+  text: string;
+  /** The caller's ARN (STS GetCallerIdentity). */
+  by: string;
+  at: string;
 }
 
 /** Who ordered a lockdown, why, and what it went past; one run's incidents share its runId. */
