@@ -78,6 +78,8 @@ export interface IncidentLine {
   resourceId: string;
   timeToRemediateMs: number | null;
   exemptUntil: string | null;
+  /** The documented mitigation that resolved it (`incidents resolve --mitigation`): what, by whom, when. */
+  mitigation: string | null;
 }
 
 export interface GrantLine {
@@ -270,6 +272,9 @@ export function aggregate(input: ReportInput): Report {
       resourceId: incident.resourceId,
       timeToRemediateMs: timeToRemediateMs(incident),
       exemptUntil: exemptionById.get(incident.exemption?.exemptionId ?? '')?.until ?? null,
+      mitigation: incident.mitigation
+        ? `${incident.mitigation.text} (by ${incident.mitigation.by} at ${incident.mitigation.at})`
+        : null,
     })),
     grants: grants.map((grant) => ({
       grantId: grant.grantId,

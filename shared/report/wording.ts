@@ -52,7 +52,11 @@ export const incidentCells = (incident: IncidentLine): string[] => [
   incident.ruleId,
   incident.severity,
   incident.hipaa.map((citation) => `§${citation}`).join(', '),
-  incident.exemptUntil ? `${incident.status} until ${incident.exemptUntil}` : incident.status,
+  incident.exemptUntil
+    ? `${incident.status} until ${incident.exemptUntil}`
+    : incident.mitigation
+      ? `${incident.status}, mitigated: ${incident.mitigation}`
+      : incident.status,
   `${incident.resourceId} (${incident.account}/${incident.region})`,
   formatDuration(incident.timeToRemediateMs),
 ];
