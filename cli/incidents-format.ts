@@ -64,7 +64,7 @@ function stepLines(step: Step, index: number): string[] {
 
 /** Every field of the documented incident, for a person: what, who, when, evidence, steps, undo, HIPAA, runbook. */
 export function incidentLines(incident: Incident, runbookBaseUrl: string): string[] {
-  const { actor, alert, exemption, exemptionRequest, workflow, undo, lockdown } = incident;
+  const { actor, alert, exemption, exemptionRequest, workflow, undo, lockdown, mitigation } = incident;
   const who = actor
     ? [
         actor.arn ?? actor.principalId ?? 'unknown',
@@ -111,6 +111,9 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
               ]
             : []),
         ]
+      : []),
+    ...(mitigation
+      ? [`  mitigation: recorded by ${mitigation.by} at ${mitigation.at}`, `    what:  ${mitigation.text}`]
       : []),
     ...(workflow
       ? [

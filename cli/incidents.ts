@@ -6,6 +6,7 @@ import { LONGEST_EXEMPTION, parseMinutes, parseSince } from './duration';
 import { UsageError } from './errors';
 import { incidentLines, incidentsTable, parseRule, parseStatus, undoPlanLines } from './incidents-format';
 import { findIncident, incidentStore } from './incidents-store';
+import { checkMitigation, resolveIncident } from './resolve';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 import { undoIncident } from './undo';
@@ -39,7 +40,7 @@ function parseLimit(text: string): number {
 export function registerIncidents(program: Command, io: Io, withContext: WithContext): void {
   const incidents = program
     .command('incidents')
-    .description('the documented incidents in the table: list, show, undo');
+    .description('the documented incidents in the table: list, show, undo, resolve');
 
   incidents
     .command('list')
@@ -128,6 +129,32 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
         if (options.json) return printJson(io, result);
         io.out(
           `undone ${incidentId}: ${result.undo.calls.length} call(s) succeeded; recorded in the incident as undone by ${result.undo.by}; on-call alerted (message ${result.undo.alert?.messageId})`,
+        );
+      });
+    });
+
+  incidents
+    .command('resolve')
+    .description(
+      "document how an open incident's risk is mitigated (a rule whose incidents end that way, e.g. image-findings-mitigated): records the text, who and when, resolves the incident and alerts on-call",
+    )
+    .argument('<incident-id>', 'the incident (see incidents list)')
+    .requiredOption(
+      '--mitigation <text>',
+      'what reduces the risk and until when (a ticket or a sentence); recorded in the incident and the report',
+    )
+    .option('--json', 'print the resolved incident as JSON')
+    .action((incidentId: string, options: { mitigation: string; json?: boolean }, command: Command) => {
+      const text = checkMitigation(options.mitigation);
+      return withContext(command, async (ctx) => {
+        const result = await resolveIncident(ctx, incidentId, text);
+        if (options.json) return printJson(io, result.incident);
+        const moved =
+          result.status === IncidentStatus.Resolved
+            ? `resolved ${incidentId}`
+            : `recorded the mitigation of ${incidentId}, which another writer had already moved to ${result.status}`;
+        io.out(
+          `${moved}: mitigation recorded by ${result.mitigation.by} at ${result.mitigation.at}; on-call alerted (message ${result.messageId})`,
         );
       });
     });

@@ -10,6 +10,8 @@ export const TriggerSource = {
   CloudTrail: 'cloudtrail',
   ConfigCompliance: 'config-compliance',
   EbsNotification: 'ebs-notification',
+  /** An image's scan findings changed: ECR Image Scan, Inspector2 Scan, Inspector2 Finding. */
+  ImageScan: 'image-scan',
   Schedule: 'schedule',
   /** A person's order on the command line (`ssh lockdown`): the incident's `lockdown` says who and why. */
   CommandLine: 'command-line',
@@ -159,6 +161,16 @@ export interface Incident {
   transitions?: StatusTransition[];
   /** Set when the history was full: changes from this time on are not in `transitions`. */
   transitionsTruncatedAt?: string;
+  /** A person documented how the risk is mitigated (`incidents resolve --mitigation`): at most one per incident. */
+  mitigation?: MitigationRecord;
+}
+
+/** A documented mitigation: what a person says reduces the risk, who said it and when. */
+export interface MitigationRecord {
+  text: string;
+  /** The caller's ARN (STS GetCallerIdentity). */
+  by: string;
+  at: string;
 }
 
 /** Who ordered a lockdown, why, and what it went past; one run's incidents share its runId. */

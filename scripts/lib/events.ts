@@ -164,3 +164,38 @@ export function configRuleInvocation({
     accountId,
   };
 }
+
+/** A completed basic scan of an image ("ECR Image Scan"): its repository, digest and severity counts. */
+export function imageScanEvent({
+  accountId,
+  region,
+  repositoryName,
+  digest,
+  counts,
+  id,
+}: {
+  accountId: string;
+  region: string;
+  repositoryName: string;
+  digest: string;
+  counts: Record<string, number>;
+  id?: string;
+}) {
+  return {
+    version: '0',
+    id: id ?? randomUUID(),
+    'detail-type': 'ECR Image Scan',
+    source: 'aws.ecr',
+    account: accountId,
+    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [`arn:aws:ecr:${region}:${accountId}:repository/${repositoryName}`],
+    detail: {
+      'scan-status': 'COMPLETE',
+      'repository-name': repositoryName,
+      'finding-severity-counts': counts,
+      'image-digest': digest,
+      'image-tags': [],
+    },
+  };
+}

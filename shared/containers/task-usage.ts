@@ -66,3 +66,39 @@ export async function revisionsInUse(
   }
   return users;
 }
+
+/**
+ * Who runs each image digest in the region: running tasks (`<cluster>/<task id>`) whose containers
+ * report that digest, and the services those tasks belong to (a task started by a service is in the
+ * group `service:<name>`). A task definition may name an image by tag; the task reports the digest
+ * it pulled, which is what ran. A failed or throttled read throws: never "runs nowhere".
+ */
+export async function digestsInUse(ecs: ECSClient): Promise<ReadonlyMap<string, RevisionUsers>> {
+  const users = new Map<string, { services: Set<string>; tasks: string[] }>();
+  for await (const clusters of paginateListClusters({ client: ecs }, {})) {
+    for (const cluster of clusters.clusterArns ?? []) {
+      const clusterName = lastPart(cluster);
+      const taskArns: string[] = [];
+      for await (const page of paginateListTasks({ client: ecs }, { cluster }))
+        taskArns.push(...(page.taskArns ?? []));
+      for (const batch of chunks(taskArns, TASKS_PER_DESCRIBE)) {
+        const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }));
+        for (const task of tasks ?? []) {
+          const digests = new Set(
+            (task.containers ?? []).flatMap((c) => (c.imageDigest ? [c.imageDigest] : [])),
+          );
+          for (const digest of digests) {
+            const found = users.get(digest) ?? { services: new Set<string>(), tasks: [] };
+            users.set(digest, found);
+            found.tasks.push(`${clusterName}/${lastPart(task.taskArn)}`);
+            if (task.group?.startsWith('service:'))
+              found.services.add(`${clusterName}/${task.group.slice('service:'.length)}`);
+          }
+        }
+      }
+    }
+  }
+  return new Map(
+    [...users].map(([digest, { services, tasks }]) => [digest, { services: [...services].sort(), tasks }]),
+  );
+}

@@ -1,5 +1,11 @@
 import type { Exemption } from '../exemptions/ledger';
-import { type Incident, type Severity, UndoCallResult, type UndoRecord } from '../model';
+import {
+  type Incident,
+  type MitigationRecord,
+  type Severity,
+  UndoCallResult,
+  type UndoRecord,
+} from '../model';
 import { type AlertMessage, buildNotice, GUARD_ALERT_RULE_ID } from './alerts';
 import type { GuardReset } from './guards';
 
@@ -167,6 +173,40 @@ export function buildUndoFailedAlert(incident: Incident, undo: UndoRecord, probl
       ),
       exemptionId: exemption?.exemptionId,
       exemptionUntil: exemption?.until,
+    },
+  });
+}
+
+/**
+ * A person documented a mitigation and so resolved the incident (`incidents resolve --mitigation`):
+ * on-call hears what was decided, by whom, for which resource. `severity`: the incident's.
+ */
+export function buildMitigationAlert(incident: Incident, mitigation: MitigationRecord): AlertMessage {
+  return buildNotice({
+    severity: incident.severity,
+    ruleId: incident.ruleId,
+    status: 'mitigated',
+    account: incident.account,
+    region: incident.region,
+    headline: `${incident.title} ${incident.resourceId}`,
+    outcome: 'mitigation recorded',
+    text: [
+      'A person documented a mitigation: the incident is resolved, the finding is not fixed.',
+      '',
+      `Incident:   ${incident.incidentId} (${incident.title})`,
+      `Resource:   ${incident.resourceArn}`,
+      `Finding:    ${incident.reason}`,
+      `Mitigation: ${mitigation.text}`,
+      `By:         ${mitigation.by} at ${mitigation.at}`,
+      '',
+      `The mitigation is kept in the incident: npx compliance-responder incidents show ${incident.incidentId}`,
+    ],
+    facts: {
+      incidentId: incident.incidentId,
+      resourceArn: incident.resourceArn,
+      mitigation: mitigation.text,
+      by: mitigation.by,
+      at: mitigation.at,
     },
   });
 }

@@ -11,8 +11,10 @@ import type {
   AlertRecord,
   Incident,
   IncidentStatus,
+  MitigationRecord,
   StatusTransition,
   Step,
+  Summary,
   UndoRecord,
   Workflow,
 } from '../model';
@@ -46,6 +48,13 @@ export interface IncidentStore {
   replaceStep(incidentId: string, index: number, step: Step): Promise<void>;
   setAlert(incidentId: string, alert: AlertRecord): Promise<void>;
   setWorkflow(incidentId: string, workflow: Workflow): Promise<void>;
+  /**
+   * Brings an incident's finding up to date (a rule whose incidents end with a mitigation: its
+   * findings arrive and clear while the incident stands). Status, steps and alert are untouched.
+   */
+  updateFinding(incidentId: string, finding: { reason: string; evidence: Summary }): Promise<void>;
+  /** Records the incident's one mitigation: false when one is recorded already (never overwritten). */
+  recordMitigation(incidentId: string, mitigation: MitigationRecord): Promise<boolean>;
   /**
    * Takes over an incident whose remediation must be resumed. Succeeds only if nobody touched it
    * since `seenUpdatedAt`, so of concurrent resumers exactly one proceeds.
@@ -308,6 +317,25 @@ export class DynamoDbIncidentStore implements IncidentStore {
 
   async setWorkflow(incidentId: string, workflow: Workflow): Promise<void> {
     await this.update(incidentId, 'SET workflow = :workflow', { values: { ':workflow': workflow } });
+  }
+
+  async updateFinding(incidentId: string, finding: { reason: string; evidence: Summary }): Promise<void> {
+    await this.update(incidentId, 'SET reason = :reason, evidence = :evidence', {
+      values: { ':reason': finding.reason, ':evidence': finding.evidence },
+    });
+  }
+
+  async recordMitigation(incidentId: string, mitigation: MitigationRecord): Promise<boolean> {
+    try {
+      await this.update(incidentId, 'SET mitigation = :mitigation', {
+        values: { ':mitigation': mitigation },
+        condition: 'attribute_not_exists(mitigation)',
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**

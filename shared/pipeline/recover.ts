@@ -100,9 +100,12 @@ export async function resolveOpenDrift(ctx: PipelineContext, resource: Loaded<un
     await recover(ctx, incident);
     return;
   }
-  // An undone incident keeps saying so: a person reversed the fix on purpose.
+  // An undone incident keeps saying so: a person reversed the fix on purpose; a mitigated one keeps
+  // saying who mitigated it.
+  const mitigated = incident?.status === IncidentStatus.Resolved && incident.mitigation !== undefined;
   if (
     incident &&
+    !mitigated &&
     incident.status !== IncidentStatus.Remediated &&
     incident.status !== IncidentStatus.Undone
   ) {

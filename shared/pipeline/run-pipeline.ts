@@ -312,11 +312,29 @@ export class ResponsePipeline {
       if (!existing) {
         return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: opened.existingIncidentId };
       }
+      await this.keepFindingCurrent(existing, verdict);
       return incidentOutcome(ref, await recover(this.ctx, existing, { resource, finding: verdict }), note);
     }
     const final = await respond(this.ctx, incident, resource, verdict);
     const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
     return final.status === IncidentStatus.Remediated ? { ...outcome, remediatedNow: true } : outcome;
+  }
+
+  /**
+   * An incident that ends with a mitigation stands while findings arrive and clear: the same
+   * incident says what is found now (never a second one, never a second page).
+   */
+  private async keepFindingCurrent(existing: Incident, finding: Finding): Promise<void> {
+    if (!this.rule.endsWithMitigation) return;
+    if (
+      existing.reason === finding.reason &&
+      JSON.stringify(existing.evidence) === JSON.stringify(finding.evidence)
+    )
+      return;
+    await this.deps.store.updateFinding(existing.incidentId, {
+      reason: finding.reason,
+      evidence: finding.evidence,
+    });
   }
 
   /**

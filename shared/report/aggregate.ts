@@ -101,6 +101,8 @@ export interface IncidentLine {
   /** A person's undo that started by the end of the period. */
   undo: { by: string; at: string; reason: string } | null;
   runbook: string;
+  /** The documented mitigation that resolved it (`incidents resolve --mitigation`): what, by whom, when. */
+  mitigation: string | null;
 }
 
 export interface ExemptionActiveLine extends ExemptionLine {
@@ -479,6 +481,10 @@ export function aggregate(input: ReportInput): Report {
             }
           : null,
       runbook: incident.runbook,
+      mitigation:
+        incident.mitigation && Date.parse(incident.mitigation.at) < until.getTime()
+          ? `${incident.mitigation.text} (by ${incident.mitigation.by} at ${incident.mitigation.at})`
+          : null,
     })),
     grants: grants.map((grant) => ({
       grantId: grant.grantId,

@@ -77,9 +77,13 @@ export const incidentCells = (incident: IncidentLine): string[] => [
   incident.ruleId,
   incident.severity,
   incident.hipaa.map((citation) => `§${citation}`).join(', '),
-  `${incident.exemptUntil ? `${incident.status} until ${incident.exemptUntil}` : incident.status}${
-    incident.statusKnown ? '' : ' (today’s; not recorded then)'
-  }`,
+  `${
+    incident.exemptUntil
+      ? `${incident.status} until ${incident.exemptUntil}`
+      : incident.mitigation
+        ? `${incident.status}, mitigated: ${incident.mitigation}`
+        : incident.status
+  }${incident.statusKnown ? '' : ' (today’s; not recorded then)'}`,
   `${incident.resourceId} (${incident.account}/${incident.region})`,
   formatDuration(incident.timeToRemediateMs),
 ];

@@ -1,4 +1,5 @@
 import { accountSetting } from './account-setting';
+import { ecrImage } from './ecr-image';
 import { ecrRepository } from './ecr-repository';
 import { iamUser } from './iam-user';
 import { instance } from './instance';
@@ -46,6 +47,7 @@ export const resourceTypes: readonly ResourceType[] = [
   classicLoadBalancer,
   ecrRepository,
   taskDefinition,
+  ecrImage,
 ];
 
 /** The resource type a CloudTrail call names, or undefined when no module maps it. */

@@ -7,6 +7,7 @@ import { ecsTaskUnprivileged } from './ecs-task-unprivileged';
 import { elbBackendEncrypted } from './elb-backend-encrypted';
 import { elbClassicListenerTls } from './elb-classic-listener-tls';
 import { elbListenerTls } from './elb-listener-tls';
+import { imageFindingsMitigated } from './image-findings-mitigated';
 import { phiDedicatedTenancy } from './phi-dedicated-tenancy';
 import type { Rule } from './rule';
 import { selfProtection } from './self-protection';
@@ -28,6 +29,7 @@ export const rules: readonly Rule[] = [
   ecsTaskUnprivileged,
   elbClassicListenerTls,
   elbBackendEncrypted,
+  imageFindingsMitigated,
 ];
 
 export function ruleById(id: string): Rule {

@@ -227,6 +227,12 @@ export interface Rule<State = unknown> {
   readonly resourceType: string;
   /** Types its findings are also about, besides resourceType (declared in shared/resources). */
   readonly alsoJudges?: readonly string[];
+  /**
+   * Its incidents end when a person records a mitigation (`incidents resolve <id> --mitigation`),
+   * not only when the resource reads compliant: the drift is a risk accepted and documented, not a
+   * setting put back. Its remediate declines.
+   */
+  readonly endsWithMitigation?: true;
   /** Why no exemption may silence its findings, when none may. */
   readonly neverExempt?: string;
   readonly triggers: Triggers;

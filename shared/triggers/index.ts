@@ -4,6 +4,7 @@ import { ITEM_CHANGE_DETAIL_TYPE, parseConfigItemChangeEvent } from './config-it
 import { parseConfigRuleInvocation } from './config-rule';
 import { EbsDetailType, parseEbsNotificationEvent } from './ebs';
 import { anyEventBridgeEvent } from './eventbridge';
+import { ImageScanDetailType, parseImageScanEvent } from './image-scan';
 import { invalid, parseWith, truncate } from './parse';
 import { parseScheduledEvent, SCHEDULED_DETAIL_TYPE } from './schedule';
 import type { TriggerEvent } from './types';
@@ -13,6 +14,7 @@ export { parseComplianceChangeDetail, parseComplianceChangeEvent } from './confi
 export { parseConfigItemChangeEvent } from './config-item-change';
 export { parseConfigRuleInvocation } from './config-rule';
 export { parseEbsNotificationEvent } from './ebs';
+export { parseImageScanEvent } from './image-scan';
 export { parseScheduledEvent } from './schedule';
 export type { ConfigEvaluationContext, SweepRequest, TriggerEvent } from './types';
 
@@ -24,6 +26,9 @@ const EVENTBRIDGE_PARSERS: Readonly<Record<string, (event: unknown) => TriggerEv
   [EbsDetailType.Snapshot]: parseEbsNotificationEvent,
   [EbsDetailType.Volume]: parseEbsNotificationEvent,
   [SCHEDULED_DETAIL_TYPE]: parseScheduledEvent,
+  [ImageScanDetailType.EcrScan]: parseImageScanEvent,
+  [ImageScanDetailType.InspectorScan]: parseImageScanEvent,
+  [ImageScanDetailType.InspectorFinding]: parseImageScanEvent,
 };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

@@ -10,7 +10,8 @@ import type { TriggerEvent } from '../../shared/triggers/types';
  * Every file must have an expectation below, so a payload added to the corpus demands one.
  */
 
-const CORPUS = path.join(__dirname, '../../../shared/aws-events');
+/** Beside the repository; a worktree elsewhere names it with AWS_EVENTS_CORPUS. */
+const CORPUS = process.env.AWS_EVENTS_CORPUS ?? path.join(__dirname, '../../../shared/aws-events');
 
 /** How a file reaches an adapter: not every file is a whole event. */
 type Route =
@@ -34,6 +35,7 @@ type Expectation =
   | { error: string };
 
 const instance = (id: string) => ['AWS::EC2::Instance', id] as const;
+const image = (repository: string, digest: string) => ['AWS::ECR::Image', `${repository}@${digest}`] as const;
 
 const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation }>> = {
   // config-rule/
@@ -202,8 +204,11 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
     expect: { resources: [['AWS::EC2::Volume', 'vol-01234567']], region: 'us-east-1' },
   },
 
-  // ecr/, ecs/, inspector2/: service events no rule subscribes to yet, refused by detail-type until
-  // the container rules arrive.
+  // ecr/, inspector2/: image scan events reach image-findings-mitigated as the image they name
+  // (repository@digest), whatever the counts say: the rule reads the image's findings afresh. AWS
+  // documentation examples carry placeholder digests (60 hex digits, "…EXAMPLE"), accepted as sent.
+  // Image pushes and deletions, enhanced-scanning setting changes and ECS task state changes are
+  // subscribed to by no rule: refused by detail-type.
   'ecr/ecr-image-action_delete_success_aws-docs-example.json': {
     route: 'event',
     expect: { error: 'detail-type' },
@@ -214,15 +219,31 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
   },
   'ecr/ecr-image-scan_basic_complete_all-six-severities_aws-lambda-go.json': {
     route: 'event',
-    expect: { error: 'detail-type' },
+    expect: {
+      resources: [
+        image(
+          'tribble-image-scan-test',
+          'sha256:d4a96ee9443e641fc100e763a0c10928720b50c6e3ea3342d05d7c3435fc5355',
+        ),
+      ],
+      region: 'eu-north-1',
+    },
   },
   'ecr/ecr-image-scan_basic_complete_critical-and-medium-only_aws-docs-example.json': {
     route: 'event',
-    expect: { error: 'detail-type' },
+    expect: {
+      resources: [
+        image('my-repository-name', 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234'),
+      ],
+      region: 'us-east-1',
+    },
   },
   'ecr/ecr-image-scan_basic_complete_no-finding-severity-counts_aws-docs-2019-example.json': {
     route: 'event',
-    expect: { error: 'detail-type' },
+    expect: {
+      resources: [image('my-repo', 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234')],
+      region: 'us-east-1',
+    },
   },
   'ecr/ecr-scan-resource-change_enhanced_scan-frequency-change_aws-docs-example.json': {
     route: 'event',
@@ -236,18 +257,41 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
     route: 'event',
     expect: { error: 'detail-type' },
   },
+  // The image is the one the finding's resource details name (the example's three digests differ).
   'inspector2/inspector2-finding_ecr-container-image_package-vulnerability_libssh2_ecr-docs-example.json': {
     route: 'event',
-    expect: { error: 'detail-type' },
+    expect: {
+      resources: [
+        image(
+          'amazon/amazon-ecs-sample',
+          'sha256:36c7b282abd0186e01419f2e58743e1bf635808231049bbc9d77e5EXAMPLE',
+        ),
+      ],
+      region: 'us-east-2',
+    },
   },
   'inspector2/inspector2-finding_ecr-container-image_package-vulnerability_openssl_inspector-docs-example.json':
     {
       route: 'event',
-      expect: { error: 'detail-type' },
+      expect: {
+        resources: [
+          image('inspector2', 'sha256:84f507df33c6864d49c296fb734192696e4cb6f78166ac51ac8b9b118181085d'),
+        ],
+        region: 'eu-central-1',
+      },
     },
+  // Inspector2 Scan names the repository by its ARN.
   'inspector2/inspector2-scan_ecr-initial-scan-complete_ecr-docs-example.json': {
     route: 'event',
-    expect: { error: 'detail-type' },
+    expect: {
+      resources: [
+        image(
+          'amazon/amazon-ecs-sample',
+          'sha256:36c7b282abd0186e01419f2e58743e1bf635808231049bbc9d77e5EXAMPLE',
+        ),
+      ],
+      region: 'us-east-2',
+    },
   },
 
   // securityhub/: the responder does not consume Security Hub; its events are refused by detail-type

@@ -6,7 +6,15 @@ import {
   ExemptionNotFoundError,
   isInForce,
 } from '../../shared/exemptions/ledger';
-import type { AlertRecord, Incident, IncidentStatus, Step, Workflow } from '../../shared/model';
+import type {
+  AlertRecord,
+  Incident,
+  IncidentStatus,
+  MitigationRecord,
+  Step,
+  Summary,
+  Workflow,
+} from '../../shared/model';
 import type { AlertMessage, AlertPublisher } from '../../shared/pipeline/alerts';
 import type { IncidentFilter, IncidentStore, OpenResult } from '../../shared/pipeline/incident-store';
 
@@ -84,6 +92,17 @@ export class MemoryIncidentStore implements IncidentStore {
 
   async setWorkflow(incidentId: string, workflow: Workflow) {
     this.change(incidentId, (incident) => Object.assign(incident, { workflow }));
+  }
+
+  async updateFinding(incidentId: string, finding: { reason: string; evidence: Summary }) {
+    this.change(incidentId, (incident) => Object.assign(incident, finding));
+  }
+
+  /** As DynamoDB's conditional update: the first mitigation stays. */
+  async recordMitigation(incidentId: string, mitigation: MitigationRecord) {
+    if (this.incidents.get(incidentId)?.mitigation) return false;
+    this.change(incidentId, (incident) => Object.assign(incident, { mitigation }));
+    return true;
   }
 
   /** As DynamoDB's conditional update: only the first claim on the same `updatedAt` wins. */

@@ -1,0 +1,78 @@
+import type { Incident, MitigationRecord } from '../shared/model';
+import { buildMitigationAlert } from '../shared/pipeline/human-alerts';
+import { IncidentStatus, moveIncident } from '../shared/pipeline/lifecycle';
+import { rules } from '../shared/rules';
+import type { CliContext } from './context';
+import { CliError, UsageError } from './errors';
+import { findIncident, incidentStore } from './incidents-store';
+import { inTable } from './ledger-access';
+import { tellOnCall } from './on-call';
+
+/** Long enough for a ticket and a paragraph, short enough for an alert and a report cell. */
+const MITIGATION_LIMIT = 1024;
+
+export function checkMitigation(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.length < 3)
+    throw new UsageError('--mitigation must say what reduces the risk (a ticket or a sentence)');
+  if (trimmed.length > MITIGATION_LIMIT)
+    throw new UsageError(
+      `--mitigation is longer than ${MITIGATION_LIMIT} characters: link a ticket for the rest`,
+    );
+  return trimmed;
+}
+
+/** Why this incident cannot take a mitigation, or undefined when it can. */
+function refusal(incident: Incident): string | undefined {
+  const id = incident.incidentId;
+  if (incident.mitigation)
+    return `incident ${id} already has a mitigation, recorded by ${incident.mitigation.by} at ${incident.mitigation.at}: a mitigation is recorded once; see incidents show ${id}`;
+  const rule = rules.find((candidate) => candidate.id === incident.ruleId);
+  if (!rule?.endsWithMitigation)
+    return `incident ${id} is of ${incident.ruleId}, whose incidents end when the resource is fixed, not with a mitigation: nothing was recorded`;
+  if (incident.status !== IncidentStatus.Open)
+    return `incident ${id} is ${incident.status}, not open: only an open incident takes a mitigation; nothing was recorded`;
+  return undefined;
+}
+
+export interface Resolved {
+  incident: Incident;
+  mitigation: MitigationRecord;
+  /** The status it has now: resolved, or what another writer moved it to first. */
+  status: Incident['status'];
+  messageId: string;
+}
+
+/**
+ * `incidents resolve <id> --mitigation "…"`: records the mitigation (text, caller, time; once), moves
+ * the open incident to resolved through the lifecycle, and alerts on-call. The drift lock stays with
+ * the incident: later scans of the same resource join it, never open another.
+ */
+export async function resolveIncident(ctx: CliContext, incidentId: string, text: string): Promise<Resolved> {
+  const incident = await findIncident(ctx, incidentId);
+  const refused = refusal(incident);
+  if (refused) throw new CliError(refused);
+  const caller = await ctx.caller();
+  // Resolved before the change, so a missing topic stops it before anything is recorded.
+  const onCall = await ctx.onCall();
+  const mitigation: MitigationRecord = { text, by: caller.arn, at: ctx.now().toISOString() };
+  const store = incidentStore(ctx);
+  const recorded = await inTable(ctx, () => store.recordMitigation(incidentId, mitigation));
+  if (!recorded) {
+    const now = await findIncident(ctx, incidentId);
+    throw new CliError(refusal(now) ?? `incident ${incidentId} already has a mitigation`);
+  }
+  const move = await moveIncident(
+    store,
+    incident,
+    IncidentStatus.Resolved,
+    `mitigation recorded by ${mitigation.by}`,
+  );
+  const status = move.moved ? IncidentStatus.Resolved : move.current.status;
+  const messageId = await tellOnCall(
+    onCall,
+    buildMitigationAlert({ ...incident, status }, mitigation),
+    `the mitigation was recorded in ${incidentId}`,
+  );
+  return { incident: { ...incident, status, mitigation }, mitigation, status, messageId };
+}

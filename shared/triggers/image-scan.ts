@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { TriggerSource } from '../model';
+import { ECR_IMAGE, imageId, isImageDigest, isRepositoryName } from '../resources/ecr-image';
+import { eventBridgeEnvelope } from './eventbridge';
+import { boundedSummary, invalid, parseWith } from './parse';
+import type { TriggerEvent } from './types';
+
+/**
+ * The scan events of an ECR image: "ECR Image Scan" (basic scanning: severity counts), "Inspector2
+ * Scan" (enhanced scanning: the same keys, the repository as an ARN, counts with a TOTAL) and
+ * "Inspector2 Finding" (enhanced scanning: one finding, ACTIVE or CLOSED). Each names one image by
+ * digest; the rule reads the image's findings afresh, so an event only says which image to read.
+ * A finding's description and references are never copied: its id, severity, status and package
+ * names are.
+ */
+
+export const ImageScanDetailType = {
+  EcrScan: 'ECR Image Scan',
+  InspectorScan: 'Inspector2 Scan',
+  InspectorFinding: 'Inspector2 Finding',
+} as const;
+
+const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED', 'TOTAL'];
+
+const digest = z.string().refine(isImageDigest, 'expected an image digest (<algorithm>:<hex>)');
+const repositoryName = z.string().refine(isRepositoryName, 'expected an ECR repository name');
+/** Inspector2 Scan names the repository by its ARN: `arn:aws:ecr:<region>:<account>:repository/<name>`. */
+const repositoryNameOrArn = z
+  .string()
+  .max(512)
+  .transform((text) => text.replace(/^arn:aws[a-z-]*:ecr:[a-z0-9-]*:\d*:repository\//, ''))
+  .pipe(repositoryName);
+
+const scanDetail = z.object({
+  'scan-status': z.string().max(64),
+  'repository-name': repositoryNameOrArn,
+  'image-digest': digest,
+  'finding-severity-counts': z.record(z.string().max(32), z.number().int().min(0)).optional(),
+});
+
+const ecrImage = z.object({ repositoryName, imageHash: digest });
+const findingDetail = z.object({
+  findingArn: z.string().max(2048).optional(),
+  severity: z.string().max(32),
+  status: z.string().max(32),
+  packageVulnerabilityDetails: z
+    .object({
+      vulnerabilityId: z.string().max(256).optional(),
+      vulnerablePackages: z
+        .array(z.object({ name: z.string().max(256).optional() }))
+        .max(1000)
+        .optional(),
+    })
+    .optional(),
+  resources: z
+    .array(
+      z.object({
+        type: z.string().max(64),
+        details: z.object({ awsEcrContainerImage: z.unknown().optional() }).optional(),
+      }),
+    )
+    .min(1)
+    .max(10),
+});
+
+const imageScanEvent = eventBridgeEnvelope(z.unknown()).extend({
+  'detail-type': z.enum(ImageScanDetailType),
+  source: z.enum(['aws.ecr', 'aws.inspector2']),
+});
+
+const CONTAINER_IMAGE = 'AWS_ECR_CONTAINER_IMAGE';
+
+/** One image observed: the scan's or the finding's, with bounded facts. */
+export const parseImageScanEvent = (event: unknown): TriggerEvent => {
+  const envelope = parseWith(imageScanEvent, event);
+  const wantedSource = envelope['detail-type'] === ImageScanDetailType.EcrScan ? 'aws.ecr' : 'aws.inspector2';
+  if (envelope.source !== wantedSource)
+    throw invalid('source', `expected ${JSON.stringify(wantedSource)} for ${envelope['detail-type']}`);
+  const observe = (repository: string, imageDigest: string, facts: Parameters<typeof boundedSummary>[0]) => ({
+    kind: 'resources' as const,
+    observations: [
+      {
+        source: TriggerSource.ImageScan,
+        eventId: envelope.id,
+        eventName: envelope['detail-type'],
+        accountId: envelope.account,
+        region: envelope.region,
+        resourceType: ECR_IMAGE,
+        resourceId: imageId(repository, imageDigest),
+        observedAt: envelope.time,
+        summary: boundedSummary(facts),
+      },
+    ],
+  });
+  if (envelope['detail-type'] !== ImageScanDetailType.InspectorFinding) {
+    const detail = parseWith(scanDetail, envelope.detail, 'detail');
+    const counts = detail['finding-severity-counts'] ?? {};
+    return observe(detail['repository-name'], detail['image-digest'], {
+      scanStatus: detail['scan-status'],
+      ...Object.fromEntries(SEVERITIES.filter((key) => key in counts).map((key) => [key, counts[key]])),
+    });
+  }
+  const detail = parseWith(findingDetail, envelope.detail, 'detail');
+  const index = detail.resources.findIndex((resource) => resource.type === CONTAINER_IMAGE);
+  const resource = detail.resources[index];
+  if (!resource)
+    return {
+      kind: 'resources',
+      observations: [],
+      ignored: `an Inspector finding about ${detail.resources[0]?.type}, not a container image`,
+    };
+  const image = parseWith(
+    ecrImage,
+    resource.details?.awsEcrContainerImage,
+    `detail.resources[${index}].details.awsEcrContainerImage`,
+  );
+  const vulnerability = detail.packageVulnerabilityDetails;
+  return observe(image.repositoryName, image.imageHash, {
+    finding: vulnerability?.vulnerabilityId ?? detail.findingArn?.split('/').pop(),
+    severity: detail.severity,
+    status: detail.status,
+    packages: vulnerability?.vulnerablePackages
+      ?.map((item) => item.name)
+      .filter(Boolean)
+      .join(','),
+  });
+};

@@ -1,0 +1,139 @@
+import { imageScanEvent } from '../../scripts/lib/events';
+import type { Incident } from '../../shared/model';
+import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+import { runCli } from '../support/cli';
+import { seedScannedImage } from '../support/ecr-images';
+import { LocalResponder, resetAccount } from '../support/local-responder';
+
+/**
+ * image-findings-mitigated against moto: ECR repositories, images and basic scan findings are
+ * moto's (its configurable scan results). moto cannot seed Inspector (enhanced) findings, and its
+ * ECS tasks report no image digest, so the tasks running an image, Inspector findings and a later
+ * clean scan of the same digest are covered by the unit tests with the mocked SDK.
+ */
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const RULE = 'image-findings-mitigated';
+const loadFunction = () => require('../../functions/image-findings-mitigated');
+
+const critical = (name: string, pkg: string) => ({
+  name,
+  severity: 'CRITICAL' as const,
+  attributes: [{ key: 'package_name', value: pkg }],
+});
+
+describe('image-findings-mitigated end to end against moto', () => {
+  let responder: LocalResponder;
+  let handle: (event: unknown) => Promise<HandlerResult>;
+  let env: Record<string, string>;
+
+  const stored = async (incidentId: string) =>
+    (await responder.incidents()).find((incident) => incident.incidentId === incidentId) as Incident;
+
+  async function vulnerableImage() {
+    const digest = await seedScannedImage({
+      region: REGION,
+      repositoryName: 'claims/api',
+      layer: `sha256:${'2'.repeat(64)}`,
+      findings: [critical('CVE-2025-0001', 'openssl'), { name: 'CVE-2025-0009', severity: 'LOW' }],
+    });
+    const scan = () =>
+      imageScanEvent({
+        accountId: ACCOUNT,
+        region: REGION,
+        repositoryName: 'claims/api',
+        digest,
+        counts: { CRITICAL: 1, LOW: 1 },
+      });
+    return { digest, scan };
+  }
+
+  beforeEach(async () => {
+    await resetAccount();
+    responder = await LocalResponder.provision();
+    handle = responder.handlerOf(loadFunction);
+    env = { INCIDENT_TABLE: responder.stack.tableName, AWS_REGION: REGION };
+  });
+
+  it('opens one incident per image digest, pages once, and changes nothing, however many scans report it', async () => {
+    // Prepare
+    const { digest, scan } = await vulnerableImage();
+    // Act
+    const first = await handle(scan());
+    const again = await handle(scan());
+    // Assess
+    expect(first.outcomes).toEqual([
+      expect.objectContaining({ compliance: 'NON_COMPLIANT', status: 'open' }),
+    ]);
+    expect(again.outcomes).toEqual([
+      expect.objectContaining({ incidentId: first.outcomes[0]?.incidentId, status: 'open' }),
+    ]);
+    const incidents = await responder.incidents();
+    expect(incidents).toEqual([
+      expect.objectContaining({
+        ruleId: RULE,
+        resourceId: `claims/api@${digest}`,
+        resourceArn: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/claims/api/${digest}`,
+        status: 'open',
+        evidence: expect.objectContaining({
+          findings: 1,
+          critical: 1,
+          findingIds: 'CVE-2025-0001',
+          packages: 'openssl',
+          runningTasks: 0,
+        }),
+        steps: [],
+      }),
+    ]);
+    expect(await responder.alerts()).toHaveLength(1);
+  });
+
+  it('incidents resolve --mitigation records the text, who and when, resolves it, alerts on-call, and shows it', async () => {
+    // Prepare
+    const { scan } = await vulnerableImage();
+    const incidentId = String((await handle(scan())).outcomes[0]?.incidentId);
+    await responder.alerts();
+    const text = 'CHG-123: the TLS library is never reached (loopback only); rebuild on 2025-04-01';
+    // Act
+    const run = await runCli(['incidents', 'resolve', incidentId, '--mitigation', text], env);
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^resolved inc-.+: mitigation recorded by arn:aws:.+; on-call alerted/);
+    const incident = await stored(incidentId);
+    expect(incident).toMatchObject({
+      status: 'resolved',
+      statusReason: expect.stringMatching(/^mitigation recorded by arn:aws:/),
+      mitigation: { text, by: expect.stringMatching(/^arn:aws:/), at: expect.any(String) },
+    });
+    const alerts = await responder.alerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.attributes).toMatchObject({ ruleId: RULE, status: 'mitigated' });
+    expect(alerts[0]?.body).toMatchObject({ incidentId, mitigation: text });
+    // Assess: incidents show prints it
+    const shown = await runCli(['incidents', 'show', incidentId], env);
+    expect(shown.stdout).toContain(`mitigation: recorded by ${incident.mitigation?.by}`);
+    expect(shown.stdout).toContain(text);
+    // Assess: a later scan of the same digest joins the resolved incident: no new one, no page
+    await handle(scan());
+    expect(await responder.incidents()).toHaveLength(1);
+    expect(await responder.alerts()).toEqual([]);
+  });
+
+  it('refuses a second mitigation, and a mitigation without text, changing nothing', async () => {
+    // Prepare
+    const { scan } = await vulnerableImage();
+    const incidentId = String((await handle(scan())).outcomes[0]?.incidentId);
+    await runCli(['incidents', 'resolve', incidentId, '--mitigation', 'CHG-1 first'], env);
+    await responder.alerts();
+    // Act
+    const second = await runCli(['incidents', 'resolve', incidentId, '--mitigation', 'CHG-2 second'], env);
+    const empty = await runCli(['incidents', 'resolve', incidentId], env);
+    // Assess
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain('already has a mitigation');
+    expect(empty.code).toBe(2);
+    expect((await stored(incidentId)).mitigation?.text).toBe('CHG-1 first');
+    expect(await responder.alerts()).toEqual([]);
+  });
+});
