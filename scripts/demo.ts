@@ -11,15 +11,11 @@ import {
   roleCaller,
   scheduledEvent,
 } from './lib/events';
-import {
-  drainInbox,
-  listIncidents,
-  provisionLocalStack,
-  type ReceivedAlert,
-  subscribeInbox,
-} from './lib/local-stack';
+import { drainInbox, listIncidents, provisionLocalStack, subscribeInbox } from './lib/local-stack';
 import { startMoto } from './lib/moto';
+import { startRecording } from './lib/recorder';
 import { seedDemoDrift } from './lib/seed-drift';
+import { emailsByDefaultBody } from './lib/sns-email';
 
 /**
  * npm run demo — the responder against a local AWS account (moto) with seeded drift:
@@ -47,8 +43,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   say('compliance-responder demo: a local AWS account on moto, seeded with drift\n');
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  const moto = await startMoto();
+  const dir = mkdtempSync(join(tmpdir(), 'compliance-responder-demo-'));
+  // The recorder keeps each Publish: moto sends no e-mail, so step 5 shows what SNS would.
+  const moto = await startMoto({ recorderFile: join(dir, 'moto-recording.jsonl') });
   process.env.AWS_ENDPOINT_URL = moto.url;
+  await startRecording();
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
@@ -57,7 +56,6 @@ async function main(): Promise<void> {
   try {
     const [stack] = await Promise.all([provisionLocalStack(), buildFunctions()]);
     const inbox = await subscribeInbox(stack);
-    const dir = mkdtempSync(join(tmpdir(), 'compliance-responder-demo-'));
     const envFile = join(dir, 'env.json');
     writeFileSync(envFile, JSON.stringify(stack.env, null, 2));
     say(
@@ -128,42 +126,24 @@ async function main(): Promise<void> {
       }
     }
 
-    const alerts = (await drainInbox(stack.region, inbox, 1)).map(onCallView);
-    say(`\n5. alerts received by the on-call inbox (${alerts.length}):`);
+    const alerts = await drainInbox(stack.region, inbox, 1);
+    const emails = await emailsByDefaultBody();
+    say(
+      `\n5. alerts received by the on-call inbox (${alerts.length}), each with the e-mail SNS delivers for it:`,
+    );
     for (const alert of alerts) {
       say(`\n   Subject: ${alert.subject}`);
-      say(`   Attributes: ${alert.attributes}`);
-      say(alert.email.replace(/^/gm, '   | '));
+      say(
+        `   Attributes: ${Object.entries(alert.attributes)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ')}`,
+      );
+      say((emails.get(alert.message) ?? '(its Publish was not recorded)').replace(/^/gm, '   | '));
     }
     say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await moto.stop();
   }
-}
-
-/** What an on-call chat or pager integration shows of an alert. */
-function onCallView(alert: ReceivedAlert) {
-  const body = alert.body as ReceivedAlert['body'] & {
-    reason: string;
-    actor?: { arn?: string };
-    steps: { action: string; result: string; undo?: { action: string } }[];
-    runbook: string;
-  };
-  return {
-    subject: alert.subject,
-    attributes: Object.entries(alert.attributes)
-      .map(([name, value]) => `${name}=${value}`)
-      .join(' '),
-    email: [
-      `incident ${body.incidentId}: ${body.status}`,
-      `what: ${body.reason}`,
-      `who:  ${body.actor?.arn ?? 'found by the sweep'}`,
-      ...body.steps.map(
-        (step) => `done: ${step.action} → ${step.result}${step.undo ? ` (undo: ${step.undo.action})` : ''}`,
-      ),
-      `runbook: ${body.runbook}`,
-    ].join('\n'),
-  };
 }
 
 function summarize(results: unknown[]): string {

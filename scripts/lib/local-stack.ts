@@ -326,6 +326,8 @@ export interface ReceivedAlert {
   attributes: Record<string, string>;
   /** The `sqs` body of the alert: the incident as JSON. */
   body: Record<string, unknown> & { incidentId: string; status: string };
+  /** That body as delivered, unparsed. */
+  message: string;
 }
 
 /** Every alert the inbox holds now, removed from it as it is read. */
@@ -358,6 +360,7 @@ export async function drainInbox(
           Object.entries(envelope.MessageAttributes).map(([k, v]) => [k, v.Value]),
         ),
         body: JSON.parse(envelope.Message),
+        message: envelope.Message,
       });
       await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
     }

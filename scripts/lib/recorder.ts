@@ -21,23 +21,35 @@ function actionOf(entry: { headers: Record<string, string>; body: string; body_e
   return new URLSearchParams(bodyOf(entry)).get('Action') ?? 'unknown';
 }
 
-/** Runs `work` with moto's request recorder on and returns every call it made (from any process). */
-export async function recordCalls(work: () => Promise<unknown>): Promise<RecordedCall[]> {
-  const endpoint = assertLoopbackEndpoint();
-  const api = (path: string, method = 'POST') => fetch(`${endpoint}/moto-api/recorder/${path}`, { method });
-  await api('reset-recording');
-  await api('start-recording');
-  try {
-    await work();
-  } finally {
-    await api('stop-recording');
-  }
-  const text = await (await api('download-recording', 'GET')).text();
+const recorderApi = (endpoint: string, path: string, method = 'POST') =>
+  fetch(`${endpoint}/moto-api/recorder/${path}`, { method });
+
+/** Starts a fresh recording; moto must have been started with a recorder file (startMoto's recorderFile). */
+export async function startRecording(endpoint = assertLoopbackEndpoint()): Promise<void> {
+  await recorderApi(endpoint, 'reset-recording');
+  await recorderApi(endpoint, 'start-recording');
+}
+
+/** Every call recorded so far (from any process). */
+export async function recordedCalls(endpoint = assertLoopbackEndpoint()): Promise<RecordedCall[]> {
+  const text = await (await recorderApi(endpoint, 'download-recording', 'GET')).text();
   return text
     .split('\n')
     .filter(Boolean)
     .flatMap(entriesOf)
     .map((entry) => ({ method: entry.method, url: entry.url, action: actionOf(entry), body: bodyOf(entry) }));
+}
+
+/** Runs `work` with moto's request recorder on and returns every call it made (from any process). */
+export async function recordCalls(work: () => Promise<unknown>): Promise<RecordedCall[]> {
+  const endpoint = assertLoopbackEndpoint();
+  await startRecording(endpoint);
+  try {
+    await work();
+  } finally {
+    await recorderApi(endpoint, 'stop-recording');
+  }
+  return recordedCalls(endpoint);
 }
 
 interface RecorderEntry {

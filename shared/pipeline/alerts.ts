@@ -1,5 +1,8 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { formatDuration } from '../duration';
 import type { Incident, Severity, Step } from '../model';
+import { type ExposureWindow, exposureWindow } from './exposure-window';
+import { actionLine, NEEDS_ACTION, NoticeStatus, type Triage, triageOf, undoAdvice } from './triage';
 
 /** SNS rejects subjects of 100 characters or more: the whole alert would be lost. */
 export const SUBJECT_LIMIT = 99;
@@ -15,18 +18,10 @@ export interface AlertMessage {
   attributes: Record<string, string>;
 }
 
-const STATUS_WORDS: Record<Incident['status'], string> = {
-  open: 'found',
-  remediating: 'remediating',
-  remediated: 'remediated',
-  failed: 'REMEDIATION FAILED',
-  exempted: 'exempted',
-  suppressed: 'suppressed',
-  resolved: 'resolved',
-  undone: 'undone by a person',
-};
-
-/** `[SEVERITY] what: status — account/region`, shortening what, never the status or where. */
+/**
+ * `[SEVERITY] what: status — account/region`, shortening what, never the status or where. The status
+ * is the lifecycle's own word (shared/pipeline/lifecycle.ts), as the body, the attribute and the CLI say it.
+ */
 function boundedSubject(head: string, tail: string): string {
   if (head.length + tail.length <= SUBJECT_LIMIT) return `${head}${tail}`;
   return `${head.slice(0, SUBJECT_LIMIT - tail.length - 1)}…${tail}`;
@@ -37,7 +32,7 @@ function subjectOf(incident: Incident): string {
   const resource = incident.resourceId === incident.account ? '' : ` ${incident.resourceId}`;
   return boundedSubject(
     `[${incident.severity}] ${incident.title}${resource}`,
-    `: ${STATUS_WORDS[incident.status]} — ${incident.account}/${incident.region}`,
+    `: ${incident.status} — ${incident.account}/${incident.region}`,
   );
 }
 
@@ -106,18 +101,37 @@ function describeSteps(incident: Incident, shown: number): string {
   ].join('\n');
 }
 
+/** `detected …, closed … (3.0 s)`, `detected …, still open`, and when an undo opened it again. */
+function describeExposure(window: ExposureWindow): string {
+  const detected = `detected ${window.detectedAt}`;
+  const closed =
+    window.closedAt === null ? undefined : `closed ${window.closedAt} (${formatDuration(window.exposedMs)})`;
+  if (window.reopenedAt)
+    return `${detected}, ${closed ?? 'never closed'}, open again since ${window.reopenedAt} (undone)`;
+  return `${detected}, ${closed ?? 'still open'}`;
+}
+
+/** The body's opening: whether action is needed, then the status in the subject's word and why. */
+const heading = (incident: Incident, triage: Triage): string[] => [
+  actionLine(triage),
+  '',
+  `Status:    ${incident.status}${incident.statusReason ? ` (${clip(incident.statusReason)})` : ''}`,
+];
+
 function emailBody(incident: Incident, runbookUrl: string, shownSteps: number): string {
   const foundBy = incident.lockdown ? 'ssh lockdown' : 'a scheduled sweep or Config';
   const actor = incident.actor?.arn ?? incident.actor?.principalId ?? `unknown (found by ${foundBy})`;
+  const undo = undoAdvice(incident);
   return [
-    `${incident.title} — ${incident.status.toUpperCase()}`,
+    ...heading(incident, triageOf(incident)),
     '',
     `What:      ${incident.reason}`,
     `Resource:  ${incident.resourceArn}`,
     `Account:   ${incident.account}   Region: ${incident.region}`,
     `Who:       ${actor}${incident.actor?.sourceIp ? ` from ${incident.actor.sourceIp}` : ''}`,
-    `When:      ${incident.detectedAt} (trigger: ${incident.trigger.source} ${incident.trigger.eventName})`,
-    `Mode:      ${incident.mode}${incident.statusReason ? ` — ${incident.statusReason}` : ''}`,
+    `Exposure:  ${describeExposure(exposureWindow(incident))}`,
+    `Trigger:   ${incident.trigger.source} ${incident.trigger.eventName}`,
+    `Mode:      ${incident.mode}`,
     `HIPAA:     ${incident.hipaa.map((citation) => `§${citation}`).join(', ')}`,
     ...(incident.exemptionRequest ? [`Exemption: ${incident.exemptionRequest.note}`] : []),
     ...(incident.lockdown ? lockdownLines(incident.lockdown) : []),
@@ -125,6 +139,7 @@ function emailBody(incident: Incident, runbookUrl: string, shownSteps: number): 
     '',
     'What was done:',
     describeSteps(incident, shownSteps),
+    ...(undo ? [`Undo:      ${undo.line}`] : []),
     '',
     `Incident:  ${incident.incidentId}   (${showCommand(incident)})`,
     `Runbook:   ${runbookUrl}`,
@@ -146,25 +161,31 @@ export function encodedSize(alert: AlertMessage): number {
   return Buffer.byteLength(alert.message) + Buffer.byteLength(alert.subject) + attributes;
 }
 
+/** What subscribers filter on; `actionNeeded` ("true"/"false") is what a pager's filter policy matches. */
 const attributesOf = (incident: Incident): Record<string, string> => ({
   severity: incident.severity,
   ruleId: incident.ruleId,
   status: incident.status,
   account: incident.account,
+  actionNeeded: String(NEEDS_ACTION[incident.status]),
 });
 
 function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number): AlertMessage {
+  const triage = triageOf(incident);
   const machine = JSON.stringify({
     incidentId: incident.incidentId,
     ruleId: incident.ruleId,
     severity: incident.severity,
     status: incident.status,
+    actionNeeded: triage.actionNeeded,
+    action: triage.action,
     statusReason: incident.statusReason,
     hipaa: incident.hipaa,
     account: incident.account,
     region: incident.region,
     resourceArn: incident.resourceArn,
     detectedAt: incident.detectedAt,
+    exposure: exposureWindow(incident),
     actor: incident.actor,
     reason: incident.reason,
     mode: incident.mode,
@@ -174,6 +195,7 @@ function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number
     exemptionRequest: incident.exemptionRequest,
     lockdown: lockdownFacts(incident.lockdown),
     undo: undoFacts(incident.undo),
+    undoCommand: undoAdvice(incident)?.command,
     runbook: runbookUrl,
   });
   return {
@@ -186,11 +208,16 @@ function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number
 /** The last resort, when even an alert without steps is too large: what it is, where, and where to read more. */
 function minimalAlert(incident: Incident, runbookUrl: string): AlertMessage {
   const pointer = `The incident record is too large for an alert; read it in full: ${showCommand(incident)}`;
+  const triage = triageOf(incident);
+  const window = exposureWindow(incident);
   const machine = JSON.stringify({
     incidentId: incident.incidentId,
     ruleId: incident.ruleId,
     severity: incident.severity,
     status: incident.status,
+    actionNeeded: triage.actionNeeded,
+    action: triage.action,
+    exposure: window,
     account: incident.account,
     region: incident.region,
     resourceArn: incident.resourceArn,
@@ -200,9 +227,10 @@ function minimalAlert(incident: Incident, runbookUrl: string): AlertMessage {
     runbook: runbookUrl,
   });
   const email = [
-    `${incident.title} — ${incident.status.toUpperCase()}`,
+    ...heading(incident, triage),
     '',
     `Resource:  ${incident.resourceArn}`,
+    `Exposure:  ${describeExposure(window)}`,
     pointer,
     `Runbook:   ${runbookUrl}`,
   ].join('\n');
@@ -242,15 +270,17 @@ export interface Notice {
   severity: Severity;
   /** A rule id, or `blast-radius-guard`: what subscribers filter on as `ruleId`. */
   ruleId: string;
-  /** The `status` attribute, e.g. `guard-reset`; also the machine body's `event`. */
-  status: string;
+  /** The `status` attribute, e.g. `guard-reset`; also the machine body's `event`. Decides actionNeeded. */
+  status: NoticeStatus;
+  /** The first line's words after "Action needed: " (`none, …` where NEEDS_ACTION says none is). */
+  action: string;
   account: string;
   region: string;
   /** What happened, as the subject says it before the outcome (shortened first when too long). */
   headline: string;
   /** The subject's outcome: `responder is notify-only`. */
   outcome: string;
-  /** The email body's lines. */
+  /** The email body's lines, after the action line. */
   text: readonly string[];
   /** The machine body's fields, besides event, account and region. */
   facts: Readonly<Record<string, string | undefined>>;
@@ -261,8 +291,11 @@ export function buildNotice(notice: Notice): AlertMessage {
   const facts = Object.fromEntries(
     Object.entries(notice.facts).map(([name, value]) => [name, value === undefined ? value : clip(value)]),
   );
+  const triage: Triage = { actionNeeded: NEEDS_ACTION[notice.status], action: clip(notice.action) };
   const machine = JSON.stringify({
     event: notice.status,
+    actionNeeded: triage.actionNeeded,
+    action: triage.action,
     ...facts,
     account: notice.account,
     region: notice.region,
@@ -272,12 +305,13 @@ export function buildNotice(notice: Notice): AlertMessage {
       `[${notice.severity}] ${clip(notice.headline)}`,
       `${outcome} — ${notice.account}/${notice.region}`,
     ),
-    message: bodies(machine, notice.text.map(clip).join('\n')),
+    message: bodies(machine, [actionLine(triage), '', ...notice.text.map(clip)].join('\n')),
     attributes: {
       severity: notice.severity,
       ruleId: notice.ruleId,
       status: notice.status,
       account: notice.account,
+      actionNeeded: String(triage.actionNeeded),
     },
   };
 }
@@ -293,11 +327,12 @@ export function buildGuardAlert(trippedBy: Incident, reason: string): AlertMessa
   return buildNotice({
     severity: 'CRITICAL',
     ruleId: GUARD_ALERT_RULE_ID,
-    status: 'guard-tripped',
+    status: NoticeStatus.GuardTripped,
     account: trippedBy.account,
     region: trippedBy.region,
     headline: 'Blast-radius guard tripped',
     outcome: 'responder is notify-only',
+    action: 'find the mass change, fix by hand what must not wait, then reset the guard',
     text: [
       'The blast-radius guard tripped: the responder is now notify-only (it records and alerts, changes nothing).',
       '',

@@ -8,6 +8,7 @@ import {
 } from '../model';
 import { type AlertMessage, buildNotice, GUARD_ALERT_RULE_ID } from './alerts';
 import type { GuardReset } from './guards';
+import { NoticeStatus } from './triage';
 
 /**
  * What on-call hears when a person changes how the responder acts (command line): a guard reset
@@ -25,10 +26,11 @@ export function buildGuardResetAlert(reset: GuardReset, where: Where): AlertMess
   return buildNotice({
     severity: 'HIGH',
     ruleId: GUARD_ALERT_RULE_ID,
-    status: 'guard-reset',
+    status: NoticeStatus.GuardReset,
     ...where,
     headline: 'Blast-radius guard reset',
     outcome: 'the responder remediates again',
+    action: `none, ${reset.resetBy} reset the blast-radius guard on purpose: the responder remediates again`,
     text: [
       'A person reset the blast-radius guard: the responder remediates again.',
       '',
@@ -62,12 +64,15 @@ export function buildExemptionAlert(
   return buildNotice({
     severity: where.severity,
     ruleId: exemption.ruleId,
-    status: `exemption-${change}`,
+    status: removed ? NoticeStatus.ExemptionRemoved : NoticeStatus.ExemptionAdded,
     account: where.account,
     region: where.region,
     // The outcome is kept whole, the rule and resource shortened first.
     headline: what,
     outcome: removed ? 'exemption removed' : `exempted until ${exemption.until.slice(0, 10)}`,
+    action: removed
+      ? `none, ${exemption.removedBy ?? 'a person'} ended an exemption: the responder handles the resource as usual again`
+      : `none, ${exemption.setBy} exempted a resource on purpose: its findings page nobody until ${exemption.until}`,
     text: [
       removed
         ? 'A person ended an exemption early: the responder handles this resource as usual again.'
@@ -127,18 +132,18 @@ export function buildUndoFailedAlert(incident: Incident, undo: UndoRecord, probl
   return buildNotice({
     severity: incident.severity,
     ruleId: incident.ruleId,
-    status: 'undo-failed',
+    status: NoticeStatus.UndoFailed,
     account: incident.account,
     region: incident.region,
     // As the incident's own subject: a region-level setting is named by the account the tail names.
     headline:
       incident.resourceId === incident.account ? incident.title : `${incident.title} ${incident.resourceId}`,
     outcome,
-    text: [
+    action:
       reversed.length === 0
-        ? 'Action needed: an undo of this remediation failed before it reversed anything; the remediation stands. Check why before trying again.'
-        : 'Action needed: an undo of this remediation stopped part-way; the resource is neither as remediated nor as before. Finish the undo by hand or remediate again.',
-      '',
+        ? 'an undo of this remediation failed before it reversed anything; the remediation stands. Check why before trying again.'
+        : 'an undo of this remediation stopped part-way; the resource is neither as remediated nor as before. Finish the undo by hand or remediate again.',
+    text: [
       `Incident:  ${incident.incidentId} (${incident.title}; status ${incident.status})`,
       `Resource:  ${incident.resourceArn}`,
       `Undo by:   ${undo.by} at ${undo.startedAt}`,
@@ -185,7 +190,8 @@ export function buildMitigationAlert(incident: Incident, mitigation: MitigationR
   return buildNotice({
     severity: incident.severity,
     ruleId: incident.ruleId,
-    status: 'mitigated',
+    status: NoticeStatus.Mitigated,
+    action: `none, ${mitigation.by} documented a mitigation on purpose; review it if it is unexpected`,
     account: incident.account,
     region: incident.region,
     headline: `${incident.title} ${incident.resourceId}`,

@@ -1,5 +1,6 @@
 import type { Exemption } from '../exemptions/ledger';
 import { type Incident, type Mode, StepResult } from '../model';
+import { closedAt, verifiedAt } from '../pipeline/exposure-window';
 import type { GuardReset } from '../pipeline/guards';
 import { IncidentStatus } from '../pipeline/lifecycle';
 import { type Grant, GrantKind } from '../ssh/grant-ledger';
@@ -190,17 +191,6 @@ export function exemptionInForce(exemption: Exemption, at: Date): boolean {
 }
 
 /**
- * When the remediation was verified: the successful Verify step (the read-back that proved the
- * resource compliant; the pipeline says remediated only after it). Steps record their start, so this is
- * when the proving read began. Records without one fall back to the last succeeded step, then updatedAt.
- */
-export function verifiedAt(incident: Incident): string {
-  const succeeded = incident.steps.filter((step) => step.result === StepResult.Succeeded);
-  const verify = succeeded.filter((step) => step.action === 'Verify').at(-1);
-  return (verify ?? succeeded.at(-1))?.at ?? incident.updatedAt;
-}
-
-/**
  * Detection to verified remediation, for incidents remediated by `at` (their status then; by default
  * their status now).
  */
@@ -307,20 +297,6 @@ const inPeriod = (time: string, since: Date, until: Date): boolean => {
   const at = Date.parse(time);
   return at >= since.getTime() && at < until.getTime();
 };
-
-const CLOSED: readonly IncidentStatus[] = [IncidentStatus.Remediated, IncidentStatus.Resolved];
-
-/** When the drift ended, if it had by `until`: the recorded change into the closed status, else the record's best time. */
-function closedAt(incident: Incident, status: IncidentStatus, until: Date): string | null {
-  if (!CLOSED.includes(status)) return null;
-  const recorded = (incident.transitions ?? [])
-    .filter((transition) => transition.to === status && Date.parse(transition.at) <= until.getTime())
-    .at(-1);
-  if (recorded) return recorded.at;
-  // Recorded before the history: the verifying read, or the last write while it was not later than the end.
-  if (status === IncidentStatus.Remediated) return verifiedAt(incident);
-  return Date.parse(incident.updatedAt) <= until.getTime() ? incident.updatedAt : null;
-}
 
 function exposure(
   incident: Incident,

@@ -1,3 +1,4 @@
+import { formatDuration } from '../duration';
 import { IncidentStatus } from '../pipeline/lifecycle';
 import type {
   ExemptionActiveLine,
@@ -14,17 +15,7 @@ import type {
 
 export const REPORT_TITLE = 'HIPAA compliance report';
 
-/** A duration as a person reads it: 0.4 s, 4 min 10 s, 3 h 05 min, 2 d 4 h. */
-export function formatDuration(ms: number | null): string {
-  if (ms === null) return '–';
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const totalMinutes = Math.floor(seconds / 60);
-  if (totalMinutes < 60) return `${totalMinutes} min ${String(Math.floor(seconds % 60)).padStart(2, '0')} s`;
-  const totalHours = Math.floor(totalMinutes / 60);
-  if (totalHours < 48) return `${totalHours} h ${String(totalMinutes % 60).padStart(2, '0')} min`;
-  return `${Math.floor(totalHours / 24)} d ${totalHours % 24} h`;
-}
+export { formatDuration };
 
 /**
  * What each status means in the report (a Record over the lifecycle's statuses: a status added to

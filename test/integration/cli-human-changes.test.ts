@@ -85,12 +85,13 @@ describe('every human change leaves a record and alerts on-call, against moto', 
     // Assess: on-call heard it, on the deployed topic, in the incident alert's own shape
     const alerts = await responder.alerts();
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]?.subject).toMatch(/^\[HIGH\] .+: undone by a person — 123456789012\/us-east-1$/);
+    expect(alerts[0]?.subject).toMatch(/^\[HIGH\] .+: undone — 123456789012\/us-east-1$/);
     expect(alerts[0]?.attributes).toEqual({
       severity: 'HIGH',
       ruleId: RULE,
       status: 'undone',
       account: ACCOUNT,
+      actionNeeded: 'true',
     });
     expect(alerts[0]?.body).toMatchObject({
       incidentId,

@@ -32,7 +32,7 @@ describe('the alert on-call receives', () => {
     // Assess
     expect(alert.subject.length).toBeLessThan(100);
     expect(alert.subject.length).toBeLessThanOrEqual(SUBJECT_LIMIT);
-    expect(alert.subject).toMatch(/…: REMEDIATION FAILED — 111122223333\/us-east-1$/);
+    expect(alert.subject).toMatch(/…: failed — 111122223333\/us-east-1$/);
   });
 
   it('carries a plain-text email and the incident as JSON for machines', () => {
@@ -140,6 +140,7 @@ describe('the alert on-call receives', () => {
       ruleId: 'ebs-encryption-by-default',
       status: 'open',
       account: '111122223333',
+      actionNeeded: 'true',
     });
   });
 

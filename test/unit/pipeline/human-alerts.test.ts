@@ -60,14 +60,13 @@ describe('the alert for a remediation a person reversed', () => {
     // Act
     const alert = buildAlert(undone, runbooks);
     // Assess
-    expect(alert.subject).toBe(
-      '[HIGH] EBS encryption by default is off: undone by a person — 111122223333/us-east-1',
-    );
+    expect(alert.subject).toBe('[HIGH] EBS encryption by default is off: undone — 111122223333/us-east-1');
     expect(alert.attributes).toEqual({
       severity: 'HIGH',
       ruleId: 'ebs-encryption-by-default',
       status: 'undone',
       account: '111122223333',
+      actionNeeded: 'true',
     });
     expect(email(alert.message)).toContain(
       `Undone:    by ${ON_CALL} at 2026-11-23T12:00:05.000Z (1 call(s), succeeded)\n` +
@@ -132,6 +131,7 @@ describe('the alert for an undo that stopped part-way', () => {
       ruleId: 'ssh-open-to-world',
       status: 'undo-failed',
       account: '111122223333',
+      actionNeeded: 'true',
     });
     const text = email(alert.message);
     expect(text.split('\n')[0]).toMatch(/^Action needed: /);
@@ -233,6 +233,7 @@ describe('the alerts for changes a person made outside an incident', () => {
       ruleId: 'blast-radius-guard',
       status: 'guard-reset',
       account: '111122223333',
+      actionNeeded: 'false',
     });
     expect(email(alert.message)).toContain(`Who:       ${ON_CALL}`);
     expect(email(alert.message)).toContain('Why:       INC-80 the mass change was the migration');
@@ -269,6 +270,7 @@ describe('the alerts for changes a person made outside an incident', () => {
       ruleId: 'ssh-open-to-world',
       status: status.replace(' ', '-'),
       account: '111122223333',
+      actionNeeded: 'false',
     });
     expect(email(alert.message)).toContain(`Resource:  ${exemption.resourceArn}`);
     expect(email(alert.message)).toContain('Why:       CHG-9 vendor SFTP until cut-over');

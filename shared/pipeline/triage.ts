@@ -1,0 +1,115 @@
+import { type Incident, Mode, StepResult } from '../model';
+import { IncidentStatus } from './lifecycle';
+
+/**
+ * What on-call must do about an alert, decided in one place from the status (and the incident's
+ * outcome), never per rule: the first line of every alert body and the `actionNeeded` attribute a
+ * pager's subscription filter policy matches (README, "Paging only when action is needed").
+ */
+
+/** The `status` attribute of alerts that are not an incident's: the responder itself, a person's change. */
+export const NoticeStatus = {
+  GuardTripped: 'guard-tripped',
+  GuardReset: 'guard-reset',
+  ExemptionAdded: 'exemption-added',
+  ExemptionRemoved: 'exemption-removed',
+  UndoFailed: 'undo-failed',
+  /** A person documented a mitigation and so resolved an incident (`incidents resolve --mitigation`). */
+  Mitigated: 'mitigated',
+} as const;
+export type NoticeStatus = (typeof NoticeStatus)[keyof typeof NoticeStatus];
+
+export type AlertStatus = IncidentStatus | NoticeStatus;
+
+/**
+ * Whether an alert of each status needs a person. A Record over every status: one added to the
+ * lifecycle does not compile until it says here whether it pages.
+ */
+export const NEEDS_ACTION: Readonly<Record<AlertStatus, boolean>> = {
+  // Drift stands: notify mode, the guard or the rule left it, or the remediation failed.
+  open: true,
+  failed: true,
+  // A person reversed a fix: the drift is back, on purpose or not.
+  undone: true,
+  remediating: false,
+  remediated: false,
+  exempted: false,
+  suppressed: false,
+  resolved: false,
+  // The responder stopped remediating; an undo left a resource half reversed.
+  'guard-tripped': true,
+  'undo-failed': true,
+  // A person's deliberate change, told so it is on the record and noticed if unexpected.
+  'guard-reset': false,
+  'exemption-added': false,
+  'exemption-removed': false,
+  mitigated: false,
+};
+
+export interface Triage {
+  actionNeeded: boolean;
+  /** What the first line says after "Action needed: ". */
+  action: string;
+}
+
+export const actionLine = (triage: Triage): string => `Action needed: ${triage.action}`;
+
+const why = (incident: Incident): string => incident.statusReason ?? 'no reason recorded';
+
+const ACTIONS: Readonly<Record<IncidentStatus, (incident: Incident) => string>> = {
+  open: (incident) =>
+    incident.mode === Mode.Notify
+      ? 'fix it by hand or exempt it; notify mode: the responder changed nothing'
+      : `fix it by hand; the responder did not remediate it: ${why(incident)}`,
+  failed: (incident) =>
+    `finish the remediation by hand (the steps below say where it stopped); it failed: ${why(incident)}`,
+  undone: ({ undo }) => {
+    const after = undo?.exemption
+      ? `exempted until ${undo.exemption.until}, then the responder acts again`
+      : 'and the responder may act on it again at once';
+    return `confirm the undo by ${undo?.by ?? 'a person'} was intended; the drift is back, ${after}`;
+  },
+  remediating: (incident) =>
+    `none yet, remediation under way (${incident.statusReason ?? 'running'}); follow it with incidents show ${incident.incidentId}`,
+  remediated: () => 'none, remediated and verified',
+  exempted: ({ exemption, statusReason }) =>
+    exemption
+      ? `none, exempted until ${exemption.until} (${exemption.exemptionId}, set by ${exemption.setBy})`
+      : `none, exempted: ${statusReason ?? 'no exemption recorded'}`,
+  suppressed: (incident) => `none, suppressed: ${why(incident)}`,
+  resolved: (incident) => `none, resolved: ${incident.statusReason ?? 'found compliant again'}`,
+};
+
+/** The longest action a first line carries: a hand-written record's reason can hold 400 KB. */
+const ACTION_LIMIT = 1_024;
+
+export function triageOf(incident: Incident): Triage {
+  const action = ACTIONS[incident.status](incident);
+  return {
+    actionNeeded: NEEDS_ACTION[incident.status],
+    action: action.length > ACTION_LIMIT ? `${action.slice(0, ACTION_LIMIT - 1)}…` : action,
+  };
+}
+
+/** The rule whose incidents `incidents undo` refuses (cli/undo.ts): its fixes restored the responder itself. */
+const UNDO_REFUSED_RULE = 'self-protection';
+
+/**
+ * The command that reverses an incident's changes, or why there is none; undefined when nothing was
+ * changed or it was undone already (the body says by whom). The CLI requires --reason.
+ */
+export function undoAdvice(incident: Incident): { command?: string; line: string } | undefined {
+  if (incident.undo) return undefined;
+  const succeeded = incident.steps.filter((step) => step.result === StepResult.Succeeded);
+  // No change: the steps already say so.
+  if (succeeded.length === 0) return undefined;
+  if (!succeeded.some((step) => step.undo)) return { line: 'nothing to undo: no step recorded an undo call' };
+  if (incident.status === IncidentStatus.Remediating)
+    return { line: 'not yet: the remediation is still under way' };
+  if (incident.ruleId === UNDO_REFUSED_RULE)
+    return { line: "not offered: the fix restored the responder's own stack (incidents undo refuses it)" };
+  if (incident.steps.some((step) => step.result === StepResult.Running))
+    return { line: 'not offered: a step is still recorded as running; finish by hand' };
+  const command = `npx compliance-responder incidents undo ${incident.incidentId} --reason "<why>"`;
+  return { command, line: command };
+}
