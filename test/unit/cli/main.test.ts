@@ -164,13 +164,11 @@ describe('the command line', () => {
   it("exits 1 when no table is named and the stage's stack is not deployed, and on an invalid setting naming it", async () => {
     // Prepare
     const cfn = mockClient(CloudFormationClient);
-    cfn
-      .on(DescribeStacksCommand)
-      .rejects(
-        Object.assign(new Error('Stack with id compliance-responder-dev does not exist'), {
-          name: 'ValidationError',
-        }),
-      );
+    cfn.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error('Stack with id compliance-responder-dev does not exist'), {
+        name: 'ValidationError',
+      }),
+    );
     // Act
     const noTable = await run(['ssh', 'grants'], { INCIDENT_TABLE: '' });
     const badSetting = await run(['ssh', 'grants'], { SSH_GRANT_MAX_TTL_MINUTES: 'lots' });
