@@ -10,6 +10,7 @@ import { rules } from '../shared/rules';
 import { DynamoDbGrantLedger, type GrantLedger } from '../shared/ssh/grant-ledger';
 import { readDeployedSettings } from './deployed-settings';
 import { CliError, explainError, UsageError } from './errors';
+import { checkRegion } from './regions';
 import { DEFAULT_STAGE, type DeployedStack, findStack, parseStage } from './stack';
 
 /** Options every command accepts. */
@@ -111,11 +112,14 @@ async function resolveRegion(
   env: NodeJS.ProcessEnv,
   local: Record<string, string>,
 ) {
-  const explicit = option ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? local.AWS_REGION;
-  if (explicit) return explicit;
+  if (option) return checkRegion(option, '--region');
+  if (env.AWS_REGION) return checkRegion(env.AWS_REGION, 'AWS_REGION');
+  if (env.AWS_DEFAULT_REGION) return checkRegion(env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION');
+  if (local.AWS_REGION) return checkRegion(local.AWS_REGION, '.local/env.json');
   try {
-    return await new STSClient({}).config.region();
-  } catch {
+    return checkRegion(await new STSClient({}).config.region(), `profile ${env.AWS_PROFILE ?? 'default'}`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError('no AWS region: pass --region <region>, set AWS_REGION, or set one in your profile');
   }
 }

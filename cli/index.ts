@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { version } from '../package.json';
 import { createContext, type GlobalOptions, type Io } from './context';
 import { Answered, ExitCode, explainError } from './errors';
 import { registerExemptions } from './exemptions';
@@ -36,6 +37,7 @@ function commanderExit(error: CommanderError): ExitCode {
 export function buildProgram(io: Io, withContext: WithContext, argv: readonly string[] = []): Command {
   const program = new Command('compliance-responder')
     .description('HIPAA compliance responder for AWS: on-call commands')
+    .version(version, '--version', 'print the version')
     .option(
       '--stage <stage>',
       "the deployed stack's stage: its outputs (compliance-responder-<stage>) name the table, topic, key and roles",

@@ -202,7 +202,7 @@ describe('the command line', () => {
         },
       ).message,
     ).toBe(
-      "table 't' not found in eu-west-1: pass --table <name> or set INCIDENT_TABLE to the stack's incidents table (compliance-responder-<stage>-incidents)",
+      "table 't' not found in eu-west-1: pass the --stage you deployed, or --table <name> (INCIDENT_TABLE) naming the stack's incidents table (compliance-responder-<stage>-incidents)",
     );
     expect(
       explainError(
