@@ -10,12 +10,18 @@ import { rules } from '../shared/rules';
 import { DynamoDbGrantLedger, type GrantLedger } from '../shared/ssh/grant-ledger';
 import { readDeployedSettings } from './deployed-settings';
 import { CliError, explainError, UsageError } from './errors';
+import { checkRegion } from './regions';
+import { DEFAULT_STAGE, type DeployedStack, findStack, parseStage } from './stack';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
   table?: string;
   region?: string;
+  stage?: string;
 }
+
+/** What named the incidents table: an option or variable (which wins), else the stage's stack outputs. */
+export type TableSource = '--table' | 'INCIDENT_TABLE' | '.local/env.json' | 'stack';
 
 /** Where output goes: stdout for results, stderr for notes and errors. */
 export interface Io {
@@ -38,6 +44,13 @@ export interface Caller {
 export interface CliContext {
   readonly region: string;
   readonly tableName: string;
+  /**
+   * The deployed stack whose outputs named the table (`--stage`, default dev); absent when --table,
+   * INCIDENT_TABLE or .local/env.json named it.
+   */
+  readonly stack?: DeployedStack;
+  /** What named the table (absent in contexts built by hand, as in tests: named outright). */
+  readonly tableSource?: TableSource;
   readonly settings: Settings;
   readonly io: Io;
   /**
@@ -99,11 +112,14 @@ async function resolveRegion(
   env: NodeJS.ProcessEnv,
   local: Record<string, string>,
 ) {
-  const explicit = option ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? local.AWS_REGION;
-  if (explicit) return explicit;
+  if (option) return checkRegion(option, '--region');
+  if (env.AWS_REGION) return checkRegion(env.AWS_REGION, 'AWS_REGION');
+  if (env.AWS_DEFAULT_REGION) return checkRegion(env.AWS_DEFAULT_REGION, 'AWS_DEFAULT_REGION');
+  if (local.AWS_REGION) return checkRegion(local.AWS_REGION, '.local/env.json');
   try {
-    return await new STSClient({}).config.region();
-  } catch {
+    return checkRegion(await new STSClient({}).config.region(), `profile ${env.AWS_PROFILE ?? 'default'}`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError('no AWS region: pass --region <region>, set AWS_REGION, or set one in your profile');
   }
 }
@@ -120,14 +136,21 @@ export async function createContext(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): Promise<CliContext> {
+  const stage = parseStage(options.stage ?? DEFAULT_STAGE);
   const local = localEnvironment(env, cwd);
   const region = await resolveRegion(options.region, env, local);
-  const tableName = options.table ?? env.INCIDENT_TABLE ?? local.INCIDENT_TABLE;
-  if (!tableName) {
-    throw new UsageError(
-      "no incidents table: pass --table <name> or set INCIDENT_TABLE (the stack's table is compliance-responder-<stage>-incidents)",
-    );
-  }
+  let homeRegion = env.HOME_REGION || local.HOME_REGION || region;
+  // A table named outright wins (tests, local runs, a table outside a stack); else the stack's outputs.
+  const tableSource: TableSource = options.table
+    ? '--table'
+    : env.INCIDENT_TABLE
+      ? 'INCIDENT_TABLE'
+      : local.INCIDENT_TABLE
+        ? '.local/env.json'
+        : 'stack';
+  const stack = tableSource === 'stack' ? await findStack(stage, homeRegion) : undefined;
+  const tableName = options.table || env.INCIDENT_TABLE || local.INCIDENT_TABLE || stack?.tableName || '';
+  if (stack) homeRegion = stack.homeRegion;
   let settings: Settings;
   try {
     // The same validated settings the functions use, so every setting means one thing; the caps the
@@ -138,8 +161,17 @@ export async function createContext(
       INCIDENT_TABLE: tableName,
       AWS_REGION: region,
       // The home stack's region: its one table holds incidents, guard and ledgers; --region when not set.
-      HOME_REGION: env.HOME_REGION || local.HOME_REGION || region,
+      HOME_REGION: homeRegion,
       ALERT_TOPIC_ARN: NO_TOPIC(region),
+      // The found stack's own names, so what reads them (scan's self-protection) judges that stack;
+      // its topic comes from its outputs, which only a deployment changes (alerts still go through onCall()).
+      ...(stack
+        ? {
+            STAGE: stack.stage,
+            STACK_NAME: stack.stackName,
+            ...(stack.alertTopicArn ? { ALERT_TOPIC_ARN: stack.alertTopicArn } : {}),
+          }
+        : {}),
     });
   } catch (error) {
     if (error instanceof ConfigurationError) throw new CliError(error.message);
@@ -157,6 +189,8 @@ export async function createContext(
   return {
     region,
     tableName,
+    ...(stack ? { stack } : {}),
+    tableSource,
     settings,
     io,
     aws,

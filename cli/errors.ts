@@ -31,17 +31,39 @@ export function explainError(error: unknown, where: { table?: string; region?: s
   if (error instanceof CliError) return error;
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
+  // Connection failures: the SDK names no endpoint, so say which one was tried and what to check.
+  if (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH)$/.test(code)
+  ) {
+    const endpoint = process.env.AWS_ENDPOINT_URL;
+    return new CliError(
+      endpoint
+        ? `cannot reach the AWS endpoint ${endpoint} (${code}): check AWS_ENDPOINT_URL (is the emulator running? npm run moto:start), or unset it to use AWS`
+        : `cannot reach AWS in ${where.region ?? 'the region'} (${code}): check your network, proxy (HTTPS_PROXY) and the region`,
+      { cause: error },
+    );
+  }
   switch (name) {
     case 'ResourceNotFoundException':
       return new CliError(
-        `table '${where.table ?? '?'}' not found in ${where.region ?? 'the region'}: pass --table <name> or set INCIDENT_TABLE to the stack's incidents table (compliance-responder-<stage>-incidents)`,
+        `table '${where.table ?? '?'}' not found in ${where.region ?? 'the region'}: pass the --stage you deployed, or --table <name> (INCIDENT_TABLE) naming the stack's incidents table (compliance-responder-<stage>-incidents)`,
         { cause: error },
       );
-    case 'CredentialsProviderError':
+    case 'CredentialsProviderError': {
+      const profile = process.env.AWS_PROFILE;
+      if (profile) {
+        return new CliError(
+          `AWS profile '${profile}' gave no credentials: it is not in your AWS config or credentials files (aws configure list-profiles), or its login has expired (aws sso login --profile ${profile})`,
+          { cause: error },
+        );
+      }
       return new CliError(
         'no AWS credentials found: set AWS_PROFILE (aws configure, aws sso login) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
         { cause: error },
       );
+    }
     case 'ExpiredToken':
     case 'ExpiredTokenException':
       return new CliError('your AWS credentials have expired: refresh them (aws sso login) and retry', {

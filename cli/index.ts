@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { version } from '../package.json';
 import { createContext, type GlobalOptions, type Io } from './context';
 import { Answered, ExitCode, explainError } from './errors';
 import { registerExemptions } from './exemptions';
@@ -7,6 +8,7 @@ import { registerIncidents } from './incidents';
 import { registerReport } from './report';
 import { registerScan } from './scan';
 import { registerSsh, type WithContext } from './ssh';
+import { registerStack } from './stack-command';
 import { askOnTerminal } from './undo-prompt';
 
 /**
@@ -35,7 +37,13 @@ function commanderExit(error: CommanderError): ExitCode {
 export function buildProgram(io: Io, withContext: WithContext, argv: readonly string[] = []): Command {
   const program = new Command('compliance-responder')
     .description('HIPAA compliance responder for AWS: on-call commands')
-    .option('--table <name>', 'the incidents table (default: INCIDENT_TABLE)')
+    .version(version, '--version', 'print the version')
+    .option(
+      '--stage <stage>',
+      "the deployed stack's stage: its outputs (compliance-responder-<stage>) name the table, topic, key and roles",
+      'dev',
+    )
+    .option('--table <name>', "the incidents table (default: INCIDENT_TABLE, else the stage's stack)")
     .option(
       '--region <region>',
       "the AWS region (default: AWS_REGION, then your profile); the home stack's table is in HOME_REGION, else this one",
@@ -52,6 +60,7 @@ export function buildProgram(io: Io, withContext: WithContext, argv: readonly st
   registerGuard(program, io, withContext);
   registerScan(program, io, withContext, argv.slice(2));
   registerReport(program, withContext);
+  registerStack(program, io, withContext);
   return program;
 }
 

@@ -9,6 +9,7 @@ import type { CliContext, Io } from './context';
 import { Answered, CliError, ExitCode, explainError, UsageError } from './errors';
 import { incidentStore } from './incidents-store';
 import { exemptionInForce, inTable } from './ledger-access';
+import { checkRegion } from './regions';
 import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
 import {
   FindingState,
@@ -37,15 +38,9 @@ export function selectRules(ids: readonly string[]): Rule[] {
   return ids.length === 0 ? [...registry] : registry.filter((rule) => ids.includes(rule.id));
 }
 
-const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-
 /** Regions by name as AWS spells them (us-east-1); anything else is a usage mistake, before any call. */
 export function checkRegions(regions: readonly string[]): string[] {
-  const wrong = regions.find((region) => !REGION_NAME.test(region));
-  if (wrong !== undefined) {
-    throw new UsageError(`unknown region '${wrong}': use a region code such as us-east-1 or eu-west-2`);
-  }
-  return [...new Set(regions)];
+  return [...new Set(regions.map((region) => checkRegion(region)))];
 }
 
 const modeOf = (rule: Rule, settings: Settings): Mode => settings.modes[rule.id] ?? rule.defaultMode;

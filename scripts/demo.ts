@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,8 +12,8 @@ import {
   scheduledEvent,
 } from './lib/events';
 import { drainInbox, listIncidents, provisionLocalStack, subscribeInbox } from './lib/local-stack';
-import { startMoto } from './lib/moto';
-import { startRecording } from './lib/recorder';
+import { type MotoServer, startMoto } from './lib/moto';
+import { startRecording, stopRecording } from './lib/recorder';
 import { seedDemoDrift } from './lib/seed-drift';
 import { emailsByDefaultBody } from './lib/sns-email';
 
@@ -21,6 +21,8 @@ import { emailsByDefaultBody } from './lib/sns-email';
  * npm run demo — the responder against a local AWS account (moto) with seeded drift:
  * provision the stack from serverless.yml, seed drift, deliver real-format events to the bundled
  * handlers in separate processes (as Lambda would), and print what on-call sees.
+ * `npm run demo -- --keep` leaves moto and its data running (recorded in .local/moto.json, as
+ * `npm run moto:start` does, so `npm run moto:stop` stops it) and prints how to use the CLI on it.
  */
 const ACCOUNT = '123456789012';
 const run = promisify(execFile);
@@ -39,13 +41,33 @@ async function invoke(envFile: string, name: string, event: unknown, dir: string
   return JSON.parse(stdout);
 }
 
+const ROOT = join(__dirname, '..');
+const MOTO_RECORD = join(ROOT, '.local', 'moto.json');
+
+/** `--keep` or nothing: anything else is refused before moto starts. */
+function parseArguments(args: readonly string[]): { keep: boolean } {
+  const unknown = args.filter((arg) => arg !== '--keep');
+  if (unknown.length > 0) {
+    throw new Error(`unknown argument ${unknown.join(' ')}: npm run demo [-- --keep]`);
+  }
+  const keep = args.includes('--keep');
+  if (keep && existsSync(MOTO_RECORD)) {
+    throw new Error(
+      'a moto_server is already recorded in .local/moto.json: stop it first (npm run moto:stop), then run the demo again',
+    );
+  }
+  return { keep };
+}
+
 async function main(): Promise<void> {
+  const { keep } = parseArguments(process.argv.slice(2));
   const started = Date.now();
   say('compliance-responder demo: a local AWS account on moto, seeded with drift\n');
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const dir = mkdtempSync(join(tmpdir(), 'compliance-responder-demo-'));
-  // The recorder keeps each Publish: moto sends no e-mail, so step 5 shows what SNS would.
-  const moto = await startMoto({ recorderFile: join(dir, 'moto-recording.jsonl') });
+  // The recorder keeps each Publish: moto sends no e-mail, so step 5 shows what SNS would. With
+  // --keep, moto outlives this process, like npm run moto:start's.
+  const moto = await startMoto({ recorderFile: join(dir, 'moto-recording.jsonl'), detached: keep });
   process.env.AWS_ENDPOINT_URL = moto.url;
   await startRecording();
   Object.assign(process.env, {
@@ -141,9 +163,31 @@ async function main(): Promise<void> {
       say((emails.get(alert.message) ?? '(its Publish was not recorded)').replace(/^/gm, '   | '));
     }
     say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (keep) {
+      await stopRecording();
+      keepRunning(moto);
+    }
   } finally {
-    await moto.stop();
+    if (!keep) await moto.stop();
   }
+}
+
+/**
+ * Records the kept moto where npm run moto:stop finds it, and says how to point the command line at
+ * it: only the endpoint and --stage local, since the stack's outputs (registered in moto by the
+ * provisioning) name its table, topic, key and roles.
+ */
+function keepRunning(moto: MotoServer): void {
+  mkdirSync(join(ROOT, '.local'), { recursive: true });
+  writeFileSync(MOTO_RECORD, JSON.stringify({ url: moto.url, pid: moto.pid }, null, 2));
+  say(`\nmoto keeps running on ${moto.url} with the demo's account (--keep). Use the command line on it:`);
+  say(
+    `   export AWS_ENDPOINT_URL=${moto.url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1`,
+  );
+  say('   npx compliance-responder --stage local stack           # the stack it found, from its outputs');
+  say('   npx compliance-responder --stage local scan            # what is still drifted now');
+  say('   npx compliance-responder --stage local incidents list  # the incidents above');
+  say('Stop it with: npm run moto:stop');
 }
 
 function summarize(results: unknown[]): string {

@@ -1,3 +1,4 @@
+import { CloudFormationClient, CreateStackCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -134,6 +135,22 @@ export async function provisionLocalStack({
     String(roleArns.SshGrantExpiredRole),
     env,
   );
+  const outputs = resolveVariables(
+    (definition.resources.Outputs ?? {}) as Json,
+    definition,
+    stage,
+    region,
+  ) as Record<string, { Value: Json }>;
+  await ensureStackOutputs(
+    region,
+    `${definition.service}-${stage}`,
+    Object.fromEntries(
+      Object.entries(outputs).map(([name, output]) => [
+        name,
+        resolveIntrinsic(output.Value, local, attributes, name),
+      ]),
+    ),
+  );
   Object.assign(env, {
     AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: region,
@@ -266,6 +283,26 @@ async function ensureGrantReader(
     );
   }
   await lambda.send(new PublishVersionCommand({ FunctionName }));
+}
+
+/**
+ * A CloudFormation stack named as the deployed one, holding only its outputs (serverless.yml's,
+ * resolved to what was created here): the command line finds its table, topic, key and roles with
+ * DescribeStacks against moto as in AWS. The resources themselves were created directly above, since
+ * moto's CloudFormation cannot create most of them; its one resource is an inert placeholder.
+ */
+async function ensureStackOutputs(region: string, StackName: string, outputs: Record<string, string>) {
+  const cloudformation = new CloudFormationClient({ region });
+  const TemplateBody = JSON.stringify({
+    Resources: { OutputsOnly: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+    Outputs: Object.fromEntries(Object.entries(outputs).map(([name, Value]) => [name, { Value }])),
+  });
+  try {
+    await cloudformation.send(new UpdateStackCommand({ StackName, TemplateBody }));
+  } catch (error) {
+    if (!(error instanceof Error && /does not exist/.test(error.message))) throw error;
+    await cloudformation.send(new CreateStackCommand({ StackName, TemplateBody }));
+  }
 }
 
 /** One local IAM role per function role in the template, so the loop guard sees real role ARNs. */

@@ -30,6 +30,11 @@ export async function startRecording(endpoint = assertLoopbackEndpoint()): Promi
   await recorderApi(endpoint, 'start-recording');
 }
 
+/** Stops recording (a kept moto would otherwise record every later call). */
+export async function stopRecording(endpoint = assertLoopbackEndpoint()): Promise<void> {
+  await recorderApi(endpoint, 'stop-recording');
+}
+
 /** Every call recorded so far (from any process). */
 export async function recordedCalls(endpoint = assertLoopbackEndpoint()): Promise<RecordedCall[]> {
   const text = await (await recorderApi(endpoint, 'download-recording', 'GET')).text();

@@ -33,7 +33,10 @@ export interface ServerlessDefinition {
   params: { default: Record<string, string | number> };
   provider: { environment: Record<string, Json> };
   functions: Record<string, FunctionDefinition>;
-  resources: { Resources: Record<string, { Type: string; Properties?: Record<string, Json> }> };
+  resources: {
+    Resources: Record<string, { Type: string; Properties?: Record<string, Json> }>;
+    Outputs?: Record<string, { Value: Json }>;
+  };
 }
 
 /** How serverless.yml includes the parts generated from the rule registry. */

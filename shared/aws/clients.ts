@@ -1,3 +1,4 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -46,6 +47,8 @@ export interface AwsClients {
   elb(region: string): ElasticLoadBalancingClient;
   /** Container image repositories and the registry's scanning settings. */
   ecr(region: string): ECRClient;
+  /** The deployed stack's outputs: where the command line finds its table, topic, key and roles. */
+  cloudformation(region: string): CloudFormationClient;
   /** Task definitions, and the services and tasks that run them. */
   ecs(region: string): ECSClient;
 }
@@ -95,6 +98,8 @@ export function createAwsClients(homeRegion: string): AwsClients {
     elb: (region) => memo(`elb:${region}`, () => new ElasticLoadBalancingClient({ ...common, region })),
     ecr: (region) => memo(`ecr:${region}`, () => new ECRClient({ ...common, region })),
     ecs: (region) => memo(`ecs:${region}`, () => new ECSClient({ ...common, region })),
+    cloudformation: (region) =>
+      memo(`cloudformation:${region}`, () => new CloudFormationClient({ ...common, region })),
   };
 }
 

@@ -296,7 +296,7 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     // Assess: the regional listing stands; the IAM listing is named as not scanned, with what to do
     expect(run.code).toBe(ExitCode.Error);
     expect(run.stdout).toContain(
-      "not scanned: ssh-grant-expired in IAM (global): table 'no-such-table' not found in us-east-1: pass --table <name> or set INCIDENT_TABLE",
+      "not scanned: ssh-grant-expired in IAM (global): table 'no-such-table' not found in us-east-1: pass the --stage you deployed, or --table <name> (INCIDENT_TABLE)",
     );
     expect(run.stdout).not.toContain('dev-erin');
     expect(run.stdout).toContain('1 listing(s) NOT scanned');
@@ -355,7 +355,7 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     [
       'a malformed region',
       ['scan', '--region', 'moon-1'],
-      "error: unknown region 'moon-1': use a region code such as us-east-1",
+      "error: unknown region 'moon-1' (--region): did you mean me-south-1?",
     ],
   ])('refuses %s with one line and exit code 2, before any AWS call', async (_case, args, line) => {
     // Act

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -160,13 +161,24 @@ describe('the command line', () => {
     });
   });
 
-  it('exits 2 without a table, and 1 on an invalid setting naming it', async () => {
+  it("exits 1 when no table is named and the stage's stack is not deployed, and on an invalid setting naming it", async () => {
+    // Prepare
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error('Stack with id compliance-responder-dev does not exist'), {
+        name: 'ValidationError',
+      }),
+    );
     // Act
     const noTable = await run(['ssh', 'grants'], { INCIDENT_TABLE: '' });
     const badSetting = await run(['ssh', 'grants'], { SSH_GRANT_MAX_TTL_MINUTES: 'lots' });
+    cfn.restore();
     // Assess
-    expect(noTable.code).toBe(2);
-    expect(noTable.err).toContain('pass --table <name> or set INCIDENT_TABLE');
+    expect(noTable.code).toBe(1);
+    expect(noTable.err).toContain(
+      'no stack compliance-responder-dev in us-east-1: pass the --stage you deployed',
+    );
+    expect(noTable.err).toContain('or --table <name>');
     expect(badSetting.code).toBe(1);
     expect(badSetting.err).toContain('SSH_GRANT_MAX_TTL_MINUTES');
   });
@@ -190,7 +202,7 @@ describe('the command line', () => {
         },
       ).message,
     ).toBe(
-      "table 't' not found in eu-west-1: pass --table <name> or set INCIDENT_TABLE to the stack's incidents table (compliance-responder-<stage>-incidents)",
+      "table 't' not found in eu-west-1: pass the --stage you deployed, or --table <name> (INCIDENT_TABLE) naming the stack's incidents table (compliance-responder-<stage>-incidents)",
     );
     expect(
       explainError(
@@ -233,10 +245,25 @@ describe('where the command line finds its table and settings', () => {
     expect([fromOptions.tableName, fromOptions.region]).toEqual(['mine', 'us-west-2']);
   });
 
-  it('never reads .local/env.json against real AWS', async () => {
+  it("never reads .local/env.json against real AWS: the stage's stack names the table there", async () => {
     // Prepare
     const cwd = localCopy();
-    // Act / Assess
-    await expect(createContext({ region: 'us-east-1' }, io, {}, cwd)).rejects.toThrow('no incidents table');
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'compliance-responder-dev',
+          CreationTime: new Date(0),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'IncidentTableName', OutputValue: 'compliance-responder-dev-incidents' }],
+        },
+      ],
+    });
+    // Act
+    const ctx = await createContext({ region: 'us-east-1' }, io, {}, cwd);
+    cfn.restore();
+    // Assess
+    expect([ctx.tableName, ctx.tableSource]).toEqual(['compliance-responder-dev-incidents', 'stack']);
+    expect(ctx.settings.ssh.grantTag).not.toBe('x:grant');
   });
 });

@@ -146,7 +146,7 @@ describe('scan options', () => {
       'us-gov-west-1',
     ]);
     expect(() => checkRegions(['us-east-1', 'useast1'])).toThrow(
-      "unknown region 'useast1': use a region code such as us-east-1 or eu-west-2",
+      "unknown region 'useast1' (--region): did you mean us-east-1?",
     );
   });
 });
