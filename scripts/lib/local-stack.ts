@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
+  DescribeEventBusCommand,
   EventBridgeClient,
   ResourceAlreadyExistsException,
 } from '@aws-sdk/client-eventbridge';
@@ -105,7 +106,7 @@ export async function provisionLocalStack({
     }),
   );
   const incidentBusName = String(propertiesOf('IncidentEventBus').Name);
-  await ensureEventBus(region, incidentBusName);
+  const incidentBusArn = await ensureEventBus(region, incidentBusName);
   const roleArns = await ensureRoles(
     `${definition.service}-${stage}`,
     Object.keys(resources).filter((id) => resources[id]?.Type === 'AWS::IAM::Role'),
@@ -118,7 +119,11 @@ export async function provisionLocalStack({
     ResponderKey: keyArn,
     IncidentEventBus: incidentBusName,
   };
-  const attributes: Record<string, string> = { ...roleArns, ResponderKey: keyArn };
+  const attributes: Record<string, string> = {
+    ...roleArns,
+    ResponderKey: keyArn,
+    IncidentEventBus: incidentBusArn,
+  };
   const environment = resolveVariables(
     functionEnvironment(definition) as Json,
     definition,
@@ -240,13 +245,16 @@ async function ensureTable(
   await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
 }
 
-async function ensureEventBus(region: string, name: string): Promise<void> {
+/** The incident event bus; its ARN. */
+async function ensureEventBus(region: string, name: string): Promise<string> {
   const events = new EventBridgeClient({ region });
   try {
     await events.send(new CreateEventBusCommand({ Name: name }));
   } catch (error) {
     if (!(error instanceof ResourceAlreadyExistsException)) throw error;
   }
+  const bus = await events.send(new DescribeEventBusCommand({ Name: name }));
+  return String(bus.Arn);
 }
 
 /** An empty zip archive: the function's code runs through local:invoke, never in the emulator. */
