@@ -95,7 +95,7 @@ describe('phi-dedicated-tenancy end to end against moto', () => {
       const alerts = await responder.alerts();
       expect(alerts).toHaveLength(1);
       expect(alerts[0]).toMatchObject({
-        subject: subject(instanceId, 'found'),
+        subject: subject(instanceId, 'open'),
         attributes: { severity: 'MEDIUM', ruleId: RULE, status: 'open', account: ACCOUNT },
         body: { incidentId: incident?.incidentId, status: 'open' },
       });
@@ -236,7 +236,7 @@ describe('phi-dedicated-tenancy end to end against moto', () => {
       });
       expect(await responder.alerts()).toEqual([
         expect.objectContaining({
-          subject: subject(instanceId, 'found'),
+          subject: subject(instanceId, 'open'),
           attributes: expect.objectContaining({ status: 'open' }),
         }),
       ]);
@@ -492,7 +492,7 @@ describe('phi-dedicated-tenancy end to end against moto', () => {
       const alerts = await responder.alerts();
       expect(alerts).toEqual([
         expect.objectContaining({
-          subject: subject(FAKE_INSTANCE_ID, 'found'),
+          subject: subject(FAKE_INSTANCE_ID, 'open'),
           attributes: expect.objectContaining({ status: 'open' }),
           body: expect.objectContaining({ statusReason: incident?.statusReason }),
         }),
