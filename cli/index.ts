@@ -85,7 +85,22 @@ export async function main(argv: readonly string[], io: Io = terminal, env = pro
   }
 }
 
+/**
+ * A reader that stops early (`compliance-responder incidents list | head`) closes the pipe: the
+ * command then ends quietly with success, as Unix tools do, instead of dying on EPIPE.
+ */
+export function endQuietlyOnClosedPipe(
+  stream: Pick<NodeJS.WriteStream, 'on'> = process.stdout,
+  exit: (code: number) => void = process.exit,
+): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    exit(ExitCode.Ok);
+  });
+}
+
 if (require.main === module) {
+  endQuietlyOnClosedPipe();
   main(process.argv).then((code) => {
     process.exitCode = code;
   });
