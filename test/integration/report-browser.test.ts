@@ -58,6 +58,33 @@ function aMonthOfIncidents(): Incident[] {
   ];
 }
 
+/** The month's report, written as the CLI writes it: one self-contained HTML file. */
+function aReportFile(incidents: Incident[]): string {
+  const report = aggregate({
+    incidents,
+    grants: [{ ...aGrant({ userName: 'dev-alice' }, 3_600_000), createdAt: '2026-11-11T08:00:00.000Z' }],
+    exemptions: [
+      {
+        exemptionId: 'exm-20261105T090000-0a1b2c3d',
+        ruleId: 'ssh-open-to-world',
+        hipaa: ['164.312(a)(1)', '164.308(a)(4)(ii)(C)'],
+        resourceArn: 'arn:aws:ec2:us-east-1:111122223333:security-group/sg-0abc',
+        reason: 'CHG-9 vendor SFTP until cut-over',
+        until: '2026-12-05T00:00:00.000Z',
+        setBy: 'arn:aws:iam::111122223333:user/oncall-bob',
+        setAt: '2026-11-05T09:00:00.000Z',
+      },
+    ],
+    since: new Date('2026-11-01T00:00:00.000Z'),
+    until: new Date('2026-11-24T00:00:00.000Z'),
+    grantCitations: ['164.312(a)(1)'],
+    source: 'table incidents in us-east-1',
+  });
+  const file = join(mkdtempSync(join(tmpdir(), 'report-browser-')), 'report.html');
+  writeFileSync(file, renderHtml(report, chartJsSource()));
+  return file;
+}
+
 /** Runs in the page: pixels each chart canvas drew (any, and saturated ones: bars, not axes or text). */
 const CANVAS_PIXELS = `(${JSON.stringify(CHART_IDS)}).map(function (id) {
   var canvas = document.getElementById(id);
@@ -92,28 +119,7 @@ describeInBrowser('the HTML report in headless Chromium', () => {
   it('opens offline from file://, requests nothing else, and draws both charts', async () => {
     // Prepare
     const incidents = aMonthOfIncidents();
-    const report = aggregate({
-      incidents,
-      grants: [{ ...aGrant({ userName: 'dev-alice' }, 3_600_000), createdAt: '2026-11-11T08:00:00.000Z' }],
-      exemptions: [
-        {
-          exemptionId: 'exm-20261105T090000-0a1b2c3d',
-          ruleId: 'ssh-open-to-world',
-          hipaa: ['164.312(a)(1)', '164.308(a)(4)(ii)(C)'],
-          resourceArn: 'arn:aws:ec2:us-east-1:111122223333:security-group/sg-0abc',
-          reason: 'CHG-9 vendor SFTP until cut-over',
-          until: '2026-12-05T00:00:00.000Z',
-          setBy: 'arn:aws:iam::111122223333:user/oncall-bob',
-          setAt: '2026-11-05T09:00:00.000Z',
-        },
-      ],
-      since: new Date('2026-11-01T00:00:00.000Z'),
-      until: new Date('2026-11-24T00:00:00.000Z'),
-      grantCitations: ['164.312(a)(1)'],
-      source: 'table incidents in us-east-1',
-    });
-    const file = join(mkdtempSync(join(tmpdir(), 'report-browser-')), 'report.html');
-    writeFileSync(file, renderHtml(report, chartJsSource()));
+    const file = aReportFile(incidents);
     const page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 900 });
     const elsewhere: string[] = [];
@@ -155,5 +161,43 @@ describeInBrowser('the HTML report in headless Chromium', () => {
     }
     // Assess: the page shows the number of incidents the test made (the totals row's first figure)
     expect(totalsRow.slice(0, 2)).toEqual(['all safeguards (each incident once)', String(incidents.length)]);
+  });
+
+  it.each([420, 1400])(
+    'fits a %i px wide screen: nothing wider than the page, charts drawn, a screenshot under .local/',
+    async (width) => {
+      // Prepare
+      const page = await browser.newPage();
+      await page.setViewport({ width, height: 900 });
+      // Act
+      await page.goto(pathToFileURL(aReportFile(aMonthOfIncidents())).href, { waitUntil: 'load' });
+      await page.waitForSelector(`html[${CHARTS_READY_ATTRIBUTE}="true"]`, { timeout: 15_000 });
+      const layout = (await page.evaluate(`({
+        page: document.documentElement.scrollWidth,
+        widest: Math.max.apply(null, Array.prototype.map.call(document.querySelectorAll('canvas, h1, h2, p'),
+          function (element) { return element.getBoundingClientRect().right; })),
+      })`)) as { page: number; widest: number };
+      mkdirSync(join(ROOT, '.local', 'test-results'), { recursive: true });
+      await page.screenshot({
+        path: join(ROOT, '.local', 'test-results', `report-${width}.png`) as `${string}.png`,
+        fullPage: true,
+      });
+      // Assess: the page never scrolls sideways (wide tables scroll inside their own box)
+      expect(layout.page).toBeLessThanOrEqual(width);
+      expect(layout.widest).toBeLessThanOrEqual(width);
+    },
+  );
+
+  it('prints to a PDF an auditor can file, under .local/', async () => {
+    // Prepare
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(aReportFile(aMonthOfIncidents())).href, { waitUntil: 'load' });
+    await page.waitForSelector(`html[${CHARTS_READY_ATTRIBUTE}="true"]`, { timeout: 15_000 });
+    const path = join(ROOT, '.local', 'test-results', 'report.pdf');
+    // Act
+    const pdf = await page.pdf({ path, format: 'A4', printBackground: true });
+    // Assess: a real PDF with pages, holding the report's text
+    expect(Buffer.from(pdf).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(Buffer.from(pdf).toString('latin1')).toMatch(/\/Type\s*\/Page\b/);
   });
 });
