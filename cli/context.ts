@@ -12,6 +12,7 @@ import { readDeployedSettings } from './deployed-settings';
 import { CliError, explainError, UsageError } from './errors';
 import { checkRegion } from './regions';
 import { DEFAULT_STAGE, type DeployedStack, findStack, parseStage } from './stack';
+import type { TableLayout } from './table';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -29,6 +30,8 @@ export interface Io {
   err(line: string): void;
   /** Asks the person at the terminal and returns the answer; absent when nobody can answer (no TTY). */
   ask?(question: string): Promise<string>;
+  /** How tables fit stdout (its width, colour); absent: plain, as for a pipe. */
+  layout?: TableLayout;
 }
 
 export interface Caller {

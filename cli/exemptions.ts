@@ -20,7 +20,7 @@ import { exemptionLedger, missingTable } from './ledger-access';
 import { tellOnCall } from './on-call';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
-import { formatTable } from './table';
+import { formatTable, type TableLayout } from './table';
 
 interface AddOptions {
   rule: string;
@@ -136,19 +136,22 @@ function stateOf(exemption: Exemption, now: Date): string {
 
 const shortArn = (arn: string) => arn.split(':').pop() ?? arn;
 
-function exemptionsTable(exemptions: readonly Exemption[], now: Date): string[] {
-  return formatTable([
-    ['EXEMPTION', 'RULE', 'RESOURCE', 'UNTIL', 'STATE', 'BY', 'REASON'],
-    ...exemptions.map((exemption) => [
-      exemption.exemptionId,
-      exemption.ruleId,
-      exemption.resourceArn,
-      exemption.until,
-      stateOf(exemption, now),
-      shortArn(exemption.setBy),
-      exemption.reason,
-    ]),
-  ]);
+function exemptionsTable(exemptions: readonly Exemption[], now: Date, layout?: TableLayout): string[] {
+  return formatTable(
+    [
+      ['EXEMPTION', 'RULE', 'RESOURCE', 'UNTIL', 'STATE', 'BY', 'REASON'],
+      ...exemptions.map((exemption) => [
+        exemption.exemptionId,
+        exemption.ruleId,
+        exemption.resourceArn,
+        exemption.until,
+        stateOf(exemption, now),
+        shortArn(exemption.setBy),
+        exemption.reason,
+      ]),
+    ],
+    layout,
+  );
 }
 
 const printJson = (io: Io, value: unknown) => io.out(JSON.stringify(value, null, 2));
@@ -173,7 +176,7 @@ export function registerExemptions(program: Command, io: Io, withContext: WithCo
         const listed = await listExemptions(ctx, { all: options.all === true, ruleId: options.rule });
         if (options.json) return printJson(io, listed);
         if (listed.length === 0) return io.out(options.all ? 'no exemptions' : 'no exemptions in force');
-        for (const line of exemptionsTable(listed, ctx.now())) io.out(line);
+        for (const line of exemptionsTable(listed, ctx.now(), io.layout)) io.out(line);
       }),
     );
 

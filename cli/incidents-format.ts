@@ -4,7 +4,7 @@ import { VERIFY_STEP } from '../shared/pipeline/steps';
 import { rules } from '../shared/rules';
 import { formatMinutes } from './duration';
 import { UsageError } from './errors';
-import { formatTable } from './table';
+import { formatTable, type TableLayout } from './table';
 import { type CheckedPlan, notReversedBy } from './undo';
 
 const STATUSES: readonly string[] = Object.values(IncidentStatus);
@@ -30,19 +30,22 @@ export function parseRule(text: string): string {
 const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
 /** The incidents as an aligned table, in the order given (the store returns newest first). */
-export function incidentsTable(incidents: readonly Incident[]): string[] {
-  return formatTable([
-    ['INCIDENT', 'DETECTED (UTC)', 'SEVERITY', 'RULE', 'STATUS', 'REGION', 'RESOURCE'],
-    ...incidents.map((incident) => [
-      incident.incidentId,
-      minute(incident.detectedAt),
-      incident.severity,
-      incident.ruleId,
-      incident.status,
-      incident.region,
-      incident.resourceId,
-    ]),
-  ]);
+export function incidentsTable(incidents: readonly Incident[], layout?: TableLayout): string[] {
+  return formatTable(
+    [
+      ['INCIDENT', 'DETECTED (UTC)', 'SEVERITY', 'RULE', 'STATUS', 'REGION', 'RESOURCE'],
+      ...incidents.map((incident) => [
+        incident.incidentId,
+        minute(incident.detectedAt),
+        incident.severity,
+        incident.ruleId,
+        incident.status,
+        incident.region,
+        incident.resourceId,
+      ]),
+    ],
+    layout,
+  );
 }
 
 const words = (summary: Summary | undefined) =>

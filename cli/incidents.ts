@@ -64,7 +64,7 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
         const filters = [filter.status, filter.ruleId].filter(Boolean).join(', ');
         const scope = `in ${ctx.tableName} (${ctx.region}) since ${filter.since}${filters ? ` (${filters})` : ''}`;
         if (found.length === 0) return io.out(`no incidents ${scope}`);
-        for (const line of incidentsTable(found)) io.out(line);
+        for (const line of incidentsTable(found, io.layout)) io.out(line);
         io.out(`${found.length} incident(s) ${scope}; details: incidents show <incident-id>`);
       });
     });

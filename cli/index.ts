@@ -9,6 +9,7 @@ import { registerReport } from './report';
 import { registerScan } from './scan';
 import { registerSsh, type WithContext } from './ssh';
 import { registerStack } from './stack-command';
+import { terminalLayout } from './table';
 import { askOnTerminal } from './undo-prompt';
 
 /**
@@ -23,6 +24,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const terminal: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  layout: terminalLayout(),
   // Only a person at a terminal can confirm; scripts pass --yes.
   ...(process.stdin.isTTY ? { ask: askOnTerminal } : {}),
 };

@@ -1,7 +1,7 @@
 import type { Mode, Severity } from '../shared/model';
 import { GLOBAL_SCOPE } from '../shared/pipeline/listings';
 import { ExitCode } from './errors';
-import { formatTable } from './table';
+import { formatTable, type TableLayout } from './table';
 
 export const FindingState = { Drift: 'drift', Exempted: 'exempted' } as const;
 export type FindingState = (typeof FindingState)[keyof typeof FindingState];
@@ -56,22 +56,25 @@ function enforceWould(finding: ScanFinding): string {
 }
 
 /** The report for a terminal: a table of findings, then each listing that could not be made. */
-export function scanLines(report: ScanReport): string[] {
+export function scanLines(report: ScanReport, layout?: TableLayout): string[] {
   const lines: string[] = [];
   if (report.findings.length > 0) {
     lines.push(
-      ...formatTable([
-        ['STATE', 'RULE', 'REGION', 'RESOURCE', 'WHY', 'MODE', 'ENFORCE WOULD'],
-        ...report.findings.map((finding) => [
-          finding.state,
-          finding.ruleId,
-          finding.region,
-          finding.resourceId,
-          finding.reason,
-          finding.mode,
-          enforceWould(finding),
-        ]),
-      ]),
+      ...formatTable(
+        [
+          ['STATE', 'RULE', 'REGION', 'RESOURCE', 'WHY', 'MODE', 'ENFORCE WOULD'],
+          ...report.findings.map((finding) => [
+            finding.state,
+            finding.ruleId,
+            finding.region,
+            finding.resourceId,
+            finding.reason,
+            finding.mode,
+            enforceWould(finding),
+          ]),
+        ],
+        layout,
+      ),
     );
   }
   for (const error of report.errors) {

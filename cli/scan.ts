@@ -177,7 +177,7 @@ export function registerScan(
           scanProgress(process.stderr),
         );
         if (options.json) io.out(JSON.stringify(report, null, 2));
-        else for (const line of scanLines(report)) io.out(line);
+        else for (const line of scanLines(report, io.layout)) io.out(line);
         // The summary is for people: on stderr when stdout carries JSON.
         (options.json ? io.err : io.out)(scanSummary(report));
         const code = scanExitCode(report);

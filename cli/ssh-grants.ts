@@ -3,7 +3,7 @@ import { type Grant, GrantKind, isLive } from '../shared/ssh/grant-ledger';
 import type { CliContext } from './context';
 import { formatMinutes } from './duration';
 import { inLedger } from './ledger-access';
-import { formatTable } from './table';
+import { formatTable, type TableLayout } from './table';
 
 /**
  * Live grants of every region and IAM, soonest end first, from the one ledger in the home table; a
@@ -24,19 +24,22 @@ export function describeTarget(grant: Grant): string {
   return `${region} ${groupId} ${cidr}:${port}${ruleId ? ` (${ruleId})` : ''}`;
 }
 
-export function grantsTable(grants: readonly Grant[], now: Date): string[] {
+export function grantsTable(grants: readonly Grant[], now: Date, layout?: TableLayout): string[] {
   const left = (grant: Grant) =>
     formatMinutes(Math.max(0, Math.ceil((Date.parse(grant.expiresAt) - now.getTime()) / 60_000)));
-  return formatTable([
-    ['GRANT', 'KIND', 'TARGET', 'FOR', 'BY', 'EXPIRES', 'REASON'],
-    ...grants.map((grant) => [
-      grant.grantId,
-      grant.kind,
-      describeTarget(grant),
-      grant.grantedTo,
-      grant.grantedBy.split(':').pop() ?? grant.grantedBy,
-      `${grant.expiresAt} (in ${left(grant)})`,
-      grant.reason,
-    ]),
-  ]);
+  return formatTable(
+    [
+      ['GRANT', 'KIND', 'TARGET', 'FOR', 'BY', 'EXPIRES', 'REASON'],
+      ...grants.map((grant) => [
+        grant.grantId,
+        grant.kind,
+        describeTarget(grant),
+        grant.grantedTo,
+        grant.grantedBy.split(':').pop() ?? grant.grantedBy,
+        `${grant.expiresAt} (in ${left(grant)})`,
+        grant.reason,
+      ]),
+    ],
+    layout,
+  );
 }

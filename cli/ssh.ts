@@ -137,7 +137,10 @@ function printLockdown(io: Io, report: LockdownReport): void {
     entry.detail ?? (dryRun ? entry.plan : entry.reason),
   ]);
   if (rows.length > 0)
-    for (const line of formatTable([['OUTCOME', 'RULE', 'RESOURCE', 'REGION', 'INCIDENT', 'WHAT'], ...rows]))
+    for (const line of formatTable(
+      [['OUTCOME', 'RULE', 'RESOURCE', 'REGION', 'INCIDENT', 'WHAT'], ...rows],
+      io.layout,
+    ))
       io.out(line);
   const count = (outcome: LockdownOutcome) => entries.filter((entry) => entry.outcome === outcome).length;
   if (dryRun) {
@@ -254,7 +257,7 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
         const grants = await listLiveGrants(ctx);
         if (options.json) return printJson(io, grants);
         if (grants.length === 0) return io.out('no live SSH grants');
-        for (const line of grantsTable(grants, ctx.now())) io.out(line);
+        for (const line of grantsTable(grants, ctx.now(), io.layout)) io.out(line);
       }),
     );
 
