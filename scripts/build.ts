@@ -24,10 +24,21 @@ export async function buildFunctions(): Promise<string[]> {
   return entryPoints.map((entry) => basename(entry, '.ts'));
 }
 
+/** The command line as one bundle, dist/cli/compliance-responder.js (bin/ runs it when it is fresh). */
+export async function buildCli(): Promise<void> {
+  await build({
+    ...options,
+    entryPoints: [join(root, 'cli', 'index.ts')],
+    outfile: join(root, 'dist', 'cli', 'compliance-responder.js'),
+  });
+}
+
 if (require.main === module) {
-  buildFunctions()
-    .then((names) =>
-      console.error(`built ${names.length} function bundle(s) into dist/functions/: ${names.join(', ')}`),
+  Promise.all([buildFunctions(), buildCli()])
+    .then(([names]) =>
+      console.error(
+        `built ${names.length} function bundle(s) into dist/functions/ (${names.join(', ')}) and the command line into dist/cli/`,
+      ),
     )
     .catch((error: unknown) => {
       console.error(error);
