@@ -257,13 +257,17 @@ async function weakTlsListener(index: number): Promise<unknown> {
   const { TargetGroups = [] } = await elbv2.send(
     new CreateTargetGroupCommand({ Name: name, Protocol: 'TCP', Port: 8080, VpcId: Vpc?.VpcId }),
   );
+  // moto checks the certificate exists, as ELB does.
+  const { CertificateArn } = await new ACMClient({ region: REGION }).send(
+    new RequestCertificateCommand({ DomainName: 'bench.example.org' }),
+  );
   await elbv2.send(
     new CreateListenerCommand({
       LoadBalancerArn: loadBalancerArn,
       Protocol: 'TLS',
       Port: 443,
       SslPolicy: 'ELBSecurityPolicy-2016-08',
-      Certificates: [{ CertificateArn: `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/bench` }],
+      Certificates: [{ CertificateArn }],
       DefaultActions: [{ Type: 'forward', TargetGroupArn: TargetGroups[0]?.TargetGroupArn }],
     }),
   );
