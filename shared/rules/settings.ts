@@ -50,8 +50,17 @@ export function settingValues<Declared extends RuleSettings>(
   return values as SettingValues<Declared>;
 }
 
-/** A rule's reader of its own settings: `const mine = settingsReader(declared); mine(settings).x`. */
-export const settingsReader =
-  <Declared extends RuleSettings>(declared: Declared) =>
-  (settings: { readonly ruleSettings: ParsedRuleSettings }): SettingValues<Declared> =>
-    settingValues(declared, settings.ruleSettings);
+/**
+ * A rule's reader of its own settings: `const mine = settingsReader(declared); mine(settings).x`.
+ * Read once per loaded settings (detect calls it for every resource a sweep judges).
+ */
+export function settingsReader<Declared extends RuleSettings>(declared: Declared) {
+  const read = new WeakMap<ParsedRuleSettings, SettingValues<Declared>>();
+  return (settings: { readonly ruleSettings: ParsedRuleSettings }): SettingValues<Declared> => {
+    const known = read.get(settings.ruleSettings);
+    if (known) return known;
+    const values = settingValues(declared, settings.ruleSettings);
+    read.set(settings.ruleSettings, values);
+    return values;
+  };
+}
