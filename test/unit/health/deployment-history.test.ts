@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -11,6 +12,9 @@ import {
   nextTransitions,
   parseDeploymentHistory,
 } from '../../../shared/health/deployment-history';
+import { type HeartbeatReport, recordDeployment } from '../../../shared/health/heartbeat';
+import { rules } from '../../../shared/rules';
+import { testSettings } from '../../support/incident';
 
 const TABLE = 'compliance-responder-test-incidents';
 const FACTS: DeploymentFacts = {
@@ -177,5 +181,75 @@ describe('recording the deployment in the table', () => {
     // Act / Assess
     await expect(history.record(FACTS, new Date(T2))).rejects.toThrow(/unreadable/);
     expect(dynamo).not.toHaveReceivedCommand(PutCommand);
+  });
+});
+
+describe('the heartbeat records its deployment', () => {
+  const dynamo = mockClient(DynamoDBDocumentClient);
+  const ec2 = mockClient(EC2Client);
+  const healthy: HeartbeatReport = {
+    healthy: true,
+    checked: { functions: 1, configRules: 0, trails: 1, configurations: 2 },
+    problems: [],
+  };
+  beforeEach(() => {
+    dynamo.reset();
+    ec2.reset();
+  });
+  afterAll(() => {
+    dynamo.restore();
+    ec2.restore();
+  });
+
+  it('with the regions the sweep would cover (all-enabled: DescribeRegions), its stage and every rule’s mode', async () => {
+    // Prepare
+    const settings = testSettings({
+      SWEEP_REGIONS: 'all-enabled',
+      STAGE: 'prod',
+      MODE_SSH_OPEN_TO_WORLD: 'notify',
+    });
+    dynamo.on(GetCommand).resolves({});
+    ec2
+      .on(DescribeRegionsCommand)
+      .resolves({ Regions: [{ RegionName: 'us-east-1' }, { RegionName: 'eu-west-1' }] });
+    // Act
+    const report = await recordDeployment(
+      healthy,
+      { accountId: '111122223333', region: 'us-east-1', settings, now: new Date(T1) },
+      createAwsClients('us-east-1'),
+    );
+    // Assess
+    expect(report).toEqual({ ...healthy, deployment: 'recorded' });
+    const item = dynamo.commandCalls(PutCommand)[0]?.args[0].input.Item as { transitions: unknown[] };
+    expect(item.transitions).toEqual([
+      {
+        at: T1,
+        account: '111122223333',
+        homeRegion: 'us-east-1',
+        regions: ['eu-west-1', 'us-east-1'],
+        stage: 'prod',
+        modes: expect.objectContaining({ 'ssh-open-to-world': 'notify' }),
+      },
+    ]);
+    expect(Object.keys((item.transitions[0] as DeploymentFacts).modes).sort()).toEqual(
+      rules.map((rule) => rule.id).sort(),
+    );
+  });
+
+  it('reports a history it cannot write as a problem (HeartbeatProblems pages), not as a missing heartbeat', async () => {
+    // Prepare
+    dynamo.on(GetCommand).rejects(new Error('AccessDeniedException'));
+    // Act
+    const report = await recordDeployment(
+      healthy,
+      { accountId: '111122223333', region: 'us-east-1', settings: testSettings(), now: new Date(T1) },
+      createAwsClients('us-east-1'),
+    );
+    // Assess
+    expect(report).toMatchObject({
+      healthy: false,
+      deployment: 'failed',
+      problems: [{ check: 'deployment-history', subject: 'DEPLOYMENT#history' }],
+    });
   });
 });
