@@ -108,7 +108,8 @@ export function nextTransitions(
   const last = transitions.at(-1);
   if (last && canonical(last) === canonical(facts)) return undefined;
   const entry: DeploymentTransition = {
-    at,
+    // Never before the last record (a heartbeat whose clock lags another's): the list stays in time order.
+    at: last && last.at > at ? last.at : at,
     account: facts.account,
     homeRegion: facts.homeRegion,
     regions: [...facts.regions].sort(),

@@ -427,10 +427,10 @@ function recordedSpans(
     { from: since.toISOString(), facts: atStart ?? null },
     ...inside.map((entry) => ({ from: entry.at, facts: entry })),
   ];
-  return points.map((point, index) => ({
-    ...point,
-    to: points[index + 1]?.from ?? until.toISOString(),
-  }));
+  // Two records at one time (a lagging clock's is dated at the last): the later one stands.
+  return points
+    .map((point, index) => ({ ...point, to: points[index + 1]?.from ?? until.toISOString() }))
+    .filter((span) => Date.parse(span.from) < Date.parse(span.to));
 }
 
 function deploymentLine(

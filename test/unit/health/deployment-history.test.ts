@@ -65,6 +65,16 @@ describe('the deployment history: what changed since the last record', () => {
     expect(nextTransitions([{ at: T1, ...FACTS }], { ...FACTS, stage: 'dev' }, T2)).toHaveLength(2);
   });
 
+  it('never dates a change before the last record, so the history stays in time order', () => {
+    // Prepare: this heartbeat's clock is behind the one that wrote the last record
+    const notify = { ...FACTS, modes: { ...FACTS.modes, 'ssh-open-to-world': 'notify' as const } };
+    // Act
+    const next = nextTransitions([{ at: T2, ...FACTS }], notify, T1) ?? [];
+    // Assess
+    expect(next.map((entry) => entry.at)).toEqual([T2, T2]);
+    expect(parseDeploymentHistory(storedItem(next)).state).toBe('recorded');
+  });
+
   it(`keeps the newest ${MAX_DEPLOYMENT_TRANSITIONS} transitions, dropping the oldest`, () => {
     // Prepare
     const full = Array.from({ length: MAX_DEPLOYMENT_TRANSITIONS }, (_, index) => ({

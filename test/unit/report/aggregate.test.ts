@@ -756,6 +756,26 @@ describe('what an auditor signs: per incident, the period and who made the repor
       expect(report.deployment).toMatchObject({ history: 'recorded', recordedFrom: MIDDLE });
     });
 
+    it('shows no empty span for two records made at one time: the later one stands', () => {
+      // Prepare: a heartbeat whose clock lagged dated its record at the last one's time
+      const deployment = {
+        state: 'recorded' as const,
+        revision: 3,
+        transitions: [
+          { at: BEFORE, ...facts({ 'ssh-open-to-world': 'enforce' }) },
+          { at: MIDDLE, ...facts({ 'ssh-open-to-world': 'off' }) },
+          { at: MIDDLE, ...facts({ 'ssh-open-to-world': 'notify' }) },
+        ],
+      };
+      // Act
+      const report = aggregate(input({ deployment, ruleIds: ['ssh-open-to-world'] }));
+      // Assess
+      expect(report.modes[0]?.spans).toEqual([
+        { mode: 'enforce', from: SINCE.toISOString(), to: MIDDLE },
+        { mode: 'notify', from: MIDDLE, to: UNTIL.toISOString() },
+      ]);
+    });
+
     it('claims no mode and no coverage from an unreadable history item', () => {
       // Prepare
       const incidents = [
