@@ -163,10 +163,14 @@ export function generatedLine(report: Report): string {
   const { recorded, incidents } = report.covered;
   if (recorded) {
     const extra = outside(incidents, recorded);
+    const named = [
+      extra.accounts.length > 0 ? `account(s) ${list(extra.accounts)}` : '',
+      extra.regions.length > 0 ? `region(s) ${list(extra.regions)}` : '',
+    ].filter((part) => part !== '');
     const also =
-      extra.accounts.length + extra.regions.length === 0
+      named.length === 0
         ? ''
-        : ` The period’s incidents also name, outside the recorded deployment: account(s) ${list(extra.accounts)}; region(s) ${list(extra.regions)}.`;
+        : ` The period’s incidents also name, outside the recorded deployment: ${named.join('; ')}.`;
     return `${generated} Accounts: ${list(recorded.accounts)}. Regions: ${list(recorded.regions)} (from the deployment history the heartbeat recorded during the period: the home region and the regions the sweep covers).${also}`;
   }
   const why =

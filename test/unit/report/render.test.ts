@@ -193,6 +193,17 @@ describe('the modes and coverage both renderings claim from the deployment histo
     expect(markdown).toContain(
       'The period’s incidents also name, outside the recorded deployment: account(s) 444455556666; region(s) eu-west-2.',
     );
+    // Only what differs is named
+    const regionOnly = renderMarkdown(
+      aReport({
+        incidents: [
+          anIncident({ incidentId: 'inc-9', detectedAt: '2026-11-03T10:00:00.000Z', region: 'us-west-2' }),
+        ],
+      }),
+    );
+    expect(regionOnly).toContain(
+      'The period’s incidents also name, outside the recorded deployment: region(s) us-west-2.',
+    );
   });
 });
 
