@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { DynamoDbDeploymentHistory } from '../shared/health/deployment-history';
 import { aggregate, type CitedExemption, type Report } from '../shared/report/aggregate';
 import { chartJsSource } from '../shared/report/chart-source';
 import { renderHtml } from '../shared/report/html';
@@ -40,8 +41,8 @@ async function exemptionsEndingAfter(ctx: CliContext, since: Date): Promise<Cite
 }
 
 /**
- * Reads the period's incidents (byMonth index), grants, exemptions and guard history, and computes
- * the figures. All are in the home stack's one table, for every region the responder covers.
+ * Reads the period's incidents (byMonth index), grants, exemptions, guard history and the recorded
+ * deployment history, and computes the figures. All are in the home stack's one table, for every region the responder covers.
  */
 export async function buildReport(ctx: CliContext, since: Date, until: Date): Promise<Report> {
   // No limit: a report that silently dropped incidents would misstate the record.
@@ -52,6 +53,10 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
   const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(since));
   const exemptions = await exemptionsEndingAfter(ctx, since);
   const guard = await inTable(ctx, () => guardOf(ctx).history(since));
+  // The modes in force and the regions covered, as the heartbeat recorded them at the time.
+  const deployment = await inTable(ctx, () =>
+    new DynamoDbDeploymentHistory(ctx.aws().dynamo(), ctx.tableName).read(),
+  );
   const caller = await ctx.caller();
   return aggregate({
     incidents,
@@ -64,6 +69,7 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
     source: `table ${ctx.tableName} in ${tableRegion(ctx)} (the home stack's)`,
     ruleIds: rules.map((rule) => rule.id),
     guard,
+    deployment,
     generatedBy: caller.arn,
     generatedAt: ctx.now(),
   });

@@ -126,7 +126,17 @@ async function main(): Promise<void> {
     });
     const revoked = await invoke(envFile, 'ssh-open-to-world', openSsh, dir);
     say(
-      `   - CloudTrail AuthorizeSecurityGroupIngress ${groupId} by dev-carol, to ssh-open-to-world → ${summarize([revoked])}\n`,
+      `   - CloudTrail AuthorizeSecurityGroupIngress ${groupId} by dev-carol, to ssh-open-to-world → ${summarize([revoked])}`,
+    );
+    // The deployment history the report takes each rule's mode and the regions covered from.
+    const beat = (await invoke(
+      envFile,
+      'heartbeat',
+      scheduledEvent({ accountId: ACCOUNT, region: 'us-east-1' }),
+      dir,
+    )) as { deployment?: string };
+    say(
+      `   - the 5-minute schedule, to heartbeat → deployment history ${beat.deployment ?? 'not recorded'} (each rule's mode, the regions covered: what report shows)\n`,
     );
 
     const incidents = await listIncidents(stack);
@@ -187,6 +197,9 @@ function keepRunning(moto: MotoServer): void {
   say('   npx compliance-responder --stage local stack           # the stack it found, from its outputs');
   say('   npx compliance-responder --stage local scan            # what is still drifted now');
   say('   npx compliance-responder --stage local incidents list  # the incidents above');
+  say(
+    "   npx compliance-responder --stage local report --since 1h  # the auditor's report: modes, coverage, incidents",
+  );
   say('Stop it with: npm run moto:stop');
 }
 

@@ -8,11 +8,12 @@ import { loadSettings } from '../config';
 import { HEARTBEAT_DIMENSIONS, METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
 import { rules } from '../rules';
 import { parseScheduledEvent } from '../triggers';
-import { checkHealth, type HeartbeatReport } from './heartbeat';
+import { checkHealth, type HeartbeatReport, recordDeployment } from './heartbeat';
 
 /**
  * The heartbeat function: on its schedule, checks that the responder can still hear (triggers,
- * Config rules, a logging trail) and publishes Heartbeat (1 a run) and HeartbeatProblems. It pages
+ * Config rules, a logging trail), records the deployment's facts when they changed (the history the
+ * auditor's report reads its modes and coverage from) and publishes Heartbeat (1 a run) and HeartbeatProblems. It pages
  * through alarms, not incidents: a missing Heartbeat (the function itself broken or never run) can
  * only page that way, and self-protection and cloudtrail-logging-on already open the incidents
  * for what they repair, so the heartbeat adds no second page for one cause.
@@ -32,7 +33,12 @@ export function heartbeatHandler() {
       ReturnType<typeof parseScheduledEvent>,
       { kind: 'sweep' }
     >;
-    const report = await checkHealth(rules, { accountId: sweep.accountId, settings }, aws);
+    const health = await checkHealth(rules, { accountId: sweep.accountId, settings }, aws);
+    const report = await recordDeployment(
+      health,
+      { accountId: sweep.accountId, region: sweep.region, settings, now: new Date() },
+      aws,
+    );
     // Published only after every check ran: a check that throws leaves Heartbeat missing, which pages.
     metrics.addMetric(Metric.HeartbeatProblems, MetricUnit.Count, report.problems.length);
     metrics.addMetric(Metric.Heartbeat, MetricUnit.Count, 1);

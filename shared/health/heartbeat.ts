@@ -3,13 +3,20 @@ import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
 import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/client-eventbridge';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
+import { regionsToSweep } from '../aws/regions';
 import type { Settings } from '../config';
+import { errorMessage } from '../errors';
 import { configurationProblem, readConfigurationChanges } from '../rules/function-configuration';
 import type { Rule } from '../rules/rule';
+import {
+  DEPLOYMENT_HISTORY_KEY,
+  type DeploymentFacts,
+  DynamoDbDeploymentHistory,
+} from './deployment-history';
 
 /** One thing that leaves the responder blind or deaf, in words on-call can act on. */
 export interface HealthProblem {
-  check: 'triggers' | 'config-rule' | 'trail' | 'configuration';
+  check: 'triggers' | 'config-rule' | 'trail' | 'configuration' | 'deployment-history';
   subject: string;
   problem: string;
 }
@@ -18,6 +25,8 @@ export interface HeartbeatReport {
   healthy: boolean;
   checked: { functions: number; configRules: number; trails: number; configurations: number };
   problems: HealthProblem[];
+  /** Whether this run appended to the deployment history (recordDeployment); failed: see problems. */
+  deployment?: 'recorded' | 'unchanged' | 'failed';
 }
 
 /**
@@ -135,5 +144,44 @@ async function functionProblem(aws: AwsClients, region: string, name: string): P
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
     return 'function is missing';
+  }
+}
+
+/**
+ * Appends the deployment's facts (account, home region, swept regions, stage, every rule's mode) to
+ * the history the auditor's report reads, when they changed since the last record. A failure is a
+ * problem on the report (HeartbeatProblems pages), not a missing heartbeat: the checks did run.
+ */
+export async function recordDeployment(
+  report: HeartbeatReport,
+  scope: { accountId: string; region: string; settings: Settings; now: Date },
+  aws: AwsClients,
+): Promise<HeartbeatReport> {
+  const { accountId, region, settings, now } = scope;
+  try {
+    const facts: DeploymentFacts = {
+      account: accountId,
+      homeRegion: settings.homeRegion,
+      // Resolved as the sweep resolves it, from the region its schedule fires in.
+      regions: await regionsToSweep(settings.sweepRegions, region, (name) => aws.ec2(name)),
+      stage: settings.stage,
+      modes: { ...settings.modes },
+    };
+    const history = new DynamoDbDeploymentHistory(aws.dynamo(), settings.incidentTable);
+    return { ...report, deployment: await history.record(facts, now) };
+  } catch (error) {
+    return {
+      ...report,
+      healthy: false,
+      deployment: 'failed',
+      problems: [
+        ...report.problems,
+        {
+          check: 'deployment-history',
+          subject: DEPLOYMENT_HISTORY_KEY.pk,
+          problem: `cannot record the deployment: ${errorMessage(error)}`,
+        },
+      ],
+    };
   }
 }

@@ -1,4 +1,5 @@
 import type { Exemption } from '../exemptions/ledger';
+import type { DeploymentHistoryRead, DeploymentTransition } from '../health/deployment-history';
 import { type Incident, type Mode, StepResult } from '../model';
 import { closedAt, verifiedAt } from '../pipeline/exposure-window';
 import type { GuardReset } from '../pipeline/guards';
@@ -35,6 +36,11 @@ export interface ReportInput {
   ruleIds?: readonly string[];
   /** The guard's reset history (each holds its trip) and its trip in force now, if any. */
   guard?: { resets: readonly GuardReset[]; tripped?: { trippedAt: string; reason: string } };
+  /**
+   * The deployment history the heartbeat recorded (shared/health/deployment-history.ts): the only
+   * source of the modes in force and the regions covered. Absent: not read, nothing is claimed.
+   */
+  deployment?: DeploymentHistoryRead;
   /** Who made the report (the caller's ARN) and when. */
   generatedBy?: string;
   generatedAt?: Date;
@@ -120,10 +126,50 @@ export interface GuardLine {
   resetReason: string | null;
 }
 
+/** Where the recorded history has no entry yet (before it starts, or none at all). */
+export const NOT_RECORDED = 'not recorded';
+/** A recorded deployment that does not name the rule (added to the registry later, or retired). */
+export const NOT_DEPLOYED = 'not deployed';
+export type ModeInForce = Mode | typeof NOT_RECORDED | typeof NOT_DEPLOYED;
+
+/** A mode in force from `from` (included) to `to` (excluded), both within the period. */
+export interface ModeSpan {
+  mode: ModeInForce;
+  from: string;
+  to: string;
+}
+
 export interface ModeLine {
   ruleId: string;
+  /** The modes in force during the period, from the recorded deployment history, in time order. */
+  spans: ModeSpan[];
   /** How many of the rule's incidents in the period recorded each mode; empty when none did. */
-  modes: Partial<Record<Mode, number>>;
+  incidents: Partial<Record<Mode, number>>;
+}
+
+/** The recorded deployment in force from `from` to `to` within the period. */
+export interface DeploymentSpan {
+  from: string;
+  to: string;
+  account: string;
+  homeRegion: string;
+  regions: string[];
+  stage: string;
+}
+
+export interface DeploymentLine {
+  /** recorded: the heartbeat's history was read; none: there is none; unreadable: its item failed validation. */
+  history: 'recorded' | 'none' | 'unreadable';
+  /** Why the item was unreadable (the first validation issue). */
+  reason?: string;
+  /** The oldest recorded transition: nothing before it was recorded (null: no history). */
+  recordedFrom: string | null;
+  spans: DeploymentSpan[];
+}
+
+export interface Coverage {
+  accounts: string[];
+  regions: string[];
 }
 
 export interface GrantLine {
@@ -169,9 +215,15 @@ export interface Report {
   /** Guard trips in force at any time in the period, with their reset. */
   guard: GuardLine[];
   modes: ModeLine[];
+  /** The recorded deployment during the period. */
+  deployment: DeploymentLine;
   generated: { by: string; at: string };
-  /** The accounts and regions of the period's incidents (what the records show was covered). */
-  covered: { accounts: string[]; regions: string[] };
+  covered: {
+    /** The home and swept regions and the account of the recorded deployment during the period; null: none recorded. */
+    recorded: Coverage | null;
+    /** The accounts and regions the period's incidents name. */
+    incidents: Coverage;
+  };
 }
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -354,16 +406,90 @@ function guardLines(guard: ReportInput['guard'], since: Date, until: Date): Guar
     .sort((a, b) => a.trippedAt.localeCompare(b.trippedAt));
 }
 
-function modeLines(incidents: readonly Incident[], ruleIds: readonly string[]): ModeLine[] {
-  const ids = [...new Set([...ruleIds, ...incidents.map((incident) => incident.ruleId)])].sort();
+/**
+ * The recorded transitions in force during [since, until): the one in force at `since` (from
+ * `since`), then each made inside the period. A period that starts before the history does starts
+ * with a stretch of nothing recorded (facts null).
+ */
+function recordedSpans(
+  transitions: readonly DeploymentTransition[],
+  since: Date,
+  until: Date,
+): { from: string; to: string; facts: DeploymentTransition | null }[] {
+  const start = since.getTime();
+  const end = until.getTime();
+  const atStart = transitions.filter((entry) => Date.parse(entry.at) <= start).at(-1);
+  const inside = transitions.filter((entry) => {
+    const at = Date.parse(entry.at);
+    return at > start && at < end;
+  });
+  const points = [
+    { from: since.toISOString(), facts: atStart ?? null },
+    ...inside.map((entry) => ({ from: entry.at, facts: entry })),
+  ];
+  // Two records at one time (a lagging clock's is dated at the last): the later one stands.
+  return points
+    .map((point, index) => ({ ...point, to: points[index + 1]?.from ?? until.toISOString() }))
+    .filter((span) => Date.parse(span.from) < Date.parse(span.to));
+}
+
+function deploymentLine(
+  read: DeploymentHistoryRead | undefined,
+  spans: ReturnType<typeof recordedSpans>,
+): DeploymentLine {
+  if (read === undefined || read.state === 'none') return { history: 'none', recordedFrom: null, spans: [] };
+  if (read.state === 'unreadable')
+    return { history: 'unreadable', reason: read.reason, recordedFrom: null, spans: [] };
+  return {
+    history: 'recorded',
+    recordedFrom: read.transitions[0]?.at ?? null,
+    spans: spans.flatMap(({ from, to, facts }) =>
+      facts
+        ? [
+            {
+              from,
+              to,
+              account: facts.account,
+              homeRegion: facts.homeRegion,
+              regions: [...facts.regions],
+              stage: facts.stage,
+            },
+          ]
+        : [],
+    ),
+  };
+}
+
+function modeLines(
+  incidents: readonly Incident[],
+  ruleIds: readonly string[],
+  spans: ReturnType<typeof recordedSpans>,
+): ModeLine[] {
+  const recordedIds = spans.flatMap(({ facts }) => Object.keys(facts?.modes ?? {}));
+  const ids = [
+    ...new Set([...ruleIds, ...recordedIds, ...incidents.map((incident) => incident.ruleId)]),
+  ].sort();
   return ids.map((ruleId) => {
-    const modes: Partial<Record<Mode, number>> = {};
+    const counts: Partial<Record<Mode, number>> = {};
     for (const incident of incidents.filter((candidate) => candidate.ruleId === ruleId)) {
-      modes[incident.mode] = (modes[incident.mode] ?? 0) + 1;
+      counts[incident.mode] = (counts[incident.mode] ?? 0) + 1;
     }
-    return { ruleId, modes };
+    // One span per mode in force: a transition that changed something else continues the last one.
+    const modeSpans: ModeSpan[] = [];
+    for (const { from, to, facts } of spans) {
+      const mode: ModeInForce = facts === null ? NOT_RECORDED : (facts.modes[ruleId] ?? NOT_DEPLOYED);
+      const last = modeSpans.at(-1);
+      if (last?.mode === mode) last.to = to;
+      else modeSpans.push({ mode, from, to });
+    }
+    return { ruleId, spans: modeSpans, incidents: counts };
   });
 }
+
+const coverageOf = (items: readonly { account: string; regions: readonly string[] }[]): Coverage => ({
+  accounts: [...new Set(items.map((item) => item.account))].sort(),
+  regions: [...new Set(items.flatMap((item) => item.regions))].sort(),
+});
 
 const exemptionLine = (exemption: CitedExemption): ExemptionLine => ({
   exemptionId: exemption.exemptionId,
@@ -390,6 +516,12 @@ export function aggregate(input: ReportInput): Report {
     .sort((a, b) => a.until.localeCompare(b.until) || a.exemptionId.localeCompare(b.exemptionId));
   const exemptionById = new Map(exemptions.map((exemption) => [exemption.exemptionId, exemption]));
   const judged: Judged[] = incidents.map((incident) => ({ incident, at: statusAt(incident, until) }));
+  // Only a readable recorded history says what was in force; otherwise the period is "not recorded".
+  const spans =
+    input.deployment?.state === 'recorded'
+      ? recordedSpans(input.deployment.transitions, since, until)
+      : [{ from: since.toISOString(), to: until.toISOString(), facts: null }];
+  const deployment = deploymentLine(input.deployment, spans);
 
   const citations = [
     ...new Set([
@@ -483,14 +615,23 @@ export function aggregate(input: ReportInput): Report {
         removedBy: exemption.removedBy ?? null,
       })),
     guard: guardLines(input.guard, since, until),
-    modes: modeLines(incidents, input.ruleIds ?? []),
+    modes: modeLines(incidents, input.ruleIds ?? [], spans),
+    deployment,
     generated: {
       by: input.generatedBy ?? 'unknown',
       at: (input.generatedAt ?? until).toISOString(),
     },
     covered: {
-      accounts: [...new Set(incidents.map((incident) => incident.account))].sort(),
-      regions: [...new Set(incidents.map((incident) => incident.region))].sort(),
+      // The home region takes the events; the swept regions are checked on schedule.
+      recorded:
+        deployment.spans.length === 0
+          ? null
+          : coverageOf(
+              deployment.spans.map((span) => ({ ...span, regions: [span.homeRegion, ...span.regions] })),
+            ),
+      incidents: coverageOf(
+        incidents.map((incident) => ({ account: incident.account, regions: [incident.region] })),
+      ),
     },
   };
 }

@@ -3,7 +3,9 @@ import type { Figures, Report } from './aggregate';
 import {
   citationNote,
   DEFINITIONS,
+  DEPLOYMENT_HEADER,
   DETAIL_HEADER,
+  deploymentCells,
   detailCells,
   EXEMPTION_ACTIVE_HEADER,
   EXEMPTION_HEADER,
@@ -19,8 +21,8 @@ import {
   INCIDENT_HEADER,
   incidentCells,
   MODE_HEADER,
-  MODES_NOTE,
   modeCells,
+  modesNote,
   periodLine,
   REPORT_TITLE,
   statusNote,
@@ -214,9 +216,13 @@ export function renderHtml(report: Report, chartJs: string): string {
     report.incidents.length === 0
       ? '<p>No incident was detected in the period.</p>'
       : tableHtml(DETAIL_HEADER, report.incidents.map(detailCells)),
+    `<h2>Deployment during the period (${report.deployment.spans.length})</h2>`,
+    report.deployment.spans.length === 0
+      ? '<p>No deployment was recorded for the period.</p>'
+      : tableHtml(DEPLOYMENT_HEADER, report.deployment.spans.map(deploymentCells)),
     '<h2>Rule modes during the period</h2>',
     tableHtml(MODE_HEADER, report.modes.map(modeCells)),
-    `<p class="note">${escapeHtml(MODES_NOTE)}</p>`,
+    `<p class="note">${escapeHtml(modesNote(report))}</p>`,
     `<h2>Blast-radius guard trips in the period (${report.guard.length})</h2>`,
     report.guard.length === 0
       ? '<p>The guard was not tripped at any time in the period.</p>'

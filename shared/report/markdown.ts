@@ -2,7 +2,9 @@ import type { Report } from './aggregate';
 import {
   citationNote,
   DEFINITIONS,
+  DEPLOYMENT_HEADER,
   DETAIL_HEADER,
+  deploymentCells,
   detailCells,
   EXEMPTION_ACTIVE_HEADER,
   EXEMPTION_HEADER,
@@ -18,8 +20,8 @@ import {
   INCIDENT_HEADER,
   incidentCells,
   MODE_HEADER,
-  MODES_NOTE,
   modeCells,
+  modesNote,
   periodLine,
   REPORT_TITLE,
   statusNote,
@@ -109,6 +111,15 @@ export function renderMarkdown(report: Report): string {
           report.incidents.map((incident) => detailCells(incident).map(mdCell)),
         )),
     '',
+    `## Deployment during the period (${report.deployment.spans.length})`,
+    '',
+    ...(report.deployment.spans.length === 0
+      ? ['No deployment was recorded for the period.']
+      : table(
+          DEPLOYMENT_HEADER,
+          report.deployment.spans.map((span) => deploymentCells(span).map(mdCell)),
+        )),
+    '',
     '## Rule modes during the period',
     '',
     ...table(
@@ -116,7 +127,7 @@ export function renderMarkdown(report: Report): string {
       report.modes.map((line) => modeCells(line).map(mdCell)),
     ),
     '',
-    mdCell(MODES_NOTE),
+    mdCell(modesNote(report)),
     '',
     `## Blast-radius guard trips in the period (${report.guard.length})`,
     '',

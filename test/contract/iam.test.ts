@@ -47,6 +47,11 @@ const ITEM_WRITES = [
 ];
 /** The partitions the functions write: incidents, delivery markers, drift locks, guard state. */
 const FUNCTION_PARTITIONS = ['INCIDENT#*', 'DELIVERY#*', 'DRIFT#*', 'GUARD'];
+/** The deployment history the report reads its modes from: the heartbeat's alone (shared/health/deployment-history.ts). */
+const DEPLOYMENT_HISTORY = 'DEPLOYMENT#history';
+/** Where a write of the deployment history may be allowed: the heartbeat's role, and the boundary that caps it. */
+const isHeartbeats = (where: string) =>
+  /^(HeartbeatRole\/|ResponderBoundary\/HeartbeatRecordsTheDeployment$)/.test(where);
 
 /** IAM action matching: `*` and `?` wildcards, case-insensitive. */
 const matches = (pattern: string, action: string) =>
@@ -221,8 +226,52 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     for (const { where, statement } of writes) {
       const partitions = conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ??
         conditionValues(statement, 'ForAllValues:StringEquals', 'dynamodb:LeadingKeys') ?? ['(any)'];
-      const outside = partitions.filter((key) => !FUNCTION_PARTITIONS.some((owned) => matches(owned, key)));
+      const owned = isHeartbeats(where) ? [DEPLOYMENT_HISTORY] : FUNCTION_PARTITIONS;
+      const outside = partitions.filter((key) => !owned.some((pattern) => matches(pattern, key)));
       expect({ where, partitions: outside }).toEqual({ where, partitions: [] });
+    }
+  });
+
+  it('lets the heartbeat alone write the deployment history, and the heartbeat nothing else', () => {
+    if (stack !== 'home') {
+      expect(resources.HeartbeatRole).toBeUndefined();
+      return;
+    }
+    // Prepare: each role's grants, inline and attached (a boundary grants nothing)
+    const grantsOf = (id: string, role: Resource): { where: string; statement: Statement }[] => [
+      ...(
+        (role.Properties.Policies ?? []) as { PolicyName: string; PolicyDocument: PolicyDocument }[]
+      ).flatMap((policy) =>
+        policy.PolicyDocument.Statement.map((statement) => ({
+          where: `${id}/${policy.PolicyName}/${statement.Sid ?? '?'}`,
+          statement,
+        })),
+      ),
+      ...listOf(role.Properties.ManagedPolicyArns ?? []).flatMap((arn) => {
+        const policyId = (arn as { Ref?: string }).Ref ?? '';
+        const document = resources[policyId]?.Properties.PolicyDocument as PolicyDocument | undefined;
+        return (document?.Statement ?? []).map((statement) => ({
+          where: `${id} via ${policyId}/${statement.Sid ?? '?'}`,
+          statement,
+        }));
+      }),
+    ];
+    const partitionsWritten = (grants: { statement: Statement }[]) =>
+      grants
+        .filter(({ statement }) => ITEM_WRITES.some((action) => allows(statement, action)))
+        .flatMap(
+          ({ statement }) =>
+            conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ??
+            conditionValues(statement, 'ForAllValues:StringEquals', 'dynamodb:LeadingKeys') ?? ['*'],
+        );
+    const heartbeat = resources.HeartbeatRole as Resource;
+    // Assess: the heartbeat's role writes that one key, and no other role (rule, pipeline, people) reaches it
+    expect(partitionsWritten(grantsOf('HeartbeatRole', heartbeat))).toEqual([DEPLOYMENT_HISTORY]);
+    for (const [id, role] of roles.filter(([id]) => id !== 'HeartbeatRole')) {
+      const reaching = partitionsWritten(grantsOf(id, role)).filter((pattern) =>
+        matches(pattern, DEPLOYMENT_HISTORY),
+      );
+      expect({ role: id, reaching }).toEqual({ role: id, reaching: [] });
     }
   });
 

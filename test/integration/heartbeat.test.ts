@@ -18,6 +18,8 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { scheduledEvent } from '../../scripts/lib/events';
+import { createAwsClients } from '../../shared/aws/clients';
+import { DynamoDbDeploymentHistory } from '../../shared/health/deployment-history';
 import { rules } from '../../shared/rules';
 import { createBucket } from '../support/cloudtrail';
 import { LocalResponder, resetAccount } from '../support/local-responder';
@@ -54,8 +56,8 @@ async function deployStack(stackName: string, environment: Record<string, string
 describe('the heartbeat, run as its bundle against moto', () => {
   let responder: LocalResponder;
   let triggers: string[];
-  const beat = () =>
-    responder.invokeBundle('heartbeat', scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+  const beat = (env: Record<string, string> = {}) =>
+    responder.invokeBundle('heartbeat', scheduledEvent({ accountId: ACCOUNT, region: REGION }), env);
 
   beforeEach(async () => {
     await resetAccount();
@@ -77,7 +79,41 @@ describe('the heartbeat, run as its bundle against moto', () => {
       healthy: true,
       checked: { functions: rules.length, configRules: 0, trails: 1, configurations: rules.length + 1 },
       problems: [],
+      deployment: 'recorded',
     });
+  });
+
+  it('records the deployment once, then only a change: a mode set to notify, with its time', async () => {
+    // Prepare
+    const history = new DynamoDbDeploymentHistory(
+      createAwsClients(REGION).dynamo(),
+      responder.stack.tableName,
+    );
+    // Act: two beats with the same settings, then one after ssh-open-to-world was set to notify
+    const first = await beat();
+    const second = await beat();
+    const third = await beat({ MODE_SSH_OPEN_TO_WORLD: 'notify' });
+    // Assess
+    expect([first.result.deployment, second.result.deployment, third.result.deployment]).toEqual([
+      'recorded',
+      'unchanged',
+      'recorded',
+    ]);
+    const read = await history.read();
+    if (read.state !== 'recorded') throw new Error(`no history recorded: ${JSON.stringify(read)}`);
+    expect(read.transitions).toHaveLength(2);
+    const [before, after] = read.transitions;
+    expect(before).toMatchObject({
+      account: ACCOUNT,
+      homeRegion: REGION,
+      // local:provision sweeps its own region only (SWEEP_REGIONS=own-region)
+      regions: [REGION],
+      stage: responder.stack.env.STAGE,
+    });
+    expect(before?.modes['ssh-open-to-world']).toBe('enforce');
+    expect(after?.modes['ssh-open-to-world']).toBe('notify');
+    expect(Object.keys(after?.modes ?? {}).sort()).toEqual(rules.map((rule) => rule.id).sort());
+    expect(Date.parse(after?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(before?.at ?? ''));
   });
 
   it('names a disabled trigger, a function nothing invokes and a stopped trail', async () => {

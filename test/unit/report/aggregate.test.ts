@@ -632,11 +632,175 @@ describe('what an auditor signs: per incident, the period and who made the repor
     const report = aggregate(
       input({ incidents, ruleIds: ['ebs-encryption-by-default', 'ssh-open-to-world'] }),
     );
-    // Assess
+    // Assess: no deployment history read, so no mode in force is claimed
     expect(report.modes).toEqual([
-      { ruleId: 'ebs-encryption-by-default', modes: { enforce: 1, notify: 2 } },
-      { ruleId: 'ssh-open-to-world', modes: {} },
+      {
+        ruleId: 'ebs-encryption-by-default',
+        spans: [{ mode: 'not recorded', from: SINCE.toISOString(), to: UNTIL.toISOString() }],
+        incidents: { enforce: 1, notify: 2 },
+      },
+      {
+        ruleId: 'ssh-open-to-world',
+        spans: [{ mode: 'not recorded', from: SINCE.toISOString(), to: UNTIL.toISOString() }],
+        incidents: {},
+      },
     ]);
+    expect(report.deployment).toMatchObject({ history: 'none', recordedFrom: null });
+  });
+
+  describe('the modes in force, from the deployment history the heartbeat recorded', () => {
+    const facts = (modes: Record<string, 'off' | 'notify' | 'enforce'>, regions = ['us-east-1']) => ({
+      account: '111122223333',
+      homeRegion: 'us-east-1',
+      regions,
+      stage: 'prod',
+      modes,
+    });
+    const BEFORE = '2026-10-01T00:00:00.000Z';
+    const MIDDLE = '2026-11-10T12:00:00.000Z';
+
+    it('shows each mode with its times across a change in the middle, for a rule with no incident too', () => {
+      // Prepare: ssh-open-to-world went from enforce to notify in the middle; ebs-… never changed
+      const deployment = {
+        state: 'recorded' as const,
+        revision: 3,
+        transitions: [
+          {
+            at: BEFORE,
+            ...facts({ 'ebs-encryption-by-default': 'enforce', 'ssh-open-to-world': 'enforce' }),
+          },
+          // A change of regions alone: no new span for either rule's mode
+          {
+            at: '2026-11-05T00:00:00.000Z',
+            ...facts({ 'ebs-encryption-by-default': 'enforce', 'ssh-open-to-world': 'enforce' }, [
+              'eu-west-1',
+              'us-east-1',
+            ]),
+          },
+          {
+            at: MIDDLE,
+            ...facts({ 'ebs-encryption-by-default': 'enforce', 'ssh-open-to-world': 'notify' }, [
+              'eu-west-1',
+              'us-east-1',
+            ]),
+          },
+          // After the period: not shown
+          { at: '2026-12-01T00:00:00.000Z', ...facts({ 'ebs-encryption-by-default': 'off' }) },
+        ],
+      };
+      const incidents = [
+        anIncident({ incidentId: 'inc-1', detectedAt: DETECTED, updatedAt: DETECTED, mode: 'enforce' }),
+      ];
+      // Act
+      const report = aggregate(
+        input({ incidents, deployment, ruleIds: ['ebs-encryption-by-default', 'ssh-open-to-world'] }),
+      );
+      // Assess
+      expect(report.modes).toEqual([
+        {
+          ruleId: 'ebs-encryption-by-default',
+          spans: [{ mode: 'enforce', from: SINCE.toISOString(), to: UNTIL.toISOString() }],
+          incidents: { enforce: 1 },
+        },
+        {
+          ruleId: 'ssh-open-to-world',
+          spans: [
+            { mode: 'enforce', from: SINCE.toISOString(), to: MIDDLE },
+            { mode: 'notify', from: MIDDLE, to: UNTIL.toISOString() },
+          ],
+          incidents: {},
+        },
+      ]);
+      expect(report.deployment).toMatchObject({ history: 'recorded', recordedFrom: BEFORE });
+      expect(report.deployment.spans.map((span) => [span.from, span.regions])).toEqual([
+        [SINCE.toISOString(), ['us-east-1']],
+        ['2026-11-05T00:00:00.000Z', ['eu-west-1', 'us-east-1']],
+        [MIDDLE, ['eu-west-1', 'us-east-1']],
+      ]);
+      expect(report.covered).toEqual({
+        recorded: { accounts: ['111122223333'], regions: ['eu-west-1', 'us-east-1'] },
+        incidents: { accounts: ['111122223333'], regions: ['us-east-1'] },
+      });
+    });
+
+    it('says the modes before the history starts were not recorded when it starts inside the period', () => {
+      // Prepare
+      const deployment = {
+        state: 'recorded' as const,
+        revision: 1,
+        transitions: [{ at: MIDDLE, ...facts({ 'ssh-open-to-world': 'notify' }) }],
+      };
+      // Act
+      const report = aggregate(
+        input({ deployment, ruleIds: ['ebs-encryption-by-default', 'ssh-open-to-world'] }),
+      );
+      // Assess: a rule the recorded deployment does not name is said to be not deployed, not guessed
+      expect(report.modes).toEqual([
+        {
+          ruleId: 'ebs-encryption-by-default',
+          spans: [
+            { mode: 'not recorded', from: SINCE.toISOString(), to: MIDDLE },
+            { mode: 'not deployed', from: MIDDLE, to: UNTIL.toISOString() },
+          ],
+          incidents: {},
+        },
+        {
+          ruleId: 'ssh-open-to-world',
+          spans: [
+            { mode: 'not recorded', from: SINCE.toISOString(), to: MIDDLE },
+            { mode: 'notify', from: MIDDLE, to: UNTIL.toISOString() },
+          ],
+          incidents: {},
+        },
+      ]);
+      expect(report.deployment).toMatchObject({ history: 'recorded', recordedFrom: MIDDLE });
+    });
+
+    it('shows no empty span for two records made at one time: the later one stands', () => {
+      // Prepare: a heartbeat whose clock lagged dated its record at the last one's time
+      const deployment = {
+        state: 'recorded' as const,
+        revision: 3,
+        transitions: [
+          { at: BEFORE, ...facts({ 'ssh-open-to-world': 'enforce' }) },
+          { at: MIDDLE, ...facts({ 'ssh-open-to-world': 'off' }) },
+          { at: MIDDLE, ...facts({ 'ssh-open-to-world': 'notify' }) },
+        ],
+      };
+      // Act
+      const report = aggregate(input({ deployment, ruleIds: ['ssh-open-to-world'] }));
+      // Assess
+      expect(report.modes[0]?.spans).toEqual([
+        { mode: 'enforce', from: SINCE.toISOString(), to: MIDDLE },
+        { mode: 'notify', from: MIDDLE, to: UNTIL.toISOString() },
+      ]);
+    });
+
+    it('claims no mode and no coverage from an unreadable history item', () => {
+      // Prepare
+      const incidents = [
+        anIncident({ incidentId: 'inc-1', detectedAt: DETECTED, updatedAt: DETECTED, mode: 'notify' }),
+      ];
+      // Act
+      const report = aggregate(
+        input({
+          incidents,
+          deployment: { state: 'unreadable', reason: 'transitions.0.modes: invalid' },
+          ruleIds: ['ssh-open-to-world'],
+        }),
+      );
+      // Assess
+      expect(report.modes[0]?.spans).toEqual([
+        { mode: 'not recorded', from: SINCE.toISOString(), to: UNTIL.toISOString() },
+      ]);
+      expect(report.deployment).toEqual({
+        history: 'unreadable',
+        reason: 'transitions.0.modes: invalid',
+        recordedFrom: null,
+        spans: [],
+      });
+      expect(report.covered.recorded).toBeNull();
+    });
   });
 
   it('lists guard trips and resets that touch the period, and says who made the report and what it covers', () => {
@@ -692,8 +856,8 @@ describe('what an auditor signs: per incident, the period and who made the repor
     ]);
     expect(report.generated).toEqual({ by: BOB, at: '2026-11-21T08:00:00.000Z' });
     expect(report.covered).toEqual({
-      accounts: ['111122223333', '444455556666'],
-      regions: ['eu-west-1', 'us-east-1'],
+      recorded: null,
+      incidents: { accounts: ['111122223333', '444455556666'], regions: ['eu-west-1', 'us-east-1'] },
     });
   });
 });
