@@ -364,13 +364,15 @@ export function ruleResources(rules: readonly Rule[] = registry): Record<string,
 
 /**
  * Actions the permissions boundary (serverless.yml, ResponderBoundary) allows only under conditions
- * of its own (tag keys, a quarantine tag, grants for AWS resources): its generated list of the
+ * of its own (tag keys, a quarantine tag, grants for AWS resources, the target account): its generated list of the
  * rules' actions leaves them out. test/contract/iam.test.ts checks this against the boundary.
  */
 export const BOUNDED_WITH_CONDITIONS: readonly string[] = [
   'ec2:CreateTags',
   'ec2:DeleteVolume',
   'kms:CreateGrant',
+  // Not a rule's: the security-hub-findings function imports only this account's findings.
+  'securityhub:BatchImportFindings',
 ];
 
 /** Every action the rules declare, for the boundary's ceiling: a new rule's actions are in it at once. */

@@ -118,6 +118,10 @@ export async function provisionLocalStack({
     DeadLetterQueue: String(queue.QueueUrl),
     ResponderKey: keyArn,
     IncidentEventBus: incidentBusName,
+    // The pseudo parameters an environment value may join (SECURITY_HUB_PRODUCT_ARN).
+    'AWS::Partition': 'aws',
+    'AWS::Region': region,
+    'AWS::AccountId': keyArn.split(':')[4] ?? '',
   };
   const attributes: Record<string, string> = {
     ...roleArns,

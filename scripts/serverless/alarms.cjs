@@ -57,6 +57,11 @@ class ResponderAlarms {
             Dimensions: dimensions,
           },
         );
+        // A function that exists only under a condition (an optional feature): so do its alarms.
+        if (resource.Condition) {
+          added[`${base}ErrorsAlarm`].Condition = resource.Condition;
+          added[`${base}ThrottlesAlarm`].Condition = resource.Condition;
+        }
         const fn = Object.entries(service.functions).find(([name]) => this.logicalBase(name) === base);
         const ruleId = fn?.[0];
         if (ruleId && !(settings.notRules ?? []).includes(ruleId)) {

@@ -20,6 +20,8 @@ export interface FindingView {
   readonly id: string;
   readonly severity: string;
   readonly packages: readonly string[];
+  /** Enhanced scanning: Inspector's own finding (the last part of its ARN), which Security Hub links to. */
+  readonly inspectorFindingId?: string;
 }
 
 /** An image's last completed scan: where its findings are read only for images that need them. */
@@ -102,10 +104,12 @@ export async function readScan(
         if (finding.status && finding.status !== 'ACTIVE') continue;
         if (severityRank(finding.severity) < severityRank(threshold)) continue;
         const details = finding.packageVulnerabilityDetails;
+        const inspectorFindingId = finding.findingArn?.split('/').pop();
         findings.push({
-          id: details?.vulnerabilityId ?? finding.findingArn?.split('/').pop() ?? '?',
+          id: details?.vulnerabilityId ?? inspectorFindingId ?? '?',
           severity: finding.severity ?? '?',
           packages: (details?.vulnerablePackages ?? []).flatMap((item) => (item.name ? [item.name] : [])),
+          ...(inspectorFindingId && { inspectorFindingId }),
         });
       }
     }

@@ -15,8 +15,9 @@ import { digestsInUse, type RevisionUsers } from '../containers/task-usage';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { ECR_IMAGE, imageArn, imageId, parseImageId } from '../resources/ecr-image';
+import { INSPECTOR_FINDING_IDS } from '../security-hub/asff';
 import { commaList } from '../setting-schemas';
-import { clip, REASON_TEXT_LIMIT } from '../ssh/exposure';
+import { clip, EVIDENCE_TEXT_LIMIT, REASON_TEXT_LIMIT } from '../ssh/exposure';
 import { defineRule, type Loaded, Stack } from './rule';
 import { ruleSetting, settingsReader } from './settings';
 
@@ -85,6 +86,17 @@ const exposure = ({ services, tasks }: RevisionUsers): string =>
     : `running in ${tasks.length} task(s)${tasks.length > 0 ? ` (${list(tasks, 3)})` : ''}${services.length > 0 ? ` of ${services.length} service(s) (${list(services)})` : ''}`;
 
 const findingsOf = (view: ImageView): readonly FindingView[] => view.scan?.findings ?? [];
+
+/** Whole ids only, as many as the evidence bound holds: a clipped id would link to nothing. */
+const wholeIds = (ids: readonly string[], limit = EVIDENCE_TEXT_LIMIT): string => {
+  let joined = '';
+  for (const id of ids) {
+    const next = joined === '' ? id : `${joined},${id}`;
+    if (next.length > limit) break;
+    joined = next;
+  }
+  return joined;
+};
 
 const countBy = (findings: readonly FindingView[], severity: string) =>
   findings.filter((finding) => finding.severity === severity).length;
@@ -193,6 +205,10 @@ export const imageFindingsMitigated = defineRule<ImageView>({
     if (!view.exists || findings.length === 0) return { compliant: true };
     const ids = [...new Set(findings.map((finding) => finding.id))].sort();
     const packages = [...new Set(findings.flatMap((finding) => finding.packages))].sort();
+    // Inspector's own findings (enhanced scanning): Security Hub links to them (RelatedFindings).
+    const inspectorIds = wholeIds(
+      [...new Set(findings.flatMap((finding) => finding.inspectorFindingId ?? []))].sort(),
+    );
     return {
       compliant: false,
       reason: clip(
@@ -214,6 +230,7 @@ export const imageFindingsMitigated = defineRule<ImageView>({
         services: clip(view.users.services.join(',')),
         runningTasks: view.users.tasks.length,
         tasks: clip(view.users.tasks.join(',')),
+        ...(inspectorIds !== '' && { [INSPECTOR_FINDING_IDS]: inspectorIds }),
       },
       plan: `Nothing automatic: a person fixes the image (rebuild, redeploy ${view.users.services.length} service(s)) or records a mitigation with incidents resolve <incident-id> --mitigation "…"; nothing is stopped or deleted`,
     };

@@ -30,7 +30,9 @@ describe('the incident event bus in the packaged template', () => {
     // Prepare
     const table = resources.IncidentTable?.Properties;
     const mappings = Object.values(resources).filter(
-      (resource) => resource.Type === 'AWS::Lambda::EventSourceMapping',
+      (resource) =>
+        resource.Type === 'AWS::Lambda::EventSourceMapping' &&
+        JSON.stringify(resource.Properties.FunctionName).includes('IncidentDashevents'),
     );
     // Assess
     expect(table?.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });

@@ -156,6 +156,44 @@ describe('rule image-findings-mitigated', () => {
     expect(loaded && rule.detect(loaded, settings)).toEqual({ compliant: true });
   });
 
+  it("records Inspector's own finding ids for Security Hub to link to: whole ids only, within the evidence bound", async () => {
+    // Prepare: 12 active critical Inspector findings, ids of 32 characters (a few fit in 256)
+    const ids = Array.from({ length: 12 }, (_, n) => n.toString(16).padStart(32, 'f'));
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+    ecr.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'ACTIVE' },
+      imageScanFindings: {
+        enhancedFindings: ids.map((id, n) => ({
+          findingArn: `arn:aws:inspector2:${REGION}:${ACCOUNT}:finding/${id}`,
+          severity: 'CRITICAL',
+          status: 'ACTIVE',
+          packageVulnerabilityDetails: { vulnerabilityId: `CVE-2025-${1000 + n}` },
+        })),
+      },
+    });
+
+    // Act
+    const loaded = await rule.load(ref, aws, settings);
+    const verdict = loaded && rule.detect(loaded, settings);
+
+    // Assess
+    const recorded = verdict && !verdict.compliant ? String(verdict.evidence.inspectorFindingIds) : '';
+    expect(recorded.length).toBeLessThanOrEqual(256);
+    expect(recorded.split(',')).toEqual([...ids].sort().slice(0, 7));
+  });
+
+  it('records no Inspector finding ids for a basic scan (it has none)', async () => {
+    // Prepare
+    givenImage([basic('CVE-2025-0001', 'CRITICAL', 'openssl')]);
+
+    // Act
+    const loaded = await rule.load(ref, aws, settings);
+    const verdict = loaded && rule.detect(loaded, settings);
+
+    // Assess
+    expect(verdict && !verdict.compliant && verdict.evidence).not.toHaveProperty('inspectorFindingIds');
+  });
+
   it('is compliant once a later scan is clean', async () => {
     // Prepare
     givenImage([basic('CVE-2025-0002', 'HIGH', 'zlib')]);
