@@ -331,6 +331,25 @@ describe('elb-listener-tls scope (elbListenerScope)', () => {
         expect(writes()).toEqual([]);
       });
 
+      it('leaves a Classic tag call alone (another type, another rule), reading nothing', async () => {
+        // Prepare
+        given({});
+        const { pipeline, store } = pipelineFor({ ...NARROWED, MODE_ELB_LISTENER_TLS: 'enforce' });
+        const event = cloudTrailEvent({
+          eventName: 'RemoveTags',
+          eventSource: 'elasticloadbalancing.amazonaws.com',
+          region: REGION,
+          caller: humanCaller(ACCOUNT, 'dev-dana'),
+          requestParameters: { loadBalancerNames: ['legacy'], tags: [{ key: 'phi' }] },
+        });
+        // Act
+        const outcomes = await pipeline.handle(parseTriggerEvent(event));
+        // Assess
+        expect(outcomes).toEqual([]);
+        expect(store.incidents.size).toBe(0);
+        expect(elbv2.calls()).toEqual([]);
+      });
+
       it('finds nothing new when another tag key is removed from a load balancer out of scope', async () => {
         // Prepare
         given({});
