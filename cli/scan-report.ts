@@ -32,6 +32,8 @@ export interface ScannedScope {
   /** A region, or `global` for the global part of a rule (IAM). */
   scope: string;
   resources: number;
+  /** Of those, how many were outside the rule's narrowed scope and not judged (absent: none). */
+  outOfScope?: number;
 }
 
 /** A listing that failed: that rule's resources there were not judged, so nothing is known of them. */
@@ -95,7 +97,11 @@ export function scanSummary(report: ScanReport): string {
     : '';
   const notScanned =
     report.errors.length > 0 ? `; ${report.errors.length} listing(s) NOT scanned (see above)` : '';
-  return `scan of account ${report.accountId}, ${report.regions.join(', ')}${global}, ${rules} rule(s): ${drift} finding(s) of drift, ${exempted} exempted${notScanned}; nothing was changed`;
+  // A narrowed scope is never silent (shared/rules/scope.ts).
+  const unjudged = report.scanned.reduce((total, listing) => total + (listing.outOfScope ?? 0), 0);
+  const outOfScope =
+    unjudged > 0 ? `; ${unjudged} resource(s) outside a rule's narrowed scope, not judged` : '';
+  return `scan of account ${report.accountId}, ${report.regions.join(', ')}${global}, ${rules} rule(s): ${drift} finding(s) of drift, ${exempted} exempted${notScanned}${outOfScope}; nothing was changed`;
 }
 
 /**

@@ -71,12 +71,14 @@ export async function scan(
       progress.listing(`${rule.id} ${listing.scope}`);
       const found: ScanFinding[] = [];
       let resources = 0;
+      let outOfScope = 0;
       try {
         for await (const resource of listing.resources()) {
           resources += 1;
           progress.resource();
           const finding = await judge(ctx, rule, resource);
-          if (finding) found.push(finding);
+          if (finding === OUT_OF_SCOPE) outOfScope += 1;
+          else if (finding) found.push(finding);
         }
       } catch (error) {
         // Half a listing is not a result: what was judged before the failure is dropped with it.
@@ -90,7 +92,12 @@ export async function scan(
       } finally {
         progress.listed();
       }
-      report.scanned.push({ ruleId: rule.id, scope: listing.scope, resources });
+      report.scanned.push({
+        ruleId: rule.id,
+        scope: listing.scope,
+        resources,
+        ...(outOfScope > 0 && { outOfScope }),
+      });
       report.findings.push(...found);
     }
   } finally {
@@ -99,13 +106,16 @@ export async function scan(
   return report;
 }
 
+/** A resource outside the rule's narrowed scope: not judged, and counted (shared/rules/scope.ts). */
+const OUT_OF_SCOPE = 'out-of-scope';
+
 async function judge(
   ctx: CliContext,
   rule: Rule,
   resource: Loaded<unknown>,
-): Promise<ScanFinding | undefined> {
+): Promise<ScanFinding | typeof OUT_OF_SCOPE | undefined> {
   const verdict = rule.detect(resource, ctx.settings);
-  if (verdict.compliant) return undefined;
+  if (verdict.compliant) return verdict.outOfScope ? OUT_OF_SCOPE : undefined;
   // Still drift, which the incident that replaced it answers for: enforce would do nothing more.
   const keeper = await inTable(ctx, () => evidenceKeptBy(rule, resource, incidentStore(ctx), ctx.aws()));
   const exemption = keeper ? undefined : await exemptionInForce(ctx, rule.id, resource);

@@ -12,6 +12,8 @@ export const Metric = {
   RuleOff: 'RuleOff',
   OwnEventsIgnored: 'OwnEventsIgnored',
   ResourcesSwept: 'ResourcesSwept',
+  /** Resources a sweep listed and left unjudged: outside the rule's narrowed scope (shared/rules/scope.ts). */
+  ResourcesOutOfScope: 'ResourcesOutOfScope',
   /** A region the sweep could not read (throttled, denied): the sweep fails after the others. */
   SweepRegionFailed: 'SweepRegionFailed',
   /** A resource the sweep could not judge (its alert failed, a read threw): the sweep fails after the others. */

@@ -28,21 +28,25 @@ export const commaList = z
       .filter(Boolean),
   );
 
-/** Which resources a rule covers: every one, or those whose tag equals a value. */
-export type TagScope = { kind: 'all' } | { kind: 'tag'; key: string; value: string };
+/**
+ * Which resources a rule covers: every one, those that carry a tag (`value` undefined: any value),
+ * or those whose tag equals a value.
+ */
+export type TagScope = { kind: 'all' } | { kind: 'tag'; key: string; value?: string };
 
-/** `all` or `tag:<key>=<value>` (the value may hold `=`). */
+/** `all`, `tag:<key>` (the tag is present) or `tag:<key>=<value>` (the value may hold `=`). */
 export const tagScope = z
   .union([
     z.literal('all'),
-    z.string().regex(/^tag:[^=]{1,128}=.{0,256}$/, 'expected all or tag:<key>=<value>'),
+    z.string().regex(/^tag:[^=]{1,128}(=.{0,256})?$/, 'expected all, tag:<key> or tag:<key>=<value>'),
   ])
   .transform((scope): TagScope => {
     if (scope === 'all') return { kind: 'all' };
     const [key = '', ...value] = scope.slice('tag:'.length).split('=');
-    return { kind: 'tag', key, value: value.join('=') };
+    return value.length === 0 ? { kind: 'tag', key } : { kind: 'tag', key, value: value.join('=') };
   });
 
 /** A resource's tags are in a scope. */
 export const inTagScope = (tags: Readonly<Record<string, string>>, scope: TagScope): boolean =>
-  scope.kind === 'all' || tags[scope.key] === scope.value;
+  scope.kind === 'all' ||
+  (scope.value === undefined ? Object.hasOwn(tags, scope.key) : tags[scope.key] === scope.value);

@@ -20,6 +20,8 @@ export interface ResourceOutcome {
   status?: IncidentStatus;
   /** This delivery's remediation was verified (Config may be asked to evaluate again). */
   remediatedNow?: true;
+  /** Not judged: outside the rule's narrowed scope (NOT_APPLICABLE; the sweep counts these). */
+  outOfScope?: true;
 }
 
 interface ResourceRef {

@@ -20,7 +20,7 @@ import { Compliance, type ResourceOutcome } from './outcomes';
 
 /** What the item shows: drift, compliance, or not enough (the live read is judged instead). */
 export type ItemVerdict =
-  | { readonly judged: 'item'; readonly finding?: Finding }
+  | { readonly judged: 'item'; readonly finding?: Finding; readonly outOfScope?: string }
   | { readonly judged: 'live'; readonly lacks: string };
 
 /**
@@ -44,7 +44,8 @@ export async function judgeSentItem(
   // A deleted item: the adapter answered NOT_APPLICABLE already; nothing is drift.
   if (!reading) return { judged: 'item' };
   const verdict = rule.detect(reading, settings);
-  return verdict.compliant ? { judged: 'item' } : { judged: 'item', finding: verdict };
+  if (!verdict.compliant) return { judged: 'item', finding: verdict };
+  return verdict.outOfScope ? { judged: 'item', outOfScope: verdict.outOfScope } : { judged: 'item' };
 }
 
 /** An oversized notification carries a summary only: the item is read from Config's history. */
@@ -103,6 +104,9 @@ export async function answerForItem(
 ): Promise<ResourceOutcome> {
   if (verdict.judged === 'live')
     return { ...live, note: `${live.note} (judged on a live read: the item lacks ${verdict.lacks})` };
+  // The item was outside the rule's narrowed scope: not judged, and Config is told which scope.
+  if (verdict.outOfScope)
+    return { ...live, compliance: Compliance.NotApplicable, note: `${verdict.outOfScope} as recorded` };
   if (!verdict.finding) {
     const since = live.incidentId ? `; drift found since: ${live.note}` : '';
     return { ...live, compliance: Compliance.Compliant, note: `compliant as recorded${since}` };

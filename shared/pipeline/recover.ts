@@ -90,7 +90,11 @@ async function resumeRemediation(ctx: PipelineContext, incident: Incident): Prom
  * The resource reads compliant: the incident holding its drift lock is resolved and the lock let
  * go, once nothing is owed (a remediation still running, an alert not yet sent).
  */
-export async function resolveOpenDrift(ctx: PipelineContext, resource: Loaded<unknown>): Promise<void> {
+export async function resolveOpenDrift(
+  ctx: PipelineContext,
+  resource: Loaded<unknown>,
+  outOfScope?: string,
+): Promise<void> {
   const { store } = ctx.deps;
   const incidentId = await store.openDrift(ctx.rule.id, resource.arn);
   if (!incidentId) return;
@@ -109,7 +113,9 @@ export async function resolveOpenDrift(ctx: PipelineContext, resource: Loaded<un
     incident.status !== IncidentStatus.Remediated &&
     incident.status !== IncidentStatus.Undone
   ) {
-    const reason = 'found compliant again by a later check';
+    const reason = outOfScope
+      ? `found ${outOfScope} by a later check`
+      : 'found compliant again by a later check';
     const move = await moveIncident(store, incident, IncidentStatus.Resolved, reason);
     // Lost to another writer: the lock goes only if that writer resolved it too.
     if (!move.moved && move.current.status !== IncidentStatus.Resolved) return;

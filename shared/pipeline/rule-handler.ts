@@ -8,6 +8,7 @@ import { loadSettings } from '../config';
 import { DynamoDbExemptionLedger } from '../exemptions/ledger';
 import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
 import type { Rule } from '../rules/rule';
+import { narrowedScope, narrowedScopeWarning } from '../rules/scope';
 import { parseTriggerEvent } from '../triggers';
 import { SnsAlertPublisher } from './alerts';
 import { BlastRadiusGuard } from './guards';
@@ -39,6 +40,9 @@ export function ruleHandler(rule: Rule) {
     serviceName: SERVICE_NAME,
     defaultDimensions: { ruleId: rule.id },
   });
+  // A narrowed scope is never silent: each cold start says so, once (keys, never values).
+  const narrowed = narrowedScope(rule, settings);
+  if (narrowed) logger.warn(narrowedScopeWarning(narrowed), { ...narrowed });
   const aws = createAwsClients(settings.homeRegion);
   const pipeline = new ResponsePipeline(rule, {
     aws,

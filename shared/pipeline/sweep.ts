@@ -4,6 +4,7 @@ import { errorMessage, ResponderError } from '../errors';
 import { Metric } from '../metrics';
 import { TriggerSource } from '../model';
 import type { Loaded } from '../rules/rule';
+import { narrowedScope } from '../rules/scope';
 import { IAM_REGION } from '../ssh/iam-keys';
 import type { SweepRequest } from '../triggers/types';
 import type { PipelineContext } from './context';
@@ -66,6 +67,8 @@ export async function sweep(
       return [];
     }
   });
+  const outcomes = perListing.flat();
+  reportOutOfScope(ctx, outcomes);
   await resumePendingAlerts(ctx, failures);
   const [first] = failures;
   if (first && listings.length === 1 && failures.length === 1 && first.scope === listings[0]?.scope)
@@ -80,7 +83,25 @@ export async function sweep(
       },
     );
   }
-  return perListing.flat();
+  return outcomes;
+}
+
+/**
+ * A narrowed scope is never silent: every sweep says how many resources it listed and left out of
+ * scope (zero too), as a metric and a log line naming the scope's key, never its value.
+ */
+function reportOutOfScope(ctx: PipelineContext, outcomes: readonly ResourceOutcome[]): void {
+  const narrowed = narrowedScope(ctx.rule, ctx.deps.settings);
+  if (!narrowed) return;
+  const outOfScope = outcomes.filter((outcome) => outcome.outOfScope).length;
+  ctx.deps.metrics.count(Metric.ResourcesOutOfScope, outOfScope);
+  ctx.deps.logger.info('sweep left resources out of scope (not judged)', {
+    ruleId: ctx.rule.id,
+    setting: narrowed.setting,
+    scope: narrowed.scope,
+    outOfScope,
+    judged: outcomes.length - outOfScope,
+  });
 }
 
 async function sweepRegions(ctx: PipelineContext, request: SweepRequest): Promise<readonly string[]> {

@@ -2,7 +2,13 @@ import type { Instance } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
 import { type RecordedItem, recordedTags } from './config-item';
-import { type CallMapping, type ResourceType, requestParameter } from './resource-type';
+import {
+  type CallMapping,
+  type ResourceType,
+  requestParameter,
+  type TagChange,
+  tagCallFacts,
+} from './resource-type';
 
 const instancesInResponse = z.object({
   responseElements: z.object({
@@ -39,17 +45,18 @@ const taggedResources = z.object({
  * the call then concerns no instance), and which tag keys the call set or removed (keys only, never
  * values), so a rule that scopes instances by a tag sees one leave its scope.
  */
-const tagged: CallMapping = {
+const tagged = (change: TagChange): CallMapping => ({
   eventSource: 'ec2.amazonaws.com',
   resourceIds: (record, prefix) =>
     parseWith(taggedResources, record, prefix)
       .requestParameters.resourcesSet.items.map((item) => item.resourceId)
       .filter((id) => /^i-[0-9a-f]+$/.test(id)),
-  facts: (record) => {
-    const keys = parseWith(taggedResources, record).requestParameters.tagSet?.items.map((item) => item.key);
-    return { tagKeys: keys === undefined ? undefined : JSON.stringify(keys.slice(0, 50)) };
-  },
-};
+  facts: (record) =>
+    tagCallFacts(
+      change,
+      parseWith(taggedResources, record).requestParameters.tagSet?.items.map((item) => item.key),
+    ),
+});
 
 export const INSTANCE = 'AWS::EC2::Instance';
 
@@ -88,7 +95,7 @@ export const instance: ResourceType = {
       resourceIds: requestParameter('instanceId'),
       facts: (record) => ({ tenancy: scalarAt(record, 'requestParameters', 'tenancy') }),
     },
-    CreateTags: tagged,
-    DeleteTags: tagged,
+    CreateTags: tagged('set'),
+    DeleteTags: tagged('remove'),
   },
 };

@@ -1,13 +1,20 @@
 import { z } from 'zod';
 import { fieldPath, idString, invalid, parseWith } from '../triggers/parse';
-import { type CallMapping, type ResourceType, requestParameter, sameMapping } from './resource-type';
+import {
+  type CallMapping,
+  type ResourceType,
+  requestParameter,
+  sameMapping,
+  type TagChange,
+  tagCallFacts,
+} from './resource-type';
 
 /**
  * Elastic Load Balancing: Application and Network Load Balancers (v2) and their target groups, and
  * Classic Load Balancers. Both generations log to one event source and share some call names
  * (CreateLoadBalancer): a record says which API it is by `apiVersion` (v2 2015-12-01, Classic
  * 2012-06-01), and, in older records without it, by its request's shape (v2 names a load balancer
- * `name`, Classic `loadBalancerName`).
+ * `name`, Classic `loadBalancerName`; v2 tags `resourceArns`, Classic `loadBalancerNames`).
  */
 
 export const LOAD_BALANCER = 'AWS::ElasticLoadBalancingV2::LoadBalancer';
@@ -31,8 +38,12 @@ export function elbApiOf(record: unknown): 'v2' | 'classic' | undefined {
   if (apiVersion === V2_API) return 'v2';
   if (apiVersion === CLASSIC_API) return 'classic';
   if (apiVersion !== undefined) return undefined;
-  if (requestParameters && 'loadBalancerName' in requestParameters) return 'classic';
-  if (requestParameters && 'name' in requestParameters) return 'v2';
+  if (
+    requestParameters &&
+    ('loadBalancerName' in requestParameters || 'loadBalancerNames' in requestParameters)
+  )
+    return 'classic';
+  if (requestParameters && ('name' in requestParameters || 'resourceArns' in requestParameters)) return 'v2';
   return undefined;
 }
 
@@ -83,6 +94,35 @@ const createdTargetGroups = z.object({
   }),
 });
 
+const tagKey = z.string().max(128);
+
+/** v2 AddTags and RemoveTags: any ELB resources by ARN; the tag keys set (AddTags) or removed (RemoveTags). */
+const v2Tagging = z.object({
+  requestParameters: z.object({
+    resourceArns: z.array(z.string().max(2048)).min(1).max(20),
+    tags: z
+      .array(z.object({ key: tagKey }).passthrough())
+      .max(50)
+      .optional(),
+    tagKeys: z.array(tagKey).max(50).optional(),
+  }),
+});
+
+/** Classic AddTags and RemoveTags: load balancers by name; `tags` carries keys (and values when set). */
+const classicTagging = z.object({
+  requestParameters: z.object({
+    loadBalancerNames: z.array(idString).min(1).max(20),
+    tags: z
+      .array(z.object({ key: tagKey }).passthrough())
+      .max(50)
+      .optional(),
+  }),
+});
+
+/** An Application or Network Load Balancer's own ARN (a listener's or target group's tags are not its tags). */
+const V2_LOAD_BALANCER_ARN =
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/(app|net)\/[\w-]{1,32}\/[0-9a-f]{1,32}$/;
+
 const v2 = (mapping: Omit<CallMapping, 'eventSource'>): CallMapping => ({
   eventSource: ELB,
   accepts: (record) => elbApiOf(record) !== 'classic',
@@ -93,6 +133,34 @@ const classic = (mapping: Omit<CallMapping, 'eventSource'>): CallMapping => ({
   accepts: (record) => elbApiOf(record) !== 'v2',
   ...mapping,
 });
+
+/**
+ * A v2 tag call: the load balancers among its resources (none is fine: it then concerns no load
+ * balancer), and the keys it touched, never values, so a rule that scopes load balancers by a tag
+ * sees one leave its scope.
+ */
+const v2Tagged = (change: TagChange): CallMapping =>
+  v2({
+    resourceIds: (record, prefix) =>
+      parseWith(v2Tagging, record, prefix).requestParameters.resourceArns.filter((arn) =>
+        V2_LOAD_BALANCER_ARN.test(arn),
+      ),
+    facts: (record) => {
+      const { tags, tagKeys } = parseWith(v2Tagging, record).requestParameters;
+      return tagCallFacts(change, tagKeys ?? tags?.map((tag) => tag.key) ?? []);
+    },
+  });
+
+const classicTagged = (change: TagChange): CallMapping =>
+  classic({
+    resourceIds: (record, prefix) =>
+      parseWith(classicTagging, record, prefix).requestParameters.loadBalancerNames,
+    facts: (record) =>
+      tagCallFacts(
+        change,
+        parseWith(classicTagging, record).requestParameters.tags?.map((tag) => tag.key) ?? [],
+      ),
+  });
 
 export const loadBalancer: ResourceType = {
   type: LOAD_BALANCER,
@@ -114,6 +182,8 @@ export const loadBalancer: ResourceType = {
       v2({ resourceIds: loadBalancerOfParameter('listenerArn') }),
     ),
     ModifyRule: v2({ resourceIds: loadBalancerOfParameter('ruleArn') }),
+    AddTags: v2Tagged('set'),
+    RemoveTags: v2Tagged('remove'),
   },
 };
 
@@ -143,13 +213,19 @@ export const classicLoadBalancer: ResourceType = {
     resource: /^loadbalancer\/[a-zA-Z0-9-]{1,32}$/,
     plural: 'Classic Load Balancers',
   },
-  calls: sameMapping(
-    [
-      'CreateLoadBalancer',
-      'CreateLoadBalancerListeners',
-      'SetLoadBalancerPoliciesOfListener',
-      'CreateLoadBalancerPolicy',
-    ],
-    classic({ resourceIds: requestParameter('loadBalancerName') }),
-  ),
+  calls: {
+    ...sameMapping(
+      [
+        'CreateLoadBalancer',
+        'CreateLoadBalancerListeners',
+        'SetLoadBalancerPoliciesOfListener',
+        'CreateLoadBalancerPolicy',
+      ],
+      classic({ resourceIds: requestParameter('loadBalancerName') }),
+    ),
+    // Mapped so that a Classic tag call reaching the v2 rule's pattern (one event source) is told
+    // apart and left alone; no rule scopes Classic Load Balancers by a tag.
+    AddTags: classicTagged('set'),
+    RemoveTags: classicTagged('remove'),
+  },
 };

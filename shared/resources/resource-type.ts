@@ -66,6 +66,19 @@ export const sameMapping = (
 ): Readonly<Record<string, CallMapping>> =>
   Object.fromEntries(eventNames.map((eventName) => [eventName, mapping]));
 
+/** What a tag call did: set tags (a key may get another value) or removed them. */
+export type TagChange = 'set' | 'remove';
+
+/**
+ * The facts of a call that sets or removes tags: the change and the keys it touched, never values
+ * (`keys` undefined: every tag, as a DeleteTags without a tag set removes them). A rule that scopes
+ * by a tag reads these to see a resource leave its scope (shared/rules/scope.ts).
+ */
+export const tagCallFacts = (change: TagChange, keys: readonly string[] | undefined): CallFacts => ({
+  tagChange: change,
+  tagKeys: keys === undefined ? undefined : JSON.stringify(keys.slice(0, 50)),
+});
+
 /** A call that changes a region-wide setting (see CallMapping.regionWide). */
 export const regionWide = (eventSource: string, facts?: CallMapping['facts']): CallMapping => ({
   eventSource,

@@ -21,6 +21,7 @@ import {
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity } from '../model';
 import { LOAD_BALANCER, loadBalancerArnOf } from '../resources/load-balancer';
+import { inTagScope, tagScope } from '../setting-schemas';
 import { defineRule, type Finding, type Loaded, REEVALUATE_PAIRED_CONFIG_RULES, Stack } from './rule';
 import { ruleSetting, settingsReader } from './settings';
 
@@ -106,9 +107,16 @@ async function describe(
   loadBalancer: LoadBalancer,
   elbv2: ElasticLoadBalancingV2Client,
   scope: { accountId: string; region: string },
+  settings: Settings,
 ): Promise<Loaded<LoadBalancerState>> {
   const arn = loadBalancer.LoadBalancerArn ?? '';
   const type = loadBalancer.Type ?? 'application';
+  const name = loadBalancer.LoadBalancerName ?? arn;
+  const tags = await v2TagsOf(elbv2, arn);
+  const { region, accountId } = scope;
+  const loaded = { resourceType: LOAD_BALANCER, resourceId: arn, arn, region, accountId, tags };
+  // Out of scope, it is not judged (shared/rules/scope.ts): its listeners are not read either.
+  if (!inTagScope(tags, mine(settings).scope)) return { ...loaded, state: { name, type, listeners: [] } };
   const listeners = await listenersOf(elbv2, arn);
   const policies = await sslPolicyProtocols(
     elbv2,
@@ -130,16 +138,7 @@ async function describe(
           : [],
     });
   }
-  const tags = await v2TagsOf(elbv2, arn);
-  return {
-    resourceType: LOAD_BALANCER,
-    resourceId: arn,
-    arn,
-    region: scope.region,
-    accountId: scope.accountId,
-    tags,
-    state: { name: loadBalancer.LoadBalancerName ?? arn, type, listeners: states },
-  };
+  return { ...loaded, state: { name, type, listeners: states } };
 }
 
 /** What remediate changes on one listener, and how to put it back. */
@@ -168,6 +167,13 @@ async function readBack(elbv2: ElasticLoadBalancingV2Client, changes: readonly L
 }
 
 const declared = {
+  scope: ruleSetting({
+    parameter: 'elbListenerScope',
+    variable: 'ELB_LISTENER_SCOPE',
+    fallback: 'all',
+    doc: 'which Application and Network Load Balancers `elb-listener-tls` judges: `all`, or `tag:<key>[=<value>]`; never silent when narrowed: one out of scope is NOT_APPLICABLE naming the scope, each sweep counts them, a cold start warns, and a tag call that takes one out of the scope is recorded and paged',
+    schema: tagScope,
+  }),
   minimumTlsVersion: elbMinimumTlsVersion,
   tlsPolicy: ruleSetting({
     parameter: 'elbTlsPolicy',
@@ -182,6 +188,7 @@ const mine = settingsReader(declared);
 export const elbListenerTls = defineRule<LoadBalancerState>({
   id: 'elb-listener-tls',
   settings: declared,
+  scope: { setting: declared.scope, covers: 'load balancer' },
   title: 'Load balancer listener allows weak TLS or plain HTTP',
   severity: Severity.High,
   hipaa: ['164.312(e)(1)', '164.312(e)(2)(ii)'],
@@ -195,7 +202,16 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
   resourceType: LOAD_BALANCER,
   triggers: {
     cloudTrail: {
-      eventNames: ['CreateLoadBalancer', 'CreateListener', 'ModifyListener', 'CreateRule', 'ModifyRule'],
+      // Tag calls: a load balancer leaving a narrowed scope is recorded and paged (the kit's scope).
+      eventNames: [
+        'CreateLoadBalancer',
+        'CreateListener',
+        'ModifyListener',
+        'CreateRule',
+        'ModifyRule',
+        'AddTags',
+        'RemoveTags',
+      ],
     },
     managedConfigRules: [
       {
@@ -235,7 +251,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
   ],
 
   /** A load balancer, or a listener or rule of one (a compliance change names a listener). */
-  async load(ref, aws) {
+  async load(ref, aws, settings) {
     const arn = loadBalancerArnOf(ref.resourceId);
     if (!arn) return undefined;
     const elbv2 = aws.elbv2(ref.region);
@@ -245,18 +261,18 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
       );
       const [loadBalancer] = LoadBalancers;
       if (!loadBalancer || !carriesTls(loadBalancer)) return undefined;
-      return await describe(loadBalancer, elbv2, ref);
+      return await describe(loadBalancer, elbv2, ref, settings);
     } catch (error) {
       if (isAwsError(error, 'LoadBalancerNotFoundException', 'LoadBalancerNotFound')) return undefined;
       throw error;
     }
   },
 
-  async *list(scope, aws) {
+  async *list(scope, aws, settings) {
     const elbv2 = aws.elbv2(scope.region);
     for await (const page of paginateDescribeLoadBalancers({ client: elbv2 }, {})) {
       for (const loadBalancer of page.LoadBalancers ?? []) {
-        if (carriesTls(loadBalancer)) yield await describe(loadBalancer, elbv2, scope);
+        if (carriesTls(loadBalancer)) yield await describe(loadBalancer, elbv2, scope, settings);
       }
     }
   },

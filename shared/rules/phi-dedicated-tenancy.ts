@@ -32,14 +32,13 @@ import { INSTANCE, instanceOfItem } from '../resources/instance';
 import { inTagScope, type TagScope, tagScope } from '../setting-schemas';
 import {
   defineRule,
-  type Finding,
   type Loaded,
   REEVALUATE_PAIRED_CONFIG_RULES,
   type RemediationContext,
-  type ResourceRef,
   Stack,
   type Waiting,
 } from './rule';
+import { scopeLabel } from './scope';
 import { ruleSetting, settingsReader } from './settings';
 
 /** Enforce's two remediations (TENANCY_ACTION): lock the instance down, or move it to dedicated hardware. */
@@ -73,8 +72,6 @@ interface InstancePlacement {
   manager: InstanceManager | undefined;
   /** Read only for PHI instances that run on shared tenancy and no manager owns: those a stop may hit. */
   stop: StopFacts | undefined;
-  /** The call that took the scope tag off (or changed it), when that call led here and the read confirms it. */
-  leftScopeBy?: string;
 }
 
 /** AWS answered ModifyInstancePlacement with Return=false: a refusal without an error code. */
@@ -83,10 +80,11 @@ class PlacementRefusedError extends ResponderError {}
 /** Server-side filters for the sweep. Detect decides scope exactly; the tag filter only narrows pages. */
 function sweepFilters(scope: TagScope): Filter[] {
   const filters: Filter[] = [{ Name: 'instance-state-name', Values: LIVE_STATES }];
-  // EC2 filter values treat * ? and \ as wildcards and escapes: filter by tag only for plain values.
-  if (scope.kind === 'tag' && scope.value !== '' && !/[*?\\]/.test(scope.value)) {
+  // EC2 filter values treat * ? and \ as wildcards and escapes: filter by tag only for plain words.
+  if (scope.kind !== 'tag' || /[*?\\]/.test(scope.key)) return filters;
+  if (scope.value === undefined) filters.push({ Name: 'tag-key', Values: [scope.key] });
+  else if (scope.value !== '' && !/[*?\\]/.test(scope.value))
     filters.push({ Name: `tag:${scope.key}`, Values: [scope.value] });
-  }
   return filters;
 }
 
@@ -324,47 +322,12 @@ async function loadInstance(
   return toLoaded(instance, ref, ec2, settings, instanceStoreLookup(ec2));
 }
 
-/**
- * The tag call that took an instance out of the PHI scope: it removed the scope tag (or every tag) or
- * set it to another value, and the read confirms the instance is out of scope now. The call alone
- * never decides (a tag is a request, not an authority): the fresh read must agree.
- */
-function leftScope(ref: ResourceRef, loaded: Loaded<InstancePlacement>, scope: TagScope): string | undefined {
-  if (scope.kind !== 'tag' || inTagScope(loaded.tags, scope)) return undefined;
-  if (ref.eventName !== 'DeleteTags' && ref.eventName !== 'CreateTags') return undefined;
-  const keys = ref.callFacts?.tagKeys;
-  // DeleteTags without a tag set removes every tag.
-  const touched =
-    typeof keys === 'string'
-      ? (JSON.parse(keys) as string[])
-      : ref.eventName === 'DeleteTags'
-        ? [scope.key]
-        : [];
-  return touched.includes(scope.key) ? ref.eventName : undefined;
-}
-
-function leftScopeFinding(resource: Loaded<InstancePlacement>, call: string, scope: TagScope): Finding {
-  const key = scope.kind === 'tag' ? scope.key : '';
-  const how = call === 'DeleteTags' ? 'removed' : 'set to a value outside the scope';
-  return {
-    compliant: false,
-    reason: `Instance ${resource.resourceId} left the PHI scope: its ${key} tag was ${how} (${call}); the responder no longer judges its tenancy`,
-    evidence: {
-      leftScopeBy: call,
-      phiScope: scopeLabel(scope),
-      tenancy: resource.state.tenancy,
-      instanceState: resource.state.instanceState,
-    },
-    plan: 'nothing is changed: confirm with the data owner that the instance holds no PHI, or put the tag back',
-  };
-}
-
 const declared = {
   scope: ruleSetting({
     parameter: 'phiScope',
     variable: 'PHI_SCOPE',
     fallback: 'tag:phi=true',
-    doc: 'which instances hold PHI: `tag:<key>=<value>` (the tag must equal the value) or `all`',
+    doc: 'which instances hold PHI: `tag:<key>=<value>` (the tag must equal the value), `tag:<key>` (the tag is present) or `all`; an instance whose tag call takes it out of the scope is recorded and paged',
     schema: tagScope,
   }),
   tenancyAction: ruleSetting({
@@ -377,12 +340,10 @@ const declared = {
 };
 const mine = settingsReader(declared);
 
-/** The scope as evidence: the tag's key, never its value. */
-const scopeLabel = (scope: TagScope): string => (scope.kind === 'all' ? 'all' : `tag:${scope.key}`);
-
 export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   id: 'phi-dedicated-tenancy',
   settings: declared,
+  scope: { setting: declared.scope, covers: 'instance' },
   title: 'PHI instance on shared tenancy',
   severity: Severity.Medium,
   // 164.314(a): the business associate contract (and the organisation's own policy) set the
@@ -401,7 +362,7 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   resourceType: INSTANCE,
   triggers: {
     cloudTrail: {
-      // Tag calls: an instance leaving the PHI scope is recorded and paged (never remediated).
+      // Tag calls: an instance leaving the PHI scope is recorded and paged (the kit's scope; never remediated).
       eventNames: ['RunInstances', 'StartInstances', 'ModifyInstancePlacement', 'CreateTags', 'DeleteTags'],
     },
     configResourceTypes: [INSTANCE],
@@ -452,11 +413,7 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
 
   fromConfigItem: { [INSTANCE]: placementOfItem },
 
-  async load(ref, aws, settings) {
-    const loaded = await loadInstance(ref, aws, settings);
-    const leftScopeBy = loaded && leftScope(ref, loaded, mine(settings).scope);
-    return leftScopeBy ? { ...loaded, state: { ...loaded.state, leftScopeBy } } : loaded;
-  },
+  load: loadInstance,
 
   async *list(scope, aws, settings) {
     const ec2 = aws.ec2(scope.region);
@@ -476,9 +433,9 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   },
 
   detect(resource, settings) {
-    const { instanceState, tenancy, instanceType, manager, stop, leftScopeBy } = resource.state;
-    if (leftScopeBy) return leftScopeFinding(resource, leftScopeBy, mine(settings).scope);
-    if (!inTagScope(resource.tags, mine(settings).scope) || tenancy !== 'default') return { compliant: true };
+    // Out of the PHI scope never reaches here: the kit's scope (shared/rules/scope.ts) answers for it.
+    const { instanceState, tenancy, instanceType, manager, stop } = resource.state;
+    if (tenancy !== 'default') return { compliant: true };
     const running = RUNNING_STATES.has(instanceState);
     // Lock-down policy: PHI must not RUN on shared hardware, so a stopped instance is contained.
     // Retenancy policy: PHI instances belong on dedicated hardware, stopped or not.
@@ -509,10 +466,6 @@ export const phiDedicatedTenancy = defineRule<InstancePlacement>({
   },
 
   async remediate(resource, _finding, ctx) {
-    if (resource.state.leftScopeBy)
-      throw new RemediationDeclined(
-        `${resource.resourceId} left the PHI scope: recorded and paged, nothing is changed (confirm with its data owner)`,
-      );
     const action = mine(ctx.settings).tenancyAction;
     const steps = new InstanceSteps(resource, ctx);
     if (resource.state.tenancy !== 'default') {

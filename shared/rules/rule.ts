@@ -2,6 +2,7 @@ import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
 import type { ItemReading, RecordedItem } from '../resources/config-item';
+import { type RuleScope, scoped } from './scope';
 import type { RuleSettings } from './settings';
 
 /**
@@ -116,6 +117,11 @@ export interface Loaded<State> {
   readonly accountId: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly state: State;
+  /**
+   * The tag call that took it out of its rule's scope, confirmed by this read (shared/rules/scope.ts
+   * sets it; rules never do).
+   */
+  readonly leftScopeBy?: string;
 }
 
 export interface ResourceRef {
@@ -130,7 +136,11 @@ export interface ResourceRef {
 }
 
 export type Verdict =
-  | { readonly compliant: true }
+  | {
+      readonly compliant: true;
+      /** Not judged: outside the rule's scope (shared/rules/scope.ts). Config's annotation says why. */
+      readonly outOfScope?: string;
+    }
   | {
       readonly compliant: false;
       /** One sentence a person understands: why this is drift. */
@@ -224,6 +234,11 @@ export interface Rule<State = unknown> {
    * (shared/rules/settings.ts): its parameters, variables and README rows are generated from them.
    */
   readonly settings?: RuleSettings;
+  /**
+   * Which of its resources it judges, when a setting may narrow that (shared/rules/scope.ts):
+   * applied by defineRule to load, detect and remediate, never silent when narrowed.
+   */
+  readonly scope?: RuleScope;
   readonly resourceType: string;
   /** Types its findings are also about, besides resourceType (declared in shared/resources). */
   readonly alsoJudges?: readonly string[];
@@ -306,7 +321,8 @@ export interface Rule<State = unknown> {
 }
 
 /**
- * Erases a rule's state type for the registry and the pipeline. Sound because the pipeline only
+ * Erases a rule's state type for the registry and the pipeline, and applies its scope (if it
+ * declares one). Sound because the pipeline only
  * hands a rule the states that the same rule's load() and list() produced.
  */
-export const defineRule = <State>(rule: Rule<State>): Rule => rule as unknown as Rule;
+export const defineRule = <State>(rule: Rule<State>): Rule => scoped(rule) as unknown as Rule;

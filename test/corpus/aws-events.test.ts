@@ -156,10 +156,18 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
         region: 'us-east-1',
       },
     },
-  // Tagging changes no listener, policy or target: no rule routes AddTags.
+  // Tagging changes no listener, but may take a load balancer out of elb-listener-tls's scope.
   'cloudtrail/elbv2-addtags_eventbridge_alb_custodian.json': {
     route: 'event',
-    expect: { error: 'detail.eventName' },
+    expect: {
+      resources: [
+        [
+          'AWS::ElasticLoadBalancingV2::LoadBalancer',
+          'arn:aws:elasticloadbalancing:us-east-1:123456789123:loadbalancer/app/test/433ae0ba96204181',
+        ],
+      ],
+      region: 'us-east-1',
+    },
   },
   'cloudtrail/elbv2-createloadbalancer_detail-only_alb-internet-facing_aws-docs-example.json': {
     route: 'cloudtrail-record',

@@ -1,3 +1,4 @@
+import { AddTagsCommand, RemoveTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { scheduledEvent } from '../../scripts/lib/events';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { runCli } from '../support/cli';
@@ -5,10 +6,12 @@ import {
   addForwardingRule,
   addListener,
   createLoadBalancer,
+  elbv2,
   listener,
   listenerCall,
 } from '../support/load-balancers';
 import { LocalResponder, resetAccount } from '../support/local-responder';
+import { recordCalls } from '../support/recorder';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -175,5 +178,92 @@ describe('elb-listener-tls end to end against moto (elbv2, acm)', () => {
     // Assess
     expect(undo.stdout).toContain('2 call(s) succeeded');
     expect([await listener(REGION, https), await listener(REGION, http)]).toEqual(before);
+  });
+
+  describe('narrowed by elbListenerScope to tagged load balancers, never silently', () => {
+    /** The scope's value is configuration: it never appears in a note, incident or alert. */
+    const SCOPE_VALUE = 'ward-seven';
+    const NARROWED = { ELB_LISTENER_SCOPE: `tag:phi=${SCOPE_VALUE}` };
+    const ELB_WRITES = [
+      'ModifyListener',
+      'ModifyRule',
+      'DeleteListener',
+      'DeleteRule',
+      'AddTags',
+      'RemoveTags',
+    ];
+
+    it('fixes the tagged ALB, leaves the untagged one unjudged and says so (NOT_APPLICABLE naming the scope)', async () => {
+      // Prepare: two ALBs on the weak API default, one tagged into the scope
+      const tagged = await createLoadBalancer('phi-front');
+      const untagged = await createLoadBalancer('build-front');
+      const taggedHttps = await addListener(tagged, 'HTTPS', 443);
+      const untaggedHttps = await addListener(untagged, 'HTTPS', 443);
+      await elbv2(REGION).send(
+        new AddTagsCommand({ ResourceArns: [tagged.arn], Tags: [{ Key: 'phi', Value: SCOPE_VALUE }] }),
+      );
+      const narrowed = responder.handlerOf(loadFunction, NARROWED);
+      // Act
+      const result = await narrowed(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+      // Assess
+      expect((await listener(REGION, taggedHttps))?.SslPolicy).toBe(STRONG);
+      expect((await listener(REGION, untaggedHttps))?.SslPolicy).toBe('ELBSecurityPolicy-2016-08');
+      const byArn = Object.fromEntries(result.outcomes.map((outcome) => [outcome.resourceId, outcome]));
+      expect(byArn[untagged.arn]).toMatchObject({
+        compliance: 'NOT_APPLICABLE',
+        note: 'out of scope (elbListenerScope tag:phi): not judged',
+        outOfScope: true,
+      });
+      expect(byArn[tagged.arn]).toMatchObject({ status: 'remediated' });
+      expect((await responder.incidents()).map((incident) => incident.resourceArn)).toEqual([tagged.arn]);
+    });
+
+    it('records and pages a RemoveTags that takes an ALB out of the scope, and changes nothing', async () => {
+      // Prepare: an in-scope ALB on the weak default; someone removes its scope tag
+      const alb = await createLoadBalancer('leaving');
+      const https = await addListener(alb, 'HTTPS', 443);
+      await elbv2(REGION).send(
+        new AddTagsCommand({ ResourceArns: [alb.arn], Tags: [{ Key: 'phi', Value: SCOPE_VALUE }] }),
+      );
+      await elbv2(REGION).send(new RemoveTagsCommand({ ResourceArns: [alb.arn], TagKeys: ['phi'] }));
+      const before = await listener(REGION, https);
+      const enforce = responder.handlerOf(loadFunction, { ...NARROWED, MODE_ELB_LISTENER_TLS: 'enforce' });
+      // Act
+      const calls = await recordCalls(() =>
+        enforce(listenerCall('RemoveTags', { resourceArns: [alb.arn], tagKeys: ['phi'] })),
+      );
+      // Assess: recorded and paged; no ELB write, the listener as it was
+      expect(calls.filter((call) => ELB_WRITES.includes(call.action))).toEqual([]);
+      expect(await listener(REGION, https)).toEqual(before);
+      const [incident, ...others] = await responder.incidents();
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({
+        resourceArn: alb.arn,
+        status: 'open',
+        trigger: { eventName: 'RemoveTags' },
+        actor: { arn: `arn:aws:iam::${ACCOUNT}:user/dev-dana` },
+        evidence: { leftScopeBy: 'RemoveTags', scope: 'tag:phi', scopeSetting: 'elbListenerScope' },
+        reason: expect.stringContaining('its phi tag was removed (RemoveTags)'),
+      });
+      const alerts = await responder.alerts();
+      expect(alerts).toHaveLength(1);
+      expect(JSON.stringify({ incident, alerts })).not.toContain(SCOPE_VALUE);
+    });
+
+    it('changes nothing for a forged RemoveTags: the fresh read still shows the tag', async () => {
+      // Prepare: the tag is still there, and the listener is strong
+      const alb = await createLoadBalancer('forged');
+      await addListener(alb, 'HTTPS', 443, { policy: STRONG });
+      await elbv2(REGION).send(
+        new AddTagsCommand({ ResourceArns: [alb.arn], Tags: [{ Key: 'phi', Value: SCOPE_VALUE }] }),
+      );
+      const enforce = responder.handlerOf(loadFunction, { ...NARROWED, MODE_ELB_LISTENER_TLS: 'enforce' });
+      // Act
+      const result = await enforce(listenerCall('RemoveTags', { resourceArns: [alb.arn], tagKeys: ['phi'] }));
+      // Assess
+      expect(result.outcomes).toEqual([expect.objectContaining({ compliance: 'COMPLIANT' })]);
+      expect(await responder.incidents()).toEqual([]);
+      expect(await responder.alerts()).toEqual([]);
+    });
   });
 });

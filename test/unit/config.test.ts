@@ -142,6 +142,18 @@ describe('settings of the rules to come', () => {
     });
   });
 
+  it('parse a scope by tag presence, and the listener scope (every load balancer by default)', () => {
+    // Act
+    const settings = loadSettings(registry, { ...required, ELB_LISTENER_SCOPE: 'tag:phi' });
+    const defaults = loadSettings(registry, required);
+    // Assess
+    expect(settings.ruleSettings.get('ELB_LISTENER_SCOPE')).toEqual({ kind: 'tag', key: 'phi' });
+    expect(defaults.ruleSettings.get('ELB_LISTENER_SCOPE')).toEqual({ kind: 'all' });
+    expect(() => loadSettings(registry, { ...required, ELB_LISTENER_SCOPE: 'phi' })).toThrow(
+      'ELB_LISTENER_SCOPE',
+    );
+  });
+
   it.each([
     [{ PHI_SCOPE: 'phi' }, 'PHI_SCOPE'],
     [{ SSH_PORTS: '22,ssh' }, 'SSH_PORTS'],

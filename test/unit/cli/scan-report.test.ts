@@ -95,6 +95,22 @@ describe('scan report', () => {
     );
   });
 
+  it('says how many resources a narrowed scope left unjudged (never silently)', () => {
+    // Act
+    const summary = scanSummary(
+      report({
+        scanned: [
+          { ruleId: 'elb-listener-tls', scope: 'us-east-1', resources: 5, outOfScope: 3 },
+          { ruleId: 'phi-dedicated-tenancy', scope: 'us-east-1', resources: 2, outOfScope: 1 },
+        ],
+      }),
+    );
+    // Assess
+    expect(summary).toBe(
+      "scan of account 123456789012, us-east-1, 2 rule(s): 0 finding(s) of drift, 0 exempted; 4 resource(s) outside a rule's narrowed scope, not judged; nothing was changed",
+    );
+  });
+
   it.each([
     ['nothing found', report(), ExitCode.Ok],
     ['only exempted findings', report({ findings: [exempted] }), ExitCode.Ok],

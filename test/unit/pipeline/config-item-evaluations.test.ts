@@ -17,7 +17,10 @@ import type { Observation } from '../../../shared/model';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import { notInItem } from '../../../shared/resources/config-item';
+import { phiDedicatedTenancy } from '../../../shared/rules/phi-dedicated-tenancy';
 import { defineRule, type Loaded, type Rule } from '../../../shared/rules/rule';
+import type { RuleSetting } from '../../../shared/rules/settings';
+import type { TagScope } from '../../../shared/setting-schemas';
 import type { TriggerEvent } from '../../../shared/triggers/types';
 import { anIncident, testSettings } from '../../support/incident';
 import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
@@ -325,6 +328,27 @@ describe('a Config rule invocation is answered about the item Config sent', () =
       compliance: 'COMPLIANT',
       note: 'compliant (judged on a live read: the item lacks an item in Config at its capture time)',
     });
+  });
+
+  it('answers an item outside a narrowed scope NOT_APPLICABLE naming the scope, never COMPLIANT (shared/rules/scope.ts)', async () => {
+    // Prepare: the item shows drift, but the lamp carries no scope tag; the scope is a real rule setting
+    const world = { lamp: { on: false } };
+    const phiScope = phiDedicatedTenancy.settings?.scope as RuleSetting<TagScope>;
+    const scopedLamp = defineRule<unknown>({
+      ...(lampRule(world) as Rule<unknown>),
+      settings: { scope: phiScope },
+      scope: { setting: phiScope, covers: 'lamp' },
+    });
+    const { judge, only } = pipelineFor(scopedLamp, { PHI_SCOPE: 'tag:phi=true' });
+    // Act
+    const [outcome] = await judge(invocation(item({ on: false })));
+    // Assess
+    expect(outcome).toMatchObject({
+      compliance: 'NOT_APPLICABLE',
+      note: 'out of scope (phiScope tag:phi): not judged as recorded',
+    });
+    expect(only()).toEqual([]);
+    expect(world.lamp.on).toBe(false);
   });
 });
 

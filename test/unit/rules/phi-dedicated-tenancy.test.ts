@@ -82,11 +82,14 @@ describe('rule phi-dedicated-tenancy', () => {
 
   describe('load, list and detect', () => {
     describe('an instance leaving the PHI scope', () => {
+      // The facts the instance type's CreateTags/DeleteTags mapping gives (keys only, never values).
       const tagCall = (eventName: string, tagKeys?: string[]) => ({
         ...ref,
         eventName,
-        callFacts:
-          tagKeys === undefined ? {} : ({ tagKeys: JSON.stringify(tagKeys) } as Record<string, string>),
+        callFacts: {
+          tagChange: eventName === 'DeleteTags' ? 'remove' : 'set',
+          ...(tagKeys !== undefined && { tagKeys: JSON.stringify(tagKeys) }),
+        },
       });
       const { phi: _phi, ...withoutPhi } = PHI;
 
@@ -111,26 +114,36 @@ describe('rule phi-dedicated-tenancy', () => {
           );
           // Assess
           expect(verdict.reason).toContain(`its phi tag was ${how} (${eventName})`);
-          expect(verdict.evidence).toMatchObject({ leftScopeBy: eventName, phiScope: 'tag:phi' });
+          expect(verdict.evidence).toMatchObject({
+            leftScopeBy: eventName,
+            scope: 'tag:phi',
+            scopeSetting: 'phiScope',
+          });
           expect(JSON.stringify(verdict)).not.toContain('patient-records-db');
           await expect(remediation).rejects.toBeInstanceOf(RemediationDeclined);
           expect(writes()).toEqual([]);
         },
       );
 
+      const OUT = { compliant: true, outOfScope: 'out of scope (phiScope tag:phi): not judged' };
       it.each([
-        ['DeleteTags of another key', tagCall('DeleteTags', ['Name']), withoutPhi],
-        ['a removal the read contradicts (tag put back)', tagCall('DeleteTags', ['phi']), PHI],
-        ['a launch of an out-of-scope instance', { ...ref, eventName: 'RunInstances' }, withoutPhi],
-        ['no call at all (the sweep)', ref, withoutPhi],
-      ])('finds nothing for %s', async (_case, callRef, tags) => {
+        ['DeleteTags of another key', tagCall('DeleteTags', ['Name']), withoutPhi, OUT],
+        [
+          'a removal the read contradicts (tag put back)',
+          tagCall('DeleteTags', ['phi']),
+          PHI,
+          { compliant: true },
+        ],
+        ['a launch of an out-of-scope instance', { ...ref, eventName: 'RunInstances' }, withoutPhi, OUT],
+        ['no call at all (the sweep)', ref, withoutPhi, OUT],
+      ])('finds nothing for %s', async (_case, callRef, tags, expected) => {
         // Prepare
         fakeInstance(ec2, Ec2, { tags, tenancy: 'dedicated' });
         const settings = settingsFor('stop');
         // Act
         const loaded = await rule.load(callRef, aws, settings);
         // Assess
-        expect(loaded && rule.detect(loaded, settings)).toEqual({ compliant: true });
+        expect(loaded && rule.detect(loaded, settings)).toEqual(expected);
       });
     });
 
@@ -298,6 +311,21 @@ describe('rule phi-dedicated-tenancy', () => {
       });
       expect(ec2).toHaveReceivedNthCommandWith(2, DescribeInstancesCommand, { NextToken: 'page-2' });
       await expect(drain()).rejects.toThrow('Request limit exceeded.');
+    });
+
+    it('narrows the sweep by tag key when the scope asks only that the tag be present (tag:<key>)', async () => {
+      // Prepare
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+      const settings = testSettings({ PHI_SCOPE: 'tag:phi' });
+      // Act
+      for await (const _ of rule.list({ accountId: ACCOUNT, region: REGION }, aws, settings)) break;
+      // Assess
+      expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, {
+        Filters: [
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+          { Name: 'tag-key', Values: ['phi'] },
+        ],
+      });
     });
   });
 

@@ -686,6 +686,47 @@ describe('Elastic Load Balancing: v2 and Classic share an event source and some 
   });
 });
 
+describe('tag calls on load balancers (elasticloadbalancing AddTags and RemoveTags)', () => {
+  const ELB = 'elasticloadbalancing.amazonaws.com';
+  const LB = 'arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188';
+  const LISTENER =
+    'arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2';
+  const TARGETS = 'arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/web/73e2d6bc24d8a067';
+  const tagCall = (eventName: string, requestParameters: unknown, apiVersion?: string) => ({
+    ...recordFor(eventName, requestParameters, null, ELB),
+    ...(apiVersion && { apiVersion }),
+  });
+
+  it.each([
+    ['AddTags', { resourceArns: [LISTENER, LB, TARGETS], tags: [{ key: 'phi', value: 'secret-v' }] }, 'set'],
+    ['RemoveTags', { resourceArns: [LB, TARGETS], tagKeys: ['phi', 'Name'] }, 'remove'],
+  ])(
+    '%s names the v2 load balancers among its resources, with the keys and never the values',
+    (eventName, request, change) => {
+      // Act
+      const parsed = parseCloudTrailRecord(tagCall(eventName, request, '2015-12-01'));
+      // Assess: a listener's or target group's tags are not the load balancer's
+      expect(resourcesOf(parsed)).toEqual([['AWS::ElasticLoadBalancingV2::LoadBalancer', LB]]);
+      if (parsed.kind !== 'resources') throw new Error('expected resources');
+      expect(parsed.observations[0]?.summary).toMatchObject({ tagChange: change });
+      expect(JSON.parse(String(parsed.observations[0]?.summary.tagKeys))).toContain('phi');
+      expect(JSON.stringify(parsed)).not.toContain('secret-v');
+    },
+  );
+
+  it.each([
+    ['by its API version', '2012-06-01'],
+    ['by its request, without an API version', undefined],
+  ])('tells a Classic tag call apart %s (another type: the v2 rule leaves it alone)', (_case, apiVersion) => {
+    // Act
+    const parsed = parseCloudTrailRecord(
+      tagCall('RemoveTags', { loadBalancerNames: ['legacy'], tags: [{ key: 'phi' }] }, apiVersion),
+    );
+    // Assess
+    expect(resourcesOf(parsed)).toEqual([['AWS::ElasticLoadBalancing::LoadBalancer', 'legacy']]);
+  });
+});
+
 describe('tag calls on instances', () => {
   const tagging = (eventName: string, ids: string[], keys?: string[]) =>
     recordFor(eventName, {
