@@ -1,21 +1,11 @@
 /**
- * The one set of esbuild options, used by `npm run build` (scripts/build.ts) and by
- * serverless-esbuild for `serverless package`, so the bundle tested locally is the bundle deployed.
- * SDK v3 is bundled (not taken from the runtime), CommonJS, node20 so one file runs on Node 20 and
- * on the nodejs22.x runtime.
+ * serverless-esbuild's configuration (serverless.yml, custom.esbuild.config): the options
+ * `npm run build` uses too, from scripts/lib/esbuild-options.ts, so the bundle tested locally is the
+ * bundle deployed.
  */
-const options = {
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourcemap: false,
-  keepNames: true,
-  legalComments: 'none',
-  external: [],
-};
+const { require: requireTypeScript } = require('tsx/cjs/api');
+
+const { options } = requireTypeScript('./scripts/lib/esbuild-options.ts', __filename);
 
 module.exports = () => ({ ...options, exclude: [], packager: 'npm' });
 module.exports.options = options;

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { options } from '../scripts/lib/esbuild-options';
 import { bundlePath, ROOT } from './harness';
 import { type Summary, summarize } from './stats';
 
@@ -12,8 +13,6 @@ export interface BundleResult {
   bundled: { rawBytes: number; gzipBytes: number; loadMs: Summary };
   external: { rawBytes: number; gzipBytes: number; loadMs: Summary };
 }
-
-const { options } = require('../esbuild.config.cjs') as { options: Parameters<typeof build>[0] };
 
 export const functionNames = (): string[] =>
   readdirSync(join(ROOT, 'functions'))

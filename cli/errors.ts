@@ -18,11 +18,13 @@ export class Answered extends Error {
 
 /** A failure the person at the terminal can act on: one line saying what is wrong and what to do. */
 export class CliError extends ResponderError {
+  override name = 'CliError';
   readonly exitCode: ExitCode = ExitCode.Error;
 }
 
 /** The command was called wrongly (a malformed value, a missing or conflicting option). */
 export class UsageError extends CliError {
+  override name = 'UsageError';
   override readonly exitCode: ExitCode = ExitCode.Usage;
 }
 

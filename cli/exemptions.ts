@@ -9,7 +9,7 @@ import {
   newExemptionId,
 } from '../shared/exemptions/ledger';
 import { exemptionBeyondLimits } from '../shared/exemptions/limits';
-import { checkExemptible, ExemptionRefusedError } from '../shared/exemptions/resource-types';
+import { checkExemptible, ExemptionRefusedError, neverExempt } from '../shared/exemptions/resource-types';
 import { buildExemptionAlert } from '../shared/pipeline/human-alerts';
 import { rules } from '../shared/rules';
 import type { Rule } from '../shared/rules/rule';
@@ -81,7 +81,7 @@ export async function addExemption(ctx: CliContext, arn: string, options: AddOpt
     setAt: now.toISOString(),
   };
   // The limits the functions re-check when they read it (the checks above say what to do instead).
-  const beyond = exemptionBeyondLimits(exemption, now);
+  const beyond = exemptionBeyondLimits(exemption, now, neverExempt(exemption.ruleId));
   if (beyond) throw new CliError(`refused exemption: the responder would ignore it, as ${beyond}`);
   const onCall = await ctx.onCall();
   await inExemptions(ctx, (ledger) => ledger.add(exemption, { now }));
@@ -130,7 +130,7 @@ function stateOf(exemption: Exemption, now: Date): string {
   if (exemption.removedAt) return `removed ${exemption.removedAt}`;
   if (!isInForce(exemption, now)) return 'expired';
   // Written around the command line: the functions ignore it, and so does this listing.
-  const beyond = exemptionBeyondLimits(exemption, now);
+  const beyond = exemptionBeyondLimits(exemption, now, neverExempt(exemption.ruleId));
   return beyond ? `ignored: ${beyond}` : 'in force';
 }
 

@@ -1,7 +1,7 @@
 import { decideExemption } from '../shared/exemptions/decide';
 import { DynamoDbExemptionLedger } from '../shared/exemptions/ledger';
 import type { ExemptionRecord } from '../shared/model';
-import type { Loaded } from '../shared/rules/rule';
+import type { Loaded, Rule } from '../shared/rules/rule';
 import type { GrantLedger } from '../shared/ssh/grant-ledger';
 import type { CliContext } from './context';
 import { CliError } from './errors';
@@ -44,13 +44,13 @@ export const exemptionLedger = (ctx: CliContext): DynamoDbExemptionLedger =>
  */
 export async function exemptionInForce(
   ctx: CliContext,
-  ruleId: string,
+  rule: Pick<Rule, 'id' | 'neverExempt'>,
   resource: Loaded<unknown>,
 ): Promise<ExemptionRecord | undefined> {
   const decision = await inTable(ctx, () =>
     decideExemption(
       exemptionLedger(ctx),
-      ruleId,
+      rule,
       resource,
       { reason: ctx.settings.exemptTag, until: ctx.settings.exemptUntilTag },
       ctx.now(),

@@ -118,7 +118,7 @@ async function judge(
   if (verdict.compliant) return verdict.outOfScope ? OUT_OF_SCOPE : undefined;
   // Still drift, which the incident that replaced it answers for: enforce would do nothing more.
   const keeper = await inTable(ctx, () => evidenceKeptBy(rule, resource, incidentStore(ctx), ctx.aws()));
-  const exemption = keeper ? undefined : await exemptionInForce(ctx, rule.id, resource);
+  const exemption = keeper ? undefined : await exemptionInForce(ctx, rule, resource);
   return {
     ruleId: rule.id,
     severity: rule.severity,

@@ -213,7 +213,7 @@ async function judgePath(
     plan: finding.plan,
     steps: [],
   };
-  const exemption = await exemptionInForce(ctx, rule.id, resource);
+  const exemption = await exemptionInForce(ctx, rule, resource);
   if (!exemption) return { rule, resource, finding, entry };
   const exempt = `exempt until ${exemption.until}: ${exemption.reason}`;
   if (!ignoreExemptions) {

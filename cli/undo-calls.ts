@@ -31,7 +31,7 @@ import {
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isAwsError } from '../shared/aws/aws-errors';
 import type { AwsClients } from '../shared/aws/clients';
 import type { Incident, Step, UndoCall } from '../shared/model';

@@ -276,7 +276,9 @@ export async function undoIncident(
 }
 
 /** Why an undo stopped, in one line (the calls' results are in the undo entry). */
-class UndoStoppedError extends ResponderError {}
+class UndoStoppedError extends ResponderError {
+  override name = 'UndoStoppedError';
+}
 
 /**
  * Replays the planned calls in order, recording each result; the first failure marks the rest not

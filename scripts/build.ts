@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { options } from './lib/esbuild-options';
 
 /** Writes one bundle per function: dist/functions/<name>.js, exporting `handler`. */
-const { options } = require('../esbuild.config.cjs') as { options: Parameters<typeof build>[0] };
 
 const root = join(__dirname, '..');
 const functionsDir = join(root, 'functions');

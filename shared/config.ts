@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { endpointIsLoopback } from './aws/clients';
 import { parseSweepRegions } from './aws/regions';
 import { ConfigurationError, errorMessage } from './errors';

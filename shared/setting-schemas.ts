@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Schemas the settings share: shared/config.ts's and the rules' own (shared/rules/settings.ts).

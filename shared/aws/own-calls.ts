@@ -63,6 +63,7 @@ export function fieldsOutsideShape(shape: CallShape, request: object): string[] 
 
 /** The responder was about to send a request outside the shape it may send: nothing was sent. */
 export class RequestOutsideShapeError extends ResponderError {
+  override name = 'RequestOutsideShapeError';
   constructor(
     readonly eventName: string,
     readonly fields: readonly string[],

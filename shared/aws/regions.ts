@@ -13,6 +13,9 @@ export type SweepRegions =
   /** Exactly these regions (e.g. the ones a region-deny SCP leaves open). */
   | { kind: 'list'; regions: readonly string[] };
 
+/** IAM is global: its API and its CloudTrail events live in us-east-1. */
+export const IAM_REGION = 'us-east-1';
+
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** `all-enabled` | `own-region` | `eu-west-1,us-east-1`; throws naming what is wrong. */

@@ -7,7 +7,7 @@ import {
   DescribeSSLPoliciesCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import { ruleSetting } from '../rules/settings';
 

@@ -1,7 +1,7 @@
 import type { Incident } from '../model';
 import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS, newExemptionId } from './ledger';
 import { exemptionBeyondLimits } from './limits';
-import { ExemptionRefusedError } from './resource-types';
+import { ExemptionRefusedError, neverExempt } from './resource-types';
 
 /**
  * For `incidents undo`: exempts the incident's resource from its rule until `until`, so the
@@ -24,7 +24,8 @@ export async function exemptAfterUndo(
   const current = await ledger.current(incident.ruleId, incident.resourceArn);
   const inForce = current && isInForce(current, now) ? current : undefined;
   // One beyond the ledger's limits exempts nothing (the functions ignore it): it is superseded too.
-  const kept = inForce && !exemptionBeyondLimits(inForce, now) ? inForce : undefined;
+  const kept =
+    inForce && !exemptionBeyondLimits(inForce, now, neverExempt(incident.ruleId)) ? inForce : undefined;
   if (kept && Date.parse(kept.until) >= options.until.getTime()) return kept;
   const exemption: Exemption = {
     exemptionId: newExemptionId(now),

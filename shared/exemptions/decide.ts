@@ -1,7 +1,7 @@
 import type { ExemptionRecord, ExemptionRequest } from '../model';
+import type { Rule } from '../rules/rule';
 import { type Exemption, type ExemptionLedger, isInForce, MAX_EXEMPTION_MS } from './ledger';
 import { exemptionBeyondLimits } from './limits';
-import { neverExempt } from './resource-types';
 
 /** What a resource's exemption tags ask for. */
 export interface TaggedExemption {
@@ -66,18 +66,19 @@ export const confirmCommand = (ruleId: string, resourceArn: string, until: strin
  */
 export async function decideExemption(
   ledger: ExemptionLedger,
-  ruleId: string,
+  rule: Pick<Rule, 'id' | 'neverExempt'>,
   resource: { arn: string; tags: Readonly<Record<string, string>> },
   tagNames: { reason: string; until: string },
   now: Date,
 ): Promise<ExemptionDecision> {
-  if (neverExempt(ruleId)) return {};
+  if (rule.neverExempt) return {};
+  const ruleId = rule.id;
   const current = await ledger.current(ruleId, resource.arn);
   const inForce =
     current && current.ruleId === ruleId && current.resourceArn === resource.arn && isInForce(current, now)
       ? current
       : undefined;
-  const ignored = inForce && exemptionBeyondLimits(inForce, now);
+  const ignored = inForce && exemptionBeyondLimits(inForce, now, rule.neverExempt);
   if (inForce && !ignored) return { exemption: recordOf(inForce) };
   const notes = inForce ? [`exemption ${inForce.exemptionId} in the ledger is ignored: ${ignored}`] : [];
   const tagged = activeExemption(resource.tags, tagNames, now);

@@ -6,7 +6,7 @@ import {
   paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResponderError } from '../errors';
 
 /**
@@ -57,12 +57,14 @@ export interface ExemptionLedger {
 }
 
 export class ExemptionNotFoundError extends ResponderError {
+  override name = 'ExemptionNotFoundError';
   constructor(readonly exemptionId: string) {
     super(`unknown exemption id '${exemptionId}' (see: exemptions list --all)`);
   }
 }
 
 export class ExemptionAlreadyRemovedError extends ResponderError {
+  override name = 'ExemptionAlreadyRemovedError';
   constructor(readonly exemption: Exemption) {
     super(
       `exemption '${exemption.exemptionId}' was already removed at ${exemption.removedAt} by ${exemption.removedBy}`,
@@ -71,6 +73,7 @@ export class ExemptionAlreadyRemovedError extends ResponderError {
 }
 
 export class ExemptionInForceError extends ResponderError {
+  override name = 'ExemptionInForceError';
   constructor(readonly existing: Exemption) {
     super(
       `${existing.resourceArn} is already exempt from ${existing.ruleId} until ${existing.until} (${existing.exemptionId}, set by ${existing.setBy}): remove it first (exemptions remove ${existing.exemptionId})`,

@@ -1,11 +1,13 @@
 import { ResponderError } from '../errors';
 import { resourceTypes } from '../resources';
 import { rules } from '../rules';
-import type { Rule } from '../rules/rule';
+import { type Rule, typesJudgedBy } from '../rules/rule';
 import { ARN_MAX } from './ledger';
 
 /** An exemption the ledger refuses: unknown rule, malformed ARN, or a resource the rule never judges. */
-export class ExemptionRefusedError extends ResponderError {}
+export class ExemptionRefusedError extends ResponderError {
+  override name = 'ExemptionRefusedError';
+}
 
 const ARN = /^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$/;
 
@@ -37,12 +39,6 @@ export function parseResourceArn(arn: string): ParsedArn {
   }
   return { partition, service, region, accountId, resourceType: known.type };
 }
-
-/** The resource types a rule's findings are about. */
-export const typesJudgedBy = (rule: Pick<Rule, 'resourceType' | 'alsoJudges'>): readonly string[] => [
-  rule.resourceType,
-  ...(rule.alsoJudges ?? []),
-];
 
 /** Why a rule cannot be exempted at all, or undefined (a rule id no rule has: nothing to refuse). */
 export const neverExempt = (ruleId: string): string | undefined =>

@@ -47,7 +47,9 @@ export const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatu
 export const canMove = (from: IncidentStatus, to: IncidentStatus): boolean => TRANSITIONS[from].includes(to);
 
 /** A status change the lifecycle does not allow: a bug, never written. */
-export class ForbiddenTransition extends ResponderError {}
+export class ForbiddenTransition extends ResponderError {
+  override name = 'ForbiddenTransition';
+}
 
 /**
  * What a move did: this writer moved the incident, or another writer changed its status first and

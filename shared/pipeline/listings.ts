@@ -1,7 +1,7 @@
 import type { AwsClients } from '../aws/clients';
+import { IAM_REGION } from '../aws/regions';
 import type { Settings } from '../config';
 import type { Loaded, Rule } from '../rules/rule';
-import { IAM_REGION } from '../ssh/iam-keys';
 
 /** The scope of a listing of resources that belong to no region (IAM). */
 export const GLOBAL_SCOPE = 'global';

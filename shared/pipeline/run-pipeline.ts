@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { decideExemption } from '../exemptions/decide';
-import { typesJudgedBy } from '../exemptions/resource-types';
 import { Metric } from '../metrics';
 import { type ExemptionRecord, type Incident, Mode, type Observation, TriggerSource } from '../model';
 import { resourceTypes } from '../resources';
 import type { Finding, Loaded, OwnCalls, Rule } from '../rules/rule';
+import { typesJudgedBy } from '../rules/rule';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
@@ -286,7 +286,7 @@ export class ResponsePipeline {
     const { settings } = this.deps;
     const exemption = await decideExemption(
       this.deps.exemptions,
-      this.rule.id,
+      this.rule,
       resource,
       { reason: settings.exemptTag, until: settings.exemptUntilTag },
       this.now(),

@@ -1,11 +1,10 @@
-import { regionsToSweep } from '../aws/regions';
+import { IAM_REGION, regionsToSweep } from '../aws/regions';
 import { mapWithConcurrency, settleWithConcurrency } from '../concurrency';
 import { errorMessage, ResponderError } from '../errors';
 import { Metric } from '../metrics';
 import { TriggerSource } from '../model';
 import type { Loaded } from '../rules/rule';
 import { narrowedScope } from '../rules/scope';
-import { IAM_REGION } from '../ssh/iam-keys';
 import type { SweepRequest } from '../triggers/types';
 import type { PipelineContext } from './context';
 import { type Listing, listingsOf } from './listings';
@@ -21,7 +20,9 @@ const REGION_CONCURRENCY = 3;
  * Some regions of a sweep could not be read, or some resources or pending alerts failed; the rest
  * was swept. The invocation fails, so it pages.
  */
-export class SweepError extends ResponderError {}
+export class SweepError extends ResponderError {
+  override name = 'SweepError';
+}
 
 /** What of a sweep failed: a region's listing, one resource, or a pending alert (named by its incident). */
 interface SweepFailure {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Loaded, Rule } from '../rules/rule';
 import { isGoneStatus } from '../triggers/config-item';
 import { accountIdString, idString, invalid, jsonString, parseWith, regionString } from '../triggers/parse';

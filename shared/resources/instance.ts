@@ -1,5 +1,5 @@
 import type { Instance } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
 import { type RecordedItem, recordedTags } from './config-item';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldPath, idString, invalid, parseWith } from '../triggers/parse';
 import {
   type CallMapping,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IngressRule, RuleSource } from '../ssh/exposure';
 import type { SecurityGroupView } from '../ssh/security-groups';
 import { idString, parseWith } from '../triggers/parse';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
 import { RECORDER } from './recorder';
 import {

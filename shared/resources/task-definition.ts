@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { idString, parseWith } from '../triggers/parse';
 import type { CallMapping, ResourceType } from './resource-type';
 

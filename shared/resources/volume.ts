@@ -1,5 +1,5 @@
 import type { Volume } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
 import { type RecordedItem, recordedTags } from './config-item';
 import { type ResourceType, requestParameter } from './resource-type';

@@ -19,7 +19,7 @@ import {
   waitUntilVolumeAvailable,
   waitUntilVolumeInUse,
 } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import { instanceManager, instanceStoreLookup, readStopFacts, stopBlocker } from '../aws/ec2-instances';
 import { InstancePower } from '../aws/instance-power';

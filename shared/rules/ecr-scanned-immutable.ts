@@ -1,5 +1,5 @@
 import { ImageTagMutability, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Settings } from '../config';
 import {
   listRepositories,

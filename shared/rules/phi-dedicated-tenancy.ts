@@ -8,7 +8,7 @@ import {
   ModifyInstancePlacementCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import {
@@ -75,7 +75,9 @@ interface InstancePlacement {
 }
 
 /** AWS answered ModifyInstancePlacement with Return=false: a refusal without an error code. */
-class PlacementRefusedError extends ResponderError {}
+class PlacementRefusedError extends ResponderError {
+  override name = 'PlacementRefusedError';
+}
 
 /** Server-side filters for the sweep. Detect decides scope exactly; the tag filter only narrows pages. */
 function sweepFilters(scope: TagScope): Filter[] {

@@ -326,3 +326,9 @@ export interface Rule<State = unknown> {
  * hands a rule the states that the same rule's load() and list() produced.
  */
 export const defineRule = <State>(rule: Rule<State>): Rule => scoped(rule) as unknown as Rule;
+
+/** The resource types a rule's findings are about. */
+export const typesJudgedBy = (rule: Pick<Rule, 'resourceType' | 'alsoJudges'>): readonly string[] => [
+  rule.resourceType,
+  ...(rule.alsoJudges ?? []),
+];

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * A setting one rule (or a few) reads, declared once beside the rule: the deployment writes its

@@ -6,7 +6,7 @@ import {
   paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResponderError } from '../errors';
 
 /**
@@ -79,12 +79,14 @@ export interface GrantLedger {
 }
 
 export class GrantNotFoundError extends ResponderError {
+  override name = 'GrantNotFoundError';
   constructor(readonly grantId: string) {
     super(`unknown grant id '${grantId}'`);
   }
 }
 
 export class GrantAlreadyRevokedError extends ResponderError {
+  override name = 'GrantAlreadyRevokedError';
   constructor(readonly grant: Grant) {
     super(`grant '${grant.grantId}' was already revoked at ${grant.revokedAt} by ${grant.revokedBy}`);
   }

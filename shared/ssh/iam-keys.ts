@@ -15,7 +15,7 @@ import type { StepRecorder } from '../rules/rule';
  * IAM users' SSH public keys. IAM is global: its API and its CloudTrail events live in us-east-1,
  * so the responder judges IAM keys there, and IAM grants are kept in that region's ledger.
  */
-export const IAM_REGION = 'us-east-1';
+export { IAM_REGION } from '../aws/regions';
 export { IAM_USER } from '../resources/iam-user';
 
 export const KeyStatus = { Active: 'Active', Inactive: 'Inactive' } as const;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Actor, type Observation, TriggerSource } from '../model';
 import { resourceTypes } from '../resources';
 import type { CallMapping } from '../resources/resource-type';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TriggerSource } from '../model';
 import { eventBridgeEnvelope } from './eventbridge';
 import { boundedSummary, idString, invalid, parseWith } from './parse';

@@ -1,4 +1,4 @@
-import { type ZodType, z } from 'zod';
+import * as z from 'zod';
 import { accountIdString, idString, looseTimestamp, regionString } from './parse';
 
 /**
@@ -6,7 +6,7 @@ import { accountIdString, idString, looseTimestamp, regionString } from './parse
  * malformed envelope is reported by its account first (sanitised fixtures send it as a number).
  * `version` is optional: documentation examples omit it.
  */
-export const eventBridgeEnvelope = <D extends ZodType>(detail: D) =>
+export const eventBridgeEnvelope = <D extends z.ZodType>(detail: D) =>
   z.object({
     account: accountIdString,
     version: z.string().max(16).optional(),

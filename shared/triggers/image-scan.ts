@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TriggerSource } from '../model';
 import { ECR_IMAGE, imageId, isImageDigest, isRepositoryName } from '../resources/ecr-image';
 import { eventBridgeEnvelope } from './eventbridge';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type ZodType, z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors';
 import type { Summary } from '../model';
 
@@ -57,7 +57,7 @@ export const invalid = (field: string, problem: string, cause?: unknown): Valida
  * Parses `value` with `schema`; on failure throws a ValidationError naming the first offending field
  * (prefixed, e.g. `detail.eventName`). The result is a new object: zod copies what it parses.
  */
-export const parseWith = <S extends ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> => {
+export const parseWith = <S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> => {
   const result = schema.safeParse(value, { error: describeIssue });
   if (result.success) return result.data;
   const [first, ...rest] = result.error.issues;
@@ -86,7 +86,7 @@ export const awsBoolean = z
   .transform((value) => value === true || value === 'true');
 
 /** A JSON document carried as a string: bounded, parsed, then validated by `schema` at the same path. */
-export const jsonString = <S extends ZodType>(schema: S) =>
+export const jsonString = <S extends z.ZodType>(schema: S) =>
   z
     .string()
     .max(MAX_JSON_STRING_LENGTH)

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TriggerSource } from '../model';
 import { eventBridgeEnvelope } from './eventbridge';
 import { jsonString, parseWith } from './parse';

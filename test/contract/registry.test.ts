@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PIPELINE_SERVICES } from '../../scripts/lib/bundle-clients';
 import { roleName } from '../../scripts/lib/deployment';
 import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
 import { modeVariable } from '../../shared/config';
@@ -104,6 +105,16 @@ describe('least privilege in the packaged template', () => {
       expect([...new Set(granted)].sort()).toEqual(actionsOf(rule).sort());
     },
   );
+
+  it("bundles the pipeline's clients only for services the pipeline policy grants (scripts/lib/bundle-clients.ts)", () => {
+    // Prepare
+    const policy = resources.PipelinePolicy?.Properties.PolicyDocument as
+      | { Statement: Statement[] }
+      | undefined;
+    const services = new Set(statementActions(policy?.Statement ?? []).map((action) => action.split(':')[0]));
+    // Assess
+    expect([...services]).toEqual(expect.arrayContaining([...PIPELINE_SERVICES]));
+  });
 
   // Self-protection and the heartbeat compare each function with the version its deployment published.
   it('publishes a version of every function on each deploy: the record a changed configuration is compared with', () => {

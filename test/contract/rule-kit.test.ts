@@ -1,12 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../../shared/errors';
-import { typesJudgedBy } from '../../shared/exemptions/resource-types';
 import { resourceTypes } from '../../shared/resources';
 import { isRecordedByConfig } from '../../shared/resources/config-item';
 import type { ResourceType } from '../../shared/resources/resource-type';
 import { rules } from '../../shared/rules';
-import { defineRule, type Rule } from '../../shared/rules/rule';
+import { defineRule, type Rule, typesJudgedBy } from '../../shared/rules/rule';
 import { parseCloudTrailRecord } from '../../shared/triggers/cloudtrail';
 
 /**

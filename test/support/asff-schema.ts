@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The fields ASFF requires of every finding (AWS Security Hub user guide, "Required top-level ASFF

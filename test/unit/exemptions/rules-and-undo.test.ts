@@ -71,7 +71,7 @@ describe('the exemption after an undo', () => {
     });
     const decision = await decideExemption(
       ledger,
-      incident.ruleId,
+      ruleById(incident.ruleId),
       { arn: incident.resourceArn, tags: {} },
       { reason: 'r', until: 'u' },
       NOW,
@@ -131,7 +131,7 @@ describe('the exemption after an undo', () => {
     expect((await ledger.get(forged.exemptionId))?.removedAt).toBe(NOW.toISOString());
     const decision = await decideExemption(
       ledger,
-      incident.ruleId,
+      ruleById(incident.ruleId),
       { arn: incident.resourceArn, tags: {} },
       { reason: 'r', until: 'u' },
       NOW,

@@ -1,0 +1,23 @@
+import type { BuildOptions } from 'esbuild';
+import { onlyDeclaredClients } from './bundle-clients';
+
+/**
+ * The one set of esbuild options, used by `npm run build` (scripts/build.ts) and, through
+ * esbuild.config.cjs, by serverless-esbuild for `serverless package`, so the bundle tested locally is
+ * the bundle deployed. SDK v3 is bundled (not taken from the runtime), CommonJS, node20 so one file
+ * runs on Node 20 and on the nodejs22.x runtime. A rule function bundles only the SDK clients its
+ * role may use (./bundle-clients.ts). No keepNames: it costs every cold start a call per function
+ * in the bundle, and the one name that matters, an error's, each error class spells itself.
+ */
+export const options = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  external: [],
+  plugins: [onlyDeclaredClients()],
+} satisfies BuildOptions;
