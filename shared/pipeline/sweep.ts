@@ -102,6 +102,8 @@ async function sweepListing(
   const resources: Loaded<unknown>[] = [];
   // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
   for await (const resource of listing.resources()) resources.push(resource);
+  if (ctx.rule.rejudgesHeldDrift)
+    resources.push(...(await unlistedHeldDrift(ctx, listing, request, resources)));
   ctx.deps.metrics.count(Metric.ResourcesSwept, resources.length);
   const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
     judge(resource, request),
@@ -123,6 +125,35 @@ async function sweepListing(
     });
   });
   return outcomes;
+}
+
+/**
+ * The resources of the rule's incidents that hold a drift lock in this listing's region and account
+ * and that the listing did not show (Rule.rejudgesHeldDrift), read again: a deleted image still
+ * run by a task, or one that nothing runs any more. One whose read finds nothing is left alone.
+ */
+async function unlistedHeldDrift(
+  ctx: PipelineContext,
+  listing: Listing,
+  request: SweepRequest,
+  listed: readonly Loaded<unknown>[],
+): Promise<Loaded<unknown>[]> {
+  const { store, aws, settings } = ctx.deps;
+  const seen = new Set(listed.map((resource) => resource.arn));
+  const unlisted = (await store.heldDrifts(ctx.rule.id)).filter((held) => !seen.has(held.resourceArn));
+  const reads = await mapWithConcurrency(unlisted, SWEEP_CONCURRENCY, async ({ incidentId }) => {
+    const incident = await store.get(incidentId);
+    if (!incident || incident.region !== listing.region || incident.account !== request.accountId) return [];
+    const ref = {
+      resourceType: incident.resourceType,
+      resourceId: incident.resourceId,
+      region: incident.region,
+      accountId: incident.account,
+    };
+    const resource = await ctx.rule.load(ref, aws, settings);
+    return resource ? [resource] : [];
+  });
+  return reads.flat();
 }
 
 /**
