@@ -65,8 +65,8 @@ export async function keepFindingCurrent(
   ctx: PipelineContext,
   existing: Incident,
   finding: Finding,
-): Promise<void> {
-  if (!ctx.rule.endsWithMitigation) return;
+): Promise<Incident> {
+  if (!ctx.rule.endsWithMitigation) return existing;
   const { store } = ctx.deps;
   const next = finding.updatesOnly
     ? {
@@ -79,11 +79,13 @@ export async function keepFindingCurrent(
         evidence: finding.evidence,
         ...(finding.findings && { findings: boundedFindings(finding.findings) }),
       };
-  if (!sameFinding(existing, next)) await store.updateFinding(existing.incidentId, next);
+  const changed = !sameFinding(existing, next);
+  if (changed) await store.updateFinding(existing.incidentId, next);
+  const current = async () => (changed ? ((await store.get(existing.incidentId)) ?? existing) : existing);
   const { mitigation } = existing;
-  if (finding.updatesOnly || existing.status !== IncidentStatus.Resolved || !mitigation) return;
+  if (finding.updatesOnly || existing.status !== IncidentStatus.Resolved || !mitigation) return current();
   const fresh = uncoveredBy(mitigation, next.findings ?? []);
-  if (fresh.length === 0) return;
+  if (fresh.length === 0) return current();
   const why = `reopened: ${fresh.length} finding(s) that the mitigation recorded by ${mitigation.by} at ${mitigation.at} did not cover: ${named(fresh)}`;
   const move = await moveIncident(
     store,
@@ -92,6 +94,6 @@ export async function keepFindingCurrent(
     why.length > REASON_LIMIT ? `${why.slice(0, REASON_LIMIT - 1)}…` : why,
   );
   // Another writer moved it first (a concurrent delivery reopened it and pages): nothing more here.
-  if (!move.moved) return;
-  await alert(ctx, existing.incidentId, { again: true });
+  if (!move.moved) return move.current;
+  return alert(ctx, existing.incidentId, { again: true });
 }

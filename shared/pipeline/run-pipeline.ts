@@ -314,8 +314,8 @@ export class ResponsePipeline {
       if (!existing) {
         return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: opened.existingIncidentId };
       }
-      await keepFindingCurrent(this.ctx, existing, verdict);
-      return incidentOutcome(ref, await recover(this.ctx, existing, { resource, finding: verdict }), note);
+      const current = await keepFindingCurrent(this.ctx, existing, verdict);
+      return incidentOutcome(ref, await recover(this.ctx, current, { resource, finding: verdict }), note);
     }
     const final = await respond(this.ctx, incident, resource, verdict);
     const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
@@ -332,8 +332,7 @@ export class ResponsePipeline {
     const held = await store.openDrift(this.rule.id, resource.arn);
     const existing = held ? await store.get(held) : undefined;
     if (!existing) return { ...ref, compliance: Compliance.NotApplicable, note: 'no incident to update' };
-    await keepFindingCurrent(this.ctx, existing, finding);
-    const now = (await store.get(existing.incidentId)) ?? existing;
+    const now = await keepFindingCurrent(this.ctx, existing, finding);
     return incidentOutcome(ref, now, `${now.status}: incident ${now.incidentId} updated`);
   }
 
