@@ -27,7 +27,7 @@ function refusal(incident: Incident): string | undefined {
   const id = incident.incidentId;
   // Reopened by a finding its mitigation did not cover (open again): it takes one more.
   if (incident.mitigation && incident.status !== IncidentStatus.Open)
-    return `incident ${id} already has a mitigation, recorded by ${incident.mitigation.by} at ${incident.mitigation.at}: a mitigation is recorded once; see incidents show ${id}`;
+    return `incident ${id} already has a mitigation, recorded by ${incident.mitigation.by} at ${incident.mitigation.at}: a further one is taken only once a finding it did not cover reopens the incident; see incidents show ${id}`;
   const rule = rules.find((candidate) => candidate.id === incident.ruleId);
   if (!rule?.endsWithMitigation)
     return `incident ${id} is of ${incident.ruleId}, whose incidents end when the resource is fixed, not with a mitigation: nothing was recorded`;
