@@ -8,10 +8,11 @@ import type { TriggerEvent } from './types';
 /**
  * The scan events of an ECR image: "ECR Image Scan" (basic scanning: severity counts), "Inspector2
  * Scan" (enhanced scanning: the same keys, the repository as an ARN, counts with a TOTAL) and
- * "Inspector2 Finding" (enhanced scanning: one finding, ACTIVE or CLOSED). Each names one image by
+ * "Inspector2 Finding" (enhanced scanning: one finding, ACTIVE or CLOSED); and "ECR Image Action",
+ * of which only a successful DELETE is observed (the image may be gone). Each names one image by
  * digest; the rule reads the image's findings afresh, so an event only says which image to read.
  * A finding's description and references are never copied: its id, severity, status and package
- * names are.
+ * names are; nor is an image tag (the pusher's label).
  */
 
 export const ImageScanDetailType = {
