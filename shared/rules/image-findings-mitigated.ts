@@ -149,6 +149,7 @@ export const imageFindingsMitigated = defineRule<ImageView>({
     {
       sid: 'ReadInspectorFindingsThroughEcr',
       actions: ['inspector2:ListFindings'],
+      checkedOn: 'ecr:DescribeImageScanFindings',
       why: "DescribeImageScanFindings returns enhanced scanning's findings from Amazon Inspector, which needs inspector2:ListFindings (Amazon ECR User Guide, 'IAM permissions required for enhanced scanning'); Inspector's ListFindings takes no resource ARN or condition key.",
     },
     {

@@ -50,6 +50,12 @@ export interface PermissionStatement {
   readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
   /** Why it is this wide, or this narrow. */
   readonly why?: string;
+  /**
+   * The call (`service:Action`) on whose behalf AWS checks these actions: the function never calls
+   * their service itself (ECR reads Inspector's findings for DescribeImageScanFindings), so no SDK
+   * client of it is built, mocked or throttled in tests.
+   */
+  readonly checkedOn?: string;
 }
 
 /**

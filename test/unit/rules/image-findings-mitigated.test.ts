@@ -357,6 +357,9 @@ describe('rule image-findings-mitigated', () => {
     );
     expect(statement).toBeDefined();
     expect(statement?.actions).toEqual(['inspector2:ListFindings']);
+    // AWS checks it on ECR's call; the function never calls Inspector itself
+    expect(statement?.checkedOn).toBe('ecr:DescribeImageScanFindings');
+    expect(actionsOf(rule)).toContain(statement?.checkedOn);
   });
 
   // Runs last: the contract between what the rule declares and what its tests saw it send.
