@@ -140,7 +140,10 @@ async function unlistedHeldDrift(
 ): Promise<Loaded<unknown>[]> {
   const { store, aws, settings } = ctx.deps;
   const seen = new Set(listed.map((resource) => resource.arn));
-  const unlisted = (await store.heldDrifts(ctx.rule.id)).filter((held) => !seen.has(held.resourceArn));
+  // An ARN names its region (arn:<partition>:<service>:<region>:…): other regions' are theirs to read.
+  const unlisted = (await store.heldDrifts(ctx.rule.id)).filter(
+    (held) => !seen.has(held.resourceArn) && held.resourceArn.split(':')[3] === listing.region,
+  );
   const reads = await mapWithConcurrency(unlisted, SWEEP_CONCURRENCY, async ({ incidentId }) => {
     const incident = await store.get(incidentId);
     if (!incident || incident.region !== listing.region || incident.account !== request.accountId) return [];
