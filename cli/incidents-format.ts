@@ -1,4 +1,4 @@
-import type { Incident, Step, Summary, UndoCall } from '../shared/model';
+import type { FindingRef, Incident, Step, Summary, UndoCall } from '../shared/model';
 import { IncidentStatus } from '../shared/pipeline/lifecycle';
 import { VERIFY_STEP } from '../shared/pipeline/steps';
 import { rules } from '../shared/rules';
@@ -47,6 +47,15 @@ export function incidentsTable(incidents: readonly Incident[], layout?: TableLay
     layout,
   );
 }
+
+/** The findings a mitigation covers, by id and severity: the first few, then how many. */
+const coveredWords = (covers: readonly FindingRef[], shown = 10) =>
+  covers.length === 0
+    ? 'no finding recorded'
+    : `${covers
+        .slice(0, shown)
+        .map((finding) => `${finding.id} (${finding.severity})`)
+        .join(', ')}${covers.length > shown ? `, … (${covers.length} in all)` : ''}`;
 
 const words = (summary: Summary | undefined) =>
   Object.entries(summary ?? {})
@@ -116,8 +125,15 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
         ]
       : []),
     ...(mitigation
-      ? [`  mitigation: recorded by ${mitigation.by} at ${mitigation.at}`, `    what:  ${mitigation.text}`]
+      ? [
+          `  mitigation: recorded by ${mitigation.by} at ${mitigation.at}`,
+          `    what:  ${mitigation.text}`,
+          ...(mitigation.covers ? [`    covers: ${coveredWords(mitigation.covers)}`] : []),
+        ]
       : []),
+    ...(incident.earlierMitigations ?? []).map(
+      (earlier) => `  earlier mitigation: recorded by ${earlier.by} at ${earlier.at}: ${earlier.text}`,
+    ),
     ...(workflow
       ? [
           `  workflow:  started ${workflow.startedAt}${workflow.waitingFor ? `, waiting for ${workflow.waitingFor}` : ''}${

@@ -25,8 +25,9 @@ export function checkMitigation(text: string): string {
 /** Why this incident cannot take a mitigation, or undefined when it can. */
 function refusal(incident: Incident): string | undefined {
   const id = incident.incidentId;
-  if (incident.mitigation)
-    return `incident ${id} already has a mitigation, recorded by ${incident.mitigation.by} at ${incident.mitigation.at}: a mitigation is recorded once; see incidents show ${id}`;
+  // Reopened by a finding its mitigation did not cover (open again): it takes one more.
+  if (incident.mitigation && incident.status !== IncidentStatus.Open)
+    return `incident ${id} already has a mitigation, recorded by ${incident.mitigation.by} at ${incident.mitigation.at}: a further one is taken only once a finding it did not cover reopens the incident; see incidents show ${id}`;
   const rule = rules.find((candidate) => candidate.id === incident.ruleId);
   if (!rule?.endsWithMitigation)
     return `incident ${id} is of ${incident.ruleId}, whose incidents end when the resource is fixed, not with a mitigation: nothing was recorded`;
@@ -44,9 +45,11 @@ export interface Resolved {
 }
 
 /**
- * `incidents resolve <id> --mitigation "…"`: records the mitigation (text, caller, time; once), moves
- * the open incident to resolved through the lifecycle, and alerts on-call. The drift lock stays with
- * the incident: later scans of the same resource join it, never open another.
+ * `incidents resolve <id> --mitigation "…"`: records the mitigation (text, caller, time, and the
+ * findings the incident holds now, which it covers), moves the open incident to resolved through the
+ * lifecycle, and alerts on-call. The drift lock stays with the incident: later scans of the same
+ * resource join it, never open another; one bringing a finding the mitigation did not cover reopens
+ * it, and it then takes one more mitigation (the earlier one kept in earlierMitigations).
  */
 export async function resolveIncident(ctx: CliContext, incidentId: string, text: string): Promise<Resolved> {
   const incident = await findIncident(ctx, incidentId);
@@ -55,9 +58,16 @@ export async function resolveIncident(ctx: CliContext, incidentId: string, text:
   const caller = await ctx.caller();
   // Resolved before the change, so a missing topic stops it before anything is recorded.
   const onCall = await ctx.onCall();
-  const mitigation: MitigationRecord = { text, by: caller.arn, at: ctx.now().toISOString() };
+  const mitigation: MitigationRecord = {
+    text,
+    by: caller.arn,
+    at: ctx.now().toISOString(),
+    ...(incident.findings && { covers: incident.findings }),
+  };
   const store = incidentStore(ctx);
-  const recorded = await inTable(ctx, () => store.recordMitigation(incidentId, mitigation));
+  const recorded = await inTable(ctx, () =>
+    store.recordMitigation(incidentId, mitigation, incident.mitigation),
+  );
   if (!recorded) {
     const now = await findIncident(ctx, incidentId);
     throw new CliError(refusal(now) ?? `incident ${incidentId} already has a mitigation`);

@@ -161,8 +161,24 @@ export interface Incident {
   transitions?: StatusTransition[];
   /** Set when the history was full: changes from this time on are not in `transitions`. */
   transitionsTruncatedAt?: string;
-  /** A person documented how the risk is mitigated (`incidents resolve --mitigation`): at most one per incident. */
+  /**
+   * A person documented how the risk is mitigated (`incidents resolve --mitigation`): the latest one.
+   * An incident reopened by a finding it did not cover takes one more; the earlier ones are kept in
+   * `earlierMitigations`, oldest first.
+   */
   mitigation?: MitigationRecord;
+  earlierMitigations?: MitigationRecord[];
+  /**
+   * The individual findings the incident holds now (a rule whose incidents end with a mitigation):
+   * ids and severities only, at most MAX_FINDING_REFS. A mitigation covers these.
+   */
+  findings?: FindingRef[];
+}
+
+/** One finding behind an incident, as a mitigation covers it: its id (a CVE, a finding id) and severity. */
+export interface FindingRef {
+  id: string;
+  severity: string;
 }
 
 /** A documented mitigation: what a person says reduces the risk, who said it and when. */
@@ -171,6 +187,12 @@ export interface MitigationRecord {
   /** The caller's ARN (STS GetCallerIdentity). */
   by: string;
   at: string;
+  /**
+   * The findings the incident held when it was recorded: a later finding outside them (or one rated
+   * higher since) reopens the incident. Absent on mitigations recorded before it was kept: those
+   * cover every finding of the incident, as they did.
+   */
+  covers?: FindingRef[];
 }
 
 /** Who ordered a lockdown, why, and what it went past; one run's incidents share its runId. */

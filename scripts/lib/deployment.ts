@@ -139,9 +139,12 @@ export function eventPatterns(rule: Rule, rules: readonly Rule[] = registry): Js
   return [
     ...cloudTrailPatterns(rule),
     ...ownCallPatterns(rule, rules),
-    ...(rule.triggers.serviceEvents ?? []).map(({ source, detailTypes }) => ({
+    ...(rule.triggers.serviceEvents ?? []).map(({ source, detailTypes, detail }) => ({
       source: [source],
       'detail-type': [...detailTypes],
+      ...(detail && {
+        detail: Object.fromEntries(Object.entries(detail).map(([key, values]) => [key, [...values]])),
+      }),
     })),
     // Config's record of changes (needs a recorder that records these types); oversized items come as summaries.
     ...(types.length === 0

@@ -121,11 +121,10 @@ export async function readScan(
   return { status, completedAt, counts, findings };
 }
 
-/** An image of a listing: its repository, digest, tags and the scan summary DescribeImages gives. */
+/** An image of a listing: its repository, digest and the scan summary DescribeImages gives (never its tags). */
 export interface ListedImage {
   readonly repositoryName: string;
   readonly digest: string;
-  readonly tags: readonly string[];
   readonly scanStatus: string | undefined;
   readonly counts: Readonly<Record<string, number>>;
   /** Its summary counts a finding at or above the threshold: its findings are worth reading. */
@@ -149,7 +148,6 @@ export async function* listImages(
           yield {
             repositoryName,
             digest: image.imageDigest,
-            tags: image.imageTags ?? [],
             scanStatus: image.imageScanStatus?.status,
             counts,
             needsFindings: atOrAbove(counts, threshold),

@@ -3,12 +3,14 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  paginateQuery,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type {
   AlertRecord,
+  FindingRef,
   Incident,
   IncidentStatus,
   MitigationRecord,
@@ -52,9 +54,20 @@ export interface IncidentStore {
    * Brings an incident's finding up to date (a rule whose incidents end with a mitigation: its
    * findings arrive and clear while the incident stands). Status, steps and alert are untouched.
    */
-  updateFinding(incidentId: string, finding: { reason: string; evidence: Summary }): Promise<void>;
-  /** Records the incident's one mitigation: false when one is recorded already (never overwritten). */
-  recordMitigation(incidentId: string, mitigation: MitigationRecord): Promise<boolean>;
+  updateFinding(
+    incidentId: string,
+    finding: { reason: string; evidence: Summary; findings?: FindingRef[] },
+  ): Promise<void>;
+  /**
+   * Records the incident's mitigation: false when one is recorded already (never overwritten), or,
+   * with `replacing`, unless the incident is open again and still holds that one, which moves to
+   * earlierMitigations (a reopened incident takes one more).
+   */
+  recordMitigation(
+    incidentId: string,
+    mitigation: MitigationRecord,
+    replacing?: MitigationRecord,
+  ): Promise<boolean>;
   /**
    * Takes over an incident whose remediation must be resumed. Succeeds only if nobody touched it
    * since `seenUpdatedAt`, so of concurrent resumers exactly one proceeds.
@@ -64,6 +77,8 @@ export interface IncidentStore {
   releaseDrift(ruleId: string, resourceArn: string, incidentId: string): Promise<void>;
   /** The incident holding the drift lock for this rule and resource, if any. */
   openDrift(ruleId: string, resourceArn: string): Promise<string | undefined>;
+  /** Every drift lock the rule holds: the resource and its incident (Rule.rejudgesHeldDrift). */
+  heldDrifts(ruleId: string): Promise<{ resourceArn: string; incidentId: string }[]>;
   /** Incidents newest first, through the index that fits the filter (status, rule, or month). */
   list(filter: IncidentFilter): Promise<Incident[]>;
   /**
@@ -319,18 +334,49 @@ export class DynamoDbIncidentStore implements IncidentStore {
     await this.update(incidentId, 'SET workflow = :workflow', { values: { ':workflow': workflow } });
   }
 
-  async updateFinding(incidentId: string, finding: { reason: string; evidence: Summary }): Promise<void> {
-    await this.update(incidentId, 'SET reason = :reason, evidence = :evidence', {
-      values: { ':reason': finding.reason, ':evidence': finding.evidence },
+  async updateFinding(
+    incidentId: string,
+    finding: { reason: string; evidence: Summary; findings?: FindingRef[] },
+  ): Promise<void> {
+    const findings = finding.findings ? ', findings = :findings' : '';
+    await this.update(incidentId, `SET reason = :reason, evidence = :evidence${findings}`, {
+      values: {
+        ':reason': finding.reason,
+        ':evidence': finding.evidence,
+        ...(finding.findings && { ':findings': finding.findings }),
+      },
     });
   }
 
-  async recordMitigation(incidentId: string, mitigation: MitigationRecord): Promise<boolean> {
+  async recordMitigation(
+    incidentId: string,
+    mitigation: MitigationRecord,
+    replacing?: MitigationRecord,
+  ): Promise<boolean> {
     try {
-      await this.update(incidentId, 'SET mitigation = :mitigation', {
-        values: { ':mitigation': mitigation },
-        condition: 'attribute_not_exists(mitigation)',
-      });
+      if (!replacing) {
+        await this.update(incidentId, 'SET mitigation = :mitigation', {
+          values: { ':mitigation': mitigation },
+          condition: 'attribute_not_exists(mitigation)',
+        });
+        return true;
+      }
+      await this.update(
+        incidentId,
+        'SET mitigation = :mitigation, earlierMitigations = list_append(if_not_exists(earlierMitigations, :none), :earlier)',
+        {
+          names: { '#status': 'status', '#at': 'at', '#by': 'by' },
+          values: {
+            ':mitigation': mitigation,
+            ':earlier': [replacing],
+            ':none': [],
+            ':open': 'open',
+            ':previousAt': replacing.at,
+            ':previousBy': replacing.by,
+          },
+          condition: '#status = :open AND mitigation.#at = :previousAt AND mitigation.#by = :previousBy',
+        },
+      );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -408,6 +454,23 @@ export class DynamoDbIncidentStore implements IncidentStore {
       new GetCommand({ TableName: this.tableName, Key: driftKey(ruleId, resourceArn), ConsistentRead: true }),
     );
     return result.Item?.incidentId as string | undefined;
+  }
+
+  async heldDrifts(ruleId: string): Promise<{ resourceArn: string; incidentId: string }[]> {
+    const held: { resourceArn: string; incidentId: string }[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': driftKey(ruleId, '').pk },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? [])
+        held.push({ resourceArn: String(item.sk), incidentId: String(item.incidentId) });
+    return held;
   }
 
   async list(filter: IncidentFilter): Promise<Incident[]> {

@@ -38,8 +38,9 @@ export const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatu
   [Failed]: [Resolved, Undone],
   [Exempted]: [Resolved, Undone],
   [Suppressed]: [Resolved, Undone],
-  // Resolved again by a check that finds its lock still held (a crash before it was released).
-  [Resolved]: [Resolved, Undone],
+  // Resolved again by a check that finds its lock still held (a crash before it was released);
+  // open again when a mitigated incident's resource shows a finding its mitigation did not cover.
+  [Resolved]: [Resolved, Open, Undone],
   // A deleted resource that exists again is judged afresh, even after an undo.
   [Undone]: [Resolved],
 };

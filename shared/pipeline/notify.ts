@@ -4,12 +4,20 @@ import { buildAlert, buildGuardAlert } from './alerts';
 import type { PipelineContext } from './context';
 import { claimIfStale, IncidentStatus } from './lifecycle';
 
-/** At-least-once alert: recorded pending before Publish, sent (with the message id) after. */
-export async function alert(ctx: PipelineContext, incidentId: string): Promise<Incident> {
+/**
+ * At-least-once alert: recorded pending before Publish, sent (with the message id) after. `again`
+ * pages once more for an incident already alerted (one reopened by a finding its mitigation did not
+ * cover); its record is replaced the same way, so a crash in between re-sends it once.
+ */
+export async function alert(
+  ctx: PipelineContext,
+  incidentId: string,
+  { again = false }: { again?: boolean } = {},
+): Promise<Incident> {
   const { store, alerts, settings, metrics } = ctx.deps;
   const incident = await store.get(incidentId);
   if (!incident) throw new Error(`incident ${incidentId} vanished before its alert`);
-  if (incident.alert?.status === 'sent') return incident;
+  if (!again && incident.alert?.status === 'sent') return incident;
   await store.setAlert(incidentId, { status: 'pending', at: ctx.now().toISOString() });
   const messageId = await alerts.publish(buildAlert(incident, settings.runbookBaseUrl));
   const sent = { status: 'sent' as const, messageId, at: ctx.now().toISOString() };

@@ -11,6 +11,7 @@ import type { PipelineContext, PipelineDeps } from './context';
 import { isOwnEvent } from './guards';
 import { evidenceHolder, keepsAsEvidence } from './kept-evidence';
 import { IncidentStatus, moveIncident } from './lifecycle';
+import { boundedFindings, keepFindingCurrent } from './mitigated';
 import { Compliance, incidentOutcome, keptOutcome, type ResourceOutcome } from './outcomes';
 import { answerForItem, asFoundAtNotification, judgeSentItem, latestIncidentFor } from './recorded-item';
 import { recover, resolveOpenDrift } from './recover';
@@ -280,6 +281,7 @@ export class ResponsePipeline {
         ? { ...ref, compliance: Compliance.NotApplicable, note: verdict.outOfScope, outOfScope: true }
         : { ...ref, compliance: Compliance.Compliant, note: 'compliant' };
     }
+    if (verdict.updatesOnly) return this.updateHeldDrift(resource, verdict);
     const kept = await this.keptAsEvidence(resource);
     if (kept) return kept;
     this.deps.metrics.count(Metric.DriftDetected);
@@ -315,8 +317,8 @@ export class ResponsePipeline {
       if (!existing) {
         return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: opened.existingIncidentId };
       }
-      await this.keepFindingCurrent(existing, verdict);
-      return incidentOutcome(ref, await recover(this.ctx, existing, { resource, finding: verdict }), note);
+      const current = await keepFindingCurrent(this.ctx, existing, verdict);
+      return incidentOutcome(ref, await recover(this.ctx, current, { resource, finding: verdict }), note);
     }
     const final = await respond(this.ctx, incident, resource, verdict);
     const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
@@ -324,20 +326,17 @@ export class ResponsePipeline {
   }
 
   /**
-   * An incident that ends with a mitigation stands while findings arrive and clear: the same
-   * incident says what is found now (never a second one, never a second page).
+   * Drift a read can only tell an incident about (Finding.updatesOnly): the incident holding the
+   * drift lock is brought up to date; with none, nothing is opened or paged.
    */
-  private async keepFindingCurrent(existing: Incident, finding: Finding): Promise<void> {
-    if (!this.rule.endsWithMitigation) return;
-    if (
-      existing.reason === finding.reason &&
-      JSON.stringify(existing.evidence) === JSON.stringify(finding.evidence)
-    )
-      return;
-    await this.deps.store.updateFinding(existing.incidentId, {
-      reason: finding.reason,
-      evidence: finding.evidence,
-    });
+  private async updateHeldDrift(resource: Loaded<unknown>, finding: Finding): Promise<ResourceOutcome> {
+    const { store } = this.deps;
+    const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
+    const held = await store.openDrift(this.rule.id, resource.arn);
+    const existing = held ? await store.get(held) : undefined;
+    if (!existing) return { ...ref, compliance: Compliance.NotApplicable, note: 'no incident to update' };
+    const now = await keepFindingCurrent(this.ctx, existing, finding);
+    return incidentOutcome(ref, now, `${now.status}: incident ${now.incidentId} updated`);
   }
 
   /**
@@ -418,6 +417,7 @@ export class ResponsePipeline {
       evidence: finding.evidence,
       reason: finding.reason,
       resourceGone: finding.resourceGone,
+      ...(finding.findings && { findings: boundedFindings(finding.findings) }),
       mode: this.mode,
       status: IncidentStatus.Open,
       steps: [],

@@ -124,6 +124,8 @@ async function sweepListing(
   const resources: Loaded<unknown>[] = [];
   // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
   for await (const resource of listing.resources()) resources.push(resource);
+  if (ctx.rule.rejudgesHeldDrift)
+    resources.push(...(await unlistedHeldDrift(ctx, listing, request, resources)));
   ctx.deps.metrics.count(Metric.ResourcesSwept, resources.length);
   const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
     judge(resource, request),
@@ -145,6 +147,38 @@ async function sweepListing(
     });
   });
   return outcomes;
+}
+
+/**
+ * The resources of the rule's incidents that hold a drift lock in this listing's region and account
+ * and that the listing did not show (Rule.rejudgesHeldDrift), read again: a deleted image still
+ * run by a task, or one that nothing runs any more. One whose read finds nothing is left alone.
+ */
+async function unlistedHeldDrift(
+  ctx: PipelineContext,
+  listing: Listing,
+  request: SweepRequest,
+  listed: readonly Loaded<unknown>[],
+): Promise<Loaded<unknown>[]> {
+  const { store, aws, settings } = ctx.deps;
+  const seen = new Set(listed.map((resource) => resource.arn));
+  // An ARN names its region (arn:<partition>:<service>:<region>:…): other regions' are theirs to read.
+  const unlisted = (await store.heldDrifts(ctx.rule.id)).filter(
+    (held) => !seen.has(held.resourceArn) && held.resourceArn.split(':')[3] === listing.region,
+  );
+  const reads = await mapWithConcurrency(unlisted, SWEEP_CONCURRENCY, async ({ incidentId }) => {
+    const incident = await store.get(incidentId);
+    if (!incident || incident.region !== listing.region || incident.account !== request.accountId) return [];
+    const ref = {
+      resourceType: incident.resourceType,
+      resourceId: incident.resourceId,
+      region: incident.region,
+      accountId: incident.account,
+    };
+    const resource = await ctx.rule.load(ref, aws, settings);
+    return resource ? [resource] : [];
+  });
+  return reads.flat();
 }
 
 /**

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseWith } from '../triggers/parse';
 import type { ResourceType } from './resource-type';
 
 export const ECR_IMAGE = 'AWS::ECR::Image';
@@ -31,9 +33,29 @@ export const imageArn = (region: string, accountId: string, repositoryName: stri
   `arn:aws:ecr:${region}:${accountId}:repository/${repositoryName}/${digest}`;
 
 /**
+ * BatchDeleteImage names the images it deleted in its response, by digest (a request may name them by
+ * tag): those, never the ones in `failures`. Tags are the pusher's words: none is read.
+ */
+const deletedImages = z
+  .object({
+    requestParameters: z.object({ repositoryName: z.string().max(256).refine(isRepositoryName) }),
+    responseElements: z.object({
+      imageIds: z.array(z.object({ imageDigest: z.string().max(256).refine(isImageDigest) })).max(1000),
+    }),
+  })
+  .transform(({ requestParameters, responseElements }) => [
+    ...new Set(
+      responseElements.imageIds.map(({ imageDigest }) =>
+        imageId(requestParameters.repositoryName, imageDigest),
+      ),
+    ),
+  ]);
+
+/**
  * One image of a private ECR repository, named by its digest (what a task runs, whatever tag moves):
  * scan findings are about it. No CloudTrail call changes an image's findings: ECR and Inspector
- * report them as service events (shared/triggers/image-scan.ts).
+ * report them as service events (shared/triggers/image-scan.ts). Its deletion (BatchDeleteImage, the
+ * only call that deletes images; ECR has no DeleteImage) is judged at once: it may end the incident.
  */
 export const ecrImage: ResourceType = {
   type: ECR_IMAGE,
@@ -42,5 +64,10 @@ export const ecrImage: ResourceType = {
     resource: /^repository\/[a-z0-9][a-z0-9._/-]{0,255}\/sha256:[a-f0-9]{64}$/,
     plural: 'ECR images (by digest)',
   },
-  calls: {},
+  calls: {
+    BatchDeleteImage: {
+      eventSource: 'ecr.amazonaws.com',
+      resourceIds: (record, prefix) => parseWith(deletedImages, record, prefix),
+    },
+  },
 };

@@ -18,14 +18,13 @@ import { ECR_IMAGE, imageArn, imageId, parseImageId } from '../resources/ecr-ima
 import { INSPECTOR_FINDING_IDS } from '../security-hub/asff';
 import { commaList } from '../setting-schemas';
 import { clip, EVIDENCE_TEXT_LIMIT, REASON_TEXT_LIMIT } from '../ssh/exposure';
-import { defineRule, type Loaded, Stack } from './rule';
+import { defineRule, type Loaded, Stack, type Verdict } from './rule';
 import { ruleSetting, settingsReader } from './settings';
 
 /** An image as the rule judges it: its last judged scan (findings at or above the threshold) and who runs it. */
 export interface ImageView {
   readonly repositoryName: string;
   readonly digest: string;
-  readonly tags: readonly string[];
   /** False once the image was deleted from its repository (tasks may still run it). */
   readonly exists: boolean;
   readonly scan: ScanView | undefined;
@@ -98,6 +97,20 @@ const wholeIds = (ids: readonly string[], limit = EVIDENCE_TEXT_LIMIT): string =
   return joined;
 };
 
+/** Each finding id once, at the highest severity it was reported with (a CVE can hit several packages). */
+const highestById = (findings: readonly FindingView[]) =>
+  [
+    ...findings
+      .reduce((byId, { id, severity }) => {
+        const seen = byId.get(id);
+        if (seen === undefined || severityRank(severity) > severityRank(seen)) byId.set(id, severity);
+        return byId;
+      }, new Map<string, string>())
+      .entries(),
+  ]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([id, severity]) => ({ id, severity }));
+
 const countBy = (findings: readonly FindingView[], severity: string) =>
   findings.filter((finding) => finding.severity === severity).length;
 
@@ -123,10 +136,18 @@ export const imageFindingsMitigated = defineRule<ImageView>({
   defaultMode: Mode.Notify,
   resourceType: ECR_IMAGE,
   endsWithMitigation: true,
+  // A deleted image is re-judged at once: its incident ends unless a task still runs it.
+  rejudgesHeldDrift: true,
   triggers: {
+    cloudTrail: { eventNames: ['BatchDeleteImage'] },
     serviceEvents: [
       { source: 'aws.ecr', detailTypes: ['ECR Image Scan'] },
       { source: 'aws.inspector2', detailTypes: ['Inspector2 Finding', 'Inspector2 Scan'] },
+      {
+        source: 'aws.ecr',
+        detailTypes: ['ECR Image Action'],
+        detail: { 'action-type': ['DELETE'], result: ['SUCCESS'] },
+      },
     ],
     schedule: 'rate(1 hour)',
   },
@@ -136,6 +157,12 @@ export const imageFindingsMitigated = defineRule<ImageView>({
       actions: ['ecr:DescribeRepositories', 'ecr:DescribeImages', 'ecr:DescribeImageScanFindings'],
       resources: [`arn:${Stack.partition}:ecr:*:${Stack.accountId}:repository/*`],
       why: 'The sweep lists every repository of a region and its images.',
+    },
+    {
+      sid: 'ReadInspectorFindingsThroughEcr',
+      actions: ['inspector2:ListFindings'],
+      checkedOn: 'ecr:DescribeImageScanFindings',
+      why: "DescribeImageScanFindings returns enhanced scanning's findings from Amazon Inspector, which needs inspector2:ListFindings (Amazon ECR User Guide, 'IAM permissions required for enhanced scanning'); Inspector's ListFindings takes no resource ARN or condition key.",
     },
     {
       sid: 'ListWhatRunsThem',
@@ -151,8 +178,8 @@ export const imageFindingsMitigated = defineRule<ImageView>({
 
   /**
    * The image's findings as ECR gives them now (basic, or Inspector's through ECR), and who runs it.
-   * Undefined when nothing can be judged: no completed scan yet, or the image is deleted while tasks
-   * still run it (its findings cannot be read any more): an open incident then stays as it is.
+   * A deleted image is read as deleted, with who still runs it (its findings cannot be read any
+   * more). Undefined when nothing can be judged: no completed scan yet.
    */
   async load(ref, aws, settings) {
     const parsed = ref.resourceType === ECR_IMAGE ? parseImageId(ref.resourceId) : undefined;
@@ -161,13 +188,10 @@ export const imageFindingsMitigated = defineRule<ImageView>({
     const ecr = aws.ecr(ref.region);
     const users = (await digestsInUse(aws.ecs(ref.region))).get(digest) ?? NOBODY;
     const image = await describeImage(ecr, repositoryName, digest);
-    if (!image) {
-      if (users.tasks.length > 0) return undefined;
-      return toLoaded({ repositoryName, digest, tags: [], exists: false, scan: undefined, users }, ref);
-    }
+    if (!image) return toLoaded({ repositoryName, digest, exists: false, scan: undefined, users }, ref);
     const scan = await readScan(ecr, repositoryName, digest, mine(settings).severity);
     if (!hasJudgedScan(scan?.status)) return undefined;
-    return toLoaded({ repositoryName, digest, tags: image.imageTags ?? [], exists: true, scan, users }, ref);
+    return toLoaded({ repositoryName, digest, exists: true, scan, users }, ref);
   },
 
   /** Every scanned image of the repositories in scope; findings are read only where the summary counts some at or above the threshold. */
@@ -185,7 +209,6 @@ export const imageFindingsMitigated = defineRule<ImageView>({
         {
           repositoryName: image.repositoryName,
           digest: image.digest,
-          tags: image.tags,
           exists: true,
           scan,
           users: running.get(image.digest) ?? NOBODY,
@@ -195,14 +218,34 @@ export const imageFindingsMitigated = defineRule<ImageView>({
     }
   },
 
-  detect(resource, settings) {
+  detect(resource, settings): Verdict {
     const view = resource.state;
     const threshold: FindingSeverity = mine(settings).severity;
     const findings = findingsOf(view).filter(
       (finding) => severityRank(finding.severity) >= severityRank(threshold),
     );
-    // Deleted and run by nobody, or scanned clean: nothing left to mitigate.
-    if (!view.exists || findings.length === 0) return { compliant: true };
+    if (!view.exists) {
+      // Deleted and run by nobody: nothing left to mitigate.
+      if (view.users.tasks.length === 0) return { compliant: true };
+      // Still running: an incident already open says so; its findings cannot be read to open one.
+      return {
+        compliant: false,
+        updatesOnly: true,
+        reason: clip(
+          `Image ${resource.resourceId} in ${resource.region} was deleted from the registry but still ${exposure(view.users)}; its findings can no longer be read, the incident stays open until no task runs it`,
+          REASON_TEXT_LIMIT,
+        ),
+        evidence: {
+          imageDeleted: true,
+          services: clip(view.users.services.join(',')),
+          runningTasks: view.users.tasks.length,
+          tasks: clip(view.users.tasks.join(',')),
+        },
+        plan: `Nothing automatic: a person redeploys ${view.users.services.length} service(s) with a fixed image or records a mitigation; nothing is stopped or deleted`,
+      };
+    }
+    // Scanned clean: nothing left to mitigate.
+    if (findings.length === 0) return { compliant: true };
     const ids = [...new Set(findings.map((finding) => finding.id))].sort();
     const packages = [...new Set(findings.flatMap((finding) => finding.packages))].sort();
     // Inspector's own findings (enhanced scanning): Security Hub links to them (RelatedFindings).
@@ -218,7 +261,7 @@ export const imageFindingsMitigated = defineRule<ImageView>({
       evidence: {
         repositoryName: clip(view.repositoryName),
         imageDigest: view.digest,
-        imageTags: clip(view.tags.join(',')),
+        // No image tags: they are the pusher's labels, and the digest names what runs.
         threshold,
         scanStatus: view.scan?.status ?? null,
         scanCompletedAt: view.scan?.completedAt ?? null,
@@ -232,6 +275,7 @@ export const imageFindingsMitigated = defineRule<ImageView>({
         tasks: clip(view.users.tasks.join(',')),
         ...(inspectorIds !== '' && { [INSPECTOR_FINDING_IDS]: inspectorIds }),
       },
+      findings: highestById(findings),
       plan: `Nothing automatic: a person fixes the image (rebuild, redeploy ${view.users.services.length} service(s)) or records a mitigation with incidents resolve <incident-id> --mitigation "…"; nothing is stopped or deleted`,
     };
   },

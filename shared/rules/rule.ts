@@ -1,6 +1,6 @@
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
-import type { Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
+import type { FindingRef, Incident, Mode, Observation, Severity, Summary, UndoCall } from '../model';
 import type { ItemReading, RecordedItem } from '../resources/config-item';
 import { type RuleScope, scoped } from './scope';
 import type { RuleSettings } from './settings';
@@ -51,6 +51,12 @@ export interface PermissionStatement {
   readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
   /** Why it is this wide, or this narrow. */
   readonly why?: string;
+  /**
+   * The call (`service:Action`) on whose behalf AWS checks these actions: the function never calls
+   * their service itself (ECR reads Inspector's findings for DescribeImageScanFindings), so no SDK
+   * client of it is built, mocked or throttled in tests.
+   */
+  readonly checkedOn?: string;
 }
 
 /**
@@ -99,7 +105,12 @@ export interface Triggers {
    * Events AWS services send on their own, not API calls (EBS snapshot and volume notifications):
    * routed by source and detail type.
    */
-  serviceEvents?: readonly { readonly source: string; readonly detailTypes: readonly string[] }[];
+  serviceEvents?: readonly {
+    readonly source: string;
+    readonly detailTypes: readonly string[];
+    /** Only events whose detail has one of these values at each key (an image deletion, not a push). */
+    readonly detail?: Readonly<Record<string, readonly string[]>>;
+  }[];
   /** The sweep: an EventBridge schedule expression, the default of its deployment parameter. */
   schedule: string;
   /** The deployment parameter that sets the schedule, when not the shared `sweepSchedule`. */
@@ -151,6 +162,17 @@ export type Verdict =
       readonly plan: string;
       /** The drift is the resource's deletion: once the resource exists again, it is judged afresh. */
       readonly resourceGone?: true;
+      /**
+       * The individual findings behind it, by id and severity (rules whose incidents end with a
+       * mitigation): a mitigation covers those the incident held; one outside them reopens it.
+       */
+      readonly findings?: readonly FindingRef[];
+      /**
+       * What a read can still tell about drift an incident already holds, too little to open one by
+       * itself (an image deleted while tasks still run it: its findings cannot be read any more): it
+       * updates that incident's reason and adds to its evidence, and never opens or pages.
+       */
+      readonly updatesOnly?: true;
     };
 
 export type Finding = Extract<Verdict, { compliant: false }>;
@@ -248,6 +270,12 @@ export interface Rule<State = unknown> {
    * setting put back. Its remediate declines.
    */
   readonly endsWithMitigation?: true;
+  /**
+   * The sweep also re-judges the resource of each incident of the rule that holds its drift lock and
+   * that no listing showed (an image deleted from its repository: the incident ends once nothing
+   * runs it, which no listing of existing images can tell).
+   */
+  readonly rejudgesHeldDrift?: true;
   /** Why no exemption may silence its findings, when none may. */
   readonly neverExempt?: string;
   readonly triggers: Triggers;

@@ -2,22 +2,25 @@ import * as z from 'zod';
 import { TriggerSource } from '../model';
 import { ECR_IMAGE, imageId, isImageDigest, isRepositoryName } from '../resources/ecr-image';
 import { eventBridgeEnvelope } from './eventbridge';
-import { boundedSummary, invalid, parseWith } from './parse';
+import { boundedSummary, invalid, parseWith, truncate } from './parse';
 import type { TriggerEvent } from './types';
 
 /**
  * The scan events of an ECR image: "ECR Image Scan" (basic scanning: severity counts), "Inspector2
  * Scan" (enhanced scanning: the same keys, the repository as an ARN, counts with a TOTAL) and
- * "Inspector2 Finding" (enhanced scanning: one finding, ACTIVE or CLOSED). Each names one image by
+ * "Inspector2 Finding" (enhanced scanning: one finding, ACTIVE or CLOSED); and "ECR Image Action",
+ * of which only a successful DELETE is observed (the image may be gone). Each names one image by
  * digest; the rule reads the image's findings afresh, so an event only says which image to read.
  * A finding's description and references are never copied: its id, severity, status and package
- * names are.
+ * names are; nor is an image tag (the pusher's label).
  */
 
 export const ImageScanDetailType = {
   EcrScan: 'ECR Image Scan',
   InspectorScan: 'Inspector2 Scan',
   InspectorFinding: 'Inspector2 Finding',
+  /** A push or a deletion: a successful DELETE is observed (the image may be gone), the rest ignored. */
+  EcrAction: 'ECR Image Action',
 } as const;
 
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED', 'TOTAL'];
@@ -36,6 +39,14 @@ const scanDetail = z.object({
   'repository-name': repositoryNameOrArn,
   'image-digest': digest,
   'finding-severity-counts': z.record(z.string().max(32), z.number().int().min(0)).optional(),
+});
+
+/** "ECR Image Action": its `image-tag` (the pusher's label) is never read. */
+const actionDetail = z.object({
+  result: z.string().max(64),
+  'repository-name': repositoryName,
+  'image-digest': digest,
+  'action-type': z.string().max(64),
 });
 
 const ecrImage = z.object({ repositoryName, imageHash: digest });
@@ -73,7 +84,10 @@ const CONTAINER_IMAGE = 'AWS_ECR_CONTAINER_IMAGE';
 /** One image observed: the scan's or the finding's, with bounded facts. */
 export const parseImageScanEvent = (event: unknown): TriggerEvent => {
   const envelope = parseWith(imageScanEvent, event);
-  const wantedSource = envelope['detail-type'] === ImageScanDetailType.EcrScan ? 'aws.ecr' : 'aws.inspector2';
+  const fromEcr =
+    envelope['detail-type'] === ImageScanDetailType.EcrScan ||
+    envelope['detail-type'] === ImageScanDetailType.EcrAction;
+  const wantedSource = fromEcr ? 'aws.ecr' : 'aws.inspector2';
   if (envelope.source !== wantedSource)
     throw invalid('source', `expected ${JSON.stringify(wantedSource)} for ${envelope['detail-type']}`);
   const observe = (repository: string, imageDigest: string, facts: Parameters<typeof boundedSummary>[0]) => ({
@@ -92,6 +106,17 @@ export const parseImageScanEvent = (event: unknown): TriggerEvent => {
       },
     ],
   });
+  if (envelope['detail-type'] === ImageScanDetailType.EcrAction) {
+    const detail = parseWith(actionDetail, envelope.detail, 'detail');
+    const facts = { actionType: detail['action-type'], result: detail.result };
+    if (detail['action-type'] !== 'DELETE' || detail.result !== 'SUCCESS')
+      return {
+        kind: 'resources',
+        observations: [],
+        ignored: `an image ${truncate(detail['action-type'], 16)} (${truncate(detail.result, 16)}): only a deletion can end an incident`,
+      };
+    return observe(detail['repository-name'], detail['image-digest'], facts);
+  }
   if (envelope['detail-type'] !== ImageScanDetailType.InspectorFinding) {
     const detail = parseWith(scanDetail, envelope.detail, 'detail');
     const counts = detail['finding-severity-counts'] ?? {};

@@ -29,6 +29,7 @@ const EVENTBRIDGE_PARSERS: Readonly<Record<string, (event: unknown) => TriggerEv
   [ImageScanDetailType.EcrScan]: parseImageScanEvent,
   [ImageScanDetailType.InspectorScan]: parseImageScanEvent,
   [ImageScanDetailType.InspectorFinding]: parseImageScanEvent,
+  [ImageScanDetailType.EcrAction]: parseImageScanEvent,
 };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

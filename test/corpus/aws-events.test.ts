@@ -215,15 +215,21 @@ const EXPECTATIONS: Readonly<Record<string, { route: Route; expect: Expectation 
   // ecr/, inspector2/: image scan events reach image-findings-mitigated as the image they name
   // (repository@digest), whatever the counts say: the rule reads the image's findings afresh. AWS
   // documentation examples carry placeholder digests (60 hex digits, "…EXAMPLE"), accepted as sent.
-  // Image pushes and deletions, enhanced-scanning setting changes and ECS task state changes are
-  // subscribed to by no rule: refused by detail-type.
+  // A successful image deletion ("ECR Image Action" DELETE) reaches the rule too: it may end the
+  // incident. A push is ignored (the rule's pattern asks only for deletions). Enhanced-scanning
+  // setting changes and ECS task state changes are subscribed to by no rule: refused by detail-type.
   'ecr/ecr-image-action_delete_success_aws-docs-example.json': {
     route: 'event',
-    expect: { error: 'detail-type' },
+    expect: {
+      resources: [
+        image('my-repository-name', 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234'),
+      ],
+      region: 'us-west-2',
+    },
   },
   'ecr/ecr-image-action_push_success_aws-docs-example.json': {
     route: 'event',
-    expect: { error: 'detail-type' },
+    expect: { ignored: 'an image PUSH (SUCCESS): only a deletion can end an incident' },
   },
   'ecr/ecr-image-scan_basic_complete_all-six-severities_aws-lambda-go.json': {
     route: 'event',

@@ -1,4 +1,5 @@
-import { imageScanEvent } from '../../scripts/lib/events';
+import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { cloudTrailEvent, humanCaller, imageScanEvent, scheduledEvent } from '../../scripts/lib/events';
 import type { Incident } from '../../shared/model';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { runCli } from '../support/cli';
@@ -6,10 +7,13 @@ import { seedScannedImage } from '../support/ecr-images';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 
 /**
- * image-findings-mitigated against moto: ECR repositories, images and basic scan findings are
- * moto's (its configurable scan results). moto cannot seed Inspector (enhanced) findings, and its
- * ECS tasks report no image digest, so the tasks running an image, Inspector findings and a later
- * clean scan of the same digest are covered by the unit tests with the mocked SDK.
+ * image-findings-mitigated against moto: ECR repositories, images, their deletion and basic scan
+ * findings are moto's (its configurable scan results). moto cannot seed Inspector (enhanced)
+ * findings, fixes an image's scan result once read (a new finding for the same digest cannot be
+ * staged: lowering the threshold brings one in instead), and its ECS tasks report no image digest,
+ * so the tasks running an image (a deleted image still running), Inspector findings and a later
+ * clean scan of the same digest are covered by the unit tests with the mocked SDK
+ * (test/unit/rules/image-findings-mitigated.test.ts, test/unit/pipeline/mitigated-incidents.test.ts).
  */
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -35,7 +39,11 @@ describe('image-findings-mitigated end to end against moto', () => {
       region: REGION,
       repositoryName: 'claims/api',
       layer: `sha256:${'2'.repeat(64)}`,
-      findings: [critical('CVE-2025-0001', 'openssl'), { name: 'CVE-2025-0009', severity: 'LOW' }],
+      findings: [
+        critical('CVE-2025-0001', 'openssl'),
+        { name: 'CVE-2025-0002', severity: 'HIGH', attributes: [{ key: 'package_name', value: 'zlib' }] },
+        { name: 'CVE-2025-0009', severity: 'LOW' },
+      ],
     });
     const scan = () =>
       imageScanEvent({
@@ -43,7 +51,7 @@ describe('image-findings-mitigated end to end against moto', () => {
         region: REGION,
         repositoryName: 'claims/api',
         digest,
-        counts: { CRITICAL: 1, LOW: 1 },
+        counts: { CRITICAL: 1, HIGH: 1, LOW: 1 },
       });
     return { digest, scan };
   }
@@ -104,7 +112,12 @@ describe('image-findings-mitigated end to end against moto', () => {
     expect(incident).toMatchObject({
       status: 'resolved',
       statusReason: expect.stringMatching(/^mitigation recorded by arn:aws:/),
-      mitigation: { text, by: expect.stringMatching(/^arn:aws:/), at: expect.any(String) },
+      mitigation: {
+        text,
+        by: expect.stringMatching(/^arn:aws:/),
+        at: expect.any(String),
+        covers: [{ id: 'CVE-2025-0001', severity: 'CRITICAL' }],
+      },
     });
     const alerts = await responder.alerts();
     expect(alerts).toHaveLength(1);
@@ -114,6 +127,7 @@ describe('image-findings-mitigated end to end against moto', () => {
     const shown = await runCli(['incidents', 'show', incidentId], env);
     expect(shown.stdout).toContain(`mitigation: recorded by ${incident.mitigation?.by}`);
     expect(shown.stdout).toContain(text);
+    expect(shown.stdout).toContain('covers: CVE-2025-0001 (CRITICAL)');
     // Assess: a later scan of the same digest joins the resolved incident: no new one, no page
     await handle(scan());
     expect(await responder.incidents()).toHaveLength(1);
@@ -135,5 +149,103 @@ describe('image-findings-mitigated end to end against moto', () => {
     expect(empty.code).toBe(2);
     expect((await stored(incidentId)).mitigation?.text).toBe('CHG-1 first');
     expect(await responder.alerts()).toEqual([]);
+  });
+
+  it('a finding the mitigation did not cover reopens the incident and pages once, naming it; it then takes a further mitigation', async () => {
+    // Prepare: mitigated at the CRITICAL threshold (CVE-2025-0001), then the threshold goes down to
+    // HIGH, which brings CVE-2025-0002 in: a finding the mitigation never covered
+    const { scan } = await vulnerableImage();
+    const incidentId = String((await handle(scan())).outcomes[0]?.incidentId);
+    await runCli(['incidents', 'resolve', incidentId, '--mitigation', 'CHG-1 openssl unreachable'], env);
+    await handle(scan());
+    await responder.alerts();
+    const handleHigh = responder.handlerOf(loadFunction, { IMAGE_FINDINGS_SEVERITY: 'HIGH' });
+
+    // Act
+    const reopened = await handleHigh(scan());
+    const again = await handleHigh(scan());
+
+    // Assess: open again, the move recorded (who, why), one page naming the new finding only
+    expect(reopened.outcomes).toEqual([expect.objectContaining({ incidentId, status: 'open' })]);
+    expect(again.outcomes).toEqual([expect.objectContaining({ incidentId, status: 'open' })]);
+    const incident = await stored(incidentId);
+    expect(incident.transitions?.at(-1)).toMatchObject({
+      from: 'resolved',
+      to: 'open',
+      by: expect.stringContaining(RULE),
+      reason: expect.stringContaining('CVE-2025-0002 (HIGH)'),
+    });
+    expect(incident.statusReason).not.toContain('CVE-2025-0001');
+    const alerts = await responder.alerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.attributes).toMatchObject({ ruleId: RULE, status: 'open' });
+    expect(JSON.stringify(alerts[0]?.body)).toContain('CVE-2025-0002');
+
+    // Act: a person documents the new finding too
+    const second = await runCli(
+      ['incidents', 'resolve', incidentId, '--mitigation', 'CHG-2 zlib patched in place'],
+      env,
+    );
+
+    // Assess: the earlier mitigation is kept, the new one covers both
+    expect(second.stderr).toBe('');
+    expect(second.code).toBe(0);
+    expect(await stored(incidentId)).toMatchObject({
+      status: 'resolved',
+      mitigation: {
+        text: 'CHG-2 zlib patched in place',
+        covers: [
+          { id: 'CVE-2025-0001', severity: 'CRITICAL' },
+          { id: 'CVE-2025-0002', severity: 'HIGH' },
+        ],
+      },
+      earlierMitigations: [expect.objectContaining({ text: 'CHG-1 openssl unreachable' })],
+    });
+  });
+
+  it('a deletion (BatchDeleteImage) re-judges the image at once: run by no task, the incident closes', async () => {
+    // Prepare
+    const { digest, scan } = await vulnerableImage();
+    const incidentId = String((await handle(scan())).outcomes[0]?.incidentId);
+    const ecr = new ECRClient({ region: REGION });
+    const deleted = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: 'claims/api', imageIds: [{ imageDigest: digest }] }),
+    );
+    const call = cloudTrailEvent({
+      eventName: 'BatchDeleteImage',
+      eventSource: 'ecr.amazonaws.com',
+      region: REGION,
+      caller: humanCaller(ACCOUNT),
+      requestParameters: { repositoryName: 'claims/api', imageIds: [{ imageDigest: digest }] },
+      responseElements: { imageIds: deleted.imageIds ?? [], failures: [] },
+    });
+
+    // Act
+    const result = await handle(call);
+
+    // Assess
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({ resourceId: `claims/api@${digest}`, compliance: 'COMPLIANT' }),
+    ]);
+    expect(await stored(incidentId)).toMatchObject({
+      status: 'resolved',
+      transitions: expect.arrayContaining([expect.objectContaining({ from: 'open', to: 'resolved' })]),
+    });
+  });
+
+  it('the sweep re-judges the incident of an image deleted without an event reaching it: it closes', async () => {
+    // Prepare
+    const { digest, scan } = await vulnerableImage();
+    const incidentId = String((await handle(scan())).outcomes[0]?.incidentId);
+    await new ECRClient({ region: REGION }).send(
+      new BatchDeleteImageCommand({ repositoryName: 'claims/api', imageIds: [{ imageDigest: digest }] }),
+    );
+
+    // Act
+    await handle(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+
+    // Assess
+    expect(await stored(incidentId)).toMatchObject({ status: 'resolved' });
+    expect(await responder.alerts()).toHaveLength(1);
   });
 });

@@ -31,12 +31,16 @@ export const declaredActions = (rule: Rule): readonly string[] => actionsOf(rule
 /** What every function calls whatever its rule: the incident table, the alert topic, Config's evaluations. */
 export const PIPELINE_SERVICES = ['dynamodb', 'sns', 'config'] as const;
 
+/** The actions a rule's functions call themselves: not those AWS checks on behalf of another call. */
+const calledActions = (rule: Rule): readonly string[] =>
+  rule.permissions.filter((statement) => !statement.checkedOn).flatMap((statement) => statement.actions);
+
 /** Every service (IAM prefix) the functions of these rules call, sorted. */
 export const servicesOf = (rules: readonly Rule[] = registry): string[] =>
   [
     ...new Set([
       ...PIPELINE_SERVICES,
-      ...rules.flatMap((rule) => declaredActions(rule).map((action) => action.split(':')[0] ?? action)),
+      ...rules.flatMap((rule) => calledActions(rule).map((action) => action.split(':')[0] ?? action)),
     ]),
   ].sort();
 

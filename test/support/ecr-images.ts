@@ -17,9 +17,12 @@ export async function seedScannedImage({
   repositoryName,
   layer,
   findings,
+  imageTag = 'v1',
 }: {
   region: string;
   repositoryName: string;
+  /** The pusher's label (a value anyone who can push writes). */
+  imageTag?: string;
   /** Makes the digest: moto derives it from the manifest's layer digests. */
   layer: string;
   findings: ImageScanFinding[];
@@ -39,7 +42,7 @@ export async function seedScannedImage({
     layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 32654, digest: layer }],
   };
   const { image } = await ecr.send(
-    new PutImageCommand({ repositoryName, imageManifest: JSON.stringify(manifest), imageTag: 'v1' }),
+    new PutImageCommand({ repositoryName, imageManifest: JSON.stringify(manifest), imageTag }),
   );
   const digest = image?.imageId?.imageDigest ?? '';
   await ecr.send(new StartImageScanCommand({ repositoryName, imageId: { imageDigest: digest } }));

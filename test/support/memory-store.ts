@@ -8,6 +8,7 @@ import {
 } from '../../shared/exemptions/ledger';
 import type {
   AlertRecord,
+  FindingRef,
   Incident,
   IncidentStatus,
   MitigationRecord,
@@ -94,14 +95,28 @@ export class MemoryIncidentStore implements IncidentStore {
     this.change(incidentId, (incident) => Object.assign(incident, { workflow }));
   }
 
-  async updateFinding(incidentId: string, finding: { reason: string; evidence: Summary }) {
+  async updateFinding(
+    incidentId: string,
+    finding: { reason: string; evidence: Summary; findings?: FindingRef[] },
+  ) {
     this.change(incidentId, (incident) => Object.assign(incident, finding));
   }
 
   /** As DynamoDB's conditional update: the first mitigation stays. */
-  async recordMitigation(incidentId: string, mitigation: MitigationRecord) {
-    if (this.incidents.get(incidentId)?.mitigation) return false;
-    this.change(incidentId, (incident) => Object.assign(incident, { mitigation }));
+  async recordMitigation(incidentId: string, mitigation: MitigationRecord, replacing?: MitigationRecord) {
+    const current = this.incidents.get(incidentId);
+    if (!replacing) {
+      if (current?.mitigation) return false;
+      this.change(incidentId, (incident) => Object.assign(incident, { mitigation }));
+      return true;
+    }
+    if (current?.status !== 'open' || current.mitigation?.at !== replacing.at) return false;
+    this.change(incidentId, (incident) =>
+      Object.assign(incident, {
+        mitigation,
+        earlierMitigations: [...(incident.earlierMitigations ?? []), replacing],
+      }),
+    );
     return true;
   }
 
@@ -116,6 +131,12 @@ export class MemoryIncidentStore implements IncidentStore {
   async releaseDrift(ruleId: string, resourceArn: string, incidentId: string) {
     const key = `${ruleId}|${resourceArn}`;
     if (this.drifts.get(key) === incidentId) this.drifts.delete(key);
+  }
+
+  async heldDrifts(ruleId: string) {
+    return [...this.drifts]
+      .filter(([key]) => key.startsWith(`${ruleId}|`))
+      .map(([key, incidentId]) => ({ resourceArn: key.slice(ruleId.length + 1), incidentId }));
   }
 
   async openDrift(ruleId: string, resourceArn: string) {

@@ -1,9 +1,13 @@
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { imageScanEvent } from '../../../scripts/lib/events';
 import { seedScannedImage } from '../../support/ecr-images';
+import { SENTINEL } from '../bounds';
 import { ACCOUNT, notifyOnly, REGION, type Scenario } from '../scenario';
 
-/** An image with a critical basic finding: it pages once, changes nothing, and stays drift. */
+/**
+ * An image with a critical basic finding: it pages once, changes nothing, and stays drift. Its tag
+ * is the pusher's label and carries the sentinel: it must never reach an incident, alert or log.
+ */
 export const scenario: Scenario = {
   family: 'access-audit',
   async seed() {
@@ -11,6 +15,7 @@ export const scenario: Scenario = {
       region: REGION,
       repositoryName: 'claims/api',
       layer: `sha256:${'1'.repeat(64)}`,
+      imageTag: `${SENTINEL}-mrn-0042`,
       findings: [
         {
           name: 'CVE-2025-0001',

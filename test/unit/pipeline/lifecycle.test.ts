@@ -65,7 +65,8 @@ describe('the incident lifecycle', () => {
     [Remediated, Remediating],
     [Failed, Remediated],
     [Exempted, Remediating],
-    [Resolved, Open],
+    // resolved → open is allowed: a finding a mitigation did not cover reopens the incident.
+    [Resolved, Remediating],
     [Remediating, Undone],
     [Undone, Undone],
   ])('refuses %s → %s', (from, to) => {

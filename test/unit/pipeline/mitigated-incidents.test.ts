@@ -4,7 +4,7 @@ import type { Observation } from '../../../shared/model';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { IncidentStatus, moveIncident } from '../../../shared/pipeline/lifecycle';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
-import { defineRule, type Loaded, type Rule } from '../../../shared/rules/rule';
+import { defineRule, type Loaded, type Rule, type Verdict } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
 import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
 
@@ -14,7 +14,13 @@ import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '..
  * while the first holds the drift, and a recorded mitigation never overwritten.
  */
 interface Image {
+  /** Finding ids, CRITICAL unless `severities` says otherwise. */
   findings: string[];
+  severities?: Record<string, string>;
+  /** Deleted from the registry while a task still runs it: its findings cannot be read. */
+  deletedButRunning?: boolean;
+  /** Deleted and run by nobody: no listing shows it, a read finds nothing to mitigate. */
+  deletedAndStopped?: boolean;
 }
 
 function findingsRule(world: Image): Rule {
@@ -41,20 +47,36 @@ function findingsRule(world: Image): Rule {
     permissions: [],
     load: async () => loaded(),
     async *list() {
-      yield loaded();
+      // A deleted image is in no repository's listing.
+      if (!world.deletedButRunning && !world.deletedAndStopped) yield loaded();
     },
-    detect: (resource) =>
-      resource.state.findings.length === 0
+    rejudgesHeldDrift: true,
+    detect: (resource): Verdict =>
+      world.deletedAndStopped
         ? { compliant: true }
-        : {
-            compliant: false,
-            reason: `${resource.state.findings.length} critical finding(s)`,
-            evidence: {
-              findingIds: resource.state.findings.join(','),
-              findings: resource.state.findings.length,
-            },
-            plan: 'nothing automatic',
-          },
+        : world.deletedButRunning
+          ? {
+              compliant: false,
+              reason: 'deleted from the registry but still running in 1 task(s) (phi/t1)',
+              evidence: { imageDeleted: true, runningTasks: 1 },
+              plan: 'nothing automatic',
+              updatesOnly: true,
+            }
+          : resource.state.findings.length === 0
+            ? { compliant: true }
+            : {
+                compliant: false,
+                reason: `${resource.state.findings.length} critical finding(s)`,
+                evidence: {
+                  findingIds: resource.state.findings.join(','),
+                  findings: resource.state.findings.length,
+                },
+                plan: 'nothing automatic',
+                findings: resource.state.findings.map((id) => ({
+                  id,
+                  severity: world.severities?.[id] ?? 'CRITICAL',
+                })),
+              },
     remediate: async () => {
       throw new RemediationDeclined('never changes anything');
     },
@@ -62,6 +84,12 @@ function findingsRule(world: Image): Rule {
 }
 
 let delivery = 0;
+const mitigation = {
+  text: 'not reachable',
+  by: 'arn:aws:iam::111122223333:user/dev-bob',
+  at: '2026-11-23T11:00:00Z',
+};
+
 const scanned = (): Observation => ({
   source: 'image-scan',
   eventId: `scan-${++delivery}`,
@@ -79,7 +107,7 @@ function pipelineFor(world: Image) {
   const alerts = new CollectingAlerts();
   const pipeline = new ResponsePipeline(findingsRule(world), {
     aws: createAwsClients('us-east-1'),
-    settings: testSettings(),
+    settings: testSettings({ SWEEP_REGIONS: 'us-east-1' }),
     store,
     alerts,
     guard: { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard,
@@ -89,8 +117,20 @@ function pipelineFor(world: Image) {
     verify: { attempts: 2, delayMs: 1 },
   });
   const handle = () => pipeline.handle({ kind: 'resources', observations: [scanned()] });
+  const sweep = () =>
+    pipeline.handle({
+      kind: 'sweep',
+      sweep: {
+        source: 'schedule',
+        eventId: `sweep-${++delivery}`,
+        eventName: 'Scheduled Event',
+        accountId: '111122223333',
+        region: 'us-east-1',
+        observedAt: '2026-11-23T12:00:00Z',
+      },
+    });
   const incidents = () => [...store.incidents.values()];
-  return { handle, incidents, store, alerts };
+  return { handle, sweep, incidents, store, alerts };
 }
 
 describe('incidents that end with a mitigation', () => {
@@ -136,11 +176,6 @@ describe('incidents that end with a mitigation', () => {
     await handle();
     const [opened] = incidents();
     if (!opened) throw new Error('expected an incident');
-    const mitigation = {
-      text: 'not reachable',
-      by: 'arn:aws:iam::111122223333:user/dev-bob',
-      at: '2026-11-23T11:00:00Z',
-    };
     await store.recordMitigation(opened.incidentId, mitigation);
     await moveIncident(store, opened, IncidentStatus.Resolved, 'mitigation recorded');
 
@@ -155,5 +190,143 @@ describe('incidents that end with a mitigation', () => {
     ]);
     expect(alerts.sent).toHaveLength(1);
     expect(await store.openDrift('image-findings-mitigated', opened.resourceArn)).toBeUndefined();
+  });
+
+  it('records the findings it holds (ids and severities), kept current as they arrive', async () => {
+    // Prepare
+    const world = { findings: ['CVE-1'] };
+    const { handle, incidents } = pipelineFor(world);
+    await handle();
+    world.findings = ['CVE-1', 'CVE-2'];
+
+    // Act
+    await handle();
+
+    // Assess
+    expect(incidents()).toEqual([
+      expect.objectContaining({
+        findings: [
+          { id: 'CVE-1', severity: 'CRITICAL' },
+          { id: 'CVE-2', severity: 'CRITICAL' },
+        ],
+      }),
+    ]);
+  });
+
+  it('a finding the mitigation did not cover reopens the incident (who, why) and pages once, naming it', async () => {
+    // Prepare: mitigated while CVE-1 was the finding
+    const world: Image = { findings: ['CVE-1'] };
+    const { handle, incidents, store, alerts } = pipelineFor(world);
+    await handle();
+    const [opened] = incidents();
+    if (!opened) throw new Error('expected an incident');
+    await store.recordMitigation(opened.incidentId, {
+      ...mitigation,
+      covers: [{ id: 'CVE-1', severity: 'CRITICAL' }],
+    });
+    await moveIncident(store, opened, IncidentStatus.Resolved, 'mitigation recorded');
+    world.findings = ['CVE-1', 'CVE-2'];
+
+    // Act
+    await handle();
+    await handle();
+
+    // Assess: open again, the move recorded with who and why, one more page naming CVE-2 only
+    const [incident] = incidents();
+    expect(incidents()).toHaveLength(1);
+    expect(incident).toMatchObject({ status: 'open', mitigation: { text: 'not reachable' } });
+    expect(incident?.statusReason).toContain('CVE-2');
+    expect(incident?.statusReason).not.toMatch(/CVE-1\b/);
+    expect(incident?.statusReason).toContain('arn:aws:iam::111122223333:user/dev-bob');
+    expect(incident?.transitions?.at(-1)).toMatchObject({
+      from: 'resolved',
+      to: 'open',
+      by: expect.any(String),
+      reason: expect.stringContaining('CVE-2'),
+    });
+    expect(alerts.sent).toHaveLength(2);
+    expect(JSON.stringify(alerts.sent[1])).toContain('CVE-2');
+  });
+
+  it('a covered finding rated higher since the mitigation reopens it; one rated the same or lower does not', async () => {
+    // Prepare
+    const world: Image = { findings: ['CVE-1'], severities: { 'CVE-1': 'HIGH' } };
+    const { handle, incidents, store, alerts } = pipelineFor(world);
+    await handle();
+    const [opened] = incidents();
+    if (!opened) throw new Error('expected an incident');
+    await store.recordMitigation(opened.incidentId, {
+      ...mitigation,
+      covers: [{ id: 'CVE-1', severity: 'HIGH' }],
+    });
+    await moveIncident(store, opened, IncidentStatus.Resolved, 'mitigation recorded');
+
+    // Act / Assess: the same rating joins quietly
+    await handle();
+    expect(incidents()).toEqual([expect.objectContaining({ status: 'resolved' })]);
+    expect(alerts.sent).toHaveLength(1);
+
+    // Act / Assess: re-rated CRITICAL reopens
+    world.severities = { 'CVE-1': 'CRITICAL' };
+    await handle();
+    expect(incidents()).toEqual([expect.objectContaining({ status: 'open' })]);
+    expect(alerts.sent).toHaveLength(2);
+  });
+
+  it('an image deleted while still running updates the incident it has, and opens none of its own', async () => {
+    // Prepare
+    const world: Image = { findings: ['CVE-1'] };
+    const { handle, incidents, alerts } = pipelineFor(world);
+    await handle();
+    world.deletedButRunning = true;
+
+    // Act
+    await handle();
+
+    // Assess: still open, says it is deleted but running, no new page
+    expect(incidents()).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        reason: expect.stringContaining('deleted from the registry but still running'),
+        evidence: expect.objectContaining({ imageDeleted: true, findingIds: 'CVE-1' }),
+      }),
+    ]);
+    expect(alerts.sent).toHaveLength(1);
+
+    // Act / Assess: with no incident, nothing opens
+    const fresh = pipelineFor({ findings: [], deletedButRunning: true });
+    await fresh.handle();
+    expect(fresh.incidents()).toEqual([]);
+    expect(fresh.alerts.sent).toEqual([]);
+  });
+
+  it('the sweep re-judges an incident whose image no listing shows: still running, it stays open saying so; run by nobody, it closes', async () => {
+    // Prepare
+    const world: Image = { findings: ['CVE-1'] };
+    const { handle, sweep, incidents, alerts, store } = pipelineFor(world);
+    await handle();
+    world.deletedButRunning = true;
+
+    // Act
+    await sweep();
+
+    // Assess
+    expect(incidents()).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        reason: expect.stringContaining('deleted from the registry but still running'),
+      }),
+    ]);
+
+    // Act: the last task stops
+    world.deletedButRunning = false;
+    world.deletedAndStopped = true;
+    await sweep();
+
+    // Assess
+    const [incident] = incidents();
+    expect(incident).toMatchObject({ status: 'resolved' });
+    expect(await store.openDrift('image-findings-mitigated', String(incident?.resourceArn))).toBeUndefined();
+    expect(alerts.sent).toHaveLength(1);
   });
 });

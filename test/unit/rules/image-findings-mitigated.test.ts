@@ -114,6 +114,49 @@ describe('rule image-findings-mitigated', () => {
     expect(await ecr.call(0).thisValue.config.region()).toBe(REGION);
   });
 
+  it('names each finding at or above the threshold by id and severity, for a mitigation to cover', async () => {
+    // Prepare
+    givenImage([
+      basic('CVE-2025-0001', 'CRITICAL', 'openssl'),
+      basic('CVE-2025-0003', 'CRITICAL', 'libxml2'),
+      basic('CVE-2025-0002', 'HIGH', 'zlib'),
+    ]);
+
+    // Act
+    const loaded = await rule.load(ref, aws, settings);
+    const verdict = loaded && rule.detect(loaded, settings);
+
+    // Assess
+    expect(verdict).toMatchObject({
+      findings: [
+        { id: 'CVE-2025-0001', severity: 'CRITICAL' },
+        { id: 'CVE-2025-0003', severity: 'CRITICAL' },
+      ],
+    });
+  });
+
+  it("keeps the image's tags (the pusher's labels) out of the evidence and the reason", async () => {
+    // Prepare: a tag is whatever the pusher wrote
+    const tag = 'prod-Bearer-eyJhbGciOi-secret';
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [{ repositoryName: 'claims/api', imageDigest: DIGEST, imageTags: [tag, '1.4.2'] }],
+    });
+    ecr.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findings: [basic('CVE-2025-0001', 'CRITICAL', 'openssl')] },
+    });
+
+    // Act
+    const loaded = await rule.load(ref, aws, settings);
+    const verdict = loaded && rule.detect(loaded, settings);
+
+    // Assess
+    expect(verdict).toMatchObject({ compliant: false });
+    expect(JSON.stringify(verdict)).not.toContain(tag);
+    expect(JSON.stringify(verdict)).not.toContain('1.4.2');
+    expect(JSON.stringify(loaded?.state)).not.toContain(tag);
+  });
+
   it('counts only active Inspector findings at or above the configured severity', async () => {
     // Prepare
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
@@ -235,15 +278,28 @@ describe('rule image-findings-mitigated', () => {
     expect(await rule.load(ref, aws, settings)).toBeUndefined();
   });
 
-  it('judges nothing when the image is deleted but a task still runs it', async () => {
+  it('says an image deleted while a task still runs it is gone from the registry but running, and opens nothing by itself', async () => {
     // Prepare
     ecr
       .on(DescribeImagesCommand)
       .rejects(Object.assign(new Error('gone'), { name: 'ImageNotFoundException' }));
     givenTasks([{ id: 't1', digest: DIGEST, group: 'service:claims-api' }]);
 
-    // Act / Assess
-    expect(await rule.load(ref, aws, settings)).toBeUndefined();
+    // Act
+    const loaded = await rule.load(ref, aws, settings);
+    const verdict = loaded && rule.detect(loaded, settings);
+
+    // Assess: its findings cannot be read any more, so it only updates an incident already open
+    expect(loaded?.state).toMatchObject({ exists: false });
+    expect(verdict).toMatchObject({
+      compliant: false,
+      updatesOnly: true,
+      evidence: { imageDeleted: true, services: 'phi/claims-api', runningTasks: 1, tasks: 'phi/t1' },
+    });
+    expect(verdict && !verdict.compliant && verdict.reason).toMatch(
+      /deleted from the registry but still running in 1 task\(s\) \(phi\/t1\) of 1 service\(s\) \(phi\/claims-api\)/,
+    );
+    expect(ecr).not.toHaveReceivedCommand(DescribeImageScanFindingsCommand);
   });
 
   it('is compliant when the image is deleted and no task runs it any more', async () => {
@@ -330,6 +386,18 @@ describe('rule image-findings-mitigated', () => {
     // Act / Assess
     await expect(rule.remediate(loaded, finding, context)).rejects.toBeInstanceOf(RemediationDeclined);
     expect(steps).toEqual([]);
+  });
+
+  it('may read Inspector findings through ECR: inspector2:ListFindings is declared (ECR user guide, enhanced scanning IAM)', () => {
+    // Assess
+    const statement = rule.permissions.find((candidate) =>
+      candidate.actions.includes('inspector2:ListFindings'),
+    );
+    expect(statement).toBeDefined();
+    expect(statement?.actions).toEqual(['inspector2:ListFindings']);
+    // AWS checks it on ECR's call; the function never calls Inspector itself
+    expect(statement?.checkedOn).toBe('ecr:DescribeImageScanFindings');
+    expect(actionsOf(rule)).toContain(statement?.checkedOn);
   });
 
   // Runs last: the contract between what the rule declares and what its tests saw it send.

@@ -753,4 +753,31 @@ describe('tag calls on instances', () => {
     if (everyTag.kind !== 'resources') throw new Error('expected resources');
     expect(everyTag.observations[0]?.summary.tagKeys).toBeUndefined();
   });
+
+  it('maps BatchDeleteImage to each image it deleted (by digest, from the response), never its tags', () => {
+    // Prepare: one deleted by tag, one by digest, one that failed
+    const kept = `sha256:${'3'.repeat(64)}`;
+    const record = recordFor(
+      'BatchDeleteImage',
+      { repositoryName: 'claims/api', imageIds: [{ imageTag: 'rel-secret-label' }, { imageDigest: kept }] },
+      {
+        imageIds: [
+          { imageDigest: `sha256:${'1'.repeat(64)}`, imageTag: 'rel-secret-label' },
+          { imageDigest: `sha256:${'2'.repeat(64)}` },
+        ],
+        failures: [{ imageId: { imageDigest: kept }, failureCode: 'ImageNotFound' }],
+      },
+      'ecr.amazonaws.com',
+    );
+
+    // Act
+    const result = parseCloudTrailRecord(record);
+
+    // Assess
+    expect(resourcesOf(result)).toEqual([
+      ['AWS::ECR::Image', `claims/api@sha256:${'1'.repeat(64)}`],
+      ['AWS::ECR::Image', `claims/api@sha256:${'2'.repeat(64)}`],
+    ]);
+    expect(JSON.stringify(result)).not.toContain('rel-secret-label');
+  });
 });

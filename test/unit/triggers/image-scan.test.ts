@@ -101,4 +101,75 @@ describe('image scan events (ECR Image Scan, Inspector2 Scan, Inspector2 Finding
     // Act / Assess
     expect(catchValidationError(() => parseTriggerEvent(event)).field).toBe('source');
   });
+
+  it('observes the image an "ECR Image Action" deletion names, without its tag', () => {
+    // Prepare
+    const event = {
+      version: '0',
+      id: 'dd3b46cb-2c74-f49e-393b-28286b67279d',
+      'detail-type': 'ECR Image Action',
+      source: 'aws.ecr',
+      account: '111122223333',
+      time: '2025-03-06T09:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: {
+        result: 'SUCCESS',
+        'repository-name': 'claims/api',
+        'image-digest': DIGEST,
+        'action-type': 'DELETE',
+        'image-tag': 'rel-secret-label',
+      },
+    };
+
+    // Act
+    const result = parseTriggerEvent(event);
+
+    // Assess
+    expect(result).toEqual({
+      kind: 'resources',
+      observations: [
+        {
+          source: 'image-scan',
+          eventId: 'dd3b46cb-2c74-f49e-393b-28286b67279d',
+          eventName: 'ECR Image Action',
+          accountId: '111122223333',
+          region: 'us-east-1',
+          ...IMAGE,
+          observedAt: '2025-03-06T09:00:00Z',
+          summary: { actionType: 'DELETE', result: 'SUCCESS' },
+        },
+      ],
+    });
+    expect(JSON.stringify(result)).not.toContain('rel-secret-label');
+  });
+
+  it.each([
+    ['a push', 'PUSH', 'SUCCESS'],
+    ['a failed deletion', 'DELETE', 'FAILURE'],
+  ])('ignores %s ("ECR Image Action")', (_, action, outcome) => {
+    // Prepare
+    const event = {
+      version: '0',
+      id: 'e1',
+      'detail-type': 'ECR Image Action',
+      source: 'aws.ecr',
+      account: '111122223333',
+      time: '2025-03-06T09:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: {
+        result: outcome,
+        'repository-name': 'claims/api',
+        'image-digest': DIGEST,
+        'action-type': action,
+      },
+    };
+
+    // Act
+    const result = parseTriggerEvent(event);
+
+    // Assess
+    expect(result).toMatchObject({ kind: 'resources', observations: [], ignored: expect.any(String) });
+  });
 });
