@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { aggregate, type CitedExemption, type Report } from '../shared/report/aggregate';
 import { chartJsSource } from '../shared/report/chart-source';
 import { renderHtml } from '../shared/report/html';
@@ -9,11 +9,12 @@ import { renderMarkdown } from '../shared/report/markdown';
 import { rules } from '../shared/rules';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import type { CliContext } from './context';
-import { parsePeriod } from './duration';
+import { parsePeriod, parsePeriodEnd, parseSince } from './duration';
 import { CliError, UsageError } from './errors';
 import { guardOf } from './guard';
 import { incidentStore } from './incidents-store';
 import { exemptionLedger, inLedger, inTable, tableRegion } from './ledger-access';
+import { checkOptions } from './option-checks';
 import type { WithContext } from './ssh';
 
 export const ReportFormat = { Html: 'html', Markdown: 'md' } as const;
@@ -22,8 +23,16 @@ export type ReportFormat = (typeof ReportFormat)[keyof typeof ReportFormat];
 interface ReportOptions {
   since: string;
   until?: string;
-  format?: ReportFormat;
+  format?: string;
   out?: string;
+}
+
+const FORMATS: readonly string[] = Object.values(ReportFormat);
+
+function parseFormat(text: string): ReportFormat {
+  if (!FORMATS.includes(text))
+    throw new UsageError(`invalid --format '${text}': one of ${FORMATS.join(', ')}`);
+  return text as ReportFormat;
 }
 
 /**
@@ -69,6 +78,15 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
   });
 }
 
+function isValid(parse: () => unknown): boolean {
+  try {
+    parse();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function refuseDirectory(path: string): void {
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--out '${path}' is a directory: name a file`);
@@ -100,15 +118,13 @@ export function writeAtomically(path: string, content: string): void {
 
 /** --format, or what --out's extension says (.html/.htm → html), else Markdown. */
 function formatOf(options: ReportOptions): ReportFormat {
-  if (options.format) return options.format;
+  if (options.format) return parseFormat(options.format);
   return options.out && /\.html?$/i.test(options.out) ? ReportFormat.Html : ReportFormat.Markdown;
 }
 
 async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<void> {
   const { since, until } = parsePeriod(options.since, options.until, ctx.now());
   const format = formatOf(options);
-  // Before reading anything: a mistake in --out should not cost a table scan.
-  if (options.out) refuseDirectory(options.out);
   const report = await buildReport(ctx, since, until);
   const content = format === ReportFormat.Html ? renderHtml(report, chartJsSource()) : renderMarkdown(report);
   if (!options.out) {
@@ -123,7 +139,7 @@ async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<v
 
 /** `compliance-responder report`: the auditor's document. */
 export function registerReport(program: Command, withContext: WithContext): void {
-  program
+  const report = program
     .command('report')
     .description(
       'the auditor’s document: per HIPAA safeguard, drift found and remediated, time to remediate, open and failed incidents, exemptions, SSH grants',
@@ -133,14 +149,30 @@ export function registerReport(program: Command, withContext: WithContext): void
       '--until <when>',
       'the period ends (excluded): 7d, 12h, 90m back from now, or an ISO date (default: now)',
     )
-    .addOption(
-      new Option(
-        '--format <format>',
-        'html (one self-contained file with charts) or md (default: from --out, else md)',
-      ).choices(Object.values(ReportFormat)),
+    .option(
+      '--format <format>',
+      'html (one self-contained file with charts) or md (default: from --out, else md)',
     )
     .option('--out <file>', 'write to this file (atomically; default: print to stdout)')
     .action((options: ReportOptions, command: Command) =>
       withContext(command, (ctx) => reportCommand(ctx, options)),
     );
+  // Before reading anything: a mistake in the period, format or --out should not cost a table scan.
+  checkOptions<ReportOptions>(
+    report,
+    (options) => parseSince(options.since, new Date()),
+    (options) => options.until !== undefined && parsePeriodEnd(options.until, new Date()),
+    (options) => {
+      const now = new Date();
+      // The order of the two, once each is valid (their own checks name them otherwise).
+      if (
+        isValid(() => parseSince(options.since, now)) &&
+        (options.until === undefined || isValid(() => parsePeriodEnd(options.until ?? '', now)))
+      ) {
+        parsePeriod(options.since, options.until, now);
+      }
+    },
+    (options) => options.format !== undefined && parseFormat(options.format),
+    (options) => options.out !== undefined && refuseDirectory(options.out),
+  );
 }
