@@ -1,9 +1,10 @@
 import { type Incident, Mode, StepResult } from '../model';
+import { verifiedKeptAsEvidence } from './kept-evidence';
 import { IncidentStatus } from './lifecycle';
 
 /**
- * What on-call must do about an alert, decided in one place from the status (and the incident's
- * outcome), never per rule: the first line of every alert body and the `actionNeeded` attribute a
+ * What on-call must do about an alert, decided in one place from the status and the incident's
+ * outcome (a fix that kept the original as evidence leaves a person to delete it), never per rule: the first line of every alert body and the `actionNeeded` attribute a
  * pager's subscription filter policy matches (README, "Paging only when action is needed").
  */
 
@@ -71,7 +72,10 @@ const ACTIONS: Readonly<Record<IncidentStatus, (incident: Incident) => string>> 
   },
   remediating: (incident) =>
     `none yet, remediation under way (${incident.statusReason ?? 'running'}); follow it with incidents show ${incident.incidentId}`,
-  remediated: () => 'none, remediated and verified',
+  remediated: (incident) =>
+    keepsEvidenceForAPerson(incident)
+      ? `delete the original ${incident.resourceId} once its evidence is no longer needed (${incident.title}, kept as evidence by this incident; the fix is remediated and verified)`
+      : 'none, remediated and verified',
   exempted: ({ exemption, statusReason }) =>
     exemption
       ? `none, exempted until ${exemption.until} (${exemption.exemptionId}, set by ${exemption.setBy})`
@@ -83,10 +87,21 @@ const ACTIONS: Readonly<Record<IncidentStatus, (incident: Incident) => string>> 
 /** The longest action a first line carries: a hand-written record's reason can hold 400 KB. */
 const ACTION_LIMIT = 1_024;
 
+/**
+ * Whether this incident's alert needs a person: its status's answer, except that a fix which kept the
+ * original as evidence (nothing destroyed by default) leaves a person to dispose of it.
+ */
+export function actionNeededFor(incident: Incident): boolean {
+  return NEEDS_ACTION[incident.status] || keepsEvidenceForAPerson(incident);
+}
+
+const keepsEvidenceForAPerson = (incident: Incident): boolean =>
+  incident.status === IncidentStatus.Remediated && verifiedKeptAsEvidence(incident);
+
 export function triageOf(incident: Incident): Triage {
   const action = ACTIONS[incident.status](incident);
   return {
-    actionNeeded: NEEDS_ACTION[incident.status],
+    actionNeeded: actionNeededFor(incident),
     action: action.length > ACTION_LIMIT ? `${action.slice(0, ACTION_LIMIT - 1)}…` : action,
   };
 }
