@@ -137,7 +137,7 @@ function lockdownPlanLines(report: LockdownReport, reason: string): string[] {
   const toClose = report.entries.filter((entry) => entry.outcome === LockdownOutcome.WouldClose);
   const exempt = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Exempt);
   return [
-    `lockdown of ${where(report)}: ${toClose.length} SSH path(s) to close with your credentials, each recorded as an incident and alerted to on-call:`,
+    `lockdown of ${where(report)}: ${toClose.length} SSH path(s) to close with your credentials, each recorded as an incident; on-call gets one alert for the lockdown:`,
     ...formatTable([
       ['RULE', 'RESOURCE', 'REGION', 'WHAT'],
       ...toClose.map((entry) => [entry.ruleId, entry.resourceId, entry.region, entry.detail ?? entry.plan]),
@@ -317,7 +317,7 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
   const lockdownCommandLine = ssh
     .command('lockdown')
     .description(
-      "close every SSH path without a live grant now, with your credentials (the SSH rules' logic); each closed path is an incident, counted by the blast-radius guard and alerted to on-call",
+      "close every SSH path without a live grant now, with your credentials (the SSH rules' logic); each closed path is an incident, counted by the blast-radius guard; on-call gets one alert for the lockdown",
     )
     .option('--dry-run', 'list what would close and whether the blast-radius guard has room; change nothing')
     .option(

@@ -4,13 +4,21 @@ import { buildAlert, buildGuardAlert } from './alerts';
 import type { PipelineContext } from './context';
 import { claimIfStale, IncidentStatus } from './lifecycle';
 
-/** At-least-once alert: recorded pending before Publish, sent (with the message id) after. */
+/**
+ * At-least-once alert: recorded pending before Publish, sent (with the message id) after; or, where
+ * the deps hold alerts for one summary (ssh lockdown), recorded pending and handed over.
+ */
 export async function alert(ctx: PipelineContext, incidentId: string): Promise<Incident> {
   const { store, alerts, settings, metrics } = ctx.deps;
   const incident = await store.get(incidentId);
   if (!incident) throw new Error(`incident ${incidentId} vanished before its alert`);
   if (incident.alert?.status === 'sent') return incident;
-  await store.setAlert(incidentId, { status: 'pending', at: ctx.now().toISOString() });
+  const pending = { status: 'pending' as const, at: ctx.now().toISOString() };
+  await store.setAlert(incidentId, pending);
+  if (ctx.deps.holdAlert) {
+    ctx.deps.holdAlert(incident);
+    return { ...incident, alert: pending };
+  }
   const messageId = await alerts.publish(buildAlert(incident, settings.runbookBaseUrl));
   const sent = { status: 'sent' as const, messageId, at: ctx.now().toISOString() };
   await store.setAlert(incidentId, sent);

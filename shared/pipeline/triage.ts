@@ -17,6 +17,10 @@ export const NoticeStatus = {
   UndoFailed: 'undo-failed',
   /** A person documented a mitigation and so resolved an incident (`incidents resolve --mitigation`). */
   Mitigated: 'mitigated',
+  /** `ssh lockdown` closed every path it set out to: one alert for the lockdown, each path its incident. */
+  Lockdown: 'lockdown',
+  /** `ssh lockdown` could not close some path: it is still open. */
+  LockdownFailed: 'lockdown-failed',
 } as const;
 export type NoticeStatus = (typeof NoticeStatus)[keyof typeof NoticeStatus];
 
@@ -40,11 +44,14 @@ export const NEEDS_ACTION: Readonly<Record<AlertStatus, boolean>> = {
   // The responder stopped remediating; an undo left a resource half reversed.
   'guard-tripped': true,
   'undo-failed': true,
+  // A person's lockdown left a path open.
+  'lockdown-failed': true,
   // A person's deliberate change, told so it is on the record and noticed if unexpected.
   'guard-reset': false,
   'exemption-added': false,
   'exemption-removed': false,
   mitigated: false,
+  lockdown: false,
 };
 
 export interface Triage {
