@@ -78,15 +78,6 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
   });
 }
 
-function isValid(parse: () => unknown): boolean {
-  try {
-    parse();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function refuseDirectory(path: string): void {
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--out '${path}' is a directory: name a file`);
@@ -162,16 +153,8 @@ export function registerReport(program: Command, withContext: WithContext): void
     report,
     (options) => parseSince(options.since, new Date()),
     (options) => options.until !== undefined && parsePeriodEnd(options.until, new Date()),
-    (options) => {
-      const now = new Date();
-      // The order of the two, once each is valid (their own checks name them otherwise).
-      if (
-        isValid(() => parseSince(options.since, now)) &&
-        (options.until === undefined || isValid(() => parsePeriodEnd(options.until ?? '', now)))
-      ) {
-        parsePeriod(options.since, options.until, now);
-      }
-    },
+    // Their order: when either is malformed this repeats its message, which is reported once.
+    (options) => parsePeriod(options.since, options.until, new Date()),
     (options) => options.format !== undefined && parseFormat(options.format),
     (options) => options.out !== undefined && refuseDirectory(options.out),
   );
