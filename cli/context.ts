@@ -11,7 +11,7 @@ import { DynamoDbGrantLedger, type GrantLedger } from '../shared/ssh/grant-ledge
 import { readDeployedSettings } from './deployed-settings';
 import { CliError, explainError, UsageError } from './errors';
 import { checkRegion } from './regions';
-import { DEFAULT_STAGE, type DeployedStack, findStack, parseStage } from './stack';
+import { DEFAULT_STAGE, type DeployedStack, findStack, parseStage, parseTableName } from './stack';
 import type { TableLayout } from './table';
 
 /** Options every command accepts. */
@@ -140,6 +140,7 @@ export async function createContext(
   cwd = process.cwd(),
 ): Promise<CliContext> {
   const stage = parseStage(options.stage ?? DEFAULT_STAGE);
+  if (options.table) parseTableName(options.table);
   const local = localEnvironment(env, cwd);
   const region = await resolveRegion(options.region, env, local);
   let homeRegion = env.HOME_REGION || local.HOME_REGION || region;

@@ -42,7 +42,7 @@ export function parseSince(text: string, now: Date): Date {
 }
 
 /** `report --until`: a duration back from now or an ISO date/time, not in the future. */
-function parsePeriodEnd(text: string, now: Date): Date {
+export function parsePeriodEnd(text: string, now: Date): Date {
   const back = durationMs(text);
   const until = back === undefined ? isoDate(text) : new Date(now.getTime() - back);
   if (!until) {

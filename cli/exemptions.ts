@@ -18,6 +18,7 @@ import { parseUntil } from './duration';
 import { CliError, UsageError } from './errors';
 import { exemptionLedger, missingTable } from './ledger-access';
 import { tellOnCall } from './on-call';
+import { checkOptions } from './option-checks';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 import { formatTable, type TableLayout } from './table';
@@ -59,14 +60,19 @@ async function inExemptions<T>(
   }
 }
 
-export async function addExemption(ctx: CliContext, arn: string, options: AddOptions): Promise<Exemption> {
-  const rule = knownRule(options.rule);
+/** The rule can exempt this resource (its type), or a usage mistake saying why not. */
+function checkExemptibleBy(rule: Rule, arn: string): void {
   try {
     checkExemptible(rule, arn);
   } catch (error) {
     if (error instanceof ExemptionRefusedError) throw new UsageError(error.message, { cause: error });
     throw error;
   }
+}
+
+export async function addExemption(ctx: CliContext, arn: string, options: AddOptions): Promise<Exemption> {
+  const rule = knownRule(options.rule);
+  checkExemptibleBy(rule, arn);
   const now = ctx.now();
   const until = parseUntil(options.until, now);
   const reason = checkReason(options.reason);
@@ -164,7 +170,7 @@ export function registerExemptions(program: Command, io: Io, withContext: WithCo
       'approved exceptions to a rule, in the exemption ledger (exemption tags are only a request)',
     );
 
-  exemptions
+  const list = exemptions
     .command('list')
     .description('list exemptions in force')
     .option('--rule <id>', 'only this rule')
@@ -172,15 +178,15 @@ export function registerExemptions(program: Command, io: Io, withContext: WithCo
     .option('--json', 'print them as JSON')
     .action((options: { rule?: string; all?: boolean; json?: boolean }, command: Command) =>
       withContext(command, async (ctx) => {
-        if (options.rule) knownRule(options.rule);
         const listed = await listExemptions(ctx, { all: options.all === true, ruleId: options.rule });
         if (options.json) return printJson(io, listed);
         if (listed.length === 0) return io.out(options.all ? 'no exemptions' : 'no exemptions in force');
         for (const line of exemptionsTable(listed, ctx.now(), io.layout)) io.out(line);
       }),
     );
+  checkOptions<{ rule?: string }>(list, (options) => options.rule !== undefined && knownRule(options.rule));
 
-  exemptions
+  const add = exemptions
     .command('add')
     .description('exempt one resource from one rule until a date; recorded with your ARN')
     .argument('<resource-arn>', 'the resource (its ARN, as incidents show it)')
@@ -200,8 +206,18 @@ export function registerExemptions(program: Command, io: Io, withContext: WithCo
         );
       }),
     );
+  checkOptions<Partial<AddOptions>>(
+    add,
+    (options) => options.rule !== undefined && knownRule(options.rule),
+    (options, [arn]) => {
+      const rule = rules.find((candidate) => candidate.id === options.rule);
+      if (rule) checkExemptibleBy(rule, String(arn));
+    },
+    (options) => options.until !== undefined && parseUntil(options.until, new Date()),
+    (options) => options.reason !== undefined && checkReason(options.reason),
+  );
 
-  exemptions
+  const remove = exemptions
     .command('remove')
     .description('end an exemption now (recorded with your ARN; nothing is deleted)')
     .argument('<exemption-id>', 'the exemption to end (see exemptions list)')
@@ -217,4 +233,8 @@ export function registerExemptions(program: Command, io: Io, withContext: WithCo
         io.out('  the next delivery or sweep handles this resource as usual');
       }),
     );
+  checkOptions<{ reason?: string }>(
+    remove,
+    (options) => options.reason !== undefined && checkReason(options.reason),
+  );
 }

@@ -5,6 +5,7 @@ import type { CliContext, Io } from './context';
 import { Answered, ExitCode } from './errors';
 import { inTable, tableRegion } from './ledger-access';
 import { tellOnCall } from './on-call';
+import { checkOptions } from './option-checks';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
 
@@ -62,7 +63,7 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
       }),
     );
 
-  guard
+  const resetCommand = guard
     .command('reset')
     .description(
       'clear a trip and the window counts so the responder remediates again; recorded with who and why',
@@ -91,4 +92,8 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
         );
       });
     });
+  checkOptions<{ reason?: string }>(
+    resetCommand,
+    (options) => options.reason !== undefined && checkReason(options.reason),
+  );
 }

@@ -18,13 +18,19 @@ export const incidentStore = (ctx: CliContext): DynamoDbIncidentStore =>
 /** What newIncidentId makes: inc-20261123T232713-89b15e59. */
 const INCIDENT_ID = /^inc-\d{8}T\d{6}-[0-9a-f]{8}$/;
 
-/** The incident, or one line saying where the CLI looked and what to do. */
-export async function findIncident(ctx: CliContext, incidentId: string): Promise<Incident> {
+/** `<incident-id>` as newIncidentId makes them, or a usage mistake. */
+export function checkIncidentId(incidentId: string): string {
   if (!INCIDENT_ID.test(incidentId)) {
     throw new UsageError(
       `'${incidentId}' is not an incident id (they look like inc-20261123T232713-89b15e59)`,
     );
   }
+  return incidentId;
+}
+
+/** The incident, or one line saying where the CLI looked and what to do. */
+export async function findIncident(ctx: CliContext, incidentId: string): Promise<Incident> {
+  checkIncidentId(incidentId);
   const incident = await inTable(ctx, () => incidentStore(ctx).get(incidentId));
   if (!incident) {
     throw new CliError(

@@ -5,7 +5,8 @@ import type { Io } from './context';
 import { LONGEST_EXEMPTION, parseMinutes, parseSince } from './duration';
 import { UsageError } from './errors';
 import { incidentLines, incidentsTable, parseRule, parseStatus, undoPlanLines } from './incidents-format';
-import { findIncident, incidentStore } from './incidents-store';
+import { checkIncidentId, findIncident, incidentStore } from './incidents-store';
+import { checkOptions } from './option-checks';
 import { checkMitigation, resolveIncident } from './resolve';
 import type { WithContext } from './ssh';
 import { checkReason } from './ssh-grant';
@@ -36,13 +37,18 @@ function parseLimit(text: string): number {
   return Number(text);
 }
 
+const exemptFor = (text: string) => parseMinutes('--exempt-for', text, LONGEST_EXEMPTION);
+
+const anIncidentId = (_options: unknown, [incidentId]: readonly string[]) =>
+  checkIncidentId(String(incidentId));
+
 /** `compliance-responder incidents ...`: the documented incidents, and undoing one. */
 export function registerIncidents(program: Command, io: Io, withContext: WithContext): void {
   const incidents = program
     .command('incidents')
     .description('the documented incidents in the table: list, show, undo, resolve');
 
-  incidents
+  const list = incidents
     .command('list')
     .description('incidents newest first (through the table index that fits the filter)')
     .option('--status <status>', `only this status (${Object.values(IncidentStatus).join(', ')})`)
@@ -51,7 +57,7 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
     .option('--limit <n>', 'at most this many (default 1000)')
     .option('--json', 'print the incidents as JSON')
     .action((options: ListOptions, command: Command) => {
-      // Usage mistakes are caught before any AWS call.
+      // Checked before any AWS call (below); these parse.
       const filter: IncidentFilter = {
         status: options.status === undefined ? undefined : parseStatus(options.status),
         ruleId: options.rule === undefined ? undefined : parseRule(options.rule),
@@ -68,8 +74,15 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
         io.out(`${found.length} incident(s) ${scope}; details: incidents show <incident-id>`);
       });
     });
+  checkOptions<ListOptions>(
+    list,
+    (options) => options.status !== undefined && parseStatus(options.status),
+    (options) => options.rule !== undefined && parseRule(options.rule),
+    (options) => parseSince(options.since, new Date()),
+    (options) => options.limit !== undefined && parseLimit(options.limit),
+  );
 
-  incidents
+  const show = incidents
     .command('show')
     .description(
       'the whole documented incident: what, who, when, evidence, steps and their undo, HIPAA, runbook',
@@ -83,8 +96,9 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
         for (const line of incidentLines(incident, ctx.settings.runbookBaseUrl)) io.out(line);
       }),
     );
+  checkOptions(show, anIncidentId);
 
-  incidents
+  const undo = incidents
     .command('undo')
     .description(
       "replay the recorded undo calls of an incident's changes (last first), with your credentials, after a confirmation; recorded in the incident",
@@ -102,16 +116,8 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
     .option('--json', 'print the recorded undo as JSON')
     .action((incidentId: string, options: UndoOptions, command: Command) => {
       const reason = checkReason(options.reason);
-      const exemptForMinutes =
-        options.exemptFor === undefined
-          ? undefined
-          : parseMinutes('--exempt-for', options.exemptFor, LONGEST_EXEMPTION);
+      const exemptForMinutes = options.exemptFor === undefined ? undefined : exemptFor(options.exemptFor);
       const ask = io.ask;
-      if (!options.yes && !ask) {
-        throw new UsageError(
-          'stdin is not a terminal, so nobody can confirm: pass --yes to undo without a prompt',
-        );
-      }
       // With --json, everything but the result goes to stderr.
       const say = options.json ? io.err : io.out;
       return withContext(command, async (ctx) => {
@@ -132,8 +138,21 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
         );
       });
     });
+  checkOptions<UndoOptions>(
+    undo,
+    anIncidentId,
+    (options) => options.reason !== undefined && checkReason(options.reason),
+    (options) => options.exemptFor !== undefined && exemptFor(options.exemptFor),
+    (options) => {
+      if (!options.yes && !io.ask) {
+        throw new UsageError(
+          'stdin is not a terminal, so nobody can confirm: pass --yes to undo without a prompt',
+        );
+      }
+    },
+  );
 
-  incidents
+  const resolve = incidents
     .command('resolve')
     .description(
       "document how an open incident's risk is mitigated (a rule whose incidents end that way, e.g. image-findings-mitigated): records the text, who and when, resolves the incident and alerts on-call",
@@ -158,4 +177,9 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
         );
       });
     });
+  checkOptions<{ mitigation?: string }>(
+    resolve,
+    anIncidentId,
+    (options) => options.mitigation !== undefined && checkMitigation(options.mitigation),
+  );
 }

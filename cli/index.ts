@@ -1,13 +1,16 @@
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { version } from '../package.json';
 import { createContext, type GlobalOptions, type Io } from './context';
 import { Answered, ExitCode, explainError } from './errors';
 import { registerExemptions } from './exemptions';
 import { registerGuard } from './guard';
 import { registerIncidents } from './incidents';
+import { CheckedCommand, checkOptions, OptionProblems, refuseOptionProblems } from './option-checks';
+import { checkRegion } from './regions';
 import { registerReport } from './report';
 import { registerScan } from './scan';
 import { registerSsh, type WithContext } from './ssh';
+import { parseStage, parseTableName } from './stack';
 import { registerStack } from './stack-command';
 import { terminalLayout } from './table';
 import { askOnTerminal } from './undo-prompt';
@@ -36,8 +39,8 @@ function commanderExit(error: CommanderError): ExitCode {
     : ExitCode.Usage;
 }
 
-export function buildProgram(io: Io, withContext: WithContext, argv: readonly string[] = []): Command {
-  const program = new Command('compliance-responder')
+export function buildProgram(io: Io, withContext: WithContext, argv: readonly string[] = []): CheckedCommand {
+  const program = new CheckedCommand('compliance-responder')
     .description('HIPAA compliance responder for AWS: on-call commands')
     .version(version, '--version', 'print the version')
     .option(
@@ -56,6 +59,14 @@ export function buildProgram(io: Io, withContext: WithContext, argv: readonly st
       writeOut: (text) => io.out(text.trimEnd()),
       writeErr: (text) => io.err(text.trimEnd()),
     });
+  // Every command's options, and these, are checked together before its action builds a context.
+  checkOptions<GlobalOptions>(
+    program,
+    (options) => options.stage !== undefined && parseStage(options.stage),
+    (options) => options.region !== undefined && checkRegion(options.region),
+    (options) => options.table !== undefined && parseTableName(options.table),
+  );
+  program.hook('preAction', refuseOptionProblems);
   registerSsh(program, io, withContext);
   registerExemptions(program, io, withContext);
   registerIncidents(program, io, withContext);
@@ -74,13 +85,22 @@ export async function main(argv: readonly string[], io: Io = terminal, env = pro
     where = { table: ctx.tableName, region: ctx.settings.homeRegion };
     return work(ctx);
   };
+  const program = buildProgram(io, withContext, argv);
   try {
-    await buildProgram(io, withContext, argv).parseAsync([...argv]);
+    await program.parseAsync([...argv]);
     return ExitCode.Ok;
   } catch (error) {
-    if (error instanceof CommanderError) return commanderExit(error);
+    if (error instanceof CommanderError) {
+      // Commander stopped at a mistake of its own: say what else it had noted before.
+      for (const problem of program.noted) io.err(`error: ${problem.message}`);
+      return commanderExit(error);
+    }
     // The command printed its result; the exit code is its answer (scan: drift found).
     if (error instanceof Answered) return error.exitCode;
+    if (error instanceof OptionProblems) {
+      for (const problem of error.problems) io.err(`error: ${problem.message}`);
+      return error.exitCode;
+    }
     const explained = explainError(error, where);
     io.err(`error: ${explained.message}`);
     return explained.exitCode;

@@ -59,9 +59,19 @@ function distance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-export function nearestRegion(name: string): string {
+/** The candidate nearest `name`, or undefined when none is within `within` edits. */
+export function nearestOf(
+  name: string,
+  candidates: readonly string[],
+  within = Number.POSITIVE_INFINITY,
+): string | undefined {
   const lower = name.toLowerCase();
-  return [...KNOWN_REGIONS].sort((a, b) => distance(lower, a) - distance(lower, b))[0] ?? 'us-east-1';
+  const nearest = [...candidates].sort((a, b) => distance(lower, a) - distance(lower, b))[0];
+  return nearest !== undefined && distance(lower, nearest) <= within ? nearest : undefined;
+}
+
+export function nearestRegion(name: string): string {
+  return nearestOf(name, KNOWN_REGIONS) ?? 'us-east-1';
 }
 
 /** Refuses a region that AWS does not have, naming the nearest valid one. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { DynamoDbDeploymentHistory } from '../shared/health/deployment-history';
 import { aggregate, type CitedExemption, type Report } from '../shared/report/aggregate';
 import { chartJsSource } from '../shared/report/chart-source';
@@ -10,11 +10,12 @@ import { renderMarkdown } from '../shared/report/markdown';
 import { rules } from '../shared/rules';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import type { CliContext } from './context';
-import { parsePeriod } from './duration';
+import { parsePeriod, parsePeriodEnd, parseSince } from './duration';
 import { CliError, UsageError } from './errors';
 import { guardOf } from './guard';
 import { incidentStore } from './incidents-store';
 import { exemptionLedger, inLedger, inTable, tableRegion } from './ledger-access';
+import { checkOptions } from './option-checks';
 import type { WithContext } from './ssh';
 
 export const ReportFormat = { Html: 'html', Markdown: 'md' } as const;
@@ -23,8 +24,16 @@ export type ReportFormat = (typeof ReportFormat)[keyof typeof ReportFormat];
 interface ReportOptions {
   since: string;
   until?: string;
-  format?: ReportFormat;
+  format?: string;
   out?: string;
+}
+
+const FORMATS: readonly string[] = Object.values(ReportFormat);
+
+function parseFormat(text: string): ReportFormat {
+  if (!FORMATS.includes(text))
+    throw new UsageError(`invalid --format '${text}': one of ${FORMATS.join(', ')}`);
+  return text as ReportFormat;
 }
 
 /**
@@ -106,15 +115,13 @@ export function writeAtomically(path: string, content: string): void {
 
 /** --format, or what --out's extension says (.html/.htm → html), else Markdown. */
 function formatOf(options: ReportOptions): ReportFormat {
-  if (options.format) return options.format;
+  if (options.format) return parseFormat(options.format);
   return options.out && /\.html?$/i.test(options.out) ? ReportFormat.Html : ReportFormat.Markdown;
 }
 
 async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<void> {
   const { since, until } = parsePeriod(options.since, options.until, ctx.now());
   const format = formatOf(options);
-  // Before reading anything: a mistake in --out should not cost a table scan.
-  if (options.out) refuseDirectory(options.out);
   const report = await buildReport(ctx, since, until);
   const content = format === ReportFormat.Html ? renderHtml(report, chartJsSource()) : renderMarkdown(report);
   if (!options.out) {
@@ -129,7 +136,7 @@ async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<v
 
 /** `compliance-responder report`: the auditor's document. */
 export function registerReport(program: Command, withContext: WithContext): void {
-  program
+  const report = program
     .command('report')
     .description(
       'the auditor’s document: per HIPAA safeguard, drift found and remediated, time to remediate, open and failed incidents, exemptions, SSH grants',
@@ -139,14 +146,22 @@ export function registerReport(program: Command, withContext: WithContext): void
       '--until <when>',
       'the period ends (excluded): 7d, 12h, 90m back from now, or an ISO date (default: now)',
     )
-    .addOption(
-      new Option(
-        '--format <format>',
-        'html (one self-contained file with charts) or md (default: from --out, else md)',
-      ).choices(Object.values(ReportFormat)),
+    .option(
+      '--format <format>',
+      'html (one self-contained file with charts) or md (default: from --out, else md)',
     )
     .option('--out <file>', 'write to this file (atomically; default: print to stdout)')
     .action((options: ReportOptions, command: Command) =>
       withContext(command, (ctx) => reportCommand(ctx, options)),
     );
+  // Before reading anything: a mistake in the period, format or --out should not cost a table scan.
+  checkOptions<ReportOptions>(
+    report,
+    (options) => parseSince(options.since, new Date()),
+    (options) => options.until !== undefined && parsePeriodEnd(options.until, new Date()),
+    // Their order: when either is malformed this repeats its message, which is reported once.
+    (options) => parsePeriod(options.since, options.until, new Date()),
+    (options) => options.format !== undefined && parseFormat(options.format),
+    (options) => options.out !== undefined && refuseDirectory(options.out),
+  );
 }

@@ -9,6 +9,7 @@ import type { CliContext, Io } from './context';
 import { Answered, CliError, ExitCode, explainError, UsageError } from './errors';
 import { incidentStore } from './incidents-store';
 import { exemptionInForce, inTable } from './ledger-access';
+import { checkOptions } from './option-checks';
 import { checkRegion } from './regions';
 import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
 import {
@@ -161,7 +162,8 @@ export function registerScan(
   withContext: WithContext,
   args: readonly string[],
 ): void {
-  program
+  const scannedRegions = () => regionOptions(args.slice(args.indexOf('scan') + 1));
+  const scanCommand = program
     .command('scan')
     .description(
       'read-only: every rule detects drift in the account now and says what enforce mode would do; changes nothing',
@@ -177,9 +179,8 @@ export function registerScan(
     )
     .option('--json', 'print the report as JSON (findings, rules scanned, errors) and nothing else')
     .action((options: ScanCommandOptions, command: Command) => {
-      const at = args.indexOf('scan');
-      const regions = regionOptions(args.slice(at + 1));
-      program.setOptionValue('region', regionOptions(args.slice(0, at)).at(-1));
+      const regions = scannedRegions();
+      program.setOptionValue('region', regionOptions(args.slice(0, args.indexOf('scan'))).at(-1));
       return withContext(command, async (ctx) => {
         const report = await scan(
           ctx,
@@ -199,4 +200,9 @@ export function registerScan(
         if (code !== ExitCode.Ok) throw new Answered(code);
       });
     });
+  checkOptions<ScanCommandOptions>(
+    scanCommand,
+    (options) => selectRules(options.rule ?? []),
+    () => checkRegions(scannedRegions()),
+  );
 }

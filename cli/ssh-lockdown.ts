@@ -12,6 +12,7 @@ import {
 import type { AlertPublisher } from '../shared/pipeline/alerts';
 import type { PipelineContext, PipelineDeps } from '../shared/pipeline/context';
 import { BlastRadiusGuard, type GuardStatus } from '../shared/pipeline/guards';
+import { buildLockdownAlert, type LockdownPath } from '../shared/pipeline/human-alerts';
 import { DynamoDbIncidentStore, type IncidentStore } from '../shared/pipeline/incident-store';
 import { IncidentStatus, moveIncident } from '../shared/pipeline/lifecycle';
 import { type Listing, listingsOf } from '../shared/pipeline/listings';
@@ -21,7 +22,7 @@ import type { Finding, Loaded, Rule } from '../shared/rules/rule';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
 import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
 import type { CliContext } from './context';
-import { CliError, UsageError } from './errors';
+import { CliError, explainError, UsageError } from './errors';
 import { describeCall } from './incidents-format';
 import { exemptionInForce, exemptionLedger, inTable } from './ledger-access';
 
@@ -59,7 +60,10 @@ export interface LockdownEntry {
   detail?: string;
   /** The incident that records this path's closing (absent for a dry run and exempt paths). */
   incidentId?: string;
-  /** The alert's message id; absent when on-call could not be told (the incident holds it pending). */
+  /**
+   * The lockdown's one alert's message id, recorded on the incident; absent when on-call could not be
+   * told (the incident holds its alert pending, for the rule's sweep).
+   */
   alertMessageId?: string;
   /** The incident's steps: each change with the call that reverses it, and the verifying read. */
   steps: Step[];
@@ -107,8 +111,8 @@ interface FoundPath {
  * two SSH rules' listings and detect decide; exemptions in the ledger are honoured; the blast-radius
  * guard refuses a lockdown it has no room for (unless `emergency`) and counts each one it allows;
  * each path is its own incident (trigger `command-line`, who and why in `lockdown`), its changes
- * recorded as steps with their undo, remediated only once a read shows it closed, failed otherwise,
- * and alerted to on-call on the stack's deployed topic.
+ * recorded as steps with their undo, remediated only once a read shows it closed, failed otherwise;
+ * on-call hears one alert for the lockdown, on the stack's deployed topic.
  */
 export async function lockdown(ctx: CliContext, options: LockdownOptions): Promise<LockdownReport> {
   const { region } = ctx;
@@ -156,14 +160,76 @@ export async function lockdown(ctx: CliContext, options: LockdownOptions): Promi
     settings.incidentRetentionDays,
     ctx.now,
   );
-  const deps = pipelineDeps(ctx, settings, store, onCall, options.emergency ? pastTheGuard(guard) : guard);
+  // One human action, one alert: each path's incident holds its alert pending for the summary.
+  const held = new Map<string, Incident>();
+  const deps: PipelineDeps = {
+    ...pipelineDeps(ctx, settings, store, onCall, options.emergency ? pastTheGuard(guard) : guard),
+    holdAlert: (incident) => held.set(incident.incidentId, incident),
+  };
   for (const path of toClose) {
     const closed = await inTable(ctx, () =>
       closePath({ rule: path.rule, deps, now: ctx.now }, path, order, options.progress),
     );
     Object.assign(path.entry, closed);
   }
+  await alertOnce(ctx, { onCall, store, order, report, held, progress: options.progress });
   return report;
+}
+
+/**
+ * Publishes the lockdown's one alert (shared/pipeline/human-alerts.ts) and records it sent on each
+ * incident that held its own. If it cannot be published, they stay pending: the rules' sweeps send
+ * each its own, and the entries have no message id, which the command reports.
+ */
+async function alertOnce(
+  ctx: CliContext,
+  run: {
+    onCall: AlertPublisher;
+    store: IncidentStore;
+    order: LockdownRecord;
+    report: LockdownReport;
+    held: ReadonlyMap<string, Incident>;
+    progress: (line: string) => void;
+  },
+): Promise<void> {
+  const { entries } = run.report;
+  const pathOf = (entry: LockdownEntry): LockdownPath => {
+    const incident = entry.incidentId ? run.held.get(entry.incidentId) : undefined;
+    const detail =
+      entry.detail ?? (entry.incidentId && !incident ? `incident ${entry.incidentId}` : undefined);
+    return {
+      ruleId: entry.ruleId,
+      resourceId: entry.resourceId,
+      ...(incident ? { incident } : {}),
+      ...(detail ? { detail } : {}),
+    };
+  };
+  const paths = (outcome: LockdownOutcome) =>
+    entries.filter((entry) => entry.outcome === outcome).map(pathOf);
+  const alert = buildLockdownAlert(
+    run.order,
+    { account: run.report.accountId, region: run.report.region },
+    {
+      closed: paths(LockdownOutcome.Closed),
+      failed: paths(LockdownOutcome.Failed),
+      skipped: paths(LockdownOutcome.Exempt),
+    },
+  );
+  let messageId: string;
+  try {
+    messageId = await run.onCall.publish(alert);
+  } catch (error) {
+    run.progress(`on-call could not be alerted: ${explainError(error).message}`);
+    return;
+  }
+  const sent = { status: 'sent' as const, messageId, at: ctx.now().toISOString() };
+  for (const incidentId of run.held.keys()) {
+    await inTable(ctx, () => run.store.setAlert(incidentId, sent));
+  }
+  for (const entry of entries) {
+    if (entry.incidentId && run.held.has(entry.incidentId)) entry.alertMessageId = messageId;
+  }
+  run.progress(`on-call alerted once for the lockdown (message ${messageId})`);
 }
 
 /** Reads only: every path the two SSH rules find open, decided and checked against the exemptions. */
@@ -382,26 +448,24 @@ async function closePath(
   try {
     final = await respond(pipeline, incident, resource, finding);
   } catch (error) {
-    // Publish (or a table write) failed after the change: the incident says how far it got, and
-    // an alert it holds pending is sent by the rule's sweep.
+    // A table write failed after the change: the incident says how far it got, and an alert it
+    // holds pending is sent by the rule's sweep.
     failure = errorMessage(error);
     final = (await store.get(incidentId)) ?? incident;
   }
   for (const step of final.steps) for (const line of stepLines(step)) progress(line);
   const closed = final.status === IncidentStatus.Remediated;
-  const alertMessageId = final.alert?.status === 'sent' ? final.alert.messageId : undefined;
   const detail = [
     closed ? undefined : `${final.status}${final.statusReason ? `: ${final.statusReason}` : ''}`,
-    failure && `on-call not alerted: ${failure} (the alert is pending; the rule's sweep sends it)`,
+    failure && `not recorded to the end: ${failure}`,
   ]
     .filter(Boolean)
     .join('; ');
-  progress(`  → ${final.status}: incident ${incidentId}${alertMessageId ? ', on-call alerted' : ''}`);
+  progress(`  → ${final.status}: incident ${incidentId}`);
   return {
     outcome: closed ? LockdownOutcome.Closed : LockdownOutcome.Failed,
     incidentId,
     steps: final.steps,
-    ...(alertMessageId ? { alertMessageId } : {}),
     ...(detail ? { detail } : {}),
   };
 }

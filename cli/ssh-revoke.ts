@@ -29,6 +29,13 @@ async function findGrant(ctx: CliContext, grantId: string): Promise<Grant> {
   );
 }
 
+export function checkGrantId(grantId: string): string {
+  if (!GRANT_ID_PATTERN.test(grantId)) {
+    throw new UsageError(`'${grantId}' is not a grant id (they look like sshg-20261123T101500-0a1b2c3d)`);
+  }
+  return grantId;
+}
+
 /**
  * Ends a grant now: the ledger first, with who and why (so even if closing fails half-way, the
  * responder's next lockdown closes the rest), then its path: the user's Active keys set Inactive
@@ -36,9 +43,7 @@ async function findGrant(ctx: CliContext, grantId: string): Promise<Grant> {
  * record (who granted what, why, until when; who ended it, when, why): to undo a revoke, grant again.
  */
 export async function revokeGrant(ctx: CliContext, grantId: string, reason: string): Promise<RevokeResult> {
-  if (!GRANT_ID_PATTERN.test(grantId)) {
-    throw new UsageError(`'${grantId}' is not a grant id (they look like sshg-20261123T101500-0a1b2c3d)`);
-  }
+  checkGrantId(grantId);
   const caller = await ctx.caller();
   const grant = await findGrant(ctx, grantId);
   let revoked: Grant;

@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import type { CliContext, Io } from './context';
 import { formatMinutes, parseMinutes } from './duration';
 import { CliError, UsageError } from './errors';
+import { checkOptions } from './option-checks';
 import { checkGrantCidr, checkReason, grantSecurityGroupRule, grantUser } from './ssh-grant';
 import { describeTarget, grantsTable, listLiveGrants } from './ssh-grants';
 import { LockdownOutcome, type LockdownReport, lockdown } from './ssh-lockdown';
-import { revokeGrant } from './ssh-revoke';
+import { checkGrantId, revokeGrant } from './ssh-revoke';
 import { formatTable } from './table';
 import { isYes } from './undo-prompt';
 
@@ -33,25 +34,48 @@ function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
 
-async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<void> {
-  const { io } = ctx;
+/** What to grant: one target, and only the options that go with it. */
+function checkGrantTarget(options: GrantOptions): void {
   if (Boolean(options.user) === Boolean(options.securityGroup)) {
     throw new UsageError(
       'say what to grant: either --user <iam-user> or --security-group <sg-id> --cidr <ip>/32',
     );
   }
+}
+
+function checkGrantPairing(options: GrantOptions): void {
+  if (options.user) {
+    const misplaced = (['cidr', 'port', 'for'] as const).filter((flag) => options[flag] !== undefined);
+    if (misplaced.length > 0) {
+      throw new UsageError(
+        `${misplaced.map((flag) => `--${flag}`).join(', ')} ${misplaced.length > 1 ? 'go' : 'goes'} with --security-group; an IAM key grant is for the user it names`,
+      );
+    }
+  }
+  if (options.securityGroup) {
+    if (!options.cidr) throw new UsageError('--security-group needs --cidr <ip>/32 (the address to let in)');
+    if (options.key) throw new UsageError('--key goes with --user');
+  }
+}
+
+/** Every option of `ssh grant`, checked before any is reported (option-checks.ts). */
+const GRANT_CHECKS = [
+  checkGrantTarget,
+  checkGrantPairing,
+  (options: GrantOptions) => options.reason !== undefined && checkReason(options.reason),
+  (options: GrantOptions) => options.ttl !== undefined && parseMinutes('--ttl', options.ttl),
+  (options: GrantOptions) => options.cidr !== undefined && checkGrantCidr(options.cidr),
+  (options: GrantOptions) => options.port !== undefined && parsePort(options.port),
+];
+
+/** Runs after GRANT_CHECKS passed: the values parse, and the target and its options agree. */
+async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<void> {
+  const { io } = ctx;
   const reason = checkReason(options.reason);
   const requestedTtl = options.ttl ? parseMinutes('--ttl', options.ttl) : undefined;
   // Defaults as the stack was deployed, like its caps (the caller's environment may say otherwise).
   const deployed = () => ctx.deployedSettings();
   if (options.user) {
-    for (const flag of ['cidr', 'port', 'for'] as const) {
-      if (options[flag] !== undefined) {
-        throw new UsageError(
-          `--${flag} goes with --security-group; an IAM key grant is for the user it names`,
-        );
-      }
-    }
     const ttlMinutes = requestedTtl ?? (await deployed()).ssh.grantTtlMinutes;
     const result = await grantUser(ctx, { userName: options.user, ttlMinutes, reason, keyIds: options.key });
     if (options.json) return printJson(io, result);
@@ -71,9 +95,7 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
     );
     return;
   }
-  if (!options.cidr) throw new UsageError('--security-group needs --cidr <ip>/32 (the address to let in)');
-  if (options.key) throw new UsageError('--key goes with --user');
-  const cidr = checkGrantCidr(options.cidr);
+  const cidr = checkGrantCidr(String(options.cidr));
   const requestedPort = options.port ? parsePort(options.port) : undefined;
   const { ssh } = await deployed();
   const ttlMinutes = requestedTtl ?? ssh.grantTtlMinutes;
@@ -115,7 +137,7 @@ function lockdownPlanLines(report: LockdownReport, reason: string): string[] {
   const toClose = report.entries.filter((entry) => entry.outcome === LockdownOutcome.WouldClose);
   const exempt = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Exempt);
   return [
-    `lockdown of ${where(report)}: ${toClose.length} SSH path(s) to close with your credentials, each recorded as an incident and alerted to on-call:`,
+    `lockdown of ${where(report)}: ${toClose.length} SSH path(s) to close with your credentials, each recorded as an incident; on-call gets one alert for the lockdown:`,
     ...formatTable([
       ['RULE', 'RESOURCE', 'REGION', 'WHAT'],
       ...toClose.map((entry) => [entry.ruleId, entry.resourceId, entry.region, entry.detail ?? entry.plan]),
@@ -165,21 +187,25 @@ interface LockdownFlags {
   json?: boolean;
 }
 
-/** Options checked before any AWS call: why, and who confirms. */
-function checkLockdownFlags(io: Io, options: LockdownFlags): string | undefined {
-  if (options.dryRun) return options.reason === undefined ? undefined : checkReason(options.reason);
-  if (options.reason === undefined) {
-    throw new UsageError(
-      '--reason is required: say why you lock down (a ticket or a sentence); it is recorded in each incident and sent to on-call (--dry-run needs none)',
-    );
-  }
-  const reason = checkReason(options.reason);
-  if (!options.yes && !io.ask) {
-    throw new UsageError(
-      'stdin is not a terminal, so nobody can confirm: pass --yes to lock down without a prompt',
-    );
-  }
-  return reason;
+/** Options checked before any AWS call, each on its own: why, and who confirms. */
+function lockdownChecks(io: Io) {
+  return [
+    (options: LockdownFlags) => {
+      if (!options.dryRun && options.reason === undefined) {
+        throw new UsageError(
+          '--reason is required: say why you lock down (a ticket or a sentence); it is recorded in each incident and sent to on-call (--dry-run needs none)',
+        );
+      }
+    },
+    (options: LockdownFlags) => options.reason !== undefined && checkReason(options.reason),
+    (options: LockdownFlags) => {
+      if (!options.dryRun && !options.yes && !io.ask) {
+        throw new UsageError(
+          'stdin is not a terminal, so nobody can confirm: pass --yes to lock down without a prompt',
+        );
+      }
+    },
+  ];
 }
 
 async function lockdownCommand(ctx: CliContext, io: Io, options: LockdownFlags, reason?: string) {
@@ -223,7 +249,7 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
     .command('ssh')
     .description('deny-by-default SSH: short grants to named people, recorded in the grant ledger');
 
-  ssh
+  const grant = ssh
     .command('grant')
     .description("grant SSH for a short time: an IAM user's SSH keys, or one address to a security group")
     .option('--user <iam-user>', 'the IAM user whose SSH keys are granted (Inactive keys are set Active)')
@@ -247,6 +273,7 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
     .action((options: GrantOptions, command: Command) =>
       withContext(command, (ctx) => grantCommand(ctx, options)),
     );
+  checkOptions(grant, ...GRANT_CHECKS);
 
   ssh
     .command('grants')
@@ -261,7 +288,7 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
       }),
     );
 
-  ssh
+  const revoke = ssh
     .command('revoke')
     .description(
       "end a grant now: the ledger records who, when and why, then its rule is revoked or the user's keys set Inactive",
@@ -281,11 +308,16 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
         for (const line of result.notes) io.out(`  note: ${line}`);
       });
     });
+  checkOptions<{ reason?: string }>(
+    revoke,
+    (_options, [grantId]) => checkGrantId(String(grantId)),
+    (options) => options.reason !== undefined && checkReason(options.reason),
+  );
 
-  ssh
+  const lockdownCommandLine = ssh
     .command('lockdown')
     .description(
-      "close every SSH path without a live grant now, with your credentials (the SSH rules' logic); each closed path is an incident, counted by the blast-radius guard and alerted to on-call",
+      "close every SSH path without a live grant now, with your credentials (the SSH rules' logic); each closed path is an incident, counted by the blast-radius guard; on-call gets one alert for the lockdown",
     )
     .option('--dry-run', 'list what would close and whether the blast-radius guard has room; change nothing')
     .option(
@@ -300,7 +332,8 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
     .option('--ignore-exemptions', 'close exempted paths too (each incident names the exemption it overrode)')
     .option('--json', 'print the report as JSON')
     .action((options: LockdownFlags, command: Command) => {
-      const reason = checkLockdownFlags(io, options);
+      const reason = options.reason === undefined ? undefined : checkReason(options.reason);
       return withContext(command, (ctx) => lockdownCommand(ctx, io, options, reason));
     });
+  checkOptions(lockdownCommandLine, ...lockdownChecks(io));
 }

@@ -31,6 +31,16 @@ export function parseStage(stage: string): string {
   return stage;
 }
 
+/** A DynamoDB table name (3 to 255 of letters, digits, `_`, `-`, `.`), as --table names it. */
+export function parseTableName(table: string): string {
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) {
+    throw new UsageError(
+      `invalid --table '${table}': a DynamoDB table name is 3 to 255 letters, digits, '_', '-' or '.' (the stack's is compliance-responder-<stage>-incidents)`,
+    );
+  }
+  return table;
+}
+
 export const stackNameOf = (stage: string) => `${SERVICE}-${stage}`;
 
 async function outputsOf(

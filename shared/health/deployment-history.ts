@@ -122,7 +122,9 @@ export function nextTransitions(
 }
 
 /** The item of this key is not the heartbeat's record: it is left as found, and the heartbeat says so. */
-export class DeploymentHistoryUnreadableError extends ResponderError {}
+export class DeploymentHistoryUnreadableError extends ResponderError {
+  override name = 'DeploymentHistoryUnreadableError';
+}
 
 export type RecordOutcome = 'recorded' | 'unchanged';
 

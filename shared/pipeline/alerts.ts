@@ -2,7 +2,15 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { formatDuration } from '../duration';
 import type { Incident, Severity, Step } from '../model';
 import { type ExposureWindow, exposureWindow } from './exposure-window';
-import { actionLine, NEEDS_ACTION, NoticeStatus, type Triage, triageOf, undoAdvice } from './triage';
+import {
+  actionLine,
+  actionNeededFor,
+  NEEDS_ACTION,
+  NoticeStatus,
+  type Triage,
+  triageOf,
+  undoAdvice,
+} from './triage';
 
 /** SNS rejects subjects of 100 characters or more: the whole alert would be lost. */
 export const SUBJECT_LIMIT = 99;
@@ -167,7 +175,7 @@ const attributesOf = (incident: Incident): Record<string, string> => ({
   ruleId: incident.ruleId,
   status: incident.status,
   account: incident.account,
-  actionNeeded: String(NEEDS_ACTION[incident.status]),
+  actionNeeded: String(actionNeededFor(incident)),
 });
 
 function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number): AlertMessage {

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import type { ExemptionLedger } from '../exemptions/ledger';
+import type { Incident } from '../model';
 import type { Rule } from '../rules/rule';
 import type { AlertPublisher } from './alerts';
 import type { BlastRadiusGuard } from './guards';
@@ -30,6 +31,12 @@ export interface PipelineDeps {
   now?: () => Date;
   /** Verification read-back: attempts and first delay (tests shorten them). */
   verify?: { attempts: number; delayMs: number };
+  /**
+   * Set by `ssh lockdown`, one human action over many incidents: an incident's alert is recorded
+   * pending and handed here instead of published, and the lockdown sends one alert for them all,
+   * then records it sent on each. A crash before that leaves them pending: the sweep sends each its own.
+   */
+  holdAlert?(incident: Incident): void;
 }
 
 /** What every module of one rule's pipeline works with. */

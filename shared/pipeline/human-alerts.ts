@@ -1,6 +1,7 @@
 import type { Exemption } from '../exemptions/ledger';
 import {
   type Incident,
+  type LockdownRecord,
   type MitigationRecord,
   type Severity,
   UndoCallResult,
@@ -8,11 +9,11 @@ import {
 } from '../model';
 import { type AlertMessage, buildNotice, GUARD_ALERT_RULE_ID } from './alerts';
 import type { GuardReset } from './guards';
-import { NoticeStatus } from './triage';
+import { NoticeStatus, undoAdvice } from './triage';
 
 /**
- * What on-call hears when a person changes how the responder acts (command line): a guard reset
- * and an exemption added or removed. A reversed remediation is its incident's own alert (buildAlert
+ * What on-call hears when a person changes how the responder acts (command line): a guard reset,
+ * an exemption added or removed, and an `ssh lockdown` (one alert for all the paths it closed). A reversed remediation is its incident's own alert (buildAlert
  * of the `undone` incident); an undo that stopped part-way is buildUndoFailedAlert. Same shape as every
  * alert (buildNotice), so one filter policy serves all.
  */
@@ -213,6 +214,113 @@ export function buildMitigationAlert(incident: Incident, mitigation: MitigationR
       mitigation: mitigation.text,
       by: mitigation.by,
       at: mitigation.at,
+    },
+  });
+}
+
+/** The ruleId attribute of a lockdown's alert: it covers both SSH rules' paths. */
+export const LOCKDOWN_ALERT_RULE_ID = 'ssh-lockdown';
+
+/** One path a lockdown acted on or left: its incident when one was opened. */
+export interface LockdownPath {
+  ruleId: string;
+  resourceId: string;
+  incident?: Incident;
+  /** Why it failed or was skipped, when its incident does not say (no incident, an exemption). */
+  detail?: string;
+}
+
+export interface LockdownPaths {
+  closed: readonly LockdownPath[];
+  /** Still open: the incident could not be opened, or the fix failed or was not verified. */
+  failed: readonly LockdownPath[];
+  /** Left open on purpose: exempt. */
+  skipped: readonly LockdownPath[];
+}
+
+/** Paths listed by name in the e-mail per section; the rest are counted (each is in the table). */
+const LISTED_PATHS = 50;
+
+const SEVERITY_ORDER = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+
+function listed<T>(items: readonly T[], line: (item: T) => string): string[] {
+  const more = items.length - LISTED_PATHS;
+  return [
+    ...items.slice(0, LISTED_PATHS).map(line),
+    ...(more > 0 ? [`  … and ${more} more: npx compliance-responder incidents list --since 1d`] : []),
+  ];
+}
+
+function pathLine(path: LockdownPath): string {
+  const { incident } = path;
+  const why = path.detail ?? (incident?.status === 'remediated' ? undefined : incident?.statusReason);
+  return `  ${path.ruleId} ${path.resourceId}${incident ? `: ${incident.incidentId} (${incident.status})` : ''}${why ? `: ${why}` : ''}`;
+}
+
+/**
+ * One alert for one human action: `ssh lockdown` closes each path as its own incident (steps, undo,
+ * verify), whose alerts it holds, then tells on-call once: how many paths closed, failed and were
+ * skipped, the incidents, who and why, and each undo command. Pages (actionNeeded) only when a path
+ * is still open.
+ */
+export function buildLockdownAlert(order: LockdownRecord, where: Where, paths: LockdownPaths): AlertMessage {
+  const { closed, failed, skipped } = paths;
+  const incidents = [...closed, ...failed].flatMap((path) => (path.incident ? [path.incident] : []));
+  const severity =
+    SEVERITY_ORDER.slice()
+      .reverse()
+      .find((level) => incidents.some((incident) => incident.severity === level)) ?? 'HIGH';
+  const undo = incidents.flatMap((incident) => {
+    const command = undoAdvice(incident)?.command;
+    return command ? [command] : [];
+  });
+  const counts = [
+    ...(closed.length > 0 ? [`${closed.length} closed`] : []),
+    ...(failed.length > 0 ? [`${failed.length} failed`] : []),
+  ];
+  return buildNotice({
+    severity,
+    ruleId: LOCKDOWN_ALERT_RULE_ID,
+    status: failed.length > 0 ? NoticeStatus.LockdownFailed : NoticeStatus.Lockdown,
+    ...where,
+    headline: 'SSH lockdown',
+    outcome: counts.join(', ') || 'nothing closed',
+    action:
+      failed.length > 0
+        ? `close by hand the ${failed.length} SSH path(s) the lockdown by ${order.by} could not close (each incident says where it stopped)`
+        : `none, ${order.by} closed ${closed.length} SSH path(s) on purpose; each is its own incident`,
+    text: [
+      'A person locked down SSH with their credentials: each path is its own incident, with its steps and undo.',
+      '',
+      `Who:       ${order.by}`,
+      `Why:       ${order.reason}`,
+      `When:      ${order.startedAt} (ssh lockdown${order.emergency ? ' --emergency, past the blast-radius guard' : ''})`,
+      `Where:     account ${where.account}, ${where.region} (and IAM, which is global)`,
+      `Paths:     ${closed.length} closed, ${failed.length} failed, ${skipped.length} skipped`,
+      '',
+      'Closed:',
+      ...(closed.length > 0 ? listed(closed, pathLine) : ['  (none)']),
+      ...(failed.length > 0 ? ['NOT closed (still open):', ...listed(failed, pathLine)] : []),
+      ...(skipped.length > 0 ? ['Skipped (left open on purpose):', ...listed(skipped, pathLine)] : []),
+      '',
+      'Undo (each path on its own, with --reason):',
+      ...(undo.length > 0 ? listed(undo, (command) => `  ${command}`) : ['  (nothing to undo)']),
+      '',
+      `Each incident in full: npx compliance-responder incidents show <incident-id>`,
+    ],
+    facts: {
+      by: order.by,
+      reason: order.reason,
+      runId: order.runId,
+      startedAt: order.startedAt,
+      emergency: String(order.emergency === true),
+      closed: String(closed.length),
+      failed: String(failed.length),
+      skipped: String(skipped.length),
+      // Clipped for a very large lockdown: its incidents share lockdown.runId.
+      incidentIds: incidents.map((incident) => incident.incidentId).join(','),
+      ruleIds: [...new Set([...closed, ...failed].map((path) => path.ruleId))].join(','),
+      undoCommands: undo.join('\n'),
     },
   });
 }

@@ -5,7 +5,9 @@ import type { PipelineContext } from './context';
 import { claimIfStale, IncidentStatus } from './lifecycle';
 
 /**
- * At-least-once alert: recorded pending before Publish, sent (with the message id) after. `again`
+/**
+ * At-least-once alert: recorded pending before Publish, sent (with the message id) after; or, where
+ * the deps hold alerts for one summary (ssh lockdown), recorded pending and handed over. `again`
  * pages once more for an incident already alerted (one reopened by a finding its mitigation did not
  * cover); its record is replaced the same way, so a crash in between re-sends it once.
  */
@@ -18,7 +20,12 @@ export async function alert(
   const incident = await store.get(incidentId);
   if (!incident) throw new Error(`incident ${incidentId} vanished before its alert`);
   if (!again && incident.alert?.status === 'sent') return incident;
-  await store.setAlert(incidentId, { status: 'pending', at: ctx.now().toISOString() });
+  const pending = { status: 'pending' as const, at: ctx.now().toISOString() };
+  await store.setAlert(incidentId, pending);
+  if (ctx.deps.holdAlert) {
+    ctx.deps.holdAlert(incident);
+    return { ...incident, alert: pending };
+  }
   const messageId = await alerts.publish(buildAlert(incident, settings.runbookBaseUrl));
   const sent = { status: 'sent' as const, messageId, at: ctx.now().toISOString() };
   await store.setAlert(incidentId, sent);

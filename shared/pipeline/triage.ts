@@ -1,9 +1,10 @@
 import { type Incident, Mode, StepResult } from '../model';
+import { verifiedKeptAsEvidence } from './kept-evidence';
 import { IncidentStatus } from './lifecycle';
 
 /**
- * What on-call must do about an alert, decided in one place from the status (and the incident's
- * outcome), never per rule: the first line of every alert body and the `actionNeeded` attribute a
+ * What on-call must do about an alert, decided in one place from the status and the incident's
+ * outcome (a fix that kept the original as evidence leaves a person to delete it), never per rule: the first line of every alert body and the `actionNeeded` attribute a
  * pager's subscription filter policy matches (README, "Paging only when action is needed").
  */
 
@@ -16,6 +17,10 @@ export const NoticeStatus = {
   UndoFailed: 'undo-failed',
   /** A person documented a mitigation and so resolved an incident (`incidents resolve --mitigation`). */
   Mitigated: 'mitigated',
+  /** `ssh lockdown` closed every path it set out to: one alert for the lockdown, each path its incident. */
+  Lockdown: 'lockdown',
+  /** `ssh lockdown` could not close some path: it is still open. */
+  LockdownFailed: 'lockdown-failed',
 } as const;
 export type NoticeStatus = (typeof NoticeStatus)[keyof typeof NoticeStatus];
 
@@ -39,11 +44,14 @@ export const NEEDS_ACTION: Readonly<Record<AlertStatus, boolean>> = {
   // The responder stopped remediating; an undo left a resource half reversed.
   'guard-tripped': true,
   'undo-failed': true,
+  // A person's lockdown left a path open.
+  'lockdown-failed': true,
   // A person's deliberate change, told so it is on the record and noticed if unexpected.
   'guard-reset': false,
   'exemption-added': false,
   'exemption-removed': false,
   mitigated: false,
+  lockdown: false,
 };
 
 export interface Triage {
@@ -71,7 +79,10 @@ const ACTIONS: Readonly<Record<IncidentStatus, (incident: Incident) => string>> 
   },
   remediating: (incident) =>
     `none yet, remediation under way (${incident.statusReason ?? 'running'}); follow it with incidents show ${incident.incidentId}`,
-  remediated: () => 'none, remediated and verified',
+  remediated: (incident) =>
+    keepsEvidenceForAPerson(incident)
+      ? `delete the original ${incident.resourceId} once its evidence is no longer needed (${incident.title}, kept as evidence by this incident; the fix is remediated and verified)`
+      : 'none, remediated and verified',
   exempted: ({ exemption, statusReason }) =>
     exemption
       ? `none, exempted until ${exemption.until} (${exemption.exemptionId}, set by ${exemption.setBy})`
@@ -83,10 +94,21 @@ const ACTIONS: Readonly<Record<IncidentStatus, (incident: Incident) => string>> 
 /** The longest action a first line carries: a hand-written record's reason can hold 400 KB. */
 const ACTION_LIMIT = 1_024;
 
+/**
+ * Whether this incident's alert needs a person: its status's answer, except that a fix which kept the
+ * original as evidence (nothing destroyed by default) leaves a person to dispose of it.
+ */
+export function actionNeededFor(incident: Incident): boolean {
+  return NEEDS_ACTION[incident.status] || keepsEvidenceForAPerson(incident);
+}
+
+const keepsEvidenceForAPerson = (incident: Incident): boolean =>
+  incident.status === IncidentStatus.Remediated && verifiedKeptAsEvidence(incident);
+
 export function triageOf(incident: Incident): Triage {
   const action = ACTIONS[incident.status](incident);
   return {
-    actionNeeded: NEEDS_ACTION[incident.status],
+    actionNeeded: actionNeededFor(incident),
     action: action.length > ACTION_LIMIT ? `${action.slice(0, ACTION_LIMIT - 1)}…` : action,
   };
 }

@@ -37,6 +37,42 @@ describe('compliance-responder, when something around it is wrong', () => {
     expect(run.stderr).toContain(message);
   });
 
+  it.each([
+    [
+      ['--region', 'us-est-1', 'report', '--since', 'nope', '--until', 'nope', '--format', 'pdfx'],
+      [
+        "unknown region 'us-est-1' (--region): did you mean us-east-1?",
+        "invalid --since 'nope'",
+        "invalid --until 'nope'",
+        "invalid --format 'pdfx': one of html, md",
+      ],
+    ],
+    [
+      [
+        'ssh',
+        'grant',
+        '--security-group',
+        'sg-1',
+        '--cidr',
+        '203.0.113.7/33',
+        '--ttl',
+        'forever',
+        '--reason',
+        'INC-1',
+      ],
+      ["invalid --ttl 'forever'", "invalid --cidr '203.0.113.7/33'"],
+    ],
+  ])('names every bad option of %j at once, before any AWS call', async (args, problems) => {
+    // Act: no table named, so the context would look the stack up at an endpoint nothing listens on
+    const run = await runCli(args, { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:1' });
+    // Assess: one line each, exit 2, and the endpoint never tried (that would be exit 1, "cannot reach")
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n')).toEqual(
+      problems.map((problem) => expect.stringContaining(`error: ${problem}`)),
+    );
+  });
+
   it('names an unreachable endpoint and what to check', async () => {
     // Act: nothing listens on port 1
     const run = await runCli(['guard', 'status'], { ...table, AWS_ENDPOINT_URL: 'http://127.0.0.1:1' });

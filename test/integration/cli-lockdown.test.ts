@@ -20,7 +20,7 @@ const REASON = 'INC-9 suspected key leak';
 /**
  * `ssh lockdown` goes through the functions' stages with the caller's credentials: decide, honour
  * exemptions, the blast-radius guard, steps with undo recorded in an incident, verify by read-back,
- * one incident per closed path (who and why), and an alert on the deployed topic.
+ * one incident per closed path (who and why), and one summary alert for the lockdown on the deployed topic.
  */
 describe('ssh lockdown records each closed path as an incident, against moto', () => {
   let responder: LocalResponder;
@@ -76,15 +76,44 @@ describe('ssh lockdown records each closed path as an incident, against moto', (
     expect(report.entries.map((entry) => entry.incidentId).sort()).toEqual(
       incidents.map((incident) => incident.incidentId).sort(),
     );
-    // Assess: on-call heard each, on the deployed topic, with who and why
+    // Assess: on-call heard once for the one human action, on the deployed topic: how many paths,
+    // their incidents, who, why and the undo commands; each incident records that alert as its own
     const alerts = await responder.alerts();
-    expect(alerts.map((alert) => [alert.attributes.ruleId, alert.attributes.status]).sort()).toEqual([
-      ['ssh-grant-expired', 'remediated'],
-      ['ssh-open-to-world', 'remediated'],
-    ]);
-    expect(alerts.find((alert) => alert.body.incidentId === world.incidentId)?.body).toMatchObject({
-      lockdown: { by: world.lockdown?.by, reason: REASON },
+    expect(alerts).toHaveLength(1);
+    const [summary] = alerts;
+    expect(summary?.attributes).toEqual({
+      severity: 'HIGH',
+      ruleId: 'ssh-lockdown',
+      status: 'lockdown',
+      account: ACCOUNT,
+      actionNeeded: 'false',
     });
+    expect(summary?.subject).toMatch(/^\[HIGH\] SSH lockdown: 2 closed — \d{12}\/us-east-1$/);
+    const ids = incidents.map((incident) => incident.incidentId).sort();
+    expect(summary?.body).toMatchObject({
+      event: 'lockdown',
+      by: world.lockdown?.by,
+      reason: REASON,
+      closed: '2',
+      failed: '0',
+      skipped: '0',
+      incidentIds: ids.join(','),
+    });
+    expect(summary?.body.action).toBe(
+      `none, ${world.lockdown?.by} closed 2 SSH path(s) on purpose; each is its own incident`,
+    );
+    for (const id of ids) {
+      expect(summary?.body.undoCommands).toContain(
+        `npx compliance-responder incidents undo ${id} --reason "<why>"`,
+      );
+    }
+    for (const incident of incidents) {
+      expect(incident.alert).toEqual({
+        status: 'sent',
+        messageId: world.alert?.messageId,
+        at: expect.any(String),
+      });
+    }
     // Assess: the guard counted both
     const guard = await runCli(['guard', 'status', '--json'], env);
     expect(JSON.parse(guard.stdout)).toMatchObject({ tripped: false, counted: 2 });
@@ -134,10 +163,7 @@ describe('ssh lockdown records each closed path as an incident, against moto', (
       ['remediated', true],
       ['remediated', true],
     ]);
-    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual([
-      'remediated',
-      'remediated',
-    ]);
+    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['lockdown']);
     const guard = await runCli(['guard', 'status', '--json'], env);
     expect(JSON.parse(guard.stdout)).toMatchObject({ counted: 2 });
   });
@@ -187,8 +213,41 @@ describe('ssh lockdown records each closed path as an incident, against moto', (
     const [incident] = await lockdownIncidents();
     expect(incident).toMatchObject({ status: 'failed', lockdown: { reason: REASON } });
     expect(incident?.steps[0]).toMatchObject({ action: 'RevokeSecurityGroupIngress', result: 'failed' });
-    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['failed']);
+    const alerts = await responder.alerts();
+    expect(alerts.map((alert) => alert.attributes)).toEqual([
+      expect.objectContaining({ status: 'lockdown-failed', actionNeeded: 'true' }),
+    ]);
+    expect(alerts[0]?.body).toMatchObject({ closed: '0', failed: '1', incidentIds: incident?.incidentId });
+    expect(alerts[0]?.subject).toMatch(/SSH lockdown: 1 failed — /);
     expect(await ingressRules('us-east-1', group)).toHaveLength(1);
+  });
+
+  it('leaves each incident its alert pending when the one alert cannot be sent, for the sweeps, and exits 1', async () => {
+    // Prepare: SNS refuses every Publish (behind a proxy that answers 500)
+    const first = await createGroup('us-east-1', 'web-1');
+    const second = await createGroup('us-east-1', 'web-2');
+    for (const group of [first, second]) await authorize('us-east-1', group, [ssh('0.0.0.0/0')]);
+    const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
+    proxy.arm([{ action: 'sns:Publish', nth: 1, kind: 'http500', times: 100 }]);
+    try {
+      // Act
+      const run = await runCli(['ssh', 'lockdown', '--yes', '--reason', REASON], {
+        ...env,
+        AWS_ENDPOINT_URL: proxy.url,
+      });
+      // Assess: closed and recorded, on-call not told, and the command says so
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('on-call could not be alerted');
+      expect(run.stderr).toContain('2 path(s) were closed and recorded, but on-call could not be alerted');
+    } finally {
+      await proxy.close();
+    }
+    const incidents = await lockdownIncidents();
+    expect(incidents.map((incident) => [incident.status, incident.alert?.status])).toEqual([
+      ['remediated', 'pending'],
+      ['remediated', 'pending'],
+    ]);
+    expect(await responder.alerts()).toEqual([]);
   });
 
   it('asks at a terminal, showing the plan; anything but yes changes nothing', async () => {

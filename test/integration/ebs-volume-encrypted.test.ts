@@ -149,7 +149,15 @@ describe('ebs-volume-encrypted end to end against moto', () => {
     expect(incident?.steps.find((step) => step.action === 'QuarantineOriginal')?.undo).toMatchObject({
       action: 'DeleteTags',
     });
-    expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['remediated']);
+    // Assess: the one alert pages a person to delete the kept original, once its evidence is not needed
+    const alerts = await responder.alerts();
+    expect(alerts.map((alert) => alert.attributes)).toEqual([
+      expect.objectContaining({ status: 'remediated', actionNeeded: 'true' }),
+    ]);
+    expect(alerts[0]?.body).toMatchObject({
+      actionNeeded: true,
+      action: `delete the original ${originalId} once its evidence is no longer needed (Unencrypted EBS volume, kept as evidence by this incident; the fix is remediated and verified)`,
+    });
   });
 
   it("remediates a volume Config's item change reports, judged from a fresh read, not from the item", async () => {

@@ -253,6 +253,46 @@ describe('an alert written for triage', () => {
   });
 });
 
+describe('an alert of a remediation that kept the original as evidence', () => {
+  // Prepare: the EBS fix replaces the volume and quarantines the unencrypted original for a person to delete
+  const kept = anIncident({
+    ruleId: 'ebs-volume-encrypted',
+    title: 'Unencrypted EBS volume',
+    resourceType: 'AWS::EC2::Volume',
+    resourceId: 'vol-0abc',
+    resourceArn: 'arn:aws:ec2:us-east-1:111122223333:volume/vol-0abc',
+    steps: [
+      {
+        action: 'CreateVolume',
+        at: '2026-11-23T10:15:01.000Z',
+        result: 'succeeded',
+        undo: { service: 'ec2', action: 'DeleteVolume', input: { VolumeId: 'vol-0new' } },
+      },
+      { ...verified, output: { originalKeptAsEvidence: true } },
+    ],
+  });
+  const alert = buildAlert(kept, runbooks);
+  const text = email(alert.message);
+
+  it('says on its first line what a person must do with the original, and pages', () => {
+    // Assess
+    expect(text.split('\n')[0]).toBe(
+      'Action needed: delete the original vol-0abc once its evidence is no longer needed (Unencrypted EBS volume, kept as evidence by this incident; the fix is remediated and verified)',
+    );
+    expect(machine(alert.message)).toMatchObject({
+      actionNeeded: true,
+      action: String(text.split('\n')[0]).replace(/^Action needed: /, ''),
+    });
+    expect(alert.attributes).toMatchObject({ actionNeeded: 'true', status: 'remediated' });
+    expect(text).toContain('Status:    remediated');
+  });
+
+  it('matches the pager filter policy README gives', () => {
+    // Assess
+    expect(pages(readmeFilterPolicy(), alert.attributes)).toBe(true);
+  });
+});
+
 describe('a notice about the responder or a person', () => {
   const incident = anIncident();
   const exemption = {

@@ -10,6 +10,7 @@ import {
 import {
   buildExemptionAlert,
   buildGuardResetAlert,
+  buildLockdownAlert,
   buildUndoFailedAlert,
 } from '../../../shared/pipeline/human-alerts';
 import { anIncident } from '../../support/incident';
@@ -208,6 +209,113 @@ describe('the alert for an incident a person ordered with ssh lockdown', () => {
       emergency: true,
       exemptionOverridden: 'exm-20261123T120000-0a1b2c3d',
     });
+  });
+});
+
+describe('the one alert for an ssh lockdown, however many paths it closed', () => {
+  const order = {
+    by: ON_CALL,
+    reason: 'INC-9 suspected key leak',
+    runId: 'cli-20261123T120000-0a1b2c3d',
+    startedAt: '2026-11-23T12:00:00.000Z',
+  };
+  const revoke = {
+    action: 'RevokeSecurityGroupIngress',
+    at: '2026-11-23T12:00:01.000Z',
+    result: 'succeeded' as const,
+    undo: { service: 'ec2', action: 'AuthorizeSecurityGroupIngress', input: { GroupId: 'sg-0abc' } },
+  };
+  const pathIncident = (id: string, resourceId: string, status: 'remediated' | 'failed') =>
+    anIncident({
+      incidentId: id,
+      ruleId: 'ssh-open-to-world',
+      title: 'SSH open to the world',
+      resourceId,
+      status,
+      lockdown: order,
+      steps: status === 'remediated' ? [revoke] : [{ ...revoke, result: 'failed', error: 'AccessDenied' }],
+      ...(status === 'failed' ? { statusReason: 'AccessDenied: not authorized' } : {}),
+    });
+  const closedA = pathIncident('inc-20261123T120001-00000001', 'sg-0abc', 'remediated');
+  const closedB = pathIncident('inc-20261123T120002-00000002', 'sg-0def', 'remediated');
+  const failed = pathIncident('inc-20261123T120003-00000003', 'sg-0bad', 'failed');
+  const path = (incident: ReturnType<typeof anIncident>) => ({
+    ruleId: incident.ruleId,
+    resourceId: incident.resourceId,
+    incident,
+  });
+
+  it('names how many paths closed, failed and were skipped, their incidents, who, why and each undo command', () => {
+    // Act
+    const alert = buildLockdownAlert(order, where, {
+      closed: [path(closedA), path(closedB)],
+      failed: [path(failed)],
+      skipped: [{ ruleId: 'ssh-open-to-world', resourceId: 'sg-0sftp', detail: 'exempt until 2026-12-23' }],
+    });
+    const text = email(alert.message);
+    // Assess: paging, since a path is still open
+    expect(alert.subject).toBe('[HIGH] SSH lockdown: 2 closed, 1 failed — 111122223333/us-east-1');
+    expect(alert.attributes).toEqual({
+      severity: 'HIGH',
+      ruleId: 'ssh-lockdown',
+      status: 'lockdown-failed',
+      account: '111122223333',
+      actionNeeded: 'true',
+    });
+    expect(text.split('\n')[0]).toBe(
+      `Action needed: close by hand the 1 SSH path(s) the lockdown by ${ON_CALL} could not close (each incident says where it stopped)`,
+    );
+    expect(text).toContain(`Who:       ${ON_CALL}`);
+    expect(text).toContain('Why:       INC-9 suspected key leak');
+    expect(text).toContain('Paths:     2 closed, 1 failed, 1 skipped');
+    for (const incident of [closedA, closedB, failed]) expect(text).toContain(incident.incidentId);
+    expect(text).toContain('sg-0sftp: exempt until 2026-12-23');
+    expect(text).toContain(
+      `  npx compliance-responder incidents undo ${closedA.incidentId} --reason "<why>"\n  npx compliance-responder incidents undo ${closedB.incidentId} --reason "<why>"`,
+    );
+    expect(machine(alert.message)).toMatchObject({
+      event: 'lockdown-failed',
+      actionNeeded: true,
+      by: ON_CALL,
+      reason: 'INC-9 suspected key leak',
+      runId: order.runId,
+      closed: '2',
+      failed: '1',
+      skipped: '1',
+      incidentIds: [closedA, closedB, failed].map((incident) => incident.incidentId).join(','),
+    });
+  });
+
+  it('pages nobody when every path closed: a deliberate change, on the record', () => {
+    // Act
+    const alert = buildLockdownAlert({ ...order, emergency: true }, where, {
+      closed: [path(closedA)],
+      failed: [],
+      skipped: [],
+    });
+    const text = email(alert.message);
+    // Assess
+    expect(alert.subject).toBe('[HIGH] SSH lockdown: 1 closed — 111122223333/us-east-1');
+    expect(alert.attributes).toMatchObject({ status: 'lockdown', actionNeeded: 'false' });
+    expect(text.split('\n')[0]).toBe(
+      `Action needed: none, ${ON_CALL} closed 1 SSH path(s) on purpose; each is its own incident`,
+    );
+    expect(text).toContain('--emergency, past the blast-radius guard');
+  });
+
+  it('stays within SNS limits for a lockdown of thousands of paths', () => {
+    // Prepare
+    const many = Array.from({ length: 3000 }, (_, index) =>
+      path(
+        pathIncident(`inc-20261123T120001-${String(index).padStart(8, '0')}`, `sg-${index}`, 'remediated'),
+      ),
+    );
+    // Act
+    const alert = buildLockdownAlert(order, where, { closed: many, failed: [], skipped: [] });
+    // Assess
+    expect(encodedSize(alert)).toBeLessThan(SNS_MESSAGE_LIMIT);
+    expect(email(alert.message)).toContain('… and 2950 more');
+    expect(alert.subject).toBe('[HIGH] SSH lockdown: 3000 closed — 111122223333/us-east-1');
   });
 });
 

@@ -28,7 +28,7 @@ describe('report on the command line', () => {
   const directory = mkdtempSync(join(tmpdir(), 'report-cli-'));
 
   it.each([
-    ['an unknown format', ['report', '--format', 'pdf'], "argument 'pdf' is invalid"],
+    ['an unknown format', ['report', '--format', 'pdf'], "invalid --format 'pdf': one of html, md"],
     ['a malformed --since', ['report', '--since', 'last week'], "invalid --since 'last week'"],
     ['a directory as --out', ['report', '--out', directory], 'is a directory: name a file'],
     ['a malformed --until', ['report', '--until', 'yesterday'], "invalid --until 'yesterday'"],

@@ -15,7 +15,7 @@ const sources = (dir: string): string[] =>
 /** Every error class in the sources with the body that follows its declaration. */
 function errorClasses(): { name: string; body: string }[] {
   return [...sources('shared'), ...sources('cli')].flatMap((file) =>
-    [...readFileSync(file, 'utf8').matchAll(/^(?:export )?class (\w+) extends (\w+) \{\n([\s\S]*?)\n\}/gm)]
+    [...readFileSync(file, 'utf8').matchAll(/^(?:export )?class (\w+) extends (\w+) \{(\n[\s\S]*?\n)?\}/gm)]
       .filter(([, name, base]) => /Error$/.test(base ?? '') || /Error$/.test(name ?? ''))
       .map(([, name, , body]) => ({ name: name ?? '', body: body ?? '' })),
   );
