@@ -354,6 +354,31 @@ export function buildGuardAlert(trippedBy: Incident, reason: string): AlertMessa
   });
 }
 
+/**
+ * A resource left its rule's narrowed scope while the incident below was unresolved: the incident is
+ * closed (the responder no longer judges the resource), so a person must confirm the move was meant.
+ */
+export function buildLeftScopeAlert(incident: Incident, outOfScope: string): AlertMessage {
+  return buildNotice({
+    severity: incident.severity,
+    ruleId: incident.ruleId,
+    status: NoticeStatus.LeftScope,
+    account: incident.account,
+    region: incident.region,
+    headline: `${incident.resourceId} left the scope with drift unresolved`,
+    outcome: `incident ${incident.incidentId} closed`,
+    action: `confirm with its owner that ${incident.resourceId} is meant to be out of scope, or put the tag back; its drift is no longer judged`,
+    text: [
+      `${incident.resourceId} is ${outOfScope}, while incident ${incident.incidentId} (${incident.status}) still held its drift:`,
+      `  ${incident.reason}`,
+      '',
+      'The incident is resolved because the responder no longer judges the resource; nothing was changed.',
+      `Details: npx compliance-responder incidents show ${incident.incidentId}`,
+    ],
+    facts: { incidentId: incident.incidentId, resourceArn: incident.resourceArn, scope: outOfScope },
+  });
+}
+
 /** Port: how on-call is reached. */
 export interface AlertPublisher {
   publish(alert: AlertMessage): Promise<string>;

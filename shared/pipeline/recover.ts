@@ -1,6 +1,7 @@
 import { Metric } from '../metrics';
 import type { Incident } from '../model';
 import type { Finding, Loaded } from '../rules/rule';
+import { buildLeftScopeAlert } from './alerts';
 import type { PipelineContext } from './context';
 import { claimIfStale, IncidentStatus, moveIncident } from './lifecycle';
 import { alert, resumeAlert } from './notify';
@@ -114,8 +115,11 @@ export async function resolveOpenDrift(
     incident.status !== IncidentStatus.Undone
   ) {
     const reason = outOfScope
-      ? `found ${outOfScope} by a later check`
+      ? `left the scope with its drift unresolved: ${outOfScope}; on-call paged`
       : 'found compliant again by a later check';
+    // Leaving a narrowed scope is a change on-call must see: paged before the incident closes, so a
+    // crash in between pages again (never zero times).
+    if (outOfScope) await ctx.deps.alerts.publish(buildLeftScopeAlert(incident, outOfScope));
     const move = await moveIncident(store, incident, IncidentStatus.Resolved, reason);
     // Lost to another writer: the lock goes only if that writer resolved it too.
     if (!move.moved && move.current.status !== IncidentStatus.Resolved) return;

@@ -313,6 +313,15 @@ export class ResponsePipeline {
         collapsedOn: opened.collapsedOn,
       });
       const note = `already handled by incident ${opened.existingIncidentId}`;
+      // The call took the resource out of the scope while an incident held its drift: paged now.
+      if (resource.leftScopeBy) {
+        await resolveOpenDrift(
+          this.ctx,
+          resource,
+          `out of scope after ${resource.leftScopeBy}: ${verdict.reason}`,
+        );
+        return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: opened.existingIncidentId };
+      }
       const existing = await this.deps.store.get(opened.existingIncidentId);
       if (!existing) {
         return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: opened.existingIncidentId };

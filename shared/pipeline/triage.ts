@@ -21,6 +21,8 @@ export const NoticeStatus = {
   Lockdown: 'lockdown',
   /** `ssh lockdown` could not close some path: it is still open. */
   LockdownFailed: 'lockdown-failed',
+  /** A resource left a rule's narrowed scope while its drift incident was unresolved: closed, not judged. */
+  LeftScope: 'left-scope',
 } as const;
 export type NoticeStatus = (typeof NoticeStatus)[keyof typeof NoticeStatus];
 
@@ -46,6 +48,8 @@ export const NEEDS_ACTION: Readonly<Record<AlertStatus, boolean>> = {
   'undo-failed': true,
   // A person's lockdown left a path open.
   'lockdown-failed': true,
+  // Drift nobody fixed is no longer judged: someone took the resource out of the scope.
+  'left-scope': true,
   // A person's deliberate change, told so it is on the record and noticed if unexpected.
   'guard-reset': false,
   'exemption-added': false,

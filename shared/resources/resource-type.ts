@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { fieldPath, idString, parseWith } from '../triggers/parse';
+import { fieldPath, idString, MAX_SUMMARY_VALUE_LENGTH, parseWith } from '../triggers/parse';
 import type { RecordedItem } from './config-item';
 
 /** Safe, descriptive request facts for an incident's summary: no tag values, no user data. */
@@ -72,12 +72,15 @@ export type TagChange = 'set' | 'remove';
 /**
  * The facts of a call that sets or removes tags: the change and the keys it touched, never values
  * (`keys` undefined: every tag, as a DeleteTags without a tag set removes them). A rule that scopes
- * by a tag reads these to see a resource leave its scope (shared/rules/scope.ts).
+ * by a tag reads these to see a resource leave its scope (shared/rules/scope.ts). Keys are kept only
+ * whole: a list longer than a fact may hold is recorded as cut, and the scope reads a cut list as
+ * touching its tag (the fresh read still decides), never as missing it.
  */
-export const tagCallFacts = (change: TagChange, keys: readonly string[] | undefined): CallFacts => ({
-  tagChange: change,
-  tagKeys: keys === undefined ? undefined : JSON.stringify(keys.slice(0, 50)),
-});
+export const tagCallFacts = (change: TagChange, keys: readonly string[] | undefined): CallFacts => {
+  const listed = keys === undefined ? undefined : JSON.stringify(keys);
+  const cut = listed !== undefined && listed.length > MAX_SUMMARY_VALUE_LENGTH;
+  return { tagChange: change, ...(cut ? { tagKeysCut: true } : { tagKeys: listed }) };
+};
 
 /** A call that changes a region-wide setting (see CallMapping.regionWide). */
 export const regionWide = (eventSource: string, facts?: CallMapping['facts']): CallMapping => ({

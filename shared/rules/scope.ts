@@ -51,14 +51,28 @@ export function narrowedScope(
 
 /** The cold-start warning of a narrowed scope, in words (keys, never values). */
 export const narrowedScopeWarning = (narrowed: NarrowedScope): string =>
-  `${narrowed.ruleId} judges only resources in its scope (${narrowed.setting} ${narrowed.scope}); the others are NOT_APPLICABLE, counted by each sweep`;
+  `${narrowed.ruleId} judges only resources in its scope (${narrowed.setting} ${narrowed.scope}); the others are NOT_APPLICABLE, and each sweep counts those its listing returns`;
 
-/** What a tag call did, from its facts (shared/resources/resource-type.ts tagCallFacts). */
-function tagCallOf(ref: ResourceRef): { change: 'set' | 'remove'; keys?: string[] } | undefined {
+/**
+ * What a tag call did, from its facts (shared/resources/resource-type.ts tagCallFacts). `keys`
+ * undefined: every tag (a removal without keys), or a list too long to have been kept whole.
+ */
+function tagCallOf(ref: ResourceRef): { change: 'set' | 'remove'; keys?: string[]; cut?: true } | undefined {
   const change = ref.callFacts?.tagChange;
   if (change !== 'set' && change !== 'remove') return undefined;
-  const keys = ref.callFacts?.tagKeys;
-  return { change, ...(typeof keys === 'string' && { keys: JSON.parse(keys) as string[] }) };
+  const keys = readKeys(ref.callFacts?.tagKeys);
+  if (ref.callFacts?.tagKeysCut === true || keys === 'unreadable') return { change, cut: true };
+  return { change, ...(keys && { keys }) };
+}
+
+function readKeys(listed: unknown): string[] | 'unreadable' | undefined {
+  if (typeof listed !== 'string') return undefined;
+  try {
+    const keys: unknown = JSON.parse(listed);
+    return Array.isArray(keys) && keys.every((key) => typeof key === 'string') ? keys : 'unreadable';
+  } catch {
+    return 'unreadable';
+  }
 }
 
 /**
@@ -70,8 +84,8 @@ export function leftScopeBy(ref: ResourceRef, loaded: Loaded<unknown>, scope: Ta
   if (scope.kind !== 'tag' || inTagScope(loaded.tags, scope) || !ref.eventName) return undefined;
   const call = tagCallOf(ref);
   if (!call) return undefined;
-  // A removal without keys removes every tag.
-  const touched = call.keys ?? (call.change === 'remove' ? [scope.key] : []);
+  // A removal without keys removes every tag; a list not kept whole may have held the scope's key.
+  const touched = call.cut ? [scope.key] : (call.keys ?? (call.change === 'remove' ? [scope.key] : []));
   return touched.includes(scope.key) ? ref.eventName : undefined;
 }
 

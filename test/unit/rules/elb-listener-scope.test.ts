@@ -350,6 +350,59 @@ describe('elb-listener-tls scope (elbListenerScope)', () => {
         expect(elbv2.calls()).toEqual([]);
       });
 
+      it('records a RemoveTags too long to read in full as taking the scope tag (fails closed), without failing', async () => {
+        // Prepare: 40 keys (AWS allows 50), the scope's among them past the bound a call's facts keep
+        given({ [TAGGED]: {} });
+        const { pipeline, store, alerts } = pipelineFor({ ...NARROWED, MODE_ELB_LISTENER_TLS: 'enforce' });
+        const keys = Object.fromEntries([
+          ...Array.from({ length: 39 }, (_, i) => [`cost-allocation-key-${i}`, 'x']),
+          ['phi', SCOPE_VALUE],
+        ]);
+        // Act
+        const outcomes = await pipeline.handle(parseTriggerEvent(tagCall('RemoveTags', TAGGED, keys)));
+        // Assess
+        expect(outcomes).toEqual([expect.objectContaining({ compliance: 'NON_COMPLIANT' })]);
+        expect([...store.incidents.values()]).toEqual([
+          expect.objectContaining({
+            resourceArn: TAGGED,
+            evidence: expect.objectContaining({ leftScopeBy: 'RemoveTags' }),
+          }),
+        ]);
+        expect(alerts.sent).toHaveLength(1);
+        expect(writes()).toEqual([]);
+      });
+
+      it.each(['RemoveTags', 'sweep'] as const)(
+        'pages, never closes quietly, when a load balancer with an open drift incident leaves the scope (seen by %s)',
+        async (seenBy) => {
+          // Prepare: notify mode, the weak listener's incident is open and holds the drift lock
+          given({ [TAGGED]: { phi: SCOPE_VALUE } });
+          const { pipeline, store, alerts } = pipelineFor({ ...NARROWED, MODE_ELB_LISTENER_TLS: 'notify' });
+          await pipeline.handle(parseTriggerEvent(scheduledEvent({ accountId: ACCOUNT, region: REGION })));
+          const [open] = [...store.incidents.values()];
+          expect(open).toMatchObject({ resourceArn: TAGGED, status: 'open' });
+          expect(alerts.sent).toHaveLength(1);
+          // Act: the scope tag goes; the next delivery about it is the tag call, or a later sweep
+          given({ [TAGGED]: {} });
+          const event =
+            seenBy === 'sweep'
+              ? scheduledEvent({ accountId: ACCOUNT, region: REGION })
+              : tagCall('RemoveTags', TAGGED, { phi: SCOPE_VALUE });
+          await pipeline.handle(parseTriggerEvent(event));
+          const pagedAtOnce = alerts.sent.length - 1;
+          await pipeline.handle(parseTriggerEvent(scheduledEvent({ accountId: ACCOUNT, region: REGION })));
+          // Assess: one page, at once, saying it left the scope with its drift unresolved; nothing changed
+          const notices = alerts.sent.slice(1);
+          expect(pagedAtOnce).toBe(1);
+          expect(notices).toHaveLength(1);
+          expect(notices[0]?.attributes).toMatchObject({ status: 'left-scope', actionNeeded: 'true' });
+          expect(notices[0]?.message).toContain(open?.incidentId);
+          expect(store.incidents.get(open?.incidentId ?? '')?.statusReason).toContain('left the scope');
+          expect(writes()).toEqual([]);
+          expect(JSON.stringify(notices)).not.toContain(SCOPE_VALUE);
+        },
+      );
+
       it('finds nothing new when another tag key is removed from a load balancer out of scope', async () => {
         // Prepare
         given({});
