@@ -40,6 +40,10 @@ export interface CustodianRun {
   policy: string;
   scale: number;
   runMs: number;
+  /** User+system CPU of the policy run, after the import, in ms: compared with our sweep's invocation. */
+  runCpuMs: number;
+  /** User+system CPU of the whole process (interpreter, import, run), in ms: compared with our scan's process. */
+  processCpuMs: number;
   calls: number;
   callsByAction: Record<string, number>;
   peakRssMb: number;
@@ -50,9 +54,13 @@ export interface CustodianRun {
 /** Times its own import and run and reports its peak memory: the same figures we take of our functions. */
 const WRAPPER = `
 import json, resource, sys, time
+def cpu_ms():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return (usage.ru_utime + usage.ru_stime) * 1000
 t0 = time.perf_counter()
 from c7n.cli import main
 t1 = time.perf_counter()
+c1 = cpu_ms()
 sys.argv = ['custodian', 'run', '--cache-period', '0', '-s', sys.argv[1], '--region', sys.argv[2], sys.argv[3]]
 code = 0
 try:
@@ -60,7 +68,9 @@ try:
 except SystemExit as exit:
     code = exit.code or 0
 t2 = time.perf_counter()
+c2 = cpu_ms()
 print(json.dumps({'importMs': (t1 - t0) * 1000, 'runMs': (t2 - t1) * 1000, 'code': code,
+                  'runCpuMs': c2 - c1, 'processCpuMs': c2,
                   'maxRssKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 `;
 
@@ -116,7 +126,9 @@ export async function measureCustodian(python: string, scale: number): Promise<C
     const file = join(dir, `${policy}.yml`);
     writeFileSync(file, `policies:\n${yaml}`);
     const output = join(dir, `out-${scale}`);
-    let report: { runMs: number; code: number; maxRssKb: number } | undefined;
+    let report:
+      | { runMs: number; runCpuMs: number; processCpuMs: number; code: number; maxRssKb: number }
+      | undefined;
     let error: string | undefined;
     const calls = await recordCalls(async () => {
       try {
@@ -139,6 +151,8 @@ export async function measureCustodian(python: string, scale: number): Promise<C
       policy,
       scale,
       runMs: report?.runMs ?? Number.NaN,
+      runCpuMs: report?.runCpuMs ?? Number.NaN,
+      processCpuMs: report?.processCpuMs ?? Number.NaN,
       calls: calls.length,
       callsByAction: countBy(calls.map((call) => call.action)),
       peakRssMb: (report?.maxRssKb ?? Number.NaN) / 1024,

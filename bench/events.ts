@@ -3,10 +3,13 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
+  CreateTagsCommand,
   CreateVolumeCommand,
   CreateVpcCommand,
+  DeleteTagsCommand,
   DisableEbsEncryptionByDefaultCommand,
   EC2Client,
+  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
   CreateLoadBalancerCommand as CreateClassicLoadBalancerCommand,
@@ -15,10 +18,12 @@ import {
   SetLoadBalancerPoliciesOfListenerCommand,
 } from '@aws-sdk/client-elastic-load-balancing';
 import {
+  AddTagsCommand,
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
   ElasticLoadBalancingV2Client,
+  RemoveTagsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateUserCommand, IAMClient, UploadSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import {
@@ -29,6 +34,7 @@ import {
   roleCaller,
 } from '../scripts/lib/events';
 import { recordCalls } from '../scripts/lib/recorder';
+import { awsChangesOf, dynamoWritesOf } from './calls';
 import { ACCOUNT, type Bench, bundlePath, FunctionProcess, REGION } from './harness';
 import { type Summary, summarize } from './stats';
 
@@ -38,6 +44,8 @@ export interface EventCase {
   fn: string;
   /** The fewest AWS calls the rule needs for this event, and which they are. */
   minimum: { calls: number; named: string };
+  /** Settings the function runs with for this case, over the stack's (e.g. a narrowed scope). */
+  env?: Record<string, string>;
   /** Seeds the drift (not measured) and returns the event that reports it. */
   prepare(bench: Bench, index: number): Promise<unknown>;
 }
@@ -50,6 +58,10 @@ export interface EventResult {
   minimum: { calls: number; named: string };
   /** The calls of the last measured delivery, by action: where the extra calls go. */
   callsByAction: Record<string, number>;
+  /** DynamoDB writes (PutItem, UpdateItem, DeleteItem, TransactWriteItems, BatchWriteItem) per delivery. */
+  dynamoWrites: Summary;
+  /** The AWS changes per delivery: writes that are neither DynamoDB nor bookkeeping (bench/calls.ts). */
+  awsChanges: Summary;
   statuses: string[];
   errors: string[];
   /** Peak RSS of the function process after all deliveries, in MB. */
@@ -63,6 +75,12 @@ export const PUBLIC_KEY =
 const ec2 = () => new EC2Client({ region: REGION });
 const iam = () => new IAMClient({ region: REGION });
 const RECORD_AND_ALERT = '1 incident write + 1 SNS Publish';
+/** The listener rule's narrowed scope in the tag-call cases: load balancers tagged phi=ward-seven. */
+const SCOPE_TAG = 'phi';
+const SCOPE_VALUE = 'ward-seven';
+const ELB_SCOPE = { ELB_LISTENER_SCOPE: `tag:${SCOPE_TAG}=${SCOPE_VALUE}` };
+const LEFT_ELB_SCOPE = `DescribeLoadBalancers (it still exists and is one the rule judges) + DescribeTags (the fresh read: out of the scope now; the call alone never decides) + ${RECORD_AND_ALERT}; nothing is changed, a tag is a request, not an authority`;
+const LEFT_PHI_SCOPE = `DescribeInstances (the fresh read: the tag is out of the scope now; the call alone never decides) + ${RECORD_AND_ALERT}; nothing is changed, and no stop facts are needed since nothing is stopped`;
 
 const disableDefault = (caller = humanCaller(ACCOUNT)): CloudTrailCall =>
   disableEbsEncryptionByDefaultCall(REGION, caller);
@@ -191,6 +209,32 @@ export const EVENT_CASES: readonly EventCase[] = [
     },
     prepare: (_bench, index) => weakClassicListener(index),
   },
+  {
+    name: `AddTags setting ${SCOPE_TAG} to another value: a load balancer leaves elbListenerScope (CloudTrail)`,
+    fn: 'elb-listener-tls',
+    env: ELB_SCOPE,
+    minimum: { calls: 4, named: LEFT_ELB_SCOPE },
+    prepare: (_bench, index) => loadBalancerLeavingScope(index, 'AddTags'),
+  },
+  {
+    name: `RemoveTags of ${SCOPE_TAG}: a load balancer leaves elbListenerScope (CloudTrail)`,
+    fn: 'elb-listener-tls',
+    env: ELB_SCOPE,
+    minimum: { calls: 4, named: LEFT_ELB_SCOPE },
+    prepare: (_bench, index) => loadBalancerLeavingScope(index, 'RemoveTags'),
+  },
+  {
+    name: 'CreateTags setting phi=false: a PHI instance leaves phiScope (CloudTrail)',
+    fn: 'phi-dedicated-tenancy',
+    minimum: { calls: 3, named: LEFT_PHI_SCOPE },
+    prepare: () => instanceLeavingScope('CreateTags'),
+  },
+  {
+    name: 'DeleteTags of phi: a PHI instance leaves phiScope (CloudTrail)',
+    fn: 'phi-dedicated-tenancy',
+    minimum: { calls: 3, named: LEFT_PHI_SCOPE },
+    prepare: () => instanceLeavingScope('DeleteTags'),
+  },
 ];
 
 /** A Classic Load Balancer whose HTTPS listener's negotiation policy allows TLS 1.0; its policy-setting event. */
@@ -242,8 +286,11 @@ async function weakClassicListener(index: number): Promise<unknown> {
   });
 }
 
-/** An NLB with a TLS listener on the API's old default policy (TLS 1.0 and 1.1 allowed); its CreateListener event. */
-async function weakTlsListener(index: number): Promise<unknown> {
+/** An NLB with a TLS listener on the API's old default policy (TLS 1.0 and 1.1 allowed), tagged as given; its ARN. */
+async function weakTlsLoadBalancer(
+  index: number,
+  tags: { Key: string; Value: string }[] = [],
+): Promise<string> {
   const { Vpc } = await ec2().send(new CreateVpcCommand({ CidrBlock: '10.30.0.0/16' }));
   const { Subnet } = await ec2().send(
     new CreateSubnetCommand({ VpcId: Vpc?.VpcId, CidrBlock: '10.30.1.0/24', AvailabilityZone: `${REGION}a` }),
@@ -251,9 +298,14 @@ async function weakTlsListener(index: number): Promise<unknown> {
   const elbv2 = new ElasticLoadBalancingV2Client({ region: REGION });
   const name = `bench-${index + 1}-${Date.now() % 1_000_000}`;
   const { LoadBalancers = [] } = await elbv2.send(
-    new CreateLoadBalancerCommand({ Name: name, Type: 'network', Subnets: [Subnet?.SubnetId ?? ''] }),
+    new CreateLoadBalancerCommand({
+      Name: name,
+      Type: 'network',
+      Subnets: [Subnet?.SubnetId ?? ''],
+      ...(tags.length > 0 && { Tags: tags }),
+    }),
   );
-  const loadBalancerArn = LoadBalancers[0]?.LoadBalancerArn;
+  const loadBalancerArn = LoadBalancers[0]?.LoadBalancerArn ?? '';
   const { TargetGroups = [] } = await elbv2.send(
     new CreateTargetGroupCommand({ Name: name, Protocol: 'TCP', Port: 8080, VpcId: Vpc?.VpcId }),
   );
@@ -271,12 +323,82 @@ async function weakTlsListener(index: number): Promise<unknown> {
       DefaultActions: [{ Type: 'forward', TargetGroupArn: TargetGroups[0]?.TargetGroupArn }],
     }),
   );
+  return loadBalancerArn;
+}
+
+/** An NLB with a weak TLS listener; its CreateListener event. */
+async function weakTlsListener(index: number): Promise<unknown> {
+  const loadBalancerArn = await weakTlsLoadBalancer(index);
   return cloudTrailEvent({
     eventName: 'CreateListener',
     eventSource: 'elasticloadbalancing.amazonaws.com',
     region: REGION,
     caller: humanCaller(ACCOUNT, 'dev-dana'),
     requestParameters: { loadBalancerArn, protocol: 'TLS', port: 443 },
+  });
+}
+
+/**
+ * A weak-TLS NLB in the narrowed scope (SCOPE_TAG=SCOPE_VALUE) that a tag call then takes out of it:
+ * AddTags sets the scope tag to another value, RemoveTags removes it. The event of that call.
+ */
+async function loadBalancerLeavingScope(
+  index: number,
+  eventName: 'AddTags' | 'RemoveTags',
+): Promise<unknown> {
+  const loadBalancerArn = await weakTlsLoadBalancer(index, [{ Key: SCOPE_TAG, Value: SCOPE_VALUE }]);
+  const elbv2 = new ElasticLoadBalancingV2Client({ region: REGION });
+  const requestParameters =
+    eventName === 'AddTags'
+      ? { resourceArns: [loadBalancerArn], tags: [{ key: SCOPE_TAG, value: 'elsewhere' }] }
+      : { resourceArns: [loadBalancerArn], tagKeys: [SCOPE_TAG] };
+  if (eventName === 'AddTags') {
+    await elbv2.send(
+      new AddTagsCommand({ ResourceArns: [loadBalancerArn], Tags: [{ Key: SCOPE_TAG, Value: 'elsewhere' }] }),
+    );
+  } else {
+    await elbv2.send(new RemoveTagsCommand({ ResourceArns: [loadBalancerArn], TagKeys: [SCOPE_TAG] }));
+  }
+  return cloudTrailEvent({
+    eventName,
+    eventSource: 'elasticloadbalancing.amazonaws.com',
+    region: REGION,
+    caller: humanCaller(ACCOUNT, 'dev-dana'),
+    requestParameters,
+  });
+}
+
+/**
+ * A running PHI instance (PHI_SCOPE's default, phi=true) on shared tenancy that a tag call takes out
+ * of the scope: CreateTags sets phi to another value, DeleteTags removes it. The event of that call.
+ */
+async function instanceLeavingScope(eventName: 'CreateTags' | 'DeleteTags'): Promise<unknown> {
+  const { Instances = [] } = await ec2().send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'phi', Value: 'true' }] }],
+    }),
+  );
+  const instanceId = Instances[0]?.InstanceId ?? '';
+  if (eventName === 'CreateTags') {
+    await ec2().send(
+      new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: 'phi', Value: 'false' }] }),
+    );
+  } else {
+    await ec2().send(new DeleteTagsCommand({ Resources: [instanceId], Tags: [{ Key: 'phi' }] }));
+  }
+  return cloudTrailEvent({
+    eventName,
+    eventSource: 'ec2.amazonaws.com',
+    region: REGION,
+    caller: humanCaller(ACCOUNT, 'dev-erin'),
+    requestParameters: {
+      resourcesSet: { items: [{ resourceId: instanceId }] },
+      tagSet: { items: [eventName === 'CreateTags' ? { key: 'phi', value: 'false' } : { key: 'phi' }] },
+    },
   });
 }
 
@@ -290,11 +412,13 @@ const countBy = (actions: readonly string[]): Record<string, number> => {
 export async function measureEvents(bench: Bench, runs: number): Promise<EventResult[]> {
   const results: EventResult[] = [];
   for (const eventCase of EVENT_CASES) {
-    const fn = await FunctionProcess.start(bundlePath(eventCase.fn), bench.env());
+    const fn = await FunctionProcess.start(bundlePath(eventCase.fn), bench.env(eventCase.env));
     try {
       await fn.invoke(await eventCase.prepare(bench, -1));
       const handlerMs: number[] = [];
       const callCounts: number[] = [];
+      const writeCounts: number[] = [];
+      const changeCounts: number[] = [];
       const statuses: string[] = [];
       const errors: string[] = [];
       let last: string[] = [];
@@ -307,6 +431,8 @@ export async function measureEvents(bench: Bench, runs: number): Promise<EventRe
         if (!invocation) throw new Error(`${eventCase.fn} gave no answer`);
         handlerMs.push(invocation.ms);
         callCounts.push(calls.length);
+        writeCounts.push(dynamoWritesOf(calls));
+        changeCounts.push(awsChangesOf(calls));
         last = calls.map((call) => call.action);
         if (invocation.error) errors.push(invocation.error);
         const outcomes = invocation.result?.outcomes ?? [];
@@ -319,6 +445,8 @@ export async function measureEvents(bench: Bench, runs: number): Promise<EventRe
         calls: summarize(callCounts),
         minimum: eventCase.minimum,
         callsByAction: countBy(last),
+        dynamoWrites: summarize(writeCounts),
+        awsChanges: summarize(changeCounts),
         statuses: [...new Set(statuses)],
         errors: [...new Set(errors)],
         peakRssMb: await fn.peakRssMb(),

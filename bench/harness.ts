@@ -69,6 +69,8 @@ export class Bench {
 
 export interface Invocation {
   ms: number;
+  /** The function process's user+system CPU over the invocation, in ms. */
+  cpuMs: number;
   result?: { outcomes?: { status?: string; incidentId?: string }[] };
   error?: string;
 }

@@ -2,7 +2,9 @@ import type { BundleResult } from './bundles';
 import { type Cost, LAMBDA_PRICES } from './cost';
 import type { CustodianRun } from './custodian';
 import type { EventResult } from './events';
+import type { Figure, Headline } from './headline';
 import type { MotoPatchResult } from './moto-patch';
+import type { ScanResult } from './scan';
 import { ratio, type Summary } from './stats';
 import type { StormResult } from './storm';
 import type { SeededAccount, SweepResult } from './sweep';
@@ -20,7 +22,8 @@ export interface BenchResult {
   phaseSeconds: Record<string, number>;
   bundles: BundleResult[];
   events: EventResult[];
-  sweeps: { account: SeededAccount; ours: SweepResult[]; custodian: CustodianRun[] }[];
+  /** At each scale: our sweeps, our read-only scans and c7n's filter policies over the same seeded account. */
+  sweeps: { account: SeededAccount; ours: SweepResult[]; scans: ScanResult[]; custodian: CustodianRun[] }[];
   storm: StormResult;
   /** The emulator's transaction cost with and without the project's item-level backup patch. */
   motoPatch: MotoPatchResult;
@@ -28,6 +31,8 @@ export interface BenchResult {
   cost: { fn: string; event: string; peakRssMb: number; cost: Cost }[];
   /** Sentences for "Where we lose", derived from the figures above. */
   losses: string[];
+  /** Issue 21's headline figures and targets, computed from the figures above (bench/headline.ts). */
+  headline: Headline;
 }
 
 const num = (value: number, digits = 0): string =>
@@ -47,7 +52,7 @@ const topActions = (counts: Record<string, number>, limit = 6): string =>
     .join(', ');
 
 /** Where we lose, from the numbers: every sentence names its figures. */
-export function findLosses(result: Omit<BenchResult, 'losses'>): string[] {
+export function findLosses(result: Omit<BenchResult, 'losses' | 'headline'>): string[] {
   const losses: string[] = [];
   for (const event of result.events) {
     if (event.calls.median > event.minimum.calls) {
@@ -97,6 +102,81 @@ export function findLosses(result: Omit<BenchResult, 'losses'>): string[] {
   return losses;
 }
 
+/** A headline figure as one cell: the value, its bound and verdict, or n/a with the reason. */
+export function figureCell(figure: Figure, digits = 2, unit = ''): string {
+  if (figure.value === null) {
+    const verdict = figure.met === undefined ? '' : figure.met ? ' (met)' : ' (**missed**)';
+    return `n/a: ${oneLine(figure.reason)}${verdict}`;
+  }
+  const bound =
+    figure.limit === undefined
+      ? ''
+      : ` (≤ ${num(figure.limit, digits)}${unit}: ${figure.met ? 'met' : '**missed**'})`;
+  return `${num(figure.value, digits)}${unit}${bound}; ${figure.basis}`;
+}
+
+const verdictOf = (met: boolean | null): string =>
+  met === true ? 'met' : met === false ? '**missed**' : 'not decided';
+
+function renderHeadline(h: Headline, say: (line?: string) => void): void {
+  say('## Headline');
+  say();
+  say(
+    'Issue 21’s figures, each computed from this run’s measurements (bench/headline.ts); n/a says why a figure ' +
+      'was not measured in this run. Client CPU is user+system time: our scan’s and c7n’s whole process (load or ' +
+      'import included); our sweep’s invocation in a warm function process against c7n’s policy run after its import.',
+  );
+  say();
+  say('| target | verdict | misses | not measured |');
+  say('| --- | --- | --- | --- |');
+  for (const t of h.targets) {
+    say(
+      `| ${t.target} | ${verdictOf(t.met)} | ${t.misses.join(', ') || 'none'} | ${t.unmeasured.join(', ') || 'none'} |`,
+    );
+  }
+  say();
+  say('| figure | of | value |');
+  say('| --- | --- | --- |');
+  for (const [name, byFamily] of [
+    ['scanCpuRatioVsC7n', h.scanCpuRatioVsC7n],
+    ['sweepCpuRatioVsC7n', h.sweepCpuRatioVsC7n],
+  ] as const) {
+    for (const [fn, byScale] of Object.entries(byFamily)) {
+      for (const [scale, figure] of Object.entries(byScale)) {
+        say(`| ${name} | ${fn} at ${num(Number(scale))} | ${figureCell(figure)} |`);
+      }
+    }
+  }
+  for (const [event, figure] of Object.entries(h.eventCallsPerMinimum)) {
+    say(`| eventCallsPerMinimum | ${figure.fn}: ${event} | ${figureCell(figure)} |`);
+  }
+  for (const [event, figure] of Object.entries(h.dynamoWritesPerRemediation)) {
+    say(
+      `| dynamoWritesPerRemediation | ${figure.fn}: ${event}${figure.n === undefined ? '' : ` (n=${num(figure.n)})`} | ${figureCell(figure, 0)} |`,
+    );
+  }
+  for (const [fn, figure] of Object.entries(h.coldLoadMsMedian)) {
+    say(`| coldLoadMsMedian | ${fn} | ${figureCell(figure, 1, ' ms')} |`);
+  }
+  for (const [fn, figure] of Object.entries(h.coldLoadRatioVsC7nImport)) {
+    say(`| coldLoadRatioVsC7nImport | ${fn} | ${figureCell(figure)} |`);
+  }
+  say(`| stormEventsPerSecond | the storm | ${figureCell(h.stormEventsPerSecond, 1)} |`);
+  say(`| stormCallsPerEvent | the storm | ${figureCell(h.stormCallsPerEvent, 1)} |`);
+  for (const [fn, figure] of Object.entries(h.projectedUnitSecondsAt10k)) {
+    const at =
+      figure.memoryMb === undefined
+        ? ''
+        : ` (${num(figure.memoryMb)} MB, timeout ${num(figure.timeoutSeconds ?? Number.NaN)} s)`;
+    say(`| projectedUnitSecondsAt10k | ${fn}${at} | ${figureCell(figure, 1, ' s')} |`);
+  }
+  say();
+  say(
+    `Memory and timeout from ${h.lambda.source}; Lambda gives 1 vCPU at 1,769 MB and a linear share below.`,
+  );
+  say();
+}
+
 export function renderReport(result: BenchResult): string {
   const lines: string[] = [];
   const say = (line = '') => lines.push(line);
@@ -117,6 +197,7 @@ export function renderReport(result: BenchResult): string {
       .join(', ')}.`,
   );
   say();
+  renderHeadline(result.headline, say);
   say('## Bundles and cold module load');
   say();
   say(
@@ -140,17 +221,19 @@ export function renderReport(result: BenchResult): string {
   say();
   say(
     'Each event reports freshly seeded drift and is delivered to a warm function process (one unmeasured warm-up ' +
-      'first). Handler time in ms; AWS calls as moto recorded them; the minimum is what the rule cannot do without, named.',
+      'first). Handler time in ms; AWS calls as moto recorded them; the minimum is what the rule cannot do without, named. ' +
+      'DynamoDB writes (PutItem, UpdateItem, DeleteItem, TransactWriteItems, BatchWriteItem; medians) against n, the ' +
+      'AWS changes of the delivery (its writes that are neither DynamoDB nor bookkeeping: bench/calls.ts).',
   );
   say();
   say(
-    '| function | event | handler ms | AWS calls | minimum | calls / minimum | outcome | calls of the last delivery |',
+    '| function | event | handler ms | AWS calls | minimum | calls / minimum | DynamoDB writes | AWS changes (n) | outcome | calls of the last delivery |',
   );
-  say('| --- | --- | --- | --- | ---: | ---: | --- | --- |');
+  say('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- |');
   for (const e of result.events) {
     say(
       `| ${e.fn} | ${e.name} | ${spread(e.handlerMs)} | ${spread(e.calls, 0)} | ${e.minimum.calls} | ` +
-        `${times(ratio(e.calls.median, e.minimum.calls))} | ${[...e.statuses, ...e.errors].join('; ')} | ${topActions(e.callsByAction, 12)} |`,
+        `${times(ratio(e.calls.median, e.minimum.calls))} | ${num(e.dynamoWrites.median)} | ${num(e.awsChanges.median)} | ${[...e.statuses, ...e.errors].join('; ')} | ${topActions(e.callsByAction, 12)} |`,
     );
   }
   say();
@@ -159,7 +242,7 @@ export function renderReport(result: BenchResult): string {
   say();
   say('## Sweep');
   say();
-  for (const { account, ours, custodian } of result.sweeps) {
+  for (const { account, ours, scans, custodian } of result.sweeps) {
     say(
       `### ${num(account.perType)} of each: volumes, instances, security-group rules, SSH keys (${account.drift} of each drifting)`,
     );
@@ -173,29 +256,45 @@ export function renderReport(result: BenchResult): string {
     );
     say();
     say(
-      '| function | covers | wall ms | AWS calls | minimum | calls / minimum | peak MB | drift found | calls by action |',
+      '| function | covers | wall ms | client CPU ms | AWS calls | minimum | calls / minimum | peak MB | drift found | calls by action |',
     );
-    say('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    say('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const s of ours) {
       say(
-        `| ${s.fn} | ${s.covers} | ${num(s.wallMs)} | ${num(s.calls)} | ${num(s.minimum.calls)} | ${times(ratio(s.calls, s.minimum.calls))} | ` +
+        `| ${s.fn} | ${s.covers} | ${num(s.wallMs)} | ${num(s.cpuMs)} | ${num(s.calls)} | ${num(s.minimum.calls)} | ${times(ratio(s.calls, s.minimum.calls))} | ` +
           `${num(s.peakRssMb)} | ${s.error ? `error: ${oneLine(s.error)}` : num(s.driftFound)} | ${topActions(s.callsByAction)} |`,
       );
     }
     say();
     for (const s of ours) say(`- minimum of ${s.fn}: ${num(s.minimum.calls)} = ${s.minimum.named}`);
     say();
+    if (scans.length > 0) {
+      say(
+        'Our read-only `scan --rule <id> --json` (the bundled command line, dist/cli, one process each; client CPU ' +
+          'is the whole process, load included):',
+      );
+      say();
+      say('| scan of | wall ms | client CPU ms | AWS calls | peak MB | findings |');
+      say('| --- | ---: | ---: | ---: | ---: | --- |');
+      for (const scan of scans) {
+        say(
+          `| ${scan.fn} | ${num(scan.wallMs)} | ${num(scan.cpuMs)} | ${num(scan.calls)} | ${num(scan.peakRssMb)} | ` +
+            `${scan.error ? `error: ${oneLine(scan.error)}` : num(scan.found)} |`,
+        );
+      }
+      say();
+    }
     if (custodian.length > 0) {
       say('Cloud Custodian over the same account, one policy per process (filters only, no actions):');
       say();
       say(
-        '| policy | equivalent of | run ms | AWS calls | peak MB | matched | time ratio c7n/ours | calls ratio c7n/ours |',
+        '| policy | equivalent of | run ms | run CPU ms | process CPU ms | AWS calls | peak MB | matched | time ratio c7n/ours | calls ratio c7n/ours |',
       );
-      say('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+      say('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
       for (const c of custodian) {
         const mine = ours.find((s) => s.fn === c.fn);
         say(
-          `| ${c.policy} | ${c.fn} | ${num(c.runMs)} | ${num(c.calls)} | ${num(c.peakRssMb)} | ${c.error ? `error: ${oneLine(c.error)}` : num(c.matched)} | ` +
+          `| ${c.policy} | ${c.fn} | ${num(c.runMs)} | ${num(c.runCpuMs)} | ${num(c.processCpuMs)} | ${num(c.calls)} | ${num(c.peakRssMb)} | ${c.error ? `error: ${oneLine(c.error)}` : num(c.matched)} | ` +
             `${times(ratio(c.runMs, mine?.wallMs))} | ${times(ratio(c.calls, mine?.calls))} |`,
         );
       }
@@ -232,11 +331,11 @@ export function renderReport(result: BenchResult): string {
   );
   say();
   say(
-    '| events | drifts | wall s | events/s | incidents | duplicate incidents | alerts | duplicate alerts | remediated | errors |',
+    '| events | drifts | wall s | events/s | AWS calls / event | incidents | duplicate incidents | alerts | duplicate alerts | remediated | errors |',
   );
-  say('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  say('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   say(
-    `| ${num(s.events)} | ${num(s.drifts)} | ${num(s.wallMs / 1000, 1)} | ${num(s.eventsPerSecond, 1)} | ${num(s.incidents)} | ` +
+    `| ${num(s.events)} | ${num(s.drifts)} | ${num(s.wallMs / 1000, 1)} | ${num(s.eventsPerSecond, 1)} | ${num(s.callsPerEvent, 1)} | ${num(s.incidents)} | ` +
       `${num(s.duplicateIncidents)} | ${num(s.alerts)} | ${num(s.duplicateAlerts)} | ${num(s.remediated)} | ${s.errors.join('; ') || 'none'} |`,
   );
   say();

@@ -1,14 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { buildFunctions } from '../scripts/build';
+import { buildCli, buildFunctions } from '../scripts/build';
 import { measureBundles } from './bundles';
 import { costPerMillion, memoryFor } from './cost';
 import { custodianPython, measureCustodian, measureCustodianImport } from './custodian';
 import { measureEvents } from './events';
 import { Bench, ROOT } from './harness';
+import { computeHeadline } from './headline';
+import { deployedLimits } from './lambda';
 import { measureMotoPatch } from './moto-patch';
 import { type BenchResult, findLosses, renderReport } from './report';
+import { measureScans } from './scan';
 import { measureStorm } from './storm';
 import { measureSweeps, seedAccount } from './sweep';
 
@@ -57,7 +60,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   log(`scale ${scale}; building bundles`);
-  await buildFunctions();
+  await Promise.all([buildFunctions(), buildCli()]);
+  // Read before measuring: a serverless.yml the bench cannot read fails the run at once.
+  const lambda = deployedLimits();
   const bench = await Bench.start();
   try {
     const phases: Record<string, number> = {};
@@ -77,10 +82,12 @@ async function main(): Promise<void> {
       await bench.reset();
       const account = await phase(phases, `seed ${perType}`, () => seedAccount(perType));
       const ours = await phase(phases, `sweep ${perType}`, () => measureSweeps(bench, account));
+      // Read-only against read-only: our scan over the same account as c7n's filter policies.
+      const scans = await phase(phases, `scan ${perType}`, () => measureScans(bench, perType));
       const theirs = c7n.python
         ? await phase(phases, `c7n ${perType}`, () => measureCustodian(c7n.python as string, perType))
         : [];
-      sweeps.push({ account, ours, custodian: theirs });
+      sweeps.push({ account, ours, scans, custodian: theirs });
     }
     await bench.reset();
     const storm = await phase(phases, `storm ${plan.storm}`, () =>
@@ -97,7 +104,7 @@ async function main(): Promise<void> {
         peakRssMb: event.peakRssMb,
         cost: costPerMillion({ durationMs: event.handlerMs.median, memoryMb: memoryFor(event.peakRssMb) }),
       }));
-    const measured: Omit<BenchResult, 'losses'> = {
+    const measured: Omit<BenchResult, 'losses' | 'headline'> = {
       startedAt,
       scale,
       machine: {
@@ -117,7 +124,11 @@ async function main(): Promise<void> {
       custodian,
       cost,
     };
-    const result: BenchResult = { ...measured, losses: findLosses(measured) };
+    const result: BenchResult = {
+      ...measured,
+      losses: findLosses(measured),
+      headline: computeHeadline(measured, lambda),
+    };
     const dir = scale === 'full' ? join(ROOT, 'bench') : join(ROOT, 'bench', 'out');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { cloudTrailEvent, humanCaller } from '../scripts/lib/events';
 import { drainInbox, listIncidents } from '../scripts/lib/local-stack';
+import { recordCalls } from '../scripts/lib/recorder';
 import { mapWithConcurrency } from '../shared/concurrency';
 import { ACCOUNT, type Bench, bundlePath, FunctionProcess, REGION } from './harness';
 
@@ -16,6 +17,9 @@ export interface StormResult {
   concurrency: number;
   wallMs: number;
   eventsPerSecond: number;
+  /** Every AWS call moto recorded while the storm ran (DynamoDB included). */
+  calls: number;
+  callsPerEvent: number;
   incidents: number;
   /** Incidents beyond one per drift: must be 0. */
   duplicateIncidents: number;
@@ -86,22 +90,25 @@ export async function measureStorm(bench: Bench, events: number, concurrency: nu
     Array.from({ length: concurrency }, () => FunctionProcess.start(bundlePath(fn), bench.env())),
   );
   const errors = new Set<string>();
-  const started = performance.now();
-  try {
-    let next = 0;
-    // Each process takes the next event when it is free, as Lambda gives a free environment the next event.
-    await Promise.all(
-      workers.map(async (worker) => {
-        while (next < queue.length) {
-          const invocation = await worker.invoke(queue[next++]);
-          if (invocation.error) errors.add(invocation.error);
-        }
-      }),
-    );
-  } finally {
-    for (const worker of workers) worker.stop();
-  }
-  const wallMs = performance.now() - started;
+  let wallMs = Number.NaN;
+  const calls = await recordCalls(async () => {
+    const started = performance.now();
+    try {
+      let next = 0;
+      // Each process takes the next event when it is free, as Lambda gives a free environment the next event.
+      await Promise.all(
+        workers.map(async (worker) => {
+          while (next < queue.length) {
+            const invocation = await worker.invoke(queue[next++]);
+            if (invocation.error) errors.add(invocation.error);
+          }
+        }),
+      );
+    } finally {
+      for (const worker of workers) worker.stop();
+    }
+    wallMs = performance.now() - started;
+  });
   const incidents = (await listIncidents(bench.stack)).filter((incident) => incident.ruleId === fn);
   const alerts = (await drainInbox(REGION, bench.inboxUrl, 1)).filter(
     (alert) => alert.attributes.ruleId === fn,
@@ -114,6 +121,8 @@ export async function measureStorm(bench: Bench, events: number, concurrency: nu
     concurrency,
     wallMs,
     eventsPerSecond: queue.length / (wallMs / 1000),
+    calls: calls.length,
+    callsPerEvent: calls.length / queue.length,
     incidents: incidents.length,
     duplicateIncidents: incidents.length - new Set(incidents.map((incident) => incident.resourceId)).size,
     alerts: alerts.length,

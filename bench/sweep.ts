@@ -31,6 +31,8 @@ export interface SweepResult {
   covers: string;
   scale: number;
   wallMs: number;
+  /** The function process's user+system CPU over the sweep invocation (warm: load excluded), in ms. */
+  cpuMs: number;
   calls: number;
   minimum: { calls: number; named: string };
   callsByAction: Record<string, number>;
@@ -237,6 +239,7 @@ export async function measureSweeps(bench: Bench, account: SeededAccount): Promi
         covers,
         scale: account.perType,
         wallMs: invocation?.ms ?? Number.NaN,
+        cpuMs: invocation?.cpuMs ?? Number.NaN,
         calls: calls.length,
         minimum: sweepMinimum(fn, account),
         callsByAction: countBy(calls.map((call) => call.action)),

@@ -1,7 +1,8 @@
 /**
  * One Lambda "container" for the benchmark: loads a bundle once (cold start), then handles the
  * events the parent sends over IPC one at a time, as a warm Lambda environment does.
- * Messages in: { id, event } | { id, stats: true }. Out: { ready, loadMs } then { id, ms, result | error }.
+ * Messages in: { id, event } | { id, stats: true }. Out: { ready, loadMs } then { id, ms, cpuMs, result | error }.
+ * cpuMs: this process's user+system CPU over the invocation (the "client CPU" the bench compares).
  * Environment: the function's (set by the parent); argv[2]: the bundle's path.
  */
 const bundle = process.argv[2];
@@ -27,13 +28,19 @@ process.on('message', async (message) => {
     return;
   }
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage(cpu0);
+    return (user + system) / 1000;
+  };
   try {
     const result = await handler(message.event, context('bench'));
-    process.send({ id: message.id, ms: Number(process.hrtime.bigint() - t0) / 1e6, result });
+    process.send({ id: message.id, ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs(), result });
   } catch (error) {
     process.send({
       id: message.id,
       ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      cpuMs: cpuMs(),
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
   }

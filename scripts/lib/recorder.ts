@@ -78,5 +78,6 @@ function entriesOf(line: string): RecorderEntry[] {
 }
 
 /** Writes: REST APIs (Lambda) read with GET and HEAD; the others name the action. */
-export const writesAmong = (calls: readonly RecordedCall[]): RecordedCall[] =>
-  calls.filter((call) => !['GET', 'HEAD'].includes(call.method) && !READ_ONLY.test(call.action));
+export const writesAmong = <Call extends Pick<RecordedCall, 'method' | 'action'>>(
+  calls: readonly Call[],
+): Call[] => calls.filter((call) => !['GET', 'HEAD'].includes(call.method) && !READ_ONLY.test(call.action));

@@ -1,124 +1,39 @@
-import { costPerMillion } from '../../../bench/cost';
+import { computeHeadline } from '../../../bench/headline';
 import { type BenchResult, findLosses, renderReport } from '../../../bench/report';
 import { summarize } from '../../../bench/stats';
+import { aResult, LIMITS } from './result-fixture';
 
-/** A fixed result, as one run would produce it: the report must follow from these numbers alone. */
-function aResult(overrides: Partial<Omit<BenchResult, 'losses'>> = {}): Omit<BenchResult, 'losses'> {
-  return {
-    startedAt: '2026-11-24T00:00:00.000Z',
-    scale: 'full',
-    machine: { node: 'v20.0.0', cpus: 2, cpuModel: 'Test CPU', memoryGb: 8, platform: 'linux' },
-    durationSeconds: 600,
-    phaseSeconds: { bundles: 100, events: 50 },
-    bundles: [
-      {
-        name: 'ssh-open-to-world',
-        bundled: { rawBytes: 2048, gzipBytes: 1024, loadMs: summarize([100, 110, 120]) },
-        external: { rawBytes: 512, gzipBytes: 256, loadMs: summarize([200, 220, 240]) },
-      },
-    ],
-    events: [
-      {
-        name: 'AuthorizeSecurityGroupIngress',
-        fn: 'ssh-open-to-world',
-        handlerMs: summarize([40, 50, 60]),
-        calls: summarize([20, 20, 20]),
-        minimum: { calls: 5, named: 'read + revoke + verify + record + alert' },
-        callsByAction: { UpdateItem: 11, GetItem: 4, RevokeSecurityGroupIngress: 1 },
-        statuses: ['remediated'],
-        errors: [],
-        peakRssMb: 140,
-      },
-    ],
-    sweeps: [
-      {
-        account: { perType: 1000, drift: 10, groups: 30, users: 200, seedSeconds: 12 },
-        ours: [
-          {
-            fn: 'ssh-open-to-world',
-            covers: 'security-group rules',
-            scale: 1000,
-            wallMs: 2000,
-            calls: 60,
-            minimum: { calls: 21, named: 'DescribeSecurityGroups + drifts' },
-            callsByAction: { GetItem: 30, UpdateItem: 20 },
-            peakRssMb: 150,
-            driftFound: 10,
-          },
-        ],
-        custodian: [
-          {
-            fn: 'ssh-open-to-world',
-            policy: 'sg-ssh-open-to-world',
-            scale: 1000,
-            runMs: 1000,
-            calls: 2,
-            callsByAction: { DescribeSecurityGroups: 2 },
-            peakRssMb: 96,
-            matched: 10,
-          },
-        ],
-      },
-    ],
-    storm: {
-      fn: 'ssh-open-to-world',
-      events: 1000,
-      drifts: 200,
-      concurrency: 5,
-      wallMs: 50_000,
-      eventsPerSecond: 20,
-      incidents: 200,
-      duplicateIncidents: 0,
-      alerts: 200,
-      duplicateAlerts: 0,
-      remediated: 200,
-      errors: [],
-    },
-    motoPatch: {
-      items: 10_000,
-      transactions: 3,
-      itemBackupMs: summarize([4, 5, 6]),
-      wholeTableBackupMs: summarize([400, 500, 600]),
-      ratio: 0.01,
-    },
-    custodian: { version: '0.9.53', importMs: summarize([300, 330, 360]) },
-    cost: [
-      {
-        fn: 'ssh-open-to-world',
-        event: 'AuthorizeSecurityGroupIngress',
-        peakRssMb: 140,
-        cost: costPerMillion({ durationMs: 50, memoryMb: 140 }),
-      },
-    ],
-    ...overrides,
-  };
-}
+const withHeadline = (measured: ReturnType<typeof aResult>, losses: string[] = []): BenchResult => ({
+  ...measured,
+  losses,
+  headline: computeHeadline(measured, LIMITS),
+});
 
 describe('bench report', () => {
   it('prints medians with their spread and n, and ratios taken from the same result', () => {
     // Prepare
     const measured = aResult();
     // Act
-    const markdown = renderReport({ ...measured, losses: findLosses(measured) });
+    const markdown = renderReport(withHeadline(measured, findLosses(measured)));
     // Assess
     expect(markdown).toContain('110.0 (p25–p75 105.0–115.0, min–max 100.0–120.0, n=3)');
     expect(markdown).toContain('| 0.50× |'); // bundled / external load: 110 / 220
     expect(markdown).toContain('| 20 (p25–p75 20–20, min–max 20–20, n=3) | 5 | 4.00× |');
     expect(markdown).toContain(
-      '| sg-ssh-open-to-world | ssh-open-to-world | 1,000 | 2 | 96 | 10 | 0.50× | 0.03× |',
+      '| sg-ssh-open-to-world | ssh-open-to-world | 1,000 | 600 | 1,500 | 2 | 96 | 10 | 0.50× | 0.03× |',
     );
     expect(markdown).toContain('c7n 0.9.53');
     expect(markdown).toContain(
       '330.0 (p25–p75 315.0–345.0, min–max 300.0–360.0, n=3) ms, against our median bundle load of 110.0 ms: 3.00×',
     );
-    expect(markdown).toContain('| 1,000 | 200 | 50.0 | 20.0 | 200 | 0 | 200 | 0 | 200 | none |');
+    expect(markdown).toContain('| 1,000 | 200 | 50.0 | 20.0 | 15.0 | 200 | 0 | 200 | 0 | 200 | none |');
   });
 
   it('writes the cost formula with its inputs and the price source', () => {
     // Prepare
     const measured = aResult();
     // Act
-    const markdown = renderReport({ ...measured, losses: [] });
+    const markdown = renderReport(withHeadline(measured));
     // Assess
     expect(markdown).toContain(
       '1,000,000 × (50 ms / 1000 × 140 MB / 1024 × $0.0000133334 per GB-s + $0.0000002 per request)',
@@ -166,7 +81,7 @@ describe('bench report', () => {
     // Prepare
     const measured = aResult({ scale: 'quick', custodian: { unavailable: 'pip failed' } });
     // Act
-    const markdown = renderReport({ ...measured, losses: [] });
+    const markdown = renderReport(withHeadline(measured));
     // Assess
     expect(markdown).toContain('Not measured: pip failed.');
     expect(markdown).toContain('quick scale');
@@ -177,7 +92,7 @@ describe('bench report', () => {
 describe("the report's emulator section", () => {
   it('shows one transaction figure with and without the moto patch, and their ratio, from the run', () => {
     // Act
-    const report = renderReport({ ...aResult(), losses: [] });
+    const report = renderReport(withHeadline(aResult()));
     // Assess
     expect(report).toContain('| item-level backup (the patch; every figure in this report) | 5.0 (');
     expect(report).toContain('`MOTO_WHOLE_TABLE_BACKUP=1`) | 500.0 (');
