@@ -350,6 +350,51 @@ describe('ecs-task-unprivileged scope (ecsScope)', () => {
         },
       );
 
+      it('pages the untag of a revision whose privileged incident is still open (notify): its own incident, not folded into the old one', async () => {
+        // Prepare: in scope and privileged: notify opens an incident that stays open
+        given({ [TAGGED]: { phi: SCOPE_VALUE } });
+        const { pipeline, store, alerts } = pipelineFor(NARROWED);
+        await pipeline.handle(parseTriggerEvent(registered(TAGGED)));
+        const [privilegedIncident] = [...store.incidents.values()];
+        expect(privilegedIncident).toMatchObject({ status: 'open' });
+        // Act: someone removes the scope tag, and ECS shows it gone
+        given({});
+        const outcomes = await pipeline.handle(
+          parseTriggerEvent(tagCall('UntagResource', ARN(TAGGED), { phi: SCOPE_VALUE })),
+        );
+        // Assess: a second incident, paged, saying the revision left the scope; the first says why it ended
+        expect(outcomes).toEqual([expect.objectContaining({ compliance: 'NON_COMPLIANT' })]);
+        const left = [...store.incidents.values()].find((incident) => incident.evidence.leftScopeBy);
+        expect(left).toMatchObject({ status: 'open', trigger: { eventName: 'UntagResource' } });
+        expect(alerts.sent).toHaveLength(2);
+        expect(store.incidents.get(privilegedIncident?.incidentId ?? '')).toMatchObject({
+          status: 'resolved',
+        });
+        expect(JSON.stringify([...store.incidents.values()])).toContain('left the scope (UntagResource)');
+        expect(writes()).toEqual([]);
+      });
+
+      it('pages the drift again once the revision is back in the scope, as its own incident', async () => {
+        // Prepare: the revision left the scope (an open incident says so)
+        given({});
+        const { pipeline, store, alerts } = pipelineFor(NARROWED);
+        await pipeline.handle(parseTriggerEvent(tagCall('UntagResource', ARN(TAGGED), { phi: SCOPE_VALUE })));
+        const [leftIncident] = [...store.incidents.values()];
+        // Act: the tag is put back; the revision is still privileged
+        given({ [TAGGED]: { phi: SCOPE_VALUE } });
+        const outcomes = await pipeline.handle(
+          parseTriggerEvent(tagCall('TagResource', ARN(TAGGED), { phi: SCOPE_VALUE })),
+        );
+        // Assess
+        expect(outcomes).toEqual([expect.objectContaining({ compliance: 'NON_COMPLIANT' })]);
+        expect(store.incidents.get(leftIncident?.incidentId ?? '')).toMatchObject({ status: 'resolved' });
+        const privilegedIncident = [...store.incidents.values()].find(
+          (incident) => incident.evidence.privilegedContainers === 'app',
+        );
+        expect(privilegedIncident).toMatchObject({ status: 'open', trigger: { eventName: 'TagResource' } });
+        expect(alerts.sent).toHaveLength(2);
+      });
+
       it('changes nothing on a forged UntagResource the fresh read contradicts (the tag is still there)', async () => {
         // Prepare: the call says the tag went; ECS still shows it, on an unprivileged revision
         given({ [TAGGED]: { phi: SCOPE_VALUE } });
