@@ -236,6 +236,28 @@ describe('ecs-task-unprivileged end to end against moto', () => {
       expect(shown).not.toMatch(/hunter2|s3cr3t|DATABASE_URL/);
     });
 
+    it('pages the untag on its own when the revision’s privileged incident is still open (notify, the default)', async () => {
+      // Prepare: the tagged privileged revision is paged, its incident left open (notify)
+      const arn = await registerTagged('claims');
+      const notify = responder.handlerOf(loadFunction, NARROWED);
+      await notify(registeredCall(arn));
+      const [privileged] = await responder.incidents();
+      await ecs().send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ['phi'] }));
+      // Act
+      await notify(untagCall(arn));
+      // Assess: two incidents, two pages; the first says the revision left the scope
+      const incidents = await responder.incidents();
+      expect(incidents).toHaveLength(2);
+      expect(incidents.find((incident) => incident.incidentId === privileged?.incidentId)).toMatchObject({
+        status: 'resolved',
+      });
+      expect(incidents.find((incident) => incident.incidentId !== privileged?.incidentId)).toMatchObject({
+        status: 'open',
+        evidence: { leftScopeBy: 'UntagResource' },
+      });
+      expect(await responder.alerts()).toHaveLength(2);
+    });
+
     it('changes nothing for a forged UntagResource: the fresh read still shows the tag', async () => {
       // Prepare: the tag is still there, on an unprivileged revision
       const { taskDefinition } = await ecs().send(
