@@ -1,6 +1,7 @@
 import { Metric } from '../metrics';
 import type { Incident } from '../model';
 import type { Finding, Loaded } from '../rules/rule';
+import { leftScopeCallOf } from '../rules/scope';
 import { buildLeftScopeAlert } from './alerts';
 import type { PipelineContext } from './context';
 import { claimIfStale, IncidentStatus, moveIncident } from './lifecycle';
@@ -119,7 +120,9 @@ export async function resolveOpenDrift(
       : 'found compliant again by a later check';
     // Leaving a narrowed scope is a change on-call must see: paged before the incident closes, so a
     // crash in between pages again (never zero times).
-    if (outOfScope) await ctx.deps.alerts.publish(buildLeftScopeAlert(incident, outOfScope));
+    // An incident that is itself about leaving the scope was paged as such when it opened.
+    if (outOfScope && leftScopeCallOf(incident) === undefined)
+      await ctx.deps.alerts.publish(buildLeftScopeAlert(incident, outOfScope));
     const move = await moveIncident(store, incident, IncidentStatus.Resolved, reason);
     // Lost to another writer: the lock goes only if that writer resolved it too.
     if (!move.moved && move.current.status !== IncidentStatus.Resolved) return;

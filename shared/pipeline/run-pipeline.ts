@@ -5,6 +5,7 @@ import { type ExemptionRecord, type Incident, Mode, type Observation, TriggerSou
 import { resourceTypes } from '../resources';
 import type { Finding, Loaded, OwnCalls, Rule } from '../rules/rule';
 import { typesJudgedBy } from '../rules/rule';
+import { leftScopeCallOf } from '../rules/scope';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
@@ -368,7 +369,10 @@ export class ResponsePipeline {
    * lock. An exempted incident holds it while its exemption is in force; once the exemption is
    * removed, ends or is replaced, it ends. An incident about a resource's deletion holds it while
    * the resource stays gone; once a resource of the same ARN exists again (a trail recreated under
-   * its name), the incident is resolved saying so, and the new resource is judged afresh.
+   * its name), the incident is resolved saying so, and the new resource is judged afresh. A resource
+   * that left its rule's scope (shared/rules/scope.ts) while an incident about its drift stood open
+   * (notify mode keeps one open) is paged by an incident of its own, never folded into that one; and
+   * back in the scope, its drift is again its own incident, not the left-the-scope one's.
    */
   private async lockEnded(
     holder: Incident,
@@ -384,7 +388,20 @@ export class ResponsePipeline {
       !finding.resourceGone &&
       holder.resourceGone === true &&
       holder.status !== IncidentStatus.Remediating;
-    if (!exemptionEnded && !deletionEnded) return false;
+    const leftBy = leftScopeCallOf(finding);
+    const scopeChanged =
+      !exemptionEnded &&
+      !deletionEnded &&
+      (holder.status === IncidentStatus.Open || holder.status === IncidentStatus.Failed) &&
+      (leftBy === undefined) !== (leftScopeCallOf(holder) === undefined);
+    if (!exemptionEnded && !deletionEnded && !scopeChanged) return false;
+    if (scopeChanged) {
+      const reason = leftBy
+        ? `left the scope (${leftBy}): no longer judged; a new incident records and pages that`
+        : `back in the scope (found ${this.now().toISOString()}): judged afresh by a new incident`;
+      const move = await moveIncident(store, holder, IncidentStatus.Resolved, reason);
+      if (!move.moved && move.current.status !== IncidentStatus.Resolved) return false;
+    }
     if (deletionEnded) {
       const found = `the resource exists again (found ${this.now().toISOString()})`;
       const move = await moveIncident(

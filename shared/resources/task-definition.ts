@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { idString, parseWith } from '../triggers/parse';
-import type { CallMapping, ResourceType } from './resource-type';
+import { type CallMapping, type ResourceType, type TagChange, tagCallFacts } from './resource-type';
 
 export const TASK_DEFINITION = 'AWS::ECS::TaskDefinition';
 
@@ -43,6 +43,36 @@ const tasks = z
   })
   .transform((record) => [...new Set(record.responseElements.tasks.map((task) => task.taskDefinitionArn))]);
 
+const tagKey = z.string().max(128);
+
+/** ECS TagResource and UntagResource: one resource by ARN; the keys set (TagResource) or removed. */
+const tagging = z.object({
+  requestParameters: z.object({
+    resourceArn: z.string().max(2048),
+    tags: z
+      .array(z.object({ key: tagKey }).passthrough())
+      .max(50)
+      .optional(),
+    tagKeys: z.array(tagKey).max(50).optional(),
+  }),
+});
+
+/**
+ * A tag call: the revision it tags (a cluster's, service's or task's tags are not a revision's: none
+ * then), and the keys it touched, never values, so the rule's scope (ecsScope) sees a revision leave.
+ */
+const tagged = (change: TagChange): CallMapping => ({
+  eventSource: 'ecs.amazonaws.com',
+  resourceIds: (record, prefix) => {
+    const revision = revisionOf(parseWith(tagging, record, prefix).requestParameters.resourceArn);
+    return revision ? [revision] : [];
+  },
+  facts: (record) => {
+    const { tags, tagKeys } = parseWith(tagging, record).requestParameters;
+    return tagCallFacts(change, tagKeys ?? tags?.map((tag) => tag.key) ?? []);
+  },
+});
+
 /** One revision of an ECS task definition, named `<family>:<revision>` in its region. */
 export const taskDefinition: ResourceType = {
   type: TASK_DEFINITION,
@@ -57,5 +87,7 @@ export const taskDefinition: ResourceType = {
     UpdateService: namedInResponse(service),
     RunTask: namedInResponse(tasks),
     StartTask: namedInResponse(tasks),
+    TagResource: tagged('set'),
+    UntagResource: tagged('remove'),
   },
 };

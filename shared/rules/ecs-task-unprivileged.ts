@@ -68,19 +68,26 @@ async function readRevision(
   ecs: ECSClient,
   revision: string,
   scope: { accountId: string; region: string },
+  settings: Settings,
   users: (family: string, arn: string) => Promise<RevisionUsers>,
 ): Promise<Loaded<RevisionView> | undefined> {
   const described = await describe(ecs, revision);
   const definition = described?.taskDefinition;
   if (!definition?.family || !definition.taskDefinitionArn) return undefined;
+  const tags = Object.fromEntries((described?.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
+  // Out of scope, it is not judged (shared/rules/scope.ts): what runs it is not read either.
+  const inScope = inTagScope(tags, mine(settings).scope);
   return {
     resourceType: TASK_DEFINITION,
     resourceId: `${definition.family}:${definition.revision}`,
     arn: definition.taskDefinitionArn,
     region: scope.region,
     accountId: scope.accountId,
-    tags: Object.fromEntries((described?.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? ''])),
-    state: toView(definition, await users(definition.family, definition.taskDefinitionArn)),
+    tags,
+    state: toView(
+      definition,
+      inScope ? await users(definition.family, definition.taskDefinitionArn) : NOBODY,
+    ),
   };
 }
 
@@ -117,7 +124,7 @@ const declared = {
     parameter: 'ecsScope',
     variable: 'ECS_SCOPE',
     fallback: 'all',
-    doc: 'which task definitions run PHI workloads: `all`, or `tag:<key>=<value>` on the revision (a tag whoever registers the revision sets: it narrows what is judged, so `all` is the safe default)',
+    doc: 'which task definition revisions run PHI workloads: `all`, or `tag:<key>[=<value>]` on the revision (a tag whoever registers or tags the revision sets, so `all` is the safe default); never silent when narrowed: a revision out of scope is NOT_APPLICABLE naming the scope, each sweep counts them, a cold start warns, and an ECS TagResource/UntagResource that takes one out of the scope is recorded and paged',
     schema: tagScope,
   }),
   rootUserIsDrift: ruleSetting({
@@ -133,6 +140,7 @@ const mine = settingsReader(declared);
 export const ecsTaskUnprivileged = defineRule<RevisionView>({
   id: 'ecs-task-unprivileged',
   settings: declared,
+  scope: { setting: declared.scope, covers: 'task definition revision' },
   title: 'Privileged ECS task definition',
   severity: Severity.High,
   // Access control: a privileged or host-namespace container reaches past its task to the host.
@@ -146,7 +154,23 @@ export const ecsTaskUnprivileged = defineRule<RevisionView>({
   resourceType: TASK_DEFINITION,
   triggers: {
     cloudTrail: {
-      eventNames: ['RegisterTaskDefinition', 'CreateService', 'UpdateService', 'RunTask', 'StartTask'],
+      // Tag calls: a revision leaving a narrowed scope is recorded and paged (the kit's scope);
+      // routed only when they tag a task definition, not a cluster, service or task.
+      eventNames: [
+        'RegisterTaskDefinition',
+        'CreateService',
+        'UpdateService',
+        'RunTask',
+        'StartTask',
+        'TagResource',
+        'UntagResource',
+      ],
+      filters: [
+        {
+          eventNames: ['TagResource', 'UntagResource'],
+          requestParameters: { resourceArn: [{ wildcard: 'arn:*:ecs:*:*:task-definition/*' }] },
+        },
+      ],
     },
     schedule: 'rate(1 hour)',
   },
@@ -171,23 +195,24 @@ export const ecsTaskUnprivileged = defineRule<RevisionView>({
     },
   ],
 
-  async load(ref, aws) {
+  async load(ref, aws, settings) {
     if (ref.resourceType !== TASK_DEFINITION) return undefined;
     const ecs = aws.ecs(ref.region);
     return readRevision(
       ecs,
       ref.resourceId,
       ref,
+      settings,
       async (family, arn) => (await revisionsInUse(ecs, family)).get(arn) ?? NOBODY,
     );
   },
 
   /** Every revision a service or running task uses (an unused revision runs nowhere until it is used, and then is judged by that call). */
-  async *list(scope, aws) {
+  async *list(scope, aws, settings) {
     const ecs = aws.ecs(scope.region);
     const inUse = await revisionsInUse(ecs);
     for (const [arn, users] of inUse) {
-      const revision = await readRevision(ecs, arn, scope, async () => users);
+      const revision = await readRevision(ecs, arn, scope, settings, async () => users);
       if (revision) yield revision;
     }
   },
@@ -196,13 +221,8 @@ export const ecsTaskUnprivileged = defineRule<RevisionView>({
     const view = resource.state;
     const found = escapes(view, settings);
     const unused = view.users.services.length + view.users.tasks.length === 0;
-    // An inactive revision nothing uses can start nowhere again.
-    if (
-      found.length === 0 ||
-      !inTagScope(resource.tags, mine(settings).scope) ||
-      (view.status !== 'ACTIVE' && unused)
-    )
-      return { compliant: true };
+    // An inactive revision nothing uses can start nowhere again. Scope: the kit's (shared/rules/scope.ts).
+    if (found.length === 0 || (view.status !== 'ACTIVE' && unused)) return { compliant: true };
     const withoutUser = view.containers.filter((container) => container.user === undefined).length;
     return {
       compliant: false,

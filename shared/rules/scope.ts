@@ -89,6 +89,12 @@ export function leftScopeBy(ref: ResourceRef, loaded: Loaded<unknown>, scope: Ta
   return touched.includes(scope.key) ? ref.eventName : undefined;
 }
 
+/** The tag call a left-the-scope finding (or its incident) records, if it is one. */
+export const leftScopeCallOf = (finding: { readonly evidence?: Readonly<Record<string, unknown>> }) => {
+  const by = finding.evidence?.leftScopeBy;
+  return typeof by === 'string' ? by : undefined;
+};
+
 function leftScopeFinding(
   declared: RuleScope,
   resource: Loaded<unknown>,

@@ -191,14 +191,15 @@ describe('rule ecs-task-unprivileged', () => {
     });
   });
 
-  it('judges only families in scope: a tag scope passes a privileged revision without the tag', async () => {
+  it('judges only revisions in scope: one without the tag is not judged, and says so (never plain compliant)', async () => {
     // Prepare
     given(definition({ containerDefinitions: [container({ privileged: true })] }), [
       { key: 'team', value: 'x' },
     ]);
-    // Act / Assess
+    // Act / Assess: the scope is the kit's (test/unit/rules/ecs-task-scope.test.ts)
     expect(rule.detect(await loaded(), testSettings({ ECS_SCOPE: 'tag:phi=true' }))).toEqual({
       compliant: true,
+      outOfScope: 'out of scope (ecsScope tag:phi): not judged',
     });
   });
 

@@ -781,3 +781,45 @@ describe('tag calls on instances', () => {
     expect(JSON.stringify(result)).not.toContain('rel-secret-label');
   });
 });
+
+describe('tag calls on ECS task definitions (ecs TagResource and UntagResource)', () => {
+  const ECS = 'ecs.amazonaws.com';
+  const REVISION = 'arn:aws:ecs:us-east-1:111122223333:task-definition/claims:3';
+  const CLUSTER = 'arn:aws:ecs:us-east-1:111122223333:cluster/phi';
+  const SERVICE = 'arn:aws:ecs:us-east-1:111122223333:service/phi/claims-api';
+
+  it.each([
+    ['TagResource', { resourceArn: REVISION, tags: [{ key: 'phi', value: 'secret-v' }] }, 'set'],
+    ['UntagResource', { resourceArn: REVISION, tagKeys: ['phi', 'Name'] }, 'remove'],
+  ])('%s names the revision, with the keys and never the values', (eventName, request, change) => {
+    // Act
+    const parsed = parseCloudTrailRecord(recordFor(eventName, request, null, ECS));
+    // Assess
+    expect(resourcesOf(parsed)).toEqual([['AWS::ECS::TaskDefinition', 'claims:3']]);
+    if (parsed.kind !== 'resources') throw new Error('expected resources');
+    expect(parsed.observations[0]?.summary).toMatchObject({ tagChange: change });
+    expect(JSON.parse(String(parsed.observations[0]?.summary.tagKeys))).toContain('phi');
+    expect(JSON.stringify(parsed)).not.toContain('secret-v');
+  });
+
+  it.each([
+    ['a cluster', CLUSTER],
+    ['a service', SERVICE],
+  ])('observes nothing for a tag call on %s (its tags are not a revision’s)', (_case, resourceArn) => {
+    // Act
+    const parsed = parseCloudTrailRecord(
+      recordFor('UntagResource', { resourceArn, tagKeys: ['phi'] }, null, ECS),
+    );
+    // Assess
+    expect(parsed).toMatchObject({ kind: 'resources', observations: [] });
+  });
+
+  it('refuses a tag call without the resource it tags, naming the field', () => {
+    // Act
+    const error = catchValidationError(() =>
+      parseCloudTrailRecord(recordFor('TagResource', { tags: [{ key: 'phi', value: 'v' }] }, null, ECS)),
+    );
+    // Assess
+    expect(error.field).toBe('requestParameters.resourceArn');
+  });
+});
