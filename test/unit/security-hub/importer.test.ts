@@ -166,7 +166,8 @@ describe('importing incidents into Security Hub from the table stream', () => {
     });
     expect(hub).toHaveReceivedNthCommandWith(3, BatchUpdateFindingsCommand, {
       FindingIdentifiers: [identifier(b)],
-      Workflow: { Status: 'SUPPRESSED' },
+      // An exemption notifies: the role may never suppress a finding.
+      Workflow: { Status: 'NOTIFIED' },
     });
     // Only the workflow: fields people own in Security Hub are never sent.
     for (const call of hub.commandCalls(BatchUpdateFindingsCommand))
