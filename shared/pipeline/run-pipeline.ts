@@ -275,7 +275,7 @@ export class ResponsePipeline {
     const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
     const verdict = judged?.finding ?? this.rule.detect(resource, this.deps.settings);
     if (verdict.compliant) {
-      await resolveOpenDrift(this.ctx, resource, verdict.outOfScope);
+      await resolveOpenDrift(this.ctx, resource, verdict.outOfScope, verdict.endsIncident);
       // Never silently: out of a narrowed scope is NOT_APPLICABLE, saying which scope, not COMPLIANT.
       return verdict.outOfScope
         ? { ...ref, compliance: Compliance.NotApplicable, note: verdict.outOfScope, outOfScope: true }

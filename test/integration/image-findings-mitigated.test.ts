@@ -229,8 +229,14 @@ describe('image-findings-mitigated end to end against moto', () => {
     ]);
     expect(await stored(incidentId)).toMatchObject({
       status: 'resolved',
+      statusReason: `Image claims/api@${digest} deleted from claims/api; no ECS task in ${REGION} runs it (EKS, Lambda, other regions and hosts not read)`,
       transitions: expect.arrayContaining([expect.objectContaining({ from: 'open', to: 'resolved' })]),
     });
+    // Ended by a narrow read: it pages once, and a repeated delivery does not page again.
+    await handle(call);
+    const alerts = await responder.alerts();
+    expect(alerts).toHaveLength(2);
+    expect(alerts[1]?.subject).toMatch(/resolved/);
   });
 
   it('the sweep re-judges the incident of an image deleted without an event reaching it: it closes', async () => {
@@ -244,8 +250,11 @@ describe('image-findings-mitigated end to end against moto', () => {
     // Act
     await handle(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
 
-    // Assess
-    expect(await stored(incidentId)).toMatchObject({ status: 'resolved' });
-    expect(await responder.alerts()).toHaveLength(1);
+    // Assess: the opening page, then the closing one naming what was not read
+    expect(await stored(incidentId)).toMatchObject({
+      status: 'resolved',
+      statusReason: expect.stringContaining('(EKS, Lambda, other regions and hosts not read)'),
+    });
+    expect(await responder.alerts()).toHaveLength(2);
   });
 });

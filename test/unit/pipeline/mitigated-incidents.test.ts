@@ -23,6 +23,9 @@ interface Image {
   deletedAndStopped?: boolean;
 }
 
+const ENDED_BY_DELETION =
+  'deleted from claims/api; no ECS task in us-east-1 runs it (EKS, Lambda, other regions and hosts not read)';
+
 function findingsRule(world: Image): Rule {
   const loaded = (): Loaded<Image> => ({
     resourceType: 'AWS::ECR::Image',
@@ -53,7 +56,7 @@ function findingsRule(world: Image): Rule {
     rejudgesHeldDrift: true,
     detect: (resource): Verdict =>
       world.deletedAndStopped
-        ? { compliant: true }
+        ? { compliant: true, endsIncident: ENDED_BY_DELETION }
         : world.deletedButRunning
           ? {
               compliant: false,
@@ -102,7 +105,7 @@ const scanned = (): Observation => ({
   summary: {},
 });
 
-function pipelineFor(world: Image) {
+function pipelineFor(world: Image, now: () => Date = () => new Date()) {
   const store = new MemoryIncidentStore();
   const alerts = new CollectingAlerts();
   const pipeline = new ResponsePipeline(findingsRule(world), {
@@ -115,6 +118,7 @@ function pipelineFor(world: Image) {
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     metrics: { count: () => undefined },
     verify: { attempts: 2, delayMs: 1 },
+    now,
   });
   const handle = () => pipeline.handle({ kind: 'resources', observations: [scanned()] });
   const sweep = () =>
@@ -323,10 +327,49 @@ describe('incidents that end with a mitigation', () => {
     world.deletedAndStopped = true;
     await sweep();
 
+    // Assess: closed after a narrow read, it says what was read and pages once, so a person can
+    // check what was not (EKS, Lambda, other regions, hosts)
+    const [incident] = incidents();
+    expect(incident).toMatchObject({ status: 'resolved', statusReason: ENDED_BY_DELETION });
+    expect(await store.openDrift('image-findings-mitigated', String(incident?.resourceArn))).toBeUndefined();
+    expect(alerts.sent).toHaveLength(2);
+    expect(alerts.sent[1]?.subject).toMatch(/: resolved — /);
+    expect(alerts.sent[1]?.message).toContain('EKS, Lambda, other regions and hosts not read');
+
+    // Act: a later sweep and a late delivery find nothing more to say
+    await sweep();
+    await handle();
+
+    // Assess
+    expect(alerts.sent).toHaveLength(2);
+  });
+
+  it('a deletion that ends an incident still pages after a crash between closing it and the alert', async () => {
+    // Prepare
+    const world: Image = { findings: ['CVE-1'] };
+    let later = 0;
+    const { handle, sweep, incidents, alerts, store } = pipelineFor(
+      world,
+      () => new Date(Date.now() + later),
+    );
+    await handle();
+    world.deletedAndStopped = true;
+    const publish = alerts.publish.bind(alerts);
+    alerts.publish = async () => {
+      throw new Error('process killed');
+    };
+    await sweep().catch(() => undefined);
+    alerts.publish = publish;
+    expect(alerts.sent).toHaveLength(1);
+
+    // Act: the next sweep, once the stale window has passed
+    later = 86_400_000;
+    await sweep();
+
     // Assess
     const [incident] = incidents();
-    expect(incident).toMatchObject({ status: 'resolved' });
+    expect(incident).toMatchObject({ status: 'resolved', statusReason: ENDED_BY_DELETION });
+    expect(alerts.sent).toHaveLength(2);
     expect(await store.openDrift('image-findings-mitigated', String(incident?.resourceArn))).toBeUndefined();
-    expect(alerts.sent).toHaveLength(1);
   });
 });
