@@ -11,7 +11,7 @@ import type { PipelineContext, PipelineDeps } from './context';
 import { isOwnEvent } from './guards';
 import { evidenceHolder, keepsAsEvidence } from './kept-evidence';
 import { IncidentStatus, moveIncident } from './lifecycle';
-import { boundedFindings, keepFindingCurrent } from './mitigated';
+import { findingsRecordOf, keepFindingCurrent } from './mitigated';
 import { Compliance, incidentOutcome, keptOutcome, type ResourceOutcome } from './outcomes';
 import { answerForItem, asFoundAtNotification, judgeSentItem, latestIncidentFor } from './recorded-item';
 import { recover, resolveOpenDrift } from './recover';
@@ -417,7 +417,7 @@ export class ResponsePipeline {
       evidence: finding.evidence,
       reason: finding.reason,
       resourceGone: finding.resourceGone,
-      ...(finding.findings && { findings: boundedFindings(finding.findings) }),
+      ...(finding.findings && findingsRecordOf(finding.findings)),
       mode: this.mode,
       status: IncidentStatus.Open,
       steps: [],

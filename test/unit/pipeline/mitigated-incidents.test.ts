@@ -3,6 +3,7 @@ import { RemediationDeclined } from '../../../shared/errors';
 import type { Observation } from '../../../shared/model';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { IncidentStatus, moveIncident } from '../../../shared/pipeline/lifecycle';
+import { MAX_FINDING_REFS } from '../../../shared/pipeline/mitigated';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import { defineRule, type Loaded, type Rule, type Verdict } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
@@ -250,6 +251,56 @@ describe('incidents that end with a mitigation', () => {
     });
     expect(alerts.sent).toHaveLength(2);
     expect(JSON.stringify(alerts.sent[1])).toContain('CVE-2');
+  });
+
+  it('records how many findings there were when it keeps only the first 500, and not otherwise', async () => {
+    // Prepare
+    const ids = (count: number) =>
+      Array.from({ length: count }, (_, n) => `CVE-${String(n).padStart(4, '0')}`);
+    const world: Image = { findings: ids(MAX_FINDING_REFS) };
+    const { handle, incidents } = pipelineFor(world);
+    await handle();
+    expect(incidents()[0]?.findingsTotal).toBeUndefined();
+
+    // Act
+    world.findings = ids(MAX_FINDING_REFS + 100);
+    await handle();
+
+    // Assess
+    expect(incidents()[0]?.findings).toHaveLength(MAX_FINDING_REFS);
+    expect(incidents()[0]?.findingsTotal).toBe(MAX_FINDING_REFS + 100);
+  });
+
+  it('a finding beyond the 500 a cut mitigation covered reopens it and pages, though no kept id is new', async () => {
+    // Prepare: 600 findings, of which the incident (and so the mitigation) keeps the first 500 ids
+    const ids = (count: number) =>
+      Array.from({ length: count }, (_, n) => `CVE-${String(n).padStart(4, '0')}`);
+    const world: Image = { findings: ids(600) };
+    const { handle, incidents, store, alerts } = pipelineFor(world);
+    await handle();
+    const [opened] = incidents();
+    if (!opened) throw new Error('expected an incident');
+    await store.recordMitigation(opened.incidentId, {
+      ...mitigation,
+      covers: opened.findings ?? [],
+      ...(opened.findingsTotal !== undefined && { coversTotal: opened.findingsTotal }),
+    });
+    await moveIncident(store, opened, IncidentStatus.Resolved, 'mitigation recorded');
+    // The same count again (still covered), then one more, sorting after every kept id
+    await handle();
+    expect(incidents()[0]?.status).toBe('resolved');
+    world.findings = ids(601);
+
+    // Act
+    await handle();
+
+    // Assess
+    const [incident] = incidents();
+    expect(incident).toMatchObject({ status: 'open' });
+    expect(incident?.statusReason).toMatch(
+      /601 finding\(s\) where the mitigation .* covered 600 .*: 1 not covered/,
+    );
+    expect(alerts.sent).toHaveLength(2);
   });
 
   it('a covered finding rated higher since the mitigation reopens it; one rated the same or lower does not', async () => {
