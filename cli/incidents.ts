@@ -166,7 +166,10 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
     .action((incidentId: string, options: { mitigation: string; json?: boolean }, command: Command) => {
       const text = checkMitigation(options.mitigation);
       return withContext(command, async (ctx) => {
-        const result = await resolveIncident(ctx, incidentId, text);
+        // With --json, stdout is the JSON alone: what it covers goes to stderr.
+        const result = await resolveIncident(ctx, incidentId, text, (line) =>
+          options.json ? io.err(line) : io.out(line),
+        );
         if (options.json) return printJson(io, result.incident);
         const moved =
           result.status === IncidentStatus.Resolved

@@ -36,6 +36,22 @@ function refusal(incident: Incident): string | undefined {
   return undefined;
 }
 
+const countOf = (incident: Incident) => incident.findingsTotal ?? incident.findings?.length ?? 0;
+
+/** One line: the findings a mitigation of the incident would cover, as read now. */
+export function coverageOf(incident: Incident, shown = 20): string {
+  const findings = incident.findings;
+  if (!findings)
+    return `the mitigation of ${incident.incidentId} covers the incident as it stands (no findings listed)`;
+  const listed = findings
+    .slice(0, shown)
+    .map((finding) => `${finding.id} (${finding.severity})`)
+    .join(', ');
+  const more =
+    countOf(incident) > shown ? `, … (${countOf(incident)} in all; incidents show lists them)` : '';
+  return `the mitigation of ${incident.incidentId} covers ${countOf(incident)} finding(s): ${listed}${more}`;
+}
+
 export interface Resolved {
   incident: Incident;
   mitigation: MitigationRecord;
@@ -45,16 +61,24 @@ export interface Resolved {
 }
 
 /**
- * `incidents resolve <id> --mitigation "…"`: records the mitigation (text, caller, time, and the
- * findings the incident holds now, which it covers), moves the open incident to resolved through the
+ * `incidents resolve <id> --mitigation "…"`: prints the findings the incident holds now and records
+ * the mitigation (text, caller, time, and those findings, which it covers) only if the incident is
+ * still as read (its updatedAt): a finding that joined in between is never covered unseen. Moves the open incident to resolved through the
  * lifecycle, and alerts on-call. The drift lock stays with the incident: later scans of the same
  * resource join it, never open another; one bringing a finding the mitigation did not cover reopens
  * it, and it then takes one more mitigation (the earlier one kept in earlierMitigations).
  */
-export async function resolveIncident(ctx: CliContext, incidentId: string, text: string): Promise<Resolved> {
+export async function resolveIncident(
+  ctx: CliContext,
+  incidentId: string,
+  text: string,
+  tell: (line: string) => void = (line) => ctx.io.out(line),
+): Promise<Resolved> {
   const incident = await findIncident(ctx, incidentId);
   const refused = refusal(incident);
   if (refused) throw new CliError(refused);
+  // The person sees what the mitigation will cover; the write below holds only if that is still so.
+  tell(coverageOf(incident));
   const caller = await ctx.caller();
   // Resolved before the change, so a missing topic stops it before anything is recorded.
   const onCall = await ctx.onCall();
@@ -63,14 +87,21 @@ export async function resolveIncident(ctx: CliContext, incidentId: string, text:
     by: caller.arn,
     at: ctx.now().toISOString(),
     ...(incident.findings && { covers: incident.findings }),
+    ...(incident.findingsTotal !== undefined && { coversTotal: incident.findingsTotal }),
   };
   const store = incidentStore(ctx);
   const recorded = await inTable(ctx, () =>
-    store.recordMitigation(incidentId, mitigation, incident.mitigation),
+    store.recordMitigation(incidentId, mitigation, incident.mitigation, incident.updatedAt),
   );
   if (!recorded) {
     const now = await findIncident(ctx, incidentId);
-    throw new CliError(refusal(now) ?? `incident ${incidentId} already has a mitigation`);
+    const refusedNow = refusal(now);
+    if (refusedNow) throw new CliError(refusedNow);
+    if (now.updatedAt !== incident.updatedAt)
+      throw new CliError(
+        `incident ${incidentId} changed since it was read (updated at ${now.updatedAt}; it holds ${countOf(now)} finding(s) now): nothing was recorded; run incidents resolve again to see what the mitigation would cover`,
+      );
+    throw new CliError(`incident ${incidentId} already has a mitigation`);
   }
   const move = await moveIncident(
     store,

@@ -173,6 +173,11 @@ export interface Incident {
    * ids and severities only, at most MAX_FINDING_REFS. A mitigation covers these.
    */
   findings?: FindingRef[];
+  /**
+   * How many findings there were when `findings` was cut at MAX_FINDING_REFS; absent when it holds
+   * them all. A mitigation records it (`coversTotal`): any more than that is not covered.
+   */
+  findingsTotal?: number;
 }
 
 /** One finding behind an incident, as a mitigation covers it: its id (a CVE, a finding id) and severity. */
@@ -193,6 +198,8 @@ export interface MitigationRecord {
    * cover every finding of the incident, as they did.
    */
   covers?: FindingRef[];
+  /** How many findings the incident held when `covers` was cut at MAX_FINDING_REFS (Incident.findingsTotal). */
+  coversTotal?: number;
 }
 
 /** Who ordered a lockdown, why, and what it went past; one run's incidents share its runId. */

@@ -13,6 +13,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -51,6 +52,8 @@ export interface AwsClients {
   cloudformation(region: string): CloudFormationClient;
   /** Task definitions, and the services and tasks that run them. */
   ecs(region: string): ECSClient;
+  /** Where incidents are imported as findings (docs/security-hub.md). */
+  securityhub(region: string): SecurityHubClient;
 }
 
 /** Standard retry mode with a few more attempts than the default: throttling is routine in sweeps. */
@@ -100,6 +103,12 @@ export function createAwsClients(homeRegion: string): AwsClients {
     ecs: (region) => memo(`ecs:${region}`, () => new ECSClient({ ...common, region })),
     cloudformation: (region) =>
       memo(`cloudformation:${region}`, () => new CloudFormationClient({ ...common, region })),
+    // Adaptive: slows down when Security Hub throttles (10 requests a second per account and region).
+    securityhub: (region) =>
+      memo(
+        `securityhub:${region}`,
+        () => new SecurityHubClient({ ...common, region, retryMode: 'adaptive' }),
+      ),
   };
 }
 

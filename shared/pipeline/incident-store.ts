@@ -56,7 +56,7 @@ export interface IncidentStore {
    */
   updateFinding(
     incidentId: string,
-    finding: { reason: string; evidence: Summary; findings?: FindingRef[] },
+    finding: { reason: string; evidence: Summary; findings?: FindingRef[]; findingsTotal?: number },
   ): Promise<void>;
   /**
    * Records the incident's mitigation: false when one is recorded already (never overwritten), or,
@@ -67,6 +67,8 @@ export interface IncidentStore {
     incidentId: string,
     mitigation: MitigationRecord,
     replacing?: MitigationRecord,
+    /** Only if the incident is still as read (its updatedAt): false otherwise. */
+    seenUpdatedAt?: string,
   ): Promise<boolean>;
   /**
    * Takes over an incident whose remediation must be resumed. Succeeds only if nobody touched it
@@ -336,14 +338,20 @@ export class DynamoDbIncidentStore implements IncidentStore {
 
   async updateFinding(
     incidentId: string,
-    finding: { reason: string; evidence: Summary; findings?: FindingRef[] },
+    finding: { reason: string; evidence: Summary; findings?: FindingRef[]; findingsTotal?: number },
   ): Promise<void> {
     const findings = finding.findings ? ', findings = :findings' : '';
-    await this.update(incidentId, `SET reason = :reason, evidence = :evidence${findings}`, {
+    // The total goes with the list it counts: kept when the list was cut, removed when it was not.
+    const total = finding.findingsTotal !== undefined;
+    const expression = finding.findings
+      ? `${total ? '' : 'REMOVE findingsTotal '}SET reason = :reason, evidence = :evidence${findings}${total ? ', findingsTotal = :total' : ''}`
+      : 'SET reason = :reason, evidence = :evidence';
+    await this.update(incidentId, expression, {
       values: {
         ':reason': finding.reason,
         ':evidence': finding.evidence,
         ...(finding.findings && { ':findings': finding.findings }),
+        ...(finding.findings && total && { ':total': finding.findingsTotal }),
       },
     });
   }
@@ -352,12 +360,15 @@ export class DynamoDbIncidentStore implements IncidentStore {
     incidentId: string,
     mitigation: MitigationRecord,
     replacing?: MitigationRecord,
+    seenUpdatedAt?: string,
   ): Promise<boolean> {
+    const unchanged = seenUpdatedAt !== undefined ? ' AND updatedAt = :seen' : '';
+    const seen = seenUpdatedAt !== undefined ? { ':seen': seenUpdatedAt } : {};
     try {
       if (!replacing) {
         await this.update(incidentId, 'SET mitigation = :mitigation', {
-          values: { ':mitigation': mitigation },
-          condition: 'attribute_not_exists(mitigation)',
+          values: { ':mitigation': mitigation, ...seen },
+          condition: `attribute_not_exists(mitigation)${unchanged}`,
         });
         return true;
       }
@@ -373,8 +384,9 @@ export class DynamoDbIncidentStore implements IncidentStore {
             ':open': 'open',
             ':previousAt': replacing.at,
             ':previousBy': replacing.by,
+            ...seen,
           },
-          condition: '#status = :open AND mitigation.#at = :previousAt AND mitigation.#by = :previousBy',
+          condition: `#status = :open AND mitigation.#at = :previousAt AND mitigation.#by = :previousBy${unchanged}`,
         },
       );
       return true;

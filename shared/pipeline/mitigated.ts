@@ -27,6 +27,29 @@ export const boundedFindings = (findings: readonly FindingRef[]): FindingRef[] =
   }));
 
 /**
+ * What an incident keeps of its findings: the first MAX_FINDING_REFS (ids in the rule's order), and
+ * how many there were when that cut some, so growth beyond them can still be told.
+ */
+export function findingsRecordOf(findings: readonly FindingRef[]): {
+  findings: FindingRef[];
+  findingsTotal?: number;
+} {
+  return {
+    findings: boundedFindings(findings),
+    ...(findings.length > MAX_FINDING_REFS && { findingsTotal: findings.length }),
+  };
+}
+
+/**
+ * How many findings exceed what a mitigation covered by count: with its list cut at
+ * MAX_FINDING_REFS, a finding past the cut has no id to compare, so any growth is uncovered.
+ */
+export function beyondCovered(mitigation: MitigationRecord, total: number): number {
+  if (!mitigation.covers) return 0;
+  return Math.max(0, total - (mitigation.coversTotal ?? mitigation.covers.length));
+}
+
+/**
  * The findings a mitigation does not cover: not among those it covered, or rated higher since (a
  * mitigation of a HIGH finding says nothing about it as a CRITICAL one). A mitigation recorded
  * before covered findings were kept covers everything, as it did.
@@ -48,11 +71,12 @@ const named = (findings: readonly FindingRef[], shown = 10) =>
 
 const sameFinding = (
   incident: Incident,
-  next: { reason: string; evidence: Summary; findings?: FindingRef[] },
+  next: { reason: string; evidence: Summary; findings?: FindingRef[]; findingsTotal?: number },
 ): boolean =>
   incident.reason === next.reason &&
   JSON.stringify(incident.evidence) === JSON.stringify(next.evidence) &&
-  JSON.stringify(incident.findings ?? null) === JSON.stringify(next.findings ?? null);
+  JSON.stringify(incident.findings ?? null) === JSON.stringify(next.findings ?? null) &&
+  incident.findingsTotal === next.findingsTotal;
 
 /**
  * A delivery that found drift the incident already holds: the incident says what is found now
@@ -73,11 +97,12 @@ export async function keepFindingCurrent(
         reason: finding.reason,
         evidence: { ...existing.evidence, ...finding.evidence },
         ...(existing.findings && { findings: existing.findings }),
+        ...(existing.findingsTotal !== undefined && { findingsTotal: existing.findingsTotal }),
       }
     : {
         reason: finding.reason,
         evidence: finding.evidence,
-        ...(finding.findings && { findings: boundedFindings(finding.findings) }),
+        ...(finding.findings && findingsRecordOf(finding.findings)),
       };
   const changed = !sameFinding(existing, next);
   if (changed) await store.updateFinding(existing.incidentId, next);
@@ -85,8 +110,15 @@ export async function keepFindingCurrent(
   const { mitigation } = existing;
   if (finding.updatesOnly || existing.status !== IncidentStatus.Resolved || !mitigation) return current();
   const fresh = uncoveredBy(mitigation, next.findings ?? []);
-  if (fresh.length === 0) return current();
-  const why = `reopened: ${fresh.length} finding(s) that the mitigation recorded by ${mitigation.by} at ${mitigation.at} did not cover: ${named(fresh)}`;
+  const total = next.findingsTotal ?? next.findings?.length ?? 0;
+  const beyond = beyondCovered(mitigation, total);
+  if (fresh.length === 0 && beyond === 0) return current();
+  const by = `the mitigation recorded by ${mitigation.by} at ${mitigation.at}`;
+  const why =
+    fresh.length > 0
+      ? `reopened: ${fresh.length} finding(s) that ${by} did not cover: ${named(fresh)}`
+      : // Past the kept ids: only the count tells.
+        `reopened: ${total} finding(s) where ${by} covered ${total - beyond} (only the first ${MAX_FINDING_REFS} are kept by id): ${beyond} not covered`;
   const move = await moveIncident(
     store,
     existing,

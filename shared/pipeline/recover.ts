@@ -90,12 +90,14 @@ async function resumeRemediation(ctx: PipelineContext, incident: Incident): Prom
 
 /**
  * The resource reads compliant: the incident holding its drift lock is resolved and the lock let
- * go, once nothing is owed (a remediation still running, an alert not yet sent).
+ * go, once nothing is owed (a remediation still running, an alert not yet sent). A verdict that
+ * `endsIncident` after a narrow read resolves it with that reason and pages once.
  */
 export async function resolveOpenDrift(
   ctx: PipelineContext,
   resource: Loaded<unknown>,
   outOfScope?: string,
+  endsIncident?: string,
 ): Promise<void> {
   const { store } = ctx.deps;
   const incidentId = await store.openDrift(ctx.rule.id, resource.arn);
@@ -115,17 +117,24 @@ export async function resolveOpenDrift(
     incident.status !== IncidentStatus.Remediated &&
     incident.status !== IncidentStatus.Undone
   ) {
-    const reason = outOfScope
-      ? `left the scope with its drift unresolved: ${outOfScope}; on-call paged`
-      : 'found compliant again by a later check';
+    const reason =
+      endsIncident ??
+      (outOfScope
+        ? `left the scope with its drift unresolved: ${outOfScope}; on-call paged`
+        : 'found compliant again by a later check');
     // Leaving a narrowed scope is a change on-call must see: paged before the incident closes, so a
-    // crash in between pages again (never zero times).
-    // An incident that is itself about leaving the scope was paged as such when it opened.
+    // crash in between pages again (never zero times). An incident that is itself about leaving the
+    // scope was paged as such when it opened.
     if (outOfScope && leftScopeCallOf(incident) === undefined)
       await ctx.deps.alerts.publish(buildLeftScopeAlert(incident, outOfScope));
+    const pages = endsIncident !== undefined && incident.status !== IncidentStatus.Resolved;
+    // Recorded pending before the move: a crash before the page leaves it to the sweep's resend.
+    if (pages) await store.setAlert(incidentId, { status: 'pending', at: ctx.now().toISOString() });
     const move = await moveIncident(store, incident, IncidentStatus.Resolved, reason);
     // Lost to another writer: the lock goes only if that writer resolved it too.
     if (!move.moved && move.current.status !== IncidentStatus.Resolved) return;
+    // Only the writer that ended it pages: one page however many deliveries judged the deletion.
+    if (pages && move.moved) await alert(ctx, incidentId, { again: true });
   }
   // A remediated incident whose alert never went out pages before its lock is let go.
   if (incident?.status === IncidentStatus.Remediated) {

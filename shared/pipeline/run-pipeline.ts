@@ -12,7 +12,7 @@ import type { PipelineContext, PipelineDeps } from './context';
 import { isOwnEvent } from './guards';
 import { evidenceHolder, keepsAsEvidence } from './kept-evidence';
 import { IncidentStatus, moveIncident } from './lifecycle';
-import { boundedFindings, keepFindingCurrent } from './mitigated';
+import { findingsRecordOf, keepFindingCurrent } from './mitigated';
 import { Compliance, incidentOutcome, keptOutcome, type ResourceOutcome } from './outcomes';
 import { answerForItem, asFoundAtNotification, judgeSentItem, latestIncidentFor } from './recorded-item';
 import { recover, resolveOpenDrift } from './recover';
@@ -276,7 +276,7 @@ export class ResponsePipeline {
     const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
     const verdict = judged?.finding ?? this.rule.detect(resource, this.deps.settings);
     if (verdict.compliant) {
-      await resolveOpenDrift(this.ctx, resource, verdict.outOfScope);
+      await resolveOpenDrift(this.ctx, resource, verdict.outOfScope, verdict.endsIncident);
       // Never silently: out of a narrowed scope is NOT_APPLICABLE, saying which scope, not COMPLIANT.
       return verdict.outOfScope
         ? { ...ref, compliance: Compliance.NotApplicable, note: verdict.outOfScope, outOfScope: true }
@@ -443,7 +443,7 @@ export class ResponsePipeline {
       evidence: finding.evidence,
       reason: finding.reason,
       resourceGone: finding.resourceGone,
-      ...(finding.findings && { findings: boundedFindings(finding.findings) }),
+      ...(finding.findings && findingsRecordOf(finding.findings)),
       mode: this.mode,
       status: IncidentStatus.Open,
       steps: [],

@@ -131,7 +131,7 @@ export const imageFindingsMitigated = defineRule<ImageView>({
   runbook: 'docs/runbooks/image-findings-mitigated.md',
   readme: {
     enforce:
-      'nothing: notify only, naming the services and running tasks that use the image; the incident stays open until a person records a mitigation (`incidents resolve <id> --mitigation "…"`), a later scan is clean, or the image is deleted and runs nowhere',
+      'nothing: notify only, naming the services and running tasks that use the image; the incident stays open until a person records a mitigation (`incidents resolve <id> --mitigation "…"`), a later scan is clean, or the image is deleted and no ECS task of its region runs it (that end pages, naming what was not read)',
   },
   defaultMode: Mode.Notify,
   resourceType: ECR_IMAGE,
@@ -225,8 +225,16 @@ export const imageFindingsMitigated = defineRule<ImageView>({
       (finding) => severityRank(finding.severity) >= severityRank(threshold),
     );
     if (!view.exists) {
-      // Deleted and run by nobody: nothing left to mitigate.
-      if (view.users.tasks.length === 0) return { compliant: true };
+      // Deleted and run by no ECS task of its region: nothing left to mitigate, as far as that read
+      // goes. The incident it ends says what was not read, and pages (shared/pipeline/recover.ts).
+      if (view.users.tasks.length === 0)
+        return {
+          compliant: true,
+          endsIncident: clip(
+            `Image ${resource.resourceId} deleted from ${view.repositoryName}; no ECS task in ${resource.region} runs it (EKS, Lambda, other regions and hosts not read)`,
+            REASON_TEXT_LIMIT,
+          ),
+        };
       // Still running: an incident already open says so; its findings cannot be read to open one.
       return {
         compliant: false,

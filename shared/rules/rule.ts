@@ -151,6 +151,12 @@ export type Verdict =
       readonly compliant: true;
       /** Not judged: outside the rule's scope (shared/rules/scope.ts). Config's annotation says why. */
       readonly outOfScope?: string;
+      /**
+       * Compliant only as far as a narrow read can tell (an image deleted, no ECS task of its
+       * region running it): the incident this ends records the sentence, naming what was and was
+       * not read, and pages once, so a person can check the rest.
+       */
+      readonly endsIncident?: string;
     }
   | {
       readonly compliant: false;

@@ -61,9 +61,11 @@ export const FINDING_STATES: Readonly<
   // Fixed and verified by a read, or found compliant again (or mitigated by a person): closed.
   remediated: { compliance: 'PASSED', record: 'ARCHIVED', workflow: 'RESOLVED' },
   resolved: { compliance: 'PASSED', record: 'ARCHIVED', workflow: 'RESOLVED' },
-  // Still drifted, risk accepted through the exemption ledger: reviewed, no action.
-  exempted: { compliance: 'FAILED', record: 'ACTIVE', workflow: 'SUPPRESSED' },
-  suppressed: { compliance: 'FAILED', record: 'ACTIVE', workflow: 'SUPPRESSED' },
+  // Still drifted, risk accepted through the exemption ledger: reviewed, no action. NOTIFIED, not
+  // SUPPRESSED: the role is denied SUPPRESSED so a hijacked function cannot hide other products'
+  // findings on the hub (docs/security-hub.md, Permissions).
+  exempted: { compliance: 'FAILED', record: 'ACTIVE', workflow: 'NOTIFIED' },
+  suppressed: { compliance: 'FAILED', record: 'ACTIVE', workflow: 'NOTIFIED' },
   // A person reversed the fix on purpose: the drift is back and its owner knows.
   undone: { compliance: 'FAILED', record: 'ACTIVE', workflow: 'NOTIFIED' },
 };

@@ -5,13 +5,14 @@ import {
   type AwsSecurityFinding,
   BatchImportFindingsCommand,
   BatchUpdateFindingsCommand,
-  SecurityHubClient,
+  type SecurityHubClient,
   type WorkflowStatus,
 } from '@aws-sdk/client-securityhub';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { ConfigurationError } from '../errors';
+import { type AwsClients, createAwsClients } from '../aws/clients';
+import { ConfigurationError, errorMessage } from '../errors';
 import { SERVICE_NAME } from '../metrics';
 import { type FindingTarget, findingChangeOf, targetOfProductArn } from './asff';
 
@@ -79,6 +80,11 @@ export interface SecurityHubSink {
   warn?: (message: string, details: Record<string, unknown>) => void;
 }
 
+const causeOf = (error: unknown) => ({
+  error: error instanceof Error ? error.name : typeof error,
+  message: errorMessage(error),
+});
+
 /**
  * Imports each incident's finding into Security Hub from the table's stream, and moves its workflow
  * where the incident's new status asks (docs/security-hub.md). A finding Security Hub refuses (a
@@ -135,7 +141,12 @@ export async function importIncidentFindings(
       const refused = new Set((result.FailedFindings ?? []).map((failure) => failure.Id));
       fail(chunk.filter((item) => refused.has(item.finding.Id)));
       imported.push(...chunk.filter((item) => !refused.has(item.finding.Id)));
-    } catch {
+    } catch (error) {
+      // The cause only: names and ids, never a finding.
+      sink.warn?.('BatchImportFindings failed: findings not imported', {
+        ...causeOf(error),
+        incidents: chunk.map((item) => item.incidentId),
+      });
       fail(chunk);
     }
   }
@@ -164,7 +175,11 @@ export async function importIncidentFindings(
           (result.UnprocessedFindings ?? []).map((failure) => failure.FindingIdentifier?.Id),
         );
         fail(chunk.filter((item) => unprocessed.has(item.finding.Id)));
-      } catch {
+      } catch (error) {
+        sink.warn?.('BatchUpdateFindings failed: workflow not moved', {
+          ...causeOf(error),
+          incidents: chunk.map((item) => item.incidentId),
+        });
         fail(chunk);
       }
     }
@@ -180,7 +195,10 @@ export async function importIncidentFindings(
 }
 
 /** The security-hub-findings function (functions/security-hub-findings.ts). */
-export function securityHubFindingsHandler(env: NodeJS.ProcessEnv = process.env) {
+export function securityHubFindingsHandler(
+  env: NodeJS.ProcessEnv = process.env,
+  aws?: Pick<AwsClients, 'securityhub'>,
+) {
   const productArn = env.SECURITY_HUB_PRODUCT_ARN ?? '';
   const target = targetOfProductArn(productArn);
   if (!target)
@@ -189,8 +207,8 @@ export function securityHubFindingsHandler(env: NodeJS.ProcessEnv = process.env)
       'SECURITY_HUB_PRODUCT_ARN',
     );
   const logger = new Logger({ serviceName: SERVICE_NAME });
-  // Adaptive retries slow the client down when Security Hub throttles; the pacer keeps under 10/s.
-  const client = new SecurityHubClient({ region: target.region, maxAttempts: 5, retryMode: 'adaptive' });
+  // The client retries adaptively (shared/aws/clients.ts); the pacer keeps under 10/s.
+  const client = (aws ?? createAwsClients(target.region)).securityhub(target.region);
   const sink: SecurityHubSink = {
     client,
     target,

@@ -162,15 +162,43 @@ describe('Security Hub findings in the packaged template', () => {
             'Criticality',
             'Types',
             'UserDefinedFields',
+            // Severity's other parts, and related findings whole or by the parts a request names.
+            'Severity.Normalized',
+            'Severity.Product',
             'RelatedFindings',
+            'RelatedFindings.Id',
+            'RelatedFindings.ProductArn',
           ].map((field) => [field, 'false']),
         ),
       );
       expect(
         statements
-          .filter((statement) => statement.Effect === 'Deny')
+          .filter((statement) => statement.Effect === 'Deny' && statement.Condition?.Null)
           .every((statement) => Object.keys(statement.Condition?.Null ?? {}).length === 1),
       ).toBe(true);
+    });
+
+    it("can never suppress a finding: not another product's (GuardDuty, Inspector) on the hub, nor its own", () => {
+      // Prepare
+      const updates = allowed.filter((statement) =>
+        actionsOf(statement).includes('securityhub:BatchUpdateFindings'),
+      );
+      const suppressDenies = statements.filter(
+        (statement) =>
+          statement.Effect === 'Deny' &&
+          actionsOf(statement).includes('securityhub:BatchUpdateFindings') &&
+          statement.Resource === '*' &&
+          Object.keys(statement.Condition ?? {}).length === 1 &&
+          JSON.stringify(statement.Condition?.StringEquals) ===
+            JSON.stringify({ 'securityhub:ASFFSyntaxPath/Workflow.Status': 'SUPPRESSED' }),
+      );
+      // Assess
+      expect(suppressDenies).toHaveLength(1);
+      expect(updates[0]?.Condition?.StringEquals?.['securityhub:ASFFSyntaxPath/Workflow.Status']).toEqual([
+        'NEW',
+        'NOTIFIED',
+        'RESOLVED',
+      ]);
     });
   });
 });

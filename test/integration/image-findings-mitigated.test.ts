@@ -1,4 +1,7 @@
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { createContext } from '../../cli/context';
+import { CliError } from '../../cli/errors';
+import { resolveIncident } from '../../cli/resolve';
 import { cloudTrailEvent, humanCaller, imageScanEvent, scheduledEvent } from '../../scripts/lib/events';
 import type { Incident } from '../../shared/model';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
@@ -107,7 +110,11 @@ describe('image-findings-mitigated end to end against moto', () => {
     // Assess
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^resolved inc-.+: mitigation recorded by arn:aws:.+; on-call alerted/);
+    expect(run.stdout).toMatch(/^resolved inc-.+: mitigation recorded by arn:aws:.+; on-call alerted/m);
+    // What it covers is printed before it is recorded
+    expect(run.stdout.split('\n')[0]).toBe(
+      `the mitigation of ${incidentId} covers 1 finding(s): CVE-2025-0001 (CRITICAL)`,
+    );
     const incident = await stored(incidentId);
     expect(incident).toMatchObject({
       status: 'resolved',
@@ -132,6 +139,51 @@ describe('image-findings-mitigated end to end against moto', () => {
     await handle(scan());
     expect(await responder.incidents()).toHaveLength(1);
     expect(await responder.alerts()).toEqual([]);
+  });
+
+  it('incidents resolve refuses, writing nothing, when a finding joins the incident between its read and its write', async () => {
+    // Prepare: the person reads the incident (one CRITICAL finding); before the write, a scan at a
+    // lower threshold brings CVE-2025-0002 into it, which the person never saw
+    const { scan } = await vulnerableImage();
+    const incidentId = String((await handle(scan())).outcomes[0]?.incidentId);
+    await responder.alerts();
+    const handleHigh = responder.handlerOf(loadFunction, { IMAGE_FINDINGS_SEVERITY: 'HIGH' });
+    const printed: string[] = [];
+    const io = { out: (line: string) => printed.push(line), err: (line: string) => printed.push(line) };
+    const ctx = await createContext({}, io, { ...process.env, ...env });
+    const racing = {
+      ...ctx,
+      caller: async () => {
+        await handleHigh(scan());
+        return ctx.caller();
+      },
+    };
+
+    // Act
+    const refused = await resolveIncident(racing, incidentId, 'CHG-9 openssl unreachable').catch(
+      (error: unknown) => error,
+    );
+
+    // Assess: refused with a clear message (exit 1), nothing recorded, nobody paged
+    expect(refused).toBeInstanceOf(CliError);
+    expect((refused as CliError).exitCode).toBe(1);
+    expect((refused as CliError).message).toMatch(
+      new RegExp(`incident ${incidentId} changed since it was read .*nothing was recorded`),
+    );
+    expect(printed.join('\n')).toContain('covers 1 finding(s): CVE-2025-0001 (CRITICAL)');
+    const incident = await stored(incidentId);
+    expect(incident.status).toBe('open');
+    expect(incident.mitigation).toBeUndefined();
+    expect(incident.findings?.map((finding) => finding.id)).toEqual(['CVE-2025-0001', 'CVE-2025-0002']);
+    expect(await responder.alerts()).toEqual([]);
+
+    // Act: run again, it shows both and records a mitigation covering both
+    const again = await runCli(['incidents', 'resolve', incidentId, '--mitigation', 'CHG-9 both'], env);
+
+    // Assess
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('covers 2 finding(s): CVE-2025-0001 (CRITICAL), CVE-2025-0002 (HIGH)');
+    expect((await stored(incidentId)).mitigation?.covers).toHaveLength(2);
   });
 
   it('refuses a second mitigation, and a mitigation without text, changing nothing', async () => {
@@ -229,8 +281,14 @@ describe('image-findings-mitigated end to end against moto', () => {
     ]);
     expect(await stored(incidentId)).toMatchObject({
       status: 'resolved',
+      statusReason: `Image claims/api@${digest} deleted from claims/api; no ECS task in ${REGION} runs it (EKS, Lambda, other regions and hosts not read)`,
       transitions: expect.arrayContaining([expect.objectContaining({ from: 'open', to: 'resolved' })]),
     });
+    // Ended by a narrow read: it pages once, and a repeated delivery does not page again.
+    await handle(call);
+    const alerts = await responder.alerts();
+    expect(alerts).toHaveLength(2);
+    expect(alerts[1]?.subject).toMatch(/resolved/);
   });
 
   it('the sweep re-judges the incident of an image deleted without an event reaching it: it closes', async () => {
@@ -244,8 +302,11 @@ describe('image-findings-mitigated end to end against moto', () => {
     // Act
     await handle(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
 
-    // Assess
-    expect(await stored(incidentId)).toMatchObject({ status: 'resolved' });
-    expect(await responder.alerts()).toHaveLength(1);
+    // Assess: the opening page, then the closing one naming what was not read
+    expect(await stored(incidentId)).toMatchObject({
+      status: 'resolved',
+      statusReason: expect.stringContaining('(EKS, Lambda, other regions and hosts not read)'),
+    });
+    expect(await responder.alerts()).toHaveLength(2);
   });
 });

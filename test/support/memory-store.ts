@@ -97,14 +97,24 @@ export class MemoryIncidentStore implements IncidentStore {
 
   async updateFinding(
     incidentId: string,
-    finding: { reason: string; evidence: Summary; findings?: FindingRef[] },
+    finding: { reason: string; evidence: Summary; findings?: FindingRef[]; findingsTotal?: number },
   ) {
-    this.change(incidentId, (incident) => Object.assign(incident, finding));
+    this.change(incidentId, (incident) => {
+      // As the DynamoDB store: the total goes with the list it counts.
+      if (finding.findings && finding.findingsTotal === undefined) delete incident.findingsTotal;
+      Object.assign(incident, finding);
+    });
   }
 
   /** As DynamoDB's conditional update: the first mitigation stays. */
-  async recordMitigation(incidentId: string, mitigation: MitigationRecord, replacing?: MitigationRecord) {
+  async recordMitigation(
+    incidentId: string,
+    mitigation: MitigationRecord,
+    replacing?: MitigationRecord,
+    seenUpdatedAt?: string,
+  ) {
     const current = this.incidents.get(incidentId);
+    if (seenUpdatedAt !== undefined && current?.updatedAt !== seenUpdatedAt) return false;
     if (!replacing) {
       if (current?.mitigation) return false;
       this.change(incidentId, (incident) => Object.assign(incident, { mitigation }));

@@ -3,6 +3,7 @@ import { RemediationDeclined } from '../../../shared/errors';
 import type { Observation } from '../../../shared/model';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { IncidentStatus, moveIncident } from '../../../shared/pipeline/lifecycle';
+import { MAX_FINDING_REFS } from '../../../shared/pipeline/mitigated';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import { defineRule, type Loaded, type Rule, type Verdict } from '../../../shared/rules/rule';
 import { testSettings } from '../../support/incident';
@@ -22,6 +23,9 @@ interface Image {
   /** Deleted and run by nobody: no listing shows it, a read finds nothing to mitigate. */
   deletedAndStopped?: boolean;
 }
+
+const ENDED_BY_DELETION =
+  'deleted from claims/api; no ECS task in us-east-1 runs it (EKS, Lambda, other regions and hosts not read)';
 
 function findingsRule(world: Image): Rule {
   const loaded = (): Loaded<Image> => ({
@@ -53,7 +57,7 @@ function findingsRule(world: Image): Rule {
     rejudgesHeldDrift: true,
     detect: (resource): Verdict =>
       world.deletedAndStopped
-        ? { compliant: true }
+        ? { compliant: true, endsIncident: ENDED_BY_DELETION }
         : world.deletedButRunning
           ? {
               compliant: false,
@@ -102,7 +106,7 @@ const scanned = (): Observation => ({
   summary: {},
 });
 
-function pipelineFor(world: Image) {
+function pipelineFor(world: Image, now: () => Date = () => new Date()) {
   const store = new MemoryIncidentStore();
   const alerts = new CollectingAlerts();
   const pipeline = new ResponsePipeline(findingsRule(world), {
@@ -115,6 +119,7 @@ function pipelineFor(world: Image) {
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     metrics: { count: () => undefined },
     verify: { attempts: 2, delayMs: 1 },
+    now,
   });
   const handle = () => pipeline.handle({ kind: 'resources', observations: [scanned()] });
   const sweep = () =>
@@ -248,6 +253,56 @@ describe('incidents that end with a mitigation', () => {
     expect(JSON.stringify(alerts.sent[1])).toContain('CVE-2');
   });
 
+  it('records how many findings there were when it keeps only the first 500, and not otherwise', async () => {
+    // Prepare
+    const ids = (count: number) =>
+      Array.from({ length: count }, (_, n) => `CVE-${String(n).padStart(4, '0')}`);
+    const world: Image = { findings: ids(MAX_FINDING_REFS) };
+    const { handle, incidents } = pipelineFor(world);
+    await handle();
+    expect(incidents()[0]?.findingsTotal).toBeUndefined();
+
+    // Act
+    world.findings = ids(MAX_FINDING_REFS + 100);
+    await handle();
+
+    // Assess
+    expect(incidents()[0]?.findings).toHaveLength(MAX_FINDING_REFS);
+    expect(incidents()[0]?.findingsTotal).toBe(MAX_FINDING_REFS + 100);
+  });
+
+  it('a finding beyond the 500 a cut mitigation covered reopens it and pages, though no kept id is new', async () => {
+    // Prepare: 600 findings, of which the incident (and so the mitigation) keeps the first 500 ids
+    const ids = (count: number) =>
+      Array.from({ length: count }, (_, n) => `CVE-${String(n).padStart(4, '0')}`);
+    const world: Image = { findings: ids(600) };
+    const { handle, incidents, store, alerts } = pipelineFor(world);
+    await handle();
+    const [opened] = incidents();
+    if (!opened) throw new Error('expected an incident');
+    await store.recordMitigation(opened.incidentId, {
+      ...mitigation,
+      covers: opened.findings ?? [],
+      ...(opened.findingsTotal !== undefined && { coversTotal: opened.findingsTotal }),
+    });
+    await moveIncident(store, opened, IncidentStatus.Resolved, 'mitigation recorded');
+    // The same count again (still covered), then one more, sorting after every kept id
+    await handle();
+    expect(incidents()[0]?.status).toBe('resolved');
+    world.findings = ids(601);
+
+    // Act
+    await handle();
+
+    // Assess
+    const [incident] = incidents();
+    expect(incident).toMatchObject({ status: 'open' });
+    expect(incident?.statusReason).toMatch(
+      /601 finding\(s\) where the mitigation .* covered 600 .*: 1 not covered/,
+    );
+    expect(alerts.sent).toHaveLength(2);
+  });
+
   it('a covered finding rated higher since the mitigation reopens it; one rated the same or lower does not', async () => {
     // Prepare
     const world: Image = { findings: ['CVE-1'], severities: { 'CVE-1': 'HIGH' } };
@@ -323,10 +378,49 @@ describe('incidents that end with a mitigation', () => {
     world.deletedAndStopped = true;
     await sweep();
 
+    // Assess: closed after a narrow read, it says what was read and pages once, so a person can
+    // check what was not (EKS, Lambda, other regions, hosts)
+    const [incident] = incidents();
+    expect(incident).toMatchObject({ status: 'resolved', statusReason: ENDED_BY_DELETION });
+    expect(await store.openDrift('image-findings-mitigated', String(incident?.resourceArn))).toBeUndefined();
+    expect(alerts.sent).toHaveLength(2);
+    expect(alerts.sent[1]?.subject).toMatch(/: resolved — /);
+    expect(alerts.sent[1]?.message).toContain('EKS, Lambda, other regions and hosts not read');
+
+    // Act: a later sweep and a late delivery find nothing more to say
+    await sweep();
+    await handle();
+
+    // Assess
+    expect(alerts.sent).toHaveLength(2);
+  });
+
+  it('a deletion that ends an incident still pages after a crash between closing it and the alert', async () => {
+    // Prepare
+    const world: Image = { findings: ['CVE-1'] };
+    let later = 0;
+    const { handle, sweep, incidents, alerts, store } = pipelineFor(
+      world,
+      () => new Date(Date.now() + later),
+    );
+    await handle();
+    world.deletedAndStopped = true;
+    const publish = alerts.publish.bind(alerts);
+    alerts.publish = async () => {
+      throw new Error('process killed');
+    };
+    await sweep().catch(() => undefined);
+    alerts.publish = publish;
+    expect(alerts.sent).toHaveLength(1);
+
+    // Act: the next sweep, once the stale window has passed
+    later = 86_400_000;
+    await sweep();
+
     // Assess
     const [incident] = incidents();
-    expect(incident).toMatchObject({ status: 'resolved' });
+    expect(incident).toMatchObject({ status: 'resolved', statusReason: ENDED_BY_DELETION });
+    expect(alerts.sent).toHaveLength(2);
     expect(await store.openDrift('image-findings-mitigated', String(incident?.resourceArn))).toBeUndefined();
-    expect(alerts.sent).toHaveLength(1);
   });
 });

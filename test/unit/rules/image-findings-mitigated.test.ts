@@ -302,7 +302,7 @@ describe('rule image-findings-mitigated', () => {
     expect(ecr).not.toHaveReceivedCommand(DescribeImageScanFindingsCommand);
   });
 
-  it('is compliant when the image is deleted and no task runs it any more', async () => {
+  it('is compliant when the image is deleted and no task runs it any more, saying how narrow that read was', async () => {
     // Prepare
     ecr
       .on(DescribeImagesCommand)
@@ -313,7 +313,11 @@ describe('rule image-findings-mitigated', () => {
 
     // Assess
     expect(loaded?.state).toMatchObject({ exists: false });
-    expect(loaded && rule.detect(loaded, settings)).toEqual({ compliant: true });
+    // Only ECS tasks of the image's region were read: the incident it ends says so and pages.
+    expect(loaded && rule.detect(loaded, settings)).toEqual({
+      compliant: true,
+      endsIncident: `Image claims/api@${DIGEST} deleted from claims/api; no ECS task in ${REGION} runs it (EKS, Lambda, other regions and hosts not read)`,
+    });
   });
 
   it('never turns a throttled read into "no findings"', async () => {

@@ -168,7 +168,9 @@ describe('what a change of the table asks of Security Hub', () => {
   it.each([
     ['remediated', 'RESOLVED'],
     ['resolved', 'RESOLVED'],
-    ['exempted', 'SUPPRESSED'],
+    // Never SUPPRESSED: the role may not suppress any finding (docs/security-hub.md, Permissions).
+    ['exempted', 'NOTIFIED'],
+    ['suppressed', 'NOTIFIED'],
     ['undone', 'NOTIFIED'],
     ['remediating', undefined],
     ['failed', undefined],
@@ -184,7 +186,7 @@ describe('what a change of the table asks of Security Hub', () => {
     // Act
     const change = findingChangeOf(undefined, item({ ...opened, status: 'exempted' }), target);
     // Assess
-    expect(change?.workflow).toBe('SUPPRESSED');
+    expect(change?.workflow).toBe('NOTIFIED');
   });
 
   it("re-imports when an image's Inspector findings change, without moving the workflow", () => {

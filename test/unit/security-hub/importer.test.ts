@@ -105,6 +105,43 @@ describe('importing incidents into Security Hub from the table stream', () => {
     expect(failedSequences(response)).toEqual(Array.from({ length: 100 }, (_, n) => String(n + 1)));
   });
 
+  it("logs why an import or a workflow move failed: the error's name and message, never a finding", async () => {
+    // Prepare
+    const warned: [string, Record<string, unknown>][] = [];
+    const logging: SecurityHubSink = { ...sink, warn: (message, details) => warned.push([message, details]) };
+    const [a, b] = [incidentNo(1), incidentNo(2)];
+    hub
+      .on(BatchImportFindingsCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .resolves({ FailedCount: 0, SuccessCount: 1, FailedFindings: [] });
+    hub
+      .on(BatchUpdateFindingsCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    // Act
+    await importIncidentFindings({ Records: [streamRecord(1, undefined, a)] }, logging);
+    await importIncidentFindings({ Records: [streamRecord(2, b, { ...b, status: 'resolved' })] }, logging);
+    // Assess
+    expect(warned).toEqual([
+      [
+        'BatchImportFindings failed: findings not imported',
+        {
+          error: 'ThrottlingException',
+          message: 'ThrottlingException: Rate exceeded',
+          incidents: [a.incidentId],
+        },
+      ],
+      [
+        'BatchUpdateFindings failed: workflow not moved',
+        {
+          error: 'AccessDeniedException',
+          message: 'AccessDeniedException: not authorized',
+          incidents: [b.incidentId],
+        },
+      ],
+    ]);
+    expect(JSON.stringify(warned)).not.toContain(a.resourceId);
+  });
+
   it('imports once per incident per batch (its latest change) and retries all its records if refused', async () => {
     // Prepare
     const opened = incidentNo(1);
@@ -166,7 +203,8 @@ describe('importing incidents into Security Hub from the table stream', () => {
     });
     expect(hub).toHaveReceivedNthCommandWith(3, BatchUpdateFindingsCommand, {
       FindingIdentifiers: [identifier(b)],
-      Workflow: { Status: 'SUPPRESSED' },
+      // An exemption notifies: the role may never suppress a finding.
+      Workflow: { Status: 'NOTIFIED' },
     });
     // Only the workflow: fields people own in Security Hub are never sent.
     for (const call of hub.commandCalls(BatchUpdateFindingsCommand))
@@ -253,6 +291,24 @@ describe('staying within Security Hub limits', () => {
     await pace();
     // Assess
     expect(waits).toEqual([70, 100]);
+  });
+
+  it("builds its Security Hub client through the shared clients, for the product ARN's region", () => {
+    // Prepare
+    const regions: string[] = [];
+    const aws = {
+      securityhub: (region: string) => {
+        regions.push(region);
+        return new SecurityHubClient({ region });
+      },
+    };
+    // Act
+    securityHubFindingsHandler(
+      { SECURITY_HUB_PRODUCT_ARN: 'arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default' },
+      aws,
+    );
+    // Assess
+    expect(regions).toEqual(['eu-west-1']);
   });
 
   it('refuses to start without a default product ARN of its account', () => {
