@@ -1,12 +1,19 @@
 import { DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
 import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/client-eventbridge';
+import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import { regionsToSweep } from '../aws/regions';
-import type { Settings } from '../config';
+import { modeVariable, type Settings } from '../config';
 import { errorMessage } from '../errors';
-import { configurationProblem, readConfigurationChanges } from '../rules/function-configuration';
+import { Mode } from '../model';
+import {
+  changesOf,
+  configurationProblem,
+  type FunctionConfigurations,
+  readFunctionConfigurations,
+} from '../rules/function-configuration';
 import type { Rule } from '../rules/rule';
 import {
   DEPLOYMENT_HISTORY_KEY,
@@ -21,10 +28,21 @@ export interface HealthProblem {
   problem: string;
 }
 
+export interface RuleModes {
+  modes: Record<string, Mode>;
+  /** Rule ids, sorted. */
+  changedOutsideDeployment: string[];
+}
+
 export interface HeartbeatReport {
   healthy: boolean;
   checked: { functions: number; configRules: number; trails: number; configurations: number };
   problems: HealthProblem[];
+  /**
+   * Each rule's mode as its function's live configuration ($LATEST) sets it, and the rules whose live
+   * mode differs from what their deployment published (changed outside a deployment).
+   */
+  modes?: RuleModes;
   /** Whether this run appended to the deployment history (recordDeployment); failed: see problems. */
   deployment?: 'recorded' | 'unchanged' | 'failed';
 }
@@ -117,13 +135,24 @@ export async function checkHealth(
 
   // Every function, its own and self-protection's included, must run what its deployment published:
   // self-protection pages on the others, and this is the second pair of eyes on self-protection.
-  const functionNames = [...rules.map((rule) => rule.id), 'heartbeat'].map(
-    (name) => `${settings.stackName}-${name}`,
-  );
-  for (const name of functionNames) {
-    const problem = await functionProblem(aws, region, name);
-    if (problem) problems.push({ check: 'configuration', subject: name, problem });
+  // The same read gives each rule's mode as its function runs it, which the history records.
+  const modes: RuleModes = { modes: {}, changedOutsideDeployment: [] };
+  for (const rule of rules) {
+    const name = `${settings.stackName}-${rule.id}`;
+    const seen = await readFunction(aws, region, name);
+    if (seen.problem) problems.push({ check: 'configuration', subject: name, problem: seen.problem });
+    const deployed = seen.configurations?.deployed
+      ? modeIn(seen.configurations.deployed, rule)
+      : (settings.modes[rule.id] ?? rule.defaultMode);
+    // A missing function acts on nothing: off, whatever was deployed.
+    const live = seen.configurations ? modeIn(seen.configurations.live, rule) : Mode.Off;
+    modes.modes[rule.id] = live;
+    if (live !== deployed) modes.changedOutsideDeployment.push(rule.id);
   }
+  const heartbeatName = `${settings.stackName}-heartbeat`;
+  const own = await readFunction(aws, region, heartbeatName);
+  if (own.problem) problems.push({ check: 'configuration', subject: heartbeatName, problem: own.problem });
+  modes.changedOutsideDeployment.sort();
 
   return {
     healthy: problems.length === 0,
@@ -131,24 +160,45 @@ export async function checkHealth(
       functions: active.length,
       configRules: configRuleNames.length,
       trails: multiRegion.length,
-      configurations: functionNames.length,
+      configurations: rules.length + 1,
     },
     problems,
+    modes,
   };
 }
 
-/** How a function differs from its last deployment's published version, in words; undefined: it does not. */
-async function functionProblem(aws: AwsClients, region: string, name: string): Promise<string | undefined> {
+/**
+ * A function's configurations and how $LATEST differs from its last deployment's published version,
+ * in words (problem undefined: it does not); no configurations: the function is missing.
+ */
+async function readFunction(
+  aws: AwsClients,
+  region: string,
+  name: string,
+): Promise<{ configurations?: FunctionConfigurations; problem?: string }> {
   try {
-    return configurationProblem(await readConfigurationChanges(aws.lambda(region), name));
+    const configurations = await readFunctionConfigurations(aws.lambda(region), name);
+    return { configurations, problem: configurationProblem(changesOf(configurations)) };
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
-    return 'function is missing';
+    return { problem: 'function is missing' };
   }
 }
 
 /**
- * Appends the deployment's facts (account, home region, swept regions, stage, every rule's mode) to
+ * The mode a function's environment gives its rule, read as config.ts reads it. A value config.ts
+ * rejects fails the function at every cold start, so the rule acts on nothing: off.
+ */
+function modeIn(configuration: FunctionConfiguration, rule: Rule): Mode {
+  const raw = configuration.Environment?.Variables?.[modeVariable(rule.id)];
+  if (raw === undefined || raw === '') return rule.defaultMode;
+  const modes: readonly string[] = Object.values(Mode);
+  return modes.includes(raw) ? (raw as Mode) : Mode.Off;
+}
+
+/**
+ * Appends the deployment's facts (account, home region, swept regions, stage, every rule's mode as
+ * its function runs it, and which of those were changed outside a deployment) to
  * the history the auditor's report reads, when they changed since the last record. A failure is a
  * problem on the report (HeartbeatProblems pages), not a missing heartbeat: the checks did run.
  */
@@ -165,7 +215,16 @@ export async function recordDeployment(
       // Resolved as the sweep resolves it, from the region its schedule fires in.
       regions: await regionsToSweep(settings.sweepRegions, region, (name) => aws.ec2(name)),
       stage: settings.stage,
-      modes: { ...settings.modes },
+      // What the rule functions run, sampled now: the heartbeat's own environment only says what
+      // was deployed, and a function's MODE_<ID> can be changed without a deployment.
+      ...(report.modes
+        ? {
+            modes: { ...report.modes.modes },
+            ...(report.modes.changedOutsideDeployment.length > 0 && {
+              modesChangedOutsideDeployment: [...report.modes.changedOutsideDeployment],
+            }),
+          }
+        : { modes: { ...settings.modes } }),
     };
     const history = new DynamoDbDeploymentHistory(aws.dynamo(), settings.incidentTable);
     return { ...report, deployment: await history.record(facts, now) };

@@ -79,6 +79,12 @@ describe('the heartbeat, run as its bundle against moto', () => {
       healthy: true,
       checked: { functions: rules.length, configRules: 0, trails: 1, configurations: rules.length + 1 },
       problems: [],
+      modes: {
+        modes: Object.fromEntries(
+          rules.map((rule) => [rule.id, expect.stringMatching(/^(off|notify|enforce)$/)]),
+        ),
+        changedOutsideDeployment: [],
+      },
       deployment: 'recorded',
     });
   });
@@ -89,16 +95,25 @@ describe('the heartbeat, run as its bundle against moto', () => {
       createAwsClients(REGION).dynamo(),
       responder.stack.tableName,
     );
-    // Act: two beats with the same settings, then one after ssh-open-to-world was set to notify
+    // Act: two beats with the same settings, one whose own environment alone says notify (the rule's
+    // function still runs enforce: nothing changed), then one after ssh-open-to-world was redeployed in notify
     const first = await beat();
     const second = await beat();
-    const third = await beat({ MODE_SSH_OPEN_TO_WORLD: 'notify' });
+    const ownOnly = await beat({ MODE_SSH_OPEN_TO_WORLD: 'notify' });
+    await deployFunction(
+      `${responder.stack.env.STACK_NAME}-ssh-open-to-world`,
+      { ...responder.stack.env, MODE_SSH_OPEN_TO_WORLD: 'notify' },
+      REGION,
+    );
+    const third = await beat();
     // Assess
-    expect([first.result.deployment, second.result.deployment, third.result.deployment]).toEqual([
-      'recorded',
-      'unchanged',
-      'recorded',
-    ]);
+    expect([
+      first.result.deployment,
+      second.result.deployment,
+      ownOnly.result.deployment,
+      third.result.deployment,
+    ]).toEqual(['recorded', 'unchanged', 'unchanged', 'recorded']);
+    expect(third.result.problems).toEqual([]);
     const read = await history.read();
     if (read.state !== 'recorded') throw new Error(`no history recorded: ${JSON.stringify(read)}`);
     expect(read.transitions).toHaveLength(2);
@@ -112,6 +127,7 @@ describe('the heartbeat, run as its bundle against moto', () => {
     });
     expect(before?.modes['ssh-open-to-world']).toBe('enforce');
     expect(after?.modes['ssh-open-to-world']).toBe('notify');
+    expect(after).not.toHaveProperty('modesChangedOutsideDeployment');
     expect(Object.keys(after?.modes ?? {}).sort()).toEqual(rules.map((rule) => rule.id).sort());
     expect(Date.parse(after?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(before?.at ?? ''));
   });
@@ -161,5 +177,15 @@ describe('the heartbeat, run as its bundle against moto', () => {
           'was changed outside a deployment: environment (MODE_SELF_PROTECTION) (compared with the version the deployment published)',
       },
     ]);
+    // The history (the auditor's report) says what the function runs, marked, not what was deployed
+    const read = await new DynamoDbDeploymentHistory(
+      createAwsClients(REGION).dynamo(),
+      responder.stack.tableName,
+    ).read();
+    if (read.state !== 'recorded') throw new Error(`no history recorded: ${JSON.stringify(read)}`);
+    expect(read.transitions.at(-1)).toMatchObject({
+      modes: expect.objectContaining({ 'self-protection': 'off' }),
+      modesChangedOutsideDeployment: ['self-protection'],
+    });
   });
 });
