@@ -1,7 +1,12 @@
 import { DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
 import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/client-eventbridge';
-import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
+import {
+  type EventSourceMappingConfiguration,
+  type FunctionConfiguration,
+  GetFunctionConfigurationCommand,
+  paginateListEventSourceMappings,
+} from '@aws-sdk/client-lambda';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import { regionsToSweep } from '../aws/regions';
@@ -23,7 +28,7 @@ import {
 
 /** One thing that leaves the responder blind or deaf, in words on-call can act on. */
 export interface HealthProblem {
-  check: 'triggers' | 'config-rule' | 'trail' | 'configuration' | 'deployment-history';
+  check: 'triggers' | 'config-rule' | 'trail' | 'configuration' | 'stream' | 'deployment-history';
   subject: string;
   problem: string;
 }
@@ -36,7 +41,14 @@ export interface RuleModes {
 
 export interface HeartbeatReport {
   healthy: boolean;
-  checked: { functions: number; configRules: number; trails: number; configurations: number };
+  checked: {
+    functions: number;
+    configRules: number;
+    trails: number;
+    configurations: number;
+    /** The stream consumers (incident exports) whose event source mappings were read. */
+    streams: number;
+  };
   problems: HealthProblem[];
   /**
    * Each rule's mode as its function's live configuration ($LATEST) sets it, and the rules whose live
@@ -154,6 +166,13 @@ export async function checkHealth(
   if (own.problem) problems.push({ check: 'configuration', subject: heartbeatName, problem: own.problem });
   modes.changedOutsideDeployment.sort();
 
+  // The incident exports read the table's stream: a disabled or deleted event source mapping stops
+  // them without an error anywhere. security-hub-findings exists only where the stage deploys it.
+  const consumers = [`${settings.stackName}-incident-events`];
+  const findings = `${settings.stackName}-security-hub-findings`;
+  if (await functionExists(aws, region, findings)) consumers.push(findings);
+  for (const name of consumers) problems.push(...(await streamProblems(aws, region, name)));
+
   return {
     healthy: problems.length === 0,
     checked: {
@@ -161,6 +180,7 @@ export async function checkHealth(
       configRules: configRuleNames.length,
       trails: multiRegion.length,
       configurations: rules.length + 1,
+      streams: consumers.length,
     },
     problems,
     modes,
@@ -182,6 +202,40 @@ async function readFunction(
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
     return { problem: 'function is missing' };
+  }
+}
+
+/** Mapping states on the way to Enabled; any other (Disabled, Disabling, Deleting) delivers nothing. */
+const DELIVERING = new Set(['Enabled', 'Enabling', 'Creating', 'Updating']);
+
+/** A stream consumer with no event source mapping, or one that is not enabled, in words. */
+async function streamProblems(aws: AwsClients, region: string, name: string): Promise<HealthProblem[]> {
+  const mappings: EventSourceMappingConfiguration[] = [];
+  for await (const page of paginateListEventSourceMappings(
+    { client: aws.lambda(region) },
+    { FunctionName: name },
+  ))
+    mappings.push(...(page.EventSourceMappings ?? []));
+  if (mappings.length === 0)
+    return [
+      { check: 'stream', subject: name, problem: 'no stream mapping invokes it: incidents are not exported' },
+    ];
+  return mappings
+    .filter((mapping) => !DELIVERING.has(mapping.State ?? ''))
+    .map((mapping) => ({
+      check: 'stream' as const,
+      subject: `${name} (${mapping.UUID ?? 'unknown'})`,
+      problem: `stream mapping is ${mapping.State ?? 'unknown'}: incidents are not exported`,
+    }));
+}
+
+async function functionExists(aws: AwsClients, region: string, name: string): Promise<boolean> {
+  try {
+    await aws.lambda(region).send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'ResourceNotFoundException')) return false;
+    throw error;
   }
 }
 

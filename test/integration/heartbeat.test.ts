@@ -4,6 +4,7 @@ import {
   StartLoggingCommand,
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteRuleCommand,
   DisableRuleCommand,
@@ -13,8 +14,11 @@ import {
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
+  CreateEventSourceMappingCommand,
+  DeleteEventSourceMappingCommand,
   GetFunctionConfigurationCommand,
   LambdaClient,
+  UpdateEventSourceMappingCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { scheduledEvent } from '../../scripts/lib/events';
@@ -35,10 +39,27 @@ const lambda = new LambdaClient({ region: REGION });
  * What a deployment leaves: every function (with the stack's environment and a published version)
  * and one schedule rule per rule function (named as CloudFormation names them).
  */
-async function deployStack(stackName: string, environment: Record<string, string>): Promise<string[]> {
+async function deployStack(
+  stackName: string,
+  environment: Record<string, string>,
+  tableName: string,
+): Promise<{ triggers: string[]; mapping: string }> {
   const names: string[] = [];
   for (const name of [...rules.map((rule) => rule.id), 'heartbeat'])
     await deployFunction(`${stackName}-${name}`, environment, REGION);
+  // The incident exports read the table's stream (security-hub-findings is not deployed by default).
+  await deployFunction(`${stackName}-incident-events`, {}, REGION);
+  const { Table } = await new DynamoDBClient({ region: REGION }).send(
+    new DescribeTableCommand({ TableName: tableName }),
+  );
+  const mapping = await lambda.send(
+    new CreateEventSourceMappingCommand({
+      FunctionName: `${stackName}-incident-events`,
+      EventSourceArn: Table?.LatestStreamArn,
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 50,
+    }),
+  );
   for (const rule of rules) {
     const Name = `${stackName}-${rule.id}-schedule`;
     await events.send(new PutRuleCommand({ Name, ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' }));
@@ -50,19 +71,24 @@ async function deployStack(stackName: string, environment: Record<string, string
     );
     names.push(Name);
   }
-  return names;
+  return { triggers: names, mapping: String(mapping.UUID) };
 }
 
 describe('the heartbeat, run as its bundle against moto', () => {
   let responder: LocalResponder;
   let triggers: string[];
+  let mapping: string;
   const beat = (env: Record<string, string> = {}) =>
     responder.invokeBundle('heartbeat', scheduledEvent({ accountId: ACCOUNT, region: REGION }), env);
 
   beforeEach(async () => {
     await resetAccount();
     responder = await LocalResponder.provision();
-    triggers = await deployStack(String(responder.stack.env.STACK_NAME), responder.stack.env);
+    ({ triggers, mapping } = await deployStack(
+      String(responder.stack.env.STACK_NAME),
+      responder.stack.env,
+      responder.stack.tableName,
+    ));
     await createBucket('audit-logs');
     await cloudtrail.send(
       new CreateTrailCommand({ Name: 'audit', S3BucketName: 'audit-logs', IsMultiRegionTrail: true }),
@@ -77,7 +103,13 @@ describe('the heartbeat, run as its bundle against moto', () => {
     expect(ok).toBe(true);
     expect(result).toEqual({
       healthy: true,
-      checked: { functions: rules.length, configRules: 0, trails: 1, configurations: rules.length + 1 },
+      checked: {
+        functions: rules.length,
+        configRules: 0,
+        trails: 1,
+        configurations: rules.length + 1,
+        streams: 1,
+      },
       problems: [],
       modes: {
         modes: Object.fromEntries(
@@ -187,5 +219,30 @@ describe('the heartbeat, run as its bundle against moto', () => {
       modes: expect.objectContaining({ 'self-protection': 'off' }),
       modesChangedOutsideDeployment: ['self-protection'],
     });
+  });
+
+  it('names the incident exports’ stream mapping disabled (Enabled=false), then deleted', async () => {
+    // Prepare: the insider disables the mapping that feeds the incident exports
+    const exports = `${responder.stack.env.STACK_NAME}-incident-events`;
+    await lambda.send(new UpdateEventSourceMappingCommand({ UUID: mapping, Enabled: false }));
+    // Act
+    const disabled = await beat();
+    await lambda.send(new DeleteEventSourceMappingCommand({ UUID: mapping }));
+    const deleted = await beat();
+    // Assess
+    expect(disabled.result.problems).toEqual([
+      {
+        check: 'stream',
+        subject: `${exports} (${mapping})`,
+        problem: 'stream mapping is Disabled: incidents are not exported',
+      },
+    ]);
+    expect(deleted.result.problems).toEqual([
+      {
+        check: 'stream',
+        subject: exports,
+        problem: 'no stream mapping invokes it: incidents are not exported',
+      },
+    ]);
   });
 });

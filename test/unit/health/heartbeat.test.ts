@@ -8,6 +8,7 @@ import {
 import {
   GetFunctionConfigurationCommand,
   LambdaClient,
+  ListEventSourceMappingsCommand,
   ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -70,6 +71,9 @@ describe('the heartbeat records each rule function’s live mode, not its own', 
     });
     cloudtrail.on(GetTrailStatusCommand).resolves({ IsLogging: true });
     dynamo.on(GetCommand).resolves({});
+    lambda
+      .on(ListEventSourceMappingsCommand)
+      .resolves({ EventSourceMappings: [{ UUID: 'u-1', State: 'Enabled' }] });
   });
   afterAll(() => {
     for (const client of [lambda, events, cloudtrail, dynamo, ec2]) client.restore();
@@ -150,5 +154,80 @@ describe('the heartbeat records each rule function’s live mode, not its own', 
     expect(report.problems).toEqual([]);
     expect(transition?.modes).toMatchObject({ 'ssh-open-to-world': 'notify' });
     expect(transition).not.toHaveProperty('modesChangedOutsideDeployment');
+  });
+});
+
+describe('the heartbeat checks the stack’s stream consumers: a disabled mapping silently stops the incident exports', () => {
+  const settings = testSettings({ STACK_NAME: STACK, STAGE: 'prod' });
+  const exports = `${STACK}-incident-events`;
+  const findings = `${STACK}-security-hub-findings`;
+
+  beforeEach(() => {
+    for (const client of [lambda, events, cloudtrail, dynamo, ec2]) client.reset();
+    events.on(ListRuleNamesByTargetCommand).resolves({ RuleNames: ['schedule'] });
+    events.on(DescribeRuleCommand).resolves({ State: 'ENABLED' });
+    cloudtrail.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        { TrailARN: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/audit', IsMultiRegionTrail: true },
+      ],
+    });
+    cloudtrail.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+    functionsAre({});
+    lambda
+      .on(ListEventSourceMappingsCommand)
+      .resolves({ EventSourceMappings: [{ UUID: 'u-1', State: 'Enabled' }] });
+  });
+
+  const health = () => checkHealth(rules, { accountId: ACCOUNT, settings }, createAwsClients(REGION));
+
+  it('names a disabled incident-events mapping and a deleted security-hub-findings one', async () => {
+    // Prepare: an insider disables one mapping (Enabled=false) and deletes the other
+    lambda
+      .on(ListEventSourceMappingsCommand, { FunctionName: exports })
+      .resolves({ EventSourceMappings: [{ UUID: 'u-1', State: 'Disabled' }] });
+    lambda
+      .on(ListEventSourceMappingsCommand, { FunctionName: findings })
+      .resolves({ EventSourceMappings: [] });
+    // Act
+    const report = await health();
+    // Assess
+    expect(lambda).toHaveReceivedCommandWith(ListEventSourceMappingsCommand, { FunctionName: exports });
+    expect(report.healthy).toBe(false);
+    expect(report.problems).toEqual([
+      {
+        check: 'stream',
+        subject: `${exports} (u-1)`,
+        problem: 'stream mapping is Disabled: incidents are not exported',
+      },
+      {
+        check: 'stream',
+        subject: findings,
+        problem: 'no stream mapping invokes it: incidents are not exported',
+      },
+    ]);
+    expect(report.checked.streams).toBe(2);
+  });
+
+  it('reads every page of mappings, and skips security-hub-findings where the stage does not deploy it', async () => {
+    // Prepare
+    lambda
+      .on(ListEventSourceMappingsCommand, { FunctionName: exports })
+      .resolvesOnce({ EventSourceMappings: [{ UUID: 'u-1', State: 'Enabled' }], NextMarker: 'm' })
+      .resolvesOnce({ EventSourceMappings: [{ UUID: 'u-2', State: 'Disabling' }] });
+    lambda
+      .on(GetFunctionConfigurationCommand, { FunctionName: findings })
+      .rejects(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }));
+    // Act
+    const report = await health();
+    // Assess
+    expect(report.problems).toEqual([
+      {
+        check: 'stream',
+        subject: `${exports} (u-2)`,
+        problem: 'stream mapping is Disabling: incidents are not exported',
+      },
+    ]);
+    expect(lambda).not.toHaveReceivedCommandWith(ListEventSourceMappingsCommand, { FunctionName: findings });
+    expect(report.checked.streams).toBe(1);
   });
 });
