@@ -27,8 +27,13 @@ export interface DeploymentFacts {
   /** The regions the scheduled sweep covers (SWEEP_REGIONS resolved as the sweep resolves it), sorted. */
   regions: string[];
   stage: string;
-  /** Each rule's mode, by rule id. */
+  /** Each rule's mode as its function runs it (its live MODE_<ID>), by rule id. */
   modes: Record<string, Mode>;
+  /**
+   * The rules whose live mode differs from what their deployment published (someone changed the
+   * function's MODE_<ID> outside a deployment), sorted; absent when none does.
+   */
+  modesChangedOutsideDeployment?: string[];
 }
 
 export interface DeploymentTransition extends DeploymentFacts {
@@ -42,13 +47,16 @@ export type DeploymentHistoryRead =
   | { state: 'recorded'; revision: number; transitions: DeploymentTransition[] };
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/);
+const ruleId = z.string().regex(/^[a-z0-9-]{1,64}$/);
 const transitionSchema = z.strictObject({
   at: z.iso.datetime(),
   account: z.string().regex(/^\d{12}$/),
   homeRegion: region,
   regions: z.array(region).max(64),
   stage: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
-  modes: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.enum([Mode.Off, Mode.Notify, Mode.Enforce])),
+  modes: z.record(ruleId, z.enum([Mode.Off, Mode.Notify, Mode.Enforce])),
+  // Absent in records written before it existed, and whenever no mode was changed outside a deployment.
+  modesChangedOutsideDeployment: z.array(ruleId).min(1).max(200).optional(),
 });
 const itemSchema = z
   .strictObject({
@@ -81,7 +89,13 @@ export function parseDeploymentHistory(item: Record<string, unknown> | undefined
   return {
     state: 'recorded',
     revision: parsed.data.revision,
-    transitions: parsed.data.transitions.map((entry) => ({ ...entry, modes: { ...entry.modes } })),
+    transitions: parsed.data.transitions.map((entry) => ({
+      ...entry,
+      modes: { ...entry.modes },
+      ...(entry.modesChangedOutsideDeployment && {
+        modesChangedOutsideDeployment: [...entry.modesChangedOutsideDeployment],
+      }),
+    })),
   };
 }
 
@@ -93,6 +107,7 @@ function canonical(facts: DeploymentFacts): string {
     [...facts.regions].sort(),
     facts.stage,
     Object.entries(facts.modes).sort(([a], [b]) => a.localeCompare(b)),
+    [...(facts.modesChangedOutsideDeployment ?? [])].sort(),
   ]);
 }
 
@@ -115,6 +130,9 @@ export function nextTransitions(
     regions: [...facts.regions].sort(),
     stage: facts.stage,
     modes: Object.fromEntries(Object.entries(facts.modes).sort(([a], [b]) => a.localeCompare(b))),
+    ...(facts.modesChangedOutsideDeployment?.length && {
+      modesChangedOutsideDeployment: [...facts.modesChangedOutsideDeployment].sort(),
+    }),
   };
   const next = [...transitions, entry].slice(-MAX_DEPLOYMENT_TRANSITIONS);
   while (next.length > 1 && JSON.stringify(next).length > MAX_TRANSITIONS_BYTES) next.shift();

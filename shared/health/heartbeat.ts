@@ -1,12 +1,24 @@
 import { DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
 import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/client-eventbridge';
+import {
+  type EventSourceMappingConfiguration,
+  type FunctionConfiguration,
+  GetFunctionConfigurationCommand,
+  paginateListEventSourceMappings,
+} from '@aws-sdk/client-lambda';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import { regionsToSweep } from '../aws/regions';
-import type { Settings } from '../config';
+import { modeVariable, type Settings } from '../config';
 import { errorMessage } from '../errors';
-import { configurationProblem, readConfigurationChanges } from '../rules/function-configuration';
+import { Mode } from '../model';
+import {
+  changesOf,
+  configurationProblem,
+  type FunctionConfigurations,
+  readFunctionConfigurations,
+} from '../rules/function-configuration';
 import type { Rule } from '../rules/rule';
 import {
   DEPLOYMENT_HISTORY_KEY,
@@ -16,15 +28,33 @@ import {
 
 /** One thing that leaves the responder blind or deaf, in words on-call can act on. */
 export interface HealthProblem {
-  check: 'triggers' | 'config-rule' | 'trail' | 'configuration' | 'deployment-history';
+  check: 'triggers' | 'config-rule' | 'trail' | 'configuration' | 'stream' | 'deployment-history';
   subject: string;
   problem: string;
 }
 
+export interface RuleModes {
+  modes: Record<string, Mode>;
+  /** Rule ids, sorted. */
+  changedOutsideDeployment: string[];
+}
+
 export interface HeartbeatReport {
   healthy: boolean;
-  checked: { functions: number; configRules: number; trails: number; configurations: number };
+  checked: {
+    functions: number;
+    configRules: number;
+    trails: number;
+    configurations: number;
+    /** The stream consumers (incident exports) whose event source mappings were read. */
+    streams: number;
+  };
   problems: HealthProblem[];
+  /**
+   * Each rule's mode as its function's live configuration ($LATEST) sets it, and the rules whose live
+   * mode differs from what their deployment published (changed outside a deployment).
+   */
+  modes?: RuleModes;
   /** Whether this run appended to the deployment history (recordDeployment); failed: see problems. */
   deployment?: 'recorded' | 'unchanged' | 'failed';
 }
@@ -117,13 +147,31 @@ export async function checkHealth(
 
   // Every function, its own and self-protection's included, must run what its deployment published:
   // self-protection pages on the others, and this is the second pair of eyes on self-protection.
-  const functionNames = [...rules.map((rule) => rule.id), 'heartbeat'].map(
-    (name) => `${settings.stackName}-${name}`,
-  );
-  for (const name of functionNames) {
-    const problem = await functionProblem(aws, region, name);
-    if (problem) problems.push({ check: 'configuration', subject: name, problem });
+  // The same read gives each rule's mode as its function runs it, which the history records.
+  const modes: RuleModes = { modes: {}, changedOutsideDeployment: [] };
+  for (const rule of rules) {
+    const name = `${settings.stackName}-${rule.id}`;
+    const seen = await readFunction(aws, region, name);
+    if (seen.problem) problems.push({ check: 'configuration', subject: name, problem: seen.problem });
+    const deployed = seen.configurations?.deployed
+      ? modeIn(seen.configurations.deployed, rule)
+      : (settings.modes[rule.id] ?? rule.defaultMode);
+    // A missing function acts on nothing: off, whatever was deployed.
+    const live = seen.configurations ? modeIn(seen.configurations.live, rule) : Mode.Off;
+    modes.modes[rule.id] = live;
+    if (live !== deployed) modes.changedOutsideDeployment.push(rule.id);
   }
+  const heartbeatName = `${settings.stackName}-heartbeat`;
+  const own = await readFunction(aws, region, heartbeatName);
+  if (own.problem) problems.push({ check: 'configuration', subject: heartbeatName, problem: own.problem });
+  modes.changedOutsideDeployment.sort();
+
+  // The incident exports read the table's stream: a disabled or deleted event source mapping stops
+  // them without an error anywhere. security-hub-findings exists only where the stage deploys it.
+  const consumers = [`${settings.stackName}-incident-events`];
+  const findings = `${settings.stackName}-security-hub-findings`;
+  if (await functionExists(aws, region, findings)) consumers.push(findings);
+  for (const name of consumers) problems.push(...(await streamProblems(aws, region, name)));
 
   return {
     healthy: problems.length === 0,
@@ -131,24 +179,80 @@ export async function checkHealth(
       functions: active.length,
       configRules: configRuleNames.length,
       trails: multiRegion.length,
-      configurations: functionNames.length,
+      configurations: rules.length + 1,
+      streams: consumers.length,
     },
     problems,
+    modes,
   };
 }
 
-/** How a function differs from its last deployment's published version, in words; undefined: it does not. */
-async function functionProblem(aws: AwsClients, region: string, name: string): Promise<string | undefined> {
+/**
+ * A function's configurations and how $LATEST differs from its last deployment's published version,
+ * in words (problem undefined: it does not); no configurations: the function is missing.
+ */
+async function readFunction(
+  aws: AwsClients,
+  region: string,
+  name: string,
+): Promise<{ configurations?: FunctionConfigurations; problem?: string }> {
   try {
-    return configurationProblem(await readConfigurationChanges(aws.lambda(region), name));
+    const configurations = await readFunctionConfigurations(aws.lambda(region), name);
+    return { configurations, problem: configurationProblem(changesOf(configurations)) };
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
-    return 'function is missing';
+    return { problem: 'function is missing' };
+  }
+}
+
+/** Mapping states on the way to Enabled; any other (Disabled, Disabling, Deleting) delivers nothing. */
+const DELIVERING = new Set(['Enabled', 'Enabling', 'Creating', 'Updating']);
+
+/** A stream consumer with no event source mapping, or one that is not enabled, in words. */
+async function streamProblems(aws: AwsClients, region: string, name: string): Promise<HealthProblem[]> {
+  const mappings: EventSourceMappingConfiguration[] = [];
+  for await (const page of paginateListEventSourceMappings(
+    { client: aws.lambda(region) },
+    { FunctionName: name },
+  ))
+    mappings.push(...(page.EventSourceMappings ?? []));
+  if (mappings.length === 0)
+    return [
+      { check: 'stream', subject: name, problem: 'no stream mapping invokes it: incidents are not exported' },
+    ];
+  return mappings
+    .filter((mapping) => !DELIVERING.has(mapping.State ?? ''))
+    .map((mapping) => ({
+      check: 'stream' as const,
+      subject: `${name} (${mapping.UUID ?? 'unknown'})`,
+      problem: `stream mapping is ${mapping.State ?? 'unknown'}: incidents are not exported`,
+    }));
+}
+
+async function functionExists(aws: AwsClients, region: string, name: string): Promise<boolean> {
+  try {
+    await aws.lambda(region).send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'ResourceNotFoundException')) return false;
+    throw error;
   }
 }
 
 /**
- * Appends the deployment's facts (account, home region, swept regions, stage, every rule's mode) to
+ * The mode a function's environment gives its rule, read as config.ts reads it. A value config.ts
+ * rejects fails the function at every cold start, so the rule acts on nothing: off.
+ */
+function modeIn(configuration: FunctionConfiguration, rule: Rule): Mode {
+  const raw = configuration.Environment?.Variables?.[modeVariable(rule.id)];
+  if (raw === undefined || raw === '') return rule.defaultMode;
+  const modes: readonly string[] = Object.values(Mode);
+  return modes.includes(raw) ? (raw as Mode) : Mode.Off;
+}
+
+/**
+ * Appends the deployment's facts (account, home region, swept regions, stage, every rule's mode as
+ * its function runs it, and which of those were changed outside a deployment) to
  * the history the auditor's report reads, when they changed since the last record. A failure is a
  * problem on the report (HeartbeatProblems pages), not a missing heartbeat: the checks did run.
  */
@@ -165,7 +269,16 @@ export async function recordDeployment(
       // Resolved as the sweep resolves it, from the region its schedule fires in.
       regions: await regionsToSweep(settings.sweepRegions, region, (name) => aws.ec2(name)),
       stage: settings.stage,
-      modes: { ...settings.modes },
+      // What the rule functions run, sampled now: the heartbeat's own environment only says what
+      // was deployed, and a function's MODE_<ID> can be changed without a deployment.
+      ...(report.modes
+        ? {
+            modes: { ...report.modes.modes },
+            ...(report.modes.changedOutsideDeployment.length > 0 && {
+              modesChangedOutsideDeployment: [...report.modes.changedOutsideDeployment],
+            }),
+          }
+        : { modes: { ...settings.modes } }),
     };
     const history = new DynamoDbDeploymentHistory(aws.dynamo(), settings.incidentTable);
     return { ...report, deployment: await history.record(facts, now) };

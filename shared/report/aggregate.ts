@@ -137,6 +137,8 @@ export interface ModeSpan {
   mode: ModeInForce;
   from: string;
   to: string;
+  /** The heartbeat saw this mode on the rule's function, not in what its deployment published. */
+  changedOutsideDeployment?: true;
 }
 
 export interface ModeLine {
@@ -478,9 +480,10 @@ function modeLines(
     const modeSpans: ModeSpan[] = [];
     for (const { from, to, facts } of spans) {
       const mode: ModeInForce = facts === null ? NOT_RECORDED : (facts.modes[ruleId] ?? NOT_DEPLOYED);
+      const outside = facts?.modesChangedOutsideDeployment?.includes(ruleId) === true;
       const last = modeSpans.at(-1);
-      if (last?.mode === mode) last.to = to;
-      else modeSpans.push({ mode, from, to });
+      if (last?.mode === mode && (last.changedOutsideDeployment === true) === outside) last.to = to;
+      else modeSpans.push({ mode, from, to, ...(outside && { changedOutsideDeployment: true as const }) });
     }
     return { ruleId, spans: modeSpans, incidents: counts };
   });

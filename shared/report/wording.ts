@@ -181,9 +181,12 @@ export function generatedLine(report: Report): string {
   return `${generated} Accounts: ${list(incidents.accounts)}. Regions: ${list(incidents.regions)} (only the accounts and regions of the period’s incidents${none}: ${why}).`;
 }
 
+/** The heartbeat's schedule (serverless.yml `rate(5 minutes)`): how often the modes are sampled. */
+export const HEARTBEAT_INTERVAL = '5 minutes';
+
 export const MODE_HEADER = [
   'rule',
-  'mode in force (recorded by the heartbeat)',
+  `mode in force (sampled by the heartbeat every ${HEARTBEAT_INTERVAL})`,
   'modes its incidents recorded',
 ];
 
@@ -191,7 +194,12 @@ export const modeCells = (line: ModeLine): string[] => {
   const counts = Object.entries(line.incidents).map(([mode, count]) => `${mode}: ${count}`);
   return [
     line.ruleId,
-    line.spans.map((span) => `${span.mode} from ${span.from} to ${span.to}`).join('; '),
+    line.spans
+      .map(
+        (span) =>
+          `${span.mode}${span.changedOutsideDeployment ? ' (changed outside a deployment)' : ''} from ${span.from} to ${span.to}`,
+      )
+      .join('; '),
     counts.length === 0 ? 'no incident in the period' : counts.join(', '),
   ];
 };
@@ -199,8 +207,7 @@ export const modeCells = (line: ModeLine): string[] => {
 /** How the modes were recorded, and what was not. */
 export function modesNote(report: Report): string {
   const { deployment, period } = report;
-  const how =
-    'The mode in force comes from the deployment history the heartbeat records: every 5 minutes it compares the account, home region, swept regions, stage and every rule’s mode with its last record and appends them, with the time, when any changed. A change is dated when the heartbeat first saw it (within about 5 minutes of the deployment); today’s settings are never shown as the period’s. Each incident also records its rule’s mode when it ran. “not deployed”: the recorded deployment did not name the rule.';
+  const how = `The mode in force comes from the deployment history the heartbeat records: every ${HEARTBEAT_INTERVAL} it reads each rule’s mode from the rule’s own function (its live MODE_<ID>), compares them, the account, home region, swept regions and stage with its last record, and appends them, with the time, when any changed. The modes are sampled every ${HEARTBEAT_INTERVAL}: a change is dated when the heartbeat first saw it (up to ${HEARTBEAT_INTERVAL} late), and a change undone within ${HEARTBEAT_INTERVAL} may not be seen at all. “(changed outside a deployment)”: the function’s mode differed from what its deployment published (someone changed its configuration; the heartbeat reported it as a configuration problem). Today’s settings are never shown as the period’s. Each incident also records its rule’s mode when it ran. “not deployed”: the recorded deployment did not name the rule.`;
   if (deployment.history === 'unreadable')
     return `${how} The deployment history item is unreadable (${deployment.reason ?? 'unexpected shape'}): no mode in force is claimed from it.`;
   if (deployment.history === 'none' || deployment.recordedFrom === null)

@@ -67,10 +67,27 @@ export async function readConfigurationChanges(
   lambda: LambdaClient,
   functionName: string,
 ): Promise<ConfigurationChanges | undefined> {
-  const live = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
-  const deployed = await deployedVersion(lambda, functionName);
-  return deployed && configurationChanges(snapshotOf(live), snapshotOf(deployed));
+  return changesOf(await readFunctionConfigurations(lambda, functionName));
 }
+
+/** $LATEST (what runs) and the last deployment's published version (undefined: none was published). */
+export interface FunctionConfigurations {
+  readonly live: FunctionConfiguration;
+  readonly deployed: FunctionConfiguration | undefined;
+}
+
+/** Both configurations of a function; a missing function throws ResourceNotFoundException. */
+export async function readFunctionConfigurations(
+  lambda: LambdaClient,
+  functionName: string,
+): Promise<FunctionConfigurations> {
+  const live = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+  return { live, deployed: await deployedVersion(lambda, functionName) };
+}
+
+/** How $LATEST differs from the published version; undefined when none was published. */
+export const changesOf = ({ live, deployed }: FunctionConfigurations): ConfigurationChanges | undefined =>
+  deployed && configurationChanges(snapshotOf(live), snapshotOf(deployed));
 
 /** Names of the variables added, removed or changed, sorted. */
 function changedVariables(live: FunctionSnapshot['environment'], deployed: FunctionSnapshot['environment']) {

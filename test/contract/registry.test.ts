@@ -130,6 +130,25 @@ describe('least privilege in the packaged template', () => {
     expect(versioned.sort()).toEqual(functions.map(([logicalId]) => logicalId).sort());
   });
 
+  it('lets the heartbeat read the stream mappings of the incident exports (no resource-level permission exists), within the boundary', () => {
+    // Prepare
+    const role = resources.HeartbeatRole?.Properties.Policies as {
+      PolicyDocument: { Statement: Statement[] };
+    }[];
+    const statements = role.flatMap((policy) => policy.PolicyDocument.Statement);
+    const boundary = (
+      resources.ResponderBoundary?.Properties.PolicyDocument as { Statement: Statement[] } | undefined
+    )?.Statement;
+    // Assess: only a read, alone in its statement (its Resource '*' reaches no other action)
+    const reading = statements.filter((statement) =>
+      statementActions([statement]).includes('lambda:ListEventSourceMappings'),
+    );
+    expect(reading.map((statement) => [statementActions([statement]), statement.Resource])).toEqual([
+      [['lambda:ListEventSourceMappings'], '*'],
+    ]);
+    expect(statementActions(boundary ?? [])).toContain('lambda:ListEventSourceMappings');
+  });
+
   it('never lets a role rewrite functions or pass roles: self-protection pages on those instead', () => {
     // Prepare
     const granted = Object.values(resources)
@@ -144,7 +163,9 @@ describe('least privilege in the packaged template', () => {
     // Assess
     expect(
       granted.filter((action) =>
-        /^(lambda:(UpdateFunction|PublishVersion|PutFunctionConcurrency)|iam:PassRole)/.test(action),
+        /^(lambda:(UpdateFunction|PublishVersion|PutFunctionConcurrency|(Create|Update|Delete)EventSourceMapping)|iam:PassRole)/.test(
+          action,
+        ),
       ),
     ).toEqual([]);
   });

@@ -4,6 +4,7 @@ import {
   StartLoggingCommand,
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteRuleCommand,
   DisableRuleCommand,
@@ -13,8 +14,11 @@ import {
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
+  CreateEventSourceMappingCommand,
+  DeleteEventSourceMappingCommand,
   GetFunctionConfigurationCommand,
   LambdaClient,
+  UpdateEventSourceMappingCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { scheduledEvent } from '../../scripts/lib/events';
@@ -35,10 +39,27 @@ const lambda = new LambdaClient({ region: REGION });
  * What a deployment leaves: every function (with the stack's environment and a published version)
  * and one schedule rule per rule function (named as CloudFormation names them).
  */
-async function deployStack(stackName: string, environment: Record<string, string>): Promise<string[]> {
+async function deployStack(
+  stackName: string,
+  environment: Record<string, string>,
+  tableName: string,
+): Promise<{ triggers: string[]; mapping: string }> {
   const names: string[] = [];
   for (const name of [...rules.map((rule) => rule.id), 'heartbeat'])
     await deployFunction(`${stackName}-${name}`, environment, REGION);
+  // The incident exports read the table's stream (security-hub-findings is not deployed by default).
+  await deployFunction(`${stackName}-incident-events`, {}, REGION);
+  const { Table } = await new DynamoDBClient({ region: REGION }).send(
+    new DescribeTableCommand({ TableName: tableName }),
+  );
+  const mapping = await lambda.send(
+    new CreateEventSourceMappingCommand({
+      FunctionName: `${stackName}-incident-events`,
+      EventSourceArn: Table?.LatestStreamArn,
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 50,
+    }),
+  );
   for (const rule of rules) {
     const Name = `${stackName}-${rule.id}-schedule`;
     await events.send(new PutRuleCommand({ Name, ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' }));
@@ -50,19 +71,24 @@ async function deployStack(stackName: string, environment: Record<string, string
     );
     names.push(Name);
   }
-  return names;
+  return { triggers: names, mapping: String(mapping.UUID) };
 }
 
 describe('the heartbeat, run as its bundle against moto', () => {
   let responder: LocalResponder;
   let triggers: string[];
+  let mapping: string;
   const beat = (env: Record<string, string> = {}) =>
     responder.invokeBundle('heartbeat', scheduledEvent({ accountId: ACCOUNT, region: REGION }), env);
 
   beforeEach(async () => {
     await resetAccount();
     responder = await LocalResponder.provision();
-    triggers = await deployStack(String(responder.stack.env.STACK_NAME), responder.stack.env);
+    ({ triggers, mapping } = await deployStack(
+      String(responder.stack.env.STACK_NAME),
+      responder.stack.env,
+      responder.stack.tableName,
+    ));
     await createBucket('audit-logs');
     await cloudtrail.send(
       new CreateTrailCommand({ Name: 'audit', S3BucketName: 'audit-logs', IsMultiRegionTrail: true }),
@@ -77,8 +103,20 @@ describe('the heartbeat, run as its bundle against moto', () => {
     expect(ok).toBe(true);
     expect(result).toEqual({
       healthy: true,
-      checked: { functions: rules.length, configRules: 0, trails: 1, configurations: rules.length + 1 },
+      checked: {
+        functions: rules.length,
+        configRules: 0,
+        trails: 1,
+        configurations: rules.length + 1,
+        streams: 1,
+      },
       problems: [],
+      modes: {
+        modes: Object.fromEntries(
+          rules.map((rule) => [rule.id, expect.stringMatching(/^(off|notify|enforce)$/)]),
+        ),
+        changedOutsideDeployment: [],
+      },
       deployment: 'recorded',
     });
   });
@@ -89,16 +127,25 @@ describe('the heartbeat, run as its bundle against moto', () => {
       createAwsClients(REGION).dynamo(),
       responder.stack.tableName,
     );
-    // Act: two beats with the same settings, then one after ssh-open-to-world was set to notify
+    // Act: two beats with the same settings, one whose own environment alone says notify (the rule's
+    // function still runs enforce: nothing changed), then one after ssh-open-to-world was redeployed in notify
     const first = await beat();
     const second = await beat();
-    const third = await beat({ MODE_SSH_OPEN_TO_WORLD: 'notify' });
+    const ownOnly = await beat({ MODE_SSH_OPEN_TO_WORLD: 'notify' });
+    await deployFunction(
+      `${responder.stack.env.STACK_NAME}-ssh-open-to-world`,
+      { ...responder.stack.env, MODE_SSH_OPEN_TO_WORLD: 'notify' },
+      REGION,
+    );
+    const third = await beat();
     // Assess
-    expect([first.result.deployment, second.result.deployment, third.result.deployment]).toEqual([
-      'recorded',
-      'unchanged',
-      'recorded',
-    ]);
+    expect([
+      first.result.deployment,
+      second.result.deployment,
+      ownOnly.result.deployment,
+      third.result.deployment,
+    ]).toEqual(['recorded', 'unchanged', 'unchanged', 'recorded']);
+    expect(third.result.problems).toEqual([]);
     const read = await history.read();
     if (read.state !== 'recorded') throw new Error(`no history recorded: ${JSON.stringify(read)}`);
     expect(read.transitions).toHaveLength(2);
@@ -112,6 +159,7 @@ describe('the heartbeat, run as its bundle against moto', () => {
     });
     expect(before?.modes['ssh-open-to-world']).toBe('enforce');
     expect(after?.modes['ssh-open-to-world']).toBe('notify');
+    expect(after).not.toHaveProperty('modesChangedOutsideDeployment');
     expect(Object.keys(after?.modes ?? {}).sort()).toEqual(rules.map((rule) => rule.id).sort());
     expect(Date.parse(after?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(before?.at ?? ''));
   });
@@ -159,6 +207,41 @@ describe('the heartbeat, run as its bundle against moto', () => {
         subject: FunctionName,
         problem:
           'was changed outside a deployment: environment (MODE_SELF_PROTECTION) (compared with the version the deployment published)',
+      },
+    ]);
+    // The history (the auditor's report) says what the function runs, marked, not what was deployed
+    const read = await new DynamoDbDeploymentHistory(
+      createAwsClients(REGION).dynamo(),
+      responder.stack.tableName,
+    ).read();
+    if (read.state !== 'recorded') throw new Error(`no history recorded: ${JSON.stringify(read)}`);
+    expect(read.transitions.at(-1)).toMatchObject({
+      modes: expect.objectContaining({ 'self-protection': 'off' }),
+      modesChangedOutsideDeployment: ['self-protection'],
+    });
+  });
+
+  it('names the incident exports’ stream mapping disabled (Enabled=false), then deleted', async () => {
+    // Prepare: the insider disables the mapping that feeds the incident exports
+    const exports = `${responder.stack.env.STACK_NAME}-incident-events`;
+    await lambda.send(new UpdateEventSourceMappingCommand({ UUID: mapping, Enabled: false }));
+    // Act
+    const disabled = await beat();
+    await lambda.send(new DeleteEventSourceMappingCommand({ UUID: mapping }));
+    const deleted = await beat();
+    // Assess
+    expect(disabled.result.problems).toEqual([
+      {
+        check: 'stream',
+        subject: `${exports} (${mapping})`,
+        problem: 'stream mapping is Disabled: incidents are not exported',
+      },
+    ]);
+    expect(deleted.result.problems).toEqual([
+      {
+        check: 'stream',
+        subject: exports,
+        problem: 'no stream mapping invokes it: incidents are not exported',
       },
     ]);
   });

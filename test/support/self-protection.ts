@@ -1,5 +1,10 @@
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  EntityAlreadyExistsException,
+  GetRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
 import {
   CreateFunctionCommand,
   LambdaClient,
@@ -26,7 +31,13 @@ export async function deployFunction(
 ): Promise<string> {
   const iam = new IAMClient({ region });
   const RoleName = `${functionName}-role`.slice(0, 64);
-  const role = await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: '{}' }));
+  // A redeployment keeps the function's role.
+  const role = await iam
+    .send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: '{}' }))
+    .catch((error: unknown) => {
+      if (!(error instanceof EntityAlreadyExistsException)) throw error;
+      return iam.send(new GetRoleCommand({ RoleName }));
+    });
   const lambda = new LambdaClient({ region });
   const configuration = {
     FunctionName: functionName,

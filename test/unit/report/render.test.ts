@@ -175,6 +175,33 @@ describe('the modes and coverage both renderings claim from the deployment histo
     },
   );
 
+  it.each([
+    ['Markdown', (report: Report) => renderMarkdown(report)],
+    ['HTML', (report: Report) => renderHtml(report, FAKE_CHART_JS)],
+  ])(
+    '%s marks a mode changed on the rule’s function outside a deployment, and says what 5-minute sampling misses',
+    (_name, render) => {
+      // Prepare: the heartbeat saw ssh-open-to-world's function set to notify outside a deployment
+      const [first] = HISTORY.transitions;
+      const outside = {
+        at: '2026-11-06T00:00:00.000Z',
+        ...FACTS,
+        modes: { 'ebs-encryption-by-default': 'enforce' as const, 'ssh-open-to-world': 'notify' as const },
+        modesChangedOutsideDeployment: ['ssh-open-to-world'],
+      };
+      const report = aReport({ deployment: { ...HISTORY, transitions: first ? [first, outside] : [] } });
+      // Act
+      const text = render(report);
+      // Assess
+      expect(text).toContain(
+        'enforce from 2026-11-02T00:00:00.000Z to 2026-11-06T00:00:00.000Z; notify (changed outside a deployment) from 2026-11-06T00:00:00.000Z to 2026-11-09T12:00:00.000Z',
+      );
+      expect(text).toContain('enforce from 2026-11-02T00:00:00.000Z to 2026-11-09T12:00:00.000Z');
+      expect(text).toContain('sampled every 5 minutes');
+      expect(text).toContain('a change undone within 5 minutes may not be seen');
+    },
+  );
+
   it('labels accounts and regions the incidents name outside the recorded deployment', () => {
     // Prepare
     const report = aReport({
