@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     AWS_REGION: 'us-east-1',
   });
   try {
-    const [stack] = await Promise.all([provisionLocalStack(), buildFunctions()]);
+    const [stack] = await Promise.all([provisionLocalStack({ everyFunction: true }), buildFunctions()]);
     const inbox = await subscribeInbox(stack);
     const envFile = join(dir, 'env.json');
     writeFileSync(envFile, JSON.stringify(stack.env, null, 2));

@@ -7,7 +7,10 @@ import { provisionLocalStack } from './lib/local-stack';
  * AWS_ENDPOINT_URL names (loopback only) and writes the function environment to .local/env.json.
  */
 async function main(): Promise<void> {
-  const stack = await provisionLocalStack({ region: process.env.AWS_REGION ?? 'us-east-1' });
+  const stack = await provisionLocalStack({
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    everyFunction: true,
+  });
   const file = join(__dirname, '..', '.local', 'env.json');
   mkdirSync(join(__dirname, '..', '.local'), { recursive: true });
   writeFileSync(file, `${JSON.stringify(stack.env, null, 2)}\n`);

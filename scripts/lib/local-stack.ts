@@ -41,6 +41,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Incident } from '../../shared/model';
+import { rules } from '../../shared/rules';
+import { roleName } from './deployment';
 import { assertLoopbackEndpoint } from './moto';
 import {
   functionEnvironment,
@@ -69,9 +71,15 @@ const ASSUME_LAMBDA = JSON.stringify({
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
+/**
+ * `everyFunction`: create every rule's function (configuration only), as a deployment does, so the
+ * heartbeat reads each rule's mode from its own function (the demo and `local:provision`); tests
+ * create only the one the command line reads, `ssh-grant-expired`.
+ */
 export async function provisionLocalStack({
   stage = 'local',
   region = 'us-east-1',
+  everyFunction = false,
 } = {}): Promise<LocalStack> {
   const endpoint = assertLoopbackEndpoint();
   const definition = readServerlessDefinition();
@@ -138,12 +146,15 @@ export async function provisionLocalStack({
   for (const [name, value] of Object.entries(environment)) {
     env[name] = resolveIntrinsic(value, local, attributes, name);
   }
-  await ensureGrantReader(
-    region,
-    `${definition.service}-${stage}`,
-    String(roleArns.SshGrantExpiredRole),
-    env,
-  );
+  for (const rule of rules.filter((rule) => everyFunction || rule.id === 'ssh-grant-expired')) {
+    await ensureFunction(
+      region,
+      `${definition.service}-${stage}`,
+      rule.id,
+      String(roleArns[roleName(rule)]),
+      env,
+    );
+  }
   const outputs = resolveVariables(
     (definition.resources.Outputs ?? {}) as Json,
     definition,
@@ -265,25 +276,26 @@ async function ensureEventBus(region: string, name: string): Promise<string> {
 const NO_CODE = Buffer.concat([Buffer.from('PK\x05\x06', 'binary'), Buffer.alloc(18)]);
 
 /**
- * The ssh-grant-expired function with the environment serverless.yml deploys (configuration only),
- * published as a deployment publishes it: `compliance-responder ssh grant` reads its caps from that
- * version, as in AWS, and self-protection compares the function with it.
+ * A rule's function with the environment serverless.yml deploys (configuration only), published as
+ * a deployment publishes it: `compliance-responder ssh grant` reads its caps from ssh-grant-expired's
+ * version, as in AWS, self-protection compares a function with it, and the heartbeat reads its mode.
  */
-async function ensureGrantReader(
+async function ensureFunction(
   region: string,
   stack: string,
+  ruleId: string,
   roleArn: string,
   variables: Record<string, string>,
 ): Promise<void> {
   const lambda = new LambdaClient({ region });
-  const FunctionName = `${stack}-ssh-grant-expired`;
+  const FunctionName = `${stack}-${ruleId}`;
   try {
     await lambda.send(
       new CreateFunctionCommand({
         FunctionName,
         Role: roleArn,
         Runtime: 'nodejs22.x',
-        Handler: 'functions/ssh-grant-expired.handler',
+        Handler: `functions/${ruleId}.handler`,
         Code: { ZipFile: NO_CODE },
         Environment: { Variables: variables },
       }),
