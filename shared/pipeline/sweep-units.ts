@@ -22,6 +22,7 @@ import {
   SweepError,
   type SweepFailure,
   sweepRegions,
+  unlistedHeldDrift,
 } from './sweep';
 
 /**
