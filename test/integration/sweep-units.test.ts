@@ -130,7 +130,8 @@ describe('a scheduled sweep in units, against moto', () => {
     const incidents = await responder.incidents();
     expect(incidents.map((incident) => incident.resourceId).sort()).toEqual([...groups].sort());
     expect(await responder.alerts()).toHaveLength(groups.length);
-  });
+    // About ten function processes, each loading its bundle: as long as the other end-to-end tests.
+  }, 180_000);
 
   it('refuses a unit naming another rule or an unknown region, alone in its batch, and changes nothing', async () => {
     // Prepare
