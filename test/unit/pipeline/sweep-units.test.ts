@@ -7,7 +7,7 @@ import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
 import { SqsUnitQueue, type UnitOrigin } from '../../../shared/pipeline/sweep-units';
 import { defineRule, type Loaded, type Rule } from '../../../shared/rules/rule';
 import { parseSweepUnit, type SweepUnit } from '../../../shared/triggers/sweep-unit';
-import { testSettings } from '../../support/incident';
+import { anIncident, testSettings } from '../../support/incident';
 import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
 
 interface Lamp {
@@ -242,6 +242,38 @@ describe('a sweep in units', () => {
     // Assess
     expect(sentAfterFirst).toBe(0);
     expect(sent()).toEqual([unit({ cursor: '2', attempt: 2 })]);
+  });
+
+  it("re-reads, on a region's last page only, the held drift the whole listing did not show", async () => {
+    // Prepare: a rule that re-judges held drift; lamp-gone holds a drift lock but is not listed
+    const loads: string[] = [];
+    const base = lampRule([]);
+    const rule = defineRule<Lamp>({
+      ...(base as unknown as Rule<Lamp>),
+      rejudgesHeldDrift: true,
+      load: async (ref) => {
+        loads.push(ref.resourceId);
+        return lamp(ref.region, ref.resourceId, false);
+      },
+    });
+    const { pipeline, store } = setUp({}, rule);
+    const arn = 'arn:aws:lamp:eu-west-1:111122223333:lamp/lamp-gone';
+    store.heldDrifts = async () => [{ resourceArn: arn, incidentId: 'inc-held' }];
+    store.get = async () =>
+      anIncident({
+        incidentId: 'inc-held',
+        region: 'eu-west-1',
+        account: ACCOUNT,
+        resourceId: 'lamp-gone',
+        resourceArn: arn,
+      });
+    // Act
+    const first = await pipeline.handleUnit(unit(), origin);
+    const last = await pipeline.handleUnit(unit({ cursor: '4', attempt: 3 }), origin);
+    // Assess
+    expect(first.map((outcome) => outcome.resourceId)).not.toContain('lamp-gone');
+    expect(last.map((outcome) => outcome.resourceId)).toEqual(['lamp-4', 'lamp-gone']);
+    expect(loads).toEqual(['lamp-gone']);
   });
 
   it('refuses malformed units field by field', () => {
