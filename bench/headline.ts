@@ -239,11 +239,17 @@ function projected(input: HeadlineInputs, lambda: LambdaLimits): Headline['proje
       if (!finite(sweep.cpuMs))
         return [fn, { ...unmeasured("the sweep's CPU was not measured"), memoryMb, timeoutSeconds }];
       const share = vcpuShare(memoryMb);
-      // No unit split yet: the whole sweep of the family is one invocation, so it is the unit.
-      const value = sweep.cpuMs / 1000 / share;
+      // A sweep runs as units of `unitResources` resources (shared/pipeline/sweep-units.ts): the
+      // largest unit takes that share of the sweep's CPU per resource; without units, the whole sweep.
+      const judged = sweep.judged && sweep.judged > 0 ? sweep.judged : sweep.scale;
+      const perUnit = Math.min(lambda.unitResources ?? judged, judged);
+      const value = ((sweep.cpuMs / judged) * perUnit) / 1000 / share;
       const basis =
-        `${fmt(sweep.cpuMs)} ms client CPU of the whole 10,000 sweep (one invocation) / ` +
-        `${fmt(share, 3)} vCPU at ${fmt(memoryMb)} MB, against ${fmt(timeoutSeconds)} s ÷ 2`;
+        perUnit < judged
+          ? `${fmt(sweep.cpuMs)} ms client CPU of the 10,000 sweep / ${fmt(judged)} resources judged × ${fmt(perUnit)} a unit / ` +
+            `${fmt(share, 3)} vCPU at ${fmt(memoryMb)} MB, against ${fmt(timeoutSeconds)} s ÷ 2 (CPU only; a later unit also re-lists the pages before its cursor)`
+          : `${fmt(sweep.cpuMs)} ms client CPU of the whole 10,000 sweep (one invocation) / ` +
+            `${fmt(share, 3)} vCPU at ${fmt(memoryMb)} MB, against ${fmt(timeoutSeconds)} s ÷ 2`;
       return [
         fn,
         { ...bounded(value, basis, timeoutSeconds * TARGETS.projected.share), memoryMb, timeoutSeconds },

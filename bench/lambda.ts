@@ -7,6 +7,11 @@ export const MB_PER_VCPU = 1769;
 export interface LambdaLimits {
   source: string;
   byFunction: Record<string, { memoryMb: number; timeoutSeconds: number }>;
+  /**
+   * How many resources one sweep unit judges (`sweepUnitResources`, shared/pipeline/sweep-units.ts).
+   * Absent: a sweep is one invocation, its whole listing one unit.
+   */
+  unitResources?: number;
 }
 
 /**
@@ -34,5 +39,10 @@ export function deployedLimits(): LambdaLimits {
     }
     byFunction[name] = { memoryMb, timeoutSeconds };
   }
-  return { source: 'serverless.yml (provider, and each generated function)', byFunction };
+  const unitResources = Number(definition.params.default.sweepUnitResources);
+  return {
+    source: 'serverless.yml (provider, each generated function, and sweepUnitResources)',
+    byFunction,
+    ...(Number.isInteger(unitResources) && unitResources > 0 && { unitResources }),
+  };
 }

@@ -38,6 +38,8 @@ export interface SweepResult {
   callsByAction: Record<string, number>;
   peakRssMb: number;
   driftFound: number;
+  /** Resources the sweep judged (security groups, users: what a sweep unit counts), when known. */
+  judged?: number;
   error?: string;
 }
 
@@ -245,6 +247,7 @@ export async function measureSweeps(bench: Bench, account: SeededAccount): Promi
         callsByAction: countBy(calls.map((call) => call.action)),
         peakRssMb: await worker.peakRssMb(),
         driftFound: outcomes.filter((outcome) => outcome.incidentId).length,
+        judged: outcomes.length,
         error: invocation?.error,
       });
     } finally {

@@ -70,6 +70,13 @@ const environmentSchema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * Where a scheduled sweep's units go: the queue URLs' common start, up to `<stack>-`; a rule's
+   * queue is `<prefix><rule id>-sweep`. Unset: the sweep runs inline, region after region (local runs).
+   */
+  SWEEP_QUEUE_PREFIX: optionalString,
+  /** How many resources one sweep unit judges before it hands the rest of its listing on. Default: 500. */
+  SWEEP_UNIT_RESOURCES: positiveInt(500, 10_000),
   /** The stack created AWS Config custom rules (<stack>-<rule id>): re-evaluate them after a fix. */
   CONFIG_RULES: flagOr(false),
 
@@ -138,6 +145,8 @@ function toSettings(
     stackName: env.STACK_NAME ?? `compliance-responder-${env.STAGE}`,
     deployRoleArns: env.DEPLOY_ROLE_ARNS,
     sweepRegions: env.SWEEP_REGIONS,
+    /** Scheduled sweeps as units on the rule's queue (shared/pipeline/sweep-units.ts); inline without a queue. */
+    sweepUnits: { queuePrefix: env.SWEEP_QUEUE_PREFIX, resources: env.SWEEP_UNIT_RESOURCES },
     configRules: env.CONFIG_RULES,
     /** Any rule's remediation still waiting after this long fails and pages. */
     workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,

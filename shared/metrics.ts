@@ -18,6 +18,8 @@ export const Metric = {
   SweepRegionFailed: 'SweepRegionFailed',
   /** A resource the sweep could not judge (its alert failed, a read threw): the sweep fails after the others. */
   SweepResourceFailed: 'SweepResourceFailed',
+  /** A sweep unit that failed or was refused: SQS delivers it again, then dead-letters it. */
+  SweepUnitFailed: 'SweepUnitFailed',
   DriftDetected: 'DriftDetected',
   DuplicatesCollapsed: 'DuplicatesCollapsed',
   RemediationWaiting: 'RemediationWaiting',

@@ -38,9 +38,9 @@ const CLIENTS_OF_SERVICE: Readonly<Record<string, readonly string[]>> = {
 
 /**
  * What every rule function calls through the pipeline policy (serverless.yml, PipelinePolicy): its
- * table, its topic, Config's evaluations and the sweep's DescribeRegions.
+ * table, its topic, Config's evaluations, the sweep's DescribeRegions and its units' queue.
  */
-export const PIPELINE_SERVICES = ['dynamodb', 'sns', 'config', 'ec2'] as const;
+export const PIPELINE_SERVICES = ['dynamodb', 'sns', 'config', 'ec2', 'sqs'] as const;
 
 const CLIENT_PACKAGE = /^@aws-sdk\/client-[a-z0-9-]+$/;
 

@@ -1,4 +1,5 @@
 import { modeVariable } from '../../shared/config';
+import { SWEEP_MAX_RECEIVES, sweepQueueTail } from '../../shared/pipeline/sweep-units';
 import { resourceTypes } from '../../shared/resources';
 import { rules as registry } from '../../shared/rules';
 import {
@@ -44,6 +45,13 @@ const functionLogicalId = (id: string): string =>
   id.replace(/-/g, 'Dash').replace(/^./, (first) => first.toUpperCase());
 
 export const roleName = (rule: Pick<Rule, 'id'>): string => `${pascal(rule.id)}Role`;
+
+/** A rule's own sweep queue: its scheduled sweeps' units (shared/pipeline/sweep-units.ts). */
+export const sweepQueueId = (rule: Pick<Rule, 'id'>): string => `${pascal(rule.id)}SweepQueue`;
+/** Where every rule's sweep queue dead-letters a unit it delivered SWEEP_MAX_RECEIVES times. */
+export const SWEEP_DEAD_LETTER_QUEUE = 'SweepDeadLetterQueue';
+/** The functions' timeout (serverless.yml provider.timeout): a queue's visibility timeout is 6× it. */
+export const FUNCTION_TIMEOUT_SECONDS = 60;
 
 /** The parameter that sets a rule's mode: ssh-open-to-world → sshOpenToWorldMode. */
 export const modeParameter = (rule: Pick<Rule, 'id'>): string =>
@@ -206,6 +214,10 @@ export function ruleEnvironment(rules: readonly Rule[] = registry): Record<strin
     RESPONDER_ROLE_ARNS: {
       'Fn::Join': [',', rules.map((rule) => ({ 'Fn::GetAtt': [roleName(rule), 'Arn'] }))],
     },
+    // Each function appends its own queue's tail (`<rule id>-sweep`): one variable for every function.
+    SWEEP_QUEUE_PREFIX: {
+      'Fn::Sub': `https://sqs.\${AWS::Region}.\${AWS::URLSuffix}/\${AWS::AccountId}/${STACK_NAME}-`,
+    },
   };
 }
 
@@ -219,6 +231,17 @@ export function ruleParameters(rules: readonly Rule[] = registry): Record<string
 
 const functionDescription = (rule: Rule): string =>
   `HIPAA ${rule.hipaa.join(', ')} - responds to: ${rule.title}`;
+
+/** The rule's sweep queue feeding its function, a bounded number of units at once. */
+const sweepUnitsEvent = (rule: Rule): Json => ({
+  sqs: {
+    arn: { 'Fn::GetAtt': [sweepQueueId(rule), 'Arn'] },
+    // One unit per invocation: each is sized to a fraction of the timeout, several would add up.
+    batchSize: 1,
+    functionResponseType: 'ReportBatchItemFailures',
+    maximumConcurrency: `\${param:sweepConcurrency}`,
+  },
+});
 
 export function ruleFunctions(rules: readonly Rule[] = registry): Record<string, Json> {
   const environment = ruleEnvironment(rules);
@@ -235,6 +258,7 @@ export function ruleFunctions(rules: readonly Rule[] = registry): Record<string,
         events: [
           ...eventPatterns(rule, rules).map((pattern) => ({ eventBridge: { pattern } })),
           { schedule: `\${param:${rule.triggers.scheduleParameter ?? SWEEP_SCHEDULE}}` },
+          sweepUnitsEvent(rule),
         ],
       },
     ]),
@@ -269,6 +293,16 @@ const ownItemWrites = (rule: Rule): PermissionStatement => ({
   conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': rulePartitions(rule) } },
 });
 
+/**
+ * The rule's sweep units: only its own queue, to consume (the event source mapping polls as this
+ * role) and to hand the rest of a listing on. No other role may send to it (sweepQueuePolicy).
+ */
+const ownSweepQueue = (rule: Rule): PermissionStatement => ({
+  sid: 'SweepUnitsOnlyOnThisRulesQueue',
+  actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+  resources: [Stack.arn(sweepQueueId(rule))],
+});
+
 /** One role per function: the pipeline policy plus exactly its rule's statements, inside the boundary. */
 function ruleRole(rule: Rule): Json {
   return {
@@ -287,7 +321,7 @@ function ruleRole(rule: Rule): Json {
           PolicyName: `rule-${rule.id}`,
           PolicyDocument: {
             Version: '2012-10-17',
-            Statement: [ownItemWrites(rule), ...rule.permissions].map(policyStatement),
+            Statement: [ownItemWrites(rule), ownSweepQueue(rule), ...rule.permissions].map(policyStatement),
           },
         },
       ],
@@ -347,15 +381,103 @@ function configRule(rule: Rule): Record<string, Json> {
   };
 }
 
+/**
+ * The rule's sweep queue, encrypted with the stack's key: a unit waits 6× the timeout before it is
+ * delivered again, and after SWEEP_MAX_RECEIVES deliveries it goes to the shared dead-letter queue.
+ * Its policy denies everyone but the rule's own role sending, receiving or deleting units (the
+ * role's own policy names only this queue, too).
+ */
+function sweepQueue(rule: Rule): Record<string, Json> {
+  const queue = sweepQueueId(rule);
+  const actions = [
+    'sqs:SendMessage',
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:ChangeMessageVisibility',
+  ];
+  return {
+    [queue]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: `${STACK_NAME}-${sweepQueueTail(rule.id)}`,
+        KmsMasterKeyId: { Ref: 'ResponderKey' },
+        VisibilityTimeout: 6 * FUNCTION_TIMEOUT_SECONDS,
+        // A unit older than a day belongs to a sweep the next ones have long replaced.
+        MessageRetentionPeriod: 86_400,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [SWEEP_DEAD_LETTER_QUEUE, 'Arn'] },
+          maxReceiveCount: SWEEP_MAX_RECEIVES,
+        },
+      },
+    },
+    [`${queue}Policy`]: {
+      Type: 'AWS::SQS::QueuePolicy',
+      Properties: {
+        Queues: [{ Ref: queue }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OnlyThisRulesRole',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: actions,
+              Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+              Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleName(rule), 'Arn'] } } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The sweep queues' one dead-letter queue (units name their rule) and its alarm to on-call. No
+ * RedriveAllowPolicy: byQueue takes at most ten source queues, and naming them would be circular.
+ */
+function sweepDeadLetters(): Record<string, Json> {
+  return {
+    [SWEEP_DEAD_LETTER_QUEUE]: {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: `${STACK_NAME}-sweep-dead-letters`,
+        KmsMasterKeyId: { Ref: 'ResponderKey' },
+        MessageRetentionPeriod: 1_209_600,
+      },
+    },
+    SweepDeadLettersAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription:
+          'Sweep units failed every delivery and wait in the sweep dead-letter queue: part of a sweep did not run (docs/operations.md)',
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [SWEEP_DEAD_LETTER_QUEUE, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+        OKActions: [{ Ref: 'AlertTopic' }],
+      },
+    },
+  };
+}
+
 /** Roles, Config rules, and each function's log group encrypted with the stack's key. */
 export function ruleResources(rules: readonly Rule[] = registry): Record<string, Json> {
   return {
-    Resources: Object.fromEntries(
-      rules.flatMap((rule) => [
+    Resources: Object.fromEntries([
+      ...rules.flatMap((rule) => [
         [roleName(rule), ruleRole(rule)],
+        ...Object.entries(sweepQueue(rule)),
         ...Object.entries(rule.triggers.customConfigRule ? configRule(rule) : {}),
       ]),
-    ),
+      ...Object.entries(sweepDeadLetters()),
+    ]),
     extensions: Object.fromEntries(
       rules.map((rule) => [
         `${functionLogicalId(rule.id)}LogGroup`,

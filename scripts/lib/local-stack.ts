@@ -142,6 +142,9 @@ export async function provisionLocalStack({
     stage,
     region,
   ) as Record<string, Json>;
+  // Local sweeps run inline, region after region (`local:invoke` returns their outcomes); the
+  // integration tests set SWEEP_QUEUE_PREFIX to a queue of their own to run a sweep as units.
+  delete environment.SWEEP_QUEUE_PREFIX;
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(environment)) {
     env[name] = resolveIntrinsic(value, local, attributes, name);

@@ -15,6 +15,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -39,6 +40,8 @@ export interface AwsClients {
   /** The responder's own resources (table, topic) live in its home region. */
   dynamo(): DynamoDBDocumentClient;
   sns(): SNSClient;
+  /** The rule's own sweep queue (units of a scheduled sweep), in the home region. */
+  sqs(): SQSClient;
   /** The responder's own alarms and log groups, as the rule guarding them reads them. */
   cloudwatch(region: string): CloudWatchClient;
   logs(region: string): CloudWatchLogsClient;
@@ -95,6 +98,7 @@ export function createAwsClients(homeRegion: string): AwsClients {
         }),
       ),
     sns: () => memo('sns', () => new SNSClient({ ...common, region: homeRegion })),
+    sqs: () => memo('sqs', () => new SQSClient({ ...common, region: homeRegion })),
     cloudwatch: (region) => memo(`cloudwatch:${region}`, () => new CloudWatchClient({ ...common, region })),
     logs: (region) => memo(`logs:${region}`, () => new CloudWatchLogsClient({ ...common, region })),
     elbv2: (region) => memo(`elbv2:${region}`, () => new ElasticLoadBalancingV2Client({ ...common, region })),

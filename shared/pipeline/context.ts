@@ -6,6 +6,7 @@ import type { Rule } from '../rules/rule';
 import type { AlertPublisher } from './alerts';
 import type { BlastRadiusGuard } from './guards';
 import type { IncidentStore } from './incident-store';
+import type { UnitQueue } from './sweep-units';
 
 export interface PipelineLogger {
   info(message: string, ...fields: Record<string, unknown>[]): void;
@@ -29,6 +30,8 @@ export interface PipelineDeps {
   logger: PipelineLogger;
   metrics: PipelineMetrics;
   now?: () => Date;
+  /** The rule's sweep queue: scheduled sweeps plan units onto it. Absent: sweeps run inline. */
+  units?: UnitQueue;
   /** Verification read-back: attempts and first delay (tests shorten them). */
   verify?: { attempts: number; delayMs: number };
   /**

@@ -5,21 +5,26 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { createAwsClients } from '../aws/clients';
 import { loadSettings } from '../config';
+import { errorMessage, ValidationError } from '../errors';
 import { DynamoDbExemptionLedger } from '../exemptions/ledger';
 import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
 import type { Rule } from '../rules/rule';
 import { narrowedScope, narrowedScopeWarning } from '../rules/scope';
 import { parseTriggerEvent } from '../triggers';
+import { isSqsEvent, parseSqsRecord, parseSweepUnit, queueOf } from '../triggers/sweep-unit';
 import { SnsAlertPublisher } from './alerts';
 import { BlastRadiusGuard } from './guards';
 import { DynamoDbIncidentStore } from './incident-store';
 import type { ResourceOutcome } from './outcomes';
 import { ResponsePipeline } from './run-pipeline';
+import { SqsUnitQueue, sweepQueueTail } from './sweep-units';
 
 export interface HandlerResult {
   ruleId: string;
   outcomes: ResourceOutcome[];
   evaluationsSent: number;
+  /** For a batch of sweep units (SQS, ReportBatchItemFailures): the units to deliver again. */
+  batchItemFailures?: { itemIdentifier: string }[];
 }
 
 /**
@@ -69,11 +74,49 @@ export function ruleHandler(rule: Rule) {
     ),
     logger,
     metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
+    ...(settings.sweepUnits.queuePrefix && {
+      units: new SqsUnitQueue(aws.sqs(), `${settings.sweepUnits.queuePrefix}${sweepQueueTail(rule.id)}`),
+    }),
   });
+
+  /**
+   * A batch of sweep units, one after another (each is sized to a fraction of the timeout). A unit
+   * that fails or is refused is reported alone; SQS delivers it again, then dead-letters it.
+   */
+  async function consumeUnits(records: readonly unknown[]): Promise<HandlerResult> {
+    const outcomes: ResourceOutcome[] = [];
+    const batchItemFailures: { itemIdentifier: string }[] = [];
+    for (const raw of records) {
+      // Without its message id a failure cannot be reported alone: the whole batch fails.
+      const record = parseSqsRecord(raw);
+      try {
+        const unit = parseSweepUnit(record.body);
+        const queue = queueOf(record);
+        outcomes.push(
+          ...(await pipeline.handleUnit(unit, {
+            accountId: queue.accountId,
+            region: queue.region,
+            queueName: queue.name,
+            receiveCount: record.attributes.ApproximateReceiveCount,
+          })),
+        );
+      } catch (error) {
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+        metrics.addMetric(Metric.SweepUnitFailed, MetricUnit.Count, 1);
+        logger.error(error instanceof ValidationError ? 'sweep unit refused' : 'sweep unit failed', {
+          messageId: record.messageId,
+          receiveCount: record.attributes.ApproximateReceiveCount,
+          error: errorMessage(error),
+        });
+      }
+    }
+    return { ruleId: rule.id, outcomes, evaluationsSent: 0, batchItemFailures };
+  }
 
   async function respond(event: unknown): Promise<HandlerResult> {
     // Every invocation counts, so a silent function is visible in its metrics.
     metrics.addMetric(Metric.EventsReceived, MetricUnit.Count, 1);
+    if (isSqsEvent(event)) return consumeUnits(event.Records);
     const trigger = parseTriggerEvent(event);
     const outcomes = await pipeline.handle(trigger);
     const evaluationsSent = await pipeline.answer(trigger, outcomes);

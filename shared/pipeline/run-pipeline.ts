@@ -6,6 +6,7 @@ import { resourceTypes } from '../resources';
 import type { Finding, Loaded, OwnCalls, Rule } from '../rules/rule';
 import { typesJudgedBy } from '../rules/rule';
 import { leftScopeCallOf } from '../rules/scope';
+import type { SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
@@ -18,6 +19,7 @@ import { answerForItem, asFoundAtNotification, judgeSentItem, latestIncidentFor 
 import { recover, resolveOpenDrift } from './recover';
 import { respond } from './respond';
 import { sweep } from './sweep';
+import { planSweep, sweepUnit, type UnitOrigin } from './sweep-units';
 
 export type { PipelineDeps, PipelineLogger, PipelineMetrics } from './context';
 export { Compliance, type ResourceOutcome } from './outcomes';
@@ -111,16 +113,23 @@ export class ResponsePipeline {
     return sent;
   }
 
+  /** Never silent: a rule switched off outside a deployment is how an insider would silence it. */
+  private isOff(): boolean {
+    if (this.mode !== Mode.Off) return false;
+    // Self-protection pages on that change; this makes every skipped event visible too.
+    this.deps.metrics.count(Metric.RuleOff);
+    this.deps.logger.warn('rule is off; event not processed', { ruleId: this.rule.id });
+    return true;
+  }
+
   async handle(event: TriggerEvent): Promise<ResourceOutcome[]> {
-    if (this.mode === Mode.Off) {
-      // Never silent: a rule switched off outside a deployment is how an insider would silence it
-      // (self-protection pages on that change; this makes every skipped event visible too).
-      this.deps.metrics.count(Metric.RuleOff);
-      this.deps.logger.warn('rule is off; event not processed', { ruleId: this.rule.id });
-      return [];
-    }
+    if (this.isOff()) return [];
     if (event.kind === 'sweep') {
       if (this.ownCall(event.sweep.actor)) return [];
+      // Deployed, a scheduled sweep only plans its units; without a queue (local runs) it runs inline.
+      const { units } = this.deps;
+      if (event.sweep.source === TriggerSource.Schedule && units)
+        return planSweep(this.ctx, event.sweep, units);
       const outcomes = await sweep(this.ctx, event.sweep, (resource, request) =>
         this.judgeSwept(resource, request),
       );
@@ -136,6 +145,16 @@ export class ResponsePipeline {
       if (outcome) outcomes.push(outcome);
     }
     return outcomes;
+  }
+
+  /** One unit of a scheduled sweep, from the rule's queue (shared/pipeline/sweep-units.ts). */
+  async handleUnit(unit: SweepUnit, origin: UnitOrigin): Promise<ResourceOutcome[]> {
+    const { units } = this.deps;
+    if (!units) throw new Error('a sweep unit arrived but no sweep queue is configured (SWEEP_QUEUE_PREFIX)');
+    if (this.isOff()) return [];
+    return sweepUnit(this.ctx, unit, origin, units, (resource, request) =>
+      this.judgeSwept(resource, request),
+    );
   }
 
   private async observe(observation: Observation): Promise<ResourceOutcome | undefined> {

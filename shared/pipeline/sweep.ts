@@ -12,7 +12,7 @@ import type { ResourceOutcome } from './outcomes';
 import { recover } from './recover';
 
 /** How many resources of a sweep are worked on at once: bounded so throttling stays rare. */
-const SWEEP_CONCURRENCY = 4;
+export const SWEEP_CONCURRENCY = 4;
 /** How many regions one sweep reads at once (each with SWEEP_CONCURRENCY resources in flight). */
 const REGION_CONCURRENCY = 3;
 
@@ -25,7 +25,7 @@ export class SweepError extends ResponderError {
 }
 
 /** What of a sweep failed: a region's listing, one resource, or a pending alert (named by its incident). */
-interface SweepFailure {
+export interface SweepFailure {
   scope: string;
   error: unknown;
 }
@@ -91,7 +91,7 @@ export async function sweep(
  * A narrowed scope is never silent: every sweep says how many resources it listed and left out of
  * scope (zero too), as a metric and a log line naming the scope's key, never its value.
  */
-function reportOutOfScope(ctx: PipelineContext, outcomes: readonly ResourceOutcome[]): void {
+export function reportOutOfScope(ctx: PipelineContext, outcomes: readonly ResourceOutcome[]): void {
   const narrowed = narrowedScope(ctx.rule, ctx.deps.settings);
   if (!narrowed) return;
   const outOfScope = outcomes.filter((outcome) => outcome.outOfScope).length;
@@ -105,7 +105,7 @@ function reportOutOfScope(ctx: PipelineContext, outcomes: readonly ResourceOutco
   });
 }
 
-async function sweepRegions(ctx: PipelineContext, request: SweepRequest): Promise<readonly string[]> {
+export async function sweepRegions(ctx: PipelineContext, request: SweepRequest): Promise<readonly string[]> {
   const { settings, aws } = ctx.deps;
   // A Config periodic evaluation answers for its own region only; the stack lives in its home region.
   if (request.source !== TriggerSource.Schedule || ctx.rule.triggers.sweepScope === 'home-region')
@@ -154,7 +154,7 @@ async function sweepListing(
  * and that the listing did not show (Rule.rejudgesHeldDrift), read again: a deleted image still
  * run by a task, or one that nothing runs any more. One whose read finds nothing is left alone.
  */
-async function unlistedHeldDrift(
+export async function unlistedHeldDrift(
   ctx: PipelineContext,
   listing: Listing,
   request: SweepRequest,
@@ -186,7 +186,7 @@ async function unlistedHeldDrift(
  * incident of a resource no listing shows any more (a deleted trail) pages too. recover sends only
  * those idle past the stale window, once under concurrent sweeps.
  */
-async function resumePendingAlerts(ctx: PipelineContext, failures: SweepFailure[]): Promise<void> {
+export async function resumePendingAlerts(ctx: PipelineContext, failures: SweepFailure[]): Promise<void> {
   const { store, logger } = ctx.deps;
   let pending: string[];
   try {

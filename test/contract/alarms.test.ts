@@ -88,7 +88,22 @@ describe('the alarms in the packaged template', () => {
     expect(watched('AWS/Lambda', 'Errors').sort()).toEqual(refs(functions));
     expect(watched('AWS/Lambda', 'Throttles').sort()).toEqual(refs(functions));
     expect(watched('AWS/Events', 'FailedInvocations').sort()).toEqual(refs(ofType('AWS::Events::Rule')));
-    expect(watched('AWS/SQS', 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    // Every dead-letter queue: the functions' and the one every sweep queue redrives to.
+    const deadLetterQueues = [
+      'DeadLetterQueue',
+      ...new Set(
+        Object.values(resources).flatMap((resource) => {
+          const redrive = resource.Properties?.RedrivePolicy as {
+            deadLetterTargetArn?: { 'Fn::GetAtt': string[] };
+          };
+          return redrive?.deadLetterTargetArn ? [redrive.deadLetterTargetArn['Fn::GetAtt'][0] as string] : [];
+        }),
+      ),
+    ];
+    expect(deadLetterQueues).toContain('SweepDeadLetterQueue');
+    expect(watched('AWS/SQS', 'ApproximateNumberOfMessagesVisible').sort()).toEqual(
+      deadLetterQueues.map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'QueueName'] })).sort(),
+    );
   });
 
   it('page on a tripped guard and on a stuck workflow for every rule', () => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rulePartitions } from '../../scripts/lib/deployment';
+import { rulePartitions, sweepQueueId } from '../../scripts/lib/deployment';
 import { rules } from '../../shared/rules';
 import { Stack } from '../../shared/rules/rule';
 
@@ -89,13 +89,20 @@ describe("each rule's role in the packaged template", () => {
       expect(role.PermissionsBoundary).toEqual({ Ref: 'ResponderBoundary' });
       expect(role.ManagedPolicyArns).toEqual([{ Ref: 'PipelinePolicy' }]);
       expect(policies.map((policy) => policy.PolicyName)).toEqual([`rule-${id}`]);
-      const [ownWrites, ...declared] = granted;
+      const [ownWrites, ownQueue, ...declared] = granted;
       expect(ownWrites).toEqual({
         sid: 'WriteOnlyThisRulesItems',
         effect: 'Allow',
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [Stack.arn('IncidentTable')],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': rulePartitions(rule) } },
+      });
+      expect(ownQueue).toEqual({
+        sid: 'SweepUnitsOnlyOnThisRulesQueue',
+        effect: 'Allow',
+        actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        resources: [Stack.arn(sweepQueueId(rule))],
+        conditions: undefined,
       });
       expect(declared).toEqual(
         rule.permissions.map((statement) => ({

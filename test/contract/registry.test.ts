@@ -99,7 +99,9 @@ describe('least privilege in the packaged template', () => {
         policies
           .flatMap((policy) => policy.PolicyDocument.Statement)
           // The table writes every rule's role holds, in its own partitions (test/contract/iam.test.ts).
-          .filter((statement) => statement.Sid !== 'WriteOnlyThisRulesItems'),
+          .filter((statement) => statement.Sid !== 'WriteOnlyThisRulesItems')
+          // Its own sweep queue's units, every rule's role (test/contract/sweep-units.test.ts).
+          .filter((statement) => statement.Sid !== 'SweepUnitsOnlyOnThisRulesQueue'),
       );
       // An action may appear in two statements (e.g. ec2:CreateTags under two different conditions).
       expect([...new Set(granted)].sort()).toEqual(actionsOf(rule).sort());
@@ -209,10 +211,16 @@ describe('least privilege in the packaged template', () => {
           .every((action) => action === 'ec2:DeleteTags') &&
         JSON.stringify(statement.Condition ?? {}) ===
           JSON.stringify({ 'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] } });
-      expect([statementActions([statement]), onlyOwnRecords || onlyQuarantined || onlyOwnTags]).toEqual([
+      // Deleting a sweep unit it consumed, only on the sweep queues (a message, no customer data).
+      const onlyOwnUnits =
+        statementActions([statement])
+          .filter(destroys)
+          .every((action) => action === 'sqs:DeleteMessage') &&
+        [statement.Resource].flat().every((resource) => /SweepQueue|-sweep"/.test(JSON.stringify(resource)));
+      expect([
         statementActions([statement]),
-        true,
-      ]);
+        onlyOwnRecords || onlyQuarantined || onlyOwnTags || onlyOwnUnits,
+      ]).toEqual([statementActions([statement]), true]);
     }
     expect(actions.some((action) => action.startsWith('ec2:Terminate'))).toBe(false);
   });

@@ -206,6 +206,31 @@ describe('the bench headline', () => {
     expect(fullCpu).toMatchObject({ value: 4.4, met: true, memoryMb: 1_769 });
   });
 
+  it('projects the largest sweep unit, not the whole sweep, when the deployment sweeps in units', () => {
+    // Prepare: 4.4 s of CPU over 10,000 judged resources, 500 a unit, at 256 MB
+    const [base] = aResult().sweeps as [Section];
+    const at10k = section(10_000, { sweep: 4_400, scan: 1, c7nRun: 1, c7nProcess: 1 });
+    const judged = { ...at10k, ours: at10k.ours.map((sweep) => ({ ...sweep, judged: 10_000 })) };
+    // Act
+    const units = computeHeadline(aResult({ sweeps: [judged] }), { ...LIMITS, unitResources: 500 });
+    const small = computeHeadline(
+      aResult({
+        sweeps: [
+          {
+            ...judged,
+            ours: base.ours.map((sweep) => ({ ...sweep, scale: 10_000, cpuMs: 4_400, judged: 200 })),
+          },
+        ],
+      }),
+      { ...LIMITS, unitResources: 500 },
+    );
+    // Assess: 0.44 ms a resource × 500 / (256 / 1769 vCPU) ≈ 1.5 s; 200 groups fit one unit: the whole sweep
+    const figure = units.projectedUnitSecondsAt10k['ssh-open-to-world'];
+    expect(figure?.value).toBeCloseTo((0.44 * 500) / 1000 / vcpuShare(256), 6);
+    expect(figure).toMatchObject({ met: true, basis: expect.stringContaining('500 a unit') });
+    expect(small.projectedUnitSecondsAt10k['ssh-open-to-world']?.value).toBeCloseTo(4.4 / vcpuShare(256), 6);
+  });
+
   it('takes the storm figures from the run, and none from a storm with errors', () => {
     // Act
     const calm = computeHeadline(aResult(), LIMITS);

@@ -1,0 +1,74 @@
+import * as z from 'zod';
+import { jsonString, parseWith } from './parse';
+
+/**
+ * A unit of a scheduled sweep (shared/pipeline/sweep-units.ts): one page of one rule's listing in
+ * one region, delivered by the rule's own SQS queue. A unit is a request, never an authority: the
+ * consumer checks it names its own rule and a region its sweep covers, and re-reads everything
+ * from AWS.
+ */
+
+/** A region name, or `global` for a rule's regionless resources (IAM). */
+const REGION = /^(global|[a-z]{2}(-[a-z]+)+-\d{1,2})$/;
+/** The generic cursor: how many resources of the listing earlier units judged. */
+const CURSOR = /^\d{1,7}$/;
+/** A chain of units ends here whatever its cursors say: a forged or looping chain cannot run forever. */
+export const MAX_UNIT_PAGE = 10_000;
+
+export const sweepUnitSchema = z.strictObject({
+  ruleId: z.string().min(1).max(64),
+  region: z.string().regex(REGION, 'expected a region name or global'),
+  /** Where in the listing this unit starts; absent: at its beginning. */
+  cursor: z.string().regex(CURSOR, 'expected a listing position').optional(),
+  /** The account swept (the organisation issue); absent: the queue's own account. */
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'expected a 12-digit account id')
+    .optional(),
+  /** The scheduled event's id: every unit of one sweep shares it, and it keys the deliveries. */
+  sweepId: z.string().min(1).max(200),
+  /** When the scheduled event fired: the sweep's observation time, the same for every unit. */
+  observedAt: z.iso.datetime({ offset: true }),
+  /** The unit's place in its region's chain: 1 for the planned unit, then each continuation + 1. */
+  attempt: z.number().int().min(1).max(MAX_UNIT_PAGE),
+});
+
+export type SweepUnit = z.output<typeof sweepUnitSchema>;
+
+const sqsRecordSchema = z.object({
+  messageId: z.string().min(1).max(200),
+  eventSource: z.literal('aws:sqs'),
+  /** arn:aws:sqs:<region>:<account>:<queue>: the queue the unit came from. */
+  eventSourceARN: z.string().regex(/^arn:[\w-]+:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}$/),
+  body: z.string().max(262_144),
+  attributes: z.object({ ApproximateReceiveCount: z.coerce.number().int().min(1) }),
+});
+
+export type SqsUnitRecord = z.output<typeof sqsRecordSchema>;
+
+const sqsEventSchema = z.object({ Records: z.array(z.unknown()).min(1).max(10_000) });
+
+/** An SQS event (`Records` from `aws:sqs`): the sweep's units, not a trigger event. */
+export const isSqsEvent = (event: unknown): event is { Records: unknown[] } => {
+  const parsed = sqsEventSchema.safeParse(event);
+  if (!parsed.success) return false;
+  const [first] = parsed.data.Records;
+  return (
+    typeof first === 'object' &&
+    first !== null &&
+    (first as { eventSource?: unknown }).eventSource === 'aws:sqs'
+  );
+};
+
+/** One SQS record, its envelope only (the unit inside is parsed per record, so one bad unit fails alone). */
+export const parseSqsRecord = (record: unknown): SqsUnitRecord => parseWith(sqsRecordSchema, record);
+
+/** A record's unit, validated field by field; ValidationError names the field. */
+export const parseSweepUnit = (body: string): SweepUnit =>
+  parseWith(jsonString(sweepUnitSchema), body, 'body');
+
+/** The account and region of the queue a record came from. */
+export const queueOf = (record: SqsUnitRecord): { region: string; accountId: string; name: string } => {
+  const [, , , region = '', accountId = '', name = ''] = record.eventSourceARN.split(':');
+  return { region, accountId, name };
+};

@@ -1,0 +1,170 @@
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { scheduledEvent } from '../../scripts/lib/events';
+import { LocalResponder, resetAccount } from '../support/local-responder';
+import { ACCOUNT, authorize, createGroup, ssh } from '../support/ssh';
+
+/**
+ * A scheduled sweep as units on a real (moto) queue: the schedule only plans, each unit judges one
+ * page and hands the rest on, and re-delivery finds no drift twice. The bundled function runs in
+ * its own process, with the SQS event Lambda's event source mapping would send. moto has no event
+ * source mapping, maxReceiveCount redrive by Lambda, or queue policy enforcement: the test receives
+ * the units itself and the contract tests prove the rest on the template.
+ */
+
+const FUNCTION = 'ssh-open-to-world';
+const REGION = 'us-east-1';
+
+describe('a scheduled sweep in units, against moto', () => {
+  let responder: LocalResponder;
+  let sqs: SQSClient;
+  let queueUrl: string;
+  let queueArn: string;
+  let env: Record<string, string>;
+
+  beforeEach(async () => {
+    await resetAccount();
+    responder = await LocalResponder.provision();
+    sqs = new SQSClient({ region: REGION });
+    const stackName = String(responder.stack.env.STACK_NAME);
+    const queue = await sqs.send(new CreateQueueCommand({ QueueName: `${stackName}-${FUNCTION}-sweep` }));
+    queueUrl = String(queue.QueueUrl);
+    const attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    queueArn = String(attributes.Attributes?.QueueArn);
+    env = {
+      SWEEP_QUEUE_PREFIX: queueUrl.slice(0, queueUrl.length - `${FUNCTION}-sweep`.length),
+      SWEEP_UNIT_RESOURCES: '2',
+    };
+  });
+
+  /** The units waiting on the queue now (received, so invisible until the test deletes or lets them go). */
+  async function receive(): Promise<Message[]> {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    return received.Messages ?? [];
+  }
+
+  /** What Lambda's event source mapping hands the function. */
+  const sqsEvent = (messages: Message[], receiveCount?: string) => ({
+    Records: messages.map((message) => ({
+      messageId: message.MessageId,
+      receiptHandle: message.ReceiptHandle,
+      body: message.Body,
+      attributes: {
+        ApproximateReceiveCount: receiveCount ?? message.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: '0',
+      },
+      messageAttributes: {},
+      md5OfBody: message.MD5OfBody,
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: REGION,
+    })),
+  });
+
+  const unitsOf = (messages: Message[]) => messages.map((message) => JSON.parse(String(message.Body)));
+
+  it('plans a unit, sweeps a page per unit, hands the rest on, and finds each drift once across re-delivery', async () => {
+    // Prepare: five groups open to the world (and the VPC's default group, compliant)
+    const groups: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      const group = await createGroup(REGION, `open-${index}`);
+      await authorize(REGION, group, [ssh('0.0.0.0/0')]);
+      groups.push(group);
+    }
+    // Act: the schedule plans
+    const planned = await responder.invokeBundle(
+      FUNCTION,
+      scheduledEvent({ accountId: ACCOUNT, region: REGION }),
+      env,
+    );
+    const [first, ...more] = await receive();
+    // Assess: one unit for the one region swept, nothing judged yet
+    expect(planned).toMatchObject({ ok: true, result: { outcomes: [] } });
+    expect(more).toEqual([]);
+    if (!first) throw new Error('no unit planned');
+    expect(unitsOf([first])).toEqual([
+      expect.objectContaining({ ruleId: FUNCTION, region: REGION, attempt: 1 }),
+    ]);
+    expect(await responder.incidents()).toEqual([]);
+
+    // Act: the first unit, then the same unit again (a re-delivery)
+    const page = await responder.invokeBundle(FUNCTION, sqsEvent([first]), env);
+    const again = await responder.invokeBundle(FUNCTION, sqsEvent([first], '2'), env);
+    // Assess: two resources judged each time; each run handed the rest on from position 2
+    expect(page.result).toMatchObject({ batchItemFailures: [] });
+    expect((page.result.outcomes as unknown[]).length).toBe(2);
+    expect((again.result.outcomes as unknown[]).length).toBe(2);
+    const handedOn = await receive();
+    expect(unitsOf(handedOn)).toEqual([
+      expect.objectContaining({ region: REGION, cursor: '2', attempt: 2 }),
+      expect.objectContaining({ region: REGION, cursor: '2', attempt: 2 }),
+    ]);
+
+    // Act: drain the chains (both copies, as a duplicate delivery would)
+    let pending = handedOn;
+    let invocations = 0;
+    while (pending.length > 0 && invocations < 20) {
+      for (const message of pending) {
+        const result = await responder.invokeBundle(FUNCTION, sqsEvent([message]), env);
+        expect(result.result).toMatchObject({ batchItemFailures: [] });
+        invocations += 1;
+      }
+      pending = await receive();
+    }
+    // Assess: every open group found once, one incident and one alert each, and the chain ended
+    expect(pending).toEqual([]);
+    const incidents = await responder.incidents();
+    expect(incidents.map((incident) => incident.resourceId).sort()).toEqual([...groups].sort());
+    expect(await responder.alerts()).toHaveLength(groups.length);
+    // About ten function processes, each loading its bundle: as long as the other end-to-end tests.
+  }, 180_000);
+
+  it('refuses a unit naming another rule or an unknown region, alone in its batch, and changes nothing', async () => {
+    // Prepare
+    const group = await createGroup(REGION, 'open');
+    await authorize(REGION, group, [ssh('0.0.0.0/0')]);
+    const unit = {
+      ruleId: FUNCTION,
+      region: REGION,
+      sweepId: 'forged',
+      observedAt: '2026-12-04T10:00:00Z',
+      attempt: 1,
+    };
+    const message = (id: string, body: Record<string, unknown>): Message => ({
+      MessageId: id,
+      ReceiptHandle: id,
+      Body: JSON.stringify({ ...unit, ...body }),
+      Attributes: { ApproximateReceiveCount: '1' },
+    });
+    // Act
+    const { result } = await responder.invokeBundle(
+      FUNCTION,
+      sqsEvent([
+        message('other-rule', { ruleId: 'ebs-volume-encrypted' }),
+        message('unknown-region', { region: 'ap-south-1' }),
+      ]),
+      env,
+    );
+    // Assess
+    expect(result).toMatchObject({
+      outcomes: [],
+      batchItemFailures: [{ itemIdentifier: 'other-rule' }, { itemIdentifier: 'unknown-region' }],
+    });
+    expect(await responder.incidents()).toEqual([]);
+    expect(await receive()).toEqual([]);
+  });
+});
