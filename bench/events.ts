@@ -34,7 +34,7 @@ import {
   roleCaller,
 } from '../scripts/lib/events';
 import { recordCalls } from '../scripts/lib/recorder';
-import { awsChangesOf, dynamoWritesOf } from './calls';
+import { awsChangesOf, dynamoWritesOf, guardWritesOf } from './calls';
 import { ACCOUNT, type Bench, bundlePath, FunctionProcess, REGION } from './harness';
 import { type Summary, summarize } from './stats';
 
@@ -58,8 +58,10 @@ export interface EventResult {
   minimum: { calls: number; named: string };
   /** The calls of the last measured delivery, by action: where the extra calls go. */
   callsByAction: Record<string, number>;
-  /** DynamoDB writes (PutItem, UpdateItem, DeleteItem, TransactWriteItems, BatchWriteItem) per delivery. */
+  /** The incident's DynamoDB writes (PutItem, UpdateItem, DeleteItem, TransactWriteItems, BatchWriteItem) per delivery. */
   dynamoWrites: Summary;
+  /** The blast-radius guard's counter updates per delivery (bench/calls.ts isGuardCounter). */
+  guardWrites: Summary;
   /** The AWS changes per delivery: writes that are neither DynamoDB nor bookkeeping (bench/calls.ts). */
   awsChanges: Summary;
   statuses: string[];
@@ -418,6 +420,7 @@ export async function measureEvents(bench: Bench, runs: number): Promise<EventRe
       const handlerMs: number[] = [];
       const callCounts: number[] = [];
       const writeCounts: number[] = [];
+      const guardCounts: number[] = [];
       const changeCounts: number[] = [];
       const statuses: string[] = [];
       const errors: string[] = [];
@@ -432,6 +435,7 @@ export async function measureEvents(bench: Bench, runs: number): Promise<EventRe
         handlerMs.push(invocation.ms);
         callCounts.push(calls.length);
         writeCounts.push(dynamoWritesOf(calls));
+        guardCounts.push(guardWritesOf(calls));
         changeCounts.push(awsChangesOf(calls));
         last = calls.map((call) => call.action);
         if (invocation.error) errors.push(invocation.error);
@@ -446,6 +450,7 @@ export async function measureEvents(bench: Bench, runs: number): Promise<EventRe
         minimum: eventCase.minimum,
         callsByAction: countBy(last),
         dynamoWrites: summarize(writeCounts),
+        guardWrites: summarize(guardCounts),
         awsChanges: summarize(changeCounts),
         statuses: [...new Set(statuses)],
         errors: [...new Set(errors)],

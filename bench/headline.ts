@@ -178,7 +178,11 @@ function eventFigures(
       n,
       ...bounded(
         value,
-        `${fmt(value)} writes for ${fmt(n)} AWS change(s) (medians of ${event.dynamoWrites.n} deliveries)`,
+        `${fmt(value)} writes for ${fmt(n)} AWS change(s) (medians of ${event.dynamoWrites.n} deliveries)${
+          event.guardWrites.median > 0
+            ? `, besides ${fmt(event.guardWrites.median)} update(s) of the blast-radius counter (a separate atomic update)`
+            : ''
+        }`,
         n + TARGETS.dynamoWrites.extra,
       ),
     };

@@ -14,6 +14,7 @@ import type { PipelineContext, PipelineDeps } from '../shared/pipeline/context';
 import { BlastRadiusGuard, type GuardStatus } from '../shared/pipeline/guards';
 import { buildLockdownAlert, type LockdownPath } from '../shared/pipeline/human-alerts';
 import { DynamoDbIncidentStore, type IncidentStore } from '../shared/pipeline/incident-store';
+import { Journal } from '../shared/pipeline/journal';
 import { IncidentStatus, moveIncident } from '../shared/pipeline/lifecycle';
 import { type Listing, listingsOf } from '../shared/pipeline/listings';
 import { respond } from '../shared/pipeline/respond';
@@ -319,8 +320,8 @@ export function guardRoom(status: GuardStatus, paths: number): GuardRoom {
 /** `--emergency`: each remediation is counted in the guard's window, and none is refused. */
 function pastTheGuard(guard: BlastRadiusGuard): PipelineDeps['guard'] {
   return {
-    async acquire() {
-      await guard.countPastLimit();
+    async acquire(drift) {
+      await guard.countPastLimit(drift);
       return { allowed: true };
     },
   };
@@ -446,7 +447,7 @@ async function closePath(
   let final: Incident;
   let failure: string | undefined;
   try {
-    final = await respond(pipeline, incident, resource, finding);
+    final = await respond(pipeline, Journal.of(store, incident, pipeline.now), resource, finding);
   } catch (error) {
     // A table write failed after the change: the incident says how far it got, and an alert it
     // holds pending is sent by the rule's sweep.

@@ -36,7 +36,7 @@ const environmentSchema = z.object({
   HOME_REGION: z.string().min(1),
   /** Roles the stack creates; CloudTrail events made through them are ignored (loop guard). */
   RESPONDER_ROLE_ARNS: roleArnList,
-  /** More than this many remediations within the window trips the guard (notify-only). Default: 10. */
+  /** More than this many remediations (each drift once a window) within the window trips the guard (notify-only). Default: 10. */
   GUARD_THRESHOLD: positiveInt(10, 10_000),
   /** The guard's window in minutes. Default: 60. */
   GUARD_WINDOW_MINUTES: positiveInt(60, 10_080),

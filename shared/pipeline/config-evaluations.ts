@@ -8,9 +8,10 @@ import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { errorMessage } from '../errors';
 import { Metric } from '../metrics';
-import { type Incident, TriggerSource } from '../model';
+import { TriggerSource } from '../model';
 import type { ConfigEvaluationContext, TriggerEvent } from '../triggers/types';
 import type { PipelineContext } from './context';
+import type { Journal } from './journal';
 import type { ResourceOutcome } from './outcomes';
 import { stepRecorder } from './steps';
 
@@ -84,10 +85,11 @@ export async function answerConfigEvaluation(
  */
 export async function reevaluateConfigRules(
   ctx: PipelineContext,
-  incident: Incident,
+  journal: Journal,
   { answered = false }: { answered?: boolean } = {},
 ): Promise<void> {
-  const { settings, aws, logger, metrics, store } = ctx.deps;
+  const { settings, aws, logger, metrics } = ctx.deps;
+  const { incident } = journal;
   const { source, configRuleName } = incident.trigger;
   // The rule that invoked us is evaluating until it is answered (ResponsePipeline.answer asks after).
   if (source === TriggerSource.ConfigRule && !answered) return;
@@ -102,10 +104,11 @@ export async function reevaluateConfigRules(
   if (names.size === 0) return;
   const ConfigRuleNames = [...names];
   try {
-    await stepRecorder(store, incident.incidentId, ctx.now)(
+    // Asks Config to read the resource again, changing nothing: recorded with the journal's next write.
+    await stepRecorder(journal, ctx.now)(
       'StartConfigRulesEvaluation',
       () => aws.config(region).send(new StartConfigRulesEvaluationCommand({ ConfigRuleNames })),
-      { output: () => ({ configRules: ConfigRuleNames.join(',') }) },
+      { output: () => ({ configRules: ConfigRuleNames.join(',') }), readOnly: true },
     );
   } catch (error) {
     metrics.count(Metric.ConfigReevaluationFailed);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -8,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Actor } from '../model';
+import type { DriftRef } from './incident-store';
 
 /** Loop guard: events caused by the responder's own roles are its own remediations echoing back. */
 export function isOwnEvent(actor: Actor | undefined, responderRoleArns: readonly string[]): boolean {
@@ -36,6 +38,11 @@ export type GuardDecision = { allowed: true } | { allowed: false; justTripped: b
  * weighted by how much of it still overlaps), so a burst across a window boundary still counts as
  * one burst. The previous window is closed, so reading it is race-free; the current window's count
  * is taken with one atomic conditional ADD.
+ *
+ * A window counts each drift (rule and resource) once: the deliveries of one drift that race to
+ * open its incident take one slot between them, and one resource changed back again and again
+ * cannot trip the guard and switch the responder off for every other resource. The window keeps a
+ * short hash of each drift it counted, never the ARN.
  */
 export class BlastRadiusGuard {
   constructor(
@@ -46,7 +53,7 @@ export class BlastRadiusGuard {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async acquire(): Promise<GuardDecision> {
+  async acquire(drift: DriftRef): Promise<GuardDecision> {
     const state = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
     );
@@ -61,26 +68,7 @@ export class BlastRadiusGuard {
     const previous = await this.remediationsIn(currentStart - windowMs);
     // Round up: when unsure, the guard errs towards stopping.
     const allowedNow = this.threshold - Math.ceil(previous * stillOverlapping);
-    if (allowedNow > 0) {
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: 'GUARD', sk: windowKey(currentStart) },
-            UpdateExpression: 'ADD remediations :one SET expiresAt = :expires',
-            ConditionExpression: 'attribute_not_exists(remediations) OR remediations < :allowed',
-            ExpressionAttributeValues: {
-              ':one': 1,
-              ':allowed': allowedNow,
-              ':expires': Math.floor((currentStart + 3 * windowMs) / 1000),
-            },
-          }),
-        );
-        return { allowed: true };
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }
+    if (allowedNow > 0 && (await this.count(currentStart, drift, allowedNow))) return { allowed: true };
     const reason = `blast-radius guard tripped: more than ${this.threshold} remediations within ${this.windowMinutes} minutes; notify-only until reset`;
     return { allowed: false, justTripped: await this.trip(reason), reason };
   }
@@ -90,19 +78,50 @@ export class BlastRadiusGuard {
    * current window, never refused and never tripping it. The window holds it like any other, so an
    * automated remediation within the window finds it full and trips the guard as usual.
    */
-  async countPastLimit(): Promise<void> {
-    const { windowMs, currentStart } = this.windowAt(this.now().getTime());
-    await this.client.send(
-      new UpdateCommand({
+  async countPastLimit(drift: DriftRef): Promise<void> {
+    await this.count(this.windowAt(this.now().getTime()).currentStart, drift);
+  }
+
+  /**
+   * Counts `drift` in the window starting at `windowStart`, unless it already holds it: one
+   * conditional ADD, refused past `allowed` (when given). Did the window count it (now or before)?
+   */
+  private async count(windowStart: number, drift: DriftRef, allowed?: number): Promise<boolean> {
+    const key = driftKey(drift);
+    const windowMs = this.windowMinutes * 60_000;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'GUARD', sk: windowKey(windowStart) },
+          UpdateExpression: 'ADD remediations :one, drifts :drifts SET expiresAt = :expires',
+          ConditionExpression:
+            allowed === undefined
+              ? 'NOT contains(drifts, :drift)'
+              : '(attribute_not_exists(remediations) OR remediations < :allowed) AND NOT contains(drifts, :drift)',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':drifts': new Set([key]),
+            ':drift': key,
+            ':expires': Math.floor((windowStart + 3 * windowMs) / 1000),
+            ...(allowed === undefined ? {} : { ':allowed': allowed }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    // Refused: the window is full, or another delivery of this drift counted it first.
+    const window = await this.client.send(
+      new GetCommand({
         TableName: this.tableName,
-        Key: { pk: 'GUARD', sk: windowKey(currentStart) },
-        UpdateExpression: 'ADD remediations :one SET expiresAt = :expires',
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':expires': Math.floor((currentStart + 3 * windowMs) / 1000),
-        },
+        Key: { pk: 'GUARD', sk: windowKey(windowStart) },
+        ConsistentRead: true,
       }),
     );
+    const counted = window.Item?.drifts;
+    return counted instanceof Set && counted.has(key);
   }
 
   /** What `guard status` shows: the trip, and the remediations the sliding window counts now. */
@@ -300,4 +319,9 @@ export interface GuardReset {
 
 function windowKey(windowStart: number): string {
   return `WINDOW#${new Date(windowStart).toISOString()}`;
+}
+
+/** A drift's name in a guard window: short, fixed-length, and not the resource's ARN. */
+function driftKey({ ruleId, resourceArn }: DriftRef): string {
+  return createHash('sha256').update(`${ruleId}\n${resourceArn}`).digest('hex').slice(0, 16);
 }

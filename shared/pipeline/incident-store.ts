@@ -26,6 +26,8 @@ export type OpenResult =
   | { opened: true }
   | { opened: false; existingIncidentId: string; collapsedOn: 'duplicate-delivery' | 'open-drift' };
 
+export type Collapse = Extract<OpenResult, { opened: false }>;
+
 /** Port: where incidents live. The system of record (DynamoDB in production). */
 export interface IncidentStore {
   /**
@@ -34,6 +36,11 @@ export interface IncidentStore {
    */
   open(incident: Incident, deliveryKey: string): Promise<OpenResult>;
   get(incidentId: string): Promise<Incident | undefined>;
+  /**
+   * What `open` would collapse on, read before deciding (the blast-radius guard is taken only for a
+   * drift nobody holds): the incident this delivery opened before, or the one holding the drift.
+   */
+  seen(deliveryKey: string, ruleId: string, resourceArn: string): Promise<Collapse | undefined>;
   /**
    * Moves the incident from `from` to `status`, only if it still has `from` (conditional): false when
    * another writer changed it first. A change of status appends a StatusTransition (who: the store's
@@ -45,11 +52,19 @@ export interface IncidentStore {
     status: IncidentStatus,
     statusReason?: string,
   ): Promise<boolean>;
-  /** Appends a step and returns its index. */
-  appendStep(incidentId: string, step: Step): Promise<number>;
-  replaceStep(incidentId: string, index: number, step: Step): Promise<void>;
+  /**
+   * One conditional write of what a remediation owes its record (shared/pipeline/journal.ts): its
+   * status moves (each appended to the history), steps, workflow and a pending alert, only if the
+   * incident still has the status `from`. The incident as written, or undefined when another writer
+   * changed its status first.
+   */
+  commit(incidentId: string, change: IncidentChange): Promise<Incident | undefined>;
+  /**
+   * Records the alert sent (its message id), and with `release` lets the drift lock go in the same
+   * transaction (never one a newer incident holds).
+   */
+  alertSent(incidentId: string, sent: AlertRecord, release?: DriftRef): Promise<void>;
   setAlert(incidentId: string, alert: AlertRecord): Promise<void>;
-  setWorkflow(incidentId: string, workflow: Workflow): Promise<void>;
   /**
    * Brings an incident's finding up to date (a rule whose incidents end with a mitigation: its
    * findings arrive and clear while the incident stands). Status, steps and alert are untouched.
@@ -88,6 +103,32 @@ export interface IncidentStore {
    * or a crash), found in the table, not by listing resources: a deleted resource's incident too.
    */
   pendingAlerts(ruleId: string): Promise<string[]>;
+}
+
+/** A status move the journal made, stamped with who by the store that writes it. */
+export interface Move {
+  from: IncidentStatus;
+  to: IncidentStatus;
+  at: string;
+  reason?: string;
+}
+
+/** What one commit writes; see IncidentStore.commit. */
+export interface IncidentChange {
+  /** The status the incident has as this writer last wrote or read it. */
+  from: IncidentStatus;
+  /** In order; the last one's status and reason are the incident's. A same-status move only rewrites the reason. */
+  moves?: readonly Move[];
+  /** The whole list: a remediation's steps are written by the one writer that holds its status. */
+  steps?: readonly Step[];
+  workflow?: Workflow;
+  /** Only `pending`: recorded before Publish, so a crash after it pages again. */
+  alert?: AlertRecord;
+}
+
+export interface DriftRef {
+  ruleId: string;
+  resourceArn: string;
 }
 
 export interface IncidentFilter {
@@ -195,6 +236,8 @@ export class DynamoDbIncidentStore implements IncidentStore {
                 Item: {
                   ...incidentKey(incident.incidentId),
                   ...incident,
+                  // Opened with its alert pending (shared/pipeline/journal.ts): in the index of alerts owed.
+                  ...(incident.alert?.status === 'pending' && { alertPendingFor: incident.ruleId }),
                   transitions: incident.transitions ?? [opening],
                   detectedMonth: incident.detectedAt.slice(0, 7),
                   expiresAt: nowSeconds + this.retentionDays * 24 * 3600,
@@ -228,6 +271,24 @@ export class DynamoDbIncidentStore implements IncidentStore {
     }
   }
 
+  async seen(deliveryKey: string, ruleId: string, resourceArn: string): Promise<Collapse | undefined> {
+    const delivery = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: deliveryKeyOf(deliveryKey, ruleId),
+        ConsistentRead: true,
+      }),
+    );
+    if (delivery.Item)
+      return {
+        opened: false,
+        existingIncidentId: String(delivery.Item.incidentId),
+        collapsedOn: 'duplicate-delivery',
+      };
+    const holder = await this.openDrift(ruleId, resourceArn);
+    return holder ? { opened: false, existingIncidentId: holder, collapsedOn: 'open-drift' } : undefined;
+  }
+
   async get(incidentId: string): Promise<Incident | undefined> {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: incidentKey(incidentId), ConsistentRead: true }),
@@ -241,83 +302,119 @@ export class DynamoDbIncidentStore implements IncidentStore {
     status: IncidentStatus,
     statusReason?: string,
   ): Promise<boolean> {
-    const reason =
-      statusReason === undefined
-        ? 'REMOVE statusReason SET #status = :status'
-        : 'SET #status = :status, statusReason = :reason';
-    const values = {
-      ':from': from,
-      ':status': status,
-      ...(statusReason === undefined ? {} : { ':reason': statusReason }),
-    };
-    const write = (
-      expression: string,
-      extra: Record<string, unknown>,
-      condition: string,
-      returnOld = false,
-    ) =>
-      this.update(incidentId, expression, {
-        names: { '#status': 'status' },
-        values: { ...values, ...extra },
-        condition,
-        returnOld,
-      });
-    try {
-      // Only a change of status is history; a same-status move rewrites the reason alone.
-      if (from === status) {
-        await write(reason, {}, '#status = :from');
-        return true;
+    const move = { from, to: status, at: this.now().toISOString(), reason: statusReason };
+    return (await this.commit(incidentId, { from, moves: [move] })) !== undefined;
+  }
+
+  async commit(incidentId: string, change: IncidentChange): Promise<Incident | undefined> {
+    const by = await this.by();
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = { ':from': change.from };
+    const moves = change.moves ?? [];
+    const last = moves.at(-1);
+    if (last) {
+      sets.push('#status = :status');
+      values[':status'] = last.to;
+      if (last.reason === undefined) removes.push('statusReason');
+      else {
+        sets.push('statusReason = :reason');
+        values[':reason'] = last.reason;
       }
-      const transition: StatusTransition = {
-        from,
-        to: status,
-        at: this.now().toISOString(),
-        by: await this.by(),
-        ...(statusReason === undefined ? {} : { reason: statusReason }),
-      };
+    }
+    // Only a change of status is history; a same-status move rewrites the reason alone.
+    const history: StatusTransition[] = moves
+      .filter((move) => move.from !== move.to)
+      .map(({ reason, ...move }) => ({ ...move, by, ...(reason === undefined ? {} : { reason }) }));
+    if (change.steps) {
+      sets.push('steps = :steps');
+      values[':steps'] = change.steps;
+    }
+    if (change.workflow) {
+      sets.push('workflow = :workflow');
+      values[':workflow'] = change.workflow;
+    }
+    if (change.alert) {
+      sets.push('alert = :alert', 'alertPendingFor = ruleId');
+      values[':alert'] = change.alert;
+    }
+    const write = async (extra: string, extraValues: Record<string, unknown>, condition: string) => {
+      const expression = [
+        `SET ${[...sets, extra, 'updatedAt = :now'].filter(Boolean).join(', ')}`,
+        ...(removes.length > 0 ? [`REMOVE ${removes.join(', ')}`] : []),
+      ].join(' ');
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: incidentKey(incidentId),
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(pk) AND #status = :from${condition}`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ...values, ...extraValues, ':now': this.now().toISOString() },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return withoutKeys(result.Attributes ?? {});
+    };
+    try {
+      if (history.length === 0) return await write('', {}, '');
       try {
-        await write(
-          `${reason}, transitions = list_append(if_not_exists(transitions, :none), :transition)`,
-          { ':transition': [transition], ':none': [], ':room': MAX_TRANSITIONS },
-          '#status = :from AND (attribute_not_exists(transitions) OR size(transitions) < :room)',
-          true,
+        return await write(
+          'transitions = list_append(if_not_exists(transitions, :none), :transitions)',
+          { ':transitions': history, ':none': [], ':room': MAX_TRANSITIONS - history.length + 1 },
+          ' AND (attribute_not_exists(transitions) OR size(transitions) < :room)',
         );
-        return true;
       } catch (error) {
         // Another writer changed the status first (the item as it is now says so): lost the race.
-        if (!(error instanceof ConditionalCheckFailedException) || error.Item?.status?.S !== from)
+        if (!(error instanceof ConditionalCheckFailedException) || error.Item?.status?.S !== change.from)
           throw error;
       }
       // The history is full: the move still goes through, and says from when it is not recorded.
-      await write(
-        `${reason}, transitionsTruncatedAt = if_not_exists(transitionsTruncatedAt, :at)`,
-        { ':at': transition.at },
-        '#status = :from',
+      return await write(
+        'transitionsTruncatedAt = if_not_exists(transitionsTruncatedAt, :at)',
+        { ':at': history[0]?.at },
+        '',
       );
-      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
 
-  async appendStep(incidentId: string, step: Step): Promise<number> {
-    const result = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: incidentKey(incidentId),
-        UpdateExpression: 'SET steps = list_append(steps, :step), updatedAt = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':step': [step], ':now': this.now().toISOString() },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const steps = (result.Attributes?.steps ?? []) as Step[];
-    return steps.length - 1;
-  }
-
-  async replaceStep(incidentId: string, index: number, step: Step): Promise<void> {
-    await this.update(incidentId, `SET steps[${index}] = :step`, { values: { ':step': step } });
+  async alertSent(incidentId: string, sent: AlertRecord, release?: DriftRef): Promise<void> {
+    if (!release) return this.setAlert(incidentId, sent);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: incidentKey(incidentId),
+                UpdateExpression: 'REMOVE alertPendingFor SET alert = :alert, updatedAt = :now',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':alert': sent, ':now': this.now().toISOString() },
+              },
+            },
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: driftKey(release.ruleId, release.resourceArn),
+                // Never release a lock that a newer incident holds.
+                ConditionExpression: 'incidentId = :incidentId',
+                ExpressionAttributeValues: { ':incidentId': incidentId },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      const [, lock] = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+      if (lock?.Code !== 'ConditionalCheckFailed') throw error;
+      // The lock is gone or another incident's: the alert is still recorded sent.
+      await this.setAlert(incidentId, sent);
+    }
   }
 
   /**
@@ -330,10 +427,6 @@ export class DynamoDbIncidentStore implements IncidentStore {
         ? 'SET alert = :alert, alertPendingFor = ruleId'
         : 'REMOVE alertPendingFor SET alert = :alert';
     await this.update(incidentId, expression, { values: { ':alert': alert } });
-  }
-
-  async setWorkflow(incidentId: string, workflow: Workflow): Promise<void> {
-    await this.update(incidentId, 'SET workflow = :workflow', { values: { ':workflow': workflow } });
   }
 
   async updateFinding(

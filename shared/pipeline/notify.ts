@@ -2,6 +2,8 @@ import { Metric } from '../metrics';
 import type { Incident } from '../model';
 import { buildAlert, buildGuardAlert } from './alerts';
 import type { PipelineContext } from './context';
+import type { DriftRef } from './incident-store';
+import type { Journal } from './journal';
 import { claimIfStale, IncidentStatus } from './lifecycle';
 
 /**
@@ -16,21 +18,43 @@ export async function alert(
   incidentId: string,
   { again = false }: { again?: boolean } = {},
 ): Promise<Incident> {
-  const { store, alerts, settings, metrics } = ctx.deps;
+  const { store } = ctx.deps;
   const incident = await store.get(incidentId);
   if (!incident) throw new Error(`incident ${incidentId} vanished before its alert`);
   if (!again && incident.alert?.status === 'sent') return incident;
   const pending = { status: 'pending' as const, at: ctx.now().toISOString() };
   await store.setAlert(incidentId, pending);
+  return page(ctx, { ...incident, alert: pending });
+}
+
+/**
+ * Publishes the alert of an incident recorded with its alert pending, then records it sent; with
+ * `release`, the drift lock goes in the same write. A held alert (ssh lockdown) stays pending here.
+ */
+export async function page(ctx: PipelineContext, incident: Incident, release?: DriftRef): Promise<Incident> {
+  const { store, alerts, settings, metrics } = ctx.deps;
   if (ctx.deps.holdAlert) {
     ctx.deps.holdAlert(incident);
-    return { ...incident, alert: pending };
+    return incident;
   }
   const messageId = await alerts.publish(buildAlert(incident, settings.runbookBaseUrl));
   const sent = { status: 'sent' as const, messageId, at: ctx.now().toISOString() };
-  await store.setAlert(incidentId, sent);
+  await store.alertSent(incident.incidentId, sent, release);
   metrics.count(Metric.AlertsSent);
   return { ...incident, alert: sent };
+}
+
+/**
+ * Writes what the journal owes with the alert recorded pending, then pages: a record's last two
+ * writes. Lost to another writer: the incident as it left it, not paged here.
+ */
+export async function recordAndPage(
+  ctx: PipelineContext,
+  journal: Journal,
+  release?: DriftRef,
+): Promise<Incident> {
+  const move = await journal.flush({ alert: { status: 'pending', at: ctx.now().toISOString() } });
+  return move.moved ? page(ctx, journal.incident, release) : move.current;
 }
 
 /** Statuses whose incident is alerted for; one without any alert record was left by a crash. */

@@ -4,6 +4,7 @@ import type { Finding, Loaded } from '../rules/rule';
 import { leftScopeCallOf } from '../rules/scope';
 import { buildLeftScopeAlert } from './alerts';
 import type { PipelineContext } from './context';
+import { Journal } from './journal';
 import { claimIfStale, IncidentStatus, moveIncident } from './lifecycle';
 import { alert, resumeAlert } from './notify';
 import { remediateAndFinish, respond } from './respond';
@@ -27,7 +28,7 @@ export async function recover(ctx: PipelineContext, incident: Incident, found?: 
     const staleSeconds = ctx.deps.settings.remediationStaleSeconds;
     if (await claimIfStale(ctx.deps.store, incident, { staleSeconds, now: ctx.now() })) {
       ctx.deps.metrics.count(Metric.RemediationResumed);
-      return respond(ctx, incident, found.resource, found.finding);
+      return respond(ctx, Journal.of(ctx.deps.store, incident, ctx.now), found.resource, found.finding);
     }
   }
   return resumeAlert(ctx, incident);
@@ -85,7 +86,7 @@ async function resumeRemediation(ctx: PipelineContext, incident: Incident): Prom
         plan: 'finish the remediation',
       }
     : verdict;
-  return remediateAndFinish(ctx, incident, resource, finding);
+  return remediateAndFinish(ctx, Journal.of(store, incident, ctx.now), resource, finding);
 }
 
 /**

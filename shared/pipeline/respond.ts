@@ -4,52 +4,46 @@ import { type Incident, Mode } from '../model';
 import type { Finding, Loaded } from '../rules/rule';
 import { reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext } from './context';
-import { IncidentStatus, moveIncident } from './lifecycle';
-import { alert, alertGuardTripped } from './notify';
+import { IntentNotWritten, type Journal, LostToAnotherWriter, NotOpened } from './journal';
+import { IncidentStatus } from './lifecycle';
+import { alertGuardTripped, page, recordAndPage } from './notify';
 import { stepRecorder, verify } from './steps';
 
-/** Decides an open incident: exempted, left open (notify mode, guard tripped), or remediated. */
+/**
+ * Decides an incident: exempted, left open (notify mode, guard tripped), or remediated. A new
+ * incident's journal opens it with the decision's first write (shared/pipeline/journal.ts).
+ */
 export async function respond(
   ctx: PipelineContext,
-  incident: Incident,
+  journal: Journal,
   resource: Loaded<unknown>,
   finding: Finding,
 ): Promise<Incident> {
-  const { store, guard } = ctx.deps;
-  const { exemption } = incident;
+  const { exemption, mode } = journal.incident;
   if (exemption) {
     // Recorded for the audit trail, but nobody is paged for an approved exception.
     const statusReason = `exempt until ${exemption.until} by ${exemption.setBy} (${exemption.exemptionId}): ${exemption.reason}`;
-    const move = await moveIncident(store, incident, IncidentStatus.Exempted, statusReason);
-    return move.moved ? { ...incident, status: IncidentStatus.Exempted, statusReason } : move.current;
+    journal.move(IncidentStatus.Exempted, statusReason);
+    const move = await journal.flush();
+    return move.moved ? journal.incident : move.current;
   }
-  if (incident.mode === Mode.Notify) {
-    const move = await moveIncident(
-      store,
-      incident,
-      IncidentStatus.Open,
-      `notify mode: ${finding.plan} was not done`,
-    );
-    return move.moved ? alert(ctx, incident.incidentId) : move.current;
+  if (mode === Mode.Notify) {
+    journal.move(IncidentStatus.Open, `notify mode: ${finding.plan} was not done`);
+    return recordAndPage(ctx, journal);
   }
-  const decision = await guard.acquire();
+  // Taken before the opening write; racing deliveries of one drift take one slot between them.
+  const { ruleId, resourceArn } = journal.incident;
+  const decision = await ctx.deps.guard.acquire({ ruleId, resourceArn });
   if (!decision.allowed) {
-    const move = await moveIncident(store, incident, IncidentStatus.Open, decision.reason);
-    if (decision.justTripped) await alertGuardTripped(ctx, incident, decision.reason);
-    return move.moved ? alert(ctx, incident.incidentId) : move.current;
+    journal.move(IncidentStatus.Open, decision.reason);
+    if (decision.justTripped) await alertGuardTripped(ctx, journal.incident, decision.reason);
+    return recordAndPage(ctx, journal);
   }
-  // Another writer changed the incident since it was read (resolved it, or began remediating it):
-  // what it decided stands, and nothing is changed in AWS here.
-  const move = await moveIncident(store, incident, IncidentStatus.Remediating);
-  if (!move.moved) return move.current;
-  const workflow = { startedAt: ctx.now().toISOString(), state: {} };
-  await store.setWorkflow(incident.incidentId, workflow);
-  return remediateAndFinish(
-    ctx,
-    { ...incident, status: IncidentStatus.Remediating, workflow },
-    resource,
-    finding,
-  );
+  // Written with the first step's intent: another writer that changed the incident since it was
+  // read (resolved it, or began remediating it) wins, and nothing is changed in AWS here.
+  journal.move(IncidentStatus.Remediating);
+  journal.saveWorkflow({ startedAt: ctx.now().toISOString(), state: {} });
+  return remediateAndFinish(ctx, journal, resource, finding);
 }
 
 /**
@@ -58,68 +52,64 @@ export async function respond(
  */
 export async function remediateAndFinish(
   ctx: PipelineContext,
-  incident: Incident,
+  journal: Journal,
   resource: Loaded<unknown>,
   finding: Finding,
 ): Promise<Incident> {
-  const { store, settings, logger, metrics } = ctx.deps;
-  const workflow = incident.workflow ?? { startedAt: ctx.now().toISOString(), state: {} };
+  const { settings, logger, metrics } = ctx.deps;
+  const { incidentId } = journal.incident;
+  const workflow = journal.incident.workflow ?? { startedAt: ctx.now().toISOString(), state: {} };
   const state = { ...workflow.state };
   let kept = false;
   try {
     const progress = await ctx.rule.remediate(resource, finding, {
       aws: ctx.deps.aws,
       settings,
-      step: stepRecorder(store, incident.incidentId, ctx.now),
-      incidentId: incident.incidentId,
+      step: stepRecorder(journal, ctx.now),
+      incidentId,
       workflow: {
         state,
+        // Written with the next step's intent (or the final write), ahead of any later change.
         save: async (patch) => {
           Object.assign(state, patch);
-          await store.setWorkflow(incident.incidentId, { ...workflow, state });
+          journal.saveWorkflow({ ...workflow, state: { ...state } });
         },
       },
     });
     if (progress) {
-      const statusReason = `waiting for ${progress.waitingFor}`;
-      await store.setWorkflow(incident.incidentId, { ...workflow, state, waitingFor: progress.waitingFor });
-      const move = await moveIncident(store, incident, IncidentStatus.Remediating, statusReason);
+      journal.saveWorkflow({ ...workflow, state, waitingFor: progress.waitingFor });
+      journal.move(IncidentStatus.Remediating, `waiting for ${progress.waitingFor}`);
+      const move = await journal.flush();
       if (!move.moved) return move.current;
       metrics.count(Metric.RemediationWaiting);
-      return { ...incident, status: IncidentStatus.Remediating, statusReason };
+      return journal.incident;
     }
-    kept = await verify(ctx, { ...incident, workflow: { ...workflow, state } }, resource);
-    await store.setWorkflow(incident.incidentId, { startedAt: workflow.startedAt, state });
-    const move = await moveIncident(store, incident, IncidentStatus.Remediated);
-    if (!move.moved) return move.current;
-    metrics.count(Metric.Remediated);
-    await reevaluateConfigRules(ctx, incident);
+    kept = await verify(ctx, journal, resource);
+    journal.saveWorkflow({ startedAt: workflow.startedAt, state });
+    journal.move(IncidentStatus.Remediated);
+    await reevaluateConfigRules(ctx, journal);
   } catch (error) {
+    if (error instanceof NotOpened) throw error;
+    // Nothing was opened and nothing changed: the delivery fails and is retried.
+    if (error instanceof IntentNotWritten && !journal.opened) throw error;
+    if (error instanceof LostToAnotherWriter) return error.current;
     if (error instanceof RemediationDeclined) {
       // Not a failure: the rule chose not to change this resource, and says why.
       metrics.count(Metric.RemediationDeclined);
-      const move = await moveIncident(store, incident, IncidentStatus.Open, error.message.slice(0, 512));
-      return move.moved ? alert(ctx, incident.incidentId) : move.current;
+      journal.move(IncidentStatus.Open, error.message.slice(0, 512));
+      return recordAndPage(ctx, journal);
     }
-    logger.error('remediation failed', {
-      ruleId: ctx.rule.id,
-      incidentId: incident.incidentId,
-      error: errorMessage(error),
-    });
+    logger.error('remediation failed', { ruleId: ctx.rule.id, incidentId, error: errorMessage(error) });
     metrics.count(Metric.RemediationFailed);
-    const move = await moveIncident(
-      store,
-      incident,
-      IncidentStatus.Failed,
-      errorMessage(error).slice(0, 512),
-    );
-    if (!move.moved) return move.current;
+    journal.move(IncidentStatus.Failed, errorMessage(error).slice(0, 512));
   }
-  const alerted = await alert(ctx, incident.incidentId);
+  const remediated = journal.incident.status === IncidentStatus.Remediated;
+  const move = await journal.flush({ alert: { status: 'pending', at: ctx.now().toISOString() } });
+  if (!move.moved) return move.current;
+  if (remediated) metrics.count(Metric.Remediated);
   // The drift lock outlives the alert: if the process dies before it, the next check finds the
   // incident through the lock and pages (resolveOpenDrift), instead of seeing a compliant resource.
   // A kept original is still drift, which this incident answers for: it keeps the lock.
-  if (alerted.status === IncidentStatus.Remediated && !kept)
-    await store.releaseDrift(incident.ruleId, incident.resourceArn, incident.incidentId);
-  return alerted;
+  const { ruleId, resourceArn } = journal.incident;
+  return page(ctx, journal.incident, remediated && !kept ? { ruleId, resourceArn } : undefined);
 }

@@ -11,6 +11,8 @@ import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
 import { isOwnEvent } from './guards';
+import type { Collapse } from './incident-store';
+import { Journal, NotOpened } from './journal';
 import { evidenceHolder, keepsAsEvidence } from './kept-evidence';
 import { IncidentStatus, moveIncident } from './lifecycle';
 import { findingsRecordOf, keepFindingCurrent } from './mitigated';
@@ -109,7 +111,10 @@ export class ResponsePipeline {
     const sent = await answerConfigEvaluation(event, outcomes, aws, settings);
     const fixed = outcomes.find((outcome) => outcome.remediatedNow)?.incidentId;
     const incident = sent > 0 && fixed ? await store.get(fixed) : undefined;
-    if (incident) await reevaluateConfigRules(this.ctx, incident, { answered: true });
+    if (!incident) return sent;
+    const journal = Journal.of(store, incident, this.now);
+    await reevaluateConfigRules(this.ctx, journal, { answered: true });
+    await journal.flush();
     return sent;
   }
 
@@ -318,40 +323,57 @@ export class ResponsePipeline {
       ...(judged && { mode: judged.mode }),
       ...exemption,
     };
-    let opened = await this.deps.store.open(incident, trigger.eventId);
-    if (!opened.opened && opened.collapsedOn === 'open-drift') {
+    const { store } = this.deps;
+    let collapse = await store.seen(trigger.eventId, this.rule.id, resource.arn);
+    if (collapse?.collapsedOn === 'open-drift') {
       // The incident holding the drift lock may have ended: then this delivery opens its own.
-      const holder = await this.deps.store.get(opened.existingIncidentId);
-      if (holder && (await this.lockEnded(holder, exemption.exemption, verdict)))
-        opened = await this.deps.store.open(incident, trigger.eventId);
+      const holder = await store.get(collapse.existingIncidentId);
+      if (holder && (await this.lockEnded(holder, exemption.exemption, verdict))) collapse = undefined;
     }
-    if (!opened.opened) {
-      this.deps.metrics.count(Metric.DuplicatesCollapsed);
-      this.deps.logger.info('drift already has an incident', {
-        ruleId: this.rule.id,
-        incidentId: opened.existingIncidentId,
-        collapsedOn: opened.collapsedOn,
-      });
-      const note = `already handled by incident ${opened.existingIncidentId}`;
-      // The call took the resource out of the scope while an incident held its drift: paged now.
-      if (resource.leftScopeBy) {
-        await resolveOpenDrift(
-          this.ctx,
-          resource,
-          `out of scope after ${resource.leftScopeBy}: ${verdict.reason}`,
-        );
-        return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: opened.existingIncidentId };
+    if (!collapse) {
+      try {
+        const journal = Journal.opening(store, incident, trigger.eventId, this.now);
+        const final = await respond(this.ctx, journal, resource, verdict);
+        const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
+        return final.status === IncidentStatus.Remediated ? { ...outcome, remediatedNow: true } : outcome;
+      } catch (error) {
+        // A concurrent delivery opened it first (nothing was changed here): collapsed on that one.
+        if (!(error instanceof NotOpened)) throw error;
+        collapse = error.result;
       }
-      const existing = await this.deps.store.get(opened.existingIncidentId);
-      if (!existing) {
-        return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: opened.existingIncidentId };
-      }
-      const current = await keepFindingCurrent(this.ctx, existing, verdict);
-      return incidentOutcome(ref, await recover(this.ctx, current, { resource, finding: verdict }), note);
     }
-    const final = await respond(this.ctx, incident, resource, verdict);
-    const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
-    return final.status === IncidentStatus.Remediated ? { ...outcome, remediatedNow: true } : outcome;
+    return this.collapsed(collapse.existingIncidentId, collapse.collapsedOn, resource, verdict);
+  }
+
+  /** The drift already has an incident: brought up to date, finished or paged for if it is owed. */
+  private async collapsed(
+    existingIncidentId: string,
+    collapsedOn: Collapse['collapsedOn'],
+    resource: Loaded<unknown>,
+    verdict: Finding,
+  ): Promise<ResourceOutcome> {
+    const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
+    this.deps.metrics.count(Metric.DuplicatesCollapsed);
+    this.deps.logger.info('drift already has an incident', {
+      ruleId: this.rule.id,
+      incidentId: existingIncidentId,
+      collapsedOn,
+    });
+    const note = `already handled by incident ${existingIncidentId}`;
+    // The call took the resource out of the scope while an incident held its drift: paged now.
+    if (resource.leftScopeBy) {
+      await resolveOpenDrift(
+        this.ctx,
+        resource,
+        `out of scope after ${resource.leftScopeBy}: ${verdict.reason}`,
+      );
+      return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: existingIncidentId };
+    }
+    const existing = await this.deps.store.get(existingIncidentId);
+    if (!existing)
+      return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: existingIncidentId };
+    const current = await keepFindingCurrent(this.ctx, existing, verdict);
+    return incidentOutcome(ref, await recover(this.ctx, current, { resource, finding: verdict }), note);
   }
 
   /**

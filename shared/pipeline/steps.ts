@@ -1,20 +1,20 @@
 import { retryUntil } from '../concurrency';
 import { errorMessage } from '../errors';
-import { type Incident, type Step, StepResult, type Summary } from '../model';
+import { type Step, StepResult, type Summary } from '../model';
 import type { Loaded, StepRecorder } from '../rules/rule';
 import type { PipelineContext } from './context';
-import type { IncidentStore } from './incident-store';
+import type { Journal } from './journal';
 import { keepsAsEvidence } from './kept-evidence';
 
 /** The step that reads the fix back: it changes nothing, so there is nothing of it to undo. */
 export const VERIFY_STEP = 'Verify';
 
-/** Records each call of a remediation as a step: running before it, succeeded or failed after. */
-export function stepRecorder(
-  store: Pick<IncidentStore, 'appendStep' | 'replaceStep'>,
-  incidentId: string,
-  now: () => Date,
-): StepRecorder {
+/**
+ * Records each call of a remediation as a step: its intent written before it runs (with whatever
+ * the record owes, shared/pipeline/journal.ts), its result kept for the next write. A read-only
+ * step (`readOnly`) is not written ahead: it changes nothing a crash could leave unrecorded.
+ */
+export function stepRecorder(journal: Journal, now: () => Date): StepRecorder {
   return async (action, run, options = {}) => {
     const started: Step = {
       action,
@@ -22,17 +22,13 @@ export function stepRecorder(
       result: StepResult.Running,
       undo: options.undo,
     };
-    const index = await store.appendStep(incidentId, started);
+    const index = options.readOnly ? journal.record(started) : await journal.intent(started);
     try {
       const result = await run();
-      await store.replaceStep(incidentId, index, {
-        ...started,
-        result: StepResult.Succeeded,
-        output: options.output?.(result),
-      });
+      journal.replace(index, { ...started, result: StepResult.Succeeded, output: options.output?.(result) });
       return result;
     } catch (error) {
-      await store.replaceStep(incidentId, index, {
+      journal.replace(index, {
         ...started,
         result: StepResult.Failed,
         error: errorMessage(error).slice(0, 512),
@@ -49,7 +45,7 @@ export function stepRecorder(
  */
 export async function verify(
   ctx: PipelineContext,
-  incident: Incident,
+  journal: Journal,
   before: Loaded<unknown>,
 ): Promise<boolean> {
   const { rule, deps } = ctx;
@@ -65,9 +61,9 @@ export async function verify(
     const after = await rule.load(ref, aws, settings);
     // Gone counts: a remediation may delete what it replaced (configured), leaving nothing non-compliant.
     if (after === undefined || rule.detect(after, settings).compliant) return { fixed: true, kept: false };
-    return { fixed: false, kept: await keepsAsEvidence(rule, after, incident, aws) };
+    return { fixed: false, kept: await keepsAsEvidence(rule, after, journal.incident, aws) };
   };
-  const step = stepRecorder(deps.store, incident.incidentId, ctx.now);
+  const step = stepRecorder(journal, ctx.now);
   const verified = await step(
     VERIFY_STEP,
     async () => {
@@ -78,7 +74,7 @@ export async function verify(
       if (!satisfied) throw new Error('the resource still reads as non-compliant after remediation');
       return value;
     },
-    { output: (value): Summary => (value.kept ? { originalKeptAsEvidence: true } : {}) },
+    { output: (value): Summary => (value.kept ? { originalKeptAsEvidence: true } : {}), readOnly: true },
   );
   return verified.kept;
 }

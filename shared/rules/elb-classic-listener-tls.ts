@@ -354,7 +354,10 @@ export const elbClassicListenerTls = defineRule<ClassicLoadBalancerState>({
     if (declined.length > 0) {
       // What was changed is read back before saying the rest is left to a person.
       if (changes.length > 0)
-        await step('ReadBack', () => readBack(elb, LoadBalancerName, changes), { output: (value) => value });
+        await step('ReadBack', () => readBack(elb, LoadBalancerName, changes), {
+          output: (value) => value,
+          readOnly: true,
+        });
       throw new RemediationDeclined(declined.join('; '));
     }
   },

@@ -406,7 +406,7 @@ export const elbListenerTls = defineRule<LoadBalancerState>({
     if (declined.length > 0) {
       // What was changed is read back before saying the rest is left to a person.
       if (changes.length > 0)
-        await step('ReadBack', () => readBack(elbv2, changes), { output: (value) => value });
+        await step('ReadBack', () => readBack(elbv2, changes), { output: (value) => value, readOnly: true });
       throw new RemediationDeclined(declined.join('; '));
     }
   },

@@ -209,9 +209,11 @@ export interface StepOptions<T> {
   undo?: UndoCall;
   /** Short outputs worth keeping, e.g. ids of what the step created. */
   output?: (result: T) => Summary;
+  /** A read (reading a change back): recorded with the next write, not written ahead of it. */
+  readOnly?: boolean;
 }
 
-/** Runs one AWS change, recording it in the incident before and after it runs. */
+/** Runs one AWS change, its intent recorded in the incident before it runs and its result after. */
 export type StepRecorder = <T>(action: string, run: () => Promise<T>, options?: StepOptions<T>) => Promise<T>;
 
 export interface RemediationContext {

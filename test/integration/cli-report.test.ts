@@ -184,12 +184,18 @@ describe('compliance-responder report against incidents the real rules produced 
   it('finds the history of every status change on the incidents the functions recorded', async () => {
     // Act
     const incidents = await responder.incidents();
-    // Assess: opened at detection, and the last change is the status now, each by the function that made it
+    // Assess: opened at detection in the status first decided (remediating with the first change's
+    // intent, or open, or exempted), and the last change is the status now, each by the function
     for (const incident of incidents) {
       const history = incident.transitions ?? [];
+      const remediated = incident.steps.some((step) => step.undo !== undefined);
       expect({ id: incident.incidentId, opening: history[0] }).toMatchObject({
         id: incident.incidentId,
-        opening: { to: 'open', at: incident.detectedAt, by: expect.stringContaining(incident.ruleId) },
+        opening: {
+          to: remediated ? 'remediating' : expect.stringMatching(/^(open|exempted)$/),
+          at: incident.detectedAt,
+          by: expect.stringContaining(incident.ruleId),
+        },
       });
       expect(history.at(-1)?.to).toBe(incident.status);
       expect(history[0]).not.toHaveProperty('from');

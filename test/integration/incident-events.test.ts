@@ -91,11 +91,11 @@ describe('incident events on the incident bus, end to end against moto', () => {
     const bodies = (received.Messages ?? []).map((message) => JSON.parse(message.Body ?? '{}'));
     const [incident] = await responder.incidents();
     expect(bodies.map((body) => [body.source, body.detail.change, body.detail.status])).toEqual([
-      ['compliance-responder', 'opened', 'open'],
-      ['compliance-responder', 'status', 'remediating'],
+      // Opened already remediating: the opening write carries the first change's intent (#21)
+      ['compliance-responder', 'opened', 'remediating'],
       ['compliance-responder', 'status', 'remediated'],
     ]);
-    expect(bodies[2].detail).toMatchObject({
+    expect(bodies[1].detail).toMatchObject({
       schemaVersion: 1,
       incidentId: incident?.incidentId,
       previousStatus: 'remediating',

@@ -89,7 +89,6 @@ describe('incidents as Security Hub findings, end to end against moto', () => {
     // every record of the incident's changes in the batch is reported for Lambda to retry, never
     // dropped. The unit tests cover the move with the mock (test/unit/security-hub/importer.test.ts).
     expect(changes.map((record) => record.dynamodb?.NewImage?.status?.S)).toEqual([
-      'open',
       'remediating',
       'remediated',
     ]);

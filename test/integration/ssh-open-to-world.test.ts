@@ -6,6 +6,7 @@ import {
   EC2Client,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
+import { awsChangesOf, dynamoWritesOf, guardWritesOf } from '../../bench/calls';
 import { configRuleInvocation, roleCaller, scheduledEvent } from '../../scripts/lib/events';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { FaultProxy } from '../support/fault-proxy';
@@ -200,6 +201,41 @@ describe('ssh-open-to-world end to end against moto', () => {
     expect(await ingressRules('us-east-1', group)).toHaveLength(1);
     expect((await responder.incidents())[0]).toMatchObject({ status: 'open', mode: 'notify', steps: [] });
     expect((await responder.alerts()).map((alert) => alert.attributes.status)).toEqual(['open']);
+  });
+
+  it("writes its record within issue 21's budget: n + 2 incident writes for n changes, write-ahead kept", async () => {
+    // Prepare: one world-open SSH rule (one change), and a notify-mode rule (none)
+    const group = await createGroup('us-east-1', 'budget');
+    await authorize('us-east-1', group, [ssh('0.0.0.0/0')]);
+    const watched = await createGroup('us-east-1', 'budget-watched');
+    await authorize('us-east-1', watched, [ssh('0.0.0.0/0')]);
+    const notify = responder.handlerOf(loadFunction, { MODE_SSH_OPEN_TO_WORLD: 'notify' });
+    // Act
+    const enforced = await recordCalls(() => handle(authorizeCall('us-east-1', group)));
+    const notified = await recordCalls(() => notify(authorizeCall('us-east-1', watched)));
+    // Assess: the opening transaction carries the revoke's intent, ahead of the revoke; then the
+    // final status with the alert pending; then the message id with the lock's release
+    const actions = (calls: typeof enforced) => calls.map((call) => call.action);
+    expect(dynamoWritesOf(enforced)).toBe(3);
+    expect(guardWritesOf(enforced)).toBe(1);
+    expect(awsChangesOf(enforced)).toBe(1);
+    const order = actions(enforced).filter((action) =>
+      ['TransactWriteItems', 'UpdateItem', 'RevokeSecurityGroupIngress', 'Publish'].includes(action),
+    );
+    expect(order).toEqual([
+      'UpdateItem',
+      'TransactWriteItems',
+      'RevokeSecurityGroupIngress',
+      'UpdateItem',
+      'Publish',
+      'TransactWriteItems',
+    ]);
+    const [opening] = enforced.filter((call) => call.action === 'TransactWriteItems');
+    expect(opening?.body).toContain('"RevokeSecurityGroupIngress"');
+    expect(opening?.body).toContain('"remediating"');
+    expect(dynamoWritesOf(notified)).toBe(2);
+    expect(guardWritesOf(notified)).toBe(0);
+    expect((await responder.incidents()).map((incident) => incident.alert?.status)).toEqual(['sent', 'sent']);
   });
 
   it('ignores the call when its own role made it (loop guard)', async () => {

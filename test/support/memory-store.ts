@@ -12,12 +12,17 @@ import type {
   Incident,
   IncidentStatus,
   MitigationRecord,
-  Step,
   Summary,
-  Workflow,
 } from '../../shared/model';
 import type { AlertMessage, AlertPublisher } from '../../shared/pipeline/alerts';
-import type { IncidentFilter, IncidentStore, OpenResult } from '../../shared/pipeline/incident-store';
+import type {
+  Collapse,
+  DriftRef,
+  IncidentChange,
+  IncidentFilter,
+  IncidentStore,
+  OpenResult,
+} from '../../shared/pipeline/incident-store';
 
 /** The IncidentStore contract in memory, for pipeline unit tests (the DynamoDB one is tested against moto). */
 export class MemoryIncidentStore implements IncidentStore {
@@ -44,6 +49,13 @@ export class MemoryIncidentStore implements IncidentStore {
     return { opened: true };
   }
 
+  async seen(deliveryKey: string, ruleId: string, resourceArn: string): Promise<Collapse | undefined> {
+    const seen = this.deliveries.get(`${deliveryKey}|${ruleId}`);
+    if (seen) return { opened: false, existingIncidentId: seen, collapsedOn: 'duplicate-delivery' };
+    const holder = this.drifts.get(`${ruleId}|${resourceArn}`);
+    return holder ? { opened: false, existingIncidentId: holder, collapsedOn: 'open-drift' } : undefined;
+  }
+
   async get(incidentId: string) {
     const incident = this.incidents.get(incidentId);
     return incident ? structuredClone(incident) : undefined;
@@ -57,42 +69,36 @@ export class MemoryIncidentStore implements IncidentStore {
 
   /** As DynamoDB's conditional update: only from the status the writer read. */
   async setStatus(incidentId: string, from: IncidentStatus, status: IncidentStatus, statusReason?: string) {
-    if (this.incidents.get(incidentId)?.status !== from) return false;
-    this.change(incidentId, (incident) => {
-      Object.assign(incident, { status, statusReason });
-      // As the DynamoDB store: a change of status is appended to the history.
-      if (from !== status) {
-        const at = new Date().toISOString();
-        const reason = statusReason === undefined ? {} : { reason: statusReason };
-        incident.transitions = [
-          ...(incident.transitions ?? []),
-          { from, to: status, at, by: this.writer, ...reason },
-        ];
-      }
-    });
-    return true;
+    const move = { from, to: status, at: new Date().toISOString(), reason: statusReason };
+    return (await this.commit(incidentId, { from, moves: [move] })) !== undefined;
   }
 
-  async appendStep(incidentId: string, step: Step) {
-    let index = -1;
+  async commit(incidentId: string, change: IncidentChange) {
+    if (this.incidents.get(incidentId)?.status !== change.from) return undefined;
     this.change(incidentId, (incident) => {
-      index = incident.steps.push(step) - 1;
+      const last = change.moves?.at(-1);
+      if (last) Object.assign(incident, { status: last.to, statusReason: last.reason });
+      // As the DynamoDB store: each change of status is appended to the history.
+      for (const { reason, ...move } of change.moves ?? [])
+        if (move.from !== move.to)
+          incident.transitions = [
+            ...(incident.transitions ?? []),
+            { ...move, by: this.writer, ...(reason === undefined ? {} : { reason }) },
+          ];
+      if (change.steps) incident.steps = structuredClone([...change.steps]);
+      if (change.workflow) incident.workflow = structuredClone(change.workflow);
+      if (change.alert) incident.alert = { ...change.alert };
     });
-    return index;
+    return this.get(incidentId);
   }
 
-  async replaceStep(incidentId: string, index: number, step: Step) {
-    this.change(incidentId, (incident) => {
-      incident.steps[index] = step;
-    });
+  async alertSent(incidentId: string, sent: AlertRecord, release?: DriftRef) {
+    await this.setAlert(incidentId, sent);
+    if (release) await this.releaseDrift(release.ruleId, release.resourceArn, incidentId);
   }
 
   async setAlert(incidentId: string, alert: AlertRecord) {
     this.change(incidentId, (incident) => Object.assign(incident, { alert }));
-  }
-
-  async setWorkflow(incidentId: string, workflow: Workflow) {
-    this.change(incidentId, (incident) => Object.assign(incident, { workflow }));
   }
 
   async updateFinding(

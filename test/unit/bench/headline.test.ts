@@ -1,4 +1,4 @@
-import { awsChangesOf, dynamoWritesOf } from '../../../bench/calls';
+import { awsChangesOf, dynamoWritesOf, guardWritesOf } from '../../../bench/calls';
 import { computeHeadline, type Figure, type HeadlineInputs } from '../../../bench/headline';
 import { vcpuShare } from '../../../bench/lambda';
 import { renderReport } from '../../../bench/report';
@@ -300,6 +300,23 @@ describe('counting writes and changes from recorded calls', () => {
     // Act, Assess
     expect(dynamoWritesOf(calls)).toBe(4);
     expect(awsChangesOf(calls)).toBe(1);
+  });
+
+  it("keeps the blast-radius guard's counter out of the incident's writes, and counts it on its own", () => {
+    // Prepare: the guard's ADD and an incident update, as the SDK sends them
+    const guard = {
+      action: 'UpdateItem',
+      method: 'POST',
+      body: JSON.stringify({ Key: { pk: { S: 'GUARD' }, sk: { S: 'WINDOW#1' } } }),
+    };
+    const incident = {
+      action: 'UpdateItem',
+      method: 'POST',
+      body: JSON.stringify({ Key: { pk: { S: 'INCIDENT#inc-1' }, sk: { S: 'INCIDENT' } } }),
+    };
+    // Act, Assess
+    expect(dynamoWritesOf([guard, incident])).toBe(1);
+    expect(guardWritesOf([guard, incident])).toBe(1);
   });
 
   it('gives a full vCPU at 1,769 MB, a linear share below and no more above', () => {

@@ -43,6 +43,7 @@ export function aResult(
         errors: [],
         peakRssMb: 140,
         dynamoWrites: summarize([14, 14, 14]),
+        guardWrites: summarize([1, 1, 1]),
         awsChanges: summarize([1, 1, 1]),
       },
     ],

@@ -1,15 +1,13 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createAwsClients } from '../../../shared/aws/clients';
-import type { Incident, IncidentStatus } from '../../../shared/model';
-import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
+import type { IncidentStatus } from '../../../shared/model';
 import { DynamoDbIncidentStore } from '../../../shared/pipeline/incident-store';
 import { moveIncident, recordMove } from '../../../shared/pipeline/lifecycle';
-import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
-import { defineRule } from '../../../shared/rules/rule';
-import { anIncident, testSettings } from '../../support/incident';
-import { CollectingAlerts, MemoryExemptionLedger, MemoryIncidentStore } from '../../support/memory-store';
+import type { Rule } from '../../../shared/rules/rule';
+import { anIncident } from '../../support/incident';
+import { type Lamp, lampRule, observation, pipelineFor } from '../../support/lamp';
+import { MemoryIncidentStore } from '../../support/memory-store';
 
 /**
  * Two writers racing on one incident's status (a resumer and a delivery, a check and `incidents
@@ -117,84 +115,66 @@ describe('recording a change that already happened (incidents undo)', () => {
 });
 
 describe('the pipeline, losing the race', () => {
-  /** The memory store, with another writer that resolves the incident just before this one's move to `to`. */
-  class RacedStore extends MemoryIncidentStore {
-    constructor(private readonly to: IncidentStatus) {
-      super();
-    }
-    override async setStatus(...args: Parameters<MemoryIncidentStore['setStatus']>) {
-      const target = args.find((arg) => arg === this.to);
-      const [incidentId] = args;
-      const incident = this.incidents.get(incidentId);
-      if (target && incident && incident.status !== 'resolved') {
-        Object.assign(incident, {
-          status: 'resolved',
-          statusReason: 'found compliant again by a later check',
-        });
-      }
-      return super.setStatus(...args);
-    }
-  }
+  const lamp = (remediate: Rule<Lamp>['remediate']) => lampRule({ lamp: { on: false } }, remediate);
+  const handle = (rule: Rule, store: MemoryIncidentStore) =>
+    pipelineFor(rule, {}, store).pipeline.handle({ kind: 'resources', observations: [observation] });
 
-  it('never remediates an incident another writer resolved after it was read', async () => {
-    // Prepare
-    const remediate = jest.fn(async () => undefined);
-    const rule = defineRule<{ on: boolean }>({
-      id: 'ebs-encryption-by-default',
-      title: 'Lamp is off',
-      severity: 'HIGH',
-      hipaa: ['164.312(b)'],
-      runbook: 'docs/runbooks/ebs-encryption-by-default.md',
-      readme: { enforce: 'turns the lamp on' },
-      defaultMode: 'enforce',
-      resourceType: 'AWS::::Account',
-      triggers: { cloudTrail: { eventNames: ['TurnOff'] }, schedule: 'rate(1 hour)' },
-      permissions: [],
-      load: async () => ({
-        resourceType: 'AWS::::Account',
-        resourceId: '111122223333',
-        arn: 'arn:lamp',
-        region: 'us-east-1',
-        accountId: '111122223333',
-        tags: {},
-        state: { on: false },
-      }),
-      async *list() {},
-      detect: () => ({ compliant: false, reason: 'lamp off', evidence: {}, plan: 'turn it on' }),
-      remediate,
+  it('never changes AWS when a concurrent delivery opened the incident between the check and the intent', async () => {
+    // Prepare: another delivery of the same drift opens its incident just before this one's first write
+    class RacedStore extends MemoryIncidentStore {
+      override async open(...args: Parameters<MemoryIncidentStore['open']>) {
+        const [incident] = args;
+        await super.open({ ...incident, incidentId: 'inc-winner', status: 'remediating' }, 'event-0');
+        return super.open(...args);
+      }
+    }
+    const turnOn = jest.fn(async () => undefined);
+    const rule = lamp(async (_resource, _finding, ctx) => {
+      await ctx.step('TurnOn', turnOn);
     });
-    const raced = new RacedStore('remediating');
-    const pipeline = new ResponsePipeline(rule, {
-      aws: createAwsClients('us-east-1'),
-      settings: testSettings(),
-      store: raced,
-      alerts: new CollectingAlerts(),
-      guard: { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard,
-      exemptions: new MemoryExemptionLedger(),
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      metrics: { count: () => undefined },
-      verify: { attempts: 1, delayMs: 1 },
-    });
+    const raced = new RacedStore();
     // Act
-    await pipeline.handle({
-      kind: 'resources',
-      observations: [
-        {
-          source: 'cloudtrail',
-          eventId: 'event-1',
-          eventName: 'TurnOff',
-          accountId: '111122223333',
-          region: 'us-east-1',
-          resourceType: 'AWS::::Account',
-          resourceId: '111122223333',
-          observedAt: '2026-11-23T10:00:00Z',
-          summary: {},
-        },
-      ],
+    const [outcome] = await handle(rule, raced);
+    // Assess: only the winner's incident exists, and nothing was changed in AWS
+    expect(turnOn).not.toHaveBeenCalled();
+    expect([...raced.incidents.keys()]).toEqual(['inc-winner']);
+    expect(outcome?.note).toBe('already handled by incident inc-winner');
+  });
+
+  it('never changes AWS for an incident another writer resolved after it was read', async () => {
+    // Prepare: an incident its process abandoned (open, undecided), resolved by a check just before
+    // the resumer's intent is written
+    class RacedStore extends MemoryIncidentStore {
+      override async commit(...args: Parameters<MemoryIncidentStore['commit']>) {
+        const incident = this.incidents.get(args[0]);
+        if (incident && args[1].moves?.some((move) => move.to === 'remediating'))
+          Object.assign(incident, {
+            status: 'resolved',
+            statusReason: 'found compliant again by a later check',
+          });
+        return super.commit(...args);
+      }
+    }
+    const turnOn = jest.fn(async () => undefined);
+    const rule = lamp(async (_resource, _finding, ctx) => {
+      await ctx.step('TurnOn', turnOn);
     });
+    const raced = new RacedStore();
+    const abandoned = anIncident({
+      incidentId: 'inc-1',
+      ruleId: rule.id,
+      resourceArn: 'arn:lamp',
+      status: 'open',
+      mode: 'enforce',
+      statusReason: undefined,
+      alert: undefined,
+      updatedAt: '2026-11-23T09:00:00Z',
+    });
+    await raced.open(abandoned, 'event-0');
+    // Act
+    await handle(rule, raced);
     // Assess: the winner's status stands, and nothing was changed in AWS
-    const [incident] = [...raced.incidents.values()] as Incident[];
-    expect(incident).toMatchObject({ status: 'resolved' });
-    expect(remediate).not.toHaveBeenCalled();
+    expect(turnOn).not.toHaveBeenCalled();
+    expect(raced.incidents.get('inc-1')).toMatchObject({ status: 'resolved' });
   });
 });
