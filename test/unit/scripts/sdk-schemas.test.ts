@@ -29,3 +29,23 @@ describe('a bundle keeps only the SDK schemas of the commands it sends', () => {
     expect(text.length).toBeLessThan(400_000);
   });
 });
+
+describe('a rule bundle carries only the parts of zod it uses', () => {
+  it("leaves out zod's other locales and its JSON Schema reader (`import * as z`, never `import { z }`)", async () => {
+    // Act: the real entry point, as npm run build and serverless package build it
+    const result = await build({
+      ...options,
+      entryPoints: [join(root, 'functions', 'ecr-scanned-immutable.ts')],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const [bundle] = Object.values(result.metafile.outputs);
+    const zodFiles = Object.entries(bundle?.inputs ?? {})
+      .filter(([input, { bytesInOutput }]) => input.includes('node_modules/zod/') && bytesInOutput > 0)
+      .map(([input]) => input);
+    // Assess
+    expect(zodFiles.filter((file) => /\/locales\/(?!en\.js)/.test(file))).toEqual([]);
+    expect(zodFiles.filter((file) => /from-json-schema/.test(file))).toEqual([]);
+  });
+});
