@@ -1,5 +1,6 @@
 import type { BuildOptions } from 'esbuild';
 import { onlyDeclaredClients } from './bundle-clients';
+import { treeShakableSdkSchemas } from './sdk-schemas';
 
 /**
  * The one set of esbuild options, used by `npm run build` (scripts/build.ts) and, through
@@ -7,7 +8,8 @@ import { onlyDeclaredClients } from './bundle-clients';
  * the bundle deployed. SDK v3 is bundled (not taken from the runtime), CommonJS, node20 so one file
  * runs on Node 20 and on the nodejs22.x runtime. A rule function bundles only the SDK clients its
  * role may use (./bundle-clients.ts). No keepNames: it costs every cold start a call per function
- * in the bundle, and the one name that matters, an error's, each error class spells itself.
+ * in the bundle, and the one name that matters, an error's, each error class spells itself. SDK
+ * schemas are made tree-shakable (./sdk-schemas.ts), so a bundle keeps only its commands' shapes.
  */
 export const options = {
   bundle: true,
@@ -19,5 +21,5 @@ export const options = {
   sourcemap: false,
   legalComments: 'none',
   external: [],
-  plugins: [onlyDeclaredClients()],
+  plugins: [onlyDeclaredClients(), treeShakableSdkSchemas()],
 } satisfies BuildOptions;
