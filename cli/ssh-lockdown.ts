@@ -154,6 +154,9 @@ export async function lockdown(ctx: CliContext, options: LockdownOptions): Promi
     runId: ctx.runId,
     startedAt: ctx.now().toISOString(),
     ...(options.emergency ? { emergency: true as const } : {}),
+    // What the order covered, for the report: a path that opens no incident is still counted.
+    pathsToClose: toClose.length,
+    pathsExempt: paths.filter((path) => path.entry.outcome === LockdownOutcome.Exempt).length,
   };
   const store = new DynamoDbIncidentStore(
     ctx.aws().dynamo(),

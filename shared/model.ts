@@ -214,6 +214,14 @@ export interface LockdownRecord {
   emergency?: true;
   /** `--ignore-exemptions`: the ledger's exemption in force that this lockdown closed the path despite. */
   exemptionOverridden?: ExemptionRecord;
+  /**
+   * How many open paths the lockdown set out to close (the plan confirmed), the same on each of its
+   * incidents: the report compares it with the incidents it finds, since a path another incident was
+   * remediating opens none. Absent on lockdowns recorded before it was.
+   */
+  pathsToClose?: number;
+  /** How many open paths it left alone because an exemption covered them (absent: not recorded). */
+  pathsExempt?: number;
 }
 
 export const UndoCallResult = {

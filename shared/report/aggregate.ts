@@ -110,6 +110,37 @@ export interface IncidentLine {
   runbook: string;
   /** The documented mitigation that resolved it (`incidents resolve --mitigation`): what, by whom, when. */
   mitigation: string | null;
+  /** The `ssh lockdown` run that opened it (its LockdownLine), or null: not a lockdown's. */
+  lockdownRunId: string | null;
+}
+
+/**
+ * One `ssh lockdown` (a person's order to close every SSH path), from the incidents of the period it
+ * opened: each holds the order (`Incident.lockdown`: who, why, when, the run id).
+ */
+export interface LockdownLine {
+  runId: string;
+  startedAt: string;
+  /** Who ordered it (the caller's ARN) and why (`--reason`). */
+  by: string;
+  reason: string;
+  /** `--emergency`: closed past the blast-radius guard (counted by it, never refused). */
+  emergency: boolean;
+  /** The open paths it set out to close; null when the lockdown did not record it (older records). */
+  pathsToClose: number | null;
+  /** The open paths it left alone because an exemption covered them; null when not recorded. */
+  pathsExempt: number | null;
+  /** Its incidents detected in the period, in detection order. */
+  incidentIds: string[];
+  /** Those incidents by their status at the end of the period (only the statuses present). */
+  byStatus: Partial<Record<IncidentStatus, number>>;
+  /**
+   * Paths it set out to close that opened no incident (another incident was remediating the path),
+   * or whose incident falls outside the period; null when pathsToClose was not recorded.
+   */
+  withoutIncident: number | null;
+  /** The ledger exemptions it closed paths despite (`--ignore-exemptions`), by id. */
+  exemptionsOverridden: string[];
 }
 
 export interface ExemptionActiveLine extends ExemptionLine {
@@ -216,6 +247,8 @@ export interface Report {
   exemptionsActive: ExemptionActiveLine[];
   /** Guard trips in force at any time in the period, with their reset. */
   guard: GuardLine[];
+  /** Every `ssh lockdown` with an incident detected in the period, by when it started. */
+  lockdowns: LockdownLine[];
   modes: ModeLine[];
   /** The recorded deployment during the period. */
   deployment: DeploymentLine;
@@ -366,15 +399,65 @@ function exposure(
 
 function causedBy(incident: Incident): string {
   const who = incident.actor?.arn ?? incident.actor?.principalId;
-  if (!who) return 'unknown (found by a check, not a CloudTrail event)';
-  return incident.actor?.sourceIp ? `${who} from ${incident.actor.sourceIp}` : who;
+  if (who) return incident.actor?.sourceIp ? `${who} from ${incident.actor.sourceIp}` : who;
+  // The drift's author is still unknown; the incident exists because a person ordered a lockdown.
+  if (incident.lockdown) {
+    return `unknown (found by ssh lockdown, which ${incident.lockdown.by} ordered; not a CloudTrail event)`;
+  }
+  return 'unknown (found by a check, not a CloudTrail event)';
+}
+
+/** Who ordered an `ssh lockdown`, when, why, and what the order went past. */
+function orderWords(lockdown: NonNullable<Incident['lockdown']>): string {
+  const past = [
+    ...(lockdown.emergency ? ['--emergency: past the blast-radius guard'] : []),
+    ...(lockdown.exemptionOverridden
+      ? [`--ignore-exemptions: overrode exemption ${lockdown.exemptionOverridden.exemptionId}`]
+      : []),
+  ];
+  return `ordered by ${lockdown.by} at ${lockdown.startedAt} with ssh lockdown (run ${lockdown.runId}${past.map((part) => `; ${part}`).join('')}), reason: ${lockdown.reason}`;
 }
 
 function doneBy(incident: Incident, until: Date): string {
   const done = incident.steps
     .filter((step) => step.result === StepResult.Succeeded && Date.parse(step.at) < until.getTime())
     .map((step) => step.action);
-  return done.length === 0 ? 'nothing changed' : done.join(', ');
+  const what = done.length === 0 ? 'nothing changed' : done.join(', ');
+  return incident.lockdown ? `${orderWords(incident.lockdown)}: ${what}` : what;
+}
+
+/** Each `ssh lockdown` that opened an incident of the period, from the order its incidents hold. */
+function lockdownLines(judged: readonly Judged[]): LockdownLine[] {
+  const byRun = new Map<string, Judged[]>();
+  for (const entry of judged) {
+    const runId = entry.incident.lockdown?.runId;
+    if (runId !== undefined) byRun.set(runId, [...(byRun.get(runId) ?? []), entry]);
+  }
+  return [...byRun.entries()]
+    .map(([runId, entries]) => {
+      // Every incident of a run holds the same order; the first one opened speaks for it.
+      const order = entries[0]?.incident.lockdown as NonNullable<Incident['lockdown']>;
+      const byStatus: Partial<Record<IncidentStatus, number>> = {};
+      for (const { at } of entries) byStatus[at.status] = (byStatus[at.status] ?? 0) + 1;
+      const overridden = entries.flatMap(({ incident }) =>
+        incident.lockdown?.exemptionOverridden ? [incident.lockdown.exemptionOverridden.exemptionId] : [],
+      );
+      return {
+        runId,
+        startedAt: order.startedAt,
+        by: order.by,
+        reason: order.reason,
+        emergency: order.emergency === true,
+        pathsToClose: order.pathsToClose ?? null,
+        pathsExempt: order.pathsExempt ?? null,
+        incidentIds: entries.map(({ incident }) => incident.incidentId),
+        byStatus,
+        withoutIncident:
+          order.pathsToClose === undefined ? null : Math.max(0, order.pathsToClose - entries.length),
+        exemptionsOverridden: [...new Set(overridden)].sort(),
+      };
+    })
+    .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId));
 }
 
 /** In force at some time in [since, until): set before the end, and neither removed nor ended by the start. */
@@ -596,6 +679,7 @@ export function aggregate(input: ReportInput): Report {
         incident.mitigation && Date.parse(incident.mitigation.at) < until.getTime()
           ? `${incident.mitigation.text} (by ${incident.mitigation.by} at ${incident.mitigation.at})`
           : null,
+      lockdownRunId: incident.lockdown?.runId ?? null,
     })),
     grants: grants.map((grant) => ({
       grantId: grant.grantId,
@@ -618,6 +702,7 @@ export function aggregate(input: ReportInput): Report {
         removedBy: exemption.removedBy ?? null,
       })),
     guard: guardLines(input.guard, since, until),
+    lockdowns: lockdownLines(judged),
     modes: modeLines(incidents, input.ruleIds ?? [], spans),
     deployment,
     generated: {

@@ -20,6 +20,8 @@ import {
   guardCells,
   INCIDENT_HEADER,
   incidentCells,
+  LOCKDOWN_HEADER,
+  lockdownCells,
   MODE_HEADER,
   modeCells,
   modesNote,
@@ -227,6 +229,10 @@ export function renderHtml(report: Report, chartJs: string): string {
     report.guard.length === 0
       ? '<p>The guard was not tripped at any time in the period.</p>'
       : tableHtml(GUARD_HEADER, report.guard.map(guardCells)),
+    `<h2>SSH lockdowns in the period (${report.lockdowns.length})</h2>`,
+    report.lockdowns.length === 0
+      ? '<p>No SSH lockdown opened an incident in the period.</p>'
+      : tableHtml(LOCKDOWN_HEADER, report.lockdowns.map(lockdownCells)),
     `<h2>SSH grants issued (${report.grants.length})</h2>`,
     report.grants.length === 0
       ? '<p>No SSH grant was issued in the period.</p>'

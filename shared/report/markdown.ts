@@ -19,6 +19,8 @@ import {
   guardCells,
   INCIDENT_HEADER,
   incidentCells,
+  LOCKDOWN_HEADER,
+  lockdownCells,
   MODE_HEADER,
   modeCells,
   modesNote,
@@ -136,6 +138,15 @@ export function renderMarkdown(report: Report): string {
       : table(
           GUARD_HEADER,
           report.guard.map((line) => guardCells(line).map(mdCell)),
+        )),
+    '',
+    `## SSH lockdowns in the period (${report.lockdowns.length})`,
+    '',
+    ...(report.lockdowns.length === 0
+      ? ['No SSH lockdown opened an incident in the period.']
+      : table(
+          LOCKDOWN_HEADER,
+          report.lockdowns.map((line) => lockdownCells(line).map(mdCell)),
         )),
     '',
     `## SSH grants issued (${report.grants.length})`,

@@ -9,6 +9,7 @@ import type {
   GrantLine,
   GuardLine,
   IncidentLine,
+  LockdownLine,
   ModeLine,
   Report,
 } from './aggregate';
@@ -268,4 +269,45 @@ export const exemptionActiveCells = (exemption: ExemptionActiveLine): string[] =
   ...exemptionCells(exemption),
   exemption.removedAt ?? '–',
   exemption.removedBy ?? '–',
+];
+
+export const LOCKDOWN_HEADER = [
+  'started at',
+  'ordered by',
+  'why',
+  'went past',
+  'paths',
+  'outcome at the end of the period',
+  'incidents',
+];
+
+/** How many paths a lockdown set out to close, and how many of them have no incident here. */
+function lockdownPaths(line: LockdownLine): string {
+  const exempt = line.pathsExempt ? `; ${line.pathsExempt} left alone (exempt)` : '';
+  if (line.pathsToClose === null) {
+    return `${line.incidentIds.length} closing (how many it set out to close was not recorded)${exempt}`;
+  }
+  const missing = line.withoutIncident
+    ? ` (${line.withoutIncident} with no incident in the period: another incident was remediating the path, or its incident falls outside the period)`
+    : '';
+  return `${line.pathsToClose} to close${missing}${exempt}`;
+}
+
+export const lockdownCells = (line: LockdownLine): string[] => [
+  line.startedAt,
+  line.by,
+  line.reason,
+  [
+    ...(line.emergency ? ['--emergency: the blast-radius guard (counted, not refused)'] : []),
+    ...(line.exemptionsOverridden.length > 0
+      ? [`--ignore-exemptions: exemption(s) ${line.exemptionsOverridden.join(', ')}`]
+      : []),
+  ].join('; ') || '–',
+  lockdownPaths(line),
+  // In the lifecycle's order, as the status columns.
+  Object.values(IncidentStatus)
+    .filter((status) => line.byStatus[status] !== undefined)
+    .map((status) => `${status}: ${line.byStatus[status]}`)
+    .join(', '),
+  line.incidentIds.join(', '),
 ];

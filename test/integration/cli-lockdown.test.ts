@@ -1,5 +1,6 @@
 import { main } from '../../cli/index';
 import type { Incident } from '../../shared/model';
+import { mdCell } from '../../shared/report/markdown';
 import { type CliRun, runCli } from '../support/cli';
 import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
@@ -16,6 +17,19 @@ import {
 } from '../support/ssh';
 
 const REASON = 'INC-9 suspected key leak';
+
+/** The rows of the report's Markdown table under `## <heading>`, keyed by its header cells. */
+function markdownTable(markdown: string, heading: string): Record<string, string>[] {
+  const section = (markdown.split(`## ${heading}\n`)[1] ?? '').split('\n## ')[0] ?? '';
+  const lines = section.split('\n').filter((line) => line.startsWith('|'));
+  const cells = (line: string) =>
+    line
+      .slice(2, -2)
+      .split(' | ')
+      .map((cell) => cell.trim());
+  const header = cells(lines[0] ?? '| |');
+  return lines.slice(2).map((line) => Object.fromEntries(cells(line).map((cell, i) => [header[i], cell])));
+}
 
 /**
  * `ssh lockdown` goes through the functions' stages with the caller's credentials: decide, honour
@@ -118,10 +132,37 @@ describe('ssh lockdown records each closed path as an incident, against moto', (
     // Assess: the guard counted both
     const guard = await runCli(['guard', 'status', '--json'], env);
     expect(JSON.parse(guard.stdout)).toMatchObject({ tripped: false, counted: 2 });
-    // Assess: the auditor's report lists them like any incident
+    // Assess: the auditor's report lists them like any incident, and the lockdown itself: who
+    // ordered it, when, why, how many paths and their outcome; each incident names who ordered it
+    expect(world.lockdown).toMatchObject({ pathsToClose: 2, pathsExempt: 0 });
     const audit = await runCli(['report', '--format', 'md'], env);
     expect(audit.code).toBe(0);
     for (const incident of incidents) expect(audit.stdout).toContain(incident.incidentId);
+    const order = world.lockdown as NonNullable<Incident['lockdown']>;
+    const byDetection = [...incidents].sort(
+      (a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.incidentId.localeCompare(b.incidentId),
+    );
+    const [lockdownRow, ...otherLockdowns] = markdownTable(audit.stdout, 'SSH lockdowns in the period (1)');
+    expect(otherLockdowns).toEqual([]);
+    expect(lockdownRow).toEqual({
+      'started at': order.startedAt,
+      'ordered by': mdCell(order.by),
+      why: REASON,
+      'went past': '–',
+      paths: '2 to close',
+      'outcome at the end of the period': 'remediated: 2',
+      incidents: byDetection.map((incident) => incident.incidentId).join(', '),
+    });
+    const details = markdownTable(audit.stdout, 'Incident details (2)');
+    expect(details.map((row) => [row.incident, row['caused by'], row['what was done']])).toEqual(
+      byDetection.map((incident) => [
+        incident.incidentId,
+        mdCell(`unknown (found by ssh lockdown, which ${order.by} ordered; not a CloudTrail event)`),
+        mdCell(
+          `ordered by ${order.by} at ${order.startedAt} with ssh lockdown (run ${order.runId}), reason: ${REASON}: ${incident.steps.map((step) => step.action).join(', ')}`,
+        ),
+      ]),
+    );
     // Act: the recorded undo is real
     const undone = await runCli(
       ['incidents', 'undo', world.incidentId, '--yes', '--reason', 'INC-9 false alarm'],
@@ -132,6 +173,11 @@ describe('ssh lockdown records each closed path as an incident, against moto', (
     expect(await ingressRules('us-east-1', group)).toEqual([
       expect.objectContaining({ CidrIpv4: '0.0.0.0/0', Description: 'left open by a deploy' }),
     ]);
+    // Assess: a report made now gives the lockdown's outcome as it stands
+    const after = await runCli(['report', '--format', 'md'], env);
+    expect(markdownTable(after.stdout, 'SSH lockdowns in the period (1)')[0]).toMatchObject({
+      'outcome at the end of the period': 'remediated: 1, undone: 1',
+    });
   });
 
   it('refuses what the blast-radius guard has no room for, changing nothing; --emergency closes them, counted and recorded', async () => {

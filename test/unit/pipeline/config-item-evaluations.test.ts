@@ -409,3 +409,157 @@ describe('after answering, Config is asked to evaluate its rule again', () => {
     expect(config).not.toHaveReceivedCommand(StartConfigRulesEvaluationCommand);
   });
 });
+
+describe('the evaluation Config receives names what the incident answering for the item did', () => {
+  beforeEach(() => {
+    config.reset();
+    config.on(PutEvaluationsCommand).resolves({ FailedEvaluations: [] });
+    config.on(StartConfigRulesEvaluationCommand).resolves({});
+  });
+
+  const event = (observation: Observation): TriggerEvent => ({
+    kind: 'resources',
+    observations: [observation],
+    configEvaluation: {
+      resultToken: 'token-1',
+      configRuleName: 'compliance-responder-prod-lamp',
+      ruleParameters: {},
+      orderingTimestamp: '2026-11-23T10:00:00.000Z',
+    },
+  });
+
+  /** Handles the invocation and answers it, as the rule's handler does. */
+  async function answer(pipeline: ResponsePipeline, observation: Observation): Promise<void> {
+    const invoked = event(observation);
+    await pipeline.answer(invoked, await pipeline.handle(invoked));
+  }
+
+  /** The one evaluation Config was sent, as PutEvaluations carried it. */
+  const evaluated = (ComplianceType: string, Annotation: string) =>
+    expect(config).toHaveReceivedCommandWith(PutEvaluationsCommand, {
+      ResultToken: 'token-1',
+      Evaluations: [
+        {
+          ComplianceResourceType: LAMP,
+          ComplianceResourceId: 'lamp-1',
+          ComplianceType,
+          Annotation,
+          OrderingTimestamp: new Date('2026-11-23T10:00:00.000Z'),
+        },
+      ],
+    });
+
+  /** A lamp rule whose fix installs a new lamp and keeps the old one, still off, as evidence. */
+  function replacingLampRule(world: { lamp: Lamp; replacedBy?: string }): Rule {
+    const rule = lampRule(world, async (_resource, _finding, { step, incidentId }) => {
+      await step('InstallNewLamp', async () => {
+        world.replacedBy = incidentId;
+      });
+    });
+    return defineRule<unknown>({
+      ...(rule as Rule<unknown>),
+      keptAsEvidence: async (_resource, incident) => world.replacedBy === incident.incidentId,
+    });
+  }
+
+  it('a fix in this delivery that kept the original as evidence: NON_COMPLIANT, "kept as evidence by inc-…"', async () => {
+    // Prepare
+    const world: { lamp: Lamp; replacedBy?: string } = { lamp: { on: false } };
+    const { pipeline, only } = pipelineFor(replacingLampRule(world));
+    // Act
+    await answer(pipeline, invocation(item({ on: false })));
+    // Assess: remediated, the original (still off) kept; Config hears the item's drift and who keeps it
+    const [incident] = only();
+    expect(incident?.status).toBe('remediated');
+    expect(world.replacedBy).toBe(incident?.incidentId);
+    evaluated('NON_COMPLIANT', `kept as evidence by ${incident?.incidentId}: the lamp is off`);
+  });
+
+  it('an original an earlier incident keeps as evidence, found by its Verify step: NON_COMPLIANT, "kept as evidence by inc-…"', async () => {
+    // Prepare: the live read finds nothing to do; the newest incident verified it kept the original
+    const world = { lamp: { on: true } };
+    const store = new MemoryIncidentStore();
+    const earlier = anIncident({
+      incidentId: 'inc-20261123T100001-0e0e0e0e',
+      resourceType: LAMP,
+      resourceId: 'lamp-1',
+      resourceArn: ARN,
+      detectedAt: '2026-11-23T10:00:01.000Z',
+      steps: [
+        {
+          action: 'Verify',
+          at: '2026-11-23T10:00:02.000Z',
+          result: 'succeeded',
+          output: { originalKeptAsEvidence: true },
+        },
+      ],
+    });
+    store.incidents.set(earlier.incidentId, earlier);
+    const { pipeline } = pipelineFor(lampRule(world), {}, store);
+    // Act
+    await answer(pipeline, invocation(item({ on: false })));
+    // Assess
+    evaluated('NON_COMPLIANT', 'kept as evidence by inc-20261123T100001-0e0e0e0e: the lamp is off');
+  });
+
+  it('a remediation left waiting for AWS: NON_COMPLIANT, "being remediated by inc-…"', async () => {
+    // Prepare: the fix must wait (as a snapshot does); an event or the sweep resumes it
+    const world = { lamp: { on: false } };
+    const rule = lampRule(world, async () => ({ waitingFor: 'the lamp to warm up' }));
+    const { pipeline, only } = pipelineFor(rule);
+    // Act
+    await answer(pipeline, invocation(item({ on: false })));
+    // Assess
+    const [incident] = only();
+    expect(incident?.status).toBe('remediating');
+    evaluated('NON_COMPLIANT', `being remediated by ${incident?.incidentId}: the lamp is off`);
+  });
+
+  it('drift a person fixed while its incident stood open: resolved, NON_COMPLIANT, "resolved by inc-…"', async () => {
+    // Prepare: notify mode left an incident open holding the drift; the lamp is on again
+    const world = { lamp: { on: true } };
+    const store = new MemoryIncidentStore();
+    const left = anIncident({
+      incidentId: 'inc-20261123T095500-0f0f0f0f',
+      resourceType: LAMP,
+      resourceId: 'lamp-1',
+      resourceArn: ARN,
+      detectedAt: '2026-11-23T09:55:00.000Z',
+      updatedAt: '2026-11-23T09:55:00.000Z',
+      mode: 'notify',
+      status: 'open',
+      steps: [],
+    });
+    await store.open(left, 'e-left');
+    const { pipeline } = pipelineFor(lampRule(world), {}, store);
+    // Act
+    await answer(pipeline, invocation(item({ on: false })));
+    // Assess: the live read resolved it; the item's drift is answered by it
+    expect(store.incidents.get(left.incidentId)?.status).toBe('resolved');
+    evaluated('NON_COMPLIANT', 'resolved by inc-20261123T095500-0f0f0f0f: the lamp is off');
+  });
+
+  it.each([
+    ['undone', 'fix undone by a person in'],
+    ['suppressed', 'suppressed by'],
+  ] as const)('an earlier incident now %s: NON_COMPLIANT, "%s inc-…"', async (status, words) => {
+    // Prepare: the live read finds nothing to do; the newest incident about the lamp has this status
+    const world = { lamp: { on: true } };
+    const store = new MemoryIncidentStore();
+    const earlier = anIncident({
+      incidentId: 'inc-20261123T100001-0d0d0d0d',
+      resourceType: LAMP,
+      resourceId: 'lamp-1',
+      resourceArn: ARN,
+      detectedAt: '2026-11-23T10:00:01.000Z',
+      status,
+    });
+    store.incidents.set(earlier.incidentId, earlier);
+    const { pipeline, only } = pipelineFor(lampRule(world), {}, store);
+    // Act
+    await answer(pipeline, invocation(item({ on: false })));
+    // Assess: nothing opened; Config hears the item's drift and the incident's outcome
+    expect(only()).toHaveLength(1);
+    evaluated('NON_COMPLIANT', `${words} inc-20261123T100001-0d0d0d0d: the lamp is off`);
+  });
+});
