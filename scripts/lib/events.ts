@@ -44,6 +44,8 @@ export interface CloudTrailCall {
   requestParameters?: Record<string, unknown> | null;
   responseElements?: Record<string, unknown> | null;
   errorCode?: string;
+  /** The API version the record names, as services with two APIs behind one source log it (Elastic Load Balancing). */
+  apiVersion?: string;
   id?: string;
   eventID?: string;
   time?: string;
@@ -108,6 +110,7 @@ export function cloudTrailEvent(call: CloudTrailCall) {
       eventID: call.eventID ?? randomUUID(),
       readOnly: false,
       eventType: 'AwsApiCall',
+      ...(call.apiVersion ? { apiVersion: call.apiVersion } : {}),
       managementEvent: true,
       recipientAccountId: caller.accountId,
       eventCategory: 'Management',
@@ -162,6 +165,69 @@ export function configRuleInvocation({
     configRuleName: ruleName,
     configRuleId: `config-rule-${ruleName}`,
     accountId,
+  };
+}
+
+/**
+ * An EventBridge "Config Rules Compliance Change": a Config rule's result for one resource moved
+ * (to NON_COMPLIANT by default), shaped as Config sends it, with the result it had before.
+ */
+export function complianceChangeEvent({
+  accountId,
+  region,
+  ruleName,
+  resourceType,
+  resourceId,
+  compliance = 'NON_COMPLIANT',
+  previous = 'COMPLIANT',
+  id,
+}: {
+  accountId: string;
+  region: string;
+  ruleName: string;
+  resourceType: string;
+  resourceId: string;
+  compliance?: string;
+  previous?: string;
+  id?: string;
+}) {
+  const time = new Date().toISOString();
+  const result = (complianceType: string) => ({
+    evaluationResultIdentifier: {
+      evaluationResultQualifier: {
+        configRuleName: ruleName,
+        resourceType,
+        resourceId,
+        evaluationMode: 'DETECTIVE',
+      },
+      orderingTimestamp: time,
+    },
+    complianceType,
+    resultRecordedTime: time,
+    configRuleInvokedTime: time,
+  });
+  return {
+    version: '0',
+    id: id ?? randomUUID(),
+    'detail-type': 'Config Rules Compliance Change',
+    source: 'aws.config',
+    account: accountId,
+    time: time.replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [],
+    detail: {
+      resourceId,
+      awsRegion: region,
+      awsAccountId: accountId,
+      configRuleName: ruleName,
+      recordVersion: '1.0',
+      configRuleARN: `arn:aws:config:${region}:${accountId}:config-rule/config-rule-${ruleName}`,
+      messageType: 'ComplianceChangeNotification',
+      newEvaluationResult: result(compliance),
+      oldEvaluationResult: result(previous),
+      notificationCreationTime: time,
+      resourceType,
+    },
   };
 }
 
