@@ -15,8 +15,9 @@ import { readSecurityGroup } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
 import { formatMinutes } from './duration';
 import { CliError, UsageError } from './errors';
+import { recordGrantChange } from './grant-incident';
 import { inLedger } from './ledger-access';
-import { type CliStep, terminalSteps } from './steps';
+import type { CliStep } from './steps';
 
 const REASON_LIMIT = 256;
 
@@ -81,7 +82,15 @@ export interface UserGrantRequest {
   keyIds?: readonly string[];
 }
 
-export interface UserGrantResult {
+/** What every recorded grant or revoke returns: its incident and on-call's alert. */
+export interface Recorded {
+  /** The incident recording the change (docs/lifecycle.md, "Changes people make"). */
+  incidentId: string;
+  /** The alert that told on-call. */
+  alertMessageId: string;
+}
+
+export interface UserGrantResult extends Recorded {
   grant: Grant;
   activated: string[];
   alreadyActive: string[];
@@ -125,15 +134,39 @@ export async function grantUser(ctx: CliContext, request: UserGrantRequest): Pro
     expiresAt: times.expiresAt,
   };
   checkWithinLimits(grant, deployed, times.now);
+  // Before anything changes: a grant on-call would not hear of does not start.
+  const onCall = await ctx.onCall();
   await inLedger(ctx, (ledger) => ledger.record(grant));
-  const { step, steps } = terminalSteps(ctx.io);
+  const toActivate = chosen.filter((candidate) => candidate.status === KeyStatus.Inactive);
   const activated: string[] = [];
-  for (const key of chosen.filter((candidate) => candidate.status === KeyStatus.Inactive)) {
-    await setKeyStatus(iam, user.userName, key.keyId, KeyStatus.Active, step);
-    activated.push(key.keyId);
-  }
+  const recorded = await recordGrantChange(
+    ctx,
+    onCall,
+    {
+      action: 'grant',
+      grant,
+      caller,
+      reason: request.reason,
+      deployed,
+      userArn: user.arn,
+      plan: `UpdateSSHPublicKey Active for ${toActivate.length} SSH key(s) of ${user.userName}`,
+    },
+    async (step) => {
+      for (const key of toActivate) {
+        await setKeyStatus(iam, user.userName, key.keyId, KeyStatus.Active, step);
+        activated.push(key.keyId);
+      }
+    },
+  );
   const alreadyActive = chosen.filter((key) => key.status === KeyStatus.Active).map((key) => key.keyId);
-  return { grant, activated, alreadyActive, steps };
+  return {
+    grant,
+    activated,
+    alreadyActive,
+    steps: recorded.steps,
+    incidentId: recorded.incident.incidentId,
+    alertMessageId: recorded.alertMessageId,
+  };
 }
 
 export interface RuleGrantRequest {
@@ -146,7 +179,7 @@ export interface RuleGrantRequest {
   grantedTo?: string;
 }
 
-export interface RuleGrantResult {
+export interface RuleGrantResult extends Recorded {
   grant: Grant;
   ruleId?: string;
   steps: CliStep[];
@@ -213,6 +246,8 @@ export async function grantSecurityGroupRule(
     expiresAt: times.expiresAt,
   };
   checkWithinLimits(grant, settings, times.now);
+  // Before anything changes: a grant on-call would not hear of does not start.
+  const onCall = await ctx.onCall();
   await inLedger(ctx, (ledger) => ledger.record(grant));
   // People reading the group in the console see whose rule it is and until when (the ledger decides).
   const Description = descriptionText(`SSH grant ${grant.grantId} for ${grantedTo} until ${grant.expiresAt}`);
@@ -224,42 +259,62 @@ export async function grantSecurityGroupRule(
       ? { IpRanges: [{ CidrIp: request.cidr.text, Description }] }
       : { Ipv6Ranges: [{ CidrIpv6: request.cidr.text, Description }] }),
   };
-  const { step, steps } = terminalSteps(ctx.io);
-  let ruleId: string | undefined;
-  try {
-    const authorized = await step(
-      'AuthorizeSecurityGroupIngress',
-      () =>
-        ec2.send(
-          new AuthorizeSecurityGroupIngressCommand({
-            GroupId: request.groupId,
-            IpPermissions: [permission],
-            TagSpecifications: [
-              {
-                ResourceType: 'security-group-rule',
-                Tags: [{ Key: settings.ssh.grantTag, Value: grant.grantId }],
-              },
-            ],
-          }),
-        ),
-      {
-        undo: {
-          service: 'ec2',
-          action: 'RevokeSecurityGroupIngress',
-          input: { Region: region, GroupId: request.groupId, IpPermissions: [permission] },
-        },
-        output: (result) => ({
-          securityGroupRuleId: result.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? null,
-        }),
-      },
-    );
-    ruleId = authorized.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
-  } catch (error) {
-    // The grant never took effect: end it in the ledger so it lists as what it was.
-    const why = `the rule could not be created: ${errorMessage(error)}`.slice(0, 512);
-    await inLedger(ctx, (ledger) => ledger.revoke(grant.grantId, caller.arn, ctx.now(), why));
-    throw error;
-  }
+  const recorded = await recordGrantChange(
+    ctx,
+    onCall,
+    {
+      action: 'grant',
+      grant,
+      caller,
+      reason: request.reason,
+      deployed: settings,
+      plan: `AuthorizeSecurityGroupIngress tcp ${request.port} from ${request.cidr.text} on ${request.groupId}`,
+    },
+    async (step) => {
+      try {
+        const authorized = await step(
+          'AuthorizeSecurityGroupIngress',
+          () =>
+            ec2.send(
+              new AuthorizeSecurityGroupIngressCommand({
+                GroupId: request.groupId,
+                IpPermissions: [permission],
+                TagSpecifications: [
+                  {
+                    ResourceType: 'security-group-rule',
+                    Tags: [{ Key: settings.ssh.grantTag, Value: grant.grantId }],
+                  },
+                ],
+              }),
+            ),
+          {
+            undo: {
+              service: 'ec2',
+              action: 'RevokeSecurityGroupIngress',
+              input: { Region: region, GroupId: request.groupId, IpPermissions: [permission] },
+            },
+            output: (result) => ({
+              securityGroupRuleId: result.SecurityGroupRules?.[0]?.SecurityGroupRuleId ?? null,
+            }),
+          },
+        );
+        return authorized.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
+      } catch (error) {
+        // The grant never took effect: end it in the ledger so it lists as what it was.
+        const why = `the rule could not be created: ${errorMessage(error)}`.slice(0, 512);
+        await inLedger(ctx, (ledger) => ledger.revoke(grant.grantId, caller.arn, ctx.now(), why));
+        throw error;
+      }
+    },
+  );
+  const ruleId = recorded.result;
+  const { steps } = recorded;
+  const incident = { incidentId: recorded.incident.incidentId, alertMessageId: recorded.alertMessageId };
   if (ruleId) await inLedger(ctx, (ledger) => ledger.attachRule(grant.grantId, ruleId as string));
-  return { grant: ruleId ? { ...grant, target: { ...grant.target, ruleId } } : grant, ruleId, steps };
+  return {
+    grant: ruleId ? { ...grant, target: { ...grant.target, ruleId } } : grant,
+    ruleId,
+    steps,
+    ...incident,
+  };
 }

@@ -9,10 +9,12 @@ import { KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
 import { readSecurityGroup, revokeIngressRule } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
 import { CliError, UsageError } from './errors';
+import { grantTarget, recordGrantChange } from './grant-incident';
 import { inLedger, tableRegion } from './ledger-access';
-import { type CliStep, terminalSteps } from './steps';
+import type { Recorded } from './ssh-grant';
+import type { CliStep } from './steps';
 
-export interface RevokeResult {
+export interface RevokeResult extends Recorded {
   grant: Grant;
   /** What was closed, in words. */
   closed: string[];
@@ -39,13 +41,17 @@ export function checkGrantId(grantId: string): string {
 /**
  * Ends a grant now: the ledger first, with who and why (so even if closing fails half-way, the
  * responder's next lockdown closes the rest), then its path: the user's Active keys set Inactive
- * (unless another live grant covers the user), or the granted rule revoked. The ledger item is the
- * record (who granted what, why, until when; who ended it, when, why): to undo a revoke, grant again.
+ * (unless another live grant covers the user), or the granted rule revoked. The ledger item says who
+ * granted what, why, until when, and who ended it, when, why; the revoke is also an incident with its
+ * steps and one alert to on-call (cli/grant-incident.ts). To undo a revoke, grant again.
  */
 export async function revokeGrant(ctx: CliContext, grantId: string, reason: string): Promise<RevokeResult> {
   checkGrantId(grantId);
   const caller = await ctx.caller();
   const grant = await findGrant(ctx, grantId);
+  const deployed = await ctx.deployedSettings();
+  // Before anything changes: a revoke on-call would not hear of does not start.
+  const onCall = await ctx.onCall();
   let revoked: Grant;
   try {
     revoked = await inLedger(ctx, (ledger) => ledger.revoke(grantId, caller.arn, ctx.now(), reason));
@@ -53,48 +59,68 @@ export async function revokeGrant(ctx: CliContext, grantId: string, reason: stri
     if (error instanceof GrantAlreadyRevokedError) throw new CliError(error.message);
     throw error;
   }
-  const { step, steps } = terminalSteps(ctx.io);
   const closed: string[] = [];
   const notes: string[] = [];
-  if (grant.kind === GrantKind.IamSshKey) {
-    const { userName } = grant.target;
-    const others = (await inLedger(ctx, (ledger) => ledger.endingAfter(ctx.now()))).filter(
-      (other) =>
-        other.grantId !== grantId &&
-        other.kind === GrantKind.IamSshKey &&
-        other.target.userName === userName &&
-        isLive(other, ctx.now()),
-    );
-    const iam = ctx.aws().iam();
-    const user = await readUserKeys(iam, userName);
-    if (others[0]) {
-      notes.push(
-        `kept ${userName}'s keys: grant ${others[0].grantId} still covers them until ${others[0].expiresAt}`,
-      );
-    } else if (!user) {
-      notes.push(`IAM user ${userName} no longer exists`);
-    } else {
-      for (const key of user.keys.filter((candidate) => candidate.status === KeyStatus.Active)) {
-        await setKeyStatus(iam, userName, key.keyId, KeyStatus.Inactive, step);
-        closed.push(`SSH key ${key.keyId} of ${userName} set Inactive`);
+  const recorded = await recordGrantChange(
+    ctx,
+    onCall,
+    {
+      action: 'revoke',
+      grant: revoked,
+      caller,
+      reason,
+      deployed,
+      plan: `close what grant ${grantId} opened: ${grantTarget(grant)}`,
+    },
+    async (step) => {
+      if (grant.kind === GrantKind.IamSshKey) {
+        const { userName } = grant.target;
+        const others = (await inLedger(ctx, (ledger) => ledger.endingAfter(ctx.now()))).filter(
+          (other) =>
+            other.grantId !== grantId &&
+            other.kind === GrantKind.IamSshKey &&
+            other.target.userName === userName &&
+            isLive(other, ctx.now()),
+        );
+        const iam = ctx.aws().iam();
+        const user = await readUserKeys(iam, userName);
+        if (others[0]) {
+          notes.push(
+            `kept ${userName}'s keys: grant ${others[0].grantId} still covers them until ${others[0].expiresAt}`,
+          );
+        } else if (!user) {
+          notes.push(`IAM user ${userName} no longer exists`);
+        } else {
+          for (const key of user.keys.filter((candidate) => candidate.status === KeyStatus.Active)) {
+            await setKeyStatus(iam, userName, key.keyId, KeyStatus.Inactive, step);
+            closed.push(`SSH key ${key.keyId} of ${userName} set Inactive`);
+          }
+          if (closed.length === 0) notes.push(`${userName} had no Active SSH key`);
+        }
+        return;
       }
-      if (closed.length === 0) notes.push(`${userName} had no Active SSH key`);
-    }
-  } else {
-    const { target } = grant;
-    const ec2 = ctx.aws().ec2(target.region);
-    const group = await readSecurityGroup(ec2, target.groupId);
-    const rule = group?.ingress.find((candidate) =>
-      target.ruleId
-        ? candidate.ruleId === target.ruleId
-        : candidate.tags[ctx.settings.ssh.grantTag] === grantId,
-    );
-    if (rule) {
-      await revokeIngressRule(ec2, target.region, rule, step);
-      closed.push(`rule ${rule.ruleId} of ${target.groupId} (${target.cidr} port ${target.port}) revoked`);
-    } else {
-      notes.push(`the granted rule of ${target.groupId} is already gone`);
-    }
-  }
-  return { grant: revoked, closed, notes, steps };
+      const { target } = grant;
+      const ec2 = ctx.aws().ec2(target.region);
+      const group = await readSecurityGroup(ec2, target.groupId);
+      const rule = group?.ingress.find((candidate) =>
+        target.ruleId
+          ? candidate.ruleId === target.ruleId
+          : candidate.tags[ctx.settings.ssh.grantTag] === grantId,
+      );
+      if (rule) {
+        await revokeIngressRule(ec2, target.region, rule, step);
+        closed.push(`rule ${rule.ruleId} of ${target.groupId} (${target.cidr} port ${target.port}) revoked`);
+      } else {
+        notes.push(`the granted rule of ${target.groupId} is already gone`);
+      }
+    },
+  );
+  return {
+    grant: revoked,
+    closed,
+    notes,
+    steps: recorded.steps,
+    incidentId: recorded.incident.incidentId,
+    alertMessageId: recorded.alertMessageId,
+  };
 }

@@ -3,7 +3,7 @@ import type { CliContext, Io } from './context';
 import { formatMinutes, parseMinutes } from './duration';
 import { CliError, UsageError } from './errors';
 import { checkOptions } from './option-checks';
-import { checkGrantCidr, checkReason, grantSecurityGroupRule, grantUser } from './ssh-grant';
+import { checkGrantCidr, checkReason, grantSecurityGroupRule, grantUser, type Recorded } from './ssh-grant';
 import { describeTarget, grantsTable, listLiveGrants } from './ssh-grants';
 import { LockdownOutcome, type LockdownReport, lockdown } from './ssh-lockdown';
 import { checkGrantId, revokeGrant } from './ssh-revoke';
@@ -93,6 +93,7 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
     io.out(
       `  the responder sets them Inactive when the grant ends; end it sooner with: ssh revoke ${grant.grantId}`,
     );
+    io.out(recordedLine(result));
     return;
   }
   const cidr = checkGrantCidr(String(options.cidr));
@@ -116,7 +117,11 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
   io.out(
     `  the responder revokes the rule when the grant ends; end it sooner with: ssh revoke ${grant.grantId}`,
   );
+  io.out(recordedLine(result));
 }
+
+const recordedLine = (recorded: Recorded) =>
+  `  recorded as incident ${recorded.incidentId} (incidents show ${recorded.incidentId}); on-call alerted (message ${recorded.alertMessageId})`;
 
 const where = (report: LockdownReport) =>
   `account ${report.accountId}, ${report.region} (and IAM, which is global)`;
@@ -251,7 +256,9 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
 
   const grant = ssh
     .command('grant')
-    .description("grant SSH for a short time: an IAM user's SSH keys, or one address to a security group")
+    .description(
+      "grant SSH for a short time: an IAM user's SSH keys, or one address to a security group; recorded as an incident, on-call alerted",
+    )
     .option('--user <iam-user>', 'the IAM user whose SSH keys are granted (Inactive keys are set Active)')
     .option(
       '--key <ssh-public-key-id...>',
@@ -268,7 +275,10 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
       '--ttl <duration>',
       'how long: 30m, 1h, 90m (default SSH_GRANT_TTL_MINUTES, capped by SSH_GRANT_MAX_TTL_MINUTES)',
     )
-    .requiredOption('--reason <text>', 'why (a ticket or a sentence); recorded in the ledger')
+    .requiredOption(
+      '--reason <text>',
+      'why (a ticket or a sentence); recorded in the ledger and the incident, and sent to on-call',
+    )
     .option('--json', 'print the grant as JSON')
     .action((options: GrantOptions, command: Command) =>
       withContext(command, (ctx) => grantCommand(ctx, options)),
@@ -291,10 +301,13 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
   const revoke = ssh
     .command('revoke')
     .description(
-      "end a grant now: the ledger records who, when and why, then its rule is revoked or the user's keys set Inactive",
+      "end a grant now: the ledger records who, when and why, then its rule is revoked or the user's keys set Inactive; recorded as an incident, on-call alerted",
     )
     .argument('<grant-id>', 'the grant to end (see ssh grants)')
-    .requiredOption('--reason <text>', 'why it ends early (a ticket or a sentence); recorded in the ledger')
+    .requiredOption(
+      '--reason <text>',
+      'why it ends early (a ticket or a sentence); recorded in the ledger and the incident, and sent to on-call',
+    )
     .option('--json', 'print the result as JSON')
     .action((grantId: string, options: { reason: string; json?: boolean }, command: Command) => {
       const reason = checkReason(options.reason);
@@ -306,6 +319,7 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
         );
         for (const line of result.closed) io.out(`  closed: ${line}`);
         for (const line of result.notes) io.out(`  note: ${line}`);
+        io.out(recordedLine(result));
       });
     });
   checkOptions<{ reason?: string }>(

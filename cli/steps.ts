@@ -6,6 +6,8 @@ import type { Io } from './context';
 /** A change the command line made, with the call that reverses it (printed, and kept for --json). */
 export interface CliStep {
   action: string;
+  /** When the call started (ISO-8601 UTC). */
+  at: string;
   result: 'succeeded' | 'failed';
   output?: Summary;
   undo?: UndoCall;
@@ -23,13 +25,17 @@ const outputWords = (output: Summary | undefined) =>
  * The rules' StepRecorder for a person at a terminal: each change runs once, is printed as it
  * happens (stderr, so --json output stays clean) with its undo, and is kept for the result.
  */
-export function terminalSteps(io: Io): { step: StepRecorder; steps: CliStep[] } {
+export function terminalSteps(
+  io: Io,
+  now: () => Date = () => new Date(),
+): { step: StepRecorder; steps: CliStep[] } {
   const steps: CliStep[] = [];
   const step: StepRecorder = async (action, run, options = {}) => {
+    const at = now().toISOString();
     try {
       const result = await run();
       const output = options.output?.(result);
-      steps.push({ action, result: 'succeeded', output, undo: options.undo });
+      steps.push({ action, at, result: 'succeeded', output, undo: options.undo });
       io.err(`  done: ${action} ${outputWords(output)}`.trimEnd());
       if (options.undo) {
         io.err(
@@ -38,7 +44,7 @@ export function terminalSteps(io: Io): { step: StepRecorder; steps: CliStep[] } 
       }
       return result;
     } catch (error) {
-      steps.push({ action, result: 'failed', undo: options.undo, error: errorMessage(error) });
+      steps.push({ action, at, result: 'failed', undo: options.undo, error: errorMessage(error) });
       io.err(`  FAILED: ${action}: ${errorMessage(error)}`);
       throw error;
     }

@@ -113,6 +113,14 @@ export function planUndo(incident: Incident, callerAccount: string): UndoPlan {
       `incident ${id} is still remediating: wait until it ends (incidents show ${id}), then undo it`,
     );
   }
+  if (incident.grantChange) {
+    const { action, grantId } = incident.grantChange;
+    throw new CliError(
+      action === 'grant'
+        ? `refused: incident ${id} records a person's SSH grant; end it through the ledger with ssh revoke ${grantId} --reason "..." (nothing was changed)`
+        : `refused: incident ${id} records a person's SSH revoke; grant again with ssh grant ... --reason "..." if access is still needed (a path reopened without a grant is revoked again; nothing was changed)`,
+    );
+  }
   if (incident.ruleId === SELF_PROTECTION) {
     throw new CliError(
       `refused: incident ${id} restored the responder's own stack; replaying its undo would break the responder again: nothing was changed`,

@@ -154,6 +154,11 @@ export interface Incident {
   /** A person closed this drift with `ssh lockdown` (trigger `command-line`): who, why, what they overrode. */
   lockdown?: LockdownRecord;
   /**
+   * A person's SSH grant or revoke (`ssh grant`, `ssh revoke`; trigger `command-line`): the incident
+   * records the change itself, holds no drift lock, and its steps are that change's AWS calls.
+   */
+  grantChange?: GrantChangeRecord;
+  /**
    * Every change of status, oldest first (at most MAX_TRANSITIONS, shared/pipeline/incident-store.ts).
    * Absent on incidents recorded before the history existed; without an opening entry (no `from` on
    * the first) on those that moved since. The report reads the status at the end of its period here.
@@ -222,6 +227,23 @@ export interface LockdownRecord {
   pathsToClose?: number;
   /** How many open paths it left alone because an exemption covered them (absent: not recorded). */
   pathsExempt?: number;
+}
+
+/** Who granted or ended SSH access on the command line, why, and what the grant covers. */
+export interface GrantChangeRecord {
+  action: 'grant' | 'revoke';
+  grantId: string;
+  /** The caller's ARN (STS GetCallerIdentity). */
+  by: string;
+  /** `--reason`. */
+  reason: string;
+  at: string;
+  /** The person the grant is for. */
+  grantedTo: string;
+  /** What the grant opens, in words: `sg-… 203.0.113.7/32 port 22 (eu-west-1)`, `IAM user dev-alice`. */
+  target: string;
+  /** When the grant ends (or ended). */
+  expiresAt: string;
 }
 
 export const UndoCallResult = {

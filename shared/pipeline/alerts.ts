@@ -70,6 +70,14 @@ function lockdownLines(lockdown: NonNullable<Incident['lockdown']>): string[] {
   ];
 }
 
+/** A person's SSH grant or revoke: what it opens or closes, for whom, until when, and why. */
+function grantChangeLines(change: NonNullable<Incident['grantChange']>): string[] {
+  return [
+    `Grant:     ${change.grantId} (ssh ${change.action} at ${change.at}): ${change.target} for ${change.grantedTo}, ${change.action === 'grant' ? 'until' : 'was to end at'} ${change.expiresAt}`,
+    `Why:       ${change.reason}`,
+  ];
+}
+
 const lockdownFacts = (lockdown: Incident['lockdown']) =>
   lockdown && {
     by: lockdown.by,
@@ -137,12 +145,14 @@ function emailBody(incident: Incident, runbookUrl: string, shownSteps: number): 
     `Resource:  ${incident.resourceArn}`,
     `Account:   ${incident.account}   Region: ${incident.region}`,
     `Who:       ${actor}${incident.actor?.sourceIp ? ` from ${incident.actor.sourceIp}` : ''}`,
-    `Exposure:  ${describeExposure(exposureWindow(incident))}`,
+    // A grant's incident records a person's change, not drift: the access it opens is the grant's.
+    ...(incident.grantChange ? [] : [`Exposure:  ${describeExposure(exposureWindow(incident))}`]),
     `Trigger:   ${incident.trigger.source} ${incident.trigger.eventName}`,
     `Mode:      ${incident.mode}`,
     `HIPAA:     ${incident.hipaa.map((citation) => `§${citation}`).join(', ')}`,
     ...(incident.exemptionRequest ? [`Exemption: ${incident.exemptionRequest.note}`] : []),
     ...(incident.lockdown ? lockdownLines(incident.lockdown) : []),
+    ...(incident.grantChange ? grantChangeLines(incident.grantChange) : []),
     ...(incident.undo ? undoLines(incident.undo) : []),
     '',
     'What was done:',
@@ -202,6 +212,7 @@ function alertShowing(incident: Incident, runbookUrl: string, shownSteps: number
     stepsOmitted: incident.steps.length - shownSteps,
     exemptionRequest: incident.exemptionRequest,
     lockdown: lockdownFacts(incident.lockdown),
+    grantChange: incident.grantChange,
     undo: undoFacts(incident.undo),
     undoCommand: undoAdvice(incident)?.command,
     runbook: runbookUrl,

@@ -3,6 +3,7 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   paginateQuery,
   QueryCommand,
   TransactWriteCommand,
@@ -269,6 +270,30 @@ export class DynamoDbIncidentStore implements IncidentStore {
       }
       throw error;
     }
+  }
+
+  /**
+   * Records an incident that holds no drift: a person's SSH grant or revoke (cli/grant-incident.ts).
+   * One conditional Put of the INCIDENT# item alone: no delivery marker and no drift lock, so a
+   * rule's own finding on the same resource never collapses into it (docs/lifecycle.md).
+   */
+  async record(incident: Incident): Promise<void> {
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    const opening: StatusTransition = { to: incident.status, at: incident.detectedAt, by: await this.by() };
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...incidentKey(incident.incidentId),
+          ...incident,
+          ...(incident.alert?.status === 'pending' && { alertPendingFor: incident.ruleId }),
+          transitions: incident.transitions ?? [opening],
+          detectedMonth: incident.detectedAt.slice(0, 7),
+          expiresAt: nowSeconds + this.retentionDays * 24 * 3600,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   async seen(deliveryKey: string, ruleId: string, resourceArn: string): Promise<Collapse | undefined> {

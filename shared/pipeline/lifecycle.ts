@@ -29,8 +29,9 @@ const { Open, Remediating, Remediated, Failed, Exempted, Suppressed, Resolved, U
  */
 export const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatus[]>> = {
   // Decided (exempted; left open by notify mode, the guard or a declining rule) or remediated;
-  // resolved when a later check finds it compliant; undone by a person.
-  [Open]: [Open, Remediating, Exempted, Resolved, Undone],
+  // resolved when a later check finds it compliant; undone by a person. A person's SSH grant or
+  // revoke opens `open` before its calls run, then ends resolved, or failed when a call failed.
+  [Open]: [Open, Remediating, Exempted, Resolved, Undone, Failed],
   // Waits (reason rewritten), verified done, declined by the rule, failed or stuck.
   [Remediating]: [Remediating, Remediated, Open, Failed],
   // A deleted resource that exists again is judged afresh; a person may undo the fix.

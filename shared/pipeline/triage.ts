@@ -95,6 +95,43 @@ const ACTIONS: Readonly<Record<IncidentStatus, (incident: Incident) => string>> 
   resolved: (incident) => `none, resolved: ${incident.statusReason ?? 'found compliant again'}`,
 };
 
+/**
+ * A person's SSH grant or revoke (Incident.grantChange): resolved means the change they meant went
+ * through, so an expected grant needs nobody; a failed grant opened nothing more than its steps say
+ * (the requester saw the error); a failed revoke, or one that stopped before recording its result,
+ * may have left the path open, and pages.
+ */
+function grantChangeTriage(incident: Incident): Triage | undefined {
+  const change = incident.grantChange;
+  if (!change) return undefined;
+  const { status } = incident;
+  const grant = change.action === 'grant';
+  const who = `${change.by} (why: ${change.reason})`;
+  if (status === IncidentStatus.Resolved)
+    return {
+      actionNeeded: false,
+      action: grant
+        ? `none if you expected this grant: ${who} granted SSH ${change.target} to ${change.grantedTo} until ${change.expiresAt}; if not, end it now: npx compliance-responder ssh revoke ${change.grantId} --reason "<why>"`
+        : `none, ${who} ended SSH grant ${change.grantId} (${change.target}) on purpose`,
+    };
+  if (status === IncidentStatus.Failed)
+    return grant
+      ? {
+          actionNeeded: false,
+          action: `none unless the grant is still needed: ssh grant ${change.grantId} by ${who} FAILED (${why(incident)}); the steps below say what, if anything, was opened`,
+        }
+      : {
+          actionNeeded: true,
+          action: `close ${change.target} by hand (or ssh lockdown): ssh revoke ${change.grantId} by ${who} FAILED and the path may be still open (${why(incident)})`,
+        };
+  if (status === IncidentStatus.Open)
+    return {
+      actionNeeded: true,
+      action: `check ${change.target}: ssh ${change.action} ${change.grantId} by ${who} stopped before recording its result; compare AWS with the steps and the grant ledger (ssh grants)`,
+    };
+  return undefined;
+}
+
 /** The longest action a first line carries: a hand-written record's reason can hold 400 KB. */
 const ACTION_LIMIT = 1_024;
 
@@ -103,6 +140,8 @@ const ACTION_LIMIT = 1_024;
  * original as evidence (nothing destroyed by default) leaves a person to dispose of it.
  */
 export function actionNeededFor(incident: Incident): boolean {
+  const change = grantChangeTriage(incident);
+  if (change) return change.actionNeeded;
   return NEEDS_ACTION[incident.status] || keepsEvidenceForAPerson(incident);
 }
 
@@ -110,7 +149,7 @@ const keepsEvidenceForAPerson = (incident: Incident): boolean =>
   incident.status === IncidentStatus.Remediated && verifiedKeptAsEvidence(incident);
 
 export function triageOf(incident: Incident): Triage {
-  const action = ACTIONS[incident.status](incident);
+  const action = grantChangeTriage(incident)?.action ?? ACTIONS[incident.status](incident);
   return {
     actionNeeded: actionNeededFor(incident),
     action: action.length > ACTION_LIMIT ? `${action.slice(0, ACTION_LIMIT - 1)}…` : action,
@@ -129,6 +168,16 @@ export function undoAdvice(incident: Incident): { command?: string; line: string
   const succeeded = incident.steps.filter((step) => step.result === StepResult.Succeeded);
   // No change: the steps already say so.
   if (succeeded.length === 0) return undefined;
+  // A grant is undone through the ledger, so the responder's record stays true (incidents undo refuses it).
+  const change = incident.grantChange;
+  if (change?.action === 'grant') {
+    const command = `npx compliance-responder ssh revoke ${change.grantId} --reason "<why>"`;
+    return { command, line: command };
+  }
+  if (change?.action === 'revoke')
+    return {
+      line: 'grant again if it is still needed: npx compliance-responder ssh grant ... --reason "<why>" (incidents undo refuses a revoke: a path reopened without a grant is revoked again)',
+    };
   if (!succeeded.some((step) => step.undo)) return { line: 'nothing to undo: no step recorded an undo call' };
   if (incident.status === IncidentStatus.Remediating)
     return { line: 'not yet: the remediation is still under way' };

@@ -303,7 +303,7 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     }
   });
 
-  it('lets people write only what their role is for: approvers the ledgers, on-call incidents and the guard, never grants', () => {
+  it("lets people write only what their role is for: approvers the ledgers and their grants' incidents (never a drift lock or delivery marker), on-call incidents and the guard, never grants", () => {
     // People's roles live in the home stack only: a forwarder has no table to write
     if (stack !== 'home') {
       expect([resources.OnCallRole, resources.ApproverRole, resources.OperatorBoundary]).toStrictEqual([
@@ -323,7 +323,7 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
         );
     // Assess
     expect([...new Set(partitionsOf('ApproverRole'))].sort()).toEqual(
-      ['EXEMPT#*', 'EXEMPTION#*', 'EXEMPTIONS', 'GRANT#*', 'GRANTS'].sort(),
+      ['EXEMPT#*', 'EXEMPTION#*', 'EXEMPTIONS', 'GRANT#*', 'GRANTS', 'INCIDENT#*'].sort(),
     );
     expect(
       partitionsOf('OnCallRole').filter((key) => !/^(INCIDENT#|DELIVERY#|DRIFT#|GUARD|EXEMPT)/.test(key)),

@@ -165,9 +165,11 @@ describe('compliance-responder report against incidents the real rules produced 
   it('the scenario produced the incidents the report is checked against', async () => {
     // Act
     const incidents = await responder.incidents();
-    // Assess: three remediated, one open (notify mode), two exempted, so the checks below are not vacuous
+    // Assess: three remediated, one open (notify mode), two exempted, so the checks below are not vacuous;
+    // and the SSH grant, a person's change recorded as its own incident (issue 18)
     expect(incidents.map((incident) => `${incident.ruleId} ${incident.status}`).sort()).toEqual([
       'ebs-encryption-by-default remediated',
+      'ssh-grant-expired resolved',
       'ssh-open-to-world exempted',
       'ssh-open-to-world exempted',
       'ssh-open-to-world open',
@@ -186,7 +188,7 @@ describe('compliance-responder report against incidents the real rules produced 
     const incidents = await responder.incidents();
     // Assess: opened at detection in the status first decided (remediating with the first change's
     // intent, or open, or exempted), and the last change is the status now, each by the function
-    for (const incident of incidents) {
+    for (const incident of incidents.filter((found) => !found.grantChange)) {
       const history = incident.transitions ?? [];
       const remediated = incident.steps.some((step) => step.undo !== undefined);
       expect({ id: incident.incidentId, opening: history[0] }).toMatchObject({
@@ -201,6 +203,12 @@ describe('compliance-responder report against incidents the real rules produced 
       expect(history[0]).not.toHaveProperty('from');
     }
     expect(incidents.some((incident) => (incident.transitions ?? []).length > 1)).toBe(true);
+    // The grant's incident: opened by the person who granted (their ARN), open while its call ran, then resolved
+    const grant = incidents.find((found) => found.grantChange);
+    expect(grant?.transitions?.map(({ from, to, by }) => ({ from, to, by }))).toEqual([
+      { from: undefined, to: 'open', by: grant?.grantChange?.by },
+      { from: 'open', to: 'resolved', by: grant?.grantChange?.by },
+    ]);
   });
 
   it('prints Markdown whose counts per safeguard match the incidents and the ledger', async () => {

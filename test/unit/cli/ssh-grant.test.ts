@@ -5,7 +5,13 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { CliContext } from '../../../cli/context';
@@ -117,6 +123,17 @@ describe('granting one address to a security group', () => {
       .on(AuthorizeSecurityGroupIngressCommand)
       .rejects(Object.assign(new Error('too many rules'), { name: 'RulesPerSecurityGroupLimitExceeded' }));
     dynamo.on(TransactWriteCommand).resolves({});
+    // The grant's incident (test/unit/cli/ssh-grant-incident.test.ts says what it holds).
+    let incident: Record<string, unknown> = {};
+    dynamo.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+      incident = { ...input.Item };
+      return {};
+    });
+    dynamo.on(UpdateCommand).callsFake((input: { ExpressionAttributeValues?: Record<string, unknown> }) => {
+      const values = input.ExpressionAttributeValues ?? {};
+      if (':status' in values) incident = { ...incident, status: values[':status'], steps: values[':steps'] };
+      return { Attributes: incident };
+    });
     dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => {
       const write = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Put?.Item;
       return { Item: write && write.pk === input.Key.pk ? write : undefined };

@@ -31,6 +31,8 @@ const MADE_BY_THE_CODE: readonly [IncidentStatus, IncidentStatus, string][] = [
   [Exempted, Resolved, 'ssh lockdown --ignore-exemptions: superseded'],
   [Remediated, Undone, 'incidents undo'],
   [Failed, Undone, 'incidents undo'],
+  [Open, Resolved, 'ssh grant, ssh revoke: the calls ran'],
+  [Open, Failed, 'ssh grant, ssh revoke: a call failed'],
 ];
 
 const fakeStore = () => {
