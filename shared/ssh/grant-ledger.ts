@@ -25,6 +25,12 @@ import { ResponderError } from '../errors';
  * detectedMonth) is set, so grant items never appear in incident listings.
  */
 
+/**
+ * Every attribute a revoke reads or writes (keys included): on-call may end a grant, never write
+ * one, so its role may update grant items only within these (serverless.yml, EndGrantsOnly).
+ */
+export const REVOKE_ATTRIBUTES = ['pk', 'sk', 'revokedAt', 'revokedBy', 'revokeReason'] as const;
+
 export const GrantKind = { IamSshKey: 'iam-ssh-key', SecurityGroupRule: 'security-group-rule' } as const;
 export type GrantKind = (typeof GrantKind)[keyof typeof GrantKind];
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOUNDED_WITH_CONDITIONS, roleName } from '../../scripts/lib/deployment';
 import { rules } from '../../shared/rules';
+import { REVOKE_ATTRIBUTES } from '../../shared/ssh/grant-ledger';
 
 /**
  * The limits IAM enforces for the responder, proven on the packaged templates (moto enforces no IAM,
@@ -303,7 +304,7 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     }
   });
 
-  it("lets people write only what their role is for: approvers the ledgers and their grants' incidents (never a drift lock or delivery marker), on-call incidents and the guard, never grants", () => {
+  it("lets people write only what their role is for: approvers the ledgers and their grants' incidents (never a drift lock or delivery marker), on-call incidents and the guard, and of grants only their end", () => {
     // People's roles live in the home stack only: a forwarder has no table to write
     if (stack !== 'home') {
       expect([resources.OnCallRole, resources.ApproverRole, resources.OperatorBoundary]).toStrictEqual([
@@ -326,8 +327,25 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
       ['EXEMPT#*', 'EXEMPTION#*', 'EXEMPTIONS', 'GRANT#*', 'GRANTS', 'INCIDENT#*'].sort(),
     );
     expect(
-      partitionsOf('OnCallRole').filter((key) => !/^(INCIDENT#|DELIVERY#|DRIFT#|GUARD|EXEMPT)/.test(key)),
+      partitionsOf('OnCallRole').filter(
+        (key) => !/^(INCIDENT#|DELIVERY#|DRIFT#|GUARD|EXEMPT|GRANT#\*$|GRANTS$)/.test(key),
+      ),
     ).toEqual([]);
+    // On-call ends grants (ssh revoke), never writes one: grant items only through an update of the
+    // revoke's own attributes, so no target or expiry can be set
+    const onCallGrantWrites = ITEM_WRITES.flatMap(allowing).filter(
+      ({ where, statement }) =>
+        where.startsWith('OnCallRole/') &&
+        (conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ?? ['(any)']).some(
+          (key) => /^(GRANT|\(any\))/.test(key),
+        ),
+    );
+    expect(
+      onCallGrantWrites.map(({ statement }) => ({
+        actions: listOf(statement.Action),
+        attributes: conditionValues(statement, 'ForAllValues:StringEquals', 'dynamodb:Attributes')?.sort(),
+      })),
+    ).toEqual([{ actions: ['dynamodb:UpdateItem'], attributes: [...REVOKE_ATTRIBUTES].sort() }]);
     for (const role of ['OnCallRole', 'ApproverRole']) {
       const trust = JSON.stringify(resources[role]?.Properties.AssumeRolePolicyDocument);
       expect({ role, anyone: trust.includes('"*"') }).toEqual({ role, anyone: false });

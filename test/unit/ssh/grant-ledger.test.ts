@@ -16,6 +16,7 @@ import {
   GrantNotFoundError,
   isLive,
   newGrantId,
+  REVOKE_ATTRIBUTES,
 } from '../../../shared/ssh/grant-ledger';
 
 const TABLE = 'compliance-responder-test-incidents';
@@ -130,6 +131,24 @@ describe('the grant ledger in the incidents table', () => {
     expect(updates[0]?.Update?.ConditionExpression).toBe(
       'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
     );
+  });
+
+  it('touches only the attributes on-call may update when it revokes (its role allows no others)', async () => {
+    // Prepare
+    dynamo.on(GetCommand).resolves({ Item: storedItem({ pk: `GRANT#${GRANT_ID}`, sk: 'GRANT' }) });
+    // Act
+    await ledger.revoke(GRANT_ID, 'arn:aws:iam::111122223333:user/oncall-bob', new Date(), 'INC-42 done');
+    // Assess: every attribute name in the expressions, whether spelled out or through a #name
+    const updates = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    for (const { Update } of updates) {
+      const expressions = `${Update?.UpdateExpression} ${Update?.ConditionExpression ?? ''}`;
+      const names = [...expressions.replace(/:\w+/g, ' ').matchAll(/#?[A-Za-z_][\w.]*/g)]
+        .map(([name]) => (name.startsWith('#') ? (Update?.ExpressionAttributeNames?.[name] ?? name) : name))
+        .filter((name) => !/^(SET|REMOVE|AND|OR|NOT|attribute_exists|attribute_not_exists)$/.test(name));
+      expect(names.filter((name) => !(REVOKE_ATTRIBUTES as readonly string[]).includes(name))).toEqual([]);
+      expect(Update?.ReturnValuesOnConditionCheckFailure ?? 'NONE').toBe('NONE');
+    }
+    expect(updates).toHaveLength(2);
   });
 
   it('says which grant is unknown or already revoked', async () => {
