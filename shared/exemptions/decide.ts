@@ -60,9 +60,7 @@ export const confirmCommand = (ruleId: string, resourceArn: string, until: strin
 
 /**
  * Exempt only what the ledger holds in force and within its limits: one consistent read of the rule
- * and resource's current exemption, re-checked here because anyone who can write the table could have
- * written it. An exemption beyond a limit and exemption tags are requests, noted on the incident (the
- * tags with the command that would confirm them); the drift is handled as usual.
+ * and resource's current exemption (exemptionDecision decides over it).
  */
 export async function decideExemption(
   ledger: ExemptionLedger,
@@ -71,9 +69,25 @@ export async function decideExemption(
   tagNames: { reason: string; until: string },
   now: Date,
 ): Promise<ExemptionDecision> {
+  const current = rule.neverExempt ? undefined : await ledger.current(rule.id, resource.arn);
+  return exemptionDecision(current, rule, resource, tagNames, now);
+}
+
+/**
+ * What the ledger's current exemption of the rule and resource (as read, consistently) decides,
+ * re-checked here because anyone who can write the table could have written it. An exemption
+ * beyond a limit and exemption tags are requests, noted on the incident (the tags with the command
+ * that would confirm them); the drift is handled as usual.
+ */
+export function exemptionDecision(
+  current: Exemption | undefined,
+  rule: Pick<Rule, 'id' | 'neverExempt'>,
+  resource: { arn: string; tags: Readonly<Record<string, string>> },
+  tagNames: { reason: string; until: string },
+  now: Date,
+): ExemptionDecision {
   if (rule.neverExempt) return {};
   const ruleId = rule.id;
-  const current = await ledger.current(ruleId, resource.arn);
   const inForce =
     current && current.ruleId === ruleId && current.resourceArn === resource.arn && isInForce(current, now)
       ? current

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { ResponderError } from '../errors';
+import type { ItemsRead } from '../pipeline/delivery-reads';
 
 /**
  * The exemption ledger: which rule may leave which resource non-compliant, until when, set by whom
@@ -16,7 +17,7 @@ import { ResponderError } from '../errors';
  *
  * Stored in the incidents table (key pk/sk, no new index), three items per exemption, written together:
  *  - the record      pk `EXEMPTION#<id>`    sk `EXEMPTION`              (get by id: remove)
- *  - the current one pk `EXEMPT#<ruleId>`   sk `<resourceArn>`          (the pipeline's one GetItem)
+ *  - the current one pk `EXEMPT#<ruleId>`   sk `<resourceArn>`          (read with the delivery's batch)
  *  - a listing copy  pk `EXEMPTIONS`        sk `<until ISO>#<id>`       (Query `sk > <now>`: in force)
  * The current item is overwritten by the next exemption of the same rule and resource, so the
  * pipeline's lookup is one consistent read whatever the history. Removal sets removedAt/removedBy
@@ -208,6 +209,15 @@ export class DynamoDbExemptionLedger implements ExemptionLedger {
 
   async current(ruleId: string, resourceArn: string): Promise<Exemption | undefined> {
     return this.read(currentKey(ruleId, resourceArn));
+  }
+
+  /** What `current` reads, for a delivery's one batched read (shared/pipeline/delivery-reads.ts). */
+  currentRead(ruleId: string, resourceArn: string): ItemsRead<Exemption | undefined> {
+    return {
+      tableName: this.tableName,
+      keys: [currentKey(ruleId, resourceArn)],
+      decide: ([item]) => exemptionOf(item),
+    };
   }
 
   async list(endingAfter?: Date): Promise<Exemption[]> {

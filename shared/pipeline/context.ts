@@ -4,6 +4,7 @@ import type { ExemptionLedger } from '../exemptions/ledger';
 import type { Incident } from '../model';
 import type { Rule } from '../rules/rule';
 import type { AlertPublisher } from './alerts';
+import type { DeliveryReader } from './delivery-reads';
 import type { BlastRadiusGuard } from './guards';
 import type { IncidentStore } from './incident-store';
 import type { UnitQueue } from './sweep-units';
@@ -27,6 +28,11 @@ export interface PipelineDeps {
   guard: Pick<BlastRadiusGuard, 'acquire'>;
   /** Exemptions in force (the ledger); exemption tags alone are only a request. */
   exemptions: ExemptionLedger;
+  /**
+   * What a delivery reads before it decides, in one batched read (the functions': issue 21).
+   * Absent: each port is asked on its own (readEachPort), and the guard reads its own items.
+   */
+  reads?: DeliveryReader;
   logger: PipelineLogger;
   metrics: PipelineMetrics;
   now?: () => Date;

@@ -9,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Actor } from '../model';
+import type { ItemsRead } from './delivery-reads';
 import type { DriftRef } from './incident-store';
 
 /** Loop guard: events caused by the responder's own roles are its own remediations echoing back. */
@@ -53,24 +54,41 @@ export class BlastRadiusGuard {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async acquire(drift: DriftRef): Promise<GuardDecision> {
-    const state = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
-    );
-    if (state.Item?.tripped === true) {
-      return {
-        allowed: false,
-        justTripped: false,
-        reason: String(state.Item.reason ?? 'blast-radius guard tripped'),
-      };
-    }
+  /**
+   * Takes a slot for `drift`, or refuses. `read` is what the delivery read with its other items
+   * (stateRead, shared/pipeline/delivery-reads.ts); without it, or when a new window began since,
+   * the guard reads its items itself. Then one conditional ADD; a refused one reads the window.
+   */
+  async acquire(drift: DriftRef, read?: GuardRead): Promise<GuardDecision> {
     const { windowMs, currentStart, stillOverlapping } = this.windowAt(this.now().getTime());
-    const previous = await this.remediationsIn(currentStart - windowMs);
-    // Round up: when unsure, the guard errs towards stopping.
-    const allowedNow = this.threshold - Math.ceil(previous * stillOverlapping);
+    const previousStart = currentStart - windowMs;
+    const known = read?.previousStart === previousStart ? read : await this.readAlone(previousStart);
+    if (known.trippedReason !== undefined)
+      return { allowed: false, justTripped: false, reason: known.trippedReason };
+    const allowedNow = roomLeft(known, this.threshold, stillOverlapping);
     if (allowedNow > 0 && (await this.count(currentStart, drift, allowedNow))) return { allowed: true };
     const reason = `blast-radius guard tripped: more than ${this.threshold} remediations within ${this.windowMinutes} minutes; notify-only until reset`;
     return { allowed: false, justTripped: await this.trip(reason), reason };
+  }
+
+  /** What acquire() decides on (the guard's state, the window before this one), for a batched read. */
+  stateRead(): ItemsRead<GuardRead> {
+    const { windowMs, currentStart } = this.windowAt(this.now().getTime());
+    const previousStart = currentStart - windowMs;
+    return {
+      tableName: this.tableName,
+      keys: [STATE_KEY, { pk: 'GUARD', sk: windowKey(previousStart) }],
+      decide: ([state, previous]) => guardReadOf(previousStart, state, previous),
+    };
+  }
+
+  /** The same items, read one by one: a tripped guard's window is not read. */
+  private async readAlone(previousStart: number): Promise<GuardRead> {
+    const state = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }),
+    );
+    if (state.Item?.tripped === true) return guardReadOf(previousStart, state.Item, undefined);
+    return { previousStart, previousRemediations: await this.remediationsIn(previousStart) };
   }
 
   /**
@@ -316,6 +334,40 @@ export interface GuardReset {
   trippedAt: string;
   tripReason: string;
 }
+
+/**
+ * What the guard decides on, read consistently: the trip in force (its reason) and the remediations
+ * of the closed window before the current one (closed, so reading it is race-free).
+ */
+export interface GuardRead {
+  readonly trippedReason?: string;
+  /** Which window was read: a read from before a window boundary is not used after it. */
+  readonly previousStart: number;
+  readonly previousRemediations: number;
+}
+
+const STATE_KEY = { pk: 'GUARD', sk: 'STATE' } as const;
+
+function guardReadOf(
+  previousStart: number,
+  state: Record<string, unknown> | undefined,
+  previous: Record<string, unknown> | undefined,
+): GuardRead {
+  const tripped = state?.tripped === true;
+  return {
+    ...(tripped && { trippedReason: String(state.reason ?? 'blast-radius guard tripped') }),
+    previousStart,
+    previousRemediations: Number(previous?.remediations ?? 0),
+  };
+}
+
+/**
+ * How many remediations the current window may still hold: the threshold less the previous
+ * window's count weighted by how much of it still overlaps, rounded up (when unsure, the guard
+ * errs towards stopping).
+ */
+const roomLeft = (read: GuardRead, threshold: number, stillOverlapping: number): number =>
+  threshold - Math.ceil(read.previousRemediations * stillOverlapping);
 
 function windowKey(windowStart: number): string {
   return `WINDOW#${new Date(windowStart).toISOString()}`;

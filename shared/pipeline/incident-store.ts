@@ -21,6 +21,7 @@ import type {
   UndoRecord,
   Workflow,
 } from '../model';
+import type { Delivery, ItemsRead } from './delivery-reads';
 
 /** Outcome of opening an incident: new, or collapsed into the incident that already covers this drift. */
 export type OpenResult =
@@ -297,21 +298,32 @@ export class DynamoDbIncidentStore implements IncidentStore {
   }
 
   async seen(deliveryKey: string, ruleId: string, resourceArn: string): Promise<Collapse | undefined> {
-    const delivery = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: deliveryKeyOf(deliveryKey, ruleId),
-        ConsistentRead: true,
-      }),
-    );
-    if (delivery.Item)
-      return {
-        opened: false,
-        existingIncidentId: String(delivery.Item.incidentId),
-        collapsedOn: 'duplicate-delivery',
-      };
-    const holder = await this.openDrift(ruleId, resourceArn);
-    return holder ? { opened: false, existingIncidentId: holder, collapsedOn: 'open-drift' } : undefined;
+    const read = this.seenRead({ deliveryKey, ruleId, resourceArn });
+    const items = [];
+    for (const Key of read.keys)
+      items.push(
+        (await this.client.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true })))
+          .Item,
+      );
+    return read.decide(items);
+  }
+
+  /** What `seen` reads (the delivery marker, the drift lock), for the delivery's one batched read. */
+  seenRead({ deliveryKey, ruleId, resourceArn }: Delivery): ItemsRead<Collapse | undefined> {
+    return {
+      tableName: this.tableName,
+      keys: [deliveryKeyOf(deliveryKey, ruleId), driftKey(ruleId, resourceArn)],
+      decide: ([delivery, drift]) => {
+        if (delivery)
+          return {
+            opened: false,
+            existingIncidentId: String(delivery.incidentId),
+            collapsedOn: 'duplicate-delivery',
+          };
+        const holder = drift?.incidentId as string | undefined;
+        return holder ? { opened: false, existingIncidentId: holder, collapsedOn: 'open-drift' } : undefined;
+      },
+    };
   }
 
   async get(incidentId: string): Promise<Incident | undefined> {

@@ -4,6 +4,7 @@ import { type Incident, Mode } from '../model';
 import type { Finding, Loaded } from '../rules/rule';
 import { reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext } from './context';
+import type { GuardRead } from './guards';
 import { IntentNotWritten, type Journal, LostToAnotherWriter, NotOpened } from './journal';
 import { IncidentStatus } from './lifecycle';
 import { alertGuardTripped, page, recordAndPage } from './notify';
@@ -18,6 +19,8 @@ export async function respond(
   journal: Journal,
   resource: Loaded<unknown>,
   finding: Finding,
+  /** The guard's items, read with the delivery's others (delivery-reads.ts); absent, it reads them. */
+  guardRead?: GuardRead,
 ): Promise<Incident> {
   const { exemption, mode } = journal.incident;
   if (exemption) {
@@ -33,7 +36,7 @@ export async function respond(
   }
   // Taken before the opening write; racing deliveries of one drift take one slot between them.
   const { ruleId, resourceArn } = journal.incident;
-  const decision = await ctx.deps.guard.acquire({ ruleId, resourceArn });
+  const decision = await ctx.deps.guard.acquire({ ruleId, resourceArn }, guardRead);
   if (!decision.allowed) {
     journal.move(IncidentStatus.Open, decision.reason);
     if (decision.justTripped) await alertGuardTripped(ctx, journal.incident, decision.reason);

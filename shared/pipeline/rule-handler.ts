@@ -13,6 +13,7 @@ import { narrowedScope, narrowedScopeWarning } from '../rules/scope';
 import { parseTriggerEvent } from '../triggers';
 import { isSqsEvent, parseSqsRecord, parseSweepUnit, queueOf } from '../triggers/sweep-unit';
 import { SnsAlertPublisher } from './alerts';
+import { BatchedDeliveryReader } from './delivery-reads';
 import { BlastRadiusGuard } from './guards';
 import { DynamoDbIncidentStore } from './incident-store';
 import type { ResourceOutcome } from './outcomes';
@@ -49,29 +50,33 @@ export function ruleHandler(rule: Rule) {
   const narrowed = narrowedScope(rule, settings);
   if (narrowed) logger.warn(narrowedScopeWarning(narrowed), { ...narrowed });
   const aws = createAwsClients(settings.homeRegion);
+  // Status transitions name the function that made them.
+  const store = new DynamoDbIncidentStore(
+    aws.dynamo(),
+    settings.incidentTable,
+    settings.incidentRetentionDays,
+    undefined,
+    `function ${settings.stackName}-${rule.id}`,
+  );
+  const guard = new BlastRadiusGuard(
+    aws.dynamo(),
+    settings.incidentTable,
+    settings.guard.threshold,
+    settings.guard.windowMinutes,
+  );
+  const exemptions = new DynamoDbExemptionLedger(
+    aws.dynamo(),
+    settings.incidentTable,
+    settings.incidentRetentionDays,
+  );
   const pipeline = new ResponsePipeline(rule, {
     aws,
     settings,
-    // Status transitions name the function that made them.
-    store: new DynamoDbIncidentStore(
-      aws.dynamo(),
-      settings.incidentTable,
-      settings.incidentRetentionDays,
-      undefined,
-      `function ${settings.stackName}-${rule.id}`,
-    ),
+    store,
     alerts: new SnsAlertPublisher(aws.sns(), settings.alertTopicArn),
-    guard: new BlastRadiusGuard(
-      aws.dynamo(),
-      settings.incidentTable,
-      settings.guard.threshold,
-      settings.guard.windowMinutes,
-    ),
-    exemptions: new DynamoDbExemptionLedger(
-      aws.dynamo(),
-      settings.incidentTable,
-      settings.incidentRetentionDays,
-    ),
+    guard,
+    exemptions,
+    reads: new BatchedDeliveryReader(aws.dynamo(), { store, exemptions, guard }),
     logger,
     metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
     ...(settings.sweepUnits.queuePrefix && {

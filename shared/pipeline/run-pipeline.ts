@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decideExemption } from '../exemptions/decide';
+import { exemptionDecision } from '../exemptions/decide';
 import { Metric } from '../metrics';
 import { type ExemptionRecord, type Incident, Mode, type Observation, TriggerSource } from '../model';
 import { resourceTypes } from '../resources';
@@ -10,6 +10,7 @@ import type { SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
+import { type DeliveryReader, readEachPort } from './delivery-reads';
 import { isOwnEvent } from './guards';
 import type { Collapse } from './incident-store';
 import { Journal, NotOpened } from './journal';
@@ -89,6 +90,7 @@ export class ResponsePipeline {
   private readonly now: () => Date;
   /** What the pipeline's modules (respond, recover, sweep, notify) work with. */
   private readonly ctx: PipelineContext;
+  private readonly reads: DeliveryReader;
 
   constructor(
     private readonly rule: Rule,
@@ -96,6 +98,7 @@ export class ResponsePipeline {
   ) {
     this.now = deps.now ?? (() => new Date());
     this.ctx = { rule, deps, now: this.now };
+    this.reads = deps.reads ?? readEachPort(deps);
   }
 
   private get mode(): Mode {
@@ -310,9 +313,15 @@ export class ResponsePipeline {
     const kept = await this.keptAsEvidence(resource);
     if (kept) return kept;
     this.deps.metrics.count(Metric.DriftDetected);
-    const { settings } = this.deps;
-    const exemption = await decideExemption(
-      this.deps.exemptions,
+    const { settings, store } = this.deps;
+    const mode = judged?.mode ?? this.mode;
+    // One read of all it decides on (issue 21); the guard's items only where it may take a slot.
+    const read = await this.reads.read(
+      { deliveryKey: trigger.eventId, ruleId: this.rule.id, resourceArn: resource.arn },
+      { exemption: !this.rule.neverExempt, guard: mode === Mode.Enforce },
+    );
+    const exemption = exemptionDecision(
+      read.exemption,
       this.rule,
       resource,
       { reason: settings.exemptTag, until: settings.exemptUntilTag },
@@ -323,8 +332,7 @@ export class ResponsePipeline {
       ...(judged && { mode: judged.mode }),
       ...exemption,
     };
-    const { store } = this.deps;
-    let collapse = await store.seen(trigger.eventId, this.rule.id, resource.arn);
+    let collapse = read.collapse;
     if (collapse?.collapsedOn === 'open-drift') {
       // The incident holding the drift lock may have ended: then this delivery opens its own.
       const holder = await store.get(collapse.existingIncidentId);
@@ -333,7 +341,7 @@ export class ResponsePipeline {
     if (!collapse) {
       try {
         const journal = Journal.opening(store, incident, trigger.eventId, this.now);
-        const final = await respond(this.ctx, journal, resource, verdict);
+        const final = await respond(this.ctx, journal, resource, verdict, read.guard);
         const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
         return final.status === IncidentStatus.Remediated ? { ...outcome, remediatedNow: true } : outcome;
       } catch (error) {

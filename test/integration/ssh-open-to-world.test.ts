@@ -233,6 +233,15 @@ describe('ssh-open-to-world end to end against moto', () => {
     const [opening] = enforced.filter((call) => call.action === 'TransactWriteItems');
     expect(opening?.body).toContain('"RevokeSecurityGroupIngress"');
     expect(opening?.body).toContain('"remediating"');
+    // What it decided on (marker, lock, exemption, the guard's state and window) is one batched read
+    const table = (calls: typeof enforced) =>
+      actions(calls).filter((action) =>
+        /^(BatchGet|Get|Put|Update|Delete|TransactWrite)Item|^Query$/.test(action),
+      );
+    const decided = table(enforced).indexOf('UpdateItem');
+    expect(table(enforced).slice(0, decided)).toEqual(['BatchGetItem']);
+    expect(table(enforced)).not.toContain('GetItem');
+    expect(table(notified)).toEqual(['BatchGetItem', 'TransactWriteItems', 'UpdateItem']);
     expect(dynamoWritesOf(notified)).toBe(2);
     expect(guardWritesOf(notified)).toBe(0);
     expect((await responder.incidents()).map((incident) => incident.alert?.status)).toEqual(['sent', 'sent']);
