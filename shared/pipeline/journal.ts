@@ -79,7 +79,13 @@ export class Journal {
       throw new ForbiddenTransition(
         `incident ${this.known.incidentId} cannot move from ${from} to ${to} (docs/lifecycle.md)`,
       );
-    this.moves.push({ from, to, at: this.now().toISOString(), reason });
+    const at = this.now().toISOString();
+    const last = this.moves.at(-1);
+    // Back where the last unwritten move started (remediating, then declined or refused before
+    // any change): nothing of that move was ever written, so the history keeps none of it.
+    if (last && last.from === to && last.to === from)
+      this.moves[this.moves.length - 1] = { from: to, to, at, reason };
+    else this.moves.push({ from, to, at, reason });
     this.known = { ...this.known, status: to, statusReason: reason };
   }
 

@@ -1,4 +1,4 @@
-import { errorMessage, RemediationDeclined } from '../errors';
+import { errorMessage, RemediationDeclined, ResponderError } from '../errors';
 import { Metric } from '../metrics';
 import { type Incident, Mode } from '../model';
 import type { Finding, Loaded } from '../rules/rule';
@@ -34,19 +34,30 @@ export async function respond(
     journal.move(IncidentStatus.Open, `notify mode: ${finding.plan} was not done`);
     return recordAndPage(ctx, journal);
   }
-  // Taken before the opening write; racing deliveries of one drift take one slot between them.
-  const { ruleId, resourceArn } = journal.incident;
-  const decision = await ctx.deps.guard.acquire({ ruleId, resourceArn }, guardRead);
-  if (!decision.allowed) {
-    journal.move(IncidentStatus.Open, decision.reason);
-    if (decision.justTripped) await alertGuardTripped(ctx, journal.incident, decision.reason);
-    return recordAndPage(ctx, journal);
-  }
   // Written with the first step's intent: another writer that changed the incident since it was
   // read (resolved it, or began remediating it) wins, and nothing is changed in AWS here.
   journal.move(IncidentStatus.Remediating);
   journal.saveWorkflow({ startedAt: ctx.now().toISOString(), state: {} });
-  return remediateAndFinish(ctx, journal, resource, finding);
+  // The guard's slot is taken just before the first change, ahead of the opening write (racing
+  // deliveries of one drift take one slot between them): a rule that reads and declines takes
+  // none, so drift the responder only reports can never trip the guard.
+  const { ruleId, resourceArn } = journal.incident;
+  const takeSlot = async () => {
+    const decision = await ctx.deps.guard.acquire({ ruleId, resourceArn }, guardRead);
+    if (!decision.allowed) throw new GuardRefused(decision.reason, decision.justTripped);
+  };
+  return remediateAndFinish(ctx, journal, resource, finding, takeSlot);
+}
+
+/** The blast-radius guard refused the first change: nothing was changed. */
+class GuardRefused extends ResponderError {
+  override name = 'GuardRefused';
+  constructor(
+    message: string,
+    readonly justTripped: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -58,6 +69,8 @@ export async function remediateAndFinish(
   journal: Journal,
   resource: Loaded<unknown>,
   finding: Finding,
+  /** Before the first change (a new decision: the guard's slot); a resumed remediation has its slot. */
+  beforeFirstChange?: () => Promise<void>,
 ): Promise<Incident> {
   const { settings, logger, metrics } = ctx.deps;
   const { incidentId } = journal.incident;
@@ -68,7 +81,7 @@ export async function remediateAndFinish(
     const progress = await ctx.rule.remediate(resource, finding, {
       aws: ctx.deps.aws,
       settings,
-      step: stepRecorder(journal, ctx.now),
+      step: stepRecorder(journal, ctx.now, beforeFirstChange),
       incidentId,
       workflow: {
         state,
@@ -96,6 +109,11 @@ export async function remediateAndFinish(
     // Nothing was opened and nothing changed: the delivery fails and is retried.
     if (error instanceof IntentNotWritten && !journal.opened) throw error;
     if (error instanceof LostToAnotherWriter) return error.current;
+    if (error instanceof GuardRefused) {
+      journal.move(IncidentStatus.Open, error.message);
+      if (error.justTripped) await alertGuardTripped(ctx, journal.incident, error.message);
+      return recordAndPage(ctx, journal);
+    }
     if (error instanceof RemediationDeclined) {
       // Not a failure: the rule chose not to change this resource, and says why.
       metrics.count(Metric.RemediationDeclined);

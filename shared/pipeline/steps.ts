@@ -14,8 +14,18 @@ export const VERIFY_STEP = 'Verify';
  * the record owes, shared/pipeline/journal.ts), its result kept for the next write. A read-only
  * step (`readOnly`) is not written ahead: it changes nothing a crash could leave unrecorded.
  */
-export function stepRecorder(journal: Journal, now: () => Date): StepRecorder {
+export function stepRecorder(
+  journal: Journal,
+  now: () => Date,
+  /** Runs once, before the first step that changes AWS (respond.ts: the blast-radius guard's slot). */
+  beforeFirstChange?: () => Promise<void>,
+): StepRecorder {
+  let admitted = beforeFirstChange === undefined;
   return async (action, run, options = {}) => {
+    if (!options.readOnly && !admitted) {
+      await beforeFirstChange?.();
+      admitted = true;
+    }
     const started: Step = {
       action,
       at: now().toISOString(),

@@ -5,6 +5,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -50,8 +51,10 @@ const lamp = (world: { on: boolean }) =>
       resource.state.on
         ? { compliant: true }
         : { compliant: false, reason: 'lamp off', evidence: {}, plan: 'turn it on' },
-    remediate: async () => {
-      world.on = true;
+    remediate: async (_resource, _finding, ctx) => {
+      await ctx.step('TurnOn', async () => {
+        world.on = true;
+      });
     },
   });
 
@@ -102,6 +105,16 @@ describe('what a delivery reads before it decides', () => {
   it('is one consistent BatchGetItem, and no GetItem, before the guard counts the remediation', async () => {
     // Prepare
     const handler = ruleHandler(lamp({ on: false }));
+    // The incident's final write returns it as written (ReturnValues ALL_NEW): as the opening put it
+    let opened: Record<string, unknown> = {};
+    dynamo.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+      const incident = input.TransactItems?.find((item) =>
+        String(item.Put?.Item?.pk).startsWith('INCIDENT#'),
+      );
+      opened = incident?.Put?.Item ?? opened;
+      return {};
+    });
+    dynamo.on(UpdateCommand).callsFake(() => ({ Attributes: { ...opened, status: 'remediated' } }));
     // Act
     await handler(turnedOff(), context);
     // Assess: nothing read on its own before the guard's counter (its first write)

@@ -1,4 +1,7 @@
+import { RemediationDeclined } from '../../../shared/errors';
 import type { Incident } from '../../../shared/model';
+import { Journal } from '../../../shared/pipeline/journal';
+import { anIncident } from '../../support/incident';
 import { lampRule, observation, pipelineFor } from '../../support/lamp';
 import { MemoryIncidentStore } from '../../support/memory-store';
 
@@ -100,6 +103,90 @@ describe('the write-ahead record of a remediation', () => {
       status: 'failed',
       statusReason: expect.stringContaining('the intent of ReplaceBulb could not be recorded'),
       steps: [expect.objectContaining({ action: 'Unplug', result: 'succeeded' })],
+    });
+  });
+});
+
+describe("the blast-radius guard's slot", () => {
+  const allow = () => jest.fn(async () => ({ allowed: true as const }));
+
+  it('is not taken by a remediation the rule declines before changing anything (reporting drift cannot trip the guard)', async () => {
+    // Prepare: a rule that reads, then declines (an HTTP listener with no HTTPS one, a resource
+    // that left its scope): someone who makes such drift again and again must not switch off the
+    // responder for everything else
+    const acquire = allow();
+    const rule = lampRule({ lamp: { on: false } }, async (_resource, _finding, ctx) => {
+      await ctx.step('ReadListeners', async () => undefined, { readOnly: true });
+      throw new RemediationDeclined('no HTTPS listener to redirect to');
+    });
+    const { pipeline, only, alerts } = pipelineFor(rule, {}, undefined, { guard: { acquire } });
+    // Act
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    // Assess: recorded and paged, no slot taken
+    expect(acquire).not.toHaveBeenCalled();
+    expect(only()[0]).toMatchObject({ status: 'open', statusReason: 'no HTTPS listener to redirect to' });
+    expect(alerts.sent).toHaveLength(1);
+  });
+
+  it('is taken once, after the reads and just before the first change', async () => {
+    // Prepare
+    const log: string[] = [];
+    const acquire = jest.fn(async () => {
+      log.push('guard');
+      return { allowed: true as const };
+    });
+    const world = { lamp: { on: false } };
+    const rule = lampRule(world, async (_resource, _finding, ctx) => {
+      await ctx.step('ReadBulb', async () => log.push('read'), { readOnly: true });
+      await ctx.step('Unplug', async () => log.push('change 1'));
+      await ctx.step('TurnOn', async () => {
+        log.push('change 2');
+        world.lamp.on = true;
+      });
+    });
+    // Act
+    await pipelineFor(rule, {}, undefined, { guard: { acquire } }).pipeline.handle({
+      kind: 'resources',
+      observations: [observation],
+    });
+    // Assess
+    expect(log).toEqual(['read', 'guard', 'change 1', 'change 2']);
+  });
+
+  it('refused, leaves the incident open, changes nothing and pages', async () => {
+    // Prepare
+    const reason = 'blast-radius guard tripped: more than 10 remediations within 60 minutes';
+    const acquire = jest.fn(async () => ({ allowed: false as const, justTripped: true, reason }));
+    const turnOn = jest.fn(async () => undefined);
+    const rule = lampRule({ lamp: { on: false } }, async (_resource, _finding, ctx) => {
+      await ctx.step('TurnOn', turnOn);
+    });
+    const { pipeline, only, alerts } = pipelineFor(rule, {}, undefined, { guard: { acquire } });
+    // Act
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    // Assess: the guard's own alert, then the incident's
+    expect(turnOn).not.toHaveBeenCalled();
+    expect(only()[0]).toMatchObject({ status: 'open', statusReason: reason, steps: [] });
+    expect(alerts.sent.map((alert) => alert.attributes.status)).toEqual(['guard-tripped', 'open']);
+  });
+});
+
+describe('a move back before anything was written', () => {
+  it('leaves no trace in the history: the incident never was remediating', async () => {
+    // Prepare: an open incident about to be remediated, then declined before any change
+    const store = new MemoryIncidentStore();
+    const incident = anIncident({ incidentId: 'inc-1', status: 'open', statusReason: 'notify mode' });
+    await store.open(incident, 'event-0');
+    const journal = Journal.of(store, incident, () => new Date('2026-11-23T10:00:00Z'));
+    // Act
+    journal.move('remediating');
+    journal.move('open', 'no HTTPS listener to redirect to');
+    await journal.flush();
+    // Assess: the reason changed, the history did not
+    expect(store.incidents.get('inc-1')).toMatchObject({
+      status: 'open',
+      statusReason: 'no HTTPS listener to redirect to',
+      transitions: [{ to: 'open' }],
     });
   });
 });
