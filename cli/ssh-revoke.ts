@@ -5,6 +5,7 @@ import {
   GrantKind,
   isLive,
 } from '../shared/ssh/grant-ledger';
+import { grantCoversRule } from '../shared/ssh/grant-match';
 import { KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
 import { readSecurityGroup, revokeIngressRule } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
@@ -102,11 +103,9 @@ export async function revokeGrant(ctx: CliContext, grantId: string, reason: stri
       const { target } = grant;
       const ec2 = ctx.aws().ec2(target.region);
       const group = await readSecurityGroup(ec2, target.groupId);
-      const rule = group?.ingress.find((candidate) =>
-        target.ruleId
-          ? candidate.ruleId === target.ruleId
-          : candidate.tags[ctx.settings.ssh.grantTag] === grantId,
-      );
+      // The ledger says which path the grant opened (its rule id, or its address and port); the
+      // rule's grant tag is anyone's to write, so it never picks what is revoked.
+      const rule = group?.ingress.find((candidate) => grantCoversRule(grant, candidate, target.region));
       if (rule) {
         await revokeIngressRule(ec2, target.region, rule, step);
         closed.push(`rule ${rule.ruleId} of ${target.groupId} (${target.cidr} port ${target.port}) revoked`);

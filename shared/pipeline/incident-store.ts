@@ -209,7 +209,6 @@ export class DynamoDbIncidentStore implements IncidentStore {
     const nowSeconds = Math.floor(this.now().getTime() / 1000);
     const delivery = deliveryKeyOf(deliveryKey, incident.ruleId);
     const drift = driftKey(incident.ruleId, incident.resourceArn);
-    const opening: StatusTransition = { to: incident.status, at: incident.detectedAt, by: await this.by() };
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -235,15 +234,7 @@ export class DynamoDbIncidentStore implements IncidentStore {
             {
               Put: {
                 TableName: this.tableName,
-                Item: {
-                  ...incidentKey(incident.incidentId),
-                  ...incident,
-                  // Opened with its alert pending (shared/pipeline/journal.ts): in the index of alerts owed.
-                  ...(incident.alert?.status === 'pending' && { alertPendingFor: incident.ruleId }),
-                  transitions: incident.transitions ?? [opening],
-                  detectedMonth: incident.detectedAt.slice(0, 7),
-                  expiresAt: nowSeconds + this.retentionDays * 24 * 3600,
-                },
+                Item: await this.newItem(incident),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -279,22 +270,27 @@ export class DynamoDbIncidentStore implements IncidentStore {
    * rule's own finding on the same resource never collapses into it (docs/lifecycle.md).
    */
   async record(incident: Incident): Promise<void> {
-    const nowSeconds = Math.floor(this.now().getTime() / 1000);
-    const opening: StatusTransition = { to: incident.status, at: incident.detectedAt, by: await this.by() };
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: {
-          ...incidentKey(incident.incidentId),
-          ...incident,
-          ...(incident.alert?.status === 'pending' && { alertPendingFor: incident.ruleId }),
-          transitions: incident.transitions ?? [opening],
-          detectedMonth: incident.detectedAt.slice(0, 7),
-          expiresAt: nowSeconds + this.retentionDays * 24 * 3600,
-        },
+        Item: await this.newItem(incident),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
+  }
+
+  /** A new incident's item: its opening in the history, its partitions, its expiry. */
+  private async newItem(incident: Incident): Promise<Record<string, unknown>> {
+    const opening: StatusTransition = { to: incident.status, at: incident.detectedAt, by: await this.by() };
+    return {
+      ...incidentKey(incident.incidentId),
+      ...incident,
+      // Opened with its alert pending (shared/pipeline/journal.ts): in the index of alerts owed.
+      ...(incident.alert?.status === 'pending' && { alertPendingFor: incident.ruleId }),
+      transitions: incident.transitions ?? [opening],
+      detectedMonth: incident.detectedAt.slice(0, 7),
+      expiresAt: Math.floor(this.now().getTime() / 1000) + this.retentionDays * 24 * 3600,
+    };
   }
 
   async seen(deliveryKey: string, ruleId: string, resourceArn: string): Promise<Collapse | undefined> {

@@ -303,6 +303,34 @@ describe('ssh grant and ssh revoke are incidents, and on-call hears of each', ()
     expect(keysWritten().filter((pk) => /^(DRIFT|DELIVERY)#/.test(pk))).toEqual([]);
   });
 
+  it('revokes the path the ledger names, never a rule someone else tagged with the grant id', async () => {
+    // Prepare: the grant's rule id was never recorded; another rule carries the grant's tag
+    const { ruleId: _unrecorded, ...target } = grantItem.target;
+    items.set(grantItem.pk, { ...grantItem, target });
+    const rule = (id: string, cidr: string, tagged: boolean) => ({
+      SecurityGroupRuleId: id,
+      GroupId: 'sg-1',
+      IsEgress: false,
+      IpProtocol: 'tcp',
+      FromPort: 22,
+      ToPort: 22,
+      CidrIpv4: cidr,
+      Tags: tagged ? [{ Key: 'compliance-responder:ssh-grant', Value: grantItem.grantId }] : [],
+    });
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({
+      SecurityGroupRules: [
+        rule('sgr-decoy', '198.51.100.9/32', true),
+        rule('sgr-granted', '203.0.113.7/32', false),
+      ],
+    });
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    // Act
+    await revokeGrant(context(record), grantItem.grantId, 'INC-42 done early');
+    // Assess
+    const revoked = ec2.commandCalls(RevokeSecurityGroupIngressCommand).map((call) => call.args[0].input);
+    expect(revoked).toEqual([expect.objectContaining({ SecurityGroupRuleIds: ['sgr-granted'] })]);
+  });
+
   it('pages as action needed when a revoke could not close the path', async () => {
     // Prepare
     items.set(grantItem.pk, { ...grantItem });
