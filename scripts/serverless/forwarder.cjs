@@ -16,11 +16,22 @@
  * (key, topic, dead-letter queue, role) plus one rule per forwarded pattern generated here;
  * scripts/serverless/alarms.cjs then adds a FailedInvocations alarm per rule.
  * test/contract/forwarder.test.ts checks the packaged result against the packaged home template.
+ *
+ * `--param deployment=member` is the same stack aimed at the security account's default bus, for a
+ * StackSet to roll out to every member account and region of an organisation (docs/organisation.md):
+ * it also forwards AWS Config's events (members' Config rules report to the security account this
+ * way), runs in the home region too, and, in the home region only (IAM is global), holds one role
+ * per rule for that rule's function in the security account (scripts/lib/member.ts).
+ * test/contract/member.test.ts checks it.
  */
 const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
+const { require: requireTypeScript } = require('tsx/cjs/api');
+
+const { memberRoleResources, HOLDS_MEMBER_ROLES } = requireTypeScript('../lib/member.ts', __filename);
 
 const CLOUDTRAIL = 'AWS API Call via CloudTrail';
+const DEPLOYMENTS = ['home', 'forwarder', 'member'];
 /** EventBridge's limit on rule names. */
 const MAX_RULE_NAME = 64;
 
@@ -38,29 +49,52 @@ class ResponderForwarder {
     return this.serverless.service.custom?.forwarder ?? {};
   }
 
-  isForwarder() {
+  deployment() {
     const { deployment } = this.settings();
-    if (deployment !== 'home' && deployment !== 'forwarder') {
-      throw new Error(`deployment must be home or forwarder, not "${deployment}"`);
+    if (!DEPLOYMENTS.includes(deployment)) {
+      throw new Error(`deployment must be one of ${DEPLOYMENTS.join(', ')}, not "${deployment}"`);
     }
-    return deployment === 'forwarder';
+    return deployment;
   }
 
-  /** Home: nothing to do. Forwarder: derive the patterns, then drop every home function and resource. */
+  /** A forwarder or a member stack: only rules that send events on, no functions. */
+  isForwarder() {
+    return this.deployment() !== 'home';
+  }
+
+  /** Home: nothing to do. Forwarder, member: derive the patterns, then drop every home function and resource. */
   selectDeployment() {
     if (!this.isForwarder()) return;
     const service = this.serverless.service;
     const settings = this.settings();
+    const member = this.deployment() === 'member';
     const region = this.serverless.getProvider('aws').getRegion();
     if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(settings.homeRegion ?? '')) {
-      throw new Error(`a forwarder needs homeRegion (the home stack's region), not "${settings.homeRegion}"`);
+      throw new Error(
+        `a ${this.deployment()} stack needs homeRegion (the home stack's region), not "${settings.homeRegion}"`,
+      );
     }
-    if (settings.homeRegion === region) {
+    if (!member && settings.homeRegion === region) {
       throw new Error(`a forwarder in the home region ${region} would forward its events to itself`);
     }
-    this.patterns = forwardedPatterns(service.functions ?? {});
+    this.patterns = forwardedPatterns(service.functions ?? {}, { config: member });
     service.functions = {};
     service.resources = structuredClone(settings.resources);
+    if (member) this.aimAtSecurityAccount(service.resources, settings);
+  }
+
+  /**
+   * The member stack: the forwarder's resources sending to the security account's bus instead of
+   * this account's home region, plus the rules' member roles in the home region only.
+   */
+  aimAtSecurityAccount(resources, settings) {
+    const homeStackName = `${this.serverless.service.service}-${this.serverless.getProvider('aws').getStage()}`;
+    const roles = memberRoleResources({ securityAccount: String(settings.securityAccount), homeStackName });
+    const aimed = replaceValue(resources, settings.homeEventBus, settings.securityEventBus);
+    aimed.Conditions[HOLDS_MEMBER_ROLES] = { 'Fn::Equals': [{ Ref: 'AWS::Region' }, settings.homeRegion] };
+    Object.assign(aimed.Resources, roles);
+    aimed.Outputs.SecurityAccount = { Value: String(settings.securityAccount) };
+    this.serverless.service.resources = aimed;
   }
 
   /**
@@ -77,9 +111,18 @@ class ResponderForwarder {
   addRules() {
     if (!this.isForwarder()) return;
     const { role, deadLetterQueue, homeEventBus } = this.settings();
+    const member = this.deployment() === 'member';
     const provider = this.serverless.getProvider('aws');
     const prefix = `${this.serverless.service.service}-${provider.getStage()}-forward`;
-    const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    const resources = template.Resources;
+    if (member) {
+      // A StackSet deploys the template itself: no artifacts to upload, so no deployment bucket in
+      // every account and region.
+      delete resources.ServerlessDeploymentBucket;
+      delete resources.ServerlessDeploymentBucketPolicy;
+      delete template.Outputs.ServerlessDeploymentBucketName;
+    }
     for (const { id, pattern } of this.patterns) {
       const name = `${prefix}-${id}`;
       if (name.length > MAX_RULE_NAME)
@@ -92,13 +135,13 @@ class ResponderForwarder {
         Type: 'AWS::Events::Rule',
         Properties: {
           Name: name,
-          Description: `Forwards ${pattern.source.join(', ')} ${id.endsWith('-api-calls') ? 'API calls' : 'events'} to the home region's default bus`,
+          Description: `Forwards ${pattern.source.join(', ')} ${id.endsWith('-api-calls') ? 'API calls' : 'events'} to ${member ? "the security account's" : "the home region's"} default bus`,
           State: 'ENABLED',
           EventPattern: pattern,
           Targets: [
             {
               Id: 'home-event-bus',
-              Arn: homeEventBus,
+              Arn: member ? this.settings().securityEventBus : homeEventBus,
               RoleArn: { 'Fn::GetAtt': [role, 'Arn'] },
               DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deadLetterQueue, 'Arn'] } },
               // EventBridge's own maximum: a home region unreachable for a day dead-letters.
@@ -111,6 +154,19 @@ class ResponderForwarder {
   }
 }
 
+/** A copy of a JSON value with every part equal to `from` replaced by `to`. */
+function replaceValue(value, from, to) {
+  const target = JSON.stringify(from);
+  const walk = (part) => {
+    if (JSON.stringify(part) === target) return structuredClone(to);
+    if (Array.isArray(part)) return part.map(walk);
+    if (part !== null && typeof part === 'object')
+      return Object.fromEntries(Object.entries(part).map(([key, inner]) => [key, walk(inner)]));
+    return part;
+  };
+  return walk(value);
+}
+
 const isStringList = (value) =>
   Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string');
 /** Union of EventBridge match values (strings or filter objects such as { prefix }), sorted. */
@@ -121,9 +177,10 @@ const union = (values) =>
 
 /**
  * The forwarded patterns from the functions' eventBridge triggers: [{ id, pattern }], one per event
- * source and kind. A trigger this cannot reduce safely stops the package rather than forward less.
+ * source and kind; AWS Config's own events only with `config` (a member stack). A trigger this
+ * cannot reduce safely stops the package rather than forward less.
  */
-function forwardedPatterns(functions) {
+function forwardedPatterns(functions, { config = false } = {}) {
   const groups = new Map();
   for (const [name, fn] of Object.entries(functions)) {
     for (const event of fn.events ?? []) {
@@ -147,7 +204,7 @@ function forwardedPatterns(functions) {
         if (detail?.eventName === undefined) group.everyName = true;
         else group.eventNames.push(...detail.eventName);
         groups.set(id, group);
-      } else if (!source.every((s) => s === 'aws.config')) {
+      } else if (config || !source.every((s) => s === 'aws.config')) {
         const id = `${sourceId}-events`;
         const group = groups.get(id) ?? { id, source, detailTypes: [], eventSources: [], eventNames: [] };
         group.detailTypes.push(...detailTypes);

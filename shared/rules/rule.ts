@@ -286,6 +286,11 @@ export interface Rule<State = unknown> {
   readonly rejudgesHeldDrift?: true;
   /** Why no exemption may silence its findings, when none may. */
   readonly neverExempt?: string;
+  /**
+   * Why the rule acts only in the security (home) account and has no role in member accounts
+   * (scripts/lib/member.ts), when it does not: self-protection watches the home stack.
+   */
+  readonly homeStackOnly?: string;
   readonly triggers: Triggers;
   /**
    * Roles whose changes are not drift for this rule, besides the responder's own (the loop guard):

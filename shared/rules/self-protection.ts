@@ -570,6 +570,8 @@ export const selfProtection = defineRule<StackResourceState>({
   resourceType: 'AWS::CloudFormation::Stack',
   // An exemption would be a way around the responder's own protection.
   neverExempt: "the responder's own stack cannot be exempted: change it through its deploy role",
+  homeStackOnly:
+    "it watches the home stack's functions, table, topic and key; member stacks are kept in place by service control policies (docs/organisation.md)",
   triggers: {
     cloudTrail: {
       // These calls come from eleven services: each maps by its own (shared/resources/stack-resource.ts).

@@ -1,99 +1,25 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  CLOUDTRAIL,
+  HOME_TEMPLATE,
+  type Json,
+  ofType,
+  type Pattern,
+  packagedTemplate,
+  patternsOf,
+  type Resource,
+  resourcesOf,
+  strings,
+  subscriptions,
+  type Target,
+  uncovered,
+} from '../support/templates';
 
-const ROOT = join(__dirname, '..', '..');
-const HOME_TEMPLATE = join(ROOT, '.serverless', 'cloudformation-template-update-stack.json');
-const FORWARDER_TEMPLATE = join(
-  ROOT,
-  '.local',
-  'serverless-forwarder',
-  'cloudformation-template-update-stack.json',
-);
+const FORWARDER_TEMPLATE = packagedTemplate('serverless-forwarder');
 /** scripts/template-check.sh packages the forwarder in eu-west-1 for a home stack in us-east-1. */
 const HOME_REGION = 'us-east-1';
 const HOME_BUS = {
   'Fn::Sub': `arn:\${AWS::Partition}:events:${HOME_REGION}:\${AWS::AccountId}:event-bus/default`,
 };
-const CLOUDTRAIL = 'AWS API Call via CloudTrail';
-
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-type Pattern = { [key: string]: Json };
-interface Resource {
-  Type: string;
-  Properties: Record<string, Json>;
-}
-interface Target {
-  Id: string;
-  Arn: Json;
-  RoleArn?: Json;
-  DeadLetterConfig?: { Arn: Json };
-}
-
-function resourcesOf(path: string): Record<string, Resource> {
-  if (!existsSync(path)) throw new Error('run `bash scripts/template-check.sh` first');
-  return (JSON.parse(readFileSync(path, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
-}
-
-const ofType = (resources: Record<string, Resource>, type: string) =>
-  Object.entries(resources).filter(([, resource]) => resource.Type === type);
-
-/** The event patterns of the EventBridge rules (schedules have none). */
-const patternsOf = (resources: Record<string, Resource>) =>
-  ofType(resources, 'AWS::Events::Rule')
-    .map(([, rule]) => rule.Properties.EventPattern as Pattern | undefined)
-    .filter((pattern): pattern is Pattern => pattern !== undefined);
-
-const strings = (value: Json | undefined): string[] =>
-  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-
-/**
- * What the home functions subscribe to, one pattern per CloudTrail call (source, detail-type,
- * eventSource, eventName) and per EBS notification (source, detail-type), with a readable name.
- */
-function subscriptions(patterns: Pattern[]): { name: string; pattern: Pattern }[] {
-  return patterns.flatMap((pattern) => {
-    const detail = (pattern.detail ?? {}) as Pattern;
-    const detailTypes = strings(pattern['detail-type']);
-    const calls = detailTypes.includes(CLOUDTRAIL)
-      ? strings(detail.eventName).map((eventName) => ({
-          name: `${strings(pattern.source)} ${strings(detail.eventSource)} ${eventName}`,
-          pattern: {
-            source: pattern.source ?? null,
-            'detail-type': [CLOUDTRAIL],
-            detail: {
-              ...(detail.eventSource ? { eventSource: detail.eventSource } : {}),
-              eventName: [eventName],
-            },
-          },
-        }))
-      : [];
-    const notifications = detailTypes
-      .filter((detailType) => detailType.startsWith('EBS '))
-      .map((detailType) => ({
-        name: `${strings(pattern.source)} ${detailType}`,
-        pattern: { source: pattern.source ?? null, 'detail-type': [detailType] },
-      }));
-    return [...calls, ...notifications];
-  });
-}
-
-/** A forwarding pattern lets through everything a narrower pattern matches: each of its filters is looser. */
-function covers(forwarding: Json, narrower: Json | undefined): boolean {
-  if (Array.isArray(forwarding)) {
-    const allowed = new Set(forwarding.map((value) => JSON.stringify(value)));
-    return Array.isArray(narrower) && narrower.every((value) => allowed.has(JSON.stringify(value)));
-  }
-  if (forwarding !== null && typeof forwarding === 'object') {
-    if (narrower === null || typeof narrower !== 'object' || Array.isArray(narrower)) return false;
-    return Object.entries(forwarding).every(([key, value]) => covers(value, narrower[key]));
-  }
-  return false;
-}
-
-const uncovered = (forwarded: Pattern[], home: Pattern[]) =>
-  subscriptions(home)
-    .filter(({ pattern }) => !forwarded.some((forwarding) => covers(forwarding, pattern)))
-    .map(({ name }) => name);
 
 describe('the forwarder stack in its packaged template', () => {
   const home = resourcesOf(HOME_TEMPLATE);

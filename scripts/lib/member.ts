@@ -1,0 +1,148 @@
+import { memberRoleName } from '../../shared/organisation/member-roles';
+import { rules as registry } from '../../shared/rules';
+import type { PermissionStatement, Rule } from '../../shared/rules/rule';
+import { policyStatement, roleName } from './deployment';
+
+/**
+ * The member stack's roles, generated from the registry (docs/organisation.md): in every member
+ * account of an organisation deployment, one role per rule that only that rule's function in the
+ * security account may assume, holding the statements of the rule that act on the account's own
+ * resources, under one permissions boundary. The statements that reach the home stack's resources
+ * (the incident table's grant ledger) stay on the function's own role in the security account.
+ * scripts/serverless/forwarder.cjs adds these to the member stack; test/contract/member.test.ts
+ * checks the packaged result.
+ */
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** The condition under which the member stack holds the roles: IAM is global, so one region per account. */
+export const HOLDS_MEMBER_ROLES = 'HoldsMemberRoles';
+export const MEMBER_BOUNDARY = 'MemberBoundary';
+
+/** A stack value naming one of the home stack's resources (`${IncidentTable.Arn}`), not a pseudo parameter. */
+const HOME_RESOURCE = /\$\{(?!AWS::)\w+(\.\w+)?\}/;
+
+const reachesHomeStack = (statement: PermissionStatement): boolean =>
+  HOME_RESOURCE.test(JSON.stringify([statement.resources ?? [], statement.conditions ?? {}]));
+
+/** What the rule's function does in a member account: its statements that stay in that account. */
+export const memberStatements = (rule: Rule): PermissionStatement[] =>
+  rule.permissions.filter((statement) => !reachesHomeStack(statement));
+
+/** The rules that act in member accounts: all but those that watch only the home stack. */
+export const memberRules = (rules: readonly Rule[] = registry): Rule[] =>
+  rules.filter((rule) => rule.homeStackOnly === undefined && memberStatements(rule).length > 0);
+
+export const memberRoleLogicalId = (rule: Pick<Rule, 'id'>): string => `Member${roleName(rule)}`;
+
+export interface MemberStackFacts {
+  /** The security account, which runs the home stack (12 digits). */
+  securityAccount: string;
+  /** The home stack's name (`<service>-<stage>`): its roles are named after it. */
+  homeStackName: string;
+}
+
+/**
+ * The role of one rule in a member account. Trusted: only the rule's own function role in the
+ * security account (CloudFormation names it `<home stack>-<logical id>-<suffix>`), never the account.
+ */
+function memberRole(rule: Rule, facts: MemberStackFacts): Json {
+  const functionRole = `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${facts.homeStackName}-${roleName(rule)}-*`;
+  return {
+    Type: 'AWS::IAM::Role',
+    Condition: HOLDS_MEMBER_ROLES,
+    Properties: {
+      RoleName: memberRoleName(facts.homeStackName, rule.id),
+      Description: `compliance-responder: what the ${rule.id} function of security account ${facts.securityAccount} may do here`,
+      PermissionsBoundary: { Ref: MEMBER_BOUNDARY },
+      // An hour is IAM's default: a remediation's session, named after its incident, never needs more.
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OnlyThisRulesFunction',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:root` } },
+            Action: 'sts:AssumeRole',
+            Condition: { ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': functionRole } } },
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: `rule-${rule.id}`,
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: memberStatements(rule).map(policyStatement),
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The ceiling of every member role (IAM caps a managed policy at 6,144 characters, too few for every
+ * statement): the actions the rules declare without conditions, on any resource (each role's own
+ * policy narrows them), and each statement with conditions as declared, once each.
+ */
+function memberBoundary(rules: readonly Rule[]): Json {
+  const statements = rules.flatMap(memberStatements);
+  const unconditioned = [
+    ...new Set(statements.filter((s) => s.conditions === undefined).flatMap((s) => s.actions)),
+  ].sort();
+  const conditioned = new Map<string, PermissionStatement>();
+  for (const statement of statements.filter((s) => s.conditions !== undefined)) {
+    const key = JSON.stringify({ ...statement, sid: '' });
+    const sidTaken = [...conditioned.values()].some((other) => other.sid === statement.sid);
+    if (!conditioned.has(key))
+      conditioned.set(
+        key,
+        sidTaken ? { ...statement, sid: `${statement.sid}${conditioned.size}` } : statement,
+      );
+  }
+  return {
+    Type: 'AWS::IAM::ManagedPolicy',
+    Condition: HOLDS_MEMBER_ROLES,
+    Metadata: {
+      checkov: {
+        skip: [
+          {
+            id: 'CKV_AWS_111',
+            comment: 'A boundary grants nothing; each member role narrows its writes to resources',
+          },
+          {
+            id: 'CKV_AWS_109',
+            comment: 'A boundary grants nothing; its only IAM write, UpdateSSHPublicKey, is scoped to users',
+          },
+        ],
+      },
+    },
+    Properties: {
+      Description: 'compliance-responder member permissions boundary - the most any member role may do',
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          policyStatement({ sid: 'TheRulesActions', actions: unconditioned }),
+          ...[...conditioned.values()].map(policyStatement),
+        ],
+      },
+    },
+  };
+}
+
+/** The member stack's roles and their boundary, by logical id. */
+export function memberRoleResources(
+  facts: MemberStackFacts,
+  rules: readonly Rule[] = registry,
+): Record<string, Json> {
+  if (!/^\d{12}$/.test(facts.securityAccount)) {
+    throw new Error(`a member stack needs securityAccount (12 digits), not "${facts.securityAccount}"`);
+  }
+  const acting = memberRules(rules);
+  return {
+    [MEMBER_BOUNDARY]: memberBoundary(acting),
+    ...Object.fromEntries(acting.map((rule) => [memberRoleLogicalId(rule), memberRole(rule, facts)])),
+  };
+}

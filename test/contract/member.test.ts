@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { policyStatement, roleName } from '../../scripts/lib/deployment';
+import { memberRoleLogicalId, memberStatements } from '../../scripts/lib/member';
+import { memberRoleName } from '../../shared/organisation/member-roles';
+import { rules } from '../../shared/rules';
+import {
+  HOME_TEMPLATE,
+  type Json,
+  ofType,
+  type Pattern,
+  packagedTemplate,
+  patternsOf,
+  type Resource,
+  resourcesOf,
+  strings,
+  type Target,
+  uncovered,
+} from '../support/templates';
+
+/** scripts/template-check.sh packages the member stack in eu-west-1 for security account 111111111111, home us-east-1. */
+const MEMBER_TEMPLATE = packagedTemplate('serverless-member');
+const SECURITY_ACCOUNT = '111111111111';
+const HOME_REGION = 'us-east-1';
+const HOME_STACK = 'compliance-responder-dev';
+const SECURITY_BUS = {
+  'Fn::Sub': `arn:\${AWS::Partition}:events:${HOME_REGION}:${SECURITY_ACCOUNT}:event-bus/default`,
+};
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: Json;
+  Resource: Json;
+  Condition?: Json;
+  Principal?: Json;
+}
+interface RoleProperties {
+  RoleName: string;
+  PermissionsBoundary: Json;
+  AssumeRolePolicyDocument: { Statement: Statement[] };
+  Policies: { PolicyDocument: { Statement: Statement[] } }[];
+  ManagedPolicyArns?: Json;
+}
+
+const list = (value: Json): Json[] => (Array.isArray(value) ? value : [value]);
+
+describe('the member stack in its packaged template', () => {
+  const member = resourcesOf(MEMBER_TEMPLATE);
+  const home = resourcesOf(HOME_TEMPLATE);
+  const forwardingRules = ofType(member, 'AWS::Events::Rule');
+  const memberRoles = Object.fromEntries(
+    ofType(member, 'AWS::IAM::Role').filter(([id]) => id.startsWith('Member')),
+  ) as Record<string, Resource>;
+  const acting = rules.filter((rule) => rule.homeStackOnly === undefined);
+
+  it('is one template for every region: it names no region but the home one, and deploys no bucket', () => {
+    // Prepare
+    const text = readFileSync(MEMBER_TEMPLATE, 'utf8');
+    // Assess
+    expect(text).not.toContain('eu-west-1');
+    expect(ofType(member, 'AWS::S3::Bucket')).toEqual([]);
+    expect(ofType(member, 'AWS::Lambda::Function')).toEqual([]);
+    expect(ofType(member, 'AWS::DynamoDB::Table')).toEqual([]);
+  });
+
+  it("forwards every event a home function subscribes to, AWS Config's included, to the security account's bus", () => {
+    // Prepare
+    const homePatterns = patternsOf(home);
+    const forwarded = patternsOf(member);
+    const configTypes = (patterns: Pattern[]) =>
+      [
+        ...new Set(
+          patterns
+            .filter((pattern) => strings(pattern.source).includes('aws.config'))
+            .flatMap((pattern) => strings(pattern['detail-type'])),
+        ),
+      ].sort();
+    // Assess: CloudTrail calls and EBS notifications, then Config's own events
+    expect(uncovered(forwarded, homePatterns)).toEqual([]);
+    expect(configTypes(homePatterns).length).toBeGreaterThan(0);
+    expect(configTypes(forwarded)).toEqual(expect.arrayContaining(configTypes(homePatterns)));
+    for (const [id, rule] of forwardingRules) {
+      const targets = rule.Properties.Targets as unknown as Target[];
+      expect([id, targets.map((target) => target.Arn)]).toEqual([id, [SECURITY_BUS]]);
+    }
+  });
+
+  it('holds one role for each rule that acts in member accounts, in the home region only', () => {
+    // Assess
+    expect(Object.keys(memberRoles).sort()).toEqual(acting.map(memberRoleLogicalId).sort());
+    expect(memberRoles[memberRoleLogicalId({ id: 'self-protection' })]).toBeUndefined();
+    for (const rule of acting) {
+      const role = memberRoles[memberRoleLogicalId(rule)] as Resource;
+      expect([rule.id, role.Condition, (role.Properties as unknown as RoleProperties).RoleName]).toEqual([
+        rule.id,
+        'HoldsMemberRoles',
+        memberRoleName(HOME_STACK, rule.id),
+      ]);
+    }
+  });
+
+  it("gives each role exactly its rule's statements that stay in the account, under the member boundary", () => {
+    for (const rule of acting) {
+      // Prepare
+      const role = memberRoles[memberRoleLogicalId(rule)]?.Properties as unknown as RoleProperties;
+      const granted = role.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+      // Assess
+      expect([rule.id, granted]).toEqual([rule.id, memberStatements(rule).map(policyStatement)]);
+      expect([rule.id, JSON.stringify(granted)]).not.toEqual([
+        rule.id,
+        expect.stringContaining('IncidentTable'),
+      ]);
+      expect([rule.id, role.PermissionsBoundary, role.ManagedPolicyArns]).toEqual([
+        rule.id,
+        { Ref: 'MemberBoundary' },
+        undefined,
+      ]);
+    }
+    // The grant ledger stays in the security account: ssh-grant-expired's member role does not read it.
+    const grants = rules.find((rule) => rule.id === 'ssh-grant-expired');
+    expect(grants && memberStatements(grants).length).toBeLessThan(grants?.permissions.length ?? 0);
+  });
+
+  it("lets only the rule's own function role in the security account assume it", () => {
+    for (const rule of acting) {
+      // Prepare
+      const role = memberRoles[memberRoleLogicalId(rule)]?.Properties as unknown as RoleProperties;
+      // Assess
+      expect([rule.id, role.AssumeRolePolicyDocument.Statement]).toEqual([
+        rule.id,
+        [
+          {
+            Sid: 'OnlyThisRulesFunction',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:root` } },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              ArnLike: {
+                'aws:PrincipalArn': {
+                  'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:role/${HOME_STACK}-${roleName(rule)}-*`,
+                },
+              },
+            },
+          },
+        ],
+      ]);
+      // The logical id the pattern names is that rule's role in the home template.
+      expect([rule.id, home[roleName(rule)]?.Type]).toEqual([rule.id, 'AWS::IAM::Role']);
+    }
+  });
+
+  it('bounds every member role: each action a role holds is one the boundary allows as the role holds it', () => {
+    // Prepare
+    const boundary = member.MemberBoundary as Resource;
+    const ceiling = (boundary.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement;
+    const anywhere = new Set(
+      ceiling
+        .filter((statement) => statement.Resource === '*' && statement.Condition === undefined)
+        .flatMap((statement) => list(statement.Action)),
+    );
+    const sameButSid = (a: Statement, b: Statement) =>
+      JSON.stringify({ ...a, Sid: '' }) === JSON.stringify({ ...b, Sid: '' });
+    // Assess
+    expect(boundary.Condition).toBe('HoldsMemberRoles');
+    for (const [id, role] of Object.entries(memberRoles)) {
+      const statements = (role.Properties as unknown as RoleProperties).Policies.flatMap(
+        (policy) => policy.PolicyDocument.Statement,
+      );
+      for (const statement of statements) {
+        const bounded =
+          list(statement.Action).every((action) => anywhere.has(action)) ||
+          ceiling.some((other) => sameButSid(other, statement));
+        expect([id, statement.Sid, bounded]).toEqual([id, statement.Sid, true]);
+      }
+    }
+  });
+});
