@@ -79,6 +79,16 @@ const environmentSchema = z.object({
   SWEEP_UNIT_RESOURCES: positiveInt(500, 10_000),
   /** The stack created AWS Config custom rules (<stack>-<rule id>): re-evaluate them after a fix. */
   CONFIG_RULES: flagOr(false),
+  /**
+   * An organisation deployment's organisation (o-...): events of its ACTIVE member accounts are acted
+   * on through each rule's member role there (docs/organisation.md). Unset: this account only.
+   */
+  ORGANIZATION_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^o-[a-z0-9]{10,32}$/, 'expected an organisation id (o- and 10 to 32 letters or digits)')
+      .optional(),
+  ),
 
   /** A remediation untouched this long was interrupted (its process died) and is resumed. Default: 300. */
   REMEDIATION_STALE_SECONDS: positiveInt(300, 86_400),
@@ -148,6 +158,7 @@ function toSettings(
     /** Scheduled sweeps as units on the rule's queue (shared/pipeline/sweep-units.ts); inline without a queue. */
     sweepUnits: { queuePrefix: env.SWEEP_QUEUE_PREFIX, resources: env.SWEEP_UNIT_RESOURCES },
     configRules: env.CONFIG_RULES,
+    organizationId: env.ORGANIZATION_ID,
     /** Any rule's remediation still waiting after this long fails and pages. */
     workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,
     remediationStaleSeconds: env.REMEDIATION_STALE_SECONDS,

@@ -30,6 +30,7 @@ const CLIENTS_OF_SERVICE: Readonly<Record<string, readonly string[]>> = {
   kms: ['@aws-sdk/client-kms'],
   lambda: ['@aws-sdk/client-lambda'],
   logs: ['@aws-sdk/client-cloudwatch-logs'],
+  organizations: ['@aws-sdk/client-organizations'],
   securityhub: ['@aws-sdk/client-securityhub'],
   sns: ['@aws-sdk/client-sns'],
   sqs: ['@aws-sdk/client-sqs'],
@@ -41,6 +42,11 @@ const CLIENTS_OF_SERVICE: Readonly<Record<string, readonly string[]>> = {
  * table, its topic, Config's evaluations, the sweep's DescribeRegions and its units' queue.
  */
 export const PIPELINE_SERVICES = ['dynamodb', 'sns', 'config', 'ec2', 'sqs'] as const;
+/**
+ * What every rule function calls in an organisation deployment, through its role's
+ * act-in-member-accounts policy (scripts/lib/deployment.ts): the organisation's accounts, STS.
+ */
+export const ORGANISATION_SERVICES = ['organizations', 'sts'] as const;
 
 const CLIENT_PACKAGE = /^@aws-sdk\/client-[a-z0-9-]+$/;
 
@@ -48,6 +54,7 @@ const CLIENT_PACKAGE = /^@aws-sdk\/client-[a-z0-9-]+$/;
 export function clientPackagesOf(rule: Pick<Rule, 'permissions'>): string[] {
   const services = new Set<string>([
     ...PIPELINE_SERVICES,
+    ...ORGANISATION_SERVICES,
     ...actionsOf(rule).map((action) => action.split(':')[0] ?? ''),
   ]);
   return [...services].flatMap((service) => CLIENTS_OF_SERVICE[service] ?? []).sort();

@@ -308,6 +308,8 @@ function ruleRole(rule: Rule): Json {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
+      // Named in an organisation deployment: member roles trust it by name (scripts/lib/member.ts).
+      RoleName: { 'Fn::If': ['IsOrganisation', `${STACK_NAME}-${rule.id}`, { Ref: 'AWS::NoValue' }] },
       PermissionsBoundary: { Ref: 'ResponderBoundary' },
       AssumeRolePolicyDocument: {
         Version: '2012-10-17',
@@ -325,6 +327,39 @@ function ruleRole(rule: Rule): Json {
           },
         },
       ],
+    },
+  };
+}
+
+/**
+ * deployment: organisation - the rule role may assume its own member role (scripts/lib/member.ts)
+ * in accounts of the organisation, and list the organisation's accounts (it acts only in ACTIVE ones).
+ */
+function memberAccess(rule: Rule): Json {
+  return {
+    Type: 'AWS::IAM::RolePolicy',
+    Condition: 'IsOrganisation',
+    Properties: {
+      RoleName: { Ref: roleName(rule) },
+      PolicyName: 'act-in-member-accounts',
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AssumeOnlyThisRulesMemberRole',
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${STACK_NAME}-member-${rule.id}` },
+            Condition: { StringEquals: { 'aws:ResourceOrgID': `\${param:organizationId}` } },
+          },
+          {
+            Sid: 'ListTheOrganisationsAccounts',
+            Effect: 'Allow',
+            Action: 'organizations:ListAccounts',
+            Resource: '*',
+          },
+        ],
+      },
     },
   };
 }
@@ -473,6 +508,7 @@ export function ruleResources(rules: readonly Rule[] = registry): Record<string,
     Resources: Object.fromEntries([
       ...rules.flatMap((rule) => [
         [roleName(rule), ruleRole(rule)],
+        ...(rule.homeStackOnly === undefined ? [[`${pascal(rule.id)}MemberAccess`, memberAccess(rule)]] : []),
         ...Object.entries(sweepQueue(rule)),
         ...Object.entries(rule.triggers.customConfigRule ? configRule(rule) : {}),
       ]),

@@ -1,4 +1,4 @@
-import { memberRoleName } from '../../shared/organisation/member-roles';
+import { functionRoleName, memberRoleName } from '../../shared/organisation/member-roles';
 import { rules as registry } from '../../shared/rules';
 import type { PermissionStatement, Rule } from '../../shared/rules/rule';
 import { policyStatement, roleName } from './deployment';
@@ -44,10 +44,12 @@ export interface MemberStackFacts {
 
 /**
  * The role of one rule in a member account. Trusted: only the rule's own function role in the
- * security account (CloudFormation names it `<home stack>-<logical id>-<suffix>`), never the account.
+ * security account, by its name (an organisation deployment names it), never the account as a whole.
+ * The principal is the account with a condition, not the role: IAM refuses a trust policy naming a
+ * role that does not exist yet, and the home stack may be deployed after the member stacks.
  */
 function memberRole(rule: Rule, facts: MemberStackFacts): Json {
-  const functionRole = `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${facts.homeStackName}-${roleName(rule)}-*`;
+  const functionRole = `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${functionRoleName(facts.homeStackName, rule.id)}`;
   return {
     Type: 'AWS::IAM::Role',
     Condition: HOLDS_MEMBER_ROLES,
@@ -65,7 +67,7 @@ function memberRole(rule: Rule, facts: MemberStackFacts): Json {
             Effect: 'Allow',
             Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:root` } },
             Action: 'sts:AssumeRole',
-            Condition: { ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': functionRole } } },
+            Condition: { ArnEquals: { 'aws:PrincipalArn': { 'Fn::Sub': functionRole } } },
           },
         ],
       },
@@ -145,4 +147,9 @@ export function memberRoleResources(
     [MEMBER_BOUNDARY]: memberBoundary(acting),
     ...Object.fromEntries(acting.map((rule) => [memberRoleLogicalId(rule), memberRole(rule, facts)])),
   };
+}
+
+/** An organisation deployment names its rule roles: packaging fails on a name IAM would refuse. */
+export function checkFunctionRoleNames(homeStackName: string, rules: readonly Rule[] = registry): void {
+  for (const rule of memberRules(rules)) functionRoleName(homeStackName, rule.id);
 }

@@ -28,10 +28,14 @@ const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
 const { require: requireTypeScript } = require('tsx/cjs/api');
 
-const { memberRoleResources, HOLDS_MEMBER_ROLES } = requireTypeScript('../lib/member.ts', __filename);
+const { memberRoleResources, checkFunctionRoleNames, HOLDS_MEMBER_ROLES } = requireTypeScript(
+  '../lib/member.ts',
+  __filename,
+);
 
 const CLOUDTRAIL = 'AWS API Call via CloudTrail';
-const DEPLOYMENTS = ['home', 'forwarder', 'member'];
+const DEPLOYMENTS = ['home', 'organisation', 'forwarder', 'member'];
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 /** EventBridge's limit on rule names. */
 const MAX_RULE_NAME = 64;
 
@@ -50,20 +54,34 @@ class ResponderForwarder {
   }
 
   deployment() {
-    const { deployment } = this.settings();
+    const { deployment, organizationId } = this.settings();
     if (!DEPLOYMENTS.includes(deployment)) {
       throw new Error(`deployment must be one of ${DEPLOYMENTS.join(', ')}, not "${deployment}"`);
+    }
+    // The functions act in other accounts exactly when the bus admits them: never one without the other.
+    if (deployment === 'organisation' && !ORGANIZATION_ID.test(organizationId ?? '')) {
+      throw new Error(
+        `deployment organisation needs organizationId (o- and 10 to 32 letters or digits), not "${organizationId}"`,
+      );
+    }
+    if (deployment !== 'organisation' && organizationId) {
+      throw new Error(`organizationId is for deployment organisation only, not ${deployment}`);
     }
     return deployment;
   }
 
   /** A forwarder or a member stack: only rules that send events on, no functions. */
   isForwarder() {
-    return this.deployment() !== 'home';
+    return this.deployment() === 'forwarder' || this.deployment() === 'member';
   }
 
   /** Home: nothing to do. Forwarder, member: derive the patterns, then drop every home function and resource. */
   selectDeployment() {
+    if (this.deployment() === 'organisation') {
+      checkFunctionRoleNames(
+        `${this.serverless.service.service}-${this.serverless.getProvider('aws').getStage()}`,
+      );
+    }
     if (!this.isForwarder()) return;
     const service = this.serverless.service;
     const settings = this.settings();

@@ -4,7 +4,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigServiceClient } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
@@ -69,7 +69,14 @@ const MAX_ATTEMPTS = 5;
  */
 const REQUEST_HANDLER = { connectionTimeout: 10_000, socketTimeout: 15_000 } as const;
 
-export function createAwsClients(homeRegion: string): AwsClients {
+/**
+ * `credentials`: whose calls these are. Absent: the function's own role (the SDK's default chain);
+ * an organisation deployment passes a member role's (shared/organisation/accounts.ts).
+ */
+export function createAwsClients(
+  homeRegion: string,
+  credentials?: EC2ClientConfig['credentials'],
+): AwsClients {
   const cache = new Map<string, unknown>();
   function memo<T>(key: string, build: () => T): T {
     if (!cache.has(key)) cache.set(key, build());
@@ -79,6 +86,7 @@ export function createAwsClients(homeRegion: string): AwsClients {
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
     requestHandler: REQUEST_HANDLER,
+    ...(credentials && { credentials }),
   } as const;
   return {
     ec2: (region) => memo(`ec2:${region}`, () => new EC2Client({ ...common, region })),

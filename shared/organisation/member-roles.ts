@@ -7,13 +7,44 @@
 /** IAM's limit on role names. */
 const MAX_ROLE_NAME = 64;
 
-/** `<home stack>-member-<rule id>`: e.g. compliance-responder-prod-member-ssh-open-to-world. */
-export function memberRoleName(homeStackName: string, ruleId: string): string {
-  const name = `${homeStackName}-member-${ruleId}`;
+function roleNameOf(name: string): string {
   if (name.length > MAX_ROLE_NAME) {
-    throw new Error(
-      `member role name ${name} exceeds IAM's ${MAX_ROLE_NAME} characters: use a shorter stage`,
-    );
+    throw new Error(`role name ${name} exceeds IAM's ${MAX_ROLE_NAME} characters: use a shorter stage`);
   }
   return name;
+}
+
+/** `<home stack>-member-<rule id>`: e.g. compliance-responder-prod-member-ssh-open-to-world. */
+export const memberRoleName = (homeStackName: string, ruleId: string): string =>
+  roleNameOf(`${homeStackName}-member-${ruleId}`);
+
+/**
+ * An organisation deployment's rule function role in the security account, `<home stack>-<rule id>`:
+ * named, so a member role's trust policy can name it exactly (scripts/lib/deployment.ts).
+ */
+export const functionRoleName = (homeStackName: string, ruleId: string): string =>
+  roleNameOf(`${homeStackName}-${ruleId}`);
+
+/** A session of one of this stack's member roles, as CloudTrail names its actor. */
+export interface MemberSession {
+  accountId: string;
+  ruleId: string;
+  /** The session name: the incident id when the session changed something. */
+  session: string;
+}
+
+/**
+ * arn:aws:sts::<account>:assumed-role/<home stack>-member-<rule id>/<session> → its parts. Only a
+ * claim: anyone who can create a role of that name in an account could make it; the incident the
+ * session names is the proof (shared/pipeline/run-pipeline.ts, the loop guard).
+ */
+export function memberSessionOf(
+  actorArn: string | undefined,
+  homeStackName: string,
+): MemberSession | undefined {
+  const match = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(actorArn ?? '');
+  const prefix = `${homeStackName}-member-`;
+  const [, accountId, role, session] = match ?? [];
+  if (!accountId || !role?.startsWith(prefix) || !session) return undefined;
+  return { accountId, ruleId: role.slice(prefix.length), session };
 }

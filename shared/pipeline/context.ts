@@ -2,6 +2,7 @@ import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import type { ExemptionLedger } from '../exemptions/ledger';
 import type { Incident } from '../model';
+import type { AccountAccess } from '../organisation/accounts';
 import type { Rule } from '../rules/rule';
 import type { AlertPublisher } from './alerts';
 import type { DeliveryReader } from './delivery-reads';
@@ -36,6 +37,11 @@ export interface PipelineDeps {
   logger: PipelineLogger;
   metrics: PipelineMetrics;
   now?: () => Date;
+  /**
+   * An organisation deployment's way into its member accounts (shared/pipeline/accounts.ts).
+   * Absent: every observation is of this account.
+   */
+  accounts?: AccountAccess;
   /** The rule's sweep queue: scheduled sweeps plan units onto it. Absent: sweeps run inline. */
   units?: UnitQueue;
   /** Verification read-back: attempts and first delay (tests shorten them). */

@@ -8,6 +8,7 @@ import { loadSettings } from '../config';
 import { errorMessage, ValidationError } from '../errors';
 import { DynamoDbExemptionLedger } from '../exemptions/ledger';
 import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
+import { OrganisationAccounts } from '../organisation/accounts';
 import type { Rule } from '../rules/rule';
 import { narrowedScope, narrowedScopeWarning } from '../rules/scope';
 import { parseTriggerEvent } from '../triggers';
@@ -79,6 +80,14 @@ export function ruleHandler(rule: Rule) {
     reads: new BatchedDeliveryReader(aws.dynamo(), { store, exemptions, guard }),
     logger,
     metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
+    ...(settings.organizationId && {
+      accounts: new OrganisationAccounts({
+        homeRegion: settings.homeRegion,
+        stackName: settings.stackName,
+        ruleId: rule.id,
+        sts: aws.sts(settings.homeRegion),
+      }),
+    }),
     ...(settings.sweepUnits.queuePrefix && {
       units: new SqsUnitQueue(aws.sqs(), `${settings.sweepUnits.queuePrefix}${sweepQueueTail(rule.id)}`),
     }),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { errorMessage } from '../errors';
 import { exemptionDecision } from '../exemptions/decide';
 import { Metric } from '../metrics';
 import { type ExemptionRecord, type Incident, Mode, type Observation, TriggerSource } from '../model';
@@ -8,6 +9,13 @@ import { typesJudgedBy } from '../rules/rule';
 import { leftScopeCallOf } from '../rules/scope';
 import type { SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
+import {
+  contextIn,
+  isOwnMemberSession,
+  MemberRoleUnavailable,
+  refusal,
+  unreachableAccount,
+} from './accounts';
 import { answerConfigEvaluation, reevaluateConfigRules } from './config-evaluations';
 import type { PipelineContext, PipelineDeps } from './context';
 import { type DeliveryReader, readEachPort } from './delivery-reads';
@@ -27,6 +35,9 @@ import { planSweep, sweepUnit, type UnitOrigin } from './sweep-units';
 export type { PipelineDeps, PipelineLogger, PipelineMetrics } from './context';
 export { Compliance, type ResourceOutcome } from './outcomes';
 export { SweepError } from './sweep';
+
+/** The context for a resource's calls, as a session named after what is done (shared/pipeline/accounts.ts). */
+type Where = (session?: string) => Promise<PipelineContext>;
 
 interface TriggerInfo {
   source: TriggerSource;
@@ -133,7 +144,7 @@ export class ResponsePipeline {
   async handle(event: TriggerEvent): Promise<ResourceOutcome[]> {
     if (this.isOff()) return [];
     if (event.kind === 'sweep') {
-      if (this.ownCall(event.sweep.actor)) return [];
+      if (await this.ownCall(event.sweep.actor)) return [];
       // Deployed, a scheduled sweep only plans its units; without a queue (local runs) it runs inline.
       const { units } = this.deps;
       if (event.sweep.source === TriggerSource.Schedule && units)
@@ -183,9 +194,22 @@ export class ResponsePipeline {
       });
       return undefined;
     }
-    if (this.ownCall(observation.actor, ref)) return undefined;
+    if (await this.ownCall(observation.actor, ref)) return undefined;
     if (observation.notApplicable) {
       return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
+    }
+    const refused = await refusal(this.ctx, observation.accountId);
+    if (refused) {
+      this.deps.metrics.count(Metric.AccountRefused);
+      logger.warn('event of an account the responder does not act in; refused', { ...ref, why: refused });
+      return undefined;
+    }
+    let reading: PipelineContext;
+    try {
+      reading = await contextIn(this.ctx, observation.accountId);
+    } catch (error) {
+      if (!(error instanceof MemberRoleUnavailable)) throw error;
+      return this.unreachable(observation, error);
     }
     // Config asks about the item it sent: judged as recorded, before the fresh read acts.
     const itemVerdict = await judgeSentItem(this.rule, observation, aws, settings);
@@ -199,7 +223,7 @@ export class ResponsePipeline {
           callFacts: observation.summary,
         }),
       },
-      aws,
+      reading.deps.aws,
       settings,
     );
     const live = resource
@@ -221,11 +245,17 @@ export class ResponsePipeline {
     );
   }
 
-  /** Was the call made by the responder itself, or a role the rule trusts? Then it is not drift (loop guard). */
-  private ownCall(actor: Observation['actor'], ref?: { resourceType: string; resourceId: string }): boolean {
+  /**
+   * Was the call made by the responder itself (its roles, or a member role's session that names one
+   * of its incidents), or a role the rule trusts? Then it is not drift (loop guard).
+   */
+  private async ownCall(
+    actor: Observation['actor'],
+    ref?: { resourceType: string; resourceId: string },
+  ): Promise<boolean> {
     const { settings, metrics, logger } = this.deps;
     const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
-    if (!isOwnEvent(actor, trusted)) return false;
+    if (!isOwnEvent(actor, trusted) && !(await isOwnMemberSession(this.ctx, actor))) return false;
     metrics.count(Metric.OwnEventsIgnored);
     logger.info('event made by the responder itself; ignored (loop guard)', { ruleId: this.rule.id, ...ref });
     return true;
@@ -244,7 +274,7 @@ export class ResponsePipeline {
     const finding = ownCalls.judge({ eventName, resourceType, resourceId, request: observation.request?.() });
     if (!finding) {
       // In its allowed shape: the responder's own change, ignored as the loop guard ignores any other.
-      this.ownCall(observation.actor, { resourceType, resourceId });
+      await this.ownCall(observation.actor, { resourceType, resourceId });
       return undefined;
     }
     const partition = /^arn:([^:]+):/.exec(observation.actor?.sessionIssuerArn ?? '')?.[1] ?? 'aws';
@@ -267,19 +297,49 @@ export class ResponsePipeline {
     return this.judge(resource, trigger, { finding, mode: Mode.Notify });
   }
 
+  /** The member role could not be assumed: a notify-only incident about it, paged (shared/pipeline/accounts.ts). */
+  private async unreachable(
+    observation: Observation,
+    error: MemberRoleUnavailable,
+  ): Promise<ResourceOutcome> {
+    this.deps.metrics.count(Metric.MemberRoleUnavailable);
+    this.deps.logger.error('cannot act in a member account', {
+      ruleId: this.rule.id,
+      accountId: error.accountId,
+      error: errorMessage(error.cause),
+    });
+    const { resource, finding } = await unreachableAccount(this.ctx, observation, error);
+    return this.judge(
+      resource,
+      {
+        source: observation.source,
+        eventId: `${observation.eventId}#${observation.resourceId}`,
+        eventName: observation.eventName,
+        observedAt: observation.observedAt,
+        actor: observation.actor,
+      },
+      { finding, mode: Mode.Notify, home: true },
+    );
+  }
+
   /** An EBS notification advances the workflow of the incident that created its snapshot or volume. */
   private async continueWorkflow(
     observation: Observation,
     incidentFor: NonNullable<Rule['incidentFor']>,
   ): Promise<ResourceOutcome | undefined> {
-    const claim = await incidentFor(observation, this.deps.aws);
+    if (await refusal(this.ctx, observation.accountId)) return undefined;
+    const reading = await contextIn(this.ctx, observation.accountId);
+    const claim = await incidentFor(observation, reading.deps.aws);
     const claimed = claim && (await this.deps.store.get(claim.incidentId));
     // A tag names the incident; lineage decides: the notified resource was made from its own resource.
     if (!claim || claimed?.ruleId !== this.rule.id || claimed.resourceId !== claim.madeFrom) {
       this.deps.logger.info('notification is not about a workflow of ours', { ruleId: this.rule.id });
       return undefined;
     }
-    const incident = await recover(this.ctx, claimed);
+    const incident = await recover(
+      await contextIn(this.ctx, observation.accountId, claimed.incidentId),
+      claimed,
+    );
     return incidentOutcome(incident, incident, `${incident.status}: incident ${incident.incidentId}`);
   }
 
@@ -298,9 +358,14 @@ export class ResponsePipeline {
   private async judge(
     resource: Loaded<unknown>,
     trigger: TriggerInfo,
-    judged?: { finding: Finding; mode: Mode },
+    /** Already judged; `home`: about an account it cannot act in, so nothing is read or done there. */
+    judged?: { finding: Finding; mode: Mode; home?: true },
   ): Promise<ResourceOutcome> {
     const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
+    // Where the resource's calls go: its account, as a session named after what is being done.
+    const where: Where = judged?.home
+      ? async () => this.ctx
+      : (session) => contextIn(this.ctx, resource.accountId, session);
     const verdict = judged?.finding ?? this.rule.detect(resource, this.deps.settings);
     if (verdict.compliant) {
       await resolveOpenDrift(this.ctx, resource, verdict.outOfScope, verdict.endsIncident);
@@ -310,7 +375,7 @@ export class ResponsePipeline {
         : { ...ref, compliance: Compliance.Compliant, note: 'compliant' };
     }
     if (verdict.updatesOnly) return this.updateHeldDrift(resource, verdict);
-    const kept = await this.keptAsEvidence(resource);
+    const kept = await this.keptAsEvidence(resource, where);
     if (kept) return kept;
     this.deps.metrics.count(Metric.DriftDetected);
     const { settings, store } = this.deps;
@@ -341,7 +406,10 @@ export class ResponsePipeline {
     if (!collapse) {
       try {
         const journal = Journal.opening(store, incident, trigger.eventId, this.now);
-        const final = await respond(this.ctx, journal, resource, verdict, read.guard);
+        // Changes in a member account are made as a session named after the incident.
+        const acting =
+          incident.mode === Mode.Enforce && !incident.exemption ? await where(incident.incidentId) : this.ctx;
+        const final = await respond(acting, journal, resource, verdict, read.guard);
         const outcome = incidentOutcome(ref, final, `${final.status}: incident ${final.incidentId}`);
         return final.status === IncidentStatus.Remediated ? { ...outcome, remediatedNow: true } : outcome;
       } catch (error) {
@@ -350,7 +418,7 @@ export class ResponsePipeline {
         collapse = error.result;
       }
     }
-    return this.collapsed(collapse.existingIncidentId, collapse.collapsedOn, resource, verdict);
+    return this.collapsed(collapse.existingIncidentId, collapse.collapsedOn, resource, verdict, where);
   }
 
   /** The drift already has an incident: brought up to date, finished or paged for if it is owed. */
@@ -359,6 +427,7 @@ export class ResponsePipeline {
     collapsedOn: Collapse['collapsedOn'],
     resource: Loaded<unknown>,
     verdict: Finding,
+    where: Where,
   ): Promise<ResourceOutcome> {
     const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
     this.deps.metrics.count(Metric.DuplicatesCollapsed);
@@ -381,7 +450,8 @@ export class ResponsePipeline {
     if (!existing)
       return { ...ref, compliance: Compliance.NonCompliant, note, incidentId: existingIncidentId };
     const current = await keepFindingCurrent(this.ctx, existing, verdict);
-    return incidentOutcome(ref, await recover(this.ctx, current, { resource, finding: verdict }), note);
+    const acting = await where(current.incidentId);
+    return incidentOutcome(ref, await recover(acting, current, { resource, finding: verdict }), note);
   }
 
   /**
@@ -403,11 +473,15 @@ export class ResponsePipeline {
    * nothing opened or done again. Once it is evidence no more (attached again, its replacement
    * gone), the incident lets go of the drift lock, so this check opens an incident of its own.
    */
-  private async keptAsEvidence(resource: Loaded<unknown>): Promise<ResourceOutcome | undefined> {
-    const { store, aws } = this.deps;
+  private async keptAsEvidence(
+    resource: Loaded<unknown>,
+    where: Where,
+  ): Promise<ResourceOutcome | undefined> {
+    const { store } = this.deps;
     const holder = await evidenceHolder(this.rule, resource, store);
     // An alert still owed is paged for first, where the delivery collapses on the incident.
     if (holder?.alert?.status !== 'sent') return undefined;
+    const { aws } = (await where()).deps;
     if (await keepsAsEvidence(this.rule, resource, holder, aws)) return keptOutcome(resource, holder);
     await store.releaseDrift(this.rule.id, resource.arn, holder.incidentId);
     return undefined;

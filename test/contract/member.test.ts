@@ -135,17 +135,20 @@ describe('the member stack in its packaged template', () => {
             Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:root` } },
             Action: 'sts:AssumeRole',
             Condition: {
-              ArnLike: {
+              ArnEquals: {
                 'aws:PrincipalArn': {
-                  'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:role/${HOME_STACK}-${roleName(rule)}-*`,
+                  'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:role/${HOME_STACK}-${rule.id}`,
                 },
               },
             },
           },
         ],
       ]);
-      // The logical id the pattern names is that rule's role in the home template.
-      expect([rule.id, home[roleName(rule)]?.Type]).toEqual([rule.id, 'AWS::IAM::Role']);
+      // That is the name an organisation deployment gives the rule's role in the home template.
+      expect([rule.id, home[roleName(rule)]?.Properties.RoleName]).toEqual([
+        rule.id,
+        { 'Fn::If': ['IsOrganisation', `${HOME_STACK}-${rule.id}`, { Ref: 'AWS::NoValue' }] },
+      ]);
     }
   });
 
@@ -173,5 +176,76 @@ describe('the member stack in its packaged template', () => {
         expect([id, statement.Sid, bounded]).toEqual([id, statement.Sid, true]);
       }
     }
+  });
+});
+
+describe("the security account's side, in the home template (deployment: organisation)", () => {
+  const home = resourcesOf(HOME_TEMPLATE);
+  const acting = rules.filter((rule) => rule.homeStackOnly === undefined);
+
+  it('admits events from the organisation by its id, never from a list of accounts, and only PutEvents', () => {
+    // Prepare
+    const policy = home.OrganisationEventBusPolicy as Resource;
+    // Assess
+    expect(policy.Condition).toBe('IsOrganisation');
+    expect(policy.Properties.EventBusName).toBe('default');
+    expect(policy.Properties.Statement).toEqual({
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Resource: {
+        'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
+      },
+      // scripts/template-check.sh packages the home stack without an organisation: the id is empty there.
+      Condition: { StringEquals: { 'aws:PrincipalOrgID': '' } },
+    });
+  });
+
+  it("lets each rule's role assume only its own member role, in accounts of the organisation", () => {
+    for (const rule of acting) {
+      // Prepare
+      const access = home[`${roleName(rule).replace(/Role$/, '')}MemberAccess`] as Resource;
+      const statements = (access.Properties.PolicyDocument as unknown as { Statement: Statement[] })
+        .Statement;
+      // Assess
+      expect([rule.id, access.Condition, access.Properties.RoleName]).toEqual([
+        rule.id,
+        'IsOrganisation',
+        { Ref: roleName(rule) },
+      ]);
+      expect([rule.id, statements]).toEqual([
+        rule.id,
+        [
+          {
+            Sid: 'AssumeOnlyThisRulesMemberRole',
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Resource: {
+              'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${memberRoleName(HOME_STACK, rule.id)}`,
+            },
+            Condition: { StringEquals: { 'aws:ResourceOrgID': '' } },
+          },
+          {
+            Sid: 'ListTheOrganisationsAccounts',
+            Effect: 'Allow',
+            Action: 'organizations:ListAccounts',
+            Resource: '*',
+          },
+        ],
+      ]);
+    }
+    expect(home.SelfProtectionMemberAccess).toBeUndefined();
+  });
+
+  it("caps sts:AssumeRole at this stack's member roles in the boundary", () => {
+    // Prepare
+    const boundary = home.ResponderBoundary as Resource;
+    const statements = (boundary.Properties.PolicyDocument as unknown as { Statement: Statement[] })
+      .Statement;
+    const assuming = statements.filter((statement) => list(statement.Action).includes('sts:AssumeRole'));
+    // Assess
+    expect(assuming.map((statement) => statement.Resource)).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${HOME_STACK}-member-*` },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PIPELINE_SERVICES } from '../../scripts/lib/bundle-clients';
+import { ORGANISATION_SERVICES, PIPELINE_SERVICES } from '../../scripts/lib/bundle-clients';
 import { roleName } from '../../scripts/lib/deployment';
 import { readServerlessDefinition } from '../../scripts/lib/serverless-template';
 import { modeVariable } from '../../shared/config';
@@ -117,6 +117,20 @@ describe('least privilege in the packaged template', () => {
     // Assess
     expect([...services]).toEqual(expect.arrayContaining([...PIPELINE_SERVICES]));
   });
+
+  it.each(rules.filter((rule) => rule.homeStackOnly === undefined).map((rule) => [rule.id, rule] as const))(
+    "bundles %s's organisation clients only for services its act-in-member-accounts policy grants",
+    (_id, rule) => {
+      // Prepare
+      const access = resources[`${roleName(rule).replace(/Role$/, '')}MemberAccess`];
+      const policy = access?.Properties.PolicyDocument as { Statement: Statement[] } | undefined;
+      const services = new Set(
+        statementActions(policy?.Statement ?? []).map((action) => action.split(':')[0]),
+      );
+      // Assess
+      expect([...services].sort()).toEqual([...ORGANISATION_SERVICES].sort());
+    },
+  );
 
   // Self-protection and the heartbeat compare each function with the version its deployment published.
   it('publishes a version of every function on each deploy: the record a changed configuration is compared with', () => {

@@ -1,0 +1,132 @@
+import { type Account, OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { type AwsClients, createAwsClients } from '../aws/clients';
+import { ResponderError } from '../errors';
+import { memberRoleName } from './member-roles';
+
+/**
+ * How an organisation deployment's function reaches the member accounts its events name
+ * (docs/organisation.md): it acts only in ACTIVE members of its own organisation, and only as its
+ * rule's member role there, under a session named after what it is doing (the incident id when it
+ * changes something), so CloudTrail in the member shows which incident acted.
+ */
+export interface AccountAccess {
+  /** This function's own account and partition (STS, once). */
+  own(): Promise<{ accountId: string; partition: string }>;
+  /** An ACTIVE account of the organisation, as Organizations listed it lately. */
+  isActiveMember(accountId: string): Promise<boolean>;
+  /** Clients acting in the account as the rule's member role. Throws MemberRoleUnavailable. */
+  clientsIn(accountId: string, sessionName: string): Promise<AwsClients>;
+}
+
+/** The member role could not be assumed: the member stack is missing, changed, or STS refused. */
+export class MemberRoleUnavailable extends ResponderError {
+  override name = 'MemberRoleUnavailable';
+  constructor(
+    readonly accountId: string,
+    readonly roleArn: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot assume ${roleArn} in account ${accountId}`, options);
+  }
+}
+
+/** How long a listing of the organisation's accounts is believed: a suspended account stops acting within it. */
+export const MEMBERSHIP_TTL_MS = 5 * 60_000;
+/** An account the listing lacks lists again (it may have just joined), but never more often than this. */
+export const RELIST_AFTER_MS = 60_000;
+/** What an assumed session may last: a remediation step never needs longer, and the SDK refreshes it. */
+const SESSION_SECONDS = 900;
+/** A session this close to its end is renewed before a call uses it. */
+const REFRESH_BEFORE_MS = 60_000;
+
+export interface OrganisationAccountsOptions {
+  homeRegion: string;
+  stackName: string;
+  ruleId: string;
+  sts: STSClient;
+  organizations?: OrganizationsClient;
+  now?: () => number;
+}
+
+export class OrganisationAccounts implements AccountAccess {
+  private identity?: Promise<{ accountId: string; partition: string }>;
+  private members?: { ids: ReadonlySet<string>; listedAt: number };
+  private readonly clients = new Map<string, Promise<AwsClients>>();
+  private readonly organizations: OrganizationsClient;
+  private readonly now: () => number;
+
+  constructor(private readonly options: OrganisationAccountsOptions) {
+    // Organizations' API lives in us-east-1 (the aws partition's only endpoint).
+    this.organizations = options.organizations ?? new OrganizationsClient({ region: 'us-east-1' });
+    this.now = options.now ?? Date.now;
+  }
+
+  own(): Promise<{ accountId: string; partition: string }> {
+    this.identity ??= this.options.sts.send(new GetCallerIdentityCommand({})).then((caller) => ({
+      accountId: caller.Account ?? '',
+      partition: /^arn:([^:]+):/.exec(caller.Arn ?? '')?.[1] ?? 'aws',
+    }));
+    return this.identity;
+  }
+
+  async isActiveMember(accountId: string): Promise<boolean> {
+    const age = this.members ? this.now() - this.members.listedAt : Number.POSITIVE_INFINITY;
+    const stale = age > MEMBERSHIP_TTL_MS || (!this.members?.ids.has(accountId) && age > RELIST_AFTER_MS);
+    if (stale) this.members = { ids: await this.listActive(), listedAt: this.now() };
+    return this.members?.ids.has(accountId) ?? false;
+  }
+
+  private async listActive(): Promise<ReadonlySet<string>> {
+    const ids = new Set<string>();
+    for await (const page of paginateListAccounts({ client: this.organizations }, {})) {
+      for (const account of page.Accounts ?? []) if (isActive(account) && account.Id) ids.add(account.Id);
+    }
+    return ids;
+  }
+
+  clientsIn(accountId: string, sessionName: string): Promise<AwsClients> {
+    const key = `${accountId}/${sessionName}`;
+    let clients = this.clients.get(key);
+    if (!clients) {
+      clients = this.assume(accountId, sessionName);
+      // A failure is not remembered: the next delivery tries again.
+      clients.catch(() => this.clients.delete(key));
+      this.clients.set(key, clients);
+    }
+    return clients;
+  }
+
+  private async assume(accountId: string, sessionName: string): Promise<AwsClients> {
+    const { partition } = await this.own();
+    const { homeRegion, stackName, ruleId } = this.options;
+    const roleArn = `arn:${partition}:iam::${accountId}:role/${memberRoleName(stackName, ruleId)}`;
+    const assumeRole = fromTemporaryCredentials({
+      params: { RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: SESSION_SECONDS },
+      clientConfig: { region: homeRegion },
+    });
+    let current: Awaited<ReturnType<typeof assumeRole>>;
+    try {
+      // Assumed now, not at the first call: a role that cannot be assumed is known before any read.
+      current = await assumeRole();
+    } catch (error) {
+      throw new MemberRoleUnavailable(accountId, roleArn, { cause: error });
+    }
+    // One session for every client of the account, assumed again only when it nears its end.
+    const credentials = async () => {
+      const ends = current.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+      if (ends - this.now() < REFRESH_BEFORE_MS) current = await assumeRole();
+      return current;
+    };
+    return createAwsClients(homeRegion, credentials);
+  }
+}
+
+/**
+ * ACTIVE only: suspended, closed and leaving accounts are not acted in. Organizations retired
+ * `Status` for `State` on 2026-09-09; an endpoint that still sends only `Status` (moto) is read too.
+ */
+function isActive(account: Account): boolean {
+  return (account.State ?? account.Status) === 'ACTIVE';
+}

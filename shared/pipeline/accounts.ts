@@ -1,0 +1,94 @@
+import { errorMessage } from '../errors';
+import type { Actor, Observation } from '../model';
+import { MemberRoleUnavailable } from '../organisation/accounts';
+import { memberRoleName, memberSessionOf } from '../organisation/member-roles';
+import type { Finding, Loaded } from '../rules/rule';
+import type { PipelineContext } from './context';
+
+/**
+ * Which account a delivery acts in (docs/organisation.md). A single-account deployment has no
+ * AccountAccess: everything is its own account, as before. An organisation deployment acts in its
+ * own account with its own role, and in another only if that account is an ACTIVE member of its
+ * organisation, as the rule's member role there.
+ */
+
+/** The session of reads, which change nothing; a change is made under its incident's id. */
+export const readSession = (ruleId: string): string => `read-${ruleId}`.slice(0, 64);
+
+/** Why the pipeline will not act in this account, or undefined when it may. */
+export async function refusal(ctx: PipelineContext, accountId: string): Promise<string | undefined> {
+  const { accounts } = ctx.deps;
+  if (!accounts || accountId === (await accounts.own()).accountId) return undefined;
+  if (await accounts.isActiveMember(accountId)) return undefined;
+  return `account ${accountId} is not an ACTIVE member of organisation ${ctx.deps.settings.organizationId}`;
+}
+
+/**
+ * The context whose clients act in the account: the pipeline's own, or the rule's member role there
+ * as `session`. The table, topic and queue stay the function's own. Throws MemberRoleUnavailable.
+ */
+export async function contextIn(
+  ctx: PipelineContext,
+  accountId: string,
+  session: string = readSession(ctx.rule.id),
+): Promise<PipelineContext> {
+  const { accounts } = ctx.deps;
+  if (!accounts || accountId === (await accounts.own()).accountId) return ctx;
+  const member = await accounts.clientsIn(accountId, session);
+  const { aws } = ctx.deps;
+  return {
+    ...ctx,
+    deps: { ...ctx.deps, aws: { ...member, dynamo: aws.dynamo, sns: aws.sns, sqs: aws.sqs } },
+  };
+}
+
+/**
+ * The loop guard's member half: a call made as one of this stack's member roles is the responder's
+ * own only if the session names an incident of ours, of that account and that role's rule. The
+ * role's name alone proves nothing: anyone who can create roles in an account without the member
+ * stack could take it.
+ */
+export async function isOwnMemberSession(ctx: PipelineContext, actor: Actor | undefined): Promise<boolean> {
+  const { accounts, settings, store } = ctx.deps;
+  if (!accounts) return false;
+  const session = memberSessionOf(actor?.arn, settings.stackName);
+  if (!session) return false;
+  const incident = await store.get(session.session);
+  return incident?.account === session.accountId && incident.ruleId === session.ruleId;
+}
+
+/**
+ * The member role could not be assumed: the drift it may hide cannot be judged. Recorded and paged
+ * as a notify-only incident about the role itself (one per account and rule until it ends), never
+ * silence.
+ */
+export async function unreachableAccount(
+  ctx: PipelineContext,
+  observation: Observation,
+  error: MemberRoleUnavailable,
+): Promise<{ resource: Loaded<unknown>; finding: Finding }> {
+  const { partition } = (await ctx.deps.accounts?.own()) ?? { partition: 'aws' };
+  const roleName = memberRoleName(ctx.deps.settings.stackName, ctx.rule.id);
+  const resource: Loaded<unknown> = {
+    resourceType: 'AWS::IAM::Role',
+    resourceId: roleName,
+    region: observation.region,
+    accountId: error.accountId,
+    arn: `arn:${partition}:iam::${error.accountId}:role/${roleName}`,
+    tags: {},
+    state: undefined,
+  };
+  const finding: Finding = {
+    compliant: false,
+    reason: `the responder cannot act in account ${error.accountId}: assuming its member role failed (${errorMessage(error.cause)}), so ${observation.resourceType} ${observation.resourceId} was not judged`,
+    evidence: {
+      memberRole: error.roleArn,
+      unjudgedType: observation.resourceType,
+      unjudgedResource: observation.resourceId,
+    },
+    plan: 'notify: restore the member stack in that account (docs/organisation.md); the sweep judges what was missed',
+  };
+  return { resource, finding };
+}
+
+export { MemberRoleUnavailable };

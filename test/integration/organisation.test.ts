@@ -1,0 +1,224 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeSecurityGroupRulesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import {
+  CreateAccountCommand,
+  CreateOrganizationCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { cloudTrailEvent, humanCaller } from '../../scripts/lib/events';
+import { memberRoleName } from '../../shared/organisation/member-roles';
+import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+import { FaultProxy } from '../support/fault-proxy';
+import { LocalResponder, resetAccount } from '../support/local-responder';
+import { recordCalls } from '../support/recorder';
+import { ACCOUNT, authorizeCall, ssh } from '../support/ssh';
+
+/**
+ * An organisation deployment against moto with three accounts: the security account (moto's own,
+ * where the stack is) and two members. moto maps AssumeRole credentials to the role's account, so
+ * the function's member-role sessions act in the member's own state; it enforces no IAM and lets
+ * AssumeRole succeed for a role that does not exist, so the refusal is injected with a proxy.
+ */
+const REGION = 'us-east-1';
+const OUTSIDER = '999999999999';
+const loadFunction = () => require('../../functions/ssh-open-to-world');
+
+/** Clients acting in a member account, as an administrator there would. */
+async function memberEc2(accountId: string): Promise<EC2Client> {
+  const assumed = await new STSClient({ region: REGION }).send(
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
+      RoleSessionName: 'test-admin',
+    }),
+  );
+  const credentials = assumed.Credentials;
+  return new EC2Client({
+    region: REGION,
+    credentials: {
+      accessKeyId: String(credentials?.AccessKeyId),
+      secretAccessKey: String(credentials?.SecretAccessKey),
+      sessionToken: credentials?.SessionToken,
+    },
+  });
+}
+
+async function openGroup(ec2: EC2Client, name: string): Promise<string> {
+  const group = await ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: name }));
+  await ec2.send(
+    new AuthorizeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: [ssh('0.0.0.0/0')] }),
+  );
+  return String(group.GroupId);
+}
+
+async function ingressOf(ec2: EC2Client, groupId: string) {
+  const rules = await ec2.send(
+    new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }),
+  );
+  return (rules.SecurityGroupRules ?? []).filter((rule) => !rule.IsEgress);
+}
+
+describe('an organisation deployment against moto with three accounts', () => {
+  let responder: LocalResponder;
+  let handle: (event: unknown) => Promise<HandlerResult>;
+  let members: string[];
+
+  beforeEach(async () => {
+    await resetAccount();
+    responder = await LocalResponder.provision();
+    const organizations = new OrganizationsClient({ region: REGION });
+    const organization = await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    members = [];
+    for (const name of ['ward-one', 'ward-two']) {
+      const created = await organizations.send(
+        new CreateAccountCommand({ AccountName: name, Email: `${name}@example.org` }),
+      );
+      members.push(String(created.CreateAccountStatus?.AccountId));
+    }
+    handle = responder.handlerOf(loadFunction, { ORGANIZATION_ID: String(organization.Organization?.Id) });
+  });
+
+  it('remediates drift in each member account in that account, as the rule member role, and records the account', async () => {
+    // Prepare: SSH open to the world in both members, and a group of the same name in the security account
+    const [first = '', second = ''] = members;
+    const groups = new Map<string, string>();
+    for (const account of members) groups.set(account, await openGroup(await memberEc2(account), 'bastion'));
+    const own = await openGroup(new EC2Client({ region: REGION }), 'bastion');
+    // Act
+    const calls = await recordCalls(async () => {
+      for (const account of members) {
+        await handle(authorizeCall(REGION, groups.get(account) ?? '', humanCaller(account)));
+      }
+    });
+    // Assess: each member's group closed, the security account's untouched
+    for (const account of members) {
+      expect([account, await ingressOf(await memberEc2(account), groups.get(account) ?? '')]).toEqual([
+        account,
+        [],
+      ]);
+    }
+    expect(await ingressOf(new EC2Client({ region: REGION }), own)).toHaveLength(1);
+    // Assess: one incident each, in the security account's table, naming its account
+    const incidents = await responder.incidents();
+    expect(
+      incidents.map((incident) => [incident.account, incident.resourceId, incident.status]).sort(),
+    ).toEqual(
+      [
+        [first, groups.get(first), 'remediated'],
+        [second, groups.get(second), 'remediated'],
+      ].sort(),
+    );
+    for (const incident of incidents) {
+      expect(incident.resourceArn).toBe(
+        `arn:aws:ec2:${REGION}:${incident.account}:security-group/${incident.resourceId}`,
+      );
+    }
+    // Assess: the rule's member role in each account; reads as read-<rule>, the change as the incident
+    const assumed = calls
+      .filter((call) => call.action === 'AssumeRole')
+      .map((call) => new URLSearchParams(call.body))
+      .map((params) => [params.get('RoleArn'), params.get('RoleSessionName')]);
+    const role = (account: string) =>
+      `arn:aws:iam::${account}:role/${memberRoleName(responder.stack.env.STACK_NAME ?? '', 'ssh-open-to-world')}`;
+    expect(assumed.sort()).toEqual(
+      [
+        ...incidents.map((incident) => [role(incident.account), incident.incidentId]),
+        [role(first), 'read-ssh-open-to-world'],
+        [role(second), 'read-ssh-open-to-world'],
+      ].sort(),
+    );
+  });
+
+  it('refuses an event naming an account outside the organisation: nothing read, changed or recorded', async () => {
+    // Act
+    const calls = await recordCalls(() =>
+      handle(authorizeCall(REGION, 'sg-0123456789abcdef0', humanCaller(OUTSIDER))),
+    );
+    // Assess
+    expect(calls.filter((call) => call.action === 'AssumeRole')).toEqual([]);
+    expect(calls.filter((call) => /^(Describe|Revoke)/.test(call.action))).toEqual([]);
+    expect(await responder.incidents()).toEqual([]);
+    expect(await responder.alerts()).toEqual([]);
+  });
+
+  it('acts in its own account with its own role, as a single account does', async () => {
+    // Prepare
+    const own = await openGroup(new EC2Client({ region: REGION }), 'web');
+    // Act
+    const calls = await recordCalls(() => handle(authorizeCall(REGION, own, humanCaller(ACCOUNT))));
+    // Assess
+    expect(await ingressOf(new EC2Client({ region: REGION }), own)).toEqual([]);
+    expect(calls.filter((call) => call.action === 'AssumeRole')).toEqual([]);
+    expect((await responder.incidents()).map((incident) => incident.account)).toEqual([ACCOUNT]);
+  });
+
+  it('records and pages an incident, changing nothing, when the member role cannot be assumed', async () => {
+    // Prepare: STS refuses the member role in the first member (moto would let it be assumed)
+    const [first = ''] = members;
+    const group = await openGroup(await memberEc2(first), 'bastion');
+    const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
+    proxy.arm([
+      { action: 'sts:AssumeRole', nth: 1, kind: 'http500', times: 100, bodyIncludes: `${first}%3Arole` },
+    ]);
+    const endpoint = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    try {
+      // Act
+      await handle(authorizeCall(REGION, group, humanCaller(first)));
+    } finally {
+      process.env.AWS_ENDPOINT_URL = endpoint;
+      await proxy.close();
+    }
+    // Assess: the group is still open, an incident about the role says why, on-call is paged once
+    expect(await ingressOf(await memberEc2(first), group)).toHaveLength(1);
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      account: first,
+      status: 'open',
+      mode: 'notify',
+      resourceType: 'AWS::IAM::Role',
+      resourceArn: `arn:aws:iam::${first}:role/${memberRoleName(responder.stack.env.STACK_NAME ?? '', 'ssh-open-to-world')}`,
+      evidence: { unjudgedResource: group, unjudgedType: 'AWS::EC2::SecurityGroup' },
+    });
+    expect(incident?.reason).toContain(`cannot act in account ${first}`);
+    expect(await responder.alerts()).toHaveLength(1);
+  });
+
+  it("ignores a member role's own change only when its session names an incident of ours in that account", async () => {
+    // Prepare: one remediation in the first member, then two calls made as its member role
+    const [first = ''] = members;
+    const group = await openGroup(await memberEc2(first), 'bastion');
+    await handle(authorizeCall(REGION, group, humanCaller(first)));
+    const [incident] = await responder.incidents();
+    const roleName = memberRoleName(responder.stack.env.STACK_NAME ?? '', 'ssh-open-to-world');
+    const asMemberRole = (session: string) => ({
+      type: 'AssumedRole' as const,
+      arn: `arn:aws:sts::${first}:assumed-role/${roleName}/${session}`,
+      principalId: `AROAEXAMPLEROLEID0001:${session}`,
+      accountId: first,
+      sessionIssuerArn: `arn:aws:iam::${first}:role/${roleName}`,
+    });
+    await (await memberEc2(first)).send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [ssh('0.0.0.0/0')] }),
+    );
+    const call = (session: string) =>
+      cloudTrailEvent({
+        eventName: 'AuthorizeSecurityGroupIngress',
+        eventSource: 'ec2.amazonaws.com',
+        region: REGION,
+        caller: asMemberRole(session),
+        requestParameters: { groupId: group, ipPermissions: { items: [] } },
+      });
+    // Act
+    const ours = await handle(call(String(incident?.incidentId)));
+    const forged = await handle(call('inc-20261205T000000-deadbeef'));
+    // Assess: the session naming our incident is the loop guard's; the forged one is drift, remediated
+    expect(ours.outcomes).toEqual([]);
+    expect(forged.outcomes).toEqual([expect.objectContaining({ status: 'remediated' })]);
+  });
+});

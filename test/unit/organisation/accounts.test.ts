@@ -1,0 +1,82 @@
+import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import {
+  MEMBERSHIP_TTL_MS,
+  OrganisationAccounts,
+  RELIST_AFTER_MS,
+} from '../../../shared/organisation/accounts';
+
+const organizations = mockClient(OrganizationsClient);
+const sts = mockClient(STSClient);
+
+function accountsAt(clock: { now: number }) {
+  return new OrganisationAccounts({
+    homeRegion: 'us-east-1',
+    stackName: 'compliance-responder-prod',
+    ruleId: 'ssh-open-to-world',
+    sts: new STSClient({ region: 'us-east-1' }),
+    organizations: new OrganizationsClient({ region: 'us-east-1' }),
+    now: () => clock.now,
+  });
+}
+
+describe('OrganisationAccounts', () => {
+  beforeEach(() => {
+    organizations.reset();
+    sts.reset();
+    organizations.on(ListAccountsCommand).resolves({
+      Accounts: [
+        { Id: '111111111111', State: 'ACTIVE' },
+        { Id: '222222222222', State: 'SUSPENDED', Status: 'ACTIVE' },
+        { Id: '333333333333', Status: 'ACTIVE' },
+        { Id: '444444444444', State: 'PENDING_CLOSURE' },
+      ],
+    });
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: '123456789012', Arn: 'arn:aws-us-gov:sts::123456789012:x' });
+  });
+
+  it('acts only in ACTIVE accounts, reading State before the retired Status', async () => {
+    // Prepare
+    const accounts = accountsAt({ now: 0 });
+    // Act
+    const verdicts = await Promise.all(
+      ['111111111111', '222222222222', '333333333333', '444444444444', '999999999999'].map((id) =>
+        accounts.isActiveMember(id),
+      ),
+    );
+    // Assess
+    expect(verdicts).toEqual([true, false, true, false, false]);
+  });
+
+  it('lists the organisation once per TTL, and again for an unknown account at most once a minute', async () => {
+    // Prepare
+    const clock = { now: 0 };
+    const accounts = accountsAt(clock);
+    // Act: a known account, then an unknown one at once and after a minute, then past the TTL
+    await accounts.isActiveMember('111111111111');
+    await accounts.isActiveMember('999999999999');
+    clock.now = RELIST_AFTER_MS + 1;
+    await accounts.isActiveMember('999999999999');
+    await accounts.isActiveMember('999999999999');
+    await accounts.isActiveMember('111111111111');
+    clock.now = RELIST_AFTER_MS + MEMBERSHIP_TTL_MS + 2;
+    await accounts.isActiveMember('111111111111');
+    // Assess
+    expect(organizations).toHaveReceivedCommandTimes(ListAccountsCommand, 3);
+  });
+
+  it('knows its own account and partition from one STS call', async () => {
+    // Prepare
+    const accounts = accountsAt({ now: 0 });
+    // Act
+    const [first, second] = await Promise.all([accounts.own(), accounts.own()]);
+    // Assess
+    expect(first).toEqual({ accountId: '123456789012', partition: 'aws-us-gov' });
+    expect(second).toBe(first);
+    expect(sts).toHaveReceivedCommandTimes(GetCallerIdentityCommand, 1);
+  });
+});
