@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BlastRadiusGuard, type GuardStatus } from '../shared/pipeline/guards';
 import { buildGuardResetAlert } from '../shared/pipeline/human-alerts';
 import type { CliContext, Io } from './context';
-import { Answered, ExitCode } from './errors';
+import { Answered, ExitCode, UsageError } from './errors';
 import { inTable, tableRegion } from './ledger-access';
 import { tellOnCall } from './on-call';
 import { checkOptions } from './option-checks';
@@ -18,6 +18,29 @@ export const guardOf = (ctx: CliContext) =>
     ctx.settings.guard.windowMinutes,
     ctx.now,
   );
+
+/**
+ * `--account`: a member account's own guard in an organisation deployment (docs/organisation.md);
+ * absent, or the stack's own account, the stack's guard.
+ */
+async function guardFor(ctx: CliContext, account: string | undefined): Promise<BlastRadiusGuard> {
+  const guard = guardOf(ctx);
+  if (account === undefined || account === (await ctx.caller()).accountId) return guard;
+  return guard.forAccount(account);
+}
+
+const ACCOUNT_OPTION = [
+  '--account <id>',
+  "a member account's guard (organisation deployments: each account has its own); default: this account's",
+] as const;
+
+/** A 12-digit account id, or a usage error naming the option. */
+function checkAccount(account: string | undefined): string | undefined {
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new UsageError(`--account must be a 12-digit account id, not "${account}"`);
+  }
+  return account;
+}
 
 /** `guard status` for a person: tripped or not, and how full the sliding window is. */
 export function guardStatusLines(status: GuardStatus, where: string): string[] {
@@ -46,22 +69,28 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
       'the blast-radius guard: too many remediations in a window switch the responder to notify-only',
     );
 
-  guard
+  const statusCommand = guard
     .command('status')
     .description(
       'whether the guard is tripped (since when, why) and the remediations in the current window; exits 4 while tripped',
     )
+    .option(...ACCOUNT_OPTION)
     .option('--json', 'print the status as JSON')
-    .action((options: { json?: boolean }, command: Command) =>
+    .action((options: { json?: boolean; account?: string }, command: Command) =>
       withContext(command, async (ctx) => {
-        const status = await inTable(ctx, () => guardOf(ctx).status());
-        if (options.json) io.out(JSON.stringify(status, null, 2));
-        else
-          for (const line of guardStatusLines(status, `${ctx.tableName} (${tableRegion(ctx)})`)) io.out(line);
+        const account = checkAccount(options.account);
+        const guard = await guardFor(ctx, account);
+        const status = await inTable(ctx, () => guard.status());
+        const where = `${ctx.tableName} (${tableRegion(ctx)})${guard.account ? ` for account ${guard.account}` : ''}`;
+        if (options.json)
+          io.out(JSON.stringify({ ...status, ...(guard.account && { account: guard.account }) }, null, 2));
+        else for (const line of guardStatusLines(status, where)) io.out(line);
         // Non-zero while tripped, so a script or a health check can tell without parsing.
         if (status.tripped) throw new Answered(ExitCode.GuardTripped);
       }),
     );
+
+  checkOptions<{ account?: string }>(statusCommand, (options) => checkAccount(options.account));
 
   const resetCommand = guard
     .command('reset')
@@ -69,15 +98,18 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
       'clear a trip and the window counts so the responder remediates again; recorded with who and why',
     )
     .requiredOption('--reason <text>', 'why it is safe to remediate again (a ticket or a sentence); recorded')
+    .option(...ACCOUNT_OPTION)
     .option('--json', 'print the recorded reset as JSON')
-    .action((options: { reason: string; json?: boolean }, command: Command) => {
+    .action((options: { reason: string; json?: boolean; account?: string }, command: Command) => {
       const reason = checkReason(options.reason);
+      const account = checkAccount(options.account);
       return withContext(command, async (ctx) => {
         const caller = await ctx.caller();
         const onCall = await ctx.onCall();
-        const reset = await inTable(ctx, () => guardOf(ctx).reset(caller.arn, reason));
+        const guard = await guardFor(ctx, account);
+        const reset = await inTable(ctx, () => guard.reset(caller.arn, reason));
         if (reset) {
-          const where = { account: caller.accountId, region: tableRegion(ctx) };
+          const where = { account: guard.account ?? caller.accountId, region: tableRegion(ctx) };
           await tellOnCall(onCall, buildGuardResetAlert(reset, where), 'the guard was reset (recorded)');
         }
         if (options.json) return io.out(JSON.stringify({ reset: reset !== undefined, ...reset }, null, 2));
@@ -92,8 +124,9 @@ export function registerGuard(program: Command, io: Io, withContext: WithContext
         );
       });
     });
-  checkOptions<{ reason?: string }>(
+  checkOptions<{ reason?: string; account?: string }>(
     resetCommand,
     (options) => options.reason !== undefined && checkReason(options.reason),
+    (options) => checkAccount(options.account),
   );
 }

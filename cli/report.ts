@@ -61,7 +61,12 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
   // Every grant issued in the period ends after its start, so one ledger query covers it.
   const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(since));
   const exemptions = await exemptionsEndingAfter(ctx, since);
-  const guard = await inTable(ctx, () => guardOf(ctx).history(since));
+  // This account's guard, and each member account's (organisation deployments: docs/organisation.md).
+  const guard = await inTable(ctx, async () => {
+    const own = guardOf(ctx);
+    const guards = [own, ...(await own.memberAccounts()).map((account) => own.forAccount(account))];
+    return Promise.all(guards.map((each) => each.history(since)));
+  });
   // The modes in force and the regions covered, as the heartbeat recorded them at the time.
   const deployment = await inTable(ctx, () =>
     new DynamoDbDeploymentHistory(ctx.aws().dynamo(), ctx.tableName).read(),

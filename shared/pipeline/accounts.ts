@@ -17,9 +17,8 @@ export const readSession = (ruleId: string): string => `read-${ruleId}`.slice(0,
 
 /** Why the pipeline will not act in this account, or undefined when it may. */
 export async function refusal(ctx: PipelineContext, accountId: string): Promise<string | undefined> {
-  const { accounts } = ctx.deps;
-  if (!accounts || accountId === (await accounts.own()).accountId) return undefined;
-  if (await accounts.isActiveMember(accountId)) return undefined;
+  if (!(await actsElsewhere(ctx, accountId))) return undefined;
+  if (await ctx.deps.accounts?.isActiveMember(accountId)) return undefined;
   return `account ${accountId} is not an ACTIVE member of organisation ${ctx.deps.settings.organizationId}`;
 }
 
@@ -32,14 +31,26 @@ export async function contextIn(
   accountId: string,
   session: string = readSession(ctx.rule.id),
 ): Promise<PipelineContext> {
-  const { accounts } = ctx.deps;
-  if (!accounts || accountId === (await accounts.own()).accountId) return ctx;
-  const member = await accounts.clientsIn(accountId, session);
-  const { aws } = ctx.deps;
+  if (!(await actsElsewhere(ctx, accountId))) return ctx;
+  const { aws, guard, accounts } = ctx.deps;
+  if (!guard.forAccount) throw new Error(`no blast-radius guard for account ${accountId}`);
+  const member = await accounts?.clientsIn(accountId, session);
+  if (!member) throw new Error(`no way into account ${accountId}`);
   return {
     ...ctx,
-    deps: { ...ctx.deps, aws: { ...member, dynamo: aws.dynamo, sns: aws.sns, sqs: aws.sqs } },
+    deps: {
+      ...ctx.deps,
+      aws: { ...member, dynamo: aws.dynamo, sns: aws.sns, sqs: aws.sqs },
+      // Each account its own guard: one account's burst (or an insider's) never silences another.
+      guard: guard.forAccount(accountId),
+    },
   };
+}
+
+/** Is the account another than this function's own (an organisation deployment's member)? */
+export async function actsElsewhere(ctx: PipelineContext, accountId: string): Promise<boolean> {
+  const { accounts } = ctx.deps;
+  return accounts !== undefined && accountId !== (await accounts.own()).accountId;
 }
 
 /**

@@ -25,8 +25,11 @@ export interface PipelineDeps {
   settings: Settings;
   store: IncidentStore;
   alerts: AlertPublisher;
-  /** Only its acquire(): `ssh lockdown --emergency` passes one that counts without refusing. */
-  guard: Pick<BlastRadiusGuard, 'acquire'>;
+  /**
+   * Only its acquire(): `ssh lockdown --emergency` passes one that counts without refusing.
+   * forAccount(): a member account's own guard (organisation deployments: shared/pipeline/accounts.ts).
+   */
+  guard: Pick<BlastRadiusGuard, 'acquire'> & Partial<Pick<BlastRadiusGuard, 'forAccount'>>;
   /** Exemptions in force (the ledger); exemption tags alone are only a request. */
   exemptions: ExemptionLedger;
   /**

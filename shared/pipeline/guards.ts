@@ -46,13 +46,62 @@ export type GuardDecision = { allowed: true } | { allowed: false; justTripped: b
  * short hash of each drift it counted, never the ARN.
  */
 export class BlastRadiusGuard {
+  /** Where this guard's items sort in the GUARD partition: '' for the stack's own account. */
+  private readonly prefix: string;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly threshold: number,
     private readonly windowMinutes: number,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+    /**
+     * A member account of an organisation deployment: its own trip, windows and resets, so a trip
+     * in one account never silences the others (docs/organisation.md). Absent: the stack's account.
+     */
+    readonly account?: string,
+  ) {
+    this.prefix = account === undefined ? '' : `ACCOUNT#${account}#`;
+  }
+
+  /** The same guard for a member account of an organisation deployment. */
+  forAccount(account: string): BlastRadiusGuard {
+    return new BlastRadiusGuard(
+      this.client,
+      this.tableName,
+      this.threshold,
+      this.windowMinutes,
+      this.now,
+      account,
+    );
+  }
+
+  /** The member accounts whose guards hold items (organisation deployments): what the report lists. */
+  async memberAccounts(): Promise<string[]> {
+    const accounts = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :account)',
+          ExpressionAttributeValues: { ':pk': 'GUARD', ':account': 'ACCOUNT#' },
+          ProjectionExpression: 'sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const account = /^ACCOUNT#(\d{12})#/.exec(String(item.sk))?.[1];
+        if (account) accounts.add(account);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return [...accounts].sort();
+  }
+
+  private key(sk: string) {
+    return { pk: 'GUARD', sk: `${this.prefix}${sk}` };
+  }
 
   /**
    * Takes a slot for `drift`, or refuses. `read` is what the delivery read with its other items
@@ -67,7 +116,8 @@ export class BlastRadiusGuard {
       return { allowed: false, justTripped: false, reason: known.trippedReason };
     const allowedNow = roomLeft(known, this.threshold, stillOverlapping);
     if (allowedNow > 0 && (await this.count(currentStart, drift, allowedNow))) return { allowed: true };
-    const reason = `blast-radius guard tripped: more than ${this.threshold} remediations within ${this.windowMinutes} minutes; notify-only until reset`;
+    const where = this.account === undefined ? '' : ` in account ${this.account}`;
+    const reason = `blast-radius guard tripped${where}: more than ${this.threshold} remediations within ${this.windowMinutes} minutes; notify-only until reset`;
     return { allowed: false, justTripped: await this.trip(reason), reason };
   }
 
@@ -77,7 +127,7 @@ export class BlastRadiusGuard {
     const previousStart = currentStart - windowMs;
     return {
       tableName: this.tableName,
-      keys: [STATE_KEY, { pk: 'GUARD', sk: windowKey(previousStart) }],
+      keys: [this.key(STATE), this.key(windowKey(previousStart))],
       decide: ([state, previous]) => guardReadOf(previousStart, state, previous),
     };
   }
@@ -85,7 +135,7 @@ export class BlastRadiusGuard {
   /** The same items, read one by one: a tripped guard's window is not read. */
   private async readAlone(previousStart: number): Promise<GuardRead> {
     const state = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: STATE_KEY, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key(STATE), ConsistentRead: true }),
     );
     if (state.Item?.tripped === true) return guardReadOf(previousStart, state.Item, undefined);
     return { previousStart, previousRemediations: await this.remediationsIn(previousStart) };
@@ -111,7 +161,7 @@ export class BlastRadiusGuard {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: 'GUARD', sk: windowKey(windowStart) },
+          Key: this.key(windowKey(windowStart)),
           UpdateExpression: 'ADD remediations :one, drifts :drifts SET expiresAt = :expires',
           ConditionExpression:
             allowed === undefined
@@ -134,7 +184,7 @@ export class BlastRadiusGuard {
     const window = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: 'GUARD', sk: windowKey(windowStart) },
+        Key: this.key(windowKey(windowStart)),
         ConsistentRead: true,
       }),
     );
@@ -145,7 +195,7 @@ export class BlastRadiusGuard {
   /** What `guard status` shows: the trip, and the remediations the sliding window counts now. */
   async status(): Promise<GuardStatus> {
     const state = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key(STATE), ConsistentRead: true }),
     );
     const { windowMs, currentStart, stillOverlapping } = this.windowAt(this.now().getTime());
     const current = await this.remediationsIn(currentStart);
@@ -154,7 +204,7 @@ export class BlastRadiusGuard {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :reset)',
-        ExpressionAttributeValues: { ':pk': 'GUARD', ':reset': 'RESET#' },
+        ExpressionAttributeValues: { ':pk': 'GUARD', ':reset': `${this.prefix}RESET#` },
         ScanIndexForward: false,
         Limit: 1,
       }),
@@ -190,8 +240,8 @@ export class BlastRadiusGuard {
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: {
             ':pk': 'GUARD',
-            ':from': `RESET#${since.toISOString()}`,
-            ':to': 'RESET#\uffff',
+            ':from': `${this.prefix}RESET#${since.toISOString()}`,
+            ':to': `${this.prefix}RESET#\uffff`,
           },
           ExclusiveStartKey: startKey,
         }),
@@ -200,7 +250,7 @@ export class BlastRadiusGuard {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     const state = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key(STATE), ConsistentRead: true }),
     );
     const tripped =
       state.Item?.tripped === true
@@ -216,7 +266,7 @@ export class BlastRadiusGuard {
    */
   async reset(by: string, reason: string): Promise<GuardReset | undefined> {
     const state = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: 'GUARD', sk: 'STATE' }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key(STATE), ConsistentRead: true }),
     );
     if (state.Item?.tripped !== true) return undefined;
     const nowSeconds = Math.floor(this.now().getTime() / 1000);
@@ -225,7 +275,7 @@ export class BlastRadiusGuard {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
-        ExpressionAttributeValues: { ':pk': 'GUARD', ':window': 'WINDOW#' },
+        ExpressionAttributeValues: { ':pk': 'GUARD', ':window': `${this.prefix}WINDOW#` },
       }),
     );
     const live = (windows.Items ?? []).filter((window) => Number(window.expiresAt ?? 0) > nowSeconds);
@@ -244,7 +294,7 @@ export class BlastRadiusGuard {
             {
               Update: {
                 TableName: this.tableName,
-                Key: { pk: 'GUARD', sk: 'STATE' },
+                Key: this.key(STATE),
                 UpdateExpression: 'SET tripped = :false, resetAt = :at, resetBy = :by, resetReason = :reason',
                 ConditionExpression: 'tripped = :true AND trippedAt = :trippedAt',
                 ExpressionAttributeValues: {
@@ -260,7 +310,7 @@ export class BlastRadiusGuard {
             ...live.slice(0, 90).map((window) => ({
               Delete: { TableName: this.tableName, Key: { pk: 'GUARD', sk: window.sk } },
             })),
-            { Put: { TableName: this.tableName, Item: { pk: 'GUARD', sk: `RESET#${at}`, ...record } } },
+            { Put: { TableName: this.tableName, Item: { ...this.key(`RESET#${at}`), ...record } } },
           ],
         }),
       );
@@ -282,7 +332,7 @@ export class BlastRadiusGuard {
     const window = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: 'GUARD', sk: windowKey(windowStart) },
+        Key: this.key(windowKey(windowStart)),
         ConsistentRead: true,
       }),
     );
@@ -295,8 +345,7 @@ export class BlastRadiusGuard {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            pk: 'GUARD',
-            sk: 'STATE',
+            ...this.key(STATE),
             tripped: true,
             trippedAt: this.now().toISOString(),
             reason,
@@ -346,7 +395,7 @@ export interface GuardRead {
   readonly previousRemediations: number;
 }
 
-const STATE_KEY = { pk: 'GUARD', sk: 'STATE' } as const;
+const STATE = 'STATE';
 
 function guardReadOf(
   previousStart: number,

@@ -10,6 +10,7 @@ import { leftScopeCallOf } from '../rules/scope';
 import type { SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import {
+  actsElsewhere,
   contextIn,
   isOwnMemberSession,
   MemberRoleUnavailable,
@@ -383,7 +384,11 @@ export class ResponsePipeline {
     // One read of all it decides on (issue 21); the guard's items only where it may take a slot.
     const read = await this.reads.read(
       { deliveryKey: trigger.eventId, ruleId: this.rule.id, resourceArn: resource.arn },
-      { exemption: !this.rule.neverExempt, guard: mode === Mode.Enforce },
+      // A member account's guard reads its own items when it decides (shared/pipeline/accounts.ts).
+      {
+        exemption: !this.rule.neverExempt,
+        guard: mode === Mode.Enforce && !(await actsElsewhere(this.ctx, resource.accountId)),
+      },
     );
     const exemption = exemptionDecision(
       read.exemption,

@@ -34,8 +34,11 @@ export interface ReportInput {
   source: string;
   /** Every rule id in the registry, so a rule that recorded no mode in the period is said to. */
   ruleIds?: readonly string[];
-  /** The guard's reset history (each holds its trip) and its trip in force now, if any. */
-  guard?: { resets: readonly GuardReset[]; tripped?: { trippedAt: string; reason: string } };
+  /**
+   * The guard's reset history (each holds its trip) and its trip in force now, if any; an
+   * organisation deployment's member accounts each have their own (their trip reasons name them).
+   */
+  guard?: GuardHistory | readonly GuardHistory[];
   /**
    * The deployment history the heartbeat recorded (shared/health/deployment-history.ts): the only
    * source of the modes in force and the regions covered. Absent: not read, nothing is claimed.
@@ -466,8 +469,12 @@ const activeDuring = (exemption: Exemption, since: Date, until: Date): boolean =
   (exemption.removedAt === undefined || Date.parse(exemption.removedAt) > since.getTime()) &&
   Date.parse(exemption.until) > since.getTime();
 
-function guardLines(guard: ReportInput['guard'], since: Date, until: Date): GuardLine[] {
-  if (!guard) return [];
+export interface GuardHistory {
+  resets: readonly GuardReset[];
+  tripped?: { trippedAt: string; reason: string };
+}
+
+function guardLines(guard: GuardHistory, since: Date, until: Date): GuardLine[] {
   const touches = (trippedAt: string, resetAt: string | null) =>
     Date.parse(trippedAt) < until.getTime() && (resetAt === null || Date.parse(resetAt) > since.getTime());
   const lines: GuardLine[] = guard.resets.map((reset) => ({
@@ -701,7 +708,10 @@ export function aggregate(input: ReportInput): Report {
         removedAt: exemption.removedAt ?? null,
         removedBy: exemption.removedBy ?? null,
       })),
-    guard: guardLines(input.guard, since, until),
+    guard: [input.guard ?? []]
+      .flat()
+      .flatMap((history) => guardLines(history, since, until))
+      .sort((a, b) => a.trippedAt.localeCompare(b.trippedAt)),
     lockdowns: lockdownLines(judged),
     modes: modeLines(incidents, input.ruleIds ?? [], spans),
     deployment,

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { GuardStatus } from '../../shared/pipeline/guards';
+import { BlastRadiusGuard, type GuardStatus } from '../../shared/pipeline/guards';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { type CliRun, runCli } from '../support/cli';
 import { LocalResponder, resetAccount } from '../support/local-responder';
@@ -140,5 +140,43 @@ describe('compliance-responder guard, against moto with a guard the real pipelin
     expect(JSON.parse((await cli(['guard', 'status', '--json'], env)).stdout)).toMatchObject({
       tripped: true,
     });
+  });
+
+  it("shows and resets a member account's own guard with --account, leaving this account's alone", async () => {
+    // Prepare: the guard of member account 210987654321 tripped by its functions (as an organisation deployment's do)
+    const member = '210987654321';
+    const guard = new BlastRadiusGuard(
+      DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
+      responder.stack.tableName,
+      1,
+      60,
+    ).forAccount(member);
+    const arn = (n: number) => `arn:aws:ec2:us-east-1:${member}:security-group/sg-${n}`;
+    await guard.acquire({ ruleId: 'ssh-open-to-world', resourceArn: arn(1) });
+    expect(await guard.acquire({ ruleId: 'ssh-open-to-world', resourceArn: arn(2) })).toMatchObject({
+      allowed: false,
+    });
+    // Act
+    const memberStatus = await cli(['guard', 'status', '--account', member], env);
+    const ownStatus = await cli(['guard', 'status'], env);
+    const bad = await cli(['guard', 'reset', '--account', '12345', '--reason', 'a typo'], env);
+    const report = await cli(['report', '--since', '1h'], env);
+    const reset = await cli(
+      ['guard', 'reset', '--account', member, '--reason', 'INC-9: reviewed the burst'],
+      env,
+    );
+    // Assess
+    expect(memberStatus.code).toBe(4);
+    expect(memberStatus.stdout).toContain(`for account ${member}`);
+    expect(memberStatus.stdout).toContain(`blast-radius guard tripped in account ${member}`);
+    expect(ownStatus.code).toBe(0);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      expect.stringContaining('--account must be a 12-digit account id'),
+    ]);
+    expect(report.stdout).toContain('## Blast-radius guard trips in the period (1)');
+    expect(report.stdout).toContain(`blast-radius guard tripped in account ${member}`);
+    expect(reset.code).toBe(0);
+    expect((await guard.status()).tripped).toBe(false);
   });
 });

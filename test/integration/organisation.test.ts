@@ -66,6 +66,7 @@ describe('an organisation deployment against moto with three accounts', () => {
   let responder: LocalResponder;
   let handle: (event: unknown) => Promise<HandlerResult>;
   let members: string[];
+  let organizationId: string;
 
   beforeEach(async () => {
     await resetAccount();
@@ -79,7 +80,8 @@ describe('an organisation deployment against moto with three accounts', () => {
       );
       members.push(String(created.CreateAccountStatus?.AccountId));
     }
-    handle = responder.handlerOf(loadFunction, { ORGANIZATION_ID: String(organization.Organization?.Id) });
+    organizationId = String(organization.Organization?.Id);
+    handle = responder.handlerOf(loadFunction, { ORGANIZATION_ID: organizationId });
   });
 
   it('remediates drift in each member account in that account, as the rule member role, and records the account', async () => {
@@ -187,6 +189,31 @@ describe('an organisation deployment against moto with three accounts', () => {
     });
     expect(incident?.reason).toContain(`cannot act in account ${first}`);
     expect(await responder.alerts()).toHaveLength(1);
+  });
+
+  it('trips the blast-radius guard of one account only: the others still remediate', async () => {
+    // Prepare: a guard of 1 remediation an hour; two drifts in the first member, one in the second
+    const [first = '', second = ''] = members;
+    const guarded = responder.handlerOf(loadFunction, {
+      ORGANIZATION_ID: organizationId,
+      GUARD_THRESHOLD: '1',
+    });
+    const firstEc2 = await memberEc2(first);
+    const [a, b] = [await openGroup(firstEc2, 'one'), await openGroup(firstEc2, 'two')];
+    const other = await openGroup(await memberEc2(second), 'three');
+    // Act
+    for (const group of [a, b]) await guarded(authorizeCall(REGION, group, humanCaller(first)));
+    await guarded(authorizeCall(REGION, other, humanCaller(second)));
+    // Assess: the first member's second drift was refused by its guard; the second member's fixed
+    const status = Object.fromEntries(
+      (await responder.incidents()).map((incident) => [incident.resourceId, incident.status]),
+    );
+    expect(status).toEqual({ [a]: 'remediated', [b]: 'open', [other]: 'remediated' });
+    expect(await ingressOf(firstEc2, b)).toHaveLength(1);
+    const guardAlerts = (await responder.alerts()).filter((alert) =>
+      alert.subject.includes('Blast-radius guard'),
+    );
+    expect(guardAlerts.map((alert) => alert.attributes.account)).toEqual([first]);
   });
 
   it("ignores a member role's own change only when its session names an incident of ours in that account", async () => {
