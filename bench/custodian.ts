@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { recordCalls } from '../scripts/lib/recorder';
 import { REGION, ROOT } from './harness';
 import { type Summary, summarize } from './stats';
+import { countBy } from './sweep';
 
 const run = promisify(execFile);
 
@@ -49,6 +50,29 @@ export interface CustodianRun {
   peakRssMb: number;
   matched: number;
   error?: string;
+  /** ERROR lines of custodian's log (at most 3): an action that fails logs and still exits 0. */
+  loggedErrors?: string[];
+}
+
+/**
+ * c7n logs `<time>: <logger>:ERROR <message>`; a message may go on over lines of its own (an
+ * action's "Exception processing …" puts the exception there): the head and the continuation, bounded.
+ */
+export function errorLines(stderr: string): string[] {
+  const lines = stderr.split('\n');
+  const found: string[] = [];
+  lines.forEach((line, index) => {
+    if (!/:ERROR /.test(line) || found.length >= 3) return;
+    const rest: string[] = [];
+    for (const next of lines.slice(index + 1)) {
+      if (/^\d{4}-\d\d-\d\d /.test(next) || next.trim() === '') break;
+      rest.push(next.trim());
+    }
+    const head = line.replace(/^.*?:ERROR /, '').trim();
+    const shortHead = head.length > 80 ? `${head.slice(0, 80)}…` : head;
+    found.push([shortHead, ...rest].join(' ').slice(0, 300));
+  });
+  return found;
 }
 
 /** Times its own import and run and reports its peak memory: the same figures we take of our functions. */
@@ -112,53 +136,61 @@ export function measureCustodianImport(python: string, runs: number): Summary {
   return summarize(samples);
 }
 
-const countBy = (actions: readonly string[]): Record<string, number> => {
-  const counts: Record<string, number> = {};
-  for (const action of actions) counts[action] = (counts[action] ?? 0) + 1;
-  return counts;
-};
+/** One policy in its own custodian process over the seeded account, through the same moto recorder as ours. */
+export async function runCustodianPolicy(
+  python: string,
+  policy: { fn: string; policy: string; yaml: string },
+  scale: number,
+  dir: string,
+): Promise<CustodianRun> {
+  const file = join(dir, `${policy.policy}.yml`);
+  writeFileSync(file, `policies:\n${policy.yaml}`);
+  const output = join(dir, `out-${scale}`);
+  let report:
+    | { runMs: number; runCpuMs: number; processCpuMs: number; code: number; maxRssKb: number }
+    | undefined;
+  let error: string | undefined;
+  let loggedErrors: string[] = [];
+  const calls = await recordCalls(async () => {
+    try {
+      const { stdout, stderr } = await run(python, ['-c', WRAPPER, output, REGION, file], {
+        env: { ...process.env, AWS_DEFAULT_REGION: REGION },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+      loggedErrors = errorLines(stderr);
+    } catch (failure) {
+      loggedErrors = errorLines((failure as { stderr?: string }).stderr ?? '');
+      error = (failure as { stderr?: string }).stderr?.trim().split('\n').slice(-1)[0] ?? String(failure);
+    }
+  });
+  const resources = join(output, policy.policy, 'resources.json');
+  const matched = existsSync(resources)
+    ? (JSON.parse(readFileSync(resources, 'utf8')) as unknown[]).length
+    : 0;
+  if (report && report.code !== 0) error = `custodian exited with ${report.code}`;
+  return {
+    fn: policy.fn,
+    policy: policy.policy,
+    scale,
+    runMs: report?.runMs ?? Number.NaN,
+    runCpuMs: report?.runCpuMs ?? Number.NaN,
+    processCpuMs: report?.processCpuMs ?? Number.NaN,
+    calls: calls.length,
+    callsByAction: countBy(calls.map((call) => call.action)),
+    peakRssMb: (report?.maxRssKb ?? Number.NaN) / 1024,
+    matched,
+    error,
+    ...(loggedErrors.length > 0 ? { loggedErrors } : {}),
+  };
+}
 
-/** Each policy in its own custodian process over the seeded account, through the same moto recorder as ours. */
+/** Each filter policy in its own custodian process over the seeded account. */
 export async function measureCustodian(python: string, scale: number): Promise<CustodianRun[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-c7n-'));
   const results: CustodianRun[] = [];
   for (const [fn, { policy, yaml }] of Object.entries(CUSTODIAN_POLICIES)) {
-    const file = join(dir, `${policy}.yml`);
-    writeFileSync(file, `policies:\n${yaml}`);
-    const output = join(dir, `out-${scale}`);
-    let report:
-      | { runMs: number; runCpuMs: number; processCpuMs: number; code: number; maxRssKb: number }
-      | undefined;
-    let error: string | undefined;
-    const calls = await recordCalls(async () => {
-      try {
-        const { stdout } = await run(python, ['-c', WRAPPER, output, REGION, file], {
-          env: { ...process.env, AWS_DEFAULT_REGION: REGION },
-          maxBuffer: 64 * 1024 * 1024,
-        });
-        report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
-      } catch (failure) {
-        error = (failure as { stderr?: string }).stderr?.trim().split('\n').slice(-1)[0] ?? String(failure);
-      }
-    });
-    const resources = join(output, policy, 'resources.json');
-    const matched = existsSync(resources)
-      ? (JSON.parse(readFileSync(resources, 'utf8')) as unknown[]).length
-      : 0;
-    if (report && report.code !== 0) error = `custodian exited with ${report.code}`;
-    results.push({
-      fn,
-      policy,
-      scale,
-      runMs: report?.runMs ?? Number.NaN,
-      runCpuMs: report?.runCpuMs ?? Number.NaN,
-      processCpuMs: report?.processCpuMs ?? Number.NaN,
-      calls: calls.length,
-      callsByAction: countBy(calls.map((call) => call.action)),
-      peakRssMb: (report?.maxRssKb ?? Number.NaN) / 1024,
-      matched,
-      error,
-    });
+    results.push(await runCustodianPolicy(python, { fn, policy, yaml }, scale, dir));
   }
   return results;
 }

@@ -1,4 +1,5 @@
 import type { CustodianRun } from './custodian';
+import { CUSTODIAN_ACTIONS, DETACHED, type EnforceSection } from './enforce';
 import { type LambdaLimits, vcpuShare } from './lambda';
 import type { BenchResult } from './report';
 import type { ScanResult } from './scan';
@@ -47,6 +48,8 @@ export interface Headline {
   lambda: LambdaLimits;
   scanCpuRatioVsC7n: Record<string, Record<ScaleKey, Figure>>;
   sweepCpuRatioVsC7n: Record<string, Record<ScaleKey, Figure>>;
+  /** Our enforce-mode sweep against c7n's equivalent action; null where c7n has none or a side left drift. */
+  sweepEnforceCpuRatioVsC7n: Record<string, Record<ScaleKey, Figure>>;
   eventCallsPerMinimum: Record<string, Figure & { fn: string }>;
   dynamoWritesPerRemediation: Record<string, (Figure & { n?: number }) & { fn: string }>;
   coldLoadMsMedian: Record<string, Figure>;
@@ -134,6 +137,63 @@ function perFamilyAndScale(
         HEADLINE_SCALES.map((scale) => {
           const section = atScale(input, scale);
           return [`${scale}`, typeof section === 'string' ? unmeasured(section) : figure(section, fn)];
+        }),
+      ) as Record<ScaleKey, Figure>,
+    ]),
+  );
+}
+
+/**
+ * Our enforce-mode sweep's CPU over c7n's action policy's run CPU, only where the comparison is
+ * like for like: c7n has the action, both ran without error, and both left nothing drifting.
+ */
+export function enforceCpuRatio(input: HeadlineInputs, section: EnforceSection, fn: string): Figure {
+  const equivalent = CUSTODIAN_ACTIONS[fn];
+  if (!equivalent || equivalent.action === null)
+    return unmeasured(`c7n has no equivalent action: ${equivalent?.none ?? `none is named for ${fn}`}`);
+  if (input.custodian.unavailable)
+    return unmeasured(`Cloud Custodian was not measured: ${input.custodian.unavailable}`);
+  const ours = section.ours.find((sweep) => sweep.fn === fn);
+  const theirs = section.custodian.find((run) => run.fn === fn);
+  if (!ours) return unmeasured('our enforce sweep of this family did not run');
+  if (!theirs) return unmeasured(`no Cloud Custodian ${equivalent.action} policy ran for ${fn}`);
+  if (ours.error) return unmeasured(`our enforce sweep failed: ${ours.error}`);
+  if (theirs.error) return unmeasured(`Cloud Custodian's ${theirs.policy} failed: ${theirs.error}`);
+  const drift = section.account.drift;
+  if (ours.stillDrifting > 0 || theirs.stillDrifting > 0) {
+    const why = theirs.motoGap ?? theirs.loggedErrors?.[0];
+    return unmeasured(
+      `not like for like: our sweep left ${fmt(ours.stillDrifting)} of ${fmt(drift)} drifting, c7n's ${equivalent.action} ` +
+        `left ${fmt(theirs.stillDrifting)} of ${fmt(drift)}${why ? ` (c7n logged: ${why})` : ''}`,
+    );
+  }
+  if (!finite(ours.cpuMs)) return unmeasured("our enforce sweep's CPU was not measured");
+  if (!finite(theirs.runCpuMs) || theirs.runCpuMs <= 0)
+    return unmeasured("Cloud Custodian's CPU was not measured");
+  return {
+    value: ours.cpuMs / theirs.runCpuMs,
+    basis:
+      `enforce sweep ${fmt(ours.cpuMs)} ms CPU / c7n ${equivalent.action} ${fmt(theirs.runCpuMs)} ms CPU ` +
+      `(each left 0 of ${fmt(drift)} drifting)`,
+  };
+}
+
+/** Each swept family, and our detached-volume path beside the in-use one (c7n has an action only for the latter). */
+function enforceFigures(input: HeadlineInputs): Record<string, Record<ScaleKey, Figure>> {
+  return Object.fromEntries(
+    [...SWEPT.map(({ fn }) => fn), DETACHED].map((fn) => [
+      fn,
+      Object.fromEntries(
+        HEADLINE_SCALES.map((scale) => {
+          const section = input.sweepEnforce.find((candidate) => candidate.account.perType === scale);
+          if (section) return [`${scale}`, enforceCpuRatio(input, section, fn)];
+          const swept = input.sweepEnforce.map((candidate) => fmt(candidate.account.perType)).join(' and ');
+          return [
+            `${scale}`,
+            unmeasured(
+              `not measured in this run: it swept ${swept || 'nothing'} of each kind in enforce mode (${input.scale} scale), not ${fmt(scale)}`,
+            ),
+          ];
         }),
       ) as Record<ScaleKey, Figure>,
     ]),
@@ -301,6 +361,7 @@ export function computeHeadline(input: HeadlineInputs, lambda: LambdaLimits): He
       (run) => run.runCpuMs,
     ),
   );
+  const sweepEnforceCpuRatioVsC7n = enforceFigures(input);
   const events = eventFigures(input);
   const cold = coldLoad(input);
   const projectedUnitSecondsAt10k = projected(input, lambda);
@@ -308,6 +369,7 @@ export function computeHeadline(input: HeadlineInputs, lambda: LambdaLimits): He
     lambda,
     scanCpuRatioVsC7n,
     sweepCpuRatioVsC7n,
+    sweepEnforceCpuRatioVsC7n,
     ...events,
     ...cold,
     ...storm(input),

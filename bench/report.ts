@@ -1,6 +1,7 @@
 import type { BundleResult } from './bundles';
 import { type Cost, LAMBDA_PRICES } from './cost';
 import type { CustodianRun } from './custodian';
+import { CUSTODIAN_ACTIONS, type EnforceSection, type EnforceSweepResult, OUR_ACTIONS } from './enforce';
 import type { EventResult } from './events';
 import type { Figure, Headline } from './headline';
 import type { MotoPatchResult } from './moto-patch';
@@ -24,6 +25,8 @@ export interface BenchResult {
   events: EventResult[];
   /** At each scale: our sweeps, our read-only scans and c7n's filter policies over the same seeded account. */
   sweeps: { account: SeededAccount; ours: SweepResult[]; scans: ScanResult[]; custodian: CustodianRun[] }[];
+  /** At each scale: our sweeps in enforce mode and c7n's equivalent actions, each over its own seeded account. */
+  sweepEnforce: EnforceSection[];
   storm: StormResult;
   /** The emulator's transaction cost with and without the project's item-level backup patch. */
   motoPatch: MotoPatchResult;
@@ -50,6 +53,11 @@ const topActions = (counts: Record<string, number>, limit = 6): string =>
     .slice(0, limit)
     .map(([action, count]) => `${action}×${count}`)
     .join(', ');
+
+const statusWords = (statuses: Record<string, number>): string =>
+  Object.entries(statuses)
+    .map(([status, count]) => `${status} ${num(count)}`)
+    .join(', ') || 'none';
 
 /** Where we lose, from the numbers: every sentence names its figures. */
 export function findLosses(result: Omit<BenchResult, 'losses' | 'headline'>): string[] {
@@ -81,6 +89,33 @@ export function findLosses(result: Omit<BenchResult, 'losses' | 'headline'>): st
       if (theirs && theirs.calls < sweep.calls) {
         losses.push(
           `Cloud Custodian made fewer API calls than our ${sweep.fn} sweep over ${num(sweep.scale)} ${sweep.covers}: ` +
+            `${num(theirs.calls)} against ${num(sweep.calls)}.`,
+        );
+      }
+    }
+  }
+  for (const { account, ours, custodian, detached } of result.sweepEnforce) {
+    if (detached && detached.ours.stillDrifting > 0)
+      losses.push(
+        `Our enforce sweep of ${num(detached.ours.scale)} ${detached.ours.covers} left ${num(detached.ours.stillDrifting)} of ` +
+          `${num(detached.account.drift)} drifting: ${statusWords(detached.ours.statuses)}.`,
+      );
+    for (const sweep of ours) {
+      const where = `${num(sweep.scale)} ${sweep.covers} (${sweep.fn})`;
+      if (sweep.stillDrifting > 0)
+        losses.push(
+          `Our enforce sweep of ${where} left ${num(sweep.stillDrifting)} of ${num(account.drift)} drifting: ${statusWords(sweep.statuses)}.`,
+        );
+      const theirs = custodian.find((run) => run.fn === sweep.fn && !run.error && run.stillDrifting === 0);
+      if (theirs && sweep.stillDrifting === 0 && theirs.runCpuMs < sweep.cpuMs) {
+        losses.push(
+          `Cloud Custodian's ${theirs.action} used less client CPU than our enforce sweep of ${where}: ` +
+            `${num(theirs.runCpuMs)} ms against ${num(sweep.cpuMs)} ms (ours also records each step and alerts).`,
+        );
+      }
+      if (theirs && theirs.calls < sweep.calls) {
+        losses.push(
+          `Cloud Custodian's ${theirs.action} made fewer API calls than our enforce sweep of ${where}: ` +
             `${num(theirs.calls)} against ${num(sweep.calls)}.`,
         );
       }
@@ -140,6 +175,7 @@ function renderHeadline(h: Headline, say: (line?: string) => void): void {
   for (const [name, byFamily] of [
     ['scanCpuRatioVsC7n', h.scanCpuRatioVsC7n],
     ['sweepCpuRatioVsC7n', h.sweepCpuRatioVsC7n],
+    ['sweepEnforceCpuRatioVsC7n', h.sweepEnforceCpuRatioVsC7n],
   ] as const) {
     for (const [fn, byScale] of Object.entries(byFamily)) {
       for (const [scale, figure] of Object.entries(byScale)) {
@@ -174,6 +210,75 @@ function renderHeadline(h: Headline, say: (line?: string) => void): void {
   say(
     `Memory and timeout from ${h.lambda.source}; Lambda gives 1 vCPU at 1,769 MB and a linear share below.`,
   );
+  say();
+}
+
+/** Our enforce sweeps and c7n's equivalent actions at one scale, a row each, beside the notify rows. */
+function renderEnforce(section: EnforceSection, say: (line?: string) => void): void {
+  const { account, custodianAccount } = section;
+  say(
+    `Enforce mode: each rule's sweep in enforce mode, then Cloud Custodian's equivalent action policy, each on a fresh ` +
+      `account seeded as above except that the ${num(account.drift)} drifting volumes are attached (in use, at ` +
+      `/dev/sdf) to compliant instances, because c7n's only encrypting action takes attached volumes (ours seeded in ` +
+      `${num(account.seedSeconds, 1)} s${custodianAccount ? `, c7n's in ${num(custodianAccount.seedSeconds, 1)} s` : ''}). ` +
+      'Still drifting is counted afterwards by the bench’s own reads (bench/enforce.ts countDrifting), of ' +
+      `${num(account.drift)} seeded; a side that leaves drift is not compared in the headline. Client CPU: our ` +
+      'invocation in a warm process, c7n’s policy run after its import; c7n’s errors are as its log says (an action ' +
+      'that fails logs and still exits 0).' +
+      (section.detached
+        ? ` The detached row is our default path for a detached volume, ours alone, on a fresh account seeded as ` +
+          `above with volumes and instances only (the drifting volumes detached, in ${num(section.detached.account.seedSeconds, 1)} s).`
+        : ''),
+  );
+  say();
+  say(
+    '| function | side | action | wall ms | client CPU ms | AWS calls | peak MB | found | still drifting | outcome | CPU ratio ours/c7n | calls by action |',
+  );
+  say('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |');
+  const oursRow = (ours: EnforceSweepResult, drift: number) =>
+    say(
+      `| ${ours.fn} | ours | ${OUR_ACTIONS[ours.fn] ?? 'enforce'} | ${num(ours.wallMs)} | ${num(ours.cpuMs)} | ${num(ours.calls)} | ` +
+        `${num(ours.peakRssMb)} | ${num(ours.driftFound)} | ${num(ours.stillDrifting)} of ${num(drift)} | ` +
+        `${ours.error ? `error: ${oneLine(ours.error)}` : statusWords(ours.statuses)} | | ${topActions(ours.callsByAction, 8)} |`,
+    );
+  const rows = section.detached ? [...section.ours, section.detached.ours] : section.ours;
+  for (const ours of rows) {
+    oursRow(ours, ours === section.detached?.ours ? section.detached.account.drift : account.drift);
+    const equivalent = CUSTODIAN_ACTIONS[ours.fn];
+    const theirs = section.custodian.find((run) => run.fn === ours.fn);
+    if (!equivalent || equivalent.action === null) {
+      say(
+        `| ${ours.fn} | c7n | none | | | | | | | c7n has no equivalent action (why: below the table) | | |`,
+      );
+      continue;
+    }
+    if (!theirs) {
+      say(`| ${ours.fn} | c7n | ${equivalent.action} | | | | | | | not run | | |`);
+      continue;
+    }
+    const outcome = theirs.error
+      ? `error: ${oneLine(theirs.error)}`
+      : theirs.motoGap
+        ? `failed against moto: ${theirs.motoGap}`
+        : theirs.loggedErrors
+          ? `logged errors: ${oneLine(theirs.loggedErrors.join('; '))}`
+          : 'ran';
+    // A ratio only where both sides ran and left nothing drifting, as in the headline.
+    const alike = !ours.error && !theirs.error && ours.stillDrifting === 0 && theirs.stillDrifting === 0;
+    say(
+      `| ${ours.fn} | c7n ${theirs.policy} | ${theirs.action} | ${num(theirs.runMs)} | ${num(theirs.runCpuMs)} | ${num(theirs.calls)} | ` +
+        `${num(theirs.peakRssMb)} | ${num(theirs.matched)} | ${num(theirs.stillDrifting)} of ${num(account.drift)} | ${outcome} | ` +
+        `${alike ? times(ratio(ours.cpuMs, theirs.runCpuMs)) : 'n/a: not like for like'} | ${topActions(theirs.callsByAction, 8)} |`,
+    );
+  }
+  say();
+  for (const [fn, equivalent] of Object.entries(CUSTODIAN_ACTIONS)) {
+    say(
+      equivalent.action === null
+        ? `- ${fn}: c7n has no equivalent action: ${equivalent.none}`
+        : `- ${fn}: c7n \`${equivalent.action}\`: ${equivalent.differs}.`,
+    );
+  }
   say();
 }
 
@@ -300,6 +405,16 @@ export function renderReport(result: BenchResult): string {
       }
       say();
     }
+    const enforced = result.sweepEnforce.find((section) => section.account.perType === account.perType);
+    if (enforced) renderEnforce(enforced, say);
+  }
+  for (const section of result.sweepEnforce) {
+    if (result.sweeps.some((sweep) => sweep.account.perType === section.account.perType)) continue;
+    say(
+      `### ${num(section.account.perType)} of each, enforce mode (${section.account.drift} of each drifting)`,
+    );
+    say();
+    renderEnforce(section, say);
   }
   const s = result.storm;
   say("## The emulator's transactions");

@@ -5,6 +5,12 @@ import { buildCli, buildFunctions } from '../scripts/build';
 import { measureBundles } from './bundles';
 import { costPerMillion, memoryFor } from './cost';
 import { custodianPython, measureCustodian, measureCustodianImport } from './custodian';
+import {
+  type CustodianEnforceRun,
+  measureCustodianEnforce,
+  measureDetachedEnforce,
+  measureEnforceSweeps,
+} from './enforce';
 import { measureEvents } from './events';
 import { Bench, ROOT } from './harness';
 import { computeHeadline } from './headline';
@@ -13,7 +19,7 @@ import { measureMotoPatch } from './moto-patch';
 import { type BenchResult, findLosses, renderReport } from './report';
 import { measureScans } from './scan';
 import { measureStorm } from './storm';
-import { measureSweeps, seedAccount } from './sweep';
+import { measureSweeps, type SeededAccount, seedAccount } from './sweep';
 
 /**
  * npm run bench — one run on this machine, written to bench/report.md and bench/report.json.
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
         }
       : { unavailable: c7n.unavailable };
     const sweeps: BenchResult['sweeps'] = [];
+    const sweepEnforce: BenchResult['sweepEnforce'] = [];
     for (const perType of plan.sweep) {
       await bench.reset();
       const account = await phase(phases, `seed ${perType}`, () => seedAccount(perType));
@@ -88,6 +95,39 @@ async function main(): Promise<void> {
         ? await phase(phases, `c7n ${perType}`, () => measureCustodian(c7n.python as string, perType))
         : [];
       sweeps.push({ account, ours, scans, custodian: theirs });
+      // Enforce mode changes the account: each side gets its own, seeded alike, the drifting volumes
+      // attached (c7n's only encrypting action takes attached volumes).
+      await bench.reset();
+      const enforced = await phase(phases, `seed ${perType} enforce`, () => seedAccount(perType, 'in-use'));
+      const oursEnforced = await phase(phases, `sweep ${perType} enforce`, () =>
+        measureEnforceSweeps(bench, enforced),
+      );
+      let custodianAccount: SeededAccount | undefined;
+      let theirsEnforced: CustodianEnforceRun[] = [];
+      if (c7n.python) {
+        await bench.reset();
+        custodianAccount = await phase(phases, `seed ${perType} c7n enforce`, () =>
+          seedAccount(perType, 'in-use'),
+        );
+        theirsEnforced = await phase(phases, `c7n ${perType} enforce`, () =>
+          measureCustodianEnforce(c7n.python as string, perType),
+        );
+      }
+      // Our default path for a detached volume, which no c7n action matches: ours alone, on the notify seeding.
+      await bench.reset();
+      const detachedAccount = await phase(phases, `seed ${perType} detached`, () =>
+        seedAccount(perType, 'detached', 'volumes'),
+      );
+      const detached = await phase(phases, `sweep ${perType} detached enforce`, () =>
+        measureDetachedEnforce(bench, detachedAccount),
+      );
+      sweepEnforce.push({
+        account: enforced,
+        ...(custodianAccount ? { custodianAccount } : {}),
+        ours: oursEnforced,
+        custodian: theirsEnforced,
+        detached: { account: detachedAccount, ours: detached },
+      });
     }
     await bench.reset();
     const storm = await phase(phases, `storm ${plan.storm}`, () =>
@@ -119,6 +159,7 @@ async function main(): Promise<void> {
       bundles,
       events,
       sweeps,
+      sweepEnforce,
       storm,
       motoPatch,
       custodian,

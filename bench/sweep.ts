@@ -1,4 +1,5 @@
 import {
+  AttachVolumeCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   CreateVolumeCommand,
@@ -12,10 +13,10 @@ import {
   UploadSSHPublicKeyCommand,
 } from '@aws-sdk/client-iam';
 import { scheduledEvent } from '../scripts/lib/events';
-import { recordCalls } from '../scripts/lib/recorder';
+import { type RecordedCall, recordCalls } from '../scripts/lib/recorder';
 import { mapWithConcurrency } from '../shared/concurrency';
 import { PUBLIC_KEY } from './events';
-import { ACCOUNT, type Bench, bundlePath, FunctionProcess, REGION } from './harness';
+import { ACCOUNT, type Bench, bundlePath, FunctionProcess, type Invocation, REGION } from './harness';
 
 /** An account seeded with `perType` volumes, instances, security-group rules and SSH keys, `drift` of each drifting. */
 export interface SeededAccount {
@@ -24,7 +25,20 @@ export interface SeededAccount {
   groups: number;
   users: number;
   seedSeconds: number;
+  /** Where the drifting volumes are: detached (the notify section), or attached to compliant instances. */
+  driftVolumes?: DriftVolumes;
+  /** `volumes`: instances and volumes only, no security groups or SSH keys (one family's account). */
+  only?: 'volumes';
 }
+
+/**
+ * `detached`: the drifting volumes stand alone (every volume the notify section seeds is detached).
+ * `in-use`: each is attached to one of the compliant (non-PHI) instances, the only volumes Cloud
+ * Custodian's encrypt-instance-volumes takes; every other count and the drift share are the same.
+ */
+export type DriftVolumes = 'detached' | 'in-use';
+/** Where an in-use drifting volume is attached: a data device, so the root volume stays as it is. */
+export const IN_USE_DEVICE = '/dev/sdf';
 
 export interface SweepResult {
   fn: string;
@@ -66,14 +80,18 @@ const chunks = (total: number, size: number): number[] =>
  * where the API allows: RunInstances by 500, one AuthorizeSecurityGroupIngress per group of 50 rules.
  * Instances come first: moto's RunInstances looks through every volume for each root volume it makes.
  */
-export async function seedAccount(perType: number): Promise<SeededAccount> {
+export async function seedAccount(
+  perType: number,
+  driftVolumes: DriftVolumes = 'detached',
+  only?: 'volumes',
+): Promise<SeededAccount> {
   const started = Date.now();
   const drift = driftFor(perType);
   const ec2 = new EC2Client({ region: REGION });
   const iam = new IAMClient({ region: REGION });
   const encryptedRoot = [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 8, Encrypted: true } }];
   // Instances: the drifting ones hold PHI (tag phi=true) on shared tenancy.
-  await mapWithConcurrency(chunks(perType - drift, INSTANCES_PER_CALL), 2, (count) =>
+  const compliant = await mapWithConcurrency(chunks(perType - drift, INSTANCES_PER_CALL), 2, (count) =>
     ec2.send(
       new RunInstancesCommand({
         ImageId: 'ami-12c6146b',
@@ -83,6 +101,9 @@ export async function seedAccount(perType: number): Promise<SeededAccount> {
         BlockDeviceMappings: encryptedRoot,
       }),
     ),
+  );
+  const hosts = compliant.flatMap((reservation) =>
+    (reservation.Instances ?? []).map((instance) => instance.InstanceId ?? ''),
   );
   await ec2.send(
     new RunInstancesCommand({
@@ -98,17 +119,40 @@ export async function seedAccount(perType: number): Promise<SeededAccount> {
   await mapWithConcurrency(
     Array.from({ length: perType }, (_, index) => index),
     SEED_CONCURRENCY,
-    (index) =>
-      ec2.send(
+    async (index) => {
+      const volume = await ec2.send(
         new CreateVolumeCommand({
           AvailabilityZone: `${REGION}a`,
           Size: 1,
           VolumeType: 'gp3',
           Encrypted: index >= drift,
         }),
-      ),
+      );
+      if (driftVolumes === 'detached' || index >= drift) return;
+      await ec2.send(
+        new AttachVolumeCommand({
+          VolumeId: volume.VolumeId,
+          InstanceId: hosts[index],
+          Device: IN_USE_DEVICE,
+        }),
+      );
+    },
   );
-  // Security-group rules: HTTPS from single addresses, 50 to a group; the drifting groups open SSH to the world.
+  const groups = only === 'volumes' ? 0 : await seedRules(ec2, perType, drift);
+  const users = only === 'volumes' ? 0 : await seedKeys(iam, perType, drift);
+  return {
+    perType,
+    drift,
+    groups,
+    users,
+    seedSeconds: (Date.now() - started) / 1000,
+    driftVolumes,
+    ...(only === 'volumes' ? { only } : {}),
+  };
+}
+
+/** Security-group rules: HTTPS from single addresses, 50 to a group; the drifting groups open SSH to the world. */
+async function seedRules(ec2: EC2Client, perType: number, drift: number): Promise<number> {
   const ruleGroups = chunks(perType - drift, RULES_PER_GROUP);
   await mapWithConcurrency(
     ruleGroups.map((count, index) => ({ count, index })),
@@ -151,7 +195,11 @@ export async function seedAccount(perType: number): Promise<SeededAccount> {
       );
     },
   );
-  // SSH keys: five to a user, Inactive (closed, as the responder leaves them) but one Active key of each drifting user.
+  return ruleGroups.length + drift;
+}
+
+/** SSH keys: five to a user, Inactive (closed, as the responder leaves them) but one Active key of each drifting user. */
+async function seedKeys(iam: IAMClient, perType: number, drift: number): Promise<number> {
   const keyUsers = chunks(perType, KEYS_PER_USER);
   await mapWithConcurrency(
     keyUsers.map((count, index) => ({ count, index })),
@@ -174,13 +222,7 @@ export async function seedAccount(perType: number): Promise<SeededAccount> {
       }
     },
   );
-  return {
-    perType,
-    drift,
-    groups: ruleGroups.length + drift,
-    users: keyUsers.length,
-    seedSeconds: (Date.now() - started) / 1000,
-  };
+  return keyUsers.length;
 }
 
 /** Pages at the API's largest page size, plus one incident write and one alert per drift (notify mode). */
@@ -219,40 +261,53 @@ export const SWEPT: readonly { fn: string; covers: string }[] = [
   { fn: 'ssh-grant-expired', covers: 'IAM SSH keys (and narrow SSH rules)' },
 ];
 
-const countBy = (actions: readonly string[]): Record<string, number> => {
+export const countBy = (actions: readonly string[]): Record<string, number> => {
   const counts: Record<string, number> = {};
   for (const action of actions) counts[action] = (counts[action] ?? 0) + 1;
   return counts;
 };
 
+/** One scheduled sweep of one rule, in its own fresh process: what it returned, its calls and its peak memory. */
+export interface SweepRun {
+  invocation?: Invocation;
+  calls: RecordedCall[];
+  peakRssMb: number;
+}
+
+/** A rule's scheduled sweep, once, in a fresh function process (so its peak memory is its own). */
+export async function sweepOnce(bench: Bench, fn: string, modes: Record<string, string>): Promise<SweepRun> {
+  const worker = await FunctionProcess.start(bundlePath(fn), bench.env(modes));
+  try {
+    let invocation: Invocation | undefined;
+    const calls = await recordCalls(async () => {
+      invocation = await worker.invoke(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    });
+    return { invocation, calls, peakRssMb: await worker.peakRssMb() };
+  } finally {
+    worker.stop();
+  }
+}
+
 /** Each rule's scheduled sweep, once, in its own fresh process (so its peak memory is its own). */
 export async function measureSweeps(bench: Bench, account: SeededAccount): Promise<SweepResult[]> {
   const results: SweepResult[] = [];
   for (const { fn, covers } of SWEPT) {
-    const worker = await FunctionProcess.start(bundlePath(fn), bench.env(SWEEP_MODES));
-    try {
-      let invocation: Awaited<ReturnType<FunctionProcess['invoke']>> | undefined;
-      const calls = await recordCalls(async () => {
-        invocation = await worker.invoke(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
-      });
-      const outcomes = invocation?.result?.outcomes ?? [];
-      results.push({
-        fn,
-        covers,
-        scale: account.perType,
-        wallMs: invocation?.ms ?? Number.NaN,
-        cpuMs: invocation?.cpuMs ?? Number.NaN,
-        calls: calls.length,
-        minimum: sweepMinimum(fn, account),
-        callsByAction: countBy(calls.map((call) => call.action)),
-        peakRssMb: await worker.peakRssMb(),
-        driftFound: outcomes.filter((outcome) => outcome.incidentId).length,
-        judged: outcomes.length,
-        error: invocation?.error,
-      });
-    } finally {
-      worker.stop();
-    }
+    const { invocation, calls, peakRssMb } = await sweepOnce(bench, fn, SWEEP_MODES);
+    const outcomes = invocation?.result?.outcomes ?? [];
+    results.push({
+      fn,
+      covers,
+      scale: account.perType,
+      wallMs: invocation?.ms ?? Number.NaN,
+      cpuMs: invocation?.cpuMs ?? Number.NaN,
+      calls: calls.length,
+      minimum: sweepMinimum(fn, account),
+      callsByAction: countBy(calls.map((call) => call.action)),
+      peakRssMb,
+      driftFound: outcomes.filter((outcome) => outcome.incidentId).length,
+      judged: outcomes.length,
+      error: invocation?.error,
+    });
   }
   return results;
 }
