@@ -16,6 +16,8 @@ export interface AccountAccess {
   own(): Promise<{ accountId: string; partition: string }>;
   /** An ACTIVE account of the organisation, as Organizations listed it lately. */
   isActiveMember(accountId: string): Promise<boolean>;
+  /** Every ACTIVE account of the organisation but this one, sorted: what a sweep fans out to. */
+  activeMembers(): Promise<string[]>;
   /** Clients acting in the account as the rule's member role. Throws MemberRoleUnavailable. */
   clientsIn(accountId: string, sessionName: string): Promise<AwsClients>;
 }
@@ -76,6 +78,13 @@ export class OrganisationAccounts implements AccountAccess {
     const stale = age > MEMBERSHIP_TTL_MS || (!this.members?.ids.has(accountId) && age > RELIST_AFTER_MS);
     if (stale) this.members = { ids: await this.listActive(), listedAt: this.now() };
     return this.members?.ids.has(accountId) ?? false;
+  }
+
+  async activeMembers(): Promise<string[]> {
+    const { accountId } = await this.own();
+    // A sweep plans once an interval: it lists afresh, and what it lists is believed for the TTL.
+    this.members = { ids: await this.listActive(), listedAt: this.now() };
+    return [...this.members.ids].filter((id) => id !== accountId).sort();
   }
 
   private async listActive(): Promise<ReadonlySet<string>> {

@@ -7,6 +7,7 @@ import { resourceTypes } from '../resources';
 import type { Finding, Loaded, OwnCalls, Rule } from '../rules/rule';
 import { typesJudgedBy } from '../rules/rule';
 import { leftScopeCallOf } from '../rules/scope';
+import { SCHEDULED_DETAIL_TYPE } from '../triggers/schedule';
 import type { SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import {
@@ -172,9 +173,30 @@ export class ResponsePipeline {
     const { units } = this.deps;
     if (!units) throw new Error('a sweep unit arrived but no sweep queue is configured (SWEEP_QUEUE_PREFIX)');
     if (this.isOff()) return [];
-    return sweepUnit(this.ctx, unit, origin, units, (resource, request) =>
-      this.judgeSwept(resource, request),
-    );
+    try {
+      return await sweepUnit(this.ctx, unit, origin, units, (resource, request) =>
+        this.judgeSwept(resource, request),
+      );
+    } catch (error) {
+      if (!(error instanceof MemberRoleUnavailable)) throw error;
+      // The member role is gone: the unit is done, as an incident saying what was not swept.
+      return [
+        await this.unreachable(
+          {
+            source: TriggerSource.Schedule,
+            eventId: `${unit.sweepId}#${error.accountId}#${unit.region}`,
+            eventName: SCHEDULED_DETAIL_TYPE,
+            accountId: error.accountId,
+            region: origin.region,
+            resourceType: this.rule.resourceType,
+            resourceId: `every resource in ${unit.region} (sweep)`,
+            observedAt: unit.observedAt,
+            summary: {},
+          },
+          error,
+        ),
+      ];
+    }
   }
 
   private async observe(observation: Observation): Promise<ResourceOutcome | undefined> {

@@ -11,6 +11,7 @@ import type { Loaded } from '../rules/rule';
 import { SCHEDULED_DETAIL_TYPE } from '../triggers/schedule';
 import { MAX_UNIT_PAGE, type SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest } from '../triggers/types';
+import { contextIn, refusal } from './accounts';
 import type { PipelineContext } from './context';
 import { listingsOf } from './listings';
 import type { ResourceOutcome } from './outcomes';
@@ -88,26 +89,32 @@ export async function planSweep(
   request: SweepRequest,
   queue: UnitQueue,
 ): Promise<ResourceOutcome[]> {
-  const { aws, settings, logger } = ctx.deps;
+  const { aws, settings, logger, accounts } = ctx.deps;
   const listings = listingsOf(
     ctx.rule,
     await sweepRegions(ctx, request),
     { accountId: request.accountId, aws, settings },
     { global: true },
   );
-  const units: SweepUnit[] = listings.map((listing) => ({
-    ruleId: ctx.rule.id,
-    region: listing.scope,
-    sweepId: request.eventId,
-    observedAt: request.observedAt,
-    attempt: 1,
-  }));
+  // This account's units name none; an organisation deployment's members each get theirs.
+  const members = (await accounts?.activeMembers()) ?? [];
+  const units: SweepUnit[] = [undefined, ...members].flatMap((account) =>
+    listings.map((listing) => ({
+      ruleId: ctx.rule.id,
+      region: listing.scope,
+      ...(account && { account }),
+      sweepId: request.eventId,
+      observedAt: request.observedAt,
+      attempt: 1,
+    })),
+  );
   await queue.send(units);
   logger.info('sweep planned', {
     ruleId: ctx.rule.id,
     sweepId: request.eventId,
     units: units.length,
-    regions: units.map((unit) => unit.region),
+    regions: listings.map((listing) => listing.scope),
+    memberAccounts: members.length,
   });
   const failures: SweepFailure[] = [];
   await resumePendingAlerts(ctx, failures);
@@ -143,27 +150,36 @@ export async function sweepUnit(
   queue: UnitQueue,
   judge: JudgeSwept,
 ): Promise<ResourceOutcome[]> {
-  const { aws, settings, metrics, logger } = ctx.deps;
+  const { settings, metrics, logger } = ctx.deps;
   const { rule } = ctx;
   if (unit.ruleId !== rule.id)
     throw refuse('ruleId', `a unit of ${unit.ruleId} is not this function's (${rule.id})`);
   if (origin.queueName !== sweepQueueName(settings.stackName, rule.id))
     throw refuse('eventSourceARN', `units of ${rule.id} come only from its own queue`);
-  if (unit.account !== undefined && unit.account !== origin.accountId)
-    throw refuse('account', 'a unit sweeps only its queue’s own account');
+  const account = unit.account ?? origin.accountId;
+  if (account !== origin.accountId) {
+    // Another account only in an organisation deployment, and only an ACTIVE member of it.
+    const refused = ctx.deps.accounts
+      ? await refusal(ctx, account)
+      : 'a unit sweeps only its queue’s own account';
+    if (refused) throw refuse('account', refused);
+  }
+  // The account's clients and guard: the function's own, or the rule's member role's there.
+  const where = await contextIn(ctx, account);
+  const { aws } = where.deps;
   const request: SweepRequest = {
     source: TriggerSource.Schedule,
     eventId: unit.sweepId,
     eventName: SCHEDULED_DETAIL_TYPE,
-    accountId: origin.accountId,
+    accountId: account,
     region: origin.region,
     observedAt: unit.observedAt,
   };
   // The regions come from the settings and AWS, as the planner read them; never from the unit.
   const listings = listingsOf(
     rule,
-    await sweepRegions(ctx, request),
-    { accountId: origin.accountId, aws, settings },
+    await sweepRegions(ctx, { ...request, accountId: origin.accountId }),
+    { accountId: account, aws, settings },
     { global: true },
   );
   const listing = listings.find((candidate) => candidate.scope === unit.region);
@@ -190,7 +206,7 @@ export async function sweepUnit(
   }
   // The region's last page also re-reads the rule's held drift the whole listing did not show.
   if (!more && rule.rejudgesHeldDrift)
-    resources.push(...(await unlistedHeldDrift(ctx, listing, request, [...listed, ...resources])));
+    resources.push(...(await unlistedHeldDrift(where, listing, request, [...listed, ...resources])));
   metrics.count(Metric.ResourcesSwept, resources.length);
   const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
     judge(resource, request),
@@ -227,6 +243,7 @@ export async function sweepUnit(
   logger.info('sweep unit done', {
     ruleId: rule.id,
     sweepId: unit.sweepId,
+    ...(unit.account && { account: unit.account }),
     region: unit.region,
     attempt: unit.attempt,
     receiveCount: origin.receiveCount,

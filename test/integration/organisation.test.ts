@@ -10,13 +10,14 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { cloudTrailEvent, humanCaller } from '../../scripts/lib/events';
+import { cloudTrailEvent, humanCaller, scheduledEvent } from '../../scripts/lib/events';
 import { memberRoleName } from '../../shared/organisation/member-roles';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls } from '../support/recorder';
 import { ACCOUNT, authorizeCall, ssh } from '../support/ssh';
+import { SweepQueue } from '../support/sweep-queue';
 
 /**
  * An organisation deployment against moto with three accounts: the security account (moto's own,
@@ -214,6 +215,107 @@ describe('an organisation deployment against moto with three accounts', () => {
       alert.subject.includes('Blast-radius guard'),
     );
     expect(guardAlerts.map((alert) => alert.attributes.account)).toEqual([first]);
+  });
+
+  it('sweeps every ACTIVE member as units on the rule queue, each remediated in its own account', async () => {
+    // Prepare: drift in this account and both members; the rule's sweep queue
+    const [first = '', second = ''] = members;
+    const queue = await SweepQueue.create(
+      String(responder.stack.env.STACK_NAME),
+      'ssh-open-to-world',
+      REGION,
+    );
+    const sweeping = responder.handlerOf(loadFunction, { ORGANIZATION_ID: organizationId, ...queue.env });
+    const groups = new Map<string, string>([
+      [ACCOUNT, await openGroup(new EC2Client({ region: REGION }), 'own')],
+    ]);
+    for (const account of members) groups.set(account, await openGroup(await memberEc2(account), 'member'));
+    // Act: the schedule plans; then each unit, as the queue would deliver it
+    await sweeping(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    const units = await queue.receive();
+    for (const unit of units) await sweeping(queue.event([unit]));
+    // Assess: one unit per account (the stack's own names none), every group closed in its account
+    expect(units.map((unit) => JSON.parse(String(unit.Body)).account).sort()).toEqual(
+      [first, second, undefined].sort(),
+    );
+    expect(await ingressOf(new EC2Client({ region: REGION }), groups.get(ACCOUNT) ?? '')).toEqual([]);
+    for (const account of members) {
+      expect(await ingressOf(await memberEc2(account), groups.get(account) ?? '')).toEqual([]);
+    }
+    const incidents = await responder.incidents();
+    expect(
+      incidents.map((incident) => [incident.account, incident.resourceId, incident.status]).sort(),
+    ).toEqual([...groups].map(([account, group]) => [account, group, 'remediated']).sort());
+  });
+
+  it('records a unit it cannot sweep, because the member role cannot be assumed, as a paged incident', async () => {
+    // Prepare: the first member's unit, and STS refusing its member role
+    const [first = ''] = members;
+    const queue = await SweepQueue.create(
+      String(responder.stack.env.STACK_NAME),
+      'ssh-open-to-world',
+      REGION,
+    );
+    const sweeping = responder.handlerOf(loadFunction, { ORGANIZATION_ID: organizationId, ...queue.env });
+    await sweeping(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    const unit = (await queue.receive()).find(
+      (message) => JSON.parse(String(message.Body)).account === first,
+    );
+    if (!unit) throw new Error('no unit planned for the first member');
+    const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
+    proxy.arm([
+      { action: 'sts:AssumeRole', nth: 1, kind: 'http500', times: 100, bodyIncludes: `${first}%3Arole` },
+    ]);
+    const endpoint = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    let result: HandlerResult;
+    try {
+      // Act
+      result = await sweeping(queue.event([unit]));
+    } finally {
+      process.env.AWS_ENDPOINT_URL = endpoint;
+      await proxy.close();
+    }
+    // Assess: the unit is done (not redelivered to fail again); an incident says what was not swept
+    expect(result.batchItemFailures).toEqual([]);
+    const [incident, ...others] = await responder.incidents();
+    expect(others).toEqual([]);
+    expect(incident).toMatchObject({
+      account: first,
+      status: 'open',
+      resourceType: 'AWS::IAM::Role',
+      evidence: { unjudgedResource: `every resource in ${REGION} (sweep)` },
+    });
+    expect(await responder.alerts()).toHaveLength(1);
+  });
+
+  it('refuses a unit naming an account outside the organisation, sweeping nothing', async () => {
+    // Prepare: a unit as a forged message would carry it
+    const queue = await SweepQueue.create(
+      String(responder.stack.env.STACK_NAME),
+      'ssh-open-to-world',
+      REGION,
+    );
+    const sweeping = responder.handlerOf(loadFunction, { ORGANIZATION_ID: organizationId, ...queue.env });
+    const forged = {
+      MessageId: 'forged-1',
+      ReceiptHandle: 'r',
+      Body: JSON.stringify({
+        ruleId: 'ssh-open-to-world',
+        region: REGION,
+        account: OUTSIDER,
+        sweepId: 'forged',
+        observedAt: new Date().toISOString(),
+        attempt: 1,
+      }),
+    };
+    // Act
+    const calls = await recordCalls(() => sweeping(queue.event([forged])));
+    const result = await sweeping(queue.event([forged]));
+    // Assess
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'forged-1' }]);
+    expect(calls.filter((call) => /^(AssumeRole|Describe)/.test(call.action))).toEqual([]);
+    expect(await responder.incidents()).toEqual([]);
   });
 
   it("ignores a member role's own change only when its session names an incident of ours in that account", async () => {
