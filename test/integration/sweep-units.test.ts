@@ -1,13 +1,8 @@
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { scheduledEvent } from '../../scripts/lib/events';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { ACCOUNT, authorize, createGroup, ssh } from '../support/ssh';
+import { SweepQueue } from '../support/sweep-queue';
 
 /**
  * A scheduled sweep as units on a real (moto) queue: the schedule only plans, each unit judges one
@@ -22,58 +17,18 @@ const REGION = 'us-east-1';
 
 describe('a scheduled sweep in units, against moto', () => {
   let responder: LocalResponder;
-  let sqs: SQSClient;
-  let queueUrl: string;
-  let queueArn: string;
+  let queue: SweepQueue;
   let env: Record<string, string>;
 
   beforeEach(async () => {
     await resetAccount();
     responder = await LocalResponder.provision();
-    sqs = new SQSClient({ region: REGION });
-    const stackName = String(responder.stack.env.STACK_NAME);
-    const queue = await sqs.send(new CreateQueueCommand({ QueueName: `${stackName}-${FUNCTION}-sweep` }));
-    queueUrl = String(queue.QueueUrl);
-    const attributes = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    queueArn = String(attributes.Attributes?.QueueArn);
-    env = {
-      SWEEP_QUEUE_PREFIX: queueUrl.slice(0, queueUrl.length - `${FUNCTION}-sweep`.length),
-      SWEEP_UNIT_RESOURCES: '2',
-    };
+    queue = await SweepQueue.create(String(responder.stack.env.STACK_NAME), FUNCTION, REGION);
+    env = { ...queue.env, SWEEP_UNIT_RESOURCES: '2' };
   });
 
-  /** The units waiting on the queue now (received, so invisible until the test deletes or lets them go). */
-  async function receive(): Promise<Message[]> {
-    const received = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-        WaitTimeSeconds: 0,
-      }),
-    );
-    return received.Messages ?? [];
-  }
-
-  /** What Lambda's event source mapping hands the function. */
-  const sqsEvent = (messages: Message[], receiveCount?: string) => ({
-    Records: messages.map((message) => ({
-      messageId: message.MessageId,
-      receiptHandle: message.ReceiptHandle,
-      body: message.Body,
-      attributes: {
-        ApproximateReceiveCount: receiveCount ?? message.Attributes?.ApproximateReceiveCount ?? '1',
-        SentTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: message.MD5OfBody,
-      eventSource: 'aws:sqs',
-      eventSourceARN: queueArn,
-      awsRegion: REGION,
-    })),
-  });
+  const receive = () => queue.receive();
+  const sqsEvent = (messages: Message[], receiveCount?: string) => queue.event(messages, receiveCount);
 
   const unitsOf = (messages: Message[]) => messages.map((message) => JSON.parse(String(message.Body)));
 
