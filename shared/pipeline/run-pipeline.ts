@@ -138,8 +138,8 @@ export class ResponsePipeline {
       const { units } = this.deps;
       if (event.sweep.source === TriggerSource.Schedule && units)
         return planSweep(this.ctx, event.sweep, units);
-      const outcomes = await sweep(this.ctx, event.sweep, (resource, request) =>
-        this.judgeSwept(resource, request),
+      const outcomes = await sweep(this.ctx, event.sweep, (resource, request, locked) =>
+        this.judgeSwept(resource, request, locked),
       );
       return event.configEvaluation ? outcomes.map(asFoundAtNotification) : outcomes;
     }
@@ -160,8 +160,8 @@ export class ResponsePipeline {
     const { units } = this.deps;
     if (!units) throw new Error('a sweep unit arrived but no sweep queue is configured (SWEEP_QUEUE_PREFIX)');
     if (this.isOff()) return [];
-    return sweepUnit(this.ctx, unit, origin, units, (resource, request) =>
-      this.judgeSwept(resource, request),
+    return sweepUnit(this.ctx, unit, origin, units, (resource, request, locked) =>
+      this.judgeSwept(resource, request, locked),
     );
   }
 
@@ -284,14 +284,23 @@ export class ResponsePipeline {
   }
 
   /** A swept resource is one delivery per resource and region (account-level settings share the account id). */
-  private judgeSwept(resource: Loaded<unknown>, request: SweepRequest): Promise<ResourceOutcome> {
-    return this.judge(resource, {
-      source: request.source,
-      eventId: `${request.eventId}#${resource.region}#${resource.resourceId}`,
-      eventName: request.eventName,
-      observedAt: request.observedAt,
-      actor: request.actor,
-    });
+  private judgeSwept(
+    resource: Loaded<unknown>,
+    request: SweepRequest,
+    locked: boolean,
+  ): Promise<ResourceOutcome> {
+    return this.judge(
+      resource,
+      {
+        source: request.source,
+        eventId: `${request.eventId}#${resource.region}#${resource.resourceId}`,
+        eventName: request.eventName,
+        observedAt: request.observedAt,
+        actor: request.actor,
+      },
+      undefined,
+      locked,
+    );
   }
 
   /** Detect (unless already judged), and for drift: open (or join) the incident and respond. */
@@ -299,11 +308,14 @@ export class ResponsePipeline {
     resource: Loaded<unknown>,
     trigger: TriggerInfo,
     judged?: { finding: Finding; mode: Mode },
+    /** A sweep's answer from its one read of the rule's drift locks; unknown elsewhere. */
+    locked = true,
   ): Promise<ResourceOutcome> {
     const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
     const verdict = judged?.finding ?? this.rule.detect(resource, this.deps.settings);
     if (verdict.compliant) {
-      await resolveOpenDrift(this.ctx, resource, verdict.outOfScope, verdict.endsIncident);
+      // No lock, no incident to resolve: a compliant swept resource costs no read (issue 21).
+      if (locked) await resolveOpenDrift(this.ctx, resource, verdict.outOfScope, verdict.endsIncident);
       // Never silently: out of a narrowed scope is NOT_APPLICABLE, saying which scope, not COMPLIANT.
       return verdict.outOfScope
         ? { ...ref, compliance: Compliance.NotApplicable, note: verdict.outOfScope, outOfScope: true }

@@ -105,6 +105,48 @@ describe('the response pipeline', () => {
     expect(listed.filter((scope) => scope === 'global')).toEqual(['global']);
   });
 
+  it('reads the drift locks of a sweep once, and resolves only the compliant resource that holds one', async () => {
+    // Prepare: a lamp that drifted (its incident holds the lock) and is on again, and 20 lamps always on
+    const world = { lamp: { on: false } };
+    const rule = lampRule(world, async () => undefined);
+    const { pipeline, store, only } = pipelineFor(rule, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'notify' });
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    world.lamp.on = true;
+    const others = Array.from({ length: 20 }, (_, index) => `arn:lamp:other-${index}`);
+    const swept = defineRule<Lamp>({
+      ...(rule as Rule<Lamp>),
+      async *list() {
+        yield* (rule as Rule<Lamp>).list(
+          { accountId: '111122223333', region: 'us-east-1' },
+          {} as never,
+          {} as never,
+        );
+        for (const arn of others)
+          yield {
+            resourceType: 'AWS::::Account',
+            resourceId: arn,
+            arn,
+            region: 'us-east-1',
+            accountId: '111122223333',
+            tags: {},
+            state: { on: true },
+          };
+      },
+    } as Rule<Lamp>);
+    const sweeper = pipelineFor(swept, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'notify' }, store).pipeline;
+    const lockReads = jest.spyOn(store, 'openDrift');
+    const lockQueries = jest.spyOn(store, 'heldDrifts');
+    // Act
+    await sweeper.handle({
+      kind: 'sweep',
+      sweep: { ...observation, eventId: 'sweep-locks', source: 'schedule' },
+    });
+    // Assess: one Query of the locks; one lock read, for the lamp whose incident held it
+    expect(lockQueries).toHaveBeenCalledTimes(1);
+    expect(lockReads.mock.calls.map(([, arn]) => arn)).toEqual(['arn:lamp']);
+    expect(only()[0]).toMatchObject({ status: 'resolved' });
+  });
+
   it('keeps a waiting remediation open without paging until it finishes', async () => {
     // Prepare
     const world = { lamp: { on: false } };
