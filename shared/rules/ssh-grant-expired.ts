@@ -192,7 +192,7 @@ async function* listGroupPaths(
 ): AsyncIterable<Loaded<SshPaths>> {
   const now = new Date();
   const grants = once(() => recentGrants(aws, settings, now));
-  for await (const view of listSecurityGroups(aws.ec2(scope.region))) {
+  for await (const view of listSecurityGroups(aws.ec2(scope.region), settings.ssh.ports)) {
     yield groupPaths(view, scope, aws, settings, grants, now);
   }
 }

@@ -70,8 +70,9 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
     return view && toLoadedGroup(view, ref);
   },
 
-  async *list(scope, aws) {
-    for await (const view of listSecurityGroups(aws.ec2(scope.region))) yield toLoadedGroup(view, scope);
+  async *list(scope, aws, settings) {
+    for await (const view of listSecurityGroups(aws.ec2(scope.region), settings.ssh.ports))
+      yield toLoadedGroup(view, scope);
   },
 
   detect(resource, settings) {

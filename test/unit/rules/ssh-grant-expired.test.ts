@@ -132,8 +132,22 @@ describe('rule ssh-grant-expired', () => {
     }
   }
   function givenGroup(rules: SecurityGroupRule[]) {
+    // DescribeSecurityGroups says the same as its rules, in its own form (IpPermissions).
+    const IpPermissions = rules
+      .filter((rule) => rule.IsEgress !== true)
+      .map((rule) => ({
+        IpProtocol: rule.IpProtocol,
+        FromPort: rule.FromPort,
+        ToPort: rule.ToPort,
+        ...(rule.CidrIpv4 && { IpRanges: [{ CidrIp: rule.CidrIpv4 }] }),
+        ...(rule.CidrIpv6 && { Ipv6Ranges: [{ CidrIpv6: rule.CidrIpv6 }] }),
+        ...(rule.PrefixListId && { PrefixListIds: [{ PrefixListId: rule.PrefixListId }] }),
+        ...(rule.ReferencedGroupInfo && {
+          UserIdGroupPairs: [{ GroupId: rule.ReferencedGroupInfo.GroupId }],
+        }),
+      }));
     ec2.on(DescribeSecurityGroupsCommand).resolves({
-      SecurityGroups: [{ GroupId: GROUP, GroupName: 'bastion', OwnerId: ACCOUNT, Tags: [] }],
+      SecurityGroups: [{ GroupId: GROUP, GroupName: 'bastion', OwnerId: ACCOUNT, Tags: [], IpPermissions }],
     });
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: rules });
     ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: '198.51.100.0/24' }] });
