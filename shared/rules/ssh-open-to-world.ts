@@ -14,6 +14,7 @@ import {
 import {
   listSecurityGroups,
   readSecurityGroup,
+  rereadIngress,
   revokeIngressRule,
   SECURITY_GROUP,
   SECURITY_GROUP_STATEMENTS,
@@ -68,6 +69,10 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
     if (ref.resourceType !== SECURITY_GROUP) return undefined;
     const view = await readSecurityGroup(aws.ec2(ref.region), ref.resourceId);
     return view && toLoadedGroup(view, ref);
+  },
+
+  async reload(before, aws) {
+    return toLoadedGroup(await rereadIngress(aws.ec2(before.region), before.state), before);
   },
 
   async *list(scope, aws, settings) {

@@ -254,6 +254,19 @@ export async function* listSecurityGroups(
   }
 }
 
+/**
+ * The verify read after a revoke: the group's rules again, one filtered read (none when the group
+ * is gone); its name and tags, which a revoke never changes, kept from `view`.
+ */
+export async function rereadIngress(ec2: EC2Client, view: SecurityGroupView): Promise<SecurityGroupView> {
+  const prefixLists = new PrefixListEntries(ec2);
+  const ingress: IngressRule[] = [];
+  for (const rule of (await rulesOf(ec2, [view.groupId])).get(view.groupId) ?? []) {
+    if (rule.IsEgress !== true) ingress.push(await toIngressRule(rule, prefixLists));
+  }
+  return { ...view, ingress };
+}
+
 /** Errors that mean the rule (or its group) is already gone: the revoke's goal is met. */
 const ALREADY_GONE = [
   'InvalidSecurityGroupRuleId.NotFound',

@@ -46,6 +46,27 @@ describe('the response pipeline', () => {
     ]);
   });
 
+  it("verifies by the rule's narrower re-read where it has one, never a second full load", async () => {
+    // Prepare: the re-read reads only the lamp; identity and tags come from the load before
+    const world = { lamp: { on: false } };
+    const base = lampRule(world, async (_r, _f, ctx) => {
+      await ctx.step('TurnOn', async () => {
+        world.lamp.on = true;
+      });
+    }) as Rule<Lamp>;
+    const loads = jest.fn(base.load);
+    const reloads = jest.fn(async (before: Loaded<Lamp>) => ({ ...before, state: { ...world.lamp } }));
+    const rule = defineRule<Lamp>({ ...base, load: loads, reload: reloads });
+    const { pipeline, only } = pipelineFor(rule);
+    // Act
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    // Assess
+    expect(only()[0]?.status).toBe('remediated');
+    expect(loads).toHaveBeenCalledTimes(1);
+    expect(reloads).toHaveBeenCalledTimes(1);
+    expect(reloads.mock.calls[0]?.[0]).toMatchObject({ arn: 'arn:lamp', state: { on: false } });
+  });
+
   it('leaves a declined remediation open with its reason and alerts', async () => {
     // Prepare
     const rule = lampRule({ lamp: { on: false } }, async () => {

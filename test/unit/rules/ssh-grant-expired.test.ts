@@ -252,6 +252,23 @@ describe('rule ssh-grant-expired', () => {
       });
     });
 
+    it('verifies by listing the keys again only: no GetUser, and no ledger read once no key is Active', async () => {
+      // Prepare: the remediation set the key Inactive
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([]);
+      const { loaded } = await drift(userRef);
+      iam.reset();
+      dynamo.reset();
+      givenUser([{ id: 'APKA1', status: 'Inactive' }]);
+      // Act
+      const after = await rule.reload?.(loaded, aws, settings);
+      // Assess
+      expect(after).toMatchObject({ resourceId: 'dev-alice', tags: { team: 'billing' } });
+      expect(after && rule.detect(after, settings)).toEqual({ compliant: true });
+      expect(iam.calls().map((call) => call.args[0].constructor.name)).toEqual(['ListSSHPublicKeysCommand']);
+      expect(dynamo.calls()).toHaveLength(0);
+    });
+
     it("refuses to send UpdateSSHPublicKey Active through the responder's shape, and deactivates through it", async () => {
       // Prepare
       iam.on(UpdateSSHPublicKeyCommand).resolves({});

@@ -122,6 +122,23 @@ describe('rule ssh-open-to-world', () => {
     expect(await ec2.call(0).thisValue.config.region()).toBe('eu-west-1');
   });
 
+  it("verifies a revoke by reading only the group's rules again, keeping its name and tags", async () => {
+    // Prepare: the revoke took the world-open rule away
+    givenGroup([WORLD_RULES[0] as SecurityGroupRule]);
+    const { loaded } = await loadedDrift();
+    ec2.reset();
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [EGRESS] });
+    // Act
+    const after = await rule.reload?.(loaded, aws, settings);
+    // Assess
+    expect(after).toMatchObject({ resourceId: GROUP, tags: { team: 'web' }, state: { ingress: [] } });
+    expect(after && rule.detect(after, settings).compliant).toBe(true);
+    expect(ec2.calls()).toHaveLength(1);
+    expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupRulesCommand, {
+      Filters: [{ Name: 'group-id', Values: [GROUP] }],
+    });
+  });
+
   it('reports a deleted group as gone, and lets any other failure through', async () => {
     // Prepare
     ec2
