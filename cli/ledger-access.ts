@@ -1,6 +1,7 @@
-import { decideExemption } from '../shared/exemptions/decide';
-import { DynamoDbExemptionLedger } from '../shared/exemptions/ledger';
+import { decideExemption, exemptionDecision } from '../shared/exemptions/decide';
+import { DynamoDbExemptionLedger, type Exemption } from '../shared/exemptions/ledger';
 import type { ExemptionRecord } from '../shared/model';
+import { readTogether } from '../shared/pipeline/delivery-reads';
 import type { Loaded, Rule } from '../shared/rules/rule';
 import type { GrantLedger } from '../shared/ssh/grant-ledger';
 import type { CliContext } from './context';
@@ -37,6 +38,37 @@ export function missingTable(ctx: CliContext, error: unknown): CliError | undefi
 
 export const exemptionLedger = (ctx: CliContext): DynamoDbExemptionLedger =>
   new DynamoDbExemptionLedger(ctx.aws().dynamo(), ctx.tableName, ctx.settings.incidentRetentionDays);
+
+/** Keys of one BatchGetItem, as DynamoDB allows. */
+const KEYS_PER_BATCH = 100;
+
+/**
+ * The exemptions in force for many findings of one rule, in their order: the ledger's current items
+ * read together (one BatchGetItem per 100, unprocessed keys retried a bounded number of times, as a
+ * delivery reads them), each decided as the pipeline decides it, limits re-checked.
+ */
+export async function exemptionsInForce(
+  ctx: CliContext,
+  rule: Pick<Rule, 'id' | 'neverExempt'>,
+  resources: readonly Loaded<unknown>[],
+): Promise<(ExemptionRecord | undefined)[]> {
+  if (rule.neverExempt) return resources.map(() => undefined);
+  const ledger = exemptionLedger(ctx);
+  const tagNames = { reason: ctx.settings.exemptTag, until: ctx.settings.exemptUntilTag };
+  const decided: (ExemptionRecord | undefined)[] = [];
+  for (let start = 0; start < resources.length; start += KEYS_PER_BATCH) {
+    const batch = resources.slice(start, start + KEYS_PER_BATCH);
+    const reads = Object.fromEntries(
+      batch.map((resource, index) => [String(index), ledger.currentRead(rule.id, resource.arn)]),
+    );
+    const current = await inTable(ctx, () => readTogether(ctx.aws().dynamo(), reads));
+    batch.forEach((resource, index) => {
+      const read = current[String(index)] as Exemption | undefined;
+      decided.push(exemptionDecision(read, rule, resource, tagNames, ctx.now()).exemption);
+    });
+  }
+  return decided;
+}
 
 /**
  * The exemption in force for a finding, decided as the pipeline decides it: the ledger's entry, never

@@ -1,14 +1,14 @@
 import { type Command, Option } from 'commander';
 import type { Settings } from '../shared/config';
-import type { Mode } from '../shared/model';
+import type { Incident, Mode } from '../shared/model';
 import { evidenceKeptBy } from '../shared/pipeline/kept-evidence';
 import { listingsOf } from '../shared/pipeline/listings';
 import { rules as registry } from '../shared/rules';
-import type { Loaded, Rule } from '../shared/rules/rule';
+import type { Finding, Loaded, Rule } from '../shared/rules/rule';
 import type { CliContext, Io } from './context';
 import { Answered, CliError, ExitCode, explainError, UsageError } from './errors';
 import { incidentStore } from './incidents-store';
-import { exemptionInForce, inTable } from './ledger-access';
+import { exemptionsInForce, inTable } from './ledger-access';
 import { checkOptions } from './option-checks';
 import { checkRegion } from './regions';
 import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
@@ -74,13 +74,15 @@ export async function scan(
       let resources = 0;
       let outOfScope = 0;
       try {
+        const drifted: Drifted[] = [];
         for await (const resource of listing.resources()) {
           resources += 1;
           progress.resource();
-          const finding = await judge(ctx, rule, resource);
-          if (finding === OUT_OF_SCOPE) outOfScope += 1;
-          else if (finding) found.push(finding);
+          const verdict = rule.detect(resource, ctx.settings);
+          if (!verdict.compliant) drifted.push(await withKeeper(ctx, rule, resource, verdict));
+          else if (verdict.outOfScope) outOfScope += 1;
         }
+        found.push(...(await findingsOf(ctx, rule, drifted)));
       } catch (error) {
         // Half a listing is not a result: what was judged before the failure is dropped with it.
         const where = { table: ctx.tableName, region: listing.region };
@@ -107,32 +109,49 @@ export async function scan(
   return report;
 }
 
-/** A resource outside the rule's narrowed scope: not judged, and counted (shared/rules/scope.ts). */
-const OUT_OF_SCOPE = 'out-of-scope';
+interface Drifted {
+  resource: Loaded<unknown>;
+  verdict: Finding;
+  keeper?: Incident;
+}
 
-async function judge(
+/** Still drift, which the incident that replaced it answers for: enforce would do nothing more. */
+async function withKeeper(
   ctx: CliContext,
   rule: Rule,
   resource: Loaded<unknown>,
-): Promise<ScanFinding | typeof OUT_OF_SCOPE | undefined> {
-  const verdict = rule.detect(resource, ctx.settings);
-  if (verdict.compliant) return verdict.outOfScope ? OUT_OF_SCOPE : undefined;
-  // Still drift, which the incident that replaced it answers for: enforce would do nothing more.
+  verdict: Finding,
+): Promise<Drifted> {
   const keeper = await inTable(ctx, () => evidenceKeptBy(rule, resource, incidentStore(ctx), ctx.aws()));
-  const exemption = keeper ? undefined : await exemptionInForce(ctx, rule, resource);
-  return {
-    ruleId: rule.id,
-    severity: rule.severity,
-    mode: modeOf(rule, ctx.settings),
-    state: exemption ? FindingState.Exempted : FindingState.Drift,
-    region: resource.region,
-    resourceType: resource.resourceType,
-    resourceId: resource.resourceId,
-    reason: verdict.reason,
-    plan: verdict.plan,
-    ...(exemption ? { exemptUntil: exemption.until } : {}),
-    ...(keeper ? { keptBy: keeper.incidentId } : {}),
-  };
+  return { resource, verdict, ...(keeper && { keeper }) };
+}
+
+/** A listing's drift as findings: the exemptions of those no incident keeps, read together (issue 21). */
+async function findingsOf(ctx: CliContext, rule: Rule, drifted: readonly Drifted[]): Promise<ScanFinding[]> {
+  const unkept = drifted.filter((drift) => !drift.keeper);
+  const exemptions = await exemptionsInForce(
+    ctx,
+    rule,
+    unkept.map((drift) => drift.resource),
+  );
+  const exemptionOf = new Map(unkept.map((drift, index) => [drift, exemptions[index]]));
+  return drifted.map((drift) => {
+    const { resource, verdict, keeper } = drift;
+    const exemption = exemptionOf.get(drift);
+    return {
+      ruleId: rule.id,
+      severity: rule.severity,
+      mode: modeOf(rule, ctx.settings),
+      state: exemption ? FindingState.Exempted : FindingState.Drift,
+      region: resource.region,
+      resourceType: resource.resourceType,
+      resourceId: resource.resourceId,
+      reason: verdict.reason,
+      plan: verdict.plan,
+      ...(exemption ? { exemptUntil: exemption.until } : {}),
+      ...(keeper ? { keptBy: keeper.incidentId } : {}),
+    };
+  });
 }
 
 interface ScanCommandOptions {

@@ -151,8 +151,8 @@ export class ResponsePipeline {
       const { units } = this.deps;
       if (event.sweep.source === TriggerSource.Schedule && units)
         return planSweep(this.ctx, event.sweep, units);
-      const outcomes = await sweep(this.ctx, event.sweep, (resource, request) =>
-        this.judgeSwept(resource, request),
+      const outcomes = await sweep(this.ctx, event.sweep, (resource, request, locked) =>
+        this.judgeSwept(resource, request, locked),
       );
       return event.configEvaluation ? outcomes.map(asFoundAtNotification) : outcomes;
     }
@@ -174,8 +174,8 @@ export class ResponsePipeline {
     if (!units) throw new Error('a sweep unit arrived but no sweep queue is configured (SWEEP_QUEUE_PREFIX)');
     if (this.isOff()) return [];
     try {
-      return await sweepUnit(this.ctx, unit, origin, units, (resource, request) =>
-        this.judgeSwept(resource, request),
+      return await sweepUnit(this.ctx, unit, origin, units, (resource, request, locked) =>
+        this.judgeSwept(resource, request, locked),
       );
     } catch (error) {
       if (!(error instanceof MemberRoleUnavailable)) throw error;
@@ -367,14 +367,23 @@ export class ResponsePipeline {
   }
 
   /** A swept resource is one delivery per resource and region (account-level settings share the account id). */
-  private judgeSwept(resource: Loaded<unknown>, request: SweepRequest): Promise<ResourceOutcome> {
-    return this.judge(resource, {
-      source: request.source,
-      eventId: `${request.eventId}#${resource.region}#${resource.resourceId}`,
-      eventName: request.eventName,
-      observedAt: request.observedAt,
-      actor: request.actor,
-    });
+  private judgeSwept(
+    resource: Loaded<unknown>,
+    request: SweepRequest,
+    locked: boolean,
+  ): Promise<ResourceOutcome> {
+    return this.judge(
+      resource,
+      {
+        source: request.source,
+        eventId: `${request.eventId}#${resource.region}#${resource.resourceId}`,
+        eventName: request.eventName,
+        observedAt: request.observedAt,
+        actor: request.actor,
+      },
+      undefined,
+      locked,
+    );
   }
 
   /** Detect (unless already judged), and for drift: open (or join) the incident and respond. */
@@ -383,6 +392,8 @@ export class ResponsePipeline {
     trigger: TriggerInfo,
     /** Already judged; `home`: about an account it cannot act in, so nothing is read or done there. */
     judged?: { finding: Finding; mode: Mode; home?: true },
+    /** A sweep's answer from its one read of the rule's drift locks; unknown elsewhere. */
+    locked = true,
   ): Promise<ResourceOutcome> {
     const ref = { resourceType: resource.resourceType, resourceId: resource.resourceId };
     // Where the resource's calls go: its account, as a session named after what is being done.
@@ -391,7 +402,8 @@ export class ResponsePipeline {
       : (session) => contextIn(this.ctx, resource.accountId, session);
     const verdict = judged?.finding ?? this.rule.detect(resource, this.deps.settings);
     if (verdict.compliant) {
-      await resolveOpenDrift(this.ctx, resource, verdict.outOfScope, verdict.endsIncident);
+      // No lock, no incident to resolve: a compliant swept resource costs no read (issue 21).
+      if (locked) await resolveOpenDrift(this.ctx, resource, verdict.outOfScope, verdict.endsIncident);
       // Never silently: out of a narrowed scope is NOT_APPLICABLE, saying which scope, not COMPLIANT.
       return verdict.outOfScope
         ? { ...ref, compliance: Compliance.NotApplicable, note: verdict.outOfScope, outOfScope: true }

@@ -68,7 +68,10 @@ export async function verify(
   };
   const { aws, settings } = deps;
   const read = async () => {
-    const after = await rule.load(ref, aws, settings);
+    // The narrower re-read where the rule has one: the resource's identity and tags are not in question.
+    const after = rule.reload
+      ? await rule.reload(before, aws, settings)
+      : await rule.load(ref, aws, settings);
     // Gone counts: a remediation may delete what it replaced (configured), leaving nothing non-compliant.
     if (after === undefined || rule.detect(after, settings).compliant) return { fixed: true, kept: false };
     return { fixed: false, kept: await keepsAsEvidence(rule, after, journal.incident, aws) };

@@ -16,6 +16,7 @@ import type { PipelineContext } from './context';
 import { listingsOf } from './listings';
 import type { ResourceOutcome } from './outcomes';
 import {
+  driftLocks,
   type JudgeSwept,
   reportOutOfScope,
   resumePendingAlerts,
@@ -204,12 +205,15 @@ export async function sweepUnit(
     }
     resources.push(resource);
   }
+  const locks = await driftLocks(ctx);
   // The region's last page also re-reads the rule's held drift the whole listing did not show.
   if (!more && rule.rejudgesHeldDrift)
-    resources.push(...(await unlistedHeldDrift(where, listing, request, [...listed, ...resources])));
+    resources.push(
+      ...(await unlistedHeldDrift(where, listing, request, [...listed, ...resources], locks.held)),
+    );
   metrics.count(Metric.ResourcesSwept, resources.length);
   const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
-    judge(resource, request),
+    judge(resource, request, locks.arns.has(resource.arn)),
   );
   const outcomes: ResourceOutcome[] = [];
   const failures: SweepFailure[] = [];

@@ -30,8 +30,27 @@ export interface SweepFailure {
   error: unknown;
 }
 
-/** Judges one swept resource (the pipeline's detect → respond), under the sweep's delivery id. */
-export type JudgeSwept = (resource: Loaded<unknown>, request: SweepRequest) => Promise<ResourceOutcome>;
+/**
+ * Judges one swept resource (the pipeline's detect → respond), under the sweep's delivery id.
+ * `locked` says whether the rule's drift locks, read once for the listing, hold one for it.
+ */
+export type JudgeSwept = (
+  resource: Loaded<unknown>,
+  request: SweepRequest,
+  locked: boolean,
+) => Promise<ResourceOutcome>;
+
+/**
+ * The ARNs the rule holds a drift lock for: one consistent Query of its lock partition per listing,
+ * read after the listing, instead of a GetItem per compliant resource. A lock taken after this read
+ * belongs to drift newer than the listing, which its own delivery answers for.
+ */
+export async function driftLocks(
+  ctx: PipelineContext,
+): Promise<{ held: { resourceArn: string; incidentId: string }[]; arns: ReadonlySet<string> }> {
+  const held = await ctx.deps.store.heldDrifts(ctx.rule.id);
+  return { held, arns: new Set(held.map((lock) => lock.resourceArn)) };
+}
 
 /**
  * A scheduled sweep covers every region `sweepRegions` names (by default every enabled region, so
@@ -124,11 +143,12 @@ async function sweepListing(
   const resources: Loaded<unknown>[] = [];
   // A failed or throttled read throws here: a sweep never reports "no resources, all compliant".
   for await (const resource of listing.resources()) resources.push(resource);
+  const locks = await driftLocks(ctx);
   if (ctx.rule.rejudgesHeldDrift)
-    resources.push(...(await unlistedHeldDrift(ctx, listing, request, resources)));
+    resources.push(...(await unlistedHeldDrift(ctx, listing, request, resources, locks.held)));
   ctx.deps.metrics.count(Metric.ResourcesSwept, resources.length);
   const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
-    judge(resource, request),
+    judge(resource, request, locks.arns.has(resource.arn)),
   );
   const outcomes: ResourceOutcome[] = [];
   settled.forEach((result, index) => {
@@ -159,13 +179,16 @@ export async function unlistedHeldDrift(
   listing: Listing,
   request: SweepRequest,
   listed: readonly Loaded<unknown>[],
+  held: readonly { resourceArn: string; incidentId: string }[],
 ): Promise<Loaded<unknown>[]> {
   const { store, aws, settings } = ctx.deps;
   const seen = new Set(listed.map((resource) => resource.arn));
-  // An ARN names its region (arn:<partition>:<service>:<region>:…): other regions' are theirs to read.
-  const unlisted = (await store.heldDrifts(ctx.rule.id)).filter(
-    (held) => !seen.has(held.resourceArn) && held.resourceArn.split(':')[3] === listing.region,
-  );
+  // An ARN names its region and account (arn:<partition>:<service>:<region>:<account>:…): other
+  // regions' and accounts' are theirs to read (the incident is checked below all the same).
+  const unlisted = held.filter((held) => {
+    const [, , , region, account] = held.resourceArn.split(':');
+    return !seen.has(held.resourceArn) && region === listing.region && account === request.accountId;
+  });
   const reads = await mapWithConcurrency(unlisted, SWEEP_CONCURRENCY, async ({ incidentId }) => {
     const incident = await store.get(incidentId);
     if (!incident || incident.region !== listing.region || incident.account !== request.accountId) return [];

@@ -319,6 +319,12 @@ export interface Rule<State = unknown> {
   readonly fromConfigItem?: Readonly<Record<string, (item: RecordedItem) => ItemReading<State>>>;
   /** Reads the resource's current state; undefined when it no longer exists. Read-only. */
   load(ref: ResourceRef, aws: AwsClients, settings: Settings): Promise<Loaded<State> | undefined>;
+  /**
+   * The verify read after remediate: only what remediate can change, read again; the rest (the
+   * resource's identity, its tags) kept from `before`, the load that preceded it. Absent: load.
+   * Undefined when the resource no longer exists. Read-only.
+   */
+  reload?(before: Loaded<State>, aws: AwsClients, settings: Settings): Promise<Loaded<State> | undefined>;
   /** Every resource the rule covers in one account and region (the sweep). Read-only. */
   list(
     scope: { accountId: string; region: string },

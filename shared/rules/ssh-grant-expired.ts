@@ -26,11 +26,13 @@ import {
   KeyStatus,
   listUserKeys,
   readUserKeys,
+  rereadKeys,
   setKeyStatus,
 } from '../ssh/iam-keys';
 import {
   listSecurityGroups,
   readSecurityGroup,
+  rereadIngress,
   revokeIngressRule,
   SECURITY_GROUP,
   SECURITY_GROUP_STATEMENTS,
@@ -192,7 +194,7 @@ async function* listGroupPaths(
 ): AsyncIterable<Loaded<SshPaths>> {
   const now = new Date();
   const grants = once(() => recentGrants(aws, settings, now));
-  for await (const view of listSecurityGroups(aws.ec2(scope.region))) {
+  for await (const view of listSecurityGroups(aws.ec2(scope.region), settings.ssh.ports)) {
     yield groupPaths(view, scope, aws, settings, grants, now);
   }
 }
@@ -334,6 +336,21 @@ export const sshGrantExpired = defineRule<SshPaths>({
       return view && groupPaths(view, ref, aws, settings, recent, now);
     }
     return undefined;
+  },
+
+  // The verify read: keys or rules again; the ledger only where a path is still open.
+  async reload(before, aws, settings) {
+    const { state } = before;
+    const now = new Date();
+    const recent = once(() => recentGrants(aws, settings, now));
+    if (state.kind === 'iam-user') {
+      const keys = await rereadKeys(aws.iam(), state.user.userName);
+      if (!keys) return undefined;
+      const grants = keys.some((key) => key.status === KeyStatus.Active) ? await recent() : [];
+      return userPaths({ ...state.user, keys }, grants, grantLimitsOf(settings), now, before.accountId);
+    }
+    const view = await rereadIngress(aws.ec2(before.region), state.group);
+    return groupPaths(view, before, aws, settings, recent, now);
   },
 
   list: listGroupPaths,

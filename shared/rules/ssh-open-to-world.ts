@@ -14,6 +14,7 @@ import {
 import {
   listSecurityGroups,
   readSecurityGroup,
+  rereadIngress,
   revokeIngressRule,
   SECURITY_GROUP,
   SECURITY_GROUP_STATEMENTS,
@@ -70,8 +71,13 @@ export const sshOpenToWorld = defineRule<SecurityGroupView>({
     return view && toLoadedGroup(view, ref);
   },
 
-  async *list(scope, aws) {
-    for await (const view of listSecurityGroups(aws.ec2(scope.region))) yield toLoadedGroup(view, scope);
+  async reload(before, aws) {
+    return toLoadedGroup(await rereadIngress(aws.ec2(before.region), before.state), before);
+  },
+
+  async *list(scope, aws, settings) {
+    for await (const view of listSecurityGroups(aws.ec2(scope.region), settings.ssh.ports))
+      yield toLoadedGroup(view, scope);
   },
 
   detect(resource, settings) {

@@ -64,6 +64,19 @@ export async function readUserKeys(iam: IAMClient, userName: string): Promise<Ia
 }
 
 /**
+ * The verify read after a status change: the user's keys again, nothing else (one
+ * ListSSHPublicKeys); undefined when the user no longer exists.
+ */
+export async function rereadKeys(iam: IAMClient, userName: string): Promise<SshKey[] | undefined> {
+  try {
+    return await keysOf(iam, userName);
+  } catch (error) {
+    if (isAwsError(error, 'NoSuchEntityException', 'NoSuchEntity')) return undefined;
+    throw error;
+  }
+}
+
+/**
  * Every user of the account with their SSH keys. Tags (for exemptions) are read only for users
  * holding an Active key: the only users that can be in drift. A failed page throws.
  */

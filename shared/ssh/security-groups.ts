@@ -1,6 +1,7 @@
 import {
   DescribeSecurityGroupsCommand,
   type EC2Client,
+  type IpPermission,
   paginateDescribeSecurityGroupRules,
   paginateDescribeSecurityGroups,
   paginateGetManagedPrefixListEntries,
@@ -12,7 +13,7 @@ import { isAwsError } from '../aws/aws-errors';
 import { tagRecord } from '../aws/tags';
 import { SECURITY_GROUP } from '../resources/security-group';
 import { type Loaded, type PermissionStatement, Stack, type StepRecorder } from '../rules/rule';
-import { type IngressRule, pathOf, type RuleSource, toIpPermission } from './exposure';
+import { exposedPorts, type IngressRule, pathOf, type RuleSource, toIpPermission } from './exposure';
 
 /** A security group as both SSH rules judge it: identity, tags (exemptions) and its ingress rules. */
 export interface SecurityGroupView {
@@ -179,27 +180,91 @@ export async function readSecurityGroup(
   return toView(group, rules, prefixLists);
 }
 
+/** Group ids named in one DescribeSecurityGroupRules filter. */
+const GROUPS_PER_RULE_READ = 100;
+
 /**
- * Every group of the region with its rules: the groups (for names and tags) and the rules (with
- * their ids and tags), each paginated over the whole region, then grouped by group. A throttled or
- * failed page throws: a sweep never reports "no groups".
+ * Could this permission (DescribeSecurityGroups' form) let addresses reach one of `ports`? A
+ * referenced group is not an address (exposure.ts), so only CIDRs and prefix lists count.
  */
-export async function* listSecurityGroups(ec2: EC2Client): AsyncIterable<SecurityGroupView> {
-  const prefixLists = new PrefixListEntries(ec2);
+function reachesPortFromAddresses(permission: IpPermission, ports: readonly number[]): boolean {
+  const fromAddresses =
+    (permission.IpRanges?.length ?? 0) > 0 ||
+    (permission.Ipv6Ranges?.length ?? 0) > 0 ||
+    (permission.PrefixListIds?.length ?? 0) > 0;
+  if (!fromAddresses) return false;
+  const probe: IngressRule = {
+    ruleId: '',
+    groupId: '',
+    protocol: permission.IpProtocol ?? '-1',
+    fromPort: permission.FromPort ?? -1,
+    toPort: permission.ToPort ?? -1,
+    source: { kind: 'security-group', groupId: '' },
+    tags: {},
+  };
+  return exposedPorts(probe, ports).length > 0;
+}
+
+/** The rules (ids and tags) of these groups, by group: one filtered read per GROUPS_PER_RULE_READ groups. */
+async function rulesOf(
+  ec2: EC2Client,
+  groupIds: readonly string[],
+): Promise<Map<string, SecurityGroupRule[]>> {
   const rulesByGroup = new Map<string, SecurityGroupRule[]>();
-  for await (const page of paginateDescribeSecurityGroupRules({ client: ec2 }, {})) {
-    for (const rule of page.SecurityGroupRules ?? []) {
-      const groupId = String(rule.GroupId);
-      const rules = rulesByGroup.get(groupId) ?? [];
-      rules.push(rule);
-      rulesByGroup.set(groupId, rules);
+  for (let start = 0; start < groupIds.length; start += GROUPS_PER_RULE_READ) {
+    const Values = groupIds.slice(start, start + GROUPS_PER_RULE_READ);
+    for await (const page of paginateDescribeSecurityGroupRules(
+      { client: ec2 },
+      { Filters: [{ Name: 'group-id', Values }] },
+    )) {
+      for (const rule of page.SecurityGroupRules ?? []) {
+        const groupId = String(rule.GroupId);
+        const rules = rulesByGroup.get(groupId) ?? [];
+        rules.push(rule);
+        rulesByGroup.set(groupId, rules);
+      }
     }
   }
+  return rulesByGroup;
+}
+
+/**
+ * Every group of the region, for the SSH rules: the groups (names, tags, permissions), and the rules
+ * (ids and tags) of only those groups whose permissions let addresses reach one of `ports`: a
+ * revoke needs their ids, a grant their tags. Any other group's ingress holds no SSH path and is
+ * left empty, so a region of thousands of HTTPS rules is not read twice (issue 21). A throttled or
+ * failed page throws: a sweep never reports "no groups".
+ */
+export async function* listSecurityGroups(
+  ec2: EC2Client,
+  ports: readonly number[],
+): AsyncIterable<SecurityGroupView> {
+  const prefixLists = new PrefixListEntries(ec2);
   for await (const page of paginateDescribeSecurityGroups({ client: ec2 }, {})) {
-    for (const group of page.SecurityGroups ?? []) {
+    const groups = page.SecurityGroups ?? [];
+    const exposed = groups
+      .filter((group) =>
+        (group.IpPermissions ?? []).some((permission) => reachesPortFromAddresses(permission, ports)),
+      )
+      .map((group) => String(group.GroupId));
+    const rulesByGroup = await rulesOf(ec2, exposed);
+    for (const group of groups) {
       yield await toView(group, rulesByGroup.get(String(group.GroupId)) ?? [], prefixLists);
     }
   }
+}
+
+/**
+ * The verify read after a revoke: the group's rules again, one filtered read (none when the group
+ * is gone); its name and tags, which a revoke never changes, kept from `view`.
+ */
+export async function rereadIngress(ec2: EC2Client, view: SecurityGroupView): Promise<SecurityGroupView> {
+  const prefixLists = new PrefixListEntries(ec2);
+  const ingress: IngressRule[] = [];
+  for (const rule of (await rulesOf(ec2, [view.groupId])).get(view.groupId) ?? []) {
+    if (rule.IsEgress !== true) ingress.push(await toIngressRule(rule, prefixLists));
+  }
+  return { ...view, ingress };
 }
 
 /** Errors that mean the rule (or its group) is already gone: the revoke's goal is met. */

@@ -1,4 +1,10 @@
-import { CreateTagsCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { createContext } from '../../cli/context';
 import { ExitCode } from '../../cli/errors';
 import { main } from '../../cli/index';
@@ -219,6 +225,48 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
         'm',
       ),
     );
+  });
+
+  it('reads the exemptions of all its findings together, one BatchGetItem, never one read per finding', async () => {
+    // Prepare: three more groups open SSH to the world; one of them is exempted in the ledger
+    const ec2 = new EC2Client({ region: 'us-east-1' });
+    const groups: string[] = [];
+    for (const index of [1, 2, 3]) {
+      const { GroupId } = await ec2.send(
+        new CreateSecurityGroupCommand({ GroupName: `open-${index}`, Description: 'open' }),
+      );
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId,
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+          ],
+        }),
+      );
+      groups.push(String(GroupId));
+    }
+    await responder.exempt(
+      'ssh-open-to-world',
+      `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/${groups[1]}`,
+      'CHG-77 vendor access',
+      30,
+    );
+    // Act
+    let run: CliRun = { code: -1, stdout: '', stderr: '' };
+    const calls = await recordCalls(async () => {
+      run = await cli(['scan', '--rule', 'ssh-open-to-world', '--json']);
+    });
+    // Assess
+    const report = JSON.parse(run.stdout) as ScanReport;
+    const states = Object.fromEntries(report.findings.map((finding) => [finding.resourceId, finding.state]));
+    expect(states).toMatchObject({
+      [seeded.groupId]: 'drift',
+      [groups[0] as string]: 'drift',
+      [groups[1] as string]: 'exempted',
+      [groups[2] as string]: 'drift',
+    });
+    const tableReads = calls.map((call) => call.action).filter((action) => /Item$/.test(action));
+    expect(tableReads).toEqual(['BatchGetItem']);
   });
 
   it('reports a replaced original as drift kept as evidence by its incident, and forged quarantine tags as plain drift', async () => {

@@ -46,6 +46,27 @@ describe('the response pipeline', () => {
     ]);
   });
 
+  it("verifies by the rule's narrower re-read where it has one, never a second full load", async () => {
+    // Prepare: the re-read reads only the lamp; identity and tags come from the load before
+    const world = { lamp: { on: false } };
+    const base = lampRule(world, async (_r, _f, ctx) => {
+      await ctx.step('TurnOn', async () => {
+        world.lamp.on = true;
+      });
+    }) as Rule<Lamp>;
+    const loads = jest.fn(base.load);
+    const reloads = jest.fn(async (before: Loaded<Lamp>) => ({ ...before, state: { ...world.lamp } }));
+    const rule = defineRule<Lamp>({ ...base, load: loads, reload: reloads });
+    const { pipeline, only } = pipelineFor(rule);
+    // Act
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    // Assess
+    expect(only()[0]?.status).toBe('remediated');
+    expect(loads).toHaveBeenCalledTimes(1);
+    expect(reloads).toHaveBeenCalledTimes(1);
+    expect(reloads.mock.calls[0]?.[0]).toMatchObject({ arn: 'arn:lamp', state: { on: false } });
+  });
+
   it('leaves a declined remediation open with its reason and alerts', async () => {
     // Prepare
     const rule = lampRule({ lamp: { on: false } }, async () => {
@@ -103,6 +124,48 @@ describe('the response pipeline', () => {
     ]);
     expect(evaluated.map((outcome) => outcome.resourceId)).toEqual(['lamp-eu-west-1']);
     expect(listed.filter((scope) => scope === 'global')).toEqual(['global']);
+  });
+
+  it('reads the drift locks of a sweep once, and resolves only the compliant resource that holds one', async () => {
+    // Prepare: a lamp that drifted (its incident holds the lock) and is on again, and 20 lamps always on
+    const world = { lamp: { on: false } };
+    const rule = lampRule(world, async () => undefined);
+    const { pipeline, store, only } = pipelineFor(rule, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'notify' });
+    await pipeline.handle({ kind: 'resources', observations: [observation] });
+    world.lamp.on = true;
+    const others = Array.from({ length: 20 }, (_, index) => `arn:lamp:other-${index}`);
+    const swept = defineRule<Lamp>({
+      ...(rule as Rule<Lamp>),
+      async *list() {
+        yield* (rule as Rule<Lamp>).list(
+          { accountId: '111122223333', region: 'us-east-1' },
+          {} as never,
+          {} as never,
+        );
+        for (const arn of others)
+          yield {
+            resourceType: 'AWS::::Account',
+            resourceId: arn,
+            arn,
+            region: 'us-east-1',
+            accountId: '111122223333',
+            tags: {},
+            state: { on: true },
+          };
+      },
+    } as Rule<Lamp>);
+    const sweeper = pipelineFor(swept, { MODE_EBS_ENCRYPTION_BY_DEFAULT: 'notify' }, store).pipeline;
+    const lockReads = jest.spyOn(store, 'openDrift');
+    const lockQueries = jest.spyOn(store, 'heldDrifts');
+    // Act
+    await sweeper.handle({
+      kind: 'sweep',
+      sweep: { ...observation, eventId: 'sweep-locks', source: 'schedule' },
+    });
+    // Assess: one Query of the locks; one lock read, for the lamp whose incident held it
+    expect(lockQueries).toHaveBeenCalledTimes(1);
+    expect(lockReads.mock.calls.map(([, arn]) => arn)).toEqual(['arn:lamp']);
+    expect(only()[0]).toMatchObject({ status: 'resolved' });
   });
 
   it('keeps a waiting remediation open without paging until it finishes', async () => {

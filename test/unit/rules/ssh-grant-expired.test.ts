@@ -132,8 +132,22 @@ describe('rule ssh-grant-expired', () => {
     }
   }
   function givenGroup(rules: SecurityGroupRule[]) {
+    // DescribeSecurityGroups says the same as its rules, in its own form (IpPermissions).
+    const IpPermissions = rules
+      .filter((rule) => rule.IsEgress !== true)
+      .map((rule) => ({
+        IpProtocol: rule.IpProtocol,
+        FromPort: rule.FromPort,
+        ToPort: rule.ToPort,
+        ...(rule.CidrIpv4 && { IpRanges: [{ CidrIp: rule.CidrIpv4 }] }),
+        ...(rule.CidrIpv6 && { Ipv6Ranges: [{ CidrIpv6: rule.CidrIpv6 }] }),
+        ...(rule.PrefixListId && { PrefixListIds: [{ PrefixListId: rule.PrefixListId }] }),
+        ...(rule.ReferencedGroupInfo && {
+          UserIdGroupPairs: [{ GroupId: rule.ReferencedGroupInfo.GroupId }],
+        }),
+      }));
     ec2.on(DescribeSecurityGroupsCommand).resolves({
-      SecurityGroups: [{ GroupId: GROUP, GroupName: 'bastion', OwnerId: ACCOUNT, Tags: [] }],
+      SecurityGroups: [{ GroupId: GROUP, GroupName: 'bastion', OwnerId: ACCOUNT, Tags: [], IpPermissions }],
     });
     ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: rules });
     ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: '198.51.100.0/24' }] });
@@ -236,6 +250,23 @@ describe('rule ssh-grant-expired', () => {
           input: { UserName: 'dev-alice', SSHPublicKeyId: 'APKA1', Status: 'Active' },
         },
       });
+    });
+
+    it('verifies by listing the keys again only: no GetUser, and no ledger read once no key is Active', async () => {
+      // Prepare: the remediation set the key Inactive
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([]);
+      const { loaded } = await drift(userRef);
+      iam.reset();
+      dynamo.reset();
+      givenUser([{ id: 'APKA1', status: 'Inactive' }]);
+      // Act
+      const after = await rule.reload?.(loaded, aws, settings);
+      // Assess
+      expect(after).toMatchObject({ resourceId: 'dev-alice', tags: { team: 'billing' } });
+      expect(after && rule.detect(after, settings)).toEqual({ compliant: true });
+      expect(iam.calls().map((call) => call.args[0].constructor.name)).toEqual(['ListSSHPublicKeysCommand']);
+      expect(dynamo.calls()).toHaveLength(0);
     });
 
     it("refuses to send UpdateSSHPublicKey Active through the responder's shape, and deactivates through it", async () => {

@@ -11,6 +11,7 @@ import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import { actionsOf, type Finding, type Loaded } from '../../../shared/rules/rule';
 import { sshOpenToWorld as rule } from '../../../shared/rules/ssh-open-to-world';
+import type { SecurityGroupView } from '../../../shared/ssh/security-groups';
 import { testSettings } from '../../support/incident';
 import { SentActions } from '../../support/permissions';
 import { recordingContext } from '../../support/remediation';
@@ -119,6 +120,23 @@ describe('rule ssh-open-to-world', () => {
       Filters: [{ Name: 'group-id', Values: [GROUP] }],
     });
     expect(await ec2.call(0).thisValue.config.region()).toBe('eu-west-1');
+  });
+
+  it("verifies a revoke by reading only the group's rules again, keeping its name and tags", async () => {
+    // Prepare: the revoke took the world-open rule away
+    givenGroup([WORLD_RULES[0] as SecurityGroupRule]);
+    const { loaded } = await loadedDrift();
+    ec2.reset();
+    ec2.on(DescribeSecurityGroupRulesCommand).resolves({ SecurityGroupRules: [EGRESS] });
+    // Act
+    const after = await rule.reload?.(loaded, aws, settings);
+    // Assess
+    expect(after).toMatchObject({ resourceId: GROUP, tags: { team: 'web' }, state: { ingress: [] } });
+    expect(after && rule.detect(after, settings).compliant).toBe(true);
+    expect(ec2.calls()).toHaveLength(1);
+    expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupRulesCommand, {
+      Filters: [{ Name: 'group-id', Values: [GROUP] }],
+    });
   });
 
   it('reports a deleted group as gone, and lets any other failure through', async () => {
@@ -241,42 +259,90 @@ describe('rule ssh-open-to-world', () => {
   it('sweeps every page of the region, grouped by group, reading each prefix list once', async () => {
     // Prepare
     const other = 'sg-0fedcba9876543210';
+    const sshFromList = [
+      { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListIds: [{ PrefixListId: 'pl-world' }] },
+    ];
     ec2
       .on(DescribeSecurityGroupRulesCommand)
       .resolvesOnce({ SecurityGroupRules: [WORLD_RULES[4] as SecurityGroupRule], NextToken: 'page-2' })
       .resolvesOnce({
         SecurityGroupRules: [
-          { ...(WORLD_RULES[4] as SecurityGroupRule), SecurityGroupRuleId: 'sgr-pl-2', GroupId: other },
+          { ...(WORLD_RULES[4] as SecurityGroupRule), SecurityGroupRuleId: 'sgr-pl-2', GroupId: GROUP },
+        ],
+      })
+      .resolvesOnce({
+        SecurityGroupRules: [
+          { ...(WORLD_RULES[4] as SecurityGroupRule), SecurityGroupRuleId: 'sgr-pl-3', GroupId: other },
         ],
       });
     ec2
       .on(DescribeSecurityGroupsCommand)
       .resolvesOnce({
-        SecurityGroups: [{ GroupId: GROUP, GroupName: 'a', OwnerId: ACCOUNT }],
+        SecurityGroups: [{ GroupId: GROUP, GroupName: 'a', OwnerId: ACCOUNT, IpPermissions: sshFromList }],
         NextToken: 'groups-2',
       })
-      .resolvesOnce({ SecurityGroups: [{ GroupId: other, GroupName: 'b', OwnerId: ACCOUNT }] });
+      .resolvesOnce({
+        SecurityGroups: [{ GroupId: other, GroupName: 'b', OwnerId: ACCOUNT, IpPermissions: sshFromList }],
+      });
     ec2.on(GetManagedPrefixListEntriesCommand).resolves({ Entries: [{ Cidr: '0.0.0.0/0' }] });
     // Act
     const swept: Loaded<unknown>[] = [];
     for await (const resource of rule.list({ accountId: ACCOUNT, region: 'eu-west-1' }, aws, settings))
       swept.push(resource);
     // Assess
+    expect(
+      swept.map((resource) => [
+        resource.resourceId,
+        rule.detect(resource, settings).compliant,
+        (resource.state as SecurityGroupView).ingress.map((ingress) => ingress.ruleId),
+      ]),
+    ).toEqual([
+      [GROUP, false, ['sgr-pl', 'sgr-pl-2']],
+      [other, false, ['sgr-pl-3']],
+    ]);
+    expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupRulesCommand, {
+      Filters: [{ Name: 'group-id', Values: [GROUP] }],
+      NextToken: 'page-2',
+    });
+    expect(ec2).toHaveReceivedCommandTimes(GetManagedPrefixListEntriesCommand, 1);
+  });
+
+  it("reads rules only for groups whose permissions let addresses reach an SSH port, never the region's every rule", async () => {
+    // Prepare: thousands of HTTPS rules, a group's own self-reference on all ports, and one SSH group
+    const https = { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.0.0.1/32' }] };
+    const self = { IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: 'sg-self' }] };
+    const ssh = { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, Ipv6Ranges: [{ CidrIpv6: '::/0' }] };
+    ec2.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        { GroupId: 'sg-https', GroupName: 'web', OwnerId: ACCOUNT, IpPermissions: [https, self] },
+        { GroupId: GROUP, GroupName: 'bastion', OwnerId: ACCOUNT, IpPermissions: [https, ssh] },
+      ],
+    });
+    ec2
+      .on(DescribeSecurityGroupRulesCommand)
+      .resolves({ SecurityGroupRules: [WORLD_RULES[1] as SecurityGroupRule] });
+    // Act
+    const swept: Loaded<unknown>[] = [];
+    for await (const resource of rule.list({ accountId: ACCOUNT, region: 'eu-west-1' }, aws, settings))
+      swept.push(resource);
+    // Assess: one filtered read of the SSH group's rules; the other group is compliant without one
     expect(swept.map((resource) => [resource.resourceId, rule.detect(resource, settings).compliant])).toEqual(
       [
+        ['sg-https', true],
         [GROUP, false],
-        [other, false],
       ],
     );
-    expect(ec2).toHaveReceivedNthCommandWith(2, DescribeSecurityGroupRulesCommand, { NextToken: 'page-2' });
-    expect(ec2).toHaveReceivedCommandTimes(GetManagedPrefixListEntriesCommand, 1);
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSecurityGroupRulesCommand, 1);
+    expect(ec2).toHaveReceivedCommandWith(DescribeSecurityGroupRulesCommand, {
+      Filters: [{ Name: 'group-id', Values: [GROUP] }],
+    });
   });
 
   it('lets a throttled page fail the sweep instead of reporting nothing', async () => {
     // Prepare
     ec2
-      .on(DescribeSecurityGroupRulesCommand)
-      .resolvesOnce({ SecurityGroupRules: [], NextToken: 'page-2' })
+      .on(DescribeSecurityGroupsCommand)
+      .resolvesOnce({ SecurityGroups: [], NextToken: 'page-2' })
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' }));
     // Act
     const sweep = async () => {
