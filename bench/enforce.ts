@@ -13,7 +13,7 @@ import { IAMClient, ListSSHPublicKeysCommand, ListUsersCommand } from '@aws-sdk/
 import { mapWithConcurrency } from '../shared/concurrency';
 import { CUSTODIAN_POLICIES, type CustodianRun, runCustodianPolicy } from './custodian';
 import { type Bench, REGION } from './harness';
-import { countBy, type SeededAccount, SWEPT, sweepOnce } from './sweep';
+import { countBy, type SeededAccount, SWEPT, type SweepResult, sweepOnce } from './sweep';
 
 /**
  * The sweep in enforce mode against Cloud Custodian's equivalent action, each on its own freshly
@@ -103,22 +103,11 @@ export const CUSTODIAN_ACTIONS: Record<string, CustodianAction> = {
 };
 
 /** Our enforce-mode sweep of one family over its seeded account, and what it left drifting. */
-export interface EnforceSweepResult {
-  fn: string;
-  covers: string;
-  scale: number;
-  wallMs: number;
-  /** The function process's user+system CPU over the sweep invocation (warm: load excluded), in ms. */
-  cpuMs: number;
-  calls: number;
-  callsByAction: Record<string, number>;
-  peakRssMb: number;
-  driftFound: number;
+export interface EnforceSweepResult extends Omit<SweepResult, 'minimum' | 'judged'> {
   /** The sweep's outcomes by incident status (remediated, failed, open…). */
   statuses: Record<string, number>;
   /** Resources of this family still drifting after the sweep, by this bench's own reads. */
   stillDrifting: number;
-  error?: string;
 }
 
 /** Cloud Custodian's action policy over its own identically seeded account, and what it left drifting. */

@@ -4,6 +4,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -79,23 +80,21 @@ export class BlastRadiusGuard {
   /** The member accounts whose guards hold items (organisation deployments): what the report lists. */
   async memberAccounts(): Promise<string[]> {
     const accounts = new Set<string>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :account)',
-          ExpressionAttributeValues: { ':pk': 'GUARD', ':account': 'ACCOUNT#' },
-          ProjectionExpression: 'sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :account)',
+        ExpressionAttributeValues: { ':pk': 'GUARD', ':account': 'ACCOUNT#' },
+        ProjectionExpression: 'sk',
+      },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const account = /^ACCOUNT#(\d{12})#/.exec(String(item.sk))?.[1];
         if (account) accounts.add(account);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return [...accounts].sort();
   }
 
