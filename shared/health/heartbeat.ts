@@ -1,6 +1,10 @@
 import { DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
-import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeEventBusCommand,
+  DescribeRuleCommand,
+  ListRuleNamesByTargetCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   type EventSourceMappingConfiguration,
   type FunctionConfiguration,
@@ -28,7 +32,14 @@ import {
 
 /** One thing that leaves the responder blind or deaf, in words on-call can act on. */
 export interface HealthProblem {
-  check: 'triggers' | 'config-rule' | 'trail' | 'configuration' | 'stream' | 'deployment-history';
+  check:
+    | 'triggers'
+    | 'config-rule'
+    | 'trail'
+    | 'configuration'
+    | 'stream'
+    | 'deployment-history'
+    | 'organisation';
   subject: string;
   problem: string;
 }
@@ -124,6 +135,12 @@ export async function checkHealth(
     }
   }
 
+  // An organisation deployment hears its members only while the bus policy admits them.
+  if (settings.organizationId) {
+    const problem = await organisationBusProblem(aws, region, settings);
+    if (problem) problems.push({ check: 'organisation', subject: 'default event bus', problem });
+  }
+
   // Without a logging multi-region trail, EventBridge receives no CloudTrail event at all.
   const cloudtrail = aws.cloudtrail(region);
   const { trailList = [] } = await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }));
@@ -185,6 +202,46 @@ export async function checkHealth(
     problems,
     modes,
   };
+}
+
+/**
+ * The default bus's statement admitting the organisation (serverless.yml, OrganisationEventBusPolicy):
+ * without it, or narrowed, every member's events are refused and only the sweep reaches them.
+ */
+async function organisationBusProblem(
+  aws: AwsClients,
+  region: string,
+  settings: Settings,
+): Promise<string | undefined> {
+  const sid = `${settings.stackName}-organisation`;
+  const bus = await aws.events(region).send(new DescribeEventBusCommand({ Name: 'default' }));
+  const statements = (JSON.parse(bus.Policy ?? '{}') as { Statement?: BusStatement[] }).Statement ?? [];
+  const statement = statements.find((each) => each.Sid === sid);
+  if (!statement) return `statement ${sid} is missing: member accounts' events are refused`;
+  const admits =
+    statement.Effect === 'Allow' &&
+    admitsEveryone(statement.Principal) &&
+    [statement.Action].flat().includes('events:PutEvents') &&
+    statement.Condition?.StringEquals?.['aws:PrincipalOrgID'] === settings.organizationId;
+  return admits ? undefined : `statement ${sid} no longer admits organisation ${settings.organizationId}`;
+}
+
+/**
+ * Principal "*" as written in serverless.yml; AWS may render it as {"AWS":"*"}, and moto renders it as
+ * {"AWS":"arn:aws:iam::*:root"}. Any narrower principal shuts members out, whatever the condition says.
+ */
+function admitsEveryone(principal: unknown): boolean {
+  if (principal === '*') return true;
+  const aws = (principal as { AWS?: unknown } | undefined)?.AWS;
+  return aws === '*' || aws === 'arn:aws:iam::*:root';
+}
+
+interface BusStatement {
+  Sid?: string;
+  Effect?: string;
+  Principal?: unknown;
+  Action?: string | string[];
+  Condition?: { StringEquals?: Record<string, unknown> };
 }
 
 /**

@@ -9,8 +9,10 @@ import {
   DeleteRuleCommand,
   DisableRuleCommand,
   EventBridgeClient,
+  PutPermissionCommand,
   PutRuleCommand,
   PutTargetsCommand,
+  RemovePermissionCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
@@ -162,6 +164,49 @@ describe('the heartbeat, run as its bundle against moto', () => {
     expect(after).not.toHaveProperty('modesChangedOutsideDeployment');
     expect(Object.keys(after?.modes ?? {}).sort()).toEqual(rules.map((rule) => rule.id).sort());
     expect(Date.parse(after?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(before?.at ?? ''));
+  });
+
+  it("names an organisation deployment's bus policy missing, and is content once it admits the organisation", async () => {
+    // Prepare
+    const organisation = { ORGANIZATION_ID: 'o-abcdefghij' };
+    const StatementId = `${responder.stack.env.STACK_NAME}-organisation`;
+    // Act: no policy, then one admitting another organisation, then the stack's own
+    const missing = await beat(organisation);
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: 'default',
+        StatementId,
+        Action: 'events:PutEvents',
+        Principal: '*',
+        Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: 'o-zzzzzzzzzz' },
+      }),
+    );
+    const widened = await beat(organisation);
+    await events.send(new RemovePermissionCommand({ EventBusName: 'default', StatementId }));
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: 'default',
+        StatementId,
+        Action: 'events:PutEvents',
+        Principal: '*',
+        Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: organisation.ORGANIZATION_ID },
+      }),
+    );
+    const admitted = await beat(organisation);
+    // Assess
+    const organisationProblems = (run: typeof missing) =>
+      (run.result.problems as { check: string; problem: string }[]).filter(
+        (problem) => problem.check === 'organisation',
+      );
+    expect(organisationProblems(missing)).toEqual([
+      expect.objectContaining({ problem: expect.stringContaining('is missing') }),
+    ]);
+    expect(organisationProblems(widened)).toEqual([
+      expect.objectContaining({
+        problem: expect.stringContaining('no longer admits organisation o-abcdefghij'),
+      }),
+    ]);
+    expect(organisationProblems(admitted)).toEqual([]);
   });
 
   it('names a disabled trigger, a function nothing invokes and a stopped trail', async () => {
