@@ -4,7 +4,14 @@ import { IncidentStatus } from '../shared/pipeline/lifecycle';
 import type { Io } from './context';
 import { LONGEST_EXEMPTION, parseMinutes, parseSince } from './duration';
 import { UsageError } from './errors';
-import { incidentLines, incidentsTable, parseRule, parseStatus, undoPlanLines } from './incidents-format';
+import {
+  incidentLines,
+  incidentsTable,
+  parseAccounts,
+  parseRule,
+  parseStatus,
+  undoPlanLines,
+} from './incidents-format';
 import { checkIncidentId, findIncident, incidentStore } from './incidents-store';
 import { checkOptions } from './option-checks';
 import { checkMitigation, resolveIncident } from './resolve';
@@ -16,6 +23,7 @@ import { isYes } from './undo-prompt';
 interface ListOptions {
   status?: string;
   rule?: string;
+  account?: string;
   since: string;
   limit?: string;
   json?: boolean;
@@ -53,6 +61,7 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
     .description('incidents newest first (through the table index that fits the filter)')
     .option('--status <status>', `only this status (${Object.values(IncidentStatus).join(', ')})`)
     .option('--rule <rule-id>', 'only this rule')
+    .option('--account <ids>', 'only these accounts: 12-digit ids, comma-separated, or all (default)')
     .option('--since <when>', 'detected since: 30d, 12h, 90m or an ISO date', '30d')
     .option('--limit <n>', 'at most this many (default 1000)')
     .option('--json', 'print the incidents as JSON')
@@ -61,13 +70,20 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
       const filter: IncidentFilter = {
         status: options.status === undefined ? undefined : parseStatus(options.status),
         ruleId: options.rule === undefined ? undefined : parseRule(options.rule),
+        accounts: options.account === undefined ? undefined : parseAccounts(options.account),
         since: parseSince(options.since, new Date()).toISOString(),
         limit: options.limit === undefined ? undefined : parseLimit(options.limit),
       };
       return withContext(command, async (ctx) => {
         const found = await incidentStore(ctx).list(filter);
         if (options.json) return printJson(io, found);
-        const filters = [filter.status, filter.ruleId].filter(Boolean).join(', ');
+        const filters = [
+          filter.status,
+          filter.ruleId,
+          ...(filter.accounts ?? []).map((id) => `account ${id}`),
+        ]
+          .filter(Boolean)
+          .join(', ');
         const scope = `in ${ctx.tableName} (${ctx.region}) since ${filter.since}${filters ? ` (${filters})` : ''}`;
         if (found.length === 0) return io.out(`no incidents ${scope}`);
         for (const line of incidentsTable(found, io.layout)) io.out(line);
@@ -78,6 +94,7 @@ export function registerIncidents(program: Command, io: Io, withContext: WithCon
     list,
     (options) => options.status !== undefined && parseStatus(options.status),
     (options) => options.rule !== undefined && parseRule(options.rule),
+    (options) => options.account !== undefined && parseAccounts(options.account),
     (options) => parseSince(options.since, new Date()),
     (options) => options.limit !== undefined && parseLimit(options.limit),
   );

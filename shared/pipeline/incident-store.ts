@@ -136,6 +136,8 @@ export interface DriftRef {
 export interface IncidentFilter {
   status?: IncidentStatus;
   ruleId?: string;
+  /** Only incidents about these accounts (an organisation deployment's table holds every member's). */
+  accounts?: readonly string[];
   /** ISO time: only incidents detected at or after it. Default: 30 days ago. */
   since?: string;
   limit?: number;
@@ -646,7 +648,8 @@ export class DynamoDbIncidentStore implements IncidentStore {
       .filter(
         (incident) =>
           (!filter.ruleId || incident.ruleId === filter.ruleId) &&
-          (!filter.status || incident.status === filter.status),
+          (!filter.status || incident.status === filter.status) &&
+          (!filter.accounts || filter.accounts.includes(incident.account)),
       )
       .sort((a, b) => b.detectedAt.localeCompare(a.detectedAt))
       .slice(0, limit);

@@ -84,12 +84,14 @@ describe('compliance-responder incidents, against moto with incidents the real r
     // Assess
     expect(all.code).toBe(0);
     const rows = all.stdout.trim().split('\n');
-    expect(rows[0]).toMatch(/^INCIDENT\s+DETECTED \(UTC\)\s+SEVERITY\s+RULE\s+STATUS\s+REGION\s+RESOURCE$/);
+    expect(rows[0]).toMatch(
+      /^INCIDENT\s+DETECTED \(UTC\)\s+SEVERITY\s+RULE\s+STATUS\s+ACCOUNT\s+REGION\s+RESOURCE$/,
+    );
     expect(rows[1]).toMatch(
-      new RegExp(`^${sshId}\\s.*HIGH\\s+ssh-open-to-world\\s+remediated\\s+us-east-1\\s+sg-`),
+      new RegExp(`^${sshId}\\s.*HIGH\\s+ssh-open-to-world\\s+remediated\\s+${ACCOUNT}\\s+us-east-1\\s+sg-`),
     );
     expect(rows[2]).toMatch(
-      new RegExp(`^${ebsId}\\s.*HIGH\\s+ebs-encryption-by-default\\s+remediated\\s+us-east-1`),
+      new RegExp(`^${ebsId}\\s.*HIGH\\s+ebs-encryption-by-default\\s+remediated\\s+${ACCOUNT}\\s+us-east-1`),
     );
     expect(rows[3]).toContain('2 incident(s)');
     expect(filtered.code).toBe(0);
@@ -377,6 +379,53 @@ describe('compliance-responder incidents refusing what it cannot do, against mot
  * a real incident so that on-call's `incidents undo`, run with on-call's credentials, does what the
  * insider cannot. Each is refused with one line before any change, and the record is left as it is.
  */
+describe("incidents list --account, against moto with an organisation member's incident in the table", () => {
+  beforeEach(provision);
+
+  it('lists one account, several or all, and refuses an id that is not 12 digits before any call', async () => {
+    // Prepare: a member account's incident beside this account's, as an organisation deployment stores it
+    const MEMBER = '222222222222';
+    const { ebsId, sshId } = await realIncidents();
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: responder.stack.region }));
+    const { Item } = await documents.send(
+      new GetCommand({
+        TableName: responder.stack.tableName,
+        Key: { pk: `INCIDENT#${ebsId}`, sk: 'INCIDENT' },
+      }),
+    );
+    const memberId = `${ebsId}-member`;
+    await documents.send(
+      new PutCommand({
+        TableName: responder.stack.tableName,
+        Item: { ...Item, pk: `INCIDENT#${memberId}`, incidentId: memberId, account: MEMBER },
+      }),
+    );
+    // Act
+    const member = await cli(['incidents', 'list', '--account', MEMBER], table);
+    const both = await cli(['incidents', 'list', '--account', `${ACCOUNT}, ${MEMBER}`, '--json'], table);
+    const all = await cli(['incidents', 'list', '--account', 'all', '--json'], table);
+    const own = await cli(
+      ['incidents', 'list', '--account', ACCOUNT, '--rule', 'ebs-encryption-by-default'],
+      table,
+    );
+    const wrong = await cli(['incidents', 'list', '--account', '2222'], table);
+    // Assess
+    const ids = (run: CliRun) =>
+      (JSON.parse(run.stdout) as Incident[]).map((incident) => incident.incidentId).sort();
+    expect(member.code).toBe(0);
+    expect(member.stdout).toMatch(new RegExp(`^${memberId}\\s.*remediated\\s+${MEMBER}\\s+us-east-1`, 'm'));
+    expect(member.stdout).toContain(`1 incident(s) in ${responder.stack.tableName}`);
+    expect(member.stdout).toContain(`account ${MEMBER}`);
+    expect(ids(both)).toEqual([ebsId, memberId, sshId].sort());
+    expect(ids(all)).toEqual([ebsId, memberId, sshId].sort());
+    expect(own.stdout).toContain(ebsId);
+    expect(own.stdout).not.toContain(memberId);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("invalid --account '2222'");
+    expect(wrong.stdout).toBe('');
+  });
+});
+
 describe('incidents undo refusing a rewritten incident record, against moto', () => {
   const documents = () =>
     DynamoDBDocumentClient.from(new DynamoDBClient({ region: responder.stack.region }), {
