@@ -1,17 +1,11 @@
 import type { Command } from 'commander';
 import type { IncidentFilter } from '../shared/pipeline/incident-store';
 import { IncidentStatus } from '../shared/pipeline/lifecycle';
+import { parseAccounts } from './account-option';
 import type { Io } from './context';
 import { LONGEST_EXEMPTION, parseMinutes, parseSince } from './duration';
 import { UsageError } from './errors';
-import {
-  incidentLines,
-  incidentsTable,
-  parseAccounts,
-  parseRule,
-  parseStatus,
-  undoPlanLines,
-} from './incidents-format';
+import { incidentLines, incidentsTable, parseRule, parseStatus, undoPlanLines } from './incidents-format';
 import { checkIncidentId, findIncident, incidentStore } from './incidents-store';
 import { checkOptions } from './option-checks';
 import { checkMitigation, resolveIncident } from './resolve';

@@ -9,6 +9,7 @@ import { renderHtml } from '../shared/report/html';
 import { renderMarkdown } from '../shared/report/markdown';
 import { rules } from '../shared/rules';
 import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
+import { parseAccounts } from './account-option';
 import type { CliContext } from './context';
 import { parsePeriod, parsePeriodEnd, parseSince } from './duration';
 import { CliError, UsageError } from './errors';
@@ -26,6 +27,7 @@ interface ReportOptions {
   until?: string;
   format?: string;
   out?: string;
+  account?: string;
 }
 
 const FORMATS: readonly string[] = Object.values(ReportFormat);
@@ -52,26 +54,38 @@ async function exemptionsEndingAfter(ctx: CliContext, since: Date): Promise<Cite
 /**
  * Reads the period's incidents (byMonth index), grants, exemptions, guard history and the recorded
  * deployment history, and computes the figures. All are in the home stack's one table, for every region the responder covers.
+ * `accounts` narrows every figure to those accounts (an organisation deployment's table holds every member's).
  */
-export async function buildReport(ctx: CliContext, since: Date, until: Date): Promise<Report> {
+export async function buildReport(
+  ctx: CliContext,
+  since: Date,
+  until: Date,
+  accounts?: readonly string[],
+): Promise<Report> {
+  const caller = await ctx.caller();
+  const inScope = (account: string) => !accounts || accounts.includes(account);
   // No limit: a report that silently dropped incidents would misstate the record.
   const incidents = await inTable(ctx, () =>
-    incidentStore(ctx).list({ since: since.toISOString(), limit: Number.MAX_SAFE_INTEGER }),
+    incidentStore(ctx).list({ since: since.toISOString(), limit: Number.MAX_SAFE_INTEGER, accounts }),
   );
-  // Every grant issued in the period ends after its start, so one ledger query covers it.
-  const grants = await inLedger(ctx, (ledger) => ledger.endingAfter(since));
-  const exemptions = await exemptionsEndingAfter(ctx, since);
+  // Every grant issued in the period ends after its start, so one ledger query covers it. Grants are
+  // issued in the stack's own account only (docs/organisation.md).
+  const grants = inScope(caller.accountId) ? await inLedger(ctx, (ledger) => ledger.endingAfter(since)) : [];
+  // An exemption's account is its resource ARN's (one without an account is the stack's own).
+  const exemptions = (await exemptionsEndingAfter(ctx, since)).filter((exemption) =>
+    inScope(exemption.resourceArn.split(':')[4] || caller.accountId),
+  );
   // This account's guard, and each member account's (organisation deployments: docs/organisation.md).
   const guard = await inTable(ctx, async () => {
     const own = guardOf(ctx);
-    const guards = [own, ...(await own.memberAccounts()).map((account) => own.forAccount(account))];
+    const members = (await own.memberAccounts()).filter(inScope).map((account) => own.forAccount(account));
+    const guards = [...(inScope(caller.accountId) ? [own] : []), ...members];
     return Promise.all(guards.map((each) => each.history(since)));
   });
   // The modes in force and the regions covered, as the heartbeat recorded them at the time.
   const deployment = await inTable(ctx, () =>
     new DynamoDbDeploymentHistory(ctx.aws().dynamo(), ctx.tableName).read(),
   );
-  const caller = await ctx.caller();
   return aggregate({
     incidents,
     grants,
@@ -80,7 +94,7 @@ export async function buildReport(ctx: CliContext, since: Date, until: Date): Pr
     until,
     citations: rules.flatMap((rule) => rule.hipaa),
     grantCitations: sshGrantExpired.hipaa,
-    source: `table ${ctx.tableName} in ${tableRegion(ctx)} (the home stack's)`,
+    source: `table ${ctx.tableName} in ${tableRegion(ctx)} (the home stack's)${accounts ? `, accounts ${accounts.join(', ')} only` : ''}`,
     ruleIds: rules.map((rule) => rule.id),
     guard,
     deployment,
@@ -127,7 +141,8 @@ function formatOf(options: ReportOptions): ReportFormat {
 async function reportCommand(ctx: CliContext, options: ReportOptions): Promise<void> {
   const { since, until } = parsePeriod(options.since, options.until, ctx.now());
   const format = formatOf(options);
-  const report = await buildReport(ctx, since, until);
+  const accounts = options.account === undefined ? undefined : parseAccounts(options.account);
+  const report = await buildReport(ctx, since, until, accounts);
   const content = format === ReportFormat.Html ? renderHtml(report, chartJsSource()) : renderMarkdown(report);
   if (!options.out) {
     ctx.io.out(content.trimEnd());
@@ -156,6 +171,7 @@ export function registerReport(program: Command, withContext: WithContext): void
       'html (one self-contained file with charts) or md (default: from --out, else md)',
     )
     .option('--out <file>', 'write to this file (atomically; default: print to stdout)')
+    .option('--account <ids>', 'only these accounts: 12-digit ids, comma-separated, or all (default)')
     .action((options: ReportOptions, command: Command) =>
       withContext(command, (ctx) => reportCommand(ctx, options)),
     );
@@ -168,5 +184,6 @@ export function registerReport(program: Command, withContext: WithContext): void
     (options) => parsePeriod(options.since, options.until, new Date()),
     (options) => options.format !== undefined && parseFormat(options.format),
     (options) => options.out !== undefined && refuseDirectory(options.out),
+    (options) => options.account !== undefined && parseAccounts(options.account),
   );
 }

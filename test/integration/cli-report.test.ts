@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DisableEbsEncryptionByDefaultCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { main } from '../../cli/index';
 import { cloudTrailEvent, disableEbsEncryptionByDefaultCall, humanCaller } from '../../scripts/lib/events';
 import { createAwsClients } from '../../shared/aws/clients';
@@ -330,5 +332,122 @@ describe('compliance-responder report against incidents the real rules produced 
         worstMs: times.at(-1) ?? null,
       });
     }
+  });
+});
+
+describe('compliance-responder report --account, with an organisation member account in the table', () => {
+  const MEMBER = '222222222222';
+  let responder: LocalResponder;
+  let own: Incident;
+  let member: Incident;
+
+  beforeAll(async () => {
+    await resetAccount();
+    responder = await LocalResponder.provision();
+    const table = responder.stack.tableName;
+    await new EC2Client({ region: 'us-east-1' }).send(new DisableEbsEncryptionByDefaultCommand({}));
+    await responder.handlerOf(() => require('../../functions/ebs-encryption-by-default'))(
+      cloudTrailEvent(disableEbsEncryptionByDefaultCall('us-east-1', humanCaller(ACCOUNT))),
+    );
+    const [first] = await responder.incidents();
+    if (!first) throw new Error('the rule recorded no incident');
+    own = first;
+    // The same drift in a member account, stored as an organisation deployment stores it
+    member = { ...own, incidentId: `${own.incidentId}-member`, account: MEMBER };
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: responder.stack.region }));
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: table, Key: { pk: `INCIDENT#${own.incidentId}`, sk: 'INCIDENT' } }),
+    );
+    await documents.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          ...Item,
+          pk: `INCIDENT#${member.incidentId}`,
+          incidentId: member.incidentId,
+          account: MEMBER,
+        },
+      }),
+    );
+    // One exemption and one SSH grant here, one exemption in the member account
+    for (const account of [ACCOUNT, MEMBER]) {
+      const arn = `arn:aws:ec2:us-east-1:${account}:volume/vol-0123456789abcdef0`;
+      const added = await cli(
+        [
+          'exemptions',
+          'add',
+          arn,
+          '--rule',
+          'ebs-volume-encrypted',
+          '--until',
+          '7d',
+          '--reason',
+          'CHG-12 scope',
+        ],
+        table,
+      );
+      if (added.code !== 0) throw new Error(`exemptions add failed: ${added.err}`);
+    }
+    const group = await createGroup('us-east-1', 'bastion');
+    const granted = await cli(
+      [
+        'ssh',
+        'grant',
+        '--security-group',
+        group,
+        '--cidr',
+        '203.0.113.7/32',
+        '--ttl',
+        '1h',
+        '--reason',
+        'INC-43 scope',
+      ],
+      table,
+    );
+    if (granted.code !== 0) throw new Error(`ssh grant failed: ${granted.err}`);
+  });
+
+  const totals = (markdown: string) => markdownTable(markdown, 'Totals')[0] ?? {};
+  /** The incident ids the report lists, under its `## Incidents (n)` heading whose n must match. */
+  const incidentIds = (markdown: string) => {
+    const count = /^## Incidents \((\d+)\)$/m.exec(markdown)?.[1] ?? 'none';
+    const ids = markdownTable(markdown, `Incidents (${count})`).map((line) => line.incident);
+    expect(ids).toHaveLength(Number(count));
+    return ids.sort();
+  };
+
+  it('covers only the named accounts: their incidents, exemptions and grants (grants are this account’s)', async () => {
+    // Act
+    const table = responder.stack.tableName;
+    const memberOnly = await cli(['report', '--since', '1h', '--account', MEMBER], table);
+    const ownOnly = await cli(['report', '--since', '1h', '--account', ACCOUNT], table);
+    const both = await cli(['report', '--since', '1h', '--account', `${ACCOUNT},${MEMBER}`], table);
+    const all = await cli(['report', '--since', '1h'], table);
+    // Assess
+    for (const run of [memberOnly, ownOnly, both, all]) expect(run).toMatchObject({ code: 0, err: '' });
+    expect(incidentIds(memberOnly.out)).toEqual([member.incidentId]);
+    expect(memberOnly.out).toContain(`accounts ${MEMBER} only`);
+    expect(memberOnly.out).toContain('## Exemptions in force at the end of the period (1)');
+    expect(memberOnly.out).toContain(`arn:aws:ec2:us-east-1:${MEMBER}:volume/`);
+    expect(memberOnly.out).not.toContain(`arn:aws:ec2:us-east-1:${ACCOUNT}:volume/`);
+    expect(totals(memberOnly.out)['SSH grants issued']).toBe('0');
+    // The SSH grant is documented by an incident of its own, in this account
+    const ownIds = incidentIds(ownOnly.out);
+    expect(ownIds).toContain(own.incidentId);
+    expect(ownIds).toHaveLength(2);
+    expect(ownOnly.out).toContain('## Exemptions in force at the end of the period (1)');
+    expect(totals(ownOnly.out)['SSH grants issued']).toBe('1');
+    for (const run of [both, all]) {
+      expect(incidentIds(run.out)).toEqual([...ownIds, member.incidentId].sort());
+      expect(run.out).toContain('## Exemptions in force at the end of the period (2)');
+      expect(totals(run.out)['SSH grants issued']).toBe('1');
+    }
+    expect(all.out).not.toContain(' only.');
+  });
+
+  it('refuses an account id that is not 12 digits before reading anything', async () => {
+    const wrong = await cli(['report', '--account', `${MEMBER},12345`], responder.stack.tableName);
+    expect(wrong).toMatchObject({ code: 2, out: '' });
+    expect(wrong.err).toContain("invalid --account '12345'");
   });
 });
