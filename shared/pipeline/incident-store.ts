@@ -625,6 +625,11 @@ export class DynamoDbIncidentStore implements IncidentStore {
             key: 'detectedMonth',
             value: month,
           }));
+    // Filtered page by page: the limit counts only incidents the filters keep.
+    const kept = (incident: Incident) =>
+      (!filter.ruleId || incident.ruleId === filter.ruleId) &&
+      (!filter.status || incident.status === filter.status) &&
+      (!filter.accounts || filter.accounts.includes(incident.account));
     const found: Incident[] = [];
     for (const query of queries) {
       let startKey: Record<string, unknown> | undefined;
@@ -640,19 +645,11 @@ export class DynamoDbIncidentStore implements IncidentStore {
             ExclusiveStartKey: startKey,
           }),
         );
-        found.push(...(page.Items ?? []).map(withoutKeys));
+        found.push(...(page.Items ?? []).map(withoutKeys).filter(kept));
         startKey = page.LastEvaluatedKey;
       } while (startKey && found.length < limit);
     }
-    return found
-      .filter(
-        (incident) =>
-          (!filter.ruleId || incident.ruleId === filter.ruleId) &&
-          (!filter.status || incident.status === filter.status) &&
-          (!filter.accounts || filter.accounts.includes(incident.account)),
-      )
-      .sort((a, b) => b.detectedAt.localeCompare(a.detectedAt))
-      .slice(0, limit);
+    return found.sort((a, b) => b.detectedAt.localeCompare(a.detectedAt)).slice(0, limit);
   }
 
   async pendingAlerts(ruleId: string): Promise<string[]> {
