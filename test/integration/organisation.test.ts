@@ -13,6 +13,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { cloudTrailEvent, humanCaller, scheduledEvent } from '../../scripts/lib/events';
 import { memberRoleName } from '../../shared/organisation/member-roles';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
+import { runCli } from '../support/cli';
 import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls } from '../support/recorder';
@@ -215,6 +216,46 @@ describe('an organisation deployment against moto with three accounts', () => {
       alert.subject.includes('Blast-radius guard'),
     );
     expect(guardAlerts.map((alert) => alert.attributes.account)).toEqual([first]);
+  });
+
+  it("honours an exemption for a member's resource in that account only, by the ARN naming it", async () => {
+    // Prepare: a group in each member; one exemption by the first's ARN, and a look-alike naming the
+    // second member's group id under the first member's account
+    const [first = '', second = ''] = members;
+    const kept = await openGroup(await memberEc2(first), 'vendor-sftp');
+    const lookalike = await openGroup(await memberEc2(second), 'bastion');
+    const arn = (account: string, groupId: string) =>
+      `arn:aws:ec2:${REGION}:${account}:security-group/${groupId}`;
+    for (const exempted of [arn(first, kept), arn(first, lookalike)]) {
+      const added = await runCli(
+        [
+          'exemptions',
+          'add',
+          exempted,
+          '--rule',
+          'ssh-open-to-world',
+          '--until',
+          '7d',
+          '--reason',
+          'CHG-7 vendor',
+        ],
+        { INCIDENT_TABLE: responder.stack.tableName },
+      );
+      expect(added.stderr).toBe('');
+    }
+    // Act
+    await handle(authorizeCall(REGION, kept, humanCaller(first)));
+    await handle(authorizeCall(REGION, lookalike, humanCaller(second)));
+    // Assess: the first member's group exempted and left open; the second's remediated
+    const status = Object.fromEntries(
+      (await responder.incidents()).map((incident) => [
+        `${incident.account}/${incident.resourceId}`,
+        incident.status,
+      ]),
+    );
+    expect(status).toEqual({ [`${first}/${kept}`]: 'exempted', [`${second}/${lookalike}`]: 'remediated' });
+    expect(await ingressOf(await memberEc2(first), kept)).toHaveLength(1);
+    expect(await ingressOf(await memberEc2(second), lookalike)).toEqual([]);
   });
 
   it('sweeps every ACTIVE member as units on the rule queue, each remediated in its own account', async () => {
