@@ -1,7 +1,7 @@
 import { copyFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
-import { options } from './lib/esbuild-options';
+import { cliOptions, options } from './lib/esbuild-options';
 
 /** Writes one bundle per function: dist/functions/<name>.js, exporting `handler`. */
 
@@ -32,7 +32,7 @@ export async function buildFunctions(): Promise<string[]> {
 export async function buildCli(): Promise<void> {
   const dir = join(root, 'dist', 'cli');
   await build({
-    ...options,
+    ...cliOptions,
     entryPoints: [join(root, 'cli', 'index.ts')],
     outfile: join(dir, 'cli.bundle.js'),
     // The SDK's import('node:http') as require: Node 20 cannot import() from code its cache compiled.

@@ -1,5 +1,6 @@
 import type { BuildOptions } from 'esbuild';
 import { onlyDeclaredClients } from './bundle-clients';
+import { environmentCredentialsOnly } from './lambda-credentials';
 import { treeShakableSdkSchemas } from './sdk-schemas';
 
 /**
@@ -9,7 +10,8 @@ import { treeShakableSdkSchemas } from './sdk-schemas';
  * runs on Node 20 and on the nodejs22.x runtime. A rule function bundles only the SDK clients its
  * role may use (./bundle-clients.ts). No keepNames: it costs every cold start a call per function
  * in the bundle, and the one name that matters, an error's, each error class spells itself. SDK
- * schemas are made tree-shakable (./sdk-schemas.ts), so a bundle keeps only its commands' shapes.
+ * schemas are made tree-shakable (./sdk-schemas.ts), so a bundle keeps only its commands' shapes. A
+ * function's credentials are the environment's, as Lambda provides them (./lambda-credentials.ts).
  */
 export const options = {
   bundle: true,
@@ -21,5 +23,11 @@ export const options = {
   sourcemap: false,
   legalComments: 'none',
   external: [],
-  plugins: [onlyDeclaredClients(), treeShakableSdkSchemas()],
+  plugins: [onlyDeclaredClients(), treeShakableSdkSchemas(), environmentCredentialsOnly()],
+} satisfies BuildOptions;
+
+/** The command line's bundle: the same, but people run it with profiles and SSO (the full chain). */
+export const cliOptions = {
+  ...options,
+  plugins: [treeShakableSdkSchemas()],
 } satisfies BuildOptions;

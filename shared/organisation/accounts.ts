@@ -1,6 +1,5 @@
 import { type Account, OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../aws/clients';
 import { ResponderError } from '../errors';
 import { memberRoleName } from './member-roles';
@@ -111,10 +110,25 @@ export class OrganisationAccounts implements AccountAccess {
     const { partition } = await this.own();
     const { homeRegion, stackName, ruleId } = this.options;
     const roleArn = `arn:${partition}:iam::${accountId}:role/${memberRoleName(stackName, ruleId)}`;
-    const assumeRole = fromTemporaryCredentials({
-      params: { RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: SESSION_SECONDS },
-      clientConfig: { region: homeRegion },
-    });
+    // STS directly with the function's own credentials: the credential-providers package would add
+    // its own STS client and the whole default chain to every function bundle.
+    const assumeRole = async () => {
+      const { Credentials: session } = await this.options.sts.send(
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: sessionName,
+          DurationSeconds: SESSION_SECONDS,
+        }),
+      );
+      if (!session?.AccessKeyId || !session.SecretAccessKey)
+        throw new Error('AssumeRole returned no credentials');
+      return {
+        accessKeyId: session.AccessKeyId,
+        secretAccessKey: session.SecretAccessKey,
+        sessionToken: session.SessionToken,
+        expiration: session.Expiration,
+      };
+    };
     let current: Awaited<ReturnType<typeof assumeRole>>;
     try {
       // Assumed now, not at the first call: a role that cannot be assumed is known before any read.

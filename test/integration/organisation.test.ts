@@ -297,12 +297,14 @@ describe('an organisation deployment against moto with three accounts', () => {
       'ssh-open-to-world',
       REGION,
     );
-    const sweeping = responder.handlerOf(loadFunction, { ORGANIZATION_ID: organizationId, ...queue.env });
-    await sweeping(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+    const planning = responder.handlerOf(loadFunction, { ORGANIZATION_ID: organizationId, ...queue.env });
+    await planning(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
     const unit = (await queue.receive()).find(
       (message) => JSON.parse(String(message.Body)).account === first,
     );
     if (!unit) throw new Error('no unit planned for the first member');
+    // A fresh container: its clients, STS's included, are made while the proxy is the endpoint.
+    const sweeping = responder.handlerOf(loadFunction, { ORGANIZATION_ID: organizationId, ...queue.env });
     const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
     proxy.arm([
       { action: 'sts:AssumeRole', nth: 1, kind: 'http500', times: 100, bodyIncludes: `${first}%3Arole` },
