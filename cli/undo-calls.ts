@@ -31,13 +31,13 @@ import {
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateSSHPublicKeyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import * as z from 'zod';
 import { isAwsError } from '../shared/aws/aws-errors';
 import type { AwsClients } from '../shared/aws/clients';
 import type { Incident, Step, UndoCall } from '../shared/model';
 import { loadBalancerArnOf } from '../shared/resources/load-balancer';
 import type { Rule } from '../shared/rules/rule';
 import { IAM_REGION, readUserKeys } from '../shared/ssh/iam-keys';
+import * as z from '../shared/zod';
 import {
   type CheckContext,
   copyOf,
@@ -51,23 +51,23 @@ import {
 import { checkRestoredPath, restoredPathRefusal } from './undo-ssh';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-const id = z.string().min(1).max(2048);
+const id = z.string().check(z.minLength(1), z.maxLength(2048));
 const one = z.tuple([id]);
-const withRegion = <T extends z.ZodRawShape>(shape: T) =>
-  z.strictObject({ ...shape, Region: z.string().regex(REGION).optional() });
+const withRegion = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject({ ...shape, Region: z.optional(z.string().check(z.regex(REGION))) });
 
-const description = { Description: z.string().max(255).optional() };
+const description = { Description: z.optional(z.string().check(z.maxLength(255))) };
 /** The one permission shared/ssh/exposure.ts toIpPermission builds for a revoked rule. */
 const ipPermission = z.strictObject({
-  IpProtocol: z.string().min(1).max(16),
-  FromPort: z.number().int().optional(),
-  ToPort: z.number().int().optional(),
-  IpRanges: z.tuple([z.strictObject({ CidrIp: id, ...description })]).optional(),
-  Ipv6Ranges: z.tuple([z.strictObject({ CidrIpv6: id, ...description })]).optional(),
-  PrefixListIds: z.tuple([z.strictObject({ PrefixListId: id, ...description })]).optional(),
-  UserIdGroupPairs: z
-    .tuple([z.strictObject({ GroupId: id, UserId: id.optional(), ...description })])
-    .optional(),
+  IpProtocol: z.string().check(z.minLength(1), z.maxLength(16)),
+  FromPort: z.optional(z.number().check(z.int())),
+  ToPort: z.optional(z.number().check(z.int())),
+  IpRanges: z.optional(z.tuple([z.strictObject({ CidrIp: id, ...description })])),
+  Ipv6Ranges: z.optional(z.tuple([z.strictObject({ CidrIpv6: id, ...description })])),
+  PrefixListIds: z.optional(z.tuple([z.strictObject({ PrefixListId: id, ...description })])),
+  UserIdGroupPairs: z.optional(
+    z.tuple([z.strictObject({ GroupId: id, UserId: z.optional(id), ...description })]),
+  ),
 });
 
 /** The tag keys the responder sets (and only those may an undo remove). */
@@ -81,7 +81,7 @@ const RESPONDER_TAG = /^compliance-responder:/;
  * throws UndoRefused), and how it is sent, without its Region.
  */
 interface Allowed<T extends Record<string, unknown>> {
-  input: z.ZodType<T>;
+  input: z.ZodMiniType<T>;
   reverses: readonly string[];
   targets(input: T): readonly string[] | 'account';
   restoresMore?(input: T, step: Step, incident: Incident): string | undefined;
@@ -129,35 +129,43 @@ async function checkTrail(at: CheckContext): Promise<string> {
 }
 
 /** A listener default action as elb-listener-tls records it (authenticate actions it never rewrites). */
-const shortText = z.string().max(128).optional();
+const shortText = z.optional(z.string().check(z.maxLength(128)));
 const listenerAction = z.strictObject({
   Type: z.enum(['forward', 'redirect', 'fixed-response']),
-  Order: z.number().int().optional(),
-  TargetGroupArn: id.optional(),
-  ForwardConfig: z
-    .strictObject({
-      TargetGroups: z
-        .array(z.strictObject({ TargetGroupArn: id, Weight: z.number().int().optional() }))
-        .max(5)
-        .optional(),
-      TargetGroupStickinessConfig: z
-        .strictObject({ Enabled: z.boolean().optional(), DurationSeconds: z.number().int().optional() })
-        .optional(),
-    })
-    .optional(),
-  RedirectConfig: z
-    .strictObject({
+  Order: z.optional(z.number().check(z.int())),
+  TargetGroupArn: z.optional(id),
+  ForwardConfig: z.optional(
+    z.strictObject({
+      TargetGroups: z.optional(
+        z
+          .array(z.strictObject({ TargetGroupArn: id, Weight: z.optional(z.number().check(z.int())) }))
+          .check(z.maxLength(5)),
+      ),
+      TargetGroupStickinessConfig: z.optional(
+        z.strictObject({
+          Enabled: z.optional(z.boolean()),
+          DurationSeconds: z.optional(z.number().check(z.int())),
+        }),
+      ),
+    }),
+  ),
+  RedirectConfig: z.optional(
+    z.strictObject({
       Protocol: shortText,
       Port: shortText,
       Host: shortText,
       Path: shortText,
       Query: shortText,
       StatusCode: z.enum(['HTTP_301', 'HTTP_302']),
-    })
-    .optional(),
-  FixedResponseConfig: z
-    .strictObject({ MessageBody: z.string().max(1024).optional(), StatusCode: id, ContentType: shortText })
-    .optional(),
+    }),
+  ),
+  FixedResponseConfig: z.optional(
+    z.strictObject({
+      MessageBody: z.optional(z.string().check(z.maxLength(1024))),
+      StatusCode: id,
+      ContentType: shortText,
+    }),
+  ),
 });
 
 /** The incident's load balancer's listener, now. */
@@ -259,9 +267,13 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
     input: withRegion({
       Resources: one,
       Tags: z
-        .array(z.strictObject({ Key: z.string().min(1).max(128), Value: z.string().max(256).optional() }))
-        .min(1)
-        .max(10),
+        .array(
+          z.strictObject({
+            Key: z.string().check(z.minLength(1), z.maxLength(128)),
+            Value: z.optional(z.string().check(z.maxLength(256))),
+          }),
+        )
+        .check(z.minLength(1), z.maxLength(10)),
     }),
     reverses: ['QuarantineOriginal', 'CreateTags'],
     targets: (input) => input.Resources,
@@ -291,11 +303,16 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
         'IMMUTABLE',
         'IMMUTABLE_WITH_EXCLUSION',
       ]),
-      imageTagMutabilityExclusionFilters: z
-        .array(z.strictObject({ filter: z.string().min(1).max(128), filterType: z.literal('WILDCARD') }))
-        .min(1)
-        .max(5)
-        .optional(),
+      imageTagMutabilityExclusionFilters: z.optional(
+        z
+          .array(
+            z.strictObject({
+              filter: z.string().check(z.minLength(1), z.maxLength(128)),
+              filterType: z.literal('WILDCARD'),
+            }),
+          )
+          .check(z.minLength(1), z.maxLength(5)),
+      ),
     }),
     reverses: ['PutImageTagMutability'],
     targets: (input) => [input.repositoryName],
@@ -344,7 +361,11 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
     send: (aws, region, input) => aws.ec2(region).send(new ModifyInstancePlacementCommand(input)),
   }),
   'ec2:AttachVolume': allow({
-    input: withRegion({ VolumeId: id, InstanceId: id, Device: z.string().min(1).max(64) }),
+    input: withRegion({
+      VolumeId: id,
+      InstanceId: id,
+      Device: z.string().check(z.minLength(1), z.maxLength(64)),
+    }),
     reverses: ['DetachOriginal'],
     targets: (input) => [input.VolumeId, input.InstanceId],
     restoresMore: (input, _step, incident) =>
@@ -395,7 +416,10 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
     send: (aws, region, input) => aws.ec2(region).send(new DetachVolumeCommand(input)),
   }),
   'ec2:CreateVolume': allow({
-    input: withRegion({ SnapshotId: id, AvailabilityZone: z.string().min(1).max(64) }),
+    input: withRegion({
+      SnapshotId: id,
+      AvailabilityZone: z.string().check(z.minLength(1), z.maxLength(64)),
+    }),
     reverses: ['DeleteOriginalVolume'],
     targets: (input) => [input.SnapshotId],
     // A deleted original comes back once, from the responder's snapshot of it, where it was.
@@ -450,11 +474,8 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
   'elasticloadbalancing:ModifyListener': allow({
     input: withRegion({
       ListenerArn: id,
-      SslPolicy: z
-        .string()
-        .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/)
-        .optional(),
-      DefaultActions: z.array(listenerAction).min(1).max(5).optional(),
+      SslPolicy: z.optional(z.string().check(z.regex(/^ELBSecurityPolicy-[\w-]{1,100}$/))),
+      DefaultActions: z.optional(z.array(listenerAction).check(z.minLength(1), z.maxLength(5))),
     }),
     reverses: ['ModifyListener'],
     // A listener of the incident's load balancer: its ARN embeds the load balancer's.
@@ -476,9 +497,9 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
   }),
   'elasticloadbalancing:SetLoadBalancerPoliciesOfListener': allow({
     input: withRegion({
-      LoadBalancerName: z.string().regex(/^[a-zA-Z0-9-]{1,32}$/),
-      LoadBalancerPort: z.number().int().min(1).max(65535),
-      PolicyNames: z.array(z.string().min(1).max(255)).max(20),
+      LoadBalancerName: z.string().check(z.regex(/^[a-zA-Z0-9-]{1,32}$/)),
+      LoadBalancerPort: z.number().check(z.int(), z.minimum(1), z.maximum(65535)),
+      PolicyNames: z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(20)),
     }),
     reverses: ['SetLoadBalancerPoliciesOfListener'],
     targets: (input) => [input.LoadBalancerName],
@@ -509,8 +530,8 @@ const ALLOWED: Readonly<Record<string, Allowed<never>>> = {
   'cloudtrail:UpdateTrail': allow({
     input: withRegion({
       Name: id,
-      EnableLogFileValidation: z.literal(false).optional(),
-      IsMultiRegionTrail: z.literal(false).optional(),
+      EnableLogFileValidation: z.optional(z.literal(false)),
+      IsMultiRegionTrail: z.optional(z.literal(false)),
     }),
     reverses: ['UpdateTrail'],
     targets: (input) => [input.Name],

@@ -1,10 +1,10 @@
-import * as z from 'zod';
 import { endpointIsLoopback } from './aws/clients';
 import { parseSweepRegions } from './aws/regions';
 import { ConfigurationError, errorMessage } from './errors';
 import { Mode } from './model';
 import type { ParsedRuleSettings, RuleSetting, RuleSettings } from './rules/settings';
 import { commaList, optionalString, positiveInt } from './setting-schemas';
+import * as z from './zod';
 
 /**
  * Environment (from serverless.yml stage parameters) → typed, validated settings, read once at
@@ -13,27 +13,32 @@ import { commaList, optionalString, positiveInt } from './setting-schemas';
 
 /** A boolean variable: exactly 'true' or 'false'; empty means the default. */
 const flagOr = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', ''])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => (value === '' ? fallback : value === 'true'));
+  z.pipe(
+    z._default(z.enum(['true', 'false', '']), fallback ? 'true' : 'false'),
+    z.transform((value) => (value === '' ? fallback : value === 'true')),
+  );
 
 const modeSchema = z.enum([Mode.Off, Mode.Notify, Mode.Enforce]);
 
-const roleArnList = commaList.pipe(
+const roleArnList = z.pipe(
+  commaList,
   z.array(
-    z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected IAM role ARNs, comma-separated'),
+    z
+      .string()
+      .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected IAM role ARNs, comma-separated')),
   ),
 );
 
 /** Variable name → schema. The names are the contract with serverless.yml and `.local/env.json`. */
 const environmentSchema = z.object({
   /** The incidents table (DynamoDB). Required. */
-  INCIDENT_TABLE: z.string().min(3),
+  INCIDENT_TABLE: z.string().check(z.minLength(3)),
   /** The alerts topic (SNS). Required. */
-  ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$/, 'expected an SNS topic ARN'),
+  ALERT_TOPIC_ARN: z
+    .string()
+    .check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$/, 'expected an SNS topic ARN')),
   /** Region of the responder's own table and topic. Default: AWS_REGION. */
-  HOME_REGION: z.string().min(1),
+  HOME_REGION: z.string().check(z.minLength(1)),
   /** Roles the stack creates; CloudTrail events made through them are ignored (loop guard). */
   RESPONDER_ROLE_ARNS: roleArnList,
   /** More than this many remediations (each drift once a window) within the window trips the guard (notify-only). Default: 10. */
@@ -41,35 +46,39 @@ const environmentSchema = z.object({
   /** The guard's window in minutes. Default: 60. */
   GUARD_WINDOW_MINUTES: positiveInt(60, 10_080),
   /** Tag whose value is the exemption's reason. Default: compliance-responder:exempt. */
-  EXEMPT_TAG: z.string().min(1).max(127).default('compliance-responder:exempt'),
+  EXEMPT_TAG: z._default(z.string().check(z.minLength(1), z.maxLength(127)), 'compliance-responder:exempt'),
   /** Tag whose value is the exemption's expiry (ISO date). Default: compliance-responder:exempt-until. */
-  EXEMPT_UNTIL_TAG: z.string().min(1).max(127).default('compliance-responder:exempt-until'),
+  EXEMPT_UNTIL_TAG: z._default(
+    z.string().check(z.minLength(1), z.maxLength(127)),
+    'compliance-responder:exempt-until',
+  ),
   /** How long incidents are kept (DynamoDB TTL). Default: 2192 days, HIPAA's six years. */
   INCIDENT_RETENTION_DAYS: positiveInt(2192, 36_500),
   /** Base of the runbook links in incidents and alerts. */
-  RUNBOOK_BASE_URL: z
-    .url()
-    .default('https://github.com/compliance-responder/compliance-responder/blob/main/docs/runbooks'),
+  RUNBOOK_BASE_URL: z._default(
+    z.url(),
+    'https://github.com/compliance-responder/compliance-responder/blob/main/docs/runbooks',
+  ),
   /** Send Config PutEvaluations with TestMode (local emulators only; refused unless the endpoint is loopback). */
   CONFIG_TEST_MODE: flagOr(false),
   /** Mark the logs and alerts of a stage. Default: dev. */
-  STAGE: z.string().min(1).default('dev'),
+  STAGE: z._default(z.string().check(z.minLength(1)), 'dev'),
   /** The responder's own CloudFormation stack (self-protection). Default: compliance-responder-<STAGE>. */
   STACK_NAME: optionalString,
   /** Roles allowed to change the responder's own stack (its deploy role); others raise an alert. */
   DEPLOY_ROLE_ARNS: roleArnList,
   /** Regions the scheduled sweep covers: all-enabled (default), own-region, or region names. */
-  SWEEP_REGIONS: z
-    .string()
-    .default('all-enabled')
-    .transform((value, context) => {
+  SWEEP_REGIONS: z.pipe(
+    z._default(z.string(), 'all-enabled'),
+    z.transform((value, context) => {
       try {
         return parseSweepRegions(value);
       } catch (error) {
-        context.addIssue({ code: 'custom', message: errorMessage(error) });
+        context.issues.push({ code: 'custom', message: errorMessage(error), input: value });
         return z.NEVER;
       }
     }),
+  ),
   /**
    * Where a scheduled sweep's units go: the queue URLs' common start, up to `<stack>-`; a rule's
    * queue is `<prefix><rule id>-sweep`. Unset: the sweep runs inline, region after region (local runs).
@@ -83,11 +92,15 @@ const environmentSchema = z.object({
    * An organisation deployment's organisation (o-...): events of its ACTIVE member accounts are acted
    * on through each rule's member role there (docs/organisation.md). Unset: this account only.
    */
-  ORGANIZATION_ID: optionalString.pipe(
-    z
-      .string()
-      .regex(/^o-[a-z0-9]{10,32}$/, 'expected an organisation id (o- and 10 to 32 letters or digits)')
-      .optional(),
+  ORGANIZATION_ID: z.pipe(
+    optionalString,
+    z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^o-[a-z0-9]{10,32}$/, 'expected an organisation id (o- and 10 to 32 letters or digits)'),
+        ),
+    ),
   ),
 
   /** A remediation untouched this long was interrupted (its process died) and is resumed. Default: 300. */
@@ -97,18 +110,27 @@ const environmentSchema = z.object({
 
   // ── ssh-open-to-world, ssh-grant-expired ──
   /** Ports whose exposure counts as SSH exposure. Default: 22 (add 3389 for RDP). */
-  SSH_PORTS: z
-    .string()
-    .default('22')
-    .pipe(z.string().regex(/^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$/, 'expected port numbers, comma-separated'))
-    .transform((value) => value.split(',').map((port) => Number(port.trim())))
-    .pipe(z.array(z.number().int().min(0).max(65_535)).min(1)),
+  SSH_PORTS: z.pipe(
+    z.pipe(
+      z._default(
+        z
+          .string()
+          .check(z.regex(/^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$/, 'expected port numbers, comma-separated')),
+        '22',
+      ),
+      z.transform((value) => value.split(',').map((port) => Number(port.trim()))),
+    ),
+    z.array(z.number().check(z.int(), z.minimum(0), z.maximum(65_535))).check(z.minLength(1)),
+  ),
   /** Length of an SSH grant when none is asked for, in minutes. Default: 60. */
   SSH_GRANT_TTL_MINUTES: positiveInt(60, 10_080),
   /** The longest SSH grant anyone may issue, in minutes. Default: 720 (12 hours). */
   SSH_GRANT_MAX_TTL_MINUTES: positiveInt(720, 10_080),
   /** Tag on a granted security-group rule whose value is its grant id (the ledger holds the truth). */
-  SSH_GRANT_TAG: z.string().min(1).max(127).default('compliance-responder:ssh-grant'),
+  SSH_GRANT_TAG: z._default(
+    z.string().check(z.minLength(1), z.maxLength(127)),
+    'compliance-responder:ssh-grant',
+  ),
 });
 
 export type Settings = Readonly<ReturnType<typeof toSettings>>;

@@ -7,9 +7,9 @@ import {
   DescribeSSLPoliciesCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import * as z from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import { ruleSetting } from '../rules/settings';
+import * as z from '../zod';
 
 /**
  * The TLS versions a load balancer policy allows, read from what AWS lists for it, never from its
@@ -34,7 +34,7 @@ export const elbMinimumTlsVersion = ruleSetting({
 /** A predefined ELBSecurityPolicy-* name. */
 export const predefinedPolicy = z
   .string()
-  .regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name');
+  .check(z.regex(/^ELBSecurityPolicy-[\w-]{1,100}$/, 'expected a predefined ELBSecurityPolicy-* name'));
 
 /** The protocols below the minimum, oldest first (AWS lists them in any order). */
 export const belowMinimum = (protocols: readonly string[], minimum: string): string[] =>

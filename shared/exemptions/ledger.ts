@@ -6,9 +6,9 @@ import {
   paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import { ResponderError } from '../errors';
 import type { ItemsRead } from '../pipeline/delivery-reads';
+import * as z from '../zod';
 
 /**
  * The exemption ledger: which rule may leave which resource non-compliant, until when, set by whom
@@ -110,22 +110,24 @@ const keysOf = (exemption: Exemption) => [
   currentKey(exemption.ruleId, exemption.resourceArn),
 ];
 
-const isoTimestamp = z.string().refine((value) => {
-  const time = Date.parse(value);
-  return !Number.isNaN(time) && new Date(time).toISOString() === value;
-}, 'expected an ISO-8601 UTC timestamp as toISOString() writes it');
+const isoTimestamp = z.string().check(
+  z.refine((value) => {
+    const time = Date.parse(value);
+    return !Number.isNaN(time) && new Date(time).toISOString() === value;
+  }, 'expected an ISO-8601 UTC timestamp as toISOString() writes it'),
+);
 
 const itemSchema = z.object({
-  exemptionId: z.string().regex(EXEMPTION_ID_PATTERN),
-  exemptRuleId: z.string().min(1).max(64),
-  resourceArn: z.string().min(1).max(ARN_MAX),
-  reason: z.string().min(1).max(REASON_MAX),
+  exemptionId: z.string().check(z.regex(EXEMPTION_ID_PATTERN)),
+  exemptRuleId: z.string().check(z.minLength(1), z.maxLength(64)),
+  resourceArn: z.string().check(z.minLength(1), z.maxLength(ARN_MAX)),
+  reason: z.string().check(z.minLength(1), z.maxLength(REASON_MAX)),
   until: isoTimestamp,
-  setBy: z.string().min(1).max(2048),
+  setBy: z.string().check(z.minLength(1), z.maxLength(2048)),
   setAt: isoTimestamp,
-  removedAt: isoTimestamp.optional(),
-  removedBy: z.string().max(2048).optional(),
-  removeReason: z.string().max(REASON_MAX).optional(),
+  removedAt: z.optional(isoTimestamp),
+  removedBy: z.optional(z.string().check(z.maxLength(2048))),
+  removeReason: z.optional(z.string().check(z.maxLength(REASON_MAX))),
 });
 
 /**

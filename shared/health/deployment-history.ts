@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import { ResponderError } from '../errors';
 import { Mode } from '../model';
+import * as z from '../zod';
 
 /**
  * The deployment's recorded history: what the responder was deployed to cover and each rule's mode,
@@ -46,30 +46,32 @@ export type DeploymentHistoryRead =
   | { state: 'unreadable'; reason: string }
   | { state: 'recorded'; revision: number; transitions: DeploymentTransition[] };
 
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/);
-const ruleId = z.string().regex(/^[a-z0-9-]{1,64}$/);
+const region = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/));
+const ruleId = z.string().check(z.regex(/^[a-z0-9-]{1,64}$/));
 const transitionSchema = z.strictObject({
   at: z.iso.datetime(),
-  account: z.string().regex(/^\d{12}$/),
+  account: z.string().check(z.regex(/^\d{12}$/)),
   homeRegion: region,
-  regions: z.array(region).max(64),
-  stage: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  regions: z.array(region).check(z.maxLength(64)),
+  stage: z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/)),
   modes: z.record(ruleId, z.enum([Mode.Off, Mode.Notify, Mode.Enforce])),
   // Absent in records written before it existed, and whenever no mode was changed outside a deployment.
-  modesChangedOutsideDeployment: z.array(ruleId).min(1).max(200).optional(),
+  modesChangedOutsideDeployment: z.optional(z.array(ruleId).check(z.minLength(1), z.maxLength(200))),
 });
 const itemSchema = z
   .strictObject({
     pk: z.literal(DEPLOYMENT_HISTORY_KEY.pk),
     sk: z.literal(DEPLOYMENT_HISTORY_KEY.sk),
     schemaVersion: z.literal(SCHEMA_VERSION),
-    revision: z.number().int().positive(),
-    transitions: z.array(transitionSchema).min(1).max(MAX_DEPLOYMENT_TRANSITIONS),
+    revision: z.number().check(z.int(), z.positive()),
+    transitions: z.array(transitionSchema).check(z.minLength(1), z.maxLength(MAX_DEPLOYMENT_TRANSITIONS)),
   })
-  .refine(
-    (item) =>
-      item.transitions.every((entry, index, all) => index === 0 || entry.at >= (all[index - 1]?.at ?? '')),
-    { message: 'transitions are not in time order', path: ['transitions'] },
+  .check(
+    z.refine(
+      (item) =>
+        item.transitions.every((entry, index, all) => index === 0 || entry.at >= (all[index - 1]?.at ?? '')),
+      { message: 'transitions are not in time order', path: ['transitions'] },
+    ),
   );
 
 /**

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import type { Loaded, Rule } from '../rules/rule';
 import { isGoneStatus } from '../triggers/config-item';
 import { accountIdString, idString, invalid, jsonString, parseWith, regionString } from '../triggers/parse';
+import * as z from '../zod';
 
 /**
  * A configuration item, read the same whether Config sent it (the `configurationItem` of a
@@ -44,8 +44,8 @@ export type ItemReading<State> = Loaded<State> | undefined | NotInItem;
 /** AWS::::Account is Config's pseudo type for account-level checks: no item is ever recorded for it. */
 export const isRecordedByConfig = (resourceType: string): boolean => !resourceType.startsWith('AWS::::');
 
-const tags = z.record(z.string().max(256), z.string().max(512)).nullish();
-const status = z.string().max(64).nullish();
+const tags = z.nullish(z.record(z.string().check(z.maxLength(256)), z.string().check(z.maxLength(512))));
+const status = z.nullish(z.string().check(z.maxLength(64)));
 
 /** The notification's item: `ARN`, `awsAccountId`, the configuration as an object. */
 const notifiedItem = z.object({
@@ -55,7 +55,7 @@ const notifiedItem = z.object({
   awsAccountId: accountIdString,
   configurationItemStatus: status,
   tags,
-  configuration: z.unknown().optional(),
+  configuration: z.optional(z.unknown()),
 });
 
 /** GetResourceConfigHistory's item: `arn`, `accountId`, the configuration as a JSON string. */
@@ -66,7 +66,7 @@ const historyItem = z.object({
   accountId: accountIdString,
   configurationItemStatus: status,
   tags,
-  configuration: jsonString(z.unknown()).nullish(),
+  configuration: z.nullish(jsonString(z.unknown())),
 });
 
 /** Reads either shape; throws ValidationError naming the field for anything else. */

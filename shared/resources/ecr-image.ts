@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { parseWith } from '../triggers/parse';
+import * as z from '../zod';
 import type { ResourceType } from './resource-type';
 
 export const ECR_IMAGE = 'AWS::ECR::Image';
@@ -36,20 +36,25 @@ export const imageArn = (region: string, accountId: string, repositoryName: stri
  * BatchDeleteImage names the images it deleted in its response, by digest (a request may name them by
  * tag): those, never the ones in `failures`. Tags are the pusher's words: none is read.
  */
-const deletedImages = z
-  .object({
-    requestParameters: z.object({ repositoryName: z.string().max(256).refine(isRepositoryName) }),
-    responseElements: z.object({
-      imageIds: z.array(z.object({ imageDigest: z.string().max(256).refine(isImageDigest) })).max(1000),
+const deletedImages = z.pipe(
+  z.object({
+    requestParameters: z.object({
+      repositoryName: z.string().check(z.maxLength(256), z.refine(isRepositoryName)),
     }),
-  })
-  .transform(({ requestParameters, responseElements }) => [
+    responseElements: z.object({
+      imageIds: z
+        .array(z.object({ imageDigest: z.string().check(z.maxLength(256), z.refine(isImageDigest)) }))
+        .check(z.maxLength(1000)),
+    }),
+  }),
+  z.transform(({ requestParameters, responseElements }) => [
     ...new Set(
       responseElements.imageIds.map(({ imageDigest }) =>
         imageId(requestParameters.repositoryName, imageDigest),
       ),
     ),
-  ]);
+  ]),
+);
 
 /**
  * One image of a private ECR repository, named by its digest (what a task runs, whatever tag moves):

@@ -1,6 +1,6 @@
 import type { Instance } from '@aws-sdk/client-ec2';
-import * as z from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
+import * as z from '../zod';
 import { type RecordedItem, recordedTags } from './config-item';
 import {
   type CallMapping,
@@ -13,10 +13,7 @@ import {
 const instancesInResponse = z.object({
   responseElements: z.object({
     instancesSet: z.object({
-      items: z
-        .array(z.object({ instanceId: idString }))
-        .min(1)
-        .max(1000),
+      items: z.array(z.object({ instanceId: idString })).check(z.minLength(1), z.maxLength(1000)),
     }),
   }),
 });
@@ -33,10 +30,12 @@ const launched: CallMapping = {
 
 const taggedResources = z.object({
   requestParameters: z.object({
-    resourcesSet: z.object({ items: z.array(z.object({ resourceId: idString })).max(1000) }),
-    tagSet: z
-      .object({ items: z.array(z.object({ key: z.string().max(128) }).passthrough()).max(1000) })
-      .optional(),
+    resourcesSet: z.object({ items: z.array(z.object({ resourceId: idString })).check(z.maxLength(1000)) }),
+    tagSet: z.optional(
+      z.object({
+        items: z.array(z.looseObject({ key: z.string().check(z.maxLength(128)) })).check(z.maxLength(1000)),
+      }),
+    ),
   }),
 });
 

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { fieldPath, idString, invalid, parseWith } from '../triggers/parse';
+import * as z from '../zod';
 import {
   type CallMapping,
   type ResourceType,
@@ -26,8 +26,8 @@ const V2_API = '2015-12-01';
 const CLASSIC_API = '2012-06-01';
 
 const apiShape = z.object({
-  apiVersion: z.string().max(32).optional(),
-  requestParameters: z.record(z.string(), z.unknown()).nullish(),
+  apiVersion: z.optional(z.string().check(z.maxLength(32))),
+  requestParameters: z.nullish(z.record(z.string(), z.unknown())),
 });
 
 /** Which Elastic Load Balancing API a record is of, or undefined when it cannot tell. */
@@ -79,43 +79,31 @@ const loadBalancerOfParameter =
 
 const createdLoadBalancers = z.object({
   responseElements: z.object({
-    loadBalancers: z
-      .array(z.object({ loadBalancerArn: idString }))
-      .min(1)
-      .max(20),
+    loadBalancers: z.array(z.object({ loadBalancerArn: idString })).check(z.minLength(1), z.maxLength(20)),
   }),
 });
 const createdTargetGroups = z.object({
   responseElements: z.object({
-    targetGroups: z
-      .array(z.object({ targetGroupArn: idString }))
-      .min(1)
-      .max(20),
+    targetGroups: z.array(z.object({ targetGroupArn: idString })).check(z.minLength(1), z.maxLength(20)),
   }),
 });
 
-const tagKey = z.string().max(128);
+const tagKey = z.string().check(z.maxLength(128));
 
 /** v2 AddTags and RemoveTags: any ELB resources by ARN; the tag keys set (AddTags) or removed (RemoveTags). */
 const v2Tagging = z.object({
   requestParameters: z.object({
-    resourceArns: z.array(z.string().max(2048)).min(1).max(20),
-    tags: z
-      .array(z.object({ key: tagKey }).passthrough())
-      .max(50)
-      .optional(),
-    tagKeys: z.array(tagKey).max(50).optional(),
+    resourceArns: z.array(z.string().check(z.maxLength(2048))).check(z.minLength(1), z.maxLength(20)),
+    tags: z.optional(z.array(z.looseObject({ key: tagKey })).check(z.maxLength(50))),
+    tagKeys: z.optional(z.array(tagKey).check(z.maxLength(50))),
   }),
 });
 
 /** Classic AddTags and RemoveTags: load balancers by name; `tags` carries keys (and values when set). */
 const classicTagging = z.object({
   requestParameters: z.object({
-    loadBalancerNames: z.array(idString).min(1).max(20),
-    tags: z
-      .array(z.object({ key: tagKey }).passthrough())
-      .max(50)
-      .optional(),
+    loadBalancerNames: z.array(idString).check(z.minLength(1), z.maxLength(20)),
+    tags: z.optional(z.array(z.looseObject({ key: tagKey })).check(z.maxLength(50))),
   }),
 });
 

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { idString, parseWith } from '../triggers/parse';
+import * as z from '../zod';
 import { type ResourceType, requestParameter, sameMapping } from './resource-type';
 
 const recorderInRequest = z.object({

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { fieldPath, idString, MAX_SUMMARY_VALUE_LENGTH, parseWith } from '../triggers/parse';
+import * as z from '../zod';
 import type { RecordedItem } from './config-item';
 
 /** Safe, descriptive request facts for an incident's summary: no tag values, no user data. */

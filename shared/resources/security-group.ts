@@ -1,20 +1,17 @@
-import * as z from 'zod';
 import type { IngressRule, RuleSource } from '../ssh/exposure';
 import type { SecurityGroupView } from '../ssh/security-groups';
 import { idString, parseWith } from '../triggers/parse';
+import * as z from '../zod';
 import { type NotInItem, notInItem, type RecordedItem } from './config-item';
 import type { CallMapping, ResourceType } from './resource-type';
 
 export const SECURITY_GROUP = 'AWS::EC2::SecurityGroup';
 
-const securityGroupInRequest = z.object({ requestParameters: z.object({ groupId: idString.optional() }) });
+const securityGroupInRequest = z.object({ requestParameters: z.object({ groupId: z.optional(idString) }) });
 const securityGroupsInResponse = z.object({
   responseElements: z.object({
     securityGroupRuleSet: z.object({
-      items: z
-        .array(z.object({ groupId: idString }))
-        .min(1)
-        .max(1000),
+      items: z.array(z.object({ groupId: idString })).check(z.minLength(1), z.maxLength(1000)),
     }),
   }),
 });
@@ -32,26 +29,26 @@ const authorizedSecurityGroups: CallMapping['resourceIds'] = (record, prefix) =>
   return [...new Set(rules.map((rule) => rule.groupId))];
 };
 
-const described = { description: z.string().max(256).nullish() };
+const described = { description: z.nullish(z.string().check(z.maxLength(256))) };
 /** DescribeSecurityGroups' IpPermission, camelCase, as Config records it. */
 const recordedPermission = z.object({
   ipProtocol: idString,
-  fromPort: z.number().int().nullish(),
-  toPort: z.number().int().nullish(),
-  ipv4Ranges: z.array(z.object({ cidrIp: idString, ...described })).nullish(),
+  fromPort: z.nullish(z.number().check(z.int())),
+  toPort: z.nullish(z.number().check(z.int())),
+  ipv4Ranges: z.nullish(z.array(z.object({ cidrIp: idString, ...described }))),
   // Older items list IPv4 sources here only, as bare CIDRs.
-  ipRanges: z.array(idString).nullish(),
-  ipv6Ranges: z.array(z.object({ cidrIpv6: idString, ...described })).nullish(),
-  prefixListIds: z.array(z.object({ prefixListId: idString, ...described })).nullish(),
-  userIdGroupPairs: z
-    .array(z.object({ groupId: idString, userId: idString.nullish(), ...described }))
-    .nullish(),
+  ipRanges: z.nullish(z.array(idString)),
+  ipv6Ranges: z.nullish(z.array(z.object({ cidrIpv6: idString, ...described }))),
+  prefixListIds: z.nullish(z.array(z.object({ prefixListId: idString, ...described }))),
+  userIdGroupPairs: z.nullish(
+    z.array(z.object({ groupId: idString, userId: z.nullish(idString), ...described })),
+  ),
 });
 const recordedGroup = z.object({
-  groupName: z.string().max(256),
-  ownerId: z.string().max(64),
-  vpcId: idString.nullish(),
-  ipPermissions: z.array(recordedPermission).max(1000),
+  groupName: z.string().check(z.maxLength(256)),
+  ownerId: z.string().check(z.maxLength(64)),
+  vpcId: z.nullish(idString),
+  ipPermissions: z.array(recordedPermission).check(z.maxLength(1000)),
 });
 
 type Sourced = { source: RuleSource; description?: string | null };

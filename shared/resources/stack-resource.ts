@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
+import * as z from '../zod';
 import { RECORDER } from './recorder';
 import {
   type CallFacts,
@@ -130,7 +130,7 @@ export const logGroup: ResourceType = {
 };
 
 const alarmNamesInRequest = z.object({
-  requestParameters: z.object({ alarmNames: z.array(idString).min(1).max(100) }),
+  requestParameters: z.object({ alarmNames: z.array(idString).check(z.minLength(1), z.maxLength(100)) }),
 });
 
 export const alarm: ResourceType = {

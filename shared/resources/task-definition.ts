@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { idString, parseWith } from '../triggers/parse';
+import * as z from '../zod';
 import { type CallMapping, type ResourceType, type TagChange, tagCallFacts } from './resource-type';
 
 export const TASK_DEFINITION = 'AWS::ECS::TaskDefinition';
@@ -8,7 +8,7 @@ export const TASK_DEFINITION = 'AWS::ECS::TaskDefinition';
 const REVISION_ARN =
   /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/([A-Za-z0-9_-]{1,255}:\d{1,10})$/;
 
-const revisionArn = idString.regex(REVISION_ARN, 'expected a task definition revision ARN');
+const revisionArn = idString.check(z.regex(REVISION_ARN, 'expected a task definition revision ARN'));
 
 /** The revision an ARN names, as the rule's resource id: `<family>:<revision>`. */
 export const revisionOf = (arn: string): string | undefined => REVISION_ARN.exec(arn)?.[1];
@@ -18,42 +18,39 @@ export const revisionOf = (arn: string): string | undefined => REVISION_ARN.exec
  * meaning its latest revision). Only the ARN is read: a task definition's and a task's request
  * carry environment variables, which often hold secrets, and none of it is copied.
  */
-const namedInResponse = (schema: z.ZodType<string[]>): CallMapping => ({
+const namedInResponse = (schema: z.ZodMiniType<string[]>): CallMapping => ({
   eventSource: 'ecs.amazonaws.com',
   resourceIds: (record, prefix) => parseWith(schema, record, prefix).map((arn) => revisionOf(arn) ?? arn),
 });
 
-const registered = z
-  .object({ responseElements: z.object({ taskDefinition: z.object({ taskDefinitionArn: revisionArn }) }) })
-  .transform((record) => [record.responseElements.taskDefinition.taskDefinitionArn]);
+const registered = z.pipe(
+  z.object({ responseElements: z.object({ taskDefinition: z.object({ taskDefinitionArn: revisionArn }) }) }),
+  z.transform((record) => [record.responseElements.taskDefinition.taskDefinitionArn]),
+);
 
-const service = z
-  .object({ responseElements: z.object({ service: z.object({ taskDefinition: revisionArn }) }) })
-  .transform((record) => [record.responseElements.service.taskDefinition]);
+const service = z.pipe(
+  z.object({ responseElements: z.object({ service: z.object({ taskDefinition: revisionArn }) }) }),
+  z.transform((record) => [record.responseElements.service.taskDefinition]),
+);
 
 /** RunTask and StartTask may start many tasks, of one revision. */
-const tasks = z
-  .object({
+const tasks = z.pipe(
+  z.object({
     responseElements: z.object({
-      tasks: z
-        .array(z.object({ taskDefinitionArn: revisionArn }))
-        // A task that could not be placed is in `failures`: a call that started none changed nothing.
-        .max(100),
+      tasks: z.array(z.object({ taskDefinitionArn: revisionArn })).check(z.maxLength(100)),
     }),
-  })
-  .transform((record) => [...new Set(record.responseElements.tasks.map((task) => task.taskDefinitionArn))]);
+  }),
+  z.transform((record) => [...new Set(record.responseElements.tasks.map((task) => task.taskDefinitionArn))]),
+);
 
-const tagKey = z.string().max(128);
+const tagKey = z.string().check(z.maxLength(128));
 
 /** ECS TagResource and UntagResource: one resource by ARN; the keys set (TagResource) or removed. */
 const tagging = z.object({
   requestParameters: z.object({
-    resourceArn: z.string().max(2048),
-    tags: z
-      .array(z.object({ key: tagKey }).passthrough())
-      .max(50)
-      .optional(),
-    tagKeys: z.array(tagKey).max(50).optional(),
+    resourceArn: z.string().check(z.maxLength(2048)),
+    tags: z.optional(z.array(z.looseObject({ key: tagKey })).check(z.maxLength(50))),
+    tagKeys: z.optional(z.array(tagKey).check(z.maxLength(50))),
   }),
 });
 

@@ -1,6 +1,6 @@
 import type { Volume } from '@aws-sdk/client-ec2';
-import * as z from 'zod';
 import { idString, parseWith, scalarAt } from '../triggers/parse';
+import * as z from '../zod';
 import { type RecordedItem, recordedTags } from './config-item';
 import { type ResourceType, requestParameter } from './resource-type';
 
@@ -12,21 +12,22 @@ export const VOLUME = 'AWS::EC2::Volume';
 const recordedVolume = z.object({
   state: idString,
   encrypted: z.boolean(),
-  size: z.number().int().nonnegative(),
+  size: z.number().check(z.int(), z.nonnegative()),
   volumeType: idString,
-  iops: z.number().int().nullish(),
-  throughput: z.number().int().nullish(),
+  iops: z.nullish(z.number().check(z.int())),
+  throughput: z.nullish(z.number().check(z.int())),
   availabilityZone: idString,
-  attachments: z
-    .array(
-      z.object({
-        instanceId: idString,
-        device: idString,
-        deleteOnTermination: z.boolean().nullish(),
-      }),
-    )
-    .max(100)
-    .nullish(),
+  attachments: z.nullish(
+    z
+      .array(
+        z.object({
+          instanceId: idString,
+          device: idString,
+          deleteOnTermination: z.nullish(z.boolean()),
+        }),
+      )
+      .check(z.maxLength(100)),
+  ),
 });
 
 /**

@@ -19,7 +19,6 @@ import {
   waitUntilVolumeAvailable,
   waitUntilVolumeInUse,
 } from '@aws-sdk/client-ec2';
-import * as z from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import { instanceManager, instanceStoreLookup, readStopFacts, stopBlocker } from '../aws/ec2-instances';
 import { InstancePower } from '../aws/instance-power';
@@ -28,6 +27,7 @@ import { RemediationDeclined, RemediationError } from '../errors';
 import { Mode, Severity } from '../model';
 import { VOLUME, volumeOfItem } from '../resources/volume';
 import { flag } from '../setting-schemas';
+import * as z from '../zod';
 import { ebsKmsKeyId } from './ebs-kms-key';
 import {
   defineRule,

@@ -1,5 +1,4 @@
 import { ImageTagMutability, PutImageTagMutabilityCommand } from '@aws-sdk/client-ecr';
-import * as z from 'zod';
 import type { Settings } from '../config';
 import {
   listRepositories,
@@ -13,6 +12,7 @@ import { Mode, Severity } from '../model';
 import { ECR_REPOSITORY } from '../resources/ecr-repository';
 import { commaList } from '../setting-schemas';
 import { clip } from '../ssh/exposure';
+import * as z from '../zod';
 import { defineRule, type Loaded, Stack } from './rule';
 import { ruleSetting, settingsReader } from './settings';
 
@@ -66,17 +66,20 @@ const declared = {
     variable: 'ECR_TAG_EXCLUSIONS',
     fallback: '',
     doc: "image tag filters (wildcards, comma-separated, at most 5, e.g. `latest`) that stay mutable when enforce makes a repository's tags immutable (`IMMUTABLE_WITH_EXCLUSION`); empty: `IMMUTABLE`. A repository whose exclusions go beyond these is drift",
-    schema: commaList.pipe(
+    schema: z.pipe(
+      commaList,
       z
         .array(
           z
             .string()
-            .regex(
-              /^[a-zA-Z0-9._*-]{1,128}$/,
-              'expected image tag filters (letters, digits, . _ - *), comma-separated',
+            .check(
+              z.regex(
+                /^[a-zA-Z0-9._*-]{1,128}$/,
+                'expected image tag filters (letters, digits, . _ - *), comma-separated',
+              ),
             ),
         )
-        .max(5, 'ECR accepts at most 5 exclusion filters'),
+        .check(z.maxLength(5, 'ECR accepts at most 5 exclusion filters')),
     ),
   }),
 };

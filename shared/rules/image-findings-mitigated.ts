@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import type { Settings } from '../config';
 import {
   describeImage,
@@ -18,6 +17,7 @@ import { ECR_IMAGE, imageArn, imageId, parseImageId } from '../resources/ecr-ima
 import { INSPECTOR_FINDING_IDS } from '../security-hub/asff';
 import { commaList } from '../setting-schemas';
 import { clip, EVIDENCE_TEXT_LIMIT, REASON_TEXT_LIMIT } from '../ssh/exposure';
+import * as z from '../zod';
 import { defineRule, type Loaded, Stack, type Verdict } from './rule';
 import { ruleSetting, settingsReader } from './settings';
 
@@ -46,12 +46,15 @@ const declared = {
     variable: 'IMAGE_FINDINGS_REPOSITORIES',
     fallback: '*',
     doc: 'the ECR repositories whose images are judged: name filters with `*` wildcards, comma-separated (`*`: every repository)',
-    schema: commaList.pipe(
+    schema: z.pipe(
+      commaList,
       z
         .array(
-          z.string().regex(/^[a-z0-9._/*-]{1,256}$/, 'expected repository name filters (a-z 0-9 . _ - / *)'),
+          z
+            .string()
+            .check(z.regex(/^[a-z0-9._/*-]{1,256}$/, 'expected repository name filters (a-z 0-9 . _ - / *)')),
         )
-        .min(1, 'expected at least one repository filter (* for every repository)'),
+        .check(z.minLength(1, 'expected at least one repository filter (* for every repository)')),
     ),
   }),
 };

@@ -8,7 +8,6 @@ import {
   ModifyInstancePlacementCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
-import * as z from 'zod';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import {
@@ -30,6 +29,7 @@ import { Mode, Severity } from '../model';
 import type { RecordedItem } from '../resources/config-item';
 import { INSTANCE, instanceOfItem } from '../resources/instance';
 import { inTagScope, type TagScope, tagScope } from '../setting-schemas';
+import * as z from '../zod';
 import {
   defineRule,
   type Loaded,

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from '../zod';
 
 /**
  * A setting one rule (or a few) reads, declared once beside the rule: the deployment writes its
@@ -16,7 +16,7 @@ export interface RuleSetting<Value> {
   /** README's "meaning" cell: one line a user decides by. */
   readonly doc: string;
   /** Parses the variable's text (the fallback when unset); a failure names the variable. */
-  readonly schema: z.ZodType<Value>;
+  readonly schema: z.ZodMiniType<Value>;
 }
 
 /** A rule's settings by the name its code reads them under. */

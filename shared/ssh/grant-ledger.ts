@@ -6,8 +6,8 @@ import {
   paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import { ResponderError } from '../errors';
+import * as z from '../zod';
 
 /**
  * The SSH grant ledger: who may reach what over SSH, until when, granted by whom and why, and who
@@ -114,38 +114,40 @@ const listingKey = (grant: Pick<Grant, 'grantId' | 'expiresAt'>) => ({
   sk: `${grant.expiresAt}#${grant.grantId}`,
 });
 
-const isoTimestamp = z.string().refine((value) => {
-  const time = Date.parse(value);
-  return !Number.isNaN(time) && new Date(time).toISOString() === value;
-}, 'expected an ISO-8601 UTC timestamp as toISOString() writes it');
+const isoTimestamp = z.string().check(
+  z.refine((value) => {
+    const time = Date.parse(value);
+    return !Number.isNaN(time) && new Date(time).toISOString() === value;
+  }, 'expected an ISO-8601 UTC timestamp as toISOString() writes it'),
+);
 
 const fieldsSchema = {
-  grantId: z.string().regex(GRANT_ID_PATTERN),
-  grantedTo: z.string().min(1).max(256),
-  grantedBy: z.string().min(1).max(2048),
-  reason: z.string().min(1).max(512),
+  grantId: z.string().check(z.regex(GRANT_ID_PATTERN)),
+  grantedTo: z.string().check(z.minLength(1), z.maxLength(256)),
+  grantedBy: z.string().check(z.minLength(1), z.maxLength(2048)),
+  reason: z.string().check(z.minLength(1), z.maxLength(512)),
   createdAt: isoTimestamp,
   grantExpiresAt: isoTimestamp,
-  revokedAt: isoTimestamp.optional(),
-  revokedBy: z.string().max(2048).optional(),
-  revokeReason: z.string().max(512).optional(),
+  revokedAt: z.optional(isoTimestamp),
+  revokedBy: z.optional(z.string().check(z.maxLength(2048))),
+  revokeReason: z.optional(z.string().check(z.maxLength(512))),
 };
 
 const itemSchema = z.discriminatedUnion('kind', [
   z.object({
     ...fieldsSchema,
     kind: z.literal(GrantKind.IamSshKey),
-    target: z.object({ userName: z.string().min(1).max(128) }),
+    target: z.object({ userName: z.string().check(z.minLength(1), z.maxLength(128)) }),
   }),
   z.object({
     ...fieldsSchema,
     kind: z.literal(GrantKind.SecurityGroupRule),
     target: z.object({
-      region: z.string().min(1).max(32),
-      groupId: z.string().min(1).max(64),
-      cidr: z.string().min(1).max(64),
-      port: z.number().int().min(0).max(65_535),
-      ruleId: z.string().min(1).max(64).optional(),
+      region: z.string().check(z.minLength(1), z.maxLength(32)),
+      groupId: z.string().check(z.minLength(1), z.maxLength(64)),
+      cidr: z.string().check(z.minLength(1), z.maxLength(64)),
+      port: z.number().check(z.int(), z.minimum(0), z.maximum(65_535)),
+      ruleId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
     }),
   }),
 ]);

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { type Actor, type Observation, TriggerSource } from '../model';
 import { resourceTypes } from '../resources';
 import type { CallMapping } from '../resources/resource-type';
+import * as z from '../zod';
 import { eventBridgeEnvelope } from './eventbridge';
 import {
   accountIdString,
@@ -26,13 +26,15 @@ export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 const MAX_ACTOR_FIELD_LENGTH = 1024;
 
 const userIdentitySchema = z.object({
-  type: z.string().max(64).optional(),
-  arn: z.string().max(2048).optional(),
-  principalId: idString.optional(),
-  accountId: accountIdString.optional(),
-  sessionContext: z
-    .object({ sessionIssuer: z.object({ arn: z.string().max(2048).optional() }).optional() })
-    .optional(),
+  type: z.optional(z.string().check(z.maxLength(64))),
+  arn: z.optional(z.string().check(z.maxLength(2048))),
+  principalId: z.optional(idString),
+  accountId: z.optional(accountIdString),
+  sessionContext: z.optional(
+    z.object({
+      sessionIssuer: z.optional(z.object({ arn: z.optional(z.string().check(z.maxLength(2048))) })),
+    }),
+  ),
 });
 
 const recordSchema = z.object({
@@ -41,11 +43,11 @@ const recordSchema = z.object({
   eventID: idString,
   eventTime: isoTimestamp,
   awsRegion: regionString,
-  recipientAccountId: accountIdString.optional(),
+  recipientAccountId: z.optional(accountIdString),
   userIdentity: userIdentitySchema,
-  sourceIPAddress: z.string().max(8192).optional(),
-  userAgent: z.string().max(8192).optional(),
-  errorCode: z.string().max(1024).optional(),
+  sourceIPAddress: z.optional(z.string().check(z.maxLength(8192))),
+  userAgent: z.optional(z.string().check(z.maxLength(8192))),
+  errorCode: z.optional(z.string().check(z.maxLength(1024))),
 });
 type CloudTrailRecord = z.output<typeof recordSchema>;
 
@@ -189,9 +191,9 @@ const actorOf = (record: CloudTrailRecord): Actor => {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 };
 
-const cloudTrailEventSchema = eventBridgeEnvelope(z.unknown()).extend({
+const cloudTrailEventSchema = z.extend(eventBridgeEnvelope(z.unknown()), {
   'detail-type': z.literal(CLOUDTRAIL_DETAIL_TYPE),
-  source: z.string().regex(/^aws\.[a-z0-9-]{1,64}$/, 'expected an AWS service source (aws.*)'),
+  source: z.string().check(z.regex(/^aws\.[a-z0-9-]{1,64}$/, 'expected an AWS service source (aws.*)')),
 });
 
 /** Parses an EventBridge "AWS API Call via CloudTrail" event; the record is its `detail`. */

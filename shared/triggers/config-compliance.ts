@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { TriggerSource } from '../model';
+import * as z from '../zod';
 import { eventBridgeEnvelope } from './eventbridge';
 import { accountIdString, boundedSummary, idString, parseWith, regionString } from './parse';
 import type { TriggerEvent } from './types';
@@ -22,7 +22,7 @@ const complianceChangeDetailSchema = z.object({
   awsAccountId: accountIdString,
   newEvaluationResult: z.object({ complianceType }),
   // Absent or null the first time a resource is evaluated.
-  oldEvaluationResult: z.object({ complianceType: complianceType.nullish() }).nullish(),
+  oldEvaluationResult: z.nullish(z.object({ complianceType: z.nullish(complianceType) })),
 });
 
 /** Which delivery carried the detail: the EventBridge envelope, or the SNS notification. */
@@ -68,7 +68,7 @@ export const parseComplianceChangeDetail = (
   };
 };
 
-const complianceChangeEventSchema = eventBridgeEnvelope(z.unknown()).extend({
+const complianceChangeEventSchema = z.extend(eventBridgeEnvelope(z.unknown()), {
   'detail-type': z.literal(COMPLIANCE_CHANGE_DETAIL_TYPE),
   source: z.literal('aws.config'),
 });

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { TriggerSource } from '../model';
+import * as z from '../zod';
 import {
   ConfigMessageType,
   configurationItemDiffSchema,
@@ -20,14 +20,17 @@ import type { TriggerEvent } from './types';
 
 export const ITEM_CHANGE_DETAIL_TYPE = 'Config Configuration Item Change';
 
-const itemChangeEventSchema = eventBridgeEnvelope(
-  z.looseObject({
-    messageType: z.enum([ConfigMessageType.ItemChange, ConfigMessageType.OversizedItemChange]),
-  }),
-).extend({
-  'detail-type': z.literal(ITEM_CHANGE_DETAIL_TYPE),
-  source: z.literal('aws.config'),
-});
+const itemChangeEventSchema = z.extend(
+  eventBridgeEnvelope(
+    z.looseObject({
+      messageType: z.enum([ConfigMessageType.ItemChange, ConfigMessageType.OversizedItemChange]),
+    }),
+  ),
+  {
+    'detail-type': z.literal(ITEM_CHANGE_DETAIL_TYPE),
+    source: z.literal('aws.config'),
+  },
+);
 
 const itemChangeDetail = z.object({
   configurationItem: configurationItemSchema,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { accountIdString, idString, isoTimestamp, regionString } from './parse';
 
 /**
@@ -28,9 +28,9 @@ const itemFields = {
   resourceId: idString,
   awsRegion: regionString,
   awsAccountId: accountIdString,
-  configurationItemCaptureTime: isoTimestamp.nullish(),
-  configurationItemStatus: z.string().max(64).nullish(),
-  ARN: z.string().max(2048).nullish(),
+  configurationItemCaptureTime: z.nullish(isoTimestamp),
+  configurationItemStatus: z.nullish(z.string().check(z.maxLength(64))),
+  ARN: z.nullish(z.string().check(z.maxLength(2048))),
 };
 
 export const configurationItemSchema = z.object(itemFields);
@@ -38,13 +38,15 @@ export const configurationItemSchema = z.object(itemFields);
 /** The summary of an oversized item: the same identity fields, plus the change type. */
 export const configurationItemSummarySchema = z.object({
   ...itemFields,
-  changeType: z.string().max(64).nullish(),
+  changeType: z.nullish(z.string().check(z.maxLength(64))),
 });
 
 export type ConfigurationItem = z.output<typeof configurationItemSchema>;
 
 /** `configurationItemDiff` may be null or absent; only its change type is kept. */
-export const configurationItemDiffSchema = z.object({ changeType: z.string().max(64).nullish() }).nullish();
+export const configurationItemDiffSchema = z.nullish(
+  z.object({ changeType: z.nullish(z.string().check(z.maxLength(64))) }),
+);
 
 /** Where a configuration item (or its summary) lives, as Observation fields. */
 export const itemIdentity = (item: ConfigurationItem) => ({

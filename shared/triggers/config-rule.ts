@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { type Observation, TriggerSource } from '../model';
+import * as z from '../zod';
 import {
   ConfigMessageType,
   type ConfigurationItem,
@@ -36,19 +36,19 @@ const MAX_RESULT_TOKEN_LENGTH = 64 * 1024;
 const invocationSchema = z.object({
   accountId: accountIdString,
   configRuleName: idString,
-  configRuleArn: z.string().max(2048).optional(),
-  resultToken: z.string().min(1).max(MAX_RESULT_TOKEN_LENGTH),
-  eventLeftScope: awsBoolean.optional(),
+  configRuleArn: z.optional(z.string().check(z.maxLength(2048))),
+  resultToken: z.string().check(z.minLength(1), z.maxLength(MAX_RESULT_TOKEN_LENGTH)),
+  eventLeftScope: z.optional(awsBoolean),
   // Only the message type here: the body is validated by the schema for that type.
   invokingEvent: jsonString(z.looseObject({ messageType: z.enum(ConfigMessageType) })),
-  ruleParameters: jsonString(z.record(z.string().max(MAX_ID_LENGTH), z.string())).optional(),
+  ruleParameters: z.optional(jsonString(z.record(z.string().check(z.maxLength(MAX_ID_LENGTH)), z.string()))),
 });
 type Invocation = z.output<typeof invocationSchema>;
 
 const itemChangeBody = z.object({
   configurationItem: configurationItemSchema,
   configurationItemDiff: configurationItemDiffSchema,
-  notificationCreationTime: isoTimestamp.optional(),
+  notificationCreationTime: z.optional(isoTimestamp),
 });
 
 /** The item as sent (tags, configuration): the pipeline judges it, the adapter only passes it on. */
@@ -56,12 +56,12 @@ const sentItem = z.looseObject({ configurationItem: z.unknown() });
 
 const oversizedItemChangeBody = z.object({
   configurationItemSummary: configurationItemSummarySchema,
-  notificationCreationTime: isoTimestamp.optional(),
+  notificationCreationTime: z.optional(isoTimestamp),
 });
 
 const scheduledBody = z.object({
-  awsAccountId: accountIdString.optional(),
-  awsRegion: regionString.optional(),
+  awsAccountId: z.optional(accountIdString),
+  awsRegion: z.optional(regionString),
   notificationCreationTime: isoTimestamp,
 });
 

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { TriggerSource } from '../model';
+import * as z from '../zod';
 import { eventBridgeEnvelope } from './eventbridge';
 import { boundedSummary, idString, invalid, parseWith } from './parse';
 import type { TriggerEvent } from './types';
@@ -17,15 +17,12 @@ export const EbsDetailType = {
 } as const;
 
 const facts = {
-  event: z.string().max(256),
-  result: z.string().max(256),
-  cause: z
-    .string()
-    .max(64 * 1024)
-    .optional(),
+  event: z.string().check(z.maxLength(256)),
+  result: z.string().check(z.maxLength(256)),
+  cause: z.optional(z.string().check(z.maxLength(64 * 1024))),
 };
 
-const ebsEventSchema = eventBridgeEnvelope(z.looseObject({})).extend({
+const ebsEventSchema = z.extend(eventBridgeEnvelope(z.looseObject({})), {
   'detail-type': z.enum(EbsDetailType),
   source: z.literal('aws.ec2'),
 });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { accountIdString, idString, looseTimestamp, regionString } from './parse';
 
 /**
@@ -6,16 +6,16 @@ import { accountIdString, idString, looseTimestamp, regionString } from './parse
  * malformed envelope is reported by its account first (sanitised fixtures send it as a number).
  * `version` is optional: documentation examples omit it.
  */
-export const eventBridgeEnvelope = <D extends z.ZodType>(detail: D) =>
+export const eventBridgeEnvelope = <D extends z.ZodMiniType>(detail: D) =>
   z.object({
     account: accountIdString,
-    version: z.string().max(16).optional(),
+    version: z.optional(z.string().check(z.maxLength(16))),
     id: idString,
     'detail-type': idString,
     source: idString,
     time: looseTimestamp,
     region: regionString,
-    resources: z.array(idString).max(1000).optional(),
+    resources: z.optional(z.array(idString).check(z.maxLength(1000))),
     detail,
   });
 

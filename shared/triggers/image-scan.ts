@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { TriggerSource } from '../model';
 import { ECR_IMAGE, imageId, isImageDigest, isRepositoryName } from '../resources/ecr-image';
+import * as z from '../zod';
 import { eventBridgeEnvelope } from './eventbridge';
 import { boundedSummary, invalid, parseWith, truncate } from './parse';
 import type { TriggerEvent } from './types';
@@ -25,56 +25,58 @@ export const ImageScanDetailType = {
 
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED', 'TOTAL'];
 
-const digest = z.string().refine(isImageDigest, 'expected an image digest (<algorithm>:<hex>)');
-const repositoryName = z.string().refine(isRepositoryName, 'expected an ECR repository name');
+const digest = z.string().check(z.refine(isImageDigest, 'expected an image digest (<algorithm>:<hex>)'));
+const repositoryName = z.string().check(z.refine(isRepositoryName, 'expected an ECR repository name'));
 /** Inspector2 Scan names the repository by its ARN: `arn:aws:ecr:<region>:<account>:repository/<name>`. */
-const repositoryNameOrArn = z
-  .string()
-  .max(512)
-  .transform((text) => text.replace(/^arn:aws[a-z-]*:ecr:[a-z0-9-]*:\d*:repository\//, ''))
-  .pipe(repositoryName);
+const repositoryNameOrArn = z.pipe(
+  z.pipe(
+    z.string().check(z.maxLength(512)),
+    z.transform((text) => text.replace(/^arn:aws[a-z-]*:ecr:[a-z0-9-]*:\d*:repository\//, '')),
+  ),
+  repositoryName,
+);
 
 const scanDetail = z.object({
-  'scan-status': z.string().max(64),
+  'scan-status': z.string().check(z.maxLength(64)),
   'repository-name': repositoryNameOrArn,
   'image-digest': digest,
-  'finding-severity-counts': z.record(z.string().max(32), z.number().int().min(0)).optional(),
+  'finding-severity-counts': z.optional(
+    z.record(z.string().check(z.maxLength(32)), z.number().check(z.int(), z.minimum(0))),
+  ),
 });
 
 /** "ECR Image Action": its `image-tag` (the pusher's label) is never read. */
 const actionDetail = z.object({
-  result: z.string().max(64),
+  result: z.string().check(z.maxLength(64)),
   'repository-name': repositoryName,
   'image-digest': digest,
-  'action-type': z.string().max(64),
+  'action-type': z.string().check(z.maxLength(64)),
 });
 
 const ecrImage = z.object({ repositoryName, imageHash: digest });
 const findingDetail = z.object({
-  findingArn: z.string().max(2048).optional(),
-  severity: z.string().max(32),
-  status: z.string().max(32),
-  packageVulnerabilityDetails: z
-    .object({
-      vulnerabilityId: z.string().max(256).optional(),
-      vulnerablePackages: z
-        .array(z.object({ name: z.string().max(256).optional() }))
-        .max(1000)
-        .optional(),
-    })
-    .optional(),
+  findingArn: z.optional(z.string().check(z.maxLength(2048))),
+  severity: z.string().check(z.maxLength(32)),
+  status: z.string().check(z.maxLength(32)),
+  packageVulnerabilityDetails: z.optional(
+    z.object({
+      vulnerabilityId: z.optional(z.string().check(z.maxLength(256))),
+      vulnerablePackages: z.optional(
+        z.array(z.object({ name: z.optional(z.string().check(z.maxLength(256))) })).check(z.maxLength(1000)),
+      ),
+    }),
+  ),
   resources: z
     .array(
       z.object({
-        type: z.string().max(64),
-        details: z.object({ awsEcrContainerImage: z.unknown().optional() }).optional(),
+        type: z.string().check(z.maxLength(64)),
+        details: z.optional(z.object({ awsEcrContainerImage: z.optional(z.unknown()) })),
       }),
     )
-    .min(1)
-    .max(10),
+    .check(z.minLength(1), z.maxLength(10)),
 });
 
-const imageScanEvent = eventBridgeEnvelope(z.unknown()).extend({
+const imageScanEvent = z.extend(eventBridgeEnvelope(z.unknown()), {
   'detail-type': z.enum(ImageScanDetailType),
   source: z.enum(['aws.ecr', 'aws.inspector2']),
 });

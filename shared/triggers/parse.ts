@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import { ValidationError } from '../errors';
 import type { Summary } from '../model';
+import * as z from '../zod';
 
 /**
  * What every adapter shares: turning zod issues into a ValidationError that names the field, the
@@ -57,7 +57,7 @@ export const invalid = (field: string, problem: string, cause?: unknown): Valida
  * Parses `value` with `schema`; on failure throws a ValidationError naming the first offending field
  * (prefixed, e.g. `detail.eventName`). The result is a new object: zod copies what it parses.
  */
-export const parseWith = <S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> => {
+export const parseWith = <S extends z.ZodMiniType>(schema: S, value: unknown, prefix = ''): z.output<S> => {
   const result = schema.safeParse(value, { error: describeIssue });
   if (result.success) return result.data;
   const [first, ...rest] = result.error.issues;
@@ -71,34 +71,37 @@ export const fieldPath = (prefix: string, ...path: readonly PropertyKey[]): stri
 
 // ─── building blocks ─────────────────────────────────────────────────────────────────────────────
 
-export const idString = z.string().min(1).max(MAX_ID_LENGTH);
+export const idString = z.string().check(z.minLength(1), z.maxLength(MAX_ID_LENGTH));
 /** AWS sends account ids as strings of digits (12 in practice; fixtures use other lengths). */
-export const accountIdString = z.string().regex(/^\d{1,20}$/, 'expected a string of digits');
+export const accountIdString = z.string().check(z.regex(/^\d{1,20}$/, 'expected a string of digits'));
 /** `us-east-1`, `us-gov-west-1`, and `global` (Config's region for IAM items). */
-export const regionString = z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected an AWS region name');
+export const regionString = z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'expected an AWS region name'));
 export const isoTimestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' });
 /** EventBridge times are not trusted to be ISO: AWS documentation examples carry placeholders. */
-export const looseTimestamp = z.string().min(1).max(64);
+export const looseTimestamp = z.string().check(z.minLength(1), z.maxLength(64));
 
 /** A boolean that AWS may send as a string: true/false, or exactly 'true'/'false'. 'false' is never true. */
-export const awsBoolean = z
-  .union([z.boolean(), z.enum(['true', 'false'])], { error: "expected true, false, 'true' or 'false'" })
-  .transform((value) => value === true || value === 'true');
+export const awsBoolean = z.pipe(
+  z.union([z.boolean(), z.enum(['true', 'false'])], { error: "expected true, false, 'true' or 'false'" }),
+  z.transform((value) => value === true || value === 'true'),
+);
 
 /** A JSON document carried as a string: bounded, parsed, then validated by `schema` at the same path. */
-export const jsonString = <S extends z.ZodType>(schema: S) =>
-  z
-    .string()
-    .max(MAX_JSON_STRING_LENGTH)
-    .transform((text, ctx): unknown => {
-      try {
-        return JSON.parse(text);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'invalid JSON string' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
+export const jsonString = <S extends z.ZodMiniType>(schema: S) =>
+  z.pipe(
+    z.pipe(
+      z.string().check(z.maxLength(MAX_JSON_STRING_LENGTH)),
+      z.transform((text, ctx): unknown => {
+        try {
+          return JSON.parse(text);
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'invalid JSON string', input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    schema,
+  );
 
 // ─── bounded outputs ─────────────────────────────────────────────────────────────────────────────
 

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { TriggerSource } from '../model';
+import * as z from '../zod';
 import { eventBridgeEnvelope } from './eventbridge';
 import { jsonString, parseWith } from './parse';
 import type { TriggerEvent } from './types';
@@ -13,7 +13,7 @@ export const SCHEDULED_DETAIL_TYPE = 'Scheduled Event';
 
 const anyObject = z.record(z.string(), z.unknown());
 
-const scheduledEventSchema = eventBridgeEnvelope(z.union([anyObject, jsonString(anyObject)])).extend({
+const scheduledEventSchema = z.extend(eventBridgeEnvelope(z.union([anyObject, jsonString(anyObject)])), {
   'detail-type': z.literal(SCHEDULED_DETAIL_TYPE),
   source: z.enum(['aws.events', 'aws.scheduler']),
 });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod';
 import { jsonString, parseWith } from './parse';
 
 /**
@@ -16,37 +16,34 @@ const CURSOR = /^\d{1,7}$/;
 export const MAX_UNIT_PAGE = 10_000;
 
 export const sweepUnitSchema = z.strictObject({
-  ruleId: z.string().min(1).max(64),
-  region: z.string().regex(REGION, 'expected a region name or global'),
+  ruleId: z.string().check(z.minLength(1), z.maxLength(64)),
+  region: z.string().check(z.regex(REGION, 'expected a region name or global')),
   /** Where in the listing this unit starts; absent: at its beginning. */
-  cursor: z.string().regex(CURSOR, 'expected a listing position').optional(),
+  cursor: z.optional(z.string().check(z.regex(CURSOR, 'expected a listing position'))),
   /** The account swept (the organisation issue); absent: the queue's own account. */
-  account: z
-    .string()
-    .regex(/^\d{12}$/, 'expected a 12-digit account id')
-    .optional(),
+  account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit account id'))),
   /** The scheduled event's id: every unit of one sweep shares it, and it keys the deliveries. */
-  sweepId: z.string().min(1).max(200),
+  sweepId: z.string().check(z.minLength(1), z.maxLength(200)),
   /** When the scheduled event fired: the sweep's observation time, the same for every unit. */
   observedAt: z.iso.datetime({ offset: true }),
   /** The unit's place in its region's chain: 1 for the planned unit, then each continuation + 1. */
-  attempt: z.number().int().min(1).max(MAX_UNIT_PAGE),
+  attempt: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_UNIT_PAGE)),
 });
 
 export type SweepUnit = z.output<typeof sweepUnitSchema>;
 
 const sqsRecordSchema = z.object({
-  messageId: z.string().min(1).max(200),
+  messageId: z.string().check(z.minLength(1), z.maxLength(200)),
   eventSource: z.literal('aws:sqs'),
   /** arn:aws:sqs:<region>:<account>:<queue>: the queue the unit came from. */
-  eventSourceARN: z.string().regex(/^arn:[\w-]+:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}$/),
-  body: z.string().max(262_144),
-  attributes: z.object({ ApproximateReceiveCount: z.coerce.number().int().min(1) }),
+  eventSourceARN: z.string().check(z.regex(/^arn:[\w-]+:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}$/)),
+  body: z.string().check(z.maxLength(262_144)),
+  attributes: z.object({ ApproximateReceiveCount: z.coerce.number().check(z.int(), z.minimum(1)) }),
 });
 
 export type SqsUnitRecord = z.output<typeof sqsRecordSchema>;
 
-const sqsEventSchema = z.object({ Records: z.array(z.unknown()).min(1).max(10_000) });
+const sqsEventSchema = z.object({ Records: z.array(z.unknown()).check(z.minLength(1), z.maxLength(10_000)) });
 
 /** An SQS event (`Records` from `aws:sqs`): the sweep's units, not a trigger event. */
 export const isSqsEvent = (event: unknown): event is { Records: unknown[] } => {

@@ -65,6 +65,19 @@ describe('settings from the environment', () => {
     expect(error.message).toContain(setting);
   });
 
+  it.each([
+    [{ GUARD_THRESHOLD: '0' }, 'Invalid setting GUARD_THRESHOLD: Too small: expected number to be >=1'],
+    [
+      { INCIDENT_TABLE: 'ab' },
+      'Invalid setting INCIDENT_TABLE: Too small: expected string to have >=3 characters',
+    ],
+  ])('says what %j should have been', (env, message) => {
+    // Act
+    const error = failureOf(env);
+    // Assess
+    expect(error.message).toBe(message);
+  });
+
   it('never reads the string "false" as true', () => {
     // Act
     const settings = loadSettings(rules, { ...required, CONFIG_TEST_MODE: 'false' });

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { ValidationError } from '../../../shared/errors';
 import {
   awsBoolean,
@@ -8,6 +7,7 @@ import {
   MAX_JSON_STRING_LENGTH,
   parseWith,
 } from '../../../shared/triggers/parse';
+import * as z from '../../../shared/zod';
 import { catchValidationError } from './support';
 
 describe('parseWith', () => {
