@@ -86,6 +86,7 @@ class ResponderAlarms {
             Dimensions: [{ Name: 'RuleName', Value: { Ref: logicalId } }],
           },
         );
+        if (resource.Condition) added[`${logicalId}FailedInvocationsAlarm`].Condition = resource.Condition;
       }
     }
     Object.assign(resources, added);

@@ -21,7 +21,8 @@
  * StackSet to roll out to every member account and region of an organisation (docs/organisation.md):
  * it also forwards AWS Config's events (members' Config rules report to the security account this
  * way), runs in the home region too, and, in the home region only (IAM is global), holds one role
- * per rule for that rule's function in the security account (scripts/lib/member.ts).
+ * per rule for that rule's function in the security account (scripts/lib/member.ts). Its one
+ * scheduled rule, the member heartbeat, beats on the same path (shared/health/member-heartbeat.ts).
  * test/contract/member.test.ts checks it.
  */
 const { mkdirSync } = require('node:fs');
@@ -30,6 +31,10 @@ const { require: requireTypeScript } = require('tsx/cjs/api');
 
 const { memberRoleResources, checkFunctionRoleNames, HOLDS_MEMBER_ROLES } = requireTypeScript(
   '../lib/member.ts',
+  __filename,
+);
+const { MEMBER_HEARTBEAT_SCHEDULE, memberHeartbeatRuleName } = requireTypeScript(
+  '../../shared/health/member-heartbeat.ts',
   __filename,
 );
 
@@ -141,7 +146,8 @@ class ResponderForwarder {
       delete resources.ServerlessDeploymentBucketPolicy;
       delete template.Outputs.ServerlessDeploymentBucketName;
     }
-    for (const { id, pattern } of this.patterns) {
+    // Every rule sends the same way: to the home (or security account's) bus, as the forwarder role.
+    const forwardingRule = (id, properties) => {
       const name = `${prefix}-${id}`;
       if (name.length > MAX_RULE_NAME)
         throw new Error(`rule name ${name} exceeds ${MAX_RULE_NAME} characters`);
@@ -153,9 +159,8 @@ class ResponderForwarder {
         Type: 'AWS::Events::Rule',
         Properties: {
           Name: name,
-          Description: `Forwards ${pattern.source.join(', ')} ${id.endsWith('-api-calls') ? 'API calls' : 'events'} to ${member ? "the security account's" : "the home region's"} default bus`,
+          ...properties,
           State: 'ENABLED',
-          EventPattern: pattern,
           Targets: [
             {
               Id: 'home-event-bus',
@@ -168,6 +173,23 @@ class ResponderForwarder {
           ],
         },
       };
+      return name;
+    };
+    for (const { id, pattern } of this.patterns) {
+      forwardingRule(id, {
+        Description: `Forwards ${pattern.source.join(', ')} ${id.endsWith('-api-calls') ? 'API calls' : 'events'} to ${member ? "the security account's" : "the home region's"} default bus`,
+        EventPattern: pattern,
+      });
+    }
+    // A member stack's heartbeat: EventBridge's own scheduled event, which only this account's rule
+    // can send, on the same path as the forwarded events (shared/health/member-heartbeat.ts).
+    if (member) {
+      const name = forwardingRule('heartbeat', {
+        Description: "Heartbeat of this member stack to the security account's default bus",
+        ScheduleExpression: MEMBER_HEARTBEAT_SCHEDULE,
+      });
+      if (name !== memberHeartbeatRuleName(`${this.serverless.service.service}-${provider.getStage()}`))
+        throw new Error(`the member heartbeat rule ${name} is not the name the security account expects`);
     }
   }
 }

@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import { createAwsClients } from '../aws/clients';
 import { loadSettings } from '../config';
 import { HEARTBEAT_DIMENSIONS, METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
+import { OrganisationAccounts } from '../organisation/accounts';
 import { rules } from '../rules';
 import { parseScheduledEvent } from '../triggers';
 import { checkHealth, type HeartbeatReport, recordDeployment } from './heartbeat';
@@ -27,13 +28,27 @@ export function heartbeatHandler() {
     defaultDimensions: { function: HEARTBEAT_DIMENSIONS.function },
   });
   const aws = createAwsClients(settings.homeRegion);
+  // Organisation deployment: which members to expect heartbeats from (ListAccounts, as the rules list them).
+  const accounts = settings.organizationId
+    ? new OrganisationAccounts({
+        homeRegion: settings.homeRegion,
+        stackName: settings.stackName,
+        // It never assumes a member role: the rule id names none.
+        ruleId: 'heartbeat',
+        sts: aws.sts(settings.homeRegion),
+      })
+    : undefined;
 
   async function beat(event: unknown): Promise<HeartbeatReport> {
     const { sweep } = parseScheduledEvent(event) as Extract<
       ReturnType<typeof parseScheduledEvent>,
       { kind: 'sweep' }
     >;
-    const health = await checkHealth(rules, { accountId: sweep.accountId, settings }, aws);
+    const health = await checkHealth(
+      rules,
+      { accountId: sweep.accountId, settings, ...(accounts && { accounts }) },
+      aws,
+    );
     const report = await recordDeployment(
       health,
       { accountId: sweep.accountId, region: sweep.region, settings, now: new Date() },

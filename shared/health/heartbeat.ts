@@ -17,6 +17,7 @@ import { regionsToSweep } from '../aws/regions';
 import { modeVariable, type Settings } from '../config';
 import { errorMessage } from '../errors';
 import { Mode } from '../model';
+import type { AccountAccess } from '../organisation/accounts';
 import {
   changesOf,
   configurationProblem,
@@ -29,6 +30,7 @@ import {
   type DeploymentFacts,
   DynamoDbDeploymentHistory,
 } from './deployment-history';
+import { DynamoDbMemberHeartbeats, memberProblems } from './member-heartbeat';
 
 /** One thing that leaves the responder blind or deaf, in words on-call can act on. */
 export interface HealthProblem {
@@ -39,7 +41,8 @@ export interface HealthProblem {
     | 'configuration'
     | 'stream'
     | 'deployment-history'
-    | 'organisation';
+    | 'organisation'
+    | 'member';
   subject: string;
   problem: string;
 }
@@ -59,6 +62,8 @@ export interface HeartbeatReport {
     configurations: number;
     /** The stream consumers (incident exports) whose event source mappings were read. */
     streams: number;
+    /** Organisation deployment: the member accounts whose stacks' heartbeats were expected. */
+    members?: number;
   };
   problems: HealthProblem[];
   /**
@@ -77,7 +82,7 @@ export interface HeartbeatReport {
  */
 export async function checkHealth(
   rules: readonly Rule[],
-  scope: { accountId: string; settings: Settings },
+  scope: { accountId: string; settings: Settings; accounts?: AccountAccess; now?: Date },
   aws: AwsClients,
 ): Promise<HeartbeatReport> {
   const { settings, accountId } = scope;
@@ -87,8 +92,10 @@ export async function checkHealth(
 
   // Each rule's function must be the target of at least one rule (events, schedule), all enabled.
   const events = aws.events(region);
-  for (const rule of active) {
-    const functionName = `${settings.stackName}-${rule.id}`;
+  const triggered = active.map((rule) => `${settings.stackName}-${rule.id}`);
+  // An organisation deployment hears its member stacks' heartbeats through one more function.
+  if (settings.organizationId) triggered.push(`${settings.stackName}-member-heartbeat`);
+  for (const functionName of triggered) {
     const TargetArn = `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
     const { RuleNames = [] } = await events.send(new ListRuleNamesByTargetCommand({ TargetArn }));
     if (RuleNames.length === 0) {
@@ -136,9 +143,22 @@ export async function checkHealth(
   }
 
   // An organisation deployment hears its members only while the bus policy admits them.
+  let members: number | undefined;
   if (settings.organizationId) {
     const problem = await organisationBusProblem(aws, region, settings);
     if (problem) problems.push({ check: 'organisation', subject: 'default event bus', problem });
+    // ...and knows a member stack is still there and forwarding only by its heartbeats.
+    if (scope.accounts) {
+      const found = await memberProblems({
+        accounts: scope.accounts,
+        heartbeats: new DynamoDbMemberHeartbeats(aws.dynamo(), settings.incidentTable),
+        // The regions the sweep covers, resolved as it resolves them from the home region.
+        regions: () => regionsToSweep(settings.sweepRegions, region, (name) => aws.ec2(name)),
+        now: scope.now ?? new Date(),
+      });
+      problems.push(...found.problems);
+      members = found.members;
+    }
   }
 
   // Without a logging multi-region trail, EventBridge receives no CloudTrail event at all.
@@ -198,6 +218,7 @@ export async function checkHealth(
       trails: multiRegion.length,
       configurations: rules.length + 1,
       streams: consumers.length,
+      ...(members !== undefined && { members }),
     },
     problems,
     modes,

@@ -1,4 +1,9 @@
-import { type Account, OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
+import {
+  type Account,
+  DescribeOrganizationCommand,
+  OrganizationsClient,
+  paginateListAccounts,
+} from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { type AwsClients, createAwsClients } from '../aws/clients';
 import { ResponderError } from '../errors';
@@ -17,8 +22,18 @@ export interface AccountAccess {
   isActiveMember(accountId: string): Promise<boolean>;
   /** Every ACTIVE account of the organisation but this one, sorted: what a sweep fans out to. */
   activeMembers(): Promise<string[]>;
+  /** The same, each with when it joined the organisation (Organizations' JoinedTimestamp), listed afresh. */
+  activeMemberAccounts(): Promise<MemberAccount[]>;
+  /** The organisation's management account (DescribeOrganization, once): StackSets never deploy there. */
+  managementAccount(): Promise<string | undefined>;
   /** Clients acting in the account as the rule's member role. Throws MemberRoleUnavailable. */
   clientsIn(accountId: string, sessionName: string): Promise<AwsClients>;
+}
+
+export interface MemberAccount {
+  accountId: string;
+  /** Absent when Organizations did not say. */
+  joinedAt?: Date;
 }
 
 /** The member role could not be assumed: the member stack is missing, changed, or STS refused. */
@@ -53,7 +68,8 @@ export interface OrganisationAccountsOptions {
 
 export class OrganisationAccounts implements AccountAccess {
   private identity?: Promise<{ accountId: string; partition: string }>;
-  private members?: { ids: ReadonlySet<string>; listedAt: number };
+  private members?: { ids: ReadonlyMap<string, Date | undefined>; listedAt: number };
+  private management?: Promise<string | undefined>;
   private readonly clients = new Map<string, Promise<AwsClients>>();
   private readonly organizations: OrganizationsClient;
   private readonly now: () => number;
@@ -80,16 +96,35 @@ export class OrganisationAccounts implements AccountAccess {
   }
 
   async activeMembers(): Promise<string[]> {
+    return (await this.activeMemberAccounts()).map((member) => member.accountId);
+  }
+
+  async activeMemberAccounts(): Promise<MemberAccount[]> {
     const { accountId } = await this.own();
     // A sweep plans once an interval: it lists afresh, and what it lists is believed for the TTL.
     this.members = { ids: await this.listActive(), listedAt: this.now() };
-    return [...this.members.ids].filter((id) => id !== accountId).sort();
+    return [...this.members.ids]
+      .filter(([id]) => id !== accountId)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, joinedAt]) => ({ accountId: id, ...(joinedAt && { joinedAt }) }));
   }
 
-  private async listActive(): Promise<ReadonlySet<string>> {
-    const ids = new Set<string>();
+  managementAccount(): Promise<string | undefined> {
+    this.management ??= this.organizations
+      .send(new DescribeOrganizationCommand({}))
+      .then((described) => described.Organization?.MasterAccountId);
+    // A failure is not remembered: the next call asks again.
+    this.management.catch(() => {
+      this.management = undefined;
+    });
+    return this.management;
+  }
+
+  private async listActive(): Promise<ReadonlyMap<string, Date | undefined>> {
+    const ids = new Map<string, Date | undefined>();
     for await (const page of paginateListAccounts({ client: this.organizations }, {})) {
-      for (const account of page.Accounts ?? []) if (isActive(account) && account.Id) ids.add(account.Id);
+      for (const account of page.Accounts ?? [])
+        if (isActive(account) && account.Id) ids.set(account.Id, account.JoinedTimestamp);
     }
     return ids;
   }

@@ -53,6 +53,10 @@ const DEPLOYMENT_HISTORY = 'DEPLOYMENT#history';
 /** Where a write of the deployment history may be allowed: the heartbeat's role, and the boundary that caps it. */
 const isHeartbeats = (where: string) =>
   /^(HeartbeatRole\/|ResponderBoundary\/HeartbeatRecordsTheDeployment$)/.test(where);
+/** The member stacks' last-seen items (shared/health/member-heartbeat.ts): the member-heartbeat function's alone. */
+const MEMBER_HEARTBEATS = 'HEARTBEAT#MEMBER';
+const isMemberHeartbeats = (where: string) =>
+  /^(MemberHeartbeatRole\/|ResponderBoundary\/MemberHeartbeatsRecordLastSeen$)/.test(where);
 
 /** IAM action matching: `*` and `?` wildcards, case-insensitive. */
 const matches = (pattern: string, action: string) =>
@@ -83,15 +87,22 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
   );
   const isBoundary = (id: string) => boundaries.has(JSON.stringify({ Ref: id }));
 
-  /** Every statement that grants (inline, attached managed policies) or caps (boundaries). */
+  /** A role's policies: inline, and those added to it by AWS::IAM::RolePolicy (an organisation deployment's). */
+  const policiesOf = (id: string, role: Resource) => [
+    ...((role.Properties.Policies ?? []) as { PolicyName: string; PolicyDocument: PolicyDocument }[]),
+    ...ofType('AWS::IAM::RolePolicy')
+      .filter(([, policy]) => JSON.stringify(policy.Properties.RoleName) === JSON.stringify({ Ref: id }))
+      .map(([, policy]) => policy.Properties as { PolicyName: string; PolicyDocument: PolicyDocument }),
+  ];
+
+  /** Every statement that grants (inline, role policies, attached managed policies) or caps (boundaries). */
   const statements: { where: string; statement: Statement }[] = [
     ...roles.flatMap(([id, role]) =>
-      ((role.Properties.Policies ?? []) as { PolicyName: string; PolicyDocument: PolicyDocument }[]).flatMap(
-        (policy) =>
-          policy.PolicyDocument.Statement.map((statement) => ({
-            where: `${id}/${policy.PolicyName}/${statement.Sid ?? '?'}`,
-            statement,
-          })),
+      policiesOf(id, role).flatMap((policy) =>
+        policy.PolicyDocument.Statement.map((statement) => ({
+          where: `${id}/${policy.PolicyName}/${statement.Sid ?? '?'}`,
+          statement,
+        })),
       ),
     ),
     ...ofType('AWS::IAM::ManagedPolicy').flatMap(([id, policy]) =>
@@ -122,9 +133,7 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
       const attached = listOf(role.Properties.ManagedPolicyArns ?? [])
         .map((arn) => (arn as { Ref?: string }).Ref ?? '')
         .map((policyId) => resources[policyId]?.Properties.PolicyDocument as PolicyDocument | undefined);
-      const inline = ((role.Properties.Policies ?? []) as { PolicyDocument: PolicyDocument }[]).map(
-        (policy) => policy.PolicyDocument,
-      );
+      const inline = policiesOf(id, role).map((policy) => policy.PolicyDocument);
       const granted = [...attached, ...inline]
         .flatMap((document) => document?.Statement ?? [])
         .filter((statement) => statement.Effect === 'Allow')
@@ -227,22 +236,24 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     for (const { where, statement } of writes) {
       const partitions = conditionValues(statement, 'ForAllValues:StringLike', 'dynamodb:LeadingKeys') ??
         conditionValues(statement, 'ForAllValues:StringEquals', 'dynamodb:LeadingKeys') ?? ['(any)'];
-      const owned = isHeartbeats(where) ? [DEPLOYMENT_HISTORY] : FUNCTION_PARTITIONS;
+      const owned = isHeartbeats(where)
+        ? [DEPLOYMENT_HISTORY]
+        : isMemberHeartbeats(where)
+          ? [MEMBER_HEARTBEATS]
+          : FUNCTION_PARTITIONS;
       const outside = partitions.filter((key) => !owned.some((pattern) => matches(pattern, key)));
       expect({ where, partitions: outside }).toEqual({ where, partitions: [] });
     }
   });
 
-  it('lets the heartbeat alone write the deployment history, and the heartbeat nothing else', () => {
+  it('lets the heartbeat alone write the deployment history, and the member-heartbeat function alone the last-seen items', () => {
     if (stack !== 'home') {
       expect(resources.HeartbeatRole).toBeUndefined();
       return;
     }
     // Prepare: each role's grants, inline and attached (a boundary grants nothing)
     const grantsOf = (id: string, role: Resource): { where: string; statement: Statement }[] => [
-      ...(
-        (role.Properties.Policies ?? []) as { PolicyName: string; PolicyDocument: PolicyDocument }[]
-      ).flatMap((policy) =>
+      ...policiesOf(id, role).flatMap((policy) =>
         policy.PolicyDocument.Statement.map((statement) => ({
           where: `${id}/${policy.PolicyName}/${statement.Sid ?? '?'}`,
           statement,
@@ -271,6 +282,15 @@ describe.each(Object.entries(TEMPLATES))('IAM in the packaged %s template', (sta
     for (const [id, role] of roles.filter(([id]) => id !== 'HeartbeatRole')) {
       const reaching = partitionsWritten(grantsOf(id, role)).filter((pattern) =>
         matches(pattern, DEPLOYMENT_HISTORY),
+      );
+      expect({ role: id, reaching }).toEqual({ role: id, reaching: [] });
+    }
+    // Assess: the member stacks' last-seen items likewise, the member-heartbeat function's alone
+    const member = resources.MemberHeartbeatRole as Resource;
+    expect(partitionsWritten(grantsOf('MemberHeartbeatRole', member))).toEqual([MEMBER_HEARTBEATS]);
+    for (const [id, role] of roles.filter(([id]) => id !== 'MemberHeartbeatRole')) {
+      const reaching = partitionsWritten(grantsOf(id, role)).filter((pattern) =>
+        matches(pattern, MEMBER_HEARTBEATS),
       );
       expect({ role: id, reaching }).toEqual({ role: id, reaching: [] });
     }

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { policyStatement, roleName } from '../../scripts/lib/deployment';
 import { memberRoleLogicalId, memberStatements } from '../../scripts/lib/member';
+import {
+  MEMBER_HEARTBEAT_PK,
+  MEMBER_HEARTBEAT_SCHEDULE,
+  memberHeartbeatRuleName,
+} from '../../shared/health/member-heartbeat';
 import { memberRoleName } from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
 import {
@@ -83,6 +88,36 @@ describe('the member stack in its packaged template', () => {
       const targets = rule.Properties.Targets as unknown as Target[];
       expect([id, targets.map((target) => target.Arn)]).toEqual([id, [SECURITY_BUS]]);
     }
+  });
+
+  it("beats every hour, in every region, on the security account's bus through the forwarding rules' own role and dead letters", () => {
+    // Prepare
+    const scheduled = forwardingRules.filter(([, rule]) => rule.Properties.ScheduleExpression !== undefined);
+    const forwarding = forwardingRules.filter(([, rule]) => rule.Properties.EventPattern !== undefined);
+    const [beat] = scheduled;
+    const targets = (rule: Resource) => rule.Properties.Targets as unknown as Target[];
+    // Assess: one schedule, named as the security account's rule expects, in every region (no condition)
+    expect(scheduled.map(([id]) => id)).toEqual(['ForwardHeartbeatRule']);
+    expect(beat?.[1].Condition).toBeUndefined();
+    expect(beat?.[1].Properties).toMatchObject({
+      Name: memberHeartbeatRuleName(HOME_STACK),
+      ScheduleExpression: MEMBER_HEARTBEAT_SCHEDULE,
+      State: 'ENABLED',
+    });
+    expect(beat?.[1].Properties.EventPattern).toBeUndefined();
+    // The same target as every forwarding rule: the security bus, the forwarder role, its dead-letter queue
+    const [target] = targets(beat?.[1] as Resource);
+    expect(target?.Arn).toEqual(SECURITY_BUS);
+    expect(target?.RoleArn).toEqual({ 'Fn::GetAtt': ['ForwarderRole', 'Arn'] });
+    for (const [id, rule] of forwarding) {
+      const { Id: _id, ...same } = targets(rule)[0] as Target;
+      const { Id: _beatId, ...beatSame } = target as Target;
+      expect([id, beatSame]).toEqual([id, same]);
+    }
+    // Its failures page in the member region, as every forwarding rule's do
+    expect(member.ForwardHeartbeatRuleFailedInvocationsAlarm?.Properties.Dimensions).toEqual([
+      { Name: 'RuleName', Value: { Ref: 'ForwardHeartbeatRule' } },
+    ]);
   });
 
   it('holds one role for each rule that acts in member accounts, in the home region only', () => {
@@ -235,6 +270,99 @@ describe("the security account's side, in the home template (deployment: organis
       ]);
     }
     expect(home.SelfProtectionMemberAccess).toBeUndefined();
+  });
+
+  it("hears member heartbeats: a rule on its default bus matching EventBridge's own scheduled event of the member heartbeat rule, invoking the member-heartbeat function", () => {
+    // Prepare
+    const rule = home.MemberHeartbeatRule as Resource;
+    const permission = home.MemberHeartbeatPermission as Resource;
+    // Assess: only aws.events (PutEvents refuses that source), the member rule's name in resources
+    expect(rule.Condition).toBe('IsOrganisation');
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.events'],
+      'detail-type': ['Scheduled Event'],
+      resources: [{ suffix: `:rule/${memberHeartbeatRuleName(HOME_STACK)}` }],
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['MemberDashheartbeatLambdaFunction', 'Arn'] } }),
+    ]);
+    expect(permission).toMatchObject({
+      Type: 'AWS::Lambda::Permission',
+      Condition: 'IsOrganisation',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': ['MemberDashheartbeatLambdaFunction', 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['MemberHeartbeatRule', 'Arn'] },
+      },
+    });
+    expect(home.MemberDashheartbeatLambdaFunction?.Condition).toBe('IsOrganisation');
+  });
+
+  it('lets the member-heartbeat function write only the last-seen items, and the heartbeat only query them', () => {
+    // Prepare
+    const role = home.MemberHeartbeatRole as Resource;
+    const granted = (role.Properties as unknown as RoleProperties).Policies.flatMap(
+      (policy) => policy.PolicyDocument.Statement,
+    );
+    const access = home.HeartbeatMemberAccess as Resource;
+    const heartbeatGranted = (access.Properties.PolicyDocument as unknown as { Statement: Statement[] })
+      .Statement;
+    const onTable = (statements: Statement[]) =>
+      statements
+        .filter((statement) =>
+          list(statement.Action).some((action) => String(action).startsWith('dynamodb:')),
+        )
+        .map((statement) => [statement.Action, statement.Condition]);
+    const lastSeenOnly = { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [MEMBER_HEARTBEAT_PK] } };
+    // Assess
+    expect([role.Condition, access.Condition, access.Properties.RoleName]).toEqual([
+      'IsOrganisation',
+      'IsOrganisation',
+      { Ref: 'HeartbeatRole' },
+    ]);
+    expect((role.Properties as unknown as RoleProperties).PermissionsBoundary).toEqual({
+      Ref: 'ResponderBoundary',
+    });
+    expect(onTable(granted)).toEqual([['dynamodb:PutItem', lastSeenOnly]]);
+    expect(onTable(heartbeatGranted)).toEqual([['dynamodb:Query', lastSeenOnly]]);
+    expect(granted.flatMap((statement) => list(statement.Action))).toContain('organizations:ListAccounts');
+    expect(heartbeatGranted.flatMap((statement) => list(statement.Action)).sort()).toEqual(
+      ['dynamodb:Query', 'organizations:DescribeOrganization', 'organizations:ListAccounts'].sort(),
+    );
+  });
+
+  it('adds nothing a single-account deployment creates: every part of the member heartbeat exists only in an organisation', () => {
+    // Prepare: the resources that name the feature (the boundary caps, grants nothing, and is not one)
+    const naming = Object.entries(home)
+      .filter(([id]) => id !== 'ResponderBoundary')
+      .filter(([id, resource]) =>
+        /MemberHeartbeat|MemberDashheartbeat|member-heartbeat|HEARTBEAT#MEMBER|forward-heartbeat/.test(
+          id + JSON.stringify(resource),
+        ),
+      );
+    // Assess
+    // A function version's logical id ends in its code's hash
+    expect(naming.map(([id]) => id.replace(/LambdaVersion\w+$/, 'LambdaVersion')).sort()).toEqual(
+      [
+        'HeartbeatMemberAccess',
+        'MemberDashheartbeatErrorsAlarm',
+        'MemberDashheartbeatLambdaEvConf',
+        'MemberDashheartbeatLambdaFunction',
+        'MemberDashheartbeatLambdaVersion',
+        'MemberDashheartbeatLogGroup',
+        'MemberDashheartbeatThrottlesAlarm',
+        'MemberHeartbeatPermission',
+        'MemberHeartbeatRole',
+        'MemberHeartbeatRule',
+        'MemberHeartbeatRuleFailedInvocationsAlarm',
+      ].sort(),
+    );
+    for (const [id, resource] of naming) expect([id, resource.Condition]).toEqual([id, 'IsOrganisation']);
+    // The heartbeat's own role and schedule are a single account's as before
+    const heartbeatRole = home.HeartbeatRole as Resource;
+    expect(JSON.stringify(heartbeatRole)).not.toMatch(/HEARTBEAT#MEMBER|organizations:/);
   });
 
   it("caps sts:AssumeRole at this stack's member roles in the boundary", () => {

@@ -1,4 +1,8 @@
-import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import {
+  DescribeOrganizationCommand,
+  ListAccountsCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -37,6 +41,30 @@ describe('OrganisationAccounts', () => {
     sts
       .on(GetCallerIdentityCommand)
       .resolves({ Account: '123456789012', Arn: 'arn:aws-us-gov:sts::123456789012:x' });
+  });
+
+  it('lists the ACTIVE members but itself with when each joined, and names the management account once', async () => {
+    // Prepare
+    const joined = new Date('2026-01-02T03:04:05Z');
+    organizations.on(ListAccountsCommand).resolves({
+      Accounts: [
+        { Id: '123456789012', State: 'ACTIVE' },
+        { Id: '333333333333', State: 'ACTIVE' },
+        { Id: '111111111111', State: 'ACTIVE', JoinedTimestamp: joined },
+        { Id: '222222222222', State: 'SUSPENDED' },
+      ],
+    });
+    organizations
+      .on(DescribeOrganizationCommand)
+      .resolves({ Organization: { MasterAccountId: '999999999999' } });
+    const accounts = accountsAt({ now: 0 });
+    // Act
+    const members = await accounts.activeMemberAccounts();
+    const management = [await accounts.managementAccount(), await accounts.managementAccount()];
+    // Assess
+    expect(members).toEqual([{ accountId: '111111111111', joinedAt: joined }, { accountId: '333333333333' }]);
+    expect(management).toEqual(['999999999999', '999999999999']);
+    expect(organizations).toHaveReceivedCommandTimes(DescribeOrganizationCommand, 1);
   });
 
   it('acts only in ACTIVE accounts, reading State before the retired Status', async () => {

@@ -1,0 +1,3 @@
+import { memberHeartbeatHandler } from '../shared/health/member-heartbeat-handler';
+
+export const handler = memberHeartbeatHandler();
