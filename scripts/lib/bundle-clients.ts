@@ -52,12 +52,11 @@ const CLIENT_PACKAGE = /^@aws-sdk\/client-[a-z0-9-]+$/;
 
 /** The client packages a rule's function bundles: the pipeline's and its own statements' services. */
 export function clientPackagesOf(rule: Pick<Rule, 'permissions'>): string[] {
-  const services = new Set<string>([
+  return packagesOfServices([
     ...PIPELINE_SERVICES,
     ...ORGANISATION_SERVICES,
     ...actionsOf(rule).map((action) => action.split(':')[0] ?? ''),
   ]);
-  return [...services].flatMap((service) => CLIENTS_OF_SERVICE[service] ?? []).sort();
 }
 
 /**
@@ -65,12 +64,12 @@ export function clientPackagesOf(rule: Pick<Rule, 'permissions'>): string[] {
  * throwing when built. Nothing else is exported, so a module in the bundle that imports one of its
  * commands fails the build, naming the import: the rule sends a call its role does not declare.
  */
-function standIn(pkg: string, ruleId: string): string {
+function standIn(pkg: string, functionId: string): string {
   const names = Object.keys(require(pkg) as Record<string, unknown>).filter((name) =>
     /^[A-Za-z0-9]+Client$/.test(name),
   );
   const message = JSON.stringify(
-    `${pkg} is not in the ${ruleId} bundle: its role declares no action of that service (scripts/lib/bundle-clients.ts)`,
+    `${pkg} is not in the ${functionId} bundle: its role declares no action of that service (scripts/lib/bundle-clients.ts)`,
   );
   return [
     `class LeftOut { constructor() { throw new Error(${message}); } }`,
@@ -78,30 +77,49 @@ function standIn(pkg: string, ruleId: string): string {
   ].join('\n');
 }
 
-/** The rule a function entry point (functions/<id>.ts) runs, or undefined for the other functions. */
-function ruleOfEntry(entryPoints: unknown): Rule | undefined {
+/**
+ * Functions that run no rule, with a role as narrow as a rule's: the services that role
+ * (serverless.yml) may call. The other functions (heartbeat, incident-events, security-hub-findings)
+ * keep every client.
+ */
+export const OTHER_FUNCTION_SERVICES: Readonly<Record<string, readonly string[]>> = {
+  // MemberHeartbeatRole: its last-seen items and the organisation's accounts; GetCallerIdentity needs no permission.
+  'member-heartbeat': ['dynamodb', 'organizations', 'sts'],
+};
+
+const packagesOfServices = (services: Iterable<string>): string[] =>
+  [...new Set(services)].flatMap((service) => CLIENTS_OF_SERVICE[service] ?? []).sort();
+
+/** The function an entry point (functions/<id>.ts) is, with the client packages it keeps; undefined: all. */
+function bundleOfEntry(entryPoints: unknown): { id: string; packages: string[] } | undefined {
   const entries = Array.isArray(entryPoints) ? entryPoints : Object.values(entryPoints ?? {});
   if (entries.length !== 1 || typeof entries[0] !== 'string') return undefined;
   const id = basename(entries[0]).replace(/\.[cm]?[jt]s$/, '');
-  return rules.find((rule) => rule.id === id);
+  const rule = rules.find((candidate) => candidate.id === id);
+  if (rule) return { id, packages: clientPackagesOf(rule) };
+  const services = OTHER_FUNCTION_SERVICES[id];
+  return services && { id, packages: packagesOfServices(services) };
 }
 
 /**
- * The esbuild plugin: in a rule's bundle, clients outside its services become stand-ins. The rule
- * is the entry point's (functions/<id>.ts) unless given; other entry points are left alone.
+ * The esbuild plugin: in a rule's bundle (or one of OTHER_FUNCTION_SERVICES), clients outside its
+ * services become stand-ins. The rule is the entry point's (functions/<id>.ts) unless given; other
+ * entry points are left alone.
  */
 export function onlyDeclaredClients(given?: Rule): Plugin {
   return {
     name: 'only-declared-clients',
     setup(build) {
-      const rule = given ?? ruleOfEntry(build.initialOptions.entryPoints);
-      if (!rule) return;
-      const kept = new Set(clientPackagesOf(rule));
+      const bundle = given
+        ? { id: given.id, packages: clientPackagesOf(given) }
+        : bundleOfEntry(build.initialOptions.entryPoints);
+      if (!bundle) return;
+      const kept = new Set(bundle.packages);
       build.onResolve({ filter: CLIENT_PACKAGE }, (args) =>
         kept.has(args.path) ? undefined : { path: args.path, namespace: 'left-out-client' },
       );
       build.onLoad({ filter: /.*/, namespace: 'left-out-client' }, (args) => ({
-        contents: standIn(args.path, rule.id),
+        contents: standIn(args.path, bundle.id),
         loader: 'js',
       }));
     },

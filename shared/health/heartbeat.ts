@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
-import { regionsToSweep } from '../aws/regions';
+import { regionsToSweep } from '../aws/enabled-regions';
 import { modeVariable, type Settings } from '../config';
 import { errorMessage } from '../errors';
 import { Mode } from '../model';

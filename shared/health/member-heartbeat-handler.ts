@@ -7,7 +7,6 @@ import { createAwsClients } from '../aws/clients';
 import { loadSettings } from '../config';
 import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
 import { OrganisationAccounts } from '../organisation/accounts';
-import { rules } from '../rules';
 import { DynamoDbMemberHeartbeats, type ReceiveOutcome, receiveMemberHeartbeat } from './member-heartbeat';
 
 /**
@@ -16,7 +15,8 @@ import { DynamoDbMemberHeartbeats, type ReceiveOutcome, receiveMemberHeartbeat }
  * heartbeat's: thousands of member beats an hour never delay the heartbeat, whose absence pages.
  */
 export function memberHeartbeatHandler() {
-  const settings = loadSettings(rules);
+  // No rule's settings: it runs none, and its bundle carries none (scripts/lib/bundle-clients.ts).
+  const settings = loadSettings([]);
   const logger = new Logger({ serviceName: SERVICE_NAME, persistentKeys: { stage: settings.stage } });
   const metrics = new Metrics({
     namespace: METRICS_NAMESPACE,

@@ -1,4 +1,5 @@
-import { IAM_REGION, regionsToSweep } from '../aws/regions';
+import { regionsToSweep } from '../aws/enabled-regions';
+import { IAM_REGION } from '../aws/regions';
 import { mapWithConcurrency, settleWithConcurrency } from '../concurrency';
 import { errorMessage, ResponderError } from '../errors';
 import { Metric } from '../metrics';

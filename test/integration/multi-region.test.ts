@@ -10,7 +10,7 @@ import {
   humanCaller,
   scheduledEvent,
 } from '../../scripts/lib/events';
-import { enabledRegions } from '../../shared/aws/regions';
+import { enabledRegions } from '../../shared/aws/enabled-regions';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 

@@ -62,6 +62,28 @@ describe('a rule function bundles only the SDK clients of the services its role 
     expect(packages.has('@aws-sdk/client-elastic-load-balancing-v2')).toBe(true);
   });
 
+  it("bundles the member-heartbeat function, which runs no rule, with only its role's clients", async () => {
+    // Act: the real entry point; its role may write its items, list the accounts and ask STS who it is
+    const result = await build({
+      ...options,
+      entryPoints: [join(root, 'functions', 'member-heartbeat.ts')],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const packages = new Set(
+      Object.keys(result.metafile.inputs).flatMap(
+        (input) => /node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\//.exec(input)?.[1] ?? [],
+      ),
+    );
+    // Assess
+    expect([...packages].sort()).toEqual([
+      '@aws-sdk/client-dynamodb',
+      '@aws-sdk/client-organizations',
+      '@aws-sdk/client-sts',
+    ]);
+  });
+
   it("derives the packages from the rule's own statements plus the pipeline's services", () => {
     // Act
     const ssh = clientPackagesOf(ruleById('ssh-grant-expired'));
