@@ -57,10 +57,15 @@ const JUDGED_BY_CALL = [
  * can disable a rule), and the trail's selectors and the recorder (trail.ts, recorder.ts).
  */
 export const SELF_PROTECTION_EVENTS = [
-  ...stackResourceTypes.flatMap((resource) => Object.keys(resource.calls)),
-  'PutEventSelectors',
-  'PutConfigurationRecorder',
-].map((eventName) => ({ eventName, resourceType: resourceTypeOfCall(eventName) }));
+  ...stackResourceTypes.flatMap((resource) =>
+    Object.entries(resource.calls).map(([eventName, call]) => [eventName, call.eventSource] as const),
+  ),
+  ['PutEventSelectors', undefined] as const,
+  ['PutConfigurationRecorder', undefined] as const,
+].map(([eventName, eventSource]) => ({
+  eventName,
+  resourceType: resourceTypeOfCall(eventName, eventSource),
+}));
 
 /**
  * Which of those calls touch the stack's own resources: serverless names EventBridge rules

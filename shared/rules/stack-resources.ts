@@ -28,7 +28,11 @@ import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { errorMessage } from '../errors';
-import { type OrganisationStatement, readOrganisationStatement } from '../organisation/bus-policy';
+import {
+  DEFAULT_BUS,
+  type OrganisationStatement,
+  readOrganisationStatement,
+} from '../organisation/bus-policy';
 import { StackResourceType } from '../resources/stack-resource';
 import { type ConfigurationChanges, readConfigurationChanges } from './function-configuration';
 import type { Loaded, ResourceRef } from './rule';
@@ -390,6 +394,9 @@ async function readRecorder(name: string, scope: Scope, aws: AwsClients) {
   }
 }
 
+/** The bus the organisation statement is on, as the CloudTrail mapping names it. */
+const BUS = DEFAULT_BUS;
+
 /**
  * deployment: organisation - the home region's default bus and its statement admitting the
  * organisation (never another bus, region or a single account's stack: nothing of it there).
@@ -404,9 +411,6 @@ async function readBusPolicy(settings: Settings, scope: Scope, aws: AwsClients) 
   });
   return loaded(BUS, statement.busArn, scope, { type: StackResourceType.BusPolicy, exists: true, statement });
 }
-
-/** The bus the organisation statement is on, as the CloudTrail mapping names it. */
-const BUS = 'default';
 
 /** What AWS answers when the account (an SCP, a boundary) will not let the responder read. */
 const REFUSALS = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'AuthorizationError'];

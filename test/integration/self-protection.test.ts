@@ -18,8 +18,10 @@ import {
   DescribeRuleCommand,
   DisableRuleCommand,
   EventBridgeClient,
+  PutEventsCommand,
   PutPermissionCommand,
   PutRuleCommand,
+  PutTargetsCommand,
   RemovePermissionCommand as RemoveBusPermissionCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
@@ -57,6 +59,13 @@ import {
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
 import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { ruleResources } from '../../scripts/lib/deployment';
+import {
   type Caller,
   cloudTrailEvent,
   humanCaller,
@@ -64,6 +73,7 @@ import {
   scheduledEvent,
 } from '../../scripts/lib/events';
 import type { Incident } from '../../shared/model';
+import { selfProtection } from '../../shared/rules/self-protection';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
 import { seedStackRouting } from '../support/self-protection';
@@ -243,6 +253,74 @@ describe('self-protection end to end against moto', () => {
       });
       const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
       expect(incident.evidence).toMatchObject({ statement: 'changed', differences: 'Condition' });
+    });
+
+    it('routes, by the pattern the organisation stack deploys, both calls naming the default bus (no name, its name, its ARN) and no other bus or service', async () => {
+      // Prepare: the generated rule's pattern, its stack values resolved as CloudFormation would
+      const generated = ruleResources([selfProtection]).Resources as Record<
+        string,
+        { Properties: { EventPattern: unknown } }
+      >;
+      const pattern = JSON.stringify(generated.SelfProtectionOrganisation1EventRule?.Properties.EventPattern)
+        .replace(/\{"Fn::Sub":"([^"]*)"\}/g, '"$1"')
+        .replaceAll(`\${AWS::Partition}`, 'aws')
+        .replaceAll(`\${AWS::Region}`, REGION)
+        .replaceAll(`\${AWS::AccountId}`, ACCOUNT);
+      const sqs = new SQSClient({ region: REGION });
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bus-policy-routing' }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+      );
+      await events.send(
+        new PutRuleCommand({ Name: 'bus-policy-routing', EventPattern: pattern, State: 'ENABLED' }),
+      );
+      await events.send(
+        new PutTargetsCommand({
+          Rule: 'bus-policy-routing',
+          Targets: [{ Id: 'q', Arn: String(Attributes?.QueueArn) }],
+        }),
+      );
+      const calls = {
+        'no bus named': ['events.amazonaws.com', 'RemovePermission', { statementId: SID }],
+        'the default bus by name': [
+          'events.amazonaws.com',
+          'PutPermission',
+          { eventBusName: 'default', policy: '{}' },
+        ],
+        'the default bus by ARN': [
+          'events.amazonaws.com',
+          'PutPermission',
+          { eventBusName: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`, statementId: SID },
+        ],
+        'another bus': [
+          'events.amazonaws.com',
+          'RemovePermission',
+          { eventBusName: 'partners', statementId: SID },
+        ],
+        "Lambda's RemovePermission": [
+          'lambda.amazonaws.com',
+          'RemovePermission',
+          { functionName: 'f', statementId: SID },
+        ],
+      } as const;
+      // Act
+      await events.send(
+        new PutEventsCommand({
+          Entries: Object.entries(calls).map(([name, [eventSource, eventName, requestParameters]]) => ({
+            Source: 'aws.events',
+            DetailType: 'AWS API Call via CloudTrail',
+            Detail: JSON.stringify({ eventSource, eventName, requestParameters, userAgent: name }),
+          })),
+        }),
+      );
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }),
+      );
+      // Assess (moto's pattern matcher; AWS documents the same OR within an array, `exists` among its operators)
+      const routed = Messages.map(
+        (message) => (JSON.parse(String(message.Body)) as { detail: { userAgent: string } }).detail.userAgent,
+      );
+      expect(routed.sort()).toEqual(['no bus named', 'the default bus by ARN', 'the default bus by name']);
     });
 
     it('changes and records nothing in a single-account deployment: the bus is not its to watch', async () => {
