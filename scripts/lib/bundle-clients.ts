@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { Plugin } from 'esbuild';
 import { rules } from '../../shared/rules';
-import { actionsOf, type Rule } from '../../shared/rules/rule';
+import { actionsOf, organisationActionsOf, type Rule } from '../../shared/rules/rule';
 
 /**
  * A rule function's bundle carries only the SDK clients of the services its role may call: a client
@@ -51,11 +51,11 @@ export const ORGANISATION_SERVICES = ['organizations', 'sts'] as const;
 const CLIENT_PACKAGE = /^@aws-sdk\/client-[a-z0-9-]+$/;
 
 /** The client packages a rule's function bundles: the pipeline's and its own statements' services. */
-export function clientPackagesOf(rule: Pick<Rule, 'permissions'>): string[] {
+export function clientPackagesOf(rule: Pick<Rule, 'permissions' | 'organisation'>): string[] {
   return packagesOfServices([
     ...PIPELINE_SERVICES,
     ...ORGANISATION_SERVICES,
-    ...actionsOf(rule).map((action) => action.split(':')[0] ?? ''),
+    ...[...actionsOf(rule), ...organisationActionsOf(rule)].map((action) => action.split(':')[0] ?? ''),
   ]);
 }
 

@@ -1,9 +1,10 @@
 import { modeVariable } from '../../shared/config';
 import { SWEEP_MAX_RECEIVES, sweepQueueTail } from '../../shared/pipeline/sweep-units';
-import { resourceTypes } from '../../shared/resources';
+import { eventSourcesOfCall } from '../../shared/resources';
 import { rules as registry } from '../../shared/rules';
 import {
   actionsOf,
+  type CallFilter,
   type PermissionStatement,
   type RequestMatch,
   type Rule,
@@ -68,18 +69,28 @@ export function stackValue(text: StackValue): Json {
 /** One value, or the list when there are several (as a person writes IAM). */
 const oneOrList = (values: Json[]): Json => (values.length === 1 ? (values[0] as Json) : values);
 
-/** The service that logs a CloudTrail call, as its resource type declares it. */
-function eventSourceOf(eventName: string): string {
-  for (const resource of resourceTypes) {
-    const call = Object.hasOwn(resource.calls, eventName) ? resource.calls[eventName] : undefined;
-    if (call) return call.eventSource;
+/**
+ * The service that logs a CloudTrail call, as its resource type declares it; `eventSource` picks one
+ * where two services log calls of the same name (RemovePermission: Lambda and EventBridge).
+ */
+function eventSourceOf(eventName: string, eventSource?: string): string {
+  const sources = eventSourcesOfCall(eventName);
+  if (sources.length === 0)
+    throw new Error(`no resource type in shared/resources maps the CloudTrail call ${eventName}`);
+  if (eventSource !== undefined) {
+    if (!sources.includes(eventSource)) throw new Error(`${eventName} is not mapped for ${eventSource}`);
+    return eventSource;
   }
-  throw new Error(`no resource type in shared/resources maps the CloudTrail call ${eventName}`);
+  const [only] = sources;
+  if (sources.length > 1 || !only)
+    throw new Error(`${eventName} is logged by ${sources.join(' and ')}: its filter must name the service`);
+  return only;
 }
 
 const requestMatch = (match: RequestMatch): Json => {
   if (typeof match === 'string') return stackValue(match);
   if (typeof match !== 'object') return match;
+  if ('exists' in match) return { exists: match.exists };
   return 'prefix' in match ? { prefix: stackValue(match.prefix) } : { wildcard: stackValue(match.wildcard) };
 };
 
@@ -87,8 +98,9 @@ function callPattern(
   eventNames: readonly string[],
   requestParameters?: Readonly<Record<string, readonly RequestMatch[]>>,
   more: Record<string, Json> = {},
+  service?: string,
 ): Json {
-  const sources = [...new Set(eventNames.map(eventSourceOf))];
+  const sources = [...new Set(eventNames.map((eventName) => eventSourceOf(eventName, service)))];
   if (sources.length !== 1 || !sources[0])
     throw new Error(`one pattern, one service: ${eventNames.join(', ')}`);
   const [eventSource] = sources;
@@ -105,13 +117,19 @@ function callPattern(
   };
 }
 
+/** The calls an organisation deployment alone routes to the rule (Rule.organisation), whoever made them. */
+const organisationCalls = (rule: Rule): Set<string> =>
+  new Set((rule.organisation?.cloudTrail ?? []).flatMap((filter) => filter.eventNames));
+
 /**
  * The loop guard's exception (Rule.ownCalls): those calls, one pattern per service, only when one of
- * the responder's own roles (every rule's role) made them.
+ * the responder's own roles (every rule's role) made them. A call only an organisation deployment
+ * routes (PutPermission on the default bus) reaches the rule through that filter, whoever made it.
  */
 function ownCallPatterns(rule: Rule, rules: readonly Rule[]): Json[] {
   const bySource = new Map<string, string[]>();
-  for (const eventName of rule.ownCalls?.eventNames ?? []) {
+  const organisation = organisationCalls(rule);
+  for (const eventName of (rule.ownCalls?.eventNames ?? []).filter((name) => !organisation.has(name))) {
     const source = eventSourceOf(eventName);
     bySource.set(source, [...(bySource.get(source) ?? []), eventName]);
   }
@@ -119,6 +137,9 @@ function ownCallPatterns(rule: Rule, rules: readonly Rule[]): Json[] {
   const madeByResponder = { userIdentity: { sessionContext: { sessionIssuer: { arn: roles } } } };
   return [...bySource.values()].map((names) => callPattern(names, undefined, madeByResponder));
 }
+
+const filterPattern = (filter: CallFilter): Json =>
+  callPattern(filter.eventNames, filter.requestParameters, {}, filter.eventSource);
 
 /** The filtered calls first, each filter a pattern; then the rest, one pattern per service. */
 function cloudTrailPatterns(rule: Rule): Json[] {
@@ -132,7 +153,7 @@ function cloudTrailPatterns(rule: Rule): Json[] {
     bySource.set(source, [...(bySource.get(source) ?? []), eventName]);
   }
   return [
-    ...filters.map((filter) => callPattern(filter.eventNames, filter.requestParameters)),
+    ...filters.map((filter) => filterPattern(filter)),
     ...[...bySource.values()].map((names) => callPattern(names)),
   ];
 }
@@ -364,6 +385,88 @@ function memberAccess(rule: Rule): Json {
   };
 }
 
+/**
+ * deployment: organisation - what the rule adds there only (Rule.organisation), each resource with
+ * Condition IsOrganisation so a single account's stack has none of it: one EventBridge rule per
+ * filter invoking the rule's function (named <stack>-<id>-organisation-<n>, so self-protection
+ * watches it as the stack's own), its invoke permission and FailedInvocations alarm (alarms.cjs sees
+ * only serverless's own rules), and the statements the rule's role gains there.
+ */
+function organisationAdditions(rule: Rule): Record<string, Json> {
+  const additions = rule.organisation;
+  if (!additions) return {};
+  const functionArn = { 'Fn::GetAtt': [`${functionLogicalId(rule.id)}LambdaFunction`, 'Arn'] };
+  const routing = additions.cloudTrail.flatMap((filter, index) => {
+    const name = `${STACK_NAME}-${rule.id}-organisation-${index + 1}`;
+    const eventRule = `${pascal(rule.id)}Organisation${index + 1}EventRule`;
+    return [
+      [
+        eventRule,
+        {
+          Type: 'AWS::Events::Rule',
+          Condition: 'IsOrganisation',
+          Properties: {
+            Name: name,
+            State: 'ENABLED',
+            EventPattern: filterPattern(filter),
+            Targets: [{ Id: `${name}-target`, Arn: functionArn }],
+          },
+        },
+      ],
+      [
+        `${eventRule}Permission`,
+        {
+          Type: 'AWS::Lambda::Permission',
+          Condition: 'IsOrganisation',
+          Properties: {
+            FunctionName: functionArn,
+            Action: 'lambda:InvokeFunction',
+            Principal: 'events.amazonaws.com',
+            SourceArn: { 'Fn::GetAtt': [eventRule, 'Arn'] },
+          },
+        },
+      ],
+      [
+        `${eventRule}FailedInvocationsAlarm`,
+        {
+          Type: 'AWS::CloudWatch::Alarm',
+          Condition: 'IsOrganisation',
+          Properties: {
+            AlarmDescription: `${eventRule}: EventBridge could not invoke its target`,
+            ActionsEnabled: true,
+            AlarmActions: [{ Ref: 'AlertTopic' }],
+            OKActions: [{ Ref: 'AlertTopic' }],
+            Namespace: 'AWS/Events',
+            MetricName: 'FailedInvocations',
+            Dimensions: [{ Name: 'RuleName', Value: { Ref: eventRule } }],
+            Statistic: 'Sum',
+            Period: 300,
+            EvaluationPeriods: 1,
+            Threshold: 0,
+            ComparisonOperator: 'GreaterThanThreshold',
+            TreatMissingData: 'notBreaching',
+          },
+        },
+      ],
+    ] as [string, Json][];
+  });
+  return Object.fromEntries([
+    ...routing,
+    [
+      `${pascal(rule.id)}OrganisationAccess`,
+      {
+        Type: 'AWS::IAM::RolePolicy',
+        Condition: 'IsOrganisation',
+        Properties: {
+          RoleName: { Ref: roleName(rule) },
+          PolicyName: `organisation-${rule.id}`,
+          PolicyDocument: { Version: '2012-10-17', Statement: additions.permissions.map(policyStatement) },
+        },
+      },
+    ],
+  ]);
+}
+
 /** The Config custom rule `<stack>-<id>` (with configRules: true), and Config's permission to invoke it. */
 function configRule(rule: Rule): Record<string, Json> {
   const types = itemChangeTypes(rule);
@@ -511,6 +614,7 @@ export function ruleResources(rules: readonly Rule[] = registry): Record<string,
         ...(rule.homeStackOnly === undefined ? [[`${pascal(rule.id)}MemberAccess`, memberAccess(rule)]] : []),
         ...Object.entries(sweepQueue(rule)),
         ...Object.entries(rule.triggers.customConfigRule ? configRule(rule) : {}),
+        ...Object.entries(organisationAdditions(rule)),
       ]),
       ...Object.entries(sweepDeadLetters()),
     ]),

@@ -10,7 +10,11 @@ import { ResponderError } from '../errors';
 
 /** A field naming what the call changes: any string. */
 const NAMES = { names: true } as const;
-type Field = typeof NAMES | { readonly value: string | boolean };
+type Field =
+  | typeof NAMES
+  | { readonly value: string | boolean }
+  /** An object whose own fields have shapes (PutPermission's Condition). */
+  | { readonly fields: Readonly<Record<string, Field>> };
 
 export interface CallShape {
   /** The CloudTrail eventName, which is also the SDK command's name without "Command". */
@@ -35,6 +39,22 @@ export const OwnCall = {
     eventName: 'UpdateTable',
     fields: { TableName: NAMES, DeletionProtectionEnabled: { value: true } },
   },
+  /**
+   * self-protection (deployment: organisation): only puts back the default bus's statement admitting
+   * the organisation, by parameters: a Policy (the whole bus policy replaced) is never sent.
+   */
+  PutPermission: {
+    eventName: 'PutPermission',
+    fields: {
+      EventBusName: { value: 'default' },
+      StatementId: NAMES,
+      Action: { value: 'events:PutEvents' },
+      Principal: { value: '*' },
+      Condition: {
+        fields: { Type: { value: 'StringEquals' }, Key: { value: 'aws:PrincipalOrgID' }, Value: NAMES },
+      },
+    },
+  },
 } as const satisfies Record<string, CallShape>;
 
 /** The shapes by CloudTrail eventName. */
@@ -47,18 +67,22 @@ const fieldKey = (name: string): string => name.charAt(0).toLowerCase() + name.s
 
 /**
  * The names of the request's fields outside the shape: unknown fields, and known ones with another
- * value. Never the values (a key, a bucket name): only field names leave this function.
+ * value (a nested one as `condition.value`). Never the values (a key, a bucket name): only field
+ * names leave this function.
  */
-export function fieldsOutsideShape(shape: CallShape, request: object): string[] {
+export function fieldsOutsideShape(shape: Pick<CallShape, 'fields'>, request: object): string[] {
   const allowed = new Map(Object.entries(shape.fields).map(([name, field]) => [fieldKey(name), field]));
-  return Object.entries(request)
-    .filter(([name, value]) => {
-      if (value === undefined) return false;
-      const field = allowed.get(fieldKey(name));
-      if (!field) return true;
-      return 'names' in field ? typeof value !== 'string' : value !== field.value;
-    })
-    .map(([name]) => name);
+  return Object.entries(request).flatMap(([name, value]) => {
+    if (value === undefined) return [];
+    const field = allowed.get(fieldKey(name));
+    if (!field) return [name];
+    if ('fields' in field) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return [name];
+      return fieldsOutsideShape(field, value).map((inner) => `${name}.${inner}`);
+    }
+    const outside = 'names' in field ? typeof value !== 'string' : value !== field.value;
+    return outside ? [name] : [];
+  });
 }
 
 /** The responder was about to send a request outside the shape it may send: nothing was sent. */

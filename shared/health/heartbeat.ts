@@ -1,10 +1,6 @@
 import { DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeConfigRulesCommand } from '@aws-sdk/client-config-service';
-import {
-  DescribeEventBusCommand,
-  DescribeRuleCommand,
-  ListRuleNamesByTargetCommand,
-} from '@aws-sdk/client-eventbridge';
+import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/client-eventbridge';
 import {
   type EventSourceMappingConfiguration,
   type FunctionConfiguration,
@@ -18,6 +14,7 @@ import { modeVariable, type Settings } from '../config';
 import { errorMessage } from '../errors';
 import { Mode } from '../model';
 import type { AccountAccess } from '../organisation/accounts';
+import { organisationStatementProblem, readOrganisationStatement } from '../organisation/bus-policy';
 import {
   changesOf,
   configurationProblem,
@@ -145,7 +142,11 @@ export async function checkHealth(
   // An organisation deployment hears its members only while the bus policy admits them.
   let members: number | undefined;
   if (settings.organizationId) {
-    const problem = await organisationBusProblem(aws, region, settings);
+    const problem = await organisationBusProblem(
+      aws,
+      { accountId, region },
+      { ...settings, organizationId: settings.organizationId },
+    );
     if (problem) problems.push({ check: 'organisation', subject: 'default event bus', problem });
     // ...and knows a member stack is still there and forwarding only by its heartbeats.
     if (scope.accounts) {
@@ -225,44 +226,19 @@ export async function checkHealth(
   };
 }
 
-/**
- * The default bus's statement admitting the organisation (serverless.yml, OrganisationEventBusPolicy):
- * without it, or narrowed, every member's events are refused and only the sweep reaches them.
- */
+/** The default bus's statement admitting the organisation, read as self-protection reads it. */
 async function organisationBusProblem(
   aws: AwsClients,
-  region: string,
-  settings: Settings,
+  scope: { accountId: string; region: string },
+  settings: Settings & { organizationId: string },
 ): Promise<string | undefined> {
-  const sid = `${settings.stackName}-organisation`;
-  const bus = await aws.events(region).send(new DescribeEventBusCommand({ Name: 'default' }));
-  const statements = (JSON.parse(bus.Policy ?? '{}') as { Statement?: BusStatement[] }).Statement ?? [];
-  const statement = statements.find((each) => each.Sid === sid);
-  if (!statement) return `statement ${sid} is missing: member accounts' events are refused`;
-  const admits =
-    statement.Effect === 'Allow' &&
-    admitsEveryone(statement.Principal) &&
-    [statement.Action].flat().includes('events:PutEvents') &&
-    statement.Condition?.StringEquals?.['aws:PrincipalOrgID'] === settings.organizationId;
-  return admits ? undefined : `statement ${sid} no longer admits organisation ${settings.organizationId}`;
-}
-
-/**
- * Principal "*" as written in serverless.yml; AWS may render it as {"AWS":"*"}, and moto renders it as
- * {"AWS":"arn:aws:iam::*:root"}. Any narrower principal shuts members out, whatever the condition says.
- */
-function admitsEveryone(principal: unknown): boolean {
-  if (principal === '*') return true;
-  const aws = (principal as { AWS?: unknown } | undefined)?.AWS;
-  return aws === '*' || aws === 'arn:aws:iam::*:root';
-}
-
-interface BusStatement {
-  Sid?: string;
-  Effect?: string;
-  Principal?: unknown;
-  Action?: string | string[];
-  Condition?: { StringEquals?: Record<string, unknown> };
+  const { stackName, organizationId } = settings;
+  const found = await readOrganisationStatement(aws.events(scope.region), {
+    stackName,
+    organizationId,
+    ...scope,
+  });
+  return organisationStatementProblem(found, stackName, organizationId);
 }
 
 /**

@@ -68,12 +68,17 @@ function ofAnotherType(rule: Rule, observation: Observation): boolean {
   return mapsTheCall && !judged.includes(observation.resourceType);
 }
 
-function concernsRule(rule: Rule, observation: Observation): boolean {
+/** The calls only an organisation deployment routes to the rule (Rule.organisation), there only. */
+const organisationCalls = (rule: Rule, organizationId: string | undefined): readonly string[] =>
+  organizationId ? (rule.organisation?.cloudTrail ?? []).flatMap((filter) => filter.eventNames) : [];
+
+function concernsRule(rule: Rule, observation: Observation, organizationId?: string): boolean {
   const { triggers } = rule;
   switch (observation.source) {
     case 'cloudtrail':
       return (
-        triggers.cloudTrail?.eventNames.includes(observation.eventName) === true &&
+        (triggers.cloudTrail?.eventNames.includes(observation.eventName) === true ||
+          organisationCalls(rule, organizationId).includes(observation.eventName)) &&
         !ofAnotherType(rule, observation)
       );
     case 'config-rule':
@@ -209,7 +214,7 @@ export class ResponsePipeline {
     if (ownCalls && isJudgedOwnCall(ownCalls, observation, this.deps.settings.responderRoleArns)) {
       return this.judgeOwnCall(observation, ownCalls);
     }
-    if (!concernsRule(this.rule, observation)) {
+    if (!concernsRule(this.rule, observation, this.deps.settings.organizationId)) {
       logger.info('observation does not concern this rule', {
         ruleId: this.rule.id,
         ...ref,

@@ -10,6 +10,7 @@ import { securityGroup } from './security-group';
 import {
   alarm,
   configRule,
+  eventBusPolicy,
   eventRule,
   key,
   lambdaFunction,
@@ -42,6 +43,7 @@ export const resourceTypes: readonly ResourceType[] = [
   configRule,
   topic,
   subscription,
+  eventBusPolicy,
   loadBalancer,
   targetGroup,
   classicLoadBalancer,
@@ -50,6 +52,22 @@ export const resourceTypes: readonly ResourceType[] = [
   ecrImage,
 ];
 
-/** The resource type a CloudTrail call names, or undefined when no module maps it. */
-export const resourceTypeOfCall = (eventName: string): string | undefined =>
-  resourceTypes.find((resource) => Object.hasOwn(resource.calls, eventName))?.type;
+/**
+ * The resource type a CloudTrail call names, or undefined when no module maps it. Two services may log
+ * calls of one name (Lambda's and EventBridge's RemovePermission): the service tells them apart.
+ */
+export const resourceTypeOfCall = (eventName: string, eventSource?: string): string | undefined =>
+  resourceTypes.find(
+    (resource) =>
+      Object.hasOwn(resource.calls, eventName) &&
+      (eventSource === undefined || resource.calls[eventName]?.eventSource === eventSource),
+  )?.type;
+
+/** The services that log a call of this name, as the resource types declare them. */
+export const eventSourcesOfCall = (eventName: string): string[] => [
+  ...new Set(
+    resourceTypes.flatMap((resource) =>
+      Object.hasOwn(resource.calls, eventName) ? [resource.calls[eventName]?.eventSource ?? ''] : [],
+    ),
+  ),
+];

@@ -29,6 +29,8 @@ export const StackResourceType = {
   Role: 'AWS::IAM::Role',
   Alarm: 'AWS::CloudWatch::Alarm',
   LogGroup: 'AWS::Logs::LogGroup',
+  /** deployment: organisation - the default bus's statement admitting the organisation. */
+  BusPolicy: 'AWS::Events::EventBusPolicy',
   // Not the stack's own, but what its triggers stand on: any trail's selectors, the account's recorder.
   Trail: TRAIL,
   Recorder: RECORDER,
@@ -162,6 +164,32 @@ export const subscription: ResourceType = {
       attributeName: scalarAt(record, 'requestParameters', 'attributeName'),
     })),
   },
+};
+
+const busPolicyRequest = z.object({
+  requestParameters: z.optional(z.nullable(z.object({ eventBusName: z.optional(z.nullable(idString)) }))),
+});
+
+/**
+ * deployment: organisation - the statement admitting the organisation on the default bus. EventBridge
+ * names the bus by name or ARN, and the default bus when none is given; Lambda's RemovePermission
+ * shares the name, told apart by its service. The policy a request carries is never read: only
+ * which statement it named, and whether it replaced the policy whole.
+ */
+export const eventBusPolicy: ResourceType = {
+  type: StackResourceType.BusPolicy,
+  calls: sameMapping(['PutPermission', 'RemovePermission'], {
+    eventSource: 'events.amazonaws.com',
+    resourceIds: (record, prefix) => {
+      const named = parseWith(busPolicyRequest, record, prefix).requestParameters?.eventBusName;
+      return [named ? (/:event-bus\/(.+)$/.exec(named)?.[1] ?? named) : 'default'];
+    },
+    facts: (record) => ({
+      statementId: scalarAt(record, 'requestParameters', 'statementId'),
+      removeAllPermissions: scalarAt(record, 'requestParameters', 'removeAllPermissions'),
+      policyReplaced: scalarAt(record, 'requestParameters', 'policy') !== undefined ? true : undefined,
+    }),
+  }),
 };
 
 /** The stack's own resource types: every call on them is watched. */

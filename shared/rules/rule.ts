@@ -30,7 +30,9 @@ export type RequestMatch =
   | number
   | boolean
   | { readonly prefix: StackValue }
-  | { readonly wildcard: StackValue };
+  | { readonly wildcard: StackValue }
+  /** The field is absent (EventBridge's default bus when a request names none). */
+  | { readonly exists: false };
 
 /**
  * Narrows some CloudTrail calls to requests that match: e.g. self-protection routes only the calls on
@@ -38,6 +40,8 @@ export type RequestMatch =
  */
 export interface CallFilter {
   readonly eventNames: readonly string[];
+  /** The service, where another logs calls of the same name (RemovePermission: Lambda and EventBridge). */
+  readonly eventSource?: string;
   readonly requestParameters: Readonly<Record<string, readonly RequestMatch[]>>;
 }
 
@@ -70,10 +74,26 @@ export const REEVALUATE_PAIRED_CONFIG_RULES: PermissionStatement = {
   why: 'Best effort; Config rule ARNs carry ids, not names.',
 };
 
-/** Every IAM action a rule's statements allow, once each. */
+/** Every IAM action a rule's statements allow, once each (in every deployment). */
 export const actionsOf = (rule: Pick<Rule, 'permissions'>): string[] => [
   ...new Set(rule.permissions.flatMap((statement) => statement.actions)),
 ];
+
+/** The IAM actions a rule's role holds only in an organisation deployment (Rule.organisation). */
+export const organisationActionsOf = (rule: Pick<Rule, 'organisation'>): string[] => [
+  ...new Set((rule.organisation?.permissions ?? []).flatMap((statement) => statement.actions)),
+];
+
+/**
+ * What a rule adds in an organisation deployment only (deployment=organisation, docs/organisation.md),
+ * where a single account's stack has nothing of it: the CloudTrail calls routed to it there (each
+ * filter one EventBridge rule with Condition IsOrganisation) and the statements its role gains there
+ * (a RolePolicy with the same condition). scripts/lib/deployment.ts writes both.
+ */
+export interface OrganisationAdditions {
+  readonly cloudTrail: readonly CallFilter[];
+  readonly permissions: readonly PermissionStatement[];
+}
 
 /** Where a rule listens. The trigger adapters know event shapes; this says which events matter. */
 export interface Triggers {
@@ -299,6 +319,8 @@ export interface Rule<State = unknown> {
   trustedRoleArns?(settings: Settings): readonly string[];
   /** The responder's own calls this rule judges despite the loop guard (self-protection only). */
   readonly ownCalls?: OwnCalls;
+  /** What it adds in an organisation deployment only (self-protection: the bus's organisation statement). */
+  readonly organisation?: OrganisationAdditions;
   /** What load, list, remediate and verify may do: its role's own policy, statement for statement. */
   readonly permissions: readonly PermissionStatement[];
   /**

@@ -1,12 +1,13 @@
 import { EnableAlarmActionsCommand } from '@aws-sdk/client-cloudwatch';
 import { UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import { EnableRuleCommand } from '@aws-sdk/client-eventbridge';
+import { EnableRuleCommand, PutPermissionCommand } from '@aws-sdk/client-eventbridge';
 import { CancelKeyDeletionCommand, EnableKeyCommand, EnableKeyRotationCommand } from '@aws-sdk/client-kms';
 import { DeleteFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { fieldsOutsideShape, OWN_CALL_SHAPES, OwnCall, refuseOutsideShape } from '../aws/own-calls';
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
+import { DEFAULT_BUS, organisationStatementId } from '../organisation/bus-policy';
 import { resourceTypeOfCall } from '../resources';
 import { stackResourceTypes } from '../resources/stack-resource';
 import { changesEvidence, configurationProblem } from './function-configuration';
@@ -56,10 +57,15 @@ const JUDGED_BY_CALL = [
  * can disable a rule), and the trail's selectors and the recorder (trail.ts, recorder.ts).
  */
 export const SELF_PROTECTION_EVENTS = [
-  ...stackResourceTypes.flatMap((resource) => Object.keys(resource.calls)),
-  'PutEventSelectors',
-  'PutConfigurationRecorder',
-].map((eventName) => ({ eventName, resourceType: resourceTypeOfCall(eventName) }));
+  ...stackResourceTypes.flatMap((resource) =>
+    Object.entries(resource.calls).map(([eventName, call]) => [eventName, call.eventSource] as const),
+  ),
+  ['PutEventSelectors', undefined] as const,
+  ['PutConfigurationRecorder', undefined] as const,
+].map(([eventName, eventSource]) => ({
+  eventName,
+  resourceType: resourceTypeOfCall(eventName, eventSource),
+}));
 
 /**
  * Which of those calls touch the stack's own resources: serverless names EventBridge rules
@@ -111,6 +117,8 @@ const STACK_RESOURCE_FILTERS: readonly CallFilter[] = [
   },
   // Silencing by configuration: permissions, roles, alarms, log retention.
   {
+    // EventBridge logs a RemovePermission too (the bus policy: ORGANISATION_BUS_FILTER).
+    eventSource: 'lambda.amazonaws.com',
     eventNames: [
       'AddPermission20150331v2',
       'AddPermission',
@@ -138,6 +146,18 @@ const STACK_RESOURCE_FILTERS: readonly CallFilter[] = [
     requestParameters: { logGroupName: [{ prefix: `/aws/lambda/${Stack.name}-` }] },
   },
 ];
+
+/**
+ * deployment: organisation - a change to the default bus's policy in the home region: the default bus
+ * is named by no name, its name or its ARN. Only the home stack of an organisation routes it
+ * (scripts/lib/deployment.ts); a single account's stack has no such statement to watch.
+ */
+const DEFAULT_BUS_ARN = `arn:${Stack.partition}:events:${Stack.region}:${Stack.accountId}:event-bus/default`;
+const ORGANISATION_BUS_FILTER: CallFilter = {
+  eventSource: 'events.amazonaws.com',
+  eventNames: ['PutPermission', 'RemovePermission'],
+  requestParameters: { eventBusName: [{ exists: false }, DEFAULT_BUS, DEFAULT_BUS_ARN] },
+};
 
 /**
  * A responder role's call outside the shape the responder ever sends (shared/aws/own-calls.ts): its
@@ -178,6 +198,7 @@ const KIND_WORDS: Readonly<Record<StackResourceType, string>> = {
   [StackResourceType.LogGroup]: 'log group',
   [StackResourceType.Trail]: 'trail',
   [StackResourceType.Recorder]: 'Config recorder',
+  [StackResourceType.BusPolicy]: 'default event bus',
 };
 
 /** Why a gone (or unreadable) resource matters, and what on-call does about it (nothing is recreated automatically). */
@@ -353,7 +374,78 @@ function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): D
         plan: 'Nothing automatic: record all supported resource types again',
         evidence: { resourceType: state.type, exists: true, recordsAll: false },
       };
+    case StackResourceType.BusPolicy:
+      return busPolicyDrift(state.statement, settings);
   }
+}
+
+type BusPolicyState = Extract<StackResourceState, { type: typeof StackResourceType.BusPolicy; exists: true }>;
+
+/** The organisation statement differs from the deployed one, or is gone: what it means, and the restore. */
+function busPolicyDrift(statement: BusPolicyState['statement'], settings: Settings): Drift | undefined {
+  if (statement.present && statement.differences.length === 0) return undefined;
+  const sid = organisationStatementId(settings.stackName);
+  const organisation = settings.organizationId ?? '(none)';
+  const what = `the default event bus's statement ${sid} admitting organisation ${organisation}`;
+  const effect =
+    statement.present && statement.admitsOrganisation
+      ? 'the bus admits more than the organisation'
+      : "every member account's events are refused and only the hourly sweep reaches them";
+  const others = statement.othersAdmittingEveryone;
+  return {
+    reason: statement.present
+      ? `${what} was changed (${statement.differences.join(', ')} not as deployed): ${effect}`
+      : `${what} was removed: ${effect}`,
+    plan:
+      others.length > 0
+        ? `Nothing automatic: statement ${others.join(', ')} also grants every principal, and putting ${sid} back by principal "*" could replace it; put ${sid} back by hand`
+        : `PutPermission ${sid} (events:PutEvents, principal "*", aws:PrincipalOrgID ${organisation}) on the default bus; other statements are left as they are`,
+    evidence: {
+      resourceType: StackResourceType.BusPolicy,
+      exists: true,
+      statement: statement.present ? 'changed' : 'missing',
+      ...(statement.present && {
+        differences: statement.differences.join(','),
+        admitsOrganisation: statement.admitsOrganisation,
+      }),
+      ...(others.length > 0 && { othersGrantingEveryone: others.length }),
+    },
+  };
+}
+
+/**
+ * Puts the organisation statement back exactly as the stack deploys it, by statement id: EventBridge
+ * replaces a statement of the same id, and other statements stay. Not when another statement also
+ * grants every principal: EventBridge (and moto) may replace that one too (declineReason says so).
+ */
+async function restoreBusStatement(
+  state: BusPolicyState,
+  region: string,
+  { aws, step, settings }: RemediationContext,
+): Promise<void> {
+  const { statement } = state;
+  const drifted = !statement.present || statement.differences.length > 0;
+  if (!drifted || statement.othersAdmittingEveryone.length > 0 || !settings.organizationId) return;
+  const StatementId = organisationStatementId(settings.stackName);
+  const input = {
+    EventBusName: DEFAULT_BUS,
+    StatementId,
+    Action: 'events:PutEvents',
+    Principal: '*',
+    Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: settings.organizationId },
+  };
+  // IAM cannot limit PutPermission's fields: the shape refuses anything else (a whole Policy above all).
+  const send = async () => {
+    refuseOutsideShape(OwnCall.PutPermission, input);
+    return aws.events(region).send(new PutPermissionCommand(input));
+  };
+  await step('PutPermission', send, {
+    undo: {
+      service: 'events',
+      action: 'RemovePermission',
+      input: { EventBusName: DEFAULT_BUS, StatementId, Region: region },
+    },
+  });
 }
 
 type KeyState = Extract<StackResourceState, { type: typeof StackResourceType.Key; exists: true }>;
@@ -442,16 +534,20 @@ function declineReason(resource: Loaded<StackResourceState>): string | undefined
       return `trail ${resourceId} no longer logs every management write; the responder holds no cloudtrail:PutEventSelectors (the selectors are the account's, not the stack's): restore them by hand`;
     case StackResourceType.Recorder:
       return `Config recorder ${resourceId} was narrowed; the responder holds no config:PutConfigurationRecorder (it would need iam:PassRole for the recorder's role): restore the recording group by hand`;
+    case StackResourceType.BusPolicy: {
+      const others = state.statement.othersAdmittingEveryone;
+      return others.length > 0
+        ? `the default event bus's organisation statement is not as deployed, and statement ${others.join(', ')} also grants every principal; EventBridge may replace a statement of the same principal when one is put, so the responder changes nothing (nothing destroyed): put the organisation statement back by hand (redeploy) and review ${others.join(', ')}`
+        : undefined;
+    }
     default:
       return undefined;
   }
 }
 
 /** Restores what can be restored without recreating anything; every change with its exact undo. */
-async function restore(
-  resource: Loaded<StackResourceState>,
-  { aws, step }: RemediationContext,
-): Promise<void> {
+async function restore(resource: Loaded<StackResourceState>, context: RemediationContext): Promise<void> {
+  const { aws, step } = context;
   const { state, resourceId: id, region } = resource;
   if (!state.exists) return;
   switch (state.type) {
@@ -535,6 +631,9 @@ async function restore(
       }
       return;
     }
+    case StackResourceType.BusPolicy:
+      await restoreBusStatement(state, region, context);
+      return;
     case StackResourceType.Alarm:
       if (!state.actionsEnabled) {
         await step(
@@ -563,7 +662,7 @@ export const selfProtection = defineRule<StackResourceState>({
   runbook: 'docs/runbooks/self-protection.md',
   readme: {
     enforce:
-      "pages (CRITICAL, naming the actor) on a change to the responder's own rules, functions, Config rules, alert topic, incident table or key by anyone but its deploy role; compares each function's environment (variable names, never values), role, layers and code with the version its deployment published, so `MODE_*=off` or an added loop-guard role set outside a deploy pages (never rewritten: it holds no power to); also pages on silencing by configuration: function permissions, its roles' policies and boundaries, the key policy, an alert-subscription filter policy, deleted alarms, log retention, trail event selectors without management writes, a narrowed Config recorder, and a function role's own `UpdateTrail`, `UpdateSSHPublicKey` or `UpdateTable` beyond what the responder sends (alert only, the loop guard's one exception); re-enables rules, the key, key rotation and alarm actions, cancels key deletion, removes a 0 reserved concurrency, turns table deletion protection back on; deletions and the rest are alert-only",
+      "pages (CRITICAL, naming the actor) on a change to the responder's own rules, functions, Config rules, alert topic, incident table or key by anyone but its deploy role; compares each function's environment (variable names, never values), role, layers and code with the version its deployment published, so `MODE_*=off` or an added loop-guard role set outside a deploy pages (never rewritten: it holds no power to); also pages on silencing by configuration: function permissions, its roles' policies and boundaries, the key policy, an alert-subscription filter policy, deleted alarms, log retention, trail event selectors without management writes, a narrowed Config recorder, and a function role's own `UpdateTrail`, `UpdateSSHPublicKey` or `UpdateTable` beyond what the responder sends (alert only, the loop guard's one exception); re-enables rules, the key, key rotation and alarm actions, cancels key deletion, removes a 0 reserved concurrency, turns table deletion protection back on; in an organisation deployment, puts back the default bus's statement admitting the organisation when `PutPermission` or `RemovePermission` removed, narrowed or widened it (other statements left as they are); deletions and the rest are alert-only",
   },
   defaultMode: Mode.Enforce,
   // The protected unit; each incident names the exact resource type (AWS::Events::Rule, ...).
@@ -571,7 +670,7 @@ export const selfProtection = defineRule<StackResourceState>({
   // An exemption would be a way around the responder's own protection.
   neverExempt: "the responder's own stack cannot be exempted: change it through its deploy role",
   homeStackOnly:
-    "it watches the home stack's functions, table, topic and key; member stacks are kept in place by service control policies (docs/organisation.md)",
+    "it watches the home stack's functions, table, topic, key and (organisation) the bus statement admitting members; member stacks are kept in place by service control policies (docs/organisation.md)",
   triggers: {
     cloudTrail: {
       // These calls come from eleven services: each maps by its own (shared/resources/stack-resource.ts).
@@ -584,6 +683,19 @@ export const selfProtection = defineRule<StackResourceState>({
   },
   // Its deploy role changes the stack on purpose; anyone else is paged.
   trustedRoleArns: (settings) => settings.deployRoleArns,
+  // deployment: organisation - the default bus's statement admitting the organisation: routed, read
+  // and put back there only; a single account's stack has neither the pattern nor the permission.
+  organisation: {
+    cloudTrail: [ORGANISATION_BUS_FILTER],
+    permissions: [
+      {
+        sid: 'TheOrganisationsBusStatement',
+        actions: ['events:DescribeEventBus', 'events:PutPermission'],
+        resources: [DEFAULT_BUS_ARN],
+        why: 'Reads the default bus policy and puts back its organisation statement; never RemovePermission.',
+      },
+    ],
+  },
   // The loop guard's one exception: what IAM cannot limit in the responder's own calls.
   ownCalls: {
     eventNames: Object.values(OwnCall).map((shape) => shape.eventName),

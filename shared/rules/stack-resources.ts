@@ -28,6 +28,11 @@ import { isAwsError } from '../aws/aws-errors';
 import type { AwsClients } from '../aws/clients';
 import type { Settings } from '../config';
 import { errorMessage } from '../errors';
+import {
+  DEFAULT_BUS,
+  type OrganisationStatement,
+  readOrganisationStatement,
+} from '../organisation/bus-policy';
 import { StackResourceType } from '../resources/stack-resource';
 import { type ConfigurationChanges, readConfigurationChanges } from './function-configuration';
 import type { Loaded, ResourceRef } from './rule';
@@ -77,6 +82,8 @@ export type StackResourceState =
     }
   | { type: typeof StackResourceType.Trail; exists: true; logsEveryManagementWrite: boolean }
   | { type: typeof StackResourceType.Recorder; exists: true; recordsAll: boolean }
+  /** deployment: organisation - the default bus's statement admitting the organisation, as read. */
+  | { type: typeof StackResourceType.BusPolicy; exists: true; statement: OrganisationStatement }
   /** Gone, or (refused) the account would not let the responder read it: either way it cannot check it. */
   | { type: StackResourceType; exists: false; refused?: string; changedBy?: string };
 
@@ -387,6 +394,24 @@ async function readRecorder(name: string, scope: Scope, aws: AwsClients) {
   }
 }
 
+/** The bus the organisation statement is on, as the CloudTrail mapping names it. */
+const BUS = DEFAULT_BUS;
+
+/**
+ * deployment: organisation - the home region's default bus and its statement admitting the
+ * organisation (never another bus, region or a single account's stack: nothing of it there).
+ */
+async function readBusPolicy(settings: Settings, scope: Scope, aws: AwsClients) {
+  const { organizationId, stackName } = settings;
+  if (!organizationId) return undefined;
+  const statement = await readOrganisationStatement(aws.events(scope.region), {
+    stackName,
+    organizationId,
+    ...scope,
+  });
+  return loaded(BUS, statement.busArn, scope, { type: StackResourceType.BusPolicy, exists: true, statement });
+}
+
 /** What AWS answers when the account (an SCP, a boundary) will not let the responder read. */
 const REFUSALS = ['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'AuthorizationError'];
 
@@ -476,13 +501,17 @@ async function readOwn(
       return readTrailSelectors(ref.resourceId, here, aws);
     case StackResourceType.Recorder:
       return readRecorder(ref.resourceId, here, aws);
+    case StackResourceType.BusPolicy:
+      return ref.resourceId === BUS && ref.region === settings.homeRegion
+        ? readBusPolicy(settings, home, aws)
+        : undefined;
   }
 }
 
 /**
  * What the sweep can check without knowing the template: the stack's EventBridge rules, functions
  * and alarms by name prefix (a deleted one is only seen by its event), and, in the home region, the
- * table, the alert topic and the key, which are known by name.
+ * table, the alert topic and the key, which are known by name, and (organisation) the bus statement.
  */
 export async function* listStackResources(
   scope: Scope,
@@ -529,4 +558,6 @@ export async function* listStackResources(
   yield await readTable(settings.incidentTable, scope, aws);
   yield await readTopic(settings.alertTopicArn, scope, aws);
   yield await readKey(settings, scope, aws);
+  const busPolicy = await readBusPolicy(settings, scope, aws);
+  if (busPolicy) yield busPolicy;
 }

@@ -57,9 +57,9 @@ interface ResourceMapping extends CallMapping {
 
 /**
  * Which resource a call touched, by eventName: what the resource-type modules declare, in one table.
- * Two types may claim one eventName only when each says which records are its (`accepts`), as
- * Elastic Load Balancing v2 and Classic do; anything else would be ambiguous: refused when the
- * module loads.
+ * Two types may claim one eventName of one service only when each says which records are its
+ * (`accepts`), as Elastic Load Balancing v2 and Classic do; anything else would be ambiguous: refused
+ * when the module loads. The same name from two services is two calls.
  */
 const RESOURCE_MAPPINGS: ReadonlyMap<string, readonly ResourceMapping[]> = resourceTypes
   .flatMap((resource) =>
@@ -69,7 +69,9 @@ const RESOURCE_MAPPINGS: ReadonlyMap<string, readonly ResourceMapping[]> = resou
   )
   .reduce((table, [eventName, mapping]) => {
     const claimed = table.get(eventName) ?? [];
-    if (claimed.length > 0 && [...claimed, mapping].some((each) => !each.accepts)) {
+    // Calls of one name from two services (Lambda's and EventBridge's RemovePermission) are told apart by service.
+    const sameService = claimed.filter((each) => each.eventSource === mapping.eventSource);
+    if (sameService.length > 0 && [...sameService, mapping].some((each) => !each.accepts)) {
       throw new Error(`${eventName} is mapped by two resource types and not told apart (accepts)`);
     }
     return table.set(eventName, [...claimed, mapping]);

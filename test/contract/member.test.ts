@@ -20,6 +20,7 @@ import {
   strings,
   type Target,
   uncovered,
+  withoutOrganisationRouting,
 } from '../support/templates';
 
 /** scripts/template-check.sh packages the member stack in eu-west-1 for security account 111111111111, home us-east-1. */
@@ -70,7 +71,8 @@ describe('the member stack in its packaged template', () => {
 
   it("forwards every event a home function subscribes to, AWS Config's included, to the security account's bus", () => {
     // Prepare
-    const homePatterns = patternsOf(home);
+    // The organisation's own bus-policy routing watches the home region's bus: never forwarded.
+    const homePatterns = patternsOf(withoutOrganisationRouting(home));
     const forwarded = patternsOf(member);
     const configTypes = (patterns: Pattern[]) =>
       [
@@ -363,6 +365,73 @@ describe("the security account's side, in the home template (deployment: organis
     // The heartbeat's own role and schedule are a single account's as before
     const heartbeatRole = home.HeartbeatRole as Resource;
     expect(JSON.stringify(heartbeatRole)).not.toMatch(/HEARTBEAT#MEMBER|organizations:/);
+  });
+
+  it("routes the default bus's policy changes to self-protection and lets it put the organisation statement back, in an organisation only", () => {
+    // Prepare
+    const DEFAULT_BUS = {
+      'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
+    };
+    const rule = home.SelfProtectionOrganisation1EventRule as Resource;
+    const permission = home.SelfProtectionOrganisation1EventRulePermission as Resource;
+    const alarm = home.SelfProtectionOrganisation1EventRuleFailedInvocationsAlarm as Resource;
+    const access = home.SelfProtectionOrganisationAccess as Resource;
+    const role = home.SelfProtectionRole as Resource;
+    const boundary = (home.ResponderBoundary as Resource).Properties.PolicyDocument as unknown as {
+      Statement: Statement[];
+    };
+    // Assess: every part exists only where IsOrganisation holds (a single account has none of it)
+    expect([rule, permission, alarm, access].map((each) => each?.Condition)).toEqual([
+      'IsOrganisation',
+      'IsOrganisation',
+      'IsOrganisation',
+      'IsOrganisation',
+    ]);
+    expect(rule.Properties.Name).toBe(`${HOME_STACK}-self-protection-organisation-1`);
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.events'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['events.amazonaws.com'],
+        eventName: ['PutPermission', 'RemovePermission'],
+        requestParameters: { eventBusName: [{ exists: false }, 'default', DEFAULT_BUS] },
+      },
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SelfDashprotectionLambdaFunction', 'Arn'] } }),
+    ]);
+    expect(permission.Properties.SourceArn).toEqual({
+      'Fn::GetAtt': ['SelfProtectionOrganisation1EventRule', 'Arn'],
+    });
+    expect(access.Properties.RoleName).toEqual({ Ref: 'SelfProtectionRole' });
+    expect((access.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement).toEqual([
+      {
+        Sid: 'TheOrganisationsBusStatement',
+        Effect: 'Allow',
+        Action: ['events:DescribeEventBus', 'events:PutPermission'],
+        Resource: DEFAULT_BUS,
+      },
+    ]);
+    // The role's own policy (every deployment) holds neither; the boundary caps PutPermission at the default bus
+    expect(JSON.stringify(role.Properties)).not.toMatch(
+      /events:PutPermission|events:DescribeEventBus|event-bus/,
+    );
+    const putting = boundary.Statement.filter((statement) =>
+      list(statement.Action).some((action) =>
+        ['events:PutPermission', 'events:*', '*'].includes(String(action)),
+      ),
+    );
+    expect(putting.map((statement) => [statement.Effect, statement.Resource])).toEqual([
+      ['Allow', DEFAULT_BUS],
+    ]);
+    // Nothing else of the stack routes or grants PutPermission in a single account (the boundary grants nothing)
+    const naming = Object.entries(home).filter(
+      ([id, resource]) => id !== 'ResponderBoundary' && JSON.stringify(resource).includes('PutPermission'),
+    );
+    expect(naming.map(([id, resource]) => [id, resource.Condition])).toEqual([
+      ['SelfProtectionOrganisation1EventRule', 'IsOrganisation'],
+      ['SelfProtectionOrganisationAccess', 'IsOrganisation'],
+    ]);
   });
 
   it("caps sts:AssumeRole at this stack's member roles in the boundary", () => {

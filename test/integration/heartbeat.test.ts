@@ -166,7 +166,7 @@ describe('the heartbeat, run as its bundle against moto', () => {
     expect(Date.parse(after?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(before?.at ?? ''));
   });
 
-  it("names an organisation deployment's bus policy missing, and is content once it admits the organisation", async () => {
+  it("names an organisation deployment's bus policy missing, narrowed or widened, and is content once it admits the organisation as deployed", async () => {
     // Prepare
     const organisation = { ORGANIZATION_ID: 'o-abcdefghij' };
     const StatementId = `${responder.stack.env.STACK_NAME}-organisation`;
@@ -193,6 +193,16 @@ describe('the heartbeat, run as its bundle against moto', () => {
       }),
     );
     const admitted = await beat(organisation);
+    // ...and widened under the same id to every principal, the condition dropped
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: 'default',
+        StatementId,
+        Action: 'events:PutEvents',
+        Principal: '*',
+      }),
+    );
+    const opened = await beat(organisation);
     // Assess
     const organisationProblems = (run: typeof missing) =>
       (run.result.problems as { check: string; problem: string }[]).filter(
@@ -207,6 +217,13 @@ describe('the heartbeat, run as its bundle against moto', () => {
       }),
     ]);
     expect(organisationProblems(admitted)).toEqual([]);
+    expect(organisationProblems(opened)).toEqual([
+      expect.objectContaining({
+        problem: expect.stringContaining(
+          'differs from the deployed one (Condition): it admits more than organisation',
+        ),
+      }),
+    ]);
   });
 
   it('names a disabled trigger, a function nothing invokes and a stopped trail', async () => {

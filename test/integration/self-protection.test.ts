@@ -14,10 +14,15 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   DeleteRuleCommand,
+  DescribeEventBusCommand,
   DescribeRuleCommand,
   DisableRuleCommand,
   EventBridgeClient,
+  PutEventsCommand,
+  PutPermissionCommand,
   PutRuleCommand,
+  PutTargetsCommand,
+  RemovePermissionCommand as RemoveBusPermissionCommand,
   RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
@@ -54,6 +59,13 @@ import {
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
 import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { ruleResources } from '../../scripts/lib/deployment';
+import {
   type Caller,
   cloudTrailEvent,
   humanCaller,
@@ -61,6 +73,7 @@ import {
   scheduledEvent,
 } from '../../scripts/lib/events';
 import type { Incident } from '../../shared/model';
+import { selfProtection } from '../../shared/rules/self-protection';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
 import { seedStackRouting } from '../support/self-protection';
@@ -142,6 +155,183 @@ describe('self-protection end to end against moto', () => {
       }),
       expect.objectContaining({ action: 'Verify', result: 'succeeded' }),
     ]);
+  });
+
+  describe("the default bus's organisation statement (deployment: organisation)", () => {
+    const ORG = 'o-abcdefghij';
+    const SID = `${STACK}-organisation`;
+    const PARTNER = '444455556666';
+    const organisation = { ORGANIZATION_ID: ORG };
+    const statementOf = (organizationId: string | undefined) => ({
+      EventBusName: 'default',
+      StatementId: SID,
+      Action: 'events:PutEvents',
+      Principal: '*',
+      ...(organizationId && {
+        Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: organizationId },
+      }),
+    });
+    const statements = async () =>
+      (
+        JSON.parse((await events.send(new DescribeEventBusCommand({ Name: 'default' }))).Policy ?? '{}') as {
+          Statement?: { Sid: string; Principal: unknown; Condition?: unknown }[];
+        }
+      ).Statement ?? [];
+
+    beforeEach(async () => {
+      // As the home stack deploys it, plus a statement someone added for one partner account.
+      await events.send(new PutPermissionCommand(statementOf(ORG)));
+      await events.send(
+        new PutPermissionCommand({
+          EventBusName: 'default',
+          StatementId: 'partner',
+          Action: 'events:PutEvents',
+          Principal: PARTNER,
+        }),
+      );
+    });
+
+    it('RemovePermission of the statement: put back exactly, the partner statement kept, CRITICAL incident and alert naming the actor', async () => {
+      // Prepare
+      await events.send(new RemoveBusPermissionCommand({ EventBusName: 'default', StatementId: SID }));
+      // Act
+      await deliver(
+        call('events.amazonaws.com', 'RemovePermission', { statementId: SID }, alice),
+        organisation,
+      );
+      // Assess
+      const restored = await statements();
+      expect(restored.map((statement) => statement.Sid).sort()).toEqual([SID, 'partner'].sort());
+      expect(restored.find((statement) => statement.Sid === SID)).toMatchObject({
+        Effect: 'Allow',
+        // moto renders principal "*" so
+        Principal: { AWS: 'arn:aws:iam::*:root' },
+        Action: 'events:PutEvents',
+        Resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } },
+      });
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
+      expect(incident).toMatchObject({
+        resourceType: 'AWS::Events::EventBusPolicy',
+        resourceId: 'default',
+        hipaa: ['164.312(b)', '164.308(a)(1)(ii)(D)'],
+        runbook: expect.stringContaining('self-protection'),
+        evidence: expect.objectContaining({ statement: 'missing' }),
+      });
+      expect(incident.reason).toContain(`statement ${SID} admitting organisation ${ORG} was removed`);
+      expect(incident.steps).toEqual([
+        expect.objectContaining({
+          action: 'PutPermission',
+          result: 'succeeded',
+          undo: {
+            service: 'events',
+            action: 'RemovePermission',
+            input: { EventBusName: 'default', StatementId: SID, Region: REGION },
+          },
+        }),
+        expect.objectContaining({ action: 'Verify', result: 'succeeded' }),
+      ]);
+    });
+
+    it('PutPermission widening the statement to every principal under the same id: put back with the organisation condition', async () => {
+      // Prepare: moto replaces a statement of the same id (and of the same principal)
+      await events.send(new PutPermissionCommand(statementOf(undefined)));
+      expect((await statements()).find((statement) => statement.Sid === SID)?.Condition).toBeUndefined();
+      // Act
+      await deliver(
+        call(
+          'events.amazonaws.com',
+          'PutPermission',
+          { statementId: SID, action: 'events:PutEvents', principal: '*' },
+          alice,
+        ),
+        organisation,
+      );
+      // Assess
+      expect((await statements()).find((statement) => statement.Sid === SID)?.Condition).toEqual({
+        StringEquals: { 'aws:PrincipalOrgID': ORG },
+      });
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'remediated');
+      expect(incident.evidence).toMatchObject({ statement: 'changed', differences: 'Condition' });
+    });
+
+    it('routes, by the pattern the organisation stack deploys, both calls naming the default bus (no name, its name, its ARN) and no other bus or service', async () => {
+      // Prepare: the generated rule's pattern, its stack values resolved as CloudFormation would
+      const generated = ruleResources([selfProtection]).Resources as Record<
+        string,
+        { Properties: { EventPattern: unknown } }
+      >;
+      const pattern = JSON.stringify(generated.SelfProtectionOrganisation1EventRule?.Properties.EventPattern)
+        .replace(/\{"Fn::Sub":"([^"]*)"\}/g, '"$1"')
+        .replaceAll(`\${AWS::Partition}`, 'aws')
+        .replaceAll(`\${AWS::Region}`, REGION)
+        .replaceAll(`\${AWS::AccountId}`, ACCOUNT);
+      const sqs = new SQSClient({ region: REGION });
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bus-policy-routing' }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+      );
+      await events.send(
+        new PutRuleCommand({ Name: 'bus-policy-routing', EventPattern: pattern, State: 'ENABLED' }),
+      );
+      await events.send(
+        new PutTargetsCommand({
+          Rule: 'bus-policy-routing',
+          Targets: [{ Id: 'q', Arn: String(Attributes?.QueueArn) }],
+        }),
+      );
+      const calls = {
+        'no bus named': ['events.amazonaws.com', 'RemovePermission', { statementId: SID }],
+        'the default bus by name': [
+          'events.amazonaws.com',
+          'PutPermission',
+          { eventBusName: 'default', policy: '{}' },
+        ],
+        'the default bus by ARN': [
+          'events.amazonaws.com',
+          'PutPermission',
+          { eventBusName: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`, statementId: SID },
+        ],
+        'another bus': [
+          'events.amazonaws.com',
+          'RemovePermission',
+          { eventBusName: 'partners', statementId: SID },
+        ],
+        "Lambda's RemovePermission": [
+          'lambda.amazonaws.com',
+          'RemovePermission',
+          { functionName: 'f', statementId: SID },
+        ],
+      } as const;
+      // Act
+      await events.send(
+        new PutEventsCommand({
+          Entries: Object.entries(calls).map(([name, [eventSource, eventName, requestParameters]]) => ({
+            Source: 'aws.events',
+            DetailType: 'AWS API Call via CloudTrail',
+            Detail: JSON.stringify({ eventSource, eventName, requestParameters, userAgent: name }),
+          })),
+        }),
+      );
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }),
+      );
+      // Assess (moto's pattern matcher; AWS documents the same OR within an array, `exists` among its operators)
+      const routed = Messages.map(
+        (message) => (JSON.parse(String(message.Body)) as { detail: { userAgent: string } }).detail.userAgent,
+      );
+      expect(routed.sort()).toEqual(['no bus named', 'the default bus by ARN', 'the default bus by name']);
+    });
+
+    it('changes and records nothing in a single-account deployment: the bus is not its to watch', async () => {
+      // Prepare
+      await events.send(new RemoveBusPermissionCommand({ EventBusName: 'default', StatementId: SID }));
+      // Act
+      await deliver(call('events.amazonaws.com', 'RemovePermission', { statementId: SID }, alice));
+      // Assess
+      expect((await statements()).map((statement) => statement.Sid)).toEqual(['partner']);
+      expect(await responder.incidents()).toEqual([]);
+    });
   });
 
   it('PutRule setting a responder rule DISABLED (DisableRule by another name): enabled again, CRITICAL', async () => {

@@ -31,6 +31,13 @@ export function resourcesOf(path: string): Record<string, Resource> {
 export const ofType = (resources: Record<string, Resource>, type: string) =>
   Object.entries(resources).filter(([, resource]) => resource.Type === type);
 
+/**
+ * The home template less the rules only an organisation deployment routes to a rule's function
+ * (Rule.organisation: `<Rule>Organisation<n>EventRule`): they watch the home region's own bus.
+ */
+export const withoutOrganisationRouting = (resources: Record<string, Resource>) =>
+  Object.fromEntries(Object.entries(resources).filter(([id]) => !/Organisation\d+EventRule$/.test(id)));
+
 /** The event patterns of the EventBridge rules (schedules have none). */
 export const patternsOf = (resources: Record<string, Resource>) =>
   ofType(resources, 'AWS::Events::Rule')

@@ -32,6 +32,27 @@ describe('own calls: the request shapes IAM cannot enforce', () => {
       OwnCall.UpdateTable,
       { TableName: 'incidents', DeletionProtectionEnabled: true },
     ],
+    [
+      'PutPermission putting back the organisation statement',
+      OwnCall.PutPermission,
+      {
+        EventBusName: 'default',
+        StatementId: 'stack-organisation',
+        Action: 'events:PutEvents',
+        Principal: '*',
+        Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: 'o-abcdefghij' },
+      },
+    ],
+    [
+      'PutPermission, CloudTrail spelling (no bus named: the default)',
+      OwnCall.PutPermission,
+      {
+        statementId: 'stack-organisation',
+        action: 'events:PutEvents',
+        principal: '*',
+        condition: { type: 'StringEquals', key: 'aws:PrincipalOrgID', value: 'o-abcdefghij' },
+      },
+    ],
   ])('accepts %s', (_name, shape, request) => {
     // Act / Assess
     expect(fieldsOutsideShape(shape, request)).toEqual([]);
@@ -68,6 +89,30 @@ describe('own calls: the request shapes IAM cannot enforce', () => {
       OwnCall.UpdateTable,
       { TableName: 'incidents', DeletionProtectionEnabled: false },
       ['DeletionProtectionEnabled'],
+    ],
+    [
+      'PutPermission replacing the whole bus policy',
+      OwnCall.PutPermission,
+      { eventBusName: 'default', policy: '{"Statement":[]}' },
+      ['policy'],
+    ],
+    [
+      'PutPermission to one account, without the organisation condition',
+      OwnCall.PutPermission,
+      { statementId: 's', action: 'events:PutEvents', principal: '111122223333' },
+      ['principal'],
+    ],
+    [
+      'PutPermission with another condition key, on another bus',
+      OwnCall.PutPermission,
+      {
+        eventBusName: 'other',
+        statementId: 's',
+        action: 'events:PutEvents',
+        principal: '*',
+        condition: { type: 'StringEquals', key: 'aws:PrincipalAccount', value: '111122223333' },
+      },
+      ['eventBusName', 'condition.key'],
     ],
     [
       'UpdateTable, streams changed',

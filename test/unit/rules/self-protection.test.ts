@@ -12,11 +12,13 @@ import {
 } from '@aws-sdk/client-config-service';
 import { DescribeTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
+  DescribeEventBusCommand,
   DescribeRuleCommand,
   EnableRuleCommand,
   EventBridgeClient,
   ListRulesCommand,
   ListTargetsByRuleCommand,
+  PutPermissionCommand,
 } from '@aws-sdk/client-eventbridge';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
@@ -44,14 +46,14 @@ import {
 } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { cloudTrailEvent, roleCaller } from '../../../scripts/lib/events';
+import { cloudTrailEvent, humanCaller, roleCaller } from '../../../scripts/lib/events';
 import { createAwsClients } from '../../../shared/aws/clients';
 import * as ownCalls from '../../../shared/aws/own-calls';
 import { RemediationDeclined } from '../../../shared/errors';
 import type { Observation } from '../../../shared/model';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
-import { actionsOf, type Loaded, type ResourceRef } from '../../../shared/rules/rule';
+import { actionsOf, type Loaded, organisationActionsOf, type ResourceRef } from '../../../shared/rules/rule';
 import { selfProtection as rule, SELF_PROTECTION_EVENTS } from '../../../shared/rules/self-protection';
 import { parseCloudTrailEvent } from '../../../shared/triggers/cloudtrail';
 import { testSettings } from '../../support/incident';
@@ -1015,6 +1017,305 @@ describe('rule self-protection', () => {
     });
   });
 
+  describe("the default bus's organisation statement (deployment: organisation; PutPermission, RemovePermission)", () => {
+    const ORG = 'o-abcdefghij';
+    const SID = `${STACK}-organisation`;
+    const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`;
+    const organisation = () => testSettings({ ORGANIZATION_ID: ORG });
+    /** The statement as the stack deploys it; moto renders principal "*" as {"AWS":"arn:aws:iam::*:root"}. */
+    const deployed = (overrides: Record<string, unknown> = {}) => ({
+      Sid: SID,
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Resource: BUS_ARN,
+      Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } },
+      ...overrides,
+    });
+    const bus = (...statements: unknown[]) =>
+      events.on(DescribeEventBusCommand).resolves({
+        Name: 'default',
+        Arn: BUS_ARN,
+        ...(statements.length > 0 && {
+          Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+        }),
+      });
+    const busRef = (eventName = 'RemovePermission') =>
+      ref('AWS::Events::EventBusPolicy', 'default', 'us-east-1', eventName);
+    const RESTORED = {
+      EventBusName: 'default',
+      StatementId: SID,
+      Action: 'events:PutEvents',
+      Principal: '*',
+      Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: ORG },
+    };
+
+    async function respondInOrganisation(resourceRef: ResourceRef) {
+      const settings = organisation();
+      const loaded = await rule.load(resourceRef, aws, settings);
+      if (!loaded) throw new Error('expected the bus statement to be read');
+      const verdict = rule.detect(loaded, settings);
+      if (verdict.compliant) return { loaded, verdict, steps: [], outcome: 'compliant' };
+      const { context, steps } = recordingContext(aws, settings);
+      const outcome = await rule.remediate(loaded, verdict, context).then(
+        () => 'restored',
+        (error: unknown) =>
+          error instanceof RemediationDeclined ? `declined: ${error.message}` : `failed: ${error}`,
+      );
+      return { loaded, verdict, steps, outcome };
+    }
+
+    it('puts a removed statement back exactly as deployed, with RemovePermission as the undo, leaving others', async () => {
+      // Prepare: someone removed it; another account's statement stays
+      bus({
+        ...deployed({ Sid: 'partner', Principal: { AWS: 'arn:aws:iam::444455556666:root' } }),
+        Condition: undefined,
+      });
+      events.on(PutPermissionCommand).resolves({});
+      // Act
+      const { loaded, verdict, steps, outcome } = await respondInOrganisation(busRef());
+      // Assess
+      expect(loaded.arn).toBe(BUS_ARN);
+      expect(verdict).toMatchObject({
+        reason: `the default event bus's statement ${SID} admitting organisation ${ORG} was removed: every member account's events are refused and only the hourly sweep reaches them`,
+        evidence: { resourceType: 'AWS::Events::EventBusPolicy', statement: 'missing' },
+      });
+      expect(outcome).toBe('restored');
+      expect(events).toHaveReceivedCommandTimes(PutPermissionCommand, 1);
+      expect(events).toHaveReceivedCommandWith(PutPermissionCommand, RESTORED);
+      expect(steps).toEqual([
+        {
+          action: 'PutPermission',
+          undo: {
+            service: 'events',
+            action: 'RemovePermission',
+            input: { EventBusName: 'default', StatementId: SID, Region: 'us-east-1' },
+          },
+        },
+      ]);
+    });
+
+    it.each([
+      ['widened to every principal (no condition)', { Condition: undefined }, 'Condition', true],
+      [
+        'narrowed to another organisation',
+        { Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-zzzzzzzzzz' } } },
+        'Condition',
+        false,
+      ],
+      [
+        'narrowed to one account',
+        { Principal: { AWS: 'arn:aws:iam::444455556666:root' } },
+        'Principal',
+        false,
+      ],
+    ])(
+      'puts back a statement %s under the same id (PutPermission replaces a statement of that id)',
+      async (_name, change, difference, admits) => {
+        // Prepare
+        bus(deployed(change));
+        events.on(PutPermissionCommand).resolves({});
+        // Act
+        const { verdict, outcome } = await respondInOrganisation(busRef('PutPermission'));
+        // Assess
+        expect(verdict).toMatchObject({
+          evidence: { statement: 'changed', differences: difference, admitsOrganisation: admits },
+        });
+        expect(outcome).toBe('restored');
+        expect(events).toHaveReceivedCommandWith(PutPermissionCommand, RESTORED);
+      },
+    );
+
+    it.each([
+      ['as written', '*'],
+      ['as AWS renders it', { AWS: '*' }],
+      ['as moto renders it', { AWS: 'arn:aws:iam::*:root' }],
+    ])(
+      'reads the deployed statement with principal "*" %s as intact, and changes nothing',
+      async (_name, principal) => {
+        // Prepare
+        bus(deployed({ Principal: principal }), {
+          ...deployed({ Sid: 'partner', Principal: { AWS: '444455556666' } }),
+        });
+        // Act
+        const { verdict } = await respondInOrganisation(busRef('PutPermission'));
+        // Assess
+        expect(verdict).toEqual({ compliant: true });
+        expect(events).not.toHaveReceivedCommand(PutPermissionCommand);
+      },
+    );
+
+    it('declines when another statement also grants every principal: putting ours back could replace it', async () => {
+      // Prepare: ours removed, someone's own "*" statement added
+      bus(deployed({ Sid: 'someone-elses', Condition: undefined }));
+      // Act
+      const { verdict, steps, outcome } = await respondInOrganisation(busRef());
+      // Assess
+      expect(verdict).toMatchObject({ evidence: { statement: 'missing', othersGrantingEveryone: 1 } });
+      expect(steps).toEqual([]);
+      expect(events).not.toHaveReceivedCommand(PutPermissionCommand);
+      expect(outcome).toMatch(/^declined: .*someone-elses also grants every principal.*nothing destroyed/);
+    });
+
+    it('sends PutPermission only through its shape: a refused request is never sent', async () => {
+      // Prepare
+      bus();
+      const refuse = jest.spyOn(ownCalls, 'refuseOutsideShape').mockImplementation(() => {
+        throw new ownCalls.RequestOutsideShapeError('PutPermission', ['Policy']);
+      });
+      try {
+        // Act
+        const { outcome } = await respondInOrganisation(busRef());
+        // Assess
+        expect(outcome).toMatch(/^failed: RequestOutsideShapeError/);
+        expect(refuse).toHaveBeenCalledWith(ownCalls.OwnCall.PutPermission, RESTORED);
+        expect(events).not.toHaveReceivedCommand(PutPermissionCommand);
+      } finally {
+        refuse.mockRestore();
+      }
+    });
+
+    it('reads nothing of the bus in a single-account deployment, nor in another region or for another bus', async () => {
+      // Act
+      const single = await rule.load(busRef(), aws, testSettings());
+      const elsewhere = await rule.load(
+        ref('AWS::Events::EventBusPolicy', 'default', 'eu-west-1'),
+        aws,
+        organisation(),
+      );
+      const otherBus = await rule.load(
+        ref('AWS::Events::EventBusPolicy', 'partners', 'us-east-1'),
+        aws,
+        organisation(),
+      );
+      // Assess
+      expect([single, elsewhere, otherBus]).toEqual([undefined, undefined, undefined]);
+      expect(events).not.toHaveReceivedCommand(DescribeEventBusCommand);
+    });
+
+    it('maps EventBridge’s PutPermission and RemovePermission on the default bus (no name, its name or ARN), and Lambda’s RemovePermission still to the function', () => {
+      // Act
+      const observed = [
+        {
+          eventSource: 'events.amazonaws.com',
+          eventName: 'RemovePermission',
+          requestParameters: { statementId: SID },
+        },
+        {
+          eventSource: 'events.amazonaws.com',
+          eventName: 'PutPermission',
+          requestParameters: { eventBusName: BUS_ARN, policy: '{"Statement":[]}' },
+        },
+        {
+          eventSource: 'events.amazonaws.com',
+          eventName: 'RemovePermission',
+          requestParameters: { eventBusName: 'default', removeAllPermissions: true },
+        },
+        {
+          eventSource: 'lambda.amazonaws.com',
+          eventName: 'RemovePermission',
+          requestParameters: { functionName: FUNCTION, statementId: 's' },
+        },
+      ].map(({ eventSource, eventName, requestParameters }) => {
+        const parsed = parseCloudTrailEvent(
+          cloudTrailEvent({
+            eventName,
+            eventSource,
+            region: 'us-east-1',
+            caller: humanCaller(ACCOUNT),
+            requestParameters,
+          }),
+        );
+        const [observation] = parsed.kind === 'resources' ? parsed.observations : [];
+        return [observation?.resourceType, observation?.resourceId];
+      });
+      // Assess
+      expect(observed).toEqual([
+        ['AWS::Events::EventBusPolicy', 'default'],
+        ['AWS::Events::EventBusPolicy', 'default'],
+        ['AWS::Events::EventBusPolicy', 'default'],
+        ['AWS::Lambda::Function', FUNCTION],
+      ]);
+    });
+
+    it('handles a person’s PutPermission on the bus end to end in an organisation (restored, CRITICAL, one alert), and ignores it in a single account', async () => {
+      // Prepare
+      bus(deployed({ Condition: undefined }));
+      events.on(PutPermissionCommand).resolves({});
+      const run = (settings: ReturnType<typeof testSettings>) => {
+        const store = new MemoryIncidentStore();
+        const alerts = new CollectingAlerts();
+        const responder = new ResponsePipeline(rule, {
+          aws,
+          settings,
+          store,
+          alerts,
+          guard: { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard,
+          exemptions: new MemoryExemptionLedger(),
+          logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+          metrics: { count: () => undefined },
+          verify: { attempts: 1, delayMs: 1 },
+        });
+        const event = parseCloudTrailEvent(
+          cloudTrailEvent({
+            eventName: 'PutPermission',
+            eventSource: 'events.amazonaws.com',
+            region: 'us-east-1',
+            caller: humanCaller(ACCOUNT),
+            requestParameters: { statementId: SID, action: 'events:PutEvents', principal: '*' },
+          }),
+        );
+        return { done: responder.handle(event), store, alerts };
+      };
+      // Act
+      const single = run(testSettings());
+      await single.done;
+      const inOrganisation = run(organisation());
+      await inOrganisation.done;
+      // Assess
+      expect([...single.store.incidents.values()]).toEqual([]);
+      const [incident, ...others] = [...inOrganisation.store.incidents.values()];
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({
+        severity: 'CRITICAL',
+        resourceType: 'AWS::Events::EventBusPolicy',
+        resourceId: 'default',
+        evidence: { statement: 'changed', differences: 'Condition' },
+      });
+      expect(inOrganisation.alerts.sent).toHaveLength(1);
+      expect(events).toHaveReceivedCommandTimes(PutPermissionCommand, 1);
+    });
+
+    it('the sweep checks the statement in the home region of an organisation deployment only', async () => {
+      // Prepare
+      bus(deployed());
+      events.on(ListRulesCommand).resolves({ Rules: [] });
+      lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+      cloudwatch.on(DescribeAlarmsCommand).resolves({});
+      dynamodb
+        .on(DescribeTableCommand)
+        .resolves({ Table: { TableName: 'incidents', DeletionProtectionEnabled: true } });
+      sns.on(GetTopicAttributesCommand).resolves({});
+      sns.on(ListSubscriptionsByTopicCommand).resolves({ Subscriptions: [] });
+      kms
+        .on(DescribeKeyCommand)
+        .resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: 'Enabled' } });
+      const types = async (settings: ReturnType<typeof testSettings>) => {
+        const listed: string[] = [];
+        for await (const each of rule.list({ accountId: ACCOUNT, region: 'us-east-1' }, aws, settings))
+          listed.push(each.resourceType);
+        return listed;
+      };
+      // Act
+      const inOrganisation = await types(organisation());
+      const single = await types(testSettings());
+      // Assess
+      expect(inOrganisation).toContain('AWS::Events::EventBusPolicy');
+      expect(single).not.toContain('AWS::Events::EventBusPolicy');
+      expect(events).toHaveReceivedCommandTimes(DescribeEventBusCommand, 1);
+    });
+  });
+
   it('listens to every self-protection call, each mapped to a resource type it can load', async () => {
     // Assess
     expect([...(rule.triggers.cloudTrail?.eventNames ?? [])].sort()).toEqual(
@@ -1042,9 +1343,10 @@ describe('rule self-protection', () => {
   it('declares an IAM permission for every AWS call its tests saw it make', () => {
     // Assess
     expect(sent.all.length).toBeGreaterThan(10);
-    expect(sent.all.filter((action) => !actionsOf(rule).includes(action))).toEqual([]);
+    const declared = [...actionsOf(rule), ...organisationActionsOf(rule)];
+    expect(sent.all.filter((action) => !declared.includes(action))).toEqual([]);
   });
-  describe("the responder's own calls IAM cannot limit (UpdateSSHPublicKey, UpdateTrail, UpdateTable)", () => {
+  describe("the responder's own calls IAM cannot limit (UpdateSSHPublicKey, UpdateTrail, UpdateTable, PutPermission)", () => {
     // testSettings(): RESPONDER_ROLE_ARNS holds this function role; the on-call role is a person's.
     const FUNCTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/responder-ebs`;
     const ON_CALL_ROLE = `arn:aws:iam::${ACCOUNT}:role/${STACK}-on-call`;
@@ -1174,9 +1476,44 @@ describe('rule self-protection', () => {
       expect(dynamodb.calls()).toEqual([]);
     });
 
+    it('PutPermission by a function role replacing the bus policy whole: CRITICAL naming the field, never the policy; the organisation statement put back by parameters: nothing', async () => {
+      // Prepare
+      const { responder, store, alerts } = pipeline();
+      const statement = {
+        statementId: `${STACK}-organisation`,
+        action: 'events:PutEvents',
+        principal: '*',
+        condition: { type: 'StringEquals', key: 'aws:PrincipalOrgID', value: 'o-abcdefghij' },
+      };
+      // Act
+      await responder.handle(called('events.amazonaws.com', 'PutPermission', statement));
+      await responder.handle(
+        called('events.amazonaws.com', 'PutPermission', { policy: '{"Statement":["secret-ish"]}' }),
+      );
+      // Assess
+      const [incident, ...others] = [...store.incidents.values()];
+      expect(others).toEqual([]);
+      expect(incident).toMatchObject({
+        severity: 'CRITICAL',
+        mode: 'notify',
+        resourceType: 'AWS::Events::EventBusPolicy',
+        resourceId: 'default',
+        evidence: { ownCall: 'PutPermission', fieldsOutsideShape: 'policy' },
+        steps: [],
+      });
+      expect(JSON.stringify(incident)).not.toContain('secret-ish');
+      expect(alerts.sent).toHaveLength(1);
+      expect(events.calls()).toEqual([]);
+    });
+
     it('declares the exception: only these calls, routed only when a responder role made them', () => {
       // Assess
-      expect(rule.ownCalls?.eventNames).toEqual(['UpdateTrail', 'UpdateSSHPublicKey', 'UpdateTable']);
+      expect(rule.ownCalls?.eventNames).toEqual([
+        'UpdateTrail',
+        'UpdateSSHPublicKey',
+        'UpdateTable',
+        'PutPermission',
+      ]);
     });
   });
 });
