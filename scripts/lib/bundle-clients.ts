@@ -79,12 +79,14 @@ function standIn(pkg: string, functionId: string): string {
 
 /**
  * Functions that run no rule, with a role as narrow as a rule's: the services that role
- * (serverless.yml) may call. The other functions (heartbeat, incident-events, security-hub-findings)
- * keep every client.
+ * (serverless.yml) may call. The other functions (heartbeat, incident-events) keep every client.
  */
 export const OTHER_FUNCTION_SERVICES: Readonly<Record<string, readonly string[]>> = {
   // MemberHeartbeatRole: its last-seen items and the organisation's accounts; GetCallerIdentity needs no permission.
   'member-heartbeat': ['dynamodb', 'organizations', 'sts'],
+  // SecurityHubFindingsRole: import and update findings; the stream's records arrive in the event.
+  // DynamoDB's client comes with shared/aws/clients.ts's document client, unused here.
+  'security-hub-findings': ['dynamodb', 'securityhub'],
 };
 
 const packagesOfServices = (services: Iterable<string>): string[] =>

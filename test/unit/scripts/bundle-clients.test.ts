@@ -62,11 +62,20 @@ describe('a rule function bundles only the SDK clients of the services its role 
     expect(packages.has('@aws-sdk/client-elastic-load-balancing-v2')).toBe(true);
   });
 
-  it("bundles the member-heartbeat function, which runs no rule, with only its role's clients", async () => {
-    // Act: the real entry point; its role may write its items, list the accounts and ask STS who it is
+  it.each([
+    // Its role may write its items, list the accounts and ask STS who it is.
+    [
+      'member-heartbeat',
+      ['@aws-sdk/client-dynamodb', '@aws-sdk/client-organizations', '@aws-sdk/client-sts'],
+    ],
+    // Its role may import findings; the stream's records arrive in the event (DynamoDB's client
+    // comes with the shared clients' document client).
+    ['security-hub-findings', ['@aws-sdk/client-dynamodb', '@aws-sdk/client-securityhub']],
+  ])("bundles the %s function, which runs no rule, with only its role's clients", async (name, expected) => {
+    // Act: the real entry point
     const result = await build({
       ...options,
-      entryPoints: [join(root, 'functions', 'member-heartbeat.ts')],
+      entryPoints: [join(root, 'functions', `${name}.ts`)],
       write: false,
       metafile: true,
       logLevel: 'silent',
@@ -77,11 +86,7 @@ describe('a rule function bundles only the SDK clients of the services its role 
       ),
     );
     // Assess
-    expect([...packages].sort()).toEqual([
-      '@aws-sdk/client-dynamodb',
-      '@aws-sdk/client-organizations',
-      '@aws-sdk/client-sts',
-    ]);
+    expect([...packages].sort()).toEqual(expected);
   });
 
   it("derives the packages from the rule's own statements plus the pipeline's services", () => {
