@@ -389,8 +389,8 @@ function memberAccess(rule: Rule): Json {
  * deployment: organisation - what the rule adds there only (Rule.organisation), each resource with
  * Condition IsOrganisation so a single account's stack has none of it: one EventBridge rule per
  * filter invoking the rule's function (named <stack>-<id>-organisation-<n>, so self-protection
- * watches it as the stack's own), its invoke permission and FailedInvocations alarm (alarms.cjs sees
- * only serverless's own rules), and the statements the rule's role gains there.
+ * watches it as the stack's own) and its invoke permission (scripts/serverless/alarms.cjs adds its
+ * FailedInvocations alarm, under the same Condition), and the statements the rule's role gains there.
  */
 function organisationAdditions(rule: Rule): Record<string, Json> {
   const additions = rule.organisation;
@@ -423,28 +423,6 @@ function organisationAdditions(rule: Rule): Record<string, Json> {
             Action: 'lambda:InvokeFunction',
             Principal: 'events.amazonaws.com',
             SourceArn: { 'Fn::GetAtt': [eventRule, 'Arn'] },
-          },
-        },
-      ],
-      [
-        `${eventRule}FailedInvocationsAlarm`,
-        {
-          Type: 'AWS::CloudWatch::Alarm',
-          Condition: 'IsOrganisation',
-          Properties: {
-            AlarmDescription: `${eventRule}: EventBridge could not invoke its target`,
-            ActionsEnabled: true,
-            AlarmActions: [{ Ref: 'AlertTopic' }],
-            OKActions: [{ Ref: 'AlertTopic' }],
-            Namespace: 'AWS/Events',
-            MetricName: 'FailedInvocations',
-            Dimensions: [{ Name: 'RuleName', Value: { Ref: eventRule } }],
-            Statistic: 'Sum',
-            Period: 300,
-            EvaluationPeriods: 1,
-            Threshold: 0,
-            ComparisonOperator: 'GreaterThanThreshold',
-            TreatMissingData: 'notBreaching',
           },
         },
       ],

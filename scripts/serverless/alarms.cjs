@@ -4,6 +4,10 @@
  * FailedInvocations, and for every rule function the pipeline metrics in custom.alarms.ruleMetrics
  * (GuardTripped, RemediationStuck). All go to the alert topic. The hand-written alarms (dead
  * letters, heartbeat) are in serverless.yml. test/contract/alarms.test.ts checks the result.
+ *
+ * It runs before serverless merges serverless.yml's `resources` (the hand-written ones and those
+ * scripts/lib/deployment.ts generates), so it reads those too: their EventBridge rules are watched
+ * by the same builder, under the rule's Condition.
  */
 class ResponderAlarms {
   constructor(serverless) {
@@ -36,7 +40,8 @@ class ResponderAlarms {
       },
     });
     const added = {};
-    for (const [logicalId, resource] of Object.entries(resources)) {
+    const declared = { ...this.declaredResources(service.resources), ...resources };
+    for (const [logicalId, resource] of Object.entries(declared)) {
       if (resource.Type === 'AWS::Lambda::Function' && logicalId.endsWith('LambdaFunction')) {
         const base = logicalId.slice(0, -'LambdaFunction'.length);
         const FunctionName = { Ref: logicalId };
@@ -90,6 +95,12 @@ class ResponderAlarms {
       }
     }
     Object.assign(resources, added);
+  }
+
+  /** serverless.yml's `resources`, an object or a list of objects serverless will merge. */
+  declaredResources(resources) {
+    const parts = Array.isArray(resources) ? resources : [resources ?? {}];
+    return Object.assign({}, ...parts.map((part) => part?.Resources ?? {}));
   }
 
   /** serverless's logical id base of a function: ebs-volume-encrypted → EbsDashvolumeDashencrypted. */
