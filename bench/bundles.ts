@@ -10,8 +10,9 @@ import { type Summary, summarize } from './stats';
 /** Per function: the deployed bundle against the same handler taking the SDK from node_modules. */
 export interface BundleResult {
   name: string;
-  bundled: { rawBytes: number; gzipBytes: number; loadMs: Summary };
-  external: { rawBytes: number; gzipBytes: number; loadMs: Summary };
+  /** loadCpuMs: the load's user+system CPU (absent from reports written before it was measured). */
+  bundled: { rawBytes: number; gzipBytes: number; loadMs: Summary; loadCpuMs?: Summary };
+  external: { rawBytes: number; gzipBytes: number; loadMs: Summary; loadCpuMs?: Summary };
 }
 
 export const functionNames = (): string[] =>
@@ -37,18 +38,24 @@ const sizes = (file: string) => {
   return { rawBytes: bytes.length, gzipBytes: gzipSync(bytes).length };
 };
 
-/** Time to require() the module, measured inside a fresh Node process (what a Lambda cold start pays). */
-function coldLoadMs(file: string, env: Record<string, string>): number {
+/**
+ * Time to require() the module, measured inside a fresh Node process (what a Lambda cold start
+ * pays), and the process's CPU (user+sys) over the same load: wall time counts waiting for a core
+ * on a busy machine, CPU time mostly does not.
+ */
+function coldLoad(file: string, env: Record<string, string>): { ms: number; cpuMs: number } {
   const script =
-    'const t=process.hrtime.bigint();require(process.argv[1]);' +
-    'process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))';
+    'const c=process.cpuUsage(),t=process.hrtime.bigint();require(process.argv[1]);' +
+    'const u=process.cpuUsage(c);' +
+    'process.stdout.write(JSON.stringify([Number(process.hrtime.bigint()-t)/1e6,(u.user+u.system)/1e3]))';
   try {
     const out = execFileSync(process.execPath, ['-e', script, file], {
       env: { PATH: process.env.PATH ?? '', ...env },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return Number(out);
+    const [ms, cpuMs] = JSON.parse(out) as [number, number];
+    return { ms, cpuMs };
   } catch (error) {
     // The stack of a minified bundle is one huge line: keep the message.
     const stderr = String((error as { stderr?: string }).stderr ?? error);
@@ -67,16 +74,22 @@ export async function measureBundles(
     const bundled = bundlePath(name);
     const external = await buildExternal(name);
     // Alternate the two variants so a busy moment of the machine hits both alike.
-    const bundledMs: number[] = [];
-    const externalMs: number[] = [];
+    const loads = {
+      bundled: [] as { ms: number; cpuMs: number }[],
+      external: [] as { ms: number; cpuMs: number }[],
+    };
     for (let run = 0; run < runs; run++) {
-      bundledMs.push(coldLoadMs(bundled, env));
-      externalMs.push(coldLoadMs(external, env));
+      loads.bundled.push(coldLoad(bundled, env));
+      loads.external.push(coldLoad(external, env));
     }
+    const timings = (of: { ms: number; cpuMs: number }[]) => ({
+      loadMs: summarize(of.map((load) => load.ms)),
+      loadCpuMs: summarize(of.map((load) => load.cpuMs)),
+    });
     results.push({
       name,
-      bundled: { ...sizes(bundled), loadMs: summarize(bundledMs) },
-      external: { ...sizes(external), loadMs: summarize(externalMs) },
+      bundled: { ...sizes(bundled), ...timings(loads.bundled) },
+      external: { ...sizes(external), ...timings(loads.external) },
     });
   }
   return results;

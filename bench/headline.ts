@@ -200,6 +200,18 @@ function enforceFigures(input: HeadlineInputs): Record<string, Record<ScaleKey, 
   );
 }
 
+/**
+ * The named minimum counts one incident write. The issue's own write protocol needs n + 2 writes
+ * (write-ahead), one batched read (exemption and guard) and the blast-radius counter as a separate
+ * update: the calls measured against that floor show what the rule itself adds.
+ */
+function protocolFloorText(event: HeadlineInputs['events'][number], made: number): string {
+  const n = event.awsChanges.median;
+  const counter = event.guardWrites.median > 0 ? 1 : 0;
+  const floor = event.minimum.calls - 1 + (n + 2) + 1 + counter;
+  return `against the write protocol’s floor of ${fmt(floor)} calls: ${(made / floor).toFixed(2)}× (the minimum with n + 2 writes, one batched read${counter ? ' and the counter update' : ''} instead of one write)`;
+}
+
 function eventFigures(
   input: HeadlineInputs,
 ): Pick<Headline, 'eventCallsPerMinimum' | 'dynamoWritesPerRemediation'> {
@@ -227,7 +239,7 @@ function eventFigures(
             fn: event.fn,
             ...bounded(
               made / minimum,
-              `${fmt(made)} calls (median, n=${event.calls.n}) / ${minimum}`,
+              `${fmt(made)} calls (median, n=${event.calls.n}) / ${minimum}; ${protocolFloorText(event, made)}`,
               TARGETS.eventCalls.ratio,
             ),
           };
@@ -256,9 +268,12 @@ function coldLoad(input: HeadlineInputs): Pick<Headline, 'coldLoadMsMedian' | 'c
   const c7n = input.custodian.importMs?.median;
   for (const bundle of input.bundles) {
     const median = bundle.bundled.loadMs.median;
+    const cpu = bundle.bundled.loadCpuMs;
     ms[bundle.name] = bounded(
       median,
-      `median of ${bundle.bundled.loadMs.n} fresh processes on this machine's full cores`,
+      `median of ${bundle.bundled.loadMs.n} fresh processes on this machine's full cores (min ${fmt(bundle.bundled.loadMs.min, 1)} ms)${
+        cpu ? `; CPU ${fmt(cpu.median, 1)} ms median (user+sys, which a busy machine inflates less)` : ''
+      }; Lambda runs a module's load in its Init phase, on a full vCPU for on-demand functions`,
       TARGETS.coldLoad.ms,
     );
     ratio[bundle.name] = input.custodian.unavailable

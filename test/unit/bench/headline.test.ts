@@ -153,6 +153,34 @@ describe('the bench headline', () => {
     expect(target).toMatchObject({ met: false, misses: ['wasteful'], unmeasured: ['broken'] });
   });
 
+  it("says, beside the ratio, what the calls come to against the floor the issue's write protocol sets", () => {
+    // Prepare: the named minimum has one incident write; the protocol needs n + 2 writes, one batched
+    // read and, when the guard counted, its counter: 5 - 1 + 3 + 1 + 1 = 9 for one change
+    const [event] = aResult().events as [HeadlineInputs['events'][number]];
+    const inputs = aResult({
+      events: [
+        { ...event, name: 'remediated', calls: summarize([10]) },
+        {
+          ...event,
+          name: 'reported',
+          calls: summarize([6]),
+          minimum: { calls: 4, named: 'read + tags + record + alert' },
+          awsChanges: summarize([0]),
+          guardWrites: summarize([0]),
+        },
+      ],
+    });
+    // Act
+    const { eventCallsPerMinimum: calls } = computeHeadline(inputs, LIMITS);
+    // Assess: 10 / 9 and 6 / (4 - 1 + 2 + 1)
+    expect(calls.remediated).toMatchObject({
+      basis: expect.stringContaining('against the write protocol’s floor of 9 calls: 1.11×'),
+    });
+    expect(calls.reported).toMatchObject({
+      basis: expect.stringContaining('against the write protocol’s floor of 6 calls: 1.00×'),
+    });
+  });
+
   it('counts DynamoDB writes per remediation with its n, against n + 2', () => {
     // Prepare: 14 writes for 1 change; 3 writes for 1 change
     const [event] = aResult().events as [HeadlineInputs['events'][number]];
@@ -174,7 +202,15 @@ describe('the bench headline', () => {
     const [bundle] = aResult().bundles as [HeadlineInputs['bundles'][number]];
     const inputs = aResult({
       bundles: [
-        { ...bundle, name: 'quick', bundled: { ...bundle.bundled, loadMs: summarize([100, 120, 140]) } },
+        {
+          ...bundle,
+          name: 'quick',
+          bundled: {
+            ...bundle.bundled,
+            loadMs: summarize([100, 120, 140]),
+            loadCpuMs: summarize([80, 90, 95]),
+          },
+        },
         { ...bundle, name: 'slow', bundled: { ...bundle.bundled, loadMs: summarize([121, 125]) } },
       ],
     });
@@ -183,6 +219,10 @@ describe('the bench headline', () => {
     // Assess
     expect(headline.coldLoadMsMedian.quick).toMatchObject({ value: 120, met: true });
     expect(headline.coldLoadMsMedian.slow).toMatchObject({ value: 123, met: false });
+    // The load's CPU time (user+sys), steadier than wall time on a busy machine, is beside it
+    expect(headline.coldLoadMsMedian.quick).toMatchObject({
+      basis: expect.stringContaining('CPU 90.0 ms median'),
+    });
     expect(headline.coldLoadRatioVsC7nImport.quick).toMatchObject({ value: 120 / 330 });
     expect(headline.targets.find((target) => target.name === 'coldLoadMsMedian')?.misses).toEqual(['slow']);
   });
