@@ -183,4 +183,6 @@ export function memberRoleResources(
 /** An organisation deployment names its rule roles: packaging fails on a name IAM would refuse. */
 export function checkFunctionRoleNames(homeStackName: string, rules: readonly Rule[] = registry): void {
   for (const rule of memberRules(rules)) functionRoleName(homeStackName, rule.id);
+  // The security-hub-findings function's role, named too (serverless.yml, SecurityHubFindingsRole).
+  functionRoleName(homeStackName, SECURITY_HUB_IMPORTER);
 }
