@@ -85,8 +85,9 @@ export const OTHER_FUNCTION_SERVICES: Readonly<Record<string, readonly string[]>
   // MemberHeartbeatRole: its last-seen items and the organisation's accounts; GetCallerIdentity needs no permission.
   'member-heartbeat': ['dynamodb', 'organizations', 'sts'],
   // SecurityHubFindingsRole: import and update findings; the stream's records arrive in the event.
-  // DynamoDB's client comes with shared/aws/clients.ts's document client, unused here.
-  'security-hub-findings': ['dynamodb', 'securityhub'],
+  // DynamoDB's client comes with shared/aws/clients.ts's document client, unused here. In an
+  // organisation deployment it lists the organisation's accounts and assumes its member role there.
+  'security-hub-findings': ['dynamodb', 'organizations', 'securityhub', 'sts'],
 };
 
 const packagesOfServices = (services: Iterable<string>): string[] =>

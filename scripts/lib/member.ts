@@ -1,7 +1,12 @@
-import { functionRoleName, memberRoleName } from '../../shared/organisation/member-roles';
+import {
+  functionRoleName,
+  memberRoleName,
+  SECURITY_HUB_IMPORTER,
+} from '../../shared/organisation/member-roles';
 import { rules as registry } from '../../shared/rules';
 import type { PermissionStatement, Rule } from '../../shared/rules/rule';
 import { policyStatement, roleName } from './deployment';
+import { IMPORTER_ROLE_LOGICAL_ID, importerAllowed, importerRole } from './member-importer';
 
 /**
  * The member stack's roles, generated from the registry (docs/organisation.md): in every member
@@ -49,7 +54,6 @@ export interface MemberStackFacts {
  * role that does not exist yet, and the home stack may be deployed after the member stacks.
  */
 function memberRole(rule: Rule, facts: MemberStackFacts): Json {
-  const functionRole = `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${functionRoleName(facts.homeStackName, rule.id)}`;
   return {
     Type: 'AWS::IAM::Role',
     Condition: HOLDS_MEMBER_ROLES,
@@ -59,18 +63,10 @@ function memberRole(rule: Rule, facts: MemberStackFacts): Json {
       PermissionsBoundary: { Ref: MEMBER_BOUNDARY },
       // An hour is IAM's default: a remediation's session, named after its incident, never needs more.
       MaxSessionDuration: 3600,
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'OnlyThisRulesFunction',
-            Effect: 'Allow',
-            Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:root` } },
-            Action: 'sts:AssumeRole',
-            Condition: { ArnEquals: { 'aws:PrincipalArn': { 'Fn::Sub': functionRole } } },
-          },
-        ],
-      },
+      AssumeRolePolicyDocument: onlyFunctionRole(facts)(
+        functionRoleName(facts.homeStackName, rule.id),
+        'OnlyThisRulesFunction',
+      ),
       Policies: [
         {
           PolicyName: `rule-${rule.id}`,
@@ -83,6 +79,28 @@ function memberRole(rule: Rule, facts: MemberStackFacts): Json {
     },
   };
 }
+
+/** Trust in one function role of the security account, by its name (see memberRole). */
+const onlyFunctionRole =
+  (facts: MemberStackFacts) =>
+  (functionRole: string, sid: string): Json => ({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: sid,
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:root` } },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          ArnEquals: {
+            'aws:PrincipalArn': {
+              'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${functionRole}`,
+            },
+          },
+        },
+      },
+    ],
+  });
 
 /**
  * The ceiling of every member role (IAM caps a managed policy at 6,144 characters, too few for every
@@ -128,6 +146,8 @@ function memberBoundary(rules: readonly Rule[]): Json {
         Statement: [
           policyStatement({ sid: 'TheRulesActions', actions: unconditioned }),
           ...[...conditioned.values()].map(policyStatement),
+          // The Security Hub importer's (scripts/lib/member-importer.ts), conditions included.
+          ...importerAllowed(),
         ],
       },
     },
@@ -143,13 +163,26 @@ export function memberRoleResources(
     throw new Error(`a member stack needs securityAccount (12 digits), not "${facts.securityAccount}"`);
   }
   const acting = memberRules(rules);
+  if (rules.some((rule) => rule.id === SECURITY_HUB_IMPORTER))
+    throw new Error(
+      `no rule may be named ${SECURITY_HUB_IMPORTER}: the importer's member role has that name`,
+    );
   return {
     [MEMBER_BOUNDARY]: memberBoundary(acting),
     ...Object.fromEntries(acting.map((rule) => [memberRoleLogicalId(rule), memberRole(rule, facts)])),
+    [IMPORTER_ROLE_LOGICAL_ID]: importerRole(
+      facts.homeStackName,
+      facts.securityAccount,
+      onlyFunctionRole(facts),
+      MEMBER_BOUNDARY,
+      HOLDS_MEMBER_ROLES,
+    ),
   };
 }
 
 /** An organisation deployment names its rule roles: packaging fails on a name IAM would refuse. */
 export function checkFunctionRoleNames(homeStackName: string, rules: readonly Rule[] = registry): void {
   for (const rule of memberRules(rules)) functionRoleName(homeStackName, rule.id);
+  // The security-hub-findings function's role, named too (serverless.yml, SecurityHubFindingsRole).
+  functionRoleName(homeStackName, SECURITY_HUB_IMPORTER);
 }

@@ -19,6 +19,16 @@ export const memberRoleName = (homeStackName: string, ruleId: string): string =>
   roleNameOf(`${homeStackName}-member-${ruleId}`);
 
 /**
+ * The security-hub-findings function is not a rule, but imports a member's incidents in that member
+ * as a member role of its own (docs/security-hub.md), named as a rule's would be: no rule may take the id.
+ */
+export const SECURITY_HUB_IMPORTER = 'security-hub-findings';
+
+/** `<home stack>-member-security-hub-findings`: the importer's role in each member account. */
+export const importerRoleName = (homeStackName: string): string =>
+  memberRoleName(homeStackName, SECURITY_HUB_IMPORTER);
+
+/**
  * An organisation deployment's rule function role in the security account, `<home stack>-<rule id>`:
  * named, so a member role's trust policy can name it exactly (scripts/lib/deployment.ts).
  */

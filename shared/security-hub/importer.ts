@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import {
   type AwsSecurityFinding,
   BatchImportFindingsCommand,
@@ -8,12 +10,15 @@ import {
   type SecurityHubClient,
   type WorkflowStatus,
 } from '@aws-sdk/client-securityhub';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from '../aws/clients';
 import { ConfigurationError, errorMessage } from '../errors';
-import { SERVICE_NAME } from '../metrics';
+import { METRICS_NAMESPACE, Metric, SERVICE_NAME } from '../metrics';
+import { MemberRoleUnavailable, OrganisationAccounts } from '../organisation/accounts';
+import { SECURITY_HUB_IMPORTER } from '../organisation/member-roles';
 import { type FindingTarget, findingChangeOf, targetOfProductArn } from './asff';
 
 /** Security Hub's limits (BatchImportFindings guidelines): findings a call, bytes a finding and a call. */
@@ -72,12 +77,30 @@ export function chunksOf<T extends { bytes: number }>(items: readonly T[]): T[][
   return chunks;
 }
 
+type Hub = Pick<SecurityHubClient, 'send'>;
+
+/**
+ * deployment: organisation - the hubs of member accounts (docs/security-hub.md): a member's incident
+ * is imported in that member, as the importer's member role there, into its own default product.
+ */
+export interface MemberHubs {
+  /** An ACTIVE account of the organisation, as Organizations listed it lately: never the table's word. */
+  isActiveMember(accountId: string): Promise<boolean>;
+  /** Security Hub in the account, as the importer's member role there. Throws MemberRoleUnavailable. */
+  hubIn(accountId: string): Promise<Hub>;
+}
+
 export interface SecurityHubSink {
-  client: Pick<SecurityHubClient, 'send'>;
+  /** This account's Security Hub, with the function's own role. */
+  client: Hub;
   target: FindingTarget;
   pace: Pacer;
-  /** Told about what was not sent, by count and incident id only. */
+  /** Told about what was not sent, by count, account and incident id only. */
   warn?: (message: string, details: Record<string, unknown>) => void;
+  /** Absent (a single account): another account's incident is left out, as BatchImportFindings would refuse it. */
+  members?: MemberHubs;
+  /** Counts an account refused or a member role not assumed (shared/metrics.ts). */
+  count?: (metric: Metric) => void;
 }
 
 const causeOf = (error: unknown) => ({
@@ -91,25 +114,32 @@ const causeOf = (error: unknown) => ({
  * FailedFindings or UnprocessedFindings entry, or a failed call) is reported as a batch item failure
  * with every record of its incident, so Lambda retries from the earliest (and, past its retries,
  * sends it to the dead-letter queue): none is lost. Imports are idempotent (same Id, same UpdatedAt).
+ * With member hubs, each account's incidents go to that account's hub; a member that cannot be
+ * reached fails its own records only.
  */
 export async function importIncidentFindings(
   event: DynamoDBStreamEvent,
   sink: SecurityHubSink,
 ): Promise<DynamoDBBatchResponse> {
-  const pending = new Map<string, Pending>();
+  const byAccount = new Map<string, Map<string, Pending>>();
   const failed = new Set<DynamoDBRecord>();
   for (const record of event.Records) {
-    const change = findingChangeOf(
-      itemOf(record.dynamodb?.OldImage),
-      itemOf(record.dynamodb?.NewImage),
-      sink.target,
-    );
+    const before = itemOf(record.dynamodb?.OldImage);
+    const after = itemOf(record.dynamodb?.NewImage);
+    let change = findingChangeOf(before, after, sink.target);
     if (!change) continue;
     // BatchImportFindings must be called by the account the finding is about (its AwsAccountId).
-    if (change.finding.AwsAccountId !== sink.target.account) {
-      sink.warn?.('incident of another account: not imported', { incidentId: change.incidentId });
-      continue;
+    const account = change.finding.AwsAccountId ?? '';
+    if (account !== sink.target.account) {
+      if (!sink.members) {
+        sink.warn?.('incident of another account: not imported', { incidentId: change.incidentId });
+        continue;
+      }
+      // Into that account's own default product, in the configured region.
+      change = findingChangeOf(before, after, { ...sink.target, account }) ?? change;
     }
+    const pending = byAccount.get(account) ?? new Map<string, Pending>();
+    byAccount.set(account, pending);
     // The latest change of an incident wins; its earlier records retry with it.
     const earlier = pending.get(change.incidentId);
     const workflow = change.workflow ?? earlier?.workflow;
@@ -125,17 +155,95 @@ export async function importIncidentFindings(
     for (const item of items) for (const record of item.records) failed.add(record);
   };
 
-  const importable = [...pending.values()].filter((item) => item.bytes <= FINDING_BYTES);
-  const oversized = [...pending.values()].filter((item) => item.bytes > FINDING_BYTES);
+  for (const [account, pending] of byAccount) {
+    const items = [...pending.values()];
+    const own = account === sink.target.account;
+    const hub = own ? sink.client : await memberHub(account, items, sink, fail);
+    if (hub) await importInto(hub, items, sink, fail, own ? {} : { account });
+  }
+
+  // Lambda retries the shard from the lowest sequence number reported.
+  return {
+    batchItemFailures: event.Records.filter((record) => failed.has(record))
+      .map((record) => record.dynamodb?.SequenceNumber)
+      .filter((sequence): sequence is string => sequence !== undefined)
+      .map((itemIdentifier) => ({ itemIdentifier })),
+  };
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/**
+ * The hub of a member account, or undefined when its incidents are not imported. An account that is
+ * not an ACTIVE member is refused and its records are not failed: no retry makes it a member, and a
+ * failed record would hold its shard for ten retries and then page, for every later change of an
+ * incident of an account that left. A member whose role or listing fails fails only its own records.
+ */
+async function memberHub(
+  account: string,
+  items: readonly Pending[],
+  sink: SecurityHubSink,
+  fail: (items: readonly Pending[]) => void,
+): Promise<Hub | undefined> {
+  const members = sink.members;
+  if (!members) return undefined;
+  const incidents = items.map((item) => item.incidentId);
+  let active: boolean;
+  try {
+    active = ACCOUNT_ID.test(account) && (await members.isActiveMember(account));
+  } catch (error) {
+    sink.warn?.('listing the organisation failed: findings not imported', {
+      ...causeOf(error),
+      account,
+      incidents,
+    });
+    fail(items);
+    return undefined;
+  }
+  if (!active) {
+    sink.warn?.('incident of an account that is not an ACTIVE member of the organisation: not imported', {
+      account,
+      incidents,
+    });
+    sink.count?.(Metric.AccountRefused);
+    return undefined;
+  }
+  try {
+    return await members.hubIn(account);
+  } catch (error) {
+    sink.warn?.("member role unavailable: findings not imported in the member's Security Hub", {
+      ...causeOf(error),
+      account,
+      incidents,
+    });
+    if (error instanceof MemberRoleUnavailable) sink.count?.(Metric.MemberRoleUnavailable);
+    fail(items);
+    return undefined;
+  }
+}
+
+/** One account's findings into its hub: the imports, then the workflow moves of those imported. */
+async function importInto(
+  hub: Hub,
+  items: readonly Pending[],
+  sink: SecurityHubSink,
+  fail: (items: readonly Pending[]) => void,
+  where: { account?: string },
+): Promise<void> {
+  const importable = items.filter((item) => item.bytes <= FINDING_BYTES);
+  const oversized = items.filter((item) => item.bytes > FINDING_BYTES);
   if (oversized.length > 0)
-    sink.warn?.('finding over 240 KB: not imported', { incidents: oversized.map((item) => item.incidentId) });
+    sink.warn?.('finding over 240 KB: not imported', {
+      ...where,
+      incidents: oversized.map((item) => item.incidentId),
+    });
   fail(oversized);
 
   const imported: Pending[] = [];
   for (const chunk of chunksOf(importable)) {
     await sink.pace();
     try {
-      const result = await sink.client.send(
+      const result = await hub.send(
         new BatchImportFindingsCommand({ Findings: chunk.map((item) => item.finding) }),
       );
       const refused = new Set((result.FailedFindings ?? []).map((failure) => failure.Id));
@@ -145,6 +253,7 @@ export async function importIncidentFindings(
       // The cause only: names and ids, never a finding.
       sink.warn?.('BatchImportFindings failed: findings not imported', {
         ...causeOf(error),
+        ...where,
         incidents: chunk.map((item) => item.incidentId),
       });
       fail(chunk);
@@ -157,12 +266,12 @@ export async function importIncidentFindings(
     if (item.workflow === undefined) continue;
     byWorkflow.set(item.workflow, [...(byWorkflow.get(item.workflow) ?? []), item]);
   }
-  for (const [status, items] of byWorkflow) {
-    for (let start = 0; start < items.length; start += FINDINGS_PER_CALL) {
-      const chunk = items.slice(start, start + FINDINGS_PER_CALL);
+  for (const [status, moving] of byWorkflow) {
+    for (let start = 0; start < moving.length; start += FINDINGS_PER_CALL) {
+      const chunk = moving.slice(start, start + FINDINGS_PER_CALL);
       await sink.pace();
       try {
-        const result = await sink.client.send(
+        const result = await hub.send(
           new BatchUpdateFindingsCommand({
             FindingIdentifiers: chunk.map((item) => ({
               Id: item.finding.Id,
@@ -178,26 +287,42 @@ export async function importIncidentFindings(
       } catch (error) {
         sink.warn?.('BatchUpdateFindings failed: workflow not moved', {
           ...causeOf(error),
+          ...where,
           incidents: chunk.map((item) => item.incidentId),
         });
         fail(chunk);
       }
     }
   }
+}
 
-  // Lambda retries the shard from the lowest sequence number reported.
+/** The session a member's imports run as: its CloudTrail shows the responder's importer (2 to 64 characters). */
+export const IMPORT_SESSION = 'import-findings';
+
+/** deployment: organisation - member hubs through the importer's member role (shared/organisation/accounts.ts). */
+export function organisationHubs(
+  target: FindingTarget,
+  options: { stackName: string; sts: STSClient; organizations?: OrganizationsClient },
+): MemberHubs {
+  const accounts = new OrganisationAccounts({
+    homeRegion: target.region,
+    stackName: options.stackName,
+    // Not a rule: the id names the importer's member role, <home stack>-member-security-hub-findings.
+    ruleId: SECURITY_HUB_IMPORTER,
+    sts: options.sts,
+    ...(options.organizations && { organizations: options.organizations }),
+  });
   return {
-    batchItemFailures: event.Records.filter((record) => failed.has(record))
-      .map((record) => record.dynamodb?.SequenceNumber)
-      .filter((sequence): sequence is string => sequence !== undefined)
-      .map((itemIdentifier) => ({ itemIdentifier })),
+    isActiveMember: (accountId) => accounts.isActiveMember(accountId),
+    hubIn: async (accountId) =>
+      (await accounts.clientsIn(accountId, IMPORT_SESSION)).securityhub(target.region),
   };
 }
 
 /** The security-hub-findings function (functions/security-hub-findings.ts). */
 export function securityHubFindingsHandler(
   env: NodeJS.ProcessEnv = process.env,
-  aws?: Pick<AwsClients, 'securityhub'>,
+  aws?: Pick<AwsClients, 'securityhub'> & Partial<Pick<AwsClients, 'sts'>>,
 ) {
   const productArn = env.SECURITY_HUB_PRODUCT_ARN ?? '';
   const target = targetOfProductArn(productArn);
@@ -208,19 +333,52 @@ export function securityHubFindingsHandler(
     );
   const logger = new Logger({ serviceName: SERVICE_NAME });
   // The client retries adaptively (shared/aws/clients.ts); the pacer keeps under 10/s.
-  const client = (aws ?? createAwsClients(target.region)).securityhub(target.region);
+  const clients = aws ?? createAwsClients(target.region);
+  const client = clients.securityhub(target.region);
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
+    defaultDimensions: { function: SECURITY_HUB_IMPORTER },
+  });
+  let counted = 0;
   const sink: SecurityHubSink = {
     client,
     target,
     pace: pacer(REQUESTS_PER_SECOND),
     warn: (message, details) => logger.warn(message, details),
+    ...(env.ORGANIZATION_ID && {
+      members: organisationHubs(target, {
+        stackName: stackNameOf(env),
+        sts: (clients.sts ?? createAwsClients(target.region).sts)(target.region),
+      }),
+      count: (metric: Metric) => {
+        metrics.addMetric(metric, MetricUnit.Count, 1);
+        counted += 1;
+      },
+    }),
   };
   return middy(async (event: DynamoDBStreamEvent) => {
     const response = await importIncidentFindings(event, sink);
+    // Only what was counted: a single account's function publishes no metric, as before.
+    if (counted > 0) {
+      metrics.publishStoredMetrics();
+      counted = 0;
+    }
     if (response.batchItemFailures.length > 0)
       logger.error('findings not imported or not moved; Lambda retries them', {
         failed: response.batchItemFailures.length,
       });
     return response;
   }).use(injectLambdaContext(logger));
+}
+
+/** The home stack's name, which names the member roles: required in an organisation deployment. */
+function stackNameOf(env: NodeJS.ProcessEnv): string {
+  const stackName = env.STACK_NAME ?? '';
+  if (!stackName)
+    throw new ConfigurationError(
+      'Invalid setting STACK_NAME: an organisation deployment names its member roles after the stack',
+      'STACK_NAME',
+    );
+  return stackName;
 }

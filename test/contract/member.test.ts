@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { policyStatement, roleName } from '../../scripts/lib/deployment';
 import { memberRoleLogicalId, memberStatements } from '../../scripts/lib/member';
+import { IMPORTER_ROLE_LOGICAL_ID } from '../../scripts/lib/member-importer';
 import {
   MEMBER_HEARTBEAT_PK,
   MEMBER_HEARTBEAT_SCHEDULE,
   memberHeartbeatRuleName,
 } from '../../shared/health/member-heartbeat';
-import { memberRoleName } from '../../shared/organisation/member-roles';
+import { importerRoleName, memberRoleName } from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
 import {
   HOME_TEMPLATE,
@@ -122,9 +123,11 @@ describe('the member stack in its packaged template', () => {
     ]);
   });
 
-  it('holds one role for each rule that acts in member accounts, in the home region only', () => {
+  it('holds one role for each rule that acts in member accounts, and the Security Hub importer, in the home region only', () => {
     // Assess
-    expect(Object.keys(memberRoles).sort()).toEqual(acting.map(memberRoleLogicalId).sort());
+    expect(Object.keys(memberRoles).sort()).toEqual(
+      [...acting.map(memberRoleLogicalId), IMPORTER_ROLE_LOGICAL_ID].sort(),
+    );
     expect(memberRoles[memberRoleLogicalId({ id: 'self-protection' })]).toBeUndefined();
     for (const rule of acting) {
       const role = memberRoles[memberRoleLogicalId(rule)] as Resource;
@@ -207,12 +210,74 @@ describe('the member stack in its packaged template', () => {
         (policy) => policy.PolicyDocument.Statement,
       );
       for (const statement of statements) {
+        // A Deny only narrows: it needs no room in the boundary.
         const bounded =
+          statement.Effect === 'Deny' ||
           list(statement.Action).every((action) => anywhere.has(action)) ||
           ceiling.some((other) => sameButSid(other, statement));
         expect([id, statement.Sid, bounded]).toEqual([id, statement.Sid, true]);
       }
     }
+  });
+  it("holds the Security Hub importer's role: trusted only by the security account's security-hub-findings function role, allowed exactly its import and workflow moves, under the boundary", () => {
+    // Prepare
+    const role = memberRoles[IMPORTER_ROLE_LOGICAL_ID] as Resource;
+    const properties = role.Properties as unknown as RoleProperties;
+    const granted = properties.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const homeRole = home.SecurityHubFindingsRole?.Properties as unknown as RoleProperties;
+    const homeSecurityHub = homeRole.Policies.flatMap((policy) => policy.PolicyDocument.Statement).filter(
+      (statement) => list(statement.Action).some((action) => String(action).startsWith('securityhub:')),
+    );
+    const boundary = (member.MemberBoundary as Resource).Properties.PolicyDocument as unknown as {
+      Statement: Statement[];
+    };
+    const boundedSecurityHub = boundary.Statement.filter((statement) =>
+      list(statement.Action).some((action) => /^securityhub:|^\*$/.test(String(action))),
+    );
+    // Assess: the home region only (IAM is global), its name, its boundary
+    expect(role.Condition).toBe('HoldsMemberRoles');
+    expect(properties.RoleName).toBe(importerRoleName(HOME_STACK));
+    expect(properties.RoleName).toBe(`${HOME_STACK}-member-security-hub-findings`);
+    expect([properties.PermissionsBoundary, properties.ManagedPolicyArns]).toEqual([
+      { Ref: 'MemberBoundary' },
+      undefined,
+    ]);
+    // Trusted by one role of the security account, by the name an organisation deployment gives it
+    expect(properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Sid: 'OnlyTheSecurityHubImporter',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:root` } },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          ArnEquals: {
+            'aws:PrincipalArn': {
+              'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:role/${HOME_STACK}-security-hub-findings`,
+            },
+          },
+        },
+      },
+    ]);
+    expect(homeRole.RoleName).toEqual({
+      'Fn::If': ['IsOrganisation', `${HOME_STACK}-security-hub-findings`, { Ref: 'AWS::NoValue' }],
+    });
+    // Exactly the home role's Security Hub statements (its own product and hub, the same conditions and
+    // denials), which in the member's home region name the member's account and that region
+    expect(granted).toEqual(homeSecurityHub);
+    expect(
+      granted.filter((statement) => statement.Effect === 'Allow').map((statement) => statement.Action),
+    ).toEqual(['securityhub:BatchImportFindings', 'securityhub:BatchUpdateFindings']);
+    expect(granted.find((statement) => statement.Sid === 'ImportThisAccountsFindings')).toEqual({
+      Sid: 'ImportThisAccountsFindings',
+      Effect: 'Allow',
+      Action: 'securityhub:BatchImportFindings',
+      Resource: {
+        'Fn::Sub': `arn:\${AWS::Partition}:securityhub:\${AWS::Region}:\${AWS::AccountId}:product/\${AWS::AccountId}/default`,
+      },
+      Condition: { StringEquals: { 'securityhub:TargetAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    // The boundary allows exactly the two Allow statements, conditions included, and no other Security Hub action
+    expect(boundedSecurityHub).toEqual(granted.filter((statement) => statement.Effect === 'Allow'));
   });
 });
 
@@ -432,6 +497,44 @@ describe("the security account's side, in the home template (deployment: organis
       ['SelfProtectionOrganisation1EventRule', 'IsOrganisation'],
       ['SelfProtectionOrganisationAccess', 'IsOrganisation'],
     ]);
+  });
+
+  it('lets the security-hub-findings function assume only its member role, in accounts of the organisation, only with both the organisation and securityHubFindings', () => {
+    // Prepare
+    const template = JSON.parse(readFileSync(HOME_TEMPLATE, 'utf8')) as { Conditions: Record<string, Json> };
+    const access = home.SecurityHubFindingsMemberAccess as Resource;
+    const assuming = Object.entries(home).filter(([, resource]) =>
+      JSON.stringify(resource).includes('-member-security-hub-findings'),
+    );
+    // Assess
+    expect(template.Conditions.SecurityHubFindingsInOrganisation).toEqual({
+      'Fn::And': [{ Condition: 'IsOrganisation' }, { Condition: 'SecurityHubFindingsEnabled' }],
+    });
+    expect([access.Type, access.Condition, access.Properties.RoleName]).toEqual([
+      'AWS::IAM::RolePolicy',
+      'SecurityHubFindingsInOrganisation',
+      { Ref: 'SecurityHubFindingsRole' },
+    ]);
+    expect((access.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement).toEqual([
+      {
+        Sid: 'AssumeOnlyTheImportersMemberRole',
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${importerRoleName(HOME_STACK)}` },
+        Condition: { StringEquals: { 'aws:ResourceOrgID': '' } },
+      },
+      {
+        Sid: 'ListTheOrganisationsAccounts',
+        Effect: 'Allow',
+        Action: 'organizations:ListAccounts',
+        Resource: '*',
+      },
+    ]);
+    // Nothing else grants it, and the function's own role (every deployment) holds neither
+    expect(assuming.map(([id]) => id)).toEqual(['SecurityHubFindingsMemberAccess']);
+    expect(JSON.stringify(home.SecurityHubFindingsRole?.Properties.Policies)).not.toMatch(
+      /sts:|organizations:/,
+    );
   });
 
   it("caps sts:AssumeRole at this stack's member roles in the boundary", () => {

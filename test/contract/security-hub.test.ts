@@ -66,10 +66,14 @@ describe('Security Hub findings in the packaged template', () => {
       ].sort(),
     );
     for (const [id, resource] of own) expect([id, resource.Condition]).toEqual([id, CONDITION]);
-    // Nothing deployed without the condition may refer to what exists only with it.
+    // Nothing deployed without the condition may refer to what exists only with it (a condition
+    // that requires it, such as SecurityHubFindingsInOrganisation, is that condition too).
     const conditional = own.map(([id]) => id);
+    const implies = (name: string | undefined) =>
+      name === CONDITION ||
+      JSON.stringify(template.Conditions[name ?? ''] ?? null).includes(`{"Condition":"${CONDITION}"}`);
     const dangling = Object.entries(resources)
-      .filter(([, resource]) => resource.Condition !== CONDITION)
+      .filter(([, resource]) => !implies(resource.Condition))
       .filter(([, resource]) => conditional.some((id) => mentions(resource, id)))
       .map(([id]) => id);
     expect(dangling).toEqual([]);

@@ -69,8 +69,17 @@ describe('a rule function bundles only the SDK clients of the services its role 
       ['@aws-sdk/client-dynamodb', '@aws-sdk/client-organizations', '@aws-sdk/client-sts'],
     ],
     // Its role may import findings; the stream's records arrive in the event (DynamoDB's client
-    // comes with the shared clients' document client).
-    ['security-hub-findings', ['@aws-sdk/client-dynamodb', '@aws-sdk/client-securityhub']],
+    // comes with the shared clients' document client). In an organisation deployment it lists the
+    // accounts and assumes its member role in each (Organizations, STS).
+    [
+      'security-hub-findings',
+      [
+        '@aws-sdk/client-dynamodb',
+        '@aws-sdk/client-organizations',
+        '@aws-sdk/client-securityhub',
+        '@aws-sdk/client-sts',
+      ],
+    ],
   ])("bundles the %s function, which runs no rule, with only its role's clients", async (name, expected) => {
     // Act: the real entry point
     const result = await build({
