@@ -1,7 +1,12 @@
-import { functionRoleName, memberRoleName } from '../../shared/organisation/member-roles';
+import {
+  functionRoleName,
+  memberOnCallRoleName,
+  memberRoleName,
+  onCallRoleName,
+} from '../../shared/organisation/member-roles';
 import { rules as registry } from '../../shared/rules';
 import type { PermissionStatement, Rule } from '../../shared/rules/rule';
-import { policyStatement, roleName } from './deployment';
+import { onCallActions, policyStatement, roleName, UNDONE_WITH_CONDITIONS } from './deployment';
 
 /**
  * The member stack's roles, generated from the registry (docs/organisation.md): in every member
@@ -18,6 +23,7 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 /** The condition under which the member stack holds the roles: IAM is global, so one region per account. */
 export const HOLDS_MEMBER_ROLES = 'HoldsMemberRoles';
 export const MEMBER_BOUNDARY = 'MemberBoundary';
+export const MEMBER_ON_CALL_ROLE = 'MemberOnCallRole';
 
 /** A stack value naming one of the home stack's resources (`${IncidentTable.Arn}`), not a pseudo parameter. */
 const HOME_RESOURCE = /\$\{(?!AWS::)\w+(\.\w+)?\}/;
@@ -84,6 +90,75 @@ function memberRole(rule: Rule, facts: MemberStackFacts): Json {
   };
 }
 
+/** Services whose resources are the home stack's (table, topic, queues): never on-call's in a member. */
+const HOME_SERVICES = /^(dynamodb|sns|sqs):/;
+
+/**
+ * What on-call may call in a member account: the on-call actions (every undo call a rule records and
+ * every read) of the rules that act there, limited to the actions of their in-account statements and
+ * their undo calls; nothing of the home stack's. ec2:DeleteTags is held only for the responder's tag keys.
+ */
+export const memberOnCallActions = (rules: readonly Rule[] = registry): string[] => {
+  const acting = memberRules(rules);
+  const inAccount = new Set([
+    ...acting.flatMap(memberStatements).flatMap((statement) => statement.actions),
+    ...acting.flatMap((rule) => rule.undoActions ?? []),
+  ]);
+  return onCallActions(acting).filter((action) => inAccount.has(action) && !HOME_SERVICES.test(action));
+};
+
+/** Removing a tag, and only the responder's own keys, as the home on-call role may (serverless.yml). */
+const onlyTheRespondersOwnTags = (resource: Json): Json => ({
+  Sid: 'UndoOnlyTheRespondersOwnTags',
+  Effect: 'Allow',
+  Action: UNDONE_WITH_CONDITIONS[0] ?? 'ec2:DeleteTags',
+  Resource: resource,
+  Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] } },
+});
+
+/**
+ * On-call's role in a member account (`incidents undo` of its incidents, `scan --account`), under the
+ * member boundary. Trusted: only the security account's on-call role, by its name (the way
+ * memberRole names a function's role), for an hour at most.
+ */
+function memberOnCallRole(rules: readonly Rule[], facts: MemberStackFacts): Json {
+  const onCallRole = `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${onCallRoleName(facts.homeStackName)}`;
+  return {
+    Type: 'AWS::IAM::Role',
+    Condition: HOLDS_MEMBER_ROLES,
+    Properties: {
+      RoleName: memberOnCallRoleName(facts.homeStackName),
+      Description: `compliance-responder: what on-call of security account ${facts.securityAccount} may undo and read here`,
+      PermissionsBoundary: { Ref: MEMBER_BOUNDARY },
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'OnlyTheSecurityAccountsOnCall',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:root` } },
+            Action: 'sts:AssumeRole',
+            Condition: { ArnEquals: { 'aws:PrincipalArn': { 'Fn::Sub': onCallRole } } },
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'on-call',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              policyStatement({ sid: 'UndoAndTheReadsItChecksFirst', actions: memberOnCallActions(rules) }),
+              onlyTheRespondersOwnTags({ 'Fn::Sub': `arn:\${AWS::Partition}:ec2:*:\${AWS::AccountId}:*/*` }),
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
 /**
  * The ceiling of every member role (IAM caps a managed policy at 6,144 characters, too few for every
  * statement): the actions the rules declare without conditions, on any resource (each role's own
@@ -92,7 +167,10 @@ function memberRole(rule: Rule, facts: MemberStackFacts): Json {
 function memberBoundary(rules: readonly Rule[]): Json {
   const statements = rules.flatMap(memberStatements);
   const unconditioned = [
-    ...new Set(statements.filter((s) => s.conditions === undefined).flatMap((s) => s.actions)),
+    ...new Set([
+      ...statements.filter((s) => s.conditions === undefined).flatMap((s) => s.actions),
+      ...memberOnCallActions(rules),
+    ]),
   ].sort();
   const conditioned = new Map<string, PermissionStatement>();
   for (const statement of statements.filter((s) => s.conditions !== undefined)) {
@@ -128,6 +206,7 @@ function memberBoundary(rules: readonly Rule[]): Json {
         Statement: [
           policyStatement({ sid: 'TheRulesActions', actions: unconditioned }),
           ...[...conditioned.values()].map(policyStatement),
+          onlyTheRespondersOwnTags('*'),
         ],
       },
     },
@@ -145,6 +224,7 @@ export function memberRoleResources(
   const acting = memberRules(rules);
   return {
     [MEMBER_BOUNDARY]: memberBoundary(acting),
+    [MEMBER_ON_CALL_ROLE]: memberOnCallRole(acting, facts),
     ...Object.fromEntries(acting.map((rule) => [memberRoleLogicalId(rule), memberRole(rule, facts)])),
   };
 }
