@@ -6,9 +6,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { CliContext } from '../../../cli/context';
 import { organisationMembers, sessionName } from '../../../cli/member-access';
-import { undoIncident } from '../../../cli/undo';
+import { planUndo, undoIncident } from '../../../cli/undo';
 import { createAwsClients } from '../../../shared/aws/clients';
 import type { Settings } from '../../../shared/config';
+import type { Incident } from '../../../shared/model';
 import { anIncident, testSettings } from '../../support/incident';
 
 const SECURITY = '111122223333';
@@ -38,6 +39,37 @@ function context(deployed: Settings): CliContext {
     now: () => new Date('2026-12-06T12:00:00.000Z'),
     runId: 'cli-test',
   };
+}
+
+/** A member's remediated SSH incident, as the rule's function records it in the security account's table. */
+function memberIncident(overrides: Partial<Incident> = {}): Incident {
+  return anIncident({
+    account: MEMBER,
+    resourceArn: `arn:aws:ec2:us-east-1:${MEMBER}:security-group/sg-1`,
+    ruleId: 'ssh-open-to-world',
+    resourceType: 'AWS::EC2::SecurityGroup',
+    resourceId: 'sg-1',
+    status: 'remediated',
+    steps: [
+      {
+        action: 'RevokeSecurityGroupIngress',
+        at: '2026-12-06T11:00:00.000Z',
+        result: 'succeeded',
+        output: { revoked: 'tcp 22 from 0.0.0.0/0' },
+        undo: {
+          service: 'ec2',
+          action: 'AuthorizeSecurityGroupIngress',
+          input: {
+            GroupId: 'sg-1',
+            IpPermissions: [
+              { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+            ],
+          },
+        },
+      },
+    ],
+    ...overrides,
+  });
 }
 
 const organisation = testSettings({ ORGANIZATION_ID: ORGANISATION, STACK_NAME: 'compliance-responder-prod' });
@@ -105,32 +137,7 @@ describe("on-call's way into member accounts", () => {
   // moto lets AssumeRole succeed for a role that does not exist: the refusal is the mock's.
   it("refuses an undo, changing nothing, when the member's on-call role cannot be assumed", async () => {
     // Prepare: a member's remediated SSH incident; its member stack has no on-call role
-    const incident = anIncident({
-      account: MEMBER,
-      resourceArn: `arn:aws:ec2:us-east-1:${MEMBER}:security-group/sg-1`,
-      ruleId: 'ssh-open-to-world',
-      resourceType: 'AWS::EC2::SecurityGroup',
-      resourceId: 'sg-1',
-      status: 'remediated',
-      steps: [
-        {
-          action: 'RevokeSecurityGroupIngress',
-          at: '2026-12-06T11:00:00.000Z',
-          result: 'succeeded',
-          output: { revoked: 'tcp 22 from 0.0.0.0/0' },
-          undo: {
-            service: 'ec2',
-            action: 'AuthorizeSecurityGroupIngress',
-            input: {
-              GroupId: 'sg-1',
-              IpPermissions: [
-                { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
-              ],
-            },
-          },
-        },
-      ],
-    });
+    const incident = memberIncident();
     dynamo.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({
       Item: input.Key.pk === `INCIDENT#${incident.incidentId}` ? { ...incident, ...input.Key } : undefined,
     }));
@@ -153,5 +160,24 @@ describe("on-call's way into member accounts", () => {
     );
     expect(ec2).not.toHaveReceivedAnyCommand();
     expect(dynamo).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it("plans a member's incident only when it is reached as an ACTIVE member, and still checks its ARN against its account", () => {
+    // Prepare
+    const incident = memberIncident();
+    const moved = memberIncident({ resourceArn: `arn:aws:ec2:us-east-1:999999999999:security-group/sg-1` });
+    // Act + Assess: reached, planned; not reached, refused with the reason given; no reach, as before
+    expect(planUndo(incident, SECURITY, { member: true }).calls).toHaveLength(1);
+    expect(() =>
+      planUndo(incident, SECURITY, { member: false, why: 'it is of account X, not ACTIVE' }),
+    ).toThrow(
+      `refused: incident ${incident.incidentId}: it is of account X, not ACTIVE; nothing was changed`,
+    );
+    expect(() => planUndo(incident, SECURITY)).toThrow(
+      `it is of account ${MEMBER}, and your credentials are account ${SECURITY}'s`,
+    );
+    expect(() => planUndo(moved, SECURITY, { member: true })).toThrow(
+      `its resource ARN names account 999999999999, not ${MEMBER}`,
+    );
   });
 });
