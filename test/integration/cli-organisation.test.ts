@@ -17,6 +17,7 @@ import { createAwsClients } from '../../shared/aws/clients';
 import type { Incident } from '../../shared/model';
 import { memberOnCallRoleName } from '../../shared/organisation/member-roles';
 import { type CliRun, runCli } from '../support/cli';
+import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
 import { authorizeCall, ssh } from '../support/ssh';
@@ -265,6 +266,36 @@ describe('on-call in the member accounts of an organisation deployment, against 
       ).toEqual(
         members.map((account) => `arn:aws:iam::${account}:role/${memberOnCallRoleName(stackName)}`).sort(),
       );
+    });
+
+    it('reports every listing of a member whose on-call role cannot be assumed as not scanned, never clean, and scans the others', async () => {
+      // Prepare: drift in both members; STS refuses the first member's role (moto would let it be assumed)
+      const [first = '', second = ''] = members;
+      for (const account of members) await openGroup(await memberEc2(account), 'bastion');
+      const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
+      proxy.arm([
+        { action: 'sts:AssumeRole', nth: 1, kind: 'http500', times: 100, bodyIncludes: `${first}%3Arole` },
+      ]);
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      try {
+        run = await runCli(['scan', '--rule', 'ssh-open-to-world', '--account', members.join(',')], {
+          ...env,
+          AWS_ENDPOINT_URL: proxy.url,
+        });
+      } finally {
+        await proxy.close();
+      }
+      // Assess: exit 1 (drift unknown there), the first member named as not scanned, the second's drift found
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `not scanned: ssh-open-to-world in account ${first} ${REGION}: cannot act in account ${first} as ${memberOnCallRoleName(stackName)}`,
+        ),
+      );
+      expect(run.stdout).toMatch(new RegExp(`drift +${second} +ssh-open-to-world`));
+      expect(run.stdout).not.toMatch(new RegExp(`drift +${first} `));
+      expect(run.stdout).toContain(`${first}: 0 drift, 1 NOT scanned`);
     });
 
     it('is a usage error, before any read, for an account that is not an ACTIVE member', async () => {
