@@ -146,6 +146,7 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
       ? [
           `  undo:      ${undo.result} by ${undo.by}, started ${undo.startedAt}${undo.finishedAt ? `, finished ${undo.finishedAt}` : ''} (exemption asked: ${formatMinutes(undo.exemptForMinutes)}${undo.exemption ? `, set: ${undo.exemption.exemptionId} until ${undo.exemption.until}` : ''})`,
           ...(undo.reason ? [`    why:   ${undo.reason}`] : []),
+          ...(undo.memberSession ? [`    as:    ${undo.memberSession}`] : []),
           ...(undo.alert
             ? [
                 `    alert: ${undo.alert.status}${undo.alert.messageId ? ` (message ${undo.alert.messageId})` : ''} at ${undo.alert.at}`,
@@ -169,7 +170,7 @@ export function undoPlanLines(plan: CheckedPlan, exemptForMinutes: number): stri
   const kept = notReversedBy(incident);
   const verified = incident.steps.some((step) => step.action === VERIFY_STEP);
   return [
-    `undo incident ${incident.incidentId} (${incident.ruleId}, ${incident.resourceId} in ${incident.region}): ${plan.calls.length} call(s), last step first, with your credentials`,
+    `undo incident ${incident.incidentId} (${incident.ruleId}, ${incident.resourceId} in ${incident.region}): ${plan.calls.length} call(s), last step first, ${plan.memberSession ? `in account ${incident.account} as ${plan.memberSession}` : 'with your credentials'}`,
     `  first the resource is to be exempted for ${formatMinutes(exemptForMinutes)}, so the responder does not revert the undo; then:`,
     ...plan.calls.flatMap(({ call, region, step }, index) => [
       `  ${call.service} ${call.action} in ${region} (reverses step ${step + 1}, ${incident.steps[step]?.action}): ${JSON.stringify(call.input)}`,

@@ -8,6 +8,8 @@ export type FindingState = (typeof FindingState)[keyof typeof FindingState];
 
 /** One resource a rule judged non-compliant, and what the responder would do about it. */
 export interface ScanFinding {
+  /** The account the resource is in. */
+  accountId: string;
   ruleId: string;
   severity: Severity;
   /** The rule's configured mode: what the responder does with this finding (off: nothing). */
@@ -28,6 +30,7 @@ export interface ScanFinding {
 
 /** One listing a scan made: a rule over one region, or over a global service once. */
 export interface ScannedScope {
+  accountId: string;
   ruleId: string;
   /** A region, or `global` for the global part of a rule (IAM). */
   scope: string;
@@ -38,13 +41,17 @@ export interface ScannedScope {
 
 /** A listing that failed: that rule's resources there were not judged, so nothing is known of them. */
 export interface ScanError {
+  accountId: string;
   ruleId: string;
   scope: string;
   reason: string;
 }
 
 export interface ScanReport {
+  /** The caller's account, whose credentials ran the scan. */
   accountId: string;
+  /** The accounts scanned, sorted: the caller's alone without `--account`. */
+  accounts: string[];
   regions: string[];
   scanned: ScannedScope[];
   findings: ScanFinding[];
@@ -57,16 +64,23 @@ function enforceWould(finding: ScanFinding): string {
   return finding.exemptUntil ? `nothing: exempt until ${finding.exemptUntil}` : finding.plan;
 }
 
+/** A scan of other accounts than the caller's alone (`--account`): every line names its account. */
+const acrossAccounts = (report: ScanReport): boolean =>
+  report.accounts.length !== 1 || report.accounts[0] !== report.accountId;
+
 /** The report for a terminal: a table of findings, then each listing that could not be made. */
 export function scanLines(report: ScanReport, layout?: TableLayout): string[] {
   const lines: string[] = [];
+  const several = acrossAccounts(report);
+  const account = (accountId: string) => (several ? [accountId] : []);
   if (report.findings.length > 0) {
     lines.push(
       ...formatTable(
         [
-          ['STATE', 'RULE', 'REGION', 'RESOURCE', 'WHY', 'MODE', 'ENFORCE WOULD'],
+          ['STATE', ...account('ACCOUNT'), 'RULE', 'REGION', 'RESOURCE', 'WHY', 'MODE', 'ENFORCE WOULD'],
           ...report.findings.map((finding) => [
             finding.state,
+            ...account(finding.accountId),
             finding.ruleId,
             finding.region,
             finding.resourceId,
@@ -80,7 +94,8 @@ export function scanLines(report: ScanReport, layout?: TableLayout): string[] {
     );
   }
   for (const error of report.errors) {
-    lines.push(`not scanned: ${error.ruleId} in ${scopeName(error.scope)}: ${error.reason}`);
+    const where = several ? `account ${error.accountId} ${scopeName(error.scope)}` : scopeName(error.scope);
+    lines.push(`not scanned: ${error.ruleId} in ${where}: ${error.reason}`);
   }
   return lines;
 }
@@ -101,7 +116,21 @@ export function scanSummary(report: ScanReport): string {
   const unjudged = report.scanned.reduce((total, listing) => total + (listing.outOfScope ?? 0), 0);
   const outOfScope =
     unjudged > 0 ? `; ${unjudged} resource(s) outside a rule's narrowed scope, not judged` : '';
-  return `scan of account ${report.accountId}, ${report.regions.join(', ')}${global}, ${rules} rule(s): ${drift} finding(s) of drift, ${exempted} exempted${notScanned}${outOfScope}; nothing was changed`;
+  const accounts = report.accounts.length === 1 ? 'account' : 'accounts';
+  return `scan of ${accounts} ${report.accounts.join(', ')}, ${report.regions.join(', ')}${global}, ${rules} rule(s): ${drift} finding(s) of drift, ${exempted} exempted${byAccount(report)}${notScanned}${outOfScope}; nothing was changed`;
+}
+
+/** Across accounts: each account's drift (and listings not made), so none hides behind a total. */
+function byAccount(report: ScanReport): string {
+  if (!acrossAccounts(report) || report.accounts.length === 1) return '';
+  const each = report.accounts.map((accountId) => {
+    const drift = report.findings.filter(
+      (finding) => finding.accountId === accountId && finding.state === FindingState.Drift,
+    ).length;
+    const failed = report.errors.filter((error) => error.accountId === accountId).length;
+    return `${accountId}: ${drift} drift${failed > 0 ? `, ${failed} NOT scanned` : ''}`;
+  });
+  return ` (${each.join('; ')})`;
 }
 
 /**

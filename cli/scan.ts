@@ -2,15 +2,17 @@ import { type Command, Option } from 'commander';
 import type { Settings } from '../shared/config';
 import type { Incident, Mode } from '../shared/model';
 import { evidenceKeptBy } from '../shared/pipeline/kept-evidence';
-import { listingsOf } from '../shared/pipeline/listings';
+import { type Listing, listingsOf } from '../shared/pipeline/listings';
 import { rules as registry } from '../shared/rules';
 import type { Finding, Loaded, Rule } from '../shared/rules/rule';
+import { parseAccounts } from './account-option';
 import type { CliContext, Io } from './context';
 import { Answered, CliError, ExitCode, explainError, UsageError } from './errors';
 import { incidentStore } from './incidents-store';
 import { exemptionsInForce, inTable } from './ledger-access';
 import { checkOptions } from './option-checks';
 import { checkRegion } from './regions';
+import { type ScanAccount, scanAccounts } from './scan-accounts';
 import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
 import {
   FindingState,
@@ -27,6 +29,51 @@ export interface ScanOptions {
   ruleIds: readonly string[];
   /** Regions to scan; empty: the context's region. */
   regions: readonly string[];
+  /** `--account`: ids or `all` (an organisation deployment's ACTIVE accounts); absent: the caller's. */
+  accounts?: readonly string[] | 'all';
+}
+
+/** One listing to make: a rule over one region (or IAM) of one account, read through `ctx`. */
+interface Work {
+  accountId: string;
+  ctx: CliContext;
+  rule: Rule;
+  listing: Listing;
+}
+
+/**
+ * Each account's listings, its member on-call role assumed first (so the progress bar counts them
+ * all); an account whose role cannot be assumed is an error for every listing there, never clean.
+ * Self-protection judges the home stack: it is not run in members.
+ */
+async function workIn(
+  ctx: CliContext,
+  targets: readonly ScanAccount[],
+  chosen: readonly Rule[],
+  regions: readonly string[],
+  report: ScanReport,
+): Promise<Work[]> {
+  const work: Work[] = [];
+  for (const { accountId, enter } of targets) {
+    const rules = enter ? chosen.filter((rule) => rule.homeStackOnly === undefined) : chosen;
+    let reached: CliContext | Error = ctx;
+    if (enter) reached = await enter().then((place) => place.ctx, explainError);
+    const reader = reached instanceof Error ? ctx : reached;
+    for (const rule of rules) {
+      // IAM is global: one listing whichever regions are asked for, never one per region, never missed.
+      for (const listing of listingsOf(
+        rule,
+        regions,
+        { accountId, aws: reader.aws(), settings: ctx.settings },
+        { global: true },
+      )) {
+        if (reached instanceof Error) {
+          report.errors.push({ accountId, ruleId: rule.id, scope: listing.scope, reason: reached.message });
+        } else work.push({ accountId, ctx: reached, rule, listing });
+      }
+    }
+  }
+  return work;
 }
 
 /** The rules asked for, in registry order; an unknown id is a usage mistake naming the valid ones. */
@@ -47,8 +94,8 @@ export function checkRegions(regions: readonly string[]): string[] {
 const modeOf = (rule: Rule, settings: Settings): Mode => settings.modes[rule.id] ?? rule.defaultMode;
 
 /**
- * Read-only detection by every chosen rule over the account now: each rule's own list() and pure
- * detect(), nothing remediated, nothing recorded. A listing that fails is an error in the report,
+ * Read-only detection by every chosen rule over the account now (or each `--account`): each rule's
+ * own list() and pure detect(), nothing remediated, nothing recorded. A listing that fails is an error in the report,
  * never "no findings".
  */
 export async function scan(
@@ -59,17 +106,16 @@ export async function scan(
   const chosen = selectRules(options.ruleIds);
   const regions = checkRegions(options.regions.length > 0 ? options.regions : [ctx.region]);
   const { accountId } = await ctx.caller();
-  const work = chosen.flatMap((rule) =>
-    // IAM is global: one listing whichever regions are asked for, never one per region, never missed.
-    listingsOf(rule, regions, { accountId, aws: ctx.aws(), settings: ctx.settings }, { global: true }).map(
-      (listing) => ({ rule, listing }),
-    ),
-  );
-  const report: ScanReport = { accountId, regions, scanned: [], findings: [], errors: [] };
+  // Every account named is checked before any resource is read.
+  const targets = await scanAccounts(ctx, options.accounts);
+  const accounts = targets.map((target) => target.accountId);
+  const report: ScanReport = { accountId, accounts, regions, scanned: [], findings: [], errors: [] };
+  const work = await workIn(ctx, targets, chosen, regions, report);
+  const several = accounts.length > 1 || accounts[0] !== accountId;
   progress.start(work.length);
   try {
-    for (const { rule, listing } of work) {
-      progress.listing(`${rule.id} ${listing.scope}`);
+    for (const { accountId, ctx, rule, listing } of work) {
+      progress.listing(`${several ? `${accountId} ` : ''}${rule.id} ${listing.scope}`);
       const found: ScanFinding[] = [];
       let resources = 0;
       let outOfScope = 0;
@@ -82,11 +128,12 @@ export async function scan(
           if (!verdict.compliant) drifted.push(await withKeeper(ctx, rule, resource, verdict));
           else if (verdict.outOfScope) outOfScope += 1;
         }
-        found.push(...(await findingsOf(ctx, rule, drifted)));
+        found.push(...(await findingsOf(ctx, accountId, rule, drifted)));
       } catch (error) {
         // Half a listing is not a result: what was judged before the failure is dropped with it.
         const where = { table: ctx.tableName, region: listing.region };
         report.errors.push({
+          accountId,
           ruleId: rule.id,
           scope: listing.scope,
           reason: explainError(error, where).message,
@@ -96,6 +143,7 @@ export async function scan(
         progress.listed();
       }
       report.scanned.push({
+        accountId,
         ruleId: rule.id,
         scope: listing.scope,
         resources,
@@ -127,7 +175,12 @@ async function withKeeper(
 }
 
 /** A listing's drift as findings: the exemptions of those no incident keeps, read together (issue 21). */
-async function findingsOf(ctx: CliContext, rule: Rule, drifted: readonly Drifted[]): Promise<ScanFinding[]> {
+async function findingsOf(
+  ctx: CliContext,
+  accountId: string,
+  rule: Rule,
+  drifted: readonly Drifted[],
+): Promise<ScanFinding[]> {
   const unkept = drifted.filter((drift) => !drift.keeper);
   const exemptions = await exemptionsInForce(
     ctx,
@@ -139,6 +192,7 @@ async function findingsOf(ctx: CliContext, rule: Rule, drifted: readonly Drifted
     const { resource, verdict, keeper } = drift;
     const exemption = exemptionOf.get(drift);
     return {
+      accountId,
       ruleId: rule.id,
       severity: rule.severity,
       mode: modeOf(rule, ctx.settings),
@@ -156,6 +210,7 @@ async function findingsOf(ctx: CliContext, rule: Rule, drifted: readonly Drifted
 
 interface ScanCommandOptions {
   rule?: string[];
+  account?: string;
   json?: boolean;
 }
 
@@ -196,6 +251,10 @@ export function registerScan(
         'scan this region (repeatable; default: the region of your profile); IAM, which is global, is scanned once',
       ).argParser(repeat),
     )
+    .option(
+      '--account <ids>',
+      'organisation deployment: scan these ACTIVE accounts (12-digit ids, comma-separated), or all; a member through its member on-call role (default: your own account)',
+    )
     .option('--json', 'print the report as JSON (findings, rules scanned, errors) and nothing else')
     .action((options: ScanCommandOptions, command: Command) => {
       const regions = scannedRegions();
@@ -203,7 +262,11 @@ export function registerScan(
       return withContext(command, async (ctx) => {
         const report = await scan(
           ctx,
-          { ruleIds: options.rule ?? [], regions },
+          {
+            ruleIds: options.rule ?? [],
+            regions,
+            ...(options.account !== undefined && { accounts: parseAccounts(options.account) ?? 'all' }),
+          },
           scanProgress(process.stderr),
         );
         if (options.json) io.out(JSON.stringify(report, null, 2));
@@ -223,5 +286,6 @@ export function registerScan(
     scanCommand,
     (options) => selectRules(options.rule ?? []),
     () => checkRegions(scannedRegions()),
+    (options) => options.account !== undefined && parseAccounts(options.account),
   );
 }

@@ -1,3 +1,4 @@
+import type { AwsClients } from '../shared/aws/clients';
 import { errorMessage, ResponderError } from '../shared/errors';
 import { exemptAfterUndo } from '../shared/exemptions/after-undo';
 import { neverExempt } from '../shared/exemptions/resource-types';
@@ -18,6 +19,7 @@ import type { CliContext } from './context';
 import { CliError, explainError } from './errors';
 import { findIncident, incidentStore } from './incidents-store';
 import { exemptionLedger } from './ledger-access';
+import { type MemberPlace, organisationMembers } from './member-access';
 import { tellOnCall } from './on-call';
 import { type PlannedCall, planCall } from './undo-calls';
 import { UndoRefused } from './undo-checks';
@@ -67,7 +69,15 @@ export interface UndoPlan {
 /** A plan whose every call was checked against AWS now: what each check found, in call order. */
 export interface CheckedPlan extends UndoPlan {
   found: string[];
+  /** A member's incident: the member on-call role's session its checks ran as, and its calls will. */
+  memberSession?: string;
 }
+
+/**
+ * An incident of an account other than the caller's: an ACTIVE member of the organisation deployment
+ * (Organizations says so now), or why the undo is refused.
+ */
+export type OtherAccount = { member: true } | { member: false; why: string };
 
 /** self-protection restores the responder's own stack: its undo would break the responder again. */
 const SELF_PROTECTION = 'self-protection';
@@ -79,11 +89,14 @@ const refuse = (id: string, why: string) =>
 
 /**
  * Where the record says its resource is, against itself and the credentials: the incident's account
- * is the caller's, and its resource ARN names the same account and region.
+ * is the caller's (or an ACTIVE member's, `other`), and its resource ARN names the same account and region.
  */
-function whereRefusal(incident: Incident, callerAccount: string): string | undefined {
-  if (incident.account !== callerAccount) {
-    return `it is of account ${incident.account}, and your credentials are account ${callerAccount}'s`;
+function whereRefusal(incident: Incident, callerAccount: string, other?: OtherAccount): string | undefined {
+  if (incident.account !== callerAccount && !other?.member) {
+    return (
+      other?.why ??
+      `it is of account ${incident.account}, and your credentials are account ${callerAccount}'s`
+    );
   }
   const [, , , region = '', account = ''] = incident.resourceArn.split(':');
   if (account !== '' && account !== incident.account) {
@@ -101,7 +114,7 @@ function whereRefusal(incident: Incident, callerAccount: string): string | undef
  * call its rule does not record, of another shape, not its step's undo, aimed at another resource
  * or restoring more than its step removed (refused before any AWS call).
  */
-export function planUndo(incident: Incident, callerAccount: string): UndoPlan {
+export function planUndo(incident: Incident, callerAccount: string, other?: OtherAccount): UndoPlan {
   const id = incident.incidentId;
   if (incident.undo) {
     throw new CliError(
@@ -139,7 +152,7 @@ export function planUndo(incident: Incident, callerAccount: string): UndoPlan {
   if (recorded.length === 0) {
     throw new CliError(`incident ${id} records no change to undo (no succeeded step with an undo call)`);
   }
-  const where = whereRefusal(incident, callerAccount);
+  const where = whereRefusal(incident, callerAccount, other);
   if (where) throw refuse(id, where);
   const rule = rules.find((candidate) => candidate.id === incident.ruleId);
   if (!rule) throw refuse(id, `its rule ${incident.ruleId} is not one of this responder's`);
@@ -154,13 +167,13 @@ export function planUndo(incident: Incident, callerAccount: string): UndoPlan {
  * and region, and is what the step changed), all before anything runs: what each found, or a
  * one-line refusal naming every call that must not run.
  */
-export async function checkUndo(ctx: CliContext, plan: UndoPlan): Promise<CheckedPlan> {
+export async function checkUndo(ctx: CliContext, plan: UndoPlan, member?: MemberPlace): Promise<CheckedPlan> {
   const id = plan.incident.incidentId;
   const results = await Promise.all(
     plan.calls.map(async (planned): Promise<{ found: string } | { refused: string }> => {
       const name = `${planned.call.service} ${planned.call.action}`;
       try {
-        return { found: await planned.check({ aws: ctx.aws(), settings: ctx.settings }) };
+        return { found: await planned.check({ aws: (member?.ctx ?? ctx).aws(), settings: ctx.settings }) };
       } catch (error) {
         if (error instanceof UndoRefused) return { refused: `${name}: ${error.message}` };
         throw new CliError(
@@ -172,7 +185,35 @@ export async function checkUndo(ctx: CliContext, plan: UndoPlan): Promise<Checke
   );
   const refused = results.flatMap((result) => ('refused' in result ? [result.refused] : []));
   if (refused.length > 0) throw refuse(id, refused.join('; '));
-  return { ...plan, found: results.flatMap((result) => ('found' in result ? [result.found] : [])) };
+  return {
+    ...plan,
+    found: results.flatMap((result) => ('found' in result ? [result.found] : [])),
+    ...(member && { memberSession: member.session }),
+  };
+}
+
+/**
+ * Where an incident of another account than the caller's may be undone: nowhere in a single-account
+ * deployment (the refusal as before); in an organisation deployment, only in an account Organizations
+ * lists as ACTIVE now, as its member on-call role under a session naming the incident.
+ */
+async function reachOther(
+  ctx: CliContext,
+  incident: Incident,
+  callerAccount: string,
+): Promise<{ other?: OtherAccount; enter?: () => Promise<MemberPlace> }> {
+  const members = await organisationMembers(ctx);
+  if (!members) return {};
+  const { account, incidentId } = incident;
+  if (!(await members.isActive(account))) {
+    return {
+      other: {
+        member: false,
+        why: `it is of account ${account}, which is not an ACTIVE account of organisation ${members.organizationId}, and your credentials are account ${callerAccount}'s`,
+      },
+    };
+  }
+  return { other: { member: true }, enter: () => members.enter(account, `undo-${incidentId}`) };
 }
 
 /**
@@ -221,7 +262,8 @@ export interface UndoResult {
 const ERROR_LIMIT = 512;
 
 /**
- * Replays an incident's recorded undo calls with the caller's credentials, recorded as the
+ * Replays an incident's recorded undo calls with the caller's credentials (a member's incident: as
+ * that account's member on-call role, `memberSession` in the entry), recorded as the
  * incident's undo entry before the first call and after each one. The first failure stops the
  * replay: the entry says which calls ran and which did not, and the command exits non-zero.
  */
@@ -233,12 +275,19 @@ export async function undoIncident(
   const caller = await ctx.caller();
   // Before anything changes: an undo on-call would not hear of does not start.
   const onCall = await ctx.onCall();
-  const plan = await checkUndo(ctx, planUndo(await findIncident(ctx, incidentId), caller.accountId));
+  const incident = await findIncident(ctx, incidentId);
+  const elsewhere =
+    incident.account === caller.accountId ? {} : await reachOther(ctx, incident, caller.accountId);
+  const planned = planUndo(incident, caller.accountId, elsewhere.other);
+  // A member's incident: its checks and calls run there, as the member on-call role; the record stays home.
+  const member = await elsewhere.enter?.();
+  const plan = await checkUndo(ctx, planned, member);
   const exemptForMinutes = options.exemptForMinutes ?? undoExemptionMinutes(plan.incident.ruleId);
   if (!(await options.confirm(plan, exemptForMinutes))) throw new CliError('cancelled: nothing was changed');
   const startedAt = ctx.now();
   const undo: UndoRecord = {
     by: caller.arn,
+    ...(member && { memberSession: member.session }),
     reason: options.reason,
     startedAt: startedAt.toISOString(),
     result: 'running',
@@ -262,7 +311,7 @@ export async function undoIncident(
       undo.exemption = exemption.exempted;
       await store.saveUndo(incidentId, undo);
     }
-    await replayCalls(ctx, plan, undo, options.progress);
+    await replayCalls(ctx, (member?.ctx ?? ctx).aws(), plan, undo, options.progress);
     Object.assign(undo, { result: 'succeeded', finishedAt: ctx.now().toISOString() });
     await store.saveUndo(incidentId, undo);
     // The calls ran whatever a check wrote meanwhile: recorded from the status read again if need be.
@@ -294,6 +343,7 @@ class UndoStoppedError extends ResponderError {
  */
 async function replayCalls(
   ctx: CliContext,
+  aws: AwsClients,
   plan: CheckedPlan,
   undo: UndoRecord,
   progress: (line: string) => void,
@@ -305,7 +355,7 @@ async function replayCalls(
     if (!entry) continue;
     const name = `${planned.call.service} ${planned.call.action} (${planned.region})`;
     try {
-      await planned.run(ctx.aws());
+      await planned.run(aws);
     } catch (error) {
       const explained = explainError(error).message;
       Object.assign(entry, {

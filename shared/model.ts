@@ -257,6 +257,12 @@ export type UndoCallResult = (typeof UndoCallResult)[keyof typeof UndoCallResult
 /** Who replayed an incident's undo calls, when, and what each call did. */
 export interface UndoRecord {
   by: string;
+  /**
+   * An undo in a member account of an organisation deployment: the member on-call role's session
+   * that made its calls (`arn:aws:sts::<member>:assumed-role/<stack>-member-on-call/undo-<incident>`),
+   * as the member's CloudTrail names it; `by` stays the person's own caller ARN.
+   */
+  memberSession?: string;
   /** Why the person reversed it (`incidents undo --reason`). Absent on undos recorded before it was asked. */
   reason?: string;
   startedAt: string;

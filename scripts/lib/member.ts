@@ -1,11 +1,13 @@
 import {
   functionRoleName,
+  memberOnCallRoleName,
   memberRoleName,
+  onCallRoleName,
   SECURITY_HUB_IMPORTER,
 } from '../../shared/organisation/member-roles';
 import { rules as registry } from '../../shared/rules';
 import type { PermissionStatement, Rule } from '../../shared/rules/rule';
-import { policyStatement, roleName } from './deployment';
+import { onCallActions, policyStatement, roleName, UNDONE_WITH_CONDITIONS } from './deployment';
 import { IMPORTER_ROLE_LOGICAL_ID, importerAllowed, importerRole } from './member-importer';
 
 /**
@@ -23,6 +25,7 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 /** The condition under which the member stack holds the roles: IAM is global, so one region per account. */
 export const HOLDS_MEMBER_ROLES = 'HoldsMemberRoles';
 export const MEMBER_BOUNDARY = 'MemberBoundary';
+export const MEMBER_ON_CALL_ROLE = 'MemberOnCallRole';
 
 /** A stack value naming one of the home stack's resources (`${IncidentTable.Arn}`), not a pseudo parameter. */
 const HOME_RESOURCE = /\$\{(?!AWS::)\w+(\.\w+)?\}/;
@@ -63,7 +66,7 @@ function memberRole(rule: Rule, facts: MemberStackFacts): Json {
       PermissionsBoundary: { Ref: MEMBER_BOUNDARY },
       // An hour is IAM's default: a remediation's session, named after its incident, never needs more.
       MaxSessionDuration: 3600,
-      AssumeRolePolicyDocument: onlyFunctionRole(facts)(
+      AssumeRolePolicyDocument: onlyRole(facts)(
         functionRoleName(facts.homeStackName, rule.id),
         'OnlyThisRulesFunction',
       ),
@@ -80,10 +83,10 @@ function memberRole(rule: Rule, facts: MemberStackFacts): Json {
   };
 }
 
-/** Trust in one function role of the security account, by its name (see memberRole). */
-const onlyFunctionRole =
+/** Trust in one role of the security account (a function's, on-call's), by its name (see memberRole). */
+const onlyRole =
   (facts: MemberStackFacts) =>
-  (functionRole: string, sid: string): Json => ({
+  (role: string, sid: string): Json => ({
     Version: '2012-10-17',
     Statement: [
       {
@@ -94,13 +97,88 @@ const onlyFunctionRole =
         Condition: {
           ArnEquals: {
             'aws:PrincipalArn': {
-              'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${functionRole}`,
+              'Fn::Sub': `arn:\${AWS::Partition}:iam::${facts.securityAccount}:role/${role}`,
             },
           },
         },
       },
     ],
   });
+/** Services whose resources are the home stack's (table, topic, queues): never on-call's in a member. */
+const HOME_SERVICES = /^(dynamodb|sns|sqs):/;
+
+/**
+ * What on-call may call in a member account: the on-call actions (every undo call a rule records and
+ * every read) of the rules that act there, limited to the actions of their in-account statements and
+ * their undo calls; nothing of the home stack's. ec2:DeleteTags is held only for the responder's tag keys.
+ */
+export const memberOnCallActions = (rules: readonly Rule[] = registry): string[] => {
+  const acting = memberRules(rules);
+  const inAccount = new Set([
+    ...acting.flatMap(memberStatements).flatMap((statement) => statement.actions),
+    ...acting.flatMap((rule) => rule.undoActions ?? []),
+  ]);
+  return onCallActions(acting).filter((action) => inAccount.has(action) && !HOME_SERVICES.test(action));
+};
+
+/** Removing a tag, and only the responder's own keys, as the home on-call role may (serverless.yml). */
+const onlyTheRespondersOwnTags = (resource: Json): Json => ({
+  Sid: 'UndoOnlyTheRespondersOwnTags',
+  Effect: 'Allow',
+  Action: UNDONE_WITH_CONDITIONS[0] ?? 'ec2:DeleteTags',
+  Resource: resource,
+  Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] } },
+});
+
+/**
+ * On-call's role in a member account (`incidents undo` of its incidents, `scan --account`), under the
+ * member boundary. Trusted: only the security account's on-call role, by its name (the way
+ * memberRole names a function's role), for an hour at most.
+ */
+function memberOnCallRole(rules: readonly Rule[], facts: MemberStackFacts): Json {
+  return {
+    Type: 'AWS::IAM::Role',
+    Condition: HOLDS_MEMBER_ROLES,
+    Metadata: {
+      checkov: {
+        skip: [
+          {
+            id: 'CKV_AWS_111',
+            comment:
+              'Undo replays calls on whatever resource an incident names, several with no resource-level permissions; the CLI replays only the undo calls recorded in an incident, checked against AWS first (as the home OnCallRole)',
+          },
+          {
+            id: 'CKV_AWS_109',
+            comment:
+              'The one IAM write, UpdateSSHPublicKey, is an undo call (reactivating a key the responder deactivated)',
+          },
+        ],
+      },
+    },
+    Properties: {
+      RoleName: memberOnCallRoleName(facts.homeStackName),
+      Description: `compliance-responder: what on-call of security account ${facts.securityAccount} may undo and read here`,
+      PermissionsBoundary: { Ref: MEMBER_BOUNDARY },
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: onlyRole(facts)(
+        onCallRoleName(facts.homeStackName),
+        'OnlyTheSecurityAccountsOnCall',
+      ),
+      Policies: [
+        {
+          PolicyName: 'on-call',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              policyStatement({ sid: 'UndoAndTheReadsItChecksFirst', actions: memberOnCallActions(rules) }),
+              onlyTheRespondersOwnTags({ 'Fn::Sub': `arn:\${AWS::Partition}:ec2:*:\${AWS::AccountId}:*/*` }),
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
 
 /**
  * The ceiling of every member role (IAM caps a managed policy at 6,144 characters, too few for every
@@ -110,7 +188,10 @@ const onlyFunctionRole =
 function memberBoundary(rules: readonly Rule[]): Json {
   const statements = rules.flatMap(memberStatements);
   const unconditioned = [
-    ...new Set(statements.filter((s) => s.conditions === undefined).flatMap((s) => s.actions)),
+    ...new Set([
+      ...statements.filter((s) => s.conditions === undefined).flatMap((s) => s.actions),
+      ...memberOnCallActions(rules),
+    ]),
   ].sort();
   const conditioned = new Map<string, PermissionStatement>();
   for (const statement of statements.filter((s) => s.conditions !== undefined)) {
@@ -148,6 +229,7 @@ function memberBoundary(rules: readonly Rule[]): Json {
           ...[...conditioned.values()].map(policyStatement),
           // The Security Hub importer's (scripts/lib/member-importer.ts), conditions included.
           ...importerAllowed(),
+          onlyTheRespondersOwnTags('*'),
         ],
       },
     },
@@ -169,11 +251,12 @@ export function memberRoleResources(
     );
   return {
     [MEMBER_BOUNDARY]: memberBoundary(acting),
+    [MEMBER_ON_CALL_ROLE]: memberOnCallRole(acting, facts),
     ...Object.fromEntries(acting.map((rule) => [memberRoleLogicalId(rule), memberRole(rule, facts)])),
     [IMPORTER_ROLE_LOGICAL_ID]: importerRole(
       facts.homeStackName,
       facts.securityAccount,
-      onlyFunctionRole(facts),
+      onlyRole(facts),
       MEMBER_BOUNDARY,
       HOLDS_MEMBER_ROLES,
     ),

@@ -61,6 +61,8 @@ export interface OrganisationAccountsOptions {
   homeRegion: string;
   stackName: string;
   ruleId: string;
+  /** The member role to assume when it is not the rule's (on-call's: memberOnCallRoleName). */
+  roleName?: string;
   sts: STSClient;
   organizations?: OrganizationsClient;
   now?: () => number;
@@ -143,8 +145,8 @@ export class OrganisationAccounts implements AccountAccess {
 
   private async assume(accountId: string, sessionName: string): Promise<AwsClients> {
     const { partition } = await this.own();
-    const { homeRegion, stackName, ruleId } = this.options;
-    const roleArn = `arn:${partition}:iam::${accountId}:role/${memberRoleName(stackName, ruleId)}`;
+    const { homeRegion, stackName, ruleId, roleName = memberRoleName(stackName, ruleId) } = this.options;
+    const roleArn = `arn:${partition}:iam::${accountId}:role/${roleName}`;
     // STS directly with the function's own credentials: the credential-providers package would add
     // its own STS client and the whole default chain to every function bundle.
     const assumeRole = async () => {

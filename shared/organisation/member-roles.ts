@@ -29,6 +29,17 @@ export const importerRoleName = (homeStackName: string): string =>
   memberRoleName(homeStackName, SECURITY_HUB_IMPORTER);
 
 /**
+ * `<home stack>-member-on-call`: the role on-call's CLI assumes in a member account (`incidents undo`
+ * of its incident, `scan --account`), from the home stack's `<home stack>-on-call` only. No rule may
+ * be named `on-call` (test/contract/member.test.ts), so it never shares a rule's member role name.
+ */
+export const memberOnCallRoleName = (homeStackName: string): string =>
+  memberRoleName(homeStackName, 'on-call');
+
+/** The security account's on-call role (serverless.yml, OnCallRole), which alone may assume it. */
+export const onCallRoleName = (homeStackName: string): string => roleNameOf(`${homeStackName}-on-call`);
+
+/**
  * An organisation deployment's rule function role in the security account, `<home stack>-<rule id>`:
  * named, so a member role's trust policy can name it exactly (scripts/lib/deployment.ts).
  */

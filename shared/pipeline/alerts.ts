@@ -49,6 +49,7 @@ function undoLines(undo: NonNullable<Incident['undo']>): string[] {
   const when = undo.finishedAt ?? undo.startedAt;
   return [
     `Undone:    by ${undo.by} at ${when} (${undo.calls.length} call(s), ${undo.result})`,
+    ...(undo.memberSession ? [`As:        ${undo.memberSession}`] : []),
     `Why:       ${undo.reason ?? '(not recorded)'}`,
     undo.exemption
       ? `Exempted:  until ${undo.exemption.until} (${undo.exemption.exemptionId}), then the responder acts again`
@@ -91,6 +92,7 @@ const lockdownFacts = (lockdown: Incident['lockdown']) =>
 const undoFacts = (undo: Incident['undo']) =>
   undo && {
     by: undo.by,
+    ...(undo.memberSession && { memberSession: undo.memberSession }),
     reason: undo.reason,
     startedAt: undo.startedAt,
     finishedAt: undo.finishedAt,

@@ -1,13 +1,24 @@
 import { readFileSync } from 'node:fs';
-import { policyStatement, roleName } from '../../scripts/lib/deployment';
-import { memberRoleLogicalId, memberStatements } from '../../scripts/lib/member';
+import { onCallActions, policyStatement, roleName } from '../../scripts/lib/deployment';
+import {
+  MEMBER_ON_CALL_ROLE,
+  memberOnCallActions,
+  memberRoleLogicalId,
+  memberRules,
+  memberStatements,
+} from '../../scripts/lib/member';
 import { IMPORTER_ROLE_LOGICAL_ID } from '../../scripts/lib/member-importer';
 import {
   MEMBER_HEARTBEAT_PK,
   MEMBER_HEARTBEAT_SCHEDULE,
   memberHeartbeatRuleName,
 } from '../../shared/health/member-heartbeat';
-import { importerRoleName, memberRoleName } from '../../shared/organisation/member-roles';
+import {
+  importerRoleName,
+  memberOnCallRoleName,
+  memberRoleName,
+  onCallRoleName,
+} from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
 import {
   HOME_TEMPLATE,
@@ -55,8 +66,9 @@ describe('the member stack in its packaged template', () => {
   const member = resourcesOf(MEMBER_TEMPLATE);
   const home = resourcesOf(HOME_TEMPLATE);
   const forwardingRules = ofType(member, 'AWS::Events::Rule');
+  // The rules' member roles; on-call's (MemberOnCallRole) is checked on its own below.
   const memberRoles = Object.fromEntries(
-    ofType(member, 'AWS::IAM::Role').filter(([id]) => id.startsWith('Member')),
+    ofType(member, 'AWS::IAM::Role').filter(([id]) => id.startsWith('Member') && id !== MEMBER_ON_CALL_ROLE),
   ) as Record<string, Resource>;
   const acting = rules.filter((rule) => rule.homeStackOnly === undefined);
 
@@ -278,6 +290,151 @@ describe('the member stack in its packaged template', () => {
     });
     // The boundary allows exactly the two Allow statements, conditions included, and no other Security Hub action
     expect(boundedSecurityHub).toEqual(granted.filter((statement) => statement.Effect === 'Allow'));
+  });
+});
+
+describe("on-call's role in the member stack (incidents undo of a member's incident, scan --account)", () => {
+  const member = resourcesOf(MEMBER_TEMPLATE);
+  const home = resourcesOf(HOME_TEMPLATE);
+  const role = member[MEMBER_ON_CALL_ROLE] as Resource;
+  const properties = role.Properties as unknown as RoleProperties;
+  const granted = properties.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+
+  it('is named after the home stack, in the home region only, under the member boundary, for an hour at most', () => {
+    // Assess
+    expect([role.Type, role.Condition, properties.RoleName]).toEqual([
+      'AWS::IAM::Role',
+      'HoldsMemberRoles',
+      memberOnCallRoleName(HOME_STACK),
+    ]);
+    expect(memberOnCallRoleName(HOME_STACK)).toBe(`${HOME_STACK}-member-on-call`);
+    expect([
+      properties.PermissionsBoundary,
+      properties.ManagedPolicyArns,
+      role.Properties.MaxSessionDuration,
+    ]).toEqual([{ Ref: 'MemberBoundary' }, undefined, 3600]);
+    // A rule named on-call would share its member role's name.
+    expect(rules.map((rule) => rule.id)).not.toContain('on-call');
+  });
+
+  it('holds exactly the on-call actions of the rules that act in members: their undo calls and reads there, nothing of the home stack', () => {
+    // Prepare: derived here from the registry, independently of memberOnCallActions
+    const acting = memberRules(rules);
+    const inAccount = new Set([
+      ...acting.flatMap(memberStatements).flatMap((statement) => statement.actions),
+      ...acting.flatMap((rule) => rule.undoActions ?? []),
+    ]);
+    const expected = onCallActions(acting).filter(
+      (action) => inAccount.has(action) && !/^(dynamodb|sns|sqs):/.test(action),
+    );
+    // Assess
+    expect(granted).toEqual([
+      { Sid: 'UndoAndTheReadsItChecksFirst', Effect: 'Allow', Action: expected, Resource: '*' },
+      {
+        Sid: 'UndoOnlyTheRespondersOwnTags',
+        Effect: 'Allow',
+        Action: 'ec2:DeleteTags',
+        Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:ec2:*:\${AWS::AccountId}:*/*` },
+        Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] } },
+      },
+    ]);
+    expect(memberOnCallActions(rules)).toEqual(expected);
+    // Every undo call a member's incident can record, and what scan lists there
+    for (const rule of acting) {
+      for (const action of rule.undoActions ?? [])
+        expect([rule.id, action, expected.includes(action) || action === 'ec2:DeleteTags']).toEqual([
+          rule.id,
+          action,
+          true,
+        ]);
+    }
+    expect(expected).toEqual(
+      expect.arrayContaining(['ec2:AuthorizeSecurityGroupIngress', 'ec2:DescribeSecurityGroups']),
+    );
+    expect(JSON.stringify(granted)).not.toMatch(/dynamodb:|sns:|sqs:|IncidentTable|AlertTopic|sts:|iam:Pass/);
+  });
+
+  it("trusts only the security account's on-call role, by its exact ARN", () => {
+    // Assess
+    expect(properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Sid: 'OnlyTheSecurityAccountsOnCall',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:root` } },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          ArnEquals: {
+            'aws:PrincipalArn': {
+              'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:role/${HOME_STACK}-on-call`,
+            },
+          },
+        },
+      },
+    ]);
+    // That is the name the home template gives its on-call role.
+    expect(home.OnCallRole?.Properties.RoleName).toBe(onCallRoleName(HOME_STACK));
+  });
+
+  it('is bounded: the member boundary allows each of its statements as the role holds it', () => {
+    // Prepare
+    const boundary = member.MemberBoundary as Resource;
+    const ceiling = (boundary.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement;
+    const anywhere = new Set(
+      ceiling
+        .filter((statement) => statement.Resource === '*' && statement.Condition === undefined)
+        .flatMap((statement) => list(statement.Action)),
+    );
+    const coveredBy = (statement: Statement, other: Statement) =>
+      other.Resource === '*' &&
+      JSON.stringify(other.Condition) === JSON.stringify(statement.Condition) &&
+      list(statement.Action).every((action) => list(other.Action).includes(action));
+    // Assess
+    for (const statement of granted) {
+      const bounded =
+        list(statement.Action).every((action) => anywhere.has(action)) ||
+        ceiling.some((other) => coveredBy(statement, other));
+      expect([statement.Sid, bounded]).toEqual([statement.Sid, true]);
+    }
+  });
+
+  it("lets the home on-call role assume only the member on-call role, in the organisation's accounts, and only in an organisation deployment", () => {
+    // Prepare
+    const access = home.OnCallMemberAccess as Resource;
+    const onCallRole = home.OnCallRole as Resource;
+    const inline = JSON.stringify(onCallRole.Properties.Policies);
+    const boundary = JSON.stringify(home.OperatorBoundary?.Properties.PolicyDocument);
+    // Assess: a role policy that exists only under IsOrganisation
+    expect([access.Type, access.Condition, access.Properties.RoleName]).toEqual([
+      'AWS::IAM::RolePolicy',
+      'IsOrganisation',
+      { Ref: 'OnCallRole' },
+    ]);
+    expect((access.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement).toEqual([
+      {
+        Sid: 'AssumeOnlyTheMemberOnCallRole',
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${HOME_STACK}-member-on-call` },
+        // scripts/template-check.sh packages the home stack without an organisation: the id is empty there.
+        Condition: { StringEquals: { 'aws:ResourceOrgID': '' } },
+      },
+      {
+        Sid: 'ListTheOrganisationsAccounts',
+        Effect: 'Allow',
+        Action: 'organizations:ListAccounts',
+        Resource: '*',
+      },
+    ]);
+    // Assess: the role itself assumes nothing; its boundary (which grants nothing) admits the member on-call role alone
+    expect(inline).not.toContain('sts:AssumeRole');
+    const operatorBoundary = home.OperatorBoundary as Resource;
+    const assuming = (
+      operatorBoundary.Properties.PolicyDocument as unknown as { Statement: Statement[] }
+    ).Statement.filter((statement) => list(statement.Action).includes('sts:AssumeRole'));
+    expect(assuming.map((statement) => statement.Resource)).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${HOME_STACK}-member-on-call` },
+    ]);
+    expect(boundary).toContain('organizations:ListAccounts');
   });
 });
 

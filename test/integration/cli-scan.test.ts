@@ -99,7 +99,12 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     // Assess
     expect(run.code).toBe(ExitCode.DriftFound);
     const report = JSON.parse(run.stdout) as ScanReport;
-    expect(report).toMatchObject({ accountId: ACCOUNT, regions: ['us-east-1', 'us-west-2'], errors: [] });
+    expect(report).toMatchObject({
+      accountId: ACCOUNT,
+      accounts: [ACCOUNT],
+      regions: ['us-east-1', 'us-west-2'],
+      errors: [],
+    });
     const seededFindings = report.findings
       .filter((finding) => SEEDED_RULES.includes(finding.ruleId))
       .map(({ ruleId, region, resourceId, state, mode }) => ({ ruleId, region, resourceId, state, mode }));
@@ -132,7 +137,7 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     );
     // IAM is global: listed once, not once per region
     expect(report.scanned.filter((listing) => listing.scope === 'global')).toEqual([
-      { ruleId: 'ssh-grant-expired', scope: 'global', resources: 0 },
+      { accountId: ACCOUNT, ruleId: 'ssh-grant-expired', scope: 'global', resources: 0 },
     ]);
     expect(run.stderr).toMatch(
       /^scan of account .*: \d+ finding\(s\) of drift, 0 exempted; nothing was changed$/,
@@ -162,7 +167,7 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     const westReport = JSON.parse(west.stdout) as ScanReport;
     expect(west.code).toBe(ExitCode.DriftFound);
     expect(westReport.scanned).toEqual([
-      { ruleId: 'ebs-encryption-by-default', scope: 'us-west-2', resources: 1 },
+      { accountId: ACCOUNT, ruleId: 'ebs-encryption-by-default', scope: 'us-west-2', resources: 1 },
     ]);
     expect(westReport.findings.map(({ ruleId, region }) => [ruleId, region])).toEqual([
       ['ebs-encryption-by-default', 'us-west-2'],
@@ -378,6 +383,7 @@ describe('compliance-responder scan, against the drift the demo seeds in moto', 
     // Assess
     expect(report.errors).toEqual([
       {
+        accountId: ACCOUNT,
         ruleId: 'ebs-volume-encrypted',
         scope: 'us-east-1',
         reason: expect.stringMatching(/^access denied: You are not authorized/),

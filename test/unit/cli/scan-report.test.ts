@@ -11,7 +11,11 @@ import {
 } from '../../../cli/scan-report';
 import { rules } from '../../../shared/rules';
 
+const ACCOUNT = '123456789012';
+const MEMBER = '222233334444';
+
 const drift: ScanFinding = {
+  accountId: ACCOUNT,
   ruleId: 'ebs-volume-encrypted',
   severity: 'HIGH',
   mode: 'enforce',
@@ -35,11 +39,12 @@ const exempted: ScanFinding = {
 };
 
 const report = (overrides: Partial<ScanReport> = {}): ScanReport => ({
-  accountId: '123456789012',
+  accountId: ACCOUNT,
+  accounts: [ACCOUNT],
   regions: ['us-east-1'],
   scanned: [
-    { ruleId: 'ebs-volume-encrypted', scope: 'us-east-1', resources: 1 },
-    { ruleId: 'ssh-open-to-world', scope: 'us-east-1', resources: 1 },
+    { accountId: ACCOUNT, ruleId: 'ebs-volume-encrypted', scope: 'us-east-1', resources: 1 },
+    { accountId: ACCOUNT, ruleId: 'ssh-open-to-world', scope: 'us-east-1', resources: 1 },
   ],
   findings: [],
   errors: [],
@@ -62,8 +67,18 @@ describe('scan report', () => {
     // Prepare
     const failed = report({
       errors: [
-        { ruleId: 'ssh-grant-expired', scope: 'global', reason: 'access denied: iam:ListUsers' },
-        { ruleId: 'ebs-volume-encrypted', scope: 'us-west-2', reason: 'ThrottlingException: Rate exceeded' },
+        {
+          accountId: ACCOUNT,
+          ruleId: 'ssh-grant-expired',
+          scope: 'global',
+          reason: 'access denied: iam:ListUsers',
+        },
+        {
+          accountId: ACCOUNT,
+          ruleId: 'ebs-volume-encrypted',
+          scope: 'us-west-2',
+          reason: 'ThrottlingException: Rate exceeded',
+        },
       ],
     });
     // Act
@@ -81,9 +96,9 @@ describe('scan report', () => {
     const found = scanSummary(
       report({
         regions: ['us-east-1', 'eu-west-1'],
-        scanned: [{ ruleId: 'ssh-grant-expired', scope: 'global', resources: 3 }],
+        scanned: [{ accountId: ACCOUNT, ruleId: 'ssh-grant-expired', scope: 'global', resources: 3 }],
         findings: [drift, exempted],
-        errors: [{ ruleId: 'ebs-volume-encrypted', scope: 'eu-west-1', reason: 'x' }],
+        errors: [{ accountId: ACCOUNT, ruleId: 'ebs-volume-encrypted', scope: 'eu-west-1', reason: 'x' }],
       }),
     );
     // Assess
@@ -100,8 +115,14 @@ describe('scan report', () => {
     const summary = scanSummary(
       report({
         scanned: [
-          { ruleId: 'elb-listener-tls', scope: 'us-east-1', resources: 5, outOfScope: 3 },
-          { ruleId: 'phi-dedicated-tenancy', scope: 'us-east-1', resources: 2, outOfScope: 1 },
+          { accountId: ACCOUNT, ruleId: 'elb-listener-tls', scope: 'us-east-1', resources: 5, outOfScope: 3 },
+          {
+            accountId: ACCOUNT,
+            ruleId: 'phi-dedicated-tenancy',
+            scope: 'us-east-1',
+            resources: 2,
+            outOfScope: 1,
+          },
         ],
       }),
     );
@@ -117,12 +138,15 @@ describe('scan report', () => {
     ['drift', report({ findings: [exempted, drift] }), ExitCode.DriftFound],
     [
       'a failed listing, even with drift',
-      report({ findings: [drift], errors: [{ ruleId: 'r', scope: 'us-east-1', reason: 'x' }] }),
+      report({
+        findings: [drift],
+        errors: [{ accountId: ACCOUNT, ruleId: 'r', scope: 'us-east-1', reason: 'x' }],
+      }),
       ExitCode.Error,
     ],
     [
       'a failed listing without findings (never "no drift")',
-      report({ errors: [{ ruleId: 'r', scope: 'us-east-1', reason: 'x' }] }),
+      report({ errors: [{ accountId: ACCOUNT, ruleId: 'r', scope: 'us-east-1', reason: 'x' }] }),
       ExitCode.Error,
     ],
   ])('exits with the code for %s', (_case, scanned, code) => {
@@ -133,6 +157,52 @@ describe('scan report', () => {
     // Assess
     expect(new Set(Object.values(ExitCode)).size).toBe(Object.values(ExitCode).length);
     expect(ExitCode.DriftFound).toBe(3);
+  });
+});
+
+describe('scan report across accounts (--account)', () => {
+  const across = (overrides: Partial<ScanReport> = {}) =>
+    report({
+      accounts: [ACCOUNT, MEMBER],
+      findings: [drift, { ...drift, accountId: MEMBER, resourceId: 'vol-0mem' }],
+      ...overrides,
+    });
+
+  it("names each finding's account in its own column", () => {
+    // Act
+    const lines = scanLines(across());
+    // Assess
+    expect(lines[0]).toMatch(/^STATE +ACCOUNT +RULE +REGION +RESOURCE/);
+    expect(lines.slice(1).map((line) => line.split(/ +/).slice(0, 4))).toEqual([
+      ['drift', ACCOUNT, 'ebs-volume-encrypted', 'us-east-1'],
+      ['drift', MEMBER, 'ebs-volume-encrypted', 'us-east-1'],
+    ]);
+  });
+
+  it('names one member scanned alone, though it is not your account', () => {
+    // Act
+    const lines = scanLines(report({ accounts: [MEMBER], findings: [{ ...drift, accountId: MEMBER }] }));
+    // Assess
+    expect(lines[1]?.split(/ +/).slice(0, 2)).toEqual(['drift', MEMBER]);
+  });
+
+  it("sums up every account's drift and failed listings, so none hides behind the total", () => {
+    // Act
+    const summary = scanSummary(
+      across({
+        errors: [{ accountId: MEMBER, ruleId: 'ssh-open-to-world', scope: 'us-east-1', reason: 'x' }],
+      }),
+    );
+    const lines = scanLines(
+      across({
+        errors: [{ accountId: MEMBER, ruleId: 'ssh-open-to-world', scope: 'us-east-1', reason: 'x' }],
+      }),
+    );
+    // Assess
+    expect(summary).toBe(
+      `scan of accounts ${ACCOUNT}, ${MEMBER}, us-east-1, 2 rule(s): 2 finding(s) of drift, 0 exempted (${ACCOUNT}: 1 drift; ${MEMBER}: 1 drift, 1 NOT scanned); 1 listing(s) NOT scanned (see above); nothing was changed`,
+    );
+    expect(lines.at(-1)).toBe(`not scanned: ssh-open-to-world in account ${MEMBER} us-east-1: x`);
   });
 });
 
