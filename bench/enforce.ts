@@ -13,7 +13,7 @@ import { IAMClient, ListSSHPublicKeysCommand, ListUsersCommand } from '@aws-sdk/
 import { mapWithConcurrency } from '../shared/concurrency';
 import { CUSTODIAN_POLICIES, type CustodianRun, runCustodianPolicy } from './custodian';
 import { type Bench, REGION } from './harness';
-import { countBy, type SeededAccount, SWEPT, type SweepResult, sweepOnce } from './sweep';
+import { countBy, type SeededAccount, SWEPT, type SweepResult, sweepInUnits, type UnitsRun } from './sweep';
 
 /**
  * The sweep in enforce mode against Cloud Custodian's equivalent action, each on its own freshly
@@ -108,6 +108,8 @@ export interface EnforceSweepResult extends Omit<SweepResult, 'minimum' | 'judge
   statuses: Record<string, number>;
   /** Resources of this family still drifting after the sweep, by this bench's own reads. */
   stillDrifting: number;
+  /** The sweep ran as units through the rule's queue (wall and CPU above are their sums). */
+  units?: UnitsRun;
 }
 
 /** Cloud Custodian's action policy over its own identically seeded account, and what it left drifting. */
@@ -224,7 +226,11 @@ export async function countDrifting(fn: string): Promise<number> {
   }
 }
 
-/** Each family's scheduled sweep in enforce mode, one fresh process each, then what it left drifting. */
+/**
+ * Each family's scheduled sweep in enforce mode, one fresh process each, run as deployed: planned
+ * into units on the rule's queue, every unit and continuation drained (each unit keeps to its share
+ * of a 60 s invocation, so a unit full of remediations hands the rest on); then what it left drifting.
+ */
 export async function measureEnforceSweeps(
   bench: Bench,
   account: SeededAccount,
@@ -232,7 +238,7 @@ export async function measureEnforceSweeps(
 ): Promise<EnforceSweepResult[]> {
   const results: EnforceSweepResult[] = [];
   for (const { fn, covers } of families) {
-    const { invocation, calls, peakRssMb } = await sweepOnce(bench, fn, ENFORCE_MODES);
+    const { invocation, calls, peakRssMb, units } = await sweepInUnits(bench, fn, ENFORCE_MODES);
     const outcomes = invocation?.result?.outcomes ?? [];
     const found = outcomes.filter((outcome) => outcome.incidentId);
     results.push({
@@ -248,6 +254,7 @@ export async function measureEnforceSweeps(
       statuses: countBy(found.map((outcome) => outcome.status ?? 'unknown')),
       stillDrifting: await countDrifting(fn),
       error: invocation?.error,
+      units,
     });
   }
   return results;

@@ -2,6 +2,13 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { type LocalStack, provisionLocalStack, subscribeInbox } from '../scripts/lib/local-stack';
 import { type MotoServer, startMoto } from '../scripts/lib/moto';
 
@@ -71,7 +78,11 @@ export interface Invocation {
   ms: number;
   /** The function process's user+system CPU over the invocation, in ms. */
   cpuMs: number;
-  result?: { outcomes?: { status?: string; incidentId?: string }[] };
+  result?: {
+    outcomes?: { status?: string; incidentId?: string }[];
+    /** A batch of sweep units: those the function asks to be delivered again. */
+    batchItemFailures?: { itemIdentifier: string }[];
+  };
   error?: string;
 }
 
@@ -124,5 +135,80 @@ export class FunctionProcess {
 
   stop(): void {
     this.child.kill();
+  }
+}
+
+/** What a drained sweep's units came to: every invocation, in the order they ran. */
+export interface DrainedUnits {
+  invocations: Invocation[];
+  /** Units Lambda would deliver again (the function reported them in batchItemFailures). */
+  failedUnits: number;
+}
+
+/**
+ * A rule's sweep queue in the bench's moto. moto has no event source mapping: the bench plays it,
+ * handing each unit to the function alone (batchSize 1, as deployed) and deleting it after, until
+ * the queue is empty, so every continuation a unit sends (the rest of its page, when its share of
+ * the invocation's time ran out: shared/pipeline/sweep-units.ts) runs too.
+ */
+export class BenchSweepQueue {
+  /** Never more than this many units for one sweep: a chain that does not end fails the run. */
+  static readonly MAX_UNITS = 2_000;
+
+  private constructor(
+    private readonly sqs: SQSClient,
+    private readonly url: string,
+    private readonly arn: string,
+    /** The function environment that plans a scheduled sweep's units onto this queue. */
+    readonly env: Record<string, string>,
+  ) {}
+
+  static async create(stackName: string, ruleId: string): Promise<BenchSweepQueue> {
+    const sqs = new SQSClient({ region: REGION });
+    const tail = `${ruleId}-sweep`;
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${stackName}-${tail}` }));
+    const url = String(QueueUrl);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
+    return new BenchSweepQueue(sqs, url, String(Attributes?.QueueArn), {
+      SWEEP_QUEUE_PREFIX: url.slice(0, url.length - tail.length),
+    });
+  }
+
+  /** Hands every unit on the queue, and every unit those send, to `worker`, one invocation each. */
+  async drain(worker: FunctionProcess): Promise<DrainedUnits> {
+    const invocations: Invocation[] = [];
+    let failedUnits = 0;
+    for (;;) {
+      const { Messages = [] } = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      if (Messages.length === 0) return { invocations, failedUnits };
+      for (const message of Messages) {
+        if (invocations.length >= BenchSweepQueue.MAX_UNITS)
+          throw new Error(`more than ${BenchSweepQueue.MAX_UNITS} sweep units: the chain does not end`);
+        const invocation = await worker.invoke({
+          Records: [
+            {
+              messageId: message.MessageId,
+              receiptHandle: message.ReceiptHandle,
+              body: message.Body,
+              attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0' },
+              messageAttributes: {},
+              md5OfBody: message.MD5OfBody,
+              eventSource: 'aws:sqs',
+              eventSourceARN: this.arn,
+              awsRegion: REGION,
+            },
+          ],
+        });
+        invocations.push(invocation);
+        if ((invocation.result?.batchItemFailures ?? []).length > 0) failedUnits += 1;
+        await this.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: message.ReceiptHandle }),
+        );
+      }
+    }
   }
 }

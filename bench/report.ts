@@ -213,6 +213,10 @@ function renderHeadline(h: Headline, say: (line?: string) => void): void {
   say();
 }
 
+/** How many units our sweep took and the longest of them, after its outcome. */
+const unitWords = (ours: EnforceSweepResult): string =>
+  ours.units ? `; ${num(ours.units.units)} units, the longest ${num(ours.units.longestMs)} ms` : '';
+
 /** Our enforce sweeps and c7n's equivalent actions at one scale, a row each, beside the notify rows. */
 function renderEnforce(section: EnforceSection, say: (line?: string) => void): void {
   const { account, custodianAccount } = section;
@@ -221,6 +225,9 @@ function renderEnforce(section: EnforceSection, say: (line?: string) => void): v
       `account seeded as above except that the ${num(account.drift)} drifting volumes are attached (in use, at ` +
       `/dev/sdf) to compliant instances, because c7n's only encrypting action takes attached volumes (ours seeded in ` +
       `${num(account.seedSeconds, 1)} s${custodianAccount ? `, c7n's in ${num(custodianAccount.seedSeconds, 1)} s` : ''}). ` +
+      'Ours runs as deployed: the scheduled invocation plans units onto the rule’s queue and the bench hands every ' +
+      'unit and continuation to the function, each an invocation whose clock counts down from 60 s (a unit starts no ' +
+      'resource once half of it is gone and hands the rest on); its wall and CPU are the sums over them. ' +
       'Still drifting is counted afterwards by the bench’s own reads (bench/enforce.ts countDrifting), of ' +
       `${num(account.drift)} seeded; a side that leaves drift is not compared in the headline. Client CPU: our ` +
       'invocation in a warm process, c7n’s policy run after its import; c7n’s errors are as its log says (an action ' +
@@ -239,7 +246,7 @@ function renderEnforce(section: EnforceSection, say: (line?: string) => void): v
     say(
       `| ${ours.fn} | ours | ${OUR_ACTIONS[ours.fn] ?? 'enforce'} | ${num(ours.wallMs)} | ${num(ours.cpuMs)} | ${num(ours.calls)} | ` +
         `${num(ours.peakRssMb)} | ${num(ours.driftFound)} | ${num(ours.stillDrifting)} of ${num(drift)} | ` +
-        `${ours.error ? `error: ${oneLine(ours.error)}` : statusWords(ours.statuses)} | | ${topActions(ours.callsByAction, 8)} |`,
+        `${ours.error ? `error: ${oneLine(ours.error)}` : statusWords(ours.statuses)}${unitWords(ours)} | | ${topActions(ours.callsByAction, 8)} |`,
     );
   const rows = section.detached ? [...section.ours, section.detached.ours] : section.ours;
   for (const ours of rows) {

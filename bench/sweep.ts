@@ -16,7 +16,15 @@ import { scheduledEvent } from '../scripts/lib/events';
 import { type RecordedCall, recordCalls } from '../scripts/lib/recorder';
 import { mapWithConcurrency } from '../shared/concurrency';
 import { PUBLIC_KEY } from './events';
-import { ACCOUNT, type Bench, bundlePath, FunctionProcess, type Invocation, REGION } from './harness';
+import {
+  ACCOUNT,
+  type Bench,
+  BenchSweepQueue,
+  bundlePath,
+  FunctionProcess,
+  type Invocation,
+  REGION,
+} from './harness';
 
 /** An account seeded with `perType` volumes, instances, security-group rules and SSH keys, `drift` of each drifting. */
 export interface SeededAccount {
@@ -283,6 +291,60 @@ export async function sweepOnce(bench: Bench, fn: string, modes: Record<string, 
       invocation = await worker.invoke(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
     });
     return { invocation, calls, peakRssMb: await worker.peakRssMb() };
+  } finally {
+    worker.stop();
+  }
+}
+
+/** How a sweep run as units went: how many invocations, the longest, and units left to deliver again. */
+export interface UnitsRun {
+  units: number;
+  longestMs: number;
+  failedUnits: number;
+}
+
+/**
+ * A rule's scheduled sweep as deployed: the scheduled invocation plans its units onto the rule's
+ * queue, then every unit and every continuation runs, one invocation each, in one warm process.
+ * The invocation returned adds them up: wall and CPU summed, every unit's outcomes, the first error.
+ */
+export async function sweepInUnits(
+  bench: Bench,
+  fn: string,
+  modes: Record<string, string>,
+): Promise<SweepRun & { units: UnitsRun }> {
+  const queue = await BenchSweepQueue.create(String(bench.stack.env.STACK_NAME), fn);
+  const worker = await FunctionProcess.start(bundlePath(fn), bench.env({ ...modes, ...queue.env }));
+  try {
+    let invocations: Invocation[] = [];
+    let failedUnits = 0;
+    const calls = await recordCalls(async () => {
+      const plan = await worker.invoke(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+      const drained = await queue.drain(worker);
+      invocations = [plan, ...drained.invocations];
+      failedUnits = drained.failedUnits;
+    });
+    const units = invocations.slice(1);
+    const error =
+      invocations.find((invocation) => invocation.error)?.error ??
+      (failedUnits > 0 ? `${failedUnits} sweep unit(s) failed (batchItemFailures)` : undefined);
+    const invocation: Invocation = {
+      ms: invocations.reduce((sum, each) => sum + each.ms, 0),
+      cpuMs: invocations.reduce((sum, each) => sum + each.cpuMs, 0),
+      result: { outcomes: invocations.flatMap((each) => each.result?.outcomes ?? []) },
+      ...(error && { error }),
+    };
+    return {
+      invocation,
+      // The bench's own receives and deletes (playing Lambda's event source mapping) are not the function's.
+      calls: calls.filter((call) => call.action !== 'ReceiveMessage' && call.action !== 'DeleteMessage'),
+      peakRssMb: await worker.peakRssMb(),
+      units: {
+        units: units.length,
+        longestMs: Math.max(0, ...units.map((unit) => unit.ms)),
+        failedUnits,
+      },
+    };
   } finally {
     worker.stop();
   }

@@ -3,7 +3,9 @@
  * events the parent sends over IPC one at a time, as a warm Lambda environment does.
  * Messages in: { id, event } | { id, stats: true }. Out: { ready, loadMs } then { id, ms, cpuMs, result | error }.
  * cpuMs: this process's user+system CPU over the invocation (the "client CPU" the bench compares).
- * Environment: the function's (set by the parent); argv[2]: the bundle's path.
+ * Environment: the function's (set by the parent); argv[2]: the bundle's path. Each invocation's
+ * context counts its time left down from the 60 s timeout, so middy ends it there and a sweep unit
+ * keeps to its share of it.
  */
 const bundle = process.argv[2];
 const started = process.hrtime.bigint();
@@ -14,12 +16,18 @@ console.log = () => {};
 console.info = () => {};
 console.warn = () => {};
 
-const context = (name) => ({
-  functionName: name,
-  awsRequestId: `bench-${Date.now()}-${Math.random().toString(16).slice(2)}`,
-  invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-  getRemainingTimeInMillis: () => 60_000,
-});
+/** The functions' timeout (serverless.yml): each invocation's clock counts down from it, as Lambda's does. */
+const TIMEOUT_MS = 60_000;
+
+const context = (name) => {
+  const deadline = Date.now() + TIMEOUT_MS;
+  return {
+    functionName: name,
+    awsRequestId: `bench-${Date.now()}-${Math.random().toString(16).slice(2)}`,
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+};
 
 process.on('message', async (message) => {
   if (message.stats) {

@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
  * npm run local:invoke -- <function> <event-file>
  * Runs dist/functions/<function>.js with the environment in .local/env.json (or LOCAL_ENV_FILE) and prints the
  * handler's result as JSON on stdout (logs go to stderr). Exit code 1 when the handler throws.
+ * The invocation has Lambda's clock: its time left counts down from LOCAL_INVOKE_TIMEOUT_MS (60,000
+ * by default, the functions' timeout). LOCAL_INVOKE_TICK_MS (tests) also takes that much off at each
+ * read after the first, so a test runs an invocation out of time at a known point without waiting.
  */
 async function main(): Promise<void> {
   const [name, eventFile] = process.argv.slice(2);
@@ -19,11 +22,14 @@ async function main(): Promise<void> {
   // stdout carries only the result; the function's logs go to stderr.
   console.log = console.error;
   const { handler } = require(bundle) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
+  const deadline = Date.now() + Number(process.env.LOCAL_INVOKE_TIMEOUT_MS ?? 60_000);
+  const tick = Number(process.env.LOCAL_INVOKE_TICK_MS ?? 0);
+  let reads = 0;
   const result = await handler(event, {
     functionName: name,
     awsRequestId: `local-${Date.now()}`,
     invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:123456789012:function:${name}`,
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now() - tick * reads++),
   });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

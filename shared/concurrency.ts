@@ -2,15 +2,35 @@
  * Runs `work` over every item with at most `limit` in flight, whatever fails, and resolves once all
  * have settled; results keep the input order. For work where one failure must not stop the rest.
  */
-export async function settleWithConcurrency<T, R>(
+export function settleWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
   work: (item: T) => Promise<R>,
 ): Promise<PromiseSettledResult<R>[]> {
-  const results = new Array<PromiseSettledResult<R>>(items.length);
+  return settleWhile(items, limit, work, () => true);
+}
+
+/**
+ * settleWithConcurrency, but an item starts only while `mayStart()` says yes (the first always
+ * starts, so a caller always makes progress); once it says no, no item starts and the work in
+ * flight settles, never abandoned. Items start in input order, so what settled is a prefix of
+ * `items`: the result holds one entry for each of them, in order.
+ */
+export async function settleWhile<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+  mayStart: () => boolean,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = [];
   let next = 0;
+  let stopped = false;
   async function worker(): Promise<void> {
-    while (next < items.length) {
+    while (!stopped && next < items.length) {
+      if (next > 0 && !mayStart()) {
+        stopped = true;
+        return;
+      }
       const index = next++;
       try {
         results[index] = { status: 'fulfilled', value: await work(items[index] as T) };

@@ -9,14 +9,16 @@ import {
 import type { RemediationContext } from '../rules/rule';
 
 /**
- * EC2 waits share one budget per invocation, well inside the 60 s Lambda timeout: 35 s of waits
+ * EC2 waits share one budget per remediation, well inside the 60 s Lambda timeout: 35 s of waits
  * leaves 25 s for the reads, the incident writes, the verify read-back (about 5 s) and the alert,
- * with room for SDK retries. An EBS-backed instance usually stops in well under a minute; when it
- * takes longer the remediation returns Waiting and the next delivery or sweep resumes it (the
- * incident's workflow remembers whether it was running). Polling every 2-5 s notices the change
- * quickly without flooding DescribeInstances.
+ * with room for SDK retries. A remediation that starts late in its invocation (a sweep unit's, with
+ * others before it) waits only until 25 s before the invocation ends. An EBS-backed instance
+ * usually stops in well under a minute; when it takes longer the remediation returns Waiting and
+ * the next delivery or sweep resumes it (the incident's workflow remembers whether it was
+ * running). Polling every 2-5 s notices the change quickly without flooding DescribeInstances.
  */
 const WAIT_BUDGET_SECONDS = 35;
+const AFTER_WAITS_MS = 25_000;
 const WAIT_MIN_DELAY_SECONDS = 2;
 const WAIT_MAX_DELAY_SECONDS = 5;
 
@@ -32,7 +34,7 @@ const errorWords = (error: unknown): string => (error instanceof Error ? error.m
  */
 export class InstancePower {
   protected readonly ec2: EC2Client;
-  private readonly deadline = Date.now() + WAIT_BUDGET_SECONDS * 1000;
+  private readonly deadline: number;
 
   constructor(
     protected readonly id: string,
@@ -40,6 +42,8 @@ export class InstancePower {
     protected readonly ctx: RemediationContext,
   ) {
     this.ec2 = ctx.aws.ec2(region);
+    const left = ctx.remainingMs?.() ?? Number.POSITIVE_INFINITY;
+    this.deadline = Date.now() + Math.min(WAIT_BUDGET_SECONDS * 1000, left - AFTER_WAITS_MS);
   }
 
   /** Seconds of the wait budget left; other waits of the same remediation take theirs from it. */

@@ -41,6 +41,12 @@ export interface PipelineDeps {
   metrics: PipelineMetrics;
   now?: () => Date;
   /**
+   * The invocation's time left, in ms (Lambda's context.getRemainingTimeInMillis; the handler points
+   * it at each invocation's context). Absent: no deadline (local runs, the command line). A sweep
+   * unit stops taking on resources by it; an EC2 wait of a remediation ends before it.
+   */
+  remainingMs?: () => number;
+  /**
    * An organisation deployment's way into its member accounts (shared/pipeline/accounts.ts).
    * Absent: every observation is of this account.
    */

@@ -83,6 +83,7 @@ export async function remediateAndFinish(
       settings,
       step: stepRecorder(journal, ctx.now, beforeFirstChange),
       incidentId,
+      ...(ctx.deps.remainingMs && { remainingMs: ctx.deps.remainingMs }),
       workflow: {
         state,
         // Written with the next step's intent (or the final write), ahead of any later change.

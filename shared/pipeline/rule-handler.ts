@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../aws/clients';
 import { loadSettings } from '../config';
 import { errorMessage, ValidationError } from '../errors';
@@ -51,6 +52,8 @@ export function ruleHandler(rule: Rule) {
   const narrowed = narrowedScope(rule, settings);
   if (narrowed) logger.warn(narrowedScopeWarning(narrowed), { ...narrowed });
   const aws = createAwsClients(settings.homeRegion);
+  // The invocation running now (Lambda runs one at a time in an environment): its time left.
+  let invocation: Partial<Pick<Context, 'getRemainingTimeInMillis'>> | undefined;
   // Status transitions name the function that made them.
   const store = new DynamoDbIncidentStore(
     aws.dynamo(),
@@ -80,6 +83,8 @@ export function ruleHandler(rule: Rule) {
     reads: new BatchedDeliveryReader(aws.dynamo(), { store, exemptions, guard }),
     logger,
     metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
+    // Without a Lambda context (a local call with none), no deadline.
+    remainingMs: () => invocation?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY,
     ...(settings.organizationId && {
       accounts: new OrganisationAccounts({
         homeRegion: settings.homeRegion,
@@ -127,7 +132,8 @@ export function ruleHandler(rule: Rule) {
     return { ruleId: rule.id, outcomes, evaluationsSent: 0, batchItemFailures };
   }
 
-  async function respond(event: unknown): Promise<HandlerResult> {
+  async function respond(event: unknown, context?: Context): Promise<HandlerResult> {
+    invocation = context;
     // Every invocation counts, so a silent function is visible in its metrics.
     metrics.addMetric(Metric.EventsReceived, MetricUnit.Count, 1);
     if (isSqsEvent(event)) return consumeUnits(event.Records);

@@ -3,7 +3,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { settleWithConcurrency } from '../concurrency';
+import { settleWhile } from '../concurrency';
 import { errorMessage, ValidationError } from '../errors';
 import { Metric } from '../metrics';
 import { TriggerSource } from '../model';
@@ -13,7 +13,7 @@ import { MAX_UNIT_PAGE, type SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest } from '../triggers/types';
 import { contextIn, refusal } from './accounts';
 import type { PipelineContext } from './context';
-import { listingsOf } from './listings';
+import { type Listing, listingsOf } from './listings';
 import type { ResourceOutcome } from './outcomes';
 import {
   driftLocks,
@@ -30,9 +30,21 @@ import {
 /**
  * A scheduled sweep as units: the scheduled invocation only plans (one unit per region, and one for
  * the rule's regionless resources), and each unit, delivered by the rule's own SQS queue, judges a
- * bounded number of resources and hands the rest of its listing on as the next unit. No invocation
- * walks a whole account, so none needs more than a fraction of the function's timeout.
+ * bounded number of resources, for a bounded share of its invocation's time, and hands the rest of
+ * its listing on as the next unit. No invocation walks a whole account or remediates without end,
+ * so none needs more than a fraction of the function's timeout.
  */
+
+/**
+ * A unit's share of its invocation: it starts no new resource once less than half of the time it
+ * began with is left (one unit per invocation, so half the timeout), and hands the rest on. The
+ * other half is the reserve for what is in flight when it stops, which always finishes: up to
+ * SWEEP_CONCURRENCY remediations, each through its recorded steps (an EC2 wait ends before the
+ * invocation does: shared/aws/instance-power.ts), then the continuation's send. A count of
+ * resources alone does not bound a unit: one full of drift remediates every resource it judges.
+ * Not a parameter: a smaller share only makes more units, a larger one eats the reserve.
+ */
+export const UNIT_TIME_SHARE = 0.5;
 
 /**
  * How often SQS delivers a unit before it moves it to the dead-letter queue (the queue's
@@ -140,9 +152,11 @@ const refuse = (field: string, problem: string): ValidationError =>
 
 /**
  * One unit: refuses a unit that is not this rule's, not from its own queue, or names a region
- * (or account) this rule's sweep does not cover; then lists from the unit's cursor, judges at most
- * `sweepUnits.resources` resources and hands the rest on. Re-delivery re-sweeps the same page: the
- * pipeline's delivery markers and drift locks make that idempotent.
+ * (or account) this rule's sweep does not cover; then lists from the unit's place, judges at most
+ * `sweepUnits.resources` resources, starting none once its share of the invocation's time is used
+ * (UNIT_TIME_SHARE), and hands what it did not judge on as the next unit, which resumes right after
+ * the last resource judged. Re-delivery re-sweeps the same page: the pipeline's delivery markers
+ * and drift locks make that idempotent.
  */
 export async function sweepUnit(
   ctx: PipelineContext,
@@ -151,7 +165,9 @@ export async function sweepUnit(
   queue: UnitQueue,
   judge: JudgeSwept,
 ): Promise<ResourceOutcome[]> {
-  const { settings, metrics, logger } = ctx.deps;
+  const { settings, metrics, logger, remainingMs } = ctx.deps;
+  // Measured first: the listing's own time counts against the unit's share.
+  const mayStart = remainingMs ? startsWhile(remainingMs) : () => true;
   const { rule } = ctx;
   if (unit.ruleId !== rule.id)
     throw refuse('ruleId', `a unit of ${unit.ruleId} is not this function's (${rule.id})`);
@@ -186,35 +202,20 @@ export async function sweepUnit(
   const listing = listings.find((candidate) => candidate.scope === unit.region);
   if (!listing) throw refuse('region', `${unit.region} is not swept by ${rule.id}`);
 
-  const start = Number(unit.cursor ?? '0');
-  const limit = settings.sweepUnits.resources;
-  const resources: Loaded<unknown>[] = [];
-  // What the listing showed up to here, earlier units' pages included (the held drift it misses).
-  const listed: Loaded<unknown>[] = [];
-  let more = false;
-  let position = 0;
   // A failed or throttled read throws here: the unit fails and is delivered again.
-  for await (const resource of listing.resources()) {
-    if (position++ < start) {
-      listed.push(resource);
-      continue;
-    }
-    if (resources.length === limit) {
-      more = true;
-      break;
-    }
-    resources.push(resource);
-  }
+  const page = await readPage(listing, unit, settings.sweepUnits.resources);
   const locks = await driftLocks(ctx);
   // The region's last page also re-reads the rule's held drift the whole listing did not show.
-  if (!more && rule.rejudgesHeldDrift)
-    resources.push(
-      ...(await unlistedHeldDrift(where, listing, request, [...listed, ...resources], locks.held)),
-    );
-  metrics.count(Metric.ResourcesSwept, resources.length);
-  const settled = await settleWithConcurrency(resources, SWEEP_CONCURRENCY, (resource) =>
-    judge(resource, request, locks.arns.has(resource.arn)),
+  const held =
+    !page.more && rule.rejudgesHeldDrift ? await heldDrift(where, listing, request, unit, page, locks) : [];
+  const work = [...page.resources, ...held];
+  const settled = await settleWhile(
+    work,
+    SWEEP_CONCURRENCY,
+    (resource) => judge(resource, request, locks.arns.has(resource.arn)),
+    mayStart,
   );
+  metrics.count(Metric.ResourcesSwept, settled.length);
   const outcomes: ResourceOutcome[] = [];
   const failures: SweepFailure[] = [];
   settled.forEach((result, index) => {
@@ -222,7 +223,7 @@ export async function sweepUnit(
       outcomes.push(result.value);
       return;
     }
-    const resourceId = resources[index]?.resourceId;
+    const resourceId = work[index]?.resourceId;
     failures.push({ scope: `${listing.scope}/${resourceId}`, error: result.reason });
     metrics.count(Metric.SweepResourceFailed);
     logger.error('sweep of a resource failed', {
@@ -233,10 +234,13 @@ export async function sweepUnit(
     });
   });
   reportOutOfScope(ctx, outcomes);
-  // Hand on once per page: after a clean page, or on the last delivery whatever failed.
-  const handOn = more && (failures.length === 0 || origin.receiveCount >= SWEEP_MAX_RECEIVES);
+  const outOfTime = settled.length < work.length;
+  const next = nextPlace(unit, page, work, settled.length);
+  // Hand on once per unit: after a clean run, or on the last delivery whatever failed. A delivery
+  // that fails hands nothing on, so only the one that ends the unit sends its continuation.
+  const handOn = next !== undefined && (failures.length === 0 || origin.receiveCount >= SWEEP_MAX_RECEIVES);
   if (handOn && unit.attempt < MAX_UNIT_PAGE) {
-    await queue.send([{ ...unit, cursor: String(start + resources.length), attempt: unit.attempt + 1 }]);
+    await queue.send([continuation(unit, next)]);
   } else if (handOn) {
     logger.error('sweep unit chain too long; the rest of the listing waits for the next sweep', {
       ruleId: rule.id,
@@ -251,9 +255,13 @@ export async function sweepUnit(
     region: unit.region,
     attempt: unit.attempt,
     receiveCount: origin.receiveCount,
-    judged: resources.length,
+    start: page.start,
+    resumed: page.resumed,
+    judged: settled.length,
     drift: outcomes.filter((outcome) => outcome.incidentId !== undefined).length,
     failed: failures.length,
+    outOfTime,
+    left: work.length - settled.length,
     continues: handOn,
   });
   const [first] = failures;
@@ -263,4 +271,113 @@ export async function sweepUnit(
       { cause: first.error },
     );
   return outcomes;
+}
+
+/**
+ * The rule's held drift the whole listing did not show (unlistedHeldDrift), in ARN order so that a
+ * unit out of time can say where the next resumes, after the unit's `heldAfter`.
+ */
+async function heldDrift(
+  ctx: PipelineContext,
+  listing: Listing,
+  request: SweepRequest,
+  unit: SweepUnit,
+  page: Page,
+  locks: Awaited<ReturnType<typeof driftLocks>>,
+): Promise<Loaded<unknown>[]> {
+  const { heldAfter } = unit;
+  const pending = (arn: string) => heldAfter === undefined || arn > heldAfter;
+  const read = await unlistedHeldDrift(
+    ctx,
+    listing,
+    request,
+    [...page.before, ...page.resources],
+    locks.held.filter((lock) => pending(lock.resourceArn)),
+  );
+  return read
+    .filter((resource) => pending(resource.arn))
+    .sort((a, b) => (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0));
+}
+
+/** Yes while more than the reserve (1 − UNIT_TIME_SHARE) of the time left now is still left. */
+function startsWhile(remainingMs: () => number): () => boolean {
+  const reserve = remainingMs() * (1 - UNIT_TIME_SHARE);
+  // No deadline (no Lambda context): no share to keep.
+  if (!Number.isFinite(reserve)) return () => true;
+  return () => remainingMs() > reserve;
+}
+
+/** A unit's page as the listing reads now. */
+interface Page {
+  /** What the listing showed before the page (earlier units'): the held drift it misses is the rest. */
+  before: Loaded<unknown>[];
+  resources: Loaded<unknown>[];
+  /** The listing position of the page's first resource. */
+  start: number;
+  /** The listing goes on after the page. */
+  more: boolean;
+  /**
+   * How the unit found its place: right after its `after` resource, at its `cursor` (a unit with no
+   * `after`: the first, or one from before `after` existed), at its `cursor` because the `after`
+   * resource is gone from the listing, or past the listing's end (the held drift only).
+   */
+  resumed: 'after' | 'cursor' | 'cursor, after gone' | 'held drift';
+}
+
+/**
+ * Reads the listing up to the unit's page and one resource past it (so it knows whether the listing
+ * goes on); until the `after` resource shows, on to its end. A unit of held drift reads it whole.
+ */
+async function readPage(listing: Listing, unit: SweepUnit, limit: number): Promise<Page> {
+  const cursor = Number(unit.cursor ?? '0');
+  const { after } = unit;
+  const read: Loaded<unknown>[] = [];
+  if (unit.heldAfter !== undefined) {
+    for await (const resource of listing.resources()) read.push(resource);
+    return { before: read, resources: [], start: read.length, more: false, resumed: 'held drift' };
+  }
+  let anchor = -1;
+  const begin = (): number | undefined =>
+    after === undefined ? cursor : anchor >= 0 ? anchor + 1 : undefined;
+  for await (const resource of listing.resources()) {
+    if (anchor < 0 && after !== undefined && resource.arn === after) anchor = read.length;
+    read.push(resource);
+    const from = begin();
+    if (from !== undefined && read.length > from + limit) break;
+  }
+  const start = Math.min(begin() ?? cursor, read.length);
+  return {
+    before: read.slice(0, start),
+    resources: read.slice(start, start + limit),
+    start,
+    more: read.length > start + limit,
+    resumed: after === undefined ? 'cursor' : anchor >= 0 ? 'after' : 'cursor, after gone',
+  };
+}
+
+/** Where the next unit resumes, if anything is left: `judged` of `work` (the page, then held drift) were. */
+function nextPlace(
+  unit: SweepUnit,
+  page: Page,
+  work: readonly Loaded<unknown>[],
+  judged: number,
+): Pick<SweepUnit, 'cursor' | 'after' | 'heldAfter'> | undefined {
+  const last = work[judged - 1];
+  const lastListed = page.resources.at(-1)?.arn ?? unit.after;
+  const atEnd = {
+    cursor: String(page.start + page.resources.length),
+    ...(lastListed && { after: lastListed }),
+  };
+  if (judged < work.length && last) {
+    // Out of time in the listing: right after the last resource judged; in the held drift: after its ARN.
+    if (judged <= page.resources.length) return { cursor: String(page.start + judged), after: last.arn };
+    return { ...atEnd, heldAfter: last.arn };
+  }
+  return page.more ? atEnd : undefined;
+}
+
+/** The next unit of the same chain, at `place`. */
+function continuation(unit: SweepUnit, place: Pick<SweepUnit, 'cursor' | 'after' | 'heldAfter'>): SweepUnit {
+  const { cursor: _cursor, after: _after, heldAfter: _heldAfter, ...chain } = unit;
+  return { ...chain, ...place, attempt: unit.attempt + 1 };
 }

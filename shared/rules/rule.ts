@@ -244,6 +244,8 @@ export interface RemediationContext {
   readonly incidentId: string;
   /** State that survives between invocations of a long remediation. */
   readonly workflow: { readonly state: Summary; save(patch: Summary): Promise<void> };
+  /** The invocation's time left, in ms (PipelineDeps.remainingMs): waits end before it does. Absent: no deadline. */
+  readonly remainingMs?: () => number;
 }
 
 /** A remediation that must wait (a snapshot completing) returns this; an event or the sweep resumes it. */

@@ -3,7 +3,8 @@ import { jsonString, parseWith } from './parse';
 
 /**
  * A unit of a scheduled sweep (shared/pipeline/sweep-units.ts): one page of one rule's listing in
- * one region, delivered by the rule's own SQS queue. A unit is a request, never an authority: the
+ * one region (or the rest of one, when its predecessor ran out of time), delivered by the rule's
+ * own SQS queue. A unit is a request, never an authority: the
  * consumer checks it names its own rule and a region its sweep covers, and re-reads everything
  * from AWS.
  */
@@ -14,12 +15,25 @@ const REGION = /^(global|[a-z]{2}(-[a-z]+)+-\d{1,2})$/;
 const CURSOR = /^\d{1,7}$/;
 /** A chain of units ends here whatever its cursors say: a forged or looping chain cannot run forever. */
 export const MAX_UNIT_PAGE = 10_000;
+/** The longest ARN AWS documents (IAM's limit); a unit names at most two. */
+const ARN_MAX = 2048;
 
 export const sweepUnitSchema = z.strictObject({
   ruleId: z.string().check(z.minLength(1), z.maxLength(64)),
   region: z.string().check(z.regex(REGION, 'expected a region name or global')),
   /** Where in the listing this unit starts; absent: at its beginning. */
   cursor: z.optional(z.string().check(z.regex(CURSOR, 'expected a listing position'))),
+  /**
+   * The ARN of the last resource the chain judged before this unit: the unit resumes right after
+   * it wherever the listing shows it now (resources made or deleted meanwhile shift positions), and
+   * at `cursor` only when it is gone. Absent: at `cursor`.
+   */
+  after: z.optional(z.string().check(z.minLength(1), z.maxLength(ARN_MAX))),
+  /**
+   * The region's listing is done: this unit judges only the rule's held drift the listing did not
+   * show (Rule.rejudgesHeldDrift), in ARN order, after this ARN (the last one judged).
+   */
+  heldAfter: z.optional(z.string().check(z.minLength(1), z.maxLength(ARN_MAX))),
   /** The account swept (the organisation issue); absent: the queue's own account. */
   account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'expected a 12-digit account id'))),
   /** The scheduled event's id: every unit of one sweep shares it, and it keys the deliveries. */

@@ -1,3 +1,4 @@
+import { CreateVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Message } from '@aws-sdk/client-sqs';
 import { scheduledEvent } from '../../scripts/lib/events';
 import { LocalResponder, resetAccount } from '../support/local-responder';
@@ -122,4 +123,54 @@ describe('a scheduled sweep in units, against moto', () => {
     expect(await responder.incidents()).toEqual([]);
     expect(await receive()).toEqual([]);
   });
+
+  it('stops a unit running out of time mid-way and hands the rest on: every volume remediated once', async () => {
+    // Prepare: eight detached unencrypted volumes, in enforce mode, with the guard out of the way
+    const VOLUMES = 'ebs-volume-encrypted';
+    const ec2 = new EC2Client({ region: REGION });
+    const originals: string[] = [];
+    for (let index = 0; index < 8; index++) {
+      const volume = await ec2.send(
+        new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: 1, VolumeType: 'gp3' }),
+      );
+      originals.push(String(volume.VolumeId));
+    }
+    const volumes = await SweepQueue.create(String(responder.stack.env.STACK_NAME), VOLUMES, REGION);
+    // Each read of the invocation's clock after the first takes 7 s off it: a unit that starts with
+    // 53 s left starts nothing once 26.5 s or less is left, so it judges about four volumes of eight.
+    const clocked = {
+      ...volumes.env,
+      MODE_EBS_VOLUME_ENCRYPTED: 'enforce',
+      GUARD_THRESHOLD: '100',
+      LOCAL_INVOKE_TICK_MS: '7000',
+    };
+    await responder.invokeBundle(VOLUMES, scheduledEvent({ accountId: ACCOUNT, region: REGION }), clocked);
+    // Act: every unit and continuation, each in an invocation of its own
+    const judged: string[][] = [];
+    const sent: Record<string, unknown>[] = [];
+    let pending = await volumes.receive();
+    while (pending.length > 0 && judged.length < 20) {
+      for (const message of pending) {
+        sent.push(JSON.parse(String(message.Body)));
+        const { result } = await responder.invokeBundle(VOLUMES, volumes.event([message]), clocked);
+        expect(result).toMatchObject({ batchItemFailures: [] });
+        judged.push((result.outcomes as { resourceId: string }[]).map((outcome) => outcome.resourceId));
+        await volumes.delete(message);
+      }
+      pending = await volumes.receive();
+    }
+    // Assess: the first unit stopped mid-way and a continuation resumed after the last volume it judged
+    expect(judged.length).toBeGreaterThan(1);
+    expect(judged[0]?.length).toBeLessThan(originals.length);
+    expect(sent[1]).toMatchObject({ attempt: 2, after: expect.stringContaining(String(judged[0]?.at(-1))) });
+    // Every original judged once across the chain, remediated once: one incident, one alert, one encrypted copy each
+    const judgedOriginals = judged.flat().filter((id) => originals.includes(id));
+    expect(judgedOriginals.sort()).toEqual([...originals].sort());
+    const incidents = await responder.incidents();
+    expect(incidents.map((incident) => incident.resourceId).sort()).toEqual([...originals].sort());
+    expect(incidents.map((incident) => incident.status)).toEqual(originals.map(() => 'remediated'));
+    expect(await responder.alerts()).toHaveLength(originals.length);
+    const after = await ec2.send(new DescribeVolumesCommand({}));
+    expect((after.Volumes ?? []).filter((volume) => volume.Encrypted)).toHaveLength(originals.length);
+  }, 240_000);
 });

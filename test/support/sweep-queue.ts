@@ -1,5 +1,6 @@
 import {
   CreateQueueCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
@@ -44,6 +45,13 @@ export class SweepQueue {
       }),
     );
     return received.Messages ?? [];
+  }
+
+  /** A unit handled: gone from the queue, as Lambda's event source mapping deletes it. */
+  async delete(message: Message): Promise<void> {
+    await this.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: message.ReceiptHandle }),
+    );
   }
 
   /** What Lambda's event source mapping hands the function. */

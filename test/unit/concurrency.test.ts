@@ -1,4 +1,4 @@
-import { mapWithConcurrency, settleWithConcurrency } from '../../shared/concurrency';
+import { mapWithConcurrency, settleWhile, settleWithConcurrency } from '../../shared/concurrency';
 
 const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -33,5 +33,38 @@ describe('bounded concurrency', () => {
       { status: 'fulfilled', value: 30 },
       { status: 'fulfilled', value: 40 },
     ]);
+  });
+
+  it('starts no item once told to stop, lets those in flight settle, and returns the started prefix', async () => {
+    // Prepare: stop once two items have finished
+    const started: number[] = [];
+    let finished = 0;
+    // Act
+    const settled = await settleWhile(
+      [0, 1, 2, 3, 4, 5, 6],
+      2,
+      async (item) => {
+        started.push(item);
+        await later(5);
+        finished += 1;
+        return item;
+      },
+      () => finished < 2,
+    );
+    // Assess: 0 and 1 ran; 2 started when one had finished, and finished though the second stopped the rest
+    expect(started).toEqual([0, 1, 2]);
+    expect(settled).toEqual([0, 1, 2].map((value) => ({ status: 'fulfilled', value })));
+  });
+
+  it('always starts the first item, so a caller makes progress', async () => {
+    // Act
+    const settled = await settleWhile(
+      [7, 8],
+      2,
+      async (item) => item,
+      () => false,
+    );
+    // Assess
+    expect(settled).toEqual([{ status: 'fulfilled', value: 7 }]);
   });
 });

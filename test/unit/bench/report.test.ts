@@ -29,6 +29,14 @@ describe('bench report', () => {
     expect(markdown).toContain('| 1,000 | 200 | 50.0 | 20.0 | 15.0 | 200 | 0 | 200 | 0 | 200 | none |');
   });
 
+  it('says how many units our enforce sweep took and the longest, after its outcome', () => {
+    // Act
+    const markdown = renderReport(withHeadline(aResult()));
+    // Assess
+    expect(markdown).toContain('| remediated 10; 2 units, the longest 2,400 ms | |');
+    expect(markdown).toContain('each an invocation whose clock counts down from 60 s');
+  });
+
   it('writes the cost formula with its inputs and the price source', () => {
     // Prepare
     const measured = aResult();

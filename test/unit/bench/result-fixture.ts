@@ -122,6 +122,7 @@ export function aResult(
             driftFound: 10,
             statuses: { remediated: 10 },
             stillDrifting: 0,
+            units: { units: 2, longestMs: 2400, failedUnits: 0 },
           },
         ],
         custodian: [

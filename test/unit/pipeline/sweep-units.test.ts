@@ -66,7 +66,7 @@ function lampRule(listed: string[], off: ReadonlySet<string> = new Set(['lamp-1'
   });
 }
 
-function setUp(env: Record<string, string> = {}, rule = lampRule([])) {
+function setUp(env: Record<string, string> = {}, rule = lampRule([]), remainingMs?: () => number) {
   const sqs = mockClient(SQSClient);
   sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
   const store = new MemoryIncidentStore();
@@ -86,6 +86,7 @@ function setUp(env: Record<string, string> = {}, rule = lampRule([])) {
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     metrics: { count: () => undefined },
     units: new SqsUnitQueue(new SQSClient({ region: 'us-east-1' }), QUEUE_URL),
+    ...(remainingMs && { remainingMs }),
   });
   /** Every unit sent to the queue, in order. */
   const sent = (): SweepUnit[] =>
@@ -179,7 +180,7 @@ describe('a sweep in units', () => {
       ['lamp-0', 'COMPLIANT'],
       ['lamp-1', 'NON_COMPLIANT'],
     ]);
-    expect(sent()).toEqual([unit({ cursor: '2', attempt: 2 })]);
+    expect(sent()).toEqual([unit({ cursor: '2', after: 'arn:lamp:eu-west-1:lamp-1', attempt: 2 })]);
   });
 
   it('continues from its cursor and ends the chain after the last page', async () => {
@@ -191,7 +192,7 @@ describe('a sweep in units', () => {
     // Assess
     expect(middle.map((outcome) => outcome.resourceId)).toEqual(['lamp-2', 'lamp-3']);
     expect(last.map((outcome) => outcome.resourceId)).toEqual(['lamp-4']);
-    expect(sent()).toEqual([unit({ cursor: '4', attempt: 3 })]);
+    expect(sent()).toEqual([unit({ cursor: '4', after: 'arn:lamp:eu-west-1:lamp-3', attempt: 3 })]);
   });
 
   it('opens one incident when a unit is delivered twice (re-delivery re-sweeps the page)', async () => {
@@ -241,7 +242,7 @@ describe('a sweep in units', () => {
     );
     // Assess
     expect(sentAfterFirst).toBe(0);
-    expect(sent()).toEqual([unit({ cursor: '2', attempt: 2 })]);
+    expect(sent()).toEqual([unit({ cursor: '2', after: 'arn:lamp:eu-west-1:lamp-1', attempt: 2 })]);
   });
 
   it("re-reads, on a region's last page only, the held drift the whole listing did not show", async () => {
@@ -281,5 +282,213 @@ describe('a sweep in units', () => {
     expect(() => parseSweepUnit(JSON.stringify({ ...unit(), extra: 1 }))).toThrow('body');
     expect(() => parseSweepUnit(JSON.stringify({ ...unit(), attempt: 10_001 }))).toThrow('body.attempt');
     expect(() => parseSweepUnit('{')).toThrow('invalid JSON string');
+  });
+});
+
+/**
+ * Lamps whose listing is an array the test can change, every one off (drift) until remediated; each
+ * remediation takes `costMs` of a fake invocation clock, so a unit full of drift runs out of time.
+ */
+function drainingLamps(count: number, costMs: number) {
+  const clock = { remaining: 60_000 };
+  const lamps = Array.from({ length: count }, (_, index) => `lamp-${index}`);
+  const fixed = new Set<string>();
+  const remediated: string[] = [];
+  /** What each lamp's remediation does besides taking time (a remediation that makes a resource). */
+  const hooks: { onRemediate?: (id: string) => void; failing?: string } = {};
+  const base = lampRule([]) as unknown as Rule<Lamp>;
+  const rule = defineRule<Lamp>({
+    ...base,
+    detect: (resource, settings) => {
+      if (resource.resourceId === hooks.failing) throw new Error(`${hooks.failing} could not be read`);
+      return base.detect(resource, settings);
+    },
+    async *list(scope) {
+      for (const id of [...lamps]) yield lamp(scope.region, id, fixed.has(id) || id.startsWith('new-'));
+    },
+    remediate: async (resource) => {
+      await Promise.resolve();
+      clock.remaining -= costMs;
+      remediated.push(resource.resourceId);
+      fixed.add(resource.resourceId);
+      hooks.onRemediate?.(resource.resourceId);
+      return undefined;
+    },
+  });
+  return { clock, lamps, remediated, hooks, rule };
+}
+
+describe('a sweep unit bounded by its share of the invocation', () => {
+  const enforce = { SWEEP_UNIT_RESOURCES: '500', MODE_EBS_ENCRYPTION_BY_DEFAULT: 'enforce' };
+
+  /** Runs `first` and every continuation it leads to, each in an invocation of its own (a full clock). */
+  async function drain(
+    pipeline: ResponsePipeline,
+    sent: () => SweepUnit[],
+    clock: { remaining: number },
+    first: SweepUnit,
+  ) {
+    const judged: string[][] = [];
+    let next: SweepUnit | undefined = first;
+    let handled = sent().length;
+    while (next && judged.length < 50) {
+      clock.remaining = 60_000;
+      judged.push((await pipeline.handleUnit(next, origin)).map((outcome) => outcome.resourceId));
+      next = sent()[handled];
+      handled = sent().length;
+    }
+    return judged;
+  }
+
+  it('stops taking on resources once its share is used and hands on exactly the ones it did not judge', async () => {
+    // Prepare: twenty lamps off, each fix taking 10 s of a 60 s invocation
+    const { clock, remediated, rule } = drainingLamps(20, 10_000);
+    const { pipeline, sent, store, alerts } = setUp(enforce, rule, () => clock.remaining);
+    const all = Array.from({ length: 20 }, (_, index) => `lamp-${index}`);
+    // Act
+    const first = (await pipeline.handleUnit(unit(), origin)).map((outcome) => outcome.resourceId);
+    // Assess: it judged a prefix, started nothing once half the time was gone, and handed on the rest
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(20);
+    expect(first).toEqual(all.slice(0, first.length));
+    expect(clock.remaining).toBeGreaterThan(0);
+    expect(sent()).toEqual([
+      unit({ cursor: String(first.length), after: `arn:lamp:eu-west-1:${first.at(-1)}`, attempt: 2 }),
+    ]);
+    // Act: the continuations, each in its own invocation
+    const [continuation] = sent();
+    if (!continuation) throw new Error('no continuation');
+    const rest = await drain(pipeline, sent, clock, continuation);
+    // Assess: every lamp judged once across the chain, remediated once, one incident and one alert each
+    expect([first, ...rest].flat()).toEqual(all);
+    expect(rest.length).toBeGreaterThan(1);
+    expect(remediated.sort()).toEqual([...all].sort());
+    expect(store.incidents.size).toBe(20);
+    expect(alerts.sent).toHaveLength(20);
+  });
+
+  it('resumes right after the last resource judged when fixes add resources ahead of its place', async () => {
+    // Prepare: each fix makes a new (compliant) resource that the listing shows first, as a replacement volume may
+    const { clock, lamps, remediated, hooks, rule } = drainingLamps(12, 10_000);
+    hooks.onRemediate = (id) => lamps.unshift(`new-${id}`);
+    const { pipeline, sent } = setUp(enforce, rule, () => clock.remaining);
+    const all = Array.from({ length: 12 }, (_, index) => `lamp-${index}`);
+    // Act
+    const judged = await drain(pipeline, sent, clock, unit());
+    // Assess: the original lamps judged once each, in order, none skipped; the new ones are not this sweep's
+    expect(judged.length).toBeGreaterThan(1);
+    expect(judged.flat().filter((id) => id.startsWith('lamp-'))).toEqual(all);
+    expect(remediated.sort()).toEqual([...all].sort());
+  });
+
+  it('is safe delivered again: no second incident, fix or alert, and every lamp still judged', async () => {
+    // Prepare
+    const { clock, remediated, rule } = drainingLamps(12, 10_000);
+    const { pipeline, sent, store, alerts } = setUp(enforce, rule, () => clock.remaining);
+    const all = Array.from({ length: 12 }, (_, index) => `lamp-${index}`);
+    // Act: the first unit, then SQS delivers it again (its first run's end was not recorded)
+    const first = await pipeline.handleUnit(unit(), origin);
+    clock.remaining = 60_000;
+    const again = await pipeline.handleUnit(unit(), { ...origin, receiveCount: 2 });
+    const [one, two, ...more] = sent();
+    if (!one || !two) throw new Error('no continuations');
+    const chains = [
+      ...(await drain(pipeline, sent, clock, one)),
+      ...(await drain(pipeline, sent, clock, two)),
+    ];
+    // Assess: both deliveries ran out of time and handed on; between them every lamp was judged
+    expect(first.length).toBeLessThan(12);
+    expect(again.length).toBeLessThan(12);
+    expect(more).toEqual([]);
+    expect(new Set([...first, ...again].map((outcome) => outcome.resourceId).concat(chains.flat()))).toEqual(
+      new Set(all),
+    );
+    // What was judged twice collapsed on its delivery: one fix, one incident, one alert per lamp
+    expect(remediated.sort()).toEqual([...all].sort());
+    expect(store.incidents.size).toBe(12);
+    expect(alerts.sent).toHaveLength(12);
+  });
+
+  it('judges at least one resource however little time is left, so a chain always moves on', async () => {
+    // Prepare: the invocation has less than half its time left before the unit starts judging
+    const { clock, rule } = drainingLamps(3, 0);
+    let calls = 0;
+    const { pipeline, sent } = setUp(enforce, rule, () => (calls++ === 0 ? 60_000 : 1_000));
+    // Act
+    const outcomes = await pipeline.handleUnit(unit(), origin);
+    // Assess
+    expect(clock.remaining).toBe(60_000);
+    expect(outcomes.map((outcome) => outcome.resourceId)).toEqual(['lamp-0']);
+    expect(sent()).toEqual([unit({ cursor: '1', after: 'arn:lamp:eu-west-1:lamp-0', attempt: 2 })]);
+  });
+
+  it('hands nothing on before its last delivery when a resource it judged failed, then does', async () => {
+    // Prepare: lamp-1 cannot be judged
+    const { clock, hooks, rule } = drainingLamps(20, 10_000);
+    hooks.failing = 'lamp-1';
+    const { pipeline, sent } = setUp(enforce, rule, () => clock.remaining);
+    // Act / Assess
+    await expect(pipeline.handleUnit(unit(), origin)).rejects.toThrow('lamp-1 could not');
+    expect(sent()).toEqual([]);
+    clock.remaining = 60_000;
+    await expect(pipeline.handleUnit(unit(), { ...origin, receiveCount: 3 })).rejects.toThrow(
+      'lamp-1 could not',
+    );
+    const [continuation, ...more] = sent();
+    expect(more).toEqual([]);
+    expect(continuation).toMatchObject({
+      attempt: 2,
+      after: `arn:lamp:eu-west-1:lamp-${Number(continuation?.cursor) - 1}`,
+    });
+  });
+
+  it('runs out of time in the held drift the listing did not show, and the next unit judges the rest of it', async () => {
+    // Prepare: the listing is compliant; six held drifts the listing does not show, each fix 10 s
+    const clock = { remaining: 60_000 };
+    const remediated: string[] = [];
+    const arnOf = (id: string) => `arn:aws:lamp:eu-west-1:${ACCOUNT}:lamp/${id}`;
+    const base = lampRule([], new Set());
+    const rule = defineRule<Lamp>({
+      ...(base as unknown as Rule<Lamp>),
+      rejudgesHeldDrift: true,
+      // What a held drift's read finds: the lamp under the ARN its lock names.
+      load: async (ref) =>
+        remediated.includes(ref.resourceId)
+          ? undefined
+          : { ...lamp(ref.region, ref.resourceId, false), arn: arnOf(ref.resourceId) },
+      remediate: async (resource) => {
+        await Promise.resolve();
+        clock.remaining -= 10_000;
+        remediated.push(resource.resourceId);
+        return undefined;
+      },
+    });
+    const { pipeline, sent, store } = setUp(enforce, rule, () => clock.remaining);
+    const held = ['gone-5', 'gone-2', 'gone-0', 'gone-4', 'gone-1', 'gone-3'];
+    store.heldDrifts = async () =>
+      held
+        .filter((id) => !remediated.includes(id))
+        .map((id) => ({ resourceArn: arnOf(id), incidentId: `inc-${id}` }));
+    const get = store.get.bind(store);
+    store.get = async (incidentId) =>
+      (await get(incidentId)) ??
+      anIncident({
+        incidentId,
+        region: 'eu-west-1',
+        account: ACCOUNT,
+        resourceId: incidentId.slice('inc-'.length),
+        resourceArn: arnOf(incidentId.slice('inc-'.length)),
+      });
+    // Act
+    const judged = await drain(pipeline, sent, clock, unit({ cursor: '4', attempt: 3 }));
+    // Assess: lamp-4 then the held drift in ARN order, each once, over more than one unit
+    expect(judged.flat()).toEqual(['lamp-4', 'gone-0', 'gone-1', 'gone-2', 'gone-3', 'gone-4', 'gone-5']);
+    expect(judged.length).toBeGreaterThan(1);
+    expect(sent()[0]).toMatchObject({
+      cursor: '5',
+      after: 'arn:lamp:eu-west-1:lamp-4',
+      heldAfter: expect.any(String),
+    });
+    expect(remediated.sort()).toEqual([...held].sort());
   });
 });

@@ -653,6 +653,29 @@ describe('rule phi-dedicated-tenancy', () => {
       expect(ec2).toHaveReceivedCommandTimes(StopInstancesCommand, 1);
     });
 
+    it('waits only until 25 s before its invocation ends when it starts late in it (a sweep unit)', async () => {
+      // Prepare: 40 s of the invocation left, so 15 s of waits where an event's remediation has 35 s
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const { settings, loaded } = await loadFake({ tags: PHI, stop: 'hangs' }, 'retenancy');
+      const { context, steps } = recordingContext(aws, settings, INCIDENT_ID);
+      const started = Date.now();
+      // Act
+      let settled = false;
+      const remediation = Promise.resolve(
+        rule.remediate(loaded, drift(loaded, settings), { ...context, remainingMs: () => 40_000 }),
+      ).finally(() => {
+        settled = true;
+      });
+      while (!settled) await jest.advanceTimersByTimeAsync(1_000);
+      const progress = await remediation;
+      const waited = Date.now() - started;
+      jest.useRealTimers();
+      // Assess
+      expect(progress).toEqual({ waitingFor: `${FAKE_INSTANCE_ID} to stop before its tenancy changes` });
+      expect(waited).toBeLessThanOrEqual(16_000);
+      expect(steps.map((step) => step.action)).toEqual(['StopInstances', 'WaitUntilInstanceStopped']);
+    });
+
     it('after a crash past the change, only starts the instance it had stopped', async () => {
       // Prepare
       const { instance, settings, loaded } = await loadFake(
