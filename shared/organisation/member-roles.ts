@@ -56,8 +56,9 @@ export interface MemberSession {
 
 /**
  * arn:aws:sts::<account>:assumed-role/<home stack>-member-<rule id>/<session> → its parts. Only a
- * claim: anyone who can create a role of that name in an account could make it; the incident the
- * session names is the proof (shared/pipeline/run-pipeline.ts, the loop guard).
+ * claim: anyone who can create a role of that name in an account could make it, and incident ids
+ * are no secret; the incident the session names, acting on the call's resource at the call's time,
+ * is the proof (shared/pipeline/accounts.ts, isOwnMemberSession: the loop guard).
  */
 export function memberSessionOf(
   actorArn: string | undefined,

@@ -4,6 +4,7 @@ import { MemberRoleUnavailable } from '../organisation/accounts';
 import { memberRoleName, memberSessionOf } from '../organisation/member-roles';
 import type { Finding, Loaded } from '../rules/rule';
 import type { PipelineContext } from './context';
+import { IncidentStatus } from './lifecycle';
 
 /**
  * Which account a delivery acts in (docs/organisation.md). A single-account deployment has no
@@ -54,18 +55,61 @@ export async function actsElsewhere(ctx: PipelineContext, accountId: string): Pr
 }
 
 /**
- * The loop guard's member half: a call made as one of this stack's member roles is the responder's
- * own only if the session names an incident of ours, of that account and that role's rule. The
- * role's name alone proves nothing: anyone who can create roles in an account without the member
- * stack could take it.
+ * How long after its incident's last write a member role's own call may still be delivered. AWS
+ * documents that CloudTrail "typically delivers logs within an average of about 5 minutes of an API
+ * call. This time is not guaranteed" (AWS CloudTrail User Guide, "Getting and viewing your CloudTrail
+ * log files"); its earlier guides said within 15 minutes. A call delivered later is judged like
+ * anyone's: the fix it made reads compliant, so that costs a read, never an incident.
  */
-export async function isOwnMemberSession(ctx: PipelineContext, actor: Actor | undefined): Promise<boolean> {
+export const OWN_CALL_DELIVERY_ALLOWANCE_MS = 15 * 60_000;
+
+/** What a CloudTrail call says about itself: when, where, and the resource it names (if one). */
+export interface CallMade {
+  /** CloudTrail's eventTime: the call's, whenever it is delivered. */
+  observedAt: string;
+  region: string;
+  resourceType?: string;
+  resourceId?: string;
+}
+
+/** Statuses in which an incident may still make calls: it remediates, or may again (resumed). */
+const ACTING: readonly string[] = [IncidentStatus.Open, IncidentStatus.Remediating];
+
+/**
+ * The loop guard's member half: a call made as one of this stack's member roles is the responder's
+ * own only if the session names an incident of ours, of that account and that role's rule, that
+ * made it: still acting (or ended within the delivery allowance), the call's time from its opening
+ * to its last write plus the allowance, and on its resource in its region. The role's name alone
+ * proves nothing (anyone who can create roles in an account without the member stack could take
+ * it), nor does an incident id alone (CloudTrail and the incident's tags show it to the member).
+ */
+export async function isOwnMemberSession(
+  ctx: PipelineContext,
+  actor: Actor | undefined,
+  call: CallMade,
+): Promise<boolean> {
   const { accounts, settings, store } = ctx.deps;
   if (!accounts) return false;
   const session = memberSessionOf(actor?.arn, settings.stackName);
-  if (!session) return false;
+  // In its own account the responder acts with its own role, never as a member role.
+  if (!session || !(await actsElsewhere(ctx, session.accountId))) return false;
   const incident = await store.get(session.session);
-  return incident?.account === session.accountId && incident.ruleId === session.ruleId;
+  if (incident?.account !== session.accountId || incident.ruleId !== session.ruleId) return false;
+  const at = Date.parse(call.observedAt);
+  // CloudTrail's eventTime is whole seconds: a call in the second the incident opened counts.
+  const opened = Math.floor(Date.parse(incident.detectedAt) / 1000) * 1000;
+  const lastWrite = Date.parse(incident.updatedAt);
+  const endedLately = ctx.now().getTime() <= lastWrite + OWN_CALL_DELIVERY_ALLOWANCE_MS;
+  const sameResource =
+    call.resourceId === undefined ||
+    (call.resourceId === incident.resourceId && call.resourceType === incident.resourceType);
+  return (
+    (ACTING.includes(incident.status) || endedLately) &&
+    at >= opened &&
+    at <= lastWrite + OWN_CALL_DELIVERY_ALLOWANCE_MS &&
+    call.region === incident.region &&
+    sameResource
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import type { SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest, TriggerEvent } from '../triggers/types';
 import {
   actsElsewhere,
+  type CallMade,
   contextIn,
   isOwnMemberSession,
   MemberRoleUnavailable,
@@ -151,7 +152,7 @@ export class ResponsePipeline {
   async handle(event: TriggerEvent): Promise<ResourceOutcome[]> {
     if (this.isOff()) return [];
     if (event.kind === 'sweep') {
-      if (await this.ownCall(event.sweep.actor)) return [];
+      if (await this.ownCall(event.sweep.actor, event.sweep)) return [];
       // Deployed, a scheduled sweep only plans its units; without a queue (local runs) it runs inline.
       const { units } = this.deps;
       if (event.sweep.source === TriggerSource.Schedule && units)
@@ -222,7 +223,7 @@ export class ResponsePipeline {
       });
       return undefined;
     }
-    if (await this.ownCall(observation.actor, ref)) return undefined;
+    if (await this.ownCall(observation.actor, observation)) return undefined;
     if (observation.notApplicable) {
       return { ...ref, compliance: Compliance.NotApplicable, note: 'resource deleted or out of scope' };
     }
@@ -274,18 +275,20 @@ export class ResponsePipeline {
   }
 
   /**
-   * Was the call made by the responder itself (its roles, or a member role's session that names one
-   * of its incidents), or a role the rule trusts? Then it is not drift (loop guard).
+   * Was the call made by the responder itself (its roles, or a member role's session whose incident
+   * was acting on that resource then), or a role the rule trusts? Then it is not drift (loop guard).
    */
-  private async ownCall(
-    actor: Observation['actor'],
-    ref?: { resourceType: string; resourceId: string },
-  ): Promise<boolean> {
+  private async ownCall(actor: Observation['actor'], call: CallMade): Promise<boolean> {
     const { settings, metrics, logger } = this.deps;
     const trusted = [...settings.responderRoleArns, ...(this.rule.trustedRoleArns?.(settings) ?? [])];
-    if (!isOwnEvent(actor, trusted) && !(await isOwnMemberSession(this.ctx, actor))) return false;
+    if (!isOwnEvent(actor, trusted) && !(await isOwnMemberSession(this.ctx, actor, call))) return false;
     metrics.count(Metric.OwnEventsIgnored);
-    logger.info('event made by the responder itself; ignored (loop guard)', { ruleId: this.rule.id, ...ref });
+    const { resourceType, resourceId } = call;
+    logger.info('event made by the responder itself; ignored (loop guard)', {
+      ruleId: this.rule.id,
+      resourceType,
+      resourceId,
+    });
     return true;
   }
 
@@ -302,7 +305,7 @@ export class ResponsePipeline {
     const finding = ownCalls.judge({ eventName, resourceType, resourceId, request: observation.request?.() });
     if (!finding) {
       // In its allowed shape: the responder's own change, ignored as the loop guard ignores any other.
-      await this.ownCall(observation.actor, { resourceType, resourceId });
+      await this.ownCall(observation.actor, observation);
       return undefined;
     }
     const partition = /^arn:([^:]+):/.exec(observation.actor?.sessionIssuerArn ?? '')?.[1] ?? 'aws';

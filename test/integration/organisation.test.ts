@@ -10,7 +10,9 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cloudTrailEvent, humanCaller, scheduledEvent } from '../../scripts/lib/events';
+import { createAwsClients } from '../../shared/aws/clients';
 import { memberRoleName } from '../../shared/organisation/member-roles';
 import type { HandlerResult } from '../../shared/pipeline/rule-handler';
 import { runCli } from '../support/cli';
@@ -361,12 +363,13 @@ describe('an organisation deployment against moto with three accounts', () => {
     expect(await responder.incidents()).toEqual([]);
   });
 
-  it("ignores a member role's own change only when its session names an incident of ours in that account", async () => {
-    // Prepare: one remediation in the first member, then two calls made as its member role
+  it("ignores a member role's own change only while its session's incident of ours was acting on that resource", async () => {
+    // Prepare: one remediation in the first member, then calls made as its member role
     const [first = ''] = members;
     const group = await openGroup(await memberEc2(first), 'bastion');
     await handle(authorizeCall(REGION, group, humanCaller(first)));
     const [incident] = await responder.incidents();
+    const incidentId = String(incident?.incidentId);
     const roleName = memberRoleName(responder.stack.env.STACK_NAME ?? '', 'ssh-open-to-world');
     const asMemberRole = (session: string) => ({
       type: 'AssumedRole' as const,
@@ -375,9 +378,10 @@ describe('an organisation deployment against moto with three accounts', () => {
       accountId: first,
       sessionIssuerArn: `arn:aws:iam::${first}:role/${roleName}`,
     });
-    await (await memberEc2(first)).send(
-      new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [ssh('0.0.0.0/0')] }),
-    );
+    const reopen = async () =>
+      (await memberEc2(first)).send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: group, IpPermissions: [ssh('0.0.0.0/0')] }),
+      );
     const call = (session: string) =>
       cloudTrailEvent({
         eventName: 'AuthorizeSecurityGroupIngress',
@@ -386,11 +390,33 @@ describe('an organisation deployment against moto with three accounts', () => {
         caller: asMemberRole(session),
         requestParameters: { groupId: group, ipPermissions: { items: [] } },
       });
-    // Act
-    const ours = await handle(call(String(incident?.incidentId)));
+    // Act: a call naming the incident that just ended (CloudTrail delivers minutes late), and a made-up one
+    await reopen();
+    const ours = await handle(call(incidentId));
     const forged = await handle(call('inc-20261205T000000-deadbeef'));
-    // Assess: the session naming our incident is the loop guard's; the forged one is drift, remediated
+    // Act: the same incident id replayed a day after the incident ended (an insider's role of that name)
+    const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
+    await createAwsClients(REGION)
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: responder.stack.tableName,
+          Key: { pk: `INCIDENT#${incidentId}`, sk: 'INCIDENT' },
+          UpdateExpression: 'SET detectedAt = :at, updatedAt = :at',
+          ExpressionAttributeValues: { ':at': dayAgo },
+        }),
+      );
+    await reopen();
+    const replayed = await handle(call(incidentId));
+    // Assess: only the session of an incident acting lately is the loop guard's; the others are drift,
+    // remediated, each naming the session that made it
     expect(ours.outcomes).toEqual([]);
     expect(forged.outcomes).toEqual([expect.objectContaining({ status: 'remediated' })]);
+    expect(replayed.outcomes).toEqual([expect.objectContaining({ status: 'remediated' })]);
+    const judged = (await responder.incidents()).filter((each) => each.incidentId !== incidentId);
+    expect(judged.map((each) => each.actor?.arn).sort()).toEqual(
+      [asMemberRole('inc-20261205T000000-deadbeef').arn, asMemberRole(incidentId).arn].sort(),
+    );
+    expect(await ingressOf(await memberEc2(first), group)).toEqual([]);
   });
 });

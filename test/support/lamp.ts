@@ -66,7 +66,7 @@ export function pipelineFor(
   rule: Rule,
   env: Record<string, string> = {},
   store = new MemoryIncidentStore(),
-  observers: Partial<Pick<PipelineDeps, 'logger' | 'metrics' | 'guard'>> = {},
+  observers: Partial<Pick<PipelineDeps, 'logger' | 'metrics' | 'guard' | 'accounts' | 'now'>> = {},
 ) {
   const alerts = new CollectingAlerts();
   const guard = { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard;
