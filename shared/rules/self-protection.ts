@@ -7,7 +7,12 @@ import { fieldsOutsideShape, OWN_CALL_SHAPES, OwnCall, refuseOutsideShape } from
 import type { Settings } from '../config';
 import { RemediationDeclined } from '../errors';
 import { Mode, Severity, type Summary } from '../model';
-import { DEFAULT_BUS, organisationStatementId } from '../organisation/bus-policy';
+import {
+  DEFAULT_BUS,
+  namedStatements,
+  organisationStatementId,
+  otherStatementsProblem,
+} from '../organisation/bus-policy';
 import { resourceTypeOfCall } from '../resources';
 import { stackResourceTypes } from '../resources/stack-resource';
 import { changesEvidence, configurationProblem } from './function-configuration';
@@ -381,34 +386,77 @@ function stateDrift(resource: Loaded<StackResourceState>, settings: Settings): D
 
 type BusPolicyState = Extract<StackResourceState, { type: typeof StackResourceType.BusPolicy; exists: true }>;
 
-/** The organisation statement differs from the deployed one, or is gone: what it means, and the restore. */
+/** Our statement is missing or not as deployed (what the restore answers). */
+const ownStatementDrifted = (statement: BusPolicyState['statement']): boolean =>
+  !statement.present || statement.differences.length > 0;
+
+/**
+ * What other statements on the bus do that ours cannot make up for: admit principals outside the
+ * organisation, or deny PutEvents. Only ever reported: the responder never removes or rewrites a
+ * statement it did not make.
+ */
+function otherStatementsDrift(
+  statement: BusPolicyState['statement'],
+  organisation: string,
+): string | undefined {
+  const { othersBeyondOrganisation: beyond, othersDenying: denying } = statement;
+  const parts = [
+    beyond.length > 0 &&
+      `${namedStatements(beyond)} letting principals outside organisation ${organisation} put events (principal "*" without aws:PrincipalOrgID ${organisation}): any AWS account can send events to the bus, which match the responder's rules and use up its functions' concurrency`,
+    denying.length > 0 &&
+      `${namedStatements(denying)} denying events:PutEvents on the bus: member accounts' events can be refused, and show only hours later as silent members`,
+  ].filter((part): part is string => typeof part === 'string');
+  return parts.length > 0 ? parts.join('; and it has ') : undefined;
+}
+
+/** The statements named in evidence: the first five ids, as the words name them. */
+const evidenceNames = (sids: readonly string[]): string => sids.slice(0, 5).join(',');
+
+/**
+ * The organisation statement differs from the deployed one, or is gone, or another statement admits
+ * more than the organisation or denies its events: what it means, and the restore (ours only).
+ */
 function busPolicyDrift(statement: BusPolicyState['statement'], settings: Settings): Drift | undefined {
-  if (statement.present && statement.differences.length === 0) return undefined;
-  const sid = organisationStatementId(settings.stackName);
+  const drifted = ownStatementDrifted(statement);
   const organisation = settings.organizationId ?? '(none)';
+  const othersDrift = otherStatementsDrift(statement, organisation);
+  if (!drifted && !othersDrift) return undefined;
+  const sid = organisationStatementId(settings.stackName);
   const what = `the default event bus's statement ${sid} admitting organisation ${organisation}`;
   const effect =
     statement.present && statement.admitsOrganisation
       ? 'the bus admits more than the organisation'
       : "every member account's events are refused and only the hourly sweep reaches them";
   const others = statement.othersAdmittingEveryone;
+  const ownReason = statement.present
+    ? `${what} was changed (${statement.differences.join(', ')} not as deployed): ${effect}`
+    : `${what} was removed: ${effect}`;
+  const ownPlan =
+    others.length > 0
+      ? `Nothing automatic: statement ${others.join(', ')} also grants every principal, and putting ${sid} back by principal "*" could replace it; put ${sid} back by hand`
+      : `PutPermission ${sid} (events:PutEvents, principal "*", aws:PrincipalOrgID ${organisation}) on the default bus; other statements are left as they are`;
+  const flagged = [...new Set([...statement.othersBeyondOrganisation, ...statement.othersDenying])];
+  const othersPlan = `nothing automatic for ${namedStatements(flagged)} (the responder never removes or rewrites a statement it did not make): review, and remove or narrow by hand`;
+  const othersReason = `the default event bus's policy ${drifted ? 'also ' : ''}has ${othersDrift}`;
   return {
-    reason: statement.present
-      ? `${what} was changed (${statement.differences.join(', ')} not as deployed): ${effect}`
-      : `${what} was removed: ${effect}`,
-    plan:
-      others.length > 0
-        ? `Nothing automatic: statement ${others.join(', ')} also grants every principal, and putting ${sid} back by principal "*" could replace it; put ${sid} back by hand`
-        : `PutPermission ${sid} (events:PutEvents, principal "*", aws:PrincipalOrgID ${organisation}) on the default bus; other statements are left as they are`,
+    reason: [drifted && ownReason, othersDrift && othersReason].filter(Boolean).join('; '),
+    plan: drifted
+      ? `${ownPlan}${othersDrift ? `, then ${othersPlan}` : ''}`
+      : `${othersPlan.charAt(0).toUpperCase()}${othersPlan.slice(1)}`,
     evidence: {
       resourceType: StackResourceType.BusPolicy,
       exists: true,
-      statement: statement.present ? 'changed' : 'missing',
-      ...(statement.present && {
-        differences: statement.differences.join(','),
-        admitsOrganisation: statement.admitsOrganisation,
+      statement: !statement.present ? 'missing' : drifted ? 'changed' : 'intact',
+      ...(statement.present &&
+        drifted && {
+          differences: statement.differences.join(','),
+          admitsOrganisation: statement.admitsOrganisation,
+        }),
+      ...(drifted && others.length > 0 && { othersGrantingEveryone: others.length }),
+      ...(statement.othersBeyondOrganisation.length > 0 && {
+        othersBeyondOrganisation: evidenceNames(statement.othersBeyondOrganisation),
       }),
-      ...(others.length > 0 && { othersGrantingEveryone: others.length }),
+      ...(statement.othersDenying.length > 0 && { othersDenying: evidenceNames(statement.othersDenying) }),
     },
   };
 }
@@ -424,7 +472,7 @@ async function restoreBusStatement(
   { aws, step, settings }: RemediationContext,
 ): Promise<void> {
   const { statement } = state;
-  const drifted = !statement.present || statement.differences.length > 0;
+  const drifted = ownStatementDrifted(statement);
   if (!drifted || statement.othersAdmittingEveryone.length > 0 || !settings.organizationId) return;
   const StatementId = organisationStatementId(settings.stackName);
   const input = {
@@ -481,7 +529,7 @@ function keyDrift(keyId: string, state: KeyState): Drift | undefined {
 }
 
 /** Why the responder leaves a resource to a person: it can only restore settings, never recreate. */
-function declineReason(resource: Loaded<StackResourceState>): string | undefined {
+function declineReason(resource: Loaded<StackResourceState>, settings: Settings): string | undefined {
   const { state, resourceId } = resource;
   if (!state.exists) {
     if (state.refused) {
@@ -535,10 +583,19 @@ function declineReason(resource: Loaded<StackResourceState>): string | undefined
     case StackResourceType.Recorder:
       return `Config recorder ${resourceId} was narrowed; the responder holds no config:PutConfigurationRecorder (it would need iam:PassRole for the recorder's role): restore the recording group by hand`;
     case StackResourceType.BusPolicy: {
-      const others = state.statement.othersAdmittingEveryone;
-      return others.length > 0
-        ? `the default event bus's organisation statement is not as deployed, and statement ${others.join(', ')} also grants every principal; EventBridge may replace a statement of the same principal when one is put, so the responder changes nothing (nothing destroyed): put the organisation statement back by hand (redeploy) and review ${others.join(', ')}`
+      const { statement } = state;
+      const others = statement.othersAdmittingEveryone;
+      const notRestored =
+        ownStatementDrifted(statement) && others.length > 0
+          ? `the default event bus's organisation statement is not as deployed, and statement ${others.join(', ')} also grants every principal; EventBridge may replace a statement of the same principal when one is put, so the responder changes nothing (nothing destroyed): put the organisation statement back by hand (redeploy) and review ${others.join(', ')}`
+          : undefined;
+      // Alert only: removing or rewriting someone else's statement would destroy what the responder did not make.
+      const problem = otherStatementsProblem(statement, settings.organizationId ?? '(none)');
+      const othersLeft = problem
+        ? `${problem}; the responder never removes or rewrites a statement it did not make: review, and remove or narrow it by hand`
         : undefined;
+      const reasons = [notRestored, othersLeft].filter((reason): reason is string => reason !== undefined);
+      return reasons.length > 0 ? reasons.join('; ') : undefined;
     }
     default:
       return undefined;
@@ -662,7 +719,7 @@ export const selfProtection = defineRule<StackResourceState>({
   runbook: 'docs/runbooks/self-protection.md',
   readme: {
     enforce:
-      "pages (CRITICAL, naming the actor) on a change to the responder's own rules, functions, Config rules, alert topic, incident table or key by anyone but its deploy role; compares each function's environment (variable names, never values), role, layers and code with the version its deployment published, so `MODE_*=off` or an added loop-guard role set outside a deploy pages (never rewritten: it holds no power to); also pages on silencing by configuration: function permissions, its roles' policies and boundaries, the key policy, an alert-subscription filter policy, deleted alarms, log retention, trail event selectors without management writes, a narrowed Config recorder, and a function role's own `UpdateTrail`, `UpdateSSHPublicKey` or `UpdateTable` beyond what the responder sends (alert only, the loop guard's one exception); re-enables rules, the key, key rotation and alarm actions, cancels key deletion, removes a 0 reserved concurrency, turns table deletion protection back on; in an organisation deployment, puts back the default bus's statement admitting the organisation when `PutPermission` or `RemovePermission` removed, narrowed or widened it (other statements left as they are); deletions and the rest are alert-only",
+      "pages (CRITICAL, naming the actor) on a change to the responder's own rules, functions, Config rules, alert topic, incident table or key by anyone but its deploy role; compares each function's environment (variable names, never values), role, layers and code with the version its deployment published, so `MODE_*=off` or an added loop-guard role set outside a deploy pages (never rewritten: it holds no power to); also pages on silencing by configuration: function permissions, its roles' policies and boundaries, the key policy, an alert-subscription filter policy, deleted alarms, log retention, trail event selectors without management writes, a narrowed Config recorder, and a function role's own `UpdateTrail`, `UpdateSSHPublicKey` or `UpdateTable` beyond what the responder sends (alert only, the loop guard's one exception); re-enables rules, the key, key rotation and alarm actions, cancels key deletion, removes a 0 reserved concurrency, turns table deletion protection back on; in an organisation deployment, puts back the default bus's statement admitting the organisation when `PutPermission` or `RemovePermission` removed, narrowed or widened it (other statements left as they are), and pages, alert only, when another statement there lets principal `*` put events without the organisation's condition or denies `events:PutEvents`; deletions and the rest are alert-only",
   },
   defaultMode: Mode.Enforce,
   // The protected unit; each incident names the exact resource type (AWS::Events::Rule, ...).
@@ -791,7 +848,7 @@ export const selfProtection = defineRule<StackResourceState>({
 
   async remediate(resource, _finding: Finding, context) {
     await restore(resource, context);
-    const declined = declineReason(resource);
+    const declined = declineReason(resource, context.settings);
     if (declined) throw new RemediationDeclined(declined);
   },
 });

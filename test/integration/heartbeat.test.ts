@@ -226,6 +226,66 @@ describe('the heartbeat, run as its bundle against moto', () => {
     ]);
   });
 
+  it("names an organisation deployment's other bus statements admitting every principal or denying PutEvents, the stack's own intact", async () => {
+    // Prepare: the stack's statement as deployed, a partner account's, then an admin's whole policy
+    // adding a "*" statement and a Deny (moto merges it into the statements there)
+    const organisation = { ORGANIZATION_ID: 'o-abcdefghij' };
+    const StatementId = `${responder.stack.env.STACK_NAME}-organisation`;
+    const BUS = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`;
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: 'default',
+        StatementId,
+        Action: 'events:PutEvents',
+        Principal: '*',
+        Condition: { Type: 'StringEquals', Key: 'aws:PrincipalOrgID', Value: organisation.ORGANIZATION_ID },
+      }),
+    );
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: 'default',
+        StatementId: 'partner',
+        Action: 'events:PutEvents',
+        Principal: '444455556666',
+      }),
+    );
+    const admitted = await beat(organisation);
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: 'default',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Sid: 'open', Effect: 'Allow', Principal: '*', Action: 'events:PutEvents', Resource: BUS },
+            {
+              Sid: 'refuse',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 'events:PutEvents',
+              Resource: BUS,
+              Condition: { StringNotEquals: { 'aws:PrincipalAccount': ACCOUNT } },
+            },
+          ],
+        }),
+      }),
+    );
+    // Act
+    const attacked = await beat(organisation);
+    // Assess
+    const organisationProblems = (run: typeof admitted) =>
+      (run.result.problems as { check: string; problem: string }[]).filter(
+        (problem) => problem.check === 'organisation',
+      );
+    expect(organisationProblems(admitted)).toEqual([]);
+    expect(organisationProblems(attacked)).toEqual([
+      expect.objectContaining({
+        subject: 'default event bus',
+        problem:
+          'statement open lets principals outside organisation o-abcdefghij put events (principal "*" without aws:PrincipalOrgID o-abcdefghij): any AWS account can send events to the bus; statement refuse denies events:PutEvents on the bus: member accounts\' events can be refused',
+      }),
+    ]);
+  });
+
   it('names a disabled trigger, a function nothing invokes and a stopped trail', async () => {
     // Prepare
     const [first = '', second = ''] = triggers;

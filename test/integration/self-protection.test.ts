@@ -255,6 +255,53 @@ describe('self-protection end to end against moto', () => {
       expect(incident.evidence).toMatchObject({ statement: 'changed', differences: 'Condition' });
     });
 
+    it('PutPermission of a whole policy adding a "*" statement and a Deny beside ours: CRITICAL incident naming the actor, left open, no statement changed', async () => {
+      // Prepare: moto merges a Policy into the statements there (AWS replaces the policy whole, so an
+      // admin would send ours along); ours and the partner's stay, as moto keeps other principals.
+      const BUS = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`;
+      const added = [
+        { Sid: 'open', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'events:PutEvents', Resource: BUS },
+        {
+          Sid: 'refuse',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'events:PutEvents',
+          Resource: BUS,
+          Condition: { StringNotEquals: { 'aws:PrincipalAccount': ACCOUNT } },
+        },
+      ];
+      const policy = JSON.stringify({ Version: '2012-10-17', Statement: added });
+      await events.send(new PutPermissionCommand({ EventBusName: 'default', Policy: policy }));
+      const before = await statements();
+      expect(before.map((statement) => statement.Sid).sort()).toEqual(
+        [SID, 'open', 'partner', 'refuse'].sort(),
+      );
+      // Act
+      await deliver(
+        call('events.amazonaws.com', 'PutPermission', { eventBusName: 'default', policy }, alice),
+        organisation,
+      );
+      // Assess: nothing of anyone's statements changed
+      expect(await statements()).toEqual(before);
+      const incident = await expectOneCriticalIncidentNaming(ALICE, 'open');
+      expect(incident).toMatchObject({
+        resourceType: 'AWS::Events::EventBusPolicy',
+        resourceId: 'default',
+        evidence: expect.objectContaining({
+          statement: 'intact',
+          othersBeyondOrganisation: 'open',
+          othersDenying: 'refuse',
+        }),
+        steps: [],
+      });
+      expect(incident.reason).toContain(
+        `statement open letting principals outside organisation ${ORG} put events`,
+      );
+      expect(incident.reason).toContain('statement refuse denying events:PutEvents on the bus');
+      expect(incident.statusReason).toContain('never removes or rewrites a statement it did not make');
+      expect(JSON.stringify(incident)).not.toContain('PrincipalAccount');
+    });
+
     it('routes, by the pattern the organisation stack deploys, both calls naming the default bus (no name, its name, its ARN) and no other bus or service', async () => {
       // Prepare: the generated rule's pattern, its stack values resolved as CloudFormation would
       const generated = ruleResources([selfProtection]).Resources as Record<

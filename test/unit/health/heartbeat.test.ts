@@ -1,6 +1,7 @@
 import { CloudTrailClient, DescribeTrailsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import {
+  DescribeEventBusCommand,
   DescribeRuleCommand,
   EventBridgeClient,
   ListRuleNamesByTargetCommand,
@@ -229,5 +230,87 @@ describe('the heartbeat checks the stack’s stream consumers: a disabled mappin
     ]);
     expect(lambda).not.toHaveReceivedCommandWith(ListEventSourceMappingsCommand, { FunctionName: findings });
     expect(report.checked.streams).toBe(1);
+  });
+});
+
+describe("the heartbeat checks an organisation's default bus: every statement on it, not only the stack's own", () => {
+  const ORG = 'o-abcdefghij';
+  const settings = testSettings({ STACK_NAME: STACK, STAGE: 'prod', ORGANIZATION_ID: ORG });
+  const BUS = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`;
+  const SID = `${STACK}-organisation`;
+  const deployed = {
+    Sid: SID,
+    Effect: 'Allow',
+    Principal: '*',
+    Action: 'events:PutEvents',
+    Resource: BUS,
+    Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } },
+  };
+  const bus = (...statements: unknown[]) =>
+    events.on(DescribeEventBusCommand).resolves({
+      Name: 'default',
+      Arn: BUS,
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    });
+
+  beforeEach(() => {
+    for (const client of [lambda, events, cloudtrail, dynamo, ec2]) client.reset();
+    events.on(ListRuleNamesByTargetCommand).resolves({ RuleNames: ['schedule'] });
+    events.on(DescribeRuleCommand).resolves({ State: 'ENABLED' });
+    cloudtrail.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        { TrailARN: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/audit', IsMultiRegionTrail: true },
+      ],
+    });
+    cloudtrail.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+    functionsAre({});
+    lambda
+      .on(ListEventSourceMappingsCommand)
+      .resolves({ EventSourceMappings: [{ UUID: 'u-1', State: 'Enabled' }] });
+  });
+
+  const organisationProblems = async () =>
+    (await checkHealth(rules, { accountId: ACCOUNT, settings }, createAwsClients(REGION))).problems.filter(
+      (problem) => problem.check === 'organisation',
+    );
+
+  it('is content with the deployed statement and a partner account’s own statement', async () => {
+    // Prepare
+    bus(deployed, {
+      Sid: 'partner',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::444455556666:root' },
+      Action: 'events:PutEvents',
+      Resource: BUS,
+    });
+    // Act / Assess
+    expect(await organisationProblems()).toEqual([]);
+  });
+
+  it('pages on an added "*" statement without the organisation condition and on a Deny of PutEvents, naming them by id only', async () => {
+    // Prepare: the stack's statement intact; an admin added both
+    bus(
+      deployed,
+      { Sid: 'open', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'events:PutEvents', Resource: BUS },
+      {
+        Sid: 'refuse',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: BUS,
+        Condition: { StringNotEquals: { 'aws:PrincipalAccount': ACCOUNT } },
+      },
+    );
+    // Act
+    const problems = await organisationProblems();
+    // Assess
+    expect(problems).toEqual([
+      {
+        check: 'organisation',
+        subject: 'default event bus',
+        problem: `statement open lets principals outside organisation ${ORG} put events (principal "*" without aws:PrincipalOrgID ${ORG}): any AWS account can send events to the bus; statement refuse denies events:PutEvents on the bus: member accounts' events can be refused`,
+      },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('PrincipalAccount');
   });
 });

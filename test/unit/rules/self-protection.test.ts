@@ -1157,6 +1157,135 @@ describe('rule self-protection', () => {
       expect(outcome).toMatch(/^declined: .*someone-elses also grants every principal.*nothing destroyed/);
     });
 
+    describe('other statements that admit more than the organisation or refuse its events (alert only)', () => {
+      const OPEN = {
+        Sid: 'open',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: BUS_ARN,
+      };
+      const REFUSE = {
+        Sid: 'refuse',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: BUS_ARN,
+        Condition: { StringNotEquals: { 'aws:PrincipalAccount': ACCOUNT } },
+      };
+
+      it('pages on another statement letting every principal put events, ours intact: nothing changed', async () => {
+        // Prepare
+        bus(deployed(), OPEN);
+        // Act
+        const { verdict, steps, outcome } = await respondInOrganisation(busRef('PutPermission'));
+        // Assess
+        expect(verdict).toMatchObject({
+          compliant: false,
+          reason: `the default event bus's policy has statement open letting principals outside organisation ${ORG} put events (principal "*" without aws:PrincipalOrgID ${ORG}): any AWS account can send events to the bus, which match the responder's rules and use up its functions' concurrency`,
+          evidence: {
+            resourceType: 'AWS::Events::EventBusPolicy',
+            statement: 'intact',
+            othersBeyondOrganisation: 'open',
+          },
+        });
+        expect(steps).toEqual([]);
+        expect(events).not.toHaveReceivedCommand(PutPermissionCommand);
+        expect(outcome).toMatch(
+          /^declined: statement open lets principals outside organisation .*the responder never removes or rewrites a statement it did not make/,
+        );
+      });
+
+      it('pages on a Deny of PutEvents, ours intact: nothing changed, the condition never repeated', async () => {
+        // Prepare
+        bus(deployed(), REFUSE);
+        // Act
+        const { verdict, steps, outcome } = await respondInOrganisation(busRef('PutPermission'));
+        // Assess
+        expect(verdict).toMatchObject({
+          compliant: false,
+          reason: `the default event bus's policy has statement refuse denying events:PutEvents on the bus: member accounts' events can be refused, and show only hours later as silent members`,
+          evidence: { statement: 'intact', othersDenying: 'refuse' },
+        });
+        expect(JSON.stringify(verdict)).not.toContain('PrincipalAccount');
+        expect(steps).toEqual([]);
+        expect(events).not.toHaveReceivedCommand(PutPermissionCommand);
+        expect(outcome).toMatch(/^declined: statement refuse denies events:PutEvents on the bus/);
+      });
+
+      it('puts our removed statement back and still pages on the Deny left in place', async () => {
+        // Prepare
+        bus(REFUSE);
+        events.on(PutPermissionCommand).resolves({});
+        // Act
+        const { verdict, steps, outcome } = await respondInOrganisation(busRef());
+        // Assess
+        expect(verdict).toMatchObject({
+          evidence: { statement: 'missing', othersDenying: 'refuse' },
+          plan: expect.stringContaining('then nothing automatic for statement refuse'),
+        });
+        expect(events).toHaveReceivedCommandTimes(PutPermissionCommand, 1);
+        expect(events).toHaveReceivedCommandWith(PutPermissionCommand, RESTORED);
+        expect(steps.map((step) => step.action)).toEqual(['PutPermission']);
+        expect(outcome).toMatch(/^declined: statement refuse denies/);
+      });
+
+      it('leaves a narrowly scoped Allow to one account alone (compliant)', async () => {
+        // Prepare
+        bus(deployed(), { ...OPEN, Sid: 'partner', Principal: { AWS: 'arn:aws:iam::444455556666:root' } });
+        // Act
+        const { verdict } = await respondInOrganisation(busRef('PutPermission'));
+        // Assess
+        expect(verdict).toEqual({ compliant: true });
+      });
+
+      it('handles an admin’s PutPermission adding a "*" statement end to end: one CRITICAL open incident naming the actor, one alert, no change', async () => {
+        // Prepare
+        bus(deployed(), OPEN);
+        const store = new MemoryIncidentStore();
+        const alerts = new CollectingAlerts();
+        const responder = new ResponsePipeline(rule, {
+          aws,
+          settings: organisation(),
+          store,
+          alerts,
+          guard: { acquire: async () => ({ allowed: true }) } as unknown as BlastRadiusGuard,
+          exemptions: new MemoryExemptionLedger(),
+          logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+          metrics: { count: () => undefined },
+          verify: { attempts: 1, delayMs: 1 },
+        });
+        const caller = humanCaller(ACCOUNT);
+        // Act
+        await responder.handle(
+          parseCloudTrailEvent(
+            cloudTrailEvent({
+              eventName: 'PutPermission',
+              eventSource: 'events.amazonaws.com',
+              region: 'us-east-1',
+              caller,
+              requestParameters: { statementId: 'open', action: 'events:PutEvents', principal: '*' },
+            }),
+          ),
+        );
+        // Assess
+        const [incident, ...others] = [...store.incidents.values()];
+        expect(others).toEqual([]);
+        expect(incident).toMatchObject({
+          severity: 'CRITICAL',
+          status: 'open',
+          resourceType: 'AWS::Events::EventBusPolicy',
+          resourceId: 'default',
+          actor: { arn: caller.arn },
+          evidence: { statement: 'intact', othersBeyondOrganisation: 'open' },
+          statusReason: expect.stringContaining('statement open lets principals outside organisation'),
+        });
+        expect(incident?.steps.map((step) => step.action)).toEqual([]);
+        expect(alerts.sent).toHaveLength(1);
+        expect(events).not.toHaveReceivedCommand(PutPermissionCommand);
+      });
+    });
+
     it('sends PutPermission only through its shape: a refused request is never sent', async () => {
       // Prepare
       bus();
