@@ -20,7 +20,10 @@ export const Metric = {
   SweepResourceFailed: 'SweepResourceFailed',
   /** A sweep unit that failed or was refused: SQS delivers it again, then dead-letters it. */
   SweepUnitFailed: 'SweepUnitFailed',
-  /** An event naming an account that is not an ACTIVE member of the organisation: not acted on. */
+  /**
+   * An event naming an account that is not an ACTIVE member of the organisation, or another account
+   * than its own for a rule that watches only the home stack: not acted on.
+   */
   AccountRefused: 'AccountRefused',
   /** A member account's role could not be assumed: a notify-only incident says so (docs/organisation.md). */
   MemberRoleUnavailable: 'MemberRoleUnavailable',

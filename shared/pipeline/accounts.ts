@@ -19,8 +19,20 @@ export const readSession = (ruleId: string): string => `read-${ruleId}`.slice(0,
 /** Why the pipeline will not act in this account, or undefined when it may. */
 export async function refusal(ctx: PipelineContext, accountId: string): Promise<string | undefined> {
   if (!(await actsElsewhere(ctx, accountId))) return undefined;
+  const homeOnly = homeOnlyRefusal(ctx, accountId);
+  if (homeOnly) return homeOnly;
   if (await ctx.deps.accounts?.isActiveMember(accountId)) return undefined;
   return `account ${accountId} is not an ACTIVE member of organisation ${ctx.deps.settings.organizationId}`;
+}
+
+/**
+ * Another account, for a rule that watches only the home stack (Rule.homeStackOnly): never acted
+ * in, and Organizations never asked (its role holds neither organizations:ListAccounts nor
+ * sts:AssumeRole). Call only for an account actsElsewhere names.
+ */
+export function homeOnlyRefusal(ctx: PipelineContext, accountId: string): string | undefined {
+  if (ctx.rule.homeStackOnly === undefined) return undefined;
+  return `${ctx.rule.id} watches only the home stack, never account ${accountId}`;
 }
 
 /**

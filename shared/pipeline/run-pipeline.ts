@@ -14,6 +14,7 @@ import {
   actsElsewhere,
   type CallMade,
   contextIn,
+  homeOnlyRefusal,
   isOwnMemberSession,
   MemberRoleUnavailable,
   refusal,
@@ -208,6 +209,16 @@ export class ResponsePipeline {
   private async observe(observation: Observation): Promise<ResourceOutcome | undefined> {
     const { logger, settings, aws } = this.deps;
     const ref = { resourceType: observation.resourceType, resourceId: observation.resourceId };
+    // A rule of the home stack alone: another account's event is ignored before anything is asked.
+    const homeOnly =
+      this.rule.homeStackOnly !== undefined &&
+      (await actsElsewhere(this.ctx, observation.accountId)) &&
+      homeOnlyRefusal(this.ctx, observation.accountId);
+    if (homeOnly) {
+      this.deps.metrics.count(Metric.AccountRefused);
+      logger.info('event of another account ignored', { ...ref, why: homeOnly });
+      return undefined;
+    }
     if (observation.source === 'ebs-notification' && this.rule.incidentFor) {
       return this.continueWorkflow(observation, this.rule.incidentFor);
     }

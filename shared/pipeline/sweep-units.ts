@@ -109,8 +109,9 @@ export async function planSweep(
     { accountId: request.accountId, aws, settings },
     { global: true },
   );
-  // This account's units name none; an organisation deployment's members each get theirs.
-  const members = (await accounts?.activeMembers()) ?? [];
+  // This account's units name none; an organisation deployment's members each get theirs, but for a
+  // rule that watches only the home stack, whose role may not list the organisation.
+  const members = (ctx.rule.homeStackOnly === undefined && (await accounts?.activeMembers())) || [];
   const units: SweepUnit[] = [undefined, ...members].flatMap((account) =>
     listings.map((listing) => ({
       ruleId: ctx.rule.id,
