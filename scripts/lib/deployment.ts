@@ -42,7 +42,7 @@ const pascal = (id: string): string =>
   id.replace(/(^|-)([a-z0-9])/g, (_whole, _dash, letter: string) => letter.toUpperCase());
 
 /** serverless's logical id prefix of a function: ebs-encryption-by-default → EbsDashencryptionDashbyDashdefault. */
-const functionLogicalId = (id: string): string =>
+export const functionLogicalId = (id: string): string =>
   id.replace(/-/g, 'Dash').replace(/^./, (first) => first.toUpperCase());
 
 export const roleName = (rule: Pick<Rule, 'id'>): string => `${pascal(rule.id)}Role`;

@@ -41,6 +41,13 @@ export const memberStatements = (rule: Rule): PermissionStatement[] =>
 export const memberRules = (rules: readonly Rule[] = registry): Rule[] =>
   rules.filter((rule) => rule.homeStackOnly === undefined && memberStatements(rule).length > 0);
 
+/**
+ * The functions of rules that watch only the home stack (self-protection): a member stack forwards
+ * nothing for them (no member event is theirs to judge), and holds no role for them.
+ */
+export const homeStackOnlyFunctions = (rules: readonly Rule[] = registry): string[] =>
+  rules.filter((rule) => rule.homeStackOnly !== undefined).map((rule) => rule.id);
+
 export const memberRoleLogicalId = (rule: Pick<Rule, 'id'>): string => `Member${roleName(rule)}`;
 
 export interface MemberStackFacts {

@@ -20,7 +20,8 @@
  * `--param deployment=member` is the same stack aimed at the security account's default bus, for a
  * StackSet to roll out to every member account and region of an organisation (docs/organisation.md):
  * it also forwards AWS Config's events (members' Config rules report to the security account this
- * way), runs in the home region too, and, in the home region only (IAM is global), holds one role
+ * way) but nothing only rules of the home stack alone (self-protection) subscribe to, runs in the
+ * home region too, and, in the home region only (IAM is global), holds one role
  * per rule for that rule's function in the security account (scripts/lib/member.ts). Its one
  * scheduled rule, the member heartbeat, beats on the same path (shared/health/member-heartbeat.ts).
  * test/contract/member.test.ts checks it.
@@ -29,10 +30,8 @@ const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
 const { require: requireTypeScript } = require('tsx/cjs/api');
 
-const { memberRoleResources, checkFunctionRoleNames, HOLDS_MEMBER_ROLES } = requireTypeScript(
-  '../lib/member.ts',
-  __filename,
-);
+const { memberRoleResources, checkFunctionRoleNames, homeStackOnlyFunctions, HOLDS_MEMBER_ROLES } =
+  requireTypeScript('../lib/member.ts', __filename);
 const { MEMBER_HEARTBEAT_SCHEDULE, memberHeartbeatRuleName } = requireTypeScript(
   '../../shared/health/member-heartbeat.ts',
   __filename,
@@ -100,7 +99,14 @@ class ResponderForwarder {
     if (!member && settings.homeRegion === region) {
       throw new Error(`a forwarder in the home region ${region} would forward its events to itself`);
     }
-    this.patterns = forwardedPatterns(service.functions ?? {}, { config: member });
+    // A member forwards nothing only the home stack's own watchers subscribe to: no member event is
+    // theirs. A forwarder (the security account's other regions) forwards them all.
+    this.patterns = forwardedPatterns(
+      member ? withoutHomeOnly(service.functions ?? {}) : (service.functions ?? {}),
+      {
+        config: member,
+      },
+    );
     service.functions = {};
     service.resources = structuredClone(settings.resources);
     if (member) this.aimAtSecurityAccount(service.resources, settings);
@@ -192,6 +198,15 @@ class ResponderForwarder {
         throw new Error(`the member heartbeat rule ${name} is not the name the security account expects`);
     }
   }
+}
+
+/** The functions less those of rules that watch only the home stack; a name the service lacks stops the package. */
+function withoutHomeOnly(functions) {
+  const homeOnly = homeStackOnlyFunctions();
+  const missing = homeOnly.filter((name) => !Object.hasOwn(functions, name));
+  if (missing.length > 0)
+    throw new Error(`no function ${missing.join(', ')} to leave out of the member stack`);
+  return Object.fromEntries(Object.entries(functions).filter(([name]) => !homeOnly.includes(name)));
 }
 
 /** A copy of a JSON value with every part equal to `from` replaced by `to`. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { onCallActions, policyStatement, roleName } from '../../scripts/lib/deployment';
+import { functionLogicalId, onCallActions, policyStatement, roleName } from '../../scripts/lib/deployment';
 import {
   MEMBER_ON_CALL_ROLE,
   memberOnCallActions,
@@ -21,6 +21,7 @@ import {
 } from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
 import {
+  covers,
   HOME_TEMPLATE,
   type Json,
   ofType,
@@ -30,6 +31,7 @@ import {
   type Resource,
   resourcesOf,
   strings,
+  subscriptions,
   type Target,
   uncovered,
   withoutOrganisationRouting,
@@ -62,6 +64,20 @@ interface RoleProperties {
 
 const list = (value: Json): Json[] => (Array.isArray(value) ? value : [value]);
 
+/** The rules that watch only the home stack, and the home template's EventBridge rules invoking their functions. */
+const homeOnlyRules = rules.filter((rule) => rule.homeStackOnly !== undefined);
+const invokesHomeOnly = (resource: Resource): boolean =>
+  resource.Type === 'AWS::Events::Rule' &&
+  ((resource.Properties.Targets ?? []) as unknown as Target[]).some((target) =>
+    homeOnlyRules.some((rule) =>
+      JSON.stringify(target.Arn).includes(`"${functionLogicalId(rule.id)}LambdaFunction"`),
+    ),
+  );
+const withoutHomeOnly = (resources: Record<string, Resource>) =>
+  Object.fromEntries(Object.entries(resources).filter(([, resource]) => !invokesHomeOnly(resource)));
+const onlyHomeOnly = (resources: Record<string, Resource>) =>
+  Object.fromEntries(Object.entries(resources).filter(([, resource]) => invokesHomeOnly(resource)));
+
 describe('the member stack in its packaged template', () => {
   const member = resourcesOf(MEMBER_TEMPLATE);
   const home = resourcesOf(HOME_TEMPLATE);
@@ -82,10 +98,11 @@ describe('the member stack in its packaged template', () => {
     expect(ofType(member, 'AWS::DynamoDB::Table')).toEqual([]);
   });
 
-  it("forwards every event a home function subscribes to, AWS Config's included, to the security account's bus", () => {
+  it("forwards every event a function acting in members subscribes to, AWS Config's included, to the security account's bus", () => {
     // Prepare
-    // The organisation's own bus-policy routing watches the home region's bus: never forwarded.
-    const homePatterns = patternsOf(withoutOrganisationRouting(home));
+    // The organisation's own bus-policy routing watches the home region's bus: never forwarded; nor
+    // what rules of the home stack alone (self-protection) subscribe to: no member event is theirs.
+    const homePatterns = patternsOf(withoutHomeOnly(withoutOrganisationRouting(home)));
     const forwarded = patternsOf(member);
     const configTypes = (patterns: Pattern[]) =>
       [
@@ -103,6 +120,27 @@ describe('the member stack in its packaged template', () => {
       const targets = rule.Properties.Targets as unknown as Target[];
       expect([id, targets.map((target) => target.Arn)]).toEqual([id, [SECURITY_BUS]]);
     }
+  });
+
+  it('forwards nothing only a rule of the home stack alone subscribes to (the security account’s forwarders still do)', () => {
+    // Prepare: the calls only home-only functions subscribe to
+    const homeOnly = homeOnlyRules.map((rule) => rule.id);
+    expect(homeOnly).toEqual(['self-protection']);
+    const others = new Set(
+      subscriptions(patternsOf(withoutHomeOnly(withoutOrganisationRouting(home)))).map(({ name }) => name),
+    );
+    const theirsAlone = subscriptions(patternsOf(onlyHomeOnly(withoutOrganisationRouting(home)))).filter(
+      ({ name }) => !others.has(name),
+    );
+    const forwarded = patternsOf(member);
+    const forwarder = patternsOf(resourcesOf(packagedTemplate('serverless-forwarder')));
+    // Assess: there are such calls (PutRule, UpdateFunctionConfiguration...), none forwarded by the
+    // member stack, every one by a forwarder in the security account's other regions
+    expect(theirsAlone.map(({ name }) => name)).toEqual(
+      expect.arrayContaining(['aws.events events.amazonaws.com PutRule']),
+    );
+    expect(theirsAlone.filter(({ pattern }) => forwarded.some((f) => covers(f, pattern)))).toEqual([]);
+    expect(theirsAlone.filter(({ pattern }) => !forwarder.some((f) => covers(f, pattern)))).toEqual([]);
   });
 
   it("beats every hour, in every region, on the security account's bus through the forwarding rules' own role and dead letters", () => {

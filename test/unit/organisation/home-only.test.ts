@@ -51,7 +51,10 @@ function pipelineOf(rule: Rule) {
     settings: testSettings({ ORGANIZATION_ID: 'o-abcd1234ef', SWEEP_REGIONS: REGION }),
     store,
     alerts,
-    guard: { acquire: async () => ({ allowed: true }), forAccount: () => undefined } as unknown as BlastRadiusGuard,
+    guard: {
+      acquire: async () => ({ allowed: true }),
+      forAccount: () => undefined,
+    } as unknown as BlastRadiusGuard,
     exemptions: new MemoryExemptionLedger(),
     logger: {
       info: (message, fields) => logged.push(`${message} ${JSON.stringify(fields)}`),
@@ -96,7 +99,9 @@ describe('a rule that watches only the home stack, in an organisation deployment
     // Prepare
     const { pipeline } = pipelineOf(selfProtection);
     // Act
-    const outcomes = await pipeline.handle(parseTriggerEvent(scheduledEvent({ accountId: OWN, region: REGION })));
+    const outcomes = await pipeline.handle(
+      parseTriggerEvent(scheduledEvent({ accountId: OWN, region: REGION })),
+    );
     // Assess: one unit, the home region's, naming no account
     expect(outcomes).toEqual([]);
     expect(sentUnits()).toEqual([expect.objectContaining({ ruleId: 'self-protection', region: REGION })]);
