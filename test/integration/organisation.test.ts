@@ -363,6 +363,54 @@ describe('an organisation deployment against moto with three accounts', () => {
     expect(await responder.incidents()).toEqual([]);
   });
 
+  it('runs self-protection, whose role may not list the organisation, in its own account only', async () => {
+    // Prepare: Organizations refuses ListAccounts (self-protection's role lacks it; moto enforces no
+    // IAM), and an insider's call in a member on a name of the home stack
+    const [first = ''] = members;
+    const stackName = String(responder.stack.env.STACK_NAME);
+    const queue = await SweepQueue.create(stackName, 'self-protection', REGION);
+    const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
+    proxy.arm([{ action: 'organizations:ListAccounts', nth: 1, kind: 'denied', times: 100 }]);
+    const endpoint = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    let planned: HandlerResult;
+    let member: HandlerResult;
+    try {
+      // A container made while the proxy is the endpoint: its clients go through it.
+      const selfProtection = responder.handlerOf(() => require('../../functions/self-protection'), {
+        ORGANIZATION_ID: organizationId,
+        ...queue.env,
+      });
+      // Act
+      planned = await selfProtection(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
+      member = await selfProtection(
+        cloudTrailEvent({
+          eventName: 'PutRule',
+          eventSource: 'events.amazonaws.com',
+          region: REGION,
+          caller: humanCaller(first),
+          requestParameters: { name: `${stackName}-x`, state: 'ENABLED' },
+        }),
+      );
+    } finally {
+      process.env.AWS_ENDPOINT_URL = endpoint;
+      await proxy.close();
+    }
+    // Assess: the plan sent its own account's unit only, the member's call was ignored; neither
+    // asked Organizations or STS for a member role, and nothing was recorded
+    const units = await queue.receive();
+    expect(units.map((unit) => JSON.parse(String(unit.Body)))).toEqual([
+      expect.objectContaining({ ruleId: 'self-protection', region: REGION }),
+    ]);
+    expect(JSON.parse(String(units[0]?.Body)).account).toBeUndefined();
+    expect(planned.outcomes).toEqual([]);
+    expect(member.outcomes).toEqual([]);
+    expect(
+      proxy.calls.filter((call) => /^(organizations|sts):(ListAccounts|AssumeRole)$/.test(call.action)),
+    ).toEqual([]);
+    expect(await responder.incidents()).toEqual([]);
+  });
+
   it("ignores a member role's own change only while its session's incident of ours was acting on that resource", async () => {
     // Prepare: one remediation in the first member, then calls made as its member role
     const [first = ''] = members;

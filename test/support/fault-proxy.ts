@@ -4,12 +4,21 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * An HTTP proxy in front of moto that answers chosen AWS calls with faults, as AWS and the network
- * do: throttling in each protocol's own error shape, 500/503, a reset connection (before moto saw the
+ * do: throttling and IAM's refusal (AccessDenied: moto enforces no IAM) in each protocol's own
+ * error shape, 500/503, a reset connection (before moto saw the
  * call, or after it did the work and the answer was lost) and a stall past the SDK's socket timeout.
  * Functions get it as AWS_ENDPOINT_URL; it counts every request, so retries can be bounded.
  */
 
-export const FAULT_KINDS = ['throttle', 'http500', 'http503', 'reset', 'reset-after', 'stall'] as const;
+export const FAULT_KINDS = [
+  'throttle',
+  'denied',
+  'http500',
+  'http503',
+  'reset',
+  'reset-after',
+  'stall',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -91,6 +100,8 @@ export const PROTOCOLS: Readonly<Record<string, Protocol>> = {
   events: 'json',
   kms: 'json',
   logs: 'json',
+  // Not a rule's: the organisation deployment's account listing (shared/organisation/accounts.ts).
+  organizations: 'json',
 };
 
 interface Answer {
@@ -130,11 +141,43 @@ const THROTTLED: Readonly<Record<Protocol, (requestId: string) => Answer>> = {
   }),
 };
 
-/** A throttling answer in the service's protocol; a service without a row is refused loudly, never guessed. */
-function throttle(response: ServerResponse, service: string): void {
+/** IAM's refusal, as each protocol answers it. */
+const DENIED: Readonly<Record<Protocol, (requestId: string) => Answer>> = {
+  ec2: (requestId) => ({
+    status: 403,
+    headers: { 'content-type': 'text/xml' },
+    body: `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+  }),
+  query: (requestId) => ({
+    status: 403,
+    headers: { 'content-type': 'text/xml' },
+    body: `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+  }),
+  'rest-json': (requestId) => ({
+    status: 403,
+    headers: {
+      'content-type': 'application/json',
+      'x-amzn-errortype': 'AccessDeniedException',
+      'x-amzn-requestid': requestId,
+    },
+    body: JSON.stringify({ Type: 'User', message: 'not authorized' }),
+  }),
+  json: (requestId) => ({
+    status: 400,
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-errortype': 'AccessDeniedException',
+      'x-amzn-requestid': requestId,
+    },
+    body: JSON.stringify({ __type: 'AccessDeniedException', message: 'not authorized' }),
+  }),
+};
+
+/** An error answer in the service's protocol; a service without a row is refused loudly, never guessed. */
+function answerError(response: ServerResponse, service: string, answers = THROTTLED): void {
   const protocol = PROTOCOLS[service];
   const { status, headers, body } = protocol
-    ? THROTTLED[protocol](randomUUID())
+    ? answers[protocol](randomUUID())
     : {
         status: 501,
         headers: { 'content-type': 'text/plain' },
@@ -213,7 +256,9 @@ export class FaultProxy {
       this.calls.push({ action, method: req.method ?? 'GET', ...(fault ? { fault } : {}) });
       switch (fault) {
         case 'throttle':
-          return throttle(res, prefix);
+          return answerError(res, prefix);
+        case 'denied':
+          return answerError(res, prefix, DENIED);
         case 'http500':
         case 'http503':
           res.writeHead(fault === 'http500' ? 500 : 503, { 'content-type': 'text/plain' });
