@@ -10,23 +10,17 @@ import type { AddressInfo } from 'node:net';
  * Functions get it as AWS_ENDPOINT_URL; it counts every request, so retries can be bounded.
  */
 
-export const FAULT_KINDS = [
-  'throttle',
-  'denied',
-  'http500',
-  'http503',
-  'reset',
-  'reset-after',
-  'stall',
-] as const;
+export const FAULT_KINDS = ['throttle', 'http500', 'http503', 'reset', 'reset-after', 'stall'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** What a fault may also be: IAM's refusal, which no retry ends (not among the reliability suite's kinds). */
+export type InjectedKind = FaultKind | 'denied';
 
 export interface Fault {
   /** IAM-style `service:Action`, e.g. `ec2:EnableEbsEncryptionByDefault`. */
   action: string;
   /** Which matching request fails first (1-based). */
   nth: number;
-  kind: FaultKind;
+  kind: InjectedKind;
   /** How many matching requests in a row fail from the nth: 1 is transient (a retry succeeds). */
   times: number;
   /** Only requests whose raw body holds this text count and fail (an id, as sent): one resource's fault. */
@@ -37,7 +31,7 @@ export interface ProxiedCall {
   /** IAM-style `service:Action`. */
   action: string;
   method: string;
-  fault?: FaultKind;
+  fault?: InjectedKind;
 }
 
 /** The AWS action of a request: query `Action=`, JSON `X-Amz-Target`, or Lambda's REST paths. */
@@ -229,7 +223,7 @@ export class FaultProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private faultFor(action: string, body: string): FaultKind | undefined {
+  private faultFor(action: string, body: string): InjectedKind | undefined {
     const count = (this.seen.get(action) ?? 0) + 1;
     this.seen.set(action, count);
     return this.plan.find((fault) => {
