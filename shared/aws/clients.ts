@@ -25,6 +25,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * which is how tests and the demo point everything at moto.
  */
 export interface AwsClients {
+  /**
+   * The member account these clients act in, as a rule's member role there (deployment:
+   * organisation, shared/organisation/accounts.ts); absent for the stack's own account. What the
+   * home stack's own ledgers grant (SSH grants) holds in its own account only.
+   */
+  readonly memberAccount?: string;
   ec2(region: string): EC2Client;
   config(region: string): ConfigServiceClient;
   cloudtrail(region: string): CloudTrailClient;

@@ -179,7 +179,7 @@ export class OrganisationAccounts implements AccountAccess {
       if (ends - this.now() < REFRESH_BEFORE_MS) current = await assumeRole();
       return current;
     };
-    return createAwsClients(homeRegion, credentials);
+    return { ...createAwsClients(homeRegion, credentials), memberAccount: accountId };
   }
 }
 

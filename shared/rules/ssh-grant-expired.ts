@@ -86,9 +86,16 @@ const summaryOf = (grant: Grant | undefined): GrantSummary | undefined =>
     revoked: grant.revokedAt !== undefined,
   };
 
+/**
+ * The ledger is the security account's: `ssh grant` names a user or a group, never an account, so a
+ * grant for its user `ops` must not cover a member's user `ops` (docs/organisation.md). A member
+ * account's paths are judged with no grants, the ledger unread.
+ */
+const grantsApply = (aws: AwsClients): boolean => aws.memberAccount === undefined;
+
 /** Grants running now or ended within the lookback: one Query of the ledger's listing partition. */
-const recentGrants = (aws: AwsClients, settings: Settings, now: Date) =>
-  ledgerOf(aws, settings).endingAfter(new Date(now.getTime() - LOOKBACK_MS));
+const recentGrants = async (aws: AwsClients, settings: Settings, now: Date): Promise<readonly Grant[]> =>
+  grantsApply(aws) ? ledgerOf(aws, settings).endingAfter(new Date(now.getTime() - LOOKBACK_MS)) : [];
 
 function userPaths(
   user: IamUserKeys,
@@ -134,7 +141,7 @@ async function groupPaths(
       .map((rule) => taggedGrantId(rule, settings.ssh.grantTag))
       .filter((grantId): grantId is string => grantId !== undefined),
   );
-  if (tagged.size > 0) {
+  if (tagged.size > 0 && grantsApply(aws)) {
     for (const grant of await recent()) grantsById.set(grant.grantId, grant);
     const ledger = ledgerOf(aws, settings);
     for (const grantId of tagged) {

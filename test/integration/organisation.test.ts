@@ -5,6 +5,12 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
+  CreateUserCommand,
+  IAMClient,
+  ListSSHPublicKeysCommand,
+  UploadSSHPublicKeyCommand,
+} from '@aws-sdk/client-iam';
+import {
   CreateAccountCommand,
   CreateOrganizationCommand,
   OrganizationsClient,
@@ -19,7 +25,16 @@ import { runCli } from '../support/cli';
 import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls } from '../support/recorder';
-import { ACCOUNT, authorizeCall, ssh } from '../support/ssh';
+import {
+  ACCOUNT,
+  aGrant,
+  authorizeCall,
+  keyStatuses,
+  ledgerOf,
+  PUBLIC_KEY,
+  ssh,
+  userWithKey,
+} from '../support/ssh';
 import { SweepQueue } from '../support/sweep-queue';
 
 /**
@@ -49,6 +64,12 @@ async function memberEc2(accountId: string): Promise<EC2Client> {
       sessionToken: credentials?.SessionToken,
     },
   });
+}
+
+/** IAM in a member account, as an administrator there would use it. */
+async function memberIam(accountId: string): Promise<IAMClient> {
+  const ec2 = await memberEc2(accountId);
+  return new IAMClient({ region: REGION, credentials: ec2.config.credentials });
 }
 
 async function openGroup(ec2: EC2Client, name: string): Promise<string> {
@@ -409,6 +430,43 @@ describe('an organisation deployment against moto with three accounts', () => {
       proxy.calls.filter((call) => /^(organizations|sts):(ListAccounts|AssumeRole)$/.test(call.action)),
     ).toEqual([]);
     expect(await responder.incidents()).toEqual([]);
+  });
+
+  it("never lets the security account's SSH grant cover a member's user of the same name", async () => {
+    // Prepare: user ops with an Active key in the security account (granted) and in a member (not)
+    const [first = ''] = members;
+    const ownKey = await userWithKey('ops', 'Active');
+    const adminIam = await memberIam(first);
+    await adminIam.send(new CreateUserCommand({ UserName: 'ops' }));
+    const uploaded = await adminIam.send(
+      new UploadSSHPublicKeyCommand({ UserName: 'ops', SSHPublicKeyBody: PUBLIC_KEY }),
+    );
+    const memberKey = String(uploaded.SSHPublicKey?.SSHPublicKeyId);
+    await ledgerOf(responder.stack.tableName).record(aGrant({ userName: 'ops' }, 30 * 60_000));
+    const grants = responder.handlerOf(() => require('../../functions/ssh-grant-expired'), {
+      ORGANIZATION_ID: organizationId,
+    });
+    const upload = (accountId: string, keyId: string) =>
+      cloudTrailEvent({
+        eventName: 'UploadSSHPublicKey',
+        eventSource: 'iam.amazonaws.com',
+        region: REGION,
+        caller: humanCaller(accountId),
+        requestParameters: { userName: 'ops', sSHPublicKeyBody: 'ssh-ed25519 AAAA...' },
+        responseElements: { sSHPublicKey: { userName: 'ops', sSHPublicKeyId: keyId, status: 'Active' } },
+      });
+    // Act
+    const own = await grants(upload(ACCOUNT, ownKey));
+    const member = await grants(upload(first, memberKey));
+    // Assess: the security account's key kept; the member's set Inactive, with an incident there
+    expect(own.outcomes).toEqual([expect.objectContaining({ compliance: 'COMPLIANT' })]);
+    expect(await keyStatuses('ops')).toEqual(['Active']);
+    const keys = await adminIam.send(new ListSSHPublicKeysCommand({ UserName: 'ops' }));
+    expect((keys.SSHPublicKeys ?? []).map((key: { Status?: string }) => key.Status)).toEqual(['Inactive']);
+    expect(member.outcomes).toEqual([expect.objectContaining({ status: 'remediated' })]);
+    expect((await responder.incidents()).map((incident) => [incident.account, incident.resourceId])).toEqual([
+      [first, 'ops'],
+    ]);
   });
 
   it("ignores a member role's own change only while its session's incident of ours was acting on that resource", async () => {

@@ -24,7 +24,7 @@ export const ACCOUNT = '123456789012';
 export const GRANT_TAG = 'compliance-responder:ssh-grant';
 
 /** A real (throwaway) public key: moto fingerprints what it is given. */
-const PUBLIC_KEY =
+export const PUBLIC_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBtcNHbu/uXRB4KiYYgZ3lbCVGXw0m/lNmTs/yAbdXsz compliance-responder-test';
 
 const ec2 = (region: string) => new EC2Client({ region });

@@ -3,7 +3,7 @@ import {
   ListAccountsCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import {
@@ -95,6 +95,23 @@ describe('OrganisationAccounts', () => {
     await accounts.isActiveMember('111111111111');
     // Assess
     expect(organizations).toHaveReceivedCommandTimes(ListAccountsCommand, 3);
+  });
+
+  it("names the member account on the clients of a member role (what the home stack's ledgers grant holds only at home)", async () => {
+    // Prepare
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: 'ASIA1',
+        SecretAccessKey: 'secret',
+        SessionToken: 't',
+        Expiration: new Date(8.64e15),
+      },
+    });
+    const accounts = accountsAt({ now: 0 });
+    // Act
+    const clients = await accounts.clientsIn('111111111111', 'read-ssh-open-to-world');
+    // Assess
+    expect(clients.memberAccount).toBe('111111111111');
   });
 
   it('knows its own account and partition from one STS call', async () => {

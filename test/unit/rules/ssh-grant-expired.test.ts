@@ -423,6 +423,79 @@ describe('rule ssh-grant-expired', () => {
     });
   });
 
+  describe("a member account's paths (deployment: organisation)", () => {
+    // Grants are the security account's only: its ledger names users and groups without an account.
+    const MEMBER = '444455556666';
+    const inMember = { ...aws, memberAccount: MEMBER };
+
+    it("judges a member's user with no grants, though the security account's same-named user holds one", async () => {
+      // Prepare: a live grant for dev-alice (the security account's), and a member's dev-alice with a key
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([userGrant(LIVE_ID, minutesFromNow(30))]);
+      // Act
+      const loaded = await rule.load({ ...userRef, accountId: MEMBER }, inMember, settings);
+      const verdict = loaded && rule.detect(loaded, settings);
+      // Assess: drift, and the ledger not even read
+      expect(verdict).toMatchObject({
+        compliant: false,
+        reason: 'IAM user dev-alice has 1 Active SSH key(s) and no live SSH grant',
+      });
+      expect(dynamo.calls()).toEqual([]);
+    });
+
+    it("judges a member's tagged rule with no grants, reading no ledger", async () => {
+      // Prepare: the tag names a live grant for exactly this group id and rule
+      givenGroup([sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID })]);
+      givenLedger(
+        [ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live')],
+        [ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live')],
+      );
+      // Act
+      const loaded = await rule.load({ ...groupRef, accountId: MEMBER }, inMember, settings);
+      const verdict = loaded && rule.detect(loaded, settings);
+      // Assess
+      expect(verdict).toMatchObject({
+        compliant: false,
+        evidence: { ruleIds: 'sgr-live', grantStatuses: 'unknown' },
+      });
+      expect(dynamo.calls()).toEqual([]);
+    });
+
+    it("lists a member's users and groups with no grants", async () => {
+      // Prepare
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      iam.on(ListUsersCommand).resolves({
+        Users: [
+          {
+            UserName: 'dev-alice',
+            Arn: `arn:aws:iam::${MEMBER}:user/dev-alice`,
+            UserId: 'AIDA1',
+            Path: '/',
+            CreateDate: new Date(),
+          },
+        ],
+      });
+      givenGroup([sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID })]);
+      givenLedger([
+        userGrant(LIVE_ID, minutesFromNow(30)),
+        ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live'),
+      ]);
+      // Act
+      const verdicts: boolean[] = [];
+      for (const listing of listingsOf(
+        rule,
+        ['eu-west-1'],
+        { accountId: MEMBER, aws: inMember, settings },
+        { global: true },
+      ))
+        for await (const resource of listing.resources())
+          verdicts.push(rule.detect(resource, settings).compliant);
+      // Assess
+      expect(verdicts).toEqual([false, false]);
+      expect(dynamo.calls()).toEqual([]);
+    });
+  });
+
   describe('the lockdown sweep', () => {
     /** What a scheduled sweep of these regions lists (shared/pipeline/listings.ts). */
     async function sweep(...regions: string[]) {
