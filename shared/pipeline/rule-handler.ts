@@ -85,6 +85,8 @@ export function ruleHandler(rule: Rule) {
     metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
     // Without a Lambda context (a local call with none), no deadline.
     remainingMs: () => invocation?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY,
+    // A rule of the home stack alone (self-protection) keeps ORGANIZATION_ID for the bus statement
+    // it judges; of this it only ever asks own() (GetCallerIdentity, which needs no permission).
     ...(settings.organizationId && {
       accounts: new OrganisationAccounts({
         homeRegion: settings.homeRegion,
