@@ -50,8 +50,10 @@ export const UNIT_TIME_SHARE = 0.5;
  * How often SQS delivers a unit before it moves it to the dead-letter queue (the queue's
  * maxReceiveCount: scripts/lib/deployment.ts). On the last delivery a unit hands its listing on
  * even though some resources failed, so one broken resource never stops the rest of a region.
+ * Five, as AWS advises for a queue Lambda consumes: a receive Lambda throttles (the rule's reserved
+ * concurrency busy with live events) counts as a delivery too.
  */
-export const SWEEP_MAX_RECEIVES = 3;
+export const SWEEP_MAX_RECEIVES = 5;
 
 /** SendMessageBatch takes at most ten messages. */
 const BATCH = 10;

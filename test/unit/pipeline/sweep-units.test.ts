@@ -4,7 +4,7 @@ import 'aws-sdk-client-mock-jest';
 import { createAwsClients } from '../../../shared/aws/clients';
 import type { BlastRadiusGuard } from '../../../shared/pipeline/guards';
 import { ResponsePipeline } from '../../../shared/pipeline/run-pipeline';
-import { SqsUnitQueue, type UnitOrigin } from '../../../shared/pipeline/sweep-units';
+import { SqsUnitQueue, SWEEP_MAX_RECEIVES, type UnitOrigin } from '../../../shared/pipeline/sweep-units';
 import { defineRule, type Loaded, type Rule } from '../../../shared/rules/rule';
 import { parseSweepUnit, type SweepUnit } from '../../../shared/triggers/sweep-unit';
 import { anIncident, testSettings } from '../../support/incident';
@@ -237,9 +237,9 @@ describe('a sweep in units', () => {
     const first = pipeline.handleUnit(unit(), origin);
     await expect(first).rejects.toThrow('Rate exceeded');
     const sentAfterFirst = sent().length;
-    await expect(pipeline.handleUnit(unit(), { ...origin, receiveCount: 3 })).rejects.toThrow(
-      'Rate exceeded',
-    );
+    await expect(
+      pipeline.handleUnit(unit(), { ...origin, receiveCount: SWEEP_MAX_RECEIVES }),
+    ).rejects.toThrow('Rate exceeded');
     // Assess
     expect(sentAfterFirst).toBe(0);
     expect(sent()).toEqual([unit({ cursor: '2', after: 'arn:lamp:eu-west-1:lamp-1', attempt: 2 })]);
@@ -431,9 +431,9 @@ describe('a sweep unit bounded by its share of the invocation', () => {
     await expect(pipeline.handleUnit(unit(), origin)).rejects.toThrow('lamp-1 could not');
     expect(sent()).toEqual([]);
     clock.remaining = 60_000;
-    await expect(pipeline.handleUnit(unit(), { ...origin, receiveCount: 3 })).rejects.toThrow(
-      'lamp-1 could not',
-    );
+    await expect(
+      pipeline.handleUnit(unit(), { ...origin, receiveCount: SWEEP_MAX_RECEIVES }),
+    ).rejects.toThrow('lamp-1 could not');
     const [continuation, ...more] = sent();
     expect(more).toEqual([]);
     expect(continuation).toMatchObject({
