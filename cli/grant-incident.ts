@@ -46,9 +46,10 @@ const TITLES: Readonly<Record<GrantAction, string>> = {
 
 /** What a grant opens, in words (no secrets: an address block, a group id, a user name). */
 export function grantTarget(grant: Grant): string {
-  if (grant.kind === GrantKind.IamSshKey) return `IAM user ${grant.target.userName}`;
+  const where = grant.account ? ` in account ${grant.account}` : '';
+  if (grant.kind === GrantKind.IamSshKey) return `IAM user ${grant.target.userName}${where}`;
   const { groupId, cidr, port, region } = grant.target;
-  return `${groupId} ${cidr} port ${port} (${region})`;
+  return `${groupId} ${cidr} port ${port} (${region})${where}`;
 }
 
 /** The resource an incident about the grant names: the security group, or the IAM user. */
@@ -73,7 +74,12 @@ function resourceOf(grant: Grant, accountId: string, userArn?: string) {
 
 /** Bounded facts: ids, the address block, the port, times. Never the ledger item or a call's payload. */
 function evidenceOf(grant: Grant): Summary {
-  const common = { grantId: grant.grantId, grantedTo: grant.grantedTo, grantExpiresAt: grant.expiresAt };
+  const common = {
+    grantId: grant.grantId,
+    grantedTo: grant.grantedTo,
+    grantExpiresAt: grant.expiresAt,
+    ...(grant.account && { grantAccount: grant.account }),
+  };
   if (grant.kind === GrantKind.IamSshKey) return { ...common, userName: grant.target.userName };
   const { groupId, cidr, port, ruleId } = grant.target;
   return { ...common, groupId, cidr, port, securityGroupRuleId: ruleId ?? null };
@@ -90,6 +96,11 @@ export interface GrantChange {
   plan: string;
   /** The IAM user's ARN as read, when the grant is for a user. */
   userArn?: string;
+  /**
+   * deployment: organisation - the incident's id, chosen before the member role is assumed under a
+   * session of that name (so the member's CloudTrail names the incident), and that session's ARN.
+   */
+  member?: { incidentId: string; session: string };
 }
 
 function openingIncident(change: GrantChange, now: Date): Incident {
@@ -104,17 +115,20 @@ function openingIncident(change: GrantChange, now: Date): Incident {
     grantedTo: grant.grantedTo,
     target: grantTarget(grant),
     expiresAt: grant.expiresAt,
+    ...(change.member && { memberSession: change.member.session }),
   };
   const rule = sshGrantExpired;
+  // The grant's account: a member's, or (no account named) the security account's own.
+  const account = grant.account ?? caller.accountId;
   return {
     schemaVersion: 1,
-    incidentId: newIncidentId(now),
+    incidentId: change.member?.incidentId ?? newIncidentId(now),
     ruleId: rule.id,
     title: TITLES[action],
     severity: rule.severity,
     hipaa: rule.hipaa,
-    account: caller.accountId,
-    ...resourceOf(grant, caller.accountId, change.userArn),
+    account,
+    ...resourceOf(grant, account, change.userArn),
     detectedAt: at,
     updatedAt: at,
     trigger: {

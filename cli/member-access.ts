@@ -33,12 +33,18 @@ export function sessionName(text: string): string {
   return name.length >= 2 ? name : `${name}--`.slice(0, 2);
 }
 
-/** The organisation deployment's members, or undefined for a single-account deployment. */
-export async function organisationMembers(ctx: CliContext): Promise<Members | undefined> {
+/**
+ * The organisation deployment's members, or undefined for a single-account deployment. `memberRole`
+ * names the member role `enter` assumes: on-call's (default), or the approver's for `ssh grant`.
+ */
+export async function organisationMembers(
+  ctx: CliContext,
+  memberRole: (stackName: string) => string = memberOnCallRoleName,
+): Promise<Members | undefined> {
   const { organizationId, stackName, homeRegion } = await ctx.deployedSettings();
   if (!organizationId) return undefined;
   const home = ctx.aws();
-  const roleName = memberOnCallRoleName(stackName);
+  const roleName = memberRole(stackName);
   const accounts = new OrganisationAccounts({
     homeRegion,
     stackName,
@@ -51,7 +57,7 @@ export async function organisationMembers(ctx: CliContext): Promise<Members | un
       return await work();
     } catch (error) {
       throw new CliError(
-        `cannot list the ACTIVE accounts of organisation ${organizationId} (${explainError(error).message}): on-call needs organizations:ListAccounts (the stack's on-call role holds it); nothing was changed`,
+        `cannot list the ACTIVE accounts of organisation ${organizationId} (${explainError(error).message}): the CLI needs organizations:ListAccounts (the stack's on-call and approver roles hold it in an organisation deployment); nothing was changed`,
         { cause: error },
       );
     }

@@ -68,9 +68,11 @@ export async function buildReport(
   const incidents = await inTable(ctx, () =>
     incidentStore(ctx).list({ since: since.toISOString(), limit: Number.MAX_SAFE_INTEGER, accounts }),
   );
-  // Every grant issued in the period ends after its start, so one ledger query covers it. Grants are
-  // issued in the stack's own account only (docs/organisation.md).
-  const grants = inScope(caller.accountId) ? await inLedger(ctx, (ledger) => ledger.endingAfter(since)) : [];
+  // Every grant issued in the period ends after its start, so one ledger query covers it. A grant
+  // naming no account is the security account's (docs/organisation.md).
+  const grants = (await inLedger(ctx, (ledger) => ledger.endingAfter(since))).filter((grant) =>
+    inScope(grant.account ?? caller.accountId),
+  );
   // An exemption's account is its resource ARN's (one without an account is the stack's own).
   const exemptions = (await exemptionsEndingAfter(ctx, since)).filter((exemption) =>
     inScope(exemption.resourceArn.split(':')[4] || caller.accountId),

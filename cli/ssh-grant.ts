@@ -7,6 +7,7 @@ import {
   grantBeyondLimits,
   grantLimitsOf,
 } from '../shared/ledger-limits';
+import { memberApproverRoleName } from '../shared/organisation/member-roles';
 import { type Cidr, parseCidr, sameCidr } from '../shared/ssh/cidr';
 import { type Grant, GrantKind, newGrantId } from '../shared/ssh/grant-ledger';
 import { judgeRuleGrant } from '../shared/ssh/grant-match';
@@ -15,6 +16,7 @@ import { readSecurityGroup } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
 import { formatMinutes } from './duration';
 import { CliError, UsageError } from './errors';
+import { grantPlace } from './grant-account';
 import { recordGrantChange } from './grant-incident';
 import { inLedger } from './ledger-access';
 import type { CliStep } from './steps';
@@ -80,6 +82,8 @@ export interface UserGrantRequest {
   reason: string;
   /** Only these keys are activated; default: every key of the user. */
   keyIds?: readonly string[];
+  /** The account of the user (`--account`); default: the caller's own. */
+  account?: string;
 }
 
 /** What every recorded grant or revoke returns: its incident and on-call's alert. */
@@ -107,11 +111,13 @@ export async function grantUser(ctx: CliContext, request: UserGrantRequest): Pro
   const deployed = await ctx.deployedSettings();
   checkTtl(request.ttlMinutes, deployed);
   const caller = await ctx.caller();
-  const iam = ctx.aws().iam();
+  const place = await grantPlace(ctx, request.account, memberApproverRoleName);
+  const { ctx: inAccount, member } = await place.enter(ctx.now());
+  const iam = inAccount.aws().iam();
   const user = await readUserKeys(iam, request.userName);
   if (!user) {
     throw new CliError(
-      `no IAM user named '${request.userName}' in account ${caller.accountId}: check the name (aws iam list-users)`,
+      `no IAM user named '${request.userName}' in account ${place.accountId}: check the name (aws iam list-users)`,
     );
   }
   const known = new Set(user.keys.map((key) => key.keyId));
@@ -125,6 +131,7 @@ export async function grantUser(ctx: CliContext, request: UserGrantRequest): Pro
   const times = endsAt(ctx, request.ttlMinutes);
   const grant: Grant = {
     grantId: newGrantId(times.now),
+    account: place.accountId,
     kind: GrantKind.IamSshKey,
     target: { userName: user.userName },
     grantedTo: user.userName,
@@ -150,6 +157,7 @@ export async function grantUser(ctx: CliContext, request: UserGrantRequest): Pro
       deployed,
       userArn: user.arn,
       plan: `UpdateSSHPublicKey Active for ${toActivate.length} SSH key(s) of ${user.userName}`,
+      ...(member && { member }),
     },
     async (step) => {
       for (const key of toActivate) {
@@ -177,6 +185,8 @@ export interface RuleGrantRequest {
   reason: string;
   /** The person the grant is for; default: the caller (their user or session name). */
   grantedTo?: string;
+  /** The account of the group (`--account`); default: the caller's own. */
+  account?: string;
 }
 
 export interface RuleGrantResult extends Recorded {
@@ -204,10 +214,14 @@ export async function grantSecurityGroupRule(
     );
   }
   const caller = await ctx.caller();
-  const ec2 = ctx.aws().ec2(region);
+  const place = await grantPlace(ctx, request.account, memberApproverRoleName);
+  const { ctx: inAccount, member } = await place.enter(ctx.now());
+  const ec2 = inAccount.aws().ec2(region);
   const group = await readSecurityGroup(ec2, request.groupId);
   if (!group) {
-    throw new CliError(`no security group ${request.groupId} in ${region}: check the id, and --region`);
+    throw new CliError(
+      `no security group ${request.groupId} in ${region} of account ${place.accountId}: check the id, --region and --account`,
+    );
   }
   const existing = group.ingress.find(
     (rule) =>
@@ -222,6 +236,7 @@ export async function grantSecurityGroupRule(
     const judged = judgeRuleGrant(
       existing,
       region,
+      place.where,
       settings.ssh.grantTag,
       new Map(grants.map((grant) => [grant.grantId, grant])),
       grantLimitsOf(settings),
@@ -237,6 +252,7 @@ export async function grantSecurityGroupRule(
   const grantedTo = request.grantedTo ?? callerName(caller.arn);
   const grant: Grant = {
     grantId: newGrantId(times.now),
+    account: place.accountId,
     kind: GrantKind.SecurityGroupRule,
     target: { region, groupId: request.groupId, cidr: request.cidr.text, port: request.port },
     grantedTo,
@@ -269,6 +285,7 @@ export async function grantSecurityGroupRule(
       reason: request.reason,
       deployed: settings,
       plan: `AuthorizeSecurityGroupIngress tcp ${request.port} from ${request.cidr.text} on ${request.groupId}`,
+      ...(member && { member }),
     },
     async (step) => {
       try {

@@ -29,9 +29,10 @@ export function grantsTable(grants: readonly Grant[], now: Date, layout?: TableL
     formatMinutes(Math.max(0, Math.ceil((Date.parse(grant.expiresAt) - now.getTime()) / 60_000)));
   return formatTable(
     [
-      ['GRANT', 'KIND', 'TARGET', 'FOR', 'BY', 'EXPIRES', 'REASON'],
+      ['GRANT', 'ACCOUNT', 'KIND', 'TARGET', 'FOR', 'BY', 'EXPIRES', 'REASON'],
       ...grants.map((grant) => [
         grant.grantId,
+        grant.account ?? '-',
         grant.kind,
         describeTarget(grant),
         grant.grantedTo,

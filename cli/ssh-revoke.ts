@@ -1,3 +1,4 @@
+import { memberOnCallRoleName } from '../shared/organisation/member-roles';
 import {
   GRANT_ID_PATTERN,
   type Grant,
@@ -5,11 +6,12 @@ import {
   GrantKind,
   isLive,
 } from '../shared/ssh/grant-ledger';
-import { grantCoversRule } from '../shared/ssh/grant-match';
+import { grantCoversRule, grantInAccount } from '../shared/ssh/grant-match';
 import { KeyStatus, readUserKeys, setKeyStatus } from '../shared/ssh/iam-keys';
 import { readSecurityGroup, revokeIngressRule } from '../shared/ssh/security-groups';
 import type { CliContext } from './context';
 import { CliError, UsageError } from './errors';
+import { revokePlace } from './grant-account';
 import { grantTarget, recordGrantChange } from './grant-incident';
 import { inLedger, tableRegion } from './ledger-access';
 import type { Recorded } from './ssh-grant';
@@ -51,8 +53,11 @@ export async function revokeGrant(ctx: CliContext, grantId: string, reason: stri
   const caller = await ctx.caller();
   const grant = await findGrant(ctx, grantId);
   const deployed = await ctx.deployedSettings();
+  // A member's grant is closed there as on-call's member role, under a session naming the incident.
+  const place = await revokePlace(ctx, grant, memberOnCallRoleName);
   // Before anything changes: a revoke on-call would not hear of does not start.
   const onCall = await ctx.onCall();
+  const { ctx: inAccount, member } = await place.enter(ctx.now());
   let revoked: Grant;
   try {
     revoked = await inLedger(ctx, (ledger) => ledger.revoke(grantId, caller.arn, ctx.now(), reason));
@@ -72,6 +77,7 @@ export async function revokeGrant(ctx: CliContext, grantId: string, reason: stri
       reason,
       deployed,
       plan: `close what grant ${grantId} opened: ${grantTarget(grant)}`,
+      ...(member && { member }),
     },
     async (step) => {
       if (grant.kind === GrantKind.IamSshKey) {
@@ -81,9 +87,10 @@ export async function revokeGrant(ctx: CliContext, grantId: string, reason: stri
             other.grantId !== grantId &&
             other.kind === GrantKind.IamSshKey &&
             other.target.userName === userName &&
+            grantInAccount(other, place.where) &&
             isLive(other, ctx.now()),
         );
-        const iam = ctx.aws().iam();
+        const iam = inAccount.aws().iam();
         const user = await readUserKeys(iam, userName);
         if (others[0]) {
           notes.push(
@@ -101,11 +108,13 @@ export async function revokeGrant(ctx: CliContext, grantId: string, reason: stri
         return;
       }
       const { target } = grant;
-      const ec2 = ctx.aws().ec2(target.region);
+      const ec2 = inAccount.aws().ec2(target.region);
       const group = await readSecurityGroup(ec2, target.groupId);
       // The ledger says which path the grant opened (its rule id, or its address and port); the
       // rule's grant tag is anyone's to write, so it never picks what is revoked.
-      const rule = group?.ingress.find((candidate) => grantCoversRule(grant, candidate, target.region));
+      const rule = group?.ingress.find((candidate) =>
+        grantCoversRule(grant, candidate, target.region, place.where),
+      );
       if (rule) {
         await revokeIngressRule(ec2, target.region, rule, step);
         closed.push(`rule ${rule.ruleId} of ${target.groupId} (${target.cidr} port ${target.port}) revoked`);

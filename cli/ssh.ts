@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ACCOUNT_ID_PATTERN } from '../shared/ssh/grant-ledger';
 import type { CliContext, Io } from './context';
 import { formatMinutes, parseMinutes } from './duration';
 import { CliError, UsageError } from './errors';
@@ -19,6 +20,7 @@ interface GrantOptions {
   key?: string[];
   ttl?: string;
   reason: string;
+  account?: string;
   json?: boolean;
 }
 
@@ -58,8 +60,15 @@ function checkGrantPairing(options: GrantOptions): void {
   }
 }
 
+function checkAccount(account: string): string {
+  if (!ACCOUNT_ID_PATTERN.test(account))
+    throw new UsageError(`--account must be a 12-digit account id, not "${account}"`);
+  return account;
+}
+
 /** Every option of `ssh grant`, checked before any is reported (option-checks.ts). */
 const GRANT_CHECKS = [
+  (options: GrantOptions) => options.account !== undefined && checkAccount(options.account),
   checkGrantTarget,
   checkGrantPairing,
   (options: GrantOptions) => options.reason !== undefined && checkReason(options.reason),
@@ -77,11 +86,17 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
   const deployed = () => ctx.deployedSettings();
   if (options.user) {
     const ttlMinutes = requestedTtl ?? (await deployed()).ssh.grantTtlMinutes;
-    const result = await grantUser(ctx, { userName: options.user, ttlMinutes, reason, keyIds: options.key });
+    const result = await grantUser(ctx, {
+      userName: options.user,
+      ttlMinutes,
+      reason,
+      keyIds: options.key,
+      account: options.account,
+    });
     if (options.json) return printJson(io, result);
     const { grant } = result;
     io.out(
-      `granted ${grant.grantId}: SSH keys of IAM user ${options.user} until ${grant.expiresAt} (${formatMinutes(ttlMinutes)})`,
+      `granted ${grant.grantId}: SSH keys of IAM user ${options.user} in account ${grant.account} until ${grant.expiresAt} (${formatMinutes(ttlMinutes)})`,
     );
     if (result.activated.length > 0) io.out(`  activated: ${result.activated.join(', ')}`);
     if (result.alreadyActive.length > 0) io.out(`  already active: ${result.alreadyActive.join(', ')}`);
@@ -108,11 +123,12 @@ async function grantCommand(ctx: CliContext, options: GrantOptions): Promise<voi
     ttlMinutes,
     reason,
     grantedTo: options.for,
+    account: options.account,
   });
   if (options.json) return printJson(io, result);
   const { grant } = result;
   io.out(
-    `granted ${grant.grantId}: ${cidr.text} → ${options.securityGroup} port ${port} (rule ${result.ruleId ?? 'unknown'}) for ${grant.grantedTo} until ${grant.expiresAt} (${formatMinutes(ttlMinutes)})`,
+    `granted ${grant.grantId}: ${cidr.text} → ${options.securityGroup} port ${port} (rule ${result.ruleId ?? 'unknown'}) in account ${grant.account} for ${grant.grantedTo} until ${grant.expiresAt} (${formatMinutes(ttlMinutes)})`,
   );
   io.out(
     `  the responder revokes the rule when the grant ends; end it sooner with: ssh revoke ${grant.grantId}`,
@@ -272,6 +288,10 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
     .option('--port <port>', 'with --security-group: the SSH port (default: the first of SSH_PORTS)')
     .option('--for <person>', 'with --security-group: who the grant is for (default: you)')
     .option(
+      '--account <id>',
+      'the account of the user or group (default: yours); in an organisation deployment an ACTIVE member, opened as its <stack>-member-approver role',
+    )
+    .option(
       '--ttl <duration>',
       'how long: 30m, 1h, 90m (default SSH_GRANT_TTL_MINUTES, capped by SSH_GRANT_MAX_TTL_MINUTES)',
     )
@@ -285,18 +305,28 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
     );
   checkOptions(grant, ...GRANT_CHECKS);
 
-  ssh
+  const grants = ssh
     .command('grants')
-    .description('list live grants')
+    .description('list live grants, each with its account')
+    .option('--account <id>', 'only the grants of this account')
     .option('--json', 'print them as JSON')
-    .action((options: { json?: boolean }, command: Command) =>
+    .action((options: { account?: string; json?: boolean }, command: Command) =>
       withContext(command, async (ctx) => {
-        const grants = await listLiveGrants(ctx);
-        if (options.json) return printJson(io, grants);
-        if (grants.length === 0) return io.out('no live SSH grants');
-        for (const line of grantsTable(grants, ctx.now(), io.layout)) io.out(line);
+        const { accountId: own } = await ctx.caller();
+        // A grant naming no account is the security account's (recorded before grants named one).
+        const live = (await listLiveGrants(ctx))
+          .map((grant) => ({ ...grant, account: grant.account ?? own }))
+          .filter((grant) => options.account === undefined || grant.account === options.account);
+        if (options.json) return printJson(io, live);
+        if (live.length === 0)
+          return io.out(`no live SSH grants${options.account ? ` in account ${options.account}` : ''}`);
+        for (const line of grantsTable(live, ctx.now(), io.layout)) io.out(line);
       }),
     );
+  checkOptions<{ account?: string }>(
+    grants,
+    (options) => options.account !== undefined && checkAccount(options.account),
+  );
 
   const revoke = ssh
     .command('revoke')

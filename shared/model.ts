@@ -244,6 +244,11 @@ export interface GrantChangeRecord {
   target: string;
   /** When the grant ends (or ended). */
   expiresAt: string;
+  /**
+   * deployment: organisation - the member role session that made the change in a member account
+   * (`arn:aws:sts::<member>:assumed-role/<home stack>-member-approver/<incident id>`); absent at home.
+   */
+  memberSession?: string;
 }
 
 export const UndoCallResult = {

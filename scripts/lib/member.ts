@@ -1,5 +1,7 @@
 import {
+  approverRoleName,
   functionRoleName,
+  memberApproverRoleName,
   memberOnCallRoleName,
   memberRoleName,
   onCallRoleName,
@@ -7,6 +9,7 @@ import {
 } from '../../shared/organisation/member-roles';
 import { rules as registry } from '../../shared/rules';
 import type { PermissionStatement, Rule } from '../../shared/rules/rule';
+import { GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
 import { onCallActions, policyStatement, roleName, UNDONE_WITH_CONDITIONS } from './deployment';
 import { IMPORTER_ROLE_LOGICAL_ID, importerAllowed, importerRole } from './member-importer';
 
@@ -26,6 +29,7 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export const HOLDS_MEMBER_ROLES = 'HoldsMemberRoles';
 export const MEMBER_BOUNDARY = 'MemberBoundary';
 export const MEMBER_ON_CALL_ROLE = 'MemberOnCallRole';
+export const MEMBER_APPROVER_ROLE = 'MemberApproverRole';
 
 /** A stack value naming one of the home stack's resources (`${IncidentTable.Arn}`), not a pseudo parameter. */
 const HOME_RESOURCE = /\$\{(?!AWS::)\w+(\.\w+)?\}/;
@@ -182,6 +186,51 @@ function memberOnCallRole(rules: readonly Rule[], facts: MemberStackFacts): Json
             ],
           },
         },
+        {
+          // ssh revoke of a member's grant: exactly what it calls there (shared/ssh/grant-actions.ts).
+          PolicyName: 'end-ssh-grants',
+          PolicyDocument: { Version: '2012-10-17', Statement: REVOKE_STATEMENTS.map(policyStatement) },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The approver's role in a member account (`ssh grant --account`): exactly what a grant calls there
+ * (shared/ssh/grant-actions.ts), under the member boundary. Trusted: only the security account's
+ * approver role, by its name, for an hour at most. The ledger and the grant's incident stay the home
+ * stack's: nothing of the table or topic here.
+ */
+function memberApproverRole(facts: MemberStackFacts): Json {
+  return {
+    Type: 'AWS::IAM::Role',
+    Condition: HOLDS_MEMBER_ROLES,
+    Metadata: {
+      checkov: {
+        skip: [
+          {
+            id: 'CKV_AWS_109',
+            comment:
+              "The one IAM write, UpdateSSHPublicKey, sets a granted user's keys Active for the grant (ssh-grant-expired sets them Inactive when it ends)",
+          },
+        ],
+      },
+    },
+    Properties: {
+      RoleName: memberApproverRoleName(facts.homeStackName),
+      Description: `compliance-responder: what approvers of security account ${facts.securityAccount} may open here for an SSH grant`,
+      PermissionsBoundary: { Ref: MEMBER_BOUNDARY },
+      MaxSessionDuration: 3600,
+      AssumeRolePolicyDocument: onlyRole(facts)(
+        approverRoleName(facts.homeStackName),
+        'OnlyTheSecurityAccountsApprovers',
+      ),
+      Policies: [
+        {
+          PolicyName: 'ssh-grant',
+          PolicyDocument: { Version: '2012-10-17', Statement: GRANT_STATEMENTS.map(policyStatement) },
+        },
       ],
     },
   };
@@ -193,7 +242,8 @@ function memberOnCallRole(rules: readonly Rule[], facts: MemberStackFacts): Json
  * policy narrows them), and each statement with conditions as declared, once each.
  */
 function memberBoundary(rules: readonly Rule[]): Json {
-  const statements = rules.flatMap(memberStatements);
+  // The grant and revoke statements of the people's member roles too (shared/ssh/grant-actions.ts).
+  const statements = [...rules.flatMap(memberStatements), ...GRANT_STATEMENTS, ...REVOKE_STATEMENTS];
   const unconditioned = [
     ...new Set([
       ...statements.filter((s) => s.conditions === undefined).flatMap((s) => s.actions),
@@ -259,6 +309,7 @@ export function memberRoleResources(
   return {
     [MEMBER_BOUNDARY]: memberBoundary(acting),
     [MEMBER_ON_CALL_ROLE]: memberOnCallRole(acting, facts),
+    [MEMBER_APPROVER_ROLE]: memberApproverRole(facts),
     ...Object.fromEntries(acting.map((rule) => [memberRoleLogicalId(rule), memberRole(rule, facts)])),
     [IMPORTER_ROLE_LOGICAL_ID]: importerRole(
       facts.homeStackName,

@@ -36,6 +36,16 @@ export const importerRoleName = (homeStackName: string): string =>
 export const memberOnCallRoleName = (homeStackName: string): string =>
   memberRoleName(homeStackName, 'on-call');
 
+/**
+ * `<home stack>-member-approver`: the role an approver's `ssh grant --account` assumes in a member
+ * account, from the home stack's `<home stack>-approver` only. No rule may be named `approver`.
+ */
+export const memberApproverRoleName = (homeStackName: string): string =>
+  memberRoleName(homeStackName, 'approver');
+
+/** The security account's approver role (serverless.yml, ApproverRole), which alone may assume it. */
+export const approverRoleName = (homeStackName: string): string => roleNameOf(`${homeStackName}-approver`);
+
 /** The security account's on-call role (serverless.yml, OnCallRole), which alone may assume it. */
 export const onCallRoleName = (homeStackName: string): string => roleNameOf(`${homeStackName}-on-call`);
 

@@ -76,6 +76,7 @@ function grantChangeLines(change: NonNullable<Incident['grantChange']>): string[
   return [
     `Grant:     ${change.grantId} (ssh ${change.action} at ${change.at}): ${change.target} for ${change.grantedTo}, ${change.action === 'grant' ? 'until' : 'was to end at'} ${change.expiresAt}`,
     `Why:       ${change.reason}`,
+    ...(change.memberSession ? [`As:        ${change.memberSession}`] : []),
   ];
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../ssh/exposure';
 import { DynamoDbGrantLedger, type Grant } from '../ssh/grant-ledger';
 import {
+  type GrantAccount,
   ignoredUserGrant,
   judgeRuleGrant,
   lastEndedUserGrant,
@@ -87,36 +88,39 @@ const summaryOf = (grant: Grant | undefined): GrantSummary | undefined =>
   };
 
 /**
- * The ledger is the security account's: `ssh grant` names a user or a group, never an account, so a
- * grant for its user `ops` must not cover a member's user `ops` (docs/organisation.md). A member
- * account's paths are judged with no grants, the ledger unread.
+ * The account a path is judged in: a grant covers its own account's paths only (grant-match.ts), so
+ * the security account's grant for its user `ops` never covers a member's `ops` (docs/organisation.md).
+ * Member clients name their account; the ledger is the home stack's table either way.
  */
-const grantsApply = (aws: AwsClients): boolean => aws.memberAccount === undefined;
+const accountOf = (aws: AwsClients, accountId: string): GrantAccount => ({
+  accountId,
+  home: aws.memberAccount === undefined,
+});
 
 /** Grants running now or ended within the lookback: one Query of the ledger's listing partition. */
-const recentGrants = async (aws: AwsClients, settings: Settings, now: Date): Promise<readonly Grant[]> =>
-  grantsApply(aws) ? ledgerOf(aws, settings).endingAfter(new Date(now.getTime() - LOOKBACK_MS)) : [];
+const recentGrants = (aws: AwsClients, settings: Settings, now: Date): Promise<readonly Grant[]> =>
+  ledgerOf(aws, settings).endingAfter(new Date(now.getTime() - LOOKBACK_MS));
 
 function userPaths(
   user: IamUserKeys,
   grants: readonly Grant[],
   limits: GrantLimits,
   now: Date,
-  accountId: string,
+  where: GrantAccount,
 ): Loaded<SshPaths> {
-  const ignored = ignoredUserGrant(user.userName, grants, limits, now);
+  const ignored = ignoredUserGrant(user.userName, where, grants, limits, now);
   return {
     resourceType: IAM_USER,
     resourceId: user.userName,
     arn: user.arn,
     region: IAM_REGION,
-    accountId,
+    accountId: where.accountId,
     tags: user.tags,
     state: {
       kind: 'iam-user',
       user,
-      liveGrant: summaryOf(liveUserGrant(user.userName, grants, limits, now)),
-      lastGrant: summaryOf(lastEndedUserGrant(user.userName, grants, now)),
+      liveGrant: summaryOf(liveUserGrant(user.userName, where, grants, limits, now)),
+      lastGrant: summaryOf(lastEndedUserGrant(user.userName, where, grants, now)),
       ...(ignored ? { ignoredGrant: { grantId: ignored.grant.grantId, why: ignored.why } } : {}),
     },
   };
@@ -141,7 +145,7 @@ async function groupPaths(
       .map((rule) => taggedGrantId(rule, settings.ssh.grantTag))
       .filter((grantId): grantId is string => grantId !== undefined),
   );
-  if (tagged.size > 0 && grantsApply(aws)) {
+  if (tagged.size > 0) {
     for (const grant of await recent()) grantsById.set(grant.grantId, grant);
     const ledger = ledgerOf(aws, settings);
     for (const grantId of tagged) {
@@ -160,6 +164,7 @@ async function groupPaths(
         grant: judgeRuleGrant(
           rule,
           scope.region,
+          accountOf(aws, scope.accountId),
           settings.ssh.grantTag,
           grantsById,
           grantLimitsOf(settings),
@@ -189,7 +194,7 @@ async function* listUserPaths(
   const grants = once(() => recentGrants(aws, settings, now));
   const limits = grantLimitsOf(settings);
   for await (const user of listUserKeys(aws.iam())) {
-    yield userPaths(user, await grants(), limits, now, accountId);
+    yield userPaths(user, await grants(), limits, now, accountOf(aws, accountId));
   }
 }
 
@@ -228,7 +233,7 @@ function grantWords(grant: RuleGrant): string {
   }
 }
 
-function detectUser(state: UserPaths) {
+function detectUser(state: UserPaths, accountId: string) {
   const active = activeKeys(state);
   if (active.length === 0 || state.liveGrant) return { compliant: true } as const;
   const { userName } = state.user;
@@ -253,7 +258,7 @@ function detectUser(state: UserPaths) {
       REASON_TEXT_LIMIT,
     ),
     evidence,
-    plan: `Set ${active.length} SSH key(s) of ${userName} Inactive (never deleted); \`compliance-responder ssh grant --user ${userName}\` grants access again`,
+    plan: `Set ${active.length} SSH key(s) of ${userName} Inactive (never deleted); \`compliance-responder ssh grant --user ${userName} --account ${accountId}\` grants access again`,
   } as const;
 }
 
@@ -336,7 +341,9 @@ export const sshGrantExpired = defineRule<SshPaths>({
     const recent = once(() => recentGrants(aws, settings, now));
     if (ref.resourceType === IAM_USER) {
       const user = await readUserKeys(aws.iam(), ref.resourceId);
-      return user && userPaths(user, await recent(), grantLimitsOf(settings), now, ref.accountId);
+      return (
+        user && userPaths(user, await recent(), grantLimitsOf(settings), now, accountOf(aws, ref.accountId))
+      );
     }
     if (ref.resourceType === SECURITY_GROUP) {
       const view = await readSecurityGroup(aws.ec2(ref.region), ref.resourceId);
@@ -354,7 +361,13 @@ export const sshGrantExpired = defineRule<SshPaths>({
       const keys = await rereadKeys(aws.iam(), state.user.userName);
       if (!keys) return undefined;
       const grants = keys.some((key) => key.status === KeyStatus.Active) ? await recent() : [];
-      return userPaths({ ...state.user, keys }, grants, grantLimitsOf(settings), now, before.accountId);
+      return userPaths(
+        { ...state.user, keys },
+        grants,
+        grantLimitsOf(settings),
+        now,
+        accountOf(aws, before.accountId),
+      );
     }
     const view = await rereadIngress(aws.ec2(before.region), state.group);
     return groupPaths(view, before, aws, settings, recent, now);
@@ -367,7 +380,7 @@ export const sshGrantExpired = defineRule<SshPaths>({
 
   detect(resource) {
     const { state } = resource;
-    return state.kind === 'iam-user' ? detectUser(state) : detectGroup(state);
+    return state.kind === 'iam-user' ? detectUser(state, resource.accountId) : detectGroup(state);
   },
 
   async remediate(resource, _finding, { aws, step }) {

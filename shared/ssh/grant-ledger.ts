@@ -50,6 +50,12 @@ export interface SecurityGroupRuleTarget {
 
 interface GrantFields {
   readonly grantId: string;
+  /**
+   * The account whose resources the grant opens (12 digits). A grant covers that account's paths only
+   * (shared/ssh/grant-match.ts); an item without one is the security account's, as every grant was
+   * before grants named their account.
+   */
+  readonly account?: string;
   /** The person who gets access. */
   readonly grantedTo: string;
   /** The caller's ARN (STS GetCallerIdentity) that issued the grant. */
@@ -104,6 +110,9 @@ export const isLive = (grant: Grant, now: Date): boolean =>
 
 export const GRANT_ID_PATTERN = /^sshg-\d{8}T\d{6}-[0-9a-f]{8}$/;
 
+/** An AWS account id, as a grant names its account. */
+export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+
 export const newGrantId = (now: Date): string =>
   `sshg-${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
 
@@ -123,6 +132,7 @@ const isoTimestamp = z.string().check(
 
 const fieldsSchema = {
   grantId: z.string().check(z.regex(GRANT_ID_PATTERN)),
+  account: z.optional(z.string().check(z.regex(ACCOUNT_ID_PATTERN))),
   grantedTo: z.string().check(z.minLength(1), z.maxLength(256)),
   grantedBy: z.string().check(z.minLength(1), z.maxLength(2048)),
   reason: z.string().check(z.minLength(1), z.maxLength(512)),
@@ -175,6 +185,8 @@ export class DynamoDbGrantLedger implements GrantLedger {
   async record(grant: Grant): Promise<void> {
     const parsed = isoTimestamp.safeParse(grant.expiresAt);
     if (!parsed.success) throw new Error(`grant ${grant.grantId}: expiresAt must be toISOString() text`);
+    if (grant.account !== undefined && !ACCOUNT_ID_PATTERN.test(grant.account))
+      throw new Error(`grant ${grant.grantId}: account must be 12 digits`);
     const { expiresAt, ...fields } = grant;
     const item = {
       ...fields,

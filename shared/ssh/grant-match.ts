@@ -7,8 +7,22 @@ import { GRANT_ID_PATTERN, type Grant, GrantKind, isLive } from './grant-ledger'
  * Does the ledger hold a live grant for this path? Pure: the loader reads the ledger, this judges.
  * A grant tag counts only when the ledger holds that grant for exactly this rule (anyone with
  * ec2:CreateTags can copy a tag onto another rule), and a grant only within the stack's limits
- * (anyone who can write the table could have written it).
+ * (anyone who can write the table could have written it). A grant covers the paths of its own
+ * account only: user names and group ids repeat across an organisation's accounts.
  */
+
+/** The account a path is judged in, and whether it is the security account (the home stack's own). */
+export interface GrantAccount {
+  readonly accountId: string;
+  readonly home: boolean;
+}
+
+/**
+ * Is the grant for this account? One naming no account is the security account's (every grant was,
+ * before grants named their account), so it never covers a member's same-named user or group.
+ */
+export const grantInAccount = (grant: Grant, where: GrantAccount): boolean =>
+  grant.account === undefined ? where.home : grant.account === where.accountId;
 
 export type RuleGrant =
   | { readonly status: 'live'; readonly grantId: string; readonly expiresAt: string }
@@ -25,8 +39,13 @@ export type RuleGrant =
 const TCP = new Set(['tcp', '6']);
 
 /** The one SSH path a security-group-rule grant opens: this group, this address, this single TCP port. */
-export function grantCoversRule(grant: Grant, rule: IngressRule, region: string): boolean {
-  if (grant.kind !== GrantKind.SecurityGroupRule) return false;
+export function grantCoversRule(
+  grant: Grant,
+  rule: IngressRule,
+  region: string,
+  where: GrantAccount,
+): boolean {
+  if (grant.kind !== GrantKind.SecurityGroupRule || !grantInAccount(grant, where)) return false;
   const { target } = grant;
   const source = rule.source;
   return (
@@ -50,6 +69,7 @@ export function taggedGrantId(rule: IngressRule, grantTag: string): string | und
 export function judgeRuleGrant(
   rule: IngressRule,
   region: string,
+  where: GrantAccount,
   grantTag: string,
   grantsById: ReadonlyMap<string, Grant>,
   limits: GrantLimits,
@@ -58,39 +78,50 @@ export function judgeRuleGrant(
   if (rule.tags[grantTag] === undefined) return { status: 'untagged' };
   const grantId = taggedGrantId(rule, grantTag);
   const grant = grantId ? grantsById.get(grantId) : undefined;
-  if (!grant) return { status: 'unknown' };
+  // Another account's grant is not this account's to hold: as unknown as a tag naming nothing.
+  if (!grant || !grantInAccount(grant, where)) return { status: 'unknown' };
   const why = grantBeyondLimits(grant, limits, now);
   if (why) return { status: 'ignored', grantId: grant.grantId, why };
-  if (!grantCoversRule(grant, rule, region)) return { status: 'mismatch', grantId: grant.grantId };
+  if (!grantCoversRule(grant, rule, region, where)) return { status: 'mismatch', grantId: grant.grantId };
   if (grant.revokedAt) return { status: 'revoked', grantId: grant.grantId, endedAt: grant.revokedAt };
   if (!isLive(grant, now)) return { status: 'expired', grantId: grant.grantId, endedAt: grant.expiresAt };
   return { status: 'live', grantId: grant.grantId, expiresAt: grant.expiresAt };
 }
 
-const liveGrantsOf = (userName: string, grants: readonly Grant[], now: Date) =>
-  grants
-    .filter((grant) => grant.kind === GrantKind.IamSshKey && grant.target.userName === userName)
+/** The IAM key grants of this user in this account. */
+const userGrantsOf = (userName: string, where: GrantAccount, grants: readonly Grant[]) =>
+  grants.filter(
+    (grant) =>
+      grant.kind === GrantKind.IamSshKey &&
+      grant.target.userName === userName &&
+      grantInAccount(grant, where),
+  );
+
+const liveGrantsOf = (userName: string, where: GrantAccount, grants: readonly Grant[], now: Date) =>
+  userGrantsOf(userName, where, grants)
     .filter((grant) => isLive(grant, now))
     .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt));
 
 /** The live IAM key grant for a user that runs longest within the stack's limits, if any. */
 export function liveUserGrant(
   userName: string,
+  where: GrantAccount,
   grants: readonly Grant[],
   limits: GrantLimits,
   now: Date,
 ): Grant | undefined {
-  return liveGrantsOf(userName, grants, now).find((grant) => !grantBeyondLimits(grant, limits, now));
+  return liveGrantsOf(userName, where, grants, now).find((grant) => !grantBeyondLimits(grant, limits, now));
 }
 
 /** A live-looking IAM key grant for a user that breaks a limit, and why (for the incident). */
 export function ignoredUserGrant(
   userName: string,
+  where: GrantAccount,
   grants: readonly Grant[],
   limits: GrantLimits,
   now: Date,
 ): { grant: Grant; why: string } | undefined {
-  for (const grant of liveGrantsOf(userName, grants, now)) {
+  for (const grant of liveGrantsOf(userName, where, grants, now)) {
     const why = grantBeyondLimits(grant, limits, now);
     if (why) return { grant, why };
   }
@@ -98,10 +129,14 @@ export function ignoredUserGrant(
 }
 
 /** The user's most recently ended grant among those given (for the incident: which grant ran out). */
-export function lastEndedUserGrant(userName: string, grants: readonly Grant[], now: Date): Grant | undefined {
+export function lastEndedUserGrant(
+  userName: string,
+  where: GrantAccount,
+  grants: readonly Grant[],
+  now: Date,
+): Grant | undefined {
   const endOf = (grant: Grant) => grant.revokedAt ?? grant.expiresAt;
-  return grants
-    .filter((grant) => grant.kind === GrantKind.IamSshKey && grant.target.userName === userName)
+  return userGrantsOf(userName, where, grants)
     .filter((grant) => !isLive(grant, now))
     .sort((a, b) => endOf(b).localeCompare(endOf(a)))[0];
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { functionLogicalId, onCallActions, policyStatement, roleName } from '../../scripts/lib/deployment';
 import {
+  MEMBER_APPROVER_ROLE,
   MEMBER_ON_CALL_ROLE,
   memberOnCallActions,
   memberRoleLogicalId,
@@ -14,12 +15,15 @@ import {
   memberHeartbeatRuleName,
 } from '../../shared/health/member-heartbeat';
 import {
+  approverRoleName,
   importerRoleName,
+  memberApproverRoleName,
   memberOnCallRoleName,
   memberRoleName,
   onCallRoleName,
 } from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
+import { GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
 import {
   covers,
   HOME_TEMPLATE,
@@ -82,9 +86,11 @@ describe('the member stack in its packaged template', () => {
   const member = resourcesOf(MEMBER_TEMPLATE);
   const home = resourcesOf(HOME_TEMPLATE);
   const forwardingRules = ofType(member, 'AWS::Events::Rule');
-  // The rules' member roles; on-call's (MemberOnCallRole) is checked on its own below.
+  // The rules' member roles; on-call's and the approver's are checked on their own below.
   const memberRoles = Object.fromEntries(
-    ofType(member, 'AWS::IAM::Role').filter(([id]) => id.startsWith('Member') && id !== MEMBER_ON_CALL_ROLE),
+    ofType(member, 'AWS::IAM::Role').filter(
+      ([id]) => id.startsWith('Member') && id !== MEMBER_ON_CALL_ROLE && id !== MEMBER_APPROVER_ROLE,
+    ),
   ) as Record<string, Resource>;
   const acting = rules.filter((rule) => rule.homeStackOnly === undefined);
 
@@ -375,6 +381,8 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
         Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:ec2:*:\${AWS::AccountId}:*/*` },
         Condition: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] } },
       },
+      // ssh revoke of a member's grant: exactly what it calls there, as declared.
+      ...REVOKE_STATEMENTS.map(policyStatement),
     ]);
     expect(memberOnCallActions(rules)).toEqual(expected);
     // Every undo call a member's incident can record, and what scan lists there
@@ -471,8 +479,128 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
     ).Statement.filter((statement) => list(statement.Action).includes('sts:AssumeRole'));
     expect(assuming.map((statement) => statement.Resource)).toEqual([
       { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${HOME_STACK}-member-on-call` },
+      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${HOME_STACK}-member-approver` },
     ]);
     expect(boundary).toContain('organizations:ListAccounts');
+  });
+});
+
+describe("the approver's role in the member stack (ssh grant --account)", () => {
+  const member = resourcesOf(MEMBER_TEMPLATE);
+  const home = resourcesOf(HOME_TEMPLATE);
+  const role = member[MEMBER_APPROVER_ROLE] as Resource;
+  const properties = role.Properties as unknown as RoleProperties;
+  const granted = properties.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+
+  it('is named after the home stack, in the home region only, under the member boundary, for an hour at most', () => {
+    // Assess
+    expect([role.Type, role.Condition, properties.RoleName]).toEqual([
+      'AWS::IAM::Role',
+      'HoldsMemberRoles',
+      `${HOME_STACK}-member-approver`,
+    ]);
+    expect(memberApproverRoleName(HOME_STACK)).toBe(`${HOME_STACK}-member-approver`);
+    expect([
+      properties.PermissionsBoundary,
+      properties.ManagedPolicyArns,
+      role.Properties.MaxSessionDuration,
+    ]).toEqual([{ Ref: 'MemberBoundary' }, undefined, 3600]);
+    // A rule named approver would share its member role's name.
+    expect(rules.map((rule) => rule.id)).not.toContain('approver');
+  });
+
+  it("holds exactly what a grant calls in an account, as declared (shared/ssh/grant-actions.ts), nothing of the home stack's", () => {
+    // Assess
+    expect(granted).toEqual(GRANT_STATEMENTS.map(policyStatement));
+    expect(granted.flatMap((statement) => list(statement.Action)).sort()).toEqual([
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:CreateTags',
+      'ec2:DescribeSecurityGroupRules',
+      'ec2:DescribeSecurityGroups',
+      'iam:GetUser',
+      'iam:ListSSHPublicKeys',
+      'iam:UpdateSSHPublicKey',
+    ]);
+    // Tags only as the granted rule is created, and only the responder's keys
+    expect(granted.find((statement) => list(statement.Action).includes('ec2:CreateTags'))?.Condition).toEqual(
+      {
+        StringEquals: { 'ec2:CreateAction': ['AuthorizeSecurityGroupIngress'] },
+        'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] },
+      },
+    );
+    expect(JSON.stringify(granted)).not.toMatch(
+      /dynamodb:|sns:|sqs:|IncidentTable|AlertTopic|sts:|iam:Pass|RevokeSecurityGroupIngress/,
+    );
+  });
+
+  it("trusts only the security account's approver role, by its exact ARN, the name the home template gives it", () => {
+    // Assess
+    expect(properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Sid: 'OnlyTheSecurityAccountsApprovers',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:root` } },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          ArnEquals: {
+            'aws:PrincipalArn': {
+              'Fn::Sub': `arn:\${AWS::Partition}:iam::${SECURITY_ACCOUNT}:role/${HOME_STACK}-approver`,
+            },
+          },
+        },
+      },
+    ]);
+    expect(approverRoleName(HOME_STACK)).toBe(`${HOME_STACK}-approver`);
+    expect(home.ApproverRole?.Properties.RoleName).toBe(approverRoleName(HOME_STACK));
+  });
+
+  it('is bounded: the member boundary allows each of its statements as the role holds it', () => {
+    // Prepare
+    const boundary = member.MemberBoundary as Resource;
+    const ceiling = (boundary.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement;
+    const anywhere = new Set(
+      ceiling
+        .filter((statement) => statement.Resource === '*' && statement.Condition === undefined)
+        .flatMap((statement) => list(statement.Action)),
+    );
+    const sameButSid = (a: Statement, b: Statement) =>
+      JSON.stringify({ ...a, Sid: '' }) === JSON.stringify({ ...b, Sid: '' });
+    // Assess
+    for (const statement of granted) {
+      const bounded =
+        list(statement.Action).every((action) => anywhere.has(action)) ||
+        ceiling.some((other) => sameButSid(other, statement));
+      expect([statement.Sid, bounded]).toEqual([statement.Sid, true]);
+    }
+  });
+
+  it("lets the home approver role assume only the member approver role, in the organisation's accounts, and only in an organisation deployment", () => {
+    // Prepare
+    const access = home.ApproverMemberAccess as Resource;
+    const inline = JSON.stringify(home.ApproverRole?.Properties.Policies);
+    // Assess
+    expect([access.Type, access.Condition, access.Properties.RoleName]).toEqual([
+      'AWS::IAM::RolePolicy',
+      'IsOrganisation',
+      { Ref: 'ApproverRole' },
+    ]);
+    expect((access.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement).toEqual([
+      {
+        Sid: 'AssumeOnlyTheMemberApproverRole',
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${HOME_STACK}-member-approver` },
+        // scripts/template-check.sh packages the home stack without an organisation: the id is empty there.
+        Condition: { StringEquals: { 'aws:ResourceOrgID': '' } },
+      },
+      {
+        Sid: 'ListTheOrganisationsAccounts',
+        Effect: 'Allow',
+        Action: 'organizations:ListAccounts',
+        Resource: '*',
+      },
+    ]);
+    expect(inline).not.toMatch(/sts:AssumeRole|organizations:/);
   });
 });
 

@@ -69,7 +69,9 @@ describe('the command line with the home stack outside us-east-1, against moto',
     expect(await keyStatuses('dev-alice')).toEqual(['Active']);
     expect(await keyStatuses('dev-mallory')).toEqual(['Inactive']);
     const listed = await cli(['ssh', 'grants']);
-    expect(listed.stdout).toMatch(new RegExp(`${grant.grantId}\\s+iam-ssh-key\\s+iam-user dev-alice`));
+    expect(listed.stdout).toMatch(
+      new RegExp(`${grant.grantId}\\s+${ACCOUNT}\\s+iam-ssh-key\\s+iam-user dev-alice`),
+    );
     // Act: revoke with --region still naming the forwarder region
     const revoked = await cli(['ssh', 'revoke', grant.grantId, '--reason', 'INC-42 done']);
     // Assess

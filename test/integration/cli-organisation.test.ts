@@ -5,6 +5,13 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
+  CreateUserCommand,
+  IAMClient,
+  ListSSHPublicKeysCommand,
+  UpdateSSHPublicKeyCommand,
+  UploadSSHPublicKeyCommand,
+} from '@aws-sdk/client-iam';
+import {
   CreateAccountCommand,
   CreateOrganizationCommand,
   OrganizationsClient,
@@ -12,15 +19,25 @@ import {
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ScanReport } from '../../cli/scan-report';
-import { humanCaller } from '../../scripts/lib/events';
+import { cloudTrailEvent, humanCaller } from '../../scripts/lib/events';
 import { createAwsClients } from '../../shared/aws/clients';
 import type { Incident } from '../../shared/model';
-import { memberOnCallRoleName } from '../../shared/organisation/member-roles';
+import { memberApproverRoleName, memberOnCallRoleName } from '../../shared/organisation/member-roles';
+import type { Grant } from '../../shared/ssh/grant-ledger';
 import { type CliRun, runCli } from '../support/cli';
 import { FaultProxy } from '../support/fault-proxy';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { recordCalls, writesAmong } from '../support/recorder';
-import { authorizeCall, ssh } from '../support/ssh';
+import {
+  aGrant,
+  authorizeCall,
+  GRANT_TAG,
+  keyStatuses,
+  ledgerOf,
+  PUBLIC_KEY,
+  ssh,
+  userWithKey,
+} from '../support/ssh';
 
 /**
  * On-call's command line in an organisation deployment against moto with three accounts: the
@@ -49,6 +66,45 @@ async function memberEc2(accountId: string): Promise<EC2Client> {
     },
   });
 }
+
+/** IAM in a member account, as an administrator there would use it. */
+async function memberIam(accountId: string): Promise<IAMClient> {
+  const ec2 = await memberEc2(accountId);
+  return new IAMClient({ region: REGION, credentials: ec2.config.credentials });
+}
+
+/** User `ops` with one SSH key in the given status, in a member account; returns the key id. */
+async function memberUserWithKey(accountId: string, status: 'Active' | 'Inactive'): Promise<string> {
+  const admin = await memberIam(accountId);
+  await admin.send(new CreateUserCommand({ UserName: 'ops' }));
+  const uploaded = await admin.send(
+    new UploadSSHPublicKeyCommand({ UserName: 'ops', SSHPublicKeyBody: PUBLIC_KEY }),
+  );
+  const keyId = String(uploaded.SSHPublicKey?.SSHPublicKeyId);
+  await admin.send(new UpdateSSHPublicKeyCommand({ UserName: 'ops', SSHPublicKeyId: keyId, Status: status }));
+  return keyId;
+}
+
+async function memberKeyStatuses(accountId: string): Promise<string[]> {
+  const keys = await (await memberIam(accountId)).send(new ListSSHPublicKeysCommand({ UserName: 'ops' }));
+  return (keys.SSHPublicKeys ?? []).map((key) => String(key.Status));
+}
+
+/** Someone sets the user's keys Active in an account, outside any grant. */
+async function activate(iam: IAMClient, keyId: string): Promise<void> {
+  await iam.send(new UpdateSSHPublicKeyCommand({ UserName: 'ops', SSHPublicKeyId: keyId, Status: 'Active' }));
+}
+
+/** The upload of a key of `ops` in an account, as CloudTrail reports it. */
+const uploadCall = (accountId: string, keyId: string) =>
+  cloudTrailEvent({
+    eventName: 'UploadSSHPublicKey',
+    eventSource: 'iam.amazonaws.com',
+    region: REGION,
+    caller: humanCaller(accountId),
+    requestParameters: { userName: 'ops', sSHPublicKeyBody: 'ssh-ed25519 AAAA...' },
+    responseElements: { sSHPublicKey: { userName: 'ops', sSHPublicKeyId: keyId, status: 'Active' } },
+  });
 
 async function openGroup(ec2: EC2Client, name: string): Promise<string> {
   const group = await ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: name }));
@@ -315,6 +371,185 @@ describe('on-call in the member accounts of an organisation deployment, against 
       );
       expect(assumedRoles(calls)).toEqual([]);
       expect(calls.filter((call) => call.action.startsWith('Describe'))).toEqual([]);
+    });
+  });
+  describe('ssh grant --account', () => {
+    const grantExpired = () =>
+      responder.handlerOf(() => require('../../functions/ssh-grant-expired'), {
+        ORGANIZATION_ID: String(responder.stack.env.ORGANIZATION_ID),
+      });
+
+    it("activates a member's user in that account alone, as its member approver role under a session naming the grant's incident, and the grant covers nothing elsewhere", async () => {
+      // Prepare: user ops with an Inactive key in both members and in the security account
+      const [first = '', second = ''] = members;
+      const firstKey = await memberUserWithKey(first, 'Inactive');
+      const secondKey = await memberUserWithKey(second, 'Inactive');
+      const ownKey = await userWithKey('ops', 'Inactive');
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      const calls = await recordCalls(async () => {
+        run = await runCli(
+          [
+            'ssh',
+            'grant',
+            '--user',
+            'ops',
+            '--account',
+            first,
+            '--ttl',
+            '30m',
+            '--reason',
+            'INC-21 debug billing',
+            '--json',
+          ],
+          env,
+        );
+      });
+      // Assess: granted in the first member only, as its member approver role, the session the incident's id
+      expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+      const result = JSON.parse(run.stdout) as { grant: Grant; incidentId: string; activated: string[] };
+      expect(result.grant.account).toBe(first);
+      expect(result.activated).toEqual([firstKey]);
+      expect(await memberKeyStatuses(first)).toEqual(['Active']);
+      expect(await memberKeyStatuses(second)).toEqual(['Inactive']);
+      expect(await keyStatuses('ops')).toEqual(['Inactive']);
+      expect(assumedRoles(calls)).toEqual([
+        [`arn:aws:iam::${first}:role/${memberApproverRoleName(stackName)}`, result.incidentId],
+      ]);
+      const incident = await stored(result.incidentId);
+      expect(incident).toMatchObject({
+        account: first,
+        resourceArn: `arn:aws:iam::${first}:user/ops`,
+        status: 'resolved',
+        grantChange: {
+          action: 'grant',
+          memberSession: `arn:aws:sts::${first}:assumed-role/${memberApproverRoleName(stackName)}/${result.incidentId}`,
+        },
+      });
+      expect(incident.steps.map((step) => [step.action, step.result])).toEqual([
+        ['UpdateSSHPublicKey', 'succeeded'],
+      ]);
+      // Assess: the expiry rule leaves the granted key alone, and closes the same-named user's keys elsewhere
+      await activate(await memberIam(second), secondKey);
+      await activate(new IAMClient({ region: REGION }), ownKey);
+      const handle = grantExpired();
+      const inFirst = await handle(uploadCall(first, firstKey));
+      const inSecond = await handle(uploadCall(second, secondKey));
+      const atHome = await handle(uploadCall(security, ownKey));
+      expect(inFirst.outcomes).toEqual([expect.objectContaining({ compliance: 'COMPLIANT' })]);
+      expect([inSecond.outcomes, atHome.outcomes]).toEqual([
+        [expect.objectContaining({ status: 'remediated' })],
+        [expect.objectContaining({ status: 'remediated' })],
+      ]);
+      expect(await memberKeyStatuses(first)).toEqual(['Active']);
+      expect(await memberKeyStatuses(second)).toEqual(['Inactive']);
+      expect(await keyStatuses('ops')).toEqual(['Inactive']);
+      // Assess: ssh grants names the account
+      const listed = await runCli(['ssh', 'grants'], env);
+      expect(listed.stdout).toMatch(new RegExp(`${result.grant.grantId} +${first} +iam-ssh-key`));
+      expect((await runCli(['ssh', 'grants', '--account', second], env)).stdout.trim()).toBe(
+        `no live SSH grants in account ${second}`,
+      );
+    });
+
+    it("opens one address to a member's security group there, tagged, which the expiry rule keeps while the grant lives", async () => {
+      // Prepare
+      const [first = ''] = members;
+      const ec2 = await memberEc2(first);
+      const group = String(
+        (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'bastion', Description: 'bastion' })))
+          .GroupId,
+      );
+      // Act
+      const run = await runCli(
+        [
+          'ssh',
+          'grant',
+          '--security-group',
+          group,
+          '--cidr',
+          '203.0.113.7/32',
+          '--account',
+          first,
+          '--reason',
+          'INC-22 vendor',
+          '--json',
+        ],
+        env,
+      );
+      // Assess
+      expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+      const result = JSON.parse(run.stdout) as { grant: Grant; ruleId: string };
+      const rules = await ingressOf(ec2, group);
+      expect(rules.map((rule) => [rule.SecurityGroupRuleId, rule.CidrIpv4, rule.Tags])).toEqual([
+        [result.ruleId, '203.0.113.7/32', [{ Key: GRANT_TAG, Value: result.grant.grantId }]],
+      ]);
+      const judged = await grantExpired()(authorizeCall(REGION, group, humanCaller(first)));
+      expect(judged.outcomes).toEqual([expect.objectContaining({ compliance: 'COMPLIANT' })]);
+      expect(await ingressOf(ec2, group)).toHaveLength(1);
+    });
+
+    it("ends a member's grant at its expiry through ssh-grant-expired in that member, naming the grant", async () => {
+      // Prepare: the member's grant as the command line records it, ended a minute ago; the key still Active
+      const [first = ''] = members;
+      const keyId = await memberUserWithKey(first, 'Active');
+      const ended: Grant = { ...aGrant({ userName: 'ops' }, -60_000), account: first };
+      await ledgerOf(responder.stack.tableName).record(ended);
+      // Act
+      const outcome = await grantExpired()(uploadCall(first, keyId));
+      // Assess
+      expect(outcome.outcomes).toEqual([expect.objectContaining({ status: 'remediated' })]);
+      expect(await memberKeyStatuses(first)).toEqual(['Inactive']);
+      const [incident] = await responder.incidents();
+      expect([incident?.account, incident?.resourceId, incident?.reason]).toEqual([
+        first,
+        'ops',
+        expect.stringContaining(`grant ${ended.grantId} expired at ${ended.expiresAt}`),
+      ]);
+    });
+
+    it("ends a member's grant early with ssh revoke, as the member on-call role under a session naming the revoke's incident", async () => {
+      // Prepare
+      const [first = ''] = members;
+      await memberUserWithKey(first, 'Inactive');
+      const granted = await runCli(
+        ['ssh', 'grant', '--user', 'ops', '--account', first, '--reason', 'INC-23 debug', '--json'],
+        env,
+      );
+      const { grant } = JSON.parse(granted.stdout) as { grant: Grant };
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      const calls = await recordCalls(async () => {
+        run = await runCli(['ssh', 'revoke', grant.grantId, '--reason', 'INC-23 done', '--json'], env);
+      });
+      // Assess
+      expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+      const result = JSON.parse(run.stdout) as { incidentId: string };
+      expect(await memberKeyStatuses(first)).toEqual(['Inactive']);
+      expect(assumedRoles(calls)).toEqual([
+        [`arn:aws:iam::${first}:role/${memberOnCallRoleName(stackName)}`, result.incidentId],
+      ]);
+      expect(await stored(result.incidentId)).toMatchObject({ account: first, status: 'resolved' });
+    });
+
+    it('is a usage error, before anything is assumed or written, for an account that is not an ACTIVE member', async () => {
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      const calls = await recordCalls(async () => {
+        run = await runCli(
+          ['ssh', 'grant', '--user', 'ops', '--account', OUTSIDER, '--reason', 'INC-24'],
+          env,
+        );
+      });
+      // Assess
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `--account ${OUTSIDER}: not an ACTIVE account of organisation o-\\w+; nothing was granted`,
+        ),
+      );
+      expect(assumedRoles(calls)).toEqual([]);
+      expect(writesAmong(calls)).toEqual([]);
     });
   });
 });

@@ -65,7 +65,7 @@ describe('compliance-responder ssh, run as a user would against moto', () => {
     // Assess
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(
-      new RegExp(`${grant.grantId}\\s+iam-ssh-key\\s+iam-user dev-alice\\s+dev-alice`),
+      new RegExp(`${grant.grantId}\\s+${ACCOUNT}\\s+iam-ssh-key\\s+iam-user dev-alice\\s+dev-alice`),
     );
     expect(revoked).toMatchObject({ code: 0 });
     expect(revoked.stdout).toContain(`closed: SSH key ${keyId} of dev-alice set Inactive`);

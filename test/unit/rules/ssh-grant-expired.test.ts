@@ -424,27 +424,63 @@ describe('rule ssh-grant-expired', () => {
   });
 
   describe("a member account's paths (deployment: organisation)", () => {
-    // Grants are the security account's only: its ledger names users and groups without an account.
+    // A grant covers its own account's paths only: user names and group ids repeat across accounts.
     const MEMBER = '444455556666';
+    const OTHER_MEMBER = '777788889999';
     const inMember = { ...aws, memberAccount: MEMBER };
+    const inAccount = (grant: Grant, account: string): Grant => ({ ...grant, account });
+    const judgeUser = async (clients: typeof aws, accountId: string) => {
+      const loaded = await rule.load({ ...userRef, accountId }, clients, settings);
+      return loaded && rule.detect(loaded, settings);
+    };
 
-    it("judges a member's user with no grants, though the security account's same-named user holds one", async () => {
-      // Prepare: a live grant for dev-alice (the security account's), and a member's dev-alice with a key
+    it("judges a member's user with no grant, though the security account's same-named user holds one", async () => {
+      // Prepare: a live grant for dev-alice naming no account (the security account's), and a member's dev-alice with a key
       givenUser([{ id: 'APKA1', status: 'Active' }]);
       givenLedger([userGrant(LIVE_ID, minutesFromNow(30))]);
-      // Act
-      const loaded = await rule.load({ ...userRef, accountId: MEMBER }, inMember, settings);
-      const verdict = loaded && rule.detect(loaded, settings);
-      // Assess: drift, and the ledger not even read
-      expect(verdict).toMatchObject({
+      // Act / Assess: drift in the member; the same grant still covers the security account's dev-alice
+      expect(await judgeUser(inMember, MEMBER)).toMatchObject({
         compliant: false,
         reason: 'IAM user dev-alice has 1 Active SSH key(s) and no live SSH grant',
       });
-      expect(dynamo.calls()).toEqual([]);
+      expect(await judgeUser(aws, ACCOUNT)).toEqual({ compliant: true });
     });
 
-    it("judges a member's tagged rule with no grants, reading no ledger", async () => {
-      // Prepare: the tag names a live grant for exactly this group id and rule
+    it("leaves a member's user alone under a live grant naming that member, and no other account's user", async () => {
+      // Prepare
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([inAccount(userGrant(LIVE_ID, minutesFromNow(30)), MEMBER)]);
+      // Act / Assess
+      expect(await judgeUser(inMember, MEMBER)).toEqual({ compliant: true });
+      expect(await judgeUser({ ...aws, memberAccount: OTHER_MEMBER }, OTHER_MEMBER)).toMatchObject({
+        compliant: false,
+      });
+      expect(await judgeUser(aws, ACCOUNT)).toMatchObject({ compliant: false });
+    });
+
+    it("ends a member's grant at its expiry, naming it, and sets the keys Inactive in the member", async () => {
+      // Prepare: the member's grant ran out a minute ago
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([inAccount(userGrant(EXPIRED_ID, minutesFromNow(-1)), MEMBER)]);
+      iam.on(UpdateSSHPublicKeyCommand).resolves({});
+      const loaded = await rule.load({ ...userRef, accountId: MEMBER }, inMember, settings);
+      if (!loaded) throw new Error('not loaded');
+      const verdict = rule.detect(loaded, settings);
+      // Act
+      if (verdict.compliant) throw new Error('compliant');
+      const { context } = recordingContext(inMember, settings);
+      await rule.remediate(loaded, verdict as Finding, context);
+      // Assess
+      expect(verdict.reason).toContain(`grant ${EXPIRED_ID} expired at`);
+      expect(iam).toHaveReceivedCommandWith(UpdateSSHPublicKeyCommand, {
+        UserName: 'dev-alice',
+        SSHPublicKeyId: 'APKA1',
+        Status: 'Inactive',
+      });
+    });
+
+    it("judges a member's tagged rule with no grant when the tagged grant is the security account's", async () => {
+      // Prepare: the tag names a live grant for exactly this group id and rule, naming no account
       givenGroup([sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID })]);
       givenLedger(
         [ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live')],
@@ -458,10 +494,25 @@ describe('rule ssh-grant-expired', () => {
         compliant: false,
         evidence: { ruleIds: 'sgr-live', grantStatuses: 'unknown' },
       });
-      expect(dynamo.calls()).toEqual([]);
     });
 
-    it("lists a member's users and groups with no grants", async () => {
+    it("keeps a member's rule opened under a live grant naming that member", async () => {
+      // Prepare
+      const granted = inAccount(ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live'), MEMBER);
+      givenGroup([sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID })]);
+      givenLedger([granted], [granted]);
+      // Act
+      const loaded = await rule.load({ ...groupRef, accountId: MEMBER }, inMember, settings);
+      const home = await rule.load(groupRef, aws, settings);
+      // Assess: compliant in the member; the security account's same-id group is not covered
+      expect(loaded && rule.detect(loaded, settings)).toEqual({ compliant: true });
+      expect(home && rule.detect(home, settings)).toMatchObject({
+        compliant: false,
+        evidence: { grantStatuses: 'unknown' },
+      });
+    });
+
+    it("lists a member's users and groups with that member's grants only", async () => {
       // Prepare
       givenUser([{ id: 'APKA1', status: 'Active' }]);
       iam.on(ListUsersCommand).resolves({
@@ -476,23 +527,30 @@ describe('rule ssh-grant-expired', () => {
         ],
       });
       givenGroup([sgRule('sgr-live', '203.0.113.7/32', { [TAG]: LIVE_ID })]);
+      const sweep = async (account: string) => {
+        const verdicts: boolean[] = [];
+        for (const listing of listingsOf(
+          rule,
+          ['eu-west-1'],
+          { accountId: account, aws: { ...aws, memberAccount: account }, settings },
+          { global: true },
+        ))
+          for await (const resource of listing.resources())
+            verdicts.push(rule.detect(resource, settings).compliant);
+        return verdicts;
+      };
       givenLedger([
-        userGrant(LIVE_ID, minutesFromNow(30)),
-        ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live'),
+        inAccount(userGrant(LIVE_ID, minutesFromNow(30)), OTHER_MEMBER),
+        inAccount(ruleGrant(LIVE_ID, minutesFromNow(30), 'sgr-live'), OTHER_MEMBER),
       ]);
-      // Act
-      const verdicts: boolean[] = [];
-      for (const listing of listingsOf(
-        rule,
-        ['eu-west-1'],
-        { accountId: MEMBER, aws: inMember, settings },
-        { global: true },
-      ))
-        for await (const resource of listing.resources())
-          verdicts.push(rule.detect(resource, settings).compliant);
-      // Assess
-      expect(verdicts).toEqual([false, false]);
-      expect(dynamo.calls()).toEqual([]);
+      // Act / Assess: the other member's grants cover nothing here
+      expect(await sweep(MEMBER)).toEqual([false, false]);
+      givenLedger([
+        inAccount(userGrant(LIVE_ID, minutesFromNow(30)), MEMBER),
+        inAccount(ruleGrant('sshg-20261123T110000-dddddddd', minutesFromNow(30), 'sgr-x'), MEMBER),
+      ]);
+      // The group (its tag names a grant of this member for another rule), then the user, whose own grant covers it
+      expect(await sweep(MEMBER)).toEqual([false, true]);
     });
   });
 

@@ -93,6 +93,35 @@ describe('the grant ledger in the incidents table', () => {
     });
   });
 
+  it("records the grant's account on both items, and refuses one that is not 12 digits", async () => {
+    // Act
+    await ledger.record({ ...grant, account: '444455556666' });
+    // Assess
+    const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.map((item) => [item.Put?.Item?.pk, item.Put?.Item?.account])).toEqual([
+      [`GRANT#${GRANT_ID}`, '444455556666'],
+      ['GRANTS', '444455556666'],
+    ]);
+    await expect(ledger.record({ ...grant, account: 'o-abc' })).rejects.toThrow('12 digits');
+    expect(dynamo).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
+  it("reads a grant's account, an item without one as before (the security account's), and no grant from a malformed one", async () => {
+    // Prepare: the keys and fields as every grant has been stored
+    dynamo.on(QueryCommand).resolves({
+      Items: [
+        storedItem({ pk: 'GRANTS', sk: 'a' }),
+        storedItem({ pk: 'GRANTS', sk: 'b' }, { account: '444455556666' }),
+        storedItem({ pk: 'GRANTS', sk: 'c' }, { account: 'everyone' }),
+      ],
+    });
+    // Act
+    const grants = await ledger.endingAfter(new Date('2026-11-23T12:00:00.000Z'));
+    // Assess
+    expect(grants).toEqual([grant, { ...grant, account: '444455556666' }]);
+    expect(grants[0]).not.toHaveProperty('account');
+  });
+
   it('lets a throttled query fail rather than report no grants', async () => {
     // Prepare
     dynamo

@@ -1,7 +1,9 @@
 import type { IngressRule } from '../../../shared/ssh/exposure';
 import type { Grant } from '../../../shared/ssh/grant-ledger';
 import {
+  type GrantAccount,
   grantCoversRule,
+  grantInAccount,
   ignoredUserGrant,
   judgeRuleGrant,
   lastEndedUserGrant,
@@ -12,6 +14,13 @@ const TAG = 'compliance-responder:ssh-grant';
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const GRANT_ID = 'sshg-20261123T113000-0a1b2c3d';
 const LIMITS = { maxTtlMinutes: 720 };
+/** The security account (the home stack's), and two members of its organisation. */
+const SECURITY = '111122223333';
+const MEMBER_A = '444455556666';
+const MEMBER_B = '777788889999';
+const HOME: GrantAccount = { accountId: SECURITY, home: true };
+const IN_A: GrantAccount = { accountId: MEMBER_A, home: false };
+const IN_B: GrantAccount = { accountId: MEMBER_B, home: false };
 
 const grant = (overrides: Partial<Grant> = {}): Grant =>
   ({
@@ -37,8 +46,8 @@ const rule = (overrides: Partial<IngressRule> = {}): IngressRule => ({
   ...overrides,
 });
 
-const judge = (candidate: IngressRule, grants: Grant[]) =>
-  judgeRuleGrant(candidate, 'eu-west-1', TAG, new Map(grants.map((g) => [g.grantId, g])), LIMITS, NOW);
+const judge = (candidate: IngressRule, grants: Grant[], where: GrantAccount = HOME) =>
+  judgeRuleGrant(candidate, 'eu-west-1', where, TAG, new Map(grants.map((g) => [g.grantId, g])), LIMITS, NOW);
 
 describe('matching a security-group rule to its grant', () => {
   it('is live when the ledger holds a running grant for exactly this rule', () => {
@@ -121,8 +130,71 @@ describe('matching a security-group rule to its grant', () => {
       target: { region: 'eu-west-1', groupId: 'sg-1', cidr: '203.0.113.7/32', port: 22 },
     } as Partial<Grant>);
     // Act / Assess
-    expect(grantCoversRule(pending, rule({ ruleId: 'sgr-9' }), 'eu-west-1')).toBe(true);
-    expect(grantCoversRule(pending, rule(), 'us-east-1')).toBe(false);
+    expect(grantCoversRule(pending, rule({ ruleId: 'sgr-9' }), 'eu-west-1', HOME)).toBe(true);
+    expect(grantCoversRule(pending, rule(), 'us-east-1', HOME)).toBe(false);
+  });
+});
+
+describe('a grant covers the paths of its own account only', () => {
+  it('takes a grant naming no account for the security account’s, as every grant was before grants named one', () => {
+    // Act / Assess
+    expect([grantInAccount(grant(), HOME), grantInAccount(grant(), IN_A)]).toEqual([true, false]);
+  });
+
+  it('takes a grant naming an account for that account’s alone, the security account included', () => {
+    // Prepare
+    const inA = grant({ account: MEMBER_A });
+    const atHome = grant({ account: SECURITY });
+    // Act / Assess
+    expect(
+      [inA, atHome].map((each) => [HOME, IN_A, IN_B].map((where) => grantInAccount(each, where))),
+    ).toEqual([
+      [false, true, false],
+      [true, false, false],
+    ]);
+  });
+
+  it('judges a member A grant live on its rule in A, and as no grant of B or the security account on a same-id rule there', () => {
+    // Prepare: group and rule ids as the tag names them, in each account
+    const inA = grant({ account: MEMBER_A });
+    // Act / Assess
+    expect(judge(rule(), [inA], IN_A)).toMatchObject({ status: 'live', grantId: GRANT_ID });
+    expect(judge(rule(), [inA], IN_B)).toEqual({ status: 'unknown' });
+    expect(judge(rule(), [inA], HOME)).toEqual({ status: 'unknown' });
+    expect(grantCoversRule(inA, rule(), 'eu-west-1', IN_A)).toBe(true);
+    expect(grantCoversRule(inA, rule(), 'eu-west-1', IN_B)).toBe(false);
+    expect(grantCoversRule(inA, rule(), 'eu-west-1', HOME)).toBe(false);
+  });
+
+  it("never lets the security account's grant cover a member's same-named user or same-id rule", () => {
+    // Prepare
+    const atHome = grant();
+    const userAtHome = grant({ kind: 'iam-ssh-key', target: { userName: 'dev-alice' } } as Partial<Grant>);
+    // Act / Assess
+    expect(judge(rule(), [atHome], IN_A)).toEqual({ status: 'unknown' });
+    expect(liveUserGrant('dev-alice', IN_A, [userAtHome], LIMITS, NOW)).toBeUndefined();
+    expect(liveUserGrant('dev-alice', HOME, [userAtHome], LIMITS, NOW)?.grantId).toBe(GRANT_ID);
+  });
+
+  it("finds a member's user grant only in that member, live, ignored or ended", () => {
+    // Prepare
+    const user = (overrides: Partial<Grant>) =>
+      grant({
+        kind: 'iam-ssh-key',
+        target: { userName: 'dev-alice' },
+        account: MEMBER_A,
+        ...overrides,
+      } as Partial<Grant>);
+    const live = user({});
+    const week = user({ grantId: 'sshg-20261123T113000-00000001', expiresAt: '2026-11-30T11:30:00.000Z' });
+    const ended = user({ grantId: 'sshg-20261123T113000-00000002', expiresAt: '2026-11-23T11:45:00.000Z' });
+    // Act / Assess
+    expect(liveUserGrant('dev-alice', IN_A, [live], LIMITS, NOW)?.grantId).toBe(GRANT_ID);
+    expect(liveUserGrant('dev-alice', IN_B, [live], LIMITS, NOW)).toBeUndefined();
+    expect(ignoredUserGrant('dev-alice', IN_A, [week], LIMITS, NOW)?.grant).toBe(week);
+    expect(ignoredUserGrant('dev-alice', HOME, [week], LIMITS, NOW)).toBeUndefined();
+    expect(lastEndedUserGrant('dev-alice', IN_A, [ended], NOW)).toBe(ended);
+    expect(lastEndedUserGrant('dev-alice', IN_B, [ended], NOW)).toBeUndefined();
   });
 });
 
@@ -145,9 +217,9 @@ describe('IAM key grants of a user', () => {
       grant({ grantId: 'e', kind: 'iam-ssh-key', target: { userName: 'someone-else' } } as Partial<Grant>),
     ];
     // Act / Assess
-    expect(liveUserGrant('dev-alice', grants, LIMITS, NOW)?.grantId).toBe('b');
-    expect(lastEndedUserGrant('dev-alice', grants, NOW)?.grantId).toBe('d');
-    expect(liveUserGrant('nobody', grants, LIMITS, NOW)).toBeUndefined();
+    expect(liveUserGrant('dev-alice', HOME, grants, LIMITS, NOW)?.grantId).toBe('b');
+    expect(lastEndedUserGrant('dev-alice', HOME, grants, NOW)?.grantId).toBe('d');
+    expect(liveUserGrant('nobody', HOME, grants, LIMITS, NOW)).toBeUndefined();
   });
 
   it('passes over a live grant beyond the limits, and names it with why', () => {
@@ -157,11 +229,11 @@ describe('IAM key grants of a user', () => {
       userGrant('week', { expiresAt: '2026-11-30T11:30:00.000Z' }),
     ];
     // Act / Assess
-    expect(liveUserGrant('dev-alice', grants, LIMITS, NOW)?.grantId).toBe('a');
-    expect(ignoredUserGrant('dev-alice', grants, LIMITS, NOW)).toEqual({
+    expect(liveUserGrant('dev-alice', HOME, grants, LIMITS, NOW)?.grantId).toBe('a');
+    expect(ignoredUserGrant('dev-alice', HOME, grants, LIMITS, NOW)).toEqual({
       grant: grants[1],
       why: 'it lasts 168h, over the cap of 12h (SSH_GRANT_MAX_TTL_MINUTES=720)',
     });
-    expect(ignoredUserGrant('dev-alice', grants.slice(0, 1), LIMITS, NOW)).toBeUndefined();
+    expect(ignoredUserGrant('dev-alice', HOME, grants.slice(0, 1), LIMITS, NOW)).toBeUndefined();
   });
 });
