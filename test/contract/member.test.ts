@@ -248,6 +248,18 @@ describe('the member stack in its packaged template', () => {
     }
   });
 
+  it("keeps the member boundary within IAM's 6,144 characters for a managed policy", () => {
+    // Prepare: each Fn::Sub as its text; its placeholders are longer than what they become
+    // (${AWS::Partition} is at most aws-us-gov, ${AWS::AccountId} 12 digits), so this is an upper bound
+    const document = (member.MemberBoundary as Resource).Properties.PolicyDocument;
+    const text = JSON.stringify(document, (_key, value) =>
+      value && typeof value === 'object' && 'Fn::Sub' in value ? value['Fn::Sub'] : value,
+    );
+    // Assess: IAM does not count white space, and JSON.stringify writes none
+    expect(text).not.toContain('Fn::');
+    expect(text.length).toBeLessThanOrEqual(6_144);
+  });
+
   it('bounds every member role: each action a role holds is one the boundary allows as the role holds it', () => {
     // Prepare
     const boundary = member.MemberBoundary as Resource;
