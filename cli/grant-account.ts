@@ -3,7 +3,7 @@ import type { Grant } from '../shared/ssh/grant-ledger';
 import type { GrantAccount } from '../shared/ssh/grant-match';
 import type { CliContext } from './context';
 import { CliError, UsageError } from './errors';
-import { organisationMembers } from './member-access';
+import { type Members, organisationMembers } from './member-access';
 
 /**
  * The account a grant opens a path in (docs/organisation.md): the security account with the caller's
@@ -30,6 +30,17 @@ const home = (ctx: CliContext, accountId: string): GrantPlace => ({
   enter: async () => ({ ctx }),
 });
 
+/** A member account, entered as the command's member role under a session named after a new incident. */
+const member = (members: Members, accountId: string): GrantPlace => ({
+  accountId,
+  where: { accountId, home: false },
+  async enter(now) {
+    const incidentId = newIncidentId(now);
+    const place = await members.enter(accountId, incidentId);
+    return { ctx: place.ctx, member: { incidentId, session: place.session } };
+  },
+});
+
 /**
  * `ssh grant --account`: the account to grant in, refused before any read or write unless it is the
  * caller's own, or an ACTIVE member of an organisation deployment's organisation.
@@ -52,15 +63,7 @@ export async function grantPlace(
       `--account ${account}: not an ACTIVE account of organisation ${members.organizationId}; nothing was granted`,
     );
   }
-  return {
-    accountId: account,
-    where: { accountId: account, home: false },
-    async enter(now) {
-      const incidentId = newIncidentId(now);
-      const place = await members.enter(account, incidentId);
-      return { ctx: place.ctx, member: { incidentId, session: place.session } };
-    },
-  };
+  return member(members, account);
 }
 
 /**
@@ -82,14 +85,5 @@ export async function revokePlace(
   if (!members) throw refuse('and this stack is not an organisation deployment');
   if (!(await members.isActive(grant.account)))
     throw refuse(`not an ACTIVE account of organisation ${members.organizationId}`);
-  const accountId = grant.account;
-  return {
-    accountId,
-    where: { accountId, home: false },
-    async enter(now) {
-      const incidentId = newIncidentId(now);
-      const place = await members.enter(accountId, incidentId);
-      return { ctx: place.ctx, member: { incidentId, session: place.session } };
-    },
-  };
+  return member(members, grant.account);
 }
