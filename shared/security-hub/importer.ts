@@ -103,9 +103,10 @@ export interface SecurityHubSink {
   count?: (metric: Metric) => void;
 }
 
+/** Why a call failed, under keys a Powertools log line keeps (it drops a `message` key: reserved). */
 const causeOf = (error: unknown) => ({
   error: error instanceof Error ? error.name : typeof error,
-  message: errorMessage(error),
+  reason: errorMessage(error),
 });
 
 /**

@@ -126,7 +126,7 @@ describe('importing incidents into Security Hub from the table stream', () => {
         'BatchImportFindings failed: findings not imported',
         {
           error: 'ThrottlingException',
-          message: 'ThrottlingException: Rate exceeded',
+          reason: 'ThrottlingException: Rate exceeded',
           incidents: [a.incidentId],
         },
       ],
@@ -134,7 +134,7 @@ describe('importing incidents into Security Hub from the table stream', () => {
         'BatchUpdateFindings failed: workflow not moved',
         {
           error: 'AccessDeniedException',
-          message: 'AccessDeniedException: not authorized',
+          reason: 'AccessDeniedException: not authorized',
           incidents: [b.incidentId],
         },
       ],

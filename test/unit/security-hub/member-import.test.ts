@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import {
   BatchImportFindingsCommand,
@@ -211,13 +212,54 @@ describe('importing a member account’s incidents in that member', () => {
         'BatchImportFindings failed: findings not imported',
         {
           error: 'InvalidAccessException',
-          message: 'InvalidAccessException: Account is not subscribed to AWS Security Hub',
+          reason: 'InvalidAccessException: Account is not subscribed to AWS Security Hub',
           account: MEMBER,
           incidents: [incidentOf(2, MEMBER).incidentId],
         },
       ],
     ]);
     expect(counted).toEqual([]);
+  });
+
+  it("keeps the refusal's reason in the log line Powertools writes (it drops a `message` key)", async () => {
+    // Prepare: the warnings go through a real Powertools logger, as the handler's do (its dev mode
+    // writes through the global console, which the test can read)
+    process.env.POWERTOOLS_DEV = 'true';
+    const logger = new Logger({ serviceName: 'importer-test' });
+    const written: string[] = [];
+    const write = jest.spyOn(console, 'warn').mockImplementation((line: unknown) => {
+      written.push(String(line));
+    });
+    const refusing = new SecurityHubClient({ region: REGION });
+    members.hubIn = async (accountId) => (accountId === MEMBER ? refusing : memberHub);
+    hub.on(BatchImportFindingsCommand).callsFake((input: { Findings: unknown[] }, client) => {
+      if (client() === refusing)
+        throw Object.assign(new Error('Account is not subscribed to AWS Security Hub'), {
+          name: 'InvalidAccessException',
+        });
+      return { FailedCount: 0, SuccessCount: input.Findings.length, FailedFindings: [] };
+    });
+    // Act
+    try {
+      await importIncidentFindings(openings(MEMBER), {
+        ...sink(),
+        warn: (message, details) => logger.warn(message, details),
+      });
+    } finally {
+      write.mockRestore();
+      delete process.env.POWERTOOLS_DEV;
+    }
+    // Assess
+    const lines = written.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'BatchImportFindings failed: findings not imported',
+        error: 'InvalidAccessException',
+        reason: 'InvalidAccessException: Account is not subscribed to AWS Security Hub',
+        account: MEMBER,
+      }),
+    ]);
   });
 
   it('fails the records of an account it cannot check, when listing the organisation fails', async () => {
