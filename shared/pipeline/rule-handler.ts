@@ -20,7 +20,8 @@ import { BlastRadiusGuard } from './guards';
 import { DynamoDbIncidentStore } from './incident-store';
 import type { ResourceOutcome } from './outcomes';
 import { ResponsePipeline } from './run-pipeline';
-import { SqsUnitQueue, sweepQueueTail } from './sweep-units';
+import { sweepQueueTail } from './sweep-names';
+import { SqsUnitQueue } from './sweep-units';
 
 export interface HandlerResult {
   ruleId: string;
