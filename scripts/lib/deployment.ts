@@ -254,6 +254,9 @@ export function ruleParameters(rules: readonly Rule[] = registry): Record<string
 const functionDescription = (rule: Rule): string =>
   `HIPAA ${rule.hipaa.join(', ')} - responds to: ${rule.title}`;
 
+/** A function's log group as serverless names it: /aws/lambda/<stack>-<function>. */
+const logGroupName = (name: string): string => `/aws/lambda/${STACK_NAME}-${name}`;
+
 /** How many sweep units of one rule run at once: its queue's mapping and its sweep function's reservation. */
 const SWEEP_CONCURRENCY = `\${param:sweepConcurrency}`;
 
@@ -307,6 +310,10 @@ export function ruleFunctions(rules: readonly Rule[] = registry): Record<string,
           role: roleName(rule),
           reservedConcurrency: SWEEP_CONCURRENCY,
           environment,
+          // It logs to its rule function's log group (encrypted, retained as that one is): a sweep's
+          // plan and its units' lines in one place, and no log group of its own.
+          disableLogs: true,
+          logs: { logGroup: logGroupName(rule.id) },
           events: [sweepUnitsEvent(rule)],
         },
       ],
@@ -611,7 +618,7 @@ function sweepDeadLetters(): Record<string, Json> {
   };
 }
 
-/** Roles, Config rules, and each function's log group (the rule's and its sweep's) encrypted with the stack's key. */
+/** Roles, Config rules, and each rule function's log group (its sweep function's too) encrypted with the stack's key. */
 export function ruleResources(rules: readonly Rule[] = registry): Record<string, Json> {
   return {
     Resources: Object.fromEntries([
@@ -625,12 +632,18 @@ export function ruleResources(rules: readonly Rule[] = registry): Record<string,
       ...Object.entries(sweepDeadLetters()),
     ]),
     extensions: Object.fromEntries(
-      rules
-        .flatMap((rule) => [rule.id, sweepFunctionName(rule.id)])
-        .map((name) => [
-          `${functionLogicalId(name)}LogGroup`,
+      rules.flatMap((rule) => [
+        [
+          `${functionLogicalId(rule.id)}LogGroup`,
           { Properties: { KmsKeyId: { 'Fn::GetAtt': ['ResponderKey', 'Arn'] } } },
-        ]),
+        ],
+        // The sweep function writes to the rule's log group: created before it, as serverless
+        // orders a function after its own.
+        [
+          `${functionLogicalId(sweepFunctionName(rule.id))}LambdaFunction`,
+          { DependsOn: [`${functionLogicalId(rule.id)}LogGroup`] },
+        ],
+      ]),
     ),
   };
 }

@@ -134,6 +134,24 @@ describe('sweep units in the packaged template', () => {
     },
   );
 
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    "%s: its sweep function logs to the rule function's log group (encrypted, created first), with none of its own",
+    (id) => {
+      // Prepare
+      const sweep = resources[functionId(`${id}-sweep`)] as (Resource & { DependsOn?: string[] }) | undefined;
+      const logGroupId = functionId(id).replace(/LambdaFunction$/, 'LogGroup');
+      const logGroup = resources[logGroupId];
+      // Assess
+      expect(logGroup?.Properties).toMatchObject({
+        LogGroupName: `/aws/lambda/compliance-responder-dev-${id}`,
+        KmsKeyId: arnOf('ResponderKey'),
+      });
+      expect(sweep?.Properties.LoggingConfig).toEqual({ LogGroup: logGroup?.Properties.LogGroupName });
+      expect(sweep?.DependsOn).toContain(logGroupId);
+      expect(resources[functionId(`${id}-sweep`).replace(/LambdaFunction$/, 'LogGroup')]).toBeUndefined();
+    },
+  );
+
   it('leaves no SQS event source mapping on a rule function: live events and sweeps never share slots', () => {
     // Prepare
     const queues = new Set(ofType('AWS::SQS::Queue').map(([id]) => JSON.stringify(arnOf(id))));
