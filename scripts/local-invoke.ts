@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   const envFile = process.env.LOCAL_ENV_FILE ?? join(root, '.local', 'env.json');
   if (!existsSync(envFile)) throw new Error(`${envFile} not found: run npm run local:provision first`);
   Object.assign(process.env, JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>);
+  // What Lambda sets in every function's environment: the deployed function's name.
+  if (process.env.STACK_NAME) process.env.AWS_LAMBDA_FUNCTION_NAME = `${process.env.STACK_NAME}-${name}`;
   const event: unknown = JSON.parse(readFileSync(resolve(eventFile), 'utf8'));
   // stdout carries only the result; the function's logs go to stderr.
   console.log = console.error;

@@ -90,6 +90,9 @@ describe('a scheduled sweep in units, against moto', () => {
     const incidents = await responder.incidents();
     expect(incidents.map((incident) => incident.resourceId).sort()).toEqual([...groups].sort());
     expect(await responder.alerts()).toHaveLength(groups.length);
+    // Each opened by the sweep function, which its history names (not the rule's function)
+    for (const incident of incidents)
+      expect(incident.transitions?.[0]?.by).toBe(`function ${responder.stack.env.STACK_NAME}-${SWEEP}`);
     // About ten function processes, each loading its bundle: as long as the other end-to-end tests.
   }, 180_000);
 
