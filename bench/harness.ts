@@ -147,7 +147,8 @@ export interface DrainedUnits {
 
 /**
  * A rule's sweep queue in the bench's moto. moto has no event source mapping: the bench plays it,
- * handing each unit to the function alone (batchSize 1, as deployed) and deleting it after, until
+ * handing each unit to the rule's sweep function alone (batchSize 1, as deployed: a process of its
+ * own, apart from the one the schedule plans in) and deleting it after, until
  * the queue is empty, so every continuation a unit sends (the rest of its page, when its share of
  * the invocation's time ran out: shared/pipeline/sweep-units.ts) runs too.
  */

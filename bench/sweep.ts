@@ -304,9 +304,11 @@ export interface UnitsRun {
 }
 
 /**
- * A rule's scheduled sweep as deployed: the scheduled invocation plans its units onto the rule's
- * queue, then every unit and every continuation runs, one invocation each, in one warm process.
- * The invocation returned adds them up: wall and CPU summed, every unit's outcomes, the first error.
+ * A rule's scheduled sweep as deployed: the scheduled invocation of the rule's function plans its
+ * units onto the rule's queue, then every unit and every continuation runs, one invocation each, in
+ * one warm process of its sweep function (`<rule id>-sweep`: the same bundle, an environment of its
+ * own). The invocation returned adds them up: wall and CPU summed, every unit's outcomes, the first
+ * error; the peak memory is the larger of the two processes'.
  */
 export async function sweepInUnits(
   bench: Bench,
@@ -314,13 +316,18 @@ export async function sweepInUnits(
   modes: Record<string, string>,
 ): Promise<SweepRun & { units: UnitsRun }> {
   const queue = await BenchSweepQueue.create(String(bench.stack.env.STACK_NAME), fn);
-  const worker = await FunctionProcess.start(bundlePath(fn), bench.env({ ...modes, ...queue.env }));
+  const env = bench.env({ ...modes, ...queue.env });
+  const worker = await FunctionProcess.start(bundlePath(fn), env);
+  const sweeper = await FunctionProcess.start(bundlePath(fn), env).catch((error: unknown) => {
+    worker.stop();
+    throw error;
+  });
   try {
     let invocations: Invocation[] = [];
     let failedUnits = 0;
     const calls = await recordCalls(async () => {
       const plan = await worker.invoke(scheduledEvent({ accountId: ACCOUNT, region: REGION }));
-      const drained = await queue.drain(worker);
+      const drained = await queue.drain(sweeper);
       invocations = [plan, ...drained.invocations];
       failedUnits = drained.failedUnits;
     });
@@ -338,7 +345,7 @@ export async function sweepInUnits(
       invocation,
       // The bench's own receives and deletes (playing Lambda's event source mapping) are not the function's.
       calls: calls.filter((call) => call.action !== 'ReceiveMessage' && call.action !== 'DeleteMessage'),
-      peakRssMb: await worker.peakRssMb(),
+      peakRssMb: Math.max(await worker.peakRssMb(), await sweeper.peakRssMb()),
       units: {
         units: units.length,
         longestMs: Math.max(0, ...units.map((unit) => unit.ms)),
@@ -347,6 +354,7 @@ export async function sweepInUnits(
     };
   } finally {
     worker.stop();
+    sweeper.stop();
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The template check: package the home, the forwarder and the member stack offline, then cfn-lint
-# and checkov on each generated CloudFormation template.
+# The template check: package the home (single account and organisation), the forwarder and the
+# member stack offline, then cfn-lint and checkov on each generated CloudFormation template.
 # checkov's skipped checks live in .checkov.yaml, each with its reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ forwarder_dir=.local/serverless-forwarder
 forwarder=$forwarder_dir/cloudformation-template-update-stack.json
 member_dir=.local/serverless-member
 member=$member_dir/cloudformation-template-update-stack.json
+organisation_dir=.local/serverless-organisation
+organisation=$organisation_dir/cloudformation-template-update-stack.json
 
 echo "── serverless package: forwarder (eu-west-1 → home us-east-1, offline) ──"
 npx serverless package --stage dev --region eu-west-1 \
@@ -23,10 +25,15 @@ npx serverless package --stage dev --region eu-west-1 \
   --param="deployment=member" --param="homeRegion=us-east-1" --param="securityAccount=111111111111" \
   --package "$member_dir"
 
+# The home stack of an organisation deployment: what Condition IsOrganisation adds, and its size.
+echo "── serverless package: home, organisation o-abcdefghij (us-east-1, offline) ──"
+npx serverless package --stage dev --region us-east-1 \
+  --param="deployment=organisation" --param="organizationId=o-abcdefghij" --package "$organisation_dir"
+
 echo "── serverless package: home (us-east-1, offline) ──"
 npx serverless package --stage dev --region us-east-1
 
-for template in "$home" "$forwarder" "$member"; do
+for template in "$home" "$organisation" "$forwarder" "$member"; do
   echo "── cfn-lint $template ──"
   # Warnings (e.g. conditions that stage parameters resolved at package time) are shown, not fatal.
   "$(scripts/python-tool.sh cfn-lint)" --format parseable --non-zero-exit-code error "$template"

@@ -1,5 +1,6 @@
 import { modeVariable } from '../../shared/config';
-import { SWEEP_MAX_RECEIVES, sweepQueueTail } from '../../shared/pipeline/sweep-units';
+import { sweepFunctionName, sweepQueueTail } from '../../shared/pipeline/sweep-names';
+import { SWEEP_MAX_RECEIVES } from '../../shared/pipeline/sweep-units';
 import { eventSourcesOfCall } from '../../shared/resources';
 import { rules as registry } from '../../shared/rules';
 import {
@@ -253,35 +254,69 @@ export function ruleParameters(rules: readonly Rule[] = registry): Record<string
 const functionDescription = (rule: Rule): string =>
   `HIPAA ${rule.hipaa.join(', ')} - responds to: ${rule.title}`;
 
-/** The rule's sweep queue feeding its function, a bounded number of units at once. */
+/** A function's log group as serverless names it: /aws/lambda/<stack>-<function>. */
+const logGroupName = (name: string): string => `/aws/lambda/${STACK_NAME}-${name}`;
+
+/** How many sweep units of one rule run at once: its queue's mapping and its sweep function's reservation. */
+const SWEEP_CONCURRENCY = `\${param:sweepConcurrency}`;
+
+/** The rule's sweep queue feeding its sweep function, a bounded number of units at once. */
 const sweepUnitsEvent = (rule: Rule): Json => ({
   sqs: {
     arn: { 'Fn::GetAtt': [sweepQueueId(rule), 'Arn'] },
     // One unit per invocation: each is sized to a fraction of the timeout, several would add up.
     batchSize: 1,
     functionResponseType: 'ReportBatchItemFailures',
-    maximumConcurrency: `\${param:sweepConcurrency}`,
+    maximumConcurrency: SWEEP_CONCURRENCY,
   },
 });
 
+/**
+ * Each rule has two functions running the same handler (functions/<id>.ts, one bundle) as the same
+ * role. `<id>` hears live events and its schedule, whose sweep plan sends units to the rule's queue;
+ * `<id>-sweep` consumes that queue alone. An SQS event source mapping does not count reserved
+ * concurrency: sharing one function, a flood of live events (an insider in a member account) would
+ * fill its reserved slots, the mapping's receives would be throttled, each counting toward the
+ * queue's redrive, and every account's units would dead-letter; sweeps would take slots from live
+ * events too. Apart, each has its own reservation, and the sweep function reserves exactly what its
+ * mapping may use at once. It has no on-failure destination: a mapping invokes synchronously, which
+ * Lambda's asynchronous destinations never see; a failed unit returns to the queue and, after
+ * SWEEP_MAX_RECEIVES deliveries, to the sweep dead-letter queue, whose alarm pages.
+ */
 export function ruleFunctions(rules: readonly Rule[] = registry): Record<string, Json> {
   const environment = ruleEnvironment(rules);
   return Object.fromEntries(
-    rules.map((rule) => [
-      rule.id,
-      {
-        handler: `functions/${rule.id}.handler`,
-        description: functionDescription(rule),
-        role: roleName(rule),
-        reservedConcurrency: `\${param:reservedConcurrency}`,
-        environment,
-        destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
-        events: [
-          ...eventPatterns(rule, rules).map((pattern) => ({ eventBridge: { pattern } })),
-          { schedule: `\${param:${rule.triggers.scheduleParameter ?? SWEEP_SCHEDULE}}` },
-          sweepUnitsEvent(rule),
-        ],
-      },
+    rules.flatMap((rule) => [
+      [
+        rule.id,
+        {
+          handler: `functions/${rule.id}.handler`,
+          description: functionDescription(rule),
+          role: roleName(rule),
+          reservedConcurrency: `\${param:reservedConcurrency}`,
+          environment,
+          destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } },
+          events: [
+            ...eventPatterns(rule, rules).map((pattern) => ({ eventBridge: { pattern } })),
+            { schedule: `\${param:${rule.triggers.scheduleParameter ?? SWEEP_SCHEDULE}}` },
+          ],
+        },
+      ],
+      [
+        sweepFunctionName(rule.id),
+        {
+          handler: `functions/${rule.id}.handler`,
+          description: `${functionDescription(rule)} (sweep units)`,
+          role: roleName(rule),
+          reservedConcurrency: SWEEP_CONCURRENCY,
+          environment,
+          // It logs to its rule function's log group (encrypted, retained as that one is): a sweep's
+          // plan and its units' lines in one place, and no log group of its own.
+          disableLogs: true,
+          logs: { logGroup: logGroupName(rule.id) },
+          events: [sweepUnitsEvent(rule)],
+        },
+      ],
     ]),
   );
 }
@@ -583,7 +618,7 @@ function sweepDeadLetters(): Record<string, Json> {
   };
 }
 
-/** Roles, Config rules, and each function's log group encrypted with the stack's key. */
+/** Roles, Config rules, and each rule function's log group (its sweep function's too) encrypted with the stack's key. */
 export function ruleResources(rules: readonly Rule[] = registry): Record<string, Json> {
   return {
     Resources: Object.fromEntries([
@@ -597,9 +632,17 @@ export function ruleResources(rules: readonly Rule[] = registry): Record<string,
       ...Object.entries(sweepDeadLetters()),
     ]),
     extensions: Object.fromEntries(
-      rules.map((rule) => [
-        `${functionLogicalId(rule.id)}LogGroup`,
-        { Properties: { KmsKeyId: { 'Fn::GetAtt': ['ResponderKey', 'Arn'] } } },
+      rules.flatMap((rule) => [
+        [
+          `${functionLogicalId(rule.id)}LogGroup`,
+          { Properties: { KmsKeyId: { 'Fn::GetAtt': ['ResponderKey', 'Arn'] } } },
+        ],
+        // The sweep function writes to the rule's log group: created before it, as serverless
+        // orders a function after its own.
+        [
+          `${functionLogicalId(sweepFunctionName(rule.id))}LambdaFunction`,
+          { DependsOn: [`${functionLogicalId(rule.id)}LogGroup`] },
+        ],
       ]),
     ),
   };
@@ -649,6 +692,8 @@ export const onCallActions = (rules: readonly Rule[] = registry): string[] =>
 export function deployment(rules: readonly Rule[] = registry) {
   return {
     functions: ruleFunctions(rules),
+    // The functions whose pipeline metrics custom.alarms.ruleMetrics watches (scripts/serverless/alarms.cjs).
+    ruleIds: rules.map((rule) => rule.id),
     resources: ruleResources(rules),
     environment: ruleEnvironment(rules),
     boundaryActions: boundaryActions(rules),

@@ -41,6 +41,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Incident } from '../../shared/model';
+import { sweepFunctionName } from '../../shared/pipeline/sweep-names';
 import { rules } from '../../shared/rules';
 import { roleName } from './deployment';
 import { assertLoopbackEndpoint } from './moto';
@@ -72,9 +73,10 @@ const ASSUME_LAMBDA = JSON.stringify({
 });
 
 /**
- * `everyFunction`: create every rule's function (configuration only), as a deployment does, so the
- * heartbeat reads each rule's mode from its own function (the demo and `local:provision`); tests
- * create only the one the command line reads, `ssh-grant-expired`.
+ * `everyFunction`: create every rule's function and its sweep function (configuration only), as a
+ * deployment does, so the heartbeat reads each rule's mode from its own function and self-protection
+ * finds both published (the demo and `local:provision`); tests create only the one the command line
+ * reads, `ssh-grant-expired`. Local sweeps run inline, so no sweep queue or mapping is created.
  */
 export async function provisionLocalStack({
   stage = 'local',
@@ -150,13 +152,13 @@ export async function provisionLocalStack({
     env[name] = resolveIntrinsic(value, local, attributes, name);
   }
   for (const rule of rules.filter((rule) => everyFunction || rule.id === 'ssh-grant-expired')) {
-    await ensureFunction(
-      region,
-      `${definition.service}-${stage}`,
-      rule.id,
-      String(roleArns[roleName(rule)]),
-      env,
-    );
+    // A deployment's two functions per rule: live events, and its sweep units (the same handler).
+    const names = everyFunction ? [rule.id, sweepFunctionName(rule.id)] : [rule.id];
+    for (const name of names)
+      await ensureFunction(region, `${definition.service}-${stage}`, name, rule.id, {
+        roleArn: String(roleArns[roleName(rule)]),
+        variables: env,
+      });
   }
   const outputs = resolveVariables(
     (definition.resources.Outputs ?? {}) as Json,
@@ -286,12 +288,12 @@ const NO_CODE = Buffer.concat([Buffer.from('PK\x05\x06', 'binary'), Buffer.alloc
 async function ensureFunction(
   region: string,
   stack: string,
+  name: string,
   ruleId: string,
-  roleArn: string,
-  variables: Record<string, string>,
+  { roleArn, variables }: { roleArn: string; variables: Record<string, string> },
 ): Promise<void> {
   const lambda = new LambdaClient({ region });
-  const FunctionName = `${stack}-${ruleId}`;
+  const FunctionName = `${stack}-${name}`;
   try {
     await lambda.send(
       new CreateFunctionCommand({

@@ -4,6 +4,7 @@ import { DescribeRuleCommand, ListRuleNamesByTargetCommand } from '@aws-sdk/clie
 import {
   type EventSourceMappingConfiguration,
   type FunctionConfiguration,
+  GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
   paginateListEventSourceMappings,
 } from '@aws-sdk/client-lambda';
@@ -15,6 +16,7 @@ import { errorMessage } from '../errors';
 import { Mode } from '../model';
 import type { AccountAccess } from '../organisation/accounts';
 import { organisationStatementProblem, readOrganisationStatement } from '../organisation/bus-policy';
+import { sweepFunctionName } from '../pipeline/sweep-names';
 import {
   changesOf,
   configurationProblem,
@@ -37,6 +39,7 @@ export interface HealthProblem {
     | 'trail'
     | 'configuration'
     | 'stream'
+    | 'sweep'
     | 'deployment-history'
     | 'organisation'
     | 'member';
@@ -59,6 +62,8 @@ export interface HeartbeatReport {
     configurations: number;
     /** The stream consumers (incident exports) whose event source mappings were read. */
     streams: number;
+    /** The sweep functions whose queue mappings and reserved concurrency were read. */
+    sweeps: number;
     /** Organisation deployment: the member accounts whose stacks' heartbeats were expected. */
     members?: number;
   };
@@ -189,6 +194,10 @@ export async function checkHealth(
   const modes: RuleModes = { modes: {}, changedOutsideDeployment: [] };
   for (const rule of rules) {
     const name = `${settings.stackName}-${rule.id}`;
+    // Its sweep function runs the same handler with the same environment: held to its version too.
+    const sweepName = `${settings.stackName}-${sweepFunctionName(rule.id)}`;
+    const sweep = await readFunction(aws, region, sweepName);
+    if (sweep.problem) problems.push({ check: 'configuration', subject: sweepName, problem: sweep.problem });
     const seen = await readFunction(aws, region, name);
     if (seen.problem) problems.push({ check: 'configuration', subject: name, problem: seen.problem });
     const deployed = seen.configurations?.deployed
@@ -211,14 +220,21 @@ export async function checkHealth(
   if (await functionExists(aws, region, findings)) consumers.push(findings);
   for (const name of consumers) problems.push(...(await streamProblems(aws, region, name)));
 
+  // Each active rule's sweep units reach its sweep function only through the queue's mapping, and
+  // run only within the function's reserved concurrency: fewer slots than the mapping uses at once
+  // throttle its receives, each a step toward the dead-letter queue.
+  const sweeps = active.map((rule) => `${settings.stackName}-${sweepFunctionName(rule.id)}`);
+  for (const name of sweeps) problems.push(...(await sweepProblems(aws, region, name)));
+
   return {
     healthy: problems.length === 0,
     checked: {
       functions: active.length,
       configRules: configRuleNames.length,
       trails: multiRegion.length,
-      configurations: rules.length + 1,
+      configurations: 2 * rules.length + 1,
       streams: consumers.length,
+      sweeps: sweeps.length,
       ...(members !== undefined && { members }),
     },
     problems,
@@ -262,25 +278,80 @@ async function readFunction(
 /** Mapping states on the way to Enabled; any other (Disabled, Disabling, Deleting) delivers nothing. */
 const DELIVERING = new Set(['Enabled', 'Enabling', 'Creating', 'Updating']);
 
-/** A stream consumer with no event source mapping, or one that is not enabled, in words. */
-async function streamProblems(aws: AwsClients, region: string, name: string): Promise<HealthProblem[]> {
+/** A function's event source mappings; none when the function is missing (the configuration check says so). */
+async function mappingsOf(
+  aws: AwsClients,
+  region: string,
+  name: string,
+): Promise<EventSourceMappingConfiguration[]> {
   const mappings: EventSourceMappingConfiguration[] = [];
   for await (const page of paginateListEventSourceMappings(
     { client: aws.lambda(region) },
     { FunctionName: name },
   ))
     mappings.push(...(page.EventSourceMappings ?? []));
+  return mappings;
+}
+
+/** A consumer with no event source mapping, or one that is not enabled, in words. */
+function mappingProblems(
+  mappings: readonly EventSourceMappingConfiguration[],
+  consumer: { check: 'stream' | 'sweep'; name: string; source: string; consequence: string },
+): HealthProblem[] {
+  const { check, name, source, consequence } = consumer;
   if (mappings.length === 0)
-    return [
-      { check: 'stream', subject: name, problem: 'no stream mapping invokes it: incidents are not exported' },
-    ];
+    return [{ check, subject: name, problem: `no ${source} mapping invokes it: ${consequence}` }];
   return mappings
     .filter((mapping) => !DELIVERING.has(mapping.State ?? ''))
     .map((mapping) => ({
-      check: 'stream' as const,
+      check,
       subject: `${name} (${mapping.UUID ?? 'unknown'})`,
-      problem: `stream mapping is ${mapping.State ?? 'unknown'}: incidents are not exported`,
+      problem: `${source} mapping is ${mapping.State ?? 'unknown'}: ${consequence}`,
     }));
+}
+
+async function streamProblems(aws: AwsClients, region: string, name: string): Promise<HealthProblem[]> {
+  return mappingProblems(await mappingsOf(aws, region, name), {
+    check: 'stream',
+    name,
+    source: 'stream',
+    consequence: 'incidents are not exported',
+  });
+}
+
+/**
+ * A sweep function whose queue mapping is gone or disabled, or whose reserved concurrency is below
+ * what its mapping runs at once (an SQS mapping does not count the reservation). Unreserved (after
+ * self-protection removed a 0) is not a problem here: the next deploy reserves it again.
+ */
+async function sweepProblems(aws: AwsClients, region: string, name: string): Promise<HealthProblem[]> {
+  const lambda = aws.lambda(region);
+  let mappings: EventSourceMappingConfiguration[];
+  let reserved: number | undefined;
+  try {
+    mappings = await mappingsOf(aws, region, name);
+    reserved = (await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: name })))
+      .ReservedConcurrentExecutions;
+  } catch (error) {
+    // A missing function is the configuration check's problem ('function is missing').
+    if (isAwsError(error, 'ResourceNotFoundException')) return [];
+    throw error;
+  }
+  const consequence = 'sweep units wait on the queue, then dead-letter';
+  const problems = mappingProblems(mappings, { check: 'sweep', name, source: 'sweep queue', consequence });
+  const maximum = Math.max(
+    0,
+    ...mappings
+      .filter((mapping) => DELIVERING.has(mapping.State ?? ''))
+      .map((mapping) => mapping.ScalingConfig?.MaximumConcurrency ?? 0),
+  );
+  if (reserved !== undefined && reserved < maximum)
+    problems.push({
+      check: 'sweep',
+      subject: name,
+      problem: `reserves ${reserved} concurrent executions for the ${maximum} sweep units its queue mapping runs at once: units are throttled, then dead-letter`,
+    });
+  return problems;
 }
 
 async function functionExists(aws: AwsClients, region: string, name: string): Promise<boolean> {

@@ -20,7 +20,8 @@ import { BlastRadiusGuard } from './guards';
 import { DynamoDbIncidentStore } from './incident-store';
 import type { ResourceOutcome } from './outcomes';
 import { ResponsePipeline } from './run-pipeline';
-import { SqsUnitQueue, sweepQueueTail } from './sweep-units';
+import { sweepQueueTail } from './sweep-names';
+import { SqsUnitQueue } from './sweep-units';
 
 export interface HandlerResult {
   ruleId: string;
@@ -36,8 +37,8 @@ export interface HandlerResult {
  * Bad input throws ValidationError: the invocation fails and, after Lambda's retries, the event
  * lands in the dead-letter queue with the reason. Nothing was written to AWS by then.
  */
-export function ruleHandler(rule: Rule) {
-  const settings = loadSettings([rule]);
+export function ruleHandler(rule: Rule, env: NodeJS.ProcessEnv = process.env) {
+  const settings = loadSettings([rule], env);
   const logger = new Logger({
     serviceName: 'compliance-responder',
     persistentKeys: { ruleId: rule.id, stage: settings.stage },
@@ -54,13 +55,14 @@ export function ruleHandler(rule: Rule) {
   const aws = createAwsClients(settings.homeRegion);
   // The invocation running now (Lambda runs one at a time in an environment): its time left.
   let invocation: Partial<Pick<Context, 'getRemainingTimeInMillis'>> | undefined;
-  // Status transitions name the function that made them.
+  // Status transitions name the function that made them: the rule's, or its sweep function
+  // (`<rule id>-sweep` runs this handler too), as Lambda names the one running.
   const store = new DynamoDbIncidentStore(
     aws.dynamo(),
     settings.incidentTable,
     settings.incidentRetentionDays,
     undefined,
-    `function ${settings.stackName}-${rule.id}`,
+    `function ${env.AWS_LAMBDA_FUNCTION_NAME ?? `${settings.stackName}-${rule.id}`}`,
   );
   const guard = new BlastRadiusGuard(
     aws.dynamo(),

@@ -26,6 +26,7 @@ import {
   sweepRegions,
   unlistedHeldDrift,
 } from './sweep';
+import { sweepQueueName } from './sweep-names';
 
 /**
  * A scheduled sweep as units: the scheduled invocation only plans (one unit per region, and one for
@@ -57,11 +58,6 @@ export const SWEEP_MAX_RECEIVES = 5;
 
 /** SendMessageBatch takes at most ten messages. */
 const BATCH = 10;
-
-/** What a rule's queue name adds to the stack's: `<stack>-<rule id>-sweep` (one queue per rule). */
-export const sweepQueueTail = (ruleId: string): string => `${ruleId}-sweep`;
-export const sweepQueueName = (stackName: string, ruleId: string): string =>
-  `${stackName}-${sweepQueueTail(ruleId)}`;
 
 /** Where a sweep's units go. */
 export interface UnitQueue {

@@ -758,7 +758,8 @@ describe("the security account's side, in the home template (deployment: organis
         'MemberHeartbeatPermission',
         'MemberHeartbeatRole',
         'MemberHeartbeatRule',
-        'MemberHeartbeatRuleFailedInvocationsAlarm',
+        // The function's EventBridge rules' FailedInvocations, summed (scripts/serverless/alarms.cjs)
+        'MemberDashheartbeatIsOrganisationFailedInvocationsAlarm',
       ].sort(),
     );
     for (const [id, resource] of naming) expect([id, resource.Condition]).toEqual([id, 'IsOrganisation']);
@@ -774,7 +775,8 @@ describe("the security account's side, in the home template (deployment: organis
     };
     const rule = home.SelfProtectionOrganisation1EventRule as Resource;
     const permission = home.SelfProtectionOrganisation1EventRulePermission as Resource;
-    const alarm = home.SelfProtectionOrganisation1EventRuleFailedInvocationsAlarm as Resource;
+    // Its FailedInvocations, summed with the function's other rules under the same Condition
+    const alarm = home.SelfDashprotectionIsOrganisationFailedInvocationsAlarm as Resource;
     const access = home.SelfProtectionOrganisationAccess as Resource;
     const role = home.SelfProtectionRole as Resource;
     const boundary = (home.ResponderBoundary as Resource).Properties.PolicyDocument as unknown as {
@@ -787,6 +789,9 @@ describe("the security account's side, in the home template (deployment: organis
       'IsOrganisation',
       'IsOrganisation',
     ]);
+    expect(JSON.stringify(alarm.Properties.Metrics)).toContain(
+      JSON.stringify({ Name: 'RuleName', Value: { Ref: 'SelfProtectionOrganisation1EventRule' } }),
+    );
     expect(rule.Properties.Name).toBe(`${HOME_STACK}-self-protection-organisation-1`);
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.events'],

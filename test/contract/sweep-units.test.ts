@@ -91,7 +91,7 @@ describe('sweep units in the packaged template', () => {
   );
 
   it.each(rules.map((rule) => [rule.id, rule] as const))(
-    '%s: consumed by its own function alone, reporting partial batch failures, at bounded concurrency',
+    '%s: consumed by its own sweep function alone, reporting partial batch failures, at bounded concurrency',
     (id, rule) => {
       // Prepare
       const consumers = mappings.filter(
@@ -100,13 +100,69 @@ describe('sweep units in the packaged template', () => {
       // Assess
       expect(consumers).toHaveLength(1);
       expect(consumers[0]).toMatchObject({
-        FunctionName: arnOf(functionId(id)),
+        FunctionName: arnOf(functionId(`${id}-sweep`)),
         BatchSize: 1,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         ScalingConfig: { MaximumConcurrency: 2 },
       });
     },
   );
+
+  // An SQS event source mapping does not count reserved concurrency: when the function's slots are
+  // full, its receives are throttled, and each counts toward the queue's redrive. Live events must
+  // never fill the slots a sweep needs (issue 22), so the queue has a function of its own whose
+  // reserved concurrency is exactly what its mapping may use at once.
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    "%s: its sweep function runs the rule's handler as its role, reserving exactly the mapping's maximum concurrency",
+    (id, rule) => {
+      // Prepare
+      const sweep = resources[functionId(`${id}-sweep`)];
+      const live = resources[functionId(id)];
+      const mapping = mappings.find(
+        (each) => JSON.stringify(each.EventSourceArn) === JSON.stringify(arnOf(sweepQueueId(rule))),
+      );
+      const maximum = (mapping?.ScalingConfig as { MaximumConcurrency?: unknown } | undefined)
+        ?.MaximumConcurrency;
+      // Assess
+      expect(sweep?.Type).toBe('AWS::Lambda::Function');
+      expect(sweep?.Properties).toMatchObject({
+        Handler: live?.Properties.Handler,
+        Role: arnOf(roleName(rule)),
+        ReservedConcurrentExecutions: maximum,
+      });
+      expect(maximum).toEqual(expect.any(Number));
+    },
+  );
+
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    "%s: its sweep function logs to the rule function's log group (encrypted, created first), with none of its own",
+    (id) => {
+      // Prepare
+      const sweep = resources[functionId(`${id}-sweep`)] as (Resource & { DependsOn?: string[] }) | undefined;
+      const logGroupId = functionId(id).replace(/LambdaFunction$/, 'LogGroup');
+      const logGroup = resources[logGroupId];
+      // Assess
+      expect(logGroup?.Properties).toMatchObject({
+        LogGroupName: `/aws/lambda/compliance-responder-dev-${id}`,
+        KmsKeyId: arnOf('ResponderKey'),
+      });
+      expect(sweep?.Properties.LoggingConfig).toEqual({ LogGroup: logGroup?.Properties.LogGroupName });
+      expect(sweep?.DependsOn).toContain(logGroupId);
+      expect(resources[functionId(`${id}-sweep`).replace(/LambdaFunction$/, 'LogGroup')]).toBeUndefined();
+    },
+  );
+
+  it('leaves no SQS event source mapping on a rule function: live events and sweeps never share slots', () => {
+    // Prepare
+    const queues = new Set(ofType('AWS::SQS::Queue').map(([id]) => JSON.stringify(arnOf(id))));
+    const ruleFunctions = new Set(rules.map((rule) => JSON.stringify(arnOf(functionId(rule.id)))));
+    const fromQueues = mappings.filter((mapping) => queues.has(JSON.stringify(mapping.EventSourceArn)));
+    // Assess
+    expect(fromQueues.length).toBeGreaterThanOrEqual(rules.length);
+    expect(fromQueues.filter((mapping) => ruleFunctions.has(JSON.stringify(mapping.FunctionName)))).toEqual(
+      [],
+    );
+  });
 
   it.each(rules.map((rule) => [rule.id, rule] as const))(
     "%s: only the rule's role may send to its queue (its role's policies, and the queue's own policy)",
@@ -154,7 +210,7 @@ describe('sweep units in the packaged template', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm')
       .map(([, alarm]) => alarm.Properties)
       .filter((alarm) =>
-        JSON.stringify(alarm.Dimensions).includes(
+        JSON.stringify(alarm.Dimensions ?? null).includes(
           JSON.stringify({ 'Fn::GetAtt': [SWEEP_DEAD_LETTER_QUEUE, 'QueueName'] }),
         ),
       );

@@ -20,12 +20,15 @@ import {
   DeleteEventSourceMappingCommand,
   GetFunctionConfigurationCommand,
   LambdaClient,
+  PutFunctionConcurrencyCommand,
   UpdateEventSourceMappingCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { scheduledEvent } from '../../scripts/lib/events';
 import { createAwsClients } from '../../shared/aws/clients';
 import { DynamoDbDeploymentHistory } from '../../shared/health/deployment-history';
+import { sweepFunctionName, sweepQueueName } from '../../shared/pipeline/sweep-names';
 import { rules } from '../../shared/rules';
 import { createBucket } from '../support/cloudtrail';
 import { LocalResponder, resetAccount } from '../support/local-responder';
@@ -37,18 +40,49 @@ const events = new EventBridgeClient({ region: REGION });
 const cloudtrail = new CloudTrailClient({ region: REGION });
 const lambda = new LambdaClient({ region: REGION });
 
+/** serverless.yml's default sweepConcurrency: each sweep function's reservation and its mapping's maximum. */
+const SWEEP_CONCURRENCY = 2;
+
 /**
- * What a deployment leaves: every function (with the stack's environment and a published version)
- * and one schedule rule per rule function (named as CloudFormation names them).
+ * What a deployment leaves: every function (with the stack's environment and a published version),
+ * one schedule rule per rule function (named as CloudFormation names them), and each rule's sweep
+ * function consuming its queue, reserving what the mapping runs at once.
  */
 async function deployStack(
   stackName: string,
   environment: Record<string, string>,
   tableName: string,
-): Promise<{ triggers: string[]; mapping: string }> {
+): Promise<{ triggers: string[]; mapping: string; sweepMappings: Record<string, string> }> {
   const names: string[] = [];
   for (const name of [...rules.map((rule) => rule.id), 'heartbeat'])
     await deployFunction(`${stackName}-${name}`, environment, REGION);
+  const sweepMappings: Record<string, string> = {};
+  const sqs = new SQSClient({ region: REGION });
+  for (const rule of rules) {
+    const sweep = `${stackName}-${sweepFunctionName(rule.id)}`;
+    await deployFunction(sweep, environment, REGION);
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: sweepQueueName(stackName, rule.id) }),
+    );
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const created = await lambda.send(
+      new CreateEventSourceMappingCommand({
+        FunctionName: sweep,
+        EventSourceArn: Attributes?.QueueArn,
+        BatchSize: 1,
+        ScalingConfig: { MaximumConcurrency: SWEEP_CONCURRENCY },
+      }),
+    );
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({
+        FunctionName: sweep,
+        ReservedConcurrentExecutions: SWEEP_CONCURRENCY,
+      }),
+    );
+    sweepMappings[rule.id] = String(created.UUID);
+  }
   // The incident exports read the table's stream (security-hub-findings is not deployed by default).
   await deployFunction(`${stackName}-incident-events`, {}, REGION);
   const { Table } = await new DynamoDBClient({ region: REGION }).send(
@@ -73,20 +107,21 @@ async function deployStack(
     );
     names.push(Name);
   }
-  return { triggers: names, mapping: String(mapping.UUID) };
+  return { triggers: names, mapping: String(mapping.UUID), sweepMappings };
 }
 
 describe('the heartbeat, run as its bundle against moto', () => {
   let responder: LocalResponder;
   let triggers: string[];
   let mapping: string;
+  let sweepMappings: Record<string, string>;
   const beat = (env: Record<string, string> = {}) =>
     responder.invokeBundle('heartbeat', scheduledEvent({ accountId: ACCOUNT, region: REGION }), env);
 
   beforeEach(async () => {
     await resetAccount();
     responder = await LocalResponder.provision();
-    ({ triggers, mapping } = await deployStack(
+    ({ triggers, mapping, sweepMappings } = await deployStack(
       String(responder.stack.env.STACK_NAME),
       responder.stack.env,
       responder.stack.tableName,
@@ -109,8 +144,9 @@ describe('the heartbeat, run as its bundle against moto', () => {
         functions: rules.length,
         configRules: 0,
         trails: 1,
-        configurations: rules.length + 1,
+        configurations: 2 * rules.length + 1,
         streams: 1,
+        sweeps: rules.length,
       },
       problems: [],
       modes: {
@@ -341,6 +377,36 @@ describe('the heartbeat, run as its bundle against moto', () => {
       modes: expect.objectContaining({ 'self-protection': 'off' }),
       modesChangedOutsideDeployment: ['self-protection'],
     });
+  });
+
+  it('names a sweep queue mapping disabled, and a sweep function reserving less than its mapping runs at once', async () => {
+    // Prepare: an insider disables one rule's sweep mapping and lowers another's reservation to 1:
+    // its units would be throttled, each receive a step toward the dead-letter queue
+    const stack = String(responder.stack.env.STACK_NAME);
+    const volumes = `${stack}-${sweepFunctionName('ebs-volume-encrypted')}`;
+    const guard = `${stack}-${sweepFunctionName('self-protection')}`;
+    await lambda.send(
+      new UpdateEventSourceMappingCommand({ UUID: sweepMappings['ebs-volume-encrypted'], Enabled: false }),
+    );
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: guard, ReservedConcurrentExecutions: 1 }),
+    );
+    // Act
+    const { result } = await beat();
+    // Assess
+    expect(result.problems).toEqual([
+      {
+        check: 'sweep',
+        subject: `${volumes} (${sweepMappings['ebs-volume-encrypted']})`,
+        problem: 'sweep queue mapping is Disabled: sweep units wait on the queue, then dead-letter',
+      },
+      {
+        check: 'sweep',
+        subject: guard,
+        problem:
+          'reserves 1 concurrent executions for the 2 sweep units its queue mapping runs at once: units are throttled, then dead-letter',
+      },
+    ]);
   });
 
   it('names the incident exports’ stream mapping disabled (Enabled=false), then deleted', async () => {

@@ -1,19 +1,23 @@
 import { CreateVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Message } from '@aws-sdk/client-sqs';
 import { scheduledEvent } from '../../scripts/lib/events';
+import { sweepFunctionName } from '../../shared/pipeline/sweep-names';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { ACCOUNT, authorize, createGroup, ssh } from '../support/ssh';
 import { SweepQueue } from '../support/sweep-queue';
 
 /**
- * A scheduled sweep as units on a real (moto) queue: the schedule only plans, each unit judges one
- * page and hands the rest on, and re-delivery finds no drift twice. The bundled function runs in
- * its own process, with the SQS event Lambda's event source mapping would send. moto has no event
+ * A scheduled sweep as units on a real (moto) queue: the schedule only plans (the rule's function),
+ * each unit judges one page and hands the rest on (its sweep function, `<rule id>-sweep`, run by
+ * name through local:invoke: the rule's bundle), and re-delivery finds no drift twice. Each
+ * invocation runs in its own process, with the SQS event Lambda's event source mapping would send. moto has no event
  * source mapping, maxReceiveCount redrive by Lambda, or queue policy enforcement: the test receives
  * the units itself and the contract tests prove the rest on the template.
  */
 
 const FUNCTION = 'ssh-open-to-world';
+/** The function the rule's queue mapping invokes (scripts/lib/deployment.ts): the rule's bundle. */
+const SWEEP = sweepFunctionName(FUNCTION);
 const REGION = 'us-east-1';
 
 describe('a scheduled sweep in units, against moto', () => {
@@ -58,8 +62,8 @@ describe('a scheduled sweep in units, against moto', () => {
     expect(await responder.incidents()).toEqual([]);
 
     // Act: the first unit, then the same unit again (a re-delivery)
-    const page = await responder.invokeBundle(FUNCTION, sqsEvent([first]), env);
-    const again = await responder.invokeBundle(FUNCTION, sqsEvent([first], '2'), env);
+    const page = await responder.invokeBundle(SWEEP, sqsEvent([first]), env);
+    const again = await responder.invokeBundle(SWEEP, sqsEvent([first], '2'), env);
     // Assess: two resources judged each time; each run handed the rest on from position 2
     expect(page.result).toMatchObject({ batchItemFailures: [] });
     expect((page.result.outcomes as unknown[]).length).toBe(2);
@@ -75,7 +79,7 @@ describe('a scheduled sweep in units, against moto', () => {
     let invocations = 0;
     while (pending.length > 0 && invocations < 20) {
       for (const message of pending) {
-        const result = await responder.invokeBundle(FUNCTION, sqsEvent([message]), env);
+        const result = await responder.invokeBundle(SWEEP, sqsEvent([message]), env);
         expect(result.result).toMatchObject({ batchItemFailures: [] });
         invocations += 1;
       }
@@ -86,6 +90,9 @@ describe('a scheduled sweep in units, against moto', () => {
     const incidents = await responder.incidents();
     expect(incidents.map((incident) => incident.resourceId).sort()).toEqual([...groups].sort());
     expect(await responder.alerts()).toHaveLength(groups.length);
+    // Each opened by the sweep function, which its history names (not the rule's function)
+    for (const incident of incidents)
+      expect(incident.transitions?.[0]?.by).toBe(`function ${responder.stack.env.STACK_NAME}-${SWEEP}`);
     // About ten function processes, each loading its bundle: as long as the other end-to-end tests.
   }, 180_000);
 
@@ -108,7 +115,7 @@ describe('a scheduled sweep in units, against moto', () => {
     });
     // Act
     const { result } = await responder.invokeBundle(
-      FUNCTION,
+      SWEEP,
       sqsEvent([
         message('other-rule', { ruleId: 'ebs-volume-encrypted' }),
         message('unknown-region', { region: 'ap-south-1' }),
@@ -152,7 +159,11 @@ describe('a scheduled sweep in units, against moto', () => {
     while (pending.length > 0 && judged.length < 20) {
       for (const message of pending) {
         sent.push(JSON.parse(String(message.Body)));
-        const { result } = await responder.invokeBundle(VOLUMES, volumes.event([message]), clocked);
+        const { result } = await responder.invokeBundle(
+          sweepFunctionName(VOLUMES),
+          volumes.event([message]),
+          clocked,
+        );
         expect(result).toMatchObject({ batchItemFailures: [] });
         judged.push((result.outcomes as { resourceId: string }[]).map((outcome) => outcome.resourceId));
         await volumes.delete(message);

@@ -199,7 +199,7 @@ describe('the heartbeat records its deployment', () => {
   const ec2 = mockClient(EC2Client);
   const healthy: HeartbeatReport = {
     healthy: true,
-    checked: { functions: 1, configRules: 0, trails: 1, configurations: 2, streams: 1 },
+    checked: { functions: 1, configRules: 0, trails: 1, configurations: 3, streams: 1, sweeps: 1 },
     problems: [],
   };
   beforeEach(() => {

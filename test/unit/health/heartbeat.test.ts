@@ -7,6 +7,7 @@ import {
   ListRuleNamesByTargetCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
+  GetFunctionConcurrencyCommand,
   GetFunctionConfigurationCommand,
   LambdaClient,
   ListEventSourceMappingsCommand,
@@ -75,6 +76,7 @@ describe('the heartbeat records each rule function’s live mode, not its own', 
     lambda
       .on(ListEventSourceMappingsCommand)
       .resolves({ EventSourceMappings: [{ UUID: 'u-1', State: 'Enabled' }] });
+    lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 2 });
   });
   afterAll(() => {
     for (const client of [lambda, events, cloudtrail, dynamo, ec2]) client.restore();
@@ -177,6 +179,7 @@ describe('the heartbeat checks the stack’s stream consumers: a disabled mappin
     lambda
       .on(ListEventSourceMappingsCommand)
       .resolves({ EventSourceMappings: [{ UUID: 'u-1', State: 'Enabled' }] });
+    lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 2 });
   });
 
   const health = () => checkHealth(rules, { accountId: ACCOUNT, settings }, createAwsClients(REGION));
@@ -233,6 +236,92 @@ describe('the heartbeat checks the stack’s stream consumers: a disabled mappin
   });
 });
 
+describe('the heartbeat checks each rule’s sweep function: its queue mapping, its reservation, its configuration', () => {
+  const settings = testSettings({ STACK_NAME: STACK, STAGE: 'prod' });
+  const volumes = `${STACK}-ebs-volume-encrypted-sweep`;
+  const ssh = `${STACK}-ssh-open-to-world-sweep`;
+  const guard = `${STACK}-self-protection-sweep`;
+  const deployedEnv: Record<string, string> = Object.fromEntries(
+    rules.map((rule) => [modeVariable(rule.id), settings.modes[rule.id] ?? rule.defaultMode]),
+  );
+  const sweepMapping = { UUID: 'u-s', State: 'Enabled', ScalingConfig: { MaximumConcurrency: 2 } };
+
+  beforeEach(() => {
+    for (const client of [lambda, events, cloudtrail, dynamo, ec2]) client.reset();
+    events.on(ListRuleNamesByTargetCommand).resolves({ RuleNames: ['schedule'] });
+    events.on(DescribeRuleCommand).resolves({ State: 'ENABLED' });
+    cloudtrail.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        { TrailARN: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/audit', IsMultiRegionTrail: true },
+      ],
+    });
+    cloudtrail.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+    functionsAre(deployedEnv);
+    lambda.on(ListEventSourceMappingsCommand).resolves({ EventSourceMappings: [sweepMapping] });
+    lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 2 });
+  });
+
+  const health = () => checkHealth(rules, { accountId: ACCOUNT, settings }, createAwsClients(REGION));
+
+  it('is content when every sweep function reserves what its enabled mapping runs at once', async () => {
+    // Act
+    const report = await health();
+    // Assess
+    expect(report.problems).toEqual([]);
+    expect(lambda).toHaveReceivedCommandWith(ListEventSourceMappingsCommand, { FunctionName: volumes });
+    expect(report.checked.sweeps).toBe(rules.filter((rule) => settings.modes[rule.id] !== 'off').length);
+    expect(report.checked.configurations).toBe(2 * rules.length + 1);
+  });
+
+  it('names a disabled sweep mapping, a deleted one, and a reservation below the mapping’s concurrency', async () => {
+    // Prepare: an insider disables one queue's mapping, deletes another, and lowers a reservation to 1
+    lambda
+      .on(ListEventSourceMappingsCommand, { FunctionName: volumes })
+      .resolves({ EventSourceMappings: [{ ...sweepMapping, State: 'Disabled' }] });
+    lambda.on(ListEventSourceMappingsCommand, { FunctionName: ssh }).resolves({ EventSourceMappings: [] });
+    lambda
+      .on(GetFunctionConcurrencyCommand, { FunctionName: guard })
+      .resolves({ ReservedConcurrentExecutions: 1 });
+    // Act
+    const report = await health();
+    // Assess
+    expect(report.healthy).toBe(false);
+    expect(report.problems).toEqual([
+      {
+        check: 'sweep',
+        subject: `${volumes} (u-s)`,
+        problem: 'sweep queue mapping is Disabled: sweep units wait on the queue, then dead-letter',
+      },
+      {
+        check: 'sweep',
+        subject: ssh,
+        problem: 'no sweep queue mapping invokes it: sweep units wait on the queue, then dead-letter',
+      },
+      {
+        check: 'sweep',
+        subject: guard,
+        problem:
+          'reserves 1 concurrent executions for the 2 sweep units its queue mapping runs at once: units are throttled, then dead-letter',
+      },
+    ]);
+  });
+
+  it('holds the sweep function to its published version too: a mode changed there pages', async () => {
+    // Prepare: MODE_SSH_OPEN_TO_WORLD=off on the sweep function only: sweeps would stop acting
+    functionsAre(deployedEnv, { [ssh]: { ...deployedEnv, MODE_SSH_OPEN_TO_WORLD: 'off' } });
+    // Act
+    const report = await health();
+    // Assess
+    expect(report.problems).toEqual([
+      {
+        check: 'configuration',
+        subject: ssh,
+        problem: expect.stringContaining('environment (MODE_SSH_OPEN_TO_WORLD)'),
+      },
+    ]);
+  });
+});
+
 describe("the heartbeat checks an organisation's default bus: every statement on it, not only the stack's own", () => {
   const ORG = 'o-abcdefghij';
   const settings = testSettings({ STACK_NAME: STACK, STAGE: 'prod', ORGANIZATION_ID: ORG });
@@ -267,6 +356,7 @@ describe("the heartbeat checks an organisation's default bus: every statement on
     lambda
       .on(ListEventSourceMappingsCommand)
       .resolves({ EventSourceMappings: [{ UUID: 'u-1', State: 'Enabled' }] });
+    lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 2 });
   });
 
   const organisationProblems = async () =>
