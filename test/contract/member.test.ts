@@ -3,6 +3,7 @@ import { functionLogicalId, onCallActions, policyStatement, roleName } from '../
 import {
   MEMBER_APPROVER_ROLE,
   MEMBER_ON_CALL_ROLE,
+  memberLockdownStatements,
   memberOnCallActions,
   memberRoleLogicalId,
   memberRules,
@@ -23,6 +24,7 @@ import {
   onCallRoleName,
 } from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
+import { LOCKDOWN_RULES } from '../../shared/rules/lockdown';
 import { GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
 import {
   covers,
@@ -62,7 +64,7 @@ interface RoleProperties {
   RoleName: string;
   PermissionsBoundary: Json;
   AssumeRolePolicyDocument: { Statement: Statement[] };
-  Policies: { PolicyDocument: { Statement: Statement[] } }[];
+  Policies: { PolicyName?: string; PolicyDocument: { Statement: Statement[] } }[];
   ManagedPolicyArns?: Json;
 }
 
@@ -395,6 +397,8 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
       },
       // ssh revoke of a member's grant: exactly what it calls there, as declared.
       ...REVOKE_STATEMENTS.map(policyStatement),
+      // ssh lockdown --account: what the SSH rules' member roles hold there (checked below).
+      ...memberLockdownStatements().map(policyStatement),
     ]);
     expect(memberOnCallActions(rules)).toEqual(expected);
     // Every undo call a member's incident can record, and what scan lists there
@@ -410,6 +414,29 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
       expect.arrayContaining(['ec2:AuthorizeSecurityGroupIngress', 'ec2:DescribeSecurityGroups']),
     );
     expect(JSON.stringify(granted)).not.toMatch(/dynamodb:|sns:|sqs:|IncidentTable|AlertTopic|sts:|iam:Pass/);
+  });
+
+  it("holds what ssh lockdown --account calls there: the SSH rules' in-account statements as their member roles hold them, but Config's re-evaluation of the stack's own rules", () => {
+    // Prepare: derived here from the lockdown's rules and their packaged member roles
+    const lockdownPolicy = properties.Policies.find((policy) => policy.PolicyName === 'ssh-lockdown');
+    const ruleRoles = LOCKDOWN_RULES.map(
+      (rule) => (member[memberRoleLogicalId(rule)] as Resource).Properties as unknown as RoleProperties,
+    );
+    const fromRuleRoles = ruleRoles
+      .flatMap((ruleRole) => ruleRole.Policies.flatMap((policy) => policy.PolicyDocument.Statement))
+      .filter((statement) => statement.Sid !== 'ReevaluatePairedConfigRules');
+    const unique = fromRuleRoles.filter(
+      (statement, index) =>
+        fromRuleRoles.findIndex((other) => JSON.stringify(other) === JSON.stringify(statement)) === index,
+    );
+    // Assess: exactly those statements, and not Config's, whose rules exist only in the security account
+    expect(lockdownPolicy?.PolicyDocument.Statement).toEqual(unique);
+    expect(list(unique.flatMap((statement) => list(statement.Action)))).toEqual(
+      expect.arrayContaining(['ec2:RevokeSecurityGroupIngress', 'iam:UpdateSSHPublicKey', 'iam:ListUsers']),
+    );
+    expect(JSON.stringify(lockdownPolicy)).not.toContain('config:');
+    // IAM's limit on a role's inline policies, together.
+    expect(JSON.stringify(properties.Policies).length).toBeLessThan(10_240);
   });
 
   it("trusts only the security account's on-call role, by its exact ARN", () => {
