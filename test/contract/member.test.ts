@@ -25,7 +25,7 @@ import {
 } from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
 import { LOCKDOWN_RULES } from '../../shared/rules/lockdown';
-import { GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
+import { actionsOf, GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
 import {
   covers,
   HOME_TEMPLATE,
@@ -640,6 +640,68 @@ describe("the approver's role in the member stack (ssh grant --account)", () => 
       },
     ]);
     expect(inline).not.toMatch(/sts:AssumeRole|organizations:/);
+  });
+});
+
+describe("the home approver role (ssh grant in the security account), against the grant's declaration", () => {
+  const home = resourcesOf(HOME_TEMPLATE);
+  const role = home.ApproverRole as Resource;
+  const policies = (role.Properties as unknown as RoleProperties).Policies;
+  const access = (home.ApproverMemberAccess as Resource).Properties.PolicyDocument as unknown as {
+    Statement: Statement[];
+  };
+  const statements = [...policies.flatMap((policy) => policy.PolicyDocument.Statement), ...access.Statement];
+  /**
+   * What the approver needs besides a grant's own calls: the home stack's table (its ledgers and its
+   * grants' incidents), topic, key, deployed caps and outputs, and the member approver role.
+   */
+  const HOME_NEEDS = [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:DescribeTable',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+    'sns:Publish',
+    'kms:Decrypt',
+    'kms:GenerateDataKey',
+    'lambda:GetFunctionConfiguration',
+    'lambda:ListVersionsByFunction',
+    'cloudformation:DescribeStacks',
+    'sts:AssumeRole',
+    'organizations:ListAccounts',
+  ];
+
+  it("allows exactly the grant's declared actions (shared/ssh/grant-actions.ts), besides what it needs of the home stack and the member approver role", () => {
+    // Prepare
+    const allowed = statements.filter((statement) => statement.Effect === 'Allow');
+    const actions = [...new Set(allowed.flatMap((statement) => list(statement.Action).map(String)))];
+    // Assess
+    expect(actions.filter((action) => !HOME_NEEDS.includes(action)).sort()).toEqual(
+      actionsOf(GRANT_STATEMENTS),
+    );
+    expect(HOME_NEEDS.filter((action) => !actions.includes(action))).toEqual([]);
+  });
+
+  it("holds each declared statement as declared, its tag condition narrowed to the stack's grant tag", () => {
+    // Prepare: the packaged template resolves sshGrantTag to its default
+    const asHeld = (statement: Statement) => statements.find((other) => other.Sid === statement.Sid);
+    // Assess
+    for (const declared of GRANT_STATEMENTS.map(policyStatement) as unknown as Statement[]) {
+      const tagged = declared.Sid === 'TagTheGrantedRuleAsItIsCreated';
+      const expected = tagged
+        ? {
+            ...declared,
+            Condition: {
+              StringEquals: { 'ec2:CreateAction': ['AuthorizeSecurityGroupIngress'] },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': ['compliance-responder:ssh-grant'] },
+            },
+          }
+        : declared;
+      expect(asHeld(declared)).toEqual(expected);
+    }
   });
 });
 
