@@ -18,9 +18,12 @@ import { memberRoleName } from './member-roles';
 export interface AccountAccess {
   /** This function's own account and partition (STS, once). */
   own(): Promise<{ accountId: string; partition: string }>;
-  /** An ACTIVE account of the organisation, as Organizations listed it lately. */
+  /**
+   * An ACTIVE account of the organisation, as Organizations listed it lately; never the management
+   * account (no member stack there) unless `managementAccountMember` says one was deployed by hand.
+   */
   isActiveMember(accountId: string): Promise<boolean>;
-  /** Every ACTIVE account of the organisation but this one, sorted: what a sweep fans out to. */
+  /** Every ACTIVE account of the organisation but this one (and the management account, as above), sorted: what a sweep fans out to. */
   activeMembers(): Promise<string[]>;
   /** The same, each with when it joined the organisation (Organizations' JoinedTimestamp), listed afresh. */
   activeMemberAccounts(): Promise<MemberAccount[]>;
@@ -63,6 +66,12 @@ export interface OrganisationAccountsOptions {
   ruleId: string;
   /** The member role to assume when it is not the rule's (on-call's: memberOnCallRoleName). */
   roleName?: string;
+  /**
+   * A member stack was deployed by hand in the organisation's management account (settings'
+   * managementAccountMember): act there like in any member. Otherwise (default) it is never a member:
+   * a service-managed StackSet never deploys there, so a sweep would only fail to reach it.
+   */
+  managementAccountMember?: boolean;
   sts: STSClient;
   organizations?: OrganizationsClient;
   now?: () => number;
@@ -94,7 +103,14 @@ export class OrganisationAccounts implements AccountAccess {
     const age = this.members ? this.now() - this.members.listedAt : Number.POSITIVE_INFINITY;
     const stale = age > MEMBERSHIP_TTL_MS || (!this.members?.ids.has(accountId) && age > RELIST_AFTER_MS);
     if (stale) this.members = { ids: await this.listActive(), listedAt: this.now() };
-    return this.members?.ids.has(accountId) ?? false;
+    if (!this.members?.ids.has(accountId)) return false;
+    return !(await this.isUnmanagedManagement(accountId));
+  }
+
+  /** The management account, unless a member stack was deployed there by hand (managementAccountMember). */
+  private async isUnmanagedManagement(accountId: string): Promise<boolean> {
+    if (this.options.managementAccountMember) return false;
+    return (await this.managementAccount()) === accountId;
   }
 
   async activeMembers(): Promise<string[]> {
@@ -105,16 +121,18 @@ export class OrganisationAccounts implements AccountAccess {
     const { accountId } = await this.own();
     // A sweep plans once an interval: it lists afresh, and what it lists is believed for the TTL.
     this.members = { ids: await this.listActive(), listedAt: this.now() };
+    const management = this.options.managementAccountMember ? undefined : await this.managementAccount();
     return [...this.members.ids]
-      .filter(([id]) => id !== accountId)
+      .filter(([id]) => id !== accountId && id !== management)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([id, joinedAt]) => ({ accountId: id, ...(joinedAt && { joinedAt }) }));
   }
 
   managementAccount(): Promise<string | undefined> {
-    this.management ??= this.organizations
-      .send(new DescribeOrganizationCommand({}))
-      .then((described) => described.Organization?.MasterAccountId);
+    this.management ??= (async () => {
+      const described = await this.organizations.send(new DescribeOrganizationCommand({}));
+      return described?.Organization?.MasterAccountId;
+    })();
     // A failure is not remembered: the next call asks again.
     this.management.catch(() => {
       this.management = undefined;

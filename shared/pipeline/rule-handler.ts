@@ -92,6 +92,7 @@ export function ruleHandler(rule: Rule) {
         homeRegion: settings.homeRegion,
         stackName: settings.stackName,
         ruleId: rule.id,
+        managementAccountMember: settings.managementAccountMember,
         sts: aws.sts(settings.homeRegion),
       }),
     }),

@@ -506,7 +506,7 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
       {
         Sid: 'ListTheOrganisationsAccounts',
         Effect: 'Allow',
-        Action: 'organizations:ListAccounts',
+        Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
         Resource: '*',
       },
     ]);
@@ -635,7 +635,7 @@ describe("the approver's role in the member stack (ssh grant --account)", () => 
       {
         Sid: 'ListTheOrganisationsAccounts',
         Effect: 'Allow',
-        Action: 'organizations:ListAccounts',
+        Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
         Resource: '*',
       },
     ]);
@@ -672,6 +672,7 @@ describe("the home approver role (ssh grant in the security account), against th
     'cloudformation:DescribeStacks',
     'sts:AssumeRole',
     'organizations:ListAccounts',
+    'organizations:DescribeOrganization',
   ];
 
   it("allows exactly the grant's declared actions (shared/ssh/grant-actions.ts), besides what it needs of the home stack and the member approver role", () => {
@@ -754,7 +755,7 @@ describe("the security account's side, in the home template (deployment: organis
           {
             Sid: 'ListTheOrganisationsAccounts',
             Effect: 'Allow',
-            Action: 'organizations:ListAccounts',
+            Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
             Resource: '*',
           },
         ],
@@ -950,7 +951,7 @@ describe("the security account's side, in the home template (deployment: organis
       {
         Sid: 'ListTheOrganisationsAccounts',
         Effect: 'Allow',
-        Action: 'organizations:ListAccounts',
+        Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
         Resource: '*',
       },
     ]);

@@ -15,8 +15,9 @@ import {
 const organizations = mockClient(OrganizationsClient);
 const sts = mockClient(STSClient);
 
-function accountsAt(clock: { now: number }) {
+function accountsAt(clock: { now: number }, options: { managementAccountMember?: boolean } = {}) {
   return new OrganisationAccounts({
+    ...options,
     homeRegion: 'us-east-1',
     stackName: 'compliance-responder-prod',
     ruleId: 'ssh-open-to-world',
@@ -65,6 +66,59 @@ describe('OrganisationAccounts', () => {
     expect(members).toEqual([{ accountId: '111111111111', joinedAt: joined }, { accountId: '333333333333' }]);
     expect(management).toEqual(['999999999999', '999999999999']);
     expect(organizations).toHaveReceivedCommandTimes(DescribeOrganizationCommand, 1);
+  });
+
+  describe("the organisation's management account, where a service-managed StackSet never deploys", () => {
+    beforeEach(() => {
+      organizations.on(ListAccountsCommand).resolves({
+        Accounts: [
+          { Id: '111111111111', State: 'ACTIVE' },
+          { Id: '999999999999', State: 'ACTIVE' },
+        ],
+      });
+      organizations
+        .on(DescribeOrganizationCommand)
+        .resolves({ Organization: { MasterAccountId: '999999999999' } });
+    });
+
+    it('is left out of the sweeps and refused as a member, asking Organizations once', async () => {
+      // Prepare
+      const accounts = accountsAt({ now: 0 });
+      // Act
+      const members = await accounts.activeMembers();
+      const verdicts = [
+        await accounts.isActiveMember('999999999999'),
+        await accounts.isActiveMember('111111111111'),
+      ];
+      // Assess
+      expect(members).toEqual(['111111111111']);
+      expect(verdicts).toEqual([false, true]);
+      expect(organizations).toHaveReceivedCommandTimes(DescribeOrganizationCommand, 1);
+    });
+
+    it('is a member like any other when managementAccountMember says a member stack was deployed there by hand, and DescribeOrganization is never called', async () => {
+      // Prepare
+      const accounts = accountsAt({ now: 0 }, { managementAccountMember: true });
+      // Act
+      const members = await accounts.activeMembers();
+      const verdict = await accounts.isActiveMember('999999999999');
+      // Assess
+      expect(members).toEqual(['111111111111', '999999999999']);
+      expect(verdict).toBe(true);
+      expect(organizations).not.toHaveReceivedCommand(DescribeOrganizationCommand);
+    });
+
+    it('fails the check (never acts in it) while DescribeOrganization fails, and asks again next time', async () => {
+      // Prepare
+      organizations
+        .on(DescribeOrganizationCommand)
+        .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }))
+        .resolves({ Organization: { MasterAccountId: '999999999999' } });
+      const accounts = accountsAt({ now: 0 });
+      // Act + Assess
+      await expect(accounts.activeMembers()).rejects.toThrow('Rate exceeded');
+      expect(await accounts.activeMembers()).toEqual(['111111111111']);
+    });
   });
 
   it('acts only in ACTIVE accounts, reading State before the retired Status', async () => {
