@@ -111,7 +111,12 @@ describe('the member stack in its packaged template', () => {
     // The organisation's own bus-policy routing watches the home region's bus: never forwarded; nor
     // what rules of the home stack alone (self-protection) subscribe to: no member event is theirs.
     const homePatterns = patternsOf(withoutHomeOnly(withoutOrganisationRouting(home)));
-    const forwarded = patternsOf(member);
+    // Each forwarded pattern also names the member's own account (checked below): this is what it
+    // forwards of that account.
+    const forwarded = patternsOf(member).map(
+      (pattern) =>
+        Object.fromEntries(Object.entries(pattern).filter(([key]) => key !== 'account')) as Pattern,
+    );
     const configTypes = (patterns: Pattern[]) =>
       [
         ...new Set(
@@ -127,6 +132,17 @@ describe('the member stack in its packaged template', () => {
     for (const [id, rule] of forwardingRules) {
       const targets = rule.Properties.Targets as unknown as Target[];
       expect([id, targets.map((target) => target.Arn)]).toEqual([id, [SECURITY_BUS]]);
+    }
+  });
+
+  it("forwards only the member's own events: each forwarded pattern names this account, so nothing another account put on its bus is relayed", () => {
+    // Prepare
+    const patterned = forwardingRules.filter(([, rule]) => rule.Properties.EventPattern !== undefined);
+    // Assess
+    expect(patterned.length).toBeGreaterThan(0);
+    for (const [id, rule] of patterned) {
+      const pattern = rule.Properties.EventPattern as Pattern;
+      expect([id, pattern.account]).toEqual([id, [{ Ref: 'AWS::AccountId' }]]);
     }
   });
 
