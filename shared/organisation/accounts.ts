@@ -55,6 +55,10 @@ export class MemberRoleUnavailable extends ResponderError {
 export const MEMBERSHIP_TTL_MS = 5 * 60_000;
 /** An account the listing lacks lists again (it may have just joined), but never more often than this. */
 export const RELIST_AFTER_MS = 60_000;
+/** A failed listing is believed this long: a throttled or refused ListAccounts is not asked again by every delivery. */
+export const LISTING_FAILURE_TTL_MS = 30_000;
+/** Member sessions kept per environment (the least recently used is dropped): incident-named sessions never pile up. */
+export const MAX_MEMBER_SESSIONS = 64;
 /** What an assumed session may last: a remediation step never needs longer, and the SDK refreshes it. */
 const SESSION_SECONDS = 900;
 /** A session this close to its end is renewed before a call uses it. */
@@ -81,6 +85,7 @@ export class OrganisationAccounts implements AccountAccess {
   private identity?: Promise<{ accountId: string; partition: string }>;
   private members?: { ids: ReadonlyMap<string, Date | undefined>; listedAt: number };
   private management?: Promise<string | undefined>;
+  private failedListing?: { error: unknown; at: number };
   private readonly clients = new Map<string, Promise<AwsClients>>();
   private readonly organizations: OrganizationsClient;
   private readonly now: () => number;
@@ -141,22 +146,42 @@ export class OrganisationAccounts implements AccountAccess {
   }
 
   private async listActive(): Promise<ReadonlyMap<string, Date | undefined>> {
-    const ids = new Map<string, Date | undefined>();
-    for await (const page of paginateListAccounts({ client: this.organizations }, {})) {
-      for (const account of page.Accounts ?? [])
-        if (isActive(account) && account.Id) ids.set(account.Id, account.JoinedTimestamp);
+    // A listing that just failed fails again without asking: Organizations' rate is low, and a
+    // throttled or refused ListAccounts must not be called by every delivery.
+    if (this.failedListing && this.now() - this.failedListing.at < LISTING_FAILURE_TTL_MS)
+      throw this.failedListing.error;
+    try {
+      const ids = new Map<string, Date | undefined>();
+      for await (const page of paginateListAccounts({ client: this.organizations }, {})) {
+        for (const account of page.Accounts ?? [])
+          if (isActive(account) && account.Id) ids.set(account.Id, account.JoinedTimestamp);
+      }
+      this.failedListing = undefined;
+      return ids;
+    } catch (error) {
+      this.failedListing = { error, at: this.now() };
+      throw error;
     }
-    return ids;
   }
 
   clientsIn(accountId: string, sessionName: string): Promise<AwsClients> {
     const key = `${accountId}/${sessionName}`;
     let clients = this.clients.get(key);
-    if (!clients) {
+    if (clients) {
+      // Least recently used first: used now, it moves to the end.
+      this.clients.delete(key);
+    } else {
       clients = this.assume(accountId, sessionName);
       // A failure is not remembered: the next delivery tries again.
-      clients.catch(() => this.clients.delete(key));
-      this.clients.set(key, clients);
+      clients.catch(() => {
+        if (this.clients.get(key) === clients) this.clients.delete(key);
+      });
+    }
+    this.clients.set(key, clients);
+    // Sessions named after incidents would pile up in a warm environment: keep the most recent.
+    for (const oldest of this.clients.keys()) {
+      if (this.clients.size <= MAX_MEMBER_SESSIONS) break;
+      this.clients.delete(oldest);
     }
     return clients;
   }
