@@ -118,6 +118,7 @@ export function incidentLines(incident: Incident, runbookBaseUrl: string): strin
       ? [
           `  lockdown:  ordered by ${lockdown.by} at ${lockdown.startedAt} (run ${lockdown.runId})${lockdown.emergency ? ', --emergency: past the blast-radius guard' : ''}`,
           `    why:   ${lockdown.reason}`,
+          ...(lockdown.memberSession ? [`    as:    ${lockdown.memberSession}`] : []),
           ...(lockdown.exemptionOverridden
             ? [
                 `    overrode exemption ${lockdown.exemptionOverridden.exemptionId} (until ${lockdown.exemptionOverridden.until}; set by ${lockdown.exemptionOverridden.setBy})`,

@@ -41,7 +41,7 @@ export async function organisationMembers(
   ctx: CliContext,
   memberRole: (stackName: string) => string = memberOnCallRoleName,
 ): Promise<Members | undefined> {
-  const { organizationId, stackName, homeRegion } = await ctx.deployedSettings();
+  const { organizationId, stackName, homeRegion, managementAccountMember } = await ctx.deployedSettings();
   if (!organizationId) return undefined;
   const home = ctx.aws();
   const roleName = memberRole(stackName);
@@ -50,6 +50,7 @@ export async function organisationMembers(
     stackName,
     ruleId: 'on-call',
     roleName,
+    managementAccountMember,
     sts: home.sts(homeRegion),
   });
   const listing = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -57,7 +58,7 @@ export async function organisationMembers(
       return await work();
     } catch (error) {
       throw new CliError(
-        `cannot list the ACTIVE accounts of organisation ${organizationId} (${explainError(error).message}): the CLI needs organizations:ListAccounts (the stack's on-call and approver roles hold it in an organisation deployment); nothing was changed`,
+        `cannot list the ACTIVE accounts of organisation ${organizationId} (${explainError(error).message}): the CLI needs organizations:ListAccounts and DescribeOrganization (the stack's on-call and approver roles hold them in an organisation deployment); nothing was changed`,
         { cause: error },
       );
     }

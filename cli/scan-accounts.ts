@@ -3,26 +3,51 @@ import { UsageError } from './errors';
 import { type MemberPlace, organisationMembers } from './member-access';
 
 /**
- * The accounts `scan --account` reads (docs/organisation.md): the caller's own with the caller's
- * credentials; any other only in an organisation deployment, only when Organizations lists it as
- * ACTIVE now, and only as its member on-call role (session `scan`). A named account that is not is
- * a usage mistake before any resource is read.
+ * The accounts a command with `--account` acts in (docs/organisation.md): `scan` reads them,
+ * `ssh lockdown` closes paths there. The caller's own with the caller's credentials; any other only
+ * in an organisation deployment, only when Organizations lists it as ACTIVE now, and only as its
+ * member on-call role. A named account that is not is a usage mistake before any resource is read.
  */
 
-/** One account to scan: its id, and how to reach it (undefined: the caller's own credentials). */
+/** One account to act in: its id, and how to reach it (undefined: the caller's own credentials). */
 export interface ScanAccount {
   accountId: string;
-  /** Assumes the member on-call role there; throws a CliError naming why it cannot. */
-  enter?: () => Promise<MemberPlace>;
+  /** Assumes the member on-call role there under `session`; throws a CliError naming why it cannot. */
+  enter?: (session: string) => Promise<MemberPlace>;
 }
 
 /** Session of the member on-call role for a scan: read-only, it names no incident. */
 export const SCAN_SESSION = 'scan';
 
+/** How the usage mistakes name the command: what it does, and what was not done. */
+export interface AccountsUse {
+  /** `scan reads only your own account` / `ssh lockdown closes paths only in your own account`. */
+  only: string;
+  /** `nothing was scanned` / `nothing was changed`. */
+  nothing: string;
+  /** The command that acts in every ACTIVE account. */
+  all: string;
+}
+
+const SCAN: AccountsUse = {
+  only: 'scan reads only your own account',
+  nothing: 'nothing was scanned',
+  all: 'compliance-responder scan --account all scans every ACTIVE account',
+};
+
 /** `--account`: ids, or `all`; absent (undefined): the caller's account alone, as without the option. Sorted, each once. */
-export async function scanAccounts(
+export function scanAccounts(
   ctx: CliContext,
   option: readonly string[] | 'all' | undefined,
+): Promise<ScanAccount[]> {
+  return accountsToActIn(ctx, option, SCAN);
+}
+
+/** The accounts `--account` names for a command, each checked before anything is read (see above). */
+export async function accountsToActIn(
+  ctx: CliContext,
+  option: readonly string[] | 'all' | undefined,
+  use: AccountsUse,
 ): Promise<ScanAccount[]> {
   const { accountId: own } = await ctx.caller();
   if (option === undefined) return [{ accountId: own }];
@@ -32,7 +57,7 @@ export async function scanAccounts(
     const others = (named ?? []).filter((account) => account !== own);
     if (others.length > 0) {
       throw new UsageError(
-        `--account ${others.join(',')}: this stack is not an organisation deployment, so scan reads only your own account ${own}`,
+        `--account ${others.join(',')}: this stack is not an organisation deployment, so ${use.only} ${own}`,
       );
     }
     return [{ accountId: own }];
@@ -44,10 +69,12 @@ export async function scanAccounts(
   }
   if (outside.length > 0) {
     throw new UsageError(
-      `--account ${outside.join(',')}: not an ACTIVE account of organisation ${members.organizationId}; nothing was scanned (compliance-responder scan --account all scans every ACTIVE account)`,
+      `--account ${outside.join(',')}: not an ACTIVE account of organisation ${members.organizationId}; ${use.nothing} (${use.all})`,
     );
   }
   return wanted.map((accountId) =>
-    accountId === own ? { accountId } : { accountId, enter: () => members.enter(accountId, SCAN_SESSION) },
+    accountId === own
+      ? { accountId }
+      : { accountId, enter: (session: string) => members.enter(accountId, session) },
   );
 }

@@ -12,7 +12,7 @@ import { incidentStore } from './incidents-store';
 import { exemptionsInForce, inTable } from './ledger-access';
 import { checkOptions } from './option-checks';
 import { checkRegion } from './regions';
-import { type ScanAccount, scanAccounts } from './scan-accounts';
+import { SCAN_SESSION, type ScanAccount, scanAccounts } from './scan-accounts';
 import { type ScanProgress, scanProgress, silentProgress } from './scan-progress';
 import {
   FindingState,
@@ -57,7 +57,7 @@ async function workIn(
   for (const { accountId, enter } of targets) {
     const rules = enter ? chosen.filter((rule) => rule.homeStackOnly === undefined) : chosen;
     let reached: CliContext | Error = ctx;
-    if (enter) reached = await enter().then((place) => place.ctx, explainError);
+    if (enter) reached = await enter(SCAN_SESSION).then((place) => place.ctx, explainError);
     const reader = reached instanceof Error ? ctx : reached;
     for (const rule of rules) {
       // IAM is global: one listing whichever regions are asked for, never one per region, never missed.

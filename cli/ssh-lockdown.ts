@@ -19,13 +19,14 @@ import { IncidentStatus, moveIncident } from '../shared/pipeline/lifecycle';
 import { type Listing, listingsOf } from '../shared/pipeline/listings';
 import { respond } from '../shared/pipeline/respond';
 import { newIncidentId } from '../shared/pipeline/run-pipeline';
+import { LOCKDOWN_RULES } from '../shared/rules/lockdown';
 import type { Finding, Loaded, Rule } from '../shared/rules/rule';
-import { sshGrantExpired } from '../shared/rules/ssh-grant-expired';
-import { sshOpenToWorld } from '../shared/rules/ssh-open-to-world';
 import type { CliContext } from './context';
 import { CliError, explainError, UsageError } from './errors';
 import { describeCall } from './incidents-format';
 import { exemptionInForce, exemptionLedger, inTable } from './ledger-access';
+import type { MemberPlace } from './member-access';
+import { accountsToActIn, type ScanAccount } from './scan-accounts';
 
 export interface LockdownOptions {
   /** List what would close and whether the guard has room for it; change nothing. */
@@ -36,8 +37,13 @@ export interface LockdownOptions {
   emergency: boolean;
   /** Why (`--reason`): recorded in each incident and sent to on-call; required unless dryRun. */
   reason?: string;
-  /** Asked once the plan is shown; false cancels with nothing changed. */
-  confirm(report: LockdownReport): Promise<boolean>;
+  /**
+   * `--account`: these accounts (ids), or every ACTIVE account of the organisation (`all`), a member
+   * through its member on-call role; absent: the caller's own account, as without the option.
+   */
+  accounts?: readonly string[] | 'all';
+  /** Asked once every account's plan is shown; false cancels with nothing changed anywhere. */
+  confirm(run: LockdownRun): Promise<boolean>;
   /** Told about each path as it closes (stderr at a terminal). */
   progress(line: string): void;
 }
@@ -82,6 +88,7 @@ export interface GuardRoom {
   refusal?: string;
 }
 
+/** One account's lockdown: its paths, and its own blast-radius guard (a member's: that account's). */
 export interface LockdownReport {
   accountId: string;
   region: string;
@@ -89,7 +96,27 @@ export interface LockdownReport {
   emergency: boolean;
   guard: GuardRoom;
   entries: LockdownEntry[];
+  /**
+   * A member account: the member on-call role its reads ran as (session `lockdown`); each change runs
+   * as a session named after its incident, recorded there (`lockdown.memberSession`).
+   */
+  readSession?: string;
 }
+
+/** An account `--account` named that the lockdown could not reach: nothing was read or changed there. */
+export interface UnreachedAccount {
+  accountId: string;
+  reason: string;
+}
+
+/** A lockdown over one account or several (`--account`): each account's report, and those not reached. */
+export interface LockdownRun {
+  accounts: LockdownReport[];
+  unreached: UnreachedAccount[];
+}
+
+/** Session of the member on-call role for a lockdown's reads: it names no incident. */
+export const LOCKDOWN_READ_SESSION = 'lockdown';
 
 interface PathSource {
   rule: Rule;
@@ -107,47 +134,65 @@ interface FoundPath {
   entry: LockdownEntry;
 }
 
+/** One account's plan: where it reads and acts, its guard, and the paths it found. */
+interface AccountPlan {
+  place: ScanAccount;
+  guard: BlastRadiusGuard;
+  paths: FoundPath[];
+  report: LockdownReport;
+}
+
 /**
- * Closes every SSH path now, with the caller's credentials, through the functions' own stages: the
- * two SSH rules' listings and detect decide; exemptions in the ledger are honoured; the blast-radius
- * guard refuses a lockdown it has no room for (unless `emergency`) and counts each one it allows;
- * each path is its own incident (trigger `command-line`, who and why in `lockdown`), its changes
- * recorded as steps with their undo, remediated only once a read shows it closed, failed otherwise;
- * on-call hears one alert for the lockdown, on the stack's deployed topic.
+ * Closes every SSH path now, in the caller's account with the caller's credentials, or (`--account`)
+ * in each ACTIVE member of an organisation deployment as its member on-call role, through the
+ * functions' own stages: the two SSH rules' listings and detect decide; exemptions in the ledger are
+ * honoured; each account's blast-radius guard refuses a lockdown it has no room for (unless
+ * `emergency`) and counts each one it allows; each path is its own incident of its account (trigger
+ * `command-line`, who and why in `lockdown`, in a member the session that acted, named after the
+ * incident), its changes recorded as steps with their undo, remediated only once a read shows it
+ * closed, failed otherwise; on-call hears one alert per account, on the stack's deployed topic. A
+ * named account that is not ACTIVE is a usage error before any read; a member whose role cannot be
+ * assumed is reported as not reached, and nothing is read or changed there.
  */
-export async function lockdown(ctx: CliContext, options: LockdownOptions): Promise<LockdownReport> {
-  const { region } = ctx;
+export async function lockdown(ctx: CliContext, options: LockdownOptions): Promise<LockdownRun> {
   if (!options.dryRun && !options.reason) throw new UsageError('--reason is required to lock down');
   // Grants are judged, and the guard counted, as the stack's functions do: by what it was deployed with.
   const settings = await ctx.deployedSettings();
   const caller = await ctx.caller();
+  // Every account named is checked before anything is read.
+  const places = await accountsToActIn(ctx, options.accounts, LOCKDOWN_ACCOUNTS);
   // Before anything changes: a lockdown on-call would not hear of does not start.
   const onCall = options.dryRun ? undefined : await ctx.onCall();
-  const paths = await findPaths(ctx, settings, caller.accountId, options.ignoreExemptions);
-  const toClose = paths.filter((path) => path.entry.outcome === LockdownOutcome.WouldClose);
-  const guard = new BlastRadiusGuard(
+  const home = new BlastRadiusGuard(
     ctx.aws().dynamo(),
     ctx.tableName,
     settings.guard.threshold,
     settings.guard.windowMinutes,
     ctx.now,
   );
-  const room = guardRoom(await inTable(ctx, () => guard.status()), toClose.length);
-  const report: LockdownReport = {
-    accountId: caller.accountId,
-    region,
-    dryRun: options.dryRun,
-    emergency: options.emergency,
-    guard: room,
-    entries: paths.map((path) => path.entry),
-  };
-  if (options.dryRun || !onCall || !options.reason || toClose.length === 0) return report;
-  if (room.refusal && !options.emergency) {
+  const plans: AccountPlan[] = [];
+  const unreached: UnreachedAccount[] = [];
+  for (const place of places) {
+    const plan = await planAccount(ctx, settings, place, home, options);
+    if ('reason' in plan) unreached.push(plan);
+    else plans.push(plan);
+  }
+  const run: LockdownRun = { accounts: plans.map((plan) => plan.report), unreached };
+  const toClose = (plan: AccountPlan) =>
+    plan.paths.filter((path) => path.entry.outcome === LockdownOutcome.WouldClose);
+  const total = plans.reduce((sum, plan) => sum + toClose(plan).length, 0);
+  if (options.dryRun || !onCall || !options.reason || total === 0) return run;
+  const refusals = plans.flatMap((plan) =>
+    plan.report.guard.refusal
+      ? [`${several(places) ? `account ${plan.place.accountId}: ` : ''}${plan.report.guard.refusal}`]
+      : [],
+  );
+  if (refusals.length > 0 && !options.emergency) {
     throw new CliError(
-      `refused: ${room.refusal}; nothing was changed: pass --emergency to close them anyway (each counted by the guard and recorded as an emergency in its incident and alert)`,
+      `refused: ${refusals.join('; ')}; nothing was changed: pass --emergency to close them anyway (each counted by the guard and recorded as an emergency in its incident and alert)`,
     );
   }
-  if (!(await options.confirm(report))) throw new CliError('cancelled: nothing was changed');
+  if (!(await options.confirm(run))) throw new CliError('cancelled: nothing was changed');
   const order: LockdownRecord = {
     by: caller.arn,
     reason: options.reason,
@@ -155,8 +200,11 @@ export async function lockdown(ctx: CliContext, options: LockdownOptions): Promi
     startedAt: ctx.now().toISOString(),
     ...(options.emergency ? { emergency: true as const } : {}),
     // What the order covered, for the report: a path that opens no incident is still counted.
-    pathsToClose: toClose.length,
-    pathsExempt: paths.filter((path) => path.entry.outcome === LockdownOutcome.Exempt).length,
+    pathsToClose: total,
+    pathsExempt: plans.reduce(
+      (sum, plan) => sum + plan.paths.filter((path) => path.entry.outcome === LockdownOutcome.Exempt).length,
+      0,
+    ),
   };
   const store = new DynamoDbIncidentStore(
     ctx.aws().dynamo(),
@@ -164,20 +212,73 @@ export async function lockdown(ctx: CliContext, options: LockdownOptions): Promi
     settings.incidentRetentionDays,
     ctx.now,
   );
-  // One human action, one alert: each path's incident holds its alert pending for the summary.
-  const held = new Map<string, Incident>();
-  const deps: PipelineDeps = {
-    ...pipelineDeps(ctx, settings, store, onCall, options.emergency ? pastTheGuard(guard) : guard),
-    holdAlert: (incident) => held.set(incident.incidentId, incident),
-  };
-  for (const path of toClose) {
-    const closed = await inTable(ctx, () =>
-      closePath({ rule: path.rule, deps, now: ctx.now }, path, order, options.progress),
-    );
-    Object.assign(path.entry, closed);
+  for (const plan of plans) {
+    const closing = toClose(plan);
+    if (closing.length === 0) continue;
+    // One human action, one alert per account: each path's incident holds its alert pending for it.
+    const held = new Map<string, Incident>();
+    const guard = options.emergency ? pastTheGuard(plan.guard) : plan.guard;
+    const deps: PipelineDeps = {
+      ...pipelineDeps(ctx, settings, store, onCall, guard),
+      holdAlert: (incident) => held.set(incident.incidentId, incident),
+    };
+    for (const path of closing) {
+      const closed = await inTable(ctx, () =>
+        closePath({ deps, now: ctx.now }, plan.place, path, order, options.progress),
+      );
+      Object.assign(path.entry, closed);
+    }
+    await alertOnce(ctx, { onCall, store, order, report: plan.report, held, progress: options.progress });
   }
-  await alertOnce(ctx, { onCall, store, order, report, held, progress: options.progress });
-  return report;
+  return run;
+}
+
+/** How the usage errors of `ssh lockdown --account` name it (cli/scan-accounts.ts). */
+const LOCKDOWN_ACCOUNTS = {
+  only: 'ssh lockdown closes paths only in your own account',
+  nothing: 'nothing was read or changed',
+  all: 'compliance-responder ssh lockdown --account all locks down every ACTIVE account',
+};
+
+const several = (places: readonly ScanAccount[]) => places.length > 1 || places[0]?.enter !== undefined;
+
+/**
+ * Reads only: one account's open paths and its guard's room. A member is read as its member on-call
+ * role (session `lockdown`); one whose role cannot be assumed is not reached, and nothing is read there.
+ */
+async function planAccount(
+  ctx: CliContext,
+  settings: Settings,
+  place: ScanAccount,
+  home: BlastRadiusGuard,
+  options: LockdownOptions,
+): Promise<AccountPlan | UnreachedAccount> {
+  const { accountId } = place;
+  let reader = ctx;
+  let readSession: string | undefined;
+  if (place.enter) {
+    try {
+      const entered = await place.enter(LOCKDOWN_READ_SESSION);
+      reader = entered.ctx;
+      readSession = entered.session;
+    } catch (error) {
+      return { accountId, reason: explainError(error).message };
+    }
+  }
+  // A member's remediations are counted by that account's own guard, as the functions count them.
+  const guard = place.enter ? home.forAccount(accountId) : home;
+  const paths = await findPaths(reader, settings, accountId, options.ignoreExemptions);
+  const toClose = paths.filter((path) => path.entry.outcome === LockdownOutcome.WouldClose);
+  const report: LockdownReport = {
+    accountId,
+    region: ctx.region,
+    dryRun: options.dryRun,
+    emergency: options.emergency,
+    guard: guardRoom(await inTable(ctx, () => guard.status()), toClose.length),
+    entries: paths.map((path) => path.entry),
+    ...(readSession && { readSession }),
+  };
+  return { place, guard, paths, report };
 }
 
 /**
@@ -244,7 +345,7 @@ async function findPaths(
   ignoreExemptions: boolean,
 ): Promise<FoundPath[]> {
   const aws = ctx.aws();
-  const sources: PathSource[] = [sshOpenToWorld, sshGrantExpired].flatMap((rule) =>
+  const sources: PathSource[] = LOCKDOWN_RULES.flatMap((rule) =>
     listingsOf(rule, [ctx.region], { accountId, aws, settings }, { global: true }).map((listing) => ({
       rule,
       aws,
@@ -357,12 +458,12 @@ function lockdownIncident(
   resource: Loaded<unknown>,
   finding: Finding,
   lockdown: LockdownRecord,
-  now: Date,
+  { incidentId, now }: { incidentId: string; now: Date },
 ): Incident {
   const at = now.toISOString();
   return {
     schemaVersion: 1,
-    incidentId: newIncidentId(now),
+    incidentId,
     ruleId: rule.id,
     title: rule.title,
     severity: rule.severity,
@@ -429,19 +530,46 @@ const stepLines = (step: Step): string[] => [
   ...(step.undo ? [`        undo: ${describeCall(step.undo)}`] : []),
 ];
 
-/** One path: its incident opened, decided by the pipeline (guard, remediate, verify, alert), printed. */
+/**
+ * One path: its incident opened, decided by the pipeline (guard, remediate, verify, alert), printed.
+ * In a member, the incident's id is chosen first and the member on-call role assumed under a session
+ * of that name, so the member's CloudTrail names the incident; a role that cannot be assumed leaves
+ * the path open, with no incident, and says why.
+ */
 async function closePath(
-  pipeline: PipelineContext,
+  run: { deps: PipelineDeps; now: () => Date },
+  place: ScanAccount,
   path: FoundPath,
   order: LockdownRecord,
   progress: (line: string) => void,
 ): Promise<Partial<LockdownEntry>> {
-  const { store } = pipeline.deps;
   const { rule, resource, finding } = path;
-  progress(`closing ${resource.resourceId} (${rule.id}): ${finding.reason}`);
-  const lockdown = path.overrides ? { ...order, exemptionOverridden: path.overrides } : order;
-  const incident = lockdownIncident(rule, resource, finding, lockdown, pipeline.now());
-  const { incidentId } = incident;
+  const { store } = run.deps;
+  progress(
+    `closing ${resource.resourceId} (${rule.id}${place.enter ? ` in account ${place.accountId}` : ''}): ${finding.reason}`,
+  );
+  const incidentId = newIncidentId(run.now());
+  let member: MemberPlace | undefined;
+  if (place.enter) {
+    try {
+      member = await place.enter(incidentId);
+    } catch (error) {
+      const detail = `not closed: ${explainError(error).message}`;
+      progress(`  ${detail}`);
+      return { outcome: LockdownOutcome.Failed, detail };
+    }
+  }
+  const pipeline: PipelineContext = {
+    rule,
+    deps: member ? { ...run.deps, aws: member.ctx.aws() } : run.deps,
+    now: run.now,
+  };
+  const lockdown: LockdownRecord = {
+    ...order,
+    ...(path.overrides && { exemptionOverridden: path.overrides }),
+    ...(member && { memberSession: member.session }),
+  };
+  const incident = lockdownIncident(rule, resource, finding, lockdown, { incidentId, now: run.now() });
   const refused = await openIncident(store, incident);
   if (refused) {
     progress(`  not closed: ${refused}`);

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { ACCOUNT_ID_PATTERN } from '../shared/ssh/grant-ledger';
+import { parseAccounts } from './account-option';
 import type { CliContext, Io } from './context';
 import { formatMinutes, parseMinutes } from './duration';
 import { CliError, UsageError } from './errors';
 import { checkOptions } from './option-checks';
 import { checkGrantCidr, checkReason, grantSecurityGroupRule, grantUser, type Recorded } from './ssh-grant';
 import { describeTarget, grantsTable, listLiveGrants } from './ssh-grants';
-import { LockdownOutcome, type LockdownReport, lockdown } from './ssh-lockdown';
+import { LockdownOutcome, type LockdownReport, type LockdownRun, lockdown } from './ssh-lockdown';
 import { checkGrantId, revokeGrant } from './ssh-revoke';
 import { formatTable } from './table';
 import { isYes } from './undo-prompt';
@@ -140,7 +141,7 @@ const recordedLine = (recorded: Recorded) =>
   `  recorded as incident ${recorded.incidentId} (incidents show ${recorded.incidentId}); on-call alerted (message ${recorded.alertMessageId})`;
 
 const where = (report: LockdownReport) =>
-  `account ${report.accountId}, ${report.region} (and IAM, which is global)`;
+  `account ${report.accountId}${report.readSession ? ` (as ${report.readSession.split('/')[1]})` : ''}, ${report.region} (and IAM, which is global)`;
 
 /** The guard's answer to a lockdown of `paths` paths, in one line. */
 function guardLine(report: LockdownReport, paths: number): string {
@@ -158,7 +159,7 @@ function lockdownPlanLines(report: LockdownReport, reason: string): string[] {
   const toClose = report.entries.filter((entry) => entry.outcome === LockdownOutcome.WouldClose);
   const exempt = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Exempt);
   return [
-    `lockdown of ${where(report)}: ${toClose.length} SSH path(s) to close with your credentials, each recorded as an incident; on-call gets one alert for the lockdown:`,
+    `lockdown of ${where(report)}: ${toClose.length} SSH path(s) to close ${report.readSession ? 'as its member on-call role, under a session named after each incident' : 'with your credentials'}, each recorded as an incident; on-call gets one alert for the lockdown of the account:`,
     ...formatTable([
       ['RULE', 'RESOURCE', 'REGION', 'WHAT'],
       ...toClose.map((entry) => [entry.ruleId, entry.resourceId, entry.region, entry.detail ?? entry.plan]),
@@ -200,6 +201,7 @@ function printLockdown(io: Io, report: LockdownReport): void {
 }
 
 interface LockdownFlags {
+  account?: string;
   dryRun?: boolean;
   ignoreExemptions?: boolean;
   emergency?: boolean;
@@ -219,6 +221,7 @@ function lockdownChecks(io: Io) {
       }
     },
     (options: LockdownFlags) => options.reason !== undefined && checkReason(options.reason),
+    (options: LockdownFlags) => options.account !== undefined && parseAccounts(options.account),
     (options: LockdownFlags) => {
       if (!options.dryRun && !options.yes && !io.ask) {
         throw new UsageError(
@@ -229,34 +232,55 @@ function lockdownChecks(io: Io) {
   ];
 }
 
+const toCloseIn = (report: LockdownReport) =>
+  report.entries.filter((entry) => entry.outcome === LockdownOutcome.WouldClose).length;
+
 async function lockdownCommand(ctx: CliContext, io: Io, options: LockdownFlags, reason?: string) {
   const ask = io.ask;
   // With --json, everything but the result goes to stderr.
   const say = options.json ? io.err : io.out;
-  const report = await lockdown(ctx, {
+  const run: LockdownRun = await lockdown(ctx, {
     dryRun: options.dryRun === true,
     ignoreExemptions: options.ignoreExemptions === true,
     emergency: options.emergency === true,
     reason,
+    ...(options.account !== undefined && { accounts: parseAccounts(options.account) ?? 'all' }),
     progress: (line) => io.err(line),
     async confirm(plan) {
-      for (const line of lockdownPlanLines(plan, reason ?? '')) say(line);
+      for (const report of plan.accounts) {
+        if (toCloseIn(report) > 0) for (const line of lockdownPlanLines(report, reason ?? '')) say(line);
+      }
+      for (const account of plan.unreached)
+        say(`not reached: account ${account.accountId}: ${account.reason}`);
       if (options.yes || !ask) return true;
-      const paths = plan.entries.filter((entry) => entry.outcome === LockdownOutcome.WouldClose).length;
+      const paths = plan.accounts.reduce((sum, report) => sum + toCloseIn(report), 0);
       return isYes(await ask(`close ${paths} SSH path(s)? [y/N] `));
     },
   });
   if (!options.dryRun) io.err('');
-  if (options.json) printJson(io, report);
-  else printLockdown(io, report);
+  // Without --account, the one account's report, as before the option existed.
+  const [only] = run.accounts;
+  if (options.json) printJson(io, options.account === undefined && only ? only : run);
+  else {
+    for (const report of run.accounts) printLockdown(io, report);
+    for (const account of run.unreached)
+      io.out(`NOT reached: account ${account.accountId}: ${account.reason}`);
+  }
+  const entries = run.accounts.flatMap((report) => report.entries);
   // A path that could not be closed, or closed without on-call hearing, is a failure scripts must see.
-  const failed = report.entries.filter((entry) => entry.outcome === LockdownOutcome.Failed);
+  const failed = entries.filter((entry) => entry.outcome === LockdownOutcome.Failed);
   if (failed.length > 0) {
     throw new CliError(
       `${failed.length} SSH path(s) could not be closed: see FAILED above and their incidents, and retry`,
     );
   }
-  const unheard = report.entries.filter((entry) => entry.incidentId && !entry.alertMessageId);
+  // An account not reached may still hold open paths: never a clean exit.
+  if (run.unreached.length > 0) {
+    throw new CliError(
+      `account(s) ${run.unreached.map((account) => account.accountId).join(', ')} not reached: nothing was read or changed there (see NOT reached above)`,
+    );
+  }
+  const unheard = entries.filter((entry) => entry.incidentId && !entry.alertMessageId);
   if (unheard.length > 0) {
     throw new CliError(
       `${unheard.length} path(s) were closed and recorded, but on-call could not be alerted (the alerts are pending; the rules' sweeps send them): tell them yourself`,
@@ -374,7 +398,11 @@ export function registerSsh(program: Command, io: Io, withContext: WithContext):
       'close past the blast-radius guard (tripped, or more paths than it has room for); each counted and recorded as an emergency',
     )
     .option('--ignore-exemptions', 'close exempted paths too (each incident names the exemption it overrode)')
-    .option('--json', 'print the report as JSON')
+    .option(
+      '--account <ids>',
+      'organisation deployment: lock down these ACTIVE accounts (12-digit ids, comma-separated), or all; a member through its member on-call role (default: your own account)',
+    )
+    .option('--json', "print the report as JSON (with --account: every account's, and those not reached)")
     .action((options: LockdownFlags, command: Command) => {
       const reason = options.reason === undefined ? undefined : checkReason(options.reason);
       return withContext(command, (ctx) => lockdownCommand(ctx, io, options, reason));

@@ -103,6 +103,13 @@ const environmentSchema = z.object({
     ),
   ),
 
+  /**
+   * deployment: organisation - a member stack was deployed by hand in the organisation's management
+   * account (a service-managed StackSet never deploys there): act there like in any member. Default:
+   * false, the management account is never swept and its events are refused.
+   */
+  MANAGEMENT_ACCOUNT_MEMBER: flagOr(false),
+
   /** A remediation untouched this long was interrupted (its process died) and is resumed. Default: 300. */
   REMEDIATION_STALE_SECONDS: positiveInt(300, 86_400),
   /** Any remediation workflow waiting longer than this fails and pages (stuck). Default: 360 minutes. */
@@ -181,6 +188,7 @@ function toSettings(
     sweepUnits: { queuePrefix: env.SWEEP_QUEUE_PREFIX, resources: env.SWEEP_UNIT_RESOURCES },
     configRules: env.CONFIG_RULES,
     organizationId: env.ORGANIZATION_ID,
+    managementAccountMember: env.MANAGEMENT_ACCOUNT_MEMBER,
     /** Any rule's remediation still waiting after this long fails and pages. */
     workflowStuckMinutes: env.WORKFLOW_STUCK_MINUTES,
     remediationStaleSeconds: env.REMEDIATION_STALE_SECONDS,

@@ -227,6 +227,12 @@ export interface LockdownRecord {
   pathsToClose?: number;
   /** How many open paths it left alone because an exemption covered them (absent: not recorded). */
   pathsExempt?: number;
+  /**
+   * `ssh lockdown --account` in a member account of an organisation deployment: the member on-call
+   * role's session that closed this path (`arn:aws:sts::<member>:assumed-role/<stack>-member-on-call/<incident id>`),
+   * as the member's CloudTrail names it; `by` stays the person's own caller ARN. Absent at home.
+   */
+  memberSession?: string;
 }
 
 /** Who granted or ended SSH access on the command line, why, and what the grant covers. */

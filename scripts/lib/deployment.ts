@@ -411,7 +411,8 @@ function memberAccess(rule: Rule): Json {
           {
             Sid: 'ListTheOrganisationsAccounts',
             Effect: 'Allow',
-            Action: 'organizations:ListAccounts',
+            // DescribeOrganization: the management account is no member unless managementAccountMember.
+            Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
             Resource: '*',
           },
         ],

@@ -8,7 +8,8 @@ import {
   SECURITY_HUB_IMPORTER,
 } from '../../shared/organisation/member-roles';
 import { rules as registry } from '../../shared/rules';
-import type { PermissionStatement, Rule } from '../../shared/rules/rule';
+import { LOCKDOWN_RULES } from '../../shared/rules/lockdown';
+import { type PermissionStatement, REEVALUATE_PAIRED_CONFIG_RULES, type Rule } from '../../shared/rules/rule';
 import { GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
 import { onCallActions, policyStatement, roleName, UNDONE_WITH_CONDITIONS } from './deployment';
 import { IMPORTER_ROLE_LOGICAL_ID, importerAllowed, importerRole } from './member-importer';
@@ -132,6 +133,21 @@ export const memberOnCallActions = (rules: readonly Rule[] = registry): string[]
   return onCallActions(acting).filter((action) => inAccount.has(action) && !HOME_SERVICES.test(action));
 };
 
+/**
+ * What `ssh lockdown --account` calls in a member: the in-account statements of the rules whose paths
+ * it closes (shared/rules/lockdown.ts), as their functions hold them there, but for asking Config to
+ * re-evaluate the stack's own Config rules, which exist in the security account only (the pipeline
+ * skips that step in a member: shared/pipeline/config-evaluations.ts).
+ */
+export const memberLockdownStatements = (rules: readonly Rule[] = LOCKDOWN_RULES): PermissionStatement[] =>
+  rules
+    .flatMap(memberStatements)
+    .filter((statement) => statement.sid !== REEVALUATE_PAIRED_CONFIG_RULES.sid)
+    .filter(
+      (statement, index, all) =>
+        all.findIndex((other) => JSON.stringify(other) === JSON.stringify(statement)) === index,
+    );
+
 /** Removing a tag, and only the responder's own keys, as the home on-call role may (serverless.yml). */
 const onlyTheRespondersOwnTags = (resource: Json): Json => ({
   Sid: 'UndoOnlyTheRespondersOwnTags',
@@ -190,6 +206,14 @@ function memberOnCallRole(rules: readonly Rule[], facts: MemberStackFacts): Json
           // ssh revoke of a member's grant: exactly what it calls there (shared/ssh/grant-actions.ts).
           PolicyName: 'end-ssh-grants',
           PolicyDocument: { Version: '2012-10-17', Statement: REVOKE_STATEMENTS.map(policyStatement) },
+        },
+        {
+          // ssh lockdown --account: what the SSH rules' functions do there (shared/rules/lockdown.ts).
+          PolicyName: 'ssh-lockdown',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: memberLockdownStatements().map(policyStatement),
+          },
         },
       ],
     },

@@ -24,6 +24,8 @@
  * home region too, and, in the home region only (IAM is global), holds one role
  * per rule for that rule's function in the security account (scripts/lib/member.ts). Its one
  * scheduled rule, the member heartbeat, beats on the same path (shared/health/member-heartbeat.ts).
+ * Each of its forwarded patterns also names the member's own account (`account`), so nothing
+ * another account put on the member's bus is relayed as the member's.
  * test/contract/member.test.ts checks it.
  */
 const { mkdirSync } = require('node:fs');
@@ -184,7 +186,9 @@ class ResponderForwarder {
     for (const { id, pattern } of this.patterns) {
       forwardingRule(id, {
         Description: `Forwards ${pattern.source.join(', ')} ${id.endsWith('-api-calls') ? 'API calls' : 'events'} to ${member ? "the security account's" : "the home region's"} default bus`,
-        EventPattern: pattern,
+        // A member forwards its own account's events only: whatever another account may put on its
+        // bus (a bus policy of its own) is never relayed to the security account as the member's.
+        EventPattern: member ? { ...pattern, account: [{ Ref: 'AWS::AccountId' }] } : pattern,
       });
     }
     // A member stack's heartbeat: EventBridge's own scheduled event, which only this account's rule

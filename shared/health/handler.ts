@@ -35,6 +35,7 @@ export function heartbeatHandler() {
         stackName: settings.stackName,
         // It never assumes a member role: the rule id names none.
         ruleId: 'heartbeat',
+        managementAccountMember: settings.managementAccountMember,
         sts: aws.sts(settings.homeRegion),
       })
     : undefined;

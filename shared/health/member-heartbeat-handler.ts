@@ -29,6 +29,7 @@ export function memberHeartbeatHandler() {
     stackName: settings.stackName,
     // It never assumes a member role: the rule id names none.
     ruleId: 'member-heartbeat',
+    managementAccountMember: settings.managementAccountMember,
     sts: aws.sts(settings.homeRegion),
   });
   const heartbeats = new DynamoDbMemberHeartbeats(aws.dynamo(), settings.incidentTable);

@@ -18,9 +18,12 @@ import { memberRoleName } from './member-roles';
 export interface AccountAccess {
   /** This function's own account and partition (STS, once). */
   own(): Promise<{ accountId: string; partition: string }>;
-  /** An ACTIVE account of the organisation, as Organizations listed it lately. */
+  /**
+   * An ACTIVE account of the organisation, as Organizations listed it lately; never the management
+   * account (no member stack there) unless `managementAccountMember` says one was deployed by hand.
+   */
   isActiveMember(accountId: string): Promise<boolean>;
-  /** Every ACTIVE account of the organisation but this one, sorted: what a sweep fans out to. */
+  /** Every ACTIVE account of the organisation but this one (and the management account, as above), sorted: what a sweep fans out to. */
   activeMembers(): Promise<string[]>;
   /** The same, each with when it joined the organisation (Organizations' JoinedTimestamp), listed afresh. */
   activeMemberAccounts(): Promise<MemberAccount[]>;
@@ -52,6 +55,10 @@ export class MemberRoleUnavailable extends ResponderError {
 export const MEMBERSHIP_TTL_MS = 5 * 60_000;
 /** An account the listing lacks lists again (it may have just joined), but never more often than this. */
 export const RELIST_AFTER_MS = 60_000;
+/** A failed listing is believed this long: a throttled or refused ListAccounts is not asked again by every delivery. */
+export const LISTING_FAILURE_TTL_MS = 30_000;
+/** Member sessions kept per environment (the least recently used is dropped): incident-named sessions never pile up. */
+export const MAX_MEMBER_SESSIONS = 64;
 /** What an assumed session may last: a remediation step never needs longer, and the SDK refreshes it. */
 const SESSION_SECONDS = 900;
 /** A session this close to its end is renewed before a call uses it. */
@@ -63,6 +70,12 @@ export interface OrganisationAccountsOptions {
   ruleId: string;
   /** The member role to assume when it is not the rule's (on-call's: memberOnCallRoleName). */
   roleName?: string;
+  /**
+   * A member stack was deployed by hand in the organisation's management account (settings'
+   * managementAccountMember): act there like in any member. Otherwise (default) it is never a member:
+   * a service-managed StackSet never deploys there, so a sweep would only fail to reach it.
+   */
+  managementAccountMember?: boolean;
   sts: STSClient;
   organizations?: OrganizationsClient;
   now?: () => number;
@@ -72,6 +85,7 @@ export class OrganisationAccounts implements AccountAccess {
   private identity?: Promise<{ accountId: string; partition: string }>;
   private members?: { ids: ReadonlyMap<string, Date | undefined>; listedAt: number };
   private management?: Promise<string | undefined>;
+  private failedListing?: { error: unknown; at: number };
   private readonly clients = new Map<string, Promise<AwsClients>>();
   private readonly organizations: OrganizationsClient;
   private readonly now: () => number;
@@ -94,7 +108,14 @@ export class OrganisationAccounts implements AccountAccess {
     const age = this.members ? this.now() - this.members.listedAt : Number.POSITIVE_INFINITY;
     const stale = age > MEMBERSHIP_TTL_MS || (!this.members?.ids.has(accountId) && age > RELIST_AFTER_MS);
     if (stale) this.members = { ids: await this.listActive(), listedAt: this.now() };
-    return this.members?.ids.has(accountId) ?? false;
+    if (!this.members?.ids.has(accountId)) return false;
+    return !(await this.isUnmanagedManagement(accountId));
+  }
+
+  /** The management account, unless a member stack was deployed there by hand (managementAccountMember). */
+  private async isUnmanagedManagement(accountId: string): Promise<boolean> {
+    if (this.options.managementAccountMember) return false;
+    return (await this.managementAccount()) === accountId;
   }
 
   async activeMembers(): Promise<string[]> {
@@ -105,16 +126,18 @@ export class OrganisationAccounts implements AccountAccess {
     const { accountId } = await this.own();
     // A sweep plans once an interval: it lists afresh, and what it lists is believed for the TTL.
     this.members = { ids: await this.listActive(), listedAt: this.now() };
+    const management = this.options.managementAccountMember ? undefined : await this.managementAccount();
     return [...this.members.ids]
-      .filter(([id]) => id !== accountId)
+      .filter(([id]) => id !== accountId && id !== management)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([id, joinedAt]) => ({ accountId: id, ...(joinedAt && { joinedAt }) }));
   }
 
   managementAccount(): Promise<string | undefined> {
-    this.management ??= this.organizations
-      .send(new DescribeOrganizationCommand({}))
-      .then((described) => described.Organization?.MasterAccountId);
+    this.management ??= (async () => {
+      const described = await this.organizations.send(new DescribeOrganizationCommand({}));
+      return described?.Organization?.MasterAccountId;
+    })();
     // A failure is not remembered: the next call asks again.
     this.management.catch(() => {
       this.management = undefined;
@@ -123,22 +146,42 @@ export class OrganisationAccounts implements AccountAccess {
   }
 
   private async listActive(): Promise<ReadonlyMap<string, Date | undefined>> {
-    const ids = new Map<string, Date | undefined>();
-    for await (const page of paginateListAccounts({ client: this.organizations }, {})) {
-      for (const account of page.Accounts ?? [])
-        if (isActive(account) && account.Id) ids.set(account.Id, account.JoinedTimestamp);
+    // A listing that just failed fails again without asking: Organizations' rate is low, and a
+    // throttled or refused ListAccounts must not be called by every delivery.
+    if (this.failedListing && this.now() - this.failedListing.at < LISTING_FAILURE_TTL_MS)
+      throw this.failedListing.error;
+    try {
+      const ids = new Map<string, Date | undefined>();
+      for await (const page of paginateListAccounts({ client: this.organizations }, {})) {
+        for (const account of page.Accounts ?? [])
+          if (isActive(account) && account.Id) ids.set(account.Id, account.JoinedTimestamp);
+      }
+      this.failedListing = undefined;
+      return ids;
+    } catch (error) {
+      this.failedListing = { error, at: this.now() };
+      throw error;
     }
-    return ids;
   }
 
   clientsIn(accountId: string, sessionName: string): Promise<AwsClients> {
     const key = `${accountId}/${sessionName}`;
     let clients = this.clients.get(key);
-    if (!clients) {
+    if (clients) {
+      // Least recently used first: used now, it moves to the end.
+      this.clients.delete(key);
+    } else {
       clients = this.assume(accountId, sessionName);
       // A failure is not remembered: the next delivery tries again.
-      clients.catch(() => this.clients.delete(key));
-      this.clients.set(key, clients);
+      clients.catch(() => {
+        if (this.clients.get(key) === clients) this.clients.delete(key);
+      });
+    }
+    this.clients.set(key, clients);
+    // Sessions named after incidents would pile up in a warm environment: keep the most recent.
+    for (const oldest of this.clients.keys()) {
+      if (this.clients.size <= MAX_MEMBER_SESSIONS) break;
+      this.clients.delete(oldest);
     }
     return clients;
   }

@@ -81,7 +81,9 @@ export async function answerConfigEvaluation(
  * rule reports the fix at once; a change-triggered rule reports it once the fix's item is
  * recorded (at once with continuous recording, at the next daily recording otherwise). Config
  * names no resource here: the whole rule is evaluated. Best effort: recorded as a step; a failure
- * is noted there and counted, never fails the remediation.
+ * is noted there and counted, never fails the remediation. In a member account the stack's own
+ * rule is not asked for (it exists in the security account only): a `ConfigReevaluationSkipped`
+ * step says so, and a member's own rule an event named is still re-evaluated there.
  */
 export async function reevaluateConfigRules(
   ctx: PipelineContext,
@@ -95,9 +97,22 @@ export async function reevaluateConfigRules(
   if (source === TriggerSource.ConfigRule && !answered) return;
   const region = incident.region === 'global' ? settings.homeRegion : incident.region;
   const names = new Set<string>();
-  // CloudFormation creates the stack's own rules in the home region only.
-  if (settings.configRules && ctx.rule.triggers.customConfigRule && region === settings.homeRegion)
-    names.add(`${settings.stackName}-${ctx.rule.id}`);
+  // CloudFormation creates the stack's own rules in the home region only, and in the security
+  // account only: a member account (its member role's clients) has none to evaluate.
+  const stackRule =
+    settings.configRules && ctx.rule.triggers.customConfigRule && region === settings.homeRegion
+      ? `${settings.stackName}-${ctx.rule.id}`
+      : undefined;
+  if (stackRule && aws.memberAccount !== undefined) {
+    // Not a failure: said in the incident, with the journal's next write.
+    await stepRecorder(journal, ctx.now)('ConfigReevaluationSkipped', async () => undefined, {
+      output: () => ({
+        configRules: stackRule,
+        why: `only the security account has it, not account ${aws.memberAccount}`,
+      }),
+      readOnly: true,
+    });
+  } else if (stackRule) names.add(stackRule);
   // The rule that reported the drift: a managed rule's compliance change, or our own invocation.
   if ((source === TriggerSource.ConfigCompliance || source === TriggerSource.ConfigRule) && configRuleName)
     names.add(configRuleName);

@@ -94,6 +94,7 @@ export function ruleHandler(rule: Rule, env: NodeJS.ProcessEnv = process.env) {
         homeRegion: settings.homeRegion,
         stackName: settings.stackName,
         ruleId: rule.id,
+        managementAccountMember: settings.managementAccountMember,
         sts: aws.sts(settings.homeRegion),
       }),
     }),

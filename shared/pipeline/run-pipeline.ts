@@ -373,8 +373,14 @@ export class ResponsePipeline {
     const reading = await contextIn(this.ctx, observation.accountId);
     const claim = await incidentFor(observation, reading.deps.aws);
     const claimed = claim && (await this.deps.store.get(claim.incidentId));
-    // A tag names the incident; lineage decides: the notified resource was made from its own resource.
-    if (!claim || claimed?.ruleId !== this.rule.id || claimed.resourceId !== claim.madeFrom) {
+    // A tag names the incident; lineage decides: the notified resource was made from its own resource,
+    // in its own account (a tag is anyone's to copy, and an id says nothing of the account).
+    if (
+      !claim ||
+      claimed?.ruleId !== this.rule.id ||
+      claimed.account !== observation.accountId ||
+      claimed.resourceId !== claim.madeFrom
+    ) {
       this.deps.logger.info('notification is not about a workflow of ours', { ruleId: this.rule.id });
       return undefined;
     }

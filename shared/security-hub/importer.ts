@@ -303,11 +303,17 @@ export const IMPORT_SESSION = 'import-findings';
 /** deployment: organisation - member hubs through the importer's member role (shared/organisation/accounts.ts). */
 export function organisationHubs(
   target: FindingTarget,
-  options: { stackName: string; sts: STSClient; organizations?: OrganizationsClient },
+  options: {
+    stackName: string;
+    sts: STSClient;
+    organizations?: OrganizationsClient;
+    managementAccountMember?: boolean;
+  },
 ): MemberHubs {
   const accounts = new OrganisationAccounts({
     homeRegion: target.region,
     stackName: options.stackName,
+    managementAccountMember: options.managementAccountMember === true,
     // Not a rule: the id names the importer's member role, <home stack>-member-security-hub-findings.
     ruleId: SECURITY_HUB_IMPORTER,
     sts: options.sts,
@@ -350,6 +356,7 @@ export function securityHubFindingsHandler(
     ...(env.ORGANIZATION_ID && {
       members: organisationHubs(target, {
         stackName: stackNameOf(env),
+        managementAccountMember: env.MANAGEMENT_ACCOUNT_MEMBER === 'true',
         sts: (clients.sts ?? createAwsClients(target.region).sts)(target.region),
       }),
       count: (metric: Metric) => {

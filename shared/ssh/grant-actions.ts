@@ -23,8 +23,10 @@ const READS: readonly PermissionStatement[] = [
   { sid: 'ReadUsersKeys', actions: ['iam:GetUser', 'iam:ListSSHPublicKeys'], resources: [USERS] },
 ];
 
-/** `ssh grant` (the approver's): a user's keys set Active, or one rule opened and tagged as it is created. */
-export const GRANT_STATEMENTS: readonly PermissionStatement[] = [
+type Conditions = NonNullable<PermissionStatement['conditions']>;
+
+/** `ssh grant` (the approver's): a user's keys set Active, or one rule opened and tagged, with `tagKeys`, as it is created. */
+const grantStatements = (tagKeys: Conditions): readonly PermissionStatement[] => [
   ...READS,
   {
     sid: 'ActivateGrantedKeys',
@@ -37,13 +39,24 @@ export const GRANT_STATEMENTS: readonly PermissionStatement[] = [
     sid: 'TagTheGrantedRuleAsItIsCreated',
     actions: ['ec2:CreateTags'],
     resources: [`arn:${Stack.partition}:ec2:*:${Stack.accountId}:security-group-rule/*`],
-    conditions: {
-      StringEquals: { 'ec2:CreateAction': ['AuthorizeSecurityGroupIngress'] },
-      // The grant tag (sshGrantTag) is one of the responder's reserved keys.
-      'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] },
-    },
+    conditions: { StringEquals: { 'ec2:CreateAction': ['AuthorizeSecurityGroupIngress'] }, ...tagKeys },
   },
 ];
+
+/**
+ * In a member (its `<stack>-member-approver` role): the member stack does not know the grant tag, so
+ * any of the responder's reserved keys (the grant tag, sshGrantTag, must be one of them there).
+ */
+export const GRANT_STATEMENTS: readonly PermissionStatement[] = grantStatements({
+  'ForAllValues:StringLike': { 'aws:TagKeys': ['compliance-responder:*'] },
+});
+
+/**
+ * In the security account (serverless.yml's ApproverRole, through scripts/serverless/approver.cjs):
+ * the same calls, tagging with exactly the stack's grant tag.
+ */
+export const homeGrantStatements = (grantTag: string): readonly PermissionStatement[] =>
+  grantStatements({ 'ForAllValues:StringEquals': { 'aws:TagKeys': [grantTag] } });
 
 /** `ssh revoke` (on-call's): a user's Active keys set Inactive, or the granted rule revoked. */
 export const REVOKE_STATEMENTS: readonly PermissionStatement[] = [

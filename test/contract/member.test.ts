@@ -3,6 +3,7 @@ import { functionLogicalId, onCallActions, policyStatement, roleName } from '../
 import {
   MEMBER_APPROVER_ROLE,
   MEMBER_ON_CALL_ROLE,
+  memberLockdownStatements,
   memberOnCallActions,
   memberRoleLogicalId,
   memberRules,
@@ -23,7 +24,8 @@ import {
   onCallRoleName,
 } from '../../shared/organisation/member-roles';
 import { rules } from '../../shared/rules';
-import { GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
+import { LOCKDOWN_RULES } from '../../shared/rules/lockdown';
+import { actionsOf, GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../shared/ssh/grant-actions';
 import {
   covers,
   HOME_TEMPLATE,
@@ -62,7 +64,7 @@ interface RoleProperties {
   RoleName: string;
   PermissionsBoundary: Json;
   AssumeRolePolicyDocument: { Statement: Statement[] };
-  Policies: { PolicyDocument: { Statement: Statement[] } }[];
+  Policies: { PolicyName?: string; PolicyDocument: { Statement: Statement[] } }[];
   ManagedPolicyArns?: Json;
 }
 
@@ -109,7 +111,12 @@ describe('the member stack in its packaged template', () => {
     // The organisation's own bus-policy routing watches the home region's bus: never forwarded; nor
     // what rules of the home stack alone (self-protection) subscribe to: no member event is theirs.
     const homePatterns = patternsOf(withoutHomeOnly(withoutOrganisationRouting(home)));
-    const forwarded = patternsOf(member);
+    // Each forwarded pattern also names the member's own account (checked below): this is what it
+    // forwards of that account.
+    const forwarded = patternsOf(member).map(
+      (pattern) =>
+        Object.fromEntries(Object.entries(pattern).filter(([key]) => key !== 'account')) as Pattern,
+    );
     const configTypes = (patterns: Pattern[]) =>
       [
         ...new Set(
@@ -125,6 +132,17 @@ describe('the member stack in its packaged template', () => {
     for (const [id, rule] of forwardingRules) {
       const targets = rule.Properties.Targets as unknown as Target[];
       expect([id, targets.map((target) => target.Arn)]).toEqual([id, [SECURITY_BUS]]);
+    }
+  });
+
+  it("forwards only the member's own events: each forwarded pattern names this account, so nothing another account put on its bus is relayed", () => {
+    // Prepare
+    const patterned = forwardingRules.filter(([, rule]) => rule.Properties.EventPattern !== undefined);
+    // Assess
+    expect(patterned.length).toBeGreaterThan(0);
+    for (const [id, rule] of patterned) {
+      const pattern = rule.Properties.EventPattern as Pattern;
+      expect([id, pattern.account]).toEqual([id, [{ Ref: 'AWS::AccountId' }]]);
     }
   });
 
@@ -395,6 +413,8 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
       },
       // ssh revoke of a member's grant: exactly what it calls there, as declared.
       ...REVOKE_STATEMENTS.map(policyStatement),
+      // ssh lockdown --account: what the SSH rules' member roles hold there (checked below).
+      ...memberLockdownStatements().map(policyStatement),
     ]);
     expect(memberOnCallActions(rules)).toEqual(expected);
     // Every undo call a member's incident can record, and what scan lists there
@@ -410,6 +430,29 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
       expect.arrayContaining(['ec2:AuthorizeSecurityGroupIngress', 'ec2:DescribeSecurityGroups']),
     );
     expect(JSON.stringify(granted)).not.toMatch(/dynamodb:|sns:|sqs:|IncidentTable|AlertTopic|sts:|iam:Pass/);
+  });
+
+  it("holds what ssh lockdown --account calls there: the SSH rules' in-account statements as their member roles hold them, but Config's re-evaluation of the stack's own rules", () => {
+    // Prepare: derived here from the lockdown's rules and their packaged member roles
+    const lockdownPolicy = properties.Policies.find((policy) => policy.PolicyName === 'ssh-lockdown');
+    const ruleRoles = LOCKDOWN_RULES.map(
+      (rule) => (member[memberRoleLogicalId(rule)] as Resource).Properties as unknown as RoleProperties,
+    );
+    const fromRuleRoles = ruleRoles
+      .flatMap((ruleRole) => ruleRole.Policies.flatMap((policy) => policy.PolicyDocument.Statement))
+      .filter((statement) => statement.Sid !== 'ReevaluatePairedConfigRules');
+    const unique = fromRuleRoles.filter(
+      (statement, index) =>
+        fromRuleRoles.findIndex((other) => JSON.stringify(other) === JSON.stringify(statement)) === index,
+    );
+    // Assess: exactly those statements, and not Config's, whose rules exist only in the security account
+    expect(lockdownPolicy?.PolicyDocument.Statement).toEqual(unique);
+    expect(list(unique.flatMap((statement) => list(statement.Action)))).toEqual(
+      expect.arrayContaining(['ec2:RevokeSecurityGroupIngress', 'iam:UpdateSSHPublicKey', 'iam:ListUsers']),
+    );
+    expect(JSON.stringify(lockdownPolicy)).not.toContain('config:');
+    // IAM's limit on a role's inline policies, together.
+    expect(JSON.stringify(properties.Policies).length).toBeLessThan(10_240);
   });
 
   it("trusts only the security account's on-call role, by its exact ARN", () => {
@@ -479,7 +522,7 @@ describe("on-call's role in the member stack (incidents undo of a member's incid
       {
         Sid: 'ListTheOrganisationsAccounts',
         Effect: 'Allow',
-        Action: 'organizations:ListAccounts',
+        Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
         Resource: '*',
       },
     ]);
@@ -608,11 +651,74 @@ describe("the approver's role in the member stack (ssh grant --account)", () => 
       {
         Sid: 'ListTheOrganisationsAccounts',
         Effect: 'Allow',
-        Action: 'organizations:ListAccounts',
+        Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
         Resource: '*',
       },
     ]);
     expect(inline).not.toMatch(/sts:AssumeRole|organizations:/);
+  });
+});
+
+describe("the home approver role (ssh grant in the security account), against the grant's declaration", () => {
+  const home = resourcesOf(HOME_TEMPLATE);
+  const role = home.ApproverRole as Resource;
+  const policies = (role.Properties as unknown as RoleProperties).Policies;
+  const access = (home.ApproverMemberAccess as Resource).Properties.PolicyDocument as unknown as {
+    Statement: Statement[];
+  };
+  const statements = [...policies.flatMap((policy) => policy.PolicyDocument.Statement), ...access.Statement];
+  /**
+   * What the approver needs besides a grant's own calls: the home stack's table (its ledgers and its
+   * grants' incidents), topic, key, deployed caps and outputs, and the member approver role.
+   */
+  const HOME_NEEDS = [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:DescribeTable',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+    'sns:Publish',
+    'kms:Decrypt',
+    'kms:GenerateDataKey',
+    'lambda:GetFunctionConfiguration',
+    'lambda:ListVersionsByFunction',
+    'cloudformation:DescribeStacks',
+    'sts:AssumeRole',
+    'organizations:ListAccounts',
+    'organizations:DescribeOrganization',
+  ];
+
+  it("allows exactly the grant's declared actions (shared/ssh/grant-actions.ts), besides what it needs of the home stack and the member approver role", () => {
+    // Prepare
+    const allowed = statements.filter((statement) => statement.Effect === 'Allow');
+    const actions = [...new Set(allowed.flatMap((statement) => list(statement.Action).map(String)))];
+    // Assess
+    expect(actions.filter((action) => !HOME_NEEDS.includes(action)).sort()).toEqual(
+      actionsOf(GRANT_STATEMENTS),
+    );
+    expect(HOME_NEEDS.filter((action) => !actions.includes(action))).toEqual([]);
+  });
+
+  it("holds each declared statement as declared, its tag condition narrowed to the stack's grant tag", () => {
+    // Prepare: the packaged template resolves sshGrantTag to its default
+    const asHeld = (statement: Statement) => statements.find((other) => other.Sid === statement.Sid);
+    // Assess
+    for (const declared of GRANT_STATEMENTS.map(policyStatement) as unknown as Statement[]) {
+      const tagged = declared.Sid === 'TagTheGrantedRuleAsItIsCreated';
+      const expected = tagged
+        ? {
+            ...declared,
+            Condition: {
+              StringEquals: { 'ec2:CreateAction': ['AuthorizeSecurityGroupIngress'] },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': ['compliance-responder:ssh-grant'] },
+            },
+          }
+        : declared;
+      expect(asHeld(declared)).toEqual(expected);
+    }
   });
 });
 
@@ -665,7 +771,7 @@ describe("the security account's side, in the home template (deployment: organis
           {
             Sid: 'ListTheOrganisationsAccounts',
             Effect: 'Allow',
-            Action: 'organizations:ListAccounts',
+            Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
             Resource: '*',
           },
         ],
@@ -866,7 +972,7 @@ describe("the security account's side, in the home template (deployment: organis
       {
         Sid: 'ListTheOrganisationsAccounts',
         Effect: 'Allow',
-        Action: 'organizations:ListAccounts',
+        Action: ['organizations:ListAccounts', 'organizations:DescribeOrganization'],
         Resource: '*',
       },
     ]);

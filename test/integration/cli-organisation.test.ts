@@ -121,6 +121,10 @@ async function ingressOf(ec2: EC2Client, groupId: string) {
   return (rules.SecurityGroupRules ?? []).filter((rule) => !rule.IsEgress);
 }
 
+/** Reads of an account's resources (Organizations' own, which decide membership, are not). */
+const resourceReads = (calls: { action: string }[]) =>
+  calls.filter((call) => call.action.startsWith('Describe') && call.action !== 'DescribeOrganization');
+
 const assumedRoles = (calls: { action: string; body: string }[]) =>
   calls
     .filter((call) => call.action === 'AssumeRole')
@@ -370,9 +374,146 @@ describe('on-call in the member accounts of an organisation deployment, against 
         new RegExp(`--account ${OUTSIDER}: not an ACTIVE account of organisation o-\\w+`),
       );
       expect(assumedRoles(calls)).toEqual([]);
-      expect(calls.filter((call) => call.action.startsWith('Describe'))).toEqual([]);
+      expect(resourceReads(calls)).toEqual([]);
     });
   });
+  describe('ssh lockdown --account', () => {
+    const REASON = 'INC-31 key leak in the wards';
+    const lockdownIncidents = async () =>
+      (await responder.incidents()).filter((incident) => incident.trigger.eventName === 'ssh lockdown');
+
+    it("closes a member's open path there alone, as its member on-call role under a session naming the incident, each an incident of that account with who, why and undo, and alerts on-call for that account", async () => {
+      // Prepare: SSH open to the world in both members and in the security account
+      const [first = '', second = ''] = members;
+      const inFirst = await openGroup(await memberEc2(first), 'bastion');
+      const inSecond = await openGroup(await memberEc2(second), 'bastion');
+      const own = await openGroup(new EC2Client({ region: REGION }), 'bastion');
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      const calls = await recordCalls(async () => {
+        run = await runCli(
+          ['ssh', 'lockdown', '--account', first, '--yes', '--reason', REASON, '--json'],
+          env,
+        );
+      });
+      // Assess: closed in the first member only
+      expect([run.code, run.stderr]).toEqual([0, expect.any(String)]);
+      expect(await ingressOf(await memberEc2(first), inFirst)).toEqual([]);
+      expect(await ingressOf(await memberEc2(second), inSecond)).toHaveLength(1);
+      expect(await ingressOf(new EC2Client({ region: REGION }), own)).toHaveLength(1);
+      // Assess: one incident, of the member's account, with who, why, the session that acted and the undo
+      const [incident, ...others] = await lockdownIncidents();
+      expect(others).toEqual([]);
+      const role = memberOnCallRoleName(stackName);
+      expect(incident).toMatchObject({
+        account: first,
+        resourceId: inFirst,
+        resourceArn: `arn:aws:ec2:${REGION}:${first}:security-group/${inFirst}`,
+        status: 'remediated',
+        trigger: { source: 'command-line', eventName: 'ssh lockdown' },
+        lockdown: {
+          by: expect.stringMatching(new RegExp(`^arn:aws:[a-z]+::${security}:`)),
+          reason: REASON,
+          memberSession: `arn:aws:sts::${first}:assumed-role/${role}/${incident?.incidentId}`,
+        },
+        alert: { status: 'sent' },
+      });
+      expect(incident?.steps.map((step) => [step.action, step.result])).toEqual([
+        ['RevokeSecurityGroupIngress', 'succeeded'],
+        ['Verify', 'succeeded'],
+      ]);
+      expect(incident?.steps[0]?.undo).toMatchObject({
+        service: 'ec2',
+        action: 'AuthorizeSecurityGroupIngress',
+      });
+      // Assess: reads as the session `lockdown`, the change as a session named after its incident
+      expect(assumedRoles(calls)).toEqual([
+        [`arn:aws:iam::${first}:role/${role}`, 'lockdown'],
+        [`arn:aws:iam::${first}:role/${role}`, String(incident?.incidentId)],
+      ]);
+      const report = JSON.parse(run.stdout) as {
+        accounts: { accountId: string; entries: { outcome: string; incidentId: string }[] }[];
+        unreached: unknown[];
+      };
+      expect(report.unreached).toEqual([]);
+      expect(
+        report.accounts.map((each) => [each.accountId, each.entries.map((entry) => entry.outcome)]),
+      ).toEqual([[first, ['closed']]]);
+      // Assess: on-call heard once, for that account
+      const alerts = await responder.alerts();
+      expect(alerts.map((alert) => [alert.attributes.ruleId, alert.attributes.account])).toEqual([
+        ['ssh-lockdown', first],
+      ]);
+      // Assess: the incident is undone in the member as it was closed there
+      const undo = await runCli(
+        ['incidents', 'undo', String(incident?.incidentId), '--yes', '--reason', 'INC-31 false alarm'],
+        env,
+      );
+      expect(undo.code).toBe(0);
+      expect(await ingressOf(await memberEc2(first), inFirst)).toHaveLength(1);
+    });
+
+    it('reports a member whose on-call role cannot be assumed as not reached, changing nothing there, and locks down the others', async () => {
+      // Prepare: SSH open in both members; STS refuses the first member's role (moto would let it be assumed)
+      const [first = '', second = ''] = members;
+      const inFirst = await openGroup(await memberEc2(first), 'bastion');
+      const inSecond = await openGroup(await memberEc2(second), 'bastion');
+      const proxy = await FaultProxy.start(String(process.env.AWS_ENDPOINT_URL));
+      proxy.arm([
+        { action: 'sts:AssumeRole', nth: 1, kind: 'http500', times: 100, bodyIncludes: `${first}%3Arole` },
+      ]);
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      try {
+        run = await runCli(['ssh', 'lockdown', '--account', members.join(','), '--yes', '--reason', REASON], {
+          ...env,
+          AWS_ENDPOINT_URL: proxy.url,
+        });
+      } finally {
+        await proxy.close();
+      }
+      // Assess: exit 1, the first member named as not reached and left as it was; the second closed
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `NOT reached: account ${first}: cannot act in account ${first} as ${memberOnCallRoleName(stackName)}`,
+        ),
+      );
+      expect(run.stderr).toContain(`account(s) ${first} not reached: nothing was read or changed there`);
+      expect(await ingressOf(await memberEc2(first), inFirst)).toHaveLength(1);
+      expect(await ingressOf(await memberEc2(second), inSecond)).toEqual([]);
+      const incidents = await lockdownIncidents();
+      expect(incidents.map((incident) => [incident.account, incident.status])).toEqual([
+        [second, 'remediated'],
+      ]);
+    });
+
+    it('is a usage error, before anything is assumed, read or written, for an account that is not an ACTIVE member', async () => {
+      // Prepare
+      const [first = ''] = members;
+      const inFirst = await openGroup(await memberEc2(first), 'bastion');
+      // Act
+      let run: CliRun = { code: -1, stdout: '', stderr: '' };
+      const calls = await recordCalls(async () => {
+        run = await runCli(
+          ['ssh', 'lockdown', '--account', `${first},${OUTSIDER}`, '--yes', '--reason', REASON],
+          env,
+        );
+      });
+      // Assess
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `--account ${OUTSIDER}: not an ACTIVE account of organisation o-\\w+; nothing was read or changed`,
+        ),
+      );
+      expect(assumedRoles(calls)).toEqual([]);
+      expect(resourceReads(calls)).toEqual([]);
+      expect(writesAmong(calls)).toEqual([]);
+      expect(await ingressOf(await memberEc2(first), inFirst)).toHaveLength(1);
+    });
+  });
+
   describe('ssh grant --account', () => {
     const grantExpired = () =>
       responder.handlerOf(() => require('../../functions/ssh-grant-expired'), {

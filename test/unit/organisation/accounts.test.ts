@@ -7,6 +7,8 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import {
+  LISTING_FAILURE_TTL_MS,
+  MAX_MEMBER_SESSIONS,
   MEMBERSHIP_TTL_MS,
   OrganisationAccounts,
   RELIST_AFTER_MS,
@@ -15,8 +17,9 @@ import {
 const organizations = mockClient(OrganizationsClient);
 const sts = mockClient(STSClient);
 
-function accountsAt(clock: { now: number }) {
+function accountsAt(clock: { now: number }, options: { managementAccountMember?: boolean } = {}) {
   return new OrganisationAccounts({
+    ...options,
     homeRegion: 'us-east-1',
     stackName: 'compliance-responder-prod',
     ruleId: 'ssh-open-to-world',
@@ -67,6 +70,59 @@ describe('OrganisationAccounts', () => {
     expect(organizations).toHaveReceivedCommandTimes(DescribeOrganizationCommand, 1);
   });
 
+  describe("the organisation's management account, where a service-managed StackSet never deploys", () => {
+    beforeEach(() => {
+      organizations.on(ListAccountsCommand).resolves({
+        Accounts: [
+          { Id: '111111111111', State: 'ACTIVE' },
+          { Id: '999999999999', State: 'ACTIVE' },
+        ],
+      });
+      organizations
+        .on(DescribeOrganizationCommand)
+        .resolves({ Organization: { MasterAccountId: '999999999999' } });
+    });
+
+    it('is left out of the sweeps and refused as a member, asking Organizations once', async () => {
+      // Prepare
+      const accounts = accountsAt({ now: 0 });
+      // Act
+      const members = await accounts.activeMembers();
+      const verdicts = [
+        await accounts.isActiveMember('999999999999'),
+        await accounts.isActiveMember('111111111111'),
+      ];
+      // Assess
+      expect(members).toEqual(['111111111111']);
+      expect(verdicts).toEqual([false, true]);
+      expect(organizations).toHaveReceivedCommandTimes(DescribeOrganizationCommand, 1);
+    });
+
+    it('is a member like any other when managementAccountMember says a member stack was deployed there by hand, and DescribeOrganization is never called', async () => {
+      // Prepare
+      const accounts = accountsAt({ now: 0 }, { managementAccountMember: true });
+      // Act
+      const members = await accounts.activeMembers();
+      const verdict = await accounts.isActiveMember('999999999999');
+      // Assess
+      expect(members).toEqual(['111111111111', '999999999999']);
+      expect(verdict).toBe(true);
+      expect(organizations).not.toHaveReceivedCommand(DescribeOrganizationCommand);
+    });
+
+    it('fails the check (never acts in it) while DescribeOrganization fails, and asks again next time', async () => {
+      // Prepare
+      organizations
+        .on(DescribeOrganizationCommand)
+        .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }))
+        .resolves({ Organization: { MasterAccountId: '999999999999' } });
+      const accounts = accountsAt({ now: 0 });
+      // Act + Assess
+      await expect(accounts.activeMembers()).rejects.toThrow('Rate exceeded');
+      expect(await accounts.activeMembers()).toEqual(['111111111111']);
+    });
+  });
+
   it('acts only in ACTIVE accounts, reading State before the retired Status', async () => {
     // Prepare
     const accounts = accountsAt({ now: 0 });
@@ -112,6 +168,53 @@ describe('OrganisationAccounts', () => {
     const clients = await accounts.clientsIn('111111111111', 'read-ssh-open-to-world');
     // Assess
     expect(clients.memberAccount).toBe('111111111111');
+  });
+
+  it('believes a failed listing briefly: a throttled or refused ListAccounts is not called again by every delivery', async () => {
+    // Prepare
+    const clock = { now: 0 };
+    organizations
+      .on(ListAccountsCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
+    const accounts = accountsAt(clock);
+    // Act: three deliveries within the failure's time, then one after it
+    const verdicts = [];
+    for (const at of [0, 1_000, LISTING_FAILURE_TTL_MS - 1]) {
+      clock.now = at;
+      verdicts.push(await accounts.isActiveMember('111111111111').catch((error: Error) => error.message));
+    }
+    const calledDuring = organizations.commandCalls(ListAccountsCommand).length;
+    clock.now = LISTING_FAILURE_TTL_MS + 1;
+    const sweep = await accounts.activeMembers().catch((error: Error) => error.message);
+    // Assess: each delivery fails (never a silent 'not a member'), Organizations asked once, then again
+    expect(verdicts).toEqual(['Rate exceeded', 'Rate exceeded', 'Rate exceeded']);
+    expect(calledDuring).toBe(1);
+    expect(sweep).toBe('Rate exceeded');
+    expect(organizations).toHaveReceivedCommandTimes(ListAccountsCommand, 2);
+  });
+
+  it('keeps a bounded number of member sessions: the least recently used is assumed again when asked for', async () => {
+    // Prepare
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: 'ASIA1',
+        SecretAccessKey: 'secret',
+        SessionToken: 't',
+        Expiration: new Date(8.64e15),
+      },
+    });
+    const accounts = accountsAt({ now: 0 });
+    // Act: one more session than the cap, the first used again before the last is added
+    await accounts.clientsIn('111111111111', 'session-0');
+    for (let n = 1; n < MAX_MEMBER_SESSIONS; n++) await accounts.clientsIn('111111111111', `session-${n}`);
+    await accounts.clientsIn('111111111111', 'session-0');
+    await accounts.clientsIn('111111111111', `session-${MAX_MEMBER_SESSIONS}`);
+    const assumed = sts.commandCalls(AssumeRoleCommand).length;
+    await accounts.clientsIn('111111111111', 'session-0');
+    await accounts.clientsIn('111111111111', 'session-1');
+    // Assess: session-0 (recently used) is kept; session-1 (the least recently used) was dropped
+    expect(assumed).toBe(MAX_MEMBER_SESSIONS + 1);
+    expect(sts).toHaveReceivedCommandTimes(AssumeRoleCommand, MAX_MEMBER_SESSIONS + 2);
   });
 
   it('knows its own account and partition from one STS call', async () => {

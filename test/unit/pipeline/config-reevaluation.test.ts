@@ -36,11 +36,15 @@ const observation = (overrides: Partial<Observation>): Observation => ({
   ...overrides,
 });
 
-function pipeline(env: Record<string, string> = {}) {
+const MEMBER = '444455556666';
+
+function pipeline(env: Record<string, string> = {}, { member = false }: { member?: boolean } = {}) {
   const store = new MemoryIncidentStore();
   const counted: string[] = [];
+  const aws = createAwsClients('us-east-1');
   const responder = new ResponsePipeline(ebsEncryptionByDefault, {
-    aws: createAwsClients('us-east-1'),
+    // A member account's clients (its member role's), as shared/pipeline/accounts.ts builds them.
+    aws: member ? { ...aws, memberAccount: MEMBER } : aws,
     settings: testSettings({ STAGE: 'prod', ...env }),
     store,
     alerts: new CollectingAlerts(),
@@ -164,5 +168,59 @@ describe('re-evaluating the paired Config rule after a fix', () => {
       error: expect.stringContaining('rule not found'),
     });
     expect(counted).toContain(Metric.ConfigReevaluationFailed);
+  });
+
+  describe('in a member account of an organisation deployment', () => {
+    it("skips the stack's own rule, which exists in the security account only, and says so in the incident: a succeeded note, no call, no failure", async () => {
+      // Prepare: configRules on, the fix in a member, in the home region
+      const { responder, only, counted } = pipeline({ CONFIG_RULES: 'true' }, { member: true });
+      // Act
+      await responder.handle({
+        kind: 'resources',
+        observations: [observation({ region: 'us-east-1', accountId: MEMBER, resourceId: MEMBER })],
+      });
+      // Assess
+      expect(config).not.toHaveReceivedCommand(StartConfigRulesEvaluationCommand);
+      const [incident] = only();
+      expect(incident?.status).toBe('remediated');
+      expect(incident?.steps.map((step) => [step.action, step.result])).toEqual([
+        ['EnableEbsEncryptionByDefault', 'succeeded'],
+        ['Verify', 'succeeded'],
+        ['ConfigReevaluationSkipped', 'succeeded'],
+      ]);
+      expect(incident?.steps.at(-1)?.output).toEqual({
+        configRules: 'compliance-responder-prod-ebs-encryption-by-default',
+        why: `only the security account has it, not account ${MEMBER}`,
+      });
+      expect(counted).not.toContain(Metric.ConfigReevaluationFailed);
+    });
+
+    it("still re-evaluates the member's own rule a compliance-change event named, leaving out the stack's", async () => {
+      // Prepare
+      const { responder, only } = pipeline({ CONFIG_RULES: 'true' }, { member: true });
+      const change = observation({
+        source: 'config-compliance',
+        eventName: 'ComplianceChangeNotification',
+        configRuleName: 'ec2-ebs-encryption-by-default-conformance-pack-x1',
+        region: 'us-east-1',
+        accountId: MEMBER,
+        resourceId: MEMBER,
+      });
+      // Act
+      await responder.handle({ kind: 'resources', observations: [change] });
+      // Assess
+      expect(config).toHaveReceivedCommandTimes(StartConfigRulesEvaluationCommand, 1);
+      expect(config).toHaveReceivedCommandWith(StartConfigRulesEvaluationCommand, {
+        ConfigRuleNames: ['ec2-ebs-encryption-by-default-conformance-pack-x1'],
+      });
+      expect(
+        only()[0]
+          ?.steps.map((step) => [step.action, step.result])
+          .slice(-2),
+      ).toEqual([
+        ['ConfigReevaluationSkipped', 'succeeded'],
+        ['StartConfigRulesEvaluation', 'succeeded'],
+      ]);
+    });
   });
 });

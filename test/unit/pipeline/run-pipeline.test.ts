@@ -424,6 +424,37 @@ describe('the response pipeline', () => {
       expect(pagedFor(alerts.sent)).toEqual([incidentId]);
       expect(outcome).toMatchObject({ incidentId, status: 'remediated', compliance: 'COMPLIANT' });
     });
+
+    it("never honours a claim for another account's notification: a tag naming one account's incident, on a snapshot of another account", async () => {
+      // Prepare: the incident is account 111122223333's; the notification is 444455556666's, whose
+      // snapshot carries that incident's tag and names a volume of the same id
+      const store = new MemoryIncidentStore();
+      const incidentId = await leftBehind(store, {
+        status: 'remediated',
+        resourceId: '111122223333',
+        updatedAt: stale(),
+        alert: { status: 'pending', at: stale() },
+      });
+      const rule: Rule = {
+        ...offRule(),
+        incidentFor: async () => ({ incidentId, madeFrom: '111122223333' }),
+      };
+      const { pipeline, alerts, only } = pipelineFor(rule, STALE, store);
+      const elsewhere = {
+        ...observation,
+        source: 'ebs-notification' as const,
+        eventName: 'createSnapshot',
+        accountId: '444455556666',
+      };
+      // Act
+      const outcomes = await pipeline.handle({ kind: 'resources', observations: [elsewhere] });
+      // Assess: not its workflow: nothing paged, nothing resumed, the incident as it was
+      expect(outcomes).toEqual([]);
+      expect(alerts.sent).toEqual([]);
+      expect(only().map((incident) => [incident.incidentId, incident.alert?.status])).toEqual([
+        [incidentId, 'pending'],
+      ]);
+    });
   });
 
   describe('an incident its process opened and never decided (it died before the guard)', () => {
