@@ -9,6 +9,7 @@ import { scheduledEvent } from '../../scripts/lib/events';
 import { createAwsClients } from '../../shared/aws/clients';
 import { DEPLOYMENT_HISTORY_KEY, DynamoDbDeploymentHistory } from '../../shared/health/deployment-history';
 import type { HeartbeatReport } from '../../shared/health/heartbeat';
+import { sweepFunctionName } from '../../shared/pipeline/sweep-names';
 import { rules } from '../../shared/rules';
 import { LocalResponder, resetAccount } from '../support/local-responder';
 import { deployFunction } from '../support/self-protection';
@@ -18,10 +19,13 @@ const REGION = 'us-east-1';
 const MODE_COLUMN = 'mode in force (sampled by the heartbeat every 5 minutes)';
 const lambda = new LambdaClient({ region: REGION });
 
-/** Every function of the stack deployed (a published version each), as the heartbeat reads modes from them. */
+/**
+ * Every function of the stack deployed (a published version each), as the heartbeat reads modes from
+ * them: each rule's, its sweep function's and the heartbeat's.
+ */
 async function deployFunctions(stackName: string, environment: Record<string, string>): Promise<void> {
-  for (const name of [...rules.map((rule) => rule.id), 'heartbeat'])
-    await deployFunction(`${stackName}-${name}`, environment, REGION);
+  const names = [...rules.flatMap((rule) => [rule.id, sweepFunctionName(rule.id)]), 'heartbeat'];
+  for (const name of names) await deployFunction(`${stackName}-${name}`, environment, REGION);
 }
 
 /** Runs the command line in this process (as `npx compliance-responder` would), capturing its output. */
