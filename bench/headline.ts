@@ -326,7 +326,7 @@ function projected(input: HeadlineInputs, lambda: LambdaLimits): Headline['proje
       const basis =
         perUnit < judged
           ? `${fmt(sweep.cpuMs)} ms client CPU of the 10,000 sweep / ${fmt(judged)} resources judged × ${fmt(perUnit)} a unit / ` +
-            `${fmt(share, 3)} vCPU at ${fmt(memoryMb)} MB, against ${fmt(timeoutSeconds)} s ÷ 2 (CPU only; a later unit also re-lists the pages before its cursor)`
+            `${fmt(share, 3)} vCPU at ${fmt(memoryMb)} MB, against ${fmt(timeoutSeconds)} s ÷ 2 (CPU only; a later unit also lists the resources before its place, IAM users by ARN alone)`
           : `${fmt(sweep.cpuMs)} ms client CPU of the whole 10,000 sweep (one invocation) / ` +
             `${fmt(share, 3)} vCPU at ${fmt(memoryMb)} MB, against ${fmt(timeoutSeconds)} s ÷ 2`;
       return [

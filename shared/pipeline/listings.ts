@@ -1,7 +1,7 @@
 import type { AwsClients } from '../aws/clients';
 import { IAM_REGION } from '../aws/regions';
 import type { Settings } from '../config';
-import type { Loaded, Rule } from '../rules/rule';
+import type { Loaded, PassedOver, Rule } from '../rules/rule';
 
 /** The scope of a listing of resources that belong to no region (IAM). */
 export const GLOBAL_SCOPE = 'global';
@@ -13,6 +13,8 @@ export interface Listing {
   /** The region whose endpoint the listing reads (IAM's is us-east-1). */
   readonly region: string;
   readonly resources: () => AsyncIterable<Loaded<unknown>>;
+  /** The listing resumed after a resource, passing over the ones before it (Rule.listGlobalAfter). */
+  readonly resourcesAfter?: (after: string) => AsyncIterable<Loaded<unknown> | PassedOver>;
 }
 
 /**
@@ -33,12 +35,15 @@ export function listingsOf(
     region,
     resources: () => rule.list({ accountId, region }, aws, settings),
   }));
-  const { listGlobal } = rule;
+  const { listGlobal, listGlobalAfter } = rule;
   if (options.global && listGlobal && rule.triggers.sweepScope !== 'home-region')
     listings.push({
       scope: GLOBAL_SCOPE,
       region: IAM_REGION,
       resources: () => listGlobal.call(rule, accountId, aws, settings),
+      ...(listGlobalAfter && {
+        resourcesAfter: (after: string) => listGlobalAfter.call(rule, accountId, aws, settings, after),
+      }),
     });
   return listings;
 }

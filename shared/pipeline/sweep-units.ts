@@ -7,7 +7,7 @@ import { settleWhile } from '../concurrency';
 import { errorMessage, ValidationError } from '../errors';
 import { Metric } from '../metrics';
 import { TriggerSource } from '../model';
-import type { Loaded } from '../rules/rule';
+import { isPassedOver, type Loaded, type PassedOver } from '../rules/rule';
 import { SCHEDULED_DETAIL_TYPE } from '../triggers/schedule';
 import { MAX_UNIT_PAGE, type SweepUnit } from '../triggers/sweep-unit';
 import type { SweepRequest } from '../triggers/types';
@@ -309,7 +309,7 @@ function startsWhile(remainingMs: () => number): () => boolean {
 /** A unit's page as the listing reads now. */
 interface Page {
   /** What the listing showed before the page (earlier units'): the held drift it misses is the rest. */
-  before: Loaded<unknown>[];
+  before: readonly { arn: string }[];
   resources: Loaded<unknown>[];
   /** The listing position of the page's first resource. */
   start: number;
@@ -325,32 +325,54 @@ interface Page {
 
 /**
  * Reads the listing up to the unit's page and one resource past it (so it knows whether the listing
- * goes on); until the `after` resource shows, on to its end. A unit of held drift reads it whole.
+ * goes on); until the `after` resource shows, on to its end. A unit of held drift reads it whole. A
+ * listing that can resume after a resource (Listing.resourcesAfter) passes over the ones before it
+ * unread; when that resource is gone, the unit reads the listing whole, as any other.
  */
 async function readPage(listing: Listing, unit: SweepUnit, limit: number): Promise<Page> {
-  const cursor = Number(unit.cursor ?? '0');
-  const { after } = unit;
-  const read: Loaded<unknown>[] = [];
   if (unit.heldAfter !== undefined) {
+    const read: Loaded<unknown>[] = [];
     for await (const resource of listing.resources()) read.push(resource);
     return { before: read, resources: [], start: read.length, more: false, resumed: 'held drift' };
   }
+  if (unit.after !== undefined && listing.resourcesAfter) {
+    const page = await pageOf(listing.resourcesAfter(unit.after), unit, limit);
+    if (page.resumed === 'after') return page;
+  }
+  return pageOf(listing.resources(), unit, limit);
+}
+
+async function pageOf(
+  listed: AsyncIterable<Loaded<unknown> | PassedOver>,
+  unit: SweepUnit,
+  limit: number,
+): Promise<Page> {
+  const cursor = Number(unit.cursor ?? '0');
+  const { after } = unit;
+  const read: (Loaded<unknown> | PassedOver)[] = [];
   let anchor = -1;
   const begin = (): number | undefined =>
     after === undefined ? cursor : anchor >= 0 ? anchor + 1 : undefined;
-  for await (const resource of listing.resources()) {
+  for await (const resource of listed) {
     if (anchor < 0 && after !== undefined && resource.arn === after) anchor = read.length;
     read.push(resource);
     const from = begin();
     if (from !== undefined && read.length > from + limit) break;
   }
   const start = Math.min(begin() ?? cursor, read.length);
+  const resumed = after === undefined ? 'cursor' : anchor >= 0 ? 'after' : 'cursor, after gone';
+  const page = read.slice(start, start + limit);
+  // Passed over means before the place (when the place is gone the caller reads the listing whole):
+  // one after it breaks the listing's word, and nothing of the page is judged.
+  const passed = read.slice(start).find(isPassedOver);
+  if (passed && resumed === 'after')
+    throw new Error(`the listing passed over ${passed.arn}, after the unit's place ${after}: not judged`);
   return {
     before: read.slice(0, start),
-    resources: read.slice(start, start + limit),
+    resources: page.filter((resource): resource is Loaded<unknown> => !isPassedOver(resource)),
     start,
     more: read.length > start + limit,
-    resumed: after === undefined ? 'cursor' : anchor >= 0 ? 'after' : 'cursor, after gone',
+    resumed,
   };
 }
 

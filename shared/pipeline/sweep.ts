@@ -179,7 +179,7 @@ export async function unlistedHeldDrift(
   ctx: PipelineContext,
   listing: Listing,
   request: SweepRequest,
-  listed: readonly Loaded<unknown>[],
+  listed: readonly { arn: string }[],
   held: readonly { resourceArn: string; incidentId: string }[],
 ): Promise<Loaded<unknown>[]> {
   const { store, aws, settings } = ctx.deps;

@@ -155,6 +155,18 @@ export interface Loaded<State> {
   readonly leftScopeBy?: string;
 }
 
+/**
+ * A resource a resumed listing went by without reading it (Rule.listGlobalAfter): only its place in
+ * the listing, never judged.
+ */
+export interface PassedOver {
+  readonly arn: string;
+  readonly passedOver: true;
+}
+
+export const isPassedOver = (listed: Loaded<unknown> | PassedOver): listed is PassedOver =>
+  'passedOver' in listed;
+
 export interface ResourceRef {
   readonly resourceType: string;
   readonly resourceId: string;
@@ -360,6 +372,18 @@ export interface Rule<State = unknown> {
    * sweep that leaves out us-east-1 still covers them (shared/pipeline/listings.ts). Read-only.
    */
   listGlobal?(accountId: string, aws: AwsClients, settings: Settings): AsyncIterable<Loaded<State>>;
+  /**
+   * listGlobal resumed after a resource an earlier sweep unit judged: the same listing in the same
+   * order, each resource up to and including `after` passed over unread (where reading each costs a
+   * call: IAM users' keys), the rest read. When `after` is gone, every resource is passed over and
+   * the unit reads listGlobal whole instead. Read-only.
+   */
+  listGlobalAfter?(
+    accountId: string,
+    aws: AwsClients,
+    settings: Settings,
+    after: string,
+  ): AsyncIterable<Loaded<State> | PassedOver>;
   /** Pure judgement of one resource. */
   detect(resource: Loaded<State>, settings: Settings): Verdict;
   /**

@@ -40,7 +40,7 @@ import {
   type SecurityGroupView,
   toLoadedGroup,
 } from '../ssh/security-groups';
-import { defineRule, type Loaded, Stack } from './rule';
+import { defineRule, isPassedOver, type Loaded, type PassedOver, Stack } from './rule';
 
 /**
  * Deny-by-default SSH: every SSH path (an IAM user's Active SSH key; a security-group rule that
@@ -190,11 +190,28 @@ async function* listUserPaths(
   aws: AwsClients,
   settings: Settings,
 ): AsyncIterable<Loaded<SshPaths>> {
+  for await (const listed of listUserPathsAfter(accountId, aws, settings)) {
+    if (!isPassedOver(listed)) yield listed;
+  }
+}
+
+/**
+ * listUserPaths resumed after the user an earlier sweep unit judged last: the users before it by
+ * their ARN alone, so a unit reads the keys of its own page only (one ListSSHPublicKeys a user).
+ */
+async function* listUserPathsAfter(
+  accountId: string,
+  aws: AwsClients,
+  settings: Settings,
+  after?: string,
+): AsyncIterable<Loaded<SshPaths> | PassedOver> {
   const now = new Date();
   const grants = once(() => recentGrants(aws, settings, now));
   const limits = grantLimitsOf(settings);
-  for await (const user of listUserKeys(aws.iam())) {
-    yield userPaths(user, await grants(), limits, now, accountOf(aws, accountId));
+  for await (const user of listUserKeys(aws.iam(), after)) {
+    yield 'passedOver' in user
+      ? user
+      : userPaths(user, await grants(), limits, now, accountOf(aws, accountId));
   }
 }
 
@@ -377,6 +394,7 @@ export const sshGrantExpired = defineRule<SshPaths>({
 
   // IAM is global: its users' keys are listed once per sweep.
   listGlobal: listUserPaths,
+  listGlobalAfter: listUserPathsAfter,
 
   detect(resource) {
     const { state } = resource;

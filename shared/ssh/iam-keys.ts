@@ -76,23 +76,46 @@ export async function rereadKeys(iam: IAMClient, userName: string): Promise<SshK
   }
 }
 
+/** A user a resumed listing went by (listUserKeys' `passOverThrough`): its ARN only, no key read. */
+export interface PassedOverUser {
+  readonly arn: string;
+  readonly passedOver: true;
+}
+
 /**
  * Every user of the account with their SSH keys. Tags (for exemptions) are read only for users
- * holding an Active key: the only users that can be in drift. A failed page throws.
+ * holding an Active key: the only users that can be in drift. A failed page throws. Given
+ * `passOverThrough` (a user's ARN), the users up to and including that one are yielded unread, by
+ * their ARN alone (an earlier sweep unit judged them); when no user has that ARN, every one is.
  */
-export async function* listUserKeys(iam: IAMClient): AsyncIterable<IamUserKeys> {
+export async function* listUserKeys(
+  iam: IAMClient,
+  passOverThrough?: string,
+): AsyncIterable<IamUserKeys | PassedOverUser> {
+  let passing = passOverThrough !== undefined;
   for await (const page of paginateListUsers({ client: iam }, {})) {
     const users = page.Users ?? [];
-    const loaded = await mapWithConcurrency(users, USER_CONCURRENCY, async (user) => {
-      const userName = String(user.UserName);
-      const keys = await keysOf(iam, userName);
-      const holdsActiveKey = keys.some((key) => key.status === KeyStatus.Active);
-      const tags = holdsActiveKey
-        ? tagRecord((await iam.send(new GetUserCommand({ UserName: userName }))).User?.Tags)
-        : {};
-      return { userName, arn: String(user.Arn), tags, keys };
-    });
-    yield* loaded;
+    let read = 0;
+    while (passing && read < users.length) {
+      const arn = String(users[read]?.Arn);
+      read += 1;
+      yield { arn, passedOver: true };
+      if (arn === passOverThrough) passing = false;
+    }
+    // USER_CONCURRENCY users at a time, each batch yielded before the next is read: a sweep unit
+    // that stops at its page's end reads at most a batch past it, not the rest of IAM's page.
+    for (let from = read; from < users.length; from += USER_CONCURRENCY) {
+      const batch = users.slice(from, from + USER_CONCURRENCY);
+      yield* await mapWithConcurrency(batch, USER_CONCURRENCY, async (user) => {
+        const userName = String(user.UserName);
+        const keys = await keysOf(iam, userName);
+        const holdsActiveKey = keys.some((key) => key.status === KeyStatus.Active);
+        const tags = holdsActiveKey
+          ? tagRecord((await iam.send(new GetUserCommand({ UserName: userName }))).User?.Tags)
+          : {};
+        return { userName, arn: String(user.Arn), tags, keys };
+      });
+    }
   }
 }
 

@@ -318,6 +318,106 @@ function drainingLamps(count: number, costMs: number) {
   return { clock, lamps, remediated, hooks, rule };
 }
 
+/**
+ * Regionless lamps that can be listed from a place without reading the ones before it (as IAM users'
+ * keys: Rule.listGlobalAfter); `loaded` names every lamp read, `listings` every listing started.
+ */
+function placedLamps(ids: readonly string[], off: ReadonlySet<string>) {
+  const loaded: string[] = [];
+  const listings: string[] = [];
+  const read = (id: string) => {
+    loaded.push(id);
+    return lamp('us-east-1', id, !off.has(id));
+  };
+  const rule: Rule = {
+    ...lampRule([], off),
+    async *listGlobal() {
+      listings.push('whole');
+      for (const id of ids) yield read(id);
+    },
+    async *listGlobalAfter(_accountId, _aws, _settings, after) {
+      listings.push(`after ${after}`);
+      let passing = true;
+      for (const id of ids) {
+        const arn = `arn:lamp:us-east-1:${id}`;
+        if (passing) yield { arn, passedOver: true as const };
+        else yield read(id);
+        if (arn === after) passing = false;
+      }
+    },
+  };
+  return { rule, loaded, listings };
+}
+
+describe('a regionless sweep unit resumed after its last resource', () => {
+  const ids = ['lamp-0', 'lamp-1', 'lamp-2', 'lamp-3', 'lamp-4'];
+  const globalUnit = (overrides: Partial<SweepUnit>) => unit({ region: 'global', ...overrides });
+
+  it('reads only the resources after its place, passing over the ones earlier units judged', async () => {
+    // Prepare
+    const { rule, loaded, listings } = placedLamps(ids, new Set(['lamp-3']));
+    const { pipeline, sent } = setUp({}, rule);
+    // Act
+    const outcomes = await pipeline.handleUnit(
+      globalUnit({ cursor: '2', after: 'arn:lamp:us-east-1:lamp-1', attempt: 2 }),
+      origin,
+    );
+    // Assess: lamp-0 and lamp-1 are not read again; the page and one past it are
+    expect(listings).toEqual(['after arn:lamp:us-east-1:lamp-1']);
+    expect(loaded).toEqual(['lamp-2', 'lamp-3', 'lamp-4']);
+    expect(outcomes.map((outcome) => [outcome.resourceId, outcome.compliance])).toEqual([
+      ['lamp-2', 'COMPLIANT'],
+      ['lamp-3', 'NON_COMPLIANT'],
+    ]);
+    expect(sent()).toEqual([globalUnit({ cursor: '4', after: 'arn:lamp:us-east-1:lamp-3', attempt: 3 })]);
+  });
+
+  it('reads the listing whole from its cursor when its place is gone, never judging a resource it passed over', async () => {
+    // Prepare: the resource the last unit judged is gone (lamp-1 deleted)
+    const { rule, loaded, listings } = placedLamps(
+      ids.filter((id) => id !== 'lamp-1'),
+      new Set(['lamp-3']),
+    );
+    const { pipeline } = setUp({}, rule);
+    // Act
+    const outcomes = await pipeline.handleUnit(
+      globalUnit({ cursor: '2', after: 'arn:lamp:us-east-1:lamp-1', attempt: 2 }),
+      origin,
+    );
+    // Assess: every lamp went by unread, so the unit read the listing again, whole, from its cursor
+    expect(listings).toEqual(['after arn:lamp:us-east-1:lamp-1', 'whole']);
+    expect(loaded).toEqual(['lamp-0', 'lamp-2', 'lamp-3', 'lamp-4']);
+    expect(outcomes.map((outcome) => [outcome.resourceId, outcome.compliance])).toEqual([
+      ['lamp-3', 'NON_COMPLIANT'],
+      ['lamp-4', 'COMPLIANT'],
+    ]);
+  });
+
+  it('refuses a listing that passes over a resource after its place: nothing judged from it', async () => {
+    // Prepare: a listing that breaks its word and passes over lamp-3, after the place
+    const { rule } = placedLamps(ids, new Set(['lamp-3']));
+    const broken: Rule = {
+      ...rule,
+      async *listGlobalAfter() {
+        for (const id of ids) {
+          const arn = `arn:lamp:us-east-1:${id}`;
+          if (id === 'lamp-0' || id === 'lamp-3') yield { arn, passedOver: true as const };
+          else yield lamp('us-east-1', id, true);
+        }
+      },
+    };
+    const { pipeline, store } = setUp({}, broken);
+    // Act / Assess
+    await expect(
+      pipeline.handleUnit(
+        globalUnit({ cursor: '1', after: 'arn:lamp:us-east-1:lamp-0', attempt: 2 }),
+        origin,
+      ),
+    ).rejects.toThrow(/passed over .*lamp-3/);
+    expect(store.incidents.size).toBe(0);
+  });
+});
+
 describe('a sweep unit bounded by its share of the invocation', () => {
   const enforce = { SWEEP_UNIT_RESOURCES: '500', MODE_EBS_ENCRYPTION_BY_DEFAULT: 'enforce' };
 

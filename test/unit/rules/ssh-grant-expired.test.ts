@@ -616,6 +616,34 @@ describe('rule ssh-grant-expired', () => {
       expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 2);
     });
 
+    it('resumes its IAM listing after a user an earlier unit judged, reading no key of the users before', async () => {
+      // Prepare: three users, the first two judged by an earlier unit
+      const user = (name: string) => ({
+        UserName: name,
+        UserId: name,
+        Arn: `arn:aws:iam::${ACCOUNT}:user/${name}`,
+        Path: '/',
+        CreateDate: new Date(),
+      });
+      iam.on(ListUsersCommand).resolves({ Users: [user('dev-alice'), user('dev-bob'), user('dev-carol')] });
+      givenUser([{ id: 'APKA1', status: 'Active' }]);
+      givenLedger([]);
+      const [global] = listingsOf(rule, [], { accountId: ACCOUNT, aws, settings }, { global: true });
+      // Act
+      const listed: { arn: string; passedOver?: true }[] = [];
+      for await (const resource of global?.resourcesAfter?.(`arn:aws:iam::${ACCOUNT}:user/dev-bob`) ?? [])
+        listed.push(resource);
+      // Assess: the first two are passed over by their ARN alone; only dev-carol's keys are read
+      expect(listed.map((resource) => [resource.arn.split('/')[1], 'passedOver' in resource])).toEqual([
+        ['dev-alice', true],
+        ['dev-bob', true],
+        ['dev-carol', false],
+      ]);
+      expect(iam.commandCalls(ListSSHPublicKeysCommand).map((call) => call.args[0].input.UserName)).toEqual([
+        'dev-carol',
+      ]);
+    });
+
     it('lets a throttled ledger read fail the sweep instead of treating every path as ungranted or granted', async () => {
       // Prepare
       iam.on(ListUsersCommand).resolves({
