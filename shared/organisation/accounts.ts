@@ -109,13 +109,12 @@ export class OrganisationAccounts implements AccountAccess {
     const stale = age > MEMBERSHIP_TTL_MS || (!this.members?.ids.has(accountId) && age > RELIST_AFTER_MS);
     if (stale) this.members = { ids: await this.listActive(), listedAt: this.now() };
     if (!this.members?.ids.has(accountId)) return false;
-    return !(await this.isUnmanagedManagement(accountId));
+    return accountId !== (await this.unmanagedManagement());
   }
 
   /** The management account, unless a member stack was deployed there by hand (managementAccountMember). */
-  private async isUnmanagedManagement(accountId: string): Promise<boolean> {
-    if (this.options.managementAccountMember) return false;
-    return (await this.managementAccount()) === accountId;
+  private async unmanagedManagement(): Promise<string | undefined> {
+    return this.options.managementAccountMember ? undefined : this.managementAccount();
   }
 
   async activeMembers(): Promise<string[]> {
@@ -126,7 +125,7 @@ export class OrganisationAccounts implements AccountAccess {
     const { accountId } = await this.own();
     // A sweep plans once an interval: it lists afresh, and what it lists is believed for the TTL.
     this.members = { ids: await this.listActive(), listedAt: this.now() };
-    const management = this.options.managementAccountMember ? undefined : await this.managementAccount();
+    const management = await this.unmanagedManagement();
     return [...this.members.ids]
       .filter(([id]) => id !== accountId && id !== management)
       .sort(([a], [b]) => a.localeCompare(b))

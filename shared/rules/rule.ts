@@ -74,15 +74,17 @@ export const REEVALUATE_PAIRED_CONFIG_RULES: PermissionStatement = {
   why: 'Best effort; Config rule ARNs carry ids, not names.',
 };
 
-/** Every IAM action a rule's statements allow, once each (in every deployment). */
-export const actionsOf = (rule: Pick<Rule, 'permissions'>): string[] => [
-  ...new Set(rule.permissions.flatMap((statement) => statement.actions)),
+/** Every IAM action of these statements, once each, in the order they first appear. */
+export const statementActions = (statements: readonly PermissionStatement[]): string[] => [
+  ...new Set(statements.flatMap((statement) => statement.actions)),
 ];
 
+/** Every IAM action a rule's statements allow, once each (in every deployment). */
+export const actionsOf = (rule: Pick<Rule, 'permissions'>): string[] => statementActions(rule.permissions);
+
 /** The IAM actions a rule's role holds only in an organisation deployment (Rule.organisation). */
-export const organisationActionsOf = (rule: Pick<Rule, 'organisation'>): string[] => [
-  ...new Set((rule.organisation?.permissions ?? []).flatMap((statement) => statement.actions)),
-];
+export const organisationActionsOf = (rule: Pick<Rule, 'organisation'>): string[] =>
+  statementActions(rule.organisation?.permissions ?? []);
 
 /**
  * What a rule adds in an organisation deployment only (deployment=organisation, docs/organisation.md),

@@ -1,4 +1,4 @@
-import { type PermissionStatement, Stack } from '../rules/rule';
+import { type PermissionStatement, Stack, statementActions } from '../rules/rule';
 
 /**
  * What `ssh grant` and `ssh revoke` call in the account a grant opens, declared once: the member
@@ -67,4 +67,4 @@ export const REVOKE_STATEMENTS: readonly PermissionStatement[] = [
 
 /** Every action of the statements, once each, sorted. */
 export const actionsOf = (statements: readonly PermissionStatement[]): string[] =>
-  [...new Set(statements.flatMap((statement) => statement.actions))].sort();
+  statementActions(statements).sort();

@@ -7,9 +7,9 @@ import 'aws-sdk-client-mock-jest';
 import type { CliContext } from '../../../cli/context';
 import { organisationMembers, sessionName } from '../../../cli/member-access';
 import { planUndo, undoIncident } from '../../../cli/undo';
-import { createAwsClients } from '../../../shared/aws/clients';
 import type { Settings } from '../../../shared/config';
 import type { Incident } from '../../../shared/model';
+import { cliContext } from '../../support/cli-context';
 import { anIncident, testSettings } from '../../support/incident';
 
 const SECURITY = '111122223333';
@@ -22,24 +22,12 @@ const sts = mockClient(STSClient);
 const ec2 = mockClient(EC2Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
 
-function context(deployed: Settings): CliContext {
-  const aws = createAwsClients('us-east-1');
-  return {
-    region: 'us-east-1',
+const context = (deployed: Settings): CliContext =>
+  cliContext({
     tableName: 'compliance-responder-prod-incidents',
-    settings: testSettings(),
-    io: { out: () => {}, err: () => {} },
-    aws: () => aws,
-    ledger: () => {
-      throw new Error('not used');
-    },
     deployedSettings: async () => deployed,
-    onCall: async () => ({ publish: async () => 'm-1' }),
     caller: async () => ({ arn: ON_CALL, accountId: SECURITY }),
-    now: () => new Date('2026-12-06T12:00:00.000Z'),
-    runId: 'cli-test',
-  };
-}
+  });
 
 /** A member's remediated SSH incident, as the rule's function records it in the security account's table. */
 function memberIncident(overrides: Partial<Incident> = {}): Incident {

@@ -20,11 +20,11 @@ import type { CliContext } from '../../../cli/context';
 import { UsageError } from '../../../cli/errors';
 import { grantSecurityGroupRule, grantUser } from '../../../cli/ssh-grant';
 import { revokeGrant } from '../../../cli/ssh-revoke';
-import { createAwsClients } from '../../../shared/aws/clients';
 import type { Settings } from '../../../shared/config';
 import { parseCidr } from '../../../shared/ssh/cidr';
 import { actionsOf, GRANT_STATEMENTS, REVOKE_STATEMENTS } from '../../../shared/ssh/grant-actions';
-import { DynamoDbGrantLedger, type Grant } from '../../../shared/ssh/grant-ledger';
+import type { Grant } from '../../../shared/ssh/grant-ledger';
+import { cliContext } from '../../support/cli-context';
 import { testSettings } from '../../support/incident';
 
 /**
@@ -46,22 +46,12 @@ const iam = mockClient(IAMClient);
 const ec2 = mockClient(EC2Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
 
-function context(deployed: Settings): CliContext {
-  const aws = createAwsClients('us-east-1');
-  return {
-    region: 'us-east-1',
+const context = (deployed: Settings): CliContext =>
+  cliContext({
     tableName: `${STACK}-incidents`,
-    settings: testSettings(),
-    io: { out: () => {}, err: () => {} },
-    aws: () => aws,
-    ledger: () => new DynamoDbGrantLedger(aws.dynamo(), `${STACK}-incidents`, 2192),
     deployedSettings: async () => deployed,
-    onCall: async () => ({ publish: async () => 'm-1' }),
     caller: async () => ({ arn: APPROVER, accountId: SECURITY }),
-    now: () => new Date('2026-12-06T12:00:00.000Z'),
-    runId: 'cli-test',
-  };
-}
+  });
 
 const single = testSettings({ STACK_NAME: STACK });
 const organisation = testSettings({ ORGANIZATION_ID: 'o-abcd1234ef', STACK_NAME: STACK });

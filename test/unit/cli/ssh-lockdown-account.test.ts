@@ -19,8 +19,8 @@ import type { CliContext } from '../../../cli/context';
 import { UsageError } from '../../../cli/errors';
 import { lockdown } from '../../../cli/ssh-lockdown';
 import { memberLockdownStatements } from '../../../scripts/lib/member';
-import { createAwsClients } from '../../../shared/aws/clients';
 import type { Incident } from '../../../shared/model';
+import { cliContext } from '../../support/cli-context';
 import { testSettings } from '../../support/incident';
 
 const SECURITY = '111122223333';
@@ -36,24 +36,12 @@ const iam = mockClient(IAMClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
 const mocks = [organizations, sts, ec2, iam, dynamo];
 
-function context(): CliContext {
-  const aws = createAwsClients('us-east-1');
-  return {
-    region: 'us-east-1',
+const context = (): CliContext =>
+  cliContext({
     tableName: `${STACK}-incidents`,
-    settings: testSettings(),
-    io: { out: () => {}, err: () => {} },
-    aws: () => aws,
-    ledger: () => {
-      throw new Error('not used');
-    },
     deployedSettings: async () => testSettings({ ORGANIZATION_ID: 'o-abcd1234ef', STACK_NAME: STACK }),
-    onCall: async () => ({ publish: async () => 'm-1' }),
     caller: async () => ({ arn: ON_CALL, accountId: SECURITY }),
-    now: () => new Date('2026-12-06T12:00:00.000Z'),
-    runId: 'cli-test',
-  };
-}
+  });
 
 const options = (accounts: readonly string[] | 'all') => ({
   dryRun: false,
